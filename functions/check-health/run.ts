@@ -1,0 +1,68 @@
+import {
+  DescribeListenersCommand,
+  DescribeLoadBalancersCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { findTarget, type Target } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
+import { percentile } from '../shared/probe.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe'>;
+
+/**
+ * The idle colour is healthy when every registered target of its target group is `healthy`, at
+ * least as many as the live colour runs, and HTTP probes through the test listener meet the
+ * target's p95 latency and error-rate thresholds.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const target = findTarget(deps.targets, input.target);
+  const groupArn = target.traffic.targetGroups[input.plan.toColour];
+  const health = await deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }));
+  const targets = health.TargetHealthDescriptions ?? [];
+  const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
+  if (healthy.length < input.plan.desiredCount || healthy.length !== targets.length) {
+    const unhealthy = targets
+      .filter((t) => t.TargetHealth?.State !== 'healthy')
+      .map((t) => `${t.Target?.Id}: ${t.TargetHealth?.State} (${t.TargetHealth?.Reason ?? 'no reason'})`);
+    throw new HealthCheckFailed(
+      `${input.plan.toColour} has ${healthy.length}/${input.plan.desiredCount} healthy targets` +
+        (unhealthy.length ? `; ${unhealthy.slice(0, 5).join(', ')}` : ''),
+    );
+  }
+  if (!target.traffic.testListenerArn) return { healthyTargets: healthy.length };
+  const probes = await runProbes(target, target.traffic.testListenerArn, groupArn, deps);
+  return { healthyTargets: healthy.length, probes };
+};
+
+const runProbes = async (target: Target, listenerArn: string, groupArn: string, deps: Deps) => {
+  const out = await deps.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+  const listener = out.Listeners?.[0];
+  if (!listener?.LoadBalancerArn) throw new ResourceNotFound(`test listener ${listenerArn} not found`);
+  const forwardsTo = listener.DefaultActions?.find((a) => a.Type === 'forward');
+  const groups = forwardsTo?.ForwardConfig?.TargetGroups?.map((g) => g.TargetGroupArn) ?? [forwardsTo?.TargetGroupArn];
+  if (groups.length !== 1 || groups[0] !== groupArn) {
+    throw new HealthCheckFailed(`test listener ${listenerArn} does not forward only to ${groupArn}; probes would not measure the new colour`);
+  }
+  const lbs = await deps.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener.LoadBalancerArn] }));
+  const dns = lbs.LoadBalancers?.[0]?.DNSName;
+  if (!dns) throw new ResourceNotFound(`load balancer ${listener.LoadBalancerArn} not found`);
+  const scheme = listener.Protocol === 'HTTPS' ? 'https' : 'http';
+  const url = `${scheme}://${dns}:${listener.Port}${target.health.path}`;
+
+  const results = [];
+  for (let i = 0; i < target.health.probes; i++) results.push(await deps.probe(url));
+  const errors = results.filter((r) => r.status !== target.health.expectStatus).length;
+  const errorRate = errors / results.length;
+  const p95Ms = Math.round(percentile(results.map((r) => r.ms), 95));
+  const { thresholds } = target.health;
+  if (errorRate > thresholds.errorRate || p95Ms > thresholds.p95Ms) {
+    const statuses = [...new Set(results.map((r) => r.status))].join(', ');
+    throw new HealthCheckFailed(
+      `probes of ${url}: error rate ${(errorRate * 100).toFixed(1)}% (max ${thresholds.errorRate * 100}%), ` +
+        `p95 ${p95Ms} ms (max ${thresholds.p95Ms} ms), statuses seen: ${statuses}`,
+    );
+  }
+  return { count: results.length, p95Ms, errorRate, url };
+};

@@ -1,0 +1,23 @@
+import { findTarget } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { scaleService } from '../shared/ecs.ts';
+import { TrafficSplit } from '../shared/errors.ts';
+import { readWeights } from '../shared/traffic.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs'>;
+
+/**
+ * Failure before traffic moved: scales the idle colour back to 0. It re-reads the weights first
+ * and refuses to touch a colour that takes traffic. The snapshot is kept.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  if (!input.plan) return { skipped: 'no plan: nothing was deployed' };
+  const target = findTarget(deps.targets, input.target);
+  const { weights } = await readWeights(deps.elbv2, target.traffic);
+  if (weights[input.plan.toColour] > 0) {
+    throw new TrafficSplit(`${input.plan.toColour} has weight ${weights[input.plan.toColour]}; not scaling it down`);
+  }
+  await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
+  return { service: input.plan.toService, desiredCount: 0 };
+};

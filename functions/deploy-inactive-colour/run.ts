@@ -1,0 +1,112 @@
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import {
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  type RegisterTaskDefinitionCommandInput,
+  type TaskDefinition,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { findTarget } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { containerImage, describeService } from '../shared/ecs.ts';
+import { ResourceNotFound } from '../shared/errors.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2'>;
+
+// Returned by DescribeTaskDefinition but rejected by RegisterTaskDefinition
+// (as in aws-actions/amazon-ecs-deploy-task-definition).
+const notRegistrable = [
+  'compatibilities',
+  'taskDefinitionArn',
+  'requiresAttributes',
+  'revision',
+  'status',
+  'registeredAt',
+  'deregisteredAt',
+  'registeredBy',
+] as const;
+
+/** A copy of the live task definition with `container` pinned to `image` (by digest). */
+export const withImage = (live: TaskDefinition, container: string, image: string): RegisterTaskDefinitionCommandInput => {
+  const copy: Record<string, unknown> = { ...live };
+  for (const key of notRegistrable) delete copy[key];
+  const containers = (live.containerDefinitions ?? []).map((c) => (c.name === container ? { ...c, image } : c));
+  if (!containers.some((c) => c.name === container)) {
+    throw new ResourceNotFound(`container "${container}" is not in task definition ${live.taskDefinitionArn}`);
+  }
+  return { ...(copy as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers };
+};
+
+/**
+ * Registers the live task definition again with the new image pinned by digest, and rolls it out
+ * on the idle colour's service at the live colour's size. Idempotent: a retry that finds the idle
+ * service already on that image does not register another revision.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const target = findTarget(deps.targets, input.target);
+  const { plan } = input;
+  const release = await deps.store.getRelease(input.releaseId);
+  if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
+
+  const repo = await deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [target.image.repository] }));
+  const uri = repo.repositories?.[0]?.repositoryUri;
+  if (!uri) throw new ResourceNotFound(`ECR repository ${target.image.repository} not found`);
+  const image = `${uri}@${release.image.digest}`;
+
+  const idle = await describeService(deps.ecs, plan.cluster, plan.toService);
+  let taskDefinitionArn: string | undefined;
+  if (idle.taskDefinition) {
+    const current = await deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition }));
+    if (containerImage(current.taskDefinition?.containerDefinitions, plan.container) === image) {
+      taskDefinitionArn = idle.taskDefinition;
+    }
+  }
+  if (!taskDefinitionArn) {
+    const live = await deps.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: plan.fromTaskDefinitionArn, include: ['TAGS'] }),
+    );
+    if (!live.taskDefinition) throw new ResourceNotFound(`task definition ${plan.fromTaskDefinitionArn} not found`);
+    const registered = await deps.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        ...withImage(live.taskDefinition, plan.container, image),
+        tags: [
+          ...(live.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
+          { key: 'switchyard:release', value: input.releaseId },
+        ],
+      }),
+    );
+    taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
+    if (!taskDefinitionArn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
+  }
+
+  await deps.ecs.send(
+    new UpdateServiceCommand({
+      cluster: plan.cluster,
+      service: plan.toService,
+      taskDefinition: taskDefinitionArn,
+      desiredCount: plan.desiredCount,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    }),
+  );
+  await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
+
+  if (target.traffic.testListenerArn) {
+    await pointTestListener(deps, target.traffic.testListenerArn, target.traffic.targetGroups[plan.toColour]);
+  }
+  return { cluster: plan.cluster, service: plan.toService, taskDefinitionArn, image, desiredCount: plan.desiredCount };
+};
+
+/** The test listener carries only probe traffic, so it may point at the new colour before any user does. */
+const pointTestListener = async (deps: Deps, listenerArn: string, targetGroupArn: string) => {
+  const out = await deps.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
+  const listener = out.Listeners?.[0];
+  if (!listener) throw new ResourceNotFound(`test listener ${listenerArn} not found`);
+  await deps.elbv2.send(
+    new ModifyListenerCommand({
+      ListenerArn: listenerArn,
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: targetGroupArn }],
+    }),
+  );
+};

@@ -1,0 +1,12 @@
+import type { z } from 'zod';
+import { plannedStepSchema } from '../shared/schemas.ts';
+
+export const inputSchema = plannedStepSchema;
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  cluster: string;
+  service: string;
+  taskDefinitionArn: string;
+  image: string;
+  desiredCount: number;
+}

@@ -1,0 +1,43 @@
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { findTarget } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import type { ReleaseRecord } from '../shared/store.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns'>;
+
+/** Subject and body of the outcome message; the body says what a person needs to act. */
+export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {
+  const tag = input.image?.tag ?? release?.image.tag ?? '?';
+  const subject = `[switchyard] ${input.target} (${environment}) ${tag}: ${input.outcome}`;
+  const lines = [
+    `Release ${input.releaseId} of ${input.target} (${environment}) ended ${input.outcome}.`,
+    `Image: ${release?.image.repository ?? input.image?.repository}:${tag} ${release?.image.digest ?? input.image?.digest ?? ''}`,
+  ];
+  if (input.plan) lines.push(`Colours: ${input.plan.fromColour} -> ${input.plan.toColour}`);
+  if (release?.snapshotId) lines.push(`Database snapshot: ${release.snapshotId} (kept; restore is never automatic)`);
+  const error = input.error ?? input.rollbackError;
+  if (error) lines.push(`Reason: ${error.Error}: ${error.Cause ?? ''}`);
+  if (release?.trigger) lines.push(`Triggered by: ${release.trigger.source}${release.trigger.by ? ` (${release.trigger.by})` : ''}`);
+  return { subject: subject.slice(0, 99), body: lines.join('\n') };
+};
+
+/** Publishes the outcome to the target's SNS topic. */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const target = findTarget(deps.targets, input.target);
+  const release = await deps.store.getRelease(input.releaseId);
+  const { subject, body } = outcomeMessage(input, release, target.environment);
+  const out = await deps.sns.send(
+    new PublishCommand({
+      TopicArn: target.notify.sns,
+      Subject: subject,
+      Message: body,
+      MessageAttributes: {
+        outcome: { DataType: 'String', StringValue: input.outcome },
+        target: { DataType: 'String', StringValue: input.target },
+        releaseId: { DataType: 'String', StringValue: input.releaseId },
+      },
+    }),
+  );
+  return { messageId: out.MessageId ?? '' };
+};

@@ -1,0 +1,8 @@
+import type { z } from 'zod';
+import { releaseStateSchema } from '../shared/schemas.ts';
+
+export const inputSchema = releaseStateSchema.required({ outcome: true });
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  messageId: string;
+}

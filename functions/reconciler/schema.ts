@@ -1,0 +1,9 @@
+import { z } from 'zod';
+
+/** Invoked by a schedule; the scheduled event's content is not used. */
+export const inputSchema = z.unknown();
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  checked: number;
+  resumed: number;
+}

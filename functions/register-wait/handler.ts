@@ -1,0 +1,12 @@
+import middy from '@middy/core';
+import { buildReleaseDeps } from '../shared/deps.ts';
+import { stepMiddlewares } from '../shared/middleware.ts';
+import { run } from './run.ts';
+import { type Input, inputSchema } from './schema.ts';
+
+const deps = buildReleaseDeps();
+
+// No audit phase here: the wait's phase (start = registration, end = resume) is recorded on resume.
+export const handler = middy<Input>()
+  .use(stepMiddlewares({ name: 'RegisterWait', schema: inputSchema }))
+  .handler((input) => run(input, deps));

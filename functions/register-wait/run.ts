@@ -1,0 +1,39 @@
+import type { ReleaseDeps } from '../shared/deps.ts';
+import type { WaitRecord } from '../shared/store.ts';
+import { WaitKind, WaitStatus } from '../shared/vocabulary.ts';
+import { checkWaits, resumeWait, serviceResourceKey, snapshotResourceKey } from '../shared/waits.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'sfn' | 'now'>;
+
+/** Waits are kept a week after they were registered, then DynamoDB's TTL removes them. */
+const RETENTION_SECONDS = 7 * 24 * 3600;
+
+export const waitFor = (input: Input, createdAt: Date): WaitRecord => {
+  const base = {
+    waitId: `${input.releaseId}#${input.kind}`,
+    releaseId: input.releaseId,
+    taskToken: input.taskToken,
+    status: WaitStatus.Pending,
+    createdAt: createdAt.toISOString(),
+    expiresAt: Math.floor(createdAt.getTime() / 1000) + RETENTION_SECONDS,
+  };
+  if (input.kind === WaitKind.ServiceStable) {
+    const { cluster, service, taskDefinitionArn } = input.deployment;
+    return { ...base, kind: input.kind, resourceKey: serviceResourceKey(cluster, service), condition: { cluster, service, taskDefinitionArn } };
+  }
+  const { snapshotId, databaseKind } = input.snapshot;
+  return { ...base, kind: input.kind, resourceKey: snapshotResourceKey(snapshotId), condition: { snapshotId, databaseKind } };
+};
+
+/**
+ * Parks the execution: stores what it waits for with its task token, then checks the condition
+ * once, because the event that would resume it may have come before the wait existed.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const wait = waitFor(input, deps.now());
+  await deps.store.putWait(wait);
+  const check = (await checkWaits([wait], deps)).get(wait.waitId);
+  if (check && check.state !== 'pending') await resumeWait(wait, check, deps);
+  return { waitId: wait.waitId, state: check?.state ?? 'pending' };
+};

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
+import { WaitKind } from '../shared/vocabulary.ts';
+
+const common = { releaseId: releaseIdSchema, target: targetNameSchema, taskToken: z.string().min(1).max(2048) };
+
+export const inputSchema = z.discriminatedUnion('kind', [
+  z.object({
+    ...common,
+    kind: z.literal(WaitKind.ServiceStable),
+    deployment: z.object({ cluster: z.string(), service: z.string(), taskDefinitionArn: z.string() }),
+  }),
+  z.object({
+    ...common,
+    kind: z.literal(WaitKind.SnapshotAvailable),
+    snapshot: z.object({ snapshotId: z.string(), databaseKind: z.enum(['instance', 'cluster']) }),
+  }),
+]);
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  waitId: string;
+  state: 'pending' | 'done' | 'failed';
+}

@@ -1,0 +1,9 @@
+import type { z } from 'zod';
+import { plannedStepSchema } from '../shared/schemas.ts';
+
+export const inputSchema = plannedStepSchema;
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  service: string;
+  desiredCount: 0;
+}

@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { InvalidInput, TargetNotFound } from './errors.ts';
+
+const arn = (service: string, what: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
+
+const tagPattern = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((pattern) => {
+    try {
+      new RegExp(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');
+
+const strategy = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('all-at-once') }),
+  // canary and linear arrive with progressive shifting; until then naming them is an error, not a silent all-at-once.
+]);
+
+/** One deployable unit in one environment. Every entry point validates it with this schema. */
+export const TargetSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", starting with a letter, max 40'),
+  environment: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
+  image: z.strictObject({
+    repository: z.string().regex(/^[a-z0-9][a-z0-9._\/-]{1,255}$/, 'must be an ECR repository name'),
+    /** Regular expression matched against the whole pushed tag. */
+    tagPattern,
+  }),
+  ecs: z.strictObject({
+    cluster: name,
+    services: z.strictObject({ blue: name, green: name }),
+    /** The container whose image Switchyard replaces. */
+    container: name,
+  }),
+  traffic: z
+    .strictObject({
+      listenerArn: arn('elasticloadbalancing', 'a listener').optional(),
+      listenerRuleArn: arn('elasticloadbalancing', 'a listener rule').optional(),
+      /** A listener that forwards only to the idle colour, used by the HTTP probes. */
+      testListenerArn: arn('elasticloadbalancing', 'a listener').optional(),
+      targetGroups: z.strictObject({
+        blue: arn('elasticloadbalancing', 'a target group'),
+        green: arn('elasticloadbalancing', 'a target group'),
+      }),
+      strategy: strategy.default({ type: 'all-at-once' }),
+    })
+    .refine((t) => (t.listenerArn === undefined) !== (t.listenerRuleArn === undefined), {
+      message: 'set exactly one of listenerArn (default action) or listenerRuleArn',
+    })
+    .refine((t) => t.targetGroups.blue !== t.targetGroups.green, {
+      message: 'targetGroups.blue and targetGroups.green must differ',
+    }),
+  health: z
+    .strictObject({
+      path: z.string().startsWith('/').max(512).default('/health'),
+      expectStatus: z.number().int().min(100).max(599).default(200),
+      probes: z.number().int().min(1).max(200).default(20),
+      thresholds: z
+        .strictObject({
+          p95Ms: z.number().positive().max(60_000).default(500),
+          errorRate: z.number().min(0).max(1).default(0.01),
+        })
+        .prefault({}),
+      /** Seconds after the deployment is stable before health is judged. */
+      graceSeconds: z.number().int().min(0).max(3600).default(0),
+    })
+    .prefault({}),
+  database: z
+    .strictObject({
+      kind: z.enum(['instance', 'cluster']),
+      identifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'must be an RDS identifier'),
+    })
+    .optional(),
+  /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
+  bakeMinutes: z.number().min(0).max(24 * 60).default(5),
+  notify: z.strictObject({ sns: arn('sns', 'an SNS topic') }),
+});
+export type Target = z.infer<typeof TargetSchema>;
+export type TargetInput = z.input<typeof TargetSchema>;
+
+export const TargetsFileSchema = z
+  .strictObject({ targets: z.array(TargetSchema).min(1) })
+  .superRefine((file, ctx) => {
+    const seen = new Set<string>();
+    file.targets.forEach((target, index) => {
+      if (seen.has(target.name)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, 'name'], message: `duplicate target "${target.name}"` });
+      }
+      seen.add(target.name);
+    });
+  });
+export type TargetsFile = z.infer<typeof TargetsFileSchema>;
+
+/** Renders zod issues as `path.to.field: message` lines, the form a person can act on. */
+export const formatIssues = (error: z.ZodError): string =>
+  error.issues
+    .map((issue) => {
+      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+      return `${path.replace(/^\./, '') || '(root)'}: ${issue.message}`;
+    })
+    .join('\n');
+
+/** Parses a targets document; a bad one throws `InvalidInput` naming each wrong field. */
+export const parseTargets = (document: unknown, source = 'targets config'): TargetsFile => {
+  const result = TargetsFileSchema.safeParse(document);
+  if (!result.success) throw new InvalidInput(`${source} is invalid:\n${formatIssues(result.error)}`);
+  return result.data;
+};
+
+/** Reads and validates a targets JSON file. */
+export const loadTargetsFile = (path: string): TargetsFile => {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidInput(`cannot read targets config ${path}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInput(`targets config ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseTargets(document, `targets config ${path}`);
+};
+
+/** Looks a target up by name; an unknown name is `TargetNotFound` listing the known ones. */
+export const findTarget = (targets: TargetsFile, targetName: string): Target => {
+  const target = targets.targets.find((t) => t.name === targetName);
+  if (!target) {
+    const known = targets.targets.map((t) => t.name).join(', ');
+    throw new TargetNotFound(`unknown target "${targetName}" (configured: ${known})`);
+  }
+  return target;
+};
+
+/** Targets whose repository is `repository` and whose tag pattern matches the whole `tag`. */
+export const targetsForImage = (targets: TargetsFile, repository: string, tag: string): Target[] =>
+  targets.targets.filter(
+    (t) => t.image.repository === repository && new RegExp(`^(?:${t.image.tagPattern})$`).test(tag),
+  );

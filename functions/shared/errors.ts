@@ -1,0 +1,135 @@
+/**
+ * Errors thrown by step functions. Each has a *literal* `name`: Step Functions matches the Lambda
+ * error type (the error's name) against `ErrorEquals`, and minifiers rename classes.
+ *
+ * They are sorted by what the state machine does with them:
+ * - retry: transient, the same call may succeed later;
+ * - route: the release cannot go on, take the failure path (clean up or roll back);
+ * - fail fast: the input is wrong, nothing to retry.
+ */
+export abstract class SwitchyardError extends Error {
+  abstract override readonly name: string;
+}
+
+// --- retry -----------------------------------------------------------------------------------
+
+/** An AWS call failed in a way that may pass on retry (throttling, 5xx, network). */
+export class TransientError extends SwitchyardError {
+  override readonly name = 'TransientError' as const;
+}
+
+/** ModifyRule/ModifyListener returned, but reading the rule back does not show the weights yet. */
+export class WeightsNotApplied extends SwitchyardError {
+  override readonly name = 'WeightsNotApplied' as const;
+}
+
+// --- route -----------------------------------------------------------------------------------
+
+/** A newer image for the same target took this release's place in the queue. */
+export class Superseded extends SwitchyardError {
+  override readonly name = 'Superseded' as const;
+}
+
+/** The idle colour's ECS deployment failed (circuit breaker) or stabilised on another task definition. */
+export class DeploymentFailed extends SwitchyardError {
+  override readonly name = 'DeploymentFailed' as const;
+}
+
+/** The RDS snapshot ended in a failed state. */
+export class SnapshotFailed extends SwitchyardError {
+  override readonly name = 'SnapshotFailed' as const;
+}
+
+/** The idle colour's targets or HTTP probes did not meet the target's health thresholds. */
+export class HealthCheckFailed extends SwitchyardError {
+  override readonly name = 'HealthCheckFailed' as const;
+}
+
+/** Putting traffic back on the old colour could not be verified. */
+export class RollbackFailed extends SwitchyardError {
+  override readonly name = 'RollbackFailed' as const;
+}
+
+// --- fail fast -------------------------------------------------------------------------------
+
+/** The step's input, an event or a config does not match its schema. */
+export class InvalidInput extends SwitchyardError {
+  override readonly name = 'InvalidInput' as const;
+}
+
+/** No configured target has this name. */
+export class TargetNotFound extends SwitchyardError {
+  override readonly name = 'TargetNotFound' as const;
+}
+
+/** The image digest is not in the ECR repository. */
+export class ImageNotFound extends SwitchyardError {
+  override readonly name = 'ImageNotFound' as const;
+}
+
+/** A service, target group, listener or rule named by the target does not exist. */
+export class ResourceNotFound extends SwitchyardError {
+  override readonly name = 'ResourceNotFound' as const;
+}
+
+/** The listener weights are not 100/0 between the target's two target groups. */
+export class TrafficSplit extends SwitchyardError {
+  override readonly name = 'TrafficSplit' as const;
+}
+
+/** The live colour already runs this image digest: there is nothing to release. */
+export class DigestAlreadyActive extends SwitchyardError {
+  override readonly name = 'DigestAlreadyActive' as const;
+}
+
+/** Every error name the state machines may match, for the static ASL test. */
+export const errorNames = [
+  'TransientError',
+  'WeightsNotApplied',
+  'Superseded',
+  'DeploymentFailed',
+  'SnapshotFailed',
+  'HealthCheckFailed',
+  'RollbackFailed',
+  'InvalidInput',
+  'TargetNotFound',
+  'ImageNotFound',
+  'ResourceNotFound',
+  'TrafficSplit',
+  'DigestAlreadyActive',
+] as const;
+export type ErrorName = (typeof errorNames)[number];
+
+const transientNames = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalServerError',
+  'ServerException',
+  'TimeoutError',
+  'RequestTimeout',
+  'ECONNRESET',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Turns an AWS SDK error that survived the SDK's own retries into a `TransientError` when another
+ * try later may pass, so the ASL needs one retry name; other errors are returned unchanged.
+ */
+export const classifyError = (error: unknown): unknown => {
+  if (!(error instanceof Error) || error instanceof SwitchyardError) return error;
+  const meta = error as Error & { $fault?: string; $retryable?: unknown; code?: string };
+  const transient =
+    transientNames.has(error.name) ||
+    (meta.code !== undefined && transientNames.has(meta.code)) ||
+    meta.$fault === 'server' ||
+    meta.$retryable !== undefined;
+  if (!transient) return error;
+  return new TransientError(`${error.name}: ${error.message}`, { cause: error });
+};

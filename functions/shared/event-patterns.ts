@@ -1,0 +1,36 @@
+/**
+ * EventBridge patterns of the rules that drive Switchyard. The CDK stack and the local event bus
+ * use these same objects, so what triggers a step cannot differ between AWS and the local runtime.
+ */
+export type EventPattern = { [key: string]: string[] | EventPattern };
+
+export const ecrPushPattern = (repositories: string[]): EventPattern => ({
+  source: ['aws.ecr'],
+  'detail-type': ['ECR Image Action'],
+  detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
+});
+
+export const ecsDeploymentPattern: EventPattern = {
+  source: ['aws.ecs'],
+  'detail-type': ['ECS Deployment State Change'],
+  detail: { eventName: ['SERVICE_DEPLOYMENT_COMPLETED', 'SERVICE_DEPLOYMENT_FAILED'] },
+};
+
+export const rdsSnapshotPattern: EventPattern = {
+  source: ['aws.rds'],
+  'detail-type': ['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event'],
+  // 0042: manual DB snapshot created; 0075: manual cluster snapshot created. Failures are caught by the reconciler.
+  detail: { EventID: ['RDS-EVENT-0042', 'RDS-EVENT-0075'] },
+};
+
+/** Exact-match subset of EventBridge pattern semantics: every listed field must equal one of its values. */
+export const matches = (pattern: EventPattern, event: unknown): boolean => {
+  if (typeof event !== 'object' || event === null) return false;
+  return Object.entries(pattern).every(([key, expected]) => {
+    const actual = (event as Record<string, unknown>)[key];
+    if (Array.isArray(expected)) {
+      return Array.isArray(actual) ? actual.some((a) => expected.includes(a as string)) : expected.includes(actual as string);
+    }
+    return matches(expected, actual);
+  });
+};

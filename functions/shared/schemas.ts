@@ -1,0 +1,65 @@
+/** zod schemas for the data that flows between states (the execution's JSON). */
+import { z } from 'zod';
+import { Colour, TriggerSource } from './vocabulary.ts';
+
+export const releaseIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,79}$/, 'must be a Switchyard release id');
+export const targetNameSchema = z.string().min(1).max(40);
+export const colourSchema = z.enum([Colour.blue, Colour.green]);
+
+export const imageRefSchema = z.object({
+  repository: z.string().min(1).max(256),
+  tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker image tag'),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>'),
+});
+
+export const triggerSchema = z.object({
+  source: z.enum([TriggerSource.EcrPush, TriggerSource.Manual]),
+  eventId: z.string().max(128).optional(),
+  by: z.string().max(256).optional(),
+  at: z.iso.datetime({ offset: true }),
+});
+
+/** Validate's output: which colour goes live and everything later steps need to act on it. */
+export const planSchema = z.object({
+  fromColour: colourSchema,
+  toColour: colourSchema,
+  cluster: z.string(),
+  fromService: z.string(),
+  toService: z.string(),
+  container: z.string(),
+  desiredCount: z.number().int().positive(),
+  fromTaskDefinitionArn: z.string(),
+  hasDatabase: z.boolean(),
+  graceSeconds: z.number().int().min(0),
+  bakeSeconds: z.number().int().min(0),
+});
+export type Plan = z.infer<typeof planSchema>;
+
+/** Input of steps that act on a planned release. */
+export const plannedStepSchema = z.object({
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  plan: planSchema,
+});
+export type PlannedStep = z.infer<typeof plannedStepSchema>;
+
+export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() }).optional();
+
+/**
+ * The whole execution state, as failure-path and closing steps receive it (no Parameters): the
+ * plan may be missing (Validate failed) and any step's caught error may be present.
+ */
+export const releaseStateSchema = z.object({
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  image: imageRefSchema.optional(),
+  plan: planSchema.optional(),
+  outcome: z.enum(['Promoted', 'Aborted', 'RolledBack', 'Superseded', 'RollbackFailed']).optional(),
+  error: caughtErrorSchema,
+  cleanupError: caughtErrorSchema,
+  rollbackError: caughtErrorSchema,
+  scaleDownError: caughtErrorSchema,
+  recordError: caughtErrorSchema,
+  lockReleaseError: caughtErrorSchema,
+});
+export type ReleaseState = z.infer<typeof releaseStateSchema>;

@@ -1,0 +1,68 @@
+/**
+ * The words Switchyard uses, as `as const` objects with a union type of the same name.
+ * Values are stored in DynamoDB and appear in the ASL, so they never change spelling.
+ */
+
+export const Colour = {
+  /** One of the two ECS services of a target; which colour is live is read from listener weights. */
+  blue: 'blue',
+  /** The other ECS service of a target. */
+  green: 'green',
+} as const;
+export type Colour = (typeof Colour)[keyof typeof Colour];
+
+/** The colour that is not `colour`. */
+export const otherColour = (colour: Colour): Colour => (colour === Colour.blue ? Colour.green : Colour.blue);
+
+export const Outcome = {
+  /** All traffic is on the new colour and the old colour was scaled down. */
+  Promoted: 'Promoted',
+  /** The release stopped before any traffic moved; the idle colour was scaled back to 0. */
+  Aborted: 'Aborted',
+  /** Traffic had moved and was put back on the old colour, verified. */
+  RolledBack: 'RolledBack',
+  /** A newer image for the same target replaced this one while it was queued. */
+  Superseded: 'Superseded',
+  /** Traffic had moved and putting it back failed: a person must look now. */
+  RollbackFailed: 'RollbackFailed',
+} as const;
+export type Outcome = (typeof Outcome)[keyof typeof Outcome];
+
+export const ReleaseStatus = {
+  /** Waiting for the target's lock behind a running release. */
+  Queued: 'Queued',
+  /** Holds the lock and is moving. */
+  Running: 'Running',
+  ...Outcome,
+} as const;
+export type ReleaseStatus = (typeof ReleaseStatus)[keyof typeof ReleaseStatus];
+
+export const WaitKind = {
+  /** The ECS service's PRIMARY deployment runs the expected task definition with rolloutState COMPLETED. */
+  ServiceStable: 'service-stable',
+  /** The RDS snapshot (instance or cluster) has status `available`. */
+  SnapshotAvailable: 'snapshot-available',
+} as const;
+export type WaitKind = (typeof WaitKind)[keyof typeof WaitKind];
+
+export const WaitStatus = {
+  /** Registered; the execution is parked on its task token. */
+  Pending: 'PENDING',
+  /** The condition held (or failed) and the token was sent; no one resumes it again. */
+  Resumed: 'RESUMED',
+} as const;
+export type WaitStatus = (typeof WaitStatus)[keyof typeof WaitStatus];
+
+export const Strategy = {
+  /** One SetWeight from 100/0 to 0/100, verified by reading the rule back. */
+  AllAtOnce: 'all-at-once',
+} as const;
+export type Strategy = (typeof Strategy)[keyof typeof Strategy];
+
+export const TriggerSource = {
+  /** An `ECR Image Action` PUSH event from EventBridge. */
+  EcrPush: 'ecr-push',
+  /** A person or a script called StartExecution through Switchyard. */
+  Manual: 'manual',
+} as const;
+export type TriggerSource = (typeof TriggerSource)[keyof typeof TriggerSource];

@@ -1,0 +1,96 @@
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { findTarget } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
+import { DigestAlreadyActive, ImageNotFound, ResourceNotFound } from '../shared/errors.ts';
+import type { Plan } from '../shared/schemas.ts';
+import { liveColour, readWeights } from '../shared/traffic.ts';
+import { otherColour } from '../shared/vocabulary.ts';
+import type { Input } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2'>;
+
+/**
+ * Checks everything the release will touch before it touches anything, reading AWS (never a
+ * stored "active colour"), and returns the plan: which colour goes live and at what size.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Plan> => {
+  const target = findTarget(deps.targets, input.target);
+
+  try {
+    await deps.ecr.send(
+      new DescribeImagesCommand({
+        repositoryName: target.image.repository,
+        imageIds: [{ imageDigest: input.image.digest }],
+      }),
+    );
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') {
+      throw new ImageNotFound(`image ${input.image.digest} is not in ECR repository ${target.image.repository} (${name})`);
+    }
+    throw error;
+  }
+
+  const { cluster, services } = target.ecs;
+  const [blue, green] = await Promise.all([
+    describeService(deps.ecs, cluster, services.blue),
+    describeService(deps.ecs, cluster, services.green),
+  ]);
+
+  try {
+    await deps.elbv2.send(
+      new DescribeTargetGroupsCommand({
+        TargetGroupArns: [target.traffic.targetGroups.blue, target.traffic.targetGroups.green],
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === 'TargetGroupNotFoundException') {
+      throw new ResourceNotFound(`a target group of ${target.name} does not exist: ${(error as Error).message}`);
+    }
+    throw error;
+  }
+
+  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
+  const { weights } = await readWeights(deps.elbv2, target.traffic);
+  const fromColour = liveColour(weights, where);
+  const toColour = otherColour(fromColour);
+  const live = fromColour === 'blue' ? blue : green;
+
+  const liveTaskDefinition = live.taskDefinition;
+  if (!liveTaskDefinition) throw new ResourceNotFound(`live service ${live.serviceName} has no task definition`);
+  const described = await deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: liveTaskDefinition }));
+  const image = containerImage(described.taskDefinition?.containerDefinitions, target.ecs.container);
+  if (!image) {
+    throw new ResourceNotFound(`container "${target.ecs.container}" is not in task definition ${liveTaskDefinition}`);
+  }
+  if (digestOf(image) === input.image.digest) {
+    throw new DigestAlreadyActive(`${target.name} already serves ${input.image.digest} on ${fromColour}`);
+  }
+  const desiredCount = live.desiredCount ?? 0;
+  if (desiredCount < 1) {
+    throw new ResourceNotFound(`live service ${live.serviceName} has desiredCount 0; nothing to match`);
+  }
+
+  await deps.store.updateRelease(input.releaseId, {
+    fromColour,
+    toColour,
+    previousTaskDefinitionArn: liveTaskDefinition,
+  });
+
+  return {
+    fromColour,
+    toColour,
+    cluster,
+    fromService: services[fromColour],
+    toService: services[toColour],
+    container: target.ecs.container,
+    desiredCount,
+    fromTaskDefinitionArn: liveTaskDefinition,
+    hasDatabase: target.database !== undefined,
+    graceSeconds: target.health.graceSeconds,
+    bakeSeconds: Math.round(target.bakeMinutes * 60),
+  };
+};

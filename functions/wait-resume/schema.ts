@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+const envelope = { id: z.string(), time: z.string(), resources: z.array(z.string()) };
+
+/** The AWS events that may end a wait: ECS deployment state changes and RDS snapshot events. */
+export const inputSchema = z.discriminatedUnion('detail-type', [
+  z.object({
+    ...envelope,
+    'detail-type': z.literal('ECS Deployment State Change'),
+    source: z.literal('aws.ecs'),
+    resources: z.array(z.string().regex(/^arn:aws[a-z-]*:ecs:[^:]+:\d{12}:service\/[^/]+\/[^/]+$/)).min(1),
+    detail: z.object({ eventName: z.string(), deploymentId: z.string().optional() }),
+  }),
+  z.object({
+    ...envelope,
+    'detail-type': z.enum(['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event']),
+    source: z.literal('aws.rds'),
+    detail: z.object({ EventID: z.string(), SourceIdentifier: z.string().min(1) }),
+  }),
+]);
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  resourceKey: string;
+  pending: number;
+  resumed: number;
+}
