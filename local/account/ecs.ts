@@ -1,0 +1,368 @@
+/**
+ * Simulated ECS: clusters, services with deployments and tasks, task definitions. A deployment
+ * launches tasks that take time to start and to pass the target group's health checks; once the
+ * new tasks are healthy the old deployment's tasks drain and stop, rolloutState turns COMPLETED and
+ * an `ECS Deployment State Change` event is emitted. Tasks of an image that fails its health checks
+ * are replaced until the circuit breaker marks the rollout FAILED.
+ */
+import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
+import type { EventBus } from '../bus.ts';
+import type { Random } from '../rng.ts';
+import type { Elbv2Model } from './elbv2.ts';
+import { awsError, notFound } from './errors.ts';
+
+type TaskState = 'PROVISIONING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+interface SimTask {
+  id: string;
+  deploymentId: string;
+  taskDefinitionArn: string;
+  state: TaskState;
+  ip: string;
+}
+
+interface SimDeployment {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE';
+  taskDefinition: string;
+  desiredCount: number;
+  failedTasks: number;
+  rolloutState: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  rolloutStateReason: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface SimService {
+  arn: string;
+  name: string;
+  cluster: string;
+  clusterArn: string;
+  targetGroupArn: string;
+  containerName: string;
+  containerPort: number;
+  deployments: SimDeployment[];
+  tasks: SimTask[];
+}
+
+export interface EcsOptions {
+  region: string;
+  account: string;
+  /** Seconds for a task to go from PROVISIONING to RUNNING (min, max). */
+  startSeconds: [number, number];
+}
+
+export class EcsModel {
+  readonly clusters = new Set<string>();
+  readonly services = new Map<string, SimService>();
+  readonly taskDefinitions = new Map<string, TaskDefinition>();
+  private readonly revisions = new Map<string, number>();
+  private taskCount = 0;
+  private notify: (message: string) => void = () => {};
+
+  constructor(
+    private readonly options: EcsOptions,
+    private readonly elbv2: Elbv2Model,
+    private readonly bus: EventBus,
+    private readonly random: Random,
+    /** Whether a container image answers its health checks (bad images do not). */
+    private readonly imageIsHealthy: (image: string) => boolean,
+  ) {
+    elbv2.onTargetHealth((groupArn, id, state) => this.onTargetHealth(groupArn, id, state));
+  }
+
+  onChange(listener: (message: string) => void) {
+    this.notify = listener;
+  }
+
+  private key(cluster: string, service: string) {
+    return `${this.clusterName(cluster)}/${service.split('/').at(-1)}`;
+  }
+
+  private clusterName(cluster: string) {
+    return cluster.split('/').at(-1) ?? cluster;
+  }
+
+  // --- world setup ------------------------------------------------------------------------
+
+  addCluster(name: string) {
+    this.clusters.add(name);
+  }
+
+  registerTaskDefinition(input: Omit<TaskDefinition, 'taskDefinitionArn' | 'revision'> & { family: string }): TaskDefinition {
+    const revision = (this.revisions.get(input.family) ?? 0) + 1;
+    this.revisions.set(input.family, revision);
+    const arn = `arn:aws:ecs:${this.options.region}:${this.options.account}:task-definition/${input.family}:${revision}`;
+    const td: TaskDefinition = {
+      ...structuredClone(input),
+      taskDefinitionArn: arn,
+      revision,
+      status: 'ACTIVE',
+      compatibilities: ['EC2', 'FARGATE'],
+      registeredAt: new Date(),
+    };
+    this.taskDefinitions.set(arn, td);
+    return td;
+  }
+
+  /** A service already running `desiredCount` healthy tasks of `taskDefinition` (the world before a release). */
+  addService(input: {
+    cluster: string;
+    name: string;
+    taskDefinition: string;
+    desiredCount: number;
+    targetGroupArn: string;
+    containerName: string;
+    containerPort: number;
+  }) {
+    const service: SimService = {
+      arn: `arn:aws:ecs:${this.options.region}:${this.options.account}:service/${input.cluster}/${input.name}`,
+      name: input.name,
+      cluster: input.cluster,
+      clusterArn: `arn:aws:ecs:${this.options.region}:${this.options.account}:cluster/${input.cluster}`,
+      targetGroupArn: input.targetGroupArn,
+      containerName: input.containerName,
+      containerPort: input.containerPort,
+      deployments: [],
+      tasks: [],
+    };
+    const deployment = this.newDeployment(input.taskDefinition, input.desiredCount);
+    deployment.rolloutState = 'COMPLETED';
+    deployment.rolloutStateReason = 'ECS deployment completed.';
+    service.deployments.push(deployment);
+    for (let i = 0; i < input.desiredCount; i++) {
+      const task = this.newTask(deployment);
+      task.state = 'RUNNING';
+      service.tasks.push(task);
+      this.elbv2.register(service.targetGroupArn, task.ip, input.containerPort, this.serves(task));
+    }
+    this.services.set(this.key(input.cluster, input.name), service);
+  }
+
+  // --- behaviour --------------------------------------------------------------------------
+
+  private newDeployment(taskDefinition: string, desiredCount: number): SimDeployment {
+    const now = new Date();
+    return {
+      id: `ecs-svc/${this.random.int(1e15, 9e15)}`,
+      status: 'PRIMARY',
+      taskDefinition,
+      desiredCount,
+      failedTasks: 0,
+      rolloutState: 'IN_PROGRESS',
+      rolloutStateReason: 'ECS deployment in progress.',
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  private newTask(deployment: SimDeployment): SimTask {
+    this.taskCount++;
+    return {
+      id: this.random.hex(32),
+      deploymentId: deployment.id,
+      taskDefinitionArn: deployment.taskDefinition,
+      state: 'PROVISIONING',
+      ip: `10.0.${Math.floor(this.taskCount / 250)}.${(this.taskCount % 250) + 2}`,
+    };
+  }
+
+  private serves(task: SimTask): boolean {
+    const td = this.taskDefinitions.get(task.taskDefinitionArn);
+    return (td?.containerDefinitions ?? []).every((c) => this.imageIsHealthy(c.image ?? ''));
+  }
+
+  private launch(service: SimService, deployment: SimDeployment) {
+    const task = this.newTask(deployment);
+    service.tasks.push(task);
+    const [min, max] = this.options.startSeconds;
+    setTimeout(() => {
+      if (task.state !== 'PROVISIONING') return;
+      task.state = 'RUNNING';
+      this.elbv2.register(service.targetGroupArn, task.ip, service.containerPort, this.serves(task));
+      this.reconcile(service);
+    }, this.random.int(min * 1000, max * 1000));
+  }
+
+  private stop(service: SimService, task: SimTask) {
+    if (task.state === 'STOPPING' || task.state === 'STOPPED') return;
+    const wasRunning = task.state === 'RUNNING';
+    task.state = 'STOPPING';
+    const drain = wasRunning ? this.elbv2.deregister(service.targetGroupArn, task.ip) : 0;
+    setTimeout(() => {
+      task.state = 'STOPPED';
+      service.tasks = service.tasks.filter((t) => t !== task);
+      this.reconcile(service);
+    }, drain + 5000);
+  }
+
+  private onTargetHealth(groupArn: string, id: string, state: string) {
+    for (const service of this.services.values()) {
+      if (service.targetGroupArn !== groupArn) continue;
+      const task = service.tasks.find((t) => t.ip === id);
+      if (!task) continue;
+      if (state === 'unhealthy') {
+        // ECS replaces tasks that fail their load balancer health checks.
+        const deployment = service.deployments.find((d) => d.id === task.deploymentId);
+        if (deployment) deployment.failedTasks++;
+        this.stop(service, task);
+      }
+      this.reconcile(service);
+    }
+  }
+
+  private live(service: SimService, deployment: SimDeployment) {
+    return service.tasks.filter((t) => t.deploymentId === deployment.id && (t.state === 'PROVISIONING' || t.state === 'RUNNING'));
+  }
+
+  private healthy(service: SimService, deployment: SimDeployment) {
+    return service.tasks.filter(
+      (t) => t.deploymentId === deployment.id && t.state === 'RUNNING' && this.elbv2.targetState(service.targetGroupArn, t.ip) === 'healthy',
+    );
+  }
+
+  /** The service scheduler: converge tasks on the PRIMARY deployment, retire old ones, report rollout. */
+  private reconcile(service: SimService) {
+    const primary = service.deployments[0];
+    if (!primary) return;
+    const threshold = Math.max(3, Math.min(200, Math.ceil(primary.desiredCount * 0.5)));
+    if (primary.rolloutState === 'IN_PROGRESS' && primary.failedTasks >= threshold) {
+      primary.rolloutState = 'FAILED';
+      primary.rolloutStateReason = `ECS deployment circuit breaker: tasks failed to start (${primary.failedTasks} failed).`;
+      primary.updatedAt = new Date();
+      this.notify(`${service.name}: deployment FAILED (circuit breaker, ${primary.failedTasks} tasks failed health checks)`);
+      this.deploymentEvent(service, primary, 'SERVICE_DEPLOYMENT_FAILED', 'ERROR', primary.rolloutStateReason);
+    }
+    const live = this.live(service, primary);
+    if (primary.rolloutState !== 'FAILED') {
+      for (let i = live.length; i < primary.desiredCount; i++) this.launch(service, primary);
+    }
+    for (const extra of live.slice(primary.desiredCount)) this.stop(service, extra);
+
+    const healthy = this.healthy(service, primary).length;
+    const olds = service.deployments.slice(1);
+    if (healthy >= primary.desiredCount) {
+      for (const old of olds) for (const task of this.live(service, old)) this.stop(service, task);
+    }
+    service.deployments = [primary, ...olds.filter((d) => service.tasks.some((t) => t.deploymentId === d.id))];
+
+    const before = primary.rolloutState;
+    if (before === 'IN_PROGRESS' && service.deployments.length === 1 && healthy === primary.desiredCount) {
+      primary.rolloutState = 'COMPLETED';
+      primary.rolloutStateReason = 'ECS deployment completed.';
+      primary.updatedAt = new Date();
+      this.deploymentEvent(service, primary, 'SERVICE_DEPLOYMENT_COMPLETED', 'INFO', `ECS deployment ${primary.id} completed.`);
+    }
+    this.reportProgress(service, primary, healthy);
+  }
+
+  private lastReport = new Map<string, string>();
+  private reportProgress(service: SimService, primary: SimDeployment, healthy: number) {
+    const running = service.tasks.filter((t) => t.deploymentId === primary.id && t.state === 'RUNNING').length;
+    const message = `${service.name}: ${running}/${primary.desiredCount} tasks running, ${healthy} healthy, rollout ${primary.rolloutState}`;
+    if (this.lastReport.get(service.arn) === message) return;
+    this.lastReport.set(service.arn, message);
+    this.notify(message);
+  }
+
+  private deploymentEvent(service: SimService, deployment: SimDeployment, eventName: string, eventType: string, reason: string) {
+    this.bus.emit('aws.ecs', 'ECS Deployment State Change', [service.arn], {
+      eventType,
+      eventName,
+      deploymentId: deployment.id,
+      updatedAt: new Date().toISOString(),
+      reason,
+    });
+  }
+
+  private service(cluster: string | undefined, name: string): SimService {
+    const clusterName = this.clusterName(cluster ?? 'default');
+    if (!this.clusters.has(clusterName)) throw notFound('ClusterNotFoundException', 'Cluster not found.');
+    const service = this.services.get(this.key(clusterName, name));
+    if (!service) throw notFound('ServiceNotFoundException', 'Service not found.');
+    return service;
+  }
+
+  // --- API --------------------------------------------------------------------------------
+
+  DescribeServices(input: { cluster?: string; services: string[] }) {
+    const clusterName = this.clusterName(input.cluster ?? 'default');
+    if (!this.clusters.has(clusterName)) throw notFound('ClusterNotFoundException', 'Cluster not found.');
+    if (input.services.length > 10) throw awsError('InvalidParameterException', 'services can have at most 10 items');
+    const services = [];
+    const failures = [];
+    for (const name of input.services) {
+      const s = this.services.get(this.key(clusterName, name));
+      if (!s) {
+        failures.push({ arn: `arn:aws:ecs:${this.options.region}:${this.options.account}:service/${clusterName}/${name}`, reason: 'MISSING' });
+        continue;
+      }
+      const primary = s.deployments[0];
+      services.push({
+        serviceArn: s.arn,
+        serviceName: s.name,
+        clusterArn: s.clusterArn,
+        status: 'ACTIVE',
+        desiredCount: primary?.desiredCount ?? 0,
+        runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
+        pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
+        taskDefinition: primary?.taskDefinition,
+        loadBalancers: [{ targetGroupArn: s.targetGroupArn, containerName: s.containerName, containerPort: s.containerPort }],
+        deployments: s.deployments.map((d) => ({
+          id: d.id,
+          status: d.status,
+          taskDefinition: d.taskDefinition,
+          desiredCount: d.desiredCount,
+          runningCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'RUNNING').length,
+          pendingCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'PROVISIONING').length,
+          failedTasks: d.failedTasks,
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutStateReason,
+          createdAt: d.createdAt,
+          updatedAt: d.updatedAt,
+        })),
+      });
+    }
+    return { services, failures };
+  }
+
+  UpdateService(input: { cluster?: string; service: string; taskDefinition?: string; desiredCount?: number; forceNewDeployment?: boolean }) {
+    const service = this.service(input.cluster, input.service);
+    const primary = service.deployments[0] as SimDeployment;
+    if (input.taskDefinition && !this.taskDefinitions.has(input.taskDefinition)) {
+      throw awsError('ClientException', `Unable to describe task definition ${input.taskDefinition}.`);
+    }
+    const desired = input.desiredCount ?? primary.desiredCount;
+    if (desired < 0) throw awsError('InvalidParameterException', 'desiredCount must be >= 0');
+    if ((input.taskDefinition && input.taskDefinition !== primary.taskDefinition) || input.forceNewDeployment) {
+      for (const d of service.deployments) d.status = 'ACTIVE';
+      const deployment = this.newDeployment(input.taskDefinition ?? primary.taskDefinition, desired);
+      service.deployments.unshift(deployment);
+      this.deploymentEvent(service, deployment, 'SERVICE_DEPLOYMENT_IN_PROGRESS', 'INFO', `ECS deployment ${deployment.id} in progress.`);
+    } else {
+      primary.desiredCount = desired;
+      primary.updatedAt = new Date();
+    }
+    this.reconcile(service);
+    return { service: this.DescribeServices({ cluster: service.cluster, services: [service.name] }).services[0] };
+  }
+
+  DescribeTaskDefinition(input: { taskDefinition: string; include?: string[] }) {
+    const td = this.taskDefinitions.get(input.taskDefinition) ?? [...this.taskDefinitions.values()].find(
+      (t) => `${t.family}:${t.revision}` === input.taskDefinition,
+    );
+    if (!td) throw awsError('ClientException', 'Unable to describe task definition.');
+    return { taskDefinition: structuredClone(td), tags: input.include?.includes('TAGS') ? [] : undefined };
+  }
+
+  RegisterTaskDefinition(input: { family: string; containerDefinitions: ContainerDefinition[] } & Record<string, unknown>) {
+    if (!input.family || !input.containerDefinitions?.length) {
+      throw awsError('ClientException', 'Task definition must have a family and at least one container definition.');
+    }
+    for (const key of ['taskDefinitionArn', 'revision', 'status', 'compatibilities', 'requiresAttributes', 'registeredAt']) {
+      if (key in input && input[key] !== undefined) throw awsError('ValidationException', `Unexpected key '${key}' found in params`);
+    }
+    const { tags: _tags, ...definition } = input;
+    return { taskDefinition: this.registerTaskDefinition(definition as TaskDefinition & { family: string }) };
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Simulated Elastic Load Balancing v2: load balancers, listeners, rules with weighted forward
+ * actions, target groups and target health. A test listener is a real HTTP server on loopback, so
+ * CheckHealth's probes cross a socket to the colour the listener forwards to.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Action, Listener, Rule, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsError, notFound } from './errors.ts';
+
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
+
+interface SimTarget {
+  id: string;
+  port: number;
+  state: TargetState;
+  reason?: string;
+  /** Whether the container behind this target answers its health path correctly. */
+  serves: boolean;
+}
+
+interface SimTargetGroup {
+  arn: string;
+  name: string;
+  healthCheckPath: string;
+  /** Seconds between health checks × thresholds decide how fast targets turn healthy/unhealthy. */
+  intervalSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  deregistrationDelaySeconds: number;
+  targets: Map<string, SimTarget>;
+}
+
+interface SimListener {
+  arn: string;
+  loadBalancerArn: string;
+  port: number;
+  protocol: 'HTTP' | 'HTTPS';
+  defaultActions: Action[];
+  server?: Server;
+}
+
+export class Elbv2Model {
+  readonly loadBalancers = new Map<string, { arn: string; dnsName: string; name: string }>();
+  readonly listeners = new Map<string, SimListener>();
+  readonly rules = new Map<string, { arn: string; listenerArn: string; priority: string; actions: Action[] }>();
+  readonly targetGroups = new Map<string, SimTargetGroup>();
+  /** Every weight change, for summaries: virtual time and weights per target group. */
+  readonly weightHistory: { at: number; where: string; weights: Record<string, number> }[] = [];
+  private notify: (message: string) => void = () => {};
+
+  onChange(listener: (message: string) => void) {
+    this.notify = listener;
+  }
+
+  addLoadBalancer(arn: string, name: string, dnsName: string) {
+    this.loadBalancers.set(arn, { arn, name, dnsName });
+  }
+
+  addTargetGroup(arn: string, name: string, options: Partial<Omit<SimTargetGroup, 'arn' | 'name' | 'targets'>> = {}) {
+    this.targetGroups.set(arn, {
+      arn,
+      name,
+      healthCheckPath: '/health',
+      intervalSeconds: 10,
+      healthyThreshold: 3,
+      unhealthyThreshold: 2,
+      deregistrationDelaySeconds: 30,
+      ...options,
+      targets: new Map(),
+    });
+  }
+
+  addListener(arn: string, loadBalancerArn: string, port: number, defaultActions: Action[]) {
+    this.listeners.set(arn, { arn, loadBalancerArn, port, protocol: 'HTTP', defaultActions });
+  }
+
+  addRule(arn: string, listenerArn: string, priority: string, actions: Action[]) {
+    this.rules.set(arn, { arn, listenerArn, priority, actions });
+  }
+
+  /** Serves a listener over HTTP on loopback (port chosen by the OS); the listener's Port becomes it. */
+  async serveListener(arn: string): Promise<void> {
+    const listener = this.listeners.get(arn);
+    if (!listener) throw new Error(`no listener ${arn}`);
+    const server = createServer((req, res) => {
+      const target = this.pickTarget(listener.defaultActions);
+      if (!target) {
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('503 Service Temporarily Unavailable');
+        return;
+      }
+      const ok = target.serves;
+      res.writeHead(ok ? 200 : 500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'error', target: target.id, path: req.url }));
+    });
+    server.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    listener.port = (server.address() as AddressInfo).port;
+    listener.server = server;
+    const lb = this.loadBalancers.get(listener.loadBalancerArn);
+    if (lb) lb.dnsName = '127.0.0.1';
+  }
+
+  async close() {
+    await Promise.all(
+      [...this.listeners.values()].map(
+        (l) => new Promise<void>((resolve) => (l.server ? l.server.close(() => resolve()) : resolve())),
+      ),
+    );
+    for (const l of this.listeners.values()) l.server?.closeAllConnections();
+  }
+
+  private pickTarget(actions: Action[]): SimTarget | undefined {
+    const forward = actions.find((a) => a.Type === 'forward');
+    const arns = forward?.ForwardConfig?.TargetGroups?.filter((g) => (g.Weight ?? 1) > 0).map((g) => g.TargetGroupArn) ?? [
+      forward?.TargetGroupArn,
+    ];
+    const healthy = arns
+      .flatMap((arn) => [...(this.targetGroups.get(arn ?? '')?.targets.values() ?? [])])
+      .filter((t) => t.state === 'healthy');
+    return healthy[Math.floor(Math.random() * healthy.length)];
+  }
+
+  // --- used by the ECS model --------------------------------------------------------------
+
+  register(groupArn: string, id: string, port: number, serves: boolean) {
+    const group = this.targetGroups.get(groupArn);
+    if (!group) return;
+    group.targets.set(id, { id, port, state: 'initial', reason: 'Elb.InitialHealthChecking', serves });
+    const checks = serves ? group.healthyThreshold : group.unhealthyThreshold;
+    setTimeout(() => {
+      const target = group.targets.get(id);
+      if (!target || target.state !== 'initial') return;
+      target.state = serves ? 'healthy' : 'unhealthy';
+      target.reason = serves ? undefined : 'Target.ResponseCodeMismatch';
+      this.healthListeners.forEach((l) => l(groupArn, id, target.state));
+    }, checks * group.intervalSeconds * 1000);
+  }
+
+  /** Starts draining; the target disappears after the deregistration delay. Returns that delay (ms). */
+  deregister(groupArn: string, id: string): number {
+    const group = this.targetGroups.get(groupArn);
+    const target = group?.targets.get(id);
+    if (!group || !target) return 0;
+    target.state = 'draining';
+    target.reason = 'Target.DeregistrationInProgress';
+    const delay = group.deregistrationDelaySeconds * 1000;
+    setTimeout(() => group.targets.delete(id), delay);
+    return delay;
+  }
+
+  targetState(groupArn: string, id: string): TargetState | undefined {
+    return this.targetGroups.get(groupArn)?.targets.get(id)?.state;
+  }
+
+  private readonly healthListeners: ((groupArn: string, id: string, state: TargetState) => void)[] = [];
+  onTargetHealth(listener: (groupArn: string, id: string, state: TargetState) => void) {
+    this.healthListeners.push(listener);
+  }
+
+  /** Current weights (by target group ARN) of a rule or a listener's default action. */
+  weightsOf(where: string): Record<string, number> {
+    const actions = this.rules.get(where)?.actions ?? this.listeners.get(where)?.defaultActions ?? [];
+    const forward = actions.find((a) => a.Type === 'forward');
+    if (forward?.ForwardConfig?.TargetGroups?.length) {
+      return Object.fromEntries(forward.ForwardConfig.TargetGroups.map((g) => [g.TargetGroupArn ?? '', g.Weight ?? 1]));
+    }
+    return forward?.TargetGroupArn ? { [forward.TargetGroupArn]: 1 } : {};
+  }
+
+  // --- API --------------------------------------------------------------------------------
+
+  private validateActions(actions: Action[] | undefined): Action[] {
+    if (!actions?.length) throw awsError('ValidationError', 'Actions must contain at least one action');
+    for (const action of actions) {
+      if (action.Type !== 'forward') continue;
+      const groups = action.ForwardConfig?.TargetGroups ?? (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn }] : []);
+      if (groups.length > 5) throw awsError('TooManyTargetGroups', 'at most 5 target groups per forward action');
+      for (const g of groups) {
+        if (!this.targetGroups.has(g.TargetGroupArn ?? '')) {
+          throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${g.TargetGroupArn}`);
+        }
+        const weight = (g as { Weight?: number }).Weight;
+        if (weight !== undefined && (weight < 0 || weight > 999)) {
+          throw awsError('ValidationError', `Weight ${weight} must be between 0 and 999`);
+        }
+      }
+    }
+    return structuredClone(actions);
+  }
+
+  private listenerOut(l: SimListener): Listener {
+    return { ListenerArn: l.arn, LoadBalancerArn: l.loadBalancerArn, Port: l.port, Protocol: l.protocol, DefaultActions: structuredClone(l.defaultActions) };
+  }
+
+  DescribeListeners(input: { ListenerArns?: string[]; LoadBalancerArn?: string }) {
+    const found = (input.ListenerArns ?? []).map((arn) => {
+      const l = this.listeners.get(arn);
+      if (!l) throw notFound('ListenerNotFoundException', `One or more listeners not found: ${arn}`);
+      return this.listenerOut(l);
+    });
+    const byLb = input.LoadBalancerArn
+      ? [...this.listeners.values()].filter((l) => l.loadBalancerArn === input.LoadBalancerArn).map((l) => this.listenerOut(l))
+      : [];
+    return { Listeners: [...found, ...byLb] };
+  }
+
+  DescribeRules(input: { RuleArns?: string[]; ListenerArn?: string }) {
+    const rules = input.RuleArns
+      ? input.RuleArns.map((arn) => {
+          const r = this.rules.get(arn);
+          if (!r) throw notFound('RuleNotFoundException', `One or more rules not found: ${arn}`);
+          return r;
+        })
+      : [...this.rules.values()].filter((r) => r.listenerArn === input.ListenerArn);
+    return { Rules: rules.map((r): Rule => ({ RuleArn: r.arn, Priority: r.priority, Actions: structuredClone(r.actions), IsDefault: false })) };
+  }
+
+  ModifyRule(input: { RuleArn: string; Actions?: Action[] }) {
+    const rule = this.rules.get(input.RuleArn);
+    if (!rule) throw notFound('RuleNotFoundException', `One or more rules not found: ${input.RuleArn}`);
+    if (input.Actions) rule.actions = this.validateActions(input.Actions);
+    this.recordWeights(rule.arn);
+    return { Rules: this.DescribeRules({ RuleArns: [rule.arn] }).Rules };
+  }
+
+  ModifyListener(input: { ListenerArn: string; DefaultActions?: Action[] }) {
+    const listener = this.listeners.get(input.ListenerArn);
+    if (!listener) throw notFound('ListenerNotFoundException', `One or more listeners not found: ${input.ListenerArn}`);
+    if (input.DefaultActions) listener.defaultActions = this.validateActions(input.DefaultActions);
+    this.recordWeights(listener.arn);
+    return { Listeners: [this.listenerOut(listener)] };
+  }
+
+  private recordWeights(where: string) {
+    const weights = this.weightsOf(where);
+    this.weightHistory.push({ at: Date.now(), where, weights });
+    const names = Object.entries(weights).map(([arn, w]) => `${this.targetGroups.get(arn)?.name ?? arn}=${w}`);
+    this.notify(`weights ${names.join(' ')}`);
+  }
+
+  DescribeTargetGroups(input: { TargetGroupArns?: string[] }) {
+    return {
+      TargetGroups: (input.TargetGroupArns ?? [...this.targetGroups.keys()]).map((arn) => {
+        const g = this.targetGroups.get(arn);
+        if (!g) throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${arn}`);
+        return { TargetGroupArn: g.arn, TargetGroupName: g.name, HealthCheckPath: g.healthCheckPath, Protocol: 'HTTP' };
+      }),
+    };
+  }
+
+  DescribeTargetHealth(input: { TargetGroupArn: string }) {
+    const group = this.targetGroups.get(input.TargetGroupArn);
+    if (!group) throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${input.TargetGroupArn}`);
+    return {
+      TargetHealthDescriptions: [...group.targets.values()].map(
+        (t): TargetHealthDescription => ({
+          Target: { Id: t.id, Port: t.port },
+          HealthCheckPort: String(t.port),
+          TargetHealth: { State: t.state, Reason: t.reason as never },
+        }),
+      ),
+    };
+  }
+
+  DescribeLoadBalancers(input: { LoadBalancerArns?: string[] }) {
+    return {
+      LoadBalancers: (input.LoadBalancerArns ?? [...this.loadBalancers.keys()]).map((arn) => {
+        const lb = this.loadBalancers.get(arn);
+        if (!lb) throw notFound('LoadBalancerNotFoundException', `One or more load balancers not found: ${arn}`);
+        return { LoadBalancerArn: lb.arn, LoadBalancerName: lb.name, DNSName: lb.dnsName, State: { Code: 'active' } };
+      }),
+    };
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Errors shaped like the AWS SDK's service exceptions: `name` is the AWS error code, `$fault` and
+ * `$metadata.httpStatusCode` drive the SDK's own retry decisions, as for a real response.
+ */
+export const awsError = (name: string, message: string, status = 400): Error =>
+  Object.assign(new Error(message), {
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status, attempts: 1, totalRetryDelay: 0 },
+  });
+
+export const notFound = (name: string, message: string) => awsError(name, message, 400);

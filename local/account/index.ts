@@ -1,0 +1,110 @@
+/**
+ * The simulated AWS account: deterministic models of ECS, ELBv2, RDS, ECR and SNS, plus the local
+ * Step Functions service, answering the real SDK commands of the real function code. Calls take
+ * realistic (virtual) time, are counted per service and operation, and can be made to fail.
+ */
+import type { EventBus } from '../bus.ts';
+import type { Faults } from '../faults.ts';
+import type { Random } from '../rng.ts';
+import { EcrModel, SnsModel } from './ecr-sns.ts';
+import { EcsModel } from './ecs.ts';
+import { Elbv2Model } from './elbv2.ts';
+import { awsError } from './errors.ts';
+import { RdsModel } from './rds.ts';
+
+/** The SDK client class name of each simulated service, and its short name in summaries. */
+export const serviceOfClient: Record<string, string> = {
+  ECSClient: 'ECS',
+  ElasticLoadBalancingV2Client: 'ELBv2',
+  RDSClient: 'RDS',
+  ECRClient: 'ECR',
+  SNSClient: 'SNS',
+  SFNClient: 'SFN',
+};
+
+/** Virtual milliseconds an API call takes (min, max), by service. */
+const latencyMs: Record<string, [number, number]> = {
+  ECS: [40, 120],
+  ELBv2: [30, 90],
+  RDS: [60, 200],
+  ECR: [30, 80],
+  SNS: [20, 60],
+  SFN: [20, 60],
+};
+
+export interface StepFunctionsApi {
+  [operation: string]: (input: never) => unknown;
+}
+
+export class SimulatedAccount {
+  readonly region = 'us-east-1';
+  readonly accountId = '123456789012';
+  readonly ecr: EcrModel;
+  readonly elbv2: Elbv2Model;
+  readonly ecs: EcsModel;
+  readonly rds: RdsModel;
+  readonly sns = new SnsModel();
+  sfn: StepFunctionsApi | undefined;
+  /** `Service.Operation` → number of calls (including failed ones). */
+  readonly calls = new Map<string, number>();
+
+  constructor(
+    readonly bus: EventBus,
+    readonly faults: Faults,
+    private readonly random: Random,
+  ) {
+    const envelope = { region: this.region, account: this.accountId };
+    this.ecr = new EcrModel(bus, envelope);
+    this.elbv2 = new Elbv2Model();
+    this.ecs = new EcsModel(
+      { ...envelope, startSeconds: [25, 45] },
+      this.elbv2,
+      bus,
+      random,
+      (image) => this.imageIsHealthy(image),
+    );
+    this.rds = new RdsModel(bus, envelope);
+  }
+
+  /** Containers answer their health checks unless their image's tag is marked unhealthy. */
+  private imageIsHealthy(image: string): boolean {
+    const digest = image.match(/@(sha256:[0-9a-f]{64})$/)?.[1];
+    const tags = digest ? this.ecr.tagsOf(digest) : [image.split(':').at(-1) ?? ''];
+    return !tags.some((t) => this.faults.unhealthyTags.has(t));
+  }
+
+  /** Answers one SDK command. */
+  async handle(clientName: string, commandName: string, input: unknown): Promise<Record<string, unknown>> {
+    const service = serviceOfClient[clientName];
+    const operation = commandName.replace(/Command$/, '');
+    if (!service) throw new Error(`the simulated account does not serve ${clientName}`);
+    const key = `${service}.${operation}`;
+    this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
+
+    const [min, max] = latencyMs[service] ?? [20, 60];
+    await new Promise((resolve) => setTimeout(resolve, this.random.int(min, max)));
+
+    const fault = this.faults.apiFault(service, operation);
+    if (fault) throw awsError(fault.error, `injected fault on ${key}`, fault.status);
+
+    const model = (
+      { ECS: this.ecs, ELBv2: this.elbv2, RDS: this.rds, ECR: this.ecr, SNS: this.sns, SFN: this.sfn } as Record<string, unknown>
+    )[service] as Record<string, unknown> | undefined;
+    const method = model?.[operation];
+    if (typeof method !== 'function') {
+      throw awsError('UnknownOperationException', `${key} is not simulated by the local account`);
+    }
+    const output = await (method as (input: unknown) => unknown).call(model, structuredClone(input));
+    return structuredClone(output ?? {}) as Record<string, unknown>;
+  }
+
+  /** Calls per service, e.g. `{ ECS: 12, ELBv2: 9 }`. */
+  callsByService(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, n] of this.calls) {
+      const service = key.split('.')[0] as string;
+      out[service] = (out[service] ?? 0) + n;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The local EventBridge: the simulated account emits AWS-shaped events, rules (the same patterns
+ * the CDK stack deploys) route them to Lambda handlers after a delivery delay, failed deliveries are
+ * retried with backoff, and the fault knobs may drop or duplicate an event.
+ */
+import { type EventPattern, matches } from '../functions/shared/event-patterns.ts';
+import type { Faults } from './faults.ts';
+import type { Random } from './rng.ts';
+
+export interface AwsEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: Record<string, unknown>;
+}
+
+export interface Rule {
+  name: string;
+  pattern: EventPattern;
+  deliver: (event: AwsEvent) => Promise<unknown>;
+}
+
+export interface Delivery {
+  rule: string;
+  event: AwsEvent;
+  attempts: number;
+  ok: boolean;
+  error?: string;
+}
+
+const MAX_ATTEMPTS = 4;
+
+export class EventBus {
+  private readonly rules: Rule[] = [];
+  readonly emitted: AwsEvent[] = [];
+  readonly deliveries: Delivery[] = [];
+  /** Deliveries that failed every attempt (what a DLQ would hold). */
+  readonly deadLetters: Delivery[] = [];
+  private listeners: ((event: AwsEvent) => void)[] = [];
+  /** Deliveries scheduled or retrying, not yet finished. */
+  inFlight = 0;
+
+  constructor(
+    private readonly random: Random,
+    private readonly faults: Faults,
+    private readonly envelope: { account: string; region: string },
+  ) {}
+
+  addRule(rule: Rule) {
+    this.rules.push(rule);
+  }
+
+  onEmit(listener: (event: AwsEvent) => void) {
+    this.listeners.push(listener);
+  }
+
+  /** Emits an event now; matching rules receive it 0.3–1.5 s later (best effort, like AWS). */
+  emit(source: string, detailType: string, resources: string[], detail: Record<string, unknown>): AwsEvent {
+    const event: AwsEvent = {
+      version: '0',
+      id: this.random.uuid(),
+      'detail-type': detailType,
+      source,
+      account: this.envelope.account,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.envelope.region,
+      resources,
+      detail,
+    };
+    this.emitted.push(event);
+    for (const listener of this.listeners) listener(event);
+    const copies = this.faults.copies(detailType);
+    for (const rule of this.rules.filter((r) => matches(r.pattern, event))) {
+      for (let copy = 0; copy < copies; copy++) {
+        this.inFlight++;
+        setTimeout(() => void this.deliver(rule, event, 1), this.random.int(300, 1500) + copy * 200);
+      }
+    }
+    return event;
+  }
+
+  /** Delivers an event straight to a rule's target, as a test or `aws events put-events` would. */
+  async put(event: AwsEvent): Promise<void> {
+    this.emitted.push(event);
+    const rules = this.rules.filter((r) => matches(r.pattern, event));
+    this.inFlight += rules.length;
+    await Promise.all(rules.map((r) => this.deliver(r, event, 1)));
+  }
+
+  private async deliver(rule: Rule, event: AwsEvent, attempt: number): Promise<void> {
+    try {
+      await rule.deliver(event);
+      this.deliveries.push({ rule: rule.name, event, attempts: attempt, ok: true });
+      this.inFlight--;
+    } catch (error) {
+      const failed: Delivery = { rule: rule.name, event, attempts: attempt, ok: false, error: (error as Error).message };
+      this.deliveries.push(failed);
+      if (attempt >= MAX_ATTEMPTS) {
+        this.deadLetters.push(failed);
+        this.inFlight--;
+        return;
+      }
+      setTimeout(() => void this.deliver(rule, event, attempt + 1), 2 ** attempt * 1000);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Local Lambda: invokes the real `handler` exported by `functions/<folder>/handler.ts`, in process,
+ * with a Lambda-shaped context. Handlers are imported on first use, after the environment is set,
+ * exactly as a cold start reads it.
+ */
+import type { Context } from 'aws-lambda';
+import type { FunctionFolder } from '../state-machines/definitions.ts';
+
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
+
+/** Virtual milliseconds the Lambda service adds to each invocation. */
+const INVOKE_OVERHEAD_MS = 15;
+const TIMEOUT_MS = 60_000;
+
+export class LocalLambda {
+  invocations = 0;
+  readonly byFunction = new Map<string, number>();
+  private static readonly handlers = new Map<string, Promise<Handler>>();
+
+  constructor(
+    private readonly region: string,
+    private readonly account: string,
+  ) {}
+
+  arnOf(folder: FunctionFolder): string {
+    return `arn:aws:lambda:${this.region}:${this.account}:function:switchyard-${folder}`;
+  }
+
+  folderOf(arn: string): FunctionFolder {
+    const match = arn.match(/:function:switchyard-([a-z-]+)$/);
+    if (!match) throw new Error(`not a Switchyard function ARN: ${arn}`);
+    return match[1] as FunctionFolder;
+  }
+
+  private static load(folder: string): Promise<Handler> {
+    let handler = LocalLambda.handlers.get(folder);
+    if (!handler) {
+      handler = import(`../functions/${folder}/handler.ts`).then((m: { handler: Handler }) => m.handler);
+      LocalLambda.handlers.set(folder, handler);
+    }
+    return handler;
+  }
+
+  async invoke(folder: FunctionFolder, event: unknown): Promise<unknown> {
+    this.invocations++;
+    this.byFunction.set(folder, (this.byFunction.get(folder) ?? 0) + 1);
+    const handler = await LocalLambda.load(folder);
+    await new Promise((resolve) => setTimeout(resolve, INVOKE_OVERHEAD_MS));
+    const deadline = Date.now() + TIMEOUT_MS;
+    const context = {
+      functionName: `switchyard-${folder}`,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: this.arnOf(folder),
+      memoryLimitInMB: '512',
+      awsRequestId: `local-${this.invocations}`,
+      logGroupName: `/aws/lambda/switchyard-${folder}`,
+      logStreamName: 'local',
+      callbackWaitsForEmptyEventLoop: false,
+      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      done: () => {},
+      fail: () => {},
+      succeed: () => {},
+    } satisfies Context;
+    // A JSON round trip, as the Lambda service does with payloads.
+    return handler(JSON.parse(JSON.stringify(event ?? null)), context);
+  }
+}

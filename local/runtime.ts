@@ -1,0 +1,250 @@
+/**
+ * The embedded default: whole releases in one process against a simulated AWS account, with the
+ * same ASL files and the same function code that run in AWS.
+ *
+ * What is real: the state machine definitions (run by aws-local-stepfunctions), every handler with
+ * its middy chain, the AWS SDK commands and retry logic, DynamoDB semantics (dynalite on loopback),
+ * HTTP probes over a socket. What is simulated: the AWS services behind the SDK (ECS, ELBv2, RDS,
+ * ECR, SNS, SFN API), EventBridge delivery, and time.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { TargetsFile } from '../functions/shared/config.ts';
+import { loadTargetsFile } from '../functions/shared/config.ts';
+import { ecrPushPattern, ecsDeploymentPattern, rdsSnapshotPattern } from '../functions/shared/event-patterns.ts';
+import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
+import { releaseDefinitionText, releaseFunctions, substitute } from '../state-machines/definitions.ts';
+import { SimulatedAccount } from './account/index.ts';
+import { type AwsEvent, EventBus } from './bus.ts';
+import { IoTracker, VirtualClock } from './clock.ts';
+import { resetTables, startDynalite } from './dynamo.ts';
+import { type FaultPlan, Faults } from './faults.ts';
+import { LocalLambda } from './lambda.ts';
+import { seededRandom } from './rng.ts';
+import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
+import { attachAccount, trackIo } from './transport.ts';
+
+export interface ProgressLine {
+  /** Virtual milliseconds since the runtime started. */
+  elapsedMs: number;
+  source: string;
+  text: string;
+}
+
+export interface RuntimeOptions {
+  /** Targets config, validated as a user's would be. */
+  targetsFile: string;
+  seed?: number;
+  faults?: FaultPlan;
+  /** Virtual start time (default 2026-01-05T09:00:00Z). */
+  startTime?: Date;
+  /** Seconds between reconciler runs (default 60). */
+  reconcileEverySeconds?: number;
+  onProgress?: (line: ProgressLine) => void;
+  /** Function log level (Powertools); default SILENT so progress stays readable. */
+  logLevel?: string;
+}
+
+const TABLES: Tables = { locks: 'switchyard-locks', releases: 'switchyard-releases', waits: 'switchyard-waits' };
+/** Longest a settle may run in virtual time before it is called stuck. */
+const MAX_VIRTUAL_MS = 3 * 24 * 3600 * 1000;
+
+interface ProcessState {
+  targetsFile: string;
+  dynamo: DynamoDBClient;
+  store: Store;
+  close: () => Promise<void>;
+}
+
+/**
+ * Process-wide pieces: handlers read their environment once, at import, like a cold start, so the
+ * dynalite endpoint and the targets file are fixed for the process. Each runtime gets empty tables.
+ */
+let processState: Promise<ProcessState> | undefined;
+let current: LocalRuntime | undefined;
+
+const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessState> => {
+  processState ??= (async () => {
+    const dynalite = await startDynalite();
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      SWITCHYARD_DYNAMODB_ENDPOINT: dynalite.endpoint,
+      SWITCHYARD_TARGETS_FILE: targetsFile,
+      LOCKS_TABLE: TABLES.locks,
+      RELEASES_TABLE: TABLES.releases,
+      WAITS_TABLE: TABLES.waits,
+      RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
+      POWERTOOLS_LOG_LEVEL: logLevel,
+      POWERTOOLS_DEV: 'true',
+    });
+    const clients = await import('../functions/shared/clients.ts');
+    for (const client of [clients.ecs, clients.elbv2, clients.rds, clients.ecr, clients.sfn, clients.sns]) {
+      attachAccount(client, () => {
+        if (!current) throw new Error('no local runtime is active');
+        return current.account;
+      });
+    }
+    trackIo(clients.dynamo, {
+      begin: () => {
+        current?.io.begin();
+        if (current) current.dynamoCalls++;
+      },
+      end: () => current?.io.end(),
+    });
+    return {
+      targetsFile,
+      dynamo: clients.dynamo,
+      store: createStore(clients.doc, TABLES),
+      close: dynalite.close,
+    };
+  })();
+  return processState;
+};
+
+export class LocalRuntime {
+  readonly io = new IoTracker();
+  readonly clock = new VirtualClock();
+  readonly account: SimulatedAccount;
+  readonly bus: EventBus;
+  readonly lambda: LocalLambda;
+  readonly sfn: LocalStepFunctions;
+  readonly faults: Faults;
+  readonly targets: TargetsFile;
+  readonly releaseStateMachineArn: string;
+  readonly startedAt: number;
+  /** DynamoDB requests made by the functions (real, to dynalite). */
+  dynamoCalls = 0;
+  private reconciler: ReturnType<typeof setInterval> | undefined;
+  private readonly realFetch = globalThis.fetch;
+  private readonly progress: (source: string, text: string) => void;
+
+  private constructor(
+    readonly options: RuntimeOptions,
+    readonly store: Store,
+  ) {
+    const random = seededRandom(options.seed ?? 1);
+    this.faults = new Faults(options.faults);
+    this.targets = loadTargetsFile(options.targetsFile);
+    this.startedAt = (options.startTime ?? new Date('2026-01-05T09:00:00Z')).getTime();
+    this.progress = (source, text) => options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
+    this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
+    this.account = new SimulatedAccount(this.bus, this.faults, random);
+    this.lambda = new LocalLambda(this.account.region, this.account.accountId);
+    this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
+      onStateEntered: (execution, state, type) => {
+        if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
+      },
+      onExecutionEnded: (execution) =>
+        this.progress(execution.name, `execution ${execution.status}${execution.error ? ` (${execution.error})` : ''}`),
+    });
+    this.account.sfn = this.sfn as never;
+    this.account.ecs.onChange((text) => this.progress('ecs', text));
+    this.account.rds.onChange((text) => this.progress('rds', text));
+    this.account.elbv2.onChange((text) => this.progress('elb', text));
+
+    const arns = Object.fromEntries(Object.entries(releaseFunctions).map(([key, folder]) => [key, this.lambda.arnOf(folder)]));
+    this.releaseStateMachineArn = this.sfn.createStateMachine('switchyard-release', substitute(releaseDefinitionText(), arns));
+
+    const repositories = [...new Set(this.targets.targets.map((t) => t.image.repository))];
+    this.bus.addRule({ name: 'ecr-push', pattern: ecrPushPattern(repositories), deliver: (e) => this.lambda.invoke('start-release', e) });
+    this.bus.addRule({ name: 'ecs-deployment', pattern: ecsDeploymentPattern, deliver: (e) => this.lambda.invoke('wait-resume', e) });
+    this.bus.addRule({ name: 'rds-snapshot', pattern: rdsSnapshotPattern, deliver: (e) => this.lambda.invoke('wait-resume', e) });
+  }
+
+  /** Starts a runtime with an empty simulated account; `setup` builds the world before time starts. */
+  static async start(options: RuntimeOptions, setup?: (runtime: LocalRuntime) => Promise<void> | void): Promise<LocalRuntime> {
+    if (current) throw new Error('another local runtime is active in this process; dispose() it first');
+    const state = await prepareProcess(options.targetsFile, options.logLevel ?? 'SILENT');
+    if (state.targetsFile !== options.targetsFile) {
+      throw new Error(`this process runs targets ${state.targetsFile}; functions read their config once, at cold start`);
+    }
+    await resetTables(state.dynamo, TABLES);
+    const runtime = new LocalRuntime(options, state.store);
+    current = runtime;
+    await setup?.(runtime);
+    runtime.clock.install(runtime.startedAt);
+    runtime.trackFetch();
+    runtime.reconciler = setInterval(
+      () => void runtime.lambda.invoke('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }),
+      (options.reconcileEverySeconds ?? 60) * 1000,
+    );
+    return runtime;
+  }
+
+  /** HTTP probes are real I/O too: virtual time must not move while one is in flight. */
+  private trackFetch() {
+    const real = this.realFetch;
+    globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+      this.io.begin();
+      try {
+        return await real(...args);
+      } finally {
+        this.io.end();
+      }
+    };
+  }
+
+  /** Pushes an image to ECR, which emits the `ECR Image Action` event a release starts from. */
+  push(repository: string, tag: string): { digest: string; event?: AwsEvent } {
+    this.progress('ecr', `push ${repository}:${tag}`);
+    return this.account.ecr.push(repository, tag);
+  }
+
+  /** Runs virtual time until no execution is running (and the world is quiet). */
+  async settle(): Promise<void> {
+    const limit = Date.now() + MAX_VIRTUAL_MS;
+    for (;;) {
+      await this.clock.quiesce(this.io);
+      if (this.sfn.running().length === 0 && this.bus.inFlight === 0) break;
+      if (Date.now() > limit) {
+        throw new Error(`executions still running after ${MAX_VIRTUAL_MS / 3600_000} virtual hours: ${this.sfn.running().map((e) => e.name).join(', ')}`);
+      }
+      if (!this.clock.advance()) throw new Error('executions are waiting but nothing is scheduled to resume them');
+    }
+  }
+
+  /** Lets the world finish what it started (tasks draining) for `seconds` of virtual time. */
+  async drain(seconds = 120): Promise<void> {
+    const until = Date.now() + seconds * 1000;
+    while (Date.now() < until) {
+      await this.clock.quiesce(this.io);
+      if (!this.clock.advance()) break;
+    }
+    await this.clock.quiesce(this.io);
+  }
+
+  executions(): LocalExecution[] {
+    return [...this.sfn.executions.values()];
+  }
+
+  async release(releaseId: string): Promise<ReleaseRecord | undefined> {
+    return this.store.getRelease(releaseId);
+  }
+
+  /** Invokes a function directly (as `aws lambda invoke` would), e.g. start-release with a hand-made event. */
+  invoke(folder: Parameters<LocalLambda['invoke']>[0], event: unknown) {
+    return this.lambda.invoke(folder, event);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.reconciler) clearInterval(this.reconciler);
+    globalThis.fetch = this.realFetch;
+    this.clock.uninstall();
+    await this.account.elbv2.close();
+    if (current === this) current = undefined;
+  }
+}
+
+/** Writes a targets document to a temporary file (tests, generated examples). */
+export const writeTargetsFile = (targets: unknown, name = 'targets.json'): string => {
+  const dir = join(tmpdir(), `switchyard-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, JSON.stringify(targets, null, 2));
+  return path;
+};

@@ -1,0 +1,284 @@
+/**
+ * Local Step Functions: runs the ASL files in aws-local-stepfunctions with every Task wired to the
+ * real handler, and answers the SFN API the functions call (StartExecution, DescribeExecution,
+ * SendTaskSuccess/Failure). `.waitForTaskToken` Tasks get a fresh token per Task, registered here
+ * until a SendTask* call settles it or the Task's TimeoutSeconds closes it.
+ */
+import { randomBytes } from 'node:crypto';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { awsError } from './account/errors.ts';
+import type { LocalLambda } from './lambda.ts';
+
+const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The context's one static token; the runner swaps it for a fresh one per waiting Task. */
+const STATIC_TOKEN = 'switchyard-local-static-task-token';
+
+type Json = unknown;
+interface AslState {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Branches?: { States: Record<string, AslState> }[];
+}
+interface AslDefinition {
+  States: Record<string, AslState>;
+  StartAt: string;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface LocalExecution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  input: string;
+  status: ExecutionStatus;
+  startDate: Date;
+  stopDate?: Date;
+  output?: string;
+  error?: string;
+  cause?: string;
+  stateTransitions: number;
+  /** Virtual time each state was entered, in order. */
+  history: { state: string; type: string; at: number }[];
+  done: Promise<void>;
+}
+
+export interface StepFunctionsHooks {
+  onStateEntered?: (execution: LocalExecution, state: string, type: string) => void;
+  onExecutionEnded?: (execution: LocalExecution) => void;
+}
+
+interface PendingToken {
+  executionArn: string;
+  state: string;
+  resolve: (value: Json) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+const validName = /^[A-Za-z0-9_-]{1,80}$/;
+
+const replaceStaticToken = (value: Json, token: string): Json => {
+  if (value === STATIC_TOKEN) return token;
+  if (Array.isArray(value)) return value.map((v) => replaceStaticToken(v, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStaticToken(v, token)]));
+  }
+  return value;
+};
+
+export class LocalStepFunctions {
+  readonly executions = new Map<string, LocalExecution>();
+  private readonly definitions = new Map<string, AslDefinition>();
+  private readonly tokens = new Map<string, PendingToken>();
+  private readonly closedTokens = new Set<string>();
+
+  constructor(
+    private readonly lambda: LocalLambda,
+    private readonly region: string,
+    private readonly account: string,
+    private readonly hooks: StepFunctionsHooks = {},
+  ) {}
+
+  /** Registers a state machine from its substituted ASL text; returns its ARN. */
+  createStateMachine(name: string, definitionText: string): string {
+    const arn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${name}`;
+    this.definitions.set(arn, JSON.parse(definitionText) as AslDefinition);
+    return arn;
+  }
+
+  running(): LocalExecution[] {
+    return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+  }
+
+  // --- SFN API (called by the functions through the real SFNClient) -----------------------
+
+  StartExecution(input: { stateMachineArn: string; name?: string; input?: string }) {
+    const definition = this.definitions.get(input.stateMachineArn);
+    if (!definition) throw awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    const name = input.name ?? randomBytes(16).toString('hex');
+    if (!validName.test(name)) throw awsError('InvalidName', `Invalid Name: '${name}'`);
+    const smName = input.stateMachineArn.split(':').at(-1);
+    const executionArn = `arn:aws:states:${this.region}:${this.account}:execution:${smName}:${name}`;
+    const existing = this.executions.get(executionArn);
+    if (existing) {
+      // Same name: an open execution with identical input is returned as is; anything else is a conflict.
+      if (existing.status === 'RUNNING' && existing.input === (input.input ?? '{}')) {
+        return { executionArn, startDate: existing.startDate };
+      }
+      throw awsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const execution = this.run(definition, input.stateMachineArn, executionArn, name, input.input ?? '{}');
+    return { executionArn, startDate: execution.startDate };
+  }
+
+  DescribeExecution(input: { executionArn: string }) {
+    const e = this.executions.get(input.executionArn);
+    if (!e) throw awsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+    return {
+      executionArn: e.executionArn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: e.startDate,
+      stopDate: e.stopDate,
+      input: e.input,
+      output: e.output,
+      error: e.error,
+      cause: e.cause,
+    };
+  }
+
+  SendTaskSuccess(input: { taskToken: string; output: string }) {
+    const pending = this.take(input.taskToken);
+    let output: Json;
+    try {
+      output = JSON.parse(input.output);
+    } catch {
+      throw awsError('InvalidOutput', 'Invalid Output: not valid JSON');
+    }
+    pending.resolve(output);
+    return {};
+  }
+
+  SendTaskFailure(input: { taskToken: string; error?: string; cause?: string }) {
+    const pending = this.take(input.taskToken);
+    pending.reject(Object.assign(new Error(input.cause ?? ''), { name: input.error ?? 'States.TaskFailed' }));
+    return {};
+  }
+
+  private take(token: string): PendingToken {
+    const pending = this.tokens.get(token);
+    if (!pending) {
+      if (this.closedTokens.has(token)) {
+        throw awsError('TaskTimedOut', 'Task Timed Out: the task has already been closed');
+      }
+      throw awsError('InvalidToken', 'Invalid Token');
+    }
+    this.close(token);
+    return pending;
+  }
+
+  private close(token: string) {
+    const pending = this.tokens.get(token);
+    if (pending) clearTimeout(pending.timer);
+    this.tokens.delete(token);
+    this.closedTokens.add(token);
+  }
+
+  // --- execution ---------------------------------------------------------------------------
+
+  private overrides(definition: AslDefinition, executionArn: string) {
+    const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+    const parallels = new Map<string, string[]>();
+    const visit = (states: Record<string, AslState>, parallel?: string) => {
+      for (const [name, state] of Object.entries(states)) {
+        if (parallel) parallels.get(parallel)?.push(name);
+        if (state.Type === 'Parallel') {
+          parallels.set(name, []);
+          for (const branch of state.Branches ?? []) visit(branch.States, name);
+        }
+        if (state.Type !== 'Task' || !state.Resource) continue;
+        if (state.Resource === CALLBACK_RESOURCE) {
+          handlers[name] = (params) => this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
+        } else if (state.Resource.startsWith('arn:aws:lambda:')) {
+          const folder = this.lambda.folderOf(state.Resource);
+          handlers[name] = (input) => this.lambda.invoke(folder, input);
+        } else {
+          throw new Error(`state ${name}: resource ${state.Resource} is not supported by the local runtime`);
+        }
+      }
+    };
+    visit(definition.States);
+    return { handlers, parallels };
+  }
+
+  private async callbackTask(state: string, definition: AslState, executionArn: string, params: { FunctionName: string; Payload: Json }) {
+    const token = `${randomBytes(24).toString('base64url')}`;
+    const result = new Promise<Json>((resolve, reject) => {
+      // The engine's own TimeoutSeconds timer fails the Task; this one (1 ms later) closes the token
+      // so a late SendTaskSuccess gets TaskTimedOut, as in AWS.
+      const timer = setTimeout(() => this.close(token), (definition.TimeoutSeconds ?? 60) * 1000 + 1);
+      this.tokens.set(token, { executionArn, state, resolve, reject, timer });
+    });
+    result.catch(() => {}); // settled by the engine's race; never an unhandled rejection here
+    try {
+      await this.lambda.invoke(this.lambda.folderOf(params.FunctionName), replaceStaticToken(params.Payload, token));
+    } catch (error) {
+      this.close(token);
+      throw error;
+    }
+    return result;
+  }
+
+  private closeTokens(executionArn: string, states?: string[]) {
+    for (const [token, pending] of this.tokens) {
+      if (pending.executionArn === executionArn && (!states || states.includes(pending.state))) this.close(token);
+    }
+  }
+
+  private run(definition: AslDefinition, stateMachineArn: string, executionArn: string, name: string, input: string): LocalExecution {
+    const startDate = new Date();
+    const execution: LocalExecution = {
+      executionArn,
+      stateMachineArn,
+      name,
+      input,
+      status: 'RUNNING',
+      startDate,
+      stateTransitions: 0,
+      history: [],
+      done: Promise.resolve(),
+    };
+    this.executions.set(executionArn, execution);
+    const { handlers, parallels } = this.overrides(definition, executionArn);
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
+    const parsedInput = JSON.parse(input) as Json;
+    const run = machine.run(parsedInput as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never },
+      context: {
+        Execution: { Id: executionArn, Name: name, Input: parsedInput as never, StartTime: startDate.toISOString() },
+        StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').at(-1) },
+        Task: { Token: STATIC_TOKEN },
+      },
+    });
+
+    const events = (async () => {
+      for await (const event of run.eventLogs) {
+        if (event.type === 'StateEntered') {
+          execution.stateTransitions++;
+          execution.history.push({ state: event.state.name, type: event.state.type, at: Date.now() });
+          this.hooks.onStateEntered?.(execution, event.state.name, event.state.type);
+        } else if ((event.type === 'StateFailed' || event.type === 'StateCaught') && parallels.has(event.state.name)) {
+          // A failed Parallel stops its other branches: their parked tasks are closed, as in AWS.
+          this.closeTokens(executionArn, parallels.get(event.state.name));
+        } else if (event.type === 'ExecutionFailed') {
+          execution.error = event.Error;
+          execution.cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause);
+        }
+      }
+    })();
+
+    execution.done = run.result
+      .then(
+        (output) => {
+          execution.status = 'SUCCEEDED';
+          execution.output = JSON.stringify(output);
+        },
+        (error: Error & { cause?: unknown }) => {
+          execution.status = error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
+          const inner = error.cause as { name?: string; message?: string } | undefined;
+          execution.error ??= inner?.name ?? error.name;
+          execution.cause ??= inner?.message ?? error.message;
+        },
+      )
+      .then(() => events.catch(() => {}))
+      .finally(() => {
+        execution.stopDate = new Date();
+        this.closeTokens(executionArn);
+        this.hooks.onExecutionEnded?.(execution);
+      });
+    return execution;
+  }
+}

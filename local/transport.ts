@@ -1,0 +1,48 @@
+/**
+ * Replaces only the transport of the real AWS SDK clients: a middleware in the `deserialize` step
+ * (inside the SDK's retry loop, after serialization and signing) answers the command from the
+ * simulated account instead of sending HTTP. The commands, their validation and the SDK's retry
+ * behaviour on throttling and 5xx stay the real ones.
+ */
+import type { SimulatedAccount } from './account/index.ts';
+
+import type { DeserializeMiddleware } from '@smithy/types';
+
+interface AnyClient {
+  middlewareStack: {
+    // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
+    add: (middleware: DeserializeMiddleware<any, any>, options: { step: 'deserialize'; name: string; priority: 'high' }) => void;
+    remove: (name: string) => boolean;
+  };
+}
+
+const NAME = 'switchyardSimulatedAccount';
+
+/** Points `client` at `account` (replacing any previous one). */
+export const attachAccount = (client: AnyClient, account: () => SimulatedAccount) => {
+  client.middlewareStack.remove(NAME);
+  client.middlewareStack.add(
+    (_next, context) => async (args) => {
+      const output = await account().handle(context.clientName ?? "", context.commandName ?? "", args.input);
+      return { output: { ...output, $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } }, response: {} };
+    },
+    { step: 'deserialize', name: NAME, priority: 'high' },
+  );
+};
+
+/** Counts real I/O in flight (DynamoDB over loopback) so virtual time only moves when it is done. */
+export const trackIo = (client: AnyClient, io: { begin: () => void; end: () => void }) => {
+  const name = 'switchyardIoTracker';
+  client.middlewareStack.remove(name);
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      io.begin();
+      try {
+        return await next(args);
+      } finally {
+        io.end();
+      }
+    },
+    { step: 'deserialize', name, priority: 'high' },
+  );
+};

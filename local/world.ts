@@ -1,0 +1,95 @@
+/**
+ * Builds, in the simulated account, the AWS resources a target names: cluster, the two services
+ * (the live colour at the current image, the idle one at 0), target groups, load balancer,
+ * listener/rule at 100/0, test listener, database, SNS topic. Any targets file can be simulated.
+ */
+import type { Target } from '../functions/shared/config.ts';
+import type { SimulatedAccount } from './account/index.ts';
+
+export interface WorldOptions {
+  /** Tag currently live (pushed silently before time starts). */
+  liveTag: string;
+  liveColour?: 'blue' | 'green';
+  tasks?: number;
+  databaseStorageGb?: number;
+}
+
+/** `…:listener/app/<lb>/<id>/<listener>` or `…:listener-rule/app/<lb>/<id>/<listener>/<rule>` → the LB's ARN. */
+const loadBalancerArnOf = (arn: string) => {
+  const [prefix, path] = arn.split(/:listener(?:-rule)?\//) as [string, string];
+  const [kind, name, id] = path.split('/');
+  return { arn: `${prefix}:loadbalancer/${kind}/${name}/${id}`, name: name as string };
+};
+const listenerArnOfRule = (ruleArn: string) => ruleArn.replace(':listener-rule/', ':listener/').split('/').slice(0, -1).join('/');
+
+export const buildWorld = (account: SimulatedAccount, target: Target, options: WorldOptions) => {
+  const live = options.liveColour ?? 'blue';
+  const idle = live === 'blue' ? 'green' : 'blue';
+  const tasks = options.tasks ?? 4;
+
+  const uri = account.ecr.repositories.get(target.image.repository)?.uri ?? account.ecr.addRepository(target.image.repository);
+  const { digest } = account.ecr.push(target.image.repository, options.liveTag, { silent: true });
+
+  account.ecs.addCluster(target.ecs.cluster);
+  const taskDefinition = account.ecs.registerTaskDefinition({
+    family: target.name,
+    networkMode: 'awsvpc',
+    requiresCompatibilities: ['FARGATE'],
+    cpu: '512',
+    memory: '1024',
+    containerDefinitions: [
+      { name: target.ecs.container, image: `${uri}@${digest}`, essential: true, portMappings: [{ containerPort: 8080 }] },
+    ],
+  });
+
+  const { traffic } = target;
+  const mainWhere = traffic.listenerRuleArn ?? traffic.listenerArn ?? '';
+  const lb = loadBalancerArnOf(mainWhere);
+  if (!account.elbv2.loadBalancers.has(lb.arn)) account.elbv2.addLoadBalancer(lb.arn, lb.name, `${lb.name}.${account.region}.elb.amazonaws.com`);
+  for (const colour of ['blue', 'green'] as const) {
+    account.elbv2.addTargetGroup(traffic.targetGroups[colour], `${target.name}-${colour}`.slice(0, 32), { healthCheckPath: target.health.path });
+  }
+  const forward = {
+    Type: 'forward' as const,
+    ForwardConfig: {
+      TargetGroups: [
+        { TargetGroupArn: traffic.targetGroups.blue, Weight: live === 'blue' ? 100 : 0 },
+        { TargetGroupArn: traffic.targetGroups.green, Weight: live === 'green' ? 100 : 0 },
+      ],
+    },
+  };
+  if (traffic.listenerRuleArn) {
+    const listenerArn = listenerArnOfRule(traffic.listenerRuleArn);
+    if (!account.elbv2.listeners.has(listenerArn)) {
+      account.elbv2.addListener(listenerArn, lb.arn, 443, [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }]);
+    }
+    account.elbv2.addRule(traffic.listenerRuleArn, listenerArn, '10', [forward]);
+  } else if (traffic.listenerArn) {
+    account.elbv2.addListener(traffic.listenerArn, lb.arn, 443, [forward]);
+  }
+  if (traffic.testListenerArn) {
+    account.elbv2.addListener(traffic.testListenerArn, lb.arn, 8443, [{ Type: 'forward', TargetGroupArn: traffic.targetGroups[idle] }]);
+  }
+
+  for (const colour of ['blue', 'green'] as const) {
+    account.ecs.addService({
+      cluster: target.ecs.cluster,
+      name: target.ecs.services[colour],
+      taskDefinition: taskDefinition.taskDefinitionArn as string,
+      desiredCount: colour === live ? tasks : 0,
+      targetGroupArn: traffic.targetGroups[colour],
+      containerName: target.ecs.container,
+      containerPort: 8080,
+    });
+  }
+
+  if (target.database?.kind === 'instance') account.rds.addInstance(target.database.identifier, options.databaseStorageGb ?? 200);
+  if (target.database?.kind === 'cluster') account.rds.addCluster(target.database.identifier, options.databaseStorageGb ?? 200);
+  account.sns.addTopic(target.notify.sns);
+  return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
+};
+
+/** Serves the target's test listener over loopback HTTP so CheckHealth can probe it. */
+export const serveTestListener = async (account: SimulatedAccount, target: Target) => {
+  if (target.traffic.testListenerArn) await account.elbv2.serveListener(target.traffic.testListenerArn);
+};

@@ -1,0 +1,45 @@
+/**
+ * Which function each ASL placeholder stands for. The local runtime and the CDK construct both
+ * substitute through this table, so a placeholder cannot be left without a function (a test checks
+ * that every `${...}` in the files is a key here, and every key is used).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Placeholder → function folder under `functions/`. */
+export const releaseFunctions = {
+  AcquireLockFunctionArn: 'acquire-lock',
+  ValidateFunctionArn: 'validate',
+  BackupDatabaseFunctionArn: 'backup-database',
+  RegisterWaitFunctionArn: 'register-wait',
+  DeployInactiveColourFunctionArn: 'deploy-inactive-colour',
+  CheckHealthFunctionArn: 'check-health',
+  ShiftTrafficFunctionArn: 'shift-traffic',
+  ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
+  CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
+  RollBackTrafficFunctionArn: 'roll-back-traffic',
+  RecordOutcomeFunctionArn: 'record-outcome',
+  ReleaseLockFunctionArn: 'release-lock',
+  NotifyFunctionArn: 'notify',
+} as const;
+
+/** Functions invoked by EventBridge rules and schedules rather than by a state machine. */
+export const eventFunctions = ['start-release', 'wait-resume', 'reconciler'] as const;
+
+export type FunctionFolder = (typeof releaseFunctions)[keyof typeof releaseFunctions] | (typeof eventFunctions)[number];
+
+export const releaseDefinitionPath = fileURLToPath(new URL('./release.asl.json', import.meta.url));
+
+/** The ASL file's text, exactly as CDK reads it. */
+export const releaseDefinitionText = (): string => readFileSync(releaseDefinitionPath, 'utf8');
+
+/** Placeholders used in an ASL text. */
+export const placeholdersIn = (text: string): string[] => [...new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] as string))];
+
+/** Replaces every `${Name}`; a placeholder without a value is an error, never left in place. */
+export const substitute = (text: string, values: Record<string, string>): string =>
+  text.replace(/\$\{(\w+)\}/g, (_, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for placeholder \${${name}}`);
+    return value;
+  });
