@@ -1,0 +1,99 @@
+/**
+ * `npm run demo`: complete releases on the embedded default (simulated AWS account, virtual time),
+ * with live progress. Exit code 0 when every scenario ended as it should.
+ */
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import type { ProgressLine } from './runtime.ts';
+import { runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
+
+const defaultTargets = fileURLToPath(new URL('./targets.json', import.meta.url));
+
+const clock = (ms: number) => {
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `+${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+};
+
+const printLine = (line: ProgressLine) => {
+  const label = ['ecs', 'rds', 'elb', 'ecr'].includes(line.source) ? line.source.toUpperCase() : 'step';
+  process.stdout.write(`${clock(line.elapsedMs)}  ${label.padEnd(5)} ${line.text}\n`);
+};
+
+const printSummary = (s: ScenarioSummary, expected: string) => {
+  const ok = s.outcome === expected;
+  const lines = [
+    '',
+    `${ok ? '✔' : '✘'} ${s.scenario}: ${s.outcome}${ok ? '' : ` (expected ${expected})`}  release ${s.releaseId}`,
+    `  traffic        blue ${s.weights.blue}% / green ${s.weights.green}%  (live: ${s.activeColour})`,
+    `  running tasks  blue ${s.tasks.blue}, green ${s.tasks.green}`,
+    `  snapshot       ${s.snapshotId ?? 'none'}`,
+    `  time           ${Math.round(s.virtualSeconds / 60)} min ${s.virtualSeconds % 60} s simulated, ${s.wallMs} ms wall`,
+    `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations`,
+    `  AWS calls      ${Object.entries(s.awsCalls).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
+    `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+};
+
+const program = new Command('demo')
+  .description('Run complete Switchyard releases locally, against a simulated AWS account in virtual time.')
+  .option(
+    '-s, --scenario <name>',
+    `run one scenario: ${Object.keys(scenarios).join(', ')} (default: all, one after another)`,
+    (value: string) => {
+      if (!(value in scenarios)) {
+        throw new InvalidArgumentError(`unknown scenario "${value}"; known: ${Object.keys(scenarios).join(', ')}`);
+      }
+      return value as ScenarioName;
+    },
+  )
+  .option('--json', 'make the last line of output a JSON summary (an object for one scenario, an array for several)')
+  .option('--targets <file>', 'targets config to simulate (its first target is released)', defaultTargets)
+  .option('--seed <n>', 'seed of the simulated account', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError('seed must be an integer');
+    return n;
+  }, 1)
+  .option('--verbose', 'also print the functions\' JSON logs (Powertools, level INFO)')
+  .option('--list', 'list the scenarios and exit')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  npm run demo\n  npm run demo -- --scenario bad-image\n  npm run demo -- --scenario happy --json | tail -n 1 | jq .outcome',
+  );
+
+const main = async () => {
+  program.parse();
+  const options = program.opts<{ scenario?: ScenarioName; json?: boolean; targets: string; seed: number; verbose?: boolean; list?: boolean }>();
+  if (options.list) {
+    for (const [name, s] of Object.entries(scenarios)) process.stdout.write(`${name.padEnd(12)} ${s.description}\n`);
+    return 0;
+  }
+  const names = options.scenario ? [options.scenario] : (Object.keys(scenarios) as ScenarioName[]);
+  const summaries: ScenarioSummary[] = [];
+  let failed = 0;
+  for (const name of names) {
+    process.stdout.write(`\n── ${name}: ${scenarios[name].description}\n`);
+    const summary = await runScenario(name, {
+      targetsFile: options.targets,
+      seed: options.seed,
+      onProgress: printLine,
+      logLevel: options.verbose ? 'INFO' : 'SILENT',
+    });
+    printSummary(summary, scenarios[name].expect);
+    if (summary.outcome !== scenarios[name].expect) failed++;
+    summaries.push(summary);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify(options.scenario ? summaries[0] : summaries)}\n`);
+  return failed === 0 ? 0 : 1;
+};
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`demo failed: ${error.message}\n`);
+    process.exit(2);
+  },
+);
