@@ -98,7 +98,13 @@ export class EventBus {
       this.deliveries.push({ rule: rule.name, event, attempts: attempt, ok: true });
       this.inFlight--;
     } catch (error) {
-      const failed: Delivery = { rule: rule.name, event, attempts: attempt, ok: false, error: (error as Error).message };
+      const failed: Delivery = {
+        rule: rule.name,
+        event,
+        attempts: attempt,
+        ok: false,
+        error: (error as Error).message,
+      };
       this.deliveries.push(failed);
       if (attempt >= MAX_ATTEMPTS) {
         this.deadLetters.push(failed);

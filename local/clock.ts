@@ -35,6 +35,9 @@ export class IoTracker {
 
 const realSetImmediate = globalThis.setImmediate;
 
+/** File system requests in flight (a lazily imported module, say): real work the clock must wait for. */
+const fileIoPending = () => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq'));
+
 export class VirtualClock {
   private clock: InstalledClock | undefined;
 
@@ -61,6 +64,8 @@ export class VirtualClock {
       await new Promise((resolve) => realSetImmediate(resolve));
       if (io.busy) {
         await io.idle();
+        idleTurns = 0;
+      } else if (fileIoPending()) {
         idleTurns = 0;
       } else {
         idleTurns++;

@@ -30,7 +30,9 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     `  snapshot       ${s.snapshotId ?? 'none'}`,
     `  time           ${Math.round(s.virtualSeconds / 60)} min ${s.virtualSeconds % 60} s simulated, ${s.wallMs} ms wall`,
     `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations`,
-    `  AWS calls      ${Object.entries(s.awsCalls).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  AWS calls      ${Object.entries(s.awsCalls)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
     '',
@@ -45,19 +47,29 @@ const program = new Command('demo')
     `run one scenario: ${Object.keys(scenarios).join(', ')} (default: all, one after another)`,
     (value: string) => {
       if (!(value in scenarios)) {
-        throw new InvalidArgumentError(`unknown scenario "${value}"; known: ${Object.keys(scenarios).join(', ')}`);
+        throw new InvalidArgumentError(
+          `unknown scenario "${value}"; known: ${Object.keys(scenarios).join(', ')}`,
+        );
       }
       return value as ScenarioName;
     },
   )
-  .option('--json', 'make the last line of output a JSON summary (an object for one scenario, an array for several)')
+  .option(
+    '--json',
+    'make the last line of output a JSON summary (an object for one scenario, an array for several)',
+  )
   .option('--targets <file>', 'targets config to simulate (its first target is released)', defaultTargets)
-  .option('--seed <n>', 'seed of the simulated account', (v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n)) throw new InvalidArgumentError('seed must be an integer');
-    return n;
-  }, 1)
-  .option('--verbose', 'also print the functions\' JSON logs (Powertools, level INFO)')
+  .option(
+    '--seed <n>',
+    'seed of the simulated account',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('seed must be an integer');
+      return n;
+    },
+    1,
+  )
+  .option('--verbose', "also print the functions' JSON logs (Powertools, level INFO)")
   .option('--list', 'list the scenarios and exit')
   .addHelpText(
     'after',
@@ -66,9 +78,17 @@ const program = new Command('demo')
 
 const main = async () => {
   program.parse();
-  const options = program.opts<{ scenario?: ScenarioName; json?: boolean; targets: string; seed: number; verbose?: boolean; list?: boolean }>();
+  const options = program.opts<{
+    scenario?: ScenarioName;
+    json?: boolean;
+    targets: string;
+    seed: number;
+    verbose?: boolean;
+    list?: boolean;
+  }>();
   if (options.list) {
-    for (const [name, s] of Object.entries(scenarios)) process.stdout.write(`${name.padEnd(12)} ${s.description}\n`);
+    for (const [name, s] of Object.entries(scenarios))
+      process.stdout.write(`${name.padEnd(12)} ${s.description}\n`);
     return 0;
   }
   const names = options.scenario ? [options.scenario] : (Object.keys(scenarios) as ScenarioName[]);

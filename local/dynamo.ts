@@ -3,7 +3,12 @@
  * writes, queries and indexes behave as in AWS; data lives in memory.
  */
 import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { Tables } from '../functions/shared/store.ts';
 

@@ -41,6 +41,14 @@ export class LocalLambda {
     return handler;
   }
 
+  /**
+   * Imports every handler now (their init: env, config, clients). Loading is real I/O the virtual
+   * clock cannot see, so it must happen before time starts, not on first invocation.
+   */
+  static async preload(folders: readonly FunctionFolder[]): Promise<void> {
+    await Promise.all(folders.map((f) => LocalLambda.load(f)));
+  }
+
   async invoke(folder: FunctionFolder, event: unknown): Promise<unknown> {
     this.invocations++;
     this.byFunction.set(folder, (this.byFunction.get(folder) ?? 0) + 1);

@@ -13,9 +13,18 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
 import { loadTargetsFile } from '../functions/shared/config.ts';
-import { ecrPushPattern, ecsDeploymentPattern, rdsSnapshotPattern } from '../functions/shared/event-patterns.ts';
+import {
+  ecrPushPattern,
+  ecsDeploymentPattern,
+  rdsSnapshotPattern,
+} from '../functions/shared/event-patterns.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
-import { releaseDefinitionText, releaseFunctions, substitute } from '../state-machines/definitions.ts';
+import {
+  eventFunctions,
+  releaseDefinitionText,
+  releaseFunctions,
+  substitute,
+} from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
@@ -45,9 +54,18 @@ export interface RuntimeOptions {
   onProgress?: (line: ProgressLine) => void;
   /** Function log level (Powertools); default SILENT so progress stays readable. */
   logLevel?: string;
+  /**
+   * EventBridge rules and the reconciler schedule (default on). Off, nothing runs by itself:
+   * for tests that call one step's `run()` and must not race the automation.
+   */
+  automation?: boolean;
 }
 
-const TABLES: Tables = { locks: 'switchyard-locks', releases: 'switchyard-releases', waits: 'switchyard-waits' };
+const TABLES: Tables = {
+  locks: 'switchyard-locks',
+  releases: 'switchyard-releases',
+  waits: 'switchyard-waits',
+};
 /** Longest a settle may run in virtual time before it is called stuck. */
 const MAX_VIRTUAL_MS = 3 * 24 * 3600 * 1000;
 
@@ -131,7 +149,8 @@ export class LocalRuntime {
     this.faults = new Faults(options.faults);
     this.targets = loadTargetsFile(options.targetsFile);
     this.startedAt = (options.startTime ?? new Date('2026-01-05T09:00:00Z')).getTime();
-    this.progress = (source, text) => options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
+    this.progress = (source, text) =>
+      options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
     this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
     this.account = new SimulatedAccount(this.bus, this.faults, random);
     this.lambda = new LocalLambda(this.account.region, this.account.accountId);
@@ -140,37 +159,69 @@ export class LocalRuntime {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
       },
       onExecutionEnded: (execution) =>
-        this.progress(execution.name, `execution ${execution.status}${execution.error ? ` (${execution.error})` : ''}`),
+        this.progress(
+          execution.name,
+          `execution ${execution.status}${execution.error ? ` (${execution.error})` : ''}`,
+        ),
     });
     this.account.sfn = this.sfn as never;
     this.account.ecs.onChange((text) => this.progress('ecs', text));
     this.account.rds.onChange((text) => this.progress('rds', text));
     this.account.elbv2.onChange((text) => this.progress('elb', text));
 
-    const arns = Object.fromEntries(Object.entries(releaseFunctions).map(([key, folder]) => [key, this.lambda.arnOf(folder)]));
-    this.releaseStateMachineArn = this.sfn.createStateMachine('switchyard-release', substitute(releaseDefinitionText(), arns));
+    const arns = Object.fromEntries(
+      Object.entries(releaseFunctions).map(([key, folder]) => [key, this.lambda.arnOf(folder)]),
+    );
+    this.releaseStateMachineArn = this.sfn.createStateMachine(
+      'switchyard-release',
+      substitute(releaseDefinitionText(), arns),
+    );
 
+    if (options.automation === false) return;
     const repositories = [...new Set(this.targets.targets.map((t) => t.image.repository))];
-    this.bus.addRule({ name: 'ecr-push', pattern: ecrPushPattern(repositories), deliver: (e) => this.lambda.invoke('start-release', e) });
-    this.bus.addRule({ name: 'ecs-deployment', pattern: ecsDeploymentPattern, deliver: (e) => this.lambda.invoke('wait-resume', e) });
-    this.bus.addRule({ name: 'rds-snapshot', pattern: rdsSnapshotPattern, deliver: (e) => this.lambda.invoke('wait-resume', e) });
+    this.bus.addRule({
+      name: 'ecr-push',
+      pattern: ecrPushPattern(repositories),
+      deliver: (e) => this.lambda.invoke('start-release', e),
+    });
+    this.bus.addRule({
+      name: 'ecs-deployment',
+      pattern: ecsDeploymentPattern,
+      deliver: (e) => this.lambda.invoke('wait-resume', e),
+    });
+    this.bus.addRule({
+      name: 'rds-snapshot',
+      pattern: rdsSnapshotPattern,
+      deliver: (e) => this.lambda.invoke('wait-resume', e),
+    });
   }
 
   /** Starts a runtime with an empty simulated account; `setup` builds the world before time starts. */
-  static async start(options: RuntimeOptions, setup?: (runtime: LocalRuntime) => Promise<void> | void): Promise<LocalRuntime> {
+  static async start(
+    options: RuntimeOptions,
+    setup?: (runtime: LocalRuntime) => Promise<void> | void,
+  ): Promise<LocalRuntime> {
     if (current) throw new Error('another local runtime is active in this process; dispose() it first');
     const state = await prepareProcess(options.targetsFile, options.logLevel ?? 'SILENT');
     if (state.targetsFile !== options.targetsFile) {
-      throw new Error(`this process runs targets ${state.targetsFile}; functions read their config once, at cold start`);
+      throw new Error(
+        `this process runs targets ${state.targetsFile}; functions read their config once, at cold start`,
+      );
     }
+    await LocalLambda.preload([...Object.values(releaseFunctions), ...eventFunctions]);
     await resetTables(state.dynamo, TABLES);
     const runtime = new LocalRuntime(options, state.store);
     current = runtime;
     await setup?.(runtime);
     runtime.clock.install(runtime.startedAt);
     runtime.trackFetch();
+    if (options.automation === false) return runtime;
     runtime.reconciler = setInterval(
-      () => void runtime.lambda.invoke('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }),
+      () =>
+        void runtime.lambda.invoke('reconciler', {
+          source: 'aws.scheduler',
+          'detail-type': 'Scheduled Event',
+        }),
       (options.reconcileEverySeconds ?? 60) * 1000,
     );
     return runtime;
@@ -202,10 +253,34 @@ export class LocalRuntime {
       await this.clock.quiesce(this.io);
       if (this.sfn.running().length === 0 && this.bus.inFlight === 0) break;
       if (Date.now() > limit) {
-        throw new Error(`executions still running after ${MAX_VIRTUAL_MS / 3600_000} virtual hours: ${this.sfn.running().map((e) => e.name).join(', ')}`);
+        throw new Error(
+          `executions still running after ${MAX_VIRTUAL_MS / 3600_000} virtual hours: ${this.sfn
+            .running()
+            .map((e) => e.name)
+            .join(', ')}`,
+        );
       }
-      if (!this.clock.advance()) throw new Error('executions are waiting but nothing is scheduled to resume them');
+      if (!this.clock.advance())
+        throw new Error('executions are waiting but nothing is scheduled to resume them');
     }
+  }
+
+  /** Runs virtual time until `promise` settles (for calling a step's `run()` directly in tests). */
+  async until<T>(promise: Promise<T>): Promise<T> {
+    let settled = false;
+    promise.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    while (!settled) {
+      await this.clock.quiesce(this.io);
+      if (settled || !this.clock.advance()) break;
+    }
+    return promise;
   }
 
   /** Lets the world finish what it started (tasks draining) for `seconds` of virtual time. */

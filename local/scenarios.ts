@@ -18,11 +18,13 @@ export interface Scenario {
 
 export const scenarios = {
   happy: {
-    description: 'v2 is pushed: snapshot and deploy to green in parallel, health-check, all traffic to green, blue kept warm, then scaled down',
+    description:
+      'v2 is pushed: snapshot and deploy to green in parallel, health-check, all traffic to green, blue kept warm, then scaled down',
     expect: 'Promoted',
   },
   'bad-image': {
-    description: "v2's tasks fail their health checks: the release aborts, traffic never leaves blue, green goes back to 0",
+    description:
+      "v2's tasks fail their health checks: the release aborts, traffic never leaves blue, green goes back to 0",
     faults: { unhealthyTags: ['v2'] },
     expect: 'Aborted',
   },
@@ -49,8 +51,13 @@ export interface ScenarioSummary {
 
 /** Live weights (percent) of a target's main listener/rule, read from the simulated account. */
 export const liveWeights = (runtime: LocalRuntime, target: Target) => {
-  const raw = runtime.account.elbv2.weightsOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '');
-  return percentages({ blue: raw[target.traffic.targetGroups.blue] ?? 0, green: raw[target.traffic.targetGroups.green] ?? 0 });
+  const raw = runtime.account.elbv2.weightsOf(
+    target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '',
+  );
+  return percentages({
+    blue: raw[target.traffic.targetGroups.blue] ?? 0,
+    green: raw[target.traffic.targetGroups.green] ?? 0,
+  });
 };
 
 export const runningTasks = (runtime: LocalRuntime, target: Target) => {
@@ -104,7 +111,13 @@ export const runScenario = async (name: ScenarioName, options: RunOptions): Prom
   const wallStart = performance.now();
   let target: Target | undefined;
   const runtime = await LocalRuntime.start(
-    { targetsFile: options.targetsFile, seed: options.seed, faults: scenario.faults, onProgress: options.onProgress, logLevel: options.logLevel },
+    {
+      targetsFile: options.targetsFile,
+      seed: options.seed,
+      faults: scenario.faults,
+      onProgress: options.onProgress,
+      logLevel: options.logLevel,
+    },
     async (rt) => {
       target = findTarget(rt.targets, rt.targets.targets[0]?.name ?? '');
       buildWorld(rt.account, target, { liveTag: 'v1' });

@@ -96,7 +96,8 @@ export class LocalStepFunctions {
 
   StartExecution(input: { stateMachineArn: string; name?: string; input?: string }) {
     const definition = this.definitions.get(input.stateMachineArn);
-    if (!definition) throw awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    if (!definition)
+      throw awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
     const name = input.name ?? randomBytes(16).toString('hex');
     if (!validName.test(name)) throw awsError('InvalidName', `Invalid Name: '${name}'`);
     const smName = input.stateMachineArn.split(':').at(-1);
@@ -181,7 +182,8 @@ export class LocalStepFunctions {
         }
         if (state.Type !== 'Task' || !state.Resource) continue;
         if (state.Resource === CALLBACK_RESOURCE) {
-          handlers[name] = (params) => this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
+          handlers[name] = (params) =>
+            this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
           const folder = this.lambda.folderOf(state.Resource);
           handlers[name] = (input) => this.lambda.invoke(folder, input);
@@ -194,7 +196,12 @@ export class LocalStepFunctions {
     return { handlers, parallels };
   }
 
-  private async callbackTask(state: string, definition: AslState, executionArn: string, params: { FunctionName: string; Payload: Json }) {
+  private async callbackTask(
+    state: string,
+    definition: AslState,
+    executionArn: string,
+    params: { FunctionName: string; Payload: Json },
+  ) {
     const token = `${randomBytes(24).toString('base64url')}`;
     const result = new Promise<Json>((resolve, reject) => {
       // The engine's own TimeoutSeconds timer fails the Task; this one (1 ms later) closes the token
@@ -204,7 +211,10 @@ export class LocalStepFunctions {
     });
     result.catch(() => {}); // settled by the engine's race; never an unhandled rejection here
     try {
-      await this.lambda.invoke(this.lambda.folderOf(params.FunctionName), replaceStaticToken(params.Payload, token));
+      await this.lambda.invoke(
+        this.lambda.folderOf(params.FunctionName),
+        replaceStaticToken(params.Payload, token),
+      );
     } catch (error) {
       this.close(token);
       throw error;
@@ -214,11 +224,18 @@ export class LocalStepFunctions {
 
   private closeTokens(executionArn: string, states?: string[]) {
     for (const [token, pending] of this.tokens) {
-      if (pending.executionArn === executionArn && (!states || states.includes(pending.state))) this.close(token);
+      if (pending.executionArn === executionArn && (!states || states.includes(pending.state)))
+        this.close(token);
     }
   }
 
-  private run(definition: AslDefinition, stateMachineArn: string, executionArn: string, name: string, input: string): LocalExecution {
+  private run(
+    definition: AslDefinition,
+    stateMachineArn: string,
+    executionArn: string,
+    name: string,
+    input: string,
+  ): LocalExecution {
     const startDate = new Date();
     const execution: LocalExecution = {
       executionArn,
@@ -238,7 +255,12 @@ export class LocalStepFunctions {
     const run = machine.run(parsedInput as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
       context: {
-        Execution: { Id: executionArn, Name: name, Input: parsedInput as never, StartTime: startDate.toISOString() },
+        Execution: {
+          Id: executionArn,
+          Name: name,
+          Input: parsedInput as never,
+          StartTime: startDate.toISOString(),
+        },
         StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').at(-1) },
         Task: { Token: STATIC_TOKEN },
       },
@@ -250,7 +272,10 @@ export class LocalStepFunctions {
           execution.stateTransitions++;
           execution.history.push({ state: event.state.name, type: event.state.type, at: Date.now() });
           this.hooks.onStateEntered?.(execution, event.state.name, event.state.type);
-        } else if ((event.type === 'StateFailed' || event.type === 'StateCaught') && parallels.has(event.state.name)) {
+        } else if (
+          (event.type === 'StateFailed' || event.type === 'StateCaught') &&
+          parallels.has(event.state.name)
+        ) {
           // A failed Parallel stops its other branches: their parked tasks are closed, as in AWS.
           this.closeTokens(executionArn, parallels.get(event.state.name));
         } else if (event.type === 'ExecutionFailed') {

@@ -4,14 +4,17 @@
  * simulated account instead of sending HTTP. The commands, their validation and the SDK's retry
  * behaviour on throttling and 5xx stay the real ones.
  */
-import type { SimulatedAccount } from './account/index.ts';
 
 import type { DeserializeMiddleware } from '@smithy/types';
+import type { SimulatedAccount } from './account/index.ts';
 
 interface AnyClient {
   middlewareStack: {
-    // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
-    add: (middleware: DeserializeMiddleware<any, any>, options: { step: 'deserialize'; name: string; priority: 'high' }) => void;
+    add: (
+      // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
+      middleware: DeserializeMiddleware<any, any>,
+      options: { step: 'deserialize'; name: string; priority: 'high' },
+    ) => void;
     remove: (name: string) => boolean;
   };
 }
@@ -23,8 +26,11 @@ export const attachAccount = (client: AnyClient, account: () => SimulatedAccount
   client.middlewareStack.remove(NAME);
   client.middlewareStack.add(
     (_next, context) => async (args) => {
-      const output = await account().handle(context.clientName ?? "", context.commandName ?? "", args.input);
-      return { output: { ...output, $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } }, response: {} };
+      const output = await account().handle(context.clientName ?? '', context.commandName ?? '', args.input);
+      return {
+        output: { ...output, $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } },
+        response: {},
+      };
     },
     { step: 'deserialize', name: NAME, priority: 'high' },
   );

@@ -20,14 +20,17 @@ const loadBalancerArnOf = (arn: string) => {
   const [kind, name, id] = path.split('/');
   return { arn: `${prefix}:loadbalancer/${kind}/${name}/${id}`, name: name as string };
 };
-const listenerArnOfRule = (ruleArn: string) => ruleArn.replace(':listener-rule/', ':listener/').split('/').slice(0, -1).join('/');
+const listenerArnOfRule = (ruleArn: string) =>
+  ruleArn.replace(':listener-rule/', ':listener/').split('/').slice(0, -1).join('/');
 
 export const buildWorld = (account: SimulatedAccount, target: Target, options: WorldOptions) => {
   const live = options.liveColour ?? 'blue';
   const idle = live === 'blue' ? 'green' : 'blue';
   const tasks = options.tasks ?? 4;
 
-  const uri = account.ecr.repositories.get(target.image.repository)?.uri ?? account.ecr.addRepository(target.image.repository);
+  const uri =
+    account.ecr.repositories.get(target.image.repository)?.uri ??
+    account.ecr.addRepository(target.image.repository);
   const { digest } = account.ecr.push(target.image.repository, options.liveTag, { silent: true });
 
   account.ecs.addCluster(target.ecs.cluster);
@@ -38,16 +41,24 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
     cpu: '512',
     memory: '1024',
     containerDefinitions: [
-      { name: target.ecs.container, image: `${uri}@${digest}`, essential: true, portMappings: [{ containerPort: 8080 }] },
+      {
+        name: target.ecs.container,
+        image: `${uri}@${digest}`,
+        essential: true,
+        portMappings: [{ containerPort: 8080 }],
+      },
     ],
   });
 
   const { traffic } = target;
   const mainWhere = traffic.listenerRuleArn ?? traffic.listenerArn ?? '';
   const lb = loadBalancerArnOf(mainWhere);
-  if (!account.elbv2.loadBalancers.has(lb.arn)) account.elbv2.addLoadBalancer(lb.arn, lb.name, `${lb.name}.${account.region}.elb.amazonaws.com`);
+  if (!account.elbv2.loadBalancers.has(lb.arn))
+    account.elbv2.addLoadBalancer(lb.arn, lb.name, `${lb.name}.${account.region}.elb.amazonaws.com`);
   for (const colour of ['blue', 'green'] as const) {
-    account.elbv2.addTargetGroup(traffic.targetGroups[colour], `${target.name}-${colour}`.slice(0, 32), { healthCheckPath: target.health.path });
+    account.elbv2.addTargetGroup(traffic.targetGroups[colour], `${target.name}-${colour}`.slice(0, 32), {
+      healthCheckPath: target.health.path,
+    });
   }
   const forward = {
     Type: 'forward' as const,
@@ -61,14 +72,18 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   if (traffic.listenerRuleArn) {
     const listenerArn = listenerArnOfRule(traffic.listenerRuleArn);
     if (!account.elbv2.listeners.has(listenerArn)) {
-      account.elbv2.addListener(listenerArn, lb.arn, 443, [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } }]);
+      account.elbv2.addListener(listenerArn, lb.arn, 443, [
+        { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } },
+      ]);
     }
     account.elbv2.addRule(traffic.listenerRuleArn, listenerArn, '10', [forward]);
   } else if (traffic.listenerArn) {
     account.elbv2.addListener(traffic.listenerArn, lb.arn, 443, [forward]);
   }
   if (traffic.testListenerArn) {
-    account.elbv2.addListener(traffic.testListenerArn, lb.arn, 8443, [{ Type: 'forward', TargetGroupArn: traffic.targetGroups[idle] }]);
+    account.elbv2.addListener(traffic.testListenerArn, lb.arn, 8443, [
+      { Type: 'forward', TargetGroupArn: traffic.targetGroups[idle] },
+    ]);
   }
 
   for (const colour of ['blue', 'green'] as const) {
@@ -83,8 +98,10 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
     });
   }
 
-  if (target.database?.kind === 'instance') account.rds.addInstance(target.database.identifier, options.databaseStorageGb ?? 200);
-  if (target.database?.kind === 'cluster') account.rds.addCluster(target.database.identifier, options.databaseStorageGb ?? 200);
+  if (target.database?.kind === 'instance')
+    account.rds.addInstance(target.database.identifier, options.databaseStorageGb ?? 200);
+  if (target.database?.kind === 'cluster')
+    account.rds.addCluster(target.database.identifier, options.databaseStorageGb ?? 200);
   account.sns.addTopic(target.notify.sns);
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
 };

@@ -26,7 +26,9 @@ export const releaseFunctions = {
 /** Functions invoked by EventBridge rules and schedules rather than by a state machine. */
 export const eventFunctions = ['start-release', 'wait-resume', 'reconciler'] as const;
 
-export type FunctionFolder = (typeof releaseFunctions)[keyof typeof releaseFunctions] | (typeof eventFunctions)[number];
+export type FunctionFolder =
+  | (typeof releaseFunctions)[keyof typeof releaseFunctions]
+  | (typeof eventFunctions)[number];
 
 export const releaseDefinitionPath = fileURLToPath(new URL('./release.asl.json', import.meta.url));
 
@@ -34,7 +36,9 @@ export const releaseDefinitionPath = fileURLToPath(new URL('./release.asl.json',
 export const releaseDefinitionText = (): string => readFileSync(releaseDefinitionPath, 'utf8');
 
 /** Placeholders used in an ASL text. */
-export const placeholdersIn = (text: string): string[] => [...new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] as string))];
+export const placeholdersIn = (text: string): string[] => [
+  ...new Set([...text.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1] as string)),
+];
 
 /** Replaces every `${Name}`; a placeholder without a value is an error, never left in place. */
 export const substitute = (text: string, values: Record<string, string>): string =>

@@ -9,8 +9,10 @@ import type { Input, Output } from './schema.ts';
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sfn' | 'now'>;
 
 /** Orders queued releases: the later push wins; ties go to the larger release id (deterministic). */
-export const isNewer = (a: Pick<QueueEntry, 'pushedAt' | 'releaseId'>, b: Pick<QueueEntry, 'pushedAt' | 'releaseId'>) =>
-  a.pushedAt > b.pushedAt || (a.pushedAt === b.pushedAt && a.releaseId > b.releaseId);
+export const isNewer = (
+  a: Pick<QueueEntry, 'pushedAt' | 'releaseId'>,
+  b: Pick<QueueEntry, 'pushedAt' | 'releaseId'>,
+) => a.pushedAt > b.pushedAt || (a.pushedAt === b.pushedAt && a.releaseId > b.releaseId);
 
 const MAX_ATTEMPTS = 6;
 
@@ -56,7 +58,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     }
     if (await deps.store.enqueue(target.name, lock.owner, me, queued?.releaseId)) {
       if (queued && queued.releaseId !== me.releaseId) {
-        await sendFailure(deps.sfn, queued.taskToken, 'Superseded', `superseded by ${me.releaseId} (${input.image.tag})`);
+        await sendFailure(
+          deps.sfn,
+          queued.taskToken,
+          'Superseded',
+          `superseded by ${me.releaseId} (${input.image.tag})`,
+        );
       }
       await deps.store.updateRelease(input.releaseId, { status: 'Queued' });
       return { state: 'queued', behind: lock.owner };

@@ -58,7 +58,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // A retry after the first call succeeded: accept it only if it is a snapshot of our database.
     const source = await snapshotSource(deps, database.kind, snapshotId);
     if (source !== database.identifier) {
-      throw new SnapshotFailed(`snapshot ${snapshotId} exists but is of ${source}, not ${database.identifier}`);
+      throw new SnapshotFailed(
+        `snapshot ${snapshotId} exists but is of ${source}, not ${database.identifier}`,
+      );
     }
   }
   await deps.store.updateRelease(input.releaseId, { snapshotId });

@@ -41,11 +41,17 @@ const runProbes = async (target: Target, listenerArn: string, groupArn: string, 
   const listener = out.Listeners?.[0];
   if (!listener?.LoadBalancerArn) throw new ResourceNotFound(`test listener ${listenerArn} not found`);
   const forwardsTo = listener.DefaultActions?.find((a) => a.Type === 'forward');
-  const groups = forwardsTo?.ForwardConfig?.TargetGroups?.map((g) => g.TargetGroupArn) ?? [forwardsTo?.TargetGroupArn];
+  const groups = forwardsTo?.ForwardConfig?.TargetGroups?.map((g) => g.TargetGroupArn) ?? [
+    forwardsTo?.TargetGroupArn,
+  ];
   if (groups.length !== 1 || groups[0] !== groupArn) {
-    throw new HealthCheckFailed(`test listener ${listenerArn} does not forward only to ${groupArn}; probes would not measure the new colour`);
+    throw new HealthCheckFailed(
+      `test listener ${listenerArn} does not forward only to ${groupArn}; probes would not measure the new colour`,
+    );
   }
-  const lbs = await deps.elbv2.send(new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener.LoadBalancerArn] }));
+  const lbs = await deps.elbv2.send(
+    new DescribeLoadBalancersCommand({ LoadBalancerArns: [listener.LoadBalancerArn] }),
+  );
   const dns = lbs.LoadBalancers?.[0]?.DNSName;
   if (!dns) throw new ResourceNotFound(`load balancer ${listener.LoadBalancerArn} not found`);
   const scheme = listener.Protocol === 'HTTPS' ? 'https' : 'http';
@@ -55,7 +61,12 @@ const runProbes = async (target: Target, listenerArn: string, groupArn: string, 
   for (let i = 0; i < target.health.probes; i++) results.push(await deps.probe(url));
   const errors = results.filter((r) => r.status !== target.health.expectStatus).length;
   const errorRate = errors / results.length;
-  const p95Ms = Math.round(percentile(results.map((r) => r.ms), 95));
+  const p95Ms = Math.round(
+    percentile(
+      results.map((r) => r.ms),
+      95,
+    ),
+  );
   const { thresholds } = target.health;
   if (errorRate > thresholds.errorRate || p95Ms > thresholds.p95Ms) {
     const statuses = [...new Set(results.map((r) => r.status))].join(', ');

@@ -16,7 +16,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const { weights } = await readWeights(deps.elbv2, target.traffic);
   if (weights[input.plan.toColour] > 0) {
-    throw new TrafficSplit(`${input.plan.toColour} has weight ${weights[input.plan.toColour]}; not scaling it down`);
+    throw new TrafficSplit(
+      `${input.plan.toColour} has weight ${weights[input.plan.toColour]}; not scaling it down`,
+    );
   }
   await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
   return { service: input.plan.toService, desiredCount: 0 };

@@ -29,12 +29,20 @@ const notRegistrable = [
 ] as const;
 
 /** A copy of the live task definition with `container` pinned to `image` (by digest). */
-export const withImage = (live: TaskDefinition, container: string, image: string): RegisterTaskDefinitionCommandInput => {
+export const withImage = (
+  live: TaskDefinition,
+  container: string,
+  image: string,
+): RegisterTaskDefinitionCommandInput => {
   const copy: Record<string, unknown> = { ...live };
   for (const key of notRegistrable) delete copy[key];
-  const containers = (live.containerDefinitions ?? []).map((c) => (c.name === container ? { ...c, image } : c));
+  const containers = (live.containerDefinitions ?? []).map((c) =>
+    c.name === container ? { ...c, image } : c,
+  );
   if (!containers.some((c) => c.name === container)) {
-    throw new ResourceNotFound(`container "${container}" is not in task definition ${live.taskDefinitionArn}`);
+    throw new ResourceNotFound(
+      `container "${container}" is not in task definition ${live.taskDefinitionArn}`,
+    );
   }
   return { ...(copy as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers };
 };
@@ -50,7 +58,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const release = await deps.store.getRelease(input.releaseId);
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
 
-  const repo = await deps.ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [target.image.repository] }));
+  const repo = await deps.ecr.send(
+    new DescribeRepositoriesCommand({ repositoryNames: [target.image.repository] }),
+  );
   const uri = repo.repositories?.[0]?.repositoryUri;
   if (!uri) throw new ResourceNotFound(`ECR repository ${target.image.repository} not found`);
   const image = `${uri}@${release.image.digest}`;
@@ -58,7 +68,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const idle = await describeService(deps.ecs, plan.cluster, plan.toService);
   let taskDefinitionArn: string | undefined;
   if (idle.taskDefinition) {
-    const current = await deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition }));
+    const current = await deps.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition }),
+    );
     if (containerImage(current.taskDefinition?.containerDefinitions, plan.container) === image) {
       taskDefinitionArn = idle.taskDefinition;
     }
@@ -67,7 +79,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     const live = await deps.ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: plan.fromTaskDefinitionArn, include: ['TAGS'] }),
     );
-    if (!live.taskDefinition) throw new ResourceNotFound(`task definition ${plan.fromTaskDefinitionArn} not found`);
+    if (!live.taskDefinition)
+      throw new ResourceNotFound(`task definition ${plan.fromTaskDefinitionArn} not found`);
     const registered = await deps.ecs.send(
       new RegisterTaskDefinitionCommand({
         ...withImage(live.taskDefinition, plan.container, image),
@@ -95,7 +108,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (target.traffic.testListenerArn) {
     await pointTestListener(deps, target.traffic.testListenerArn, target.traffic.targetGroups[plan.toColour]);
   }
-  return { cluster: plan.cluster, service: plan.toService, taskDefinitionArn, image, desiredCount: plan.desiredCount };
+  return {
+    cluster: plan.cluster,
+    service: plan.toService,
+    taskDefinitionArn,
+    image,
+    desiredCount: plan.desiredCount,
+  };
 };
 
 /** The test listener carries only probe traffic, so it may point at the new colour before any user does. */

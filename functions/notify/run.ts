@@ -15,10 +15,14 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
     `Image: ${release?.image.repository ?? input.image?.repository}:${tag} ${release?.image.digest ?? input.image?.digest ?? ''}`,
   ];
   if (input.plan) lines.push(`Colours: ${input.plan.fromColour} -> ${input.plan.toColour}`);
-  if (release?.snapshotId) lines.push(`Database snapshot: ${release.snapshotId} (kept; restore is never automatic)`);
+  if (release?.snapshotId)
+    lines.push(`Database snapshot: ${release.snapshotId} (kept; restore is never automatic)`);
   const error = input.error ?? input.rollbackError;
   if (error) lines.push(`Reason: ${error.Error}: ${error.Cause ?? ''}`);
-  if (release?.trigger) lines.push(`Triggered by: ${release.trigger.source}${release.trigger.by ? ` (${release.trigger.by})` : ''}`);
+  if (release?.trigger)
+    lines.push(
+      `Triggered by: ${release.trigger.source}${release.trigger.by ? ` (${release.trigger.by})` : ''}`,
+    );
   return { subject: subject.slice(0, 99), body: lines.join('\n') };
 };
 

@@ -6,4 +6,6 @@ import { inputSchema } from './schema.ts';
 
 const deps = buildReleaseDeps();
 
-export const handler = middy().use(stepMiddlewares({ name: 'Reconciler', schema: inputSchema })).handler(() => run(deps));
+export const handler = middy()
+  .use(stepMiddlewares({ name: 'Reconciler', schema: inputSchema }))
+  .handler(() => run(deps));

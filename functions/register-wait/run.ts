@@ -20,10 +20,20 @@ export const waitFor = (input: Input, createdAt: Date): WaitRecord => {
   };
   if (input.kind === WaitKind.ServiceStable) {
     const { cluster, service, taskDefinitionArn } = input.deployment;
-    return { ...base, kind: input.kind, resourceKey: serviceResourceKey(cluster, service), condition: { cluster, service, taskDefinitionArn } };
+    return {
+      ...base,
+      kind: input.kind,
+      resourceKey: serviceResourceKey(cluster, service),
+      condition: { cluster, service, taskDefinitionArn },
+    };
   }
   const { snapshotId, databaseKind } = input.snapshot;
-  return { ...base, kind: input.kind, resourceKey: snapshotResourceKey(snapshotId), condition: { snapshotId, databaseKind } };
+  return {
+    ...base,
+    kind: input.kind,
+    resourceKey: snapshotResourceKey(snapshotId),
+    condition: { snapshotId, databaseKind },
+  };
 };
 
 /**

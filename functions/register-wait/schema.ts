@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { WaitKind } from '../shared/vocabulary.ts';
 
-const common = { releaseId: releaseIdSchema, target: targetNameSchema, taskToken: z.string().min(1).max(2048) };
+const common = {
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  taskToken: z.string().min(1).max(2048),
+};
 
 export const inputSchema = z.discriminatedUnion('kind', [
   z.object({

@@ -25,7 +25,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     }
     if (!(await deps.store.handOver(input.target, releasing, next))) continue;
     await deps.store.updateRelease(next.releaseId, { status: 'Running' });
-    if (await sendSuccess(deps.sfn, next.taskToken, { acquiredAt: deps.now().toISOString(), after: input.releaseId })) {
+    if (
+      await sendSuccess(deps.sfn, next.taskToken, {
+        acquiredAt: deps.now().toISOString(),
+        after: input.releaseId,
+      })
+    ) {
       return { released: true, handedTo: next.releaseId };
     }
     // The queued execution is gone (timed out or stopped): free the lock on its behalf.

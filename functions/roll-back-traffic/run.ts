@@ -17,7 +17,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const old = await describeService(deps.ecs, plan.cluster, plan.fromService);
   if ((old.runningCount ?? 0) === 0) {
-    throw new RollbackFailed(`${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`);
+    throw new RollbackFailed(
+      `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`,
+    );
   }
   const weights = await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
   await scaleService(deps.ecs, plan.cluster, plan.toService, 0);

@@ -12,7 +12,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const { weights } = await readWeights(deps.elbv2, target.traffic);
   if (weights[input.plan.fromColour] > 0) {
-    throw new TrafficSplit(`${input.plan.fromColour} still has weight ${weights[input.plan.fromColour]}; not scaling it down`);
+    throw new TrafficSplit(
+      `${input.plan.fromColour} still has weight ${weights[input.plan.fromColour]}; not scaling it down`,
+    );
   }
   await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, 0);
   return { service: input.plan.fromService, desiredCount: 0 };

@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 
 const arn = (service: string, what: string) =>
-  z
-    .string()
-    .regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
+  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
 
 const name = z
   .string()
@@ -33,10 +31,15 @@ const strategy = z.discriminatedUnion('type', [
 export const TargetSchema = z.strictObject({
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", starting with a letter, max 40'),
-  environment: z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
+    .regex(
+      /^[a-z][a-z0-9-]{0,39}$/,
+      'must be lowercase letters, digits and "-", starting with a letter, max 40',
+    ),
+  environment: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
   image: z.strictObject({
-    repository: z.string().regex(/^[a-z0-9][a-z0-9._\/-]{1,255}$/, 'must be an ECR repository name'),
+    repository: z.string().regex(/^[a-z0-9][a-z0-9._/-]{1,255}$/, 'must be an ECR repository name'),
     /** Regular expression matched against the whole pushed tag. */
     tagPattern,
   }),
@@ -86,7 +89,11 @@ export const TargetSchema = z.strictObject({
     })
     .optional(),
   /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
-  bakeMinutes: z.number().min(0).max(24 * 60).default(5),
+  bakeMinutes: z
+    .number()
+    .min(0)
+    .max(24 * 60)
+    .default(5),
   notify: z.strictObject({ sns: arn('sns', 'an SNS topic') }),
 });
 export type Target = z.infer<typeof TargetSchema>;
@@ -98,7 +105,11 @@ export const TargetsFileSchema = z
     const seen = new Set<string>();
     file.targets.forEach((target, index) => {
       if (seen.has(target.name)) {
-        ctx.addIssue({ code: 'custom', path: ['targets', index, 'name'], message: `duplicate target "${target.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'name'],
+          message: `duplicate target "${target.name}"`,
+        });
       }
       seen.add(target.name);
     });

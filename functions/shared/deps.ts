@@ -12,7 +12,11 @@ export const buildReleaseDeps = () => {
   const env = readEnv('SWITCHYARD_TARGETS_FILE', 'LOCKS_TABLE', 'RELEASES_TABLE', 'WAITS_TABLE');
   return {
     targets: loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
-    store: createStore(clients.doc, { locks: env.LOCKS_TABLE, releases: env.RELEASES_TABLE, waits: env.WAITS_TABLE }),
+    store: createStore(clients.doc, {
+      locks: env.LOCKS_TABLE,
+      releases: env.RELEASES_TABLE,
+      waits: env.WAITS_TABLE,
+    }),
     ecs: clients.ecs,
     elbv2: clients.elbv2,
     rds: clients.rds,

@@ -19,7 +19,10 @@ export const describeService = async (ecs: Ecs, cluster: string, service: string
   return found;
 };
 
-export type Stability = { state: 'stable' } | { state: 'pending'; detail: string } | { state: 'failed'; detail: string };
+export type Stability =
+  | { state: 'stable' }
+  | { state: 'pending'; detail: string }
+  | { state: 'failed'; detail: string };
 
 /**
  * Whether `service` is stable on `taskDefinitionArn`: its PRIMARY deployment is that task
@@ -30,17 +33,27 @@ export const stabilityOn = (service: Service, taskDefinitionArn: string): Stabil
   const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
   if (!primary) return { state: 'pending', detail: 'no PRIMARY deployment yet' };
   if (primary.taskDefinition !== taskDefinitionArn) {
-    return { state: 'failed', detail: `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}` };
+    return {
+      state: 'failed',
+      detail: `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`,
+    };
   }
   if (primary.rolloutState === 'FAILED') {
     return { state: 'failed', detail: primary.rolloutStateReason ?? 'rollout FAILED' };
   }
   const running = primary.runningCount ?? 0;
   const desired = primary.desiredCount ?? 0;
-  if (primary.rolloutState === 'COMPLETED' && running === desired && (service.deployments?.length ?? 0) === 1) {
+  if (
+    primary.rolloutState === 'COMPLETED' &&
+    running === desired &&
+    (service.deployments?.length ?? 0) === 1
+  ) {
     return { state: 'stable' };
   }
-  return { state: 'pending', detail: `${running}/${desired} tasks running, rollout ${primary.rolloutState ?? 'unknown'}` };
+  return {
+    state: 'pending',
+    detail: `${running}/${desired} tasks running, rollout ${primary.rolloutState ?? 'unknown'}`,
+  };
 };
 
 /** Sets a service's desired count (no new deployment). */
@@ -55,4 +68,5 @@ export const containerImage = (
 ): string | undefined => containers?.find((c) => c.name === container)?.image;
 
 /** The `sha256:…` digest pinned in an image reference, if any. */
-export const digestOf = (image: string | undefined): string | undefined => image?.match(/@(sha256:[0-9a-f]{64})$/)?.[1];
+export const digestOf = (image: string | undefined): string | undefined =>
+  image?.match(/@(sha256:[0-9a-f]{64})$/)?.[1];

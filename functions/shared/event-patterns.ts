@@ -29,7 +29,9 @@ export const matches = (pattern: EventPattern, event: unknown): boolean => {
   return Object.entries(pattern).every(([key, expected]) => {
     const actual = (event as Record<string, unknown>)[key];
     if (Array.isArray(expected)) {
-      return Array.isArray(actual) ? actual.some((a) => expected.includes(a as string)) : expected.includes(actual as string);
+      return Array.isArray(actual)
+        ? actual.some((a) => expected.includes(a as string))
+        : expected.includes(actual as string);
     }
     return matches(expected, actual);
   });

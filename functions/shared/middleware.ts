@@ -43,7 +43,13 @@ export const auditPhase = (phase: string, store: () => Store): MiddlewareObj => 
     const startedAt = (request.internal as Record<string, unknown>).phaseStartedAt as string | undefined;
     if (typeof releaseId !== 'string' || !startedAt) return;
     try {
-      await store().appendPhase(releaseId, { name: phase, startedAt, endedAt: new Date().toISOString(), status, detail });
+      await store().appendPhase(releaseId, {
+        name: phase,
+        startedAt,
+        endedAt: new Date().toISOString(),
+        status,
+        detail,
+      });
     } catch (error) {
       // The audit write must not turn a finished step into a failed one; the log keeps the trace.
       logger.warn('could not record phase', { phase, error: error as Error });

@@ -107,7 +107,11 @@ export const LOCK_LEASE_SECONDS = 24 * 60 * 60;
 
 export type Store = ReturnType<typeof createStore>;
 
-export const createStore = (doc: DynamoDBDocumentClient, tables: Tables, now: () => Date = () => new Date()) => {
+export const createStore = (
+  doc: DynamoDBDocumentClient,
+  tables: Tables,
+  now: () => Date = () => new Date(),
+) => {
   const iso = () => now().toISOString();
 
   return {
@@ -137,12 +141,17 @@ export const createStore = (doc: DynamoDBDocumentClient, tables: Tables, now: ()
     },
 
     async getRelease(releaseId: string): Promise<ReleaseRecord | undefined> {
-      const out = await doc.send(new GetCommand({ TableName: tables.releases, Key: { releaseId }, ConsistentRead: true }));
+      const out = await doc.send(
+        new GetCommand({ TableName: tables.releases, Key: { releaseId }, ConsistentRead: true }),
+      );
       return out.Item as ReleaseRecord | undefined;
     },
 
     /** Sets top-level fields of a release record (never `phases`, which only grows). */
-    async updateRelease(releaseId: string, fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>): Promise<void> {
+    async updateRelease(
+      releaseId: string,
+      fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
+    ): Promise<void> {
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));
       const values = Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v]));
@@ -164,7 +173,8 @@ export const createStore = (doc: DynamoDBDocumentClient, tables: Tables, now: ()
         new UpdateCommand({
           TableName: tables.releases,
           Key: { releaseId },
-          UpdateExpression: 'SET phases = list_append(if_not_exists(phases, :empty), :phase), updatedAt = :now',
+          UpdateExpression:
+            'SET phases = list_append(if_not_exists(phases, :empty), :phase), updatedAt = :now',
           ConditionExpression: 'attribute_exists(releaseId)',
           ExpressionAttributeValues: { ':empty': [], ':phase': [phase], ':now': iso() },
         }),
@@ -190,7 +200,9 @@ export const createStore = (doc: DynamoDBDocumentClient, tables: Tables, now: ()
     // --- locks ------------------------------------------------------------------------------
 
     async getLock(target: string): Promise<LockRecord | undefined> {
-      const out = await doc.send(new GetCommand({ TableName: tables.locks, Key: { target }, ConsistentRead: true }));
+      const out = await doc.send(
+        new GetCommand({ TableName: tables.locks, Key: { target }, ConsistentRead: true }),
+      );
       return out.Item as LockRecord | undefined;
     },
 
@@ -198,7 +210,12 @@ export const createStore = (doc: DynamoDBDocumentClient, tables: Tables, now: ()
      * Takes the lock if it is free, already ours, or (when `stealFrom` is given) still held by that
      * dead owner. Returns false when someone else holds it.
      */
-    async tryAcquire(target: string, releaseId: string, executionArn: string, stealFrom?: string): Promise<boolean> {
+    async tryAcquire(
+      target: string,
+      releaseId: string,
+      executionArn: string,
+      stealFrom?: string,
+    ): Promise<boolean> {
       const at = now();
       try {
         await doc.send(

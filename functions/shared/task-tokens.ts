@@ -17,7 +17,12 @@ export const sendSuccess = async (sfn: Sfn, taskToken: string, output: unknown):
 };
 
 /** Fails a parked task with a literal error name the ASL can match. False when already closed. */
-export const sendFailure = async (sfn: Sfn, taskToken: string, error: string, cause: string): Promise<boolean> => {
+export const sendFailure = async (
+  sfn: Sfn,
+  taskToken: string,
+  error: string,
+  cause: string,
+): Promise<boolean> => {
   try {
     await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause: cause.slice(0, 32_000) }));
     return true;

@@ -51,7 +51,9 @@ export const readWeights = async (elbv2: Elbv2, traffic: Target['traffic']): Pro
     if (group.arn === traffic.targetGroups.blue) weights.blue = group.weight;
     else if (group.arn === traffic.targetGroups.green) weights.green = group.weight;
     else if (group.weight > 0) {
-      throw new TrafficSplit(`${where} forwards to ${group.arn}, which is neither the blue nor the green target group`);
+      throw new TrafficSplit(
+        `${where} forwards to ${group.arn}, which is neither the blue nor the green target group`,
+      );
     }
   }
   return { actions, weights };
@@ -78,7 +80,11 @@ export const percentages = (weights: Weights): Weights => {
  * Sends the whole forward action with both target groups at `weights`, keeping the other actions
  * and the stickiness config, then reads it back. Throws `WeightsNotApplied` if the read-back differs.
  */
-export const setWeights = async (elbv2: Elbv2, traffic: Target['traffic'], weights: Weights): Promise<Weights> => {
+export const setWeights = async (
+  elbv2: Elbv2,
+  traffic: Target['traffic'],
+  weights: Weights,
+): Promise<Weights> => {
   const { actions } = await readWeights(elbv2, traffic);
   const next = actions.map((action): Action => {
     if (action.Type !== 'forward') return action;

@@ -38,7 +38,13 @@ export interface WaitAws {
 const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 
-const snapshotFailed = new Set(['failed', 'deleted', 'deleting', 'incompatible-restore', 'incompatible-parameters']);
+const snapshotFailed = new Set([
+  'failed',
+  'deleted',
+  'deleting',
+  'incompatible-restore',
+  'incompatible-parameters',
+]);
 
 /**
  * Checks many waits with as few Describe calls as AWS allows: services 10 per DescribeServices per
@@ -56,14 +62,21 @@ export const checkWaits = async (waits: WaitRecord[], aws: WaitAws): Promise<Map
       for (const wait of group.filter((w) => batch.includes(w.condition.service as string))) {
         const service = out.services?.find((s) => s.serviceName === wait.condition.service);
         if (!service) {
-          checks.set(wait.waitId, { state: 'failed', error: 'DeploymentFailed', cause: `service ${wait.condition.service} is missing` });
+          checks.set(wait.waitId, {
+            state: 'failed',
+            error: 'DeploymentFailed',
+            cause: `service ${wait.condition.service} is missing`,
+          });
           continue;
         }
         const stability = stabilityOn(service, wait.condition.taskDefinitionArn as string);
         checks.set(
           wait.waitId,
           stability.state === 'stable'
-            ? { state: 'done', output: { service: service.serviceName, taskDefinitionArn: wait.condition.taskDefinitionArn } }
+            ? {
+                state: 'done',
+                output: { service: service.serviceName, taskDefinitionArn: wait.condition.taskDefinitionArn },
+              }
             : stability.state === 'failed'
               ? { state: 'failed', error: 'DeploymentFailed', cause: stability.detail }
               : { state: 'pending', detail: stability.detail },
@@ -85,9 +98,12 @@ export const checkWaits = async (waits: WaitRecord[], aws: WaitAws): Promise<Map
         for (const s of out.DBSnapshots ?? []) statuses.set(s.DBSnapshotIdentifier ?? '', s.Status);
       } else {
         const out = await aws.rds.send(
-          new DescribeDBClusterSnapshotsCommand({ Filters: [{ Name: 'db-cluster-snapshot-id', Values: ids }] }),
+          new DescribeDBClusterSnapshotsCommand({
+            Filters: [{ Name: 'db-cluster-snapshot-id', Values: ids }],
+          }),
         );
-        for (const s of out.DBClusterSnapshots ?? []) statuses.set(s.DBClusterSnapshotIdentifier ?? '', s.Status);
+        for (const s of out.DBClusterSnapshots ?? [])
+          statuses.set(s.DBClusterSnapshotIdentifier ?? '', s.Status);
       }
       for (const wait of batch) {
         const id = wait.condition.snapshotId as string;
@@ -97,7 +113,11 @@ export const checkWaits = async (waits: WaitRecord[], aws: WaitAws): Promise<Map
           status === 'available'
             ? { state: 'done', output: { snapshotId: id, status } }
             : status === undefined || snapshotFailed.has(status)
-              ? { state: 'failed', error: 'SnapshotFailed', cause: `snapshot ${id} is ${status ?? 'missing'}` }
+              ? {
+                  state: 'failed',
+                  error: 'SnapshotFailed',
+                  cause: `snapshot ${id} is ${status ?? 'missing'}`,
+                }
               : { state: 'pending', detail: `snapshot ${id} is ${status}` },
         );
       }

@@ -16,7 +16,8 @@ interface Deps extends Pick<ReleaseDeps, 'sfn'> {
  * redelivered event or a second tag on the same image starts nothing new (StartExecution answers
  * ExecutionAlreadyExists, or returns the open execution for identical input).
  */
-export const releaseIdFor = (target: string, digest: string) => `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+export const releaseIdFor = (target: string, digest: string) =>
+  `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
 
 /** Starts one release per target the pushed repository and tag map to; other pushes are ignored with a reason. */
 export const run = async (event: Input, deps: Deps): Promise<Output> => {
@@ -30,11 +31,17 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
   }
   const tag = detail['image-tag'];
   if (!tag) return ignore('untagged push: tags select targets');
-  const image = imageRefSchema.safeParse({ repository: detail['repository-name'], tag, digest: detail['image-digest'] });
+  const image = imageRefSchema.safeParse({
+    repository: detail['repository-name'],
+    tag,
+    digest: detail['image-digest'],
+  });
   if (!image.success) return ignore(`tag "${tag.slice(0, 40)}" is not a valid image tag`);
   const targets = targetsForImage(deps.targets, detail['repository-name'], tag);
   if (targets.length === 0) {
-    return ignore(`no target releases ${detail['repository-name']}:${tag} (no repository and tag pattern match)`);
+    return ignore(
+      `no target releases ${detail['repository-name']}:${tag} (no repository and tag pattern match)`,
+    );
   }
 
   const output: Output = { started: [], duplicates: [], ignored: undefined };
@@ -48,7 +55,11 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
     };
     try {
       const out = await deps.sfn.send(
-        new StartExecutionCommand({ stateMachineArn: deps.stateMachineArn, name: releaseId, input: JSON.stringify(input) }),
+        new StartExecutionCommand({
+          stateMachineArn: deps.stateMachineArn,
+          name: releaseId,
+          input: JSON.stringify(input),
+        }),
       );
       logger.info('release started', { releaseId, target: target.name, executionArn: out.executionArn });
       output.started.push({ target: target.name, releaseId, executionArn: out.executionArn ?? '' });

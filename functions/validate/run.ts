@@ -29,7 +29,9 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   } catch (error) {
     const name = (error as Error).name;
     if (name === 'ImageNotFoundException' || name === 'RepositoryNotFoundException') {
-      throw new ImageNotFound(`image ${input.image.digest} is not in ECR repository ${target.image.repository} (${name})`);
+      throw new ImageNotFound(
+        `image ${input.image.digest} is not in ECR repository ${target.image.repository} (${name})`,
+      );
     }
     throw error;
   }
@@ -48,7 +50,9 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     );
   } catch (error) {
     if ((error as Error).name === 'TargetGroupNotFoundException') {
-      throw new ResourceNotFound(`a target group of ${target.name} does not exist: ${(error as Error).message}`);
+      throw new ResourceNotFound(
+        `a target group of ${target.name} does not exist: ${(error as Error).message}`,
+      );
     }
     throw error;
   }
@@ -60,11 +64,16 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   const live = fromColour === 'blue' ? blue : green;
 
   const liveTaskDefinition = live.taskDefinition;
-  if (!liveTaskDefinition) throw new ResourceNotFound(`live service ${live.serviceName} has no task definition`);
-  const described = await deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: liveTaskDefinition }));
+  if (!liveTaskDefinition)
+    throw new ResourceNotFound(`live service ${live.serviceName} has no task definition`);
+  const described = await deps.ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: liveTaskDefinition }),
+  );
   const image = containerImage(described.taskDefinition?.containerDefinitions, target.ecs.container);
   if (!image) {
-    throw new ResourceNotFound(`container "${target.ecs.container}" is not in task definition ${liveTaskDefinition}`);
+    throw new ResourceNotFound(
+      `container "${target.ecs.container}" is not in task definition ${liveTaskDefinition}`,
+    );
   }
   if (digestOf(image) === input.image.digest) {
     throw new DigestAlreadyActive(`${target.name} already serves ${input.image.digest} on ${fromColour}`);

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 
-export const inputSchema = z.object({ releaseId: releaseIdSchema, target: targetNameSchema, image: imageRefSchema });
+export const inputSchema = z.object({
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  image: imageRefSchema,
+});
 export type Input = z.infer<typeof inputSchema>;
 export type { Plan as Output } from '../shared/schemas.ts';

@@ -29,7 +29,11 @@ export class EcrModel {
   }
 
   /** Stores the image (moving the tag) and, unless `silent`, emits the `ECR Image Action` PUSH event. */
-  push(repository: string, tag: string, options: { silent?: boolean; digest?: string } = {}): { digest: string; event?: AwsEvent } {
+  push(
+    repository: string,
+    tag: string,
+    options: { silent?: boolean; digest?: string } = {},
+  ): { digest: string; event?: AwsEvent } {
     const repo = this.repositories.get(repository);
     if (!repo) throw new Error(`no repository ${repository}`);
     const digest = options.digest ?? EcrModel.digestOf(repository, tag);
@@ -57,18 +61,35 @@ export class EcrModel {
     return [];
   }
 
-  DescribeImages(input: { repositoryName: string; imageIds?: { imageDigest?: string; imageTag?: string }[] }) {
+  DescribeImages(input: {
+    repositoryName: string;
+    imageIds?: { imageDigest?: string; imageTag?: string }[];
+  }) {
     const repo = this.repositories.get(input.repositoryName);
     if (!repo) {
-      throw notFound('RepositoryNotFoundException', `The repository with name '${input.repositoryName}' does not exist in the registry with id '${this.envelope.account}'`);
+      throw notFound(
+        'RepositoryNotFoundException',
+        `The repository with name '${input.repositoryName}' does not exist in the registry with id '${this.envelope.account}'`,
+      );
     }
-    const ids: { imageDigest?: string; imageTag?: string }[] = input.imageIds ?? repo.images.map((i) => ({ imageDigest: i.digest }));
+    const ids: { imageDigest?: string; imageTag?: string }[] =
+      input.imageIds ?? repo.images.map((i) => ({ imageDigest: i.digest }));
     const details = ids.map((id) => {
-      const image = repo.images.find((i) => (id.imageDigest ? i.digest === id.imageDigest : i.tags.includes(id.imageTag ?? '')));
+      const image = repo.images.find((i) =>
+        id.imageDigest ? i.digest === id.imageDigest : i.tags.includes(id.imageTag ?? ''),
+      );
       if (!image) {
-        throw notFound('ImageNotFoundException', `The image with imageId {imageDigest:'${id.imageDigest}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}'`);
+        throw notFound(
+          'ImageNotFoundException',
+          `The image with imageId {imageDigest:'${id.imageDigest}', imageTag:'${id.imageTag ?? 'null'}'} does not exist within the repository with name '${repo.name}'`,
+        );
       }
-      return { repositoryName: repo.name, imageDigest: image.digest, imageTags: [...image.tags], imagePushedAt: image.pushedAt };
+      return {
+        repositoryName: repo.name,
+        imageDigest: image.digest,
+        imageTags: [...image.tags],
+        imagePushedAt: image.pushedAt,
+      };
     });
     return { imageDetails: details };
   }
@@ -77,7 +98,8 @@ export class EcrModel {
     return {
       repositories: (input.repositoryNames ?? [...this.repositories.keys()]).map((name) => {
         const repo = this.repositories.get(name);
-        if (!repo) throw notFound('RepositoryNotFoundException', `The repository with name '${name}' does not exist`);
+        if (!repo)
+          throw notFound('RepositoryNotFoundException', `The repository with name '${name}' does not exist`);
         return { repositoryName: repo.name, repositoryUri: repo.uri };
       }),
     };
@@ -101,13 +123,21 @@ export class SnsModel {
     this.topics.add(arn);
   }
 
-  Publish(input: { TopicArn?: string; Subject?: string; Message: string; MessageAttributes?: Record<string, { StringValue?: string }> }) {
-    if (!input.TopicArn || !this.topics.has(input.TopicArn)) throw notFound('NotFoundException', 'Topic does not exist');
+  Publish(input: {
+    TopicArn?: string;
+    Subject?: string;
+    Message: string;
+    MessageAttributes?: Record<string, { StringValue?: string }>;
+  }) {
+    if (!input.TopicArn || !this.topics.has(input.TopicArn))
+      throw notFound('NotFoundException', 'Topic does not exist');
     this.published.push({
       topicArn: input.TopicArn,
       subject: input.Subject,
       message: input.Message,
-      attributes: Object.fromEntries(Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ''])),
+      attributes: Object.fromEntries(
+        Object.entries(input.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? '']),
+      ),
       at: new Date().toISOString(),
     });
     this.counter++;

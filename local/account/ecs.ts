@@ -89,7 +89,9 @@ export class EcsModel {
     this.clusters.add(name);
   }
 
-  registerTaskDefinition(input: Omit<TaskDefinition, 'taskDefinitionArn' | 'revision'> & { family: string }): TaskDefinition {
+  registerTaskDefinition(
+    input: Omit<TaskDefinition, 'taskDefinitionArn' | 'revision'> & { family: string },
+  ): TaskDefinition {
     const revision = (this.revisions.get(input.family) ?? 0) + 1;
     this.revisions.set(input.family, revision);
     const arn = `arn:aws:ecs:${this.options.region}:${this.options.account}:task-definition/${input.family}:${revision}`;
@@ -176,12 +178,15 @@ export class EcsModel {
     const task = this.newTask(deployment);
     service.tasks.push(task);
     const [min, max] = this.options.startSeconds;
-    setTimeout(() => {
-      if (task.state !== 'PROVISIONING') return;
-      task.state = 'RUNNING';
-      this.elbv2.register(service.targetGroupArn, task.ip, service.containerPort, this.serves(task));
-      this.reconcile(service);
-    }, this.random.int(min * 1000, max * 1000));
+    setTimeout(
+      () => {
+        if (task.state !== 'PROVISIONING') return;
+        task.state = 'RUNNING';
+        this.elbv2.register(service.targetGroupArn, task.ip, service.containerPort, this.serves(task));
+        this.reconcile(service);
+      },
+      this.random.int(min * 1000, max * 1000),
+    );
   }
 
   private stop(service: SimService, task: SimTask) {
@@ -212,12 +217,17 @@ export class EcsModel {
   }
 
   private live(service: SimService, deployment: SimDeployment) {
-    return service.tasks.filter((t) => t.deploymentId === deployment.id && (t.state === 'PROVISIONING' || t.state === 'RUNNING'));
+    return service.tasks.filter(
+      (t) => t.deploymentId === deployment.id && (t.state === 'PROVISIONING' || t.state === 'RUNNING'),
+    );
   }
 
   private healthy(service: SimService, deployment: SimDeployment) {
     return service.tasks.filter(
-      (t) => t.deploymentId === deployment.id && t.state === 'RUNNING' && this.elbv2.targetState(service.targetGroupArn, t.ip) === 'healthy',
+      (t) =>
+        t.deploymentId === deployment.id &&
+        t.state === 'RUNNING' &&
+        this.elbv2.targetState(service.targetGroupArn, t.ip) === 'healthy',
     );
   }
 
@@ -230,8 +240,16 @@ export class EcsModel {
       primary.rolloutState = 'FAILED';
       primary.rolloutStateReason = `ECS deployment circuit breaker: tasks failed to start (${primary.failedTasks} failed).`;
       primary.updatedAt = new Date();
-      this.notify(`${service.name}: deployment FAILED (circuit breaker, ${primary.failedTasks} tasks failed health checks)`);
-      this.deploymentEvent(service, primary, 'SERVICE_DEPLOYMENT_FAILED', 'ERROR', primary.rolloutStateReason);
+      this.notify(
+        `${service.name}: deployment FAILED (circuit breaker, ${primary.failedTasks} tasks failed health checks)`,
+      );
+      this.deploymentEvent(
+        service,
+        primary,
+        'SERVICE_DEPLOYMENT_FAILED',
+        'ERROR',
+        primary.rolloutStateReason,
+      );
     }
     const live = this.live(service, primary);
     if (primary.rolloutState !== 'FAILED') {
@@ -244,28 +262,45 @@ export class EcsModel {
     if (healthy >= primary.desiredCount) {
       for (const old of olds) for (const task of this.live(service, old)) this.stop(service, task);
     }
-    service.deployments = [primary, ...olds.filter((d) => service.tasks.some((t) => t.deploymentId === d.id))];
+    service.deployments = [
+      primary,
+      ...olds.filter((d) => service.tasks.some((t) => t.deploymentId === d.id)),
+    ];
 
     const before = primary.rolloutState;
     if (before === 'IN_PROGRESS' && service.deployments.length === 1 && healthy === primary.desiredCount) {
       primary.rolloutState = 'COMPLETED';
       primary.rolloutStateReason = 'ECS deployment completed.';
       primary.updatedAt = new Date();
-      this.deploymentEvent(service, primary, 'SERVICE_DEPLOYMENT_COMPLETED', 'INFO', `ECS deployment ${primary.id} completed.`);
+      this.deploymentEvent(
+        service,
+        primary,
+        'SERVICE_DEPLOYMENT_COMPLETED',
+        'INFO',
+        `ECS deployment ${primary.id} completed.`,
+      );
     }
     this.reportProgress(service, primary, healthy);
   }
 
   private lastReport = new Map<string, string>();
   private reportProgress(service: SimService, primary: SimDeployment, healthy: number) {
-    const running = service.tasks.filter((t) => t.deploymentId === primary.id && t.state === 'RUNNING').length;
+    const running = service.tasks.filter(
+      (t) => t.deploymentId === primary.id && t.state === 'RUNNING',
+    ).length;
     const message = `${service.name}: ${running}/${primary.desiredCount} tasks running, ${healthy} healthy, rollout ${primary.rolloutState}`;
     if (this.lastReport.get(service.arn) === message) return;
     this.lastReport.set(service.arn, message);
     this.notify(message);
   }
 
-  private deploymentEvent(service: SimService, deployment: SimDeployment, eventName: string, eventType: string, reason: string) {
+  private deploymentEvent(
+    service: SimService,
+    deployment: SimDeployment,
+    eventName: string,
+    eventType: string,
+    reason: string,
+  ) {
     this.bus.emit('aws.ecs', 'ECS Deployment State Change', [service.arn], {
       eventType,
       eventName,
@@ -288,13 +323,17 @@ export class EcsModel {
   DescribeServices(input: { cluster?: string; services: string[] }) {
     const clusterName = this.clusterName(input.cluster ?? 'default');
     if (!this.clusters.has(clusterName)) throw notFound('ClusterNotFoundException', 'Cluster not found.');
-    if (input.services.length > 10) throw awsError('InvalidParameterException', 'services can have at most 10 items');
+    if (input.services.length > 10)
+      throw awsError('InvalidParameterException', 'services can have at most 10 items');
     const services = [];
     const failures = [];
     for (const name of input.services) {
       const s = this.services.get(this.key(clusterName, name));
       if (!s) {
-        failures.push({ arn: `arn:aws:ecs:${this.options.region}:${this.options.account}:service/${clusterName}/${name}`, reason: 'MISSING' });
+        failures.push({
+          arn: `arn:aws:ecs:${this.options.region}:${this.options.account}:service/${clusterName}/${name}`,
+          reason: 'MISSING',
+        });
         continue;
       }
       const primary = s.deployments[0];
@@ -307,7 +346,13 @@ export class EcsModel {
         runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
         pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
         taskDefinition: primary?.taskDefinition,
-        loadBalancers: [{ targetGroupArn: s.targetGroupArn, containerName: s.containerName, containerPort: s.containerPort }],
+        loadBalancers: [
+          {
+            targetGroupArn: s.targetGroupArn,
+            containerName: s.containerName,
+            containerPort: s.containerPort,
+          },
+        ],
         deployments: s.deployments.map((d) => ({
           id: d.id,
           status: d.status,
@@ -326,7 +371,13 @@ export class EcsModel {
     return { services, failures };
   }
 
-  UpdateService(input: { cluster?: string; service: string; taskDefinition?: string; desiredCount?: number; forceNewDeployment?: boolean }) {
+  UpdateService(input: {
+    cluster?: string;
+    service: string;
+    taskDefinition?: string;
+    desiredCount?: number;
+    forceNewDeployment?: boolean;
+  }) {
     const service = this.service(input.cluster, input.service);
     const primary = service.deployments[0] as SimDeployment;
     if (input.taskDefinition && !this.taskDefinitions.has(input.taskDefinition)) {
@@ -334,33 +385,57 @@ export class EcsModel {
     }
     const desired = input.desiredCount ?? primary.desiredCount;
     if (desired < 0) throw awsError('InvalidParameterException', 'desiredCount must be >= 0');
-    if ((input.taskDefinition && input.taskDefinition !== primary.taskDefinition) || input.forceNewDeployment) {
+    if (
+      (input.taskDefinition && input.taskDefinition !== primary.taskDefinition) ||
+      input.forceNewDeployment
+    ) {
       for (const d of service.deployments) d.status = 'ACTIVE';
       const deployment = this.newDeployment(input.taskDefinition ?? primary.taskDefinition, desired);
       service.deployments.unshift(deployment);
-      this.deploymentEvent(service, deployment, 'SERVICE_DEPLOYMENT_IN_PROGRESS', 'INFO', `ECS deployment ${deployment.id} in progress.`);
+      this.deploymentEvent(
+        service,
+        deployment,
+        'SERVICE_DEPLOYMENT_IN_PROGRESS',
+        'INFO',
+        `ECS deployment ${deployment.id} in progress.`,
+      );
     } else {
       primary.desiredCount = desired;
       primary.updatedAt = new Date();
     }
     this.reconcile(service);
-    return { service: this.DescribeServices({ cluster: service.cluster, services: [service.name] }).services[0] };
+    return {
+      service: this.DescribeServices({ cluster: service.cluster, services: [service.name] }).services[0],
+    };
   }
 
   DescribeTaskDefinition(input: { taskDefinition: string; include?: string[] }) {
-    const td = this.taskDefinitions.get(input.taskDefinition) ?? [...this.taskDefinitions.values()].find(
-      (t) => `${t.family}:${t.revision}` === input.taskDefinition,
-    );
+    const td =
+      this.taskDefinitions.get(input.taskDefinition) ??
+      [...this.taskDefinitions.values()].find((t) => `${t.family}:${t.revision}` === input.taskDefinition);
     if (!td) throw awsError('ClientException', 'Unable to describe task definition.');
     return { taskDefinition: structuredClone(td), tags: input.include?.includes('TAGS') ? [] : undefined };
   }
 
-  RegisterTaskDefinition(input: { family: string; containerDefinitions: ContainerDefinition[] } & Record<string, unknown>) {
+  RegisterTaskDefinition(
+    input: { family: string; containerDefinitions: ContainerDefinition[] } & Record<string, unknown>,
+  ) {
     if (!input.family || !input.containerDefinitions?.length) {
-      throw awsError('ClientException', 'Task definition must have a family and at least one container definition.');
+      throw awsError(
+        'ClientException',
+        'Task definition must have a family and at least one container definition.',
+      );
     }
-    for (const key of ['taskDefinitionArn', 'revision', 'status', 'compatibilities', 'requiresAttributes', 'registeredAt']) {
-      if (key in input && input[key] !== undefined) throw awsError('ValidationException', `Unexpected key '${key}' found in params`);
+    for (const key of [
+      'taskDefinitionArn',
+      'revision',
+      'status',
+      'compatibilities',
+      'requiresAttributes',
+      'registeredAt',
+    ]) {
+      if (key in input && input[key] !== undefined)
+        throw awsError('ValidationException', `Unexpected key '${key}' found in params`);
     }
     const { tags: _tags, ...definition } = input;
     return { taskDefinition: this.registerTaskDefinition(definition as TaskDefinition & { family: string }) };

@@ -5,7 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Action, Listener, Rule, TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type {
+  Action,
+  Listener,
+  Rule,
+  TargetHealthDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { awsError, notFound } from './errors.ts';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
@@ -43,7 +48,10 @@ interface SimListener {
 export class Elbv2Model {
   readonly loadBalancers = new Map<string, { arn: string; dnsName: string; name: string }>();
   readonly listeners = new Map<string, SimListener>();
-  readonly rules = new Map<string, { arn: string; listenerArn: string; priority: string; actions: Action[] }>();
+  readonly rules = new Map<
+    string,
+    { arn: string; listenerArn: string; priority: string; actions: Action[] }
+  >();
   readonly targetGroups = new Map<string, SimTargetGroup>();
   /** Every weight change, for summaries: virtual time and weights per target group. */
   readonly weightHistory: { at: number; where: string; weights: Record<string, number> }[] = [];
@@ -57,7 +65,11 @@ export class Elbv2Model {
     this.loadBalancers.set(arn, { arn, name, dnsName });
   }
 
-  addTargetGroup(arn: string, name: string, options: Partial<Omit<SimTargetGroup, 'arn' | 'name' | 'targets'>> = {}) {
+  addTargetGroup(
+    arn: string,
+    name: string,
+    options: Partial<Omit<SimTargetGroup, 'arn' | 'name' | 'targets'>> = {},
+  ) {
     this.targetGroups.set(arn, {
       arn,
       name,
@@ -112,9 +124,9 @@ export class Elbv2Model {
 
   private pickTarget(actions: Action[]): SimTarget | undefined {
     const forward = actions.find((a) => a.Type === 'forward');
-    const arns = forward?.ForwardConfig?.TargetGroups?.filter((g) => (g.Weight ?? 1) > 0).map((g) => g.TargetGroupArn) ?? [
-      forward?.TargetGroupArn,
-    ];
+    const arns = forward?.ForwardConfig?.TargetGroups?.filter((g) => (g.Weight ?? 1) > 0).map(
+      (g) => g.TargetGroupArn,
+    ) ?? [forward?.TargetGroupArn];
     const healthy = arns
       .flatMap((arn) => [...(this.targetGroups.get(arn ?? '')?.targets.values() ?? [])])
       .filter((t) => t.state === 'healthy');
@@ -128,13 +140,16 @@ export class Elbv2Model {
     if (!group) return;
     group.targets.set(id, { id, port, state: 'initial', reason: 'Elb.InitialHealthChecking', serves });
     const checks = serves ? group.healthyThreshold : group.unhealthyThreshold;
-    setTimeout(() => {
-      const target = group.targets.get(id);
-      if (!target || target.state !== 'initial') return;
-      target.state = serves ? 'healthy' : 'unhealthy';
-      target.reason = serves ? undefined : 'Target.ResponseCodeMismatch';
-      this.healthListeners.forEach((l) => l(groupArn, id, target.state));
-    }, checks * group.intervalSeconds * 1000);
+    setTimeout(
+      () => {
+        const target = group.targets.get(id);
+        if (target?.state !== 'initial') return;
+        target.state = serves ? 'healthy' : 'unhealthy';
+        target.reason = serves ? undefined : 'Target.ResponseCodeMismatch';
+        for (const listener of this.healthListeners) listener(groupArn, id, target.state);
+      },
+      checks * group.intervalSeconds * 1000,
+    );
   }
 
   /** Starts draining; the target disappears after the deregistration delay. Returns that delay (ms). */
@@ -163,7 +178,9 @@ export class Elbv2Model {
     const actions = this.rules.get(where)?.actions ?? this.listeners.get(where)?.defaultActions ?? [];
     const forward = actions.find((a) => a.Type === 'forward');
     if (forward?.ForwardConfig?.TargetGroups?.length) {
-      return Object.fromEntries(forward.ForwardConfig.TargetGroups.map((g) => [g.TargetGroupArn ?? '', g.Weight ?? 1]));
+      return Object.fromEntries(
+        forward.ForwardConfig.TargetGroups.map((g) => [g.TargetGroupArn ?? '', g.Weight ?? 1]),
+      );
     }
     return forward?.TargetGroupArn ? { [forward.TargetGroupArn]: 1 } : {};
   }
@@ -174,11 +191,17 @@ export class Elbv2Model {
     if (!actions?.length) throw awsError('ValidationError', 'Actions must contain at least one action');
     for (const action of actions) {
       if (action.Type !== 'forward') continue;
-      const groups = action.ForwardConfig?.TargetGroups ?? (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn }] : []);
-      if (groups.length > 5) throw awsError('TooManyTargetGroups', 'at most 5 target groups per forward action');
+      const groups =
+        action.ForwardConfig?.TargetGroups ??
+        (action.TargetGroupArn ? [{ TargetGroupArn: action.TargetGroupArn }] : []);
+      if (groups.length > 5)
+        throw awsError('TooManyTargetGroups', 'at most 5 target groups per forward action');
       for (const g of groups) {
         if (!this.targetGroups.has(g.TargetGroupArn ?? '')) {
-          throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${g.TargetGroupArn}`);
+          throw notFound(
+            'TargetGroupNotFoundException',
+            `One or more target groups not found: ${g.TargetGroupArn}`,
+          );
         }
         const weight = (g as { Weight?: number }).Weight;
         if (weight !== undefined && (weight < 0 || weight > 999)) {
@@ -190,7 +213,13 @@ export class Elbv2Model {
   }
 
   private listenerOut(l: SimListener): Listener {
-    return { ListenerArn: l.arn, LoadBalancerArn: l.loadBalancerArn, Port: l.port, Protocol: l.protocol, DefaultActions: structuredClone(l.defaultActions) };
+    return {
+      ListenerArn: l.arn,
+      LoadBalancerArn: l.loadBalancerArn,
+      Port: l.port,
+      Protocol: l.protocol,
+      DefaultActions: structuredClone(l.defaultActions),
+    };
   }
 
   DescribeListeners(input: { ListenerArns?: string[]; LoadBalancerArn?: string }) {
@@ -200,7 +229,9 @@ export class Elbv2Model {
       return this.listenerOut(l);
     });
     const byLb = input.LoadBalancerArn
-      ? [...this.listeners.values()].filter((l) => l.loadBalancerArn === input.LoadBalancerArn).map((l) => this.listenerOut(l))
+      ? [...this.listeners.values()]
+          .filter((l) => l.loadBalancerArn === input.LoadBalancerArn)
+          .map((l) => this.listenerOut(l))
       : [];
     return { Listeners: [...found, ...byLb] };
   }
@@ -213,7 +244,16 @@ export class Elbv2Model {
           return r;
         })
       : [...this.rules.values()].filter((r) => r.listenerArn === input.ListenerArn);
-    return { Rules: rules.map((r): Rule => ({ RuleArn: r.arn, Priority: r.priority, Actions: structuredClone(r.actions), IsDefault: false })) };
+    return {
+      Rules: rules.map(
+        (r): Rule => ({
+          RuleArn: r.arn,
+          Priority: r.priority,
+          Actions: structuredClone(r.actions),
+          IsDefault: false,
+        }),
+      ),
+    };
   }
 
   ModifyRule(input: { RuleArn: string; Actions?: Action[] }) {
@@ -226,7 +266,8 @@ export class Elbv2Model {
 
   ModifyListener(input: { ListenerArn: string; DefaultActions?: Action[] }) {
     const listener = this.listeners.get(input.ListenerArn);
-    if (!listener) throw notFound('ListenerNotFoundException', `One or more listeners not found: ${input.ListenerArn}`);
+    if (!listener)
+      throw notFound('ListenerNotFoundException', `One or more listeners not found: ${input.ListenerArn}`);
     if (input.DefaultActions) listener.defaultActions = this.validateActions(input.DefaultActions);
     this.recordWeights(listener.arn);
     return { Listeners: [this.listenerOut(listener)] };
@@ -235,7 +276,9 @@ export class Elbv2Model {
   private recordWeights(where: string) {
     const weights = this.weightsOf(where);
     this.weightHistory.push({ at: Date.now(), where, weights });
-    const names = Object.entries(weights).map(([arn, w]) => `${this.targetGroups.get(arn)?.name ?? arn}=${w}`);
+    const names = Object.entries(weights).map(
+      ([arn, w]) => `${this.targetGroups.get(arn)?.name ?? arn}=${w}`,
+    );
     this.notify(`weights ${names.join(' ')}`);
   }
 
@@ -244,14 +287,23 @@ export class Elbv2Model {
       TargetGroups: (input.TargetGroupArns ?? [...this.targetGroups.keys()]).map((arn) => {
         const g = this.targetGroups.get(arn);
         if (!g) throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${arn}`);
-        return { TargetGroupArn: g.arn, TargetGroupName: g.name, HealthCheckPath: g.healthCheckPath, Protocol: 'HTTP' };
+        return {
+          TargetGroupArn: g.arn,
+          TargetGroupName: g.name,
+          HealthCheckPath: g.healthCheckPath,
+          Protocol: 'HTTP',
+        };
       }),
     };
   }
 
   DescribeTargetHealth(input: { TargetGroupArn: string }) {
     const group = this.targetGroups.get(input.TargetGroupArn);
-    if (!group) throw notFound('TargetGroupNotFoundException', `One or more target groups not found: ${input.TargetGroupArn}`);
+    if (!group)
+      throw notFound(
+        'TargetGroupNotFoundException',
+        `One or more target groups not found: ${input.TargetGroupArn}`,
+      );
     return {
       TargetHealthDescriptions: [...group.targets.values()].map(
         (t): TargetHealthDescription => ({
@@ -267,8 +319,14 @@ export class Elbv2Model {
     return {
       LoadBalancers: (input.LoadBalancerArns ?? [...this.loadBalancers.keys()]).map((arn) => {
         const lb = this.loadBalancers.get(arn);
-        if (!lb) throw notFound('LoadBalancerNotFoundException', `One or more load balancers not found: ${arn}`);
-        return { LoadBalancerArn: lb.arn, LoadBalancerName: lb.name, DNSName: lb.dnsName, State: { Code: 'active' } };
+        if (!lb)
+          throw notFound('LoadBalancerNotFoundException', `One or more load balancers not found: ${arn}`);
+        return {
+          LoadBalancerArn: lb.arn,
+          LoadBalancerName: lb.name,
+          DNSName: lb.dnsName,
+          State: { Code: 'active' },
+        };
       }),
     };
   }

@@ -56,12 +56,8 @@ export class SimulatedAccount {
     const envelope = { region: this.region, account: this.accountId };
     this.ecr = new EcrModel(bus, envelope);
     this.elbv2 = new Elbv2Model();
-    this.ecs = new EcsModel(
-      { ...envelope, startSeconds: [25, 45] },
-      this.elbv2,
-      bus,
-      random,
-      (image) => this.imageIsHealthy(image),
+    this.ecs = new EcsModel({ ...envelope, startSeconds: [25, 45] }, this.elbv2, bus, random, (image) =>
+      this.imageIsHealthy(image),
     );
     this.rds = new RdsModel(bus, envelope);
   }
@@ -88,7 +84,14 @@ export class SimulatedAccount {
     if (fault) throw awsError(fault.error, `injected fault on ${key}`, fault.status);
 
     const model = (
-      { ECS: this.ecs, ELBv2: this.elbv2, RDS: this.rds, ECR: this.ecr, SNS: this.sns, SFN: this.sfn } as Record<string, unknown>
+      {
+        ECS: this.ecs,
+        ELBv2: this.elbv2,
+        RDS: this.rds,
+        ECR: this.ecr,
+        SNS: this.sns,
+        SFN: this.sfn,
+      } as Record<string, unknown>
     )[service] as Record<string, unknown> | undefined;
     const method = model?.[operation];
     if (typeof method !== 'function') {

@@ -41,15 +41,33 @@ export class RdsModel {
     this.clusters.set(id, { id, storageGb });
   }
 
-  private create(kind: 'instance' | 'cluster', sourceId: string, snapshotId: string, storageGb: number): SimSnapshot {
+  private create(
+    kind: 'instance' | 'cluster',
+    sourceId: string,
+    snapshotId: string,
+    storageGb: number,
+  ): SimSnapshot {
     const id = kind === 'cluster' ? snapshotId.toLowerCase() : snapshotId;
     if (!validId.test(id) || (kind === 'cluster' && id.length > 63)) {
-      throw awsError('InvalidParameterValue', `The parameter SnapshotIdentifier is not a valid identifier: ${snapshotId}`);
+      throw awsError(
+        'InvalidParameterValue',
+        `The parameter SnapshotIdentifier is not a valid identifier: ${snapshotId}`,
+      );
     }
     if (this.snapshots.has(id)) {
-      throw awsError(kind === 'instance' ? 'DBSnapshotAlreadyExistsFault' : 'DBClusterSnapshotAlreadyExistsFault', `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`);
+      throw awsError(
+        kind === 'instance' ? 'DBSnapshotAlreadyExistsFault' : 'DBClusterSnapshotAlreadyExistsFault',
+        `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`,
+      );
     }
-    const snapshot: SimSnapshot = { id, source: sourceId, kind, status: 'creating', createdAt: new Date(), percentProgress: 0 };
+    const snapshot: SimSnapshot = {
+      id,
+      source: sourceId,
+      kind,
+      status: 'creating',
+      createdAt: new Date(),
+      percentProgress: 0,
+    };
     this.snapshots.set(id, snapshot);
     const seconds = this.snapshotSeconds(storageGb);
     this.notify(`snapshot ${id} creating (~${Math.round(seconds / 60)} min)`);
@@ -59,15 +77,20 @@ export class RdsModel {
       snapshot.percentProgress = 100;
       this.notify(`snapshot ${id} available`);
       const arn = `arn:aws:rds:${this.envelope.region}:${this.envelope.account}:${kind === 'instance' ? 'snapshot' : 'cluster-snapshot'}:${id}`;
-      this.bus.emit('aws.rds', kind === 'instance' ? 'RDS DB Snapshot Event' : 'RDS DB Cluster Snapshot Event', [arn], {
-        EventCategories: kind === 'instance' ? ['creation'] : ['backup'],
-        SourceType: kind === 'instance' ? 'SNAPSHOT' : 'CLUSTER_SNAPSHOT',
-        SourceArn: arn,
-        Date: new Date().toISOString(),
-        Message: kind === 'instance' ? 'Manual snapshot created' : 'Manual cluster snapshot created',
-        SourceIdentifier: id,
-        EventID: kind === 'instance' ? 'RDS-EVENT-0042' : 'RDS-EVENT-0075',
-      });
+      this.bus.emit(
+        'aws.rds',
+        kind === 'instance' ? 'RDS DB Snapshot Event' : 'RDS DB Cluster Snapshot Event',
+        [arn],
+        {
+          EventCategories: kind === 'instance' ? ['creation'] : ['backup'],
+          SourceType: kind === 'instance' ? 'SNAPSHOT' : 'CLUSTER_SNAPSHOT',
+          SourceArn: arn,
+          Date: new Date().toISOString(),
+          Message: kind === 'instance' ? 'Manual snapshot created' : 'Manual cluster snapshot created',
+          SourceIdentifier: id,
+          EventID: kind === 'instance' ? 'RDS-EVENT-0042' : 'RDS-EVENT-0075',
+        },
+      );
     }, seconds * 1000);
     return snapshot;
   }
@@ -80,45 +103,84 @@ export class RdsModel {
 
   CreateDBSnapshot(input: { DBInstanceIdentifier: string; DBSnapshotIdentifier: string }) {
     const instance = this.instances.get(input.DBInstanceIdentifier);
-    if (!instance) throw notFound('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
+    if (!instance)
+      throw notFound('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
     const s = this.create('instance', instance.id, input.DBSnapshotIdentifier, instance.storageGb);
     return { DBSnapshot: this.instanceOut(s) };
   }
 
   CreateDBClusterSnapshot(input: { DBClusterIdentifier: string; DBClusterSnapshotIdentifier: string }) {
     const cluster = this.clusters.get(input.DBClusterIdentifier);
-    if (!cluster) throw notFound('DBClusterNotFoundFault', `DBCluster ${input.DBClusterIdentifier} not found.`);
+    if (!cluster)
+      throw notFound('DBClusterNotFoundFault', `DBCluster ${input.DBClusterIdentifier} not found.`);
     const s = this.create('cluster', cluster.id, input.DBClusterSnapshotIdentifier, cluster.storageGb);
     return { DBClusterSnapshot: this.clusterOut(s) };
   }
 
   private instanceOut(s: SimSnapshot) {
-    return { DBSnapshotIdentifier: s.id, DBInstanceIdentifier: s.source, Status: s.status, SnapshotType: 'manual', SnapshotCreateTime: s.createdAt, PercentProgress: s.percentProgress };
+    return {
+      DBSnapshotIdentifier: s.id,
+      DBInstanceIdentifier: s.source,
+      Status: s.status,
+      SnapshotType: 'manual',
+      SnapshotCreateTime: s.createdAt,
+      PercentProgress: s.percentProgress,
+    };
   }
 
   private clusterOut(s: SimSnapshot) {
-    return { DBClusterSnapshotIdentifier: s.id, DBClusterIdentifier: s.source, Status: s.status, SnapshotType: 'manual', SnapshotCreateTime: s.createdAt, PercentProgress: s.percentProgress };
+    return {
+      DBClusterSnapshotIdentifier: s.id,
+      DBClusterIdentifier: s.source,
+      Status: s.status,
+      SnapshotType: 'manual',
+      SnapshotCreateTime: s.createdAt,
+      PercentProgress: s.percentProgress,
+    };
   }
 
-  private select(kind: 'instance' | 'cluster', id: string | undefined, filters: { Name?: string; Values?: string[] }[] | undefined, filterName: string) {
+  private select(
+    kind: 'instance' | 'cluster',
+    id: string | undefined,
+    filters: { Name?: string; Values?: string[] }[] | undefined,
+    filterName: string,
+  ) {
     const ids = new Set(filters?.find((f) => f.Name === filterName)?.Values ?? []);
     if (id) {
       const s = this.snapshots.get(kind === 'cluster' ? id.toLowerCase() : id);
       if (!s || s.kind !== kind) {
-        throw notFound(kind === 'instance' ? 'DBSnapshotNotFoundFault' : 'DBClusterSnapshotNotFoundFault', `Snapshot ${id} not found.`);
+        throw notFound(
+          kind === 'instance' ? 'DBSnapshotNotFoundFault' : 'DBClusterSnapshotNotFoundFault',
+          `Snapshot ${id} not found.`,
+        );
       }
       return [s];
     }
     return [...this.snapshots.values()].filter((s) => s.kind === kind && (ids.size === 0 || ids.has(s.id)));
   }
 
-  DescribeDBSnapshots(input: { DBSnapshotIdentifier?: string; Filters?: { Name?: string; Values?: string[] }[] }) {
-    return { DBSnapshots: this.select('instance', input.DBSnapshotIdentifier, input.Filters, 'db-snapshot-id').map((s) => this.instanceOut(s)) };
+  DescribeDBSnapshots(input: {
+    DBSnapshotIdentifier?: string;
+    Filters?: { Name?: string; Values?: string[] }[];
+  }) {
+    return {
+      DBSnapshots: this.select('instance', input.DBSnapshotIdentifier, input.Filters, 'db-snapshot-id').map(
+        (s) => this.instanceOut(s),
+      ),
+    };
   }
 
-  DescribeDBClusterSnapshots(input: { DBClusterSnapshotIdentifier?: string; Filters?: { Name?: string; Values?: string[] }[] }) {
+  DescribeDBClusterSnapshots(input: {
+    DBClusterSnapshotIdentifier?: string;
+    Filters?: { Name?: string; Values?: string[] }[];
+  }) {
     return {
-      DBClusterSnapshots: this.select('cluster', input.DBClusterSnapshotIdentifier, input.Filters, 'db-cluster-snapshot-id').map((s) => this.clusterOut(s)),
+      DBClusterSnapshots: this.select(
+        'cluster',
+        input.DBClusterSnapshotIdentifier,
+        input.Filters,
+        'db-cluster-snapshot-id',
+      ).map((s) => this.clusterOut(s)),
     };
   }
 }

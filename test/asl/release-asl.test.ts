@@ -1,0 +1,124 @@
+/** Static checks of the release state machine file: the reviewable artifact is valid and complete. */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { errorNames } from '../../functions/shared/errors.ts';
+import {
+  eventFunctions,
+  placeholdersIn,
+  releaseDefinitionText,
+  releaseFunctions,
+  substitute,
+} from '../../state-machines/definitions.ts';
+
+type AslValidator = (
+  definition: unknown,
+  options?: { checkPaths: boolean; checkArn: boolean },
+) => { isValid: boolean; errors: unknown[] };
+const validate = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+interface State {
+  Type: string;
+  Resource?: string;
+  Parameters?: { FunctionName?: string };
+  TimeoutSeconds?: number;
+  Retry?: { ErrorEquals: string[] }[];
+  Catch?: { ErrorEquals: string[]; ResultPath?: string }[];
+  Branches?: { States: Record<string, State> }[];
+}
+
+const text = releaseDefinitionText();
+const definition = JSON.parse(text) as { States: Record<string, State> };
+
+/** Every state with its name and the Parallel that encloses it, if any. */
+const allStates = (
+  states: Record<string, State>,
+  parent?: State,
+): { name: string; state: State; parent?: State }[] =>
+  Object.entries(states).flatMap(([name, state]) => [
+    { name, state, parent },
+    ...(state.Branches ?? []).flatMap((b) => allStates(b.States, state)),
+  ]);
+const tasks = allStates(definition.States).filter((s) => s.state.Type === 'Task');
+
+const lambdaRetry = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException'];
+const builtIn = (name: string) => name.startsWith('States.') || name.startsWith('Lambda.');
+
+describe('release.asl.json', () => {
+  it('is valid JSON before substitution, with placeholders only as whole string values', () => {
+    const strings: string[] = [];
+    JSON.parse(text, (_key, value) => {
+      if (typeof value === 'string' && value.includes('${')) strings.push(value);
+      return value;
+    });
+    expect(strings.length).toBeGreaterThan(0);
+    for (const value of strings) expect(value).toMatch(/^\$\{[A-Z]\w+FunctionArn\}$/);
+  });
+
+  it('is valid ASL with real ARNs substituted', () => {
+    const arns = Object.fromEntries(
+      Object.entries(releaseFunctions).map(([key, folder]) => [
+        key,
+        `arn:aws:lambda:us-east-1:123456789012:function:switchyard-${folder}`,
+      ]),
+    );
+    expect(validate(JSON.parse(substitute(text, arns)), { checkPaths: true, checkArn: true }).errors).toEqual(
+      [],
+    );
+  });
+
+  it('uses exactly the placeholders the loading code provides', () => {
+    expect(placeholdersIn(text).sort()).toEqual(Object.keys(releaseFunctions).sort());
+  });
+
+  it('names a function folder with a handler for every placeholder and event function', () => {
+    for (const folder of [...Object.values(releaseFunctions), ...eventFunctions]) {
+      expect(existsSync(new URL(`../../functions/${folder}/handler.ts`, import.meta.url)), folder).toBe(true);
+    }
+  });
+
+  it('gives every Task a timeout and the standard Lambda retry block', () => {
+    for (const { name, state } of tasks) {
+      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried, name).toEqual(expect.arrayContaining([...lambdaRetry, 'TransientError']));
+    }
+  });
+
+  it('catches every failure of every Task (or of its enclosing Parallel) and keeps the error', () => {
+    for (const { name, state, parent } of tasks) {
+      const catches = state.Catch ?? parent?.Catch ?? [];
+      const all = catches.find((c) => c.ErrorEquals.includes('States.ALL'));
+      expect(all, name).toBeDefined();
+      expect(all?.ResultPath, name).toMatch(/^\$\.\w+$/);
+    }
+  });
+
+  it('matches only error names the functions export', () => {
+    const custom = allStates(definition.States)
+      .flatMap(({ state }) => [...(state.Retry ?? []), ...(state.Catch ?? [])])
+      .flatMap((r) => r.ErrorEquals)
+      .filter((name) => !builtIn(name));
+    expect(custom.length).toBeGreaterThan(0);
+    for (const name of custom) expect(errorNames, name).toContain(name);
+  });
+
+  it('waits only through task tokens with hard timeouts, never a polling loop', () => {
+    const waits = tasks.filter((t) => t.state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(waits.map((w) => w.name).sort()).toEqual([
+      'AcquireLock',
+      'WaitForServiceStable',
+      'WaitForSnapshot',
+    ]);
+    for (const { name, state } of waits) expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(86_400);
+  });
+
+  it('runs the snapshot and the deployment in one Parallel', () => {
+    const prepare = definition.States.Prepare;
+    const branchStates = prepare?.Branches?.map((b) => Object.keys(b.States));
+    expect(branchStates).toEqual([
+      ['HasDatabase', 'NoDatabase', 'BackupDatabase', 'WaitForSnapshot'],
+      ['DeployInactiveColour', 'WaitForServiceStable'],
+    ]);
+  });
+});

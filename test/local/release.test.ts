@@ -1,0 +1,218 @@
+/** Whole releases in the simulated account, one named scenario per test. */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReleaseRecord } from '../../functions/shared/store.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const world = async (faults?: FaultPlan) => {
+  w = await startWorld({ faults });
+  return w;
+};
+
+const releaseOf = async (t: TestWorld, tag: string): Promise<ReleaseRecord | undefined> => {
+  const digest = EcrModel.digestOf('checkout-api', tag);
+  const execution = t.rt.executions().find((e) => JSON.parse(e.input).image.digest === digest);
+  return execution && t.rt.release(execution.name);
+};
+
+const liveImage = (t: TestWorld) => {
+  const weights = liveWeights(t.rt, t.checkout);
+  const colour = weights.blue === 100 ? 'blue' : 'green';
+  const service = t.rt.account.ecs.DescribeServices({
+    cluster: 'prod',
+    services: [t.checkout.ecs.services[colour]],
+  }).services[0];
+  const td = t.rt.account.ecs.taskDefinitions.get(service?.taskDefinition ?? '');
+  return td?.containerDefinitions?.[0]?.image;
+};
+
+const phase = (release: ReleaseRecord | undefined, name: string) =>
+  release?.phases.find((p) => p.name === name);
+
+describe('release on the embedded default', () => {
+  it('happy: snapshot and deploy in parallel, verified shift, blue kept warm then scaled down → Promoted', async () => {
+    const t = await world();
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const release = await releaseOf(t, 'v2');
+
+    expect(release?.outcome).toBe('Promoted');
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
+    expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 0, green: 4 });
+    expect(liveImage(t)).toBe(
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout-api@${EcrModel.digestOf('checkout-api', 'v2')}`,
+    );
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+
+    // The snapshot and the deployment overlapped: the critical path is the longer one, not the sum.
+    const snapshot = phase(release, 'WaitForSnapshot');
+    const stable = phase(release, 'WaitForServiceStable');
+    expect(
+      stable && snapshot && stable.endedAt < snapshot.endedAt && stable.startedAt < snapshot.endedAt,
+    ).toBe(true);
+    expect(release?.snapshotId).toBe(`switchyard-${release?.releaseId}`);
+    expect(t.rt.account.rds.snapshots.get(release?.snapshotId ?? '')?.status).toBe('available');
+
+    // One weight change, read back before baking; blue stayed warm for the 20-minute bake.
+    expect(t.rt.account.calls.get('ELBv2.ModifyRule')).toBe(1);
+    const shifted = phase(release, 'ShiftTraffic');
+    const scaledDown = phase(release, 'ScaleDownOldColour');
+    expect(
+      Date.parse(scaledDown?.startedAt ?? '') - Date.parse(shifted?.endedAt ?? ''),
+    ).toBeGreaterThanOrEqual(20 * 60_000);
+    expect(t.rt.account.sns.published.map((m) => m.subject)).toEqual([
+      '[switchyard] checkout-api (prod) v2: Promoted',
+    ]);
+  });
+
+  it('bad-image: health checks fail → Aborted, traffic never left blue, green back to 0, snapshot kept', async () => {
+    const t = await world({ unhealthyTags: ['v2'] });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain(600);
+    const release = await releaseOf(t, 'v2');
+
+    expect(release?.outcome).toBe('Aborted');
+    expect(release?.error?.Error).toBe('DeploymentFailed');
+    expect(
+      t.rt.account.elbv2.weightHistory.filter((h) => h.where === t.checkout.traffic.listenerRuleArn),
+    ).toEqual([]);
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 4, green: 0 });
+    expect(release?.snapshotId).toBeDefined();
+    expect(t.rt.account.rds.snapshots.get(release?.snapshotId ?? '')?.status).toBe('available');
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+    expect(t.rt.account.sns.published[0]?.message).toContain(`Database snapshot: ${release?.snapshotId}`);
+  });
+
+  it('a duplicated ECR event starts one release', async () => {
+    const t = await world({ events: [{ detailType: 'ECR Image Action', action: 'duplicate', times: 1 }] });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    expect(t.rt.lambda.byFunction.get('start-release')).toBe(2);
+    expect(t.rt.executions()).toHaveLength(1);
+    expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
+  });
+
+  it('a push for an unknown repository or a non-matching tag starts nothing', async () => {
+    const t = await world();
+    t.rt.account.ecr.addRepository('billing-api');
+    t.rt.push('billing-api', 'v2');
+    t.rt.push('checkout-api', 'latest');
+    await t.rt.settle();
+    expect(t.rt.lambda.byFunction.get('start-release')).toBe(1); // the rule only matches configured repositories
+    expect(t.rt.executions()).toEqual([]);
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('a malformed event is rejected with an error naming the field, and nothing starts', async () => {
+    const t = await world();
+    const event = {
+      id: 'x',
+      source: 'aws.ecr',
+      'detail-type': 'ECR Image Action',
+      time: '2026-01-05T09:00:00Z',
+      detail: {
+        'action-type': 'PUSH',
+        result: 'SUCCESS',
+        'repository-name': 'checkout-api',
+        'image-digest': 'sha256:nothex',
+        'image-tag': 'v2',
+      },
+    };
+    await expect(t.rt.until(t.rt.invoke('start-release', event) as Promise<unknown>)).rejects.toMatchObject({
+      name: 'InvalidInput',
+      message: expect.stringContaining('detail.image-digest: must be sha256:<64 hex digits>'),
+    });
+    await expect(
+      t.rt.until(t.rt.invoke('start-release', { hello: 'world' }) as Promise<unknown>),
+    ).rejects.toThrow(/source: .*"aws\.ecr"/);
+    expect(t.rt.executions()).toEqual([]);
+  });
+
+  it('two pushes in quick succession never deploy concurrently, and the newest wins', async () => {
+    const t = await world();
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    t.rt.push('checkout-api', 'v3');
+    await t.rt.settle();
+    await t.rt.drain();
+    const [v2, v3] = [await releaseOf(t, 'v2'), await releaseOf(t, 'v3')];
+    expect(v2?.outcome).toBe('Promoted');
+    expect(v3?.outcome).toBe('Promoted');
+    // v3 validated only after v2 let go of the lock.
+    expect((phase(v3, 'Validate')?.startedAt ?? '') > (phase(v2, 'ReleaseLock')?.endedAt ?? 'z')).toBe(true);
+    expect(liveImage(t)).toContain(EcrModel.digestOf('checkout-api', 'v3'));
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('a newer queued push supersedes an older queued one', async () => {
+    const t = await world();
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    t.rt.push('checkout-api', 'v3');
+    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    t.rt.push('checkout-api', 'v4');
+    await t.rt.settle();
+    expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
+    expect(await releaseOf(t, 'v3')).toMatchObject({ outcome: 'Superseded', error: { Error: 'Superseded' } });
+    expect((await releaseOf(t, 'v4'))?.outcome).toBe('Promoted');
+    expect(liveImage(t)).toContain(EcrModel.digestOf('checkout-api', 'v4'));
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('completes when every ECS deployment event is lost (the reconciler resumes the wait)', async () => {
+    const t = await world({
+      events: [{ detailType: 'ECS Deployment State Change', action: 'drop', times: 100 }],
+    });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const release = await releaseOf(t, 'v2');
+    expect(release?.outcome).toBe('Promoted');
+    expect(t.rt.bus.deliveries.filter((d) => d.rule === 'ecs-deployment')).toEqual([]);
+    expect(
+      t.rt.faults.fired.filter((f) => f.includes('ECS Deployment State Change: drop')).length,
+    ).toBeGreaterThan(0);
+    expect(phase(release, 'WaitForServiceStable')?.status).toBe('succeeded');
+  });
+
+  it('retries a throttled DescribeServices and still promotes', async () => {
+    const t = await world({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'DescribeServices',
+          error: 'ThrottlingException',
+          status: 400,
+          times: 3,
+        },
+      ],
+    });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    expect(t.rt.faults.fired).toEqual(Array(3).fill('ECS.DescribeServices: ThrottlingException'));
+    expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
+  });
+
+  it('releases the lock after an abort caused by a throttling storm that outlasts every retry', async () => {
+    const t = await world({
+      api: [{ service: 'ELBv2', operation: 'DescribeRules', error: 'ThrottlingException', times: 60 }],
+    });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const release = await releaseOf(t, 'v2');
+    expect(release?.outcome).toBe('Aborted');
+    expect(release?.error?.Error).toBe('TransientError');
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+});

@@ -1,0 +1,45 @@
+/** Test harness: a fresh simulated account with both fixture targets built, and deps for calling `run()`. */
+import { fileURLToPath } from 'node:url';
+import { findTarget, type Target } from '../../functions/shared/config.ts';
+import type { ReleaseDeps } from '../../functions/shared/deps.ts';
+import { httpProbe } from '../../functions/shared/probe.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { buildWorld, serveTestListener } from '../../local/world.ts';
+
+export const fixtureTargets = fileURLToPath(new URL('../fixtures/targets.json', import.meta.url));
+
+export interface TestWorld {
+  rt: LocalRuntime;
+  checkout: Target;
+  search: Target;
+  deps: ReleaseDeps;
+}
+
+export const startWorld = async (
+  options: { faults?: FaultPlan; seed?: number; automation?: boolean } = {},
+): Promise<TestWorld> => {
+  let checkout: Target | undefined;
+  let search: Target | undefined;
+  const rt = await LocalRuntime.start({ targetsFile: fixtureTargets, ...options }, async (r) => {
+    checkout = findTarget(r.targets, 'checkout-api');
+    search = findTarget(r.targets, 'search-api');
+    buildWorld(r.account, checkout, { liveTag: 'v1' });
+    buildWorld(r.account, search, { liveTag: 'release-1', tasks: 2 });
+    await serveTestListener(r.account, checkout);
+  });
+  const clients = await import('../../functions/shared/clients.ts');
+  const deps: ReleaseDeps = {
+    targets: rt.targets,
+    store: rt.store,
+    ecs: clients.ecs,
+    elbv2: clients.elbv2,
+    rds: clients.rds,
+    ecr: clients.ecr,
+    sfn: clients.sfn,
+    sns: clients.sns,
+    probe: httpProbe,
+    now: () => new Date(),
+  };
+  return { rt, checkout: checkout as Target, search: search as Target, deps };
+};

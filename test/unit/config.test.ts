@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { findTarget, parseTargets, targetsForImage } from '../../functions/shared/config.ts';
+import { fixtureTargets } from '../support/runtime.ts';
+
+const valid = () => JSON.parse(readFileSync(fixtureTargets, 'utf8'));
+
+describe('targets config', () => {
+  it('applies defaults when optional sections are omitted', () => {
+    const targets = parseTargets(valid());
+    const search = findTarget(targets, 'search-api');
+    expect(search.health).toEqual({
+      path: '/health',
+      expectStatus: 200,
+      probes: 20,
+      thresholds: { p95Ms: 500, errorRate: 0.01 },
+      graceSeconds: 0,
+    });
+    expect(search.traffic.strategy).toEqual({ type: 'all-at-once' });
+    expect(search.database).toBeUndefined();
+  });
+
+  it('names the missing field when a target group is absent', () => {
+    const doc = valid();
+    delete doc.targets[0].traffic.targetGroups.green;
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]\.traffic\.targetGroups\.green: .*expected string/);
+  });
+
+  it('rejects a listener that is not an ARN, naming the field', () => {
+    const doc = valid();
+    doc.targets[1].traffic.listenerArn = 'my-listener';
+    expect(() => parseTargets(doc)).toThrow(/targets\[1\]\.traffic\.listenerArn: must be a listener ARN/);
+  });
+
+  it('rejects both listenerArn and listenerRuleArn set at once', () => {
+    const doc = valid();
+    doc.targets[0].traffic.listenerArn = doc.targets[1].traffic.listenerArn;
+    expect(() => parseTargets(doc)).toThrow(/set exactly one of listenerArn .* or listenerRuleArn/);
+  });
+
+  it('rejects keys it does not implement instead of ignoring them', () => {
+    const doc = valid();
+    doc.targets[0].approval = { required: true };
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]: Unrecognized key: "approval"/);
+  });
+
+  it('rejects a traffic strategy this release does not support', () => {
+    const doc = valid();
+    doc.targets[0].traffic.strategy = { type: 'canary', percent: 10 };
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]\.traffic\.strategy\.type/);
+  });
+
+  it('rejects duplicate target names and invalid tag patterns', () => {
+    const doc = valid();
+    doc.targets[1].name = 'checkout-api';
+    doc.targets[1].image.tagPattern = 'v(';
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[1\]\.image\.tagPattern: must be a valid regular expression/,
+    );
+    doc.targets[1].image.tagPattern = 'v.*';
+    expect(() => parseTargets(doc)).toThrow(/targets\[1\]\.name: duplicate target "checkout-api"/);
+  });
+
+  it('lists the configured targets when a name is unknown', () => {
+    expect(() => findTarget(parseTargets(valid()), 'payments')).toThrow(
+      'unknown target "payments" (configured: checkout-api, search-api)',
+    );
+  });
+
+  it('matches tag patterns against the whole tag only', () => {
+    const targets = parseTargets(valid());
+    expect(targetsForImage(targets, 'checkout-api', 'v2').map((t) => t.name)).toEqual(['checkout-api']);
+    expect(targetsForImage(targets, 'checkout-api', 'v2-rc1')).toEqual([]);
+    expect(targetsForImage(targets, 'checkout-api', 'xv2')).toEqual([]);
+    expect(targetsForImage(targets, 'search-api', 'v2')).toEqual([]);
+  });
+});

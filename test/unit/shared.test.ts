@@ -1,0 +1,217 @@
+import type { Service } from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { stabilityOn } from '../../functions/shared/ecs.ts';
+import { classifyError, TrafficSplit, TransientError } from '../../functions/shared/errors.ts';
+import { percentile } from '../../functions/shared/probe.ts';
+import { liveColour, percentages, readWeights, setWeights } from '../../functions/shared/traffic.ts';
+
+const ruleArn = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/a/1/2/3';
+const blue = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/1';
+const green = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/green/2';
+const traffic = {
+  listenerRuleArn: ruleArn,
+  targetGroups: { blue, green },
+  strategy: { type: 'all-at-once' as const },
+};
+const rule = (b: number, g: number) => ({
+  Rules: [
+    {
+      RuleArn: ruleArn,
+      Actions: [
+        {
+          Type: 'forward' as const,
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: blue, Weight: b },
+              { TargetGroupArn: green, Weight: g },
+            ],
+          },
+        },
+      ],
+    },
+  ],
+});
+
+describe('traffic', () => {
+  const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+  beforeEach(() => elbv2.reset());
+
+  it('reads each colour weight from the forward action', async () => {
+    elbv2.on(DescribeRulesCommand).resolves(rule(100, 0));
+    const { weights } = await readWeights(new ElasticLoadBalancingV2Client({}), traffic);
+    expect(weights).toEqual({ blue: 100, green: 0 });
+    expect(liveColour(weights, ruleArn)).toBe('blue');
+  });
+
+  it('refuses a split that is not 100/0', () => {
+    expect(() => liveColour({ blue: 50, green: 50 }, ruleArn)).toThrow(TrafficSplit);
+    expect(() => liveColour({ blue: 0, green: 0 }, ruleArn)).toThrow(/one colour at 100% and the other at 0/);
+  });
+
+  it('refuses a rule that forwards to a third target group', async () => {
+    elbv2.on(DescribeRulesCommand).resolves({
+      Rules: [
+        {
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: 'arn:other', Weight: 5 },
+                  { TargetGroupArn: blue, Weight: 1 },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    });
+    await expect(readWeights(new ElasticLoadBalancingV2Client({}), traffic)).rejects.toThrow(
+      /arn:other, which is neither/,
+    );
+  });
+
+  it('sends both target groups in one ModifyRule and verifies the read-back', async () => {
+    elbv2.on(DescribeRulesCommand).resolvesOnce(rule(100, 0)).resolves(rule(0, 100));
+    const weights = await setWeights(new ElasticLoadBalancingV2Client({}), traffic, { blue: 0, green: 100 });
+    expect(weights).toEqual({ blue: 0, green: 100 });
+    expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, {
+      RuleArn: ruleArn,
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: blue, Weight: 0 },
+              { TargetGroupArn: green, Weight: 100 },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it('throws WeightsNotApplied when the read-back still shows the old weights', async () => {
+    elbv2.on(DescribeRulesCommand).resolves(rule(100, 0));
+    await expect(
+      setWeights(new ElasticLoadBalancingV2Client({}), traffic, { blue: 0, green: 100 }),
+    ).rejects.toMatchObject({
+      name: 'WeightsNotApplied',
+      message: 'asked for blue=0 green=100, read back blue=100 green=0',
+    });
+  });
+
+  it('turns ALB weights into percentages', () => {
+    expect(percentages({ blue: 1, green: 3 })).toEqual({ blue: 25, green: 75 });
+    expect(percentages({ blue: 0, green: 0 })).toEqual({ blue: 0, green: 0 });
+  });
+});
+
+describe('stabilityOn', () => {
+  const td = 'arn:aws:ecs:us-east-1:123456789012:task-definition/app:7';
+  const service = (deployments: NonNullable<Service['deployments']>): Service => ({ deployments });
+
+  it('is stable only with one PRIMARY deployment on the task definition, COMPLETED, all tasks running', () => {
+    expect(
+      stabilityOn(
+        service([
+          {
+            status: 'PRIMARY',
+            taskDefinition: td,
+            rolloutState: 'COMPLETED',
+            runningCount: 4,
+            desiredCount: 4,
+          },
+        ]),
+        td,
+      ),
+    ).toEqual({ state: 'stable' });
+  });
+
+  it('is pending while the rollout is in progress or old tasks remain', () => {
+    expect(
+      stabilityOn(
+        service([
+          {
+            status: 'PRIMARY',
+            taskDefinition: td,
+            rolloutState: 'IN_PROGRESS',
+            runningCount: 2,
+            desiredCount: 4,
+          },
+        ]),
+        td,
+      ).state,
+    ).toBe('pending');
+    expect(
+      stabilityOn(
+        service([
+          {
+            status: 'PRIMARY',
+            taskDefinition: td,
+            rolloutState: 'COMPLETED',
+            runningCount: 4,
+            desiredCount: 4,
+          },
+          { status: 'ACTIVE', taskDefinition: 'old', runningCount: 1, desiredCount: 0 },
+        ]),
+        td,
+      ).state,
+    ).toBe('pending');
+  });
+
+  it('fails when the rollout FAILED or the service settled on another task definition (circuit-breaker rollback)', () => {
+    expect(
+      stabilityOn(
+        service([
+          {
+            status: 'PRIMARY',
+            taskDefinition: td,
+            rolloutState: 'FAILED',
+            rolloutStateReason: 'circuit breaker',
+          },
+        ]),
+        td,
+      ),
+    ).toEqual({ state: 'failed', detail: 'circuit breaker' });
+    expect(
+      stabilityOn(
+        service([
+          {
+            status: 'PRIMARY',
+            taskDefinition: 'old',
+            rolloutState: 'COMPLETED',
+            runningCount: 4,
+            desiredCount: 4,
+          },
+        ]),
+        td,
+      ).state,
+    ).toBe('failed');
+  });
+});
+
+describe('classifyError', () => {
+  it('maps throttling and server faults to TransientError and keeps client errors', () => {
+    const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    const server = Object.assign(new Error('boom'), { name: 'InternalFailure', $fault: 'server' });
+    const client = Object.assign(new Error('bad'), { name: 'ValidationException', $fault: 'client' });
+    expect(classifyError(throttled)).toBeInstanceOf(TransientError);
+    expect((classifyError(server) as Error).message).toBe('InternalFailure: boom');
+    expect(classifyError(client)).toBe(client);
+  });
+});
+
+describe('percentile', () => {
+  it('uses the nearest rank', () => {
+    expect(percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 95)).toBe(10);
+    expect(percentile([1, 2, 3, 4], 50)).toBe(2);
+    expect(percentile([], 95)).toBe(0);
+  });
+});

@@ -1,0 +1,559 @@
+/**
+ * Every step's `run()` against a fresh simulated account (real SDK commands, dynalite for DynamoDB),
+ * called directly, without a state machine: the branching logic and its error paths.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run as acquireLock } from '../../functions/acquire-lock/run.ts';
+import { run as backupDatabase, snapshotIdFor } from '../../functions/backup-database/run.ts';
+import { run as checkHealth } from '../../functions/check-health/run.ts';
+import { run as cleanUp } from '../../functions/clean-up-inactive-colour/run.ts';
+import { run as deploy } from '../../functions/deploy-inactive-colour/run.ts';
+import { run as notify } from '../../functions/notify/run.ts';
+import { run as reconcile } from '../../functions/reconciler/run.ts';
+import { run as recordOutcome } from '../../functions/record-outcome/run.ts';
+import { run as registerWait } from '../../functions/register-wait/run.ts';
+import { run as releaseLock } from '../../functions/release-lock/run.ts';
+import { run as rollBack } from '../../functions/roll-back-traffic/run.ts';
+import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
+import type { Plan } from '../../functions/shared/schemas.ts';
+import { run as shiftTraffic } from '../../functions/shift-traffic/run.ts';
+import { releaseIdFor, run as startRelease } from '../../functions/start-release/run.ts';
+import { run as validate } from '../../functions/validate/run.ts';
+import { run as waitResume } from '../../functions/wait-resume/run.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld;
+beforeEach(async () => {
+  // No rules, no reconciler schedule: each test calls the steps itself.
+  w = await startWorld({ automation: false });
+});
+afterEach(async () => {
+  await w.rt.dispose();
+});
+
+const v2 = () => {
+  const digest = w.rt.account.ecr.push('checkout-api', 'v2', { silent: true }).digest;
+  return { repository: 'checkout-api', tag: 'v2', digest };
+};
+const trigger = (at = '2026-01-05T09:00:00Z') => ({ source: 'ecr-push' as const, eventId: 'e-1', at });
+
+/** Creates the release record and takes the lock, as AcquireLock does first in every execution. */
+const started = async (releaseId = 'checkout-api-v2', at?: string) => {
+  const image = v2();
+  await w.rt.until(
+    acquireLock(
+      {
+        releaseId,
+        target: 'checkout-api',
+        image,
+        trigger: trigger(at),
+        executionArn: `arn:exec:${releaseId}`,
+        taskToken: `token-${releaseId}`,
+      },
+      w.deps,
+    ),
+  );
+  return image;
+};
+
+const planned = async (): Promise<Plan> => {
+  const image = await started();
+  return w.rt.until(validate({ releaseId: 'checkout-api-v2', target: 'checkout-api', image }, w.deps));
+};
+
+describe('acquire-lock', () => {
+  it('takes a free lock and marks the release Running', async () => {
+    await started();
+    expect(await w.deps.store.getLock('checkout-api')).toMatchObject({ owner: 'checkout-api-v2' });
+    expect(await w.deps.store.getRelease('checkout-api-v2')).toMatchObject({
+      status: 'Running',
+      environment: 'prod',
+    });
+  });
+
+  it('queues behind the holder, and a newer push supersedes the queued one', async () => {
+    await started('rel-a', '2026-01-05T09:00:00Z');
+    const b = acquireLock(
+      {
+        releaseId: 'rel-b',
+        target: 'checkout-api',
+        image: v2(),
+        trigger: trigger('2026-01-05T09:01:00Z'),
+        executionArn: 'arn:b',
+        taskToken: 't-b',
+      },
+      w.deps,
+    );
+    expect(await w.rt.until(b)).toEqual({ state: 'queued', behind: 'rel-a' });
+    const c = acquireLock(
+      {
+        releaseId: 'rel-c',
+        target: 'checkout-api',
+        image: v2(),
+        trigger: trigger('2026-01-05T09:02:00Z'),
+        executionArn: 'arn:c',
+        taskToken: 't-c',
+      },
+      w.deps,
+    );
+    expect(await w.rt.until(c)).toEqual({ state: 'queued', behind: 'rel-a' });
+    expect((await w.deps.store.getLock('checkout-api'))?.queued?.releaseId).toBe('rel-c');
+  });
+
+  it('throws Superseded for a push older than the one already queued', async () => {
+    await started('rel-a', '2026-01-05T09:00:00Z');
+    await w.rt.until(
+      acquireLock(
+        {
+          releaseId: 'rel-c',
+          target: 'checkout-api',
+          image: v2(),
+          trigger: trigger('2026-01-05T09:02:00Z'),
+          executionArn: 'arn:c',
+          taskToken: 't-c',
+        },
+        w.deps,
+      ),
+    );
+    const late = acquireLock(
+      {
+        releaseId: 'rel-b',
+        target: 'checkout-api',
+        image: v2(),
+        trigger: trigger('2026-01-05T09:01:00Z'),
+        executionArn: 'arn:b',
+        taskToken: 't-b',
+      },
+      w.deps,
+    );
+    await expect(w.rt.until(late)).rejects.toMatchObject({
+      name: 'Superseded',
+      message: expect.stringContaining('rel-c'),
+    });
+  });
+
+  it('rejects an unknown target before writing anything', async () => {
+    const bad = acquireLock(
+      {
+        releaseId: 'x-1',
+        target: 'payments',
+        image: v2(),
+        trigger: trigger(),
+        executionArn: 'arn:x',
+        taskToken: 't',
+      },
+      w.deps,
+    );
+    await expect(w.rt.until(bad)).rejects.toMatchObject({ name: 'TargetNotFound' });
+    expect(await w.deps.store.getRelease('x-1')).toBeUndefined();
+  });
+});
+
+describe('validate', () => {
+  it('plans green at the live colour size when blue takes all traffic', async () => {
+    const plan = await planned();
+    expect(plan).toMatchObject({
+      fromColour: 'blue',
+      toColour: 'green',
+      toService: 'checkout-api-green',
+      desiredCount: 4,
+      hasDatabase: true,
+      bakeSeconds: 1200,
+      graceSeconds: 30,
+    });
+  });
+
+  it('fails with ImageNotFound for a digest that is not in ECR', async () => {
+    const image = { repository: 'checkout-api', tag: 'v9', digest: `sha256:${'0'.repeat(64)}` };
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image }, w.deps)),
+    ).rejects.toMatchObject({ name: 'ImageNotFound' });
+  });
+
+  it('fails with TrafficSplit when the rule is not 100/0', async () => {
+    const rule = w.rt.account.elbv2.rules.get(w.checkout.traffic.listenerRuleArn as string);
+    if (!rule) throw new Error('fixture has no rule');
+    rule.actions = [
+      {
+        Type: 'forward',
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: w.checkout.traffic.targetGroups.blue, Weight: 50 },
+            { TargetGroupArn: w.checkout.traffic.targetGroups.green, Weight: 50 },
+          ],
+        },
+      },
+    ];
+    const image = v2();
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'TrafficSplit',
+      message: expect.stringContaining('blue=50 green=50'),
+    });
+  });
+
+  it('fails with DigestAlreadyActive when the live colour already runs the image', async () => {
+    const digest = EcrModel.digestOf('checkout-api', 'v1');
+    const image = { repository: 'checkout-api', tag: 'v1', digest };
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image }, w.deps)),
+    ).rejects.toMatchObject({ name: 'DigestAlreadyActive' });
+  });
+
+  it('fails with ResourceNotFound when a service is missing', async () => {
+    w.rt.account.ecs.services.delete('prod/checkout-api-green');
+    const image = v2();
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'ResourceNotFound',
+      message: expect.stringContaining('checkout-api-green'),
+    });
+  });
+});
+
+describe('backup-database', () => {
+  it('creates one deterministic snapshot, and a retry accepts the existing one', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    expect(await w.rt.until(backupDatabase(input, w.deps))).toEqual({
+      snapshotId: snapshotIdFor('checkout-api-v2'),
+      databaseKind: 'instance',
+    });
+    expect(await w.rt.until(backupDatabase(input, w.deps))).toEqual({
+      snapshotId: 'switchyard-checkout-api-v2',
+      databaseKind: 'instance',
+    });
+    expect(w.rt.account.rds.snapshots.size).toBe(1);
+    expect((await w.deps.store.getRelease('checkout-api-v2'))?.snapshotId).toBe('switchyard-checkout-api-v2');
+  });
+
+  it('refuses a target without a database', async () => {
+    const plan = await planned();
+    await expect(
+      w.rt.until(backupDatabase({ releaseId: 'checkout-api-v2', target: 'search-api', plan }, w.deps)),
+    ).rejects.toMatchObject({ name: 'InvalidInput' });
+  });
+});
+
+describe('deploy-inactive-colour and waits', () => {
+  it('pins the image by digest, scales the idle service, points the test listener at it, and is idempotent', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    const first = await w.rt.until(deploy(input, w.deps));
+    expect(first.image).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/checkout-api@sha256:[0-9a-f]{64}$/);
+    expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
+    const second = await w.rt.until(deploy(input, w.deps));
+    expect(second.taskDefinitionArn).toBe(first.taskDefinitionArn);
+    const green = w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] })
+      .services[0];
+    expect(green).toMatchObject({ desiredCount: 4, taskDefinition: first.taskDefinitionArn });
+    expect(w.rt.account.elbv2.weightsOf(w.checkout.traffic.testListenerArn as string)).toEqual({
+      [w.checkout.traffic.targetGroups.green]: 1,
+    });
+  });
+
+  it('registers a pending wait, and the ECS event resumes it only once the service is stable', async () => {
+    const plan = await planned();
+    const deployment = await w.rt.until(
+      deploy({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+    );
+    const registered = await w.rt.until(
+      registerWait(
+        {
+          kind: 'service-stable',
+          releaseId: 'checkout-api-v2',
+          target: 'checkout-api',
+          taskToken: 'tok',
+          deployment,
+        },
+        w.deps,
+      ),
+    );
+    expect(registered.state).toBe('pending');
+    const event = {
+      id: 'e',
+      time: '2026-01-05T09:00:00Z',
+      source: 'aws.ecs' as const,
+      'detail-type': 'ECS Deployment State Change' as const,
+      resources: ['arn:aws:ecs:us-east-1:123456789012:service/prod/checkout-api-green'],
+      detail: { eventName: 'SERVICE_DEPLOYMENT_COMPLETED' },
+    };
+    // An early (or forged) event is only a hint: the service is not stable yet, nothing resumes.
+    expect(await w.rt.until(waitResume(event, w.deps))).toEqual({
+      resourceKey: 'ecs-service#prod/checkout-api-green',
+      pending: 1,
+      resumed: 0,
+    });
+    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    expect(await w.rt.until(waitResume(event, w.deps))).toMatchObject({ resumed: 1 });
+    const phases = (await w.deps.store.getRelease('checkout-api-v2'))?.phases.map((p) => p.name);
+    expect(phases).toContain('WaitForServiceStable');
+    expect(await w.rt.until(waitResume(event, w.deps))).toMatchObject({ pending: 0, resumed: 0 });
+  });
+
+  it('lets the reconciler resume a wait whose event never came', async () => {
+    const plan = await planned();
+    const snapshot = await w.rt.until(
+      backupDatabase({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+    );
+    await w.rt.until(
+      registerWait(
+        {
+          kind: 'snapshot-available',
+          releaseId: 'checkout-api-v2',
+          target: 'checkout-api',
+          taskToken: 'tok',
+          snapshot,
+        },
+        w.deps,
+      ),
+    );
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0 });
+    const stored = w.rt.account.rds.snapshots.get(snapshot.snapshotId);
+    if (stored) stored.status = 'available';
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 1 });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 0, resumed: 0 });
+  });
+
+  it('fails a snapshot wait when the snapshot failed', async () => {
+    const plan = await planned();
+    const snapshot = await w.rt.until(
+      backupDatabase({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+    );
+    w.rt.account.rds.failSnapshot(snapshot.snapshotId);
+    const out = await w.rt.until(
+      registerWait(
+        {
+          kind: 'snapshot-available',
+          releaseId: 'checkout-api-v2',
+          target: 'checkout-api',
+          taskToken: 'tok',
+          snapshot,
+        },
+        w.deps,
+      ),
+    );
+    expect(out.state).toBe('failed');
+    const phase = (await w.deps.store.getRelease('checkout-api-v2'))?.phases.find(
+      (p) => p.name === 'WaitForSnapshot',
+    );
+    expect(phase).toMatchObject({
+      status: 'failed',
+      detail: 'snapshot switchyard-checkout-api-v2 is failed',
+    });
+  });
+});
+
+describe('check-health', () => {
+  const deployed = async () => {
+    const plan = await planned();
+    await w.rt.until(deploy({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps));
+    return plan;
+  };
+
+  it('passes when every green target is healthy and probes meet the thresholds', async () => {
+    const plan = await deployed();
+    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    const out = await w.rt.until(
+      checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+    );
+    expect(out.healthyTargets).toBe(4);
+    expect(out.probes).toMatchObject({ count: 20, errorRate: 0 });
+    expect(out.probes?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/);
+  });
+
+  it('fails with the count of healthy targets while green is still starting', async () => {
+    const plan = await deployed();
+    await expect(
+      w.rt.until(checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'HealthCheckFailed',
+      message: expect.stringMatching(/^green has 0\/4 healthy targets/),
+    });
+  });
+
+  it('fails when probes exceed the error-rate threshold', async () => {
+    const plan = await deployed();
+    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    const deps = { ...w.deps, probe: async () => ({ status: 502, ms: 3 }) };
+    await expect(
+      w.rt.until(checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, deps)),
+    ).rejects.toMatchObject({
+      name: 'HealthCheckFailed',
+      message: expect.stringContaining('error rate 100.0% (max 1%)'),
+    });
+  });
+});
+
+describe('traffic steps', () => {
+  it('shift-traffic moves all weight to green and verifies it', async () => {
+    const plan = await planned();
+    const out = await w.rt.until(
+      shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+    );
+    expect(out.percent).toEqual({ blue: 0, green: 100 });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('scale-down-old-colour refuses while the old colour has weight, then scales it to 0', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    await expect(w.rt.until(scaleDown(input, w.deps))).rejects.toMatchObject({ name: 'TrafficSplit' });
+    await w.rt.until(shiftTraffic(input, w.deps));
+    await w.rt.until(scaleDown(input, w.deps));
+    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 60_000)));
+    expect(runningTasks(w.rt, w.checkout).blue).toBe(0);
+  });
+
+  it('clean-up skips without a plan and refuses to scale down a colour with traffic', async () => {
+    expect(
+      await w.rt.until(cleanUp({ releaseId: 'checkout-api-v2', target: 'checkout-api' }, w.deps)),
+    ).toEqual({ skipped: 'no plan: nothing was deployed' });
+    const plan = await planned();
+    await w.rt.until(shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps));
+    await expect(
+      w.rt.until(cleanUp({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
+    ).rejects.toMatchObject({ name: 'TrafficSplit' });
+  });
+
+  it('roll-back-traffic puts all weight back on the warm old colour and scales the new one down', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    await w.rt.until(deploy(input, w.deps));
+    await w.rt.until(shiftTraffic(input, w.deps));
+    const out = await w.rt.until(rollBack(input, w.deps));
+    expect(out.weights).toEqual({ blue: 100, green: 0 });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(
+      w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] }).services[0]
+        ?.desiredCount,
+    ).toBe(0);
+  });
+
+  it('roll-back-traffic fails loudly when the old colour has no running tasks', async () => {
+    const plan = await planned();
+    w.rt.account.ecs.UpdateService({ cluster: 'prod', service: 'checkout-api-blue', desiredCount: 0 });
+    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 60_000)));
+    await expect(
+      w.rt.until(rollBack({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
+    ).rejects.toMatchObject({ name: 'RollbackFailed' });
+  });
+});
+
+describe('closing steps', () => {
+  it('record-outcome writes the outcome and the error that caused it', async () => {
+    await started();
+    await w.rt.until(
+      recordOutcome(
+        {
+          releaseId: 'checkout-api-v2',
+          target: 'checkout-api',
+          outcome: 'Aborted',
+          error: { Error: 'HealthCheckFailed', Cause: 'green has 2/4 healthy targets' },
+        },
+        w.deps,
+      ),
+    );
+    expect(await w.deps.store.getRelease('checkout-api-v2')).toMatchObject({
+      status: 'Aborted',
+      outcome: 'Aborted',
+      error: { Error: 'HealthCheckFailed', Cause: 'green has 2/4 healthy targets' },
+    });
+  });
+
+  it('release-lock frees the lock, hands it to the queued release, and is a no-op for a non-holder', async () => {
+    await started('rel-a', '2026-01-05T09:00:00Z');
+    await w.rt.until(
+      acquireLock(
+        {
+          releaseId: 'rel-b',
+          target: 'checkout-api',
+          image: v2(),
+          trigger: trigger('2026-01-05T09:01:00Z'),
+          executionArn: 'arn:b',
+          taskToken: 't-b',
+        },
+        w.deps,
+      ),
+    );
+    expect(await w.rt.until(releaseLock({ releaseId: 'rel-b', target: 'checkout-api' }, w.deps))).toEqual({
+      released: false,
+      reason: 'held by rel-a',
+    });
+    // rel-b's token is not a live execution here, so the hand-over frees the lock on its behalf.
+    expect(await w.rt.until(releaseLock({ releaseId: 'rel-a', target: 'checkout-api' }, w.deps))).toEqual({
+      released: true,
+    });
+    expect(await w.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('notify publishes the outcome with the snapshot a restore would use', async () => {
+    await started();
+    await w.deps.store.updateRelease('checkout-api-v2', { snapshotId: 'switchyard-checkout-api-v2' });
+    await w.rt.until(
+      notify({ releaseId: 'checkout-api-v2', target: 'checkout-api', outcome: 'Promoted' }, w.deps),
+    );
+    const [message] = w.rt.account.sns.published;
+    expect(message?.subject).toBe('[switchyard] checkout-api (prod) v2: Promoted');
+    expect(message?.message).toContain('Database snapshot: switchyard-checkout-api-v2');
+    expect(message?.attributes.outcome).toBe('Promoted');
+  });
+});
+
+describe('start-release', () => {
+  const event = (detail: Record<string, string>) => ({
+    id: 'ev-1',
+    source: 'aws.ecr' as const,
+    'detail-type': 'ECR Image Action' as const,
+    time: '2026-01-05T09:00:00Z',
+    detail: {
+      'action-type': 'PUSH',
+      result: 'SUCCESS',
+      'repository-name': 'checkout-api',
+      'image-digest': `sha256:${'a'.repeat(64)}`,
+      'image-tag': 'v2',
+      ...detail,
+    },
+  });
+  const deps = () => ({
+    sfn: w.deps.sfn,
+    targets: w.deps.targets,
+    stateMachineArn: w.rt.releaseStateMachineArn,
+  });
+
+  it('starts one execution named after target and digest, and a redelivery starts nothing new', async () => {
+    const out = await w.rt.until(startRelease(event({}), deps()));
+    expect(out.started).toEqual([
+      {
+        target: 'checkout-api',
+        releaseId: 'checkout-api-aaaaaaaaaaaa',
+        executionArn: expect.stringContaining(':execution:switchyard-release:checkout-api-aaaaaaaaaaaa'),
+      },
+    ]);
+    expect(releaseIdFor('checkout-api', `sha256:${'a'.repeat(64)}`)).toBe('checkout-api-aaaaaaaaaaaa');
+    const again = await w.rt.until(startRelease({ ...event({}), id: 'ev-2' }, deps()));
+    expect(again).toEqual({
+      started: [],
+      duplicates: [{ target: 'checkout-api', releaseId: 'checkout-api-aaaaaaaaaaaa' }],
+      ignored: undefined,
+    });
+    expect(w.rt.executions()).toHaveLength(1);
+  });
+
+  it('ignores pushes no target releases, saying why', async () => {
+    expect((await w.rt.until(startRelease(event({ 'image-tag': 'latest' }), deps()))).ignored).toBe(
+      'no target releases checkout-api:latest (no repository and tag pattern match)',
+    );
+    expect((await w.rt.until(startRelease(event({ 'repository-name': 'unknown' }), deps()))).ignored).toMatch(
+      /no target releases unknown:v2/,
+    );
+    expect((await w.rt.until(startRelease(event({ 'action-type': 'DELETE' }), deps()))).ignored).toMatch(
+      /not a successful push/,
+    );
+    expect(w.rt.executions()).toHaveLength(0);
+  });
+});
