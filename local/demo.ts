@@ -35,6 +35,12 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
       .join(', ')}`,
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
+    '  release record phases (from DynamoDB):',
+    ...s.phases.map((p) => {
+      const start = Date.parse(p.startedAt);
+      const offset = clock(start - Date.parse(s.phases[0]?.startedAt ?? p.startedAt));
+      return `    ${offset}  ${p.name.padEnd(22)} ${((Date.parse(p.endedAt) - start) / 1000).toFixed(1).padStart(7)} s`;
+    }),
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
