@@ -215,4 +215,20 @@ describe('release on the embedded default', () => {
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
   });
+
+  it("a snapshot that never finishes hits the wait's hard timeout → Aborted, green cleaned up, lock free", async () => {
+    const t = await world();
+    t.rt.account.rds.snapshotSeconds = () => 10 * 3600; // longer than WaitForSnapshot's 2-hour TimeoutSeconds
+    const pushedAt = Date.now();
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const release = await releaseOf(t, 'v2');
+    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'States.Timeout' } });
+    expect(Date.parse(release?.endedAt ?? '') - pushedAt).toBeGreaterThanOrEqual(7200_000);
+    expect(Date.parse(release?.endedAt ?? '') - pushedAt).toBeLessThan(7300_000);
+    expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 4, green: 0 });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
 });
