@@ -2,7 +2,6 @@
 import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseDeps } from '../../functions/shared/deps.ts';
-import { httpProbe } from '../../functions/shared/probe.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, serveTestListener } from '../../local/world.ts';
@@ -28,18 +27,8 @@ export const startWorld = async (
     buildWorld(r.account, search, { liveTag: 'release-1', tasks: 2 });
     await serveTestListener(r.account, checkout);
   });
-  const clients = await import('../../functions/shared/clients.ts');
-  const deps: ReleaseDeps = {
-    targets: rt.targets,
-    store: rt.store,
-    ecs: clients.ecs,
-    elbv2: clients.elbv2,
-    rds: clients.rds,
-    ecr: clients.ecr,
-    sfn: clients.sfn,
-    sns: clients.sns,
-    probe: httpProbe,
-    now: () => new Date(),
-  };
+  // Imported only now: the clients read the local DynamoDB endpoint the runtime has just set, at import.
+  const { releaseDeps } = await import('../../functions/shared/deps.ts');
+  const deps = releaseDeps(rt.targets, rt.store);
   return { rt, checkout: checkout as Target, search: search as Target, deps };
 };

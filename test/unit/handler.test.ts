@@ -45,7 +45,7 @@ const plan = {
 };
 
 beforeAll(async () => {
-  ({ handler } = await import('../../functions/shift-traffic/handler.ts'));
+  handler = (await import('../../functions/shift-traffic/handler.ts')).handler as unknown as typeof handler;
 });
 beforeEach(() => {
   elbv2.reset();
