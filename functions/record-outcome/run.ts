@@ -1,4 +1,5 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { logger } from '../shared/logger.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'now'>;
@@ -12,5 +13,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     endedAt: deps.now().toISOString(),
     error: error ? { Error: error.Error, Cause: error.Cause ?? '' } : undefined,
   });
+  // The stack's metric filter counts releases by outcome from this line.
+  logger.info('release outcome', { outcome: input.outcome, target: input.target });
   return { outcome: input.outcome };
 };

@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { FunctionFolder } from '../../state-machines/definitions.ts';
+
+export interface ReleaseFunctionProps {
+  /** Folder under `functions/` whose `handler.ts` exports `handler`. */
+  folder: FunctionFolder;
+  /** The validated targets file, copied into the bundle as `targets.json`. */
+  targetsFile: string;
+  environment: Record<string, string>;
+  /** Default 30 s; steps that probe or wait on AWS calls get more. */
+  timeout?: Duration;
+  /** Default 512 MB (ARM64: more memory is also more CPU for cold starts). */
+  memorySize?: number;
+}
+
+/**
+ * The house Lambda: Node.js 22 on ARM64, bundled locally by esbuild (no Docker), minified ESM with
+ * source maps, X-Ray tracing, explicit memory and timeout, and a log group with retention.
+ */
+export class ReleaseFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: ReleaseFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: fileURLToPath(new URL(`../../functions/${props.folder}/handler.ts`, import.meta.url)),
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        ...props.environment,
+        SWITCHYARD_TARGETS_FILE: '/var/task/targets.json',
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'switchyard',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // ESM output: some dependencies still call require(); give them one.
+        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        mainFields: ['module', 'main'],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          // The bundle carries the exact config the stack was validated and built from.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp "${props.targetsFile}" "${outputDir}/targets.json"`,
+          ],
+        },
+      },
+    });
+  }
+}
