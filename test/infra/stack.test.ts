@@ -1,0 +1,224 @@
+/** The CDK stack, proven by synthesis: Template assertions on behaviour, and cdk-nag. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
+import { writeTargetsFile } from '../../local/runtime.ts';
+import { releaseDefinitionPath, releaseFunctions } from '../../state-machines/definitions.ts';
+import { fixtureTargets } from '../support/runtime.ts';
+
+const threeTargets = fileURLToPath(new URL('../fixtures/targets-three.json', import.meta.url));
+
+/** Synthesizes without bundling (esbuild is exercised by `npm run bundle-report` and `cdk synth`). */
+const synth = (targetsFile: string) => {
+  const app = new App({ context: { targetsFile, 'aws:cdk:bundling-stacks': [] } });
+  const { stack } = buildApp(app);
+  const assembly = app.synth();
+  return { stack, template: Template.fromStack(stack), assembly };
+};
+
+const { stack, template, assembly } = synth(fixtureTargets);
+const logicalId = (folder: string) =>
+  stack.getLogicalId(stack.functions[folder as keyof typeof stack.functions].node.defaultChild as never);
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+const statementsOf = (policyFilter: (logical: string) => boolean) =>
+  Object.entries(template.findResources('AWS::IAM::Policy'))
+    .filter(([logical]) => policyFilter(logical))
+    .flatMap(
+      ([, policy]) =>
+        (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const resources = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
+
+describe('SwitchyardStack', () => {
+  it('lets the state machine invoke each step function and nothing else', () => {
+    const statements = statementsOf((l) => l.startsWith('ReleaseRole'));
+    const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    const expected = [...new Set(Object.values(releaseFunctions))].map((f) => ({
+      'Fn::GetAtt': [logicalId(f), 'Arn'],
+    }));
+    expect(resources(invoke[0] as Statement)).toEqual(expected);
+    expect(statements.flatMap(actions).filter((a) => a.startsWith('lambda:'))).toEqual([
+      'lambda:InvokeFunction',
+    ]);
+  });
+
+  it('deploys the ASL file as written, with each placeholder bound to its function', () => {
+    const [sm] = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(sm?.Properties.DefinitionString).toBe(readFileSync(releaseDefinitionPath, 'utf8'));
+    expect(sm?.Properties.DefinitionSubstitutions).toEqual(
+      Object.fromEntries(
+        Object.entries(releaseFunctions).map(([key, folder]) => [
+          key,
+          { 'Fn::GetAtt': [logicalId(folder), 'Arn'] },
+        ]),
+      ),
+    );
+  });
+
+  it('runs a Standard state machine logging ALL without execution data, with X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false, Destinations: Match.anyValue() },
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('builds every function on Node.js 22, ARM64, traced, with explicit memory and timeout and a retained log group', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(fns).toHaveLength(16);
+    for (const fn of fns) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        MemorySize: 512,
+      });
+      expect(fn.Properties.Timeout).toBeGreaterThan(0);
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogGroup: { Ref: expect.stringMatching(/Logs/) } });
+    }
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
+  });
+
+  it('starts releases only for pushes to the configured repositories', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ecr'],
+        'detail-type': ['ECR Image Action'],
+        detail: {
+          'action-type': ['PUSH'],
+          result: ['SUCCESS'],
+          'repository-name': ['checkout-api', 'search-api'],
+        },
+      },
+    });
+  });
+
+  it('gives every rule target a dead-letter queue and a retry policy', () => {
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
+      Properties: { Targets: Record<string, unknown>[] };
+    }[];
+    expect(rules.length).toBe(4);
+    for (const rule of rules) {
+      for (const target of rule.Properties.Targets) {
+        expect(target).toMatchObject({
+          DeadLetterConfig: { Arn: expect.anything() },
+          RetryPolicy: { MaximumRetryAttempts: 8 },
+        });
+      }
+    }
+  });
+
+  it('scopes ECS, ELBv2 writes and SNS to the configured resources', () => {
+    const all = statementsOf(() => true);
+    const rendered = (action: string) =>
+      JSON.stringify(all.filter((s) => actions(s).includes(action)).flatMap(resources));
+    const update = rendered('ecs:UpdateService');
+    for (const service of [
+      'prod/checkout-api-blue',
+      'prod/checkout-api-green',
+      'staging/search-blue',
+      'staging/search-green',
+    ]) {
+      expect(update).toContain(`:service/${service}`);
+    }
+    expect(update).not.toContain('"*"');
+    const modify = rendered('elasticloadbalancing:ModifyRule');
+    expect(modify).toContain('listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee');
+    expect(modify).not.toContain('"*"');
+    expect(JSON.parse(rendered('sns:Publish')).sort()).toEqual([
+      'arn:aws:sns:us-east-1:123456789012:switchyard-releases',
+      'arn:aws:sns:us-east-1:123456789012:switchyard-staging',
+    ]);
+    expect(rendered('rds:CreateDBSnapshot')).toContain(':db:checkout-db');
+  });
+
+  it('keeps tables point-in-time recoverable and encrypted, and expires waits by TTL', () => {
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(tables).toHaveLength(3);
+    for (const table of tables) {
+      expect(table.Properties).toMatchObject({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+      });
+    }
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('alarms on failed and timed-out executions, Lambda errors and throttles, and dead letters', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    const names = alarms.map((a) => (a.Properties.MetricName as string) ?? 'math');
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'ExecutionsFailed',
+        'ExecutionsTimedOut',
+        'ApproximateNumberOfMessagesVisible',
+      ]),
+    );
+    expect(alarms.filter((a) => a.Properties.Metrics).length).toBe(4); // errors and throttles, two groups of ≤10 functions
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('has no unacknowledged cdk-nag findings', () => {
+    const report = JSON.parse(readFileSync(`${assembly.directory}/validation-report.json`, 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('cdk-nag does fail a stack with an unacknowledged wildcard (the check can fail)', () => {
+    const app = new App();
+    const bad = new Stack(app, 'Bad');
+    new Role(bad, 'R', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') }).addToPolicy(
+      new PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }),
+    );
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow();
+  });
+});
+
+describe('synthesis of other targets configs', () => {
+  it('synthesizes one target: no RDS rule or permissions', () => {
+    const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
+    const file = writeTargetsFile({ targets: [doc.targets[1]] }, 'one-target.json');
+    const { template: one } = synth(file);
+    one.resourceCountIs('AWS::Events::Rule', 3);
+    expect(JSON.stringify(one.toJSON())).not.toContain('rds:');
+  });
+
+  it('synthesizes three targets including an Aurora cluster', () => {
+    const { template: three } = synth(threeTargets);
+    const json = JSON.stringify(three.toJSON());
+    expect(json).toContain('rds:CreateDBClusterSnapshot');
+    expect(json).toContain(':cluster:ledger-aurora');
+    expect(json).toContain(':service/finance/ledger-green');
+    three.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: { detail: { 'repository-name': ['checkout-api', 'search-api', 'ledger-api'] } },
+    });
+  });
+
+  it('fails synthesis of an invalid config with a message naming the field', () => {
+    const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
+    delete doc.targets[0].ecs.services.green;
+    const file = writeTargetsFile(doc, 'invalid.json');
+    expect(() => synth(file)).toThrow(/targets\[0\]\.ecs\.services\.green/);
+  });
+});
