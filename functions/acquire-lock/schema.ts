@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { imageRefSchema, releaseIdSchema, targetNameSchema, triggerSchema } from '../shared/schemas.ts';
 
 export const inputSchema = z.object({

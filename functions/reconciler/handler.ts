@@ -1,10 +1,11 @@
 import middy from '@middy/core';
-import { buildReleaseDeps } from '../shared/deps.ts';
+import { ecs, rds, sfn } from '../shared/clients.ts';
+import { baseDeps } from '../shared/deps.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-const deps = buildReleaseDeps();
+const deps = { ...baseDeps(), ecs, rds, sfn };
 
 export const handler = middy()
   .use(stepMiddlewares({ name: 'Reconciler', schema: inputSchema }))

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Invoked by a schedule; the scheduled event's content is not used. */
 export const inputSchema = z.unknown();

@@ -2,4 +2,4 @@ import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-export const handler = releaseStep('RecordOutcome', inputSchema, run);
+export const handler = releaseStep('RecordOutcome', inputSchema, run, {});

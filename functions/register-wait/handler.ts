@@ -1,10 +1,11 @@
 import middy from '@middy/core';
-import { buildReleaseDeps } from '../shared/deps.ts';
+import { ecs, rds, sfn } from '../shared/clients.ts';
+import { baseDeps } from '../shared/deps.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';
 import { type Input, inputSchema } from './schema.ts';
 
-const deps = buildReleaseDeps();
+const deps = { ...baseDeps(), ecs, rds, sfn };
 
 // No audit phase here: the wait's phase (start = registration, end = resume) is recorded on resume.
 export const handler = middy<Input>()

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { WaitKind } from '../shared/vocabulary.ts';
 

@@ -1,5 +1,6 @@
+import { sfn } from '../shared/clients.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-export const handler = releaseStep('ReleaseLock', inputSchema, run);
+export const handler = releaseStep('ReleaseLock', inputSchema, run, { sfn });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 
 const arn = (service: string, what: string) =>

@@ -1,17 +1,56 @@
 /**
- * Builds the dependencies of the release steps once, at cold start: validated environment, the
- * targets config, the DynamoDB store and the module-scope AWS clients.
+ * Dependencies of the release steps, built once at cold start: validated environment, the targets
+ * config, the DynamoDB store, and — chosen per step — the module-scope AWS clients it uses.
  */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { RDSClient } from '@aws-sdk/client-rds';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import * as clients from './clients.ts';
 import { loadTargetsFile, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
-import { httpProbe } from './probe.ts';
+import { httpProbe, type Probe } from './probe.ts';
 import { createStore, type Store } from './store.ts';
 
-/** The steps' dependencies around a given config and store (tests pass their own). */
-export const releaseDeps = (targets: TargetsFile, store: Store) => ({
+export interface BaseDeps {
+  targets: TargetsFile;
+  store: Store;
+  now: () => Date;
+}
+
+export interface AwsDeps {
+  ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
+  rds: RDSClient;
+  ecr: ECRClient;
+  sfn: SFNClient;
+  sns: SNSClient;
+  probe: Probe;
+}
+
+export type ReleaseDeps = BaseDeps & AwsDeps;
+
+/** Config, store and clock from the environment; a missing variable fails the cold start. */
+export const baseDeps = (): BaseDeps => {
+  const env = readEnv('SWITCHYARD_TARGETS_FILE', 'LOCKS_TABLE', 'RELEASES_TABLE', 'WAITS_TABLE');
+  return {
+    targets: loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
+    store: createStore(clients.doc, {
+      locks: env.LOCKS_TABLE,
+      releases: env.RELEASES_TABLE,
+      waits: env.WAITS_TABLE,
+    }),
+    now: () => new Date(),
+  };
+};
+
+/** Every dependency around a given config and store: for tests and the local runtime, not for bundles. */
+export const releaseDeps = (targets: TargetsFile, store: Store): ReleaseDeps => ({
   targets,
   store,
+  now: () => new Date(),
   ecs: clients.ecs,
   elbv2: clients.elbv2,
   rds: clients.rds,
@@ -19,18 +58,4 @@ export const releaseDeps = (targets: TargetsFile, store: Store) => ({
   sfn: clients.sfn,
   sns: clients.sns,
   probe: httpProbe,
-  now: () => new Date(),
 });
-export type ReleaseDeps = ReturnType<typeof releaseDeps>;
-
-export const buildReleaseDeps = (): ReleaseDeps => {
-  const env = readEnv('SWITCHYARD_TARGETS_FILE', 'LOCKS_TABLE', 'RELEASES_TABLE', 'WAITS_TABLE');
-  return releaseDeps(
-    loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
-    createStore(clients.doc, {
-      locks: env.LOCKS_TABLE,
-      releases: env.RELEASES_TABLE,
-      waits: env.WAITS_TABLE,
-    }),
-  );
-};

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from './config.ts';
 
 /** Environment variables a step may need; each handler picks the ones it uses. */

@@ -5,7 +5,7 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { MiddlewareObj, Request } from '@middy/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { formatIssues } from './config.ts';
 import { classifyError, InvalidInput } from './errors.ts';
 import { logger } from './logger.ts';

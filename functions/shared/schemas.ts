@@ -1,5 +1,5 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Colour, TriggerSource } from './vocabulary.ts';
 
 export const releaseIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,79}$/, 'must be a Switchyard release id');

@@ -1,18 +1,20 @@
 import middy from '@middy/core';
-import type { z } from 'zod';
-import { buildReleaseDeps, type ReleaseDeps } from './deps.ts';
+import type * as z from 'zod';
+import { type BaseDeps, baseDeps } from './deps.ts';
 import { stepMiddlewares } from './middleware.ts';
 
 /**
- * A release step's Lambda handler: deps built once at init (cold start), then the shared middy
- * chain (logger, error classification, input schema, audit phase) around the step's pure `run`.
+ * A release step's Lambda handler: deps built once at init (cold start) from the environment plus
+ * the clients the step names (so its bundle carries no others), then the shared middy chain
+ * (logger, error classification, input schema, audit phase) around the step's `run`.
  */
-export const releaseStep = <S extends z.ZodType, R>(
+export const releaseStep = <S extends z.ZodType, R, D extends object>(
   name: string,
   schema: S,
-  run: (input: z.output<S>, deps: ReleaseDeps) => Promise<R>,
+  run: (input: z.output<S>, deps: BaseDeps & D) => Promise<R>,
+  aws: D,
 ) => {
-  const deps = buildReleaseDeps();
+  const deps = { ...baseDeps(), ...aws };
   return middy<z.output<S>, R>()
     .use(stepMiddlewares({ name, schema, store: () => deps.store }))
     .handler((input) => run(input, deps));

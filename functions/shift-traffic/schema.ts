@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { plannedStepSchema } from '../shared/schemas.ts';
 import type { Weights } from '../shared/traffic.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The `ECR Image Action` event as EventBridge delivers it. */
 export const inputSchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const envelope = { id: z.string(), time: z.string(), resources: z.array(z.string()) };
 

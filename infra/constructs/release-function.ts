@@ -51,6 +51,8 @@ export class ReleaseFunction extends NodejsFunction {
         // ESM output: some dependencies still call require(); give them one.
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
+        // Bundle the SDK: the version the tests ran against is the one that runs, minified into one file.
+        externalModules: [],
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
