@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { loadTargetsFile } from '../functions/shared/config.ts';
 import { SwitchyardStack } from './stack.ts';
 
@@ -16,7 +16,7 @@ export const buildApp = (app: App = new App()) => {
     targetsFile,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { app, stack };
 };
 

@@ -118,7 +118,14 @@ export class SwitchyardStack extends Stack {
       WAITS_TABLE: waits.tableName,
       RELEASE_STATE_MACHINE_ARN: stateMachineArn,
     };
+    // Events that could not be delivered (EventBridge) or failed every Lambda retry (async invokes).
+    const deadLetters = new Queue(this, 'EventDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
     const folders = [...new Set([...Object.values(releaseFunctions), ...eventFunctions])] as FunctionFolder[];
+    const invokedByEvents = new Set<FunctionFolder>(eventFunctions);
     this.functions = Object.fromEntries(
       folders.map((folder) => [
         folder,
@@ -127,6 +134,7 @@ export class SwitchyardStack extends Stack {
           targetsFile: props.targetsFile,
           environment,
           timeout: timeouts[folder],
+          deadLetterQueue: invokedByEvents.has(folder) ? deadLetters : undefined,
         }),
       ]),
     ) as Record<FunctionFolder, ReleaseFunction>;
@@ -145,11 +153,6 @@ export class SwitchyardStack extends Stack {
     });
 
     // --- events ------------------------------------------------------------------------------
-    const deadLetters = new Queue(this, 'EventDeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     const target = (folder: FunctionFolder) =>
       new LambdaFunction(this.functions[folder], {
         deadLetterQueue: deadLetters,
@@ -188,6 +191,20 @@ export class SwitchyardStack extends Stack {
 
     this.monitoring(deadLetters);
     this.acknowledge(releases);
+    for (const folder of eventFunctions) {
+      Validations.of(this.functions[folder]).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Failed asynchronous invocations go to an on-failure destination (the dead-letter queue), which also records the error.',
+      });
+    }
+    for (const folder of new Set(Object.values(releaseFunctions))) {
+      Validations.of(this.functions[folder]).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by the state machine, which retries and catches its errors; a DLQ applies only to asynchronous invocations.',
+      });
+    }
   }
 
   /** IAM scoped to what each step touches, for the configured targets only. */
@@ -475,14 +492,14 @@ export class SwitchyardStack extends Stack {
       at('states', `execution:${this.stackName}-release:*`),
       "AcquireLock checks whether a lock's owner, an execution of this state machine, still runs.",
     );
-    ack(
-      'AwsSolutions-L1',
-      'Functions run on Node.js 22, the version their tests run on; the runtime moves with the toolchain, not ahead of it.',
-    );
-    ack(
-      'AwsSolutions-SQS3',
-      'This queue is the dead-letter queue of the EventBridge targets; a DLQ of a DLQ would only move the problem.',
-    );
+    const runtime =
+      'Functions run on Node.js 22, the version their tests run on; the runtime moves with the toolchain, not ahead of it.';
+    ack('AwsSolutions-L1', runtime);
+    ack('Serverless-LambdaLatestVersion', runtime);
+    const dlq =
+      'This queue is the dead-letter queue of the rule targets and event functions; a DLQ of a DLQ would only move the problem, so it has an alarm instead.';
+    ack('AwsSolutions-SQS3', dlq);
+    ack('Serverless-SQSRedrivePolicy', dlq);
   }
 }
 

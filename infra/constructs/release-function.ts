@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
 
@@ -16,6 +18,8 @@ export interface ReleaseFunctionProps {
   timeout?: Duration;
   /** Default 512 MB (ARM64: more memory is also more CPU for cold starts). */
   memorySize?: number;
+  /** For asynchronously invoked functions: where an event goes after Lambda's own retries fail. */
+  deadLetterQueue?: IQueue;
 }
 
 /**
@@ -36,6 +40,10 @@ export class ReleaseFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
+      // On-failure destination rather than a DLQ: the record carries the error, not only the event.
+      ...(props.deadLetterQueue
+        ? { onFailure: new SqsDestination(props.deadLetterQueue), retryAttempts: 2 }
+        : {}),
       logGroup,
       environment: {
         ...props.environment,

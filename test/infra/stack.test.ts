@@ -179,7 +179,15 @@ describe('SwitchyardStack', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('has no unacknowledged cdk-nag findings', () => {
+  it('sends failed asynchronous invocations of the event functions to the dead-letter queue', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::EventInvokeConfig',
+      { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } },
+      3,
+    );
+  });
+
+  it('has no unacknowledged cdk-nag findings (AwsSolutions and Serverless packs)', () => {
     const report = JSON.parse(readFileSync(`${assembly.directory}/validation-report.json`, 'utf8'));
     expect(report.pluginReports).toEqual([]);
   });
