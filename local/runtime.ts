@@ -212,7 +212,14 @@ export class LocalRuntime {
     await resetTables(state.dynamo, TABLES);
     const runtime = new LocalRuntime(options, state.store);
     current = runtime;
-    await setup?.(runtime);
+    try {
+      await setup?.(runtime);
+    } catch (error) {
+      // A world that failed to build must not block the next runtime in this process.
+      await runtime.account.elbv2.close();
+      current = undefined;
+      throw error;
+    }
     runtime.clock.install(runtime.startedAt);
     runtime.trackFetch();
     if (options.automation === false) return runtime;

@@ -232,3 +232,19 @@ describe('release on the embedded default', () => {
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
   });
 });
+
+describe('local runtime lifecycle', () => {
+  it('a world that fails to build surfaces its error and does not block the next runtime', async () => {
+    const { LocalRuntime } = await import('../../local/runtime.ts');
+    const { fixtureTargets } = await import('../support/runtime.ts');
+    await expect(
+      LocalRuntime.start({ targetsFile: fixtureTargets }, () => {
+        throw new Error('no such cluster');
+      }),
+    ).rejects.toThrow('no such cluster');
+    w = await startWorld();
+    w.rt.push('checkout-api', 'v2');
+    await w.rt.settle();
+    expect((await releaseOf(w, 'v2'))?.outcome).toBe('Promoted');
+  });
+});
