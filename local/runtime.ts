@@ -290,6 +290,11 @@ export class LocalRuntime {
     return promise;
   }
 
+  /** Lets `seconds` of virtual time pass, with everything scheduled in between happening. */
+  async wait(seconds: number): Promise<void> {
+    await this.until(new Promise((resolve) => setTimeout(resolve, seconds * 1000)));
+  }
+
   /** Lets the world finish what it started (tasks draining) for `seconds` of virtual time. */
   async drain(seconds = 120): Promise<void> {
     const until = Date.now() + seconds * 1000;

@@ -142,7 +142,7 @@ describe('release on the embedded default', () => {
   it('two pushes in quick succession never deploy concurrently, and the newest wins', async () => {
     const t = await world();
     t.rt.push('checkout-api', 'v2');
-    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    await t.rt.wait(5);
     t.rt.push('checkout-api', 'v3');
     await t.rt.settle();
     await t.rt.drain();
@@ -158,9 +158,9 @@ describe('release on the embedded default', () => {
   it('a newer queued push supersedes an older queued one', async () => {
     const t = await world();
     t.rt.push('checkout-api', 'v2');
-    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    await t.rt.wait(5);
     t.rt.push('checkout-api', 'v3');
-    await t.rt.until(new Promise((resolve) => setTimeout(resolve, 5_000)));
+    await t.rt.wait(5);
     t.rt.push('checkout-api', 'v4');
     await t.rt.settle();
     expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');

@@ -288,7 +288,7 @@ describe('deploy-inactive-colour and waits', () => {
       pending: 1,
       resumed: 0,
     });
-    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    await w.rt.wait(180);
     expect(await w.rt.until(waitResume(event, w.deps))).toMatchObject({ resumed: 1 });
     const phases = (await w.deps.store.getRelease('checkout-api-v2'))?.phases.map((p) => p.name);
     expect(phases).toContain('WaitForServiceStable');
@@ -357,7 +357,7 @@ describe('check-health', () => {
 
   it('passes when every green target is healthy and probes meet the thresholds', async () => {
     const plan = await deployed();
-    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    await w.rt.wait(180);
     const out = await w.rt.until(
       checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
     );
@@ -378,7 +378,7 @@ describe('check-health', () => {
 
   it('fails when probes exceed the error-rate threshold', async () => {
     const plan = await deployed();
-    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 180_000)));
+    await w.rt.wait(180);
     const deps = { ...w.deps, probe: async () => ({ status: 502, ms: 3 }) };
     await expect(
       w.rt.until(checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, deps)),
@@ -405,7 +405,7 @@ describe('traffic steps', () => {
     await expect(w.rt.until(scaleDown(input, w.deps))).rejects.toMatchObject({ name: 'TrafficSplit' });
     await w.rt.until(shiftTraffic(input, w.deps));
     await w.rt.until(scaleDown(input, w.deps));
-    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 60_000)));
+    await w.rt.wait(60);
     expect(runningTasks(w.rt, w.checkout).blue).toBe(0);
   });
 
@@ -437,7 +437,7 @@ describe('traffic steps', () => {
   it('roll-back-traffic fails loudly when the old colour has no running tasks', async () => {
     const plan = await planned();
     w.rt.account.ecs.UpdateService({ cluster: 'prod', service: 'checkout-api-blue', desiredCount: 0 });
-    await w.rt.until(new Promise((resolve) => setTimeout(resolve, 60_000)));
+    await w.rt.wait(60);
     await expect(
       w.rt.until(rollBack({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
     ).rejects.toMatchObject({ name: 'RollbackFailed' });
