@@ -12,8 +12,13 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const INVOKE_OVERHEAD_MS = 15;
 const TIMEOUT_MS = 60_000;
 
+/** Memory of every function, as the stack configures it (for billed GB-seconds). */
+export const FUNCTION_MEMORY_MB = 512;
+
 export class LocalLambda {
   invocations = 0;
+  /** Sum of billed durations (virtual milliseconds, each invocation rounded up to 1 ms). */
+  billedMs = 0;
   readonly byFunction = new Map<string, number>();
   private static readonly handlers = new Map<string, Promise<Handler>>();
 
@@ -59,7 +64,7 @@ export class LocalLambda {
       functionName: `switchyard-${folder}`,
       functionVersion: '$LATEST',
       invokedFunctionArn: this.arnOf(folder),
-      memoryLimitInMB: '512',
+      memoryLimitInMB: String(FUNCTION_MEMORY_MB),
       awsRequestId: `local-${this.invocations}`,
       logGroupName: `/aws/lambda/switchyard-${folder}`,
       logStreamName: 'local',
@@ -69,7 +74,12 @@ export class LocalLambda {
       fail: () => {},
       succeed: () => {},
     } satisfies Context;
-    // A JSON round trip, as the Lambda service does with payloads.
-    return handler(JSON.parse(JSON.stringify(event ?? null)), context);
+    const started = Date.now();
+    try {
+      // A JSON round trip, as the Lambda service does with payloads.
+      return await handler(JSON.parse(JSON.stringify(event ?? null)), context);
+    } finally {
+      this.billedMs += Math.max(1, Math.ceil(Date.now() - started));
+    }
   }
 }
