@@ -139,6 +139,6 @@ for (const [op, n] of Object.entries(first.calls))
 mkdirSync(fileURLToPath(new URL('.', import.meta.url)), { recursive: true });
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),
-  `${JSON.stringify({ scenario: 'all-at-once', runs: RUNS, deterministic: same, wallMs: wall, prices, ...first, wallMs_runs: walls }, null, 2)}\n`,
+  `${JSON.stringify({ scenario: 'all-at-once', runs: RUNS, deterministic: same, prices, ...first, wallMs: wall, wallMsRuns: walls }, null, 2)}\n`,
 );
 process.exit(0);
