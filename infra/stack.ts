@@ -17,7 +17,13 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  Table,
+  TableEncryption,
+  type TableProps,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -34,6 +40,7 @@ import {
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
 } from '../functions/shared/event-patterns.ts';
+import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
   eventFunctions,
   type FunctionFolder,
@@ -88,26 +95,27 @@ export class SwitchyardStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     };
-    const locks = new Table(this, 'Locks', {
-      ...tableProps,
-      partitionKey: { name: 'target', type: AttributeType.STRING },
-    });
-    const releases = new Table(this, 'Releases', {
-      ...tableProps,
-      partitionKey: { name: 'releaseId', type: AttributeType.STRING },
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    releases.addGlobalSecondaryIndex({
-      indexName: 'byTarget',
-      partitionKey: { name: 'target', type: AttributeType.STRING },
-      sortKey: { name: 'createdAt', type: AttributeType.STRING },
-    });
-    const waits = new Table(this, 'Waits', {
-      ...tableProps,
-      partitionKey: { name: 'resourceKey', type: AttributeType.STRING },
-      sortKey: { name: 'waitId', type: AttributeType.STRING },
-      timeToLiveAttribute: 'expiresAt',
-    });
+    const table = (id: string, schema: TableSchema, extra: Partial<TableProps> = {}) => {
+      const t = new Table(this, id, {
+        ...tableProps,
+        ...extra,
+        partitionKey: { name: schema.partitionKey, type: AttributeType.STRING },
+        sortKey: schema.sortKey ? { name: schema.sortKey, type: AttributeType.STRING } : undefined,
+        timeToLiveAttribute: schema.ttl,
+      });
+      if (schema.index) {
+        t.addGlobalSecondaryIndex({
+          indexName: schema.index.name,
+          partitionKey: { name: schema.index.partitionKey, type: AttributeType.STRING },
+          sortKey: { name: schema.index.sortKey, type: AttributeType.STRING },
+        });
+      }
+      return t;
+    };
+    const locks = table('Locks', tableSchemas.locks);
+    // The audit trail outlives the stack.
+    const releases = table('Releases', tableSchemas.releases, { removalPolicy: RemovalPolicy.RETAIN });
+    const waits = table('Waits', tableSchemas.waits);
 
     // --- functions ---------------------------------------------------------------------------
     const stateMachineName = `${this.stackName}-release`;

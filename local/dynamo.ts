@@ -10,7 +10,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { Tables } from '../functions/shared/store.ts';
+import { type TableSchema, type Tables, tableSchemas } from '../functions/shared/store.ts';
 
 export const startDynalite = async (): Promise<{ endpoint: string; close: () => Promise<void> }> => {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -31,7 +31,12 @@ const waitActive = async (client: DynamoDBClient, name: string) => {
   throw new Error(`table ${name} did not become ACTIVE`);
 };
 
-/** Drops and creates Switchyard's tables, empty (key schema as the CDK stack defines it). */
+const keySchema = (hash: string, range?: string) => [
+  { AttributeName: hash, KeyType: 'HASH' as const },
+  ...(range ? [{ AttributeName: range, KeyType: 'RANGE' as const }] : []),
+];
+
+/** Drops and creates Switchyard's tables, empty, from the same key schema the CDK stack deploys. */
 export const resetTables = async (client: DynamoDBClient, tables: Tables) => {
   for (const name of Object.values(tables)) {
     try {
@@ -40,50 +45,27 @@ export const resetTables = async (client: DynamoDBClient, tables: Tables) => {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
   }
-  const s = 'S' as const;
-  await client.send(
-    new CreateTableCommand({
-      TableName: tables.locks,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'target', AttributeType: s }],
-      KeySchema: [{ AttributeName: 'target', KeyType: 'HASH' }],
-    }),
-  );
-  await client.send(
-    new CreateTableCommand({
-      TableName: tables.releases,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'releaseId', AttributeType: s },
-        { AttributeName: 'target', AttributeType: s },
-        { AttributeName: 'createdAt', AttributeType: s },
-      ],
-      KeySchema: [{ AttributeName: 'releaseId', KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: 'byTarget',
-          KeySchema: [
-            { AttributeName: 'target', KeyType: 'HASH' },
-            { AttributeName: 'createdAt', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-    }),
-  );
-  await client.send(
-    new CreateTableCommand({
-      TableName: tables.waits,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'resourceKey', AttributeType: s },
-        { AttributeName: 'waitId', AttributeType: s },
-      ],
-      KeySchema: [
-        { AttributeName: 'resourceKey', KeyType: 'HASH' },
-        { AttributeName: 'waitId', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  for (const [key, schema] of Object.entries(tableSchemas) as [keyof Tables, TableSchema][]) {
+    const attributes = [
+      ...new Set([schema.partitionKey, schema.sortKey, schema.index?.partitionKey, schema.index?.sortKey]),
+    ];
+    await client.send(
+      new CreateTableCommand({
+        TableName: tables[key],
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: attributes
+          .filter((a) => a !== undefined)
+          .map((a) => ({ AttributeName: a, AttributeType: 'S' })),
+        KeySchema: keySchema(schema.partitionKey, schema.sortKey),
+        GlobalSecondaryIndexes: schema.index && [
+          {
+            IndexName: schema.index.name,
+            KeySchema: keySchema(schema.index.partitionKey, schema.index.sortKey),
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      }),
+    );
+  }
   for (const name of Object.values(tables)) await waitActive(client, name);
 };

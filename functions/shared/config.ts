@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
+import { Strategy } from './vocabulary.ts';
 
 const arn = (service: string, what: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
@@ -23,7 +24,7 @@ const tagPattern = z
   }, 'must be a valid regular expression');
 
 const strategy = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('all-at-once') }),
+  z.strictObject({ type: z.literal(Strategy.AllAtOnce) }),
   // canary and linear arrive with progressive shifting; until then naming them is an error, not a silent all-at-once.
 ]);
 
@@ -59,7 +60,7 @@ export const TargetSchema = z.strictObject({
         blue: arn('elasticloadbalancing', 'a target group'),
         green: arn('elasticloadbalancing', 'a target group'),
       }),
-      strategy: strategy.default({ type: 'all-at-once' }),
+      strategy: strategy.default({ type: Strategy.AllAtOnce }),
     })
     .refine((t) => (t.listenerArn === undefined) !== (t.listenerRuleArn === undefined), {
       message: 'set exactly one of listenerArn (default action) or listenerRuleArn',
@@ -97,7 +98,6 @@ export const TargetSchema = z.strictObject({
   notify: z.strictObject({ sns: arn('sns', 'an SNS topic') }),
 });
 export type Target = z.infer<typeof TargetSchema>;
-export type TargetInput = z.input<typeof TargetSchema>;
 
 export const TargetsFileSchema = z
   .strictObject({ targets: z.array(TargetSchema).min(1) })

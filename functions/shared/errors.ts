@@ -82,23 +82,22 @@ export class DigestAlreadyActive extends SwitchyardError {
   override readonly name = 'DigestAlreadyActive' as const;
 }
 
-/** Every error name the state machines may match, for the static ASL test. */
-export const errorNames = [
-  'TransientError',
-  'WeightsNotApplied',
-  'Superseded',
-  'DeploymentFailed',
-  'SnapshotFailed',
-  'HealthCheckFailed',
-  'RollbackFailed',
-  'InvalidInput',
-  'TargetNotFound',
-  'ImageNotFound',
-  'ResourceNotFound',
-  'TrafficSplit',
-  'DigestAlreadyActive',
-] as const;
-export type ErrorName = (typeof errorNames)[number];
+/** Every error name the state machines may match, read from the classes so the list cannot drift. */
+export const errorNames: readonly string[] = [
+  TransientError,
+  WeightsNotApplied,
+  Superseded,
+  DeploymentFailed,
+  SnapshotFailed,
+  HealthCheckFailed,
+  RollbackFailed,
+  InvalidInput,
+  TargetNotFound,
+  ImageNotFound,
+  ResourceNotFound,
+  TrafficSplit,
+  DigestAlreadyActive,
+].map((E) => new E().name);
 
 const transientNames = new Set([
   'ThrottlingException',

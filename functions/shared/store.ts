@@ -395,9 +395,21 @@ export const createStore = (
   };
 };
 
-/** Table definitions shared by the local runtime (dynalite) and the CDK stack. */
-export const tableKeys = {
+/** Switchyard's tables' key schema: the local runtime (dynalite) and the CDK stack both build from it. */
+export interface TableSchema {
+  partitionKey: string;
+  sortKey?: string;
+  /** Global secondary index, projecting all attributes. */
+  index?: { name: string; partitionKey: string; sortKey: string };
+  /** Attribute holding the epoch-seconds expiry for DynamoDB TTL. */
+  ttl?: string;
+}
+
+export const tableSchemas: Record<keyof Tables, TableSchema> = {
   locks: { partitionKey: 'target' },
-  releases: { partitionKey: 'releaseId', byTarget: { partitionKey: 'target', sortKey: 'createdAt' } },
+  releases: {
+    partitionKey: 'releaseId',
+    index: { name: 'byTarget', partitionKey: 'target', sortKey: 'createdAt' },
+  },
   waits: { partitionKey: 'resourceKey', sortKey: 'waitId', ttl: 'expiresAt' },
-} as const;
+};

@@ -1,0 +1,65 @@
+/**
+ * `npm run demo` as a user meets it: the shipped targets file, both scenarios, the CLI's exit codes
+ * and its `--json` last line. (The end-to-end suite uses its own fixture targets.)
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runScenario } from '../../local/scenarios.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const targetsFile = `${root}local/targets.json`;
+const run = promisify(execFile);
+const demo = (...args: string[]) =>
+  run(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, 'local/demo.ts', ...args], { cwd: root });
+
+describe('demo', () => {
+  it('happy on the shipped targets file ends Promoted with green live and blue scaled down', async () => {
+    const s = await runScenario('happy', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'Promoted',
+      activeColour: 'green',
+      weights: { blue: 0, green: 100 },
+      tasks: { blue: 0, green: 4 },
+    });
+    expect(s.virtualSeconds).toBeGreaterThan(20 * 60); // the 20-minute bake is really waited, in virtual time
+    expect(s.phases.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        'BackupDatabase',
+        'DeployInactiveColour',
+        'ShiftTraffic',
+        'ScaleDownOldColour',
+      ]),
+    );
+    expect(s.snapshotId).toMatch(/^switchyard-checkout-api-[0-9a-f]{12}$/);
+  });
+
+  it('bad-image on the shipped targets file ends Aborted with blue untouched and green at 0', async () => {
+    const s = await runScenario('bad-image', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'Aborted',
+      activeColour: 'blue',
+      tasks: { blue: 4, green: 0 },
+      error: { Error: 'DeploymentFailed' },
+    });
+  });
+
+  it('the CLI exits 0 and its last line is the JSON summary', async () => {
+    const { stdout } = await demo('--scenario', 'bad-image', '--json');
+    const last = stdout.trim().split('\n').at(-1) ?? '';
+    expect(JSON.parse(last)).toMatchObject({
+      scenario: 'bad-image',
+      outcome: 'Aborted',
+      stateTransitions: expect.any(Number),
+    });
+    expect(stdout).toMatch(/\+00:00:\d\d {2}step {2}AcquireLock/);
+  });
+
+  it('the CLI rejects an unknown scenario with a non-zero exit naming the known ones', async () => {
+    await expect(demo('--scenario', 'nope')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('unknown scenario "nope"; known: happy, bad-image'),
+    });
+  });
+});
