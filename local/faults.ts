@@ -29,12 +29,18 @@ export interface FaultPlan {
   events?: EventFault[];
   /** Image tags whose containers fail their HTTP health checks. */
   unhealthyTags?: string[];
+  /**
+   * Image tag → share of real requests its containers answer with 5xx while passing their health
+   * checks (a bug only traffic shows; the target's alarms see it).
+   */
+  errorRates?: Record<string, number>;
 }
 
 export class Faults {
   private readonly api: Required<ApiFault>[];
   private readonly events: EventFault[];
   readonly unhealthyTags: Set<string>;
+  readonly errorRates: Map<string, number>;
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
 
@@ -42,6 +48,7 @@ export class Faults {
     this.api = (plan.api ?? []).map((f) => ({ status: 400, after: 0, ...f }));
     this.events = (plan.events ?? []).map((f) => ({ ...f }));
     this.unhealthyTags = new Set(plan.unhealthyTags ?? []);
+    this.errorRates = new Map(Object.entries(plan.errorRates ?? {}));
   }
 
   /** The error to throw for this call, if a fault is armed for it. */

@@ -14,6 +14,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
 import { loadTargetsFile } from '../functions/shared/config.ts';
 import {
+  alarmStatePattern,
   ecrPushPattern,
   ecsDeploymentPattern,
   rdsSnapshotPattern,
@@ -101,7 +102,15 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       POWERTOOLS_DEV: 'true',
     });
     const clients = await import('../functions/shared/clients.ts');
-    for (const client of [clients.ecs, clients.elbv2, clients.rds, clients.ecr, clients.sfn, clients.sns]) {
+    for (const client of [
+      clients.ecs,
+      clients.elbv2,
+      clients.rds,
+      clients.ecr,
+      clients.sfn,
+      clients.sns,
+      clients.cloudwatch,
+    ]) {
       attachAccount(client, () => {
         if (!current) throw new Error('no local runtime is active');
         return current.account;
@@ -194,6 +203,14 @@ export class LocalRuntime {
       pattern: rdsSnapshotPattern,
       deliver: (e) => this.lambda.invoke('wait-resume', e),
     });
+    const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
+    if (alarms.length > 0) {
+      this.bus.addRule({
+        name: 'alarm-state',
+        pattern: alarmStatePattern(alarms),
+        deliver: (e) => this.lambda.invoke('wait-resume', e),
+      });
+    }
   }
 
   /** Starts a runtime with an empty simulated account; `setup` builds the world before time starts. */

@@ -18,12 +18,39 @@ interface AslState {
   Type: string;
   Resource?: string;
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
+  Parameters?: { Payload?: Record<string, unknown> };
   Branches?: { States: Record<string, AslState> }[];
 }
 interface AslDefinition {
   States: Record<string, AslState>;
   StartAt: string;
 }
+
+/**
+ * AWS resolves a Task's `TimeoutSecondsPath` against the state input; aws-local-stepfunctions 3
+ * resolves it against the effective Parameters. For callback Tasks the runner rewrites the path to
+ * the Payload field that carries the same value (`"traffic.$": "$.traffic"` turns
+ * `$.traffic.bakeSeconds` into `$.Payload.traffic.bakeSeconds`), so both engines read one number.
+ */
+const localTimeoutPaths = (states: Record<string, AslState>) => {
+  for (const [name, state] of Object.entries(states)) {
+    for (const branch of state.Branches ?? []) localTimeoutPaths(branch.States);
+    const path = state.TimeoutSecondsPath;
+    if (!path) continue;
+    const carried = Object.entries(state.Parameters?.Payload ?? {}).find(
+      ([key, value]) =>
+        key.endsWith('.$') && typeof value === 'string' && (path === value || path.startsWith(`${value}.`)),
+    );
+    if (!carried) {
+      throw new Error(
+        `state ${name}: the local runtime needs TimeoutSecondsPath ${path} to be passed in the Payload too`,
+      );
+    }
+    const [key, value] = carried as [string, string];
+    state.TimeoutSecondsPath = `$.Payload.${key.slice(0, -2)}${path.slice(value.length)}`;
+  }
+};
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -54,7 +81,7 @@ interface PendingToken {
   state: string;
   resolve: (value: Json) => void;
   reject: (error: Error) => void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 const validName = /^[A-Za-z0-9_-]{1,80}$/;
@@ -84,7 +111,9 @@ export class LocalStepFunctions {
   /** Registers a state machine from its substituted ASL text; returns its ARN. */
   createStateMachine(name: string, definitionText: string): string {
     const arn = `arn:aws:states:${this.region}:${this.account}:stateMachine:${name}`;
-    this.definitions.set(arn, JSON.parse(definitionText) as AslDefinition);
+    const definition = JSON.parse(definitionText) as AslDefinition;
+    localTimeoutPaths(definition.States);
+    this.definitions.set(arn, definition);
     return arn;
   }
 
@@ -173,6 +202,7 @@ export class LocalStepFunctions {
   private overrides(definition: AslDefinition, executionArn: string) {
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     const parallels = new Map<string, string[]>();
+    const callbackStates = new Set<string>();
     const visit = (states: Record<string, AslState>, parallel?: string) => {
       for (const [name, state] of Object.entries(states)) {
         if (parallel) parallels.get(parallel)?.push(name);
@@ -182,6 +212,7 @@ export class LocalStepFunctions {
         }
         if (state.Type !== 'Task' || !state.Resource) continue;
         if (state.Resource === CALLBACK_RESOURCE) {
+          callbackStates.add(name);
           handlers[name] = (params) =>
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
@@ -193,7 +224,7 @@ export class LocalStepFunctions {
       }
     };
     visit(definition.States);
-    return { handlers, parallels };
+    return { handlers, parallels, callbackStates };
   }
 
   private async callbackTask(
@@ -205,8 +236,11 @@ export class LocalStepFunctions {
     const token = `${randomBytes(24).toString('base64url')}`;
     const result = new Promise<Json>((resolve, reject) => {
       // The engine's own TimeoutSeconds timer fails the Task; this one (1 ms later) closes the token
-      // so a late SendTaskSuccess gets TaskTimedOut, as in AWS.
-      const timer = setTimeout(() => this.close(token), (definition.TimeoutSeconds ?? 60) * 1000 + 1);
+      // so a late SendTaskSuccess gets TaskTimedOut, as in AWS. A TimeoutSecondsPath is evaluated by
+      // the engine only: those tokens close when the state fails (see run()).
+      const timer = definition.TimeoutSeconds
+        ? setTimeout(() => this.close(token), definition.TimeoutSeconds * 1000 + 1)
+        : undefined;
       this.tokens.set(token, { executionArn, state, resolve, reject, timer });
     });
     result.catch(() => {}); // settled by the engine's race; never an unhandled rejection here
@@ -249,7 +283,7 @@ export class LocalStepFunctions {
       done: Promise.resolve(),
     };
     this.executions.set(executionArn, execution);
-    const { handlers, parallels } = this.overrides(definition, executionArn);
+    const { handlers, parallels, callbackStates } = this.overrides(definition, executionArn);
     const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
     const parsedInput = JSON.parse(input) as Json;
     const run = machine.run(parsedInput as never, {
@@ -278,6 +312,9 @@ export class LocalStepFunctions {
         ) {
           // A failed Parallel stops its other branches: their parked tasks are closed, as in AWS.
           this.closeTokens(executionArn, parallels.get(event.state.name));
+        } else if (event.type === 'StateFailed' && callbackStates.has(event.state.name)) {
+          // A parked Task that failed (e.g. States.Timeout from TimeoutSecondsPath) closes its token.
+          this.closeTokens(executionArn, [event.state.name]);
         } else if (event.type === 'ExecutionFailed') {
           execution.error = event.Error;
           execution.cause = typeof event.Cause === 'string' ? event.Cause : JSON.stringify(event.Cause);

@@ -1,7 +1,8 @@
 /**
  * Builds, in the simulated account, the AWS resources a target names: cluster, the two services
  * (the live colour at the current image, the idle one at 0), target groups, load balancer,
- * listener/rule at 100/0, test listener, database, SNS topic. Any targets file can be simulated.
+ * listener/rule at 100/0, test listener, database, SNS topic, CloudWatch alarms. Any targets file
+ * can be simulated.
  */
 import type { Target } from '../functions/shared/config.ts';
 import type { SimulatedAccount } from './account/index.ts';
@@ -103,6 +104,12 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   if (target.database?.kind === 'cluster')
     account.rds.addCluster(target.database.identifier, options.databaseStorageGb ?? 200);
   account.sns.addTopic(target.notify.sns);
+  // Each watched alarm measures the 5xx share of the target's live listener/rule (threshold 1%).
+  for (const alarm of target.alarms) {
+    if (!account.cloudwatch.alarms.has(alarm)) {
+      account.cloudwatch.addAlarm(alarm, { where: mainWhere, thresholdPercent: 1 });
+    }
+  }
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
 };
 

@@ -3,21 +3,25 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
 import { percentile } from '../shared/probe.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch'>;
 
 /**
  * The idle colour is healthy when every registered target of its target group is `healthy`, at
  * least as many as the live colour runs, and HTTP probes through the test listener meet the
- * target's p95 latency and error-rate thresholds.
+ * target's p95 latency and error-rate thresholds. Traffic does not move while a watched alarm is
+ * in ALARM either: that would only be rolled back.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
+  const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
+  if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
   const groupArn = target.traffic.targetGroups[input.plan.toColour];
   const health = await deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }));
   const targets = health.TargetHealthDescriptions ?? [];

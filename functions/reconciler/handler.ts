@@ -1,11 +1,11 @@
 import middy from '@middy/core';
-import { ecs, rds, sfn } from '../shared/clients.ts';
+import { cloudwatch, ecs, elbv2, rds, sfn } from '../shared/clients.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-const deps = { ...baseDeps(), ecs, rds, sfn };
+const deps = { ...baseDeps(), ecs, rds, elbv2, cloudwatch, sfn };
 
 export const handler = middy()
   .use(stepMiddlewares({ name: 'Reconciler', schema: inputSchema }))

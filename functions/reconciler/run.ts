@@ -2,7 +2,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'sfn' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'>;
 
 /**
  * ECS and RDS events are best effort: periodically re-check every pending wait with batched

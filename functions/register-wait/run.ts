@@ -1,15 +1,22 @@
+import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import type { WaitRecord } from '../shared/store.ts';
 import { WaitKind, WaitStatus } from '../shared/vocabulary.ts';
-import { checkWaits, resumeWait, serviceResourceKey, snapshotResourceKey } from '../shared/waits.ts';
+import {
+  bakeResourceKey,
+  checkWaits,
+  resumeWait,
+  serviceResourceKey,
+  snapshotResourceKey,
+} from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'sfn' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'>;
 
 /** Waits are kept a week after they were registered, then DynamoDB's TTL removes them. */
 const RETENTION_SECONDS = 7 * 24 * 3600;
 
-export const waitFor = (input: Input, createdAt: Date): WaitRecord => {
+export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): WaitRecord => {
   const base = {
     waitId: `${input.releaseId}#${input.kind}`,
     releaseId: input.releaseId,
@@ -27,6 +34,24 @@ export const waitFor = (input: Input, createdAt: Date): WaitRecord => {
       condition: { cluster, service, taskDefinitionArn },
     };
   }
+  if (input.kind === WaitKind.Bake) {
+    const target = findTarget(targets, input.target);
+    const { step, percent, bakeSeconds } = input.traffic;
+    return {
+      ...base,
+      waitId: `${input.releaseId}#bake#${step}`,
+      kind: input.kind,
+      resourceKey: bakeResourceKey(target.name),
+      condition: {
+        step,
+        percent,
+        alarms: target.alarms,
+        colour: input.toColour,
+        targetGroupArn: target.traffic.targetGroups[input.toColour],
+        endsAt: new Date(createdAt.getTime() + bakeSeconds * 1000).toISOString(),
+      },
+    };
+  }
   const { snapshotId, databaseKind } = input.snapshot;
   return {
     ...base,
@@ -41,7 +66,7 @@ export const waitFor = (input: Input, createdAt: Date): WaitRecord => {
  * once, because the event that would resume it may have come before the wait existed.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
-  const wait = waitFor(input, deps.now());
+  const wait = waitFor(input, deps.now(), deps.targets);
   await deps.store.putWait(wait);
   const check = (await checkWaits([wait], deps)).get(wait.waitId);
   if (check && check.state !== 'pending') await resumeWait(wait, check, deps);

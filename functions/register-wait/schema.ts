@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
+import { colourSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { WaitKind } from '../shared/vocabulary.ts';
 
 const common = {
@@ -13,6 +13,17 @@ export const inputSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal(WaitKind.ServiceStable),
     deployment: z.object({ cluster: z.string(), service: z.string(), taskDefinitionArn: z.string() }),
+  }),
+  z.object({
+    ...common,
+    kind: z.literal(WaitKind.Bake),
+    /** ShiftTraffic's output for the step being baked. */
+    traffic: z.object({
+      step: z.number().int().min(0),
+      percent: z.number().int().min(1).max(100),
+      bakeSeconds: z.number().int().min(1),
+    }),
+    toColour: colourSchema,
   }),
   z.object({
     ...common,

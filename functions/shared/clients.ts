@@ -4,6 +4,7 @@
  * The local runtime attaches its simulated-account transport to these same instances.
  * `@__PURE__` lets the bundler drop the clients a step does not import.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -22,6 +23,7 @@ export const rds = /* @__PURE__ */ new RDSClient({});
 export const ecr = /* @__PURE__ */ new ECRClient({});
 export const sfn = /* @__PURE__ */ new SFNClient({});
 export const sns = /* @__PURE__ */ new SNSClient({});
+export const cloudwatch = /* @__PURE__ */ new CloudWatchClient({});
 export const dynamo = /* @__PURE__ */ new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {});
 export const doc = /* @__PURE__ */ DynamoDBDocumentClient.from(dynamo, {
   marshallOptions: { removeUndefinedValues: true },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
+import { Days, isTimeZone } from './freeze.ts';
 import { Strategy } from './vocabulary.ts';
 
 const arn = (service: string, what: string) =>
@@ -23,10 +24,54 @@ const tagPattern = z
     }
   }, 'must be a valid regular expression');
 
+const minutes = z
+  .number()
+  .min(0)
+  .max(24 * 60);
+
 const strategy = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal(Strategy.AllAtOnce) }),
-  // canary and linear arrive with progressive shifting; until then naming them is an error, not a silent all-at-once.
+  z.strictObject({
+    type: z.literal(Strategy.Canary),
+    /** Percent of traffic the new colour takes first. */
+    percent: z.number().int().min(1).max(99),
+    /** Minutes at that percent, watching alarms, before 100%. */
+    bakeMinutes: minutes,
+  }),
+  z.strictObject({
+    type: z.literal(Strategy.Linear),
+    /** Each step adds this percent (10 → 10, 20, … 90, then 100). */
+    stepPercent: z.number().int().min(1).max(50),
+    stepBakeMinutes: minutes,
+  }),
 ]);
+
+const hhmm = z
+  .string()
+  .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be local time HH:MM (00:00-24:00)');
+
+const freezeWindow = z
+  .strictObject({
+    name: z.string().min(1).max(80),
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+    /** Days the window starts on; default every day. */
+    days: z
+      .array(z.enum(Days))
+      .min(1)
+      .default([...Days]),
+    start: hhmm,
+    /** At or before `start`: the window ends on the next day. */
+    end: hhmm,
+  })
+  .refine((w) => w.start !== w.end || w.start === '00:00', {
+    message: 'start and end are equal: use 00:00-24:00 for a whole day',
+  });
+
+const alarmName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((n) => !/\p{Cc}/u.test(n), 'must be a CloudWatch alarm name (no control characters)');
 
 /** One deployable unit in one environment. Every entry point validates it with this schema. */
 export const TargetSchema = z.strictObject({
@@ -90,11 +135,14 @@ export const TargetSchema = z.strictObject({
     })
     .optional(),
   /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
-  bakeMinutes: z
-    .number()
-    .min(0)
-    .max(24 * 60)
-    .default(5),
+  bakeMinutes: minutes.default(5),
+  /**
+   * CloudWatch alarms watched during every bake: one in ALARM puts traffic back on the old colour.
+   * Any alarm in ALARM also stops the release before traffic moves.
+   */
+  alarms: z.array(alarmName).max(100).default([]),
+  /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
+  freezeWindows: z.array(freezeWindow).max(50).default([]),
   notify: z.strictObject({ sns: arn('sns', 'an SNS topic') }),
 });
 export type Target = z.infer<typeof TargetSchema>;

@@ -2,6 +2,7 @@
  * Dependencies of the release steps, built once at cold start: validated environment, the targets
  * config, the DynamoDB store, and — chosen per step — the module-scope AWS clients it uses.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -27,6 +28,7 @@ export interface AwsDeps {
   ecr: ECRClient;
   sfn: SFNClient;
   sns: SNSClient;
+  cloudwatch: CloudWatchClient;
   probe: Probe;
 }
 
@@ -57,5 +59,6 @@ export const releaseDeps = (targets: TargetsFile, store: Store): ReleaseDeps => 
   ecr: clients.ecr,
   sfn: clients.sfn,
   sns: clients.sns,
+  cloudwatch: clients.cloudwatch,
   probe: httpProbe,
 });

@@ -45,6 +45,11 @@ export class HealthCheckFailed extends SwitchyardError {
   override readonly name = 'HealthCheckFailed' as const;
 }
 
+/** A watched CloudWatch alarm is in ALARM (re-checked with DescribeAlarms), or the new colour's targets turned unhealthy, during a bake. */
+export class AlarmTriggered extends SwitchyardError {
+  override readonly name = 'AlarmTriggered' as const;
+}
+
 /** Putting traffic back on the old colour could not be verified. */
 export class RollbackFailed extends SwitchyardError {
   override readonly name = 'RollbackFailed' as const;
@@ -90,6 +95,7 @@ export const errorNames: readonly string[] = [
   DeploymentFailed,
   SnapshotFailed,
   HealthCheckFailed,
+  AlarmTriggered,
   RollbackFailed,
   InvalidInput,
   TargetNotFound,

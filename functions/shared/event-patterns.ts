@@ -23,6 +23,13 @@ export const rdsSnapshotPattern: EventPattern = {
   detail: { EventID: ['RDS-EVENT-0042', 'RDS-EVENT-0075'] },
 };
 
+/** A watched alarm going to ALARM (the only change that ends a bake early). */
+export const alarmStatePattern = (alarmNames: string[]): EventPattern => ({
+  source: ['aws.cloudwatch'],
+  'detail-type': ['CloudWatch Alarm State Change'],
+  detail: { alarmName: alarmNames, state: { value: ['ALARM'] } },
+});
+
 /** Exact-match subset of EventBridge pattern semantics: every listed field must equal one of its values. */
 export const matches = (pattern: EventPattern, event: unknown): boolean => {
   if (typeof event !== 'object' || event === null) return false;

@@ -60,7 +60,11 @@ export const auditPhase = (phase: string, store: () => Store): MiddlewareObj => 
     before: (request) => {
       (request.internal as Record<string, unknown>).phaseStartedAt = new Date().toISOString();
     },
-    after: async (request) => record(request, 'succeeded'),
+    // A step may describe what it did in `summary` (e.g. "10% on green"); it becomes the phase's detail.
+    after: async (request) => {
+      const summary = (request.response as { summary?: unknown } | undefined)?.summary;
+      await record(request, 'succeeded', typeof summary === 'string' ? summary.slice(0, 500) : undefined);
+    },
     onError: async (request) => record(request, 'failed', request.error?.message?.slice(0, 500)),
   };
 };

@@ -1,6 +1,6 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
 import * as z from 'zod';
-import { Colour, TriggerSource } from './vocabulary.ts';
+import { Colour, Strategy, TriggerSource } from './vocabulary.ts';
 
 export const releaseIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,79}$/, 'must be a Switchyard release id');
 export const targetNameSchema = z.string().min(1).max(40);
@@ -19,6 +19,13 @@ export const triggerSchema = z.object({
   at: z.iso.datetime({ offset: true }),
 });
 
+/** An explicit override of freeze windows: who asked and why. */
+export const breakGlassSchema = z.object({
+  reason: z.string().trim().min(3, 'break-glass needs a reason').max(500),
+  by: z.string().min(1).max(256),
+});
+export type BreakGlass = z.infer<typeof breakGlassSchema>;
+
 /** Validate's output: which colour goes live and everything later steps need to act on it. */
 export const planSchema = z.object({
   fromColour: colourSchema,
@@ -31,7 +38,13 @@ export const planSchema = z.object({
   fromTaskDefinitionArn: z.string(),
   hasDatabase: z.boolean(),
   graceSeconds: z.number().int().min(0),
-  bakeSeconds: z.number().int().min(0),
+  strategy: z.enum([Strategy.AllAtOnce, Strategy.Canary, Strategy.Linear]),
+  /** SetWeight + bake steps; the last is 100% with the old-colour-warm bake. */
+  steps: z
+    .array(z.object({ percent: z.number().int().min(1).max(100), bakeSeconds: z.number().int().min(0) }))
+    .min(1),
+  /** Set when the release may move traffic inside a freeze window; recorded in the audit trail. */
+  breakGlass: breakGlassSchema.optional(),
 });
 export type Plan = z.infer<typeof planSchema>;
 

@@ -93,7 +93,7 @@ export interface WaitRecord {
   status: WaitStatus;
   createdAt: string;
   /** Kind-specific: what must be true to resume. */
-  condition: Record<string, string>;
+  condition: Record<string, unknown>;
   /** Epoch seconds; DynamoDB TTL removes old waits. */
   expiresAt: number;
 }

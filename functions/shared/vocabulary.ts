@@ -42,6 +42,11 @@ export const WaitKind = {
   ServiceStable: 'service-stable',
   /** The RDS snapshot (instance or cluster) has status `available`. */
   SnapshotAvailable: 'snapshot-available',
+  /**
+   * A traffic step's bake: fails at once when a watched alarm is in ALARM or the new colour's targets
+   * turn unhealthy; otherwise the Task's own timeout (the bake length) moves the release on.
+   */
+  Bake: 'bake',
 } as const;
 export type WaitKind = (typeof WaitKind)[keyof typeof WaitKind];
 
@@ -56,6 +61,10 @@ export type WaitStatus = (typeof WaitStatus)[keyof typeof WaitStatus];
 export const Strategy = {
   /** One SetWeight from 100/0 to 0/100, verified by reading the rule back. */
   AllAtOnce: 'all-at-once',
+  /** One small step (e.g. 10%), a bake watching alarms, then 100%. */
+  Canary: 'canary',
+  /** Equal steps (e.g. 10%, 20%, … 90%), a bake after each, then 100%. */
+  Linear: 'linear',
 } as const;
 export type Strategy = (typeof Strategy)[keyof typeof Strategy];
 

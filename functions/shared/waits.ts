@@ -3,14 +3,20 @@
  * EventBridge event (a hint) or the reconciler re-checks the condition against AWS and only then
  * resumes the execution. The PENDING → RESUMED conditional write makes resuming exactly-once.
  */
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import {
+  DescribeTargetHealthCommand,
+  type ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import {
   DescribeDBClusterSnapshotsCommand,
   DescribeDBSnapshotsCommand,
   type RDSClient,
 } from '@aws-sdk/client-rds';
 import type { SFNClient } from '@aws-sdk/client-sfn';
+import { describeFiring, readAlarms } from './alarms.ts';
 import { stabilityOn } from './ecs.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
@@ -18,21 +24,35 @@ import { WaitKind } from './vocabulary.ts';
 
 export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
-  | { state: 'failed'; error: 'DeploymentFailed' | 'SnapshotFailed'; cause: string }
+  | { state: 'failed'; error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered'; cause: string }
   | { state: 'pending'; detail: string };
 
 export const serviceResourceKey = (cluster: string, service: string) => `ecs-service#${cluster}/${service}`;
 export const snapshotResourceKey = (snapshotId: string) => `rds-snapshot#${snapshotId.toLowerCase()}`;
+/** A target's bakes; an alarm event finds them through the targets that watch the alarm. */
+export const bakeResourceKey = (target: string) => `bake#${target}`;
 
 /** Phase names recorded in the release's audit trail when a wait ends. */
 export const waitPhase: Record<WaitKind, string> = {
   [WaitKind.ServiceStable]: 'WaitForServiceStable',
   [WaitKind.SnapshotAvailable]: 'WaitForSnapshot',
+  [WaitKind.Bake]: 'Bake',
 };
 
 export interface WaitAws {
   ecs: Pick<ECSClient, 'send'>;
   rds: Pick<RDSClient, 'send'>;
+  elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
+  cloudwatch: Pick<CloudWatchClient, 'send'>;
+  now: () => Date;
+}
+
+export interface CheckOptions {
+  /**
+   * Also read the new colour's target health for bakes (default). An alarm event re-checks only
+   * alarms, keeping the path from alarm to rollback to one Describe call.
+   */
+  targetHealth?: boolean;
 }
 
 const chunk = <T>(items: T[], size: number): T[][] =>
@@ -50,8 +70,18 @@ const snapshotFailed = new Set([
  * Checks many waits with as few Describe calls as AWS allows: services 10 per DescribeServices per
  * cluster, snapshots by identifier filter. Returns one check per wait id.
  */
-export const checkWaits = async (waits: WaitRecord[], aws: WaitAws): Promise<Map<string, WaitCheck>> => {
+export const checkWaits = async (
+  waits: WaitRecord[],
+  aws: WaitAws,
+  options: CheckOptions = {},
+): Promise<Map<string, WaitCheck>> => {
   const checks = new Map<string, WaitCheck>();
+  await checkBakes(
+    waits.filter((w) => w.kind === WaitKind.Bake),
+    aws,
+    options,
+    checks,
+  );
 
   const services = waits.filter((w) => w.kind === WaitKind.ServiceStable);
   const byCluster = Map.groupBy(services, (w) => w.condition.cluster as string);
@@ -126,6 +156,66 @@ export const checkWaits = async (waits: WaitRecord[], aws: WaitAws): Promise<Map
   return checks;
 };
 
+/**
+ * Bakes: one DescribeAlarms for every alarm of every bake, then (unless told not to) the target
+ * health of each bake's new colour. A bake whose time is up and that saw nothing is done: its Task
+ * has normally moved on by its own timeout already, and this only closes the record.
+ */
+const checkBakes = async (
+  bakes: WaitRecord[],
+  aws: WaitAws,
+  options: CheckOptions,
+  checks: Map<string, WaitCheck>,
+) => {
+  if (bakes.length === 0) return;
+  const { firing } = await readAlarms(
+    aws.cloudwatch,
+    bakes.flatMap((w) => w.condition.alarms as string[]),
+  );
+  const unhealthy = new Map<string, string[]>();
+  if (options.targetHealth !== false) {
+    for (const arn of new Set(bakes.map((w) => w.condition.targetGroupArn as string))) {
+      const out = await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+      unhealthy.set(
+        arn,
+        (out.TargetHealthDescriptions ?? [])
+          .filter((t) => t.TargetHealth?.State === 'unhealthy')
+          .map((t) => `${t.Target?.Id} (${t.TargetHealth?.Reason ?? 'no reason'})`),
+      );
+    }
+  }
+  const now = aws.now().getTime();
+  for (const wait of bakes) {
+    const { alarms, colour, targetGroupArn, percent, endsAt } = wait.condition as {
+      alarms: string[];
+      colour: string;
+      targetGroupArn: string;
+      percent: number;
+      endsAt: string;
+    };
+    const mine = firing.filter((a) => alarms.includes(a.name));
+    const sick = unhealthy.get(targetGroupArn) ?? [];
+    if (now >= Date.parse(endsAt)) {
+      // Over: the Task moved on by its timeout. What fires now is the next step's to see.
+      checks.set(wait.waitId, { state: 'done', output: { percent, bakedUntil: endsAt } });
+    } else if (mine.length > 0) {
+      checks.set(wait.waitId, {
+        state: 'failed',
+        error: 'AlarmTriggered',
+        cause: `at ${percent}% on ${colour}: ${describeFiring(mine)}`,
+      });
+    } else if (sick.length > 0) {
+      checks.set(wait.waitId, {
+        state: 'failed',
+        error: 'AlarmTriggered',
+        cause: `at ${percent}% on ${colour}: ${sick.length} unhealthy target(s) in ${colour}'s target group: ${sick.slice(0, 5).join(', ')}`,
+      });
+    } else {
+      checks.set(wait.waitId, { state: 'pending', detail: `baking at ${percent}% until ${endsAt}` });
+    }
+  }
+};
+
 export interface ResumeDeps {
   store: Store;
   sfn: Pick<SFNClient, 'send'>;
@@ -147,10 +237,15 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
     await deps.store.unclaimWait(wait);
     throw error;
   }
+  // A bake that ran its course ended at its deadline, however late this record is closed.
+  const endedAt =
+    wait.kind === WaitKind.Bake && check.state === 'done'
+      ? (wait.condition.endsAt as string)
+      : deps.now().toISOString();
   await deps.store.appendPhase(wait.releaseId, {
     name: waitPhase[wait.kind],
     startedAt: wait.createdAt,
-    endedAt: deps.now().toISOString(),
+    endedAt,
     status: check.state === 'done' ? 'succeeded' : 'failed',
     detail: check.state === 'failed' ? check.cause : undefined,
   });

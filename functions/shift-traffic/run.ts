@@ -1,13 +1,64 @@
+import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { allTo, percentages, setWeights } from '../shared/traffic.ts';
+import { AlarmTriggered, InvalidInput } from '../shared/errors.ts';
+import { activeFreeze } from '../shared/freeze.ts';
+import { weightsFor } from '../shared/strategy.ts';
+import { setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now'>;
 
-/** All-at-once: one SetWeight to the new colour, verified by reading the rule back. */
+/**
+ * One SetWeight of the plan: unless a freeze window holds it back, checks no watched alarm is in
+ * ALARM (after the first step: the previous bake's last word), sends the whole forward action and
+ * reads the rule back until the weights landed.
+ */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const { plan } = input;
+  const step = plan.steps[input.step];
+  if (!step) throw new InvalidInput(`step ${input.step} is not in the plan (${plan.steps.length} steps)`);
   const target = findTarget(deps.targets, input.target);
-  const weights = await setWeights(deps.elbv2, target.traffic, allTo(input.plan.toColour));
-  return { weights, percent: percentages(weights) };
+  const now = deps.now();
+
+  const freeze = activeFreeze(target.freezeWindows, now);
+  if (freeze && !plan.breakGlass) {
+    const waitSeconds = Math.max(1, Math.ceil((freeze.endsAt.getTime() - now.getTime()) / 1000));
+    return {
+      frozen: true,
+      step: input.step,
+      next: input.step,
+      waitSeconds,
+      window: freeze.window.name,
+      until: freeze.endsAt.toISOString(),
+      summary: `held by freeze window "${freeze.window.name}" until ${freeze.endsAt.toISOString()}`,
+    };
+  }
+  if (freeze && plan.breakGlass) {
+    await deps.store.appendPhase(input.releaseId, {
+      name: 'BreakGlass',
+      startedAt: now.toISOString(),
+      endedAt: now.toISOString(),
+      status: 'succeeded',
+      detail: `step ${input.step + 1} moved traffic inside freeze window "${freeze.window.name}": ${plan.breakGlass.reason} (by ${plan.breakGlass.by})`,
+    });
+  }
+
+  if (input.step > 0) {
+    const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
+    if (firing.length > 0) throw new AlarmTriggered(describeFiring(firing));
+  }
+
+  const weights = await setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent));
+  const last = input.step === plan.steps.length - 1;
+  return {
+    frozen: false,
+    step: input.step,
+    percent: step.percent,
+    bakeSeconds: step.bakeSeconds,
+    next: input.step + 1,
+    last,
+    weights,
+    summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
+  };
 };

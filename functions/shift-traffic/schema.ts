@@ -1,10 +1,33 @@
-import type * as z from 'zod';
+import * as z from 'zod';
 import { plannedStepSchema } from '../shared/schemas.ts';
 import type { Weights } from '../shared/traffic.ts';
 
-export const inputSchema = plannedStepSchema;
+export const inputSchema = plannedStepSchema.extend({
+  /** Index into `plan.steps` of the SetWeight to make now. */
+  step: z.number().int().min(0),
+});
 export type Input = z.infer<typeof inputSchema>;
-export interface Output {
-  weights: Weights;
-  percent: Weights;
-}
+
+/** Either the weights landed (and the step's bake follows), or a freeze window holds the step back. */
+export type Output =
+  | {
+      frozen: false;
+      step: number;
+      percent: number;
+      bakeSeconds: number;
+      /** The step after this one; equal to the number of steps when this was the last. */
+      next: number;
+      last: boolean;
+      weights: Weights;
+      summary: string;
+    }
+  | {
+      frozen: true;
+      step: number;
+      next: number;
+      /** Seconds until the window ends; the state machine waits that long and tries again. */
+      waitSeconds: number;
+      window: string;
+      until: string;
+      summary: string;
+    };

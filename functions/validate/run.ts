@@ -1,16 +1,18 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
-import { DigestAlreadyActive, ImageNotFound, ResourceNotFound } from '../shared/errors.ts';
+import { AlarmTriggered, DigestAlreadyActive, ImageNotFound, ResourceNotFound } from '../shared/errors.ts';
 import type { Plan } from '../shared/schemas.ts';
+import { planSteps } from '../shared/strategy.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import type { Input } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch'>;
 
 /**
  * Checks everything the release will touch before it touches anything, reading AWS (never a
@@ -82,6 +84,17 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   if (desiredCount < 1) {
     throw new ResourceNotFound(`live service ${live.serviceName} has desiredCount 0; nothing to match`);
   }
+  const { firing, missing } = await readAlarms(deps.cloudwatch, target.alarms);
+  if (missing.length > 0) {
+    throw new ResourceNotFound(
+      `CloudWatch has no alarm named ${missing.map((n) => `"${n}"`).join(', ')} (alarms of ${target.name})`,
+    );
+  }
+  if (firing.length > 0) {
+    throw new AlarmTriggered(
+      `${describeFiring(firing)}: fix what it reports first, a release would be rolled back at once`,
+    );
+  }
 
   await deps.store.updateRelease(input.releaseId, {
     fromColour,
@@ -100,6 +113,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromTaskDefinitionArn: liveTaskDefinition,
     hasDatabase: target.database !== undefined,
     graceSeconds: target.health.graceSeconds,
-    bakeSeconds: Math.round(target.bakeMinutes * 60),
+    strategy: target.traffic.strategy.type,
+    steps: planSteps(target.traffic.strategy, target.bakeMinutes),
+    ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
   };
 };

@@ -1,10 +1,12 @@
 import * as z from 'zod';
-import { imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
+import { breakGlassSchema, imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 
+/** The execution's state (Validate has no Parameters): the release request as started. */
 export const inputSchema = z.object({
   releaseId: releaseIdSchema,
   target: targetNameSchema,
   image: imageRefSchema,
+  breakGlass: breakGlassSchema.nullish(),
 });
 export type Input = z.infer<typeof inputSchema>;
 export type { Plan as Output } from '../shared/schemas.ts';

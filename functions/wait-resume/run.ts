@@ -1,17 +1,35 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
-import { checkWaits, resumeWait, serviceResourceKey, snapshotResourceKey } from '../shared/waits.ts';
+import {
+  bakeResourceKey,
+  checkWaits,
+  resumeWait,
+  serviceResourceKey,
+  snapshotResourceKey,
+} from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'sfn' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'>;
 
-/** Which waits an event is about: `service/<cluster>/<service>` from the ARN, or the snapshot id. */
-export const resourceKeyOf = (event: Input): string => {
-  if (event.source === 'aws.ecs') {
-    const [, cluster, service] = (event.resources[0] as string).split(':').at(-1)?.split('/') ?? [];
-    return serviceResourceKey(cluster as string, service as string);
+/**
+ * Which waits an event is about: `service/<cluster>/<service>` from the ARN, the snapshot id, or
+ * the bakes of every target that watches the alarm.
+ */
+export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): string[] => {
+  switch (event.source) {
+    case 'aws.ecs': {
+      const [, cluster, service] = (event.resources[0] as string).split(':').at(-1)?.split('/') ?? [];
+      return [serviceResourceKey(cluster as string, service as string)];
+    }
+    case 'aws.rds':
+      return [snapshotResourceKey(event.detail.SourceIdentifier)];
+    case 'aws.cloudwatch':
+      // Only a change *to* ALARM can end a bake early; OK and INSUFFICIENT_DATA leave it running.
+      if (event.detail.state.value !== 'ALARM') return [];
+      return deps.targets.targets
+        .filter((t) => t.alarms.includes(event.detail.alarmName))
+        .map((t) => bakeResourceKey(t.name));
   }
-  return snapshotResourceKey(event.detail.SourceIdentifier);
 };
 
 /**
@@ -19,17 +37,17 @@ export const resourceKeyOf = (event: Input): string => {
  * only when the condition holds (or has definitely failed).
  */
 export const run = async (event: Input, deps: Deps): Promise<Output> => {
-  const resourceKey = resourceKeyOf(event);
-  const waits = await deps.store.pendingWaitsFor(resourceKey);
+  const resourceKeys = resourceKeysOf(event, deps);
+  const waits = (await Promise.all(resourceKeys.map((key) => deps.store.pendingWaitsFor(key)))).flat();
   if (waits.length === 0) {
-    logger.info('no pending wait for event', { resourceKey, eventId: event.id });
-    return { resourceKey, pending: 0, resumed: 0 };
+    logger.info('no pending wait for event', { resourceKeys, eventId: event.id });
+    return { resourceKeys, pending: 0, resumed: 0 };
   }
-  const checks = await checkWaits(waits, deps);
+  const checks = await checkWaits(waits, deps, { targetHealth: event.source !== 'aws.cloudwatch' });
   let resumed = 0;
   for (const wait of waits) {
     const check = checks.get(wait.waitId);
     if (check && (await resumeWait(wait, check, deps))) resumed++;
   }
-  return { resourceKey, pending: waits.length - resumed, resumed };
+  return { resourceKeys, pending: waits.length - resumed, resumed };
 };

@@ -2,7 +2,10 @@ import * as z from 'zod';
 
 const envelope = { id: z.string(), time: z.string(), resources: z.array(z.string()) };
 
-/** The AWS events that may end a wait: ECS deployment state changes and RDS snapshot events. */
+/**
+ * The AWS events that may end a wait: ECS deployment state changes, RDS snapshot events, and
+ * CloudWatch alarm state changes (which end a bake).
+ */
 export const inputSchema = z.discriminatedUnion('detail-type', [
   z.object({
     ...envelope,
@@ -17,10 +20,19 @@ export const inputSchema = z.discriminatedUnion('detail-type', [
     source: z.literal('aws.rds'),
     detail: z.object({ EventID: z.string(), SourceIdentifier: z.string().min(1) }),
   }),
+  z.object({
+    ...envelope,
+    'detail-type': z.literal('CloudWatch Alarm State Change'),
+    source: z.literal('aws.cloudwatch'),
+    detail: z.object({
+      alarmName: z.string().min(1),
+      state: z.object({ value: z.string(), reason: z.string().optional() }),
+    }),
+  }),
 ]);
 export type Input = z.infer<typeof inputSchema>;
 export interface Output {
-  resourceKey: string;
+  resourceKeys: string[];
   pending: number;
   resumed: number;
 }

@@ -67,6 +67,8 @@ export class EcsModel {
     private readonly random: Random,
     /** Whether a container image answers its health checks (bad images do not). */
     private readonly imageIsHealthy: (image: string) => boolean,
+    /** Share of real requests an image answers with 5xx while passing its health checks. */
+    private readonly imageErrorRate: (image: string) => number = () => 0,
   ) {
     elbv2.onTargetHealth((groupArn, id, state) => this.onTargetHealth(groupArn, id, state));
   }
@@ -136,7 +138,13 @@ export class EcsModel {
       const task = this.newTask(deployment);
       task.state = 'RUNNING';
       service.tasks.push(task);
-      this.elbv2.register(service.targetGroupArn, task.ip, input.containerPort, this.serves(task));
+      this.elbv2.register(
+        service.targetGroupArn,
+        task.ip,
+        input.containerPort,
+        this.serves(task),
+        this.errorRate(task),
+      );
     }
     this.services.set(this.key(input.cluster, input.name), service);
   }
@@ -174,6 +182,11 @@ export class EcsModel {
     return (td?.containerDefinitions ?? []).every((c) => this.imageIsHealthy(c.image ?? ''));
   }
 
+  private errorRate(task: SimTask): number {
+    const td = this.taskDefinitions.get(task.taskDefinitionArn);
+    return Math.max(0, ...(td?.containerDefinitions ?? []).map((c) => this.imageErrorRate(c.image ?? '')));
+  }
+
   private launch(service: SimService, deployment: SimDeployment) {
     const task = this.newTask(deployment);
     service.tasks.push(task);
@@ -182,7 +195,13 @@ export class EcsModel {
       () => {
         if (task.state !== 'PROVISIONING') return;
         task.state = 'RUNNING';
-        this.elbv2.register(service.targetGroupArn, task.ip, service.containerPort, this.serves(task));
+        this.elbv2.register(
+          service.targetGroupArn,
+          task.ip,
+          service.containerPort,
+          this.serves(task),
+          this.errorRate(task),
+        );
         this.reconcile(service);
       },
       this.random.int(min * 1000, max * 1000),

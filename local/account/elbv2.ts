@@ -22,6 +22,8 @@ interface SimTarget {
   reason?: string;
   /** Whether the container behind this target answers its health path correctly. */
   serves: boolean;
+  /** Share of real requests it answers with 5xx (a bug the health check does not see). */
+  errorRate: number;
 }
 
 interface SimTargetGroup {
@@ -135,10 +137,17 @@ export class Elbv2Model {
 
   // --- used by the ECS model --------------------------------------------------------------
 
-  register(groupArn: string, id: string, port: number, serves: boolean) {
+  register(groupArn: string, id: string, port: number, serves: boolean, errorRate = 0) {
     const group = this.targetGroups.get(groupArn);
     if (!group) return;
-    group.targets.set(id, { id, port, state: 'initial', reason: 'Elb.InitialHealthChecking', serves });
+    group.targets.set(id, {
+      id,
+      port,
+      state: 'initial',
+      reason: 'Elb.InitialHealthChecking',
+      serves,
+      errorRate,
+    });
     const checks = serves ? group.healthyThreshold : group.unhealthyThreshold;
     setTimeout(
       () => {
@@ -171,6 +180,27 @@ export class Elbv2Model {
   private readonly healthListeners: ((groupArn: string, id: string, state: TargetState) => void)[] = [];
   onTargetHealth(listener: (groupArn: string, id: string, state: TargetState) => void) {
     this.healthListeners.push(listener);
+  }
+
+  /**
+   * Percent of a rule's or listener's requests answered with 5xx right now: each target group's
+   * share of the weight times the mean error rate of its healthy targets (a group with no healthy
+   * target answers 503).
+   */
+  errorPercent(where: string): number {
+    const weights = Object.entries(this.weightsOf(where));
+    const total = weights.reduce((sum, [, w]) => sum + w, 0);
+    if (total === 0) return 100;
+    let errors = 0;
+    for (const [arn, weight] of weights) {
+      if (weight === 0) continue;
+      const healthy = [...(this.targetGroups.get(arn)?.targets.values() ?? [])].filter(
+        (t) => t.state === 'healthy',
+      );
+      const rate = healthy.length ? healthy.reduce((sum, t) => sum + t.errorRate, 0) / healthy.length : 1;
+      errors += (weight / total) * rate;
+    }
+    return errors * 100;
   }
 
   /** Current weights (by target group ARN) of a rule or a listener's default action. */

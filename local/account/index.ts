@@ -6,6 +6,7 @@
 import type { EventBus } from '../bus.ts';
 import type { Faults } from '../faults.ts';
 import type { Random } from '../rng.ts';
+import { CloudWatchModel } from './cloudwatch.ts';
 import { EcrModel, SnsModel } from './ecr-sns.ts';
 import { EcsModel } from './ecs.ts';
 import { Elbv2Model } from './elbv2.ts';
@@ -20,6 +21,7 @@ export const serviceOfClient: Record<string, string> = {
   ECRClient: 'ECR',
   SNSClient: 'SNS',
   SFNClient: 'SFN',
+  CloudWatchClient: 'CloudWatch',
 };
 
 /** Virtual milliseconds an API call takes (min, max), by service. */
@@ -30,6 +32,7 @@ const latencyMs: Record<string, [number, number]> = {
   ECR: [30, 80],
   SNS: [20, 60],
   SFN: [20, 60],
+  CloudWatch: [20, 70],
 };
 
 export interface StepFunctionsApi {
@@ -44,6 +47,7 @@ export class SimulatedAccount {
   readonly ecs: EcsModel;
   readonly rds: RdsModel;
   readonly sns = new SnsModel();
+  readonly cloudwatch: CloudWatchModel;
   sfn: StepFunctionsApi | undefined;
   /** `Service.Operation` → number of calls (including failed ones). */
   readonly calls = new Map<string, number>();
@@ -56,17 +60,31 @@ export class SimulatedAccount {
     const envelope = { region: this.region, account: this.accountId };
     this.ecr = new EcrModel(bus, envelope);
     this.elbv2 = new Elbv2Model();
-    this.ecs = new EcsModel({ ...envelope, startSeconds: [25, 45] }, this.elbv2, bus, random, (image) =>
-      this.imageIsHealthy(image),
+    this.ecs = new EcsModel(
+      { ...envelope, startSeconds: [25, 45] },
+      this.elbv2,
+      bus,
+      random,
+      (image) => this.imageIsHealthy(image),
+      (image) => this.imageErrorRate(image),
     );
+    this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
     this.rds = new RdsModel(bus, envelope);
+  }
+
+  private tagsOfImage(image: string): string[] {
+    const digest = image.match(/@(sha256:[0-9a-f]{64})$/)?.[1];
+    return digest ? this.ecr.tagsOf(digest) : [image.split(':').at(-1) ?? ''];
   }
 
   /** Containers answer their health checks unless their image's tag is marked unhealthy. */
   private imageIsHealthy(image: string): boolean {
-    const digest = image.match(/@(sha256:[0-9a-f]{64})$/)?.[1];
-    const tags = digest ? this.ecr.tagsOf(digest) : [image.split(':').at(-1) ?? ''];
-    return !tags.some((t) => this.faults.unhealthyTags.has(t));
+    return !this.tagsOfImage(image).some((t) => this.faults.unhealthyTags.has(t));
+  }
+
+  /** Share of requests an image answers with 5xx (faults.errorRates by tag). */
+  private imageErrorRate(image: string): number {
+    return Math.max(0, ...this.tagsOfImage(image).map((t) => this.faults.errorRates.get(t) ?? 0));
   }
 
   /** Answers one SDK command. */
@@ -91,6 +109,7 @@ export class SimulatedAccount {
         ECR: this.ecr,
         SNS: this.sns,
         SFN: this.sfn,
+        CloudWatch: this.cloudwatch,
       } as Record<string, unknown>
     )[service] as Record<string, unknown> | undefined;
     const method = model?.[operation];

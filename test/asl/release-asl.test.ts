@@ -22,8 +22,10 @@ interface State {
   Resource?: string;
   Parameters?: { FunctionName?: string };
   TimeoutSeconds?: number;
+  TimeoutSecondsPath?: string;
   Retry?: { ErrorEquals: string[] }[];
-  Catch?: { ErrorEquals: string[]; ResultPath?: string }[];
+  Catch?: { ErrorEquals: string[]; ResultPath?: string; Next?: string }[];
+  Choices?: Record<string, unknown>[];
   Branches?: { States: Record<string, State> }[];
 }
 
@@ -79,7 +81,9 @@ describe('release.asl.json', () => {
 
   it('gives every Task a timeout and the standard Lambda retry block', () => {
     for (const { name, state } of tasks) {
-      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      // Only a bake's length comes from the plan; the Choice before it enters only when it is > 0.
+      if (name === 'Bake') expect(state.TimeoutSecondsPath).toBe('$.traffic.bakeSeconds');
+      else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect(retried, name).toEqual(expect.arrayContaining([...lambdaRetry, 'TransientError']));
     }
@@ -107,10 +111,28 @@ describe('release.asl.json', () => {
     const waits = tasks.filter((t) => t.state.Resource === 'arn:aws:states:::lambda:invoke.waitForTaskToken');
     expect(waits.map((w) => w.name).sort()).toEqual([
       'AcquireLock',
+      'Bake',
       'WaitForServiceStable',
       'WaitForSnapshot',
     ]);
-    for (const { name, state } of waits) expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(86_400);
+    for (const { name, state } of waits) {
+      if (state.TimeoutSecondsPath) continue;
+      expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(86_400);
+    }
+  });
+
+  it('ends a bake well only by its timeout, and rolls back on anything else', () => {
+    const bake = definition.States.Bake;
+    expect(bake?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.Timeout'], 'NextStep'],
+      [['States.ALL'], 'RollBackTraffic'],
+    ]);
+    const enter = definition.States.AfterSetWeight?.Choices;
+    expect(enter).toContainEqual({
+      Variable: '$.traffic.bakeSeconds',
+      NumericGreaterThan: 0,
+      Next: 'Bake',
+    });
   });
 
   it('runs the snapshot and the deployment in one Parallel', () => {

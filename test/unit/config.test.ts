@@ -44,10 +44,39 @@ describe('targets config', () => {
     expect(() => parseTargets(doc)).toThrow(/targets\[0\]: Unrecognized key: "approval"/);
   });
 
-  it('rejects a traffic strategy this release does not support', () => {
+  it('rejects an unknown traffic strategy, and a canary without its bake, naming the field', () => {
     const doc = valid();
-    doc.targets[0].traffic.strategy = { type: 'canary', percent: 10 };
+    doc.targets[0].traffic.strategy = { type: 'blue-sky' };
     expect(() => parseTargets(doc)).toThrow(/targets\[0\]\.traffic\.strategy\.type/);
+    doc.targets[0].traffic.strategy = { type: 'canary', percent: 10 };
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]\.traffic\.strategy\.bakeMinutes/);
+    doc.targets[0].traffic.strategy = { type: 'linear', stepPercent: 0, stepBakeMinutes: 1 };
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]\.traffic\.strategy\.stepPercent/);
+  });
+
+  it('accepts canary and linear strategies, alarms and freeze windows', () => {
+    const doc = valid();
+    doc.targets[0].traffic.strategy = { type: 'canary', percent: 10, bakeMinutes: 5 };
+    doc.targets[0].alarms = ['checkout-5xx'];
+    doc.targets[0].freezeWindows = [
+      { name: 'weekend', timeZone: 'Europe/Berlin', days: ['fri'], start: '17:00', end: '08:00' },
+    ];
+    const target = findTarget(parseTargets(doc), 'checkout-api');
+    expect(target.traffic.strategy).toEqual({ type: 'canary', percent: 10, bakeMinutes: 5 });
+    expect(target.freezeWindows[0]?.days).toEqual(['fri']);
+    expect(findTarget(parseTargets(doc), 'search-api').alarms).toEqual([]);
+  });
+
+  it('rejects a freeze window with an unknown time zone or a malformed time, naming the field', () => {
+    const doc = valid();
+    doc.targets[0].freezeWindows = [{ name: 'x', timeZone: 'Mars/Olympus', start: '17:00', end: '18:00' }];
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[0\]\.freezeWindows\[0\]\.timeZone: must be an IANA time zone/,
+    );
+    doc.targets[0].freezeWindows = [{ name: 'x', timeZone: 'UTC', start: '5pm', end: '18:00' }];
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[0\]\.freezeWindows\[0\]\.start: must be local time HH:MM/,
+    );
   });
 
   it('rejects duplicate target names and invalid tag patterns', () => {

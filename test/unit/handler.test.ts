@@ -41,7 +41,8 @@ const plan = {
   fromTaskDefinitionArn: 'arn:td:1',
   hasDatabase: true,
   graceSeconds: 0,
-  bakeSeconds: 60,
+  strategy: 'all-at-once',
+  steps: [{ percent: 100, bakeSeconds: 60 }],
 };
 
 beforeAll(async () => {
@@ -58,7 +59,12 @@ describe('shift-traffic handler', () => {
   it('rejects invalid input with InvalidInput naming the field, before any AWS call', async () => {
     await expect(
       handler(
-        { releaseId: 'checkout-api-1', target: 'checkout-api', plan: { ...plan, toColour: 'purple' } },
+        {
+          releaseId: 'checkout-api-1',
+          target: 'checkout-api',
+          step: 0,
+          plan: { ...plan, toColour: 'purple' },
+        },
         context,
       ),
     ).rejects.toMatchObject({
@@ -73,7 +79,7 @@ describe('shift-traffic handler', () => {
       .on(DescribeRulesCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
     await expect(
-      handler({ releaseId: 'checkout-api-1', target: 'checkout-api', plan }, context),
+      handler({ releaseId: 'checkout-api-1', target: 'checkout-api', step: 0, plan }, context),
     ).rejects.toMatchObject({
       name: 'TransientError',
       message: expect.stringContaining('ThrottlingException: Rate exceeded'),

@@ -160,8 +160,9 @@ describe('validate', () => {
       toService: 'checkout-api-green',
       desiredCount: 4,
       hasDatabase: true,
-      bakeSeconds: 1200,
       graceSeconds: 30,
+      strategy: 'all-at-once',
+      steps: [{ percent: 100, bakeSeconds: 1200 }],
     });
   });
 
@@ -218,7 +219,7 @@ describe('validate', () => {
 describe('backup-database', () => {
   it('creates one deterministic snapshot, and a retry accepts the existing one', async () => {
     const plan = await planned();
-    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
     expect(await w.rt.until(backupDatabase(input, w.deps))).toEqual({
       snapshotId: snapshotIdFor('checkout-api-v2'),
       databaseKind: 'instance',
@@ -242,7 +243,7 @@ describe('backup-database', () => {
 describe('deploy-inactive-colour and waits', () => {
   it('pins the image by digest, scales the idle service, points the test listener at it, and is idempotent', async () => {
     const plan = await planned();
-    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
     const first = await w.rt.until(deploy(input, w.deps));
     expect(first.image).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/checkout-api@sha256:[0-9a-f]{64}$/);
     expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
@@ -284,7 +285,7 @@ describe('deploy-inactive-colour and waits', () => {
     };
     // An early (or forged) event is only a hint: the service is not stable yet, nothing resumes.
     expect(await w.rt.until(waitResume(event, w.deps))).toEqual({
-      resourceKey: 'ecs-service#prod/checkout-api-green',
+      resourceKeys: ['ecs-service#prod/checkout-api-green'],
       pending: 1,
       resumed: 0,
     });
@@ -393,15 +394,15 @@ describe('traffic steps', () => {
   it('shift-traffic moves all weight to green and verifies it', async () => {
     const plan = await planned();
     const out = await w.rt.until(
-      shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps),
+      shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 }, w.deps),
     );
-    expect(out.percent).toEqual({ blue: 0, green: 100 });
+    expect(out).toMatchObject({ frozen: false, percent: 100, last: true, next: 1, bakeSeconds: 1200 });
     expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 0, green: 100 });
   });
 
   it('scale-down-old-colour refuses while the old colour has weight, then scales it to 0', async () => {
     const plan = await planned();
-    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
     await expect(w.rt.until(scaleDown(input, w.deps))).rejects.toMatchObject({ name: 'TrafficSplit' });
     await w.rt.until(shiftTraffic(input, w.deps));
     await w.rt.until(scaleDown(input, w.deps));
@@ -414,7 +415,9 @@ describe('traffic steps', () => {
       await w.rt.until(cleanUp({ releaseId: 'checkout-api-v2', target: 'checkout-api' }, w.deps)),
     ).toEqual({ skipped: 'no plan: nothing was deployed' });
     const plan = await planned();
-    await w.rt.until(shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps));
+    await w.rt.until(
+      shiftTraffic({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 }, w.deps),
+    );
     await expect(
       w.rt.until(cleanUp({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
     ).rejects.toMatchObject({ name: 'TrafficSplit' });
@@ -422,7 +425,7 @@ describe('traffic steps', () => {
 
   it('roll-back-traffic puts all weight back on the warm old colour and scales the new one down', async () => {
     const plan = await planned();
-    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
     await w.rt.until(deploy(input, w.deps));
     await w.rt.until(shiftTraffic(input, w.deps));
     const out = await w.rt.until(rollBack(input, w.deps));
