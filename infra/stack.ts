@@ -35,6 +35,7 @@ import type { Construct } from 'constructs';
 import { snapshotIdFor } from '../functions/backup-database/run.ts';
 import type { TargetsFile } from '../functions/shared/config.ts';
 import {
+  alarmStatePattern,
   ecrPushPattern,
   ecsDeploymentPattern,
   rdsSnapshotPattern,
@@ -191,6 +192,14 @@ export class SwitchyardStack extends Stack {
         targets: [target('wait-resume')],
       });
     }
+    const alarmNames = [...new Set(targets.flatMap((t) => t.alarms))];
+    if (alarmNames.length > 0) {
+      new Rule(this, 'AlarmStateChanges', {
+        description: 'A watched alarm going to ALARM ends a bake at once (rollback)',
+        eventPattern: cdkPattern(alarmStatePattern(alarmNames)),
+        targets: [target('wait-resume')],
+      });
+    }
     new Rule(this, 'Reconcile', {
       description: 'Re-checks pending waits: ECS and RDS events are best effort',
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -253,6 +262,17 @@ export class SwitchyardStack extends Stack {
     // Snapshots Switchyard creates are named switchyard-<release id>, so the wildcard is ours alone.
     const ourSnapshot = snapshotIdFor('*').replace(/\*.*$/, '*');
 
+    // Scoped to the configured alarms' ARNs, which limits DescribeAlarms to metric alarms
+    // (composite alarms need the action on "*"); see functions/shared/alarms.ts.
+    const alarms = [...new Set(targets.flatMap((t) => t.alarms))];
+    if (alarms.length > 0) {
+      allow(
+        ['validate', 'check-health', 'shift-traffic', 'register-wait', 'wait-resume', 'reconciler'],
+        ['cloudwatch:DescribeAlarms'],
+        alarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
+      );
+    }
+
     allow(['validate'], ['ecr:DescribeImages'], repositories);
     allow(['deploy-inactive-colour'], ['ecr:DescribeRepositories'], repositories);
     allow(
@@ -289,6 +309,10 @@ export class SwitchyardStack extends Stack {
         'scale-down-old-colour',
         'clean-up-inactive-colour',
         'roll-back-traffic',
+        // Bakes watch the new colour's target health.
+        'register-wait',
+        'wait-resume',
+        'reconciler',
       ],
       [
         'elasticloadbalancing:DescribeRules',

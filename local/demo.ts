@@ -16,7 +16,7 @@ const clock = (ms: number) => {
 };
 
 const printLine = (line: ProgressLine) => {
-  const label = ['ecs', 'rds', 'elb', 'ecr'].includes(line.source) ? line.source.toUpperCase() : 'step';
+  const label = ['ecs', 'rds', 'elb', 'ecr', 'cw'].includes(line.source) ? line.source.toUpperCase() : 'step';
   process.stdout.write(`${clock(line.elapsedMs)}  ${label.padEnd(5)} ${line.text}\n`);
 };
 
@@ -28,7 +28,15 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     `  traffic        blue ${s.weights.blue}% / green ${s.weights.green}%  (live: ${s.activeColour})`,
     `  running tasks  blue ${s.tasks.blue}, green ${s.tasks.green}`,
     `  snapshot       ${s.snapshotId ?? 'none'}`,
-    `  time           ${Math.round(s.virtualSeconds / 60)} min ${s.virtualSeconds % 60} s simulated, ${s.wallMs} ms wall`,
+    `  strategy       ${s.strategy}: ${s.trafficSteps.map((p) => `${p}%`).join(' → ') || 'no traffic moved'}`,
+    `  new colour     took ${s.newColourSharePercent}% of requests from its first weight change to the end`,
+    ...(s.alarms.length
+      ? [`  alarms         ${s.alarms.map((a) => `${a.alarm} ${a.state} at +${a.atSeconds} s`).join(', ')}`]
+      : []),
+    ...(s.timeToRollbackSeconds !== null
+      ? [`  rollback       weights verified back ${s.timeToRollbackSeconds} s after the alarm`]
+      : []),
+    `  time           ${clock(s.virtualSeconds * 1000).slice(1)} simulated (h:mm:ss), ${s.wallMs} ms wall`,
     `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations`,
     `  AWS calls      ${Object.entries(s.awsCalls)
       .map(([k, v]) => `${k} ${v}`)
@@ -39,7 +47,8 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     ...s.phases.map((p) => {
       const start = Date.parse(p.startedAt);
       const offset = clock(start - Date.parse(s.phases[0]?.startedAt ?? p.startedAt));
-      return `    ${offset}  ${p.name.padEnd(22)} ${((Date.parse(p.endedAt) - start) / 1000).toFixed(1).padStart(7)} s`;
+      const took = ((Date.parse(p.endedAt) - start) / 1000).toFixed(1).padStart(7);
+      return `    ${offset}  ${p.name.padEnd(22)} ${took} s${p.detail ? `  ${p.detail}` : ''}`;
     }),
     '',
   ];

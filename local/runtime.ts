@@ -177,6 +177,7 @@ export class LocalRuntime {
     this.account.ecs.onChange((text) => this.progress('ecs', text));
     this.account.rds.onChange((text) => this.progress('rds', text));
     this.account.elbv2.onChange((text) => this.progress('elb', text));
+    this.account.cloudwatch.onChange((text) => this.progress('cw', text));
 
     const arns = Object.fromEntries(
       Object.entries(releaseFunctions).map(([key, folder]) => [key, this.lambda.arnOf(folder)]),
@@ -240,6 +241,8 @@ export class LocalRuntime {
     runtime.clock.install(runtime.startedAt);
     runtime.trackFetch();
     if (options.automation === false) return runtime;
+    // Alarms evaluate on the virtual clock, so they start only now that it runs.
+    runtime.account.cloudwatch.start();
     runtime.reconciler = setInterval(
       () =>
         void runtime.lambda.invoke('reconciler', {

@@ -11,7 +11,11 @@ import { buildWorld, serveTestListener } from './world.ts';
 
 export interface Scenario {
   description: string;
+  /** The target (in the targets file) the scenario releases. */
+  target: string;
   faults?: FaultPlan;
+  /** Virtual wall-clock time the world starts at (default Monday 2026-01-05 09:00 UTC). */
+  startTime?: string;
   /** The outcome the scenario demonstrates. */
   expect: string;
 }
@@ -20,13 +24,35 @@ export const scenarios = {
   happy: {
     description:
       'v2 is pushed: snapshot and deploy to green in parallel, health-check, all traffic to green, blue kept warm, then scaled down',
+    target: 'checkout-api',
     expect: 'Promoted',
   },
   'bad-image': {
     description:
       "v2's tasks fail their health checks: the release aborts, traffic never leaves blue, green goes back to 0",
+    target: 'checkout-api',
     faults: { unhealthyTags: ['v2'] },
     expect: 'Aborted',
+  },
+  'canary-alarm': {
+    description:
+      'canary 10%: v2 passes its health checks but fails half of real requests; the 5xx alarm fires during the canary bake and traffic goes back to blue',
+    target: 'payments-api',
+    faults: { errorRates: { v2: 0.5 } },
+    expect: 'RolledBack',
+  },
+  linear: {
+    description:
+      'linear 10% steps with a 2-minute bake each, watching the alarm, then 100% and the warm bake',
+    target: 'search-api',
+    expect: 'Promoted',
+  },
+  freeze: {
+    description:
+      'pushed on a Friday at 16:59 Berlin time: green is deployed, but no traffic moves until the 17:00-20:00 freeze window ends',
+    target: 'billing-api',
+    startTime: '2026-01-09T15:59:00Z',
+    expect: 'Promoted',
   },
 } satisfies Record<string, Scenario>;
 export type ScenarioName = keyof typeof scenarios;
@@ -37,7 +63,7 @@ export interface ScenarioSummary {
   outcome: string;
   virtualSeconds: number;
   wallMs: number;
-  phases: Pick<Phase, 'name' | 'startedAt' | 'endedAt'>[];
+  phases: Pick<Phase, 'name' | 'startedAt' | 'endedAt' | 'status' | 'detail'>[];
   weights: { blue: number; green: number };
   activeColour: 'blue' | 'green' | 'split';
   snapshotId: string | null;
@@ -46,6 +72,16 @@ export interface ScenarioSummary {
   awsCalls: Record<string, number>;
   tasks: { blue: number; green: number };
   notifications: string[];
+  strategy: string;
+  /** Percent on the new colour after each weight change the release made, in order. */
+  trafficSteps: number[];
+  /** Of the requests served from the first weight change to the end, the share the new colour took. */
+  newColourSharePercent: number;
+  /** Virtual seconds from the first alarm (or the ops command) to the weights verified back; null if none. */
+  timeToRollbackSeconds: number | null;
+  alarms: { alarm: string; state: string; atSeconds: number }[];
+  /** The release holding the target's lock after the run (null: free, as it must be). */
+  lockHeldBy?: string | null;
   error?: { Error: string; Cause: string };
 }
 
@@ -69,6 +105,33 @@ export const runningTasks = (runtime: LocalRuntime, target: Target) => {
   return { blue: count(target.ecs.services.blue), green: count(target.ecs.services.green) };
 };
 
+/** The new colour's percent at each weight change after `from`, and its time-weighted share until `to`. */
+export const trafficShare = (
+  runtime: LocalRuntime,
+  target: Target,
+  newColour: 'blue' | 'green',
+  from: number,
+  to: number,
+) => {
+  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
+  const changes = runtime.account.elbv2.weightHistory
+    .filter((h) => h.where === where && h.at >= from && h.at <= to)
+    .map((h) => {
+      const mine = h.weights[target.traffic.targetGroups[newColour]] ?? 0;
+      const other = h.weights[target.traffic.targetGroups[newColour === 'blue' ? 'green' : 'blue']] ?? 0;
+      return { at: h.at, percent: mine + other === 0 ? 0 : Math.round((mine * 100) / (mine + other)) };
+    });
+  let weighted = 0;
+  changes.forEach((c, i) => {
+    weighted += c.percent * ((changes[i + 1]?.at ?? to) - c.at);
+  });
+  const span = to - (changes[0]?.at ?? to);
+  return {
+    steps: changes.map((c) => c.percent),
+    sharePercent: span > 0 ? Math.round((weighted / span) * 10) / 10 : 0,
+  };
+};
+
 export const summarize = async (
   runtime: LocalRuntime,
   scenario: string,
@@ -79,13 +142,23 @@ export const summarize = async (
 ): Promise<ScenarioSummary> => {
   const execution = runtime.executions().find((e) => e.name === release?.releaseId);
   const weights = liveWeights(runtime, target);
+  const endedAt = execution?.stopDate?.getTime() ?? Date.now();
+  const traffic = trafficShare(runtime, target, release?.toColour ?? 'green', pushedAt, endedAt);
+  const alarms = runtime.account.cloudwatch.history
+    .filter((h) => h.at >= pushedAt && h.at <= endedAt)
+    .map((h) => ({ alarm: h.alarm, state: h.state, atSeconds: Math.round((h.at - pushedAt) / 100) / 10 }));
+  const firstAlarm = alarms.find((a) => a.state === 'ALARM');
+  const restoredAt = release?.trafficRestoredAt ? Date.parse(release.trafficRestoredAt) : undefined;
   return {
     scenario,
     releaseId: release?.releaseId ?? '',
     outcome: release?.outcome ?? execution?.status ?? 'NotStarted',
     virtualSeconds: Math.round(((execution?.stopDate?.getTime() ?? Date.now()) - pushedAt) / 1000),
     wallMs: Math.round(wallMs),
-    phases: (release?.phases ?? []).map(({ name, startedAt, endedAt }) => ({ name, startedAt, endedAt })),
+    // By start time: waits are appended when they end, after the steps that ran meanwhile.
+    phases: (release?.phases ?? [])
+      .map(({ name, startedAt, endedAt, status, detail }) => ({ name, startedAt, endedAt, status, detail }))
+      .sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt)),
     weights,
     activeColour: weights.blue === 100 ? 'blue' : weights.green === 100 ? 'green' : 'split',
     snapshotId: release?.snapshotId ?? null,
@@ -94,6 +167,14 @@ export const summarize = async (
     awsCalls: { ...runtime.account.callsByService(), DynamoDB: runtime.dynamoCalls },
     tasks: runningTasks(runtime, target),
     notifications: runtime.account.sns.published.map((m) => m.subject ?? m.message),
+    strategy: target.traffic.strategy.type,
+    trafficSteps: traffic.steps,
+    newColourSharePercent: traffic.sharePercent,
+    timeToRollbackSeconds:
+      firstAlarm && restoredAt
+        ? Math.round((restoredAt - (pushedAt + firstAlarm.atSeconds * 1000)) / 100) / 10
+        : null,
+    alarms,
     ...(release?.error ? { error: release.error } : {}),
   };
 };
@@ -105,9 +186,16 @@ export interface RunOptions {
   logLevel?: string;
 }
 
-/** Runs one scenario from a fresh simulated account: push v2 of the first target, settle, summarize. */
-export const runScenario = async (name: ScenarioName, options: RunOptions): Promise<ScenarioSummary> => {
-  const scenario: Scenario = scenarios[name];
+/** Runs one scenario from a fresh simulated account: push v2 of its target, settle, summarize. */
+export const runScenario = (name: ScenarioName, options: RunOptions): Promise<ScenarioSummary> =>
+  runRelease(name, scenarios[name], options);
+
+/** Runs any scenario definition (tests use this for variations the demo does not list). */
+export const runRelease = async (
+  name: string,
+  scenario: Scenario,
+  options: RunOptions,
+): Promise<ScenarioSummary> => {
   const wallStart = performance.now();
   let target: Target | undefined;
   const runtime = await LocalRuntime.start(
@@ -115,11 +203,12 @@ export const runScenario = async (name: ScenarioName, options: RunOptions): Prom
       targetsFile: options.targetsFile,
       seed: options.seed,
       faults: scenario.faults,
+      ...(scenario.startTime ? { startTime: new Date(scenario.startTime) } : {}),
       onProgress: options.onProgress,
       logLevel: options.logLevel,
     },
     async (rt) => {
-      target = findTarget(rt.targets, rt.targets.targets[0]?.name ?? '');
+      target = findTarget(rt.targets, scenario.target);
       buildWorld(rt.account, target, { liveTag: 'v1' });
       await serveTestListener(rt.account, target);
     },
@@ -132,7 +221,8 @@ export const runScenario = async (name: ScenarioName, options: RunOptions): Prom
     await runtime.drain();
     const execution = runtime.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
     const release = execution ? await runtime.release(execution.name) : undefined;
-    return await summarize(runtime, name, t, release, pushedAt, performance.now() - wallStart);
+    const summary = await summarize(runtime, name, t, release, pushedAt, performance.now() - wallStart);
+    return { ...summary, lockHeldBy: (await runtime.store.getLock(t.name))?.owner ?? null };
   } finally {
     await runtime.dispose();
   }

@@ -5,7 +5,7 @@ import { InvalidInput, RollbackFailed } from '../shared/errors.ts';
 import { allTo, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'now'>;
 
 /**
  * Failure after traffic moved: all weight back on the old colour (verified by read-back), then the
@@ -22,6 +22,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   const weights = await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
+  const restoredAt = deps.now().toISOString();
+  await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
   await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
-  return { weights, scaledDown: plan.toService };
+  return {
+    weights,
+    scaledDown: plan.toService,
+    summary: `all traffic back on ${plan.fromColour}, verified at ${restoredAt}; ${plan.toService} scaled to 0`,
+  };
 };

@@ -7,4 +7,5 @@ export type Input = z.infer<typeof inputSchema>;
 export interface Output {
   weights: Weights;
   scaledDown: string;
+  summary: string;
 }

@@ -64,6 +64,10 @@ export interface ReleaseRecord {
   outcome?: Outcome;
   error?: { Error: string; Cause: string };
   supersededBy?: string;
+  /** When a rollback read the old colour's weights back at 100%. */
+  trafficRestoredAt?: string;
+  /** The new colour's percent after the last verified SetWeight. */
+  trafficPercent?: number;
   endedAt?: string;
 }
 

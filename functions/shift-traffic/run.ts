@@ -50,6 +50,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
 
   const weights = await setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent));
+  await deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent });
   const last = input.step === plan.steps.length - 1;
   return {
     frozen: false,

@@ -54,9 +54,12 @@ export class CloudWatchModel {
       updatedAt: new Date(),
       metric,
     });
-    if (metric && !this.evaluator) {
-      this.evaluator = setInterval(() => this.evaluate(), PERIOD_SECONDS * 1000);
-    }
+  }
+
+  /** Starts evaluating metric alarms once per period (call when the virtual clock runs). */
+  start() {
+    if (this.evaluator) return;
+    this.evaluator = setInterval(() => this.evaluate(), PERIOD_SECONDS * 1000);
   }
 
   /** Sets an alarm's state (as `aws cloudwatch set-alarm-state` would) and emits the event if it changed. */

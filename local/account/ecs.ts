@@ -144,6 +144,7 @@ export class EcsModel {
         input.containerPort,
         this.serves(task),
         this.errorRate(task),
+        true,
       );
     }
     this.services.set(this.key(input.cluster, input.name), service);

@@ -137,9 +137,24 @@ export class Elbv2Model {
 
   // --- used by the ECS model --------------------------------------------------------------
 
-  register(groupArn: string, id: string, port: number, serves: boolean, errorRate = 0) {
+  /**
+   * Registers a target; it turns healthy (or unhealthy) after its health checks. `settled` targets
+   * (the world as it stands before time starts) are already past them.
+   */
+  register(groupArn: string, id: string, port: number, serves: boolean, errorRate = 0, settled = false) {
     const group = this.targetGroups.get(groupArn);
     if (!group) return;
+    if (settled) {
+      group.targets.set(id, {
+        id,
+        port,
+        state: serves ? 'healthy' : 'unhealthy',
+        reason: serves ? undefined : 'Target.ResponseCodeMismatch',
+        serves,
+        errorRate,
+      });
+      return;
+    }
     group.targets.set(id, {
       id,
       port,

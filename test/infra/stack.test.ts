@@ -110,7 +110,7 @@ describe('SwitchyardStack', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
       Properties: { Targets: Record<string, unknown>[] };
     }[];
-    expect(rules.length).toBe(4);
+    expect(rules.length).toBe(5); // ECR, ECS, RDS, alarms, schedule
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target).toMatchObject({
@@ -118,6 +118,23 @@ describe('SwitchyardStack', () => {
           RetryPolicy: { MaximumRetryAttempts: 8 },
         });
       }
+    }
+  });
+
+  it("routes only the configured alarms' changes to ALARM to wait-resume, and reads only those alarms", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: ['checkout-api-5xx'], state: { value: ['ALARM'] } },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId('wait-resume'), 'Arn'] } })],
+    });
+    const describe = statementsOf(() => true).filter((s) => actions(s).includes('cloudwatch:DescribeAlarms'));
+    expect(describe.length).toBeGreaterThan(0);
+    for (const statement of describe) {
+      expect(JSON.stringify(resources(statement))).toContain(':alarm:checkout-api-5xx');
+      expect(resources(statement)).not.toContain('*');
     }
   });
 

@@ -400,6 +400,67 @@ describe('traffic steps', () => {
     expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 0, green: 100 });
   });
 
+  it('shift-traffic holds inside a freeze window, and moves with break-glass, recording who and why', async () => {
+    const plan = await planned();
+    // Monday 2026-01-05 09:00 UTC is 10:00 in Berlin: inside a 09:00-12:00 window.
+    const frozenTargets = {
+      targets: w.deps.targets.targets.map((t) => ({
+        ...t,
+        freezeWindows: [
+          { name: 'audit', timeZone: 'Europe/Berlin', days: ['mon' as const], start: '09:00', end: '12:00' },
+        ],
+      })),
+    };
+    const deps = { ...w.deps, targets: frozenTargets };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
+    const held = await w.rt.until(shiftTraffic(input, deps));
+    expect(held).toMatchObject({
+      frozen: true,
+      next: 0,
+      window: 'audit',
+      until: '2026-01-05T11:00:00.000Z',
+      waitSeconds: 2 * 3600,
+    });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+
+    const breakGlass = { reason: 'hotfix for incident 4711', by: 'alice@example.com' };
+    const moved = await w.rt.until(shiftTraffic({ ...input, plan: { ...plan, breakGlass } }, deps));
+    expect(moved).toMatchObject({ frozen: false, percent: 100 });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 0, green: 100 });
+    const phases = (await w.deps.store.getRelease('checkout-api-v2'))?.phases ?? [];
+    expect(phases.find((p) => p.name === 'BreakGlass')?.detail).toBe(
+      'step 1 moved traffic inside freeze window "audit": hotfix for incident 4711 (by alice@example.com)',
+    );
+  });
+
+  it('shift-traffic refuses a later step while a watched alarm is in ALARM', async () => {
+    const plan = await planned();
+    const alarmed = {
+      targets: w.deps.targets.targets.map((t) => ({ ...t, alarms: ['checkout-5xx'] })),
+    };
+    w.rt.account.cloudwatch.addAlarm('checkout-5xx');
+    w.rt.account.cloudwatch.setState('checkout-5xx', 'ALARM', 'Threshold Crossed: 1 datapoint [7]');
+    const canary = {
+      ...plan,
+      steps: [
+        { percent: 10, bakeSeconds: 60 },
+        { percent: 100, bakeSeconds: 60 },
+      ],
+    };
+    await expect(
+      w.rt.until(
+        shiftTraffic(
+          { releaseId: 'checkout-api-v2', target: 'checkout-api', plan: canary, step: 1 },
+          {
+            ...w.deps,
+            targets: alarmed,
+          },
+        ),
+      ),
+    ).rejects.toMatchObject({ name: 'AlarmTriggered', message: expect.stringContaining('checkout-5xx') });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+
   it('scale-down-old-colour refuses while the old colour has weight, then scales it to 0', async () => {
     const plan = await planned();
     const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };

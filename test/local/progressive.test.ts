@@ -1,0 +1,120 @@
+/**
+ * Progressive traffic on the shipped targets file: canary with an alarm, linear, a freeze window,
+ * and an alarm during the final warm bake. Each run is a whole release in the simulated account.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runRelease, runScenario, type ScenarioSummary } from '../../local/scenarios.ts';
+
+const targetsFile = fileURLToPath(new URL('../../local/targets.json', import.meta.url));
+
+const settledClean = (s: ScenarioSummary) => {
+  expect(s.lockHeldBy).toBeNull();
+  expect(s.notifications).toEqual([expect.stringContaining(`v2: ${s.outcome}`)]);
+};
+
+describe('progressive traffic', () => {
+  it('canary-alarm: the alarm at 10% puts all traffic back on blue within 2 s, green scaled to 0', async () => {
+    const s = await runScenario('canary-alarm', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'RolledBack',
+      strategy: 'canary',
+      trafficSteps: [10, 0],
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+      error: {
+        Error: 'AlarmTriggered',
+        Cause: expect.stringContaining('alarm "payments-api-5xx" is in ALARM'),
+      },
+    });
+    // Most traffic never saw green: it only ever had its 10% canary share.
+    expect(s.newColourSharePercent).toBeLessThanOrEqual(10);
+    expect(s.alarms[0]).toMatchObject({ alarm: 'payments-api-5xx', state: 'ALARM' });
+    expect(s.timeToRollbackSeconds).not.toBeNull();
+    expect(s.timeToRollbackSeconds).toBeLessThanOrEqual(2);
+    // The bake ended with the alarm, not at its 10 minutes.
+    const bake = s.phases.find((p) => p.name === 'Bake');
+    expect(bake).toMatchObject({ status: 'failed', detail: expect.stringContaining('at 10% on green') });
+    expect(Date.parse(bake?.endedAt ?? '') - Date.parse(bake?.startedAt ?? '')).toBeLessThan(120_000);
+    settledClean(s);
+  });
+
+  it('linear: nine verified 10% steps with a bake each, then 100% and the warm bake → Promoted', async () => {
+    const s = await runScenario('linear', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'Promoted',
+      trafficSteps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
+      weights: { blue: 0, green: 100 },
+      tasks: { blue: 0, green: 4 },
+      timeToRollbackSeconds: null,
+    });
+    const bakes = s.phases.filter((p) => p.name === 'Bake');
+    expect(bakes.map((b) => (Date.parse(b.endedAt) - Date.parse(b.startedAt)) / 1000)).toEqual([
+      ...Array(9).fill(120),
+      600,
+    ]);
+    expect(s.phases.filter((p) => p.name === 'ShiftTraffic')).toHaveLength(10);
+    // 9 steps × 2 min + 10 min warm bake on top of deploy and health checks.
+    expect(s.virtualSeconds).toBeGreaterThan(28 * 60);
+    settledClean(s);
+  });
+
+  it('freeze: no weight moves inside the Friday 17:00-20:00 Berlin window; the release waits, then promotes', async () => {
+    const s = await runScenario('freeze', { targetsFile });
+    expect(s.outcome).toBe('Promoted');
+    const shifts = s.phases.filter((p) => p.name === 'ShiftTraffic');
+    expect(shifts[0]?.detail).toMatch(
+      /held by freeze window "Friday evening change freeze" until 2026-01-09T19:00:00.000Z/,
+    );
+    const moved = shifts.filter((p) => p.detail?.startsWith('step '));
+    expect(moved).toHaveLength(1);
+    // 20:00 in Berlin is 19:00 UTC in January.
+    expect(Date.parse(moved[0]?.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse('2026-01-09T19:00:00Z'));
+    expect(s.trafficSteps).toEqual([100]);
+    settledClean(s);
+  });
+
+  it('an alarm during the old-colour-warm bake after 100% still rolls back to the warm blue', async () => {
+    const s = await runRelease(
+      'warm-bake-alarm',
+      {
+        description: 'all-at-once; v2 fails 5% of requests, above the 1% alarm threshold',
+        target: 'checkout-api',
+        faults: { errorRates: { v2: 0.05 } },
+        expect: 'RolledBack',
+      },
+      { targetsFile },
+    );
+    expect(s).toMatchObject({
+      outcome: 'RolledBack',
+      trafficSteps: [100, 0],
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+    });
+    expect(s.timeToRollbackSeconds).toBeLessThanOrEqual(2);
+    // Blue was never scaled down: the rollback was one verified weight change.
+    expect(s.phases.map((p) => p.name)).not.toContain('ScaleDownOldColour');
+    settledClean(s);
+  });
+
+  it('an alarm already firing stops the release before any traffic moves → Aborted', async () => {
+    const s = await runRelease(
+      'alarm-before-shift',
+      {
+        description: 'blue itself fails 3% of requests, so the alarm is in ALARM before traffic moves',
+        target: 'payments-api',
+        faults: { errorRates: { v1: 0.03 } },
+        expect: 'Aborted',
+      },
+      { targetsFile },
+    );
+    expect(s).toMatchObject({
+      outcome: 'Aborted',
+      trafficSteps: [],
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+      error: { Cause: expect.stringContaining('alarm "payments-api-5xx" is in ALARM') },
+    });
+    settledClean(s);
+  });
+});
