@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
-import { eventFunctions, releaseFunctions } from '../state-machines/definitions.ts';
+import { allFunctionFolders } from '../state-machines/definitions.ts';
 
 const GOAL_KB = 300;
 const out = mkdtempSync(join(tmpdir(), 'switchyard-bundles-'));
-const folders = [...new Set([...Object.values(releaseFunctions), ...eventFunctions])];
+const folders = allFunctionFolders();
 const rows: { folder: string; kb: number; withSdkKb: number; top: string }[] = [];
 const options = {
   bundle: true,

@@ -43,10 +43,13 @@ import {
 } from '../functions/shared/event-patterns.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
+  allFunctionFolders,
   eventFunctions,
   type FunctionFolder,
   releaseDefinitionPath,
   releaseFunctions,
+  rollbackDefinitionPath,
+  rollbackFunctions,
 } from '../state-machines/definitions.ts';
 import { AslStateMachine } from './constructs/asl-state-machine.ts';
 import { ReleaseFunction } from './constructs/release-function.ts';
@@ -79,6 +82,7 @@ const timeouts: Partial<Record<FunctionFolder, Duration>> = {
 export class SwitchyardStack extends Stack {
   readonly functions: Record<FunctionFolder, ReleaseFunction>;
   readonly stateMachine: AslStateMachine;
+  readonly rollbackStateMachine: AslStateMachine;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
@@ -121,6 +125,8 @@ export class SwitchyardStack extends Stack {
     // --- functions ---------------------------------------------------------------------------
     const stateMachineName = `${this.stackName}-release`;
     const stateMachineArn = arn('states', 'stateMachine', stateMachineName, ArnFormat.COLON_RESOURCE_NAME);
+    const rollbackName = `${this.stackName}-rollback`;
+    const rollbackArn = arn('states', 'stateMachine', rollbackName, ArnFormat.COLON_RESOURCE_NAME);
     const environment = {
       LOCKS_TABLE: locks.tableName,
       RELEASES_TABLE: releases.tableName,
@@ -133,7 +139,7 @@ export class SwitchyardStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const folders = [...new Set([...Object.values(releaseFunctions), ...eventFunctions])] as FunctionFolder[];
+    const folders = allFunctionFolders();
     const invokedByEvents = new Set<FunctionFolder>(eventFunctions);
     this.functions = Object.fromEntries(
       folders.map((folder) => [
@@ -150,7 +156,7 @@ export class SwitchyardStack extends Stack {
     for (const fn of Object.values(this.functions)) {
       for (const table of [locks, releases, waits]) table.grantReadWriteData(fn);
     }
-    this.grantAwsAccess(props.targets, stateMachineArn);
+    this.grantAwsAccess(props.targets, stateMachineArn, rollbackArn);
 
     // --- state machine -----------------------------------------------------------------------
     this.stateMachine = new AslStateMachine(this, 'Release', {
@@ -158,6 +164,14 @@ export class SwitchyardStack extends Stack {
       stateMachineName,
       functions: Object.fromEntries(
         Object.entries(releaseFunctions).map(([key, folder]) => [key, this.functions[folder]]),
+      ),
+    });
+
+    this.rollbackStateMachine = new AslStateMachine(this, 'Rollback', {
+      definitionFile: rollbackDefinitionPath,
+      stateMachineName: rollbackName,
+      functions: Object.fromEntries(
+        Object.entries(rollbackFunctions).map(([key, folder]) => [key, this.functions[folder]]),
       ),
     });
 
@@ -215,7 +229,7 @@ export class SwitchyardStack extends Stack {
           'Failed asynchronous invocations go to an on-failure destination (the dead-letter queue), which also records the error.',
       });
     }
-    for (const folder of new Set(Object.values(releaseFunctions))) {
+    for (const folder of new Set([...Object.values(releaseFunctions), ...Object.values(rollbackFunctions)])) {
       Validations.of(this.functions[folder]).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason:
@@ -225,7 +239,7 @@ export class SwitchyardStack extends Stack {
   }
 
   /** IAM scoped to what each step touches, for the configured targets only. */
-  private grantAwsAccess(targetsFile: TargetsFile, stateMachineArn: string) {
+  private grantAwsAccess(targetsFile: TargetsFile, stateMachineArn: string, rollbackArn: string) {
     const { targets } = targetsFile;
     const f = this.functions;
     const arn = (service: string, resource: string, name: string, sep = ArnFormat.SLASH_RESOURCE_NAME) =>
@@ -369,12 +383,14 @@ export class SwitchyardStack extends Stack {
     allow(
       ['acquire-lock', 'release-lock', 'register-wait', 'wait-resume', 'reconciler'],
       ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-      [stateMachineArn],
+      [stateMachineArn, rollbackArn],
     );
     allow(
       ['acquire-lock'],
       ['states:DescribeExecution'],
-      [arn('states', 'execution', `${stateMachineArn.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME)],
+      [stateMachineArn, rollbackArn].map((sm) =>
+        arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),
+      ),
     );
   }
 
@@ -438,6 +454,13 @@ export class SwitchyardStack extends Stack {
           ...atLeastOnce,
         }),
       ]),
+      // A rollback that failed left traffic where someone wanted it gone: page at once.
+      new Alarm(this, 'RollbacksFailed', {
+        metric: this.rollbackStateMachine.stateMachine.metricFailed({ period: Duration.minutes(1) }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        ...atLeastOnce,
+      }),
       new Alarm(this, 'EventsDeadLettered', {
         metric: deadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
         threshold: 1,
@@ -520,10 +543,12 @@ export class SwitchyardStack extends Stack {
       at('rds', 'cluster-snapshot:switchyard-*'),
       'Only cluster snapshots Switchyard names switchyard-<release id>; the release id is only known at run time.',
     );
-    ack(
-      at('states', `execution:${this.stackName}-release:*`),
-      "AcquireLock checks whether a lock's owner, an execution of this state machine, still runs.",
-    );
+    for (const machine of ['release', 'rollback']) {
+      ack(
+        at('states', `execution:${this.stackName}-${machine}:*`),
+        `AcquireLock checks whether a lock's owner, an execution of the ${machine} state machine, still runs; its name is only known at run time.`,
+      );
+    }
     const runtime =
       'Functions run on Node.js 22, the version their tests run on; the runtime moves with the toolchain, not ahead of it.';
     ack('AwsSolutions-L1', runtime);

@@ -33,8 +33,15 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     ...(s.alarms.length
       ? [`  alarms         ${s.alarms.map((a) => `${a.alarm} ${a.state} at +${a.atSeconds} s`).join(', ')}`]
       : []),
+    ...(s.rollback
+      ? [
+          `  ops rollback   ${s.rollback.rollbackId}: ${s.rollback.outcome} (${s.rollback.path ?? '?'} path, of ${s.rollback.rollbackOf ?? 'nothing'}); the release ended ${s.releaseOutcome}`,
+        ]
+      : []),
     ...(s.timeToRollbackSeconds !== null
-      ? [`  rollback       weights verified back ${s.timeToRollbackSeconds} s after the alarm`]
+      ? [
+          `  time to roll back  ${s.timeToRollbackSeconds} s from the ${s.rollback ? 'rollback command' : 'alarm'} to all weight back on the old colour`,
+        ]
       : []),
     `  time           ${clock(s.virtualSeconds * 1000).slice(1)} simulated (h:mm:ss), ${s.wallMs} ms wall`,
     `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations`,

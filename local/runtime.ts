@@ -19,11 +19,16 @@ import {
   ecsDeploymentPattern,
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
+import { rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
+import type { IfRunning } from '../functions/shared/vocabulary.ts';
 import {
-  eventFunctions,
+  allFunctionFolders,
+  type FunctionFolder,
   releaseDefinitionText,
   releaseFunctions,
+  rollbackDefinitionText,
+  rollbackFunctions,
   substitute,
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
@@ -143,6 +148,7 @@ export class LocalRuntime {
   readonly faults: Faults;
   readonly targets: TargetsFile;
   readonly releaseStateMachineArn: string;
+  readonly rollbackStateMachineArn: string;
   readonly startedAt: number;
   /** DynamoDB requests made by the functions (real, to dynalite). */
   dynamoCalls = 0;
@@ -179,12 +185,15 @@ export class LocalRuntime {
     this.account.elbv2.onChange((text) => this.progress('elb', text));
     this.account.cloudwatch.onChange((text) => this.progress('cw', text));
 
-    const arns = Object.fromEntries(
-      Object.entries(releaseFunctions).map(([key, folder]) => [key, this.lambda.arnOf(folder)]),
-    );
+    const arns = (table: Record<string, FunctionFolder>) =>
+      Object.fromEntries(Object.entries(table).map(([key, folder]) => [key, this.lambda.arnOf(folder)]));
     this.releaseStateMachineArn = this.sfn.createStateMachine(
       'switchyard-release',
-      substitute(releaseDefinitionText(), arns),
+      substitute(releaseDefinitionText(), arns(releaseFunctions)),
+    );
+    this.rollbackStateMachineArn = this.sfn.createStateMachine(
+      'switchyard-rollback',
+      substitute(rollbackDefinitionText(), arns(rollbackFunctions)),
     );
 
     if (options.automation === false) return;
@@ -226,7 +235,7 @@ export class LocalRuntime {
         `this process runs targets ${state.targetsFile}; functions read their config once, at cold start`,
       );
     }
-    await LocalLambda.preload([...Object.values(releaseFunctions), ...eventFunctions]);
+    await LocalLambda.preload(allFunctionFolders());
     await resetTables(state.dynamo, TABLES);
     const runtime = new LocalRuntime(options, state.store);
     current = runtime;
@@ -271,6 +280,21 @@ export class LocalRuntime {
   push(repository: string, tag: string): { digest: string; event?: AwsEvent } {
     this.progress('ecr', `push ${repository}:${tag}`);
     return this.account.ecr.push(repository, tag);
+  }
+
+  /**
+   * Starts a rollback as an operator would (the CLI's StartExecution), now in virtual time.
+   * Returns the rollback id (= execution name).
+   */
+  startRollback(options: { target: string; reason: string; by?: string; ifRunning?: IfRunning }): string {
+    const request = rollbackRequest({ by: 'ops@example.com', ...options, at: new Date() });
+    this.progress('ops', `rollback ${options.target} requested: ${options.reason}`);
+    this.sfn.StartExecution({
+      stateMachineArn: this.rollbackStateMachineArn,
+      name: request.name,
+      input: JSON.stringify(request.input),
+    });
+    return request.name;
   }
 
   /** Runs virtual time until no execution is running (and the world is quiet). */

@@ -16,7 +16,12 @@ export interface Scenario {
   faults?: FaultPlan;
   /** Virtual wall-clock time the world starts at (default Monday 2026-01-05 09:00 UTC). */
   startTime?: string;
-  /** The outcome the scenario demonstrates. */
+  /**
+   * An operator's rollback: during the release's old-colour-warm bake (the release holds the lock,
+   * blue still runs), or after the release was promoted and blue scaled down.
+   */
+  rollback?: { when: 'warm-bake' | 'after-promoted'; reason: string };
+  /** The outcome the scenario demonstrates (of the rollback, when there is one). */
   expect: string;
 }
 
@@ -46,6 +51,20 @@ export const scenarios = {
       'linear 10% steps with a 2-minute bake each, watching the alarm, then 100% and the warm bake',
     target: 'search-api',
     expect: 'Promoted',
+  },
+  'ops-rollback-fast': {
+    description:
+      'ops roll back during the 20-minute warm bake: the release is asked to stop, and puts all traffic back on the still-warm blue in one verified weight change',
+    target: 'checkout-api',
+    rollback: { when: 'warm-bake', reason: 'checkout latency regression reported by support' },
+    expect: 'RolledBack',
+  },
+  'ops-rollback-slow': {
+    description:
+      'ops roll back after the release was promoted and blue scaled to 0: the last good task definition is redeployed to blue, checked, and traffic moves back',
+    target: 'checkout-api',
+    rollback: { when: 'after-promoted', reason: 'data export job fails since v2' },
+    expect: 'RolledBack',
   },
   freeze: {
     description:
@@ -80,6 +99,10 @@ export interface ScenarioSummary {
   /** Virtual seconds from the first alarm (or the ops command) to the weights verified back; null if none. */
   timeToRollbackSeconds: number | null;
   alarms: { alarm: string; state: string; atSeconds: number }[];
+  /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
+  releaseOutcome?: string;
+  /** The operator's rollback, when the scenario has one. */
+  rollback?: { rollbackId: string; outcome: string; path: string | null; rollbackOf: string | null };
   /** The release holding the target's lock after the run (null: free, as it must be). */
   lockHeldBy?: string | null;
   error?: { Error: string; Cause: string };
@@ -217,12 +240,55 @@ export const runRelease = async (
     const t = target as Target;
     const pushedAt = Date.now();
     const { digest } = runtime.push(t.image.repository, 'v2');
+    const releaseOf = async () => {
+      const execution = runtime.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
+      return execution ? runtime.release(execution.name) : undefined;
+    };
+    let rollbackId: string | undefined;
+    let commandAt: number | undefined;
+    if (scenario.rollback?.when === 'warm-bake') {
+      // Until the release is at 100% and a minute into its warm bake.
+      for (let i = 0; i < 240 && (await releaseOf())?.trafficPercent !== 100; i++) await runtime.wait(15);
+      await runtime.wait(60);
+    } else if (scenario.rollback?.when === 'after-promoted') {
+      await runtime.settle();
+      await runtime.drain();
+    }
+    if (scenario.rollback) {
+      commandAt = Date.now();
+      rollbackId = runtime.startRollback({ target: t.name, reason: scenario.rollback.reason });
+    }
     await runtime.settle();
     await runtime.drain();
-    const execution = runtime.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
-    const release = execution ? await runtime.release(execution.name) : undefined;
+    const release = await releaseOf();
     const summary = await summarize(runtime, name, t, release, pushedAt, performance.now() - wallStart);
-    return { ...summary, lockHeldBy: (await runtime.store.getLock(t.name))?.owner ?? null };
+    const lockHeldBy = (await runtime.store.getLock(t.name))?.owner ?? null;
+    if (!rollbackId || commandAt === undefined) return { ...summary, lockHeldBy };
+    const rollback = await runtime.release(rollbackId);
+    const execution = runtime.executions().find((e) => e.name === rollbackId);
+    const previous = release?.fromColour ?? 'blue';
+    const back = runtime.account.elbv2.weightHistory.find(
+      (h) =>
+        h.at >= (commandAt as number) &&
+        h.where === (t.traffic.listenerRuleArn ?? t.traffic.listenerArn) &&
+        (h.weights[t.traffic.targetGroups[previous === 'blue' ? 'green' : 'blue']] ?? 0) === 0,
+    );
+    return {
+      ...summary,
+      // The scenario is about the rollback: its outcome, and time from the command to weights back.
+      outcome: rollback?.outcome ?? execution?.status ?? 'NotStarted',
+      releaseOutcome: summary.outcome,
+      virtualSeconds: Math.round(((execution?.stopDate?.getTime() ?? Date.now()) - pushedAt) / 1000),
+      timeToRollbackSeconds: back ? Math.round((back.at - commandAt) / 100) / 10 : null,
+      notifications: runtime.account.sns.published.map((m) => m.subject ?? m.message),
+      rollback: {
+        rollbackId,
+        outcome: rollback?.outcome ?? 'NotFinished',
+        path: rollback?.rollbackPath ?? null,
+        rollbackOf: rollback?.rollbackOf ?? null,
+      },
+      lockHeldBy,
+    };
   } finally {
     await runtime.dispose();
   }

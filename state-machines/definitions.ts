@@ -23,17 +23,45 @@ export const releaseFunctions = {
   NotifyFunctionArn: 'notify',
 } as const;
 
+/** Placeholder → function folder for `rollback.asl.json` (mostly the release's own steps). */
+export const rollbackFunctions = {
+  AcquireLockFunctionArn: 'acquire-lock',
+  PlanRollbackFunctionArn: 'plan-rollback',
+  DeployInactiveColourFunctionArn: 'deploy-inactive-colour',
+  RegisterWaitFunctionArn: 'register-wait',
+  CheckHealthFunctionArn: 'check-health',
+  ShiftTrafficFunctionArn: 'shift-traffic',
+  ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
+  CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
+  RecordOutcomeFunctionArn: 'record-outcome',
+  ReleaseLockFunctionArn: 'release-lock',
+  NotifyFunctionArn: 'notify',
+} as const;
+
 /** Functions invoked by EventBridge rules and schedules rather than by a state machine. */
 export const eventFunctions = ['start-release', 'wait-resume', 'reconciler'] as const;
 
 export type FunctionFolder =
   | (typeof releaseFunctions)[keyof typeof releaseFunctions]
+  | (typeof rollbackFunctions)[keyof typeof rollbackFunctions]
   | (typeof eventFunctions)[number];
+
+/** Every function folder, once. */
+export const allFunctionFolders = (): FunctionFolder[] => [
+  ...new Set<FunctionFolder>([
+    ...Object.values(releaseFunctions),
+    ...Object.values(rollbackFunctions),
+    ...eventFunctions,
+  ]),
+];
 
 export const releaseDefinitionPath = fileURLToPath(new URL('./release.asl.json', import.meta.url));
 
 /** The ASL file's text, exactly as CDK reads it. */
 export const releaseDefinitionText = (): string => readFileSync(releaseDefinitionPath, 'utf8');
+
+export const rollbackDefinitionPath = fileURLToPath(new URL('./rollback.asl.json', import.meta.url));
+export const rollbackDefinitionText = (): string => readFileSync(rollbackDefinitionPath, 'utf8');
 
 /** Placeholders used in an ASL text. */
 export const placeholdersIn = (text: string): string[] => [

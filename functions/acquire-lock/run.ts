@@ -1,9 +1,11 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { Superseded, TransientError } from '../shared/errors.ts';
+import { LockHeld, Superseded, TransientError } from '../shared/errors.ts';
 import type { QueueEntry } from '../shared/store.ts';
 import { sendFailure, sendSuccess } from '../shared/task-tokens.ts';
+import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
+import { resumeWait } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sfn' | 'now'>;
@@ -19,20 +21,26 @@ const MAX_ATTEMPTS = 6;
 /**
  * Takes the target's lock and resumes the execution at once, or queues behind the holder. The
  * queue has one slot: a newer push replaces (supersedes) an older queued one, an older push is
- * itself superseded. The holder's ReleaseLock step hands the lock to the queued release.
+ * itself superseded. A rollback takes the slot from any queued release and is never displaced by
+ * one; a second rollback is refused. A rollback with `ifRunning: abort` also asks the holding
+ * release to stop. The holder's ReleaseLock step hands the lock to the queued entry.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
+  const rollback = input.kind === ReleaseKind.Rollback;
   await deps.store.createRelease({
     releaseId: input.releaseId,
+    kind: input.kind,
     target: target.name,
     environment: target.environment,
-    image: input.image,
+    ...(input.image ? { image: input.image } : {}),
+    ...(input.reason ? { reason: input.reason } : {}),
     trigger: input.trigger,
     executionArn: input.executionArn,
   });
   const me: QueueEntry = {
     releaseId: input.releaseId,
+    kind: input.kind,
     executionArn: input.executionArn,
     taskToken: input.taskToken,
     pushedAt: input.trigger.at,
@@ -46,15 +54,35 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     }
     const lock = await deps.store.getLock(target.name);
     if (!lock) continue; // freed between the two calls
+    if (lock.owner === input.releaseId) {
+      // A retry after this very call took the lock: resume as the holder.
+      await sendSuccess(deps.sfn, input.taskToken, { acquiredAt: lock.acquiredAt });
+      return { state: 'acquired' };
+    }
 
     if (lock.leaseExpiresAt < deps.now().toISOString() && (await ownerIsGone(deps, lock.ownerExecutionArn))) {
       await deps.store.tryAcquire(target.name, input.releaseId, input.executionArn, lock.owner);
       continue;
     }
 
+    const holder = await deps.store.getRelease(lock.owner);
+    if (rollback && holder?.kind === ReleaseKind.Rollback) {
+      throw new LockHeld(
+        `lock of ${target.name} held by rollback ${lock.owner} (execution ${lock.ownerExecutionArn}); let it finish`,
+      );
+    }
     const queued = lock.queued;
-    if (queued && queued.releaseId !== me.releaseId && isNewer(queued, me)) {
-      throw new Superseded(`superseded by ${queued.releaseId}, a newer image queued for ${target.name}`);
+    if (queued && queued.releaseId !== me.releaseId) {
+      if (queued.kind === ReleaseKind.Rollback) {
+        throw new LockHeld(
+          rollback
+            ? `rollback ${queued.releaseId} is already queued for ${target.name}`
+            : `rollback ${queued.releaseId} is queued for ${target.name}; push again after it`,
+        );
+      }
+      if (!rollback && isNewer(queued, me)) {
+        throw new Superseded(`superseded by ${queued.releaseId}, a newer image queued for ${target.name}`);
+      }
     }
     if (await deps.store.enqueue(target.name, lock.owner, me, queued?.releaseId)) {
       if (queued && queued.releaseId !== me.releaseId) {
@@ -62,14 +90,32 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
           deps.sfn,
           queued.taskToken,
           'Superseded',
-          `superseded by ${me.releaseId} (${input.image.tag})`,
+          rollback
+            ? `superseded by rollback ${me.releaseId}`
+            : `superseded by ${me.releaseId} (${input.image?.tag ?? '?'})`,
         );
       }
       await deps.store.updateRelease(input.releaseId, { status: 'Queued' });
-      return { state: 'queued', behind: lock.owner };
+      const abort = rollback && input.ifRunning === IfRunning.Abort;
+      if (abort) await requestAbort(lock.owner, input, deps);
+      return { state: 'queued', behind: lock.owner, ...(abort ? { abortRequested: true } : {}) };
     }
   }
   throw new TransientError(`lock for ${target.name} kept changing; gave up after ${MAX_ATTEMPTS} attempts`);
+};
+
+/**
+ * Asks the running release to stop: marks its record (a wait it registers later fails at once)
+ * and fails the waits it is parked on now with RollbackRequested. In the Prepare phase that means
+ * clean-up (Aborted); during a bake, one verified weight change back (RolledBack).
+ */
+const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
+  const cause = `rollback ${input.releaseId} requested${input.trigger.by ? ` by ${input.trigger.by}` : ''}${input.reason ? `: ${input.reason}` : ''}`;
+  await deps.store.updateRelease(holderId, { abortRequestedBy: input.releaseId });
+  const waits = (await deps.store.allPendingWaits()).filter((w) => w.releaseId === holderId);
+  for (const wait of waits) {
+    await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps);
+  }
 };
 
 const ownerIsGone = async (deps: Deps, executionArn: string): Promise<boolean> => {

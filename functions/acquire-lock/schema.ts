@@ -1,14 +1,25 @@
 import * as z from 'zod';
 import { imageRefSchema, releaseIdSchema, targetNameSchema, triggerSchema } from '../shared/schemas.ts';
+import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
 
-export const inputSchema = z.object({
-  releaseId: releaseIdSchema,
-  target: targetNameSchema,
-  image: imageRefSchema,
-  trigger: triggerSchema,
-  executionArn: z.string().min(1),
-  taskToken: z.string().min(1).max(2048),
-});
+export const inputSchema = z
+  .object({
+    releaseId: releaseIdSchema,
+    kind: z.enum([ReleaseKind.Release, ReleaseKind.Rollback]).default(ReleaseKind.Release),
+    target: targetNameSchema,
+    /** The image released; rollbacks have none. */
+    image: imageRefSchema.optional(),
+    trigger: triggerSchema,
+    /** Rollbacks: what to do about a release holding the lock. */
+    ifRunning: z.enum([IfRunning.Wait, IfRunning.Abort]).default(IfRunning.Wait),
+    reason: z.string().max(500).optional(),
+    executionArn: z.string().min(1),
+    taskToken: z.string().min(1).max(2048),
+  })
+  .refine((i) => i.kind === ReleaseKind.Rollback || i.image !== undefined, {
+    path: ['image'],
+    message: 'a release needs an image',
+  });
 export type Input = z.infer<typeof inputSchema>;
 
-export type Output = { state: 'acquired' } | { state: 'queued'; behind: string };
+export type Output = { state: 'acquired' } | { state: 'queued'; behind: string; abortRequested?: boolean };

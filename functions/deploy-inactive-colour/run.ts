@@ -11,6 +11,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService } from '../shared/ecs.ts';
 import { ResourceNotFound } from '../shared/errors.ts';
+import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2'>;
@@ -57,7 +58,39 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { plan } = input;
   const release = await deps.store.getRelease(input.releaseId);
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
+  const taskDefinitionArn =
+    plan.deployTaskDefinitionArn ?? (await releaseTaskDefinition(input, deps, release));
 
+  await deps.ecs.send(
+    new UpdateServiceCommand({
+      cluster: plan.cluster,
+      service: plan.toService,
+      taskDefinition: taskDefinitionArn,
+      desiredCount: plan.desiredCount,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    }),
+  );
+  await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
+
+  if (target.traffic.testListenerArn) {
+    await pointTestListener(deps, target.traffic.testListenerArn, target.traffic.targetGroups[plan.toColour]);
+  }
+  return {
+    cluster: plan.cluster,
+    service: plan.toService,
+    taskDefinitionArn,
+    desiredCount: plan.desiredCount,
+  };
+};
+
+/**
+ * The task definition carrying the release's image: the idle service's own if it already has it
+ * (a retry), else a new revision of the live one with the image pinned by digest.
+ */
+const releaseTaskDefinition = async (input: Input, deps: Deps, release: ReleaseRecord): Promise<string> => {
+  const target = findTarget(deps.targets, input.target);
+  const { plan } = input;
+  if (!release.image) throw new ResourceNotFound(`release record ${input.releaseId} names no image`);
   const repo = await deps.ecr.send(
     new DescribeRepositoriesCommand({ repositoryNames: [target.image.repository] }),
   );
@@ -93,28 +126,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     taskDefinitionArn = registered.taskDefinition?.taskDefinitionArn;
     if (!taskDefinitionArn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
   }
-
-  await deps.ecs.send(
-    new UpdateServiceCommand({
-      cluster: plan.cluster,
-      service: plan.toService,
-      taskDefinition: taskDefinitionArn,
-      desiredCount: plan.desiredCount,
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-    }),
-  );
-  await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
-
-  if (target.traffic.testListenerArn) {
-    await pointTestListener(deps, target.traffic.testListenerArn, target.traffic.targetGroups[plan.toColour]);
-  }
-  return {
-    cluster: plan.cluster,
-    service: plan.toService,
-    taskDefinitionArn,
-    image,
-    desiredCount: plan.desiredCount,
-  };
+  return taskDefinitionArn;
 };
 
 /** The test listener carries only probe traffic, so it may point at the new colour before any user does. */

@@ -7,6 +7,5 @@ export interface Output {
   cluster: string;
   service: string;
   taskDefinitionArn: string;
-  image: string;
   desiredCount: number;
 }

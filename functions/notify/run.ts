@@ -8,12 +8,18 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns'>;
 
 /** Subject and body of the outcome message; the body says what a person needs to act. */
 export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {
-  const tag = input.image?.tag ?? release?.image.tag ?? '?';
-  const subject = `[switchyard] ${input.target} (${environment}) ${tag}: ${input.outcome}`;
+  const image = release?.image ?? input.image;
+  const rollback = release?.kind === 'rollback';
+  const what = rollback ? 'rollback' : (image?.tag ?? '?');
+  const subject = `[switchyard] ${input.target} (${environment}) ${what}: ${input.outcome}`;
   const lines = [
-    `Release ${input.releaseId} of ${input.target} (${environment}) ended ${input.outcome}.`,
-    `Image: ${release?.image.repository ?? input.image?.repository}:${tag} ${release?.image.digest ?? input.image?.digest ?? ''}`,
+    `${rollback ? 'Rollback' : 'Release'} ${input.releaseId} of ${input.target} (${environment}) ended ${input.outcome}.`,
   ];
+  if (image) lines.push(`Image: ${image.repository}:${image.tag} ${image.digest}`);
+  if (rollback) {
+    lines.push(`Rolled back: ${release?.rollbackOf ?? 'nothing'} (${release?.rollbackPath ?? 'no'} path)`);
+    if (release?.reason) lines.push(`Reason given: ${release.reason}`);
+  }
   if (input.plan) lines.push(`Colours: ${input.plan.fromColour} -> ${input.plan.toColour}`);
   if (release?.snapshotId)
     lines.push(`Database snapshot: ${release.snapshotId} (kept; restore is never automatic)`);

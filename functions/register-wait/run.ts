@@ -68,6 +68,13 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const wait = waitFor(input, deps.now(), deps.targets);
   await deps.store.putWait(wait);
+  // A rollback asked this release to stop while it was between waits: stop at this one.
+  const abortBy = (await deps.store.getRelease(input.releaseId))?.abortRequestedBy;
+  if (abortBy) {
+    const cause = `rollback ${abortBy} asked this release to stop`;
+    await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps);
+    return { waitId: wait.waitId, state: 'failed' };
+  }
   const check = (await checkWaits([wait], deps)).get(wait.waitId);
   if (check && check.state !== 'pending') await resumeWait(wait, check, deps);
   return { waitId: wait.waitId, state: check?.state ?? 'pending' };

@@ -50,6 +50,11 @@ export class AlarmTriggered extends SwitchyardError {
   override readonly name = 'AlarmTriggered' as const;
 }
 
+/** An operator's rollback asked this release to stop; it cleans up or rolls back as usual. */
+export class RollbackRequested extends SwitchyardError {
+  override readonly name = 'RollbackRequested' as const;
+}
+
 /** Putting traffic back on the old colour could not be verified. */
 export class RollbackFailed extends SwitchyardError {
   override readonly name = 'RollbackFailed' as const;
@@ -82,6 +87,16 @@ export class TrafficSplit extends SwitchyardError {
   override readonly name = 'TrafficSplit' as const;
 }
 
+/** The target's lock is held (or queued for) by a rollback that this request must not displace. */
+export class LockHeld extends SwitchyardError {
+  override readonly name = 'LockHeld' as const;
+}
+
+/** No Promoted release put the live colour there, or it was already rolled back. */
+export class NothingToRollBack extends SwitchyardError {
+  override readonly name = 'NothingToRollBack' as const;
+}
+
 /** The live colour already runs this image digest: there is nothing to release. */
 export class DigestAlreadyActive extends SwitchyardError {
   override readonly name = 'DigestAlreadyActive' as const;
@@ -96,6 +111,7 @@ export const errorNames: readonly string[] = [
   SnapshotFailed,
   HealthCheckFailed,
   AlarmTriggered,
+  RollbackRequested,
   RollbackFailed,
   InvalidInput,
   TargetNotFound,
@@ -103,6 +119,8 @@ export const errorNames: readonly string[] = [
   ResourceNotFound,
   TrafficSplit,
   DigestAlreadyActive,
+  LockHeld,
+  NothingToRollBack,
 ].map((E) => new E().name);
 
 const transientNames = new Set([

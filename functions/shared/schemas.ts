@@ -45,6 +45,8 @@ export const planSchema = z.object({
     .min(1),
   /** Set when the release may move traffic inside a freeze window; recorded in the audit trail. */
   breakGlass: breakGlassSchema.optional(),
+  /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */
+  deployTaskDefinitionArn: z.string().optional(),
 });
 export type Plan = z.infer<typeof planSchema>;
 

@@ -13,7 +13,16 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { Colour, Outcome, ReleaseStatus, TriggerSource, WaitKind, WaitStatus } from './vocabulary.ts';
+import type {
+  Colour,
+  Outcome,
+  ReleaseKind,
+  ReleaseStatus,
+  RollbackPath,
+  TriggerSource,
+  WaitKind,
+  WaitStatus,
+} from './vocabulary.ts';
 
 export interface Tables {
   locks: string;
@@ -47,9 +56,12 @@ export interface Phase {
 
 export interface ReleaseRecord {
   releaseId: string;
+  /** Absent on records written before rollbacks existed: a release. */
+  kind?: ReleaseKind;
   target: string;
   environment: string;
-  image: ImageRef;
+  /** The image released (releases only). */
+  image?: ImageRef;
   trigger: Trigger;
   executionArn: string;
   status: ReleaseStatus;
@@ -64,6 +76,12 @@ export interface ReleaseRecord {
   outcome?: Outcome;
   error?: { Error: string; Cause: string };
   supersededBy?: string;
+  /** Rollbacks: why, and the release rolled back. */
+  reason?: string;
+  rollbackOf?: string;
+  rollbackPath?: RollbackPath;
+  /** Set on a running release when a rollback asked it to stop. */
+  abortRequestedBy?: string;
   /** When a rollback read the old colour's weights back at 100%. */
   trafficRestoredAt?: string;
   /** The new colour's percent after the last verified SetWeight. */
@@ -73,6 +91,8 @@ export interface ReleaseRecord {
 
 export interface QueueEntry {
   releaseId: string;
+  /** A queued rollback is never displaced by a release. */
+  kind?: ReleaseKind;
   executionArn: string;
   taskToken: string;
   pushedAt: string;

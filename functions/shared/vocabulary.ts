@@ -75,3 +75,30 @@ export const TriggerSource = {
   Manual: 'manual',
 } as const;
 export type TriggerSource = (typeof TriggerSource)[keyof typeof TriggerSource];
+
+export const ReleaseKind = {
+  /** An image going to production through the release state machine. */
+  Release: 'release',
+  /** Traffic put back on the previous colour by the rollback state machine. */
+  Rollback: 'rollback',
+} as const;
+export type ReleaseKind = (typeof ReleaseKind)[keyof typeof ReleaseKind];
+
+export const IfRunning = {
+  /** A rollback queues behind the running release and acts on what it leaves. */
+  Wait: 'wait',
+  /** A rollback asks the running release to stop: its current wait fails with RollbackRequested. */
+  Abort: 'abort',
+} as const;
+export type IfRunning = (typeof IfRunning)[keyof typeof IfRunning];
+
+/** How a rollback puts the previous version back. */
+export const RollbackPath = {
+  /** The previous colour still runs healthy tasks of the last good task definition: one weight change. */
+  Fast: 'fast',
+  /** The previous colour was scaled down: redeploy the last good task definition, check, then shift. */
+  Slow: 'slow',
+  /** Nothing to change: the aborted release already put traffic back. */
+  None: 'none',
+} as const;
+export type RollbackPath = (typeof RollbackPath)[keyof typeof RollbackPath];

@@ -24,7 +24,11 @@ import { WaitKind } from './vocabulary.ts';
 
 export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
-  | { state: 'failed'; error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered'; cause: string }
+  | {
+      state: 'failed';
+      error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered' | 'RollbackRequested';
+      cause: string;
+    }
   | { state: 'pending'; detail: string };
 
 export const serviceResourceKey = (cluster: string, service: string) => `ecs-service#${cluster}/${service}`;

@@ -2,6 +2,7 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type TargetsFile, targetsForImage } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
+import { releaseRequest } from '../shared/requests.ts';
 import { imageRefSchema } from '../shared/schemas.ts';
 import { TriggerSource } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
@@ -11,13 +12,9 @@ interface Deps extends Pick<ReleaseDeps, 'sfn'> {
   stateMachineArn: string;
 }
 
-/**
- * Execution name = release id = `<target>-<first 12 hex of the digest>`: deterministic, so a
- * redelivered event or a second tag on the same image starts nothing new (StartExecution answers
- * ExecutionAlreadyExists, or returns the open execution for identical input).
- */
-export const releaseIdFor = (target: string, digest: string) =>
-  `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+// Execution name = release id (releaseIdFor): deterministic, so a redelivered event or a second tag
+// on the same image starts nothing new (StartExecution answers ExecutionAlreadyExists, or returns
+// the open execution for identical input).
 
 /** Starts one release per target the pushed repository and tag map to; other pushes are ignored with a reason. */
 export const run = async (event: Input, deps: Deps): Promise<Output> => {
@@ -46,13 +43,12 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
 
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
-    const releaseId = releaseIdFor(target.name, detail['image-digest']);
-    const input = {
-      releaseId,
+    const { name: releaseId, input } = releaseRequest({
       target: target.name,
       image: image.data,
-      trigger: { source: TriggerSource.EcrPush, eventId: event.id, at: event.time },
-    };
+      at: new Date(event.time),
+      trigger: { source: TriggerSource.EcrPush, eventId: event.id },
+    });
     try {
       const out = await deps.sfn.send(
         new StartExecutionCommand({

@@ -118,3 +118,39 @@ describe('progressive traffic', () => {
     settledClean(s);
   });
 });
+
+describe('ops rollback scenarios', () => {
+  it('during the warm bake: the release stops itself, traffic back on warm blue in one weight change', async () => {
+    const s = await runScenario('ops-rollback-fast', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'RolledBack',
+      releaseOutcome: 'RolledBack',
+      rollback: { outcome: 'RolledBack', path: 'none', rollbackOf: s.releaseId },
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+      // 100% to green by the release, then one change back: no second shift by the rollback.
+      trafficSteps: [100, 0],
+      lockHeldBy: null,
+      error: { Error: 'RollbackRequested', Cause: expect.stringContaining('checkout latency regression') },
+    });
+    expect(s.timeToRollbackSeconds).toBeLessThanOrEqual(2);
+    expect(s.notifications).toEqual([
+      expect.stringContaining('v2: RolledBack'),
+      expect.stringContaining('rollback: RolledBack'),
+    ]);
+  });
+
+  it('after promotion, with blue scaled down: redeploys the last good task definition, then shifts', async () => {
+    const s = await runScenario('ops-rollback-slow', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'RolledBack',
+      releaseOutcome: 'Promoted',
+      rollback: { outcome: 'RolledBack', path: 'slow', rollbackOf: s.releaseId },
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+      lockHeldBy: null,
+    });
+    // Deploy + stabilise + grace + health check: minutes, not seconds, and reported as such.
+    expect(s.timeToRollbackSeconds).toBeGreaterThan(60);
+  });
+});

@@ -15,9 +15,10 @@ import { run as registerWait } from '../../functions/register-wait/run.ts';
 import { run as releaseLock } from '../../functions/release-lock/run.ts';
 import { run as rollBack } from '../../functions/roll-back-traffic/run.ts';
 import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
 import type { Plan } from '../../functions/shared/schemas.ts';
 import { run as shiftTraffic } from '../../functions/shift-traffic/run.ts';
-import { releaseIdFor, run as startRelease } from '../../functions/start-release/run.ts';
+import { run as startRelease } from '../../functions/start-release/run.ts';
 import { run as validate } from '../../functions/validate/run.ts';
 import { run as waitResume } from '../../functions/wait-resume/run.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
@@ -37,6 +38,8 @@ const v2 = () => {
   const digest = w.rt.account.ecr.push('checkout-api', 'v2', { silent: true }).digest;
   return { repository: 'checkout-api', tag: 'v2', digest };
 };
+/** What the execution input leaves to acquire-lock's defaults. */
+const asRelease = { kind: 'release', ifRunning: 'wait' } as const;
 const trigger = (at = '2026-01-05T09:00:00Z') => ({ source: 'ecr-push' as const, eventId: 'e-1', at });
 
 /** Creates the release record and takes the lock, as AcquireLock does first in every execution. */
@@ -45,6 +48,7 @@ const started = async (releaseId = 'checkout-api-v2', at?: string) => {
   await w.rt.until(
     acquireLock(
       {
+        ...asRelease,
         releaseId,
         target: 'checkout-api',
         image,
@@ -77,6 +81,7 @@ describe('acquire-lock', () => {
     await started('rel-a', '2026-01-05T09:00:00Z');
     const b = acquireLock(
       {
+        ...asRelease,
         releaseId: 'rel-b',
         target: 'checkout-api',
         image: v2(),
@@ -89,6 +94,7 @@ describe('acquire-lock', () => {
     expect(await w.rt.until(b)).toEqual({ state: 'queued', behind: 'rel-a' });
     const c = acquireLock(
       {
+        ...asRelease,
         releaseId: 'rel-c',
         target: 'checkout-api',
         image: v2(),
@@ -107,6 +113,7 @@ describe('acquire-lock', () => {
     await w.rt.until(
       acquireLock(
         {
+          ...asRelease,
           releaseId: 'rel-c',
           target: 'checkout-api',
           image: v2(),
@@ -119,6 +126,7 @@ describe('acquire-lock', () => {
     );
     const late = acquireLock(
       {
+        ...asRelease,
         releaseId: 'rel-b',
         target: 'checkout-api',
         image: v2(),
@@ -137,6 +145,7 @@ describe('acquire-lock', () => {
   it('rejects an unknown target before writing anything', async () => {
     const bad = acquireLock(
       {
+        ...asRelease,
         releaseId: 'x-1',
         target: 'payments',
         image: v2(),
@@ -245,7 +254,10 @@ describe('deploy-inactive-colour and waits', () => {
     const plan = await planned();
     const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
     const first = await w.rt.until(deploy(input, w.deps));
-    expect(first.image).toMatch(/\.dkr\.ecr\.us-east-1\.amazonaws\.com\/checkout-api@sha256:[0-9a-f]{64}$/);
+    const registered = w.rt.account.ecs.DescribeTaskDefinition({ taskDefinition: first.taskDefinitionArn });
+    expect(registered.taskDefinition?.containerDefinitions?.[0]?.image).toMatch(
+      /\.dkr\.ecr\.us-east-1\.amazonaws\.com\/checkout-api@sha256:[0-9a-f]{64}$/,
+    );
     expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
     const second = await w.rt.until(deploy(input, w.deps));
     expect(second.taskDefinitionArn).toBe(first.taskDefinitionArn);
@@ -534,6 +546,7 @@ describe('closing steps', () => {
     await w.rt.until(
       acquireLock(
         {
+          ...asRelease,
           releaseId: 'rel-b',
           target: 'checkout-api',
           image: v2(),

@@ -1,0 +1,138 @@
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { findTarget } from '../shared/config.ts';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { describeService } from '../shared/ecs.ts';
+import { NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
+import type { ReleaseRecord } from '../shared/store.ts';
+import { liveColour, readWeights } from '../shared/traffic.ts';
+import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'elbv2'>;
+
+const isRelease = (r: ReleaseRecord) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release;
+
+/**
+ * Decides what the rollback does, from AWS (the live colour, the previous colour's tasks) and the
+ * release records (which release put the live colour there, and what ran before it):
+ * - none: the release this rollback aborted has already put traffic back;
+ * - fast: the previous colour still runs the last good task definition, healthy: one weight change;
+ * - slow: the previous colour was scaled down or changed: redeploy the last good task definition.
+ * No Promoted release behind the live colour, or one already rolled back, is NothingToRollBack.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const target = findTarget(deps.targets, input.target);
+  const me = await deps.store.getRelease(input.releaseId);
+  if (!me) throw new ResourceNotFound(`rollback record ${input.releaseId} not found`);
+  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
+  const live = liveColour((await readWeights(deps.elbv2, target.traffic)).weights, where);
+  const history = (await deps.store.releasesForTarget(target.name, 50)).filter(
+    (r) => r.releaseId !== input.releaseId,
+  );
+
+  const breakGlass = {
+    reason: `rollback ${input.releaseId}${me.reason ? `: ${me.reason}` : ''}`,
+    by: me.trigger.by ?? me.trigger.source,
+  };
+  const base = {
+    cluster: target.ecs.cluster,
+    container: target.ecs.container,
+    hasDatabase: false,
+    graceSeconds: target.health.graceSeconds,
+    strategy: Strategy.AllAtOnce,
+    steps: [{ percent: 100, bakeSeconds: 0 }],
+    // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
+    breakGlass,
+  };
+  const colours = (from: Colour, to: Colour) => ({
+    fromColour: from,
+    toColour: to,
+    fromService: target.ecs.services[from],
+    toService: target.ecs.services[to],
+  });
+
+  const aborted = history.find((r) => r.abortRequestedBy === input.releaseId);
+  if (aborted?.outcome && aborted.outcome !== Outcome.Promoted && aborted.fromColour === live) {
+    const plan = await liveSized(deps, target.ecs.cluster, target.ecs.services[live]);
+    await deps.store.updateRelease(input.releaseId, {
+      rollbackOf: aborted.releaseId,
+      rollbackPath: RollbackPath.None,
+    });
+    return {
+      ...base,
+      ...colours(aborted.toColour ?? live, live),
+      ...plan,
+      path: RollbackPath.None,
+      rollbackOf: aborted.releaseId,
+      snapshotId: aborted.snapshotId ?? null,
+      summary: `${aborted.releaseId} stopped at this rollback's request and ended ${aborted.outcome}; traffic is on ${live}`,
+    };
+  }
+
+  const promoted = history.find((r) => isRelease(r) && r.outcome === Outcome.Promoted);
+  if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
+    throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
+  }
+  const undone = history.find(
+    (r) =>
+      r.kind === ReleaseKind.Rollback &&
+      r.rollbackOf === promoted.releaseId &&
+      r.outcome === Outcome.RolledBack,
+  );
+  if (undone) {
+    throw new NothingToRollBack(`${promoted.releaseId} was already rolled back by ${undone.releaseId}`);
+  }
+  if (promoted.toColour !== live) {
+    throw new NothingToRollBack(
+      `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
+    );
+  }
+
+  const previous = promoted.fromColour;
+  const [current, before] = await Promise.all([
+    describeService(deps.ecs, target.ecs.cluster, target.ecs.services[live]),
+    describeService(deps.ecs, target.ecs.cluster, target.ecs.services[previous]),
+  ]);
+  const desiredCount = Math.max(1, current.desiredCount ?? 0);
+  const lastGood = promoted.previousTaskDefinitionArn;
+  let path: RollbackPath = RollbackPath.Slow;
+  if ((before.runningCount ?? 0) >= 1 && before.taskDefinition === lastGood) {
+    const health = await deps.elbv2.send(
+      new DescribeTargetHealthCommand({ TargetGroupArn: target.traffic.targetGroups[previous] }),
+    );
+    const healthy = (health.TargetHealthDescriptions ?? []).filter(
+      (t) => t.TargetHealth?.State === 'healthy',
+    );
+    if (healthy.length >= 1) path = RollbackPath.Fast;
+  }
+  await deps.store.updateRelease(input.releaseId, {
+    rollbackOf: promoted.releaseId,
+    rollbackPath: path,
+    fromColour: live,
+    toColour: previous,
+    previousTaskDefinitionArn: current.taskDefinition,
+    ...(promoted.snapshotId ? { snapshotId: promoted.snapshotId } : {}),
+  });
+  return {
+    ...base,
+    ...colours(live, previous),
+    desiredCount,
+    fromTaskDefinitionArn: current.taskDefinition ?? '',
+    deployTaskDefinitionArn: lastGood,
+    path,
+    rollbackOf: promoted.releaseId,
+    snapshotId: promoted.snapshotId ?? null,
+    summary:
+      path === RollbackPath.Fast
+        ? `${previous} still runs ${lastGood} (healthy): one weight change back`
+        : `${previous} has ${before.runningCount ?? 0} running task(s) of ${before.taskDefinition ?? 'nothing'}: redeploying ${lastGood}`,
+  };
+};
+
+const liveSized = async (deps: Deps, cluster: string, service: string) => {
+  const svc = await describeService(deps.ecs, cluster, service);
+  return {
+    desiredCount: Math.max(1, svc.desiredCount ?? 0),
+    fromTaskDefinitionArn: svc.taskDefinition ?? '',
+  };
+};

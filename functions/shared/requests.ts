@@ -1,0 +1,61 @@
+/**
+ * Execution inputs for the two state machines, built in one place for everything that starts them:
+ * the start-release function (ECR pushes), the `switchyard` CLI and the local runtime.
+ */
+
+import type { BreakGlass } from './schemas.ts';
+import { type IfRunning, IfRunning as IfRunningValues, TriggerSource } from './vocabulary.ts';
+
+export interface ImageRef {
+  repository: string;
+  tag: string;
+  digest: string;
+}
+
+/** Release id = execution name: `<target>-<first 12 hex of the digest>`, so one image releases once. */
+export const releaseIdFor = (target: string, digest: string) =>
+  `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+
+/** Rollback id = execution name: `<target>-rollback-<UTC time to the second>`. */
+export const rollbackIdFor = (target: string, at: Date) =>
+  `${target}-rollback-${at.toISOString().replace(/[-:]/g, '').slice(0, 15).toLowerCase()}`;
+
+export const releaseRequest = (options: {
+  target: string;
+  image: ImageRef;
+  at: Date;
+  trigger?: { source: TriggerSource; eventId?: string; by?: string };
+  breakGlass?: BreakGlass;
+}) => {
+  const releaseId = releaseIdFor(options.target, options.image.digest);
+  return {
+    name: releaseId,
+    input: {
+      releaseId,
+      target: options.target,
+      image: options.image,
+      trigger: { source: TriggerSource.Manual, ...options.trigger, at: options.at.toISOString() },
+      ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
+    },
+  };
+};
+
+export const rollbackRequest = (options: {
+  target: string;
+  reason: string;
+  by: string;
+  at: Date;
+  ifRunning?: IfRunning;
+}) => {
+  const releaseId = rollbackIdFor(options.target, options.at);
+  return {
+    name: releaseId,
+    input: {
+      releaseId,
+      target: options.target,
+      reason: options.reason,
+      ifRunning: options.ifRunning ?? IfRunningValues.Abort,
+      trigger: { source: TriggerSource.Manual, by: options.by, at: options.at.toISOString() },
+    },
+  };
+};

@@ -1,0 +1,131 @@
+/** Ops rollbacks through the rollback state machine, in the simulated account. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const releaseOf = async (t: TestWorld, tag: string) => {
+  const digest = EcrModel.digestOf('checkout-api', tag);
+  const execution = t.rt.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
+  return execution ? t.rt.release(execution.name) : undefined;
+};
+
+const liveTaskDefinition = (t: TestWorld, colour: 'blue' | 'green') =>
+  t.rt.account.ecs.DescribeServices({ cluster: 'prod', services: [t.checkout.ecs.services[colour]] })
+    .services[0]?.taskDefinition;
+
+describe('ops rollback', () => {
+  it('puts the previous image back on blue, names the snapshot, and a second rollback finds nothing to do', async () => {
+    w = await startWorld();
+    const t = w;
+    const v1 = liveTaskDefinition(t, 'blue');
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const first = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
+    await t.rt.settle();
+    const record = await t.rt.release(first);
+    expect(record).toMatchObject({
+      kind: 'rollback',
+      outcome: 'RolledBack',
+      rollbackPath: 'slow',
+      reason: 'bad v2',
+      trigger: { source: 'manual', by: 'ops@example.com' },
+      snapshotId: expect.stringMatching(/^switchyard-checkout-api-/),
+    });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(liveTaskDefinition(t, 'blue')).toBe(v1);
+    expect(t.rt.account.sns.published.at(-1)?.message).toContain('restore is never automatic');
+
+    await t.rt.wait(5);
+    const second = t.rt.startRollback({ target: 'checkout-api', reason: 'double click' });
+    await t.rt.settle();
+    expect(await t.rt.release(second)).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'NothingToRollBack',
+        Cause: expect.stringContaining(`already rolled back by ${first}`),
+      },
+    });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('refuses a rollback for a target with no previous release, changing nothing', async () => {
+    w = await startWorld();
+    const t = w;
+    const id = t.rt.startRollback({ target: 'checkout-api', reason: 'just in case' });
+    await t.rt.settle();
+    expect(await t.rt.release(id)).toMatchObject({
+      outcome: 'Aborted',
+      error: { Error: 'NothingToRollBack', Cause: 'checkout-api has no Promoted release to roll back' },
+    });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 4, green: 0 });
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('refuses a rollback while another rollback holds the lock, naming it', async () => {
+    w = await startWorld();
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const first = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
+    await t.rt.wait(10); // the first is redeploying blue (slow path) and holds the lock
+    const second = t.rt.startRollback({ target: 'checkout-api', reason: 'me too' });
+    await t.rt.settle();
+    expect(await t.rt.release(second)).toMatchObject({
+      outcome: 'Aborted',
+      error: { Error: 'LockHeld', Cause: expect.stringContaining(`held by rollback ${first}`) },
+    });
+    expect(await t.rt.release(first)).toMatchObject({ outcome: 'RolledBack' });
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('a push during a rollback queues behind it and runs after it', async () => {
+    w = await startWorld();
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2', ifRunning: 'wait' });
+    await t.rt.wait(2);
+    t.rt.push('checkout-api', 'v3');
+    await t.rt.settle();
+    const v3 = await releaseOf(t, 'v3');
+    const rollback = await t.rt.release(rollbackId);
+    expect(rollback?.outcome).toBe('RolledBack');
+    expect(v3?.outcome).toBe('Promoted');
+    // v3 queued for the lock and started validating only once the rollback had ended.
+    const validated = v3?.phases.find((p) => p.name === 'Validate')?.startedAt ?? '';
+    expect(validated >= (rollback?.endedAt ?? 'z')).toBe(true);
+  });
+
+  it('a push while a rollback waits for the lock is refused, naming the rollback', async () => {
+    w = await startWorld();
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.wait(15 * 60); // v2 is in its 20-minute warm bake
+    const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2', ifRunning: 'wait' });
+    await t.rt.wait(5);
+    t.rt.push('checkout-api', 'v3');
+    await t.rt.settle();
+    expect(await releaseOf(t, 'v3')).toMatchObject({
+      outcome: 'Aborted',
+      error: { Error: 'LockHeld', Cause: expect.stringContaining(`rollback ${rollbackId} is queued`) },
+    });
+    // With ifRunning=wait, v2 finished its bake (Promoted); then the rollback undid it.
+    expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
+    expect(await t.rt.release(rollbackId)).toMatchObject({
+      outcome: 'RolledBack',
+      rollbackOf: (await releaseOf(t, 'v2'))?.releaseId,
+    });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+});
