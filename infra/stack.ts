@@ -1,6 +1,7 @@
 import {
   ArnFormat,
   type CfnElement,
+  CfnOutput,
   Duration,
   RemovalPolicy,
   Stack,
@@ -174,6 +175,22 @@ export class SwitchyardStack extends Stack {
         Object.entries(rollbackFunctions).map(([key, folder]) => [key, this.functions[folder]]),
       ),
     });
+
+    // What the `switchyard` CLI reads from its environment (export each output under its name).
+    const outputs = {
+      SWITCHYARD_RELEASE_STATE_MACHINE_ARN: this.stateMachine.stateMachine.stateMachineArn,
+      SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN: this.rollbackStateMachine.stateMachine.stateMachineArn,
+      SWITCHYARD_LOCKS_TABLE: locks.tableName,
+      SWITCHYARD_RELEASES_TABLE: releases.tableName,
+      SWITCHYARD_WAITS_TABLE: waits.tableName,
+    };
+    for (const [name, value] of Object.entries(outputs)) {
+      new CfnOutput(this, name.replace(/_/g, ''), {
+        key: name.replace(/_/g, ''),
+        value,
+        description: `export ${name}=<this value> for the switchyard CLI`,
+      });
+    }
 
     // --- events ------------------------------------------------------------------------------
     const target = (folder: FunctionFolder) =>

@@ -4,21 +4,13 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { clock, formatLine } from './progress.ts';
 import type { ProgressLine } from './runtime.ts';
 import { runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
 
 const defaultTargets = fileURLToPath(new URL('./targets.json', import.meta.url));
 
-const clock = (ms: number) => {
-  const s = Math.floor(ms / 1000);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `+${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-};
-
-const printLine = (line: ProgressLine) => {
-  const label = ['ecs', 'rds', 'elb', 'ecr', 'cw'].includes(line.source) ? line.source.toUpperCase() : 'step';
-  process.stdout.write(`${clock(line.elapsedMs)}  ${label.padEnd(5)} ${line.text}\n`);
-};
+const printLine = (line: ProgressLine) => process.stdout.write(`${formatLine(line)}\n`);
 
 const printSummary = (s: ScenarioSummary, expected: string) => {
   const ok = s.outcome === expected;

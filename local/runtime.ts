@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
 import { loadTargetsFile } from '../functions/shared/config.ts';
 import {
@@ -78,6 +79,7 @@ const MAX_VIRTUAL_MS = 3 * 24 * 3600 * 1000;
 interface ProcessState {
   targetsFile: string;
   dynamo: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
   store: Store;
   close: () => Promise<void>;
 }
@@ -131,6 +133,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
     return {
       targetsFile,
       dynamo: clients.dynamo,
+      doc: clients.doc,
       store: createStore(clients.doc, TABLES),
       close: dynalite.close,
     };
@@ -147,6 +150,7 @@ export class LocalRuntime {
   readonly sfn: LocalStepFunctions;
   readonly faults: Faults;
   readonly targets: TargetsFile;
+  readonly tables = TABLES;
   readonly releaseStateMachineArn: string;
   readonly rollbackStateMachineArn: string;
   readonly startedAt: number;
@@ -159,6 +163,8 @@ export class LocalRuntime {
   private constructor(
     readonly options: RuntimeOptions,
     readonly store: Store,
+    /** The DynamoDB document client the functions use (dynalite on loopback). */
+    readonly doc: DynamoDBDocumentClient,
   ) {
     const random = seededRandom(options.seed ?? 1);
     this.faults = new Faults(options.faults);
@@ -237,7 +243,7 @@ export class LocalRuntime {
     }
     await LocalLambda.preload(allFunctionFolders());
     await resetTables(state.dynamo, TABLES);
-    const runtime = new LocalRuntime(options, state.store);
+    const runtime = new LocalRuntime(options, state.store, state.doc);
     current = runtime;
     try {
       await setup?.(runtime);

@@ -117,6 +117,19 @@ export class LocalStepFunctions {
     return arn;
   }
 
+  /** Finished executions' records, for saving a local account (nothing may be running). */
+  snapshot(): Omit<LocalExecution, 'done'>[] {
+    if (this.running().length > 0) throw new Error('cannot save while executions are running');
+    return [...this.executions.values()].map(({ done: _done, ...rest }) => rest);
+  }
+
+  /** Puts saved execution records back (names stay taken, DescribeExecution answers). */
+  restore(saved: Omit<LocalExecution, 'done'>[]) {
+    for (const execution of saved) {
+      this.executions.set(execution.executionArn, { ...execution, done: Promise.resolve() });
+    }
+  }
+
   running(): LocalExecution[] {
     return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
   }

@@ -29,7 +29,7 @@ const minutes = z
   .min(0)
   .max(24 * 60);
 
-const strategy = z.discriminatedUnion('type', [
+export const strategySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal(Strategy.AllAtOnce) }),
   z.strictObject({
     type: z.literal(Strategy.Canary),
@@ -105,7 +105,7 @@ export const TargetSchema = z.strictObject({
         blue: arn('elasticloadbalancing', 'a target group'),
         green: arn('elasticloadbalancing', 'a target group'),
       }),
-      strategy: strategy.default({ type: Strategy.AllAtOnce }),
+      strategy: strategySchema.default({ type: Strategy.AllAtOnce }),
     })
     .refine((t) => (t.listenerArn === undefined) !== (t.listenerRuleArn === undefined), {
       message: 'set exactly one of listenerArn (default action) or listenerRuleArn',

@@ -4,6 +4,7 @@
  */
 
 import type { BreakGlass } from './schemas.ts';
+import type { StrategyConfig } from './strategy.ts';
 import { type IfRunning, IfRunning as IfRunningValues, TriggerSource } from './vocabulary.ts';
 
 export interface ImageRef {
@@ -26,6 +27,8 @@ export const releaseRequest = (options: {
   at: Date;
   trigger?: { source: TriggerSource; eventId?: string; by?: string };
   breakGlass?: BreakGlass;
+  /** Overrides the target's strategy for this release. */
+  strategy?: StrategyConfig;
 }) => {
   const releaseId = releaseIdFor(options.target, options.image.digest);
   return {
@@ -36,6 +39,7 @@ export const releaseRequest = (options: {
       image: options.image,
       trigger: { source: TriggerSource.Manual, ...options.trigger, at: options.at.toISOString() },
       ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
+      ...(options.strategy ? { strategy: options.strategy } : {}),
     },
   };
 };

@@ -113,8 +113,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromTaskDefinitionArn: liveTaskDefinition,
     hasDatabase: target.database !== undefined,
     graceSeconds: target.health.graceSeconds,
-    strategy: target.traffic.strategy.type,
-    steps: planSteps(target.traffic.strategy, target.bakeMinutes),
+    strategy: (input.strategy ?? target.traffic.strategy).type,
+    steps: planSteps(input.strategy ?? target.traffic.strategy, target.bakeMinutes),
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
   };
 };

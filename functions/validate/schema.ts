@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { strategySchema } from '../shared/config.ts';
 import { breakGlassSchema, imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 
 /** The execution's state (Validate has no Parameters): the release request as started. */
@@ -7,6 +8,8 @@ export const inputSchema = z.object({
   target: targetNameSchema,
   image: imageRefSchema,
   breakGlass: breakGlassSchema.nullish(),
+  /** A manual release may override the target's strategy for this release only. */
+  strategy: strategySchema.optional(),
 });
 export type Input = z.infer<typeof inputSchema>;
 export type { Plan as Output } from '../shared/schemas.ts';

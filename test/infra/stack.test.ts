@@ -8,7 +8,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
-import { releaseDefinitionPath, releaseFunctions } from '../../state-machines/definitions.ts';
+import {
+  releaseDefinitionPath,
+  releaseFunctions,
+  rollbackDefinitionPath,
+  rollbackFunctions,
+} from '../../state-machines/definitions.ts';
 import { fixtureTargets } from '../support/runtime.ts';
 
 const threeTargets = fileURLToPath(new URL('../fixtures/targets-three.json', import.meta.url));
@@ -63,6 +68,42 @@ describe('SwitchyardStack', () => {
           { 'Fn::GetAtt': [logicalId(folder), 'Arn'] },
         ]),
       ),
+    );
+  });
+
+  it('deploys the rollback ASL as written; its role invokes exactly the rollback steps', () => {
+    const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as {
+      Properties: Record<string, unknown>;
+    }[];
+    const rollbackMachine = machines.find(
+      (m) => m.Properties.DefinitionString === readFileSync(rollbackDefinitionPath, 'utf8'),
+    );
+    expect(rollbackMachine?.Properties.DefinitionSubstitutions).toEqual(
+      Object.fromEntries(
+        Object.entries(rollbackFunctions).map(([key, folder]) => [
+          key,
+          { 'Fn::GetAtt': [logicalId(folder), 'Arn'] },
+        ]),
+      ),
+    );
+    const invoke = statementsOf((l) => l.startsWith('RollbackRole')).filter((s) =>
+      actions(s).includes('lambda:InvokeFunction'),
+    );
+    expect(invoke.flatMap(resources)).toEqual(
+      [...new Set(Object.values(rollbackFunctions))].map((f) => ({ 'Fn::GetAtt': [logicalId(f), 'Arn'] })),
+    );
+  });
+
+  it('outputs what the switchyard CLI reads from its environment', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'SWITCHYARDRELEASESTATEMACHINEARN',
+        'SWITCHYARDROLLBACKSTATEMACHINEARN',
+        'SWITCHYARDLOCKSTABLE',
+        'SWITCHYARDRELEASESTABLE',
+        'SWITCHYARDWAITSTABLE',
+      ]),
     );
   });
 

@@ -175,6 +175,24 @@ describe('validate', () => {
     });
   });
 
+  it('refuses an alarm name CloudWatch does not know, and an alarm already in ALARM', async () => {
+    const image = await started();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', image };
+    const watching = (alarms: string[]) => ({
+      ...w.deps,
+      targets: { targets: w.deps.targets.targets.map((t) => ({ ...t, alarms })) },
+    });
+    await expect(w.rt.until(validate(input, watching(['checkout-5xx-typo'])))).rejects.toMatchObject({
+      name: 'ResourceNotFound',
+      message: 'CloudWatch has no alarm named "checkout-5xx-typo" (alarms of checkout-api)',
+    });
+    w.rt.account.cloudwatch.setState('checkout-api-5xx', 'ALARM', 'Threshold Crossed: [4]');
+    await expect(w.rt.until(validate(input, watching(['checkout-api-5xx'])))).rejects.toMatchObject({
+      name: 'AlarmTriggered',
+      message: expect.stringContaining('alarm "checkout-api-5xx" is in ALARM (Threshold Crossed: [4])'),
+    });
+  });
+
   it('fails with ImageNotFound for a digest that is not in ECR', async () => {
     const image = { repository: 'checkout-api', tag: 'v9', digest: `sha256:${'0'.repeat(64)}` };
     await expect(

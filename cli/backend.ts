@@ -1,0 +1,190 @@
+/**
+ * Where the CLI's commands run: AWS (the standard credential chain, the deployed stack's state
+ * machines and tables) or the local runtime (a simulated account kept in a state directory).
+ * Commands see the same interface and the same AWS SDK clients either way.
+ */
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadTargetsFile, type TargetsFile } from '../functions/shared/config.ts';
+import { createStore, type Store } from '../functions/shared/store.ts';
+
+export interface Clients {
+  sfn: SFNClient;
+  ecr: ECRClient;
+  ecs: ECSClient;
+  elbv2: ElasticLoadBalancingV2Client;
+}
+
+export interface Ended {
+  status: string;
+  error?: string;
+  cause?: string;
+}
+
+export interface Backend {
+  kind: 'aws' | 'local';
+  targets: TargetsFile;
+  clients: Clients;
+  store: Store;
+  releaseStateMachineArn: string;
+  rollbackStateMachineArn: string;
+  now(): Date;
+  /** Local only: makes `repository:tag` exist in the simulated ECR, as a `docker push` would. */
+  pushImage?(repository: string, tag: string): void;
+  /** Follows an execution until it ends, writing progress lines to `onLine`. */
+  follow(executionArn: string, releaseId: string, onLine: (line: string) => void): Promise<Ended>;
+  /** Saves what must outlive the command (local state) and releases resources. */
+  close(): Promise<void>;
+}
+
+/** Names of the environment variables the AWS backend reads (the stack prints them as outputs). */
+export const awsVariables = [
+  'SWITCHYARD_RELEASE_STATE_MACHINE_ARN',
+  'SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN',
+  'SWITCHYARD_LOCKS_TABLE',
+  'SWITCHYARD_RELEASES_TABLE',
+  'SWITCHYARD_WAITS_TABLE',
+] as const;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const awsBackend = (targetsFile: string, env = process.env): Backend => {
+  const missing = awsVariables.filter((v) => !env[v]);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `set ${missing.join(', ')} (the Switchyard stack's outputs: npx cdk deploy prints them), or use --local`,
+    );
+  }
+  const dynamo = new DynamoDBClient({});
+  const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  const clients: Clients = {
+    sfn: new SFNClient({}),
+    ecr: new ECRClient({}),
+    ecs: new ECSClient({}),
+    elbv2: new ElasticLoadBalancingV2Client({}),
+  };
+  return {
+    kind: 'aws',
+    targets: loadTargetsFile(targetsFile),
+    clients,
+    store: createStore(doc, {
+      locks: env.SWITCHYARD_LOCKS_TABLE as string,
+      releases: env.SWITCHYARD_RELEASES_TABLE as string,
+      waits: env.SWITCHYARD_WAITS_TABLE as string,
+    }),
+    releaseStateMachineArn: env.SWITCHYARD_RELEASE_STATE_MACHINE_ARN as string,
+    rollbackStateMachineArn: env.SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN as string,
+    now: () => new Date(),
+    async follow(executionArn, releaseId, onLine) {
+      const printed = new Set<string>();
+      for (;;) {
+        const record = await this.store.getRelease(releaseId);
+        for (const phase of record?.phases ?? []) {
+          const key = `${phase.name}@${phase.startedAt}`;
+          if (printed.has(key)) continue;
+          printed.add(key);
+          onLine(`${phase.endedAt}  ${phase.name} ${phase.status}${phase.detail ? `: ${phase.detail}` : ''}`);
+        }
+        const out = await clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (out.status !== 'RUNNING') {
+          return { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
+        }
+        await sleep(5000);
+      }
+    },
+    async close() {
+      for (const client of [...Object.values(clients), dynamo]) client.destroy();
+    },
+  };
+};
+
+/**
+ * The local runtime with the account kept in `stateDir` between commands. Virtual time runs only
+ * while a command runs, so every command runs the world until it is quiet before it saves.
+ */
+export const localBackend = async (
+  targetsFile: string,
+  stateDir: string,
+  onLine: (line: string) => void,
+): Promise<Backend> => {
+  const { LocalRuntime } = await import('../local/runtime.ts');
+  const { readState, restoreAccount, restoreTables, saveState } = await import('../local/persist.ts');
+  const { buildWorld, serveTestListener } = await import('../local/world.ts');
+  const { formatLine } = await import('../local/progress.ts');
+  const saved = readState(stateDir, targetsFile);
+  let print = false;
+  const runtime = await LocalRuntime.start(
+    {
+      targetsFile,
+      ...(saved ? { startTime: new Date(saved.now) } : {}),
+      onProgress: (line) => {
+        if (print) onLine(formatLine(line));
+      },
+    },
+    async (rt) => {
+      if (saved) {
+        restoreAccount(rt, saved);
+        await restoreTables(rt, saved);
+      } else {
+        for (const target of rt.targets.targets) buildWorld(rt.account, target, { liveTag: 'v1' });
+      }
+      for (const target of rt.targets.targets) await serveTestListener(rt.account, target);
+    },
+  );
+  const clients = await import('../functions/shared/clients.ts');
+  // Calls into the simulated account take virtual time: each one runs the clock until it settles.
+  const timed = <T extends object>(target: T): T =>
+    new Proxy(target, {
+      get(object, key, receiver) {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const out = value.apply(object, args);
+          return out instanceof Promise ? runtime.until(out) : out;
+        };
+      },
+    });
+  return {
+    kind: 'local',
+    targets: runtime.targets,
+    clients: {
+      sfn: timed(clients.sfn),
+      ecr: timed(clients.ecr),
+      ecs: timed(clients.ecs),
+      elbv2: timed(clients.elbv2),
+    },
+    store: timed(runtime.store),
+    releaseStateMachineArn: runtime.releaseStateMachineArn,
+    rollbackStateMachineArn: runtime.rollbackStateMachineArn,
+    now: () => new Date(),
+    pushImage(repository, tag) {
+      const repo = runtime.account.ecr.repositories.get(repository);
+      if (repo?.images.some((i) => i.tags.includes(tag))) return;
+      runtime.account.ecr.push(repository, tag, { silent: true });
+      onLine(`local: pushed ${repository}:${tag} to the simulated ECR`);
+    },
+    async follow(executionArn) {
+      print = true;
+      await runtime.settle();
+      print = false;
+      const execution = runtime.sfn.executions.get(executionArn);
+      return { status: execution?.status ?? 'UNKNOWN', error: execution?.error, cause: execution?.cause };
+    },
+    async close() {
+      // Whatever was started runs to its end, then the account is saved for the next command.
+      await runtime.settle();
+      await runtime.drain();
+      await saveState(runtime, stateDir);
+      await runtime.dispose();
+    },
+  };
+};

@@ -1,0 +1,305 @@
+/** The `switchyard` commands, written once against a Backend (AWS or local). */
+import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { findTarget, type Target } from '../functions/shared/config.ts';
+import { describeService } from '../functions/shared/ecs.ts';
+import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
+import type { BreakGlass } from '../functions/shared/schemas.ts';
+import type { ReleaseRecord } from '../functions/shared/store.ts';
+import type { StrategyConfig } from '../functions/shared/strategy.ts';
+import { percentages, readWeights } from '../functions/shared/traffic.ts';
+import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
+import { type Backend, UsageError } from './backend.ts';
+
+export interface Output {
+  /** Human lines (progress, tables). */
+  line: (text: string) => void;
+}
+
+export interface CommandResult {
+  /** 0 done as asked, 1 ran but ended otherwise. Refusals throw UsageError (exit 2). */
+  exitCode: 0 | 1;
+  json: unknown;
+}
+
+const target = (backend: Backend, name: string): Target => {
+  try {
+    return findTarget(backend.targets, name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+};
+
+/** The target's strategy, or the named one (with the target's parameters if it has that type). */
+export const strategyFor = (t: Target, name?: string): StrategyConfig | undefined => {
+  if (!name) return undefined;
+  if (t.traffic.strategy.type === name) return t.traffic.strategy;
+  if (name === Strategy.AllAtOnce) return { type: Strategy.AllAtOnce };
+  if (name === Strategy.Canary) return { type: Strategy.Canary, percent: 10, bakeMinutes: 10 };
+  if (name === Strategy.Linear) return { type: Strategy.Linear, stepPercent: 10, stepBakeMinutes: 2 };
+  throw new UsageError(`unknown strategy "${name}"; use all-at-once, canary or linear`);
+};
+
+const outcomeOf = async (backend: Backend, releaseId: string) =>
+  (await backend.store.getRelease(releaseId))?.outcome;
+
+export const release = async (
+  backend: Backend,
+  out: Output,
+  options: {
+    target: string;
+    tag: string;
+    strategy?: string;
+    breakGlass?: string;
+    by: string;
+    wait?: boolean;
+  },
+): Promise<CommandResult> => {
+  const t = target(backend, options.target);
+  if (!new RegExp(`^(?:${t.image.tagPattern})$`).test(options.tag)) {
+    throw new UsageError(`tag "${options.tag}" does not match ${t.name}'s tagPattern ${t.image.tagPattern}`);
+  }
+  const strategy = strategyFor(t, options.strategy);
+  backend.pushImage?.(t.image.repository, options.tag);
+  let digest: string | undefined;
+  try {
+    const images = await backend.clients.ecr.send(
+      new DescribeImagesCommand({
+        repositoryName: t.image.repository,
+        imageIds: [{ imageTag: options.tag }],
+      }),
+    );
+    digest = images.imageDetails?.[0]?.imageDigest;
+  } catch (error) {
+    if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes((error as Error).name))
+      throw error;
+  }
+  if (!digest) throw new UsageError(`image ${t.image.repository}:${options.tag} is not in ECR`);
+  const breakGlass: BreakGlass | undefined = options.breakGlass
+    ? { reason: options.breakGlass, by: options.by }
+    : undefined;
+  const request = releaseRequest({
+    target: t.name,
+    image: { repository: t.image.repository, tag: options.tag, digest },
+    at: backend.now(),
+    trigger: { source: 'manual', by: options.by },
+    ...(breakGlass ? { breakGlass } : {}),
+    ...(strategy ? { strategy } : {}),
+  });
+  const executionArn = await start(backend, backend.releaseStateMachineArn, request, out);
+  return finish(backend, out, {
+    executionArn,
+    releaseId: request.name,
+    wanted: Outcome.Promoted,
+    wait: options.wait,
+  });
+};
+
+export const rollback = async (
+  backend: Backend,
+  out: Output,
+  options: { target: string; reason: string; ifRunning: IfRunning; by: string; wait?: boolean },
+): Promise<CommandResult> => {
+  const t = target(backend, options.target);
+  if (options.reason.trim().length < 3) throw new UsageError('--reason must say why (3 characters or more)');
+  const lock = await backend.store.getLock(t.name);
+  if (lock) {
+    const holder = await backend.store.getRelease(lock.owner);
+    if (holder?.kind === ReleaseKind.Rollback) {
+      throw new UsageError(
+        `lock of ${t.name} held by rollback ${lock.owner} (execution ${lock.ownerExecutionArn})`,
+      );
+    }
+    if (lock.queued?.kind === ReleaseKind.Rollback) {
+      throw new UsageError(`rollback ${lock.queued.releaseId} is already queued for ${t.name}`);
+    }
+  }
+  const history = await backend.store.releasesForTarget(t.name, 50);
+  const running = lock ? history.find((r) => r.releaseId === lock.owner) : undefined;
+  if (!running) {
+    // The rollback state machine decides again from AWS; these are the refusals a person can act on now.
+    const promoted = history.find(
+      (r) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release && r.outcome === Outcome.Promoted,
+    );
+    if (!promoted) throw new UsageError(`no previous release of ${t.name} to roll back to`);
+    const undone = history.find(
+      (r) => r.rollbackOf === promoted.releaseId && r.outcome === Outcome.RolledBack,
+    );
+    if (undone) {
+      throw new UsageError(
+        `${promoted.releaseId}, the last promoted release, was already rolled back by ${undone.releaseId}`,
+      );
+    }
+  }
+  const request = rollbackRequest({
+    target: t.name,
+    reason: options.reason,
+    by: options.by,
+    at: backend.now(),
+    ifRunning: options.ifRunning,
+  });
+  if (running) {
+    out.line(
+      options.ifRunning === 'abort'
+        ? `${running.releaseId} is running: asking it to stop, then rolling back`
+        : `${running.releaseId} is running: the rollback waits for it to end`,
+    );
+  }
+  const executionArn = await start(backend, backend.rollbackStateMachineArn, request, out);
+  return finish(backend, out, {
+    executionArn,
+    releaseId: request.name,
+    wanted: Outcome.RolledBack,
+    wait: options.wait,
+  });
+};
+
+const start = async (
+  backend: Backend,
+  stateMachineArn: string,
+  request: { name: string; input: unknown },
+  out: Output,
+): Promise<string> => {
+  try {
+    const started = await backend.clients.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: request.name,
+        input: JSON.stringify(request.input),
+      }),
+    );
+    out.line(`started ${request.name}`);
+    return started.executionArn ?? '';
+  } catch (error) {
+    if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+    // Idempotent: the same image was released before; report (or follow) that release.
+    out.line(
+      `${request.name} was already started for this image; its outcome stands (push a new tag to release it again)`,
+    );
+    return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
+  }
+};
+
+const finish = async (
+  backend: Backend,
+  out: Output,
+  run: { executionArn: string; releaseId: string; wanted: string; wait?: boolean },
+): Promise<CommandResult> => {
+  if (!run.wait && backend.kind === 'aws') {
+    out.line(`execution ${run.executionArn}\nfollow it with: switchyard status --target …, or pass --wait`);
+    return {
+      exitCode: 0,
+      json: { releaseId: run.releaseId, executionArn: run.executionArn, status: 'RUNNING' },
+    };
+  }
+  const ended = await backend.follow(run.executionArn, run.releaseId, out.line);
+  const record = await backend.store.getRelease(run.releaseId);
+  const outcome = record?.outcome ?? (await outcomeOf(backend, run.releaseId)) ?? ended.status;
+  out.line(`${run.releaseId}: ${outcome}`);
+  if (record?.error) out.line(`  ${record.error.Error}: ${record.error.Cause}`);
+  if (record?.snapshotId) out.line(`  database snapshot ${record.snapshotId} (restore is never automatic)`);
+  return {
+    exitCode: outcome === run.wanted ? 0 : 1,
+    json: {
+      releaseId: run.releaseId,
+      executionArn: run.executionArn,
+      status: ended.status,
+      outcome,
+      error: record?.error ?? null,
+      rollbackPath: record?.rollbackPath ?? null,
+      snapshotId: record?.snapshotId ?? null,
+    },
+  };
+};
+
+export const status = async (
+  backend: Backend,
+  out: Output,
+  options: { target?: string },
+): Promise<CommandResult> => {
+  const targets = options.target ? [target(backend, options.target)] : backend.targets.targets;
+  const rows = [];
+  for (const t of targets) {
+    const { weights } = await readWeights(backend.clients.elbv2, t.traffic);
+    const percent = percentages(weights);
+    const live = percent.blue === 100 ? 'blue' : percent.green === 100 ? 'green' : 'split';
+    const [blue, green] = await Promise.all(
+      (['blue', 'green'] as const).map((c) =>
+        describeService(backend.clients.ecs, t.ecs.cluster, t.ecs.services[c]),
+      ),
+    );
+    const lock = await backend.store.getLock(t.name);
+    const [last] = await backend.store.releasesForTarget(t.name, 1);
+    const row = {
+      target: t.name,
+      environment: t.environment,
+      live,
+      weights: percent,
+      tasks: {
+        blue: {
+          running: blue?.runningCount ?? 0,
+          desired: blue?.desiredCount ?? 0,
+          taskDefinition: blue?.taskDefinition,
+        },
+        green: {
+          running: green?.runningCount ?? 0,
+          desired: green?.desiredCount ?? 0,
+          taskDefinition: green?.taskDefinition,
+        },
+      },
+      lock: lock
+        ? { heldBy: lock.owner, execution: lock.ownerExecutionArn, queued: lock.queued?.releaseId ?? null }
+        : null,
+      last: last
+        ? {
+            releaseId: last.releaseId,
+            kind: last.kind ?? 'release',
+            status: last.status,
+            outcome: last.outcome ?? null,
+          }
+        : null,
+    };
+    rows.push(row);
+    out.line(
+      `${t.name} (${t.environment})  live ${live}  blue ${percent.blue}% / green ${percent.green}%  ` +
+        `tasks blue ${row.tasks.blue.running}/${row.tasks.blue.desired}, green ${row.tasks.green.running}/${row.tasks.green.desired}`,
+    );
+    out.line(
+      `  lock: ${lock ? `held by ${lock.owner}${lock.queued ? `, ${lock.queued.releaseId} queued` : ''}` : 'free'}` +
+        `   last: ${last ? `${last.releaseId} ${last.outcome ?? last.status}` : 'none'}`,
+    );
+  }
+  return { exitCode: 0, json: options.target ? rows[0] : rows };
+};
+
+const describeRecord = (r: ReleaseRecord) => {
+  const what =
+    r.kind === ReleaseKind.Rollback ? `rollback of ${r.rollbackOf ?? '?'}` : `${r.image?.tag ?? '?'}`;
+  return `${r.createdAt}  ${r.releaseId.padEnd(44)} ${what.padEnd(20)} ${(r.outcome ?? r.status).padEnd(14)} ${r.trigger.by ?? r.trigger.source}`;
+};
+
+export const history = async (
+  backend: Backend,
+  out: Output,
+  options: { target: string; limit: number },
+): Promise<CommandResult> => {
+  const t = target(backend, options.target);
+  const records = await backend.store.releasesForTarget(t.name, options.limit);
+  if (records.length === 0) out.line(`no releases of ${t.name} yet`);
+  for (const r of records) out.line(describeRecord(r));
+  return {
+    exitCode: 0,
+    json: records.map((r) => ({
+      releaseId: r.releaseId,
+      kind: r.kind ?? 'release',
+      tag: r.image?.tag ?? null,
+      status: r.status,
+      outcome: r.outcome ?? null,
+      createdAt: r.createdAt,
+      endedAt: r.endedAt ?? null,
+      by: r.trigger.by ?? r.trigger.source,
+      reason: r.reason ?? null,
+      error: r.error ?? null,
+    })),
+  };
+};

@@ -1,0 +1,145 @@
+/**
+ * `switchyard`: start releases and rollbacks, see status and history. Against AWS by default
+ * (standard credential chain and region; the stack's outputs as environment variables), or with
+ * `--local` against the local runtime, whose simulated account is kept in a state directory.
+ *
+ * Exit codes: 0 done as asked; 1 it ran and ended otherwise (e.g. Aborted); 2 refused (unknown
+ * target, bad arguments, nothing to roll back, lock held); 3 an unexpected error.
+ */
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { awsBackend, type Backend, localBackend, UsageError } from './backend.ts';
+import { type CommandResult, history, release, rollback, status } from './commands.ts';
+
+const defaultTargets =
+  process.env.SWITCHYARD_TARGETS_FILE ?? fileURLToPath(new URL('../local/targets.json', import.meta.url));
+
+interface Globals {
+  local?: boolean;
+  state: string;
+  targets: string;
+  json?: boolean;
+  as: string;
+}
+
+const program = new Command('switchyard')
+  .description('Release orchestrator for ECS blue/green services: releases, rollbacks, status and history.')
+  .option('--local', 'use the local runtime (a simulated AWS account) instead of AWS')
+  .option(
+    '--state <dir>',
+    'with --local: where the simulated account is kept between commands',
+    '.switchyard/local',
+  )
+  .option('--targets <file>', 'targets config (env SWITCHYARD_TARGETS_FILE)', defaultTargets)
+  .option('--json', 'print one JSON document on stdout (progress goes to stderr)')
+  .option('--as <name>', 'who is asking, recorded in the audit trail', process.env.USER ?? 'unknown')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+AWS: set SWITCHYARD_RELEASE_STATE_MACHINE_ARN, SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN,
+SWITCHYARD_LOCKS_TABLE, SWITCHYARD_RELEASES_TABLE and SWITCHYARD_WAITS_TABLE from the stack's outputs.
+Locally, commands run in virtual time until the world is quiet, so they always wait.
+
+Exit codes: 0 done as asked, 1 ended otherwise, 2 refused, 3 unexpected error.
+
+Examples:
+  switchyard --local release --target checkout-api --tag v2
+  switchyard --local rollback --target checkout-api --reason "5xx spike"
+  switchyard --local status
+  switchyard history --target checkout-api --limit 5 --json`,
+  );
+
+const positive = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be an integer 1-100');
+  return n;
+};
+
+let result: CommandResult | undefined;
+const run =
+  (action: (backend: Backend, globals: Globals, say: (text: string) => void) => Promise<CommandResult>) =>
+  async () => {
+    const globals = program.opts<Globals>();
+    // With --json, stdout carries only the document.
+    const say = (text: string) => (globals.json ? process.stderr : process.stdout).write(`${text}\n`);
+    const backend = globals.local
+      ? await localBackend(globals.targets, globals.state, say)
+      : awsBackend(globals.targets);
+    try {
+      result = await action(backend, globals, say);
+    } finally {
+      await backend.close();
+    }
+  };
+
+program
+  .command('release')
+  .description("release an image tag to a target (blue/green, with the target's or the given strategy)")
+  .requiredOption('--target <name>', 'target name from the targets config')
+  .requiredOption('--tag <tag>', "image tag in the target's ECR repository")
+  .addOption(
+    new Option('--strategy <strategy>', 'override the traffic strategy for this release').choices([
+      'all-at-once',
+      'canary',
+      'linear',
+    ]),
+  )
+  .option('--break-glass <reason>', 'move traffic even inside a freeze window; the reason is recorded')
+  .option('--wait', 'follow the release until it ends (always, with --local)')
+  .action(
+    async (options: {
+      target: string;
+      tag: string;
+      strategy?: string;
+      breakGlass?: string;
+      wait?: boolean;
+    }) => run((backend, g, say) => release(backend, { line: say }, { ...options, by: g.as }))(),
+  );
+
+program
+  .command('rollback')
+  .description('put the previous version of a target back (one weight change while the old colour is warm)')
+  .requiredOption('--target <name>', 'target name from the targets config')
+  .requiredOption('--reason <text>', 'why, recorded in the audit trail and the notification')
+  .addOption(
+    new Option('--if-running <what>', 'a release holds the target: stop it, or wait for it to end')
+      .choices(['abort', 'wait'])
+      .default('abort'),
+  )
+  .option('--wait', 'follow the rollback until it ends (always, with --local)')
+  .action(async (options: { target: string; reason: string; ifRunning: 'abort' | 'wait'; wait?: boolean }) =>
+    run((backend, g, say) => rollback(backend, { line: say }, { ...options, by: g.as }))(),
+  );
+
+program
+  .command('status')
+  .description('live colour, weights, tasks, lock and last release of each target (or one)')
+  .option('--target <name>', 'only this target')
+  .action(async (options: { target?: string }) =>
+    run((backend, _g, say) => status(backend, { line: say }, options))(),
+  );
+
+program
+  .command('history')
+  .description("a target's releases and rollbacks, newest first")
+  .requiredOption('--target <name>', 'target name from the targets config')
+  .option('--limit <n>', 'how many', positive, 20)
+  .action(async (options: { target: string; limit: number }) =>
+    run((backend, _g, say) => history(backend, { line: say }, options))(),
+  );
+
+const main = async (): Promise<number> => {
+  await program.parseAsync();
+  if (!result) return 0;
+  if (program.opts<Globals>().json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
+  return result.exitCode;
+};
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`switchyard: ${error.message}\n`);
+    process.exit(error instanceof UsageError || error.name === 'InvalidInput' ? 2 : 3);
+  },
+);
