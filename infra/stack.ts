@@ -391,11 +391,24 @@ export class SwitchyardStack extends Stack {
         [arn('rds', 'cluster-snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
       );
     }
+    // Start, step and outcome notices come from these three.
+    const notifiers: FunctionFolder[] = ['validate', 'shift-traffic', 'notify'];
     allow(
-      ['notify'],
+      notifiers,
       ['sns:Publish'],
       targets.map((t) => t.notify.sns),
     );
+    // A secret named by its name gets AWS's random 6-character suffix in its ARN.
+    const webhookSecrets = targets.flatMap((t) =>
+      [t.notify.slackWebhookSecret, t.notify.teamsWebhookSecret].flatMap((s) =>
+        !s
+          ? []
+          : s.startsWith('arn:')
+            ? [s]
+            : [arn('secretsmanager', 'secret', `${s}-??????`, ArnFormat.COLON_RESOURCE_NAME)],
+      ),
+    );
+    if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
     allow(
       ['acquire-lock', 'release-lock', 'register-wait', 'wait-resume', 'reconciler'],
@@ -487,6 +500,17 @@ export class SwitchyardStack extends Stack {
     ];
     for (const alarm of alarms) {
       alarm.addAlarmAction(new SnsAction(topic));
+    }
+
+    // Notices a channel did not take (a release never fails for it), from the notifiers' log lines.
+    for (const folder of ['validate', 'shift-traffic', 'notify'] as const) {
+      new MetricFilter(this, `NotificationFailures${pascal(folder)}`, {
+        logGroup: this.functions[folder].logGroup,
+        metricNamespace: 'Switchyard',
+        metricName: 'NotificationFailures',
+        filterPattern: FilterPattern.stringValue('$.message', '=', 'notification failed'),
+        metricValue: '1',
+      });
     }
 
     // Releases by outcome, from RecordOutcome's structured log line.

@@ -17,6 +17,7 @@ const fields = {
   elbv2: ['loadBalancers', 'listeners', 'rules', 'targetGroups', 'weightHistory'],
   rds: ['instances', 'clusters', 'snapshots'],
   cloudwatch: ['alarms', 'history'],
+  secrets: ['secrets'],
 } as const;
 type Model = keyof typeof fields;
 

@@ -117,6 +117,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.sfn,
       clients.sns,
       clients.cloudwatch,
+      clients.secrets,
     ]) {
       attachAccount(client, () => {
         if (!current) throw new Error('no local runtime is active');
@@ -249,7 +250,7 @@ export class LocalRuntime {
       await setup?.(runtime);
     } catch (error) {
       // A world that failed to build must not block the next runtime in this process.
-      await runtime.account.elbv2.close();
+      await runtime.account.close();
       current = undefined;
       throw error;
     }
@@ -372,7 +373,7 @@ export class LocalRuntime {
     if (this.reconciler) clearInterval(this.reconciler);
     globalThis.fetch = this.realFetch;
     this.clock.uninstall();
-    await this.account.elbv2.close();
+    await this.account.close();
     if (current === this) current = undefined;
   }
 }

@@ -14,6 +14,8 @@ export interface Scenario {
   /** The target (in the targets file) the scenario releases. */
   target: string;
   faults?: FaultPlan;
+  /** Webhook paths (e.g. `/slack/checkout-api`) that answer 500. */
+  failingWebhooks?: string[];
   /** Virtual wall-clock time the world starts at (default Monday 2026-01-05 09:00 UTC). */
   startTime?: string;
   /**
@@ -91,6 +93,10 @@ export interface ScenarioSummary {
   awsCalls: Record<string, number>;
   tasks: { blue: number; green: number };
   notifications: string[];
+  /** Slack/Teams webhook posts received (path and HTTP status), in order. */
+  webhooks: { path: string; status: number }[];
+  /** Notifications the release could not deliver (counted on its record). */
+  notificationFailures: number;
   strategy: string;
   /** Percent on the new colour after each weight change the release made, in order. */
   trafficSteps: number[];
@@ -190,6 +196,8 @@ export const summarize = async (
     awsCalls: { ...runtime.account.callsByService(), DynamoDB: runtime.dynamoCalls },
     tasks: runningTasks(runtime, target),
     notifications: runtime.account.sns.published.map((m) => m.subject ?? m.message),
+    webhooks: runtime.account.webhooks.received.map(({ path, status }) => ({ path, status })),
+    notificationFailures: release?.notificationFailures ?? 0,
     strategy: target.traffic.strategy.type,
     trafficSteps: traffic.steps,
     newColourSharePercent: traffic.sharePercent,
@@ -234,6 +242,7 @@ export const runRelease = async (
       target = findTarget(rt.targets, scenario.target);
       buildWorld(rt.account, target, { liveTag: 'v1' });
       await serveTestListener(rt.account, target);
+      for (const path of scenario.failingWebhooks ?? []) rt.account.webhooks.failing.add(path);
     },
   );
   try {

@@ -113,7 +113,19 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
 };
 
-/** Serves the target's test listener over loopback HTTP so CheckHealth can probe it. */
+/**
+ * Serves the target's loopback endpoints: its test listener (CheckHealth probes it) and, when it
+ * has webhook secrets, the Slack/Teams receiver, whose URLs the secrets then hold.
+ */
 export const serveTestListener = async (account: SimulatedAccount, target: Target) => {
   if (target.traffic.testListenerArn) await account.elbv2.serveListener(target.traffic.testListenerArn);
+  const hooks = [
+    ['slack', target.notify.slackWebhookSecret],
+    ['teams', target.notify.teamsWebhookSecret],
+  ] as const;
+  for (const [channel, secret] of hooks) {
+    if (!secret) continue;
+    await account.webhooks.start();
+    account.secrets.put(secret, account.webhooks.url(`/${channel}/${target.name}`));
+  }
 };

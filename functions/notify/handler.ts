@@ -1,6 +1,6 @@
-import { sns } from '../shared/clients.ts';
+import { secrets, sns } from '../shared/clients.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-export const handler = releaseStep('Notify', inputSchema, run, { sns });
+export const handler = releaseStep('Notify', inputSchema, run, { sns, secrets });

@@ -1,10 +1,10 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { notify } from '../shared/notifications.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets'>;
 
 /** Subject and body of the outcome message; the body says what a person needs to act. */
 export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {
@@ -32,22 +32,23 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
   return { subject: subject.slice(0, 99), body: lines.join('\n') };
 };
 
-/** Publishes the outcome to the target's SNS topic. */
+/** Sends the outcome on every channel of the target; a channel that fails is counted, not thrown. */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const release = await deps.store.getRelease(input.releaseId);
   const { subject, body } = outcomeMessage(input, release, target.environment);
-  const out = await deps.sns.send(
-    new PublishCommand({
-      TopicArn: target.notify.sns,
-      Subject: subject,
-      Message: body,
-      MessageAttributes: {
-        outcome: { DataType: 'String', StringValue: input.outcome },
-        target: { DataType: 'String', StringValue: input.target },
-        releaseId: { DataType: 'String', StringValue: input.releaseId },
-      },
-    }),
-  );
-  return { messageId: out.MessageId ?? '' };
+  const delivery = await notify(deps, target, {
+    releaseId: input.releaseId,
+    event: input.outcome,
+    subject,
+    lines: body.split('\n'),
+  });
+  return {
+    ...delivery,
+    summary: `${input.outcome} sent on ${delivery.delivered.join(', ') || 'no channel'}${
+      delivery.failed.length
+        ? `; failed: ${delivery.failed.map((f) => `${f.channel} (${f.error})`).join(', ')}`
+        : ''
+    }`,
+  };
 };

@@ -10,6 +10,7 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -24,6 +25,7 @@ export const ecr = /* @__PURE__ */ new ECRClient({});
 export const sfn = /* @__PURE__ */ new SFNClient({});
 export const sns = /* @__PURE__ */ new SNSClient({});
 export const cloudwatch = /* @__PURE__ */ new CloudWatchClient({});
+export const secrets = /* @__PURE__ */ new SecretsManagerClient({});
 export const dynamo = /* @__PURE__ */ new DynamoDBClient(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {});
 export const doc = /* @__PURE__ */ DynamoDBDocumentClient.from(dynamo, {
   marshallOptions: { removeUndefinedValues: true },

@@ -67,6 +67,13 @@ const freezeWindow = z
     message: 'start and end are equal: use 00:00-24:00 for a whole day',
   });
 
+const secretRef = z
+  .string()
+  .regex(
+    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/,
+    'must be a Secrets Manager secret name or ARN',
+  );
+
 const alarmName = z
   .string()
   .min(1)
@@ -143,7 +150,13 @@ export const TargetSchema = z.strictObject({
   alarms: z.array(alarmName).max(100).default([]),
   /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
   freezeWindows: z.array(freezeWindow).max(50).default([]),
-  notify: z.strictObject({ sns: arn('sns', 'an SNS topic') }),
+  notify: z.strictObject({
+    sns: arn('sns', 'an SNS topic'),
+    /** Secrets Manager secret (name or ARN) holding a Slack incoming-webhook URL. */
+    slackWebhookSecret: secretRef.optional(),
+    /** Secrets Manager secret (name or ARN) holding a Microsoft Teams Workflows webhook URL. */
+    teamsWebhookSecret: secretRef.optional(),
+  }),
 });
 export type Target = z.infer<typeof TargetSchema>;
 

@@ -7,6 +7,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RDSClient } from '@aws-sdk/client-rds';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import * as clients from './clients.ts';
@@ -29,6 +30,7 @@ export interface AwsDeps {
   sfn: SFNClient;
   sns: SNSClient;
   cloudwatch: CloudWatchClient;
+  secrets: SecretsManagerClient;
   probe: Probe;
 }
 
@@ -60,5 +62,6 @@ export const releaseDeps = (targets: TargetsFile, store: Store): ReleaseDeps => 
   sfn: clients.sfn,
   sns: clients.sns,
   cloudwatch: clients.cloudwatch,
+  secrets: clients.secrets,
   probe: httpProbe,
 });

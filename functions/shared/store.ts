@@ -82,6 +82,8 @@ export interface ReleaseRecord {
   rollbackPath?: RollbackPath;
   /** Set on a running release when a rollback asked it to stop. */
   abortRequestedBy?: string;
+  /** Notifications (any channel) that could not be delivered. */
+  notificationFailures?: number;
   /** When a rollback read the old colour's weights back at 100%. */
   trafficRestoredAt?: string;
   /** The new colour's percent after the last verified SetWeight. */
@@ -187,6 +189,19 @@ export const createStore = (
           ConditionExpression: 'attribute_exists(releaseId)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
+        }),
+      );
+    },
+
+    /** Adds to the release's count of notifications that could not be delivered. */
+    async countNotificationFailures(releaseId: string, count: number): Promise<void> {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tables.releases,
+          Key: { releaseId },
+          UpdateExpression: 'ADD notificationFailures :n',
+          ConditionExpression: 'attribute_exists(releaseId)',
+          ExpressionAttributeValues: { ':n': count },
         }),
       );
     },

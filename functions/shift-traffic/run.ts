@@ -3,11 +3,12 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, InvalidInput } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
+import { notify } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
 import { setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets'>;
 
 /**
  * One SetWeight of the plan: unless a freeze window holds it back, checks no watched alarm is in
@@ -52,6 +53,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const weights = await setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent));
   await deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent });
   const last = input.step === plan.steps.length - 1;
+  await notify(deps, target, {
+    releaseId: input.releaseId,
+    event: 'step',
+    subject: `[switchyard] ${target.name} (${target.environment}): ${step.percent}% on ${plan.toColour}`,
+    lines: [
+      `Step ${input.step + 1}/${plan.steps.length} of ${input.releaseId}: ${step.percent}% of traffic on ${plan.toColour}, verified (blue=${weights.blue} green=${weights.green}).`,
+      step.bakeSeconds > 0
+        ? `${last ? `${plan.fromColour} stays warm` : 'Baking'} for ${Math.round(step.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
+        : 'No bake.',
+    ],
+  });
   return {
     frozen: false,
     step: input.step,

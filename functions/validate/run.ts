@@ -6,13 +6,17 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
 import { AlarmTriggered, DigestAlreadyActive, ImageNotFound, ResourceNotFound } from '../shared/errors.ts';
+import { notify } from '../shared/notifications.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import type { Input } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets'
+>;
 
 /**
  * Checks everything the release will touch before it touches anything, reading AWS (never a
@@ -102,6 +106,24 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     previousTaskDefinitionArn: liveTaskDefinition,
   });
 
+  const strategy = input.strategy ?? target.traffic.strategy;
+  const steps = planSteps(strategy, target.bakeMinutes);
+  await notify(deps, target, {
+    releaseId: input.releaseId,
+    event: 'started',
+    subject: `[switchyard] ${target.name} (${target.environment}) ${input.image.tag}: started`,
+    lines: [
+      `Release ${input.releaseId}: ${input.image.repository}:${input.image.tag} (${input.image.digest}) to ${toColour}.`,
+      `Traffic: ${strategy.type}, ${steps.map((s) => `${s.percent}%`).join(' → ')}, ${fromColour} kept warm ${target.bakeMinutes} min after 100%.`,
+      target.database
+        ? `Database ${target.database.identifier} is snapshotted first (never restored automatically).`
+        : 'No database.',
+      `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0.`,
+      ...(target.alarms.length ? [`Watching alarms: ${target.alarms.join(', ')}.`] : []),
+      ...(input.breakGlass ? [`Break-glass: ${input.breakGlass.reason} (${input.breakGlass.by}).`] : []),
+    ],
+  });
+
   return {
     fromColour,
     toColour,
@@ -113,8 +135,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromTaskDefinitionArn: liveTaskDefinition,
     hasDatabase: target.database !== undefined,
     graceSeconds: target.health.graceSeconds,
-    strategy: (input.strategy ?? target.traffic.strategy).type,
-    steps: planSteps(input.strategy ?? target.traffic.strategy, target.bakeMinutes),
+    strategy: strategy.type,
+    steps,
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
   };
 };

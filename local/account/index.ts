@@ -12,6 +12,7 @@ import { EcsModel } from './ecs.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError } from './errors.ts';
 import { RdsModel } from './rds.ts';
+import { SecretsModel, WebhookReceiver } from './secrets.ts';
 
 /** The SDK client class name of each simulated service, and its short name in summaries. */
 export const serviceOfClient: Record<string, string> = {
@@ -22,6 +23,7 @@ export const serviceOfClient: Record<string, string> = {
   SNSClient: 'SNS',
   SFNClient: 'SFN',
   CloudWatchClient: 'CloudWatch',
+  SecretsManagerClient: 'SecretsManager',
 };
 
 /** Virtual milliseconds an API call takes (min, max), by service. */
@@ -33,6 +35,7 @@ const latencyMs: Record<string, [number, number]> = {
   SNS: [20, 60],
   SFN: [20, 60],
   CloudWatch: [20, 70],
+  SecretsManager: [20, 60],
 };
 
 export interface StepFunctionsApi {
@@ -48,6 +51,9 @@ export class SimulatedAccount {
   readonly rds: RdsModel;
   readonly sns = new SnsModel();
   readonly cloudwatch: CloudWatchModel;
+  readonly secrets: SecretsModel;
+  /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
+  readonly webhooks = new WebhookReceiver();
   sfn: StepFunctionsApi | undefined;
   /** `Service.Operation` → number of calls (including failed ones). */
   readonly calls = new Map<string, number>();
@@ -68,6 +74,7 @@ export class SimulatedAccount {
       (image) => this.imageIsHealthy(image),
       (image) => this.imageErrorRate(image),
     );
+    this.secrets = new SecretsModel(envelope);
     this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
     this.rds = new RdsModel(bus, envelope);
   }
@@ -110,6 +117,7 @@ export class SimulatedAccount {
         SNS: this.sns,
         SFN: this.sfn,
         CloudWatch: this.cloudwatch,
+        SecretsManager: this.secrets,
       } as Record<string, unknown>
     )[service] as Record<string, unknown> | undefined;
     const method = model?.[operation];
@@ -118,6 +126,11 @@ export class SimulatedAccount {
     }
     const output = await (method as (input: unknown) => unknown).call(model, structuredClone(input));
     return structuredClone(output ?? {}) as Record<string, unknown>;
+  }
+
+  /** Closes the loopback servers (test listeners, webhook receiver). */
+  async close() {
+    await Promise.all([this.elbv2.close(), this.webhooks.close()]);
   }
 
   /** Calls per service, e.g. `{ ECS: 12, ELBv2: 9 }`. */

@@ -196,11 +196,15 @@ describe('SwitchyardStack', () => {
     const modify = rendered('elasticloadbalancing:ModifyRule');
     expect(modify).toContain('listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee');
     expect(modify).not.toContain('"*"');
-    expect(JSON.parse(rendered('sns:Publish')).sort()).toEqual([
+    expect([...new Set(JSON.parse(rendered('sns:Publish')) as string[])].sort()).toEqual([
       'arn:aws:sns:us-east-1:123456789012:switchyard-releases',
       'arn:aws:sns:us-east-1:123456789012:switchyard-staging',
     ]);
     expect(rendered('rds:CreateDBSnapshot')).toContain(':db:checkout-db');
+    // Webhook URLs: only the configured secret (by name: AWS appends a 6-character suffix).
+    const secret = rendered('secretsmanager:GetSecretValue');
+    expect(secret).toContain(':secret:switchyard/checkout-api/slack-webhook-??????');
+    expect(secret).not.toContain('"*"');
   });
 
   it('keeps tables point-in-time recoverable and encrypted, and expires waits by TTL', () => {

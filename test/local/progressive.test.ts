@@ -10,7 +10,9 @@ const targetsFile = fileURLToPath(new URL('../../local/targets.json', import.met
 
 const settledClean = (s: ScenarioSummary) => {
   expect(s.lockHeldBy).toBeNull();
-  expect(s.notifications).toEqual([expect.stringContaining(`v2: ${s.outcome}`)]);
+  expect(s.notifications[0]).toMatch(/v2: started$/);
+  expect(s.notifications.at(-1)).toMatch(new RegExp(`v2: ${s.outcome}$`));
+  expect(s.notificationFailures).toBe(0);
 };
 
 describe('progressive traffic', () => {
@@ -134,7 +136,7 @@ describe('ops rollback scenarios', () => {
       error: { Error: 'RollbackRequested', Cause: expect.stringContaining('checkout latency regression') },
     });
     expect(s.timeToRollbackSeconds).toBeLessThanOrEqual(2);
-    expect(s.notifications).toEqual([
+    expect(s.notifications.slice(-2)).toEqual([
       expect.stringContaining('v2: RolledBack'),
       expect.stringContaining('rollback: RolledBack'),
     ]);
@@ -152,5 +154,37 @@ describe('ops rollback scenarios', () => {
     });
     // Deploy + stabilise + grace + health check: minutes, not seconds, and reported as such.
     expect(s.timeToRollbackSeconds).toBeGreaterThan(60);
+  });
+});
+
+describe('notifications', () => {
+  it('go to SNS, Slack and Teams on start, on each traffic step and on the outcome', async () => {
+    const s = await runScenario('happy', { targetsFile });
+    expect(s.notifications).toHaveLength(3);
+    expect(s.webhooks.map((w) => w.path).sort()).toEqual([
+      ...Array(3).fill('/slack/checkout-api'),
+      ...Array(3).fill('/teams/checkout-api'),
+    ]);
+    expect(s.notificationFailures).toBe(0);
+  });
+
+  it('a failing Slack webhook never fails the release: the rest are delivered, the failures counted', async () => {
+    const s = await runRelease(
+      'slack-down',
+      {
+        description: 'happy, with the Slack app answering 500',
+        target: 'checkout-api',
+        failingWebhooks: ['/slack/checkout-api'],
+        expect: 'Promoted',
+      },
+      { targetsFile },
+    );
+    expect(s.outcome).toBe('Promoted');
+    expect(s.notificationFailures).toBe(3);
+    expect(s.webhooks.filter((w) => w.path === '/teams/checkout-api' && w.status === 200)).toHaveLength(3);
+    expect(s.notifications).toHaveLength(3);
+    expect(s.phases.find((p) => p.name === 'Notify')?.detail).toMatch(
+      /^Promoted sent on sns, teams; failed: slack \(HTTP 500 internal_error\)$/,
+    );
   });
 });

@@ -69,9 +69,13 @@ describe('release on the embedded default', () => {
     expect(
       Date.parse(scaledDown?.startedAt ?? '') - Date.parse(shifted?.endedAt ?? ''),
     ).toBeGreaterThanOrEqual(20 * 60_000);
+    // On start, on each traffic step, and on the outcome.
     expect(t.rt.account.sns.published.map((m) => m.subject)).toEqual([
+      '[switchyard] checkout-api (prod) v2: started',
+      '[switchyard] checkout-api (prod): 100% on green',
       '[switchyard] checkout-api (prod) v2: Promoted',
     ]);
+    expect(t.rt.account.sns.published[0]?.message).toContain('Rollback plan: weights back to blue');
   });
 
   it('bad-image: health checks fail → Aborted, traffic never left blue, green back to 0, snapshot kept', async () => {
@@ -91,7 +95,7 @@ describe('release on the embedded default', () => {
     expect(release?.snapshotId).toBeDefined();
     expect(t.rt.account.rds.snapshots.get(release?.snapshotId ?? '')?.status).toBe('available');
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
-    expect(t.rt.account.sns.published[0]?.message).toContain(`Database snapshot: ${release?.snapshotId}`);
+    expect(t.rt.account.sns.published.at(-1)?.message).toContain(`Database snapshot: ${release?.snapshotId}`);
   });
 
   it('a duplicated ECR event starts one release', async () => {

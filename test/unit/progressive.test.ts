@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { activeFreeze, type FreezeWindow, zonedInstant } from '../../functions/shared/freeze.ts';
+import { slackPayload, teamsPayload } from '../../functions/shared/notifications.ts';
 import { planSteps, weightsFor } from '../../functions/shared/strategy.ts';
 
 describe('traffic steps', () => {
@@ -122,5 +123,48 @@ describe('freeze windows', () => {
     expect(freeze?.endsAt.toISOString()).toBe('2026-01-10T23:00:00.000Z'); // Sunday 00:00 Berlin
     // Back to back: on waking at Sunday 00:00 the Sunday window holds the release again.
     expect(activeFreeze([w], freeze?.endsAt as Date)?.endsAt.toISOString()).toBe('2026-01-11T23:00:00.000Z');
+  });
+});
+
+describe('notification payloads', () => {
+  const target = {
+    name: 'checkout-api',
+    environment: 'prod',
+  } as Parameters<typeof slackPayload>[0];
+  const notice = {
+    releaseId: 'checkout-api-1',
+    event: 'Promoted',
+    subject: 'v2: Promoted',
+    lines: ['a', 'b'],
+  };
+
+  it('Slack: fallback text plus header, body and context blocks', () => {
+    expect(slackPayload(target, notice)).toEqual({
+      text: 'v2: Promoted',
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: 'v2: Promoted' } },
+        { type: 'section', text: { type: 'mrkdwn', text: 'a\nb' } },
+        {
+          type: 'context',
+          elements: [{ type: 'mrkdwn', text: 'checkout-api (prod) · release checkout-api-1' }],
+        },
+      ],
+    });
+  });
+
+  it('Teams Workflows: a message whose attachment is an Adaptive Card 1.4', () => {
+    const payload = teamsPayload(target, notice);
+    expect(payload.type).toBe('message');
+    const card = payload.attachments[0];
+    expect(card?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(card?.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(card?.content.body.at(-1)).toEqual({
+      type: 'FactSet',
+      facts: [
+        { title: 'Target', value: 'checkout-api (prod)' },
+        { title: 'Release', value: 'checkout-api-1' },
+        { title: 'Event', value: 'Promoted' },
+      ],
+    });
   });
 });

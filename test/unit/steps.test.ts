@@ -596,7 +596,7 @@ describe('closing steps', () => {
     const [message] = w.rt.account.sns.published;
     expect(message?.subject).toBe('[switchyard] checkout-api (prod) v2: Promoted');
     expect(message?.message).toContain('Database snapshot: switchyard-checkout-api-v2');
-    expect(message?.attributes.outcome).toBe('Promoted');
+    expect(message?.attributes.event).toBe('Promoted');
   });
 });
 

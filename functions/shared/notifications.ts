@@ -1,0 +1,142 @@
+/**
+ * Release notifications on every channel a target configures: the SNS topic, a Slack incoming
+ * webhook and a Microsoft Teams Workflows webhook (an Adaptive Card; Office 365 connectors are
+ * retired). A channel that fails is logged and counted, never thrown: notifying must not change
+ * the course of a release.
+ */
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { Target } from './config.ts';
+import { logger } from './logger.ts';
+import type { Store } from './store.ts';
+
+export interface ReleaseNotice {
+  releaseId: string;
+  /** `started`, `step`, an outcome (`Promoted`, `Aborted`, `RolledBack`, …). */
+  event: string;
+  subject: string;
+  lines: string[];
+}
+
+export interface NotifyDeps {
+  sns: Pick<SNSClient, 'send'>;
+  secrets: Pick<SecretsManagerClient, 'send'>;
+  store: Pick<Store, 'countNotificationFailures'>;
+}
+
+export interface Delivery {
+  delivered: string[];
+  failed: { channel: string; error: string }[];
+}
+
+/**
+ * The webhook URL, read on every notice: a handful of reads per release, and a rotated or revoked
+ * URL takes effect at once (no cache to outlive it).
+ */
+const webhookUrl = async (deps: NotifyDeps, secretId: string) => {
+  const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
+  const value = out.SecretString?.trim() ?? '';
+  if (!/^https?:\/\//.test(value)) throw new Error(`secret ${secretId} does not hold a webhook URL`);
+  return value;
+};
+
+export const slackPayload = (target: Target, notice: ReleaseNotice) => ({
+  text: notice.subject,
+  blocks: [
+    { type: 'header', text: { type: 'plain_text', text: notice.subject.slice(0, 150) } },
+    { type: 'section', text: { type: 'mrkdwn', text: notice.lines.join('\n').slice(0, 3000) } },
+    {
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: `${target.name} (${target.environment}) · release ${notice.releaseId}` },
+      ],
+    },
+  ],
+});
+
+export const teamsPayload = (target: Target, notice: ReleaseNotice) => ({
+  type: 'message',
+  attachments: [
+    {
+      contentType: 'application/vnd.microsoft.card.adaptive',
+      content: {
+        $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+        type: 'AdaptiveCard',
+        version: '1.4',
+        body: [
+          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, text: notice.subject },
+          ...notice.lines.map((text) => ({ type: 'TextBlock', wrap: true, text })),
+          {
+            type: 'FactSet',
+            facts: [
+              { title: 'Target', value: `${target.name} (${target.environment})` },
+              { title: 'Release', value: notice.releaseId },
+              { title: 'Event', value: notice.event },
+            ],
+          },
+        ],
+      },
+    },
+  ],
+});
+
+const post = async (url: string, body: unknown) => {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    // A webhook that hangs must not hold a release step.
+    signal: AbortSignal.timeout(3000),
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
+};
+
+/** Sends `notice` on every channel of `target`; returns what was delivered and what failed. */
+export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNotice): Promise<Delivery> => {
+  const channels: [string, () => Promise<unknown>][] = [
+    [
+      'sns',
+      () =>
+        deps.sns.send(
+          new PublishCommand({
+            TopicArn: target.notify.sns,
+            Subject: notice.subject.slice(0, 99),
+            Message: notice.lines.join('\n'),
+            MessageAttributes: {
+              event: { DataType: 'String', StringValue: notice.event },
+              target: { DataType: 'String', StringValue: target.name },
+              releaseId: { DataType: 'String', StringValue: notice.releaseId },
+            },
+          }),
+        ),
+    ],
+  ];
+  const slack = target.notify.slackWebhookSecret;
+  if (slack)
+    channels.push(['slack', async () => post(await webhookUrl(deps, slack), slackPayload(target, notice))]);
+  const teams = target.notify.teamsWebhookSecret;
+  if (teams)
+    channels.push(['teams', async () => post(await webhookUrl(deps, teams), teamsPayload(target, notice))]);
+
+  const results = await Promise.allSettled(channels.map(([, send]) => send()));
+  const delivery: Delivery = { delivered: [], failed: [] };
+  results.forEach((result, i) => {
+    const channel = channels[i]?.[0] ?? '?';
+    if (result.status === 'fulfilled') delivery.delivered.push(channel);
+    else delivery.failed.push({ channel, error: (result.reason as Error).message });
+  });
+  if (delivery.failed.length > 0) {
+    // The stack's metric filter counts these lines; the release record keeps the count.
+    logger.warn('notification failed', {
+      releaseId: notice.releaseId,
+      event: notice.event,
+      failed: delivery.failed,
+    });
+    try {
+      await deps.store.countNotificationFailures(notice.releaseId, delivery.failed.length);
+    } catch (error) {
+      logger.warn('could not count notification failures', { error: error as Error });
+    }
+  }
+  return delivery;
+};
