@@ -38,6 +38,8 @@ const MAX_ATTEMPTS = 4;
 export class EventBus {
   private readonly rules: Rule[] = [];
   readonly emitted: AwsEvent[] = [];
+  /** Event id → virtual milliseconds it was emitted (an event's `time` has whole seconds only). */
+  readonly emittedAt = new Map<string, number>();
   readonly deliveries: Delivery[] = [];
   /** Deliveries that failed every attempt (what a DLQ would hold). */
   readonly deadLetters: Delivery[] = [];
@@ -73,6 +75,7 @@ export class EventBus {
       detail,
     };
     this.emitted.push(event);
+    this.emittedAt.set(event.id, Date.now());
     for (const listener of this.listeners) listener(event);
     const copies = this.faults.copies(detailType);
     for (const rule of this.rules.filter((r) => matches(r.pattern, event))) {

@@ -127,7 +127,10 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
     trackIo(clients.dynamo, {
       begin: () => {
         current?.io.begin();
-        if (current) current.dynamoCalls++;
+        if (current) {
+          current.dynamoCalls++;
+          current.dynamoLog.push(Date.now());
+        }
       },
       end: () => current?.io.end(),
     });
@@ -157,6 +160,8 @@ export class LocalRuntime {
   readonly startedAt: number;
   /** DynamoDB requests made by the functions (real, to dynalite). */
   dynamoCalls = 0;
+  /** Virtual time of each DynamoDB request. */
+  readonly dynamoLog: number[] = [];
   private reconciler: ReturnType<typeof setInterval> | undefined;
   private readonly realFetch = globalThis.fetch;
   private readonly progress: (source: string, text: string) => void;

@@ -107,6 +107,8 @@ export interface ScenarioSummary {
   alarms: { alarm: string; state: string; atSeconds: number }[];
   /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
   releaseOutcome?: string;
+  /** With an operator's rollback: virtual seconds from the push to the rollback command. */
+  commandAtSeconds?: number;
   /** The operator's rollback, when the scenario has one. */
   rollback?: { rollbackId: string; outcome: string; path: string | null; rollbackOf: string | null };
   /** The release holding the target's lock after the run (null: free, as it must be). */
@@ -226,6 +228,8 @@ export const runRelease = async (
   name: string,
   scenario: Scenario,
   options: RunOptions,
+  /** Reads more from the runtime before it is disposed (the bench). */
+  inspect?: (runtime: LocalRuntime, context: { pushedAt: number; summary: ScenarioSummary }) => void,
 ): Promise<ScenarioSummary> => {
   const wallStart = performance.now();
   let target: Target | undefined;
@@ -272,7 +276,10 @@ export const runRelease = async (
     const release = await releaseOf();
     const summary = await summarize(runtime, name, t, release, pushedAt, performance.now() - wallStart);
     const lockHeldBy = (await runtime.store.getLock(t.name))?.owner ?? null;
-    if (!rollbackId || commandAt === undefined) return { ...summary, lockHeldBy };
+    if (!rollbackId || commandAt === undefined) {
+      inspect?.(runtime, { pushedAt, summary });
+      return { ...summary, lockHeldBy };
+    }
     const rollback = await runtime.release(rollbackId);
     const execution = runtime.executions().find((e) => e.name === rollbackId);
     const previous = release?.fromColour ?? 'blue';
@@ -282,7 +289,7 @@ export const runRelease = async (
         h.where === (t.traffic.listenerRuleArn ?? t.traffic.listenerArn) &&
         (h.weights[t.traffic.targetGroups[previous === 'blue' ? 'green' : 'blue']] ?? 0) === 0,
     );
-    return {
+    const result = {
       ...summary,
       // The scenario is about the rollback: its outcome, and time from the command to weights back.
       outcome: rollback?.outcome ?? execution?.status ?? 'NotStarted',
@@ -296,8 +303,11 @@ export const runRelease = async (
         path: rollback?.rollbackPath ?? null,
         rollbackOf: rollback?.rollbackOf ?? null,
       },
+      commandAtSeconds: (commandAt - pushedAt) / 1000,
       lockHeldBy,
     };
+    inspect?.(runtime, { pushedAt, summary: result });
+    return result;
   } finally {
     await runtime.dispose();
   }

@@ -57,6 +57,8 @@ export class SimulatedAccount {
   sfn: StepFunctionsApi | undefined;
   /** `Service.Operation` → number of calls (including failed ones). */
   readonly calls = new Map<string, number>();
+  /** Every call in order, with its virtual time (for counting the calls on a path). */
+  readonly callLog: { at: number; call: string; ms: number }[] = [];
 
   constructor(
     readonly bus: EventBus,
@@ -101,9 +103,11 @@ export class SimulatedAccount {
     if (!service) throw new Error(`the simulated account does not serve ${clientName}`);
     const key = `${service}.${operation}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
-
     const [min, max] = latencyMs[service] ?? [20, 60];
-    await new Promise((resolve) => setTimeout(resolve, this.random.int(min, max)));
+    const latency = this.random.int(min, max);
+    this.callLog.push({ at: Date.now(), call: key, ms: latency });
+
+    await new Promise((resolve) => setTimeout(resolve, latency));
 
     const fault = this.faults.apiFault(service, operation);
     if (fault) throw awsError(fault.error, `injected fault on ${key}`, fault.status);
