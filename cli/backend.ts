@@ -49,6 +49,7 @@ export const awsVariables = [
   'SWITCHYARD_LOCKS_TABLE',
   'SWITCHYARD_RELEASES_TABLE',
   'SWITCHYARD_WAITS_TABLE',
+  'SWITCHYARD_APPROVALS_TABLE',
 ] as const;
 
 export class UsageError extends Error {
@@ -80,6 +81,7 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
       locks: env.SWITCHYARD_LOCKS_TABLE as string,
       releases: env.SWITCHYARD_RELEASES_TABLE as string,
       waits: env.SWITCHYARD_WAITS_TABLE as string,
+      approvals: env.SWITCHYARD_APPROVALS_TABLE as string,
     }),
     releaseStateMachineArn: env.SWITCHYARD_RELEASE_STATE_MACHINE_ARN as string,
     rollbackStateMachineArn: env.SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN as string,

@@ -9,6 +9,9 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   Alarm,
   ComparisonOperator,
@@ -29,7 +32,8 @@ import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -47,6 +51,7 @@ import {
   allFunctionFolders,
   eventFunctions,
   type FunctionFolder,
+  httpFunctions,
   releaseDefinitionPath,
   releaseFunctions,
   rollbackDefinitionPath,
@@ -84,6 +89,7 @@ export class SwitchyardStack extends Stack {
   readonly functions: Record<FunctionFolder, ReleaseFunction>;
   readonly stateMachine: AslStateMachine;
   readonly rollbackStateMachine: AslStateMachine;
+  readonly approvalApi: HttpApi;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
@@ -122,6 +128,8 @@ export class SwitchyardStack extends Stack {
     // The audit trail outlives the stack.
     const releases = table('Releases', tableSchemas.releases, { removalPolicy: RemovalPolicy.RETAIN });
     const waits = table('Waits', tableSchemas.waits);
+    // Approvals hold task tokens: encrypted like the rest, and gone by TTL a month after the deadline.
+    const approvals = table('ApprovalsTable', tableSchemas.approvals);
 
     // --- functions ---------------------------------------------------------------------------
     const stateMachineName = `${this.stackName}-release`;
@@ -132,6 +140,7 @@ export class SwitchyardStack extends Stack {
       LOCKS_TABLE: locks.tableName,
       RELEASES_TABLE: releases.tableName,
       WAITS_TABLE: waits.tableName,
+      APPROVALS_TABLE: approvals.tableName,
       RELEASE_STATE_MACHINE_ARN: stateMachineArn,
     };
     // Events that could not be delivered (EventBridge) or failed every Lambda retry (async invokes).
@@ -157,6 +166,10 @@ export class SwitchyardStack extends Stack {
     for (const fn of Object.values(this.functions)) {
       for (const table of [locks, releases, waits]) table.grantReadWriteData(fn);
     }
+    // Only the approval functions see approval records (they hold task tokens).
+    for (const folder of ['request-approval', 'approvals', 'slack-interactions'] as const) {
+      approvals.grantReadWriteData(this.functions[folder]);
+    }
     this.grantAwsAccess(props.targets, stateMachineArn, rollbackArn);
 
     // --- state machine -----------------------------------------------------------------------
@@ -176,6 +189,8 @@ export class SwitchyardStack extends Stack {
       ),
     });
 
+    this.approvalApi = this.approvalEndpoints();
+
     // What the `switchyard` CLI reads from its environment (export each output under its name).
     const outputs = {
       SWITCHYARD_RELEASE_STATE_MACHINE_ARN: this.stateMachine.stateMachine.stateMachineArn,
@@ -183,6 +198,8 @@ export class SwitchyardStack extends Stack {
       SWITCHYARD_LOCKS_TABLE: locks.tableName,
       SWITCHYARD_RELEASES_TABLE: releases.tableName,
       SWITCHYARD_WAITS_TABLE: waits.tableName,
+      SWITCHYARD_APPROVALS_TABLE: approvals.tableName,
+      SWITCHYARD_APPROVAL_API: this.approvalApi.apiEndpoint,
     };
     for (const [name, value] of Object.entries(outputs)) {
       new CfnOutput(this, name.replace(/_/g, ''), {
@@ -251,6 +268,13 @@ export class SwitchyardStack extends Stack {
         id: 'Serverless-LambdaDLQ',
         reason:
           'Invoked synchronously by the state machine, which retries and catches its errors; a DLQ applies only to asynchronous invocations.',
+      });
+    }
+    for (const folder of httpFunctions) {
+      Validations.of(this.functions[folder]).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by API Gateway, which returns its errors to the caller; a DLQ applies only to asynchronous invocations.',
       });
     }
   }
@@ -392,7 +416,7 @@ export class SwitchyardStack extends Stack {
       );
     }
     // Start, step and outcome notices come from these three.
-    const notifiers: FunctionFolder[] = ['validate', 'shift-traffic', 'notify'];
+    const notifiers: FunctionFolder[] = ['validate', 'shift-traffic', 'notify', 'request-approval'];
     allow(
       notifiers,
       ['sns:Publish'],
@@ -411,7 +435,15 @@ export class SwitchyardStack extends Stack {
     if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
     allow(
-      ['acquire-lock', 'release-lock', 'register-wait', 'wait-resume', 'reconciler'],
+      [
+        'acquire-lock',
+        'release-lock',
+        'register-wait',
+        'wait-resume',
+        'reconciler',
+        'approvals',
+        'slack-interactions',
+      ],
       ['states:SendTaskSuccess', 'states:SendTaskFailure'],
       [stateMachineArn, rollbackArn],
     );
@@ -422,6 +454,96 @@ export class SwitchyardStack extends Stack {
         arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),
       ),
     );
+  }
+
+  /**
+   * The approval API: GET/POST /approvals/{id} (the signed-link pages) and POST /slack/interactions,
+   * throttled, with access logs. The routes have no API Gateway authorizer on purpose: each request
+   * proves itself inside the handler (an HMAC-signed link, or Slack's request signature).
+   */
+  private approvalEndpoints(): HttpApi {
+    const signingKey = new Secret(this, 'ApprovalSigningKey', {
+      description: 'Signs Switchyard approval links (HMAC-SHA256)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    const slackSigningSecret = new Secret(this, 'SlackSigningSecret', {
+      description:
+        "Your Slack app's signing secret (Basic Information → App Credentials); replace the generated value",
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+    const api = new HttpApi(this, 'ApprovalApi', {
+      description: 'Switchyard approval links and Slack interactivity',
+      createDefaultStage: false,
+    });
+    const accessLogs = new LogGroup(this, 'ApprovalApiAccessLogs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    new HttpStage(this, 'ApprovalApiStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 10, burstLimit: 20 },
+      // No query strings in the log format: they carry link signatures.
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            path: '$context.path',
+            status: '$context.status',
+            latency: '$context.responseLatency',
+          }),
+        ),
+      },
+    });
+    const pages = new HttpLambdaIntegration('ApprovalPages', this.functions.approvals);
+    api.addRoutes({
+      path: '/approvals/{id}',
+      methods: [HttpMethod.GET, HttpMethod.POST],
+      integration: pages,
+    });
+    api.addRoutes({
+      path: '/slack/interactions',
+      methods: [HttpMethod.POST],
+      integration: new HttpLambdaIntegration('SlackInteractions', this.functions['slack-interactions']),
+    });
+
+    for (const folder of ['request-approval', 'approvals'] as const) {
+      signingKey.grantRead(this.functions[folder]);
+      this.functions[folder].addEnvironment('APPROVAL_KEY_SECRET', signingKey.secretArn);
+    }
+    this.functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', api.apiEndpoint);
+    slackSigningSecret.grantRead(this.functions['slack-interactions']);
+    this.functions['slack-interactions'].addEnvironment(
+      'SLACK_SIGNING_SECRET_SECRET',
+      slackSigningSecret.secretArn,
+    );
+    for (const secret of [signingKey, slackSigningSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the link key would invalidate approval links in flight, and the Slack signing secret is issued by Slack; both are rotated by hand.',
+      });
+    }
+    for (const route of api.node.findAll()) {
+      if (route.node.id.includes('Route') || route instanceof HttpApi) {
+        Validations.of(route).acknowledge(
+          {
+            id: 'AwsSolutions-APIG4',
+            reason:
+              'Approvers follow emailed links or click Slack buttons: each request is authenticated in the handler by an HMAC link signature or Slack request signature.',
+          },
+          {
+            id: 'AwsSolutions-APIG1',
+            reason: 'Access logging is configured on the $default stage (HttpStage accessLogSettings).',
+          },
+        );
+      }
+    }
+    return api;
   }
 
   /** Alarms and a dashboard on Switchyard itself, notifying an encrypted topic. */

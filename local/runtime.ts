@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * The embedded default: whole releases in one process against a simulated AWS account, with the
  * same ASL files and the same function code that run in AWS.
@@ -33,6 +34,7 @@ import {
   substitute,
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
+import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
 import { resetTables, startDynalite } from './dynamo.ts';
@@ -72,6 +74,7 @@ const TABLES: Tables = {
   locks: 'switchyard-locks',
   releases: 'switchyard-releases',
   waits: 'switchyard-waits',
+  approvals: 'switchyard-approvals',
 };
 /** Longest a settle may run in virtual time before it is called stuck. */
 const MAX_VIRTUAL_MS = 3 * 24 * 3600 * 1000;
@@ -94,6 +97,7 @@ let current: LocalRuntime | undefined;
 const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessState> => {
   processState ??= (async () => {
     const dynalite = await startDynalite();
+    const approvalServer = await startApprovalServer(() => current);
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -104,6 +108,11 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       LOCKS_TABLE: TABLES.locks,
       RELEASES_TABLE: TABLES.releases,
       WAITS_TABLE: TABLES.waits,
+      APPROVALS_TABLE: TABLES.approvals,
+      APPROVAL_KEY_SECRET: 'switchyard/approval-signing-key',
+      SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
+      // The loopback approval server stands in for the API Gateway endpoint.
+      APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
       POWERTOOLS_LOG_LEVEL: logLevel,
       POWERTOOLS_DEV: 'true',
@@ -155,6 +164,8 @@ export class LocalRuntime {
   readonly faults: Faults;
   readonly targets: TargetsFile;
   readonly tables = TABLES;
+  /** What the simulated Slack app signs interaction requests with (tests sign with it). */
+  readonly slackSigningSecret = randomBytes(16).toString('hex');
   readonly releaseStateMachineArn: string;
   readonly rollbackStateMachineArn: string;
   readonly startedAt: number;
@@ -180,6 +191,9 @@ export class LocalRuntime {
       options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
     this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
     this.account = new SimulatedAccount(this.bus, this.faults, random);
+    // The account's own secrets: the approval-link key, and the Slack app's signing secret.
+    this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));
+    this.account.secrets.put('switchyard/slack-signing-secret', this.slackSigningSecret);
     this.lambda = new LocalLambda(this.account.region, this.account.accountId);
     this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
       onStateEntered: (execution, state, type) => {
@@ -309,6 +323,45 @@ export class LocalRuntime {
     return request.name;
   }
 
+  /**
+   * Requests from outside (a browser, a person's form post) being served right now. While any is,
+   * time only crawls: it must not jump to a far-off timeout while a decision is on its way.
+   */
+  external = 0;
+
+  /** One move of the clock: the next timer, or a 50 ms crawl while an outside request is served. */
+  private step(): boolean {
+    return this.external > 0 ? this.clock.crawl(50) : this.clock.advance();
+  }
+
+  /**
+   * Serves a request from outside (the approval server): runs the function while moving time
+   * only as much as its own calls need, so a far-off timeout cannot fire meanwhile.
+   */
+  async serve(folder: FunctionFolder, event: unknown): Promise<unknown> {
+    this.external++;
+    try {
+      return await this.until(this.lambda.invoke(folder, event));
+    } finally {
+      this.external--;
+    }
+  }
+
+  /** The approval API's base URL (a loopback server in this process). */
+  get approvalBaseUrl(): string {
+    return process.env.APPROVAL_BASE_URL ?? '';
+  }
+
+  /** Runs virtual time until `check` holds (e.g. a release parked for approval), at most `seconds`. */
+  async runUntil(check: () => boolean | Promise<boolean>, seconds = 24 * 3600): Promise<boolean> {
+    const limit = Date.now() + seconds * 1000;
+    for (;;) {
+      await this.clock.quiesce(this.io);
+      if (await this.until(Promise.resolve(check()))) return true;
+      if (Date.now() > limit || !this.step()) return false;
+    }
+  }
+
   /** Runs virtual time until no execution is running (and the world is quiet). */
   async settle(): Promise<void> {
     const limit = Date.now() + MAX_VIRTUAL_MS;
@@ -323,8 +376,7 @@ export class LocalRuntime {
             .join(', ')}`,
         );
       }
-      if (!this.clock.advance())
-        throw new Error('executions are waiting but nothing is scheduled to resume them');
+      if (!this.step()) throw new Error('executions are waiting but nothing is scheduled to resume them');
     }
   }
 
@@ -341,7 +393,7 @@ export class LocalRuntime {
     );
     while (!settled) {
       await this.clock.quiesce(this.io);
-      if (settled || !this.clock.advance()) break;
+      if (settled || !this.step()) break;
     }
     return promise;
   }
@@ -356,7 +408,7 @@ export class LocalRuntime {
     const until = Date.now() + seconds * 1000;
     while (Date.now() < until) {
       await this.clock.quiesce(this.io);
-      if (!this.clock.advance()) break;
+      if (!this.step()) break;
     }
     await this.clock.quiesce(this.io);
   }

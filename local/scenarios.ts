@@ -3,8 +3,10 @@
  * or a script can check.
  */
 import { findTarget, type Target } from '../functions/shared/config.ts';
+import { releaseIdFor } from '../functions/shared/requests.ts';
 import type { Phase, ReleaseRecord } from '../functions/shared/store.ts';
 import { percentages } from '../functions/shared/traffic.ts';
+import { decideThroughPage, emailedLinks } from './approver.ts';
 import type { FaultPlan } from './faults.ts';
 import { LocalRuntime, type ProgressLine } from './runtime.ts';
 import { buildWorld, serveTestListener } from './world.ts';
@@ -14,6 +16,8 @@ export interface Scenario {
   /** The target (in the targets file) the scenario releases. */
   target: string;
   faults?: FaultPlan;
+  /** A person decides through the emailed link (the page's real form, over HTTP). */
+  approval?: { as: string; decision: 'approve' | 'reject'; reason?: string };
   /** Webhook paths (e.g. `/slack/checkout-api`) that answer 500. */
   failingWebhooks?: string[];
   /** Virtual wall-clock time the world starts at (default Monday 2026-01-05 09:00 UTC). */
@@ -68,6 +72,20 @@ export const scenarios = {
     rollback: { when: 'after-promoted', reason: 'data export job fails since v2' },
     expect: 'RolledBack',
   },
+  approval: {
+    description:
+      'orders-api needs an approver: alice opens the emailed link (a confirmation page; GET decides nothing) and presses Approve',
+    target: 'orders-api',
+    approval: { as: 'alice@example.com', decision: 'approve' },
+    expect: 'Promoted',
+  },
+  'approval-rejected': {
+    description:
+      'bob opens his link and rejects with a reason: the release stops before any traffic moves, green cleaned up',
+    target: 'orders-api',
+    approval: { as: 'bob@example.com', decision: 'reject', reason: 'release freeze for the audit' },
+    expect: 'Aborted',
+  },
   freeze: {
     description:
       'pushed on a Friday at 16:59 Berlin time: green is deployed, but no traffic moves until the 17:00-20:00 freeze window ends',
@@ -107,6 +125,8 @@ export interface ScenarioSummary {
   alarms: { alarm: string; state: string; atSeconds: number }[];
   /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
   releaseOutcome?: string;
+  /** With an approval: the emailed link, and the HTTP statuses of its page (GET) and of the decision (POST). */
+  approval?: { link: string; pageStatus: number | null; resultStatus: number | null };
   /** With an operator's rollback: virtual seconds from the push to the rollback command. */
   commandAtSeconds?: number;
   /** The operator's rollback, when the scenario has one. */
@@ -214,6 +234,8 @@ export const summarize = async (
 
 export interface RunOptions {
   targetsFile: string;
+  /** Instead of deciding through the page, hand the approver's link to a person and wait. */
+  interactive?: (link: string, runtime: LocalRuntime) => Promise<void>;
   seed?: number;
   onProgress?: (line: ProgressLine) => void;
   logLevel?: string;
@@ -259,6 +281,22 @@ export const runRelease = async (
     };
     let rollbackId: string | undefined;
     let commandAt: number | undefined;
+    let approval: ScenarioSummary['approval'];
+    if (scenario.approval) {
+      const { as, decision, reason } = scenario.approval;
+      const releaseId = releaseIdFor(t.name, digest);
+      const parked = await runtime.runUntil(() => emailedLinks(runtime, releaseId, as).approve !== undefined);
+      const links = emailedLinks(runtime, releaseId, as);
+      const link = decision === 'approve' ? links.approve : links.reject;
+      if (!parked || !link) throw new Error(`no approval link was emailed to ${as}`);
+      if (options.interactive) {
+        await options.interactive(link, runtime);
+        approval = { link, pageStatus: null, resultStatus: null };
+      } else {
+        const { page, result } = await decideThroughPage(link, decision, reason);
+        approval = { link, pageStatus: page.status, resultStatus: result.status };
+      }
+    }
     if (scenario.rollback?.when === 'warm-bake') {
       // Until the release is at 100% and a minute into its warm bake.
       for (let i = 0; i < 240 && (await releaseOf())?.trafficPercent !== 100; i++) await runtime.wait(15);
@@ -278,7 +316,7 @@ export const runRelease = async (
     const lockHeldBy = (await runtime.store.getLock(t.name))?.owner ?? null;
     if (!rollbackId || commandAt === undefined) {
       inspect?.(runtime, { pushedAt, summary });
-      return { ...summary, lockHeldBy };
+      return { ...summary, lockHeldBy, ...(approval ? { approval } : {}) };
     }
     const rollback = await runtime.release(rollbackId);
     const execution = runtime.executions().find((e) => e.name === rollbackId);

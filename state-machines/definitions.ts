@@ -14,6 +14,7 @@ export const releaseFunctions = {
   RegisterWaitFunctionArn: 'register-wait',
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',
   CheckHealthFunctionArn: 'check-health',
+  RequestApprovalFunctionArn: 'request-approval',
   ShiftTrafficFunctionArn: 'shift-traffic',
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
@@ -41,10 +42,14 @@ export const rollbackFunctions = {
 /** Functions invoked by EventBridge rules and schedules rather than by a state machine. */
 export const eventFunctions = ['start-release', 'wait-resume', 'reconciler'] as const;
 
+/** Functions behind the approval API (API Gateway routes). */
+export const httpFunctions = ['approvals', 'slack-interactions'] as const;
+
 export type FunctionFolder =
   | (typeof releaseFunctions)[keyof typeof releaseFunctions]
   | (typeof rollbackFunctions)[keyof typeof rollbackFunctions]
-  | (typeof eventFunctions)[number];
+  | (typeof eventFunctions)[number]
+  | (typeof httpFunctions)[number];
 
 /** Every function folder, once. */
 export const allFunctionFolders = (): FunctionFolder[] => [
@@ -52,6 +57,7 @@ export const allFunctionFolders = (): FunctionFolder[] => [
     ...Object.values(releaseFunctions),
     ...Object.values(rollbackFunctions),
     ...eventFunctions,
+    ...httpFunctions,
   ]),
 ];
 

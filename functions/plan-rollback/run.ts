@@ -39,6 +39,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     container: target.ecs.container,
     hasDatabase: false,
     graceSeconds: target.health.graceSeconds,
+    // A rollback is the way out of an incident: it never waits for an approver.
+    approvalSeconds: 0,
     strategy: Strategy.AllAtOnce,
     steps: [{ percent: 100, bakeSeconds: 0 }],
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.

@@ -148,6 +148,40 @@ export const TargetSchema = z.strictObject({
    * Any alarm in ALARM also stops the release before traffic moves.
    */
   alarms: z.array(alarmName).max(100).default([]),
+  /** A person must approve before any traffic moves (after CheckHealth). */
+  approval: z
+    .strictObject({
+      required: z.boolean(),
+      /** Who may decide: their email (the identity links are signed for) and Slack user id. */
+      approvers: z
+        .array(
+          z.strictObject({
+            id: z.email('must be an email address'),
+            slackUserId: z
+              .string()
+              .regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH')
+              .optional(),
+          }),
+        )
+        .min(1)
+        .max(50),
+      timeoutMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(7 * 24 * 60)
+        .default(60),
+      channels: z
+        .array(z.enum(['email', 'slack']))
+        .min(1)
+        .default(['email']),
+      /** Two distinct approvers are needed. */
+      twoPerson: z.boolean().default(false),
+    })
+    .refine((a) => !a.twoPerson || a.approvers.length >= 2, {
+      message: 'twoPerson needs at least two approvers',
+    })
+    .optional(),
   /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
   freezeWindows: z.array(freezeWindow).max(50).default([]),
   notify: z.strictObject({
@@ -165,6 +199,13 @@ export const TargetsFileSchema = z
   .superRefine((file, ctx) => {
     const seen = new Set<string>();
     file.targets.forEach((target, index) => {
+      if (target.approval?.channels.includes('slack') && !target.notify.slackWebhookSecret) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'approval', 'channels'],
+          message: 'the slack channel needs notify.slackWebhookSecret',
+        });
+      }
       if (seen.has(target.name)) {
         ctx.addIssue({
           code: 'custom',

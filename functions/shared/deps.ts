@@ -10,6 +10,7 @@ import type { RDSClient } from '@aws-sdk/client-rds';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import { type ApprovalStore, approvalStore } from './approvals.ts';
 import * as clients from './clients.ts';
 import { loadTargetsFile, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
@@ -19,6 +20,7 @@ import { createStore, type Store } from './store.ts';
 export interface BaseDeps {
   targets: TargetsFile;
   store: Store;
+  approvals: ApprovalStore;
   now: () => Date;
 }
 
@@ -38,22 +40,31 @@ export type ReleaseDeps = BaseDeps & AwsDeps;
 
 /** Config, store and clock from the environment; a missing variable fails the cold start. */
 export const baseDeps = (): BaseDeps => {
-  const env = readEnv('SWITCHYARD_TARGETS_FILE', 'LOCKS_TABLE', 'RELEASES_TABLE', 'WAITS_TABLE');
+  const env = readEnv(
+    'SWITCHYARD_TARGETS_FILE',
+    'LOCKS_TABLE',
+    'RELEASES_TABLE',
+    'WAITS_TABLE',
+    'APPROVALS_TABLE',
+  );
   return {
     targets: loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
     store: createStore(clients.doc, {
       locks: env.LOCKS_TABLE,
       releases: env.RELEASES_TABLE,
       waits: env.WAITS_TABLE,
+      approvals: env.APPROVALS_TABLE,
     }),
+    approvals: approvalStore(clients.doc, env.APPROVALS_TABLE),
     now: () => new Date(),
   };
 };
 
 /** Every dependency around a given config and store: for tests and the local runtime, not for bundles. */
-export const releaseDeps = (targets: TargetsFile, store: Store): ReleaseDeps => ({
+export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: string): ReleaseDeps => ({
   targets,
   store,
+  approvals: approvalStore(clients.doc, approvalsTable),
   now: () => new Date(),
   ecs: clients.ecs,
   elbv2: clients.elbv2,

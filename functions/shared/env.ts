@@ -7,6 +7,13 @@ export const envVars = {
   LOCKS_TABLE: z.string().min(3),
   RELEASES_TABLE: z.string().min(3),
   WAITS_TABLE: z.string().min(3),
+  APPROVALS_TABLE: z.string().min(3),
+  /** Secrets Manager secret holding the key that signs approval links. */
+  APPROVAL_KEY_SECRET: z.string().min(1),
+  /** Where approval links point: the approval API's base URL. */
+  APPROVAL_BASE_URL: z.url(),
+  /** Secrets Manager secret holding the Slack app's signing secret. */
+  SLACK_SIGNING_SECRET_SECRET: z.string().min(1),
   RELEASE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
 } as const;
 type EnvVar = keyof typeof envVars;

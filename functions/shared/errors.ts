@@ -50,6 +50,11 @@ export class AlarmTriggered extends SwitchyardError {
   override readonly name = 'AlarmTriggered' as const;
 }
 
+/** An approver rejected the release (the reason is in the cause). */
+export class ApprovalRejected extends SwitchyardError {
+  override readonly name = 'ApprovalRejected' as const;
+}
+
 /** An operator's rollback asked this release to stop; it cleans up or rolls back as usual. */
 export class RollbackRequested extends SwitchyardError {
   override readonly name = 'RollbackRequested' as const;
@@ -111,6 +116,7 @@ export const errorNames: readonly string[] = [
   SnapshotFailed,
   HealthCheckFailed,
   AlarmTriggered,
+  ApprovalRejected,
   RollbackRequested,
   RollbackFailed,
   InvalidInput,

@@ -33,7 +33,7 @@ export interface Delivery {
  * The webhook URL, read on every notice: a handful of reads per release, and a rotated or revoked
  * URL takes effect at once (no cache to outlive it).
  */
-const webhookUrl = async (deps: NotifyDeps, secretId: string) => {
+const webhookUrl = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string) => {
   const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
   const value = out.SecretString?.trim() ?? '';
   if (!/^https?:\/\//.test(value)) throw new Error(`secret ${secretId} does not hold a webhook URL`);
@@ -79,6 +79,10 @@ export const teamsPayload = (target: Target, notice: ReleaseNotice) => ({
     },
   ],
 });
+
+/** Posts a Slack message (Block Kit) to the webhook whose URL `secretId` holds. */
+export const postSlack = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string, body: unknown) =>
+  post(await webhookUrl(deps, secretId), body);
 
 const post = async (url: string, body: unknown) => {
   const response = await fetch(url, {

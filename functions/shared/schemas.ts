@@ -38,6 +38,8 @@ export const planSchema = z.object({
   fromTaskDefinitionArn: z.string(),
   hasDatabase: z.boolean(),
   graceSeconds: z.number().int().min(0),
+  /** Seconds a person has to approve (0: no approval needed). */
+  approvalSeconds: z.number().int().min(0).default(0),
   strategy: z.enum([Strategy.AllAtOnce, Strategy.Canary, Strategy.Linear]),
   /** SetWeight + bake steps; the last is 100% with the old-colour-warm bake. */
   steps: z

@@ -28,6 +28,7 @@ export interface Tables {
   locks: string;
   releases: string;
   waits: string;
+  approvals: string;
 }
 
 export interface ImageRef {
@@ -451,4 +452,5 @@ export const tableSchemas: Record<keyof Tables, TableSchema> = {
     index: { name: 'byTarget', partitionKey: 'target', sortKey: 'createdAt' },
   },
   waits: { partitionKey: 'resourceKey', sortKey: 'waitId', ttl: 'expiresAt' },
+  approvals: { partitionKey: 'approvalId', ttl: 'expiresAt' },
 };

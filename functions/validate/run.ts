@@ -135,6 +135,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromTaskDefinitionArn: liveTaskDefinition,
     hasDatabase: target.database !== undefined,
     graceSeconds: target.health.graceSeconds,
+    approvalSeconds: target.approval?.required ? target.approval.timeoutMinutes * 60 : 0,
     strategy: strategy.type,
     steps,
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),

@@ -83,6 +83,7 @@ describe('release.asl.json', () => {
     for (const { name, state } of tasks) {
       // Only a bake's length comes from the plan; the Choice before it enters only when it is > 0.
       if (name === 'Bake') expect(state.TimeoutSecondsPath).toBe('$.traffic.bakeSeconds');
+      else if (name === 'WaitForApproval') expect(state.TimeoutSecondsPath).toBe('$.plan.approvalSeconds');
       else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       expect(retried, name).toEqual(expect.arrayContaining([...lambdaRetry, 'TransientError']));
@@ -112,6 +113,7 @@ describe('release.asl.json', () => {
     expect(waits.map((w) => w.name).sort()).toEqual([
       'AcquireLock',
       'Bake',
+      'WaitForApproval',
       'WaitForServiceStable',
       'WaitForSnapshot',
     ]);

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
 import {
+  allFunctionFolders,
   releaseDefinitionPath,
   releaseFunctions,
   rollbackDefinitionPath,
@@ -119,7 +120,7 @@ describe('SwitchyardStack', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
       Properties: Record<string, unknown>;
     }[];
-    expect(fns).toHaveLength(17);
+    expect(fns).toHaveLength(allFunctionFolders().length);
     for (const fn of fns) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -211,7 +212,7 @@ describe('SwitchyardStack', () => {
     const tables = Object.values(template.findResources('AWS::DynamoDB::Table')) as {
       Properties: Record<string, unknown>;
     }[];
-    expect(tables).toHaveLength(3);
+    expect(tables).toHaveLength(4); // locks, releases, waits, approvals
     for (const table of tables) {
       expect(table.Properties).toMatchObject({
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -221,6 +222,57 @@ describe('SwitchyardStack', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
+  });
+
+  it('serves the approval routes through a throttled, access-logged HTTP API, without logging link signatures', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
+      (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
+    );
+    expect(routes.sort()).toEqual([
+      'GET /approvals/{id}',
+      'POST /approvals/{id}',
+      'POST /slack/interactions',
+    ]);
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as {
+      Properties: {
+        StageName: string;
+        DefaultRouteSettings: { ThrottlingRateLimit: number; ThrottlingBurstLimit: number };
+        AccessLogSettings: { Format: string; DestinationArn: unknown };
+      };
+    }[];
+    expect(stage?.Properties.StageName).toBe('$default');
+    expect(stage?.Properties.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 10,
+      ThrottlingBurstLimit: 20,
+    });
+    expect(stage?.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    const format = JSON.parse(stage?.Properties.AccessLogSettings.Format ?? '{}') as Record<string, string>;
+    expect(Object.values(format)).toContain('$context.status');
+    // Links carry their signature in the query string: the log format must not record it.
+    expect(JSON.stringify(format)).not.toMatch(/querystring|routeKey|requestOverride/i);
+  });
+
+  it('lets only the approval functions read approval records and the signing secrets', () => {
+    const approvalsTable = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([logical]) =>
+      logical.startsWith('ApprovalsTable'),
+    );
+    expect(approvalsTable).toBeDefined();
+    const tableRef = JSON.stringify({ 'Fn::GetAtt': [approvalsTable?.[0], 'Arn'] });
+    const readers = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, policy]) => JSON.stringify(policy).includes(tableRef))
+      .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''));
+    expect(readers.sort()).toEqual(['Approvals', 'RequestApproval', 'SlackInteractions']);
+    const secretReaders = (logicalPrefix: string) => {
+      const [secret] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((l) =>
+        l.startsWith(logicalPrefix),
+      );
+      return Object.entries(template.findResources('AWS::IAM::Policy'))
+        .filter(([, policy]) => JSON.stringify(policy).includes(`"Ref":"${secret}"`))
+        .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''))
+        .sort();
+    };
+    expect(secretReaders('ApprovalSigningKey')).toEqual(['Approvals', 'RequestApproval']);
+    expect(secretReaders('SlackSigningSecret')).toEqual(['SlackInteractions']);
   });
 
   it('alarms on failed and timed-out executions, Lambda errors and throttles, and dead letters', () => {

@@ -29,6 +29,6 @@ export const startWorld = async (
   });
   // Imported only now: the clients read the local DynamoDB endpoint the runtime has just set, at import.
   const { releaseDeps } = await import('../../functions/shared/deps.ts');
-  const deps = releaseDeps(rt.targets, rt.store);
+  const deps = releaseDeps(rt.targets, rt.store, rt.tables.approvals);
   return { rt, checkout: checkout as Target, search: search as Target, deps };
 };

@@ -40,8 +40,30 @@ describe('targets config', () => {
 
   it('rejects keys it does not implement instead of ignoring them', () => {
     const doc = valid();
-    doc.targets[0].approval = { required: true };
-    expect(() => parseTargets(doc)).toThrow(/targets\[0\]: Unrecognized key: "approval"/);
+    doc.targets[0].canaryPercent = 10;
+    expect(() => parseTargets(doc)).toThrow(/targets\[0\]: Unrecognized key: "canaryPercent"/);
+  });
+
+  it('validates approval: approvers are emails, two-person needs two, slack needs the webhook', () => {
+    const doc = valid();
+    doc.targets[1].approval = { required: true, approvers: [{ id: 'alice' }] };
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[1\]\.approval\.approvers\[0\]\.id: must be an email address/,
+    );
+    doc.targets[1].approval = { required: true, approvers: [{ id: 'a@example.com' }], twoPerson: true };
+    expect(() => parseTargets(doc)).toThrow(/targets\[1\]\.approval: twoPerson needs at least two approvers/);
+    doc.targets[1].approval = { required: true, approvers: [{ id: 'a@example.com' }], channels: ['slack'] };
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[1\]\.approval\.channels: the slack channel needs notify\.slackWebhookSecret/,
+    );
+    doc.targets[1].approval = { required: true, approvers: [{ id: 'a@example.com' }] };
+    expect(findTarget(parseTargets(doc), 'search-api').approval).toEqual({
+      required: true,
+      approvers: [{ id: 'a@example.com' }],
+      timeoutMinutes: 60,
+      channels: ['email'],
+      twoPerson: false,
+    });
   });
 
   it('rejects an unknown traffic strategy, and a canary without its bake, naming the field', () => {

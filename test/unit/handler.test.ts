@@ -19,6 +19,7 @@ Object.assign(process.env, {
   LOCKS_TABLE: 'locks',
   RELEASES_TABLE: 'releases',
   WAITS_TABLE: 'waits',
+  APPROVALS_TABLE: 'approvals',
 });
 
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);

@@ -1,0 +1,23 @@
+import middy from '@middy/core';
+import { secrets, sns } from '../shared/clients.ts';
+import { baseDeps } from '../shared/deps.ts';
+import { readEnv } from '../shared/env.ts';
+import { stepMiddlewares } from '../shared/middleware.ts';
+import { run } from './run.ts';
+import { type Input, inputSchema } from './schema.ts';
+
+const env = readEnv('APPROVAL_KEY_SECRET');
+const base = baseDeps();
+const deps = {
+  ...base,
+  sns,
+  secrets,
+  keySecret: env.APPROVAL_KEY_SECRET,
+  // Read per request: the local runtime learns its approval server's port after start-up.
+  baseUrl: () => readEnv('APPROVAL_BASE_URL').APPROVAL_BASE_URL,
+};
+
+// No audit phase here: the approval's phase is recorded when it is decided.
+export const handler = middy<Input>()
+  .use(stepMiddlewares({ name: 'RequestApproval', schema: inputSchema }))
+  .handler((input) => run(input, deps));

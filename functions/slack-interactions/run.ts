@@ -1,0 +1,100 @@
+import type { HttpEvent, HttpResult } from '../approvals/run.ts';
+import { type DecideDeps, decide } from '../shared/approvals.ts';
+import { logger } from '../shared/logger.ts';
+import { verifySlack } from '../shared/signing.ts';
+
+type Deps = DecideDeps & {
+  signingSecret: () => Promise<string>;
+  post: (url: string, body: unknown) => Promise<void>;
+};
+
+const reply = (statusCode: number, text: string): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+  body: text,
+});
+
+interface BlockActions {
+  type: string;
+  user?: { id?: string; username?: string };
+  response_url?: string;
+  actions?: { action_id?: string; value?: string }[];
+}
+
+/**
+ * Slack's interactivity request URL. The signature over `v0:{timestamp}:{raw body}` is checked
+ * before anything is parsed; the clicking Slack user must map to an approver of the target. The
+ * decision is the same conditional write as the email page's; the message's buttons are then
+ * replaced with who decided, through `response_url`.
+ */
+export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => {
+  if (event.requestContext.http.method.toUpperCase() !== 'POST') return reply(405, 'POST only');
+  const raw =
+    event.body && event.isBase64Encoded
+      ? Buffer.from(event.body, 'base64').toString('utf8')
+      : (event.body ?? '');
+  const headers = event.headers ?? {};
+  const check = verifySlack(
+    await deps.signingSecret(),
+    { timestamp: headers['x-slack-request-timestamp'], signature: headers['x-slack-signature'] },
+    raw,
+    Math.floor(deps.now().getTime() / 1000),
+  );
+  if (!check.ok) {
+    logger.warn('slack request refused', { reason: check.reason });
+    return reply(401, `refused: ${check.reason}`);
+  }
+  let payload: BlockActions;
+  try {
+    payload = JSON.parse(new URLSearchParams(raw).get('payload') ?? '') as BlockActions;
+  } catch {
+    return reply(400, 'payload is not JSON');
+  }
+  const action = payload.actions?.[0];
+  const approvalId = action?.value ?? '';
+  if (
+    payload.type !== 'block_actions' ||
+    (action?.action_id !== 'approve' && action?.action_id !== 'reject')
+  ) {
+    return reply(400, 'not a Switchyard approval button');
+  }
+  const record = await deps.approvals.get(approvalId);
+  const approver = record?.slackUsers[payload.user?.id ?? ''];
+  if (!record || !approver) {
+    return reply(200, `Slack user ${payload.user?.id ?? '?'} is not an approver of this release.`);
+  }
+  const result = await decide(
+    {
+      approvalId,
+      approver,
+      action: action.action_id,
+      channel: 'slack',
+      reason:
+        action.action_id === 'reject'
+          ? `rejected in Slack by ${payload.user?.username ?? approver}`
+          : undefined,
+    },
+    deps,
+  );
+  const text =
+    result.state === 'decided'
+      ? `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')}`
+      : result.state === 'recorded'
+        ? `Approval by ${approver} recorded; a second approver is needed`
+        : result.state === 'closed'
+          ? `Already ${result.record.status.toLowerCase()} by ${(result.record.decidedBy ?? []).join(' and ')} at ${result.record.decidedAt}`
+          : result.state === 'expired'
+            ? 'Too late: the time to decide has run out'
+            : `Not allowed: ${result.reason}`;
+  if (payload.response_url && (result.state === 'decided' || result.state === 'closed')) {
+    try {
+      await deps.post(payload.response_url, {
+        replace_original: true,
+        text: `${record.details.Target}: ${text}`,
+      });
+    } catch (error) {
+      logger.warn('notification failed', { channel: 'slack response_url', error: error as Error });
+    }
+  }
+  return reply(200, text);
+};
