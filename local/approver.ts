@@ -3,6 +3,7 @@
  * reads the page's form and posts it, exactly as the page's buttons do. Uses node:http (not
  * fetch), so the local runtime does not count the request as its own I/O.
  */
+import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import type { LocalRuntime } from './runtime.ts';
 
@@ -12,13 +13,19 @@ export interface Page {
   body: string;
 }
 
-export const http = (url: string, options: { method?: string; body?: string } = {}): Promise<Page> =>
+export const http = (
+  url: string,
+  options: { method?: string; body?: string; headers?: Record<string, string> } = {},
+): Promise<Page> =>
   new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: options.method ?? 'GET',
-        headers: options.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {},
+        headers: {
+          ...(options.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+          ...options.headers,
+        },
       },
       (res) => {
         let body = '';
@@ -73,4 +80,51 @@ export const decideThroughPage = async (link: string, decision: 'approve' | 'rej
     body: new URLSearchParams({ ...fields, ...(reason ? { reason } : {}) }).toString(),
   });
   return { page, result };
+};
+
+/** The Slack message with Approve / Reject buttons posted for an approval, as the webhook received it. */
+export const slackApprovalMessage = (runtime: LocalRuntime, target: string) => {
+  const message = runtime.account.webhooks.received.find(
+    (r) =>
+      r.path === `/slack/${target}` && JSON.stringify(r.body).includes('"block_id":"switchyard-approval"'),
+  );
+  const body = message?.body as
+    | { blocks?: { type: string; elements?: { action_id: string; value: string }[] }[] }
+    | undefined;
+  const buttons = body?.blocks?.find((b) => b.type === 'actions')?.elements ?? [];
+  return { message: body, approvalId: buttons[0]?.value };
+};
+
+/**
+ * A Slack button click as Slack sends it: a form-encoded `payload` (block_actions), signed with
+ * the app's signing secret over `v0:{timestamp}:{body}`. `tamper` alters the request after signing.
+ */
+export const clickSlackButton = (
+  runtime: LocalRuntime,
+  click: {
+    approvalId: string;
+    userId: string;
+    action: 'approve' | 'reject';
+    responseUrl?: string;
+    signingSecret?: string;
+    timestamp?: number;
+    tamper?: (body: string) => string;
+  },
+) => {
+  const payload = {
+    type: 'block_actions',
+    user: { id: click.userId, username: click.userId.toLowerCase() },
+    response_url: click.responseUrl,
+    actions: [{ action_id: click.action, block_id: 'switchyard-approval', value: click.approvalId }],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const timestamp = String(click.timestamp ?? Math.floor(Date.now() / 1000));
+  const signature = `v0=${createHmac('sha256', click.signingSecret ?? runtime.slackSigningSecret)
+    .update(`v0:${timestamp}:${body}`)
+    .digest('hex')}`;
+  return http(`${runtime.approvalBaseUrl}/slack/interactions`, {
+    method: 'POST',
+    body: click.tamper ? click.tamper(body) : body,
+    headers: { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
+  });
 };

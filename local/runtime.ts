@@ -21,9 +21,9 @@ import {
   ecsDeploymentPattern,
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
-import { rollbackRequest } from '../functions/shared/requests.ts';
+import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
-import type { IfRunning } from '../functions/shared/vocabulary.ts';
+import { type IfRunning, TriggerSource } from '../functions/shared/vocabulary.ts';
 import {
   allFunctionFolders,
   type FunctionFolder,
@@ -306,6 +306,29 @@ export class LocalRuntime {
   push(repository: string, tag: string): { digest: string; event?: AwsEvent } {
     this.progress('ecr', `push ${repository}:${tag}`);
     return this.account.ecr.push(repository, tag);
+  }
+
+  /**
+   * Starts a release by hand, as `switchyard release` does: the image is pushed without an event
+   * and the execution started with `by` as the requester. Returns the release id.
+   */
+  startRelease(options: { target: string; tag: string; by: string }): string {
+    const target = this.targets.targets.find((t) => t.name === options.target);
+    if (!target) throw new Error(`unknown target ${options.target}`);
+    const { digest } = this.account.ecr.push(target.image.repository, options.tag, { silent: true });
+    const request = releaseRequest({
+      target: target.name,
+      image: { repository: target.image.repository, tag: options.tag, digest },
+      at: new Date(),
+      trigger: { source: TriggerSource.Manual, by: options.by },
+    });
+    this.progress('ops', `release ${target.name} ${options.tag} started by ${options.by}`);
+    this.sfn.StartExecution({
+      stateMachineArn: this.releaseStateMachineArn,
+      name: request.name,
+      input: JSON.stringify(request.input),
+    });
+    return request.name;
   }
 
   /**

@@ -74,6 +74,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     expiresAt: deadline + 30 * 24 * 3600,
     details,
   };
+  // The requester may not approve their own release, so they are not asked; enough others must be.
+  const requester = record.requester?.toLowerCase();
+  const askable = record.approvers.filter((a) => a !== requester);
+  const needed = approval.twoPerson ? 2 : 1;
+  if (askable.length < needed) {
+    throw new InvalidInput(
+      `${target.name} needs ${needed} approver(s) other than ${requester ?? 'the requester'}, who started this release; approval.approvers has ${askable.length}`,
+    );
+  }
   await deps.approvals.put(record);
 
   const channels: string[] = [];
@@ -83,7 +92,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     const key = await signingKey(deps, deps.keySecret);
     const base = deps.baseUrl().replace(/\/$/, '');
     let sent = 0;
-    for (const approver of record.approvers) {
+    for (const approver of askable) {
       const link = (action: 'approve' | 'reject') =>
         `${base}/approvals/${record.approvalId}?${linkQuery(key, { approvalId: record.approvalId, action, approver, exp: deadline })}`;
       try {

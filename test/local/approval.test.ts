@@ -1,0 +1,415 @@
+/**
+ * Approvals end to end in the simulated account: the emailed links and the Slack buttons, served
+ * over real HTTP on loopback by the same handlers API Gateway runs in AWS.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decide } from '../../functions/shared/approvals.ts';
+import { findTarget, type Target } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { linkQuery } from '../../functions/shared/signing.ts';
+import {
+  clickSlackButton,
+  decideThroughPage,
+  emailedLinks,
+  formFields,
+  http,
+  slackApprovalMessage,
+} from '../../local/approver.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { buildWorld, serveTestListener } from '../../local/world.ts';
+import { approvalRecords } from '../support/approvals.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-approval.json', import.meta.url));
+
+interface World {
+  rt: LocalRuntime;
+  orders: Target;
+  ledger: Target;
+}
+
+let w: World | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const start = async (): Promise<World> => {
+  const world: Partial<World> = {};
+  world.rt = await LocalRuntime.start({ targetsFile }, async (r) => {
+    world.orders = findTarget(r.targets, 'orders-api');
+    world.ledger = findTarget(r.targets, 'ledger-api');
+    for (const target of [world.orders, world.ledger]) {
+      buildWorld(r.account, target, { liveTag: 'v1' });
+      await serveTestListener(r.account, target);
+    }
+  });
+  w = world as World;
+  return w;
+};
+
+/** Pushes v2 and runs virtual time until the release waits for approval (links emailed to `approver`). */
+const parkedRelease = async (world: World, target: string, approver = 'bob@example.com') => {
+  const { digest } = world.rt.push(target, 'v2');
+  const releaseId = releaseIdFor(target, digest);
+  const parked = await world.rt.runUntil(
+    () => emailedLinks(world.rt, releaseId, approver).approve !== undefined,
+  );
+  expect(parked, `approval links for ${approver}`).toBe(true);
+  const links = emailedLinks(world.rt, releaseId, approver);
+  return { releaseId, approve: links.approve as string, reject: links.reject as string };
+};
+
+const approvalOf = (world: World, releaseId: string) => approvalRecords(world.rt, releaseId);
+
+const finish = async (world: World, releaseId: string) => {
+  await world.rt.settle();
+  await world.rt.drain();
+  return world.rt.release(releaseId);
+};
+
+const isRunning = (world: World, releaseId: string) =>
+  world.rt.executions().find((e) => e.name === releaseId)?.status === 'RUNNING';
+
+const postForm = (link: string, fields: Record<string, string>) => {
+  const url = new URL(link);
+  url.search = '';
+  return http(url.toString(), { method: 'POST', body: new URLSearchParams(fields).toString() });
+};
+
+const linkFields = (link: string) => Object.fromEntries(new URL(link).searchParams);
+
+describe('approvals by email link', () => {
+  it('shows the release on a no-store page, decides only on POST, and a second POST changes nothing', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalOf(world, releaseId);
+    expect(record).toMatchObject({ status: 'PENDING', requester: null });
+
+    // The email carries an opaque id and a signature, never the task token.
+    const email = world.rt.account.sns.published.find((m) => m.attributes.approver === 'bob@example.com');
+    expect(email?.message).not.toContain(record?.taskToken);
+    expect(approve).toMatch(
+      /\/approvals\/[A-Za-z0-9_-]{24}\?action=approve&approver=bob%40example.com&exp=\d+&sig=/,
+    );
+    for (const heading of [
+      'Image: orders-api:v2',
+      'Digest: sha256:',
+      'Triggered by: ecr-push',
+      'Snapshot:',
+      'Strategy: all-at-once: 100%',
+      'Rollback plan: weights back to blue',
+    ]) {
+      expect(email?.message).toContain(heading);
+    }
+
+    // A mail scanner fetching the link (GET, HEAD, again) decides nothing.
+    const page = await http(approve);
+    await http(approve);
+    await http(approve, { method: 'HEAD' });
+    expect(page.status).toBe(200);
+    expect(page.headers).toMatchObject({
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      'content-security-policy': expect.stringContaining("default-src 'none'"),
+    });
+    expect(page.body).toContain('Approve orders-api (prod)?');
+    expect(page.body).toContain('orders-api:v2');
+    expect(page.body).toContain(releaseId);
+    expect(page.body).not.toMatch(/<script|http-equiv="refresh"|onload=/i);
+    await world.rt.wait(120);
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+    expect(isRunning(world, releaseId)).toBe(true);
+
+    // The button's POST decides.
+    const decided = await postForm(approve, formFields(page.body, 'approve'));
+    expect(decided.status).toBe(200);
+    expect(decided.body).toContain('Approved: the release goes on.');
+    expect(decided.body).toMatch(/APPROVED by bob@example.com at \d{4}-\d\d-\d\dT.* via email/);
+
+    // A repeated click: 409, says what was decided by whom, and changes nothing.
+    const again = await postForm(approve, formFields(page.body, 'reject'));
+    expect(again.status).toBe(409);
+    expect(again.body).toContain('Nothing changed: this release was already decided.');
+    expect(again.body).toContain('APPROVED by bob@example.com');
+
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(liveWeights(world.rt, world.orders)).toEqual({ blue: 0, green: 100 });
+    const approvals = release?.phases.filter((p) => p.name === 'Approval') ?? [];
+    expect(approvals).toHaveLength(1);
+    expect(approvals[0]).toMatchObject({
+      status: 'succeeded',
+      detail: 'approved by bob@example.com via email',
+    });
+    expect((await approvalOf(world, releaseId))[0]).toMatchObject({
+      status: 'APPROVED',
+      decidedBy: ['bob@example.com'],
+      channel: 'email',
+    });
+    // A late look at the link shows the decision instead of buttons.
+    const late = await http(approve);
+    expect(late.body).toContain('Already decided');
+    expect(late.body).not.toContain('<form');
+  });
+
+  it('reject → Aborted with green cleaned up; a rejection needs a reason', async () => {
+    const world = await start();
+    const { releaseId, reject } = await parkedRelease(world, 'orders-api', 'alice@example.com');
+    const noReason = await decideThroughPage(reject, 'reject');
+    expect(noReason.result.status).toBe(403);
+    expect(noReason.result.body).toContain('a rejection needs a reason');
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+
+    const { result } = await decideThroughPage(reject, 'reject', 'change freeze for the audit');
+    expect(result.status).toBe(200);
+    expect(result.body).toContain('Rejected: the release stops and cleans up.');
+    const release = await finish(world, releaseId);
+    expect(release).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'ApprovalRejected',
+        Cause: 'rejected by alice@example.com via email: change freeze for the audit',
+      },
+    });
+    expect(liveWeights(world.rt, world.orders)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(world.rt, world.orders)).toEqual({ blue: 4, green: 0 });
+    expect(release?.phases.find((p) => p.name === 'Approval')).toMatchObject({
+      status: 'failed',
+      detail: 'rejected by alice@example.com via email: change freeze for the audit',
+    });
+    expect((await world.rt.store.getLock('orders-api'))?.owner).toBeUndefined();
+  });
+
+  it('nobody deciding within the timeout → Aborted, green cleaned up, and the link then says it expired', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const parkedAt = Date.now();
+    const release = await finish(world, releaseId);
+    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'States.Timeout' } });
+    const ended = Date.parse(release?.endedAt ?? '');
+    expect(ended - parkedAt).toBeGreaterThanOrEqual(60 * 60_000);
+    expect(ended - parkedAt).toBeLessThan(62 * 60_000);
+    expect(liveWeights(world.rt, world.orders)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(world.rt, world.orders)).toEqual({ blue: 4, green: 0 });
+    const late = await postForm(approve, linkFields(approve));
+    expect(late.status).toBe(410);
+    expect(late.body).toContain('This link has expired.');
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+  });
+
+  it('two concurrent POSTs (approve and reject) → exactly one decision, and the release follows it', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const alice = emailedLinks(world.rt, releaseId, 'alice@example.com');
+    const callsBefore = world.rt.account.callLog.length;
+    const [a, b] = await Promise.all([
+      postForm(approve, linkFields(approve)),
+      postForm(alice.reject as string, { ...linkFields(alice.reject as string), reason: 'not today' }),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    const decidedBy = Date.now();
+    const [record] = await approvalOf(world, releaseId);
+    const release = await finish(world, releaseId);
+    const approvals = release?.phases.filter((p) => p.name === 'Approval') ?? [];
+    expect(approvals).toHaveLength(1);
+    if (record?.status === 'APPROVED') {
+      expect(a.status).toBe(200);
+      expect(release?.outcome).toBe('Promoted');
+    } else {
+      expect(b.status).toBe(200);
+      expect(release?.outcome).toBe('Aborted');
+    }
+    // Exactly one task-token call reached Step Functions.
+    const tokenCalls = world.rt.account.callLog
+      .slice(callsBefore)
+      .filter((c) => c.call === 'SFN.SendTaskSuccess' || c.call === 'SFN.SendTaskFailure');
+    expect(tokenCalls.length).toBeGreaterThan(0);
+    const decisionCalls = tokenCalls.filter((c) => c.at <= decidedBy);
+    expect(decisionCalls).toHaveLength(1);
+  });
+
+  it('decisions racing at the store: both read PENDING, the conditional write lets exactly one win', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalOf(world, releaseId);
+    // Imported only now: the clients read the local endpoints the runtime has set, at import.
+    const { releaseDeps } = await import('../../functions/shared/deps.ts');
+    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+    const approvalId = record?.approvalId as string;
+    const results = await world.rt.until(
+      Promise.all([
+        decide({ approvalId, approver: 'bob@example.com', action: 'approve', channel: 'cli' }, deps),
+        decide(
+          { approvalId, approver: 'alice@example.com', action: 'reject', channel: 'cli', reason: 'no' },
+          deps,
+        ),
+        decide({ approvalId, approver: 'bob@example.com', action: 'approve', channel: 'cli' }, deps),
+      ]),
+    );
+    expect(results.map((r) => r.state).sort()).toEqual(['closed', 'closed', 'decided']);
+    const winner = results.find((r) => r.state === 'decided');
+    const release = await finish(world, releaseId);
+    expect(release?.phases.filter((p) => p.name === 'Approval')).toHaveLength(1);
+    expect(release?.outcome).toBe(
+      winner && 'record' in winner && winner.record.status === 'APPROVED' ? 'Promoted' : 'Aborted',
+    );
+  });
+
+  it('refuses altered links: another approver, action or expiry, a missing signature, an unknown id', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const fields = linkFields(approve);
+    const changes: Record<string, string>[] = [
+      { approver: 'mallory@example.com' },
+      { approver: 'alice@example.com' },
+      { action: 'reject', reason: 'x' },
+      { exp: String(Number(fields.exp) + 3600) },
+    ];
+    for (const change of changes) {
+      const forged = await postForm(approve, { ...fields, ...change });
+      expect(forged.status, JSON.stringify(change)).toBe(403);
+      expect(forged.body).toContain('This link is not valid');
+    }
+    const { sig: _, ...unsigned } = fields;
+    expect((await postForm(approve, unsigned)).status).toBe(400);
+    const otherId = approve.replace(/\/approvals\/[^?]+/, '/approvals/AAAAAAAAAAAAAAAAAAAAAAAA');
+    expect((await postForm(otherId, fields)).status).toBe(403);
+    expect((await http(approve.replace(/\/approvals\/[^?]+/, '/approvals/..%2Fetc'))).status).toBe(404);
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+    expect(isRunning(world, releaseId)).toBe(true);
+  });
+});
+
+describe('who may approve', () => {
+  it('the requester of a manual release is not asked and cannot approve it, even with a correctly signed link', async () => {
+    const world = await start();
+    const releaseId = world.rt.startRelease({ target: 'orders-api', tag: 'v2', by: 'alice@example.com' });
+    expect(
+      await world.rt.runUntil(
+        () => emailedLinks(world.rt, releaseId, 'bob@example.com').approve !== undefined,
+      ),
+    ).toBe(true);
+    expect(emailedLinks(world.rt, releaseId, 'alice@example.com').approve).toBeUndefined();
+    const [record] = await approvalOf(world, releaseId);
+    expect(record?.requester).toBe('alice@example.com');
+
+    // A link for alice, signed with the real key (as if she had an old one), is still refused.
+    const key = world.rt.account.secrets.GetSecretValue({ SecretId: 'switchyard/approval-signing-key' })
+      .SecretString as string;
+    const id = record?.approvalId as string;
+    const exp = record?.deadline as number;
+    const own = `${world.rt.approvalBaseUrl}/approvals/${id}?${linkQuery(key, { approvalId: id, action: 'approve', approver: 'alice@example.com', exp })}`;
+    const refused = await postForm(own, linkFields(own));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toContain('alice@example.com started this release and cannot approve it');
+
+    // Nor through her Slack button.
+    const slack = await clickSlackButton(world.rt, {
+      approvalId: id,
+      userId: 'U0ALICE01',
+      action: 'approve',
+    });
+    expect(slack.body).toContain('Not allowed: alice@example.com started this release');
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+
+    const bob = emailedLinks(world.rt, releaseId, 'bob@example.com');
+    expect((await decideThroughPage(bob.approve as string, 'approve')).result.status).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+
+  it('two-person rule: one approval is recorded and waits; the same person again changes nothing; a second approver decides', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
+    const alice = emailedLinks(world.rt, releaseId, 'alice@example.com');
+    const first = await decideThroughPage(alice.approve as string, 'approve');
+    expect(first.page.body).toContain('Two different approvers must approve.');
+    expect(first.result.status).toBe(202);
+    expect(first.result.body).toContain('a second approver must approve too');
+    const again = await decideThroughPage(alice.approve as string, 'approve');
+    expect(again.result.status).toBe(202);
+    await world.rt.wait(300);
+    expect(isRunning(world, releaseId)).toBe(true);
+    expect((await approvalOf(world, releaseId))[0]).toMatchObject({ status: 'PENDING' });
+
+    const carol = emailedLinks(world.rt, releaseId, 'carol@example.com');
+    const second = await decideThroughPage(carol.approve as string, 'approve');
+    expect(second.result.status).toBe(200);
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(release?.phases.filter((p) => p.name.startsWith('Approval')).map((p) => p.detail)).toEqual([
+      'approved by alice@example.com via email; a second approver is needed',
+      'approved by alice@example.com and carol@example.com via email',
+    ]);
+  });
+});
+
+describe('approvals in Slack', () => {
+  it('verifies the request signature, maps the Slack user, decides, and replaces the buttons', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'orders-api');
+    await world.rt.runUntil(() => slackApprovalMessage(world.rt, 'orders-api').approvalId !== undefined, 60);
+    const { message, approvalId } = slackApprovalMessage(world.rt, 'orders-api');
+    expect(approvalId).toBeDefined();
+    const id = approvalId as string;
+    const text = JSON.stringify(message);
+    expect(text).toContain('orders-api:v2');
+    expect(text).not.toContain((await approvalOf(world, releaseId))[0]?.taskToken);
+
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const refusals = [
+      await clickSlackButton(world.rt, {
+        approvalId: id,
+        userId: 'U0BOB0001',
+        action: 'approve',
+        signingSecret: 'not-the-secret',
+      }),
+      await clickSlackButton(world.rt, {
+        approvalId: id,
+        userId: 'U0BOB0001',
+        action: 'approve',
+        timestamp: nowSeconds - 301,
+      }),
+      await clickSlackButton(world.rt, {
+        approvalId: id,
+        userId: 'U0BOB0001',
+        action: 'reject',
+        tamper: (body) => body.replace('reject', 'approve'),
+      }),
+    ];
+    expect(refusals.map((r) => [r.status, r.body])).toEqual([
+      [401, 'refused: bad signature'],
+      [401, 'refused: stale timestamp'],
+      [401, 'refused: bad signature'],
+    ]);
+    const stranger = await clickSlackButton(world.rt, {
+      approvalId: id,
+      userId: 'U0STRANGER',
+      action: 'approve',
+    });
+    expect(stranger.body).toContain('Slack user U0STRANGER is not an approver');
+    expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
+
+    const responseUrl = world.rt.account.webhooks.url('/slack-response/1');
+    const click = await clickSlackButton(world.rt, {
+      approvalId: id,
+      userId: 'U0BOB0001',
+      action: 'approve',
+      responseUrl,
+    });
+    expect(click.status).toBe(200);
+    expect(click.body).toBe('Approved by bob@example.com');
+    const replaced = world.rt.account.webhooks.received.find((r) => r.path === '/slack-response/1');
+    expect(replaced?.body).toEqual({
+      replace_original: true,
+      text: 'orders-api (prod): Approved by bob@example.com',
+    });
+
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(release?.phases.find((p) => p.name === 'Approval')?.detail).toBe(
+      'approved by bob@example.com via slack',
+    );
+  });
+});
