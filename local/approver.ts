@@ -5,6 +5,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { ApprovalRecord } from '../functions/shared/approvals.ts';
 import type { LocalRuntime } from './runtime.ts';
 
 export interface Page {
@@ -127,4 +129,19 @@ export const clickSlackButton = (
     body: click.tamper ? click.tamper(body) : body,
     headers: { 'x-slack-request-timestamp': timestamp, 'x-slack-signature': signature },
   });
+};
+
+/** The approval records of a release, read from the local approvals table. */
+export const approvalsOf = async (runtime: LocalRuntime, releaseId: string): Promise<ApprovalRecord[]> => {
+  const out = await runtime.until(
+    runtime.doc.send(
+      new ScanCommand({
+        TableName: runtime.tables.approvals,
+        FilterExpression: 'releaseId = :r',
+        ExpressionAttributeValues: { ':r': releaseId },
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return (out.Items ?? []) as ApprovalRecord[];
 };

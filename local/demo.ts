@@ -4,8 +4,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { approvalsOf } from './approver.ts';
 import { clock, formatLine } from './progress.ts';
-import type { ProgressLine } from './runtime.ts';
+import type { LocalRuntime, ProgressLine } from './runtime.ts';
 import { runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
 
 const defaultTargets = fileURLToPath(new URL('./targets.json', import.meta.url));
@@ -40,6 +41,14 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     `  AWS calls      ${Object.entries(s.awsCalls)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
+    ...(s.approval
+      ? [
+          `  approval       ${s.approval.link}`,
+          s.approval.pageStatus === null
+            ? '                 decided by a person in a browser'
+            : `                 page GET ${s.approval.pageStatus}, decision POST ${s.approval.resultStatus} (the page's own form)`,
+        ]
+      : []),
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
     '  release record phases (from DynamoDB):',
@@ -52,6 +61,20 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+};
+
+/** --interactive: the person at the keyboard opens the link and decides; the clock stands still meanwhile. */
+const waitForPerson = async (link: string, runtime: LocalRuntime, releaseId: string) => {
+  process.stdout.write(
+    `\n  ▶ Open this approval link in a browser and press Approve or Reject (waiting up to 30 minutes):\n    ${link}\n\n`,
+  );
+  const decided = await runtime.waitForPeople(async () =>
+    (await approvalsOf(runtime, releaseId)).some((a) => a.status !== 'PENDING'),
+  );
+  if (!decided)
+    process.stdout.write(
+      '  nobody decided within 30 minutes; the release now runs into its approval timeout\n',
+    );
 };
 
 const program = new Command('demo')
@@ -84,10 +107,14 @@ const program = new Command('demo')
     1,
   )
   .option('--verbose', "also print the functions' JSON logs (Powertools, level INFO)")
+  .option(
+    '--interactive',
+    'approval scenarios: print the approval link and wait for you to open it and decide (otherwise the demo posts the form itself)',
+  )
   .option('--list', 'list the scenarios and exit')
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run demo\n  npm run demo -- --scenario bad-image\n  npm run demo -- --scenario happy --json | tail -n 1 | jq .outcome',
+    '\nExamples:\n  npm run demo\n  npm run demo -- --scenario bad-image\n  npm run demo -- --scenario approval --interactive\n  npm run demo -- --scenario happy --json | tail -n 1 | jq .outcome',
   );
 
 const main = async () => {
@@ -99,6 +126,7 @@ const main = async () => {
     seed: number;
     verbose?: boolean;
     list?: boolean;
+    interactive?: boolean;
   }>();
   if (options.list) {
     for (const [name, s] of Object.entries(scenarios))
@@ -115,6 +143,7 @@ const main = async () => {
       seed: options.seed,
       onProgress: printLine,
       logLevel: options.verbose ? 'INFO' : 'SILENT',
+      ...(options.interactive ? { interactive: waitForPerson } : {}),
     });
     printSummary(summary, scenarios[name].expect);
     if (summary.outcome !== scenarios[name].expect) failed++;

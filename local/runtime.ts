@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// Not faked by the virtual clock (it replaces the globals only): real waiting for real people.
+import { setTimeout as realSleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
@@ -373,6 +375,20 @@ export class LocalRuntime {
   /** The approval API's base URL (a loopback server in this process). */
   get approvalBaseUrl(): string {
     return process.env.APPROVAL_BASE_URL ?? '';
+  }
+
+  /**
+   * Waits in real time, with the virtual clock standing still, until `check` holds: a person
+   * deciding in a browser. Their requests move time only as much as serving them needs.
+   */
+  async waitForPeople(check: () => boolean | Promise<boolean>, realMs = 30 * 60_000): Promise<boolean> {
+    const end = performance.now() + realMs;
+    for (;;) {
+      await this.clock.quiesce(this.io);
+      if (await this.until(Promise.resolve(check()))) return true;
+      if (performance.now() > end) return false;
+      await realSleep(200);
+    }
   }
 
   /** Runs virtual time until `check` holds (e.g. a release parked for approval), at most `seconds`. */

@@ -235,7 +235,7 @@ export const summarize = async (
 export interface RunOptions {
   targetsFile: string;
   /** Instead of deciding through the page, hand the approver's link to a person and wait. */
-  interactive?: (link: string, runtime: LocalRuntime) => Promise<void>;
+  interactive?: (link: string, runtime: LocalRuntime, releaseId: string) => Promise<void>;
   seed?: number;
   onProgress?: (line: ProgressLine) => void;
   logLevel?: string;
@@ -290,7 +290,7 @@ export const runRelease = async (
       const link = decision === 'approve' ? links.approve : links.reject;
       if (!parked || !link) throw new Error(`no approval link was emailed to ${as}`);
       if (options.interactive) {
-        await options.interactive(link, runtime);
+        await options.interactive(link, runtime, releaseId);
         approval = { link, pageStatus: null, resultStatus: null };
       } else {
         const { page, result } = await decideThroughPage(link, decision, reason);

@@ -2,13 +2,11 @@
  * Approvals end to end in the simulated account: the emailed links and the Slack buttons, served
  * over real HTTP on loopback by the same handlers API Gateway runs in AWS.
  */
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decide } from '../../functions/shared/approvals.ts';
-import { findTarget, type Target } from '../../functions/shared/config.ts';
-import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import {
+  approvalsOf,
   clickSlackButton,
   decideThroughPage,
   emailedLinks,
@@ -16,18 +14,13 @@ import {
   http,
   slackApprovalMessage,
 } from '../../local/approver.ts';
-import { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
-import { buildWorld, serveTestListener } from '../../local/world.ts';
-import { approvalRecords } from '../support/approvals.ts';
-
-const targetsFile = fileURLToPath(new URL('../fixtures/targets-approval.json', import.meta.url));
-
-interface World {
-  rt: LocalRuntime;
-  orders: Target;
-  ledger: Target;
-}
+import {
+  finish,
+  parkedRelease,
+  startApprovalWorld,
+  type ApprovalWorld as World,
+} from '../support/approval-world.ts';
 
 let w: World | undefined;
 afterEach(async () => {
@@ -36,38 +29,11 @@ afterEach(async () => {
 });
 
 const start = async (): Promise<World> => {
-  const world: Partial<World> = {};
-  world.rt = await LocalRuntime.start({ targetsFile }, async (r) => {
-    world.orders = findTarget(r.targets, 'orders-api');
-    world.ledger = findTarget(r.targets, 'ledger-api');
-    for (const target of [world.orders, world.ledger]) {
-      buildWorld(r.account, target, { liveTag: 'v1' });
-      await serveTestListener(r.account, target);
-    }
-  });
-  w = world as World;
+  w = await startApprovalWorld();
   return w;
 };
 
-/** Pushes v2 and runs virtual time until the release waits for approval (links emailed to `approver`). */
-const parkedRelease = async (world: World, target: string, approver = 'bob@example.com') => {
-  const { digest } = world.rt.push(target, 'v2');
-  const releaseId = releaseIdFor(target, digest);
-  const parked = await world.rt.runUntil(
-    () => emailedLinks(world.rt, releaseId, approver).approve !== undefined,
-  );
-  expect(parked, `approval links for ${approver}`).toBe(true);
-  const links = emailedLinks(world.rt, releaseId, approver);
-  return { releaseId, approve: links.approve as string, reject: links.reject as string };
-};
-
-const approvalOf = (world: World, releaseId: string) => approvalRecords(world.rt, releaseId);
-
-const finish = async (world: World, releaseId: string) => {
-  await world.rt.settle();
-  await world.rt.drain();
-  return world.rt.release(releaseId);
-};
+const approvalOf = (world: World, releaseId: string) => approvalsOf(world.rt, releaseId);
 
 const isRunning = (world: World, releaseId: string) =>
   world.rt.executions().find((e) => e.name === releaseId)?.status === 'RUNNING';

@@ -45,6 +45,30 @@ describe('demo', () => {
     });
   });
 
+  it("approval: the demo prints the signed link, posts the page's own form, and the release is Promoted", async () => {
+    const { stdout } = await demo('--scenario', 'approval', '--json');
+    expect(stdout).toMatch(
+      /approval {7}http:\/\/127\.0\.0\.1:\d+\/approvals\/[\w-]{24}\?action=approve&approver=alice%40example\.com&exp=\d+&sig=[\w-]{43}/,
+    );
+    expect(stdout).toContain('page GET 200, decision POST 200');
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');
+    expect(summary).toMatchObject({ outcome: 'Promoted', weights: { blue: 0, green: 100 } });
+    expect(summary.phases).toContainEqual(
+      expect.objectContaining({ name: 'Approval', detail: 'approved by alice@example.com via email' }),
+    );
+  });
+
+  it('approval-rejected: ends Aborted with green cleaned up and the reason in the audit trail', async () => {
+    const s = await runScenario('approval-rejected', { targetsFile });
+    expect(s).toMatchObject({
+      outcome: 'Aborted',
+      weights: { blue: 100, green: 0 },
+      tasks: { blue: 4, green: 0 },
+      error: { Error: 'ApprovalRejected', Cause: expect.stringContaining('bob@example.com') },
+      approval: { pageStatus: 200, resultStatus: 200 },
+    });
+  });
+
   it('the CLI exits 0 and its last line is the JSON summary', async () => {
     const { stdout } = await demo('--scenario', 'bad-image', '--json');
     const last = stdout.trim().split('\n').at(-1) ?? '';
@@ -59,7 +83,7 @@ describe('demo', () => {
   it('the CLI rejects an unknown scenario with a non-zero exit naming the known ones', async () => {
     await expect(demo('--scenario', 'nope')).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('unknown scenario "nope"; known: happy, bad-image'),
+      stderr: expect.stringContaining('unknown scenario "nope"; known: happy, bad-image,'),
     });
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * A person approving in a real browser: Debian's Chromium, driven by playwright-core, opens the
+ * emailed link, reads the release on the page, presses Approve, and the release goes on to Promoted.
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`; `.ci/run` installs it).
+ */
+import { existsSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approvalsOf } from '../../local/approver.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { type ApprovalWorld, finish, parkedRelease, startApprovalWorld } from '../support/approval-world.ts';
+
+const executablePath = '/usr/bin/chromium';
+let browser: Browser;
+let world: ApprovalWorld | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `${executablePath} not found: install Debian's Chromium with \`apt-get install -y chromium\``,
+    );
+  }
+  browser = await chromium.launch({
+    executablePath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await world?.rt.dispose();
+});
+
+describe('approval page in Chromium', () => {
+  it('opens the emailed link, shows the release, and Approve lets it go on to Promoted', async () => {
+    world = await startApprovalWorld();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const page = await browser.newPage();
+    const response = await page.goto(approve);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()).toMatchObject({
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+    });
+    await expect.poll(() => page.title()).toBe('Approve orders-api (prod)?');
+    const details = Object.fromEntries(
+      await page.$$eval('table tr', (rows) =>
+        rows.map((row) => [
+          row.querySelector('th')?.textContent ?? '',
+          row.querySelector('td')?.textContent ?? '',
+        ]),
+      ),
+    );
+    expect(details).toMatchObject({
+      Target: 'orders-api (prod)',
+      Image: 'orders-api:v2',
+      Digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      'Triggered by': 'ecr-push',
+      Release: releaseId,
+      'Rollback plan': expect.stringContaining('weights back to blue'),
+    });
+    expect(await page.textContent('p')).toContain('bob@example.com');
+    // Opening the page decided nothing.
+    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+
+    await Promise.all([page.waitForURL(/\/approvals\//, { waitUntil: 'load' }), page.click('#approve')]);
+    expect(await page.textContent('#result')).toBe('Approved: the release goes on.');
+    expect(await page.textContent('#decision')).toMatch(/^APPROVED by bob@example.com at .* via email$/);
+
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(liveWeights(world.rt, world.orders)).toEqual({ blue: 0, green: 100 });
+    expect(release?.phases.find((p) => p.name === 'Approval')?.detail).toBe(
+      'approved by bob@example.com via email',
+    );
+  });
+});

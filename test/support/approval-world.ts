@@ -1,0 +1,50 @@
+/** A simulated account with two approval targets (test/fixtures/targets-approval.json). */
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { findTarget, type Target } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { emailedLinks } from '../../local/approver.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { buildWorld, serveTestListener } from '../../local/world.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-approval.json', import.meta.url));
+
+export interface ApprovalWorld {
+  rt: LocalRuntime;
+  /** One approver decides; email and Slack. */
+  orders: Target;
+  /** Two-person rule; email only. */
+  ledger: Target;
+}
+
+export const startApprovalWorld = async (): Promise<ApprovalWorld> => {
+  const world: Partial<ApprovalWorld> = {};
+  world.rt = await LocalRuntime.start({ targetsFile }, async (r) => {
+    world.orders = findTarget(r.targets, 'orders-api');
+    world.ledger = findTarget(r.targets, 'ledger-api');
+    for (const target of [world.orders, world.ledger]) {
+      buildWorld(r.account, target, { liveTag: 'v1' });
+      await serveTestListener(r.account, target);
+    }
+  });
+  return world as ApprovalWorld;
+};
+
+/** Pushes v2 and runs virtual time until the release waits for approval (links emailed to `approver`). */
+export const parkedRelease = async (world: ApprovalWorld, target: string, approver = 'bob@example.com') => {
+  const { digest } = world.rt.push(target, 'v2');
+  const releaseId = releaseIdFor(target, digest);
+  const parked = await world.rt.runUntil(
+    () => emailedLinks(world.rt, releaseId, approver).approve !== undefined,
+  );
+  expect(parked, `approval links for ${approver}`).toBe(true);
+  const links = emailedLinks(world.rt, releaseId, approver);
+  return { releaseId, approve: links.approve as string, reject: links.reject as string };
+};
+
+/** Runs the release to its end and returns its record. */
+export const finish = async (world: ApprovalWorld, releaseId: string) => {
+  await world.rt.settle();
+  await world.rt.drain();
+  return world.rt.release(releaseId);
+};
