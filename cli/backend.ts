@@ -10,6 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type ApprovalStore, approvalStore } from '../functions/shared/approvals.ts';
 import { loadTargetsFile, type TargetsFile } from '../functions/shared/config.ts';
 import { createStore, type Store } from '../functions/shared/store.ts';
 
@@ -31,6 +32,7 @@ export interface Backend {
   targets: TargetsFile;
   clients: Clients;
   store: Store;
+  approvals: ApprovalStore;
   releaseStateMachineArn: string;
   rollbackStateMachineArn: string;
   now(): Date;
@@ -83,6 +85,7 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
       waits: env.SWITCHYARD_WAITS_TABLE as string,
       approvals: env.SWITCHYARD_APPROVALS_TABLE as string,
     }),
+    approvals: approvalStore(doc, env.SWITCHYARD_APPROVALS_TABLE as string),
     releaseStateMachineArn: env.SWITCHYARD_RELEASE_STATE_MACHINE_ARN as string,
     rollbackStateMachineArn: env.SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN as string,
     now: () => new Date(),
@@ -142,6 +145,26 @@ export const localBackend = async (
       for (const target of rt.targets.targets) await serveTestListener(rt.account, target);
     },
   );
+  const { parkedForApproval, waitForApproval } = await import('./local-approval.ts');
+  // A release waiting for approval waits for a person in real time, here, while this command runs.
+  const approvalWaitMs = Number(process.env.SWITCHYARD_LOCAL_APPROVAL_WAIT_SECONDS ?? 1800) * 1000;
+  const asked = new Set<string>();
+  const runToEnd = async () => {
+    for (;;) {
+      let parked: string | undefined;
+      await runtime.runUntil(
+        () => {
+          parked = parkedForApproval(runtime, asked);
+          return parked !== undefined || (runtime.sfn.running().length === 0 && runtime.bus.inFlight === 0);
+        },
+        30 * 24 * 3600,
+      );
+      if (!parked) break;
+      asked.add(parked);
+      await waitForApproval(runtime, stateDir, parked, onLine, approvalWaitMs);
+    }
+    await runtime.settle();
+  };
   const clients = await import('../functions/shared/clients.ts');
   // Calls into the simulated account take virtual time: each one runs the clock until it settles.
   const timed = <T extends object>(target: T): T =>
@@ -165,6 +188,7 @@ export const localBackend = async (
       elbv2: timed(clients.elbv2),
     },
     store: timed(runtime.store),
+    approvals: timed(approvalStore(clients.doc, runtime.tables.approvals)),
     releaseStateMachineArn: runtime.releaseStateMachineArn,
     rollbackStateMachineArn: runtime.rollbackStateMachineArn,
     now: () => new Date(),
@@ -176,14 +200,14 @@ export const localBackend = async (
     },
     async follow(executionArn) {
       print = true;
-      await runtime.settle();
+      await runToEnd();
       print = false;
       const execution = runtime.sfn.executions.get(executionArn);
       return { status: execution?.status ?? 'UNKNOWN', error: execution?.error, cause: execution?.cause };
     },
     async close() {
       // Whatever was started runs to its end, then the account is saved for the next command.
-      await runtime.settle();
+      await runToEnd();
       await runtime.drain();
       await saveState(runtime, stateDir);
       await runtime.dispose();

@@ -1,6 +1,7 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type ApprovalRecord, decide } from '../functions/shared/approvals.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -302,4 +303,70 @@ export const history = async (
       error: r.error ?? null,
     })),
   };
+};
+
+/**
+ * `approve|reject --release <id>` against AWS: the same conditional decision as the email page and
+ * Slack, as the `--as` operator (who must be on the target's approver list and not the requester),
+ * recorded with channel `cli`. Authority to run it at all comes from IAM on the approvals table.
+ */
+export const decideRelease = async (
+  backend: Pick<Backend, 'store' | 'approvals' | 'now'> & { clients: Pick<Backend['clients'], 'sfn'> },
+  out: Output,
+  options: { releaseId: string; action: 'approve' | 'reject'; reason?: string; by: string },
+): Promise<CommandResult> => {
+  const record = await backend.store.getRelease(options.releaseId);
+  if (!record) throw new UsageError(`no release ${options.releaseId}`);
+  if (!record.approvalId) {
+    throw new UsageError(`release ${options.releaseId} (${record.target}) has not asked for approval`);
+  }
+  const result = await decide(
+    {
+      approvalId: record.approvalId,
+      approver: options.by,
+      action: options.action,
+      channel: 'cli',
+      reason: options.reason,
+    },
+    {
+      approvals: backend.approvals,
+      store: backend.store,
+      sfn: backend.clients.sfn,
+      now: () => backend.now(),
+    },
+  );
+  const who = (r: ApprovalRecord) =>
+    `${(r.decidedBy ?? []).join(' and ')} at ${r.decidedAt} via ${r.channel}`;
+  switch (result.state) {
+    case 'decided':
+      out.line(
+        `${result.record.status} by ${who(result.record)}: release ${options.releaseId} ${options.action === 'approve' ? 'goes on' : 'stops and cleans up'}`,
+      );
+      return {
+        exitCode: 0,
+        json: {
+          releaseId: options.releaseId,
+          status: result.record.status,
+          decidedBy: result.record.decidedBy,
+        },
+      };
+    case 'recorded':
+      out.line(`approval by ${options.by} recorded; ${record.target} needs a second approver`);
+      return {
+        exitCode: 0,
+        json: {
+          releaseId: options.releaseId,
+          status: 'PENDING',
+          approvedBy: [...(result.record.approvedBy ?? [])],
+        },
+      };
+    case 'closed':
+      throw new UsageError(
+        `release ${options.releaseId} was already ${result.record.status} by ${who(result.record)}`,
+      );
+    case 'expired':
+      throw new UsageError(`the time to decide on release ${options.releaseId} has run out`);
+    default:
+      throw new UsageError(result.reason);
+  }
 };

@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { awsBackend, type Backend, localBackend, UsageError } from './backend.ts';
-import { type CommandResult, history, release, rollback, status } from './commands.ts';
+import { type CommandResult, decideRelease, history, release, rollback, status } from './commands.ts';
 
 const defaultTargets =
   process.env.SWITCHYARD_TARGETS_FILE ?? fileURLToPath(new URL('../local/targets.json', import.meta.url));
@@ -38,14 +38,19 @@ const program = new Command('switchyard')
     'after',
     `
 AWS: set SWITCHYARD_RELEASE_STATE_MACHINE_ARN, SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN,
-SWITCHYARD_LOCKS_TABLE, SWITCHYARD_RELEASES_TABLE and SWITCHYARD_WAITS_TABLE from the stack's outputs.
-Locally, commands run in virtual time until the world is quiet, so they always wait.
+SWITCHYARD_LOCKS_TABLE, SWITCHYARD_RELEASES_TABLE, SWITCHYARD_WAITS_TABLE and
+SWITCHYARD_APPROVALS_TABLE from the stack's outputs.
+Locally, commands run in virtual time until the world is quiet, so they always wait. A local
+release that needs approval waits (in real time, up to SWITCHYARD_LOCAL_APPROVAL_WAIT_SECONDS,
+default 1800) for its link to be used or for \`switchyard --local approve\` in another terminal.
 
 Exit codes: 0 done as asked, 1 ended otherwise, 2 refused, 3 unexpected error.
 
 Examples:
   switchyard --local release --target checkout-api --tag v2
   switchyard --local rollback --target checkout-api --reason "5xx spike"
+  switchyard --local release --target orders-api --tag v2      # waits for approval
+  switchyard --local approve --release orders-api-<digest> --as bob@example.com
   switchyard --local status
   switchyard history --target checkout-api --limit 5 --json`,
   );
@@ -128,6 +133,30 @@ program
   .action(async (options: { target: string; limit: number }) =>
     run((backend, _g, say) => history(backend, { line: say }, options))(),
   );
+
+for (const action of ['approve', 'reject'] as const) {
+  program
+    .command(action)
+    .description(
+      action === 'approve'
+        ? 'approve a release waiting for approval, as --as (an approver of its target, not its requester)'
+        : 'reject a release waiting for approval: it ends Aborted and its new colour is cleaned up',
+    )
+    .requiredOption('--release <id>', 'release id (switchyard history shows them)')
+    [action === 'reject' ? 'requiredOption' : 'option']('--reason <text>', 'why, recorded in the audit trail')
+    .action(async (options: { release: string; reason?: string }) => {
+      const globals = program.opts<Globals>();
+      const request = { releaseId: options.release, action, reason: options.reason, by: globals.as };
+      if (globals.local) {
+        // Locally the waiting release lives in the process running it: decide through its page.
+        const { decideLocally } = await import('./local-approval.ts');
+        const say = (text: string) => (globals.json ? process.stderr : process.stdout).write(`${text}\n`);
+        result = await decideLocally(globals.state, { line: say }, request);
+        return;
+      }
+      await run((backend, _g, say) => decideRelease(backend, { line: say }, request))();
+    });
+}
 
 const main = async (): Promise<number> => {
   await program.parseAsync();

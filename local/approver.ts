@@ -145,3 +145,9 @@ export const approvalsOf = async (runtime: LocalRuntime, releaseId: string): Pro
   );
   return (out.Items ?? []) as ApprovalRecord[];
 };
+
+/** What a result page says: its message and, once decided, who decided what and when. */
+export const pageText = (html: string) => ({
+  result: decodeHtml(html.match(/<p id="result">([\s\S]*?)<\/p>/)?.[1] ?? ''),
+  decision: decodeHtml(html.match(/<p id="decision">([\s\S]*?)<\/p>/)?.[1] ?? ''),
+});

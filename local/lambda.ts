@@ -54,7 +54,19 @@ export class LocalLambda {
     await Promise.all(folders.map((f) => LocalLambda.load(f)));
   }
 
+  /** Invocations running now, by function. */
+  readonly running = new Map<FunctionFolder, number>();
+
   async invoke(folder: FunctionFolder, event: unknown): Promise<unknown> {
+    this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
+    try {
+      return await this.invokeOnce(folder, event);
+    } finally {
+      this.running.set(folder, (this.running.get(folder) ?? 1) - 1);
+    }
+  }
+
+  private async invokeOnce(folder: FunctionFolder, event: unknown): Promise<unknown> {
     this.invocations++;
     this.byFunction.set(folder, (this.byFunction.get(folder) ?? 0) + 1);
     const handler = await LocalLambda.load(folder);

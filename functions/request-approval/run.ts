@@ -84,6 +84,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   await deps.approvals.put(record);
+  // The CLI's approve/reject finds the approval from the release id.
+  await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
 
   const channels: string[] = [];
   const subject = `[switchyard] approve ${target.name} (${target.environment}) ${release.image?.tag ?? ''}?`;

@@ -89,6 +89,8 @@ export interface ReleaseRecord {
   trafficRestoredAt?: string;
   /** The new colour's percent after the last verified SetWeight. */
   trafficPercent?: number;
+  /** The release's approval request, while and after it waits for one. */
+  approvalId?: string;
   endedAt?: string;
 }
 

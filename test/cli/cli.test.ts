@@ -3,7 +3,7 @@
  * simulated account kept in a temporary state directory between commands.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,8 +150,118 @@ describe('switchyard CLI (--local)', () => {
     );
     const help = await cli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['release', 'rollback', 'status', 'history'])
+    for (const command of ['release', 'rollback', 'status', 'history', 'approve', 'reject'])
       expect(help.stdout).toContain(command);
     expect(help.stdout).toContain('Exit codes: 0 done as asked, 1 ended otherwise, 2 refused');
+  });
+
+  describe('approvals', () => {
+    /** Starts a release of orders-api (approval required) and waits for its approvers' emails in the outbox. */
+    const parkedRelease = async (state: string, by: string) => {
+      const running = cli(
+        ['--local', '--state', state, '--as', by, 'release', '--target', 'orders-api', '--tag', 'v2'],
+        {
+          SWITCHYARD_LOCAL_APPROVAL_WAIT_SECONDS: '90',
+        },
+      );
+      const outbox = join(state, 'outbox');
+      for (let i = 0; i < 600 && !(existsSync(outbox) && readdirSync(outbox).length > 0); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const files = existsSync(outbox) ? readdirSync(outbox) : [];
+      expect(files.length, 'approval emails in the outbox').toBeGreaterThan(0);
+      return { running, releaseId: (files[0] as string).split('.')[0] as string, asked: files };
+    };
+
+    it('a release waits for approval; approve from another process (not as the requester) promotes it', async () => {
+      const state = stateDir();
+      const { running, releaseId, asked } = await parkedRelease(state, 'alice@example.com');
+      // alice started it: only bob is asked.
+      expect(asked).toEqual([`${releaseId}.bob@example.com.txt`]);
+      const self = await cli([
+        '--local',
+        '--state',
+        state,
+        '--as',
+        'alice@example.com',
+        'approve',
+        '--release',
+        releaseId,
+      ]);
+      expect(self.code).toBe(2);
+      expect(self.stderr).toContain(
+        `no approval link was sent to alice@example.com for ${releaseId}; asked: bob@example.com`,
+      );
+
+      const approved = await cli([
+        '--local',
+        '--state',
+        state,
+        '--as',
+        'bob@example.com',
+        'approve',
+        '--release',
+        releaseId,
+      ]);
+      expect(approved.code, approved.stderr).toBe(0);
+      expect(approved.stdout).toMatch(
+        /^Approved: the release goes on\. APPROVED by bob@example\.com at .* via email$/m,
+      );
+      const released = await running;
+      expect(released.code, released.stderr).toBe(0);
+      expect(released.stdout).toContain(`release ${releaseId} waits for approval by bob@example.com`);
+      expect(released.stdout).toContain(`${releaseId}: Promoted`);
+
+      // Once the release is over, nothing serves its page: a late approve says so.
+      const late = await cli([
+        '--local',
+        '--state',
+        state,
+        '--as',
+        'bob@example.com',
+        'approve',
+        '--release',
+        releaseId,
+      ]);
+      expect(late.code).toBe(2);
+      expect(late.stderr).toContain(`release ${releaseId} is not waiting in a running local process`);
+      const history = await local(state, '--json', 'history', '--target', 'orders-api');
+      expect(JSON.parse(history.stdout)).toMatchObject([{ releaseId, outcome: 'Promoted' }]);
+    });
+
+    it('reject needs a reason and ends the release Aborted (exit 1 for the release command)', async () => {
+      const state = stateDir();
+      const { running, releaseId } = await parkedRelease(state, 'ci-bot');
+      const noReason = await cli([
+        '--local',
+        '--state',
+        state,
+        '--as',
+        'bob@example.com',
+        'reject',
+        '--release',
+        releaseId,
+      ]);
+      expect(noReason.code).not.toBe(0);
+      expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+      const rejected = await cli([
+        '--local',
+        '--state',
+        state,
+        '--as',
+        'bob@example.com',
+        'reject',
+        '--release',
+        releaseId,
+        '--reason',
+        'wrong build',
+      ]);
+      expect(rejected.code, rejected.stderr).toBe(0);
+      expect(rejected.stdout).toContain('Rejected: the release stops and cleans up.');
+      const released = await running;
+      expect(released.code).toBe(1);
+      expect(released.stdout).toContain(`${releaseId}: Aborted`);
+      expect(released.stdout).toContain('rejected by bob@example.com via email: wrong build');
+    });
   });
 });

@@ -3,6 +3,7 @@
  * over real HTTP on loopback by the same handlers API Gateway runs in AWS.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import {
@@ -308,6 +309,51 @@ describe('who may approve', () => {
       'approved by alice@example.com via email; a second approver is needed',
       'approved by alice@example.com and carol@example.com via email',
     ]);
+  });
+});
+
+describe('switchyard approve|reject against the tables and Step Functions (the AWS path)', () => {
+  it('decides as an operator on the allow-list with channel cli, and refuses others with the reason', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
+    const { releaseDeps } = await import('../../functions/shared/deps.ts');
+    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+    const backend = {
+      store: deps.store,
+      approvals: deps.approvals,
+      clients: { sfn: deps.sfn },
+      now: () => new Date(),
+    };
+    const lines: string[] = [];
+    const out = { line: (text: string) => lines.push(text) };
+    const as = (by: string, action: 'approve' | 'reject' = 'approve', reason?: string) =>
+      world.rt.until(decideRelease(backend, out, { releaseId, action, by, reason }));
+
+    await expect(as('mallory@example.com')).rejects.toThrow(
+      'mallory@example.com is not an approver of ledger-api',
+    );
+    await expect(
+      world.rt.until(
+        decideRelease(backend, out, { releaseId: 'nope', action: 'approve', by: 'bob@example.com' }),
+      ),
+    ).rejects.toThrow('no release nope');
+    expect(await as('Bob@Example.com')).toMatchObject({
+      exitCode: 0,
+      json: { status: 'PENDING', approvedBy: ['bob@example.com'] },
+    });
+    expect(lines.at(-1)).toBe('approval by Bob@Example.com recorded; ledger-api needs a second approver');
+    expect(await as('carol@example.com')).toMatchObject({
+      exitCode: 0,
+      json: { status: 'APPROVED', decidedBy: ['bob@example.com', 'carol@example.com'] },
+    });
+    await expect(as('alice@example.com', 'reject', 'too late')).rejects.toThrow(
+      /was already APPROVED by bob@example.com and carol@example.com at .* via cli/,
+    );
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(release?.phases.find((p) => p.name === 'Approval')?.detail).toBe(
+      'approved by bob@example.com and carol@example.com via cli',
+    );
   });
 });
 
