@@ -35,6 +35,7 @@ const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
     );
   });
 const local = (state: string, ...args: string[]) => cli(['--local', '--state', state, ...args]);
+const localAs = (state: string, as: string, ...args: string[]) => local(state, '--as', as, ...args);
 
 describe('switchyard CLI (--local)', () => {
   it('releases, shows status and history, rolls back, and refuses a second rollback', async () => {
@@ -178,31 +179,13 @@ describe('switchyard CLI (--local)', () => {
       const { running, releaseId, asked } = await parkedRelease(state, 'alice@example.com');
       // alice started it: only bob is asked.
       expect(asked).toEqual([`${releaseId}.bob@example.com.txt`]);
-      const self = await cli([
-        '--local',
-        '--state',
-        state,
-        '--as',
-        'alice@example.com',
-        'approve',
-        '--release',
-        releaseId,
-      ]);
+      const self = await localAs(state, 'alice@example.com', 'approve', '--release', releaseId);
       expect(self.code).toBe(2);
       expect(self.stderr).toContain(
         `no approval link was sent to alice@example.com for ${releaseId}; asked: bob@example.com`,
       );
 
-      const approved = await cli([
-        '--local',
-        '--state',
-        state,
-        '--as',
-        'bob@example.com',
-        'approve',
-        '--release',
-        releaseId,
-      ]);
+      const approved = await localAs(state, 'bob@example.com', 'approve', '--release', releaseId);
       expect(approved.code, approved.stderr).toBe(0);
       expect(approved.stdout).toMatch(
         /^Approved: the release goes on\. APPROVED by bob@example\.com at .* via email$/m,
@@ -213,16 +196,7 @@ describe('switchyard CLI (--local)', () => {
       expect(released.stdout).toContain(`${releaseId}: Promoted`);
 
       // Once the release is over, nothing serves its page: a late approve says so.
-      const late = await cli([
-        '--local',
-        '--state',
-        state,
-        '--as',
-        'bob@example.com',
-        'approve',
-        '--release',
-        releaseId,
-      ]);
+      const late = await localAs(state, 'bob@example.com', 'approve', '--release', releaseId);
       expect(late.code).toBe(2);
       expect(late.stderr).toContain(`release ${releaseId} is not waiting in a running local process`);
       const history = await local(state, '--json', 'history', '--target', 'orders-api');
@@ -232,30 +206,18 @@ describe('switchyard CLI (--local)', () => {
     it('reject needs a reason and ends the release Aborted (exit 1 for the release command)', async () => {
       const state = stateDir();
       const { running, releaseId } = await parkedRelease(state, 'ci-bot');
-      const noReason = await cli([
-        '--local',
-        '--state',
-        state,
-        '--as',
-        'bob@example.com',
-        'reject',
-        '--release',
-        releaseId,
-      ]);
+      const noReason = await localAs(state, 'bob@example.com', 'reject', '--release', releaseId);
       expect(noReason.code).not.toBe(0);
       expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
-      const rejected = await cli([
-        '--local',
-        '--state',
+      const rejected = await localAs(
         state,
-        '--as',
         'bob@example.com',
         'reject',
         '--release',
         releaseId,
         '--reason',
         'wrong build',
-      ]);
+      );
       expect(rejected.code, rejected.stderr).toBe(0);
       expect(rejected.stdout).toContain('Rejected: the release stops and cleans up.');
       const released = await running;
