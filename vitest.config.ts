@@ -4,6 +4,8 @@ export const config = defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
+    // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
+    globalSetup: ['test/support/fault-summary.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

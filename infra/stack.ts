@@ -51,6 +51,7 @@ import {
   allFunctionFolders,
   eventFunctions,
   type FunctionFolder,
+  functionTimeoutSeconds,
   httpFunctions,
   releaseDefinitionPath,
   releaseFunctions,
@@ -74,12 +75,6 @@ const cdkPattern = (p: SharedPattern): EventPattern => ({
 });
 
 /** Timeout per function; steps that probe or page through AWS get more than the default. */
-const timeouts: Partial<Record<FunctionFolder, Duration>> = {
-  'check-health': Duration.seconds(240),
-  reconciler: Duration.seconds(120),
-  'deploy-inactive-colour': Duration.seconds(90),
-};
-
 /**
  * Switchyard for the configured targets: the release state machine, one Lambda per step, the
  * EventBridge rules and schedule, DynamoDB tables, notifications, least-privilege IAM scoped to the
@@ -158,7 +153,7 @@ export class SwitchyardStack extends Stack {
           folder,
           targetsFile: props.targetsFile,
           environment,
-          timeout: timeouts[folder],
+          timeout: Duration.seconds(functionTimeoutSeconds(folder)),
           deadLetterQueue: invokedByEvents.has(folder) ? deadLetters : undefined,
         }),
       ]),

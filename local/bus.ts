@@ -77,11 +77,14 @@ export class EventBus {
     this.emitted.push(event);
     this.emittedAt.set(event.id, Date.now());
     for (const listener of this.listeners) listener(event);
-    const copies = this.faults.copies(detailType);
+    const { count, delayMs } = this.faults.copies(detailType);
     for (const rule of this.rules.filter((r) => matches(r.pattern, event))) {
-      for (let copy = 0; copy < copies; copy++) {
+      for (let copy = 0; copy < count; copy++) {
         this.inFlight++;
-        setTimeout(() => void this.deliver(rule, event, 1), this.random.int(300, 1500) + copy * 200);
+        setTimeout(
+          () => void this.deliver(rule, event, 1),
+          delayMs + this.random.int(300, 1500) + copy * 200,
+        );
       }
     }
     return event;

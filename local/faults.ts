@@ -1,16 +1,30 @@
 /**
  * Fault knobs of the simulated account. Each is counted down as it fires, so a test can say
- * "throttle the first 2 DescribeServices" or "drop the next ECS deployment event".
+ * "throttle the first 2 DescribeServices", "drop the next ECS deployment event" or "crash
+ * ShiftTraffic's function after it changed the weights".
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** Which state machine state the running invocation serves (API faults can target one state). */
+export const invocation = new AsyncLocalStorage<{ state?: string; folder: string }>();
+
 export interface ApiFault {
-  /** `ECS`, `ELBv2`, `RDS`, `ECR`, `SNS`, `SFN`. */
+  /** `ECS`, `ELBv2`, `RDS`, `ECR`, `SNS`, `SFN`, `CloudWatch`, `SecretsManager`, `DynamoDB`, or `*`. */
   service: string;
-  /** SDK command name without `Command`, e.g. `DescribeServices`. */
+  /** SDK command name without `Command`, e.g. `DescribeServices`, or `*` for any. */
   operation: string;
+  /** Only calls made by the function serving this state (e.g. `ShiftTraffic`). */
+  state?: string;
   /** AWS error code to answer with, e.g. `ThrottlingException`, `InternalFailure`. */
   error: string;
   /** HTTP status of the error (429/5xx make the SDK retry it). */
   status?: number;
+  /**
+   * `error` (default): the call fails before it does anything. `timeout`: the call takes effect,
+   * but its answer never arrives: after `timeoutSeconds` the client sees a `TimeoutError`.
+   */
+  mode?: 'error' | 'timeout';
+  timeoutSeconds?: number;
   /** How many calls fail; the rest pass. */
   times: number;
   /** Let this many matching calls pass before failing. */
@@ -20,13 +34,27 @@ export interface ApiFault {
 export interface EventFault {
   /** EventBridge `detail-type` to act on. */
   detailType: string;
-  action: 'drop' | 'duplicate';
+  /** `delay` delivers it `delaySeconds` late, so later events overtake it (out of order). */
+  action: 'drop' | 'duplicate' | 'delay';
+  delaySeconds?: number;
+  times: number;
+}
+
+export interface LambdaFault {
+  /** The state whose invocation fails (e.g. `ShiftTraffic`, `WaitForServiceStable`). */
+  state: string;
+  /**
+   * `crash-after-effect`: the function does its work, then its runtime dies before answering.
+   * `timeout`: the function hangs until its timeout. Both reach Step Functions as `Lambda.Unknown`.
+   */
+  kind: 'crash-after-effect' | 'timeout';
   times: number;
 }
 
 export interface FaultPlan {
   api?: ApiFault[];
   events?: EventFault[];
+  lambda?: LambdaFault[];
   /** Image tags whose containers fail their HTTP health checks. */
   unhealthyTags?: string[];
   /**
@@ -37,39 +65,67 @@ export interface FaultPlan {
 }
 
 export class Faults {
-  private readonly api: Required<ApiFault>[];
-  private readonly events: EventFault[];
-  readonly unhealthyTags: Set<string>;
-  readonly errorRates: Map<string, number>;
+  private readonly api: (Required<Omit<ApiFault, 'state'>> & Pick<ApiFault, 'state'>)[] = [];
+  private readonly events: EventFault[] = [];
+  private readonly lambda: LambdaFault[] = [];
+  readonly unhealthyTags = new Set<string>();
+  readonly errorRates = new Map<string, number>();
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
 
   constructor(plan: FaultPlan = {}) {
-    this.api = (plan.api ?? []).map((f) => ({ status: 400, after: 0, ...f }));
-    this.events = (plan.events ?? []).map((f) => ({ ...f }));
-    this.unhealthyTags = new Set(plan.unhealthyTags ?? []);
-    this.errorRates = new Map(Object.entries(plan.errorRates ?? {}));
+    this.arm(plan);
   }
 
-  /** The error to throw for this call, if a fault is armed for it. */
-  apiFault(service: string, operation: string): Required<ApiFault> | undefined {
-    const fault = this.api.find((f) => f.service === service && f.operation === operation && f.times > 0);
+  /** Adds faults now (e.g. for a rollback, after the release it follows ran clean). */
+  arm(plan: FaultPlan) {
+    for (const f of plan.api ?? []) {
+      this.api.push({ status: 400, after: 0, mode: 'error', timeoutSeconds: 10, ...f });
+    }
+    for (const f of plan.events ?? []) this.events.push({ ...f });
+    for (const f of plan.lambda ?? []) this.lambda.push({ ...f });
+    for (const tag of plan.unhealthyTags ?? []) this.unhealthyTags.add(tag);
+    for (const [tag, rate] of Object.entries(plan.errorRates ?? {})) this.errorRates.set(tag, rate);
+  }
+
+  /** The fault to apply to this call, if one is armed for it (and for the calling state). */
+  apiFault(service: string, operation: string) {
+    const state = invocation.getStore()?.state;
+    const fault = this.api.find(
+      (f) =>
+        (f.service === '*' || f.service === service) &&
+        (f.operation === '*' || f.operation === operation) &&
+        (f.state === undefined || f.state === state) &&
+        f.times > 0,
+    );
     if (!fault) return undefined;
     if (fault.after > 0) {
       fault.after--;
       return undefined;
     }
     fault.times--;
-    this.fired.push(`${service}.${operation}: ${fault.error}`);
+    this.fired.push(
+      `${state ? `${state}: ` : ''}${service}.${operation}: ${fault.mode === 'timeout' ? 'timed out' : fault.error}`,
+    );
     return fault;
   }
 
-  /** How many copies of this event to deliver: 0 (dropped), 1, or 2 (duplicated). */
-  copies(detailType: string): number {
+  /** A crash or hang armed for the invocation serving `state`. */
+  lambdaFault(state: string | undefined): LambdaFault | undefined {
+    const fault = state ? this.lambda.find((f) => f.state === state && f.times > 0) : undefined;
+    if (!fault) return undefined;
+    fault.times--;
+    this.fired.push(`${state}: ${fault.kind}`);
+    return fault;
+  }
+
+  /** How many copies of this event to deliver (0 dropped, 1, or 2 duplicated) and how late. */
+  copies(detailType: string): { count: number; delayMs: number } {
     const fault = this.events.find((f) => f.detailType === detailType && f.times > 0);
-    if (!fault) return 1;
+    if (!fault) return { count: 1, delayMs: 0 };
     fault.times--;
     this.fired.push(`${detailType}: ${fault.action}`);
-    return fault.action === 'drop' ? 0 : 2;
+    if (fault.action === 'delay') return { count: 1, delayMs: (fault.delaySeconds ?? 120) * 1000 };
+    return { count: fault.action === 'drop' ? 0 : 2, delayMs: 0 };
   }
 }

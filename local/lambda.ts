@@ -4,16 +4,19 @@
  * exactly as a cold start reads it.
  */
 import type { Context } from 'aws-lambda';
-import type { FunctionFolder } from '../state-machines/definitions.ts';
+import { type FunctionFolder, functionTimeoutSeconds } from '../state-machines/definitions.ts';
+import { type Faults, invocation } from './faults.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Virtual milliseconds the Lambda service adds to each invocation. */
 const INVOKE_OVERHEAD_MS = 15;
-const TIMEOUT_MS = 60_000;
 
 /** Memory of every function, as the stack configures it (for billed GB-seconds). */
 export const FUNCTION_MEMORY_MB = 512;
+
+/** How Step Functions sees an invocation that crashed or timed out. */
+const lambdaUnknown = (message: string) => Object.assign(new Error(message), { name: 'Lambda.Unknown' });
 
 export class LocalLambda {
   invocations = 0;
@@ -25,6 +28,7 @@ export class LocalLambda {
   constructor(
     private readonly region: string,
     private readonly account: string,
+    private readonly faults?: Faults,
   ) {}
 
   arnOf(folder: FunctionFolder): string {
@@ -57,10 +61,24 @@ export class LocalLambda {
   /** Invocations running now, by function. */
   readonly running = new Map<FunctionFolder, number>();
 
-  async invoke(folder: FunctionFolder, event: unknown): Promise<unknown> {
+  /** Invokes `folder`'s handler; `state` is the state machine state it serves, if any. */
+  async invoke(folder: FunctionFolder, event: unknown, state?: string): Promise<unknown> {
     this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
     try {
-      return await this.invokeOnce(folder, event);
+      const fault = this.faults?.lambdaFault(state);
+      if (fault?.kind === 'timeout') {
+        // Hangs until Lambda stops it at the function's timeout; nothing it would have done happens.
+        const timeoutMs = functionTimeoutSeconds(folder) * 1000;
+        this.invocations++;
+        await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+        this.billedMs += timeoutMs;
+        throw lambdaUnknown(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (injected)`);
+      }
+      const result = await invocation.run({ state, folder }, () => this.invokeOnce(folder, event));
+      if (fault?.kind === 'crash-after-effect') {
+        throw lambdaUnknown('Runtime exited after the function did its work, before answering (injected)');
+      }
+      return result;
     } finally {
       this.running.set(folder, (this.running.get(folder) ?? 1) - 1);
     }
@@ -71,7 +89,7 @@ export class LocalLambda {
     this.byFunction.set(folder, (this.byFunction.get(folder) ?? 0) + 1);
     const handler = await LocalLambda.load(folder);
     await new Promise((resolve) => setTimeout(resolve, INVOKE_OVERHEAD_MS));
-    const deadline = Date.now() + TIMEOUT_MS;
+    const deadline = Date.now() + functionTimeoutSeconds(folder) * 1000;
     const context = {
       functionName: `switchyard-${folder}`,
       functionVersion: '$LATEST',

@@ -144,6 +144,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
         }
       },
       end: () => current?.io.end(),
+      fault: (operation) => current?.faults.apiFault('DynamoDB', operation),
     });
     return {
       targetsFile,
@@ -196,7 +197,7 @@ export class LocalRuntime {
     // The account's own secrets: the approval-link key, and the Slack app's signing secret.
     this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));
     this.account.secrets.put('switchyard/slack-signing-secret', this.slackSigningSecret);
-    this.lambda = new LocalLambda(this.account.region, this.account.accountId);
+    this.lambda = new LocalLambda(this.account.region, this.account.accountId, this.faults);
     this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
       onStateEntered: (execution, state, type) => {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);

@@ -230,7 +230,7 @@ export class LocalStepFunctions {
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
           const folder = this.lambda.folderOf(state.Resource);
-          handlers[name] = (input) => this.lambda.invoke(folder, input);
+          handlers[name] = (input) => this.lambda.invoke(folder, input, name);
         } else {
           throw new Error(`state ${name}: resource ${state.Resource} is not supported by the local runtime`);
         }
@@ -261,6 +261,7 @@ export class LocalStepFunctions {
       await this.lambda.invoke(
         this.lambda.folderOf(params.FunctionName),
         replaceStaticToken(params.Payload, token),
+        state,
       );
     } catch (error) {
       this.close(token);

@@ -6,6 +6,7 @@
  */
 
 import type { DeserializeMiddleware } from '@smithy/types';
+import { awsError, timeoutError } from './account/errors.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
 interface AnyClient {
@@ -36,18 +37,40 @@ export const attachAccount = (client: AnyClient, account: () => SimulatedAccount
   );
 };
 
-/** Counts real I/O in flight (DynamoDB over loopback) so virtual time only moves when it is done. */
-export const trackIo = (client: AnyClient, io: { begin: () => void; end: () => void }) => {
+/**
+ * Counts real I/O in flight (DynamoDB over loopback) so virtual time only moves when it is done, and
+ * applies the simulated account's faults to these calls too (`fault`, by operation name).
+ */
+export const trackIo = (
+  client: AnyClient,
+  io: {
+    begin: () => void;
+    end: () => void;
+    fault?: (
+      operation: string,
+    ) => { error: string; status: number; mode: string; timeoutSeconds: number } | undefined;
+  },
+) => {
   const name = 'switchyardIoTracker';
   client.middlewareStack.remove(name);
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      const fault = io.fault?.(operation);
+      if (fault?.mode === 'error')
+        throw awsError(fault.error, `injected fault on DynamoDB.${operation}`, fault.status);
       io.begin();
+      let output: Awaited<ReturnType<typeof next>>;
       try {
-        return await next(args);
+        output = await next(args);
       } finally {
         io.end();
       }
+      if (fault?.mode === 'timeout') {
+        await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));
+        throw timeoutError(`DynamoDB.${operation}`, fault.timeoutSeconds);
+      }
+      return output;
     },
     { step: 'deserialize', name, priority: 'high' },
   );

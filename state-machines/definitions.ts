@@ -51,6 +51,18 @@ export type FunctionFolder =
   | (typeof eventFunctions)[number]
   | (typeof httpFunctions)[number];
 
+/**
+ * Each function's Lambda timeout in seconds (the stack sets it; the local runtime enforces it).
+ * A Task's `TimeoutSeconds` must exceed its function's, so a hung invocation surfaces as
+ * `Lambda.Unknown` (retried: every step is idempotent) rather than `States.Timeout` (a test checks).
+ */
+const longerTimeouts: Partial<Record<string, number>> = {
+  'check-health': 240,
+  reconciler: 120,
+  'deploy-inactive-colour': 90,
+};
+export const functionTimeoutSeconds = (folder: FunctionFolder): number => longerTimeouts[folder] ?? 30;
+
 /** Every function folder, once. */
 export const allFunctionFolders = (): FunctionFolder[] => [
   ...new Set<FunctionFolder>([

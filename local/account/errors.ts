@@ -10,3 +10,10 @@ export const awsError = (name: string, message: string, status = 400): Error =>
   });
 
 export const notFound = (name: string, message: string) => awsError(name, message, 400);
+
+/** What the SDK's HTTP handler throws when a response does not arrive in time (retried as transient). */
+export const timeoutError = (call: string, seconds: number): Error =>
+  Object.assign(new Error(`${call}: no response within ${seconds} s (injected)`), {
+    name: 'TimeoutError',
+    $metadata: { attempts: 1, totalRetryDelay: 0 },
+  });

@@ -10,7 +10,7 @@ import { CloudWatchModel } from './cloudwatch.ts';
 import { EcrModel, SnsModel } from './ecr-sns.ts';
 import { EcsModel } from './ecs.ts';
 import { Elbv2Model } from './elbv2.ts';
-import { awsError } from './errors.ts';
+import { awsError, timeoutError } from './errors.ts';
 import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
 
@@ -110,7 +110,8 @@ export class SimulatedAccount {
     await new Promise((resolve) => setTimeout(resolve, latency));
 
     const fault = this.faults.apiFault(service, operation);
-    if (fault) throw awsError(fault.error, `injected fault on ${key}`, fault.status);
+    if (fault && fault.mode === 'error')
+      throw awsError(fault.error, `injected fault on ${key}`, fault.status);
 
     const model = (
       {
@@ -129,6 +130,11 @@ export class SimulatedAccount {
       throw awsError('UnknownOperationException', `${key} is not simulated by the local account`);
     }
     const output = await (method as (input: unknown) => unknown).call(model, structuredClone(input));
+    if (fault?.mode === 'timeout') {
+      // It happened, but the answer is lost: the caller cannot tell, and must find out by reading.
+      await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));
+      throw timeoutError(key, fault.timeoutSeconds);
+    }
     return structuredClone(output ?? {}) as Record<string, unknown>;
   }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { errorNames } from '../../functions/shared/errors.ts';
 import {
   eventFunctions,
+  functionTimeoutSeconds,
   placeholdersIn,
   releaseDefinitionText,
   releaseFunctions,
@@ -79,14 +80,30 @@ describe('release.asl.json', () => {
     }
   });
 
-  it('gives every Task a timeout and the standard Lambda retry block', () => {
+  it('gives every Task a timeout, the standard Lambda retry block, and a retry of a crashed or timed-out invocation', () => {
     for (const { name, state } of tasks) {
       // Only a bake's length comes from the plan; the Choice before it enters only when it is > 0.
       if (name === 'Bake') expect(state.TimeoutSecondsPath).toBe('$.traffic.bakeSeconds');
       else if (name === 'WaitForApproval') expect(state.TimeoutSecondsPath).toBe('$.plan.approvalSeconds');
       else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
-      expect(retried, name).toEqual(expect.arrayContaining([...lambdaRetry, 'TransientError']));
+      // Lambda.Unknown (a crash or a function timeout) is retried: every step is idempotent.
+      expect(retried, name).toEqual(
+        expect.arrayContaining([...lambdaRetry, 'Lambda.Unknown', 'TransientError']),
+      );
+    }
+  });
+
+  it("outlasts each function's own timeout, so a hung invocation is retried as Lambda.Unknown", () => {
+    for (const { name, state } of tasks) {
+      const placeholder = (state.Parameters?.FunctionName ?? state.Resource ?? '').match(
+        /^\$\{(\w+)\}$/,
+      )?.[1];
+      const folder = releaseFunctions[placeholder as keyof typeof releaseFunctions];
+      expect(folder, name).toBeDefined();
+      if (state.TimeoutSeconds !== undefined) {
+        expect(state.TimeoutSeconds, name).toBeGreaterThan(functionTimeoutSeconds(folder));
+      }
     }
   });
 

@@ -203,7 +203,7 @@ describe('release on the embedded default', () => {
     });
     t.rt.push('checkout-api', 'v2');
     await t.rt.settle();
-    expect(t.rt.faults.fired).toEqual(Array(3).fill('ECS.DescribeServices: ThrottlingException'));
+    expect(t.rt.faults.fired).toEqual(Array(3).fill('Validate: ECS.DescribeServices: ThrottlingException'));
     expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
   });
 

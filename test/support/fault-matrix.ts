@@ -1,0 +1,117 @@
+/**
+ * The fault-injection matrix: for a step of a state machine and a kind of fault, run a release (or
+ * a rollback) in the simulated account with that fault and report what happened and which
+ * invariants broke. Results are appended to the file the global setup provides
+ * (test/support/fault-summary.ts), so the run's summary line covers every test file.
+ */
+import { appendFileSync } from 'node:fs';
+import { inject } from 'vitest';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { brokenInvariants } from './invariants.ts';
+import { startWorld } from './runtime.ts';
+
+/** Faults that strike the calls or the invocation of one state. */
+export const stepFaults = {
+  'API 5xx': (state: string): FaultPlan => ({
+    api: [{ service: '*', operation: '*', state, error: 'InternalFailure', status: 500, times: 5 }],
+  }),
+  throttling: (state: string): FaultPlan => ({
+    api: [{ service: '*', operation: '*', state, error: 'ThrottlingException', status: 400, times: 5 }],
+  }),
+  'call timed out (after taking effect)': (state: string): FaultPlan => ({
+    api: [
+      {
+        service: '*',
+        operation: '*',
+        state,
+        error: 'TimeoutError',
+        mode: 'timeout',
+        timeoutSeconds: 10,
+        times: 2,
+      },
+    ],
+  }),
+  'crash after side effect': (state: string): FaultPlan => ({
+    lambda: [{ state, kind: 'crash-after-effect', times: 1 }],
+  }),
+  'function timed out': (state: string): FaultPlan => ({ lambda: [{ state, kind: 'timeout', times: 1 }] }),
+} as const;
+
+/** Faults that strike the events a waiting step listens for. */
+export const eventFaults = {
+  'lost events': (detailType: string): FaultPlan => ({
+    events: [{ detailType, action: 'drop', times: 100 }],
+  }),
+  'duplicated event': (detailType: string): FaultPlan => ({
+    events: [{ detailType, action: 'duplicate', times: 1 }],
+  }),
+  'out-of-order event': (detailType: string): FaultPlan => ({
+    events: [{ detailType, action: 'delay', delaySeconds: 120, times: 1 }],
+  }),
+} as const;
+
+/** How the release goes without faults; each scenario reaches a different set of states. */
+export const scenarios = {
+  /** checkout-api v2: snapshot, deploy, health, 100%, 20-minute warm bake, scale down. */
+  happy: { plan: {} as FaultPlan, outcome: 'Promoted' },
+  /** v2 fails its health checks: the deploy fails, green is cleaned up. */
+  'bad image': { plan: { unhealthyTags: ['v2'] } as FaultPlan, outcome: 'Aborted' },
+  /** v2 answers 5% of requests with 5xx: the alarm fires during the bake, traffic goes back. */
+  alarm: { plan: { errorRates: { v2: 0.05 } } as FaultPlan, outcome: 'RolledBack' },
+  /** v2 is promoted cleanly, then an operator rolls back after blue was scaled down (slow path). */
+  rollback: { plan: {} as FaultPlan, outcome: 'RolledBack' },
+} as const;
+export type ScenarioName = keyof typeof scenarios;
+
+export interface CaseResult {
+  outcome: string | undefined;
+  broken: string[];
+  fired: string[];
+}
+
+/** Runs one case in a fresh simulated account and records it for the summary line. */
+export const runCase = async (
+  name: string,
+  scenario: ScenarioName,
+  faults: FaultPlan,
+  expected: string = scenarios[scenario].outcome,
+): Promise<CaseResult> => {
+  const base = scenarios[scenario].plan;
+  const rollback = scenario === 'rollback';
+  const w = await startWorld({ faults: rollback ? base : { ...base, ...faults } });
+  try {
+    const snapshotsBefore = w.rt.account.rds.snapshots.size;
+    w.rt.push('checkout-api', 'v2');
+    await w.rt.settle();
+    const releaseId = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
+    const ids = w.rt.executions().some((e) => e.name === releaseId) ? [releaseId] : [];
+    let outcome = ids.length ? (await w.rt.release(releaseId))?.outcome : 'not started';
+    if (rollback) {
+      await w.rt.drain();
+      w.rt.faults.arm(faults);
+      const rollbackId = w.rt.startRollback({ target: 'checkout-api', reason: `fault matrix: ${name}` });
+      await w.rt.settle();
+      ids.splice(0, ids.length, rollbackId);
+      outcome = (await w.rt.release(rollbackId))?.outcome;
+    }
+    await w.rt.drain(600);
+    const broken = await brokenInvariants(w.rt, w.checkout, ids, snapshotsBefore);
+    const result = { outcome, broken, fired: [...w.rt.faults.fired] };
+    record(name, result, expected);
+    return result;
+  } finally {
+    await w.rt.dispose();
+  }
+};
+
+const record = (name: string, result: CaseResult, expected: string) => {
+  const file = inject('faultResults');
+  if (!file) return;
+  // `any`: a random schedule, where only the invariants are asked for.
+  const passed =
+    result.broken.length === 0 &&
+    (expected === 'any' || (result.outcome === expected && result.fired.length > 0));
+  appendFileSync(file, `${JSON.stringify({ name, passed })}\n`);
+};
