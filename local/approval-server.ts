@@ -19,13 +19,15 @@ const routeOf = (path: string): FunctionFolder | undefined =>
       ? 'slack-interactions'
       : undefined;
 
+class TooLarge extends Error {}
+
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {
       body += chunk;
-      if (body.length > 64 * 1024) reject(new Error('body too large'));
+      if (body.length > 64 * 1024) reject(new TooLarge());
     });
     req.on('end', () => resolve(body));
     req.on('error', reject);
@@ -63,6 +65,12 @@ export const startApprovalServer = async (invoker: () => Invoker | undefined) =>
       };
       res.writeHead(result.statusCode ?? 200, result.headers ?? {}).end(result.body ?? '');
     } catch (error) {
+      if (error instanceof TooLarge) {
+        res
+          .writeHead(413, { 'content-type': 'text/plain', connection: 'close' })
+          .end('request body too large');
+        return;
+      }
       res
         .writeHead(500, { 'content-type': 'text/plain' })
         .end(`local approval server: ${(error as Error).message}`);

@@ -111,6 +111,8 @@ export const clickSlackButton = (
     signingSecret?: string;
     timestamp?: number;
     tamper?: (body: string) => string;
+    /** Sends (and signs) this body instead of a button click. */
+    rawBody?: string;
   },
 ) => {
   const payload = {
@@ -119,7 +121,7 @@ export const clickSlackButton = (
     response_url: click.responseUrl,
     actions: [{ action_id: click.action, block_id: 'switchyard-approval', value: click.approvalId }],
   };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const body = click.rawBody ?? new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const timestamp = String(click.timestamp ?? Math.floor(Date.now() / 1000));
   const signature = `v0=${createHmac('sha256', click.signingSecret ?? runtime.slackSigningSecret)
     .update(`v0:${timestamp}:${body}`)

@@ -58,9 +58,10 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
   ) {
     return reply(400, 'not a Switchyard approval button');
   }
-  const record = await deps.approvals.get(approvalId);
-  const approver = record?.slackUsers[payload.user?.id ?? ''];
-  if (!record || !approver) {
+  const record = /^[A-Za-z0-9_-]{16,64}$/.test(approvalId) ? await deps.approvals.get(approvalId) : undefined;
+  if (!record) return reply(404, 'this approval does not exist (any more)');
+  const approver = record.slackUsers[payload.user?.id ?? ''];
+  if (!approver) {
     return reply(200, `Slack user ${payload.user?.id ?? '?'} is not an approver of this release.`);
   }
   const result = await decide(
