@@ -7,35 +7,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
+import { bundleFunction } from './bundling.ts';
 
 const GOAL_KB = 300;
 const out = mkdtempSync(join(tmpdir(), 'switchyard-bundles-'));
 const folders = allFunctionFolders();
 const rows: { folder: string; kb: number; withSdkKb: number; top: string }[] = [];
-const options = {
-  bundle: true,
-  minify: true,
-  platform: 'node' as const,
-  format: 'esm' as const,
-  target: 'node22',
-  mainFields: ['module', 'main'],
-  metafile: true as const,
-  logLevel: 'silent' as const,
-} satisfies BuildOptions;
 
 for (const folder of folders) {
-  const entry = fileURLToPath(new URL(`../functions/${folder}/handler.ts`, import.meta.url));
   // As deployed: the Lambda runtime provides @aws-sdk/* (see infra/constructs/release-function.ts).
-  const result = await build({
-    ...options,
-    entryPoints: [entry],
-    outfile: join(out, folder, 'index.mjs'),
-    external: ['@aws-sdk/*'],
-  });
+  const result = await bundleFunction(folder, join(out, folder, 'index.mjs'));
   // For comparison: the same bundle carrying its own copy of the SDK.
-  const withSdk = await build({ ...options, entryPoints: [entry], outfile: join(out, folder, 'sdk.mjs') });
+  const withSdk = await bundleFunction(folder, join(out, folder, 'sdk.mjs'), true);
   const output = Object.values(result.metafile.outputs)[0];
   const byPackage = new Map<string, number>();
   for (const [path, input] of Object.entries(output?.inputs ?? {})) {

@@ -1,4 +1,4 @@
-import { rds } from '../shared/clients.ts';
+import { rds } from '../shared/clients/rds.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

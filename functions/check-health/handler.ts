@@ -1,4 +1,5 @@
-import { cloudwatch, elbv2 } from '../shared/clients.ts';
+import { cloudwatch } from '../shared/clients/cloudwatch.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
 import { httpProbe as probe } from '../shared/probe.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';

@@ -1,4 +1,5 @@
-import { ecs, elbv2 } from '../shared/clients.ts';
+import { ecs } from '../shared/clients/ecs.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

@@ -1,4 +1,6 @@
-import { ecr, ecs, elbv2 } from '../shared/clients.ts';
+import { ecr } from '../shared/clients/ecr.ts';
+import { ecs } from '../shared/clients/ecs.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

@@ -1,4 +1,5 @@
-import { secrets, sns } from '../shared/clients.ts';
+import { secrets } from '../shared/clients/secrets.ts';
+import { sns } from '../shared/clients/sns.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

@@ -1,5 +1,9 @@
 import middy from '@middy/core';
-import { cloudwatch, ecs, elbv2, rds, sfn } from '../shared/clients.ts';
+import { cloudwatch } from '../shared/clients/cloudwatch.ts';
+import { ecs } from '../shared/clients/ecs.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
+import { rds } from '../shared/clients/rds.ts';
+import { sfn } from '../shared/clients/sfn.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';

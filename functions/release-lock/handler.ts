@@ -1,4 +1,4 @@
-import { sfn } from '../shared/clients.ts';
+import { sfn } from '../shared/clients/sfn.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
-import { secrets, sns } from '../shared/clients.ts';
+import { secrets } from '../shared/clients/secrets.ts';
+import { sns } from '../shared/clients/sns.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { readEnv } from '../shared/env.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';

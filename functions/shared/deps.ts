@@ -11,10 +11,10 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { type ApprovalStore, approvalStore } from './approvals.ts';
-import * as clients from './clients.ts';
+import { doc } from './clients/dynamodb.ts';
 import { loadTargetsFile, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
-import { httpProbe, type Probe } from './probe.ts';
+import type { Probe } from './probe.ts';
 import { createStore, type Store } from './store.ts';
 
 export interface BaseDeps {
@@ -49,30 +49,13 @@ export const baseDeps = (): BaseDeps => {
   );
   return {
     targets: loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
-    store: createStore(clients.doc, {
+    store: createStore(doc, {
       locks: env.LOCKS_TABLE,
       releases: env.RELEASES_TABLE,
       waits: env.WAITS_TABLE,
       approvals: env.APPROVALS_TABLE,
     }),
-    approvals: approvalStore(clients.doc, env.APPROVALS_TABLE),
+    approvals: approvalStore(doc, env.APPROVALS_TABLE),
     now: () => new Date(),
   };
 };
-
-/** Every dependency around a given config and store: for tests and the local runtime, not for bundles. */
-export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: string): ReleaseDeps => ({
-  targets,
-  store,
-  approvals: approvalStore(clients.doc, approvalsTable),
-  now: () => new Date(),
-  ecs: clients.ecs,
-  elbv2: clients.elbv2,
-  rds: clients.rds,
-  ecr: clients.ecr,
-  sfn: clients.sfn,
-  sns: clients.sns,
-  cloudwatch: clients.cloudwatch,
-  secrets: clients.secrets,
-  probe: httpProbe,
-});

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { sfn } from '../shared/clients.ts';
+import { sfn } from '../shared/clients/sfn.ts';
 import { loadTargetsFile } from '../shared/config.ts';
 import { readEnv } from '../shared/env.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';

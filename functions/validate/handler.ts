@@ -1,4 +1,9 @@
-import { cloudwatch, ecr, ecs, elbv2, secrets, sns } from '../shared/clients.ts';
+import { cloudwatch } from '../shared/clients/cloudwatch.ts';
+import { ecr } from '../shared/clients/ecr.ts';
+import { ecs } from '../shared/clients/ecs.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
+import { secrets } from '../shared/clients/secrets.ts';
+import { sns } from '../shared/clients/sns.ts';
 import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';

@@ -61,7 +61,8 @@ export class ReleaseFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         // The nodejs22.x runtime ships AWS SDK v3 and ES modules resolve it; bundling it as well
         // would quadruple every bundle (about 130 KB -> 460-620 KB, `npm run bundle-report`) and slow
-        // cold starts. The clients are imported per service, so each step loads only what it uses.
+        // cold starts. Each client has its own module (functions/shared/clients/), so a step loads
+        // only the SDK packages it uses.
         externalModules: ['@aws-sdk/*'],
         commandHooks: {
           beforeBundling: () => [],

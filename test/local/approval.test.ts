@@ -202,7 +202,7 @@ describe('approvals by email link', () => {
     const { releaseId } = await parkedRelease(world, 'orders-api');
     const [record] = await approvalOf(world, releaseId);
     // Imported only now: the clients read the local endpoints the runtime has set, at import.
-    const { releaseDeps } = await import('../../functions/shared/deps.ts');
+    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
     const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
     const approvalId = record?.approvalId as string;
     const results = await world.rt.until(
@@ -316,7 +316,7 @@ describe('switchyard approve|reject against the tables and Step Functions (the A
   it('decides as an operator on the allow-list with channel cli, and refuses others with the reason', async () => {
     const world = await start();
     const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
-    const { releaseDeps } = await import('../../functions/shared/deps.ts');
+    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
     const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
     const backend = {
       store: deps.store,

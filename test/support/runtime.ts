@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseDeps } from '../../functions/shared/deps.ts';
+import type { RateLimit } from '../../local/account/rate-limits.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, serveTestListener } from '../../local/world.ts';
@@ -16,7 +17,7 @@ export interface TestWorld {
 }
 
 export const startWorld = async (
-  options: { faults?: FaultPlan; seed?: number; automation?: boolean } = {},
+  options: { faults?: FaultPlan; seed?: number; automation?: boolean; rateLimits?: RateLimit[] } = {},
 ): Promise<TestWorld> => {
   let checkout: Target | undefined;
   let search: Target | undefined;
@@ -28,7 +29,7 @@ export const startWorld = async (
     await serveTestListener(r.account, checkout);
   });
   // Imported only now: the clients read the local DynamoDB endpoint the runtime has just set, at import.
-  const { releaseDeps } = await import('../../functions/shared/deps.ts');
+  const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
   const deps = releaseDeps(rt.targets, rt.store, rt.tables.approvals);
   return { rt, checkout: checkout as Target, search: search as Target, deps };
 };

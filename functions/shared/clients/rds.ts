@@ -1,0 +1,3 @@
+import { RDSClient } from '@aws-sdk/client-rds';
+
+export const rds = /* @__PURE__ */ new RDSClient({});

@@ -1,0 +1,3 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+export const secrets = /* @__PURE__ */ new SecretsManagerClient({});

@@ -1,0 +1,26 @@
+/**
+ * Every dependency around a given config and store, with all the clients: for tests, the local
+ * runtime and the CLI, never for bundles (a handler takes only the clients its step uses).
+ */
+import { approvalStore } from './approvals.ts';
+import * as clients from './clients.ts';
+import type { TargetsFile } from './config.ts';
+import type { ReleaseDeps } from './deps.ts';
+import { httpProbe } from './probe.ts';
+import type { Store } from './store.ts';
+
+export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: string): ReleaseDeps => ({
+  targets,
+  store,
+  approvals: approvalStore(clients.doc, approvalsTable),
+  now: () => new Date(),
+  ecs: clients.ecs,
+  elbv2: clients.elbv2,
+  rds: clients.rds,
+  ecr: clients.ecr,
+  sfn: clients.sfn,
+  sns: clients.sns,
+  cloudwatch: clients.cloudwatch,
+  secrets: clients.secrets,
+  probe: httpProbe,
+});

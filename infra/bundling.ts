@@ -1,0 +1,30 @@
+/**
+ * How a function is bundled, as the stack's NodejsFunction does it (infra/constructs/release-function.ts):
+ * esbuild, ESM for node22, minified, a require() shim, `@aws-sdk/*` left to the Lambda runtime. The
+ * bundle report and the cold-start benchmark build with this, so they measure what deploys.
+ */
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build } from 'esbuild';
+
+export const bundleOptions = {
+  bundle: true,
+  minify: true,
+  platform: 'node' as const,
+  format: 'esm' as const,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  metafile: true as const,
+  logLevel: 'silent' as const,
+} satisfies BuildOptions;
+
+/** Bundles `functions/<folder>/handler.ts` to `outfile`; `withSdk` also bundles the AWS SDK. */
+export const bundleFunction = (folder: string, outfile: string, withSdk = false) =>
+  build({
+    ...bundleOptions,
+    entryPoints: [fileURLToPath(new URL(`../functions/${folder}/handler.ts`, import.meta.url))],
+    outfile,
+    ...(withSdk ? {} : { external: ['@aws-sdk/*'] }),
+  });
