@@ -1,11 +1,11 @@
 /**
  * `npm run bench`: releases and rollbacks in the local runtime (virtual time), measured. Virtual-
  * time figures are deterministic for a seed; wall time is the median (min–max) of several runs.
- * Prints a table per scenario and writes bench/results.json.
- *
- * Not yet: the 200-release scale run (needs the published API rate limits in the simulator) and
- * the cold-start proxy (module-initialisation time of each bundle).
+ * Prints a table per scenario, then the scale run (200 releases at once under the published API
+ * rate limits, in its own process: bench/scale.ts) and the cold-start proxy (bench/cold-start.ts),
+ * and writes bench/results.json. `npm run bench -- --quick` skips the scale and cold-start parts.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../functions/shared/config.ts';
@@ -13,6 +13,7 @@ import { planSteps } from '../functions/shared/strategy.ts';
 import { FUNCTION_MEMORY_MB } from '../local/lambda.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { runRelease, type Scenario, type ScenarioSummary, scenarios } from '../local/scenarios.ts';
+import { measureColdStarts } from './cold-start.ts';
 
 const RUNS = 3;
 const targetsFile = fileURLToPath(new URL('../local/targets.json', import.meta.url));
@@ -234,9 +235,118 @@ out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,
 );
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] as number,
+    min: sorted[0] as number,
+    max: sorted.at(-1) as number,
+  };
+};
+
+interface ScaleResult {
+  releases: number;
+  outcomes: Record<string, number>;
+  failedByThrottling: number;
+  throttledCalls: Record<string, number>;
+  peakCallsPerSecond: Record<string, number>;
+  peakAttemptsPerSecond: Record<string, number>;
+  limits: string[];
+  virtualSeconds: number;
+  wallMs: number;
+  peakRssMiB: number;
+  stateTransitions: number;
+}
+let scale: unknown = null;
+let coldStarts: unknown = null;
+if (!process.argv.includes('--quick')) {
+  out('\nscale: 200 releases of 200 targets pushed at once, one simulated account enforcing API rate limits');
+  const scaleRuns: ScaleResult[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    // Its own process each time, so peak memory is the run's own.
+    const stdout = execFileSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)),
+        fileURLToPath(new URL('./scale.ts', import.meta.url)),
+        '200',
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    ).toString();
+    scaleRuns.push(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ScaleResult);
+    process.stdout.write('.');
+  }
+  process.stdout.write('\n');
+  const first = scaleRuns[0] as ScaleResult;
+  const wall = median(scaleRuns.map((r) => r.wallMs));
+  const rss = median(scaleRuns.map((r) => r.peakRssMiB));
+  const row = (label: string, value: string, note = '') =>
+    out(`  ${label.padEnd(44)} ${value.padStart(22)}  ${note}`);
+  row(
+    'outcomes',
+    Object.entries(first.outcomes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+  row(
+    'failed because of throttling',
+    String(first.failedByThrottling),
+    first.failedByThrottling === 0 ? 'goal 0: met' : 'goal 0: NOT met',
+  );
+  row(
+    'throttled calls (retried)',
+    String(Object.values(first.throttledCalls).reduce((a, b) => a + b, 0)),
+    Object.entries(first.throttledCalls)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+  row(
+    'peak calls/s answered, per service',
+    '',
+    Object.entries(first.peakCallsPerSecond)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+  row(
+    'peak calls/s attempted, per service',
+    '',
+    Object.entries(first.peakAttemptsPerSecond)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', '),
+  );
+  row('virtual time to the last release ended', `${first.virtualSeconds.toFixed(0)} s`);
+  row(
+    'wall time',
+    `${wall.median} ms`,
+    `min ${wall.min}, max ${wall.max} over ${RUNS} runs; ${wall.median < 60_000 ? 'goal < 60 s: met' : 'goal < 60 s: NOT met'}`,
+  );
+  row(
+    'peak memory (RSS) of the local engine',
+    `${rss.median} MiB`,
+    `min ${rss.min}, max ${rss.max}; ${rss.max < 1024 ? 'goal < 1 GiB: met' : 'goal < 1 GiB: NOT met'}`,
+  );
+  row('state transitions', String(first.stateTransitions));
+  out(`  rate limits: ${first.limits.join('; ')}`);
+  const deterministic = scaleRuns.every(
+    (r) => r.virtualSeconds === first.virtualSeconds && r.stateTransitions === first.stateTransitions,
+  );
+  row('virtual figures deterministic across runs', deterministic ? 'yes' : 'NO');
+  scale = { ...first, wallMs: wall, peakRssMiB: rss, deterministic };
+
+  out('\ncold-start proxy: each bundle imported in a fresh Node process (module initialisation), 5 runs');
+  const starts = await measureColdStarts(5);
+  out(`  ${'function'.padEnd(26)} ${'bundle KB'.padStart(10)} ${'init ms median'.padStart(15)}  min-max`);
+  for (const c of starts) {
+    out(
+      `  ${c.folder.padEnd(26)} ${c.bundleKb.toFixed(1).padStart(10)} ${c.initMs.median.toFixed(0).padStart(15)}  ${c.initMs.min.toFixed(0)}-${c.initMs.max.toFixed(0)}`,
+    );
+  }
+  coldStarts = starts;
+}
+
 mkdirSync(fileURLToPath(new URL('.', import.meta.url)), { recursive: true });
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),
-  `${JSON.stringify({ runs: RUNS, prices, scenarios: results }, null, 2)}\n`,
+  `${JSON.stringify({ runs: RUNS, prices, scenarios: results, scale, coldStarts }, null, 2)}\n`,
 );
 process.exit(0);

@@ -36,6 +36,7 @@ import {
   substitute,
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
+import { type RateLimit, RateLimiter } from './account/rate-limits.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
@@ -70,6 +71,8 @@ export interface RuntimeOptions {
    * for tests that call one step's `run()` and must not race the automation.
    */
   automation?: boolean;
+  /** Enforce these API rate limits in the simulated account (e.g. `publishedRateLimits`). */
+  rateLimits?: RateLimit[];
 }
 
 const TABLES: Tables = {
@@ -194,6 +197,7 @@ export class LocalRuntime {
       options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
     this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
     this.account = new SimulatedAccount(this.bus, this.faults, random);
+    if (options.rateLimits) this.account.rateLimiter = new RateLimiter(options.rateLimits);
     // The account's own secrets: the approval-link key, and the Slack app's signing secret.
     this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));
     this.account.secrets.put('switchyard/slack-signing-secret', this.slackSigningSecret);
@@ -283,10 +287,13 @@ export class LocalRuntime {
     runtime.account.cloudwatch.start();
     runtime.reconciler = setInterval(
       () =>
-        void runtime.lambda.invoke('reconciler', {
-          source: 'aws.scheduler',
-          'detail-type': 'Scheduled Event',
-        }),
+        void runtime.lambda
+          .invoke('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' })
+          .catch((error: Error) => {
+            // As EventBridge Scheduler records a failed invocation: counted, and the next tick runs.
+            runtime.reconcilerFailures++;
+            runtime.progress('reconciler', `failed: ${error.name}: ${error.message}`);
+          }),
       (options.reconcileEverySeconds ?? 60) * 1000,
     );
     return runtime;
@@ -354,6 +361,9 @@ export class LocalRuntime {
    * time only crawls: it must not jump to a far-off timeout while a decision is on its way.
    */
   external = 0;
+
+  /** Reconciler runs that failed (each is retried by the next tick). */
+  reconcilerFailures = 0;
 
   /** One move of the clock: the next timer, or a 50 ms crawl while an outside request is served. */
   private step(): boolean {

@@ -1,4 +1,5 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { logger } from '../shared/logger.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
@@ -11,7 +12,11 @@ type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' |
 export const run = async (deps: Deps): Promise<Output> => {
   const waits = await deps.store.allPendingWaits();
   if (waits.length === 0) return { checked: 0, resumed: 0 };
-  const checks = await checkWaits(waits, deps);
+  // A throttled batch waits for the next round; the others are still checked now.
+  const checks = await checkWaits(waits, deps, {
+    onTransientError: (what, error) =>
+      logger.warn('reconciler skipped a batch', { what, error: (error as Error).message }),
+  });
   let resumed = 0;
   for (const wait of waits) {
     const check = checks.get(wait.waitId);

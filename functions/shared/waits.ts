@@ -18,6 +18,7 @@ import {
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeFiring, readAlarms } from './alarms.ts';
 import { stabilityOn } from './ecs.ts';
+import { classifyError, TransientError } from './errors.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 import { WaitKind } from './vocabulary.ts';
@@ -57,7 +58,23 @@ export interface CheckOptions {
    * alarms, keeping the path from alarm to rollback to one Describe call.
    */
   targetHealth?: boolean;
+  /**
+   * Best effort (the reconciler): a batch whose Describe call fails transiently (throttled, 5xx)
+   * is reported here and left unchecked until the next round, instead of failing every other batch.
+   */
+  onTransientError?: (what: string, error: unknown) => void;
 }
+
+/** Runs one batch; with `onTransientError`, a transient failure skips the batch instead of throwing. */
+const batch = async (options: CheckOptions, what: string, check: () => Promise<void>) => {
+  if (!options.onTransientError) return check();
+  try {
+    await check();
+  } catch (error) {
+    if (!(classifyError(error) instanceof TransientError)) throw error;
+    options.onTransientError(what, error);
+  }
+};
 
 const chunk = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
@@ -80,81 +97,90 @@ export const checkWaits = async (
   options: CheckOptions = {},
 ): Promise<Map<string, WaitCheck>> => {
   const checks = new Map<string, WaitCheck>();
-  await checkBakes(
-    waits.filter((w) => w.kind === WaitKind.Bake),
-    aws,
-    options,
-    checks,
+  await batch(options, 'bakes', () =>
+    checkBakes(
+      waits.filter((w) => w.kind === WaitKind.Bake),
+      aws,
+      options,
+      checks,
+    ),
   );
 
   const services = waits.filter((w) => w.kind === WaitKind.ServiceStable);
   const byCluster = Map.groupBy(services, (w) => w.condition.cluster as string);
   for (const [cluster, group] of byCluster) {
     const names = [...new Set(group.map((w) => w.condition.service as string))];
-    for (const batch of chunk(names, 10)) {
-      const out = await aws.ecs.send(new DescribeServicesCommand({ cluster, services: batch }));
-      for (const wait of group.filter((w) => batch.includes(w.condition.service as string))) {
-        const service = out.services?.find((s) => s.serviceName === wait.condition.service);
-        if (!service) {
-          checks.set(wait.waitId, {
-            state: 'failed',
-            error: 'DeploymentFailed',
-            cause: `service ${wait.condition.service} is missing`,
-          });
-          continue;
+    for (const some of chunk(names, 10)) {
+      await batch(options, `services ${some.join(', ')}`, async () => {
+        const out = await aws.ecs.send(new DescribeServicesCommand({ cluster, services: some }));
+        for (const wait of group.filter((w) => some.includes(w.condition.service as string))) {
+          const service = out.services?.find((s) => s.serviceName === wait.condition.service);
+          if (!service) {
+            checks.set(wait.waitId, {
+              state: 'failed',
+              error: 'DeploymentFailed',
+              cause: `service ${wait.condition.service} is missing`,
+            });
+            continue;
+          }
+          const stability = stabilityOn(service, wait.condition.taskDefinitionArn as string);
+          checks.set(
+            wait.waitId,
+            stability.state === 'stable'
+              ? {
+                  state: 'done',
+                  output: {
+                    service: service.serviceName,
+                    taskDefinitionArn: wait.condition.taskDefinitionArn,
+                  },
+                }
+              : stability.state === 'failed'
+                ? { state: 'failed', error: 'DeploymentFailed', cause: stability.detail }
+                : { state: 'pending', detail: stability.detail },
+          );
         }
-        const stability = stabilityOn(service, wait.condition.taskDefinitionArn as string);
-        checks.set(
-          wait.waitId,
-          stability.state === 'stable'
-            ? {
-                state: 'done',
-                output: { service: service.serviceName, taskDefinitionArn: wait.condition.taskDefinitionArn },
-              }
-            : stability.state === 'failed'
-              ? { state: 'failed', error: 'DeploymentFailed', cause: stability.detail }
-              : { state: 'pending', detail: stability.detail },
-        );
-      }
+      });
     }
   }
 
   const snapshots = waits.filter((w) => w.kind === WaitKind.SnapshotAvailable);
   for (const kind of ['instance', 'cluster'] as const) {
     const group = snapshots.filter((w) => w.condition.databaseKind === kind);
-    for (const batch of chunk(group, 20)) {
-      const ids = batch.map((w) => w.condition.snapshotId as string);
-      const statuses = new Map<string, string | undefined>();
-      if (kind === 'instance') {
-        const out = await aws.rds.send(
-          new DescribeDBSnapshotsCommand({ Filters: [{ Name: 'db-snapshot-id', Values: ids }] }),
-        );
-        for (const s of out.DBSnapshots ?? []) statuses.set(s.DBSnapshotIdentifier ?? '', s.Status);
-      } else {
-        const out = await aws.rds.send(
-          new DescribeDBClusterSnapshotsCommand({
-            Filters: [{ Name: 'db-cluster-snapshot-id', Values: ids }],
-          }),
-        );
-        for (const s of out.DBClusterSnapshots ?? [])
-          statuses.set(s.DBClusterSnapshotIdentifier ?? '', s.Status);
-      }
-      for (const wait of batch) {
-        const id = wait.condition.snapshotId as string;
-        const status = statuses.get(id);
-        checks.set(
-          wait.waitId,
-          status === 'available'
-            ? { state: 'done', output: { snapshotId: id, status } }
-            : status === undefined || snapshotFailed.has(status)
-              ? {
-                  state: 'failed',
-                  error: 'SnapshotFailed',
-                  cause: `snapshot ${id} is ${status ?? 'missing'}`,
-                }
-              : { state: 'pending', detail: `snapshot ${id} is ${status}` },
-        );
-      }
+    for (const some of chunk(group, 20)) {
+      await batch(options, `${kind} snapshots`, async () => {
+        const ids = some.map((w) => w.condition.snapshotId as string);
+        const statuses = new Map<string, string | undefined>();
+        if (kind === 'instance') {
+          const out = await aws.rds.send(
+            new DescribeDBSnapshotsCommand({ Filters: [{ Name: 'db-snapshot-id', Values: ids }] }),
+          );
+          for (const s of out.DBSnapshots ?? []) statuses.set(s.DBSnapshotIdentifier ?? '', s.Status);
+        } else {
+          const out = await aws.rds.send(
+            new DescribeDBClusterSnapshotsCommand({
+              Filters: [{ Name: 'db-cluster-snapshot-id', Values: ids }],
+            }),
+          );
+          for (const s of out.DBClusterSnapshots ?? [])
+            statuses.set(s.DBClusterSnapshotIdentifier ?? '', s.Status);
+        }
+        for (const wait of some) {
+          const id = wait.condition.snapshotId as string;
+          const status = statuses.get(id);
+          checks.set(
+            wait.waitId,
+            status === 'available'
+              ? { state: 'done', output: { snapshotId: id, status } }
+              : status === undefined || snapshotFailed.has(status)
+                ? {
+                    state: 'failed',
+                    error: 'SnapshotFailed',
+                    cause: `snapshot ${id} is ${status ?? 'missing'}`,
+                  }
+                : { state: 'pending', detail: `snapshot ${id} is ${status}` },
+          );
+        }
+      });
     }
   }
   return checks;

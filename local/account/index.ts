@@ -11,6 +11,7 @@ import { EcrModel, SnsModel } from './ecr-sns.ts';
 import { EcsModel } from './ecs.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError, timeoutError } from './errors.ts';
+import type { RateLimiter } from './rate-limits.ts';
 import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
 
@@ -58,7 +59,9 @@ export class SimulatedAccount {
   /** `Service.Operation` → number of calls (including failed ones). */
   readonly calls = new Map<string, number>();
   /** Every call in order, with its virtual time (for counting the calls on a path). */
-  readonly callLog: { at: number; call: string; ms: number }[] = [];
+  readonly callLog: { at: number; call: string; ms: number; throttled?: boolean }[] = [];
+  /** API rate limits, when enforced (`RuntimeOptions.rateLimits`). */
+  rateLimiter: RateLimiter | undefined;
 
   constructor(
     readonly bus: EventBus,
@@ -106,6 +109,11 @@ export class SimulatedAccount {
     const [min, max] = latencyMs[service] ?? [20, 60];
     const latency = this.random.int(min, max);
     this.callLog.push({ at: Date.now(), call: key, ms: latency });
+    if (this.rateLimiter && !this.rateLimiter.take(service, operation, Date.now())) {
+      (this.callLog.at(-1) as { throttled?: boolean }).throttled = true;
+      await new Promise((resolve) => setTimeout(resolve, latency));
+      throw awsError('ThrottlingException', 'Rate exceeded', 400);
+    }
 
     await new Promise((resolve) => setTimeout(resolve, latency));
 

@@ -207,6 +207,39 @@ describe('release on the embedded default', () => {
     expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
   });
 
+  it('promotes both targets at once under tight API rate limits; throttled calls are retried, none is fatal', async () => {
+    w = await startWorld({
+      rateLimits: [
+        { service: 'ECS', operations: /^Describe/, burst: 2, perSecond: 1, source: 'test: ECS reads 2/1' },
+        {
+          service: 'ELBv2',
+          operations: /^Describe/,
+          burst: 2,
+          perSecond: 1,
+          source: 'test: ELBv2 reads 2/1',
+        },
+      ],
+    });
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    t.rt.push('search-api', 'release-2');
+    await t.rt.settle();
+    const throttled = [...(t.rt.account.rateLimiter?.throttled.values() ?? [])].reduce((a, b) => a + b, 0);
+    expect(throttled).toBeGreaterThan(0);
+    // The reconciler skips a throttled batch until its next round instead of failing.
+    expect(t.rt.reconcilerFailures).toBe(0);
+    expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
+    const search = t.rt.executions().find((e) => e.name.startsWith('search-api-'));
+    expect((await t.rt.release(search?.name ?? ''))?.outcome).toBe('Promoted');
+    // Never more answered calls in a virtual second than the bucket allows (burst 2, then 1/s).
+    const perSecond = new Map<number, number>();
+    for (const c of t.rt.account.callLog.filter((c) => c.call.startsWith('ECS.Describe') && !c.throttled)) {
+      const second = Math.floor(c.at / 1000);
+      perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+    }
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(3);
+  });
+
   it('releases the lock after an abort caused by a throttling storm that outlasts every retry', async () => {
     const t = await world({
       api: [{ service: 'ELBv2', operation: 'DescribeRules', error: 'ThrottlingException', times: 60 }],

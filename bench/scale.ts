@@ -1,0 +1,102 @@
+/**
+ * The scale run of `npm run bench` (its own process, so its memory is its own): N releases of N
+ * different targets pushed at the same moment into one simulated account that enforces the
+ * published API rate limits. Prints one JSON document: outcomes, releases that failed because of
+ * throttling, peak calls per second per service, throttled calls, virtual and wall time, peak RSS.
+ *   tsx bench/scale.ts [count]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { releaseIdFor } from '../functions/shared/requests.ts';
+import { publishedRateLimits } from '../local/account/rate-limits.ts';
+import { LocalRuntime } from '../local/runtime.ts';
+import { buildWorld } from '../local/world.ts';
+
+const count = Number(process.argv[2] ?? 200);
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+const alb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012';
+
+/** N targets in one cluster behind one ALB, each with its own services, rule, groups and database. */
+const targets = Array.from({ length: count }, (_, i) => {
+  const name = `svc-${String(i + 1).padStart(3, '0')}`;
+  return {
+    name,
+    environment: 'prod',
+    image: { repository: name, tagPattern: 'v\\d+' },
+    ecs: { cluster: 'prod', services: { blue: `${name}-blue`, green: `${name}-green` }, container: 'app' },
+    traffic: {
+      listenerRuleArn: `${alb}:listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/${hex(i + 1, 16)}`,
+      targetGroups: {
+        blue: `${alb}:targetgroup/${name}-blue/${hex(2 * i + 1, 16)}`,
+        green: `${alb}:targetgroup/${name}-green/${hex(2 * i + 2, 16)}`,
+      },
+    },
+    database: { kind: 'instance', identifier: `${name}-db` },
+    bakeMinutes: 5,
+    notify: { sns: 'arn:aws:sns:us-east-1:123456789012:switchyard-releases' },
+  };
+});
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-scale-'));
+const targetsFile = join(dir, 'targets.json');
+writeFileSync(targetsFile, JSON.stringify({ targets }));
+
+const wallStart = performance.now();
+const runtime = await LocalRuntime.start({ targetsFile, rateLimits: publishedRateLimits }, (rt) => {
+  for (const target of rt.targets.targets) buildWorld(rt.account, target, { liveTag: 'v1', tasks: 2 });
+});
+const startedAt = Date.now();
+const pushed = runtime.targets.targets.map((t) => ({
+  target: t.name,
+  digest: runtime.account.ecr.push(t.image.repository, 'v2', { silent: false }).digest,
+}));
+await runtime.settle();
+const virtualSeconds = (Date.now() - startedAt) / 1000;
+const wallMs = performance.now() - wallStart;
+
+const outcomes: Record<string, number> = {};
+let failedByThrottling = 0;
+for (const { target, digest } of pushed) {
+  const record = await runtime.release(releaseIdFor(target, digest));
+  const outcome = record?.outcome ?? 'not started';
+  outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  if (
+    outcome !== 'Promoted' &&
+    /Throttl|Rate exceeded|TransientError/.test(JSON.stringify(record?.error ?? ''))
+  ) {
+    failedByThrottling++;
+  }
+}
+// Peak calls in any one virtual second, per service: answered, and attempted (with the throttled).
+const peaks = (accept: (c: { throttled?: boolean }) => boolean) => {
+  const perSecond = new Map<string, Map<number, number>>();
+  for (const call of runtime.account.callLog.filter(accept)) {
+    const service = call.call.split('.')[0] as string;
+    const seconds = perSecond.get(service) ?? new Map<number, number>();
+    const second = Math.floor((call.at - startedAt) / 1000);
+    seconds.set(second, (seconds.get(second) ?? 0) + 1);
+    perSecond.set(service, seconds);
+  }
+  return Object.fromEntries(
+    [...perSecond.entries()].map(([service, seconds]) => [service, Math.max(...seconds.values())]),
+  );
+};
+const peakCallsPerSecond = peaks((c) => !c.throttled);
+const peakAttemptsPerSecond = peaks(() => true);
+const result = {
+  releases: count,
+  outcomes,
+  failedByThrottling,
+  throttledCalls: Object.fromEntries(runtime.account.rateLimiter?.throttled ?? []),
+  peakCallsPerSecond,
+  peakAttemptsPerSecond,
+  limits: publishedRateLimits.map((l) => l.source),
+  virtualSeconds,
+  wallMs: Math.round(wallMs),
+  peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
+};
+await runtime.dispose();
+rmSync(dir, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exit(0);
