@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
 import { bundleFunction } from './bundling.ts';
 
