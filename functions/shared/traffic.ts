@@ -84,8 +84,10 @@ export const setWeights = async (
   elbv2: Elbv2,
   traffic: Target['traffic'],
   weights: Weights,
+  /** The rule as just read, when the caller read it already (alongside another check). */
+  current?: ForwardState,
 ): Promise<Weights> => {
-  const { actions } = await readWeights(elbv2, traffic);
+  const { actions } = current ?? (await readWeights(elbv2, traffic));
   const next = actions.map((action): Action => {
     if (action.Type !== 'forward') return action;
     return {

@@ -5,7 +5,7 @@ import { AlarmTriggered, InvalidInput } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { notify } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
-import { setWeights } from '../shared/traffic.ts';
+import { readWeights, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets'>;
@@ -45,25 +45,36 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     });
   }
 
-  if (input.step > 0) {
-    const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
-    if (firing.length > 0) throw new AlarmTriggered(describeFiring(firing));
-  }
+  // The alarm check (after the first step: the previous bake's last word) and the rule's current
+  // actions are independent reads: side by side, they cost one round trip before the weight change.
+  const [alarms, current] = await Promise.all([
+    input.step > 0 ? readAlarms(deps.cloudwatch, target.alarms) : undefined,
+    readWeights(deps.elbv2, target.traffic),
+  ]);
+  if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
-  const weights = await setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent));
-  await deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent });
+  const weights = await setWeights(
+    deps.elbv2,
+    target.traffic,
+    weightsFor(plan.toColour, step.percent),
+    current,
+  );
   const last = input.step === plan.steps.length - 1;
-  await notify(deps, target, {
-    releaseId: input.releaseId,
-    event: 'step',
-    subject: `[switchyard] ${target.name} (${target.environment}): ${step.percent}% on ${plan.toColour}`,
-    lines: [
-      `Step ${input.step + 1}/${plan.steps.length} of ${input.releaseId}: ${step.percent}% of traffic on ${plan.toColour}, verified (blue=${weights.blue} green=${weights.green}).`,
-      step.bakeSeconds > 0
-        ? `${last ? `${plan.fromColour} stays warm` : 'Baking'} for ${Math.round(step.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
-        : 'No bake.',
-    ],
-  });
+  // Both after the weights landed, side by side: the bake starts as soon as they are done.
+  await Promise.all([
+    deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent }),
+    notify(deps, target, {
+      releaseId: input.releaseId,
+      event: 'step',
+      subject: `[switchyard] ${target.name} (${target.environment}): ${step.percent}% on ${plan.toColour}`,
+      lines: [
+        `Step ${input.step + 1}/${plan.steps.length} of ${input.releaseId}: ${step.percent}% of traffic on ${plan.toColour}, verified (blue=${weights.blue} green=${weights.green}).`,
+        step.bakeSeconds > 0
+          ? `${last ? `${plan.fromColour} stays warm` : 'Baking'} for ${Math.round(step.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
+          : 'No bake.',
+      ],
+    }),
+  ]);
   return {
     frozen: false,
     step: input.step,
