@@ -366,6 +366,8 @@ export const decideRelease = async (
       );
     case 'expired':
       throw new UsageError(`the time to decide on release ${options.releaseId} has run out`);
+    case 'undelivered':
+      throw new Error(`nothing was decided on ${options.releaseId}: ${result.reason}; try again`);
     default:
       throw new UsageError(result.reason);
   }

@@ -137,6 +137,15 @@ const outcomePage = (state: string, record: ApprovalRecord, reason: string): Htt
         410,
         resultPage('Too late', record, 'The time to decide has run out; the release stopped.'),
       );
+    case 'undelivered':
+      return page(
+        503,
+        resultPage(
+          'Not recorded',
+          record,
+          'Nothing was decided: Switchyard could not reach Step Functions just now. Press the button again.',
+        ),
+      );
     default:
       return page(403, resultPage('Not allowed', record, reason));
   }

@@ -7,6 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { classifyError, TransientError } from './errors.ts';
 import type { ApprovalAction } from './signing.ts';
 import type { Store } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
@@ -48,7 +49,8 @@ export type DecisionResult =
   | { state: 'recorded'; record: ApprovalRecord }
   | { state: 'closed'; record: ApprovalRecord }
   | { state: 'expired'; record: ApprovalRecord }
-  | { state: 'refused'; reason: string };
+  | { state: 'refused'; reason: string }
+  | { state: 'undelivered'; reason: string };
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
@@ -178,15 +180,32 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
       ...(reason ? { reason } : {}),
     };
     const who = `${decidedBy.join(' and ')} via ${request.channel}`;
-    if (status === 'APPROVED') {
-      await sendSuccess(deps.sfn, record.taskToken, { approvedBy: decidedBy, at, channel: request.channel });
-    } else {
-      await sendFailure(
-        deps.sfn,
-        record.taskToken,
-        'ApprovalRejected',
-        `rejected by ${who}: ${reason ?? ''}`,
+    try {
+      if (status === 'APPROVED') {
+        await sendSuccess(deps.sfn, record.taskToken, {
+          approvedBy: decidedBy,
+          at,
+          channel: request.channel,
+        });
+      } else {
+        await sendFailure(
+          deps.sfn,
+          record.taskToken,
+          'ApprovalRejected',
+          `rejected by ${who}: ${reason ?? ''}`,
+        );
+      }
+    } catch (error) {
+      // Step Functions did not take it (throttled, 5xx): undo the decision, so the record never says
+      // APPROVED while the release still waits, and the person can simply press the button again.
+      if (!(classifyError(error) instanceof TransientError)) throw error;
+      await deps.approvals.update(
+        request.approvalId,
+        'SET #s = :pending REMOVE decidedBy, decidedAt, channel, reason',
+        '#s = :status AND decidedAt = :at',
+        { ':pending': 'PENDING', ':status': status, ':at': at },
       );
+      return { state: 'undelivered', reason: 'Step Functions did not take the decision just now' };
     }
     await deps.store.appendPhase(record.releaseId, {
       name: 'Approval',

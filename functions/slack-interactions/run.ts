@@ -86,7 +86,9 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
           ? `Already ${result.record.status.toLowerCase()} by ${(result.record.decidedBy ?? []).join(' and ')} at ${result.record.decidedAt}`
           : result.state === 'expired'
             ? 'Too late: the time to decide has run out'
-            : `Not allowed: ${result.reason}`;
+            : result.state === 'undelivered'
+              ? 'Nothing was decided: Switchyard could not reach Step Functions just now. Press the button again.'
+              : `Not allowed: ${result.reason}`;
   if (payload.response_url && (result.state === 'decided' || result.state === 'closed')) {
     try {
       await deps.post(payload.response_url, {

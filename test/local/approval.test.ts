@@ -224,6 +224,27 @@ describe('approvals by email link', () => {
     );
   });
 
+  it('a decision Step Functions does not take (throttled) is undone: the page says so, and pressing again works', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    // More throttles than the SDK retries: the approvals function's SendTaskSuccess fails.
+    world.rt.faults.arm({
+      api: [{ service: 'SFN', operation: 'SendTaskSuccess', error: 'ThrottlingException', times: 3 }],
+    });
+    const first = await decideThroughPage(approve, 'approve');
+    expect(first.result.status).toBe(503);
+    expect(first.result.body).toContain('Nothing was decided');
+    expect((await approvalOf(world, releaseId))[0]).toMatchObject({ status: 'PENDING' });
+    expect((await approvalOf(world, releaseId))[0]?.decidedBy).toBeUndefined();
+    expect(isRunning(world, releaseId)).toBe(true);
+
+    const again = await decideThroughPage(approve, 'approve');
+    expect(again.result.status).toBe(200);
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(release?.phases.filter((p) => p.name === 'Approval')).toHaveLength(1);
+  });
+
   it('refuses altered links: another approver, action or expiry, a missing signature, an unknown id', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
