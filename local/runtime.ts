@@ -97,6 +97,7 @@ interface ProcessState {
  * dynalite endpoint and the targets file are fixed for the process. Each runtime gets empty tables.
  */
 let processState: Promise<ProcessState> | undefined;
+const realRandom = Math.random;
 let current: LocalRuntime | undefined;
 
 const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessState> => {
@@ -281,6 +282,9 @@ export class LocalRuntime {
       throw error;
     }
     runtime.clock.install(runtime.startedAt);
+    // Retry jitter (the state machine engine's and the AWS SDK's) draws from Math.random: seeded
+    // too, so a seed replays the same backoffs (a failing fast-check seed replays as it failed).
+    Math.random = seededRandom((options.seed ?? 1) * 7919 + 17).next;
     runtime.trackFetch();
     if (options.automation === false) return runtime;
     // Alarms evaluate on the virtual clock, so they start only now that it runs.
@@ -479,6 +483,7 @@ export class LocalRuntime {
   async dispose(): Promise<void> {
     if (this.reconciler) clearInterval(this.reconciler);
     globalThis.fetch = this.realFetch;
+    Math.random = realRandom;
     this.clock.uninstall();
     await this.account.close();
     if (current === this) current = undefined;
