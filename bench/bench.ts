@@ -330,8 +330,25 @@ if (!process.argv.includes('--quick')) {
   const deterministic = scaleRuns.every(
     (r) => r.virtualSeconds === first.virtualSeconds && r.stateTransitions === first.stateTransitions,
   );
-  row('virtual figures deterministic across runs', deterministic ? 'yes' : 'NO');
-  scale = { ...first, wallMs: wall, peakRssMiB: rss, deterministic };
+  row(
+    'virtual figures deterministic across runs',
+    deterministic ? 'yes' : 'NO',
+    deterministic
+      ? ''
+      : scaleRuns
+          .map(
+            (r) =>
+              `${r.virtualSeconds} s / ${r.stateTransitions} transitions / ${Object.values(r.throttledCalls).reduce((a, b) => a + b, 0)} throttled`,
+          )
+          .join(' | '),
+  );
+  scale = {
+    ...first,
+    wallMs: wall,
+    peakRssMiB: rss,
+    deterministic,
+    virtualSecondsRuns: scaleRuns.map((r) => r.virtualSeconds),
+  };
 
   out('\ncold-start proxy: each bundle imported in a fresh Node process (module initialisation), 5 runs');
   const starts = await measureColdStarts(5);
