@@ -157,6 +157,17 @@ const measure = async (name: string, scenario: Scenario, seed: number): Promise<
 };
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
+const row = (label: string, value: string, note = '') =>
+  out(`  ${label.padEnd(44)} ${value.padStart(22)}  ${note}`);
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] as number,
+    min: sorted[0] as number,
+    max: sorted.at(-1) as number,
+  };
+};
+
 const results: Record<string, unknown> = {};
 for (const [name, scenario] of Object.entries(benchScenarios)) {
   const runs: Figures[] = [];
@@ -169,11 +180,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
       r.rollbackSeconds === first.rollbackSeconds,
   );
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
-  const wall = {
-    median: walls[Math.floor(walls.length / 2)] as number,
-    min: walls[0] as number,
-    max: walls.at(-1) as number,
-  };
+  const wall = median(walls);
   const rollbackCallCount = first.rollbackCalls
     ? Object.entries(first.rollbackCalls)
         .filter(([k]) => k !== 'DynamoDB.*')
@@ -181,8 +188,6 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     : null;
 
   out(`\n${name}: ${scenario.description} → ${first.outcome}`);
-  const row = (label: string, value: string, note = '') =>
-    out(`  ${label.padEnd(44)} ${value.padStart(22)}  ${note}`);
   if (first.floorSeconds !== null && first.overheadSeconds !== null) {
     row('lead time (push → Promoted recorded)', `${first.leadSeconds.toFixed(1)} s`);
     row('floor (ready + grace + bakes + weight changes)', `${first.floorSeconds.toFixed(1)} s`);
@@ -235,19 +240,11 @@ out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,
 );
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    median: sorted[Math.floor(sorted.length / 2)] as number,
-    min: sorted[0] as number,
-    max: sorted.at(-1) as number,
-  };
-};
-
 interface ScaleResult {
   releases: number;
   outcomes: Record<string, number>;
   failedByThrottling: number;
+  reconcilerFailures: number;
   throttledCalls: Record<string, number>;
   peakCallsPerSecond: Record<string, number>;
   peakAttemptsPerSecond: Record<string, number>;
@@ -280,8 +277,6 @@ if (!process.argv.includes('--quick')) {
   const first = scaleRuns[0] as ScaleResult;
   const wall = median(scaleRuns.map((r) => r.wallMs));
   const rss = median(scaleRuns.map((r) => r.peakRssMiB));
-  const row = (label: string, value: string, note = '') =>
-    out(`  ${label.padEnd(44)} ${value.padStart(22)}  ${note}`);
   row(
     'outcomes',
     Object.entries(first.outcomes)
@@ -293,6 +288,7 @@ if (!process.argv.includes('--quick')) {
     String(first.failedByThrottling),
     first.failedByThrottling === 0 ? 'goal 0: met' : 'goal 0: NOT met',
   );
+  row('reconciler runs that failed', String(first.reconcilerFailures), 'each is retried by the next tick');
   row(
     'throttled calls (retried)',
     String(Object.values(first.throttledCalls).reduce((a, b) => a + b, 0)),

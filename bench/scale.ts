@@ -87,6 +87,7 @@ const result = {
   releases: count,
   outcomes,
   failedByThrottling,
+  reconcilerFailures: runtime.reconcilerFailures,
   throttledCalls: Object.fromEntries(runtime.account.rateLimiter?.throttled ?? []),
   peakCallsPerSecond,
   peakAttemptsPerSecond,

@@ -1,7 +1,7 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type ApprovalRecord, decide } from '../functions/shared/approvals.ts';
+import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -335,40 +335,23 @@ export const decideRelease = async (
       now: () => backend.now(),
     },
   );
-  const who = (r: ApprovalRecord) =>
-    `${(r.decidedBy ?? []).join(' and ')} at ${r.decidedAt} via ${r.channel}`;
+  const said = `release ${options.releaseId}: ${describeDecision(result, options.by)}`;
   switch (result.state) {
     case 'decided':
-      out.line(
-        `${result.record.status} by ${who(result.record)}: release ${options.releaseId} ${options.action === 'approve' ? 'goes on' : 'stops and cleans up'}`,
-      );
+    case 'recorded':
+      out.line(said);
       return {
         exitCode: 0,
         json: {
           releaseId: options.releaseId,
           status: result.record.status,
-          decidedBy: result.record.decidedBy,
-        },
-      };
-    case 'recorded':
-      out.line(`approval by ${options.by} recorded; ${record.target} needs a second approver`);
-      return {
-        exitCode: 0,
-        json: {
-          releaseId: options.releaseId,
-          status: 'PENDING',
+          decidedBy: result.record.decidedBy ?? [],
           approvedBy: [...(result.record.approvedBy ?? [])],
         },
       };
-    case 'closed':
-      throw new UsageError(
-        `release ${options.releaseId} was already ${result.record.status} by ${who(result.record)}`,
-      );
-    case 'expired':
-      throw new UsageError(`the time to decide on release ${options.releaseId} has run out`);
     case 'undelivered':
-      throw new Error(`nothing was decided on ${options.releaseId}: ${result.reason}; try again`);
+      throw new Error(said);
     default:
-      throw new UsageError(result.reason);
+      throw new UsageError(said);
   }
 };

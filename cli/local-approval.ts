@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideThroughPage, pageText } from '../local/approver.ts';
+import { approvalsOf, decideThroughPage, pageText } from '../local/approver.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { UsageError } from './backend.ts';
 import type { CommandResult, Output } from './commands.ts';
@@ -39,7 +39,6 @@ export const waitForApproval = async (
   say: (line: string) => void,
   realMs: number,
 ) => {
-  const { approvalsOf } = await import('../local/approver.ts');
   mkdirSync(outbox(stateDir), { recursive: true });
   const emails = approvalEmails(runtime, releaseId);
   for (const email of emails) {

@@ -271,6 +271,9 @@ export class LocalRuntime {
     }
     await LocalLambda.preload(allFunctionFolders());
     await resetTables(state.dynamo, TABLES);
+    // A fresh deployment: no function remembers a secret from the last runtime in this process.
+    const { clearSecretCache } = await import('../functions/shared/secrets.ts');
+    clearSecretCache();
     const runtime = new LocalRuntime(options, state.store, state.doc);
     current = runtime;
     try {

@@ -2,16 +2,17 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
-import { signingKey } from '../request-approval/run.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { sfn } from '../shared/clients/sfn.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { readEnv } from '../shared/env.ts';
+import type { HttpEvent } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
-import { type HttpEvent, run } from './run.ts';
+import { signingKey } from '../shared/secrets.ts';
+import { run } from './run.ts';
 
 const env = readEnv('APPROVAL_KEY_SECRET');
-const deps = { ...baseDeps(), sfn, key: () => signingKey({ secrets }, env.APPROVAL_KEY_SECRET) };
+const deps = { ...baseDeps(), sfn, key: () => signingKey(secrets, env.APPROVAL_KEY_SECRET) };
 
 // API Gateway route handler (HTTP API, payload 2.0). No query strings or bodies are logged: they carry signatures.
 export const handler = middy<HttpEvent>()

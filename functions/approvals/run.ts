@@ -1,21 +1,7 @@
 import { type ApprovalRecord, type DecideDeps, decide } from '../shared/approvals.ts';
+import type { HttpEvent, HttpResult } from '../shared/http.ts';
 import { type ApprovalAction, sign, verify } from '../shared/signing.ts';
 import { confirmPage, resultPage, securityHeaders } from './page.ts';
-
-export interface HttpEvent {
-  rawPath: string;
-  rawQueryString?: string;
-  headers?: Record<string, string | undefined>;
-  body?: string;
-  isBase64Encoded?: boolean;
-  requestContext: { http: { method: string } };
-}
-
-export interface HttpResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-}
 
 type Deps = DecideDeps & { key: () => Promise<string> };
 

@@ -1,4 +1,3 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import type { ApprovalRecord } from '../shared/approvals.ts';
 import { findTarget } from '../shared/config.ts';
@@ -6,21 +5,13 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { InvalidInput, ResourceNotFound } from '../shared/errors.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
+import { signingKey } from '../shared/secrets.ts';
 import { linkQuery, newApprovalId } from '../shared/signing.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'secrets' | 'now'> & {
   keySecret: string;
   baseUrl: () => string;
-};
-
-/** The signing key, from Secrets Manager. */
-export const signingKey = async (deps: Pick<Deps, 'secrets'>, secretId: string): Promise<string> => {
-  const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  if (!out.SecretString || out.SecretString.length < 32) {
-    throw new ResourceNotFound(`secret ${secretId} does not hold a signing key of at least 32 characters`);
-  }
-  return out.SecretString;
 };
 
 /**
@@ -91,7 +82,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const subject = `[switchyard] approve ${target.name} (${target.environment}) ${release.image?.tag ?? ''}?`;
   const lines = Object.entries(details).map(([k, v]) => `${k}: ${v}`);
   if (approval.channels.includes('email')) {
-    const key = await signingKey(deps, deps.keySecret);
+    const key = await signingKey(deps.secrets, deps.keySecret);
     const base = deps.baseUrl().replace(/\/$/, '');
     let sent = 0;
     for (const approver of askable) {

@@ -219,3 +219,23 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
   const record = await deps.approvals.get(request.approvalId);
   return record ? { state: 'closed', record } : { state: 'refused', reason: 'this approval does not exist' };
 };
+
+/** What a decision came to, in one sentence for Slack and the CLI (the web page has its own). */
+export const describeDecision = (result: DecisionResult, approver: string): string => {
+  const who = (r: ApprovalRecord) =>
+    `${(r.decidedBy ?? []).join(' and ')} at ${r.decidedAt} via ${r.channel}`;
+  switch (result.state) {
+    case 'decided':
+      return `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')}`;
+    case 'recorded':
+      return `Approval by ${approver} recorded; a second approver is needed`;
+    case 'closed':
+      return `Already ${result.record.status} by ${who(result.record)}`;
+    case 'expired':
+      return 'Too late: the time to decide has run out';
+    case 'undelivered':
+      return 'Nothing was decided: Switchyard could not reach Step Functions just now. Try again.';
+    default:
+      return `Not allowed: ${result.reason}`;
+  }
+};

@@ -4,10 +4,12 @@
  * retired). A channel that fails is logged and counted, never thrown: notifying must not change
  * the course of a release.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { Target } from './config.ts';
+import { post } from './http.ts';
 import { logger } from './logger.ts';
+import { secretString } from './secrets.ts';
 import type { Store } from './store.ts';
 
 export interface ReleaseNotice {
@@ -34,8 +36,7 @@ export interface Delivery {
  * URL takes effect at once (no cache to outlive it).
  */
 const webhookUrl = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string) => {
-  const out = await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-  const value = out.SecretString?.trim() ?? '';
+  const value = await secretString(deps.secrets, secretId);
   if (!/^https?:\/\//.test(value)) throw new Error(`secret ${secretId} does not hold a webhook URL`);
   return value;
 };
@@ -83,17 +84,6 @@ export const teamsPayload = (target: Target, notice: ReleaseNotice) => ({
 /** Posts a Slack message (Block Kit) to the webhook whose URL `secretId` holds. */
 export const postSlack = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string, body: unknown) =>
   post(await webhookUrl(deps, secretId), body);
-
-const post = async (url: string, body: unknown) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    // A webhook that hangs must not hold a release step.
-    signal: AbortSignal.timeout(3000),
-  });
-  if (!response.ok) throw new Error(`HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
-};
 
 /** Sends `notice` on every channel of `target`; returns what was delivered and what failed. */
 export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNotice): Promise<Delivery> => {

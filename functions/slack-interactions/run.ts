@@ -1,5 +1,5 @@
-import type { HttpEvent, HttpResult } from '../approvals/run.ts';
-import { type DecideDeps, decide } from '../shared/approvals.ts';
+import { type DecideDeps, decide, describeDecision } from '../shared/approvals.ts';
+import type { HttpEvent, HttpResult } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
 import { verifySlack } from '../shared/signing.ts';
 
@@ -77,18 +77,7 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
     },
     deps,
   );
-  const text =
-    result.state === 'decided'
-      ? `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')}`
-      : result.state === 'recorded'
-        ? `Approval by ${approver} recorded; a second approver is needed`
-        : result.state === 'closed'
-          ? `Already ${result.record.status.toLowerCase()} by ${(result.record.decidedBy ?? []).join(' and ')} at ${result.record.decidedAt}`
-          : result.state === 'expired'
-            ? 'Too late: the time to decide has run out'
-            : result.state === 'undelivered'
-              ? 'Nothing was decided: Switchyard could not reach Step Functions just now. Press the button again.'
-              : `Not allowed: ${result.reason}`;
+  const text = describeDecision(result, approver);
   if (payload.response_url && (result.state === 'decided' || result.state === 'closed')) {
     try {
       await deps.post(payload.response_url, {
