@@ -7,15 +7,14 @@ import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';
 import { type Input, inputSchema } from './schema.ts';
 
-const env = readEnv('APPROVAL_KEY_SECRET');
+const env = readEnv('APPROVAL_KEY_SECRET', 'APPROVAL_BASE_URL');
 const base = baseDeps();
 const deps = {
   ...base,
   sns,
   secrets,
   keySecret: env.APPROVAL_KEY_SECRET,
-  // Read per request: the local runtime learns its approval server's port after start-up.
-  baseUrl: () => readEnv('APPROVAL_BASE_URL').APPROVAL_BASE_URL,
+  baseUrl: env.APPROVAL_BASE_URL,
 };
 
 // No audit phase here: the approval's phase is recorded when it is decided.

@@ -11,7 +11,8 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'secrets' | 'now'> & {
   keySecret: string;
-  baseUrl: () => string;
+  /** The approval API's URL (API Gateway; locally the loopback server). */
+  baseUrl: string;
 };
 
 /**
@@ -83,7 +84,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const lines = Object.entries(details).map(([k, v]) => `${k}: ${v}`);
   if (approval.channels.includes('email')) {
     const key = await signingKey(deps.secrets, deps.keySecret);
-    const base = deps.baseUrl().replace(/\/$/, '');
+    const base = deps.baseUrl.replace(/\/$/, '');
     let sent = 0;
     for (const approver of askable) {
       const link = (action: 'approve' | 'reject') =>
