@@ -46,7 +46,7 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
           `  approval       ${s.approval.link}`,
           s.approval.pageStatus === null
             ? '                 decided by a person in a browser'
-            : `                 page GET ${s.approval.pageStatus}, decision POST ${s.approval.resultStatus} (the page's own form)`,
+            : `                 page GET ${s.approval.pageStatus}, decision POST ${s.approval.resultStatus} (the page's own form; the link lived only while this ran — --interactive lets you open it)`,
         ]
       : []),
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
