@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { planSteps } from '../functions/shared/strategy.ts';
 import { FUNCTION_MEMORY_MB } from '../local/lambda.ts';
+import { rollbackPath } from '../local/rollback-path.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
-import { runRelease, type Scenario, type ScenarioSummary, scenarios } from '../local/scenarios.ts';
+import { runRelease, type Scenario, scenarios } from '../local/scenarios.ts';
 import { measureColdStarts } from './cold-start.ts';
 
 const RUNS = 3;
@@ -46,6 +47,10 @@ interface Figures {
   overheadSeconds: number | null;
   rollbackSeconds: number | null;
   rollbackCalls: Record<string, number> | null;
+  /** Requests to Switchyard's own DynamoDB tables on the rollback path (not counted in the goal). */
+  rollbackDynamo: number | null;
+  /** The function whose write put the weights back. */
+  rollbackBy: string | null;
   stateTransitions: number;
   lambdaInvocations: number;
   billedSeconds: number;
@@ -86,30 +91,6 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
   return (ready - pushedAt) / 1000 + target.health.graceSeconds + bakes + changes / 1000;
 };
 
-/** From the alarm (or the ops command) to the read-back that verified the weights back, and the calls in between. */
-const rollbackPath = (runtime: LocalRuntime, target: Target, summary: ScenarioSummary, pushedAt: number) => {
-  const alarm = runtime.account.cloudwatch.history.find((h) => h.state === 'ALARM' && h.at >= pushedAt);
-  const start =
-    summary.commandAtSeconds !== undefined ? pushedAt + summary.commandAtSeconds * 1000 : alarm?.at;
-  if (start === undefined) return null;
-  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn;
-  const newGroup = target.traffic.targetGroups.green;
-  const back = runtime.account.elbv2.weightHistory.find(
-    (h) => h.at >= start && h.where === where && (h.weights[newGroup] ?? 0) === 0,
-  );
-  if (!back) return null;
-  const verified = runtime.account.callLog.find(
-    (c) => c.at >= back.at && (c.call === 'ELBv2.DescribeRules' || c.call === 'ELBv2.DescribeListeners'),
-  );
-  const end = verified?.at ?? back.at;
-  const calls: Record<string, number> = {};
-  for (const c of runtime.account.callLog) {
-    if (c.at >= start && c.at <= end) calls[c.call] = (calls[c.call] ?? 0) + 1;
-  }
-  calls['DynamoDB.*'] = runtime.dynamoLog.filter((at) => at >= start && at <= end).length;
-  return { seconds: (end - start) / 1000, calls };
-};
-
 const measure = async (name: string, scenario: Scenario, seed: number): Promise<Figures> => {
   const wallStart = performance.now();
   let figures: Omit<Figures, 'wallMs'> | undefined;
@@ -130,7 +111,9 @@ const measure = async (name: string, scenario: Scenario, seed: number): Promise<
     const lead =
       ((promoted && recorded ? Date.parse(recorded) : (release?.stopDate?.getTime() ?? end)) - pushedAt) /
       1000;
-    const path = promoted ? null : rollbackPath(runtime, target, summary, pushedAt);
+    const commandAt =
+      summary.commandAtSeconds === undefined ? undefined : pushedAt + summary.commandAtSeconds * 1000;
+    const path = promoted ? null : rollbackPath(runtime, target, commandAt, pushedAt);
     const calls: Record<string, number> = Object.fromEntries([...runtime.account.calls].sort());
     calls['DynamoDB.*'] = runtime.dynamoCalls;
     figures = {
@@ -140,6 +123,8 @@ const measure = async (name: string, scenario: Scenario, seed: number): Promise<
       overheadSeconds: floor === null ? null : lead - floor,
       rollbackSeconds: path?.seconds ?? null,
       rollbackCalls: path?.calls ?? null,
+      rollbackDynamo: path?.dynamo ?? null,
+      rollbackBy: path?.movedBy ?? null,
       stateTransitions: transitions,
       lambdaInvocations: invocations,
       billedSeconds: runtime.lambda.billedMs / 1000,
@@ -182,9 +167,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
   const wall = median(walls);
   const rollbackCallCount = first.rollbackCalls
-    ? Object.entries(first.rollbackCalls)
-        .filter(([k]) => k !== 'DynamoDB.*')
-        .reduce((n, [, c]) => n + c, 0)
+    ? Object.values(first.rollbackCalls).reduce((n, c) => n + c, 0)
     : null;
 
   out(`\n${name}: ${scenario.description} → ${first.outcome}`);
@@ -212,7 +195,12 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
         first.rollbackCalls ?? {},
       )
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}`,
+        .join(', ')}; weights moved by ${first.rollbackBy}`,
+    );
+    row(
+      "  and requests to Switchyard's own tables",
+      String(first.rollbackDynamo),
+      'DynamoDB: wait lookup, claim, lock',
     );
   }
   row(

@@ -359,10 +359,11 @@ export class SwitchyardStack extends Stack {
         'scale-down-old-colour',
         'clean-up-inactive-colour',
         'roll-back-traffic',
-        // Bakes watch the new colour's target health.
+        // Bakes watch the new colour's target health; a failed bake puts traffic back (read-back).
         'register-wait',
         'wait-resume',
         'reconciler',
+        'acquire-lock',
       ],
       [
         'elasticloadbalancing:DescribeRules',
@@ -373,8 +374,10 @@ export class SwitchyardStack extends Stack {
       ],
       ['*'],
     );
+    // Whoever fails a bake puts the weights back at once: the bake's wait registration, the alarm
+    // event, the reconciler, and a rollback's lock request asking a running release to stop.
     allow(
-      ['shift-traffic', 'roll-back-traffic'],
+      ['shift-traffic', 'roll-back-traffic', 'register-wait', 'wait-resume', 'reconciler', 'acquire-lock'],
       ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:ModifyListener'],
       trafficArns,
     );

@@ -5,7 +5,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-/** Which state machine state the running invocation serves (API faults can target one state). */
+/** The function running now, and the state it serves if any (API faults can target either). */
 export const invocation = new AsyncLocalStorage<{ state?: string; folder: string }>();
 
 export interface ApiFault {
@@ -15,6 +15,8 @@ export interface ApiFault {
   operation: string;
   /** Only calls made by the function serving this state (e.g. `ShiftTraffic`). */
   state?: string;
+  /** Only calls made by this function (its folder, e.g. `wait-resume`), whatever it serves. */
+  folder?: string;
   /** AWS error code to answer with, e.g. `ThrottlingException`, `InternalFailure`. */
   error: string;
   /** HTTP status of the error (429/5xx make the SDK retry it). */
@@ -65,7 +67,8 @@ export interface FaultPlan {
 }
 
 export class Faults {
-  private readonly api: (Required<Omit<ApiFault, 'state'>> & Pick<ApiFault, 'state'>)[] = [];
+  private readonly api: (Required<Omit<ApiFault, 'state' | 'folder'>> &
+    Pick<ApiFault, 'state' | 'folder'>)[] = [];
   private readonly events: EventFault[] = [];
   private readonly lambda: LambdaFault[] = [];
   readonly unhealthyTags = new Set<string>();
@@ -90,12 +93,13 @@ export class Faults {
 
   /** The fault to apply to this call, if one is armed for it (and for the calling state). */
   apiFault(service: string, operation: string) {
-    const state = invocation.getStore()?.state;
+    const { state, folder } = invocation.getStore() ?? {};
     const fault = this.api.find(
       (f) =>
         (f.service === '*' || f.service === service) &&
         (f.operation === '*' || f.operation === operation) &&
         (f.state === undefined || f.state === state) &&
+        (f.folder === undefined || f.folder === folder) &&
         f.times > 0,
     );
     if (!fault) return undefined;
@@ -105,7 +109,7 @@ export class Faults {
     }
     fault.times--;
     this.fired.push(
-      `${state ? `${state}: ` : ''}${service}.${operation}: ${fault.mode === 'timeout' ? 'timed out' : fault.error}`,
+      `${state ? `${state}: ` : fault.folder ? `${fault.folder}: ` : ''}${service}.${operation}: ${fault.mode === 'timeout' ? 'timed out' : fault.error}`,
     );
     return fault;
   }

@@ -41,7 +41,7 @@ import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
 import { resetTables, startDynalite } from './dynamo.ts';
-import { type FaultPlan, Faults } from './faults.ts';
+import { type FaultPlan, Faults, invocation } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { seededRandom } from './rng.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
@@ -144,7 +144,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
         current?.io.begin();
         if (current) {
           current.dynamoCalls++;
-          current.dynamoLog.push(Date.now());
+          current.dynamoLog.push({ at: Date.now(), by: invocation.getStore()?.folder });
         }
       },
       end: () => current?.io.end(),
@@ -178,8 +178,8 @@ export class LocalRuntime {
   readonly startedAt: number;
   /** DynamoDB requests made by the functions (real, to dynalite). */
   dynamoCalls = 0;
-  /** Virtual time of each DynamoDB request. */
-  readonly dynamoLog: number[] = [];
+  /** Every DynamoDB call: virtual time and the function that made it. */
+  readonly dynamoLog: { at: number; by?: string }[] = [];
   private reconciler: ReturnType<typeof setInterval> | undefined;
   private readonly realFetch = globalThis.fetch;
   private readonly progress: (source: string, text: string) => void;

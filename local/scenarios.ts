@@ -60,7 +60,7 @@ export const scenarios = {
   },
   'ops-rollback-fast': {
     description:
-      'ops roll back during the 20-minute warm bake: the release is asked to stop, and puts all traffic back on the still-warm blue in one verified weight change',
+      'ops roll back during the 20-minute warm bake: the rollback puts all traffic back on the still-warm blue in one verified weight change, and the release stops',
     target: 'checkout-api',
     rollback: { when: 'warm-bake', reason: 'checkout latency regression reported by support' },
     expect: 'RolledBack',
@@ -239,6 +239,8 @@ export interface RunOptions {
   seed?: number;
   onProgress?: (line: ProgressLine) => void;
   logLevel?: string;
+  /** Period of the reconciler's ticks (default 60 s). */
+  reconcileEverySeconds?: number;
 }
 
 /** Runs one scenario from a fresh simulated account: push v2 of its target, settle, summarize. */
@@ -263,6 +265,7 @@ export const runRelease = async (
       ...(scenario.startTime ? { startTime: new Date(scenario.startTime) } : {}),
       onProgress: options.onProgress,
       logLevel: options.logLevel,
+      reconcileEverySeconds: options.reconcileEverySeconds,
     },
     async (rt) => {
       target = findTarget(rt.targets, scenario.target);

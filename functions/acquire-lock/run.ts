@@ -8,7 +8,7 @@ import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
 import { resumeWait } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sfn' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sfn' | 'elbv2' | 'now'>;
 
 /** Orders queued releases: the later push wins; ties go to the larger release id (deterministic). */
 export const isNewer = (

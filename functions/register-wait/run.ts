@@ -1,7 +1,7 @@
 import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import type { WaitRecord } from '../shared/store.ts';
-import { WaitKind, WaitStatus } from '../shared/vocabulary.ts';
+import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
 import {
   bakeResourceKey,
   checkWaits,
@@ -36,7 +36,8 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
   }
   if (input.kind === WaitKind.Bake) {
     const target = findTarget(targets, input.target);
-    const { step, percent, bakeSeconds } = input.traffic;
+    const { step, percent, bakeSeconds, actions } = input.traffic;
+    const { listenerRuleArn, listenerArn, targetGroups } = target.traffic;
     return {
       ...base,
       waitId: `${input.releaseId}#bake#${step}`,
@@ -49,6 +50,14 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         colour: input.toColour,
         targetGroupArn: target.traffic.targetGroups[input.toColour],
         endsAt: new Date(createdAt.getTime() + bakeSeconds * 1000).toISOString(),
+        // What a failed bake needs to put all traffic back at once (see `resumeWait`).
+        ...(actions && {
+          restore: {
+            colour: otherColour(input.toColour),
+            traffic: { listenerRuleArn, listenerArn, targetGroups },
+            actions,
+          },
+        }),
       },
     };
   }

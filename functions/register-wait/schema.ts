@@ -22,6 +22,11 @@ export const inputSchema = z.discriminatedUnion('kind', [
       step: z.number().int().min(0),
       percent: z.number().int().min(1).max(100),
       bakeSeconds: z.number().int().min(1),
+      /** The rule's actions as ShiftTraffic read them back (kept for the fast rollback). */
+      actions: z
+        .array(z.looseObject({ Type: z.string() }))
+        .max(10)
+        .optional(),
     }),
     toColour: colourSchema,
   }),

@@ -2,7 +2,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { InvalidInput, RollbackFailed } from '../shared/errors.ts';
-import { allTo, setWeights } from '../shared/traffic.ts';
+import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'now'>;
@@ -10,20 +10,33 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'now'>;
 /**
  * Failure after traffic moved: all weight back on the old colour (verified by read-back), then the
  * new colour scaled to 0. The old colour is still warm here: it is scaled down only after the bake.
+ * A failed bake has normally put the weights back already (`resumeWait`); then this checks they are
+ * still back and that the old colour runs, and finishes the job.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { plan } = input;
   if (!plan) throw new InvalidInput('rollback needs the release plan');
   const target = findTarget(deps.targets, input.target);
-  const old = await describeService(deps.ecs, plan.cluster, plan.fromService);
+  const [old, current] = await Promise.all([
+    describeService(deps.ecs, plan.cluster, plan.fromService),
+    readWeights(deps.elbv2, target.traffic),
+  ]);
+  const alreadyBack = current.weights[plan.toColour] === 0 && current.weights[plan.fromColour] > 0;
   if ((old.runningCount ?? 0) === 0) {
     throw new RollbackFailed(
-      `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`,
+      alreadyBack
+        ? `traffic is back on ${plan.fromColour}, but ${plan.fromService} has no running tasks`
+        : `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`,
     );
   }
-  const weights = await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
-  const restoredAt = deps.now().toISOString();
-  await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
+  let weights = current.weights;
+  let restoredAt = (await deps.store.getRelease(input.releaseId))?.trafficRestoredAt;
+  if (!alreadyBack || !restoredAt) {
+    if (!alreadyBack)
+      ({ weights } = await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour), current));
+    restoredAt = deps.now().toISOString();
+    await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
+  }
   await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
   return {
     weights,

@@ -16,14 +16,17 @@ import { type Colour, Colour as Colours } from './vocabulary.ts';
 
 export type Weights = Record<Colour, number>;
 
-interface ForwardState {
+export interface ForwardState {
   actions: Action[];
   weights: Weights;
 }
 
+/** Where a target's traffic is split: its listener rule, or its listener's default actions. */
+export type TrafficConfig = Pick<Target['traffic'], 'listenerRuleArn' | 'listenerArn' | 'targetGroups'>;
+
 type Elbv2 = Pick<ElasticLoadBalancingV2Client, 'send'>;
 
-const readActions = async (elbv2: Elbv2, traffic: Target['traffic']): Promise<Action[]> => {
+const readActions = async (elbv2: Elbv2, traffic: TrafficConfig): Promise<Action[]> => {
   if (traffic.listenerRuleArn) {
     const out = await elbv2.send(new DescribeRulesCommand({ RuleArns: [traffic.listenerRuleArn] }));
     const rule = out.Rules?.[0];
@@ -38,7 +41,7 @@ const readActions = async (elbv2: Elbv2, traffic: Target['traffic']): Promise<Ac
 };
 
 /** Reads the forward action and returns each colour's weight (a plain forward to one group = 1/0). */
-export const readWeights = async (elbv2: Elbv2, traffic: Target['traffic']): Promise<ForwardState> => {
+export const readWeights = async (elbv2: Elbv2, traffic: TrafficConfig): Promise<ForwardState> => {
   const actions = await readActions(elbv2, traffic);
   const forward = actions.find((a) => a.Type === 'forward');
   const where = traffic.listenerRuleArn ?? traffic.listenerArn;
@@ -79,14 +82,18 @@ export const percentages = (weights: Weights): Weights => {
 /**
  * Sends the whole forward action with both target groups at `weights`, keeping the other actions
  * and the stickiness config, then reads it back. Throws `WeightsNotApplied` if the read-back differs.
+ * Returns the rule as read back.
  */
 export const setWeights = async (
   elbv2: Elbv2,
-  traffic: Target['traffic'],
+  traffic: TrafficConfig,
   weights: Weights,
-  /** The rule as just read, when the caller read it already (alongside another check). */
-  current?: ForwardState,
-): Promise<Weights> => {
+  /**
+   * The rule's actions when the caller has them: read alongside another check, or (a bake's fast
+   * rollback) as verified when the bake began. Without them the rule is read first.
+   */
+  current?: Pick<ForwardState, 'actions'>,
+): Promise<ForwardState> => {
   const { actions } = current ?? (await readWeights(elbv2, traffic));
   const next = actions.map((action): Action => {
     if (action.Type !== 'forward') return action;
@@ -113,7 +120,7 @@ export const setWeights = async (
       `asked for blue=${weights.blue} green=${weights.green}, read back blue=${readBack.weights.blue} green=${readBack.weights.green}`,
     );
   }
-  return readBack.weights;
+  return readBack;
 };
 
 /** Weights that send everything to `colour`. */

@@ -19,9 +19,11 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeFiring, readAlarms } from './alarms.ts';
 import { stabilityOn } from './ecs.ts';
 import { classifyError, TransientError } from './errors.ts';
+import { logger } from './logger.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
-import { WaitKind } from './vocabulary.ts';
+import { allTo, setWeights, type TrafficConfig } from './traffic.ts';
+import { type Colour, WaitKind } from './vocabulary.ts';
 
 export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
@@ -188,7 +190,7 @@ export const checkWaits = async (
 
 /**
  * Bakes: one DescribeAlarms for every alarm of every bake, then (unless told not to) the target
- * health of each bake's new colour. A bake whose time is up and that saw nothing is done: its Task
+ * health of the new colour of each bake that no alarm has decided already. A bake whose time is up and that saw nothing is done: its Task
  * has normally moved on by its own timeout already, and this only closes the record.
  */
 const checkBakes = async (
@@ -203,8 +205,15 @@ const checkBakes = async (
     bakes.flatMap((w) => w.condition.alarms as string[]),
   );
   const unhealthy = new Map<string, string[]>();
+  const now = aws.now().getTime();
+  // Target health decides only bakes that are still running and whose alarms are quiet.
+  const undecided = bakes.filter(
+    (w) =>
+      now < Date.parse(w.condition.endsAt as string) &&
+      !firing.some((a) => (w.condition.alarms as string[]).includes(a.name)),
+  );
   if (options.targetHealth !== false) {
-    for (const arn of new Set(bakes.map((w) => w.condition.targetGroupArn as string))) {
+    for (const arn of new Set(undecided.map((w) => w.condition.targetGroupArn as string))) {
       const out = await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
       unhealthy.set(
         arn,
@@ -214,7 +223,6 @@ const checkBakes = async (
       );
     }
   }
-  const now = aws.now().getTime();
   for (const wait of bakes) {
     const { alarms, colour, targetGroupArn, percent, endsAt } = wait.condition as {
       alarms: string[];
@@ -249,19 +257,65 @@ const checkBakes = async (
 export interface ResumeDeps {
   store: Store;
   sfn: Pick<SFNClient, 'send'>;
+  /** A failed bake puts traffic back itself (see `restoreTraffic`). */
+  elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
   now: () => Date;
 }
 
+/** What a bake keeps so that its failure can put all traffic back without reading the rule first. */
+interface BakeRestore {
+  colour: Colour;
+  traffic: TrafficConfig;
+  actions: NonNullable<Parameters<typeof setWeights>[3]>['actions'];
+}
+
+/**
+ * The fast rollback of a failed bake (alarm, unhealthy targets, rollback asked for), run by whoever
+ * claimed its wait. The claim means the execution is parked in this bake, so nothing else moves
+ * traffic now, and the old colour is still warm: it is scaled down only after the last bake, and only
+ * once it takes no traffic. So the weights go straight back: one write with the rule's actions as
+ * ShiftTraffic read them back when the bake began (the re-read before the write is the call saved;
+ * a change made to the rule's other actions during the bake would be undone), then the read-back
+ * that verifies it. The release's RollBackTraffic step still follows: it finds the weights back,
+ * checks the old colour runs, and scales the new one to 0. Best effort: if this fails, that step
+ * does the whole rollback, as it did before. Returns what happened, for the failure's cause.
+ */
+const restoreTraffic = async (wait: WaitRecord, deps: ResumeDeps): Promise<string | undefined> => {
+  const restore = wait.condition.restore as BakeRestore | undefined;
+  if (!restore) return undefined;
+  try {
+    const { weights } = await setWeights(deps.elbv2, restore.traffic, allTo(restore.colour), restore);
+    const at = deps.now().toISOString();
+    await deps.store.updateRelease(wait.releaseId, { trafficRestoredAt: at, trafficPercent: 0 });
+    return `all traffic back on ${restore.colour} (blue=${weights.blue} green=${weights.green}), verified at ${at}`;
+  } catch (error) {
+    logger.warn('fast rollback did not complete; RollBackTraffic puts traffic back', {
+      releaseId: wait.releaseId,
+      error: (error as Error).message,
+    });
+    return undefined;
+  }
+};
+
 /**
  * Resumes a wait whose check is done or failed: claims it (exactly one caller wins), records the
- * phase, then sends the token. Returns true if this caller resumed it.
+ * phase, then sends the token. A failed bake first puts traffic back (`restoreTraffic`). Returns
+ * true if this caller resumed it.
  */
 export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: ResumeDeps): Promise<boolean> => {
   if (check.state === 'pending') return false;
   if (!(await deps.store.claimWait(wait))) return false;
+  const restored =
+    wait.kind === WaitKind.Bake && check.state === 'failed' ? await restoreTraffic(wait, deps) : undefined;
   try {
     if (check.state === 'done') await sendSuccess(deps.sfn, wait.taskToken, check.output);
-    else await sendFailure(deps.sfn, wait.taskToken, check.error, check.cause);
+    else
+      await sendFailure(
+        deps.sfn,
+        wait.taskToken,
+        check.error,
+        restored ? `${check.cause}; ${restored}` : check.cause,
+      );
   } catch (error) {
     // The token was not delivered: hand the wait back so an event or the reconciler tries again.
     await deps.store.unclaimWait(wait);

@@ -53,7 +53,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   ]);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
-  const weights = await setWeights(
+  const { weights, actions } = await setWeights(
     deps.elbv2,
     target.traffic,
     weightsFor(plan.toColour, step.percent),
@@ -83,6 +83,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     next: input.step + 1,
     last,
     weights,
+    actions,
     summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
   };
 };

@@ -1,3 +1,4 @@
+import type { Action } from '@aws-sdk/client-elastic-load-balancing-v2';
 import * as z from 'zod';
 import { plannedStepSchema } from '../shared/schemas.ts';
 import type { Weights } from '../shared/traffic.ts';
@@ -19,6 +20,8 @@ export type Output =
       next: number;
       last: boolean;
       weights: Weights;
+      /** The rule's actions as read back: the bake keeps them for a rollback without a re-read. */
+      actions: Action[];
       summary: string;
     }
   | {

@@ -4,7 +4,7 @@
  * realistic (virtual) time, are counted per service and operation, and can be made to fail.
  */
 import type { EventBus } from '../bus.ts';
-import type { Faults } from '../faults.ts';
+import { type Faults, invocation } from '../faults.ts';
 import type { Random } from '../rng.ts';
 import { CloudWatchModel } from './cloudwatch.ts';
 import { EcrModel, SnsModel } from './ecr-sns.ts';
@@ -39,6 +39,16 @@ const latencyMs: Record<string, [number, number]> = {
   SecretsManager: [20, 60],
 };
 
+/** One API call: when (virtual ms), which, how long it took, and the function that made it. */
+export interface CallRecord {
+  at: number;
+  call: string;
+  ms: number;
+  /** The function folder (e.g. `wait-resume`); undefined for calls from outside a function. */
+  by?: string;
+  throttled?: boolean;
+}
+
 export interface StepFunctionsApi {
   [operation: string]: (input: never) => unknown;
 }
@@ -58,8 +68,8 @@ export class SimulatedAccount {
   sfn: StepFunctionsApi | undefined;
   /** `Service.Operation` → number of calls (including failed ones). */
   readonly calls = new Map<string, number>();
-  /** Every call in order, with its virtual time (for counting the calls on a path). */
-  readonly callLog: { at: number; call: string; ms: number; throttled?: boolean }[] = [];
+  /** Every call in order, with its virtual time and caller (for counting the calls on a path). */
+  readonly callLog: CallRecord[] = [];
   /** API rate limits, when enforced (`RuntimeOptions.rateLimits`). */
   rateLimiter: RateLimiter | undefined;
 
@@ -108,9 +118,10 @@ export class SimulatedAccount {
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
     const [min, max] = latencyMs[service] ?? [20, 60];
     const latency = this.random.int(min, max);
-    this.callLog.push({ at: Date.now(), call: key, ms: latency });
+    const record: CallRecord = { at: Date.now(), call: key, ms: latency, by: invocation.getStore()?.folder };
+    this.callLog.push(record);
     if (this.rateLimiter && !this.rateLimiter.take(service, operation, Date.now())) {
-      (this.callLog.at(-1) as { throttled?: boolean }).throttled = true;
+      record.throttled = true;
       await new Promise((resolve) => setTimeout(resolve, latency));
       throw awsError('ThrottlingException', 'Rate exceeded', 400);
     }

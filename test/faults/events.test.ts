@@ -4,6 +4,7 @@
  * Events are hints: the reconciler re-reads AWS, so each case ends as it would have, with I1-I6.
  */
 import { describe, expect, it } from 'vitest';
+import type { ApiFault } from '../../local/faults.ts';
 import { eventFaults, runCase, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 
 const rows: { step: string; detailType: string; scenario: ScenarioName }[] = [
@@ -28,5 +29,49 @@ describe('fault matrix: events', () => {
       expect(result.broken, JSON.stringify(result)).toEqual([]);
       expect(result.outcome).toBe(expected);
     });
+  });
+});
+
+/**
+ * A failed bake puts the weights back itself, from whichever function claimed it (the alarm event's
+ * wait-resume or a reconciler tick). When that write or its read-back fails, RollBackTraffic must
+ * still finish the rollback: the release ends RolledBack with I1-I6.
+ */
+const fastPathFaults: { name: string; operation: string; fault: Omit<ApiFault, 'service' | 'operation'> }[] =
+  [
+    {
+      name: 'write 5xx',
+      operation: 'ModifyRule',
+      fault: { error: 'InternalFailure', status: 500, times: 5 },
+    },
+    {
+      name: 'write throttled',
+      operation: 'ModifyRule',
+      fault: { error: 'Throttling', status: 400, times: 5 },
+    },
+    {
+      name: 'write timed out (after taking effect)',
+      operation: 'ModifyRule',
+      fault: { error: 'TimeoutError', mode: 'timeout', timeoutSeconds: 10, times: 1 },
+    },
+    {
+      name: 'read-back throttled',
+      operation: 'DescribeRules',
+      fault: { error: 'Throttling', status: 400, times: 5 },
+    },
+  ];
+
+describe('fault matrix: the fast rollback of a failed bake', () => {
+  it.each(fastPathFaults)('alarm + $name', async ({ name, operation, fault }) => {
+    const api = ['wait-resume', 'reconciler'].map((folder) => ({
+      service: 'ELBv2',
+      operation,
+      folder,
+      ...fault,
+    }));
+    const result = await runCase(`fast rollback × ${name}`, 'alarm', { api });
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
   });
 });

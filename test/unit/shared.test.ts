@@ -79,8 +79,13 @@ describe('traffic', () => {
 
   it('sends both target groups in one ModifyRule and verifies the read-back', async () => {
     elbv2.on(DescribeRulesCommand).resolvesOnce(rule(100, 0)).resolves(rule(0, 100));
-    const weights = await setWeights(new ElasticLoadBalancingV2Client({}), traffic, { blue: 0, green: 100 });
+    const { weights, actions } = await setWeights(new ElasticLoadBalancingV2Client({}), traffic, {
+      blue: 0,
+      green: 100,
+    });
     expect(weights).toEqual({ blue: 0, green: 100 });
+    expect(actions).toEqual(rule(0, 100).Rules[0]?.Actions);
+    expect(elbv2).toHaveReceivedCommandTimes(DescribeRulesCommand, 2);
     expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, {
       RuleArn: ruleArn,
       Actions: [
@@ -90,6 +95,46 @@ describe('traffic', () => {
             TargetGroups: [
               { TargetGroupArn: blue, Weight: 0 },
               { TargetGroupArn: green, Weight: 100 },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  it('with the actions already known, writes them without reading first, keeping the other actions', async () => {
+    const auth = {
+      Type: 'authenticate-cognito' as const,
+      Order: 1,
+      AuthenticateCognitoConfig: {
+        UserPoolArn: 'arn:pool',
+        UserPoolClientId: 'client',
+        UserPoolDomain: 'auth',
+      },
+    };
+    const known = [auth, { ...rule(0, 100).Rules[0]?.Actions[0], Type: 'forward' as const, Order: 2 }];
+    elbv2.on(DescribeRulesCommand).resolves({
+      Rules: [{ RuleArn: ruleArn, Actions: [auth, ...(rule(100, 0).Rules[0]?.Actions ?? [])] }],
+    });
+    const { weights } = await setWeights(
+      new ElasticLoadBalancingV2Client({}),
+      traffic,
+      { blue: 100, green: 0 },
+      { actions: known },
+    );
+    expect(weights).toEqual({ blue: 100, green: 0 });
+    // Only the read-back: the known actions stood in for the read before the write.
+    expect(elbv2).toHaveReceivedCommandTimes(DescribeRulesCommand, 1);
+    expect(elbv2).toHaveReceivedCommandWith(ModifyRuleCommand, {
+      Actions: [
+        auth,
+        {
+          Type: 'forward',
+          Order: 2,
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: blue, Weight: 100 },
+              { TargetGroupArn: green, Weight: 0 },
             ],
           },
         },

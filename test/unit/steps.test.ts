@@ -17,6 +17,7 @@ import { run as rollBack } from '../../functions/roll-back-traffic/run.ts';
 import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import type { Plan } from '../../functions/shared/schemas.ts';
+import { allTo, setWeights } from '../../functions/shared/traffic.ts';
 import { run as shiftTraffic } from '../../functions/shift-traffic/run.ts';
 import { run as startRelease } from '../../functions/start-release/run.ts';
 import { run as validate } from '../../functions/validate/run.ts';
@@ -522,6 +523,26 @@ describe('traffic steps', () => {
     const out = await w.rt.until(rollBack(input, w.deps));
     expect(out.weights).toEqual({ blue: 100, green: 0 });
     expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(
+      w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] }).services[0]
+        ?.desiredCount,
+    ).toBe(0);
+  });
+
+  it('roll-back-traffic finds the weights already back (a failed bake did it), writes nothing, keeps that time', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
+    await w.rt.until(deploy(input, w.deps));
+    await w.rt.until(shiftTraffic(input, w.deps));
+    await w.rt.until(setWeights(w.deps.elbv2, w.checkout.traffic, allTo('blue')));
+    await w.deps.store.updateRelease('checkout-api-v2', { trafficRestoredAt: '2026-01-05T09:03:00.000Z' });
+    const writes = () => w.rt.account.callLog.filter((c) => c.call === 'ELBv2.ModifyRule').length;
+    const before = writes();
+    const out = await w.rt.until(rollBack(input, w.deps));
+    expect(writes()).toBe(before);
+    expect(out.summary).toBe(
+      'all traffic back on blue, verified at 2026-01-05T09:03:00.000Z; checkout-api-green scaled to 0',
+    );
     expect(
       w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] }).services[0]
         ?.desiredCount,
