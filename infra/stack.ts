@@ -413,8 +413,14 @@ export class SwitchyardStack extends Stack {
         [arn('rds', 'cluster-snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
       );
     }
-    // Start, step and outcome notices come from these three.
-    const notifiers: FunctionFolder[] = ['validate', 'shift-traffic', 'notify', 'request-approval'];
+    // Start, step (register-wait announces a step as its bake begins), approval and outcome notices.
+    const notifiers: FunctionFolder[] = [
+      'validate',
+      'shift-traffic',
+      'register-wait',
+      'notify',
+      'request-approval',
+    ];
     allow(
       notifiers,
       ['sns:Publish'],

@@ -20,11 +20,17 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch'>;
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
-  const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
-  if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
   const groupArn = target.traffic.targetGroups[input.plan.toColour];
-  const health = await deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }));
-  const targets = health.TargetHealthDescriptions ?? [];
+  const listenerArn = target.traffic.testListenerArn;
+  // Three independent reads side by side; their verdicts are judged in this order.
+  const [alarms, health, probeUrl] = await Promise.allSettled([
+    readAlarms(deps.cloudwatch, target.alarms),
+    deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
+    listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
+  ]);
+  const { firing } = settled(alarms);
+  if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
+  const targets = settled(health).TargetHealthDescriptions ?? [];
   const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
   if (healthy.length < input.plan.desiredCount || healthy.length !== targets.length) {
     const unhealthy = targets
@@ -35,12 +41,18 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         (unhealthy.length ? `; ${unhealthy.slice(0, 5).join(', ')}` : ''),
     );
   }
-  if (!target.traffic.testListenerArn) return { healthyTargets: healthy.length };
-  const probes = await runProbes(target, target.traffic.testListenerArn, groupArn, deps);
-  return { healthyTargets: healthy.length, probes };
+  const url = settled(probeUrl);
+  if (!url) return { healthyTargets: healthy.length };
+  return { healthyTargets: healthy.length, probes: await runProbes(target, url, deps) };
 };
 
-const runProbes = async (target: Target, listenerArn: string, groupArn: string, deps: Deps) => {
+const settled = <T>(result: PromiseSettledResult<T>): T => {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+};
+
+/** The URL that reaches the new colour through the test listener (which must forward only to it). */
+const probeUrlOf = async (target: Target, listenerArn: string, groupArn: string, deps: Deps) => {
   const out = await deps.elbv2.send(new DescribeListenersCommand({ ListenerArns: [listenerArn] }));
   const listener = out.Listeners?.[0];
   if (!listener?.LoadBalancerArn) throw new ResourceNotFound(`test listener ${listenerArn} not found`);
@@ -59,8 +71,10 @@ const runProbes = async (target: Target, listenerArn: string, groupArn: string, 
   const dns = lbs.LoadBalancers?.[0]?.DNSName;
   if (!dns) throw new ResourceNotFound(`load balancer ${listener.LoadBalancerArn} not found`);
   const scheme = listener.Protocol === 'HTTPS' ? 'https' : 'http';
-  const url = `${scheme}://${dns}:${listener.Port}${target.health.path}`;
+  return `${scheme}://${dns}:${listener.Port}${target.health.path}`;
+};
 
+const runProbes = async (target: Target, url: string, deps: Deps) => {
   const results = [];
   for (let i = 0; i < target.health.probes; i++) results.push(await deps.probe(url));
   const errors = results.filter((r) => r.status !== target.health.expectStatus).length;

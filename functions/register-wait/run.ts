@@ -1,5 +1,6 @@
 import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { notify, stepNotice } from '../shared/notifications.ts';
 import type { WaitRecord } from '../shared/store.ts';
 import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
 import {
@@ -11,7 +12,10 @@ import {
 } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'sns' | 'secrets' | 'now'
+>;
 
 /** Waits are kept a week after they were registered, then DynamoDB's TTL removes them. */
 const RETENTION_SECONDS = 7 * 24 * 3600;
@@ -31,7 +35,7 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
       ...base,
       kind: input.kind,
       resourceKey: serviceResourceKey(cluster, service),
-      condition: { cluster, service, taskDefinitionArn },
+      condition: { cluster, service, taskDefinitionArn, graceSeconds: input.graceSeconds },
     };
   }
   if (input.kind === WaitKind.Bake) {
@@ -86,5 +90,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
   const check = (await checkWaits([wait], deps)).get(wait.waitId);
   if (check && check.state !== 'pending') await resumeWait(wait, check, deps);
+  else if (input.kind === WaitKind.Bake) {
+    // The step's notice, sent inside the bake's time (the bake began when this Task did).
+    const target = findTarget(deps.targets, input.target);
+    await notify(deps, target, stepNotice(target, input.releaseId, input.toColour, input.traffic));
+  }
   return { waitId: wait.waitId, state: check?.state ?? 'pending' };
 };

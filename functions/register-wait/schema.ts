@@ -13,6 +13,8 @@ export const inputSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal(WaitKind.ServiceStable),
     deployment: z.object({ cluster: z.string(), service: z.string(), taskDefinitionArn: z.string() }),
+    /** The plan's health grace: the wait's output says when it ends (counted from stability). */
+    graceSeconds: z.number().int().min(0).optional(),
   }),
   z.object({
     ...common,
@@ -20,8 +22,11 @@ export const inputSchema = z.discriminatedUnion('kind', [
     /** ShiftTraffic's output for the step being baked. */
     traffic: z.object({
       step: z.number().int().min(0),
+      stepCount: z.number().int().min(1),
       percent: z.number().int().min(1).max(100),
       bakeSeconds: z.number().int().min(1),
+      last: z.boolean(),
+      weights: z.object({ blue: z.number().int().min(0), green: z.number().int().min(0) }),
       /** The rule's actions as ShiftTraffic read them back (kept for the fast rollback). */
       actions: z
         .array(z.looseObject({ Type: z.string() }))

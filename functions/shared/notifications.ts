@@ -81,6 +81,34 @@ export const teamsPayload = (target: Target, notice: ReleaseNotice) => ({
   ],
 });
 
+/** One traffic step, as ShiftTraffic reports it (its output). */
+export interface StepReport {
+  step: number;
+  stepCount: number;
+  percent: number;
+  bakeSeconds: number;
+  last: boolean;
+  weights: { blue: number; green: number };
+}
+
+/** The notice for a verified traffic step: sent as its bake begins (or at once, with no bake). */
+export const stepNotice = (
+  target: Target,
+  releaseId: string,
+  toColour: 'blue' | 'green',
+  s: StepReport,
+): ReleaseNotice => ({
+  releaseId,
+  event: 'step',
+  subject: `[switchyard] ${target.name} (${target.environment}): ${s.percent}% on ${toColour}`,
+  lines: [
+    `Step ${s.step + 1}/${s.stepCount} of ${releaseId}: ${s.percent}% of traffic on ${toColour}, verified (blue=${s.weights.blue} green=${s.weights.green}).`,
+    s.bakeSeconds > 0
+      ? `${s.last ? `${toColour === 'blue' ? 'green' : 'blue'} stays warm` : 'Baking'} for ${Math.round(s.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
+      : 'No bake.',
+  ],
+});
+
 /** Posts a Slack message (Block Kit) to the webhook whose URL `secretId` holds. */
 export const postSlack = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string, body: unknown) =>
   post(await webhookUrl(deps, secretId), body);

@@ -126,6 +126,16 @@ export const checkWaits = async (
             continue;
           }
           const stability = stabilityOn(service, wait.condition.taskDefinitionArn as string);
+          // The grace counts from when the rollout completed (the PRIMARY deployment's last
+          // update), not from when this check noticed: a late event or a reconciler tick does not
+          // make the new colour wait longer before it is judged. A deployment last updated before
+          // the wait began is not this rollout (scaling a service up starts none): then from now.
+          const updatedAt = service.deployments?.find((d) => d.status === 'PRIMARY')?.updatedAt?.getTime();
+          const stableAt =
+            updatedAt !== undefined && updatedAt >= Date.parse(wait.createdAt)
+              ? updatedAt
+              : aws.now().getTime();
+          const graceMs = ((wait.condition.graceSeconds as number | undefined) ?? 0) * 1000;
           checks.set(
             wait.waitId,
             stability.state === 'stable'
@@ -134,6 +144,8 @@ export const checkWaits = async (
                   output: {
                     service: service.serviceName,
                     taskDefinitionArn: wait.condition.taskDefinitionArn,
+                    stableAt: new Date(stableAt).toISOString(),
+                    healthCheckAt: new Date(stableAt + graceMs).toISOString(),
                   },
                 }
               : stability.state === 'failed'

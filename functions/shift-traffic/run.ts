@@ -3,7 +3,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, InvalidInput } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
-import { notify } from '../shared/notifications.ts';
+import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
 import { readWeights, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
@@ -60,29 +60,26 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     current,
   );
   const last = input.step === plan.steps.length - 1;
-  // Both after the weights landed, side by side: the bake starts as soon as they are done.
+  const report = {
+    step: input.step,
+    stepCount: plan.steps.length,
+    percent: step.percent,
+    bakeSeconds: step.bakeSeconds,
+    last,
+    weights,
+  };
+  // A step with a bake is announced by the bake's registration, inside the bake's time: the weight
+  // change is not held up by the notice. A step without one is announced here.
   await Promise.all([
     deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent }),
-    notify(deps, target, {
-      releaseId: input.releaseId,
-      event: 'step',
-      subject: `[switchyard] ${target.name} (${target.environment}): ${step.percent}% on ${plan.toColour}`,
-      lines: [
-        `Step ${input.step + 1}/${plan.steps.length} of ${input.releaseId}: ${step.percent}% of traffic on ${plan.toColour}, verified (blue=${weights.blue} green=${weights.green}).`,
-        step.bakeSeconds > 0
-          ? `${last ? `${plan.fromColour} stays warm` : 'Baking'} for ${Math.round(step.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
-          : 'No bake.',
-      ],
-    }),
+    step.bakeSeconds > 0
+      ? undefined
+      : notify(deps, target, stepNotice(target, input.releaseId, plan.toColour, report)),
   ]);
   return {
     frozen: false,
-    step: input.step,
-    percent: step.percent,
-    bakeSeconds: step.bakeSeconds,
+    ...report,
     next: input.step + 1,
-    last,
-    weights,
     actions,
     summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
   };

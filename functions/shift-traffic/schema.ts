@@ -14,6 +14,8 @@ export type Output =
   | {
       frozen: false;
       step: number;
+      /** How many steps the plan has. */
+      stepCount: number;
       percent: number;
       bakeSeconds: number;
       /** The step after this one; equal to the number of steps when this was the last. */

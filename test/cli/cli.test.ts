@@ -44,7 +44,7 @@ describe('switchyard CLI (--local)', () => {
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toContain('local: pushed checkout-api:v2 to the simulated ECR');
     expect(released.stdout).toMatch(
-      /\+00:09:\d\d {2}ELB {3}weights checkout-api-blue=0 checkout-api-green=100/,
+      /\+00:08:\d\d {2}ELB {3}weights checkout-api-blue=0 checkout-api-green=100/,
     );
     expect(released.stdout).toContain('checkout-api-8ad35635e58d: Promoted');
 

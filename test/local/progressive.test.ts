@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runRelease, runScenario, type ScenarioSummary } from '../../local/scenarios.ts';
+import { runRelease, runScenario, type ScenarioSummary, scenarios } from '../../local/scenarios.ts';
 
 const targetsFile = fileURLToPath(new URL('../../local/targets.json', import.meta.url));
 
@@ -42,7 +42,11 @@ describe('progressive traffic', () => {
   });
 
   it('linear: nine verified 10% steps with a bake each, then 100% and the warm bake → Promoted', async () => {
-    const s = await runScenario('linear', { targetsFile });
+    let completedAt = 0;
+    const s = await runRelease('linear', scenarios.linear, { targetsFile }, (runtime) => {
+      const event = runtime.bus.emitted.find((e) => e.detail.eventName === 'SERVICE_DEPLOYMENT_COMPLETED');
+      completedAt = event ? (runtime.bus.emittedAt.get(event.id) ?? 0) : 0;
+    });
     expect(s).toMatchObject({
       outcome: 'Promoted',
       trafficSteps: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100],
@@ -56,6 +60,14 @@ describe('progressive traffic', () => {
       600,
     ]);
     expect(s.phases.filter((p) => p.name === 'ShiftTraffic')).toHaveLength(10);
+    // No database: the grace runs from green's stability (its deployment-completed event), so the
+    // event's delivery delay and the re-check do not push the health check back.
+    expect(completedAt, 'the deployment-completed event').toBeGreaterThan(0);
+    const resumed = Date.parse(s.phases.find((p) => p.name === 'WaitForServiceStable')?.endedAt ?? '');
+    const checked = Date.parse(s.phases.find((p) => p.name === 'CheckHealth')?.startedAt ?? '');
+    expect(resumed - completedAt).toBeGreaterThan(300);
+    expect(checked - completedAt - 30_000).toBeGreaterThanOrEqual(0);
+    expect(checked - completedAt - 30_000).toBeLessThan(100);
     // 9 steps × 2 min + 10 min warm bake on top of deploy and health checks.
     expect(s.virtualSeconds).toBeGreaterThan(28 * 60);
     settledClean(s);

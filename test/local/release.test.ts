@@ -61,6 +61,11 @@ describe('release on the embedded default', () => {
     expect((stable?.startedAt ?? 'z') < (snapshot?.endedAt ?? '')).toBe(true);
     expect(release?.snapshotId).toBe(`switchyard-${release?.releaseId}`);
     expect(t.rt.account.rds.snapshots.get(release?.snapshotId ?? '')?.status).toBe('available');
+    // The 30-second health grace counted from green's stability, so it passed while the (longer)
+    // snapshot ran: the health check follows the snapshot at once, not 30 s later.
+    const checked = phase(release, 'CheckHealth');
+    expect(Date.parse(stable?.endedAt ?? '') + 30_000).toBeLessThan(Date.parse(snapshot?.endedAt ?? ''));
+    expect(Date.parse(checked?.startedAt ?? '') - Date.parse(snapshot?.endedAt ?? '')).toBeLessThan(1000);
 
     // One weight change, read back before baking; blue stayed warm for the 20-minute bake.
     expect(t.rt.account.calls.get('ELBv2.ModifyRule')).toBe(1);
