@@ -56,10 +56,13 @@ const wallMs = performance.now() - wallStart;
 
 const outcomes: Record<string, number> = {};
 let failedByThrottling = 0;
+/** The first few releases that did not promote, with their error: a failure must be explainable. */
+const failures: { target: string; outcome: string; error: unknown }[] = [];
 for (const { target, digest } of pushed) {
   const record = await runtime.release(releaseIdFor(target, digest));
   const outcome = record?.outcome ?? 'not started';
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+  if (outcome !== 'Promoted' && failures.length < 5) failures.push({ target, outcome, error: record?.error });
   if (
     outcome !== 'Promoted' &&
     /Throttl|Rate exceeded|TransientError/.test(JSON.stringify(record?.error ?? ''))
@@ -86,6 +89,7 @@ const peakAttemptsPerSecond = peaks(() => true);
 const result = {
   releases: count,
   outcomes,
+  failures,
   failedByThrottling,
   reconcilerFailures: runtime.reconcilerFailures,
   throttledCalls: Object.fromEntries(runtime.account.rateLimiter?.throttled ?? []),

@@ -4,6 +4,7 @@
  * a retry backoff, a task starting in the simulated account — is an event on one queue. When every
  * execution is parked and no real I/O is in flight, the clock jumps to the next event.
  */
+import { syncBuiltinESMExports } from 'node:module';
 import { install } from '@sinonjs/fake-timers';
 
 type InstalledClock = ReturnType<typeof install>;
@@ -22,6 +23,19 @@ export class IoTracker {
   end() {
     this.inFlight--;
     if (this.inFlight === 0) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Runs real calls one at a time, in the order they were asked for. Concurrent releases then see
+   * their DynamoDB answers in the same order on every run, however busy the machine is, so they
+   * draw the seeded randomness (latencies, jitter) in the same order: same seed, same figures.
+   */
+  serial<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(call, call);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   get busy() {
@@ -47,11 +61,16 @@ export class VirtualClock {
       toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'],
       shouldClearNativeTimers: true,
     });
+    // Fake timers patch `require('node:timers')`; ES modules that imported from it (middy's early
+    // timeout does) hold their own bindings, which only this call brings up to date. Without it,
+    // their timers run on the real clock, so a busy machine changes what happens.
+    syncBuiltinESMExports();
   }
 
   uninstall() {
     this.clock?.uninstall();
     this.clock = undefined;
+    syncBuiltinESMExports();
   }
 
   get installed() {

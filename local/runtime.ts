@@ -12,7 +12,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Not faked by the virtual clock (it replaces the globals only): real waiting for real people.
-import { setTimeout as realSleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
@@ -46,6 +45,10 @@ import { LocalLambda } from './lambda.ts';
 import { seededRandom } from './rng.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
 import { attachAccount, trackIo } from './transport.ts';
+
+/** Captured before any clock is installed (a reference, not a live binding): real time always. */
+const realSetTimeout = globalThis.setTimeout;
+const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
 export interface ProgressLine {
   /** Virtual milliseconds since the runtime started. */
@@ -148,6 +151,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
         }
       },
       end: () => current?.io.end(),
+      serial: (call) => (current ? current.io.serial(call) : call()),
       fault: (operation) => current?.faults.apiFault('DynamoDB', operation),
     });
     return {

@@ -46,6 +46,8 @@ export const trackIo = (
   io: {
     begin: () => void;
     end: () => void;
+    /** Runs the real call (one at a time, in order). */
+    serial: <T>(call: () => Promise<T>) => Promise<T>;
     fault?: (
       operation: string,
     ) => { error: string; status: number; mode: string; timeoutSeconds: number } | undefined;
@@ -62,7 +64,7 @@ export const trackIo = (
       io.begin();
       let output: Awaited<ReturnType<typeof next>>;
       try {
-        output = await next(args);
+        output = await io.serial(() => next(args));
       } finally {
         io.end();
       }
