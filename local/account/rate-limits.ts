@@ -14,10 +14,13 @@ export interface RateLimit {
   source: string;
 }
 
+const ECS_THROTTLING =
+  'docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, read 2026-11-23';
+
 /**
- * The published limits. ELBv2 and RDS as the issue quotes them from AWS's pages; ECS uses the token
- * buckets its request-throttling page describes, with the sizes below taken as an assumption (the
- * page's table was not retrieved here: read it before relying on the ECS figures).
+ * The published limits. ELBv2 and RDS as the issue quotes them from AWS's pages. ECS from its
+ * request-throttling page's table ("Request token bucket sizes and refill rates"): every action
+ * category Switchyard calls, each its own bucket shared by the actions in it.
  */
 export const publishedRateLimits: RateLimit[] = [
   {
@@ -30,17 +33,53 @@ export const publishedRateLimits: RateLimit[] = [
   { service: 'RDS', operations: /./, burst: 300, perSecond: 12, source: 'RDS: 300 burst, 12/s' },
   {
     service: 'ECS',
-    operations: /^(Describe|List)/,
-    burst: 50,
+    operations: /^(DescribeServices|ListServices)$/,
+    burst: 100,
     perSecond: 20,
-    source: 'ECS reads: 50 burst, 20/s (assumed)',
+    source: `ECS service reads: 100 burst, 20/s (${ECS_THROTTLING})`,
   },
   {
     service: 'ECS',
-    operations: /^(Update|Create|Register|Delete|Deregister)/,
-    burst: 20,
+    operations: /^(CreateService|DeleteService|UpdateService)$/,
+    burst: 50,
     perSecond: 5,
-    source: 'ECS writes: 20 burst, 5/s (assumed)',
+    source: 'ECS service modify: 50 burst, 5/s',
+  },
+  {
+    service: 'ECS',
+    operations: /^(DescribeTaskDefinition|ListTaskDefinitions|ListTaskDefinitionFamilies)$/,
+    burst: 50,
+    perSecond: 20,
+    source: 'ECS task definition reads: 50 burst, 20/s',
+  },
+  {
+    service: 'ECS',
+    operations: /^(RegisterTaskDefinition|DeregisterTaskDefinition)$/,
+    burst: 20,
+    perSecond: 1,
+    source: 'ECS task definition modify: 20 burst, 1/s',
+  },
+  {
+    service: 'ECS',
+    operations: /^(DescribeClusters|ListClusters)$/,
+    burst: 50,
+    perSecond: 20,
+    source: 'ECS cluster reads: 50 burst, 20/s',
+  },
+  {
+    service: 'ECS',
+    operations:
+      /^(DescribeTasks|ListTasks|DescribeContainerInstances|ListContainerInstances|ListAttributes)$/,
+    burst: 100,
+    perSecond: 20,
+    source: 'ECS cluster resource reads: 100 burst, 20/s',
+  },
+  {
+    service: 'ECS',
+    operations: /^(TagResource|UntagResource)$/,
+    burst: 20,
+    perSecond: 10,
+    source: 'ECS tag modify: 20 burst, 10/s',
   },
 ];
 

@@ -1,6 +1,6 @@
 /** The simulated account's API rate limiter: token buckets in virtual time. */
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from '../../local/account/rate-limits.ts';
+import { publishedRateLimits, RateLimiter } from '../../local/account/rate-limits.ts';
 
 describe('RateLimiter', () => {
   const limiter = () =>
@@ -31,5 +31,23 @@ describe('RateLimiter', () => {
       expect(l.take('ECS', 'DescribeServices', 0)).toBe(true);
     }
     expect(l.throttled.size).toBe(0);
+  });
+});
+
+describe('published ECS limits', () => {
+  it('give each action category its own bucket, as the request-throttling table does', () => {
+    const l = new RateLimiter(publishedRateLimits);
+    const at = 2_000_000;
+    // Task definition modify: 20 burst, 1 per second.
+    const registers = Array.from({ length: 25 }, () => l.take('ECS', 'RegisterTaskDefinition', at));
+    expect(registers.filter(Boolean)).toHaveLength(20);
+    expect(l.take('ECS', 'RegisterTaskDefinition', at + 1000)).toBe(true);
+    expect(l.take('ECS', 'RegisterTaskDefinition', at + 1000)).toBe(false);
+    // Service reads (100 burst) and service modify (50 burst) are separate buckets.
+    const reads = Array.from({ length: 101 }, () => l.take('ECS', 'DescribeServices', at));
+    expect(reads.filter(Boolean)).toHaveLength(100);
+    const updates = Array.from({ length: 51 }, () => l.take('ECS', 'UpdateService', at));
+    expect(updates.filter(Boolean)).toHaveLength(50);
+    expect(l.take('ECS', 'DescribeTaskDefinition', at)).toBe(true);
   });
 });
