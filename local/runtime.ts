@@ -46,6 +46,13 @@ import { seededRandom } from './rng.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
 import { attachAccount, trackIo } from './transport.ts';
 
+/**
+ * Virtual milliseconds a DynamoDB call takes (min, max): "single-digit millisecond" is what
+ * DynamoDB promises; the range is this model's assumption. The real call to dynalite takes no
+ * virtual time, so without this Switchyard's own reads and writes would look free.
+ */
+const DYNAMO_LATENCY_MS: [number, number] = [3, 9];
+
 /** Captured before any clock is installed (a reference, not a live binding): real time always. */
 const realSetTimeout = globalThis.setTimeout;
 const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
@@ -152,6 +159,9 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       },
       end: () => current?.io.end(),
       serial: (call) => (current ? current.io.serial(call) : call()),
+      // Only a function's calls take virtual time: a test or the CLI reading the store directly
+      // runs outside the loop that moves the clock.
+      latencyMs: () => (current && invocation.getStore() ? current.dynamoLatencyMs() : 0),
       fault: (operation) => current?.faults.apiFault('DynamoDB', operation),
     });
     return {
@@ -182,6 +192,8 @@ export class LocalRuntime {
   readonly startedAt: number;
   /** DynamoDB requests made by the functions (real, to dynalite). */
   dynamoCalls = 0;
+  /** Virtual milliseconds the next DynamoDB call takes. */
+  readonly dynamoLatencyMs: () => number;
   /** Every DynamoDB call: virtual time and the function that made it. */
   readonly dynamoLog: { at: number; by?: string }[] = [];
   private reconciler: ReturnType<typeof setInterval> | undefined;
@@ -195,6 +207,9 @@ export class LocalRuntime {
     readonly doc: DynamoDBDocumentClient,
   ) {
     const random = seededRandom(options.seed ?? 1);
+    // Its own stream, so the other draws stay as they were.
+    const dynamoRandom = seededRandom((options.seed ?? 1) * 104_729 + 3);
+    this.dynamoLatencyMs = () => dynamoRandom.int(...DYNAMO_LATENCY_MS);
     this.faults = new Faults(options.faults);
     this.targets = loadTargetsFile(options.targetsFile);
     this.startedAt = (options.startTime ?? new Date('2026-01-05T09:00:00Z')).getTime();

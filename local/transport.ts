@@ -48,6 +48,8 @@ export const trackIo = (
     end: () => void;
     /** Runs the real call (one at a time, in order). */
     serial: <T>(call: () => Promise<T>) => Promise<T>;
+    /** Virtual time the answer takes to arrive, after the real call took effect. */
+    latencyMs?: () => number;
     fault?: (
       operation: string,
     ) => { error: string; status: number; mode: string; timeoutSeconds: number } | undefined;
@@ -68,6 +70,8 @@ export const trackIo = (
       } finally {
         io.end();
       }
+      const latency = io.latencyMs?.() ?? 0;
+      if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
       if (fault?.mode === 'timeout') {
         await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));
         throw timeoutError(`DynamoDB.${operation}`, fault.timeoutSeconds);
