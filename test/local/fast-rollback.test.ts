@@ -7,15 +7,19 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { findTarget } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { rollbackPath } from '../../local/rollback-path.ts';
-import type { LocalRuntime } from '../../local/runtime.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
 import {
+  liveWeights,
   type RunOptions,
+  runningTasks,
   runRelease,
   type Scenario,
   type ScenarioSummary,
   scenarios,
 } from '../../local/scenarios.ts';
+import { buildWorld, serveTestListener } from '../../local/world.ts';
 
 const targetsFile = fileURLToPath(new URL('../../local/targets.json', import.meta.url));
 
@@ -131,5 +135,58 @@ describe('fast rollback of a failed bake', () => {
     expect(m.path?.movedBy).toBe('roll-back-traffic');
     expect(m.path?.seconds).toBeLessThanOrEqual(2);
     expect(m.writers).toEqual(['wait-resume', 'roll-back-traffic']);
+  });
+});
+
+describe('a fast rollback that lands as the warm bake ends', () => {
+  it('is not called Promoted: scale-down finds the old colour with weight and the rollback is finished', async () => {
+    let runtime: LocalRuntime | undefined;
+    let movedBack = false;
+    runtime = await LocalRuntime.start(
+      {
+        targetsFile,
+        // The bake has just timed out and the release moves on, when the traffic goes back.
+        onProgress: (line) => {
+          if (line.text !== 'ScaleDownOldColour' || !runtime || movedBack) return;
+          const { listenerRuleArn, targetGroups } = findTarget(runtime.targets, 'checkout-api').traffic;
+          runtime.account.elbv2.ModifyRule({
+            RuleArn: listenerRuleArn as string,
+            Actions: [
+              {
+                Type: 'forward',
+                ForwardConfig: {
+                  TargetGroups: [
+                    { TargetGroupArn: targetGroups.blue, Weight: 100 },
+                    { TargetGroupArn: targetGroups.green, Weight: 0 },
+                  ],
+                },
+              },
+            ],
+          });
+          movedBack = true;
+        },
+      },
+      async (r) => {
+        const checkout = findTarget(r.targets, 'checkout-api');
+        buildWorld(r.account, checkout, { liveTag: 'v1' });
+        await serveTestListener(r.account, checkout);
+      },
+    );
+    try {
+      const { digest } = runtime.push('checkout-api', 'v2');
+      await runtime.settle();
+      expect(movedBack).toBe(true);
+      const release = await runtime.release(releaseIdFor('checkout-api', digest));
+      expect(release).toMatchObject({
+        outcome: 'RolledBack',
+        error: { Error: 'TrafficSplit', Cause: expect.stringContaining('blue still has weight 100') },
+      });
+      const checkout = findTarget(runtime.targets, 'checkout-api');
+      expect(liveWeights(runtime, checkout)).toEqual({ blue: 100, green: 0 });
+      await runtime.wait(120);
+      expect(runningTasks(runtime, checkout)).toEqual({ blue: 4, green: 0 });
+    } finally {
+      await runtime.dispose();
+    }
   });
 });
