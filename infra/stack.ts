@@ -317,7 +317,15 @@ export class SwitchyardStack extends Stack {
     const alarms = [...new Set(targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
       allow(
-        ['validate', 'check-health', 'shift-traffic', 'register-wait', 'wait-resume', 'reconciler'],
+        [
+          'validate',
+          'check-health',
+          'shift-traffic',
+          'register-wait',
+          'wait-resume',
+          'reconciler',
+          'scale-down-old-colour',
+        ],
         ['cloudwatch:DescribeAlarms'],
         alarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
       );

@@ -1,19 +1,32 @@
+import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
-import { TrafficSplit } from '../shared/errors.ts';
+import { AlarmTriggered, TrafficSplit } from '../shared/errors.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'cloudwatch'>;
 
-/** After the bake: scales the old colour to 0, but never while it still has weight. */
+/**
+ * After the warm bake: scales the old colour to 0, but never while it still has weight, and not
+ * while a watched alarm is in ALARM (the warm bake's last word, as ShiftTraffic checks the previous
+ * bake's before each step: an alarm whose event had not arrived when the bake ended still counts).
+ */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
-  const { weights } = await readWeights(deps.elbv2, target.traffic);
+  const [{ weights }, alarms] = await Promise.all([
+    readWeights(deps.elbv2, target.traffic),
+    readAlarms(deps.cloudwatch, target.alarms),
+  ]);
   if (weights[input.plan.fromColour] > 0) {
     throw new TrafficSplit(
       `${input.plan.fromColour} still has weight ${weights[input.plan.fromColour]}; not scaling it down`,
+    );
+  }
+  if (alarms.firing.length > 0) {
+    throw new AlarmTriggered(
+      `after the warm bake, before scaling ${input.plan.fromColour} down: ${describeFiring(alarms.firing)}`,
     );
   }
   await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, 0);

@@ -116,6 +116,17 @@ describe('release.asl.json', () => {
     }
   });
 
+  it('does not call a release Promoted when scale-down finds the old colour live again or an alarm firing', () => {
+    const catches = (
+      definition.States.ScaleDownOldColour as { Catch: { ErrorEquals: string[]; Next: string }[] }
+    ).Catch;
+    expect(catches[0]).toMatchObject({
+      ErrorEquals: ['TrafficSplit', 'AlarmTriggered'],
+      Next: 'RollBackTraffic',
+    });
+    expect(catches.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'MarkPromoted' });
+  });
+
   it('matches only error names the functions export', () => {
     const custom = allStates(definition.States)
       .flatMap(({ state }) => [...(state.Retry ?? []), ...(state.Catch ?? [])])

@@ -502,6 +502,27 @@ describe('traffic steps', () => {
     expect(runningTasks(w.rt, w.checkout).blue).toBe(0);
   });
 
+  it('scale-down-old-colour refuses while a watched alarm is in ALARM: the warm bake did not pass', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
+    await w.rt.until(shiftTraffic(input, w.deps));
+    w.rt.account.cloudwatch.addAlarm('checkout-5xx');
+    w.rt.account.cloudwatch.setState('checkout-5xx', 'ALARM', 'Threshold Crossed: 1 datapoint [7]');
+    const alarmed = {
+      ...w.deps,
+      targets: {
+        ...w.deps.targets,
+        targets: w.deps.targets.targets.map((t) => ({ ...t, alarms: ['checkout-5xx'] })),
+      },
+    };
+    await expect(w.rt.until(scaleDown(input, alarmed))).rejects.toMatchObject({
+      name: 'AlarmTriggered',
+      message: expect.stringContaining('after the warm bake, before scaling blue down: alarm "checkout-5xx"'),
+    });
+    await w.rt.wait(60);
+    expect(runningTasks(w.rt, w.checkout).blue).toBe(4);
+  });
+
   it('clean-up skips without a plan and refuses to scale down a colour with traffic', async () => {
     expect(
       await w.rt.until(cleanUp({ releaseId: 'checkout-api-v2', target: 'checkout-api' }, w.deps)),
