@@ -12,6 +12,8 @@ import type { LocalLambda } from './lambda.ts';
 const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** The context's one static token; the runner swaps it for a fresh one per waiting Task. */
 const STATIC_TOKEN = 'switchyard-local-static-task-token';
+/** Likewise `$$.State.EnteredTime`: swapped for the time the waiting Task began. */
+const STATIC_ENTERED_TIME = 'switchyard-local-static-entered-time';
 
 type Json = unknown;
 interface AslState {
@@ -86,11 +88,15 @@ interface PendingToken {
 
 const validName = /^[A-Za-z0-9_-]{1,80}$/;
 
-const replaceStaticToken = (value: Json, token: string): Json => {
+/** The payload with the context's static stand-ins replaced by this Task's token and entered time. */
+const replaceStatics = (value: Json, token: string, enteredTime: string): Json => {
   if (value === STATIC_TOKEN) return token;
-  if (Array.isArray(value)) return value.map((v) => replaceStaticToken(v, token));
+  if (value === STATIC_ENTERED_TIME) return enteredTime;
+  if (Array.isArray(value)) return value.map((v) => replaceStatics(v, token, enteredTime));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStaticToken(v, token)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, replaceStatics(v, token, enteredTime)]),
+    );
   }
   return value;
 };
@@ -249,6 +255,7 @@ export class LocalStepFunctions {
     params: { FunctionName: string; Payload: Json },
   ) {
     const token = `${randomBytes(24).toString('base64url')}`;
+    const enteredTime = new Date().toISOString();
     const result = new Promise<Json>((resolve, reject) => {
       // The engine's own TimeoutSeconds timer fails the Task; this one (1 ms later) closes the token
       // so a late SendTaskSuccess gets TaskTimedOut, as in AWS. A TimeoutSecondsPath is evaluated by
@@ -262,7 +269,7 @@ export class LocalStepFunctions {
     try {
       await this.lambda.invoke(
         this.lambda.folderOf(params.FunctionName),
-        replaceStaticToken(params.Payload, token),
+        replaceStatics(params.Payload, token, enteredTime),
         state,
       );
     } catch (error) {
@@ -319,6 +326,7 @@ export class LocalStepFunctions {
         },
         StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').at(-1) },
         Task: { Token: STATIC_TOKEN },
+        State: { EnteredTime: STATIC_ENTERED_TIME, Name: '', RetryCount: 0 },
       },
     });
 

@@ -53,7 +53,11 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         alarms: target.alarms,
         colour: input.toColour,
         targetGroupArn: target.traffic.targetGroups[input.toColour],
-        endsAt: new Date(createdAt.getTime() + bakeSeconds * 1000).toISOString(),
+        // The Task's own timeout ends the bake: it counts from when the Task began.
+        startedAt: input.enteredAt ?? createdAt.toISOString(),
+        endsAt: new Date(
+          Date.parse(input.enteredAt ?? createdAt.toISOString()) + bakeSeconds * 1000,
+        ).toISOString(),
         // What a failed bake needs to put all traffic back at once (see `resumeWait`).
         ...(actions && {
           restore: {

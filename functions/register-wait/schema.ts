@@ -19,6 +19,8 @@ export const inputSchema = z.discriminatedUnion('kind', [
   z.object({
     ...common,
     kind: z.literal(WaitKind.Bake),
+    /** When the Bake Task began (`$$.State.EnteredTime`): its timeout, and so the bake, counts from then. */
+    enteredAt: z.iso.datetime({ offset: true }).optional(),
     /** ShiftTraffic's output for the step being baked. */
     traffic: z.object({
       step: z.number().int().min(0),

@@ -274,6 +274,9 @@ export interface ResumeDeps {
   now: () => Date;
 }
 
+/** A failed bake puts traffic back itself only while at least this long is left of it. */
+const FAST_ROLLBACK_MARGIN_MS = 2000;
+
 /** What a bake keeps so that its failure can put all traffic back without reading the rule first. */
 interface BakeRestore {
   colour: Colour;
@@ -317,8 +320,13 @@ const restoreTraffic = async (wait: WaitRecord, deps: ResumeDeps): Promise<strin
 export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: ResumeDeps): Promise<boolean> => {
   if (check.state === 'pending') return false;
   if (!(await deps.store.claimWait(wait))) return false;
+  // Not in a bake's last seconds: its Task may time out and the release move on meanwhile.
   const restored =
-    wait.kind === WaitKind.Bake && check.state === 'failed' ? await restoreTraffic(wait, deps) : undefined;
+    wait.kind === WaitKind.Bake &&
+    check.state === 'failed' &&
+    deps.now().getTime() + FAST_ROLLBACK_MARGIN_MS < Date.parse(wait.condition.endsAt as string)
+      ? await restoreTraffic(wait, deps)
+      : undefined;
   try {
     if (check.state === 'done') await sendSuccess(deps.sfn, wait.taskToken, check.output);
     else
@@ -340,7 +348,7 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
       : deps.now().toISOString();
   await deps.store.appendPhase(wait.releaseId, {
     name: waitPhase[wait.kind],
-    startedAt: wait.createdAt,
+    startedAt: (wait.condition.startedAt as string | undefined) ?? wait.createdAt,
     endedAt,
     status: check.state === 'done' ? 'succeeded' : 'failed',
     detail: check.state === 'failed' ? check.cause : undefined,

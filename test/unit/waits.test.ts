@@ -1,11 +1,20 @@
-/** The reconciler's best-effort checking: a throttled batch waits for the next round; the rest go on. */
+/**
+ * The reconciler's best-effort checking (a throttled batch waits for the next round; the rest go
+ * on), and the fast rollback a failed bake's resume makes.
+ */
 import { ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeRulesCommand,
+  ElasticLoadBalancingV2Client,
+  ModifyRuleCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { RDSClient } from '@aws-sdk/client-rds';
+import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import type { WaitRecord } from '../../functions/shared/store.ts';
+import type { Store, WaitRecord } from '../../functions/shared/store.ts';
 import { WaitKind } from '../../functions/shared/vocabulary.ts';
-import { checkWaits, type WaitAws } from '../../functions/shared/waits.ts';
+import { checkWaits, resumeWait, type WaitAws } from '../../functions/shared/waits.ts';
 
 const wait = (waitId: string, kind: WaitKind, condition: Record<string, unknown>): WaitRecord => ({
   resourceKey: waitId,
@@ -45,5 +54,80 @@ describe('checkWaits', () => {
 
   it('without it (an event-driven check), the error propagates', async () => {
     await expect(checkWaits(waits, aws)).rejects.toThrow('Rate exceeded');
+  });
+});
+
+describe('resumeWait of a failed bake', () => {
+  const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+  const sfn = mockClient(SFNClient);
+  const now = Date.parse('2026-01-05T09:10:00Z');
+  const bake = (endsAt: string) =>
+    wait('bake', WaitKind.Bake, {
+      alarms: ['a-5xx'],
+      endsAt,
+      restore: {
+        colour: 'blue',
+        traffic: {
+          listenerRuleArn: 'arn:rule',
+          targetGroups: { blue: 'arn:tg/blue', green: 'arn:tg/green' },
+        },
+        actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [] } }],
+      },
+    });
+  const store = {
+    claimWait: async () => true,
+    unclaimWait: async () => {},
+    appendPhase: async () => {},
+    updateRelease: async () => {},
+  } as unknown as Store;
+  const failed = { state: 'failed', error: 'AlarmTriggered', cause: 'alarm "a-5xx" is in ALARM' } as const;
+  const backOnBlue = {
+    Rules: [
+      {
+        Actions: [
+          {
+            Type: 'forward' as const,
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: 'arn:tg/blue', Weight: 100 },
+                { TargetGroupArn: 'arn:tg/green', Weight: 0 },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+
+  it('puts the weights back itself, then fails the task saying so', async () => {
+    elbv2.reset();
+    sfn.reset();
+    elbv2.on(DescribeRulesCommand).resolves(backOnBlue);
+    const deps = {
+      store,
+      sfn: new SFNClient({}),
+      elbv2: new ElasticLoadBalancingV2Client({}),
+      now: () => new Date(now),
+    };
+    expect(await resumeWait(bake('2026-01-05T09:20:00Z'), failed, deps)).toBe(true);
+    expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
+      error: 'AlarmTriggered',
+      cause: expect.stringContaining('all traffic back on blue (blue=100 green=0)'),
+    });
+  });
+
+  it('in the bake’s last 2 seconds leaves the weights to RollBackTraffic: the bake may be ending meanwhile', async () => {
+    elbv2.reset();
+    sfn.reset();
+    const deps = {
+      store,
+      sfn: new SFNClient({}),
+      elbv2: new ElasticLoadBalancingV2Client({}),
+      now: () => new Date(now),
+    };
+    expect(await resumeWait(bake('2026-01-05T09:10:01.500Z'), failed, deps)).toBe(true);
+    expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
+    expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: 'alarm "a-5xx" is in ALARM' });
   });
 });
