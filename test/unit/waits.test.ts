@@ -11,7 +11,7 @@ import {
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Store, WaitRecord } from '../../functions/shared/store.ts';
 import { WaitKind } from '../../functions/shared/vocabulary.ts';
 import { checkWaits, resumeWait, type WaitAws } from '../../functions/shared/waits.ts';
@@ -80,6 +80,16 @@ describe('resumeWait of a failed bake', () => {
     appendPhase: async () => {},
     updateRelease: async () => {},
   } as unknown as Store;
+  const deps = {
+    store,
+    sfn: new SFNClient({}),
+    elbv2: new ElasticLoadBalancingV2Client({}),
+    now: () => new Date(now),
+  };
+  beforeEach(() => {
+    elbv2.reset();
+    sfn.reset();
+  });
   const failed = { state: 'failed', error: 'AlarmTriggered', cause: 'alarm "a-5xx" is in ALARM' } as const;
   const backOnBlue = {
     Rules: [
@@ -100,15 +110,7 @@ describe('resumeWait of a failed bake', () => {
   };
 
   it('puts the weights back itself, then fails the task saying so', async () => {
-    elbv2.reset();
-    sfn.reset();
     elbv2.on(DescribeRulesCommand).resolves(backOnBlue);
-    const deps = {
-      store,
-      sfn: new SFNClient({}),
-      elbv2: new ElasticLoadBalancingV2Client({}),
-      now: () => new Date(now),
-    };
     expect(await resumeWait(bake('2026-01-05T09:20:00Z'), failed, deps)).toBe(true);
     expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
@@ -118,14 +120,6 @@ describe('resumeWait of a failed bake', () => {
   });
 
   it('in the bake’s last 2 seconds leaves the weights to RollBackTraffic: the bake may be ending meanwhile', async () => {
-    elbv2.reset();
-    sfn.reset();
-    const deps = {
-      store,
-      sfn: new SFNClient({}),
-      elbv2: new ElasticLoadBalancingV2Client({}),
-      now: () => new Date(now),
-    };
     expect(await resumeWait(bake('2026-01-05T09:10:01.500Z'), failed, deps)).toBe(true);
     expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: 'alarm "a-5xx" is in ALARM' });
