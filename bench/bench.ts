@@ -160,6 +160,11 @@ const measure = async (name: string, scenario: Scenario, seed: number): Promise<
 };
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
+/** `{ a: 1, b: 2 }` as `a 1, b 2`. */
+const counts = (record: Record<string, number>) =>
+  Object.entries(record)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 const row = (label: string, value: string, note = '') =>
   out(`  ${label.padEnd(44)} ${value.padStart(22)}  ${note}`);
 const median = (values: number[]) => {
@@ -209,16 +214,12 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     row(
       'AWS calls on that path',
       String(rollbackCallCount),
-      `${rollbackCallCount <= 3 ? 'goal ≤ 3: met' : 'goal ≤ 3: NOT met'}; ${Object.entries(
-        first.rollbackCalls ?? {},
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}; weights moved by ${first.rollbackBy}`,
+      `${rollbackCallCount <= 3 ? 'goal ≤ 3: met' : 'goal ≤ 3: NOT met'}; ${counts(first.rollbackCalls ?? {})}; weights moved by ${first.rollbackBy}`,
     );
     row(
       "  and requests to Switchyard's own tables",
       String(first.rollbackDynamo),
-      'DynamoDB: wait lookup, claim, lock',
+      'DynamoDB: the wait and its claim (and, for a rollback, the lock)',
     );
   }
   row(
@@ -235,11 +236,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     `min ${wall.min.toFixed(0)}, max ${wall.max.toFixed(0)} over ${RUNS} runs`,
   );
   row(`deterministic across runs (seed ${SEED})`, deterministic ? 'yes' : 'NO');
-  out(
-    `  AWS API calls: ${Object.entries(first.calls)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-  );
+  out(`  AWS API calls: ${counts(first.calls)}`);
   results[name] = { ...first, deterministic, wallMs: wall, wallMsRuns: walls };
 }
 out(
@@ -286,12 +283,7 @@ if (!process.argv.includes('--quick')) {
   const first = scaleRuns[0] as ScaleResult;
   const wall = median(scaleRuns.map((r) => r.wallMs));
   const rss = median(scaleRuns.map((r) => r.peakRssMiB));
-  row(
-    'outcomes',
-    Object.entries(first.outcomes)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  );
+  row('outcomes', counts(first.outcomes));
   row(
     'failed because of throttling',
     String(first.failedByThrottling),
@@ -301,24 +293,10 @@ if (!process.argv.includes('--quick')) {
   row(
     'throttled calls (retried)',
     String(Object.values(first.throttledCalls).reduce((a, b) => a + b, 0)),
-    Object.entries(first.throttledCalls)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
+    counts(first.throttledCalls),
   );
-  row(
-    'peak calls/s answered, per service',
-    '',
-    Object.entries(first.peakCallsPerSecond)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  );
-  row(
-    'peak calls/s attempted, per service',
-    '',
-    Object.entries(first.peakAttemptsPerSecond)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  );
+  row('peak calls/s answered, per service', '', counts(first.peakCallsPerSecond));
+  row('peak calls/s attempted, per service', '', counts(first.peakAttemptsPerSecond));
   row('virtual time to the last release ended', `${first.virtualSeconds.toFixed(0)} s`);
   row(
     'wall time',

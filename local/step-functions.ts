@@ -326,7 +326,7 @@ export class LocalStepFunctions {
         },
         StateMachine: { Id: stateMachineArn, Name: stateMachineArn.split(':').at(-1) },
         Task: { Token: STATIC_TOKEN },
-        State: { EnteredTime: STATIC_ENTERED_TIME, Name: '', RetryCount: 0 },
+        State: { EnteredTime: STATIC_ENTERED_TIME },
       },
     });
 

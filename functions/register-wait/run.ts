@@ -42,6 +42,7 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
     const target = findTarget(targets, input.target);
     const { step, percent, bakeSeconds, actions } = input.traffic;
     const { listenerRuleArn, listenerArn, targetGroups } = target.traffic;
+    const startedAt = input.enteredAt ?? createdAt.toISOString();
     return {
       ...base,
       waitId: `${input.releaseId}#bake#${step}`,
@@ -52,12 +53,10 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         percent,
         alarms: target.alarms,
         colour: input.toColour,
-        targetGroupArn: target.traffic.targetGroups[input.toColour],
+        targetGroupArn: targetGroups[input.toColour],
         // The Task's own timeout ends the bake: it counts from when the Task began.
-        startedAt: input.enteredAt ?? createdAt.toISOString(),
-        endsAt: new Date(
-          Date.parse(input.enteredAt ?? createdAt.toISOString()) + bakeSeconds * 1000,
-        ).toISOString(),
+        startedAt,
+        endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),
         // What a failed bake needs to put all traffic back at once (see `resumeWait`).
         ...(actions && {
           restore: {

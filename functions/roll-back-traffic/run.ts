@@ -29,12 +29,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         : `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`,
     );
   }
-  let weights = current.weights;
-  let restoredAt = (await deps.store.getRelease(input.releaseId))?.trafficRestoredAt;
-  if (!alreadyBack || !restoredAt) {
-    if (!alreadyBack)
-      ({ weights } = await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour), current));
-    restoredAt = deps.now().toISOString();
+  // Back already (a failed bake's fast rollback): keep the time that rollback recorded.
+  const recorded = alreadyBack
+    ? (await deps.store.getRelease(input.releaseId))?.trafficRestoredAt
+    : undefined;
+  const { weights } = alreadyBack
+    ? current
+    : await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour), current);
+  const restoredAt = recorded ?? deps.now().toISOString();
+  if (!recorded) {
     await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
   }
   await scaleService(deps.ecs, plan.cluster, plan.toService, 0);

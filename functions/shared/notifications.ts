@@ -11,6 +11,8 @@ import { post } from './http.ts';
 import { logger } from './logger.ts';
 import { secretString } from './secrets.ts';
 import type { Store } from './store.ts';
+import type { Weights } from './traffic.ts';
+import { type Colour, otherColour } from './vocabulary.ts';
 
 export interface ReleaseNotice {
   releaseId: string;
@@ -88,14 +90,14 @@ export interface StepReport {
   percent: number;
   bakeSeconds: number;
   last: boolean;
-  weights: { blue: number; green: number };
+  weights: Weights;
 }
 
 /** The notice for a verified traffic step: sent as its bake begins (or at once, with no bake). */
 export const stepNotice = (
   target: Target,
   releaseId: string,
-  toColour: 'blue' | 'green',
+  toColour: Colour,
   s: StepReport,
 ): ReleaseNotice => ({
   releaseId,
@@ -104,7 +106,7 @@ export const stepNotice = (
   lines: [
     `Step ${s.step + 1}/${s.stepCount} of ${releaseId}: ${s.percent}% of traffic on ${toColour}, verified (blue=${s.weights.blue} green=${s.weights.green}).`,
     s.bakeSeconds > 0
-      ? `${s.last ? `${toColour === 'blue' ? 'green' : 'blue'} stays warm` : 'Baking'} for ${Math.round(s.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
+      ? `${s.last ? `${otherColour(toColour)} stays warm` : 'Baking'} for ${Math.round(s.bakeSeconds / 60)} min${target.alarms.length ? `, watching ${target.alarms.join(', ')}` : ''}.`
       : 'No bake.',
   ],
 });

@@ -7,6 +7,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import {
+  type Action,
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -281,7 +282,7 @@ const FAST_ROLLBACK_MARGIN_MS = 2000;
 interface BakeRestore {
   colour: Colour;
   traffic: TrafficConfig;
-  actions: NonNullable<Parameters<typeof setWeights>[3]>['actions'];
+  actions: Action[];
 }
 
 /**

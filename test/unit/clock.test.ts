@@ -5,7 +5,7 @@
  */
 import { setTimeout as importedSetTimeout } from 'node:timers';
 import { describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../local/clock.ts';
+import { IoTracker, VirtualClock } from '../../local/clock.ts';
 
 describe('virtual clock', () => {
   it("runs node:timers' ES-module bindings on virtual time, and gives them back afterwards", async () => {
@@ -27,5 +27,37 @@ describe('virtual clock', () => {
       clock.uninstall();
     }
     expect(importedSetTimeout).toBe(real);
+  });
+});
+
+describe('IoTracker.serial', () => {
+  it('runs real calls one at a time, finishing in the order they were asked for', async () => {
+    const io = new IoTracker();
+    let running = 0;
+    let most = 0;
+    const finished: string[] = [];
+    const call = (name: string, realMs: number) => async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, realMs));
+      running--;
+      finished.push(name);
+      return name;
+    };
+    // The first is the slowest: run side by side, it would finish last.
+    const results = await Promise.all([
+      io.serial(call('a', 30)),
+      io.serial(call('b', 1)),
+      io.serial(call('c', 10)),
+    ]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    expect(finished).toEqual(['a', 'b', 'c']);
+    expect(most).toBe(1);
+  });
+
+  it('goes on after a call that failed', async () => {
+    const io = new IoTracker();
+    await expect(io.serial(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(await io.serial(async () => 'next')).toBe('next');
   });
 });
