@@ -1,29 +1,20 @@
 /**
- * A person approving in a real browser: Debian's Chromium, driven by playwright-core, opens the
- * emailed link, reads the release on the page, presses Approve, and the release goes on to Promoted.
- * Needs /usr/bin/chromium (`apt-get install -y chromium`; `.ci/run` installs it).
+ * A person approving in a real browser: Chromium (the one `@sparticuz/chromium` ships, or
+ * `SWITCHYARD_CHROMIUM`), driven by playwright-core, opens the emailed link, reads the release on the
+ * page, presses Approve, and the release goes on to Promoted.
  */
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approvalsOf } from '../../local/approver.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { type ApprovalWorld, finish, parkedRelease, startApprovalWorld } from '../support/approval-world.ts';
+import { launchBrowser } from '../support/browser.ts';
 
-const executablePath = '/usr/bin/chromium';
 let browser: Browser;
 let world: ApprovalWorld | undefined;
 
 beforeAll(async () => {
-  if (!existsSync(executablePath)) {
-    throw new Error(
-      `${executablePath} not found: install Debian's Chromium with \`apt-get install -y chromium\``,
-    );
-  }
-  browser = await chromium.launch({
-    executablePath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
