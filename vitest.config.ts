@@ -5,7 +5,7 @@ export const config = defineConfig({
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
-    globalSetup: ['test/support/fault-summary.ts'],
+    globalSetup: ['test/support/fault-summary.ts', 'test/support/iam-summary.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

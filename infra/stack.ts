@@ -30,7 +30,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -60,6 +60,7 @@ import {
 } from '../state-machines/definitions.ts';
 import { AslStateMachine } from './constructs/asl-state-machine.ts';
 import { ReleaseFunction } from './constructs/release-function.ts';
+import { type TableName, tableAccess } from './table-access.ts';
 
 export interface SwitchyardStackProps extends StackProps {
   targets: TargetsFile;
@@ -158,12 +159,18 @@ export class SwitchyardStack extends Stack {
         }),
       ]),
     ) as Record<FunctionFolder, ReleaseFunction>;
-    for (const fn of Object.values(this.functions)) {
-      for (const table of [locks, releases, waits]) table.grantReadWriteData(fn);
-    }
-    // Only the approval functions see approval records (they hold task tokens).
-    for (const folder of ['request-approval', 'approvals', 'slack-interactions'] as const) {
-      approvals.grantReadWriteData(this.functions[folder]);
+    // Each function gets exactly the table actions its code uses (infra/table-access.ts); only the
+    // approval functions see approval records, and they see neither locks nor waits (task tokens).
+    const tables = { locks, releases, waits, approvals };
+    for (const folder of folders) {
+      for (const [name, actions] of Object.entries(tableAccess[folder]) as [TableName, string[]][]) {
+        const table = tables[name];
+        const queriesIndex = actions.includes('Query') && tableSchemas[name].index;
+        const resources = queriesIndex ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn];
+        this.functions[folder].addToRolePolicy(
+          new PolicyStatement({ actions: actions.map((a) => `dynamodb:${a}`), resources }),
+        );
+      }
     }
     this.grantAwsAccess(props.targets, stateMachineArn, rollbackArn);
 
@@ -341,6 +348,8 @@ export class SwitchyardStack extends Stack {
         'wait-resume',
         'reconciler',
         'roll-back-traffic',
+        // Reads both colours to choose the fast or the slow path.
+        'plan-rollback',
       ],
       ['ecs:DescribeServices'],
       services,
@@ -354,32 +363,44 @@ export class SwitchyardStack extends Stack {
     allow(['validate', 'deploy-inactive-colour'], ['ecs:DescribeTaskDefinition'], ['*']);
     allow(['deploy-inactive-colour'], ['ecs:RegisterTaskDefinition'], ['*']);
     allow(['deploy-inactive-colour'], ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
-    allow(['deploy-inactive-colour'], ['iam:PassRole'], ['*'], {
-      StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
-    });
-    // ELBv2 Describe* actions do not support resource-level permissions (acknowledged below).
+    // Only the roles the targets' task definitions name (Validate refuses a definition naming others).
+    const passRoles = targets.flatMap((t) =>
+      [t.ecs.roles.task, t.ecs.roles.execution].filter((r) => r !== undefined),
+    );
+    if (passRoles.length > 0) {
+      allow(['deploy-inactive-colour'], ['iam:PassRole'], passRoles, {
+        StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      });
+    }
+    // ELBv2 Describe* actions do not support resource-level permissions (acknowledged below), so
+    // each function gets only the ones it calls. The weights are read from the rule (DescribeRules)
+    // or, for a target on a listener's default action, from the listener (DescribeListeners).
+    const elb = (action: string) => `elasticloadbalancing:${action}`;
     allow(
       [
+        'acquire-lock',
         'validate',
-        'deploy-inactive-colour',
-        'check-health',
         'shift-traffic',
-        'scale-down-old-colour',
-        'clean-up-inactive-colour',
-        'roll-back-traffic',
-        // Bakes watch the new colour's target health; a failed bake puts traffic back (read-back).
         'register-wait',
         'wait-resume',
         'reconciler',
-        'acquire-lock',
+        'scale-down-old-colour',
+        'clean-up-inactive-colour',
+        'roll-back-traffic',
+        'plan-rollback',
       ],
-      [
-        'elasticloadbalancing:DescribeRules',
-        'elasticloadbalancing:DescribeListeners',
-        'elasticloadbalancing:DescribeTargetGroups',
-        'elasticloadbalancing:DescribeTargetHealth',
-        'elasticloadbalancing:DescribeLoadBalancers',
-      ],
+      [elb('DescribeRules'), elb('DescribeListeners')],
+      ['*'],
+    );
+    // The test listener (deploy points it at the new colour; check-health probes through it).
+    allow(['deploy-inactive-colour', 'check-health'], [elb('DescribeListeners')], ['*']);
+    allow(['check-health'], [elb('DescribeLoadBalancers')], ['*']);
+    allow(['validate'], [elb('DescribeTargetGroups')], ['*']);
+    // The new colour's targets: judged by check-health, watched during bakes; plan-rollback checks
+    // the previous colour's before taking the fast path.
+    allow(
+      ['check-health', 'register-wait', 'reconciler', 'plan-rollback'],
+      [elb('DescribeTargetHealth')],
       ['*'],
     );
     // Whoever fails a bake puts the weights back at once: the bake's wait registration, the alarm
@@ -400,10 +421,12 @@ export class SwitchyardStack extends Stack {
           arn('rds', 'snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME),
         ],
       );
+      // The waits read snapshots in batches (Filters, no identifier): AWS authorizes such a call
+      // against "*", so a grant scoped to snapshot ARNs would deny it. Read-only metadata.
       allow(
         ['backup-database', 'register-wait', 'wait-resume', 'reconciler'],
         ['rds:DescribeDBSnapshots'],
-        [arn('rds', 'snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
+        ['*'],
       );
     }
     if (clusters.length) {
@@ -418,7 +441,7 @@ export class SwitchyardStack extends Stack {
       allow(
         ['backup-database', 'register-wait', 'wait-resume', 'reconciler'],
         ['rds:DescribeDBClusterSnapshots'],
-        [arn('rds', 'cluster-snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
+        ['*'],
       );
     }
     // Start, step (register-wait announces a step as its bake begins), approval and outcome notices.
@@ -446,18 +469,15 @@ export class SwitchyardStack extends Stack {
     );
     if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
+    // ReleaseLock only hands the lock over (success); the others resume or fail waits.
+    allow(['release-lock'], ['states:SendTaskSuccess'], ['*']);
     allow(
-      [
-        'acquire-lock',
-        'release-lock',
-        'register-wait',
-        'wait-resume',
-        'reconciler',
-        'approvals',
-        'slack-interactions',
-      ],
+      ['acquire-lock', 'register-wait', 'wait-resume', 'reconciler', 'approvals', 'slack-interactions'],
+      // The Service Authorization Reference lists no resource type for the task-token actions: AWS
+      // authorizes them against "*", so a grant scoped to the state machines would deny every call.
+      // What limits them is the token itself, which only Switchyard's own waits hold.
       ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-      [stateMachineArn, rollbackArn],
+      ['*'],
     );
     allow(
       ['acquire-lock'],
@@ -523,12 +543,17 @@ export class SwitchyardStack extends Stack {
       integration: new HttpLambdaIntegration('SlackInteractions', this.functions['slack-interactions']),
     });
 
+    // GetSecretValue only (grantRead would add DescribeSecret, which no function calls).
+    const readSecret = (secret: Secret, folder: FunctionFolder) =>
+      this.functions[folder].addToRolePolicy(
+        new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+      );
     for (const folder of ['request-approval', 'approvals'] as const) {
-      signingKey.grantRead(this.functions[folder]);
+      readSecret(signingKey, folder);
       this.functions[folder].addEnvironment('APPROVAL_KEY_SECRET', signingKey.secretArn);
     }
     this.functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', api.apiEndpoint);
-    slackSigningSecret.grantRead(this.functions['slack-interactions']);
+    readSecret(slackSigningSecret, 'slack-interactions');
     this.functions['slack-interactions'].addEnvironment(
       'SLACK_SIGNING_SECRET_SECRET',
       slackSigningSecret.secretArn,
@@ -566,6 +591,36 @@ export class SwitchyardStack extends Stack {
       enforceSSL: true,
       displayName: 'Switchyard alarms',
     });
+    // CloudWatch publishes the alarm notifications: it must be able to use the topic's key (AWS:
+    // "Configure a key policy for an encrypted topic": kms:Decrypt and kms:GenerateDataKey* for
+    // cloudwatch.amazonaws.com), and the topic policy, which enforceSSL replaces, must let it publish.
+    const fromOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': this.account },
+      ArnLike: {
+        'aws:SourceArn': this.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromOurAlarms,
+      }),
+    );
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: fromOurAlarms,
+      }),
+    );
     const sm = this.stateMachine.stateMachine;
     const fns = Object.values(this.functions);
     // An alarm's math expression takes at most 10 metrics: sum the functions in groups of 10.
@@ -697,7 +752,7 @@ export class SwitchyardStack extends Stack {
     );
     ack(
       'AwsSolutions-IAM5[Resource::*]',
-      'ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, the ELBv2 Describe* actions and X-Ray writes have no resource-level permissions; iam:PassRole is limited to ecs-tasks.amazonaws.com by condition.',
+      'ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, the ELBv2 Describe* actions, states:SendTaskSuccess/SendTaskFailure and X-Ray writes have no resource-level permissions; RDS snapshot describes by filter are authorized against "*"; iam:PassRole covers only the configured task and execution roles.',
     );
     ack(
       `AwsSolutions-IAM5[Resource::<${this.getLogicalId(releases.node.defaultChild as CfnElement)}.Arn>/index/*]`,

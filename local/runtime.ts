@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  * HTTP probes over a socket. What is simulated: the AWS services behind the SDK (ECS, ELBv2, RDS,
  * ECR, SNS, SFN API), EventBridge delivery, and time.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Not faked by the virtual clock (it replaces the globals only): real waiting for real people.
@@ -163,6 +163,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       // runs outside the loop that moves the clock.
       latencyMs: () => (current && invocation.getStore() ? current.dynamoLatencyMs() : 0),
       fault: (operation) => current?.faults.apiFault('DynamoDB', operation),
+      record: (operation, input) =>
+        current?.account.iam.record(invocation.getStore()?.folder, 'DynamoDB', operation, input),
     });
     return {
       targetsFile,
@@ -489,6 +491,20 @@ export class LocalRuntime {
     await this.clock.quiesce(this.io);
   }
 
+  /**
+   * Runs virtual time until nothing in the account is under way on a timer (tasks stopping, targets
+   * draining, snapshots being created), at most `maxSeconds`: what must happen before a world is
+   * saved, because timers do not survive the process.
+   */
+  async drainUntilQuiet(maxSeconds = 2 * 3600): Promise<void> {
+    const until = Date.now() + maxSeconds * 1000;
+    await this.clock.quiesce(this.io);
+    while (this.account.busy() && Date.now() < until) {
+      if (!this.step()) break;
+      await this.clock.quiesce(this.io);
+    }
+  }
+
   executions(): LocalExecution[] {
     return [...this.sfn.executions.values()];
   }
@@ -502,8 +518,24 @@ export class LocalRuntime {
     return this.lambda.invoke(folder, event);
   }
 
+  /**
+   * Hands what this runtime's functions were authorized for to the IAM tier, when the test run asks
+   * for it (`SWITCHYARD_IAM_RECORD_DIR`): one JSON line per runtime, with the targets file's text,
+   * since the stack's policies are scoped to the targets.
+   */
+  private writeIamRecord() {
+    const dir = process.env.SWITCHYARD_IAM_RECORD_DIR;
+    const entries = this.account.iam.entries();
+    if (!dir || entries.length === 0) return;
+    appendFileSync(
+      join(dir, `${process.pid}.jsonl`),
+      `${JSON.stringify({ targets: readFileSync(this.options.targetsFile, 'utf8'), entries })}\n`,
+    );
+  }
+
   async dispose(): Promise<void> {
     if (this.reconciler) clearInterval(this.reconciler);
+    this.writeIamRecord();
     globalThis.fetch = this.realFetch;
     Math.random = realRandom;
     this.clock.uninstall();

@@ -53,6 +53,8 @@ export const trackIo = (
     fault?: (
       operation: string,
     ) => { error: string; status: number; mode: string; timeoutSeconds: number } | undefined;
+    /** Sees every call with its input (what IAM authorizes it against). */
+    record?: (operation: string, input: unknown) => void;
   },
 ) => {
   const name = 'switchyardIoTracker';
@@ -60,6 +62,7 @@ export const trackIo = (
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
+      io.record?.(operation, args.input);
       const fault = io.fault?.(operation);
       if (fault?.mode === 'error')
         throw awsError(fault.error, `injected fault on DynamoDB.${operation}`, fault.status);

@@ -5,6 +5,7 @@
  * can be simulated.
  */
 import type { Target } from '../functions/shared/config.ts';
+import type { TargetGroupSettings } from './account/elbv2.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
 export interface WorldOptions {
@@ -13,7 +14,24 @@ export interface WorldOptions {
   liveColour?: 'blue' | 'green';
   tasks?: number;
   databaseStorageGb?: number;
+  /**
+   * The target groups' health-check and deregistration settings. Unset, ELBv2's defaults apply
+   * (30 s × 5 to turn healthy, 300 s draining), as for a target group nobody tuned.
+   */
+  targetGroup?: TargetGroupSettings;
 }
+
+/**
+ * What the demo and the test worlds set on their own target groups, as a user tuning for fast
+ * deployments would (each is a documented ELBv2 setting: 10 s interval, 3 healthy checks, 30 s
+ * deregistration delay). Worlds that leave them unset get AWS's defaults.
+ */
+export const FAST_TARGET_GROUPS: TargetGroupSettings = {
+  intervalSeconds: 10,
+  healthyThreshold: 3,
+  unhealthyThreshold: 2,
+  deregistrationDelaySeconds: 30,
+};
 
 /** `…:listener/app/<lb>/<id>/<listener>` or `…:listener-rule/app/<lb>/<id>/<listener>/<rule>` → the LB's ARN. */
 const loadBalancerArnOf = (arn: string) => {
@@ -41,6 +59,8 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
     requiresCompatibilities: ['FARGATE'],
     cpu: '512',
     memory: '1024',
+    ...(target.ecs.roles.task ? { taskRoleArn: target.ecs.roles.task } : {}),
+    ...(target.ecs.roles.execution ? { executionRoleArn: target.ecs.roles.execution } : {}),
     containerDefinitions: [
       {
         name: target.ecs.container,
@@ -59,6 +79,7 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   for (const colour of ['blue', 'green'] as const) {
     account.elbv2.addTargetGroup(traffic.targetGroups[colour], `${target.name}-${colour}`.slice(0, 32), {
       healthCheckPath: target.health.path,
+      ...options.targetGroup,
     });
   }
   const forward = {

@@ -7,6 +7,13 @@ import { Strategy } from './vocabulary.ts';
 const arn = (service: string, what: string) =>
   z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
 
+const roleArn = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+  );
+
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
@@ -101,6 +108,11 @@ export const TargetSchema = z.strictObject({
     services: z.strictObject({ blue: name, green: name }),
     /** The container whose image Switchyard replaces. */
     container: name,
+    /**
+     * The IAM roles the services' task definition names (taskRoleArn, executionRoleArn). Deploying
+     * a new revision passes them to ECS, so the stack grants iam:PassRole on exactly these.
+     */
+    roles: z.strictObject({ task: roleArn.optional(), execution: roleArn.optional() }).default({}),
   }),
   traffic: z
     .strictObject({

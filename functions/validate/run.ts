@@ -5,7 +5,13 @@ import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
-import { AlarmTriggered, DigestAlreadyActive, ImageNotFound, ResourceNotFound } from '../shared/errors.ts';
+import {
+  AlarmTriggered,
+  DigestAlreadyActive,
+  ImageNotFound,
+  InvalidInput,
+  ResourceNotFound,
+} from '../shared/errors.ts';
 import { notify } from '../shared/notifications.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { planSteps } from '../shared/strategy.ts';
@@ -75,6 +81,17 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   const described = await deps.ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: liveTaskDefinition }),
   );
+  // A new revision passes the definition's roles to ECS: only the configured ones are granted.
+  for (const [kind, role] of [
+    ['task', described.taskDefinition?.taskRoleArn],
+    ['execution', described.taskDefinition?.executionRoleArn],
+  ] as const) {
+    if (role && role !== target.ecs.roles[kind]) {
+      throw new InvalidInput(
+        `task definition ${liveTaskDefinition} names ${kind} role ${role}, but ${target.name}'s ecs.roles.${kind} is ${target.ecs.roles[kind] ?? 'not set'}: set it to ${role} and redeploy Switchyard, so its deploy step may pass that role to ECS`,
+      );
+    }
+  }
   const image = containerImage(described.taskDefinition?.containerDefinitions, target.ecs.container);
   if (!image) {
     throw new ResourceNotFound(

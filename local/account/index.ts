@@ -5,6 +5,7 @@
  */
 import type { EventBus } from '../bus.ts';
 import { type Faults, invocation } from '../faults.ts';
+import { IamRecorder } from '../iam/recorder.ts';
 import type { Random } from '../rng.ts';
 import { CloudWatchModel } from './cloudwatch.ts';
 import { EcrModel, SnsModel } from './ecr-sns.ts';
@@ -72,6 +73,8 @@ export class SimulatedAccount {
   readonly callLog: CallRecord[] = [];
   /** API rate limits, when enforced (`RuntimeOptions.rateLimits`). */
   rateLimiter: RateLimiter | undefined;
+  /** What AWS would authorize for each call a function makes (checked by the IAM tier). */
+  readonly iam: IamRecorder;
 
   constructor(
     readonly bus: EventBus,
@@ -90,6 +93,7 @@ export class SimulatedAccount {
       (image) => this.imageErrorRate(image),
     );
     this.secrets = new SecretsModel(envelope);
+    this.iam = new IamRecorder(envelope, (name) => this.secrets.arnOf(name));
     this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
     this.rds = new RdsModel(bus, envelope);
   }
@@ -120,6 +124,7 @@ export class SimulatedAccount {
     const latency = this.random.int(min, max);
     const record: CallRecord = { at: Date.now(), call: key, ms: latency, by: invocation.getStore()?.folder };
     this.callLog.push(record);
+    this.iam.record(record.by, service, operation, input);
     if (this.rateLimiter && !this.rateLimiter.take(service, operation, Date.now())) {
       record.throttled = true;
       await new Promise((resolve) => setTimeout(resolve, latency));
@@ -160,6 +165,15 @@ export class SimulatedAccount {
   /** Closes the loopback servers (test listeners, webhook receiver). */
   async close() {
     await Promise.all([this.elbv2.close(), this.webhooks.close()]);
+  }
+
+  /**
+   * Whether something in the account is still under way on a timer: tasks starting or stopping,
+   * targets in health checks or draining (300 s by default), snapshots being created. A world saved
+   * now would lose those timers.
+   */
+  busy(): boolean {
+    return this.ecs.busy() || this.elbv2.busy() || this.rds.busy();
   }
 
   /** Calls per service, e.g. `{ ECS: 12, ELBv2: 9 }`. */

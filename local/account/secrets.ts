@@ -15,7 +15,10 @@ export class SecretsModel {
     this.secrets.set(name, value);
   }
 
-  private arnOf(name: string) {
+  /** A secret's ARN: Secrets Manager appends a random 6-character suffix to the name. */
+  arnOf(nameOrArn: string) {
+    if (nameOrArn.startsWith('arn:')) return nameOrArn;
+    const name = nameOrArn;
     return `arn:aws:secretsmanager:${this.envelope.region}:${this.envelope.account}:secret:${name}-AbCdEf`;
   }
 

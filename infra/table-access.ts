@@ -1,0 +1,46 @@
+/**
+ * Which DynamoDB actions each function may use on which of Switchyard's tables: exactly what its
+ * code calls (`functions/shared/store.ts`, `functions/shared/approvals.ts`), nothing wider. The IAM
+ * tier checks every call of the local runs against these grants and reports a grant no call uses.
+ * The internet-facing approval and Slack functions get their approval record and the release's
+ * audit trail only: never the Locks or Waits tables (Waits holds every wait's task token).
+ */
+import type { FunctionFolder } from '../state-machines/definitions.ts';
+
+export type TableName = 'locks' | 'releases' | 'waits' | 'approvals';
+type Action = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'Scan';
+/** `Query` on releases reads the byTarget index (release history). */
+export type TableAccess = Partial<Record<TableName, Action[]>>;
+
+/** Every release step records its phase, result or error on the release record. */
+const recordsPhase: TableAccess = { releases: ['UpdateItem'] };
+const readsAndRecords: TableAccess = { releases: ['GetItem', 'UpdateItem'] };
+
+export const tableAccess: Record<FunctionFolder, TableAccess> = {
+  // Takes or queues on the lock, creates the release record, and fails a running release's waits
+  // when a rollback asks it to stop.
+  'acquire-lock': {
+    locks: ['GetItem', 'UpdateItem'],
+    releases: ['GetItem', 'PutItem', 'UpdateItem'],
+    waits: ['Scan', 'UpdateItem'],
+  },
+  validate: recordsPhase,
+  'backup-database': recordsPhase,
+  'deploy-inactive-colour': readsAndRecords,
+  'check-health': recordsPhase,
+  'request-approval': { ...readsAndRecords, approvals: ['PutItem'] },
+  'shift-traffic': recordsPhase,
+  'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
+  'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
+  reconciler: { ...recordsPhase, waits: ['Scan', 'UpdateItem'] },
+  'scale-down-old-colour': recordsPhase,
+  'clean-up-inactive-colour': recordsPhase,
+  'roll-back-traffic': readsAndRecords,
+  'record-outcome': recordsPhase,
+  'release-lock': { ...recordsPhase, locks: ['GetItem', 'UpdateItem', 'DeleteItem'] },
+  notify: readsAndRecords,
+  'start-release': {},
+  'plan-rollback': { releases: ['GetItem', 'UpdateItem', 'Query'] },
+  approvals: { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+  'slack-interactions': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+};

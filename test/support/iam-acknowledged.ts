@@ -1,0 +1,66 @@
+/**
+ * Granted actions that no call in the suite's local runs uses, each with the reason it stays.
+ * Keyed `<function> <action>`; `state-machine:<name>` is a state machine's role.
+ */
+import { allFunctionFolders } from '../../state-machines/definitions.ts';
+
+const xray = 'Written by the Lambda runtime for active tracing (X-Ray), not by the function code.';
+const listener =
+  "A target on a listener's default action (traffic.listenerArn) has its weights read and set through the listener, a rule target through its rule; the suite takes this function's path with rule targets only.";
+
+export const acknowledgedGrants: Record<string, string> = {
+  'acquire-lock elasticloadbalancing:DescribeListeners': listener,
+  'acquire-lock elasticloadbalancing:ModifyListener': listener,
+  'clean-up-inactive-colour elasticloadbalancing:DescribeListeners': listener,
+  'plan-rollback elasticloadbalancing:DescribeListeners': listener,
+  'reconciler elasticloadbalancing:DescribeListeners': listener,
+  'reconciler elasticloadbalancing:ModifyListener': listener,
+  'register-wait elasticloadbalancing:DescribeListeners': listener,
+  'register-wait elasticloadbalancing:ModifyListener': listener,
+  'roll-back-traffic elasticloadbalancing:DescribeListeners': listener,
+  'roll-back-traffic elasticloadbalancing:ModifyListener': listener,
+  'wait-resume elasticloadbalancing:DescribeListeners': listener,
+  'wait-resume elasticloadbalancing:ModifyListener': listener,
+  'acquire-lock states:DescribeExecution':
+    "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
+  'plan-rollback elasticloadbalancing:DescribeTargetHealth':
+    "Checks the previous colour's targets before the fast path; in the suite the rollback's lock request has already put traffic back by then.",
+  'register-wait states:SendTaskSuccess':
+    'Resumes its own wait at once when the condition already holds at registration (the event came first).',
+  'slack-interactions states:SendTaskFailure':
+    'A rejection from Slack fails the approval wait; the suite rejects by email only.',
+};
+
+for (const fn of allFunctionFolders()) {
+  acknowledgedGrants[`${fn} xray:PutTraceSegments`] = xray;
+  acknowledgedGrants[`${fn} xray:PutTelemetryRecords`] = xray;
+}
+// Lambda's on-failure destination (the dead-letter queue): CDK's grant for an SQS destination adds
+// these two next to sqs:SendMessage, which the delivery check uses.
+for (const fn of ['start-release', 'wait-resume', 'reconciler']) {
+  acknowledgedGrants[`${fn} sqs:GetQueueAttributes`] =
+    'Part of the grant for the on-failure SQS destination (CDK).';
+  acknowledgedGrants[`${fn} sqs:GetQueueUrl`] = 'Part of the grant for the on-failure SQS destination (CDK).';
+}
+for (const machine of ['switchyard-release', 'switchyard-rollback']) {
+  for (const action of [
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:DescribeLogGroups',
+    'logs:DescribeResourcePolicies',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:UpdateLogDelivery',
+  ])
+    acknowledgedGrants[`state-machine:${machine} ${action}`] =
+      'Step Functions delivers execution logs (level ALL) to CloudWatch Logs with these; CDK grants them for `logs`.';
+  for (const action of [
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets',
+    'xray:PutTelemetryRecords',
+    'xray:PutTraceSegments',
+  ])
+    acknowledgedGrants[`state-machine:${machine} ${action}`] =
+      'Step Functions writes X-Ray traces (tracingEnabled).';
+}
