@@ -208,7 +208,8 @@ export const localBackend = async (
     async close() {
       // Whatever was started runs to its end, then the account is saved for the next command.
       await runToEnd();
-      await runtime.drain();
+      // Timers do not survive the process: let tasks stop and targets drain before saving.
+      await runtime.drainUntilQuiet();
       await saveState(runtime, stateDir);
       await runtime.dispose();
     },

@@ -8,6 +8,7 @@ import { approvalsOf } from './approver.ts';
 import { clock, formatLine } from './progress.ts';
 import type { LocalRuntime, ProgressLine } from './runtime.ts';
 import { runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
+import { FAST_TARGET_GROUPS } from './world.ts';
 
 const defaultTargets = fileURLToPath(new URL('./targets.json', import.meta.url));
 
@@ -143,6 +144,8 @@ const main = async () => {
       seed: options.seed,
       onProgress: printLine,
       logLevel: options.verbose ? 'INFO' : 'SILENT',
+      // The demo's target groups are tuned for fast deployments, as a user could tune theirs.
+      targetGroup: FAST_TARGET_GROUPS,
       ...(options.interactive ? { interactive: waitForPerson } : {}),
     });
     printSummary(summary, scenarios[name].expect);

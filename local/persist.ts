@@ -13,7 +13,7 @@ const VERSION = 1;
 const fields = {
   ecr: ['repositories'],
   sns: ['topics', 'published', 'counter'],
-  ecs: ['clusters', 'services', 'taskDefinitions', 'revisions', 'taskCount'],
+  ecs: ['clusters', 'services', 'taskDefinitions', 'revisions', 'taskCount', 'deploymentCount'],
   elbv2: ['loadBalancers', 'listeners', 'rules', 'targetGroups', 'weightHistory'],
   rds: ['instances', 'clusters', 'snapshots'],
   cloudwatch: ['alarms', 'history'],

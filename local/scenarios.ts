@@ -6,6 +6,7 @@ import { findTarget, type Target } from '../functions/shared/config.ts';
 import { releaseIdFor } from '../functions/shared/requests.ts';
 import type { Phase, ReleaseRecord } from '../functions/shared/store.ts';
 import { percentages } from '../functions/shared/traffic.ts';
+import type { TargetGroupSettings } from './account/elbv2.ts';
 import { decideThroughPage, emailedLinks } from './approver.ts';
 import type { FaultPlan } from './faults.ts';
 import { LocalRuntime, type ProgressLine } from './runtime.ts';
@@ -241,6 +242,8 @@ export interface RunOptions {
   logLevel?: string;
   /** Period of the reconciler's ticks (default 60 s). */
   reconcileEverySeconds?: number;
+  /** The target groups' settings (default: ELBv2's own defaults, as an untuned target group). */
+  targetGroup?: TargetGroupSettings;
 }
 
 /** Runs one scenario from a fresh simulated account: push v2 of its target, settle, summarize. */
@@ -269,7 +272,7 @@ export const runRelease = async (
     },
     async (rt) => {
       target = findTarget(rt.targets, scenario.target);
-      buildWorld(rt.account, target, { liveTag: 'v1' });
+      buildWorld(rt.account, target, { liveTag: 'v1', targetGroup: options.targetGroup });
       await serveTestListener(rt.account, target);
       for (const path of scenario.failingWebhooks ?? []) rt.account.webhooks.failing.add(path);
     },

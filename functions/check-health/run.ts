@@ -6,14 +6,15 @@ import {
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
+import { HealthCheckFailed, ResourceNotFound, TargetsInitializing } from '../shared/errors.ts';
 import { percentile } from '../shared/probe.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch'>;
 
 /**
- * The idle colour is healthy when every registered target of its target group is `healthy`, at
+ * The idle colour is healthy when every registered target of its target group that is not
+ * draining is `healthy`, at
  * least as many as the live colour runs, and HTTP probes through the test listener meet the
  * target's p95 latency and error-rate thresholds. Traffic does not move while a watched alarm is
  * in ALARM either: that would only be rolled back.
@@ -30,7 +31,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  const targets = settled(health).TargetHealthDescriptions ?? [];
+  // A `draining` target is leaving the group (deregistration delay, 300 s by default): the old
+  // tasks of an earlier scale-down. It takes no new requests, so it neither counts nor blocks.
+  const targets = (settled(health).TargetHealthDescriptions ?? []).filter(
+    (t) => t.TargetHealth?.State !== 'draining',
+  );
+  const initializing = targets.filter((t) => t.TargetHealth?.State === 'initial');
+  if (
+    initializing.length > 0 &&
+    targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
+  ) {
+    throw new TargetsInitializing(
+      `${input.plan.toColour}: ${initializing.length}/${targets.length} targets are still in their first health checks (${initializing[0]?.TargetHealth?.Reason ?? 'initial'})`,
+    );
+  }
   const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
   if (healthy.length < input.plan.desiredCount || healthy.length !== targets.length) {
     const unhealthy = targets

@@ -23,6 +23,15 @@ export class WeightsNotApplied extends SwitchyardError {
   override readonly name = 'WeightsNotApplied' as const;
 }
 
+/**
+ * The new colour's targets are still in their first ELB health checks (`initial`): not judged yet.
+ * ELB needs healthy-threshold × interval to judge a target (150 s with its defaults), which can
+ * outlast the service's own stability when a scale-up starts no new deployment.
+ */
+export class TargetsInitializing extends SwitchyardError {
+  override readonly name = 'TargetsInitializing' as const;
+}
+
 // --- route -----------------------------------------------------------------------------------
 
 /** A newer image for the same target took this release's place in the queue. */
@@ -111,6 +120,7 @@ export class DigestAlreadyActive extends SwitchyardError {
 export const errorNames: readonly string[] = [
   TransientError,
   WeightsNotApplied,
+  TargetsInitializing,
   Superseded,
   DeploymentFailed,
   SnapshotFailed,

@@ -96,6 +96,12 @@ export const setWeights = async (
 ): Promise<ForwardState> => {
   const { actions } = current ?? (await readWeights(elbv2, traffic));
   const next = actions.map((action): Action => {
+    // AWS never returns an OIDC client secret: sent back as read, the action needs
+    // UseExistingClientSecret or ModifyRule refuses it.
+    if (action.Type === 'authenticate-oidc' && action.AuthenticateOidcConfig) {
+      const { ClientSecret: _, ...config } = action.AuthenticateOidcConfig;
+      return { ...action, AuthenticateOidcConfig: { ...config, UseExistingClientSecret: true } };
+    }
     if (action.Type !== 'forward') return action;
     return {
       Type: 'forward',

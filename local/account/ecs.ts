@@ -58,6 +58,12 @@ export class EcsModel {
   readonly taskDefinitions = new Map<string, TaskDefinition>();
   private readonly revisions = new Map<string, number>();
   private taskCount = 0;
+  /**
+   * Deployments made in this account, ever: ECS deployment ids are unique for the life of the
+   * account, so they come from this persisted count, never from the run's seeded random numbers
+   * (each `switchyard --local` process starts those again).
+   */
+  private deploymentCount = 0;
   private notify: (message: string) => void = () => {};
 
   constructor(
@@ -155,7 +161,7 @@ export class EcsModel {
   private newDeployment(taskDefinition: string, desiredCount: number): SimDeployment {
     const now = new Date();
     return {
-      id: `ecs-svc/${this.random.int(1e15, 9e15)}`,
+      id: `ecs-svc/${1_000_000_000_000_000 + ++this.deploymentCount * 7_919_000 + this.random.int(0, 7_918_999)}`,
       status: 'PRIMARY',
       taskDefinition,
       desiredCount,
@@ -170,7 +176,8 @@ export class EcsModel {
   private newTask(deployment: SimDeployment): SimTask {
     this.taskCount++;
     return {
-      id: this.random.hex(32),
+      // Unique for the account's life, as task ids are: the persisted count, then random digits.
+      id: `${this.taskCount.toString(16).padStart(8, '0')}${this.random.hex(32).slice(8)}`,
       deploymentId: deployment.id,
       taskDefinitionArn: deployment.taskDefinition,
       state: 'PROVISIONING',
@@ -219,6 +226,13 @@ export class EcsModel {
       service.tasks = service.tasks.filter((t) => t !== task);
       this.reconcile(service);
     }, drain + 5000);
+  }
+
+  /** Whether a task is still starting or stopping (its timer would be lost if the world were saved now). */
+  busy(): boolean {
+    return [...this.services.values()].some((s) =>
+      s.tasks.some((t) => t.state === 'PROVISIONING' || t.state === 'STOPPING'),
+    );
   }
 
   private onTargetHealth(groupArn: string, id: string, state: string) {

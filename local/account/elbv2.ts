@@ -15,6 +15,22 @@ import { awsError, notFound } from './errors.ts';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining';
 
+/**
+ * A target group's settings when its owner set none, as ELBv2 creates one (ALB user guide, "Health
+ * checks for Application Load Balancer target groups": HealthCheckIntervalSeconds 30 for instance
+ * and ip targets, HealthyThresholdCount 5, UnhealthyThresholdCount 2; "Target group attributes":
+ * deregistration_delay.timeout_seconds 300). A target reports `draining` for the whole delay.
+ */
+export const TARGET_GROUP_DEFAULTS = {
+  intervalSeconds: 30,
+  healthyThreshold: 5,
+  unhealthyThreshold: 2,
+  deregistrationDelaySeconds: 300,
+};
+
+/** What a target group's owner may set (the demo world sets faster values, as a user could). */
+export type TargetGroupSettings = Partial<typeof TARGET_GROUP_DEFAULTS>;
+
 interface SimTarget {
   id: string;
   port: number;
@@ -70,16 +86,13 @@ export class Elbv2Model {
   addTargetGroup(
     arn: string,
     name: string,
-    options: Partial<Omit<SimTargetGroup, 'arn' | 'name' | 'targets'>> = {},
+    options: TargetGroupSettings & { healthCheckPath?: string } = {},
   ) {
     this.targetGroups.set(arn, {
       arn,
       name,
       healthCheckPath: '/health',
-      intervalSeconds: 10,
-      healthyThreshold: 3,
-      unhealthyThreshold: 2,
-      deregistrationDelaySeconds: 30,
+      ...TARGET_GROUP_DEFAULTS,
       ...options,
       targets: new Map(),
     });
@@ -188,6 +201,13 @@ export class Elbv2Model {
     return delay;
   }
 
+  /** Whether a target is in its first health checks or draining (each ends on a timer). */
+  busy(): boolean {
+    return [...this.targetGroups.values()].some((g) =>
+      [...g.targets.values()].some((t) => t.state === 'initial' || t.state === 'draining'),
+    );
+  }
+
   targetState(groupArn: string, id: string): TargetState | undefined {
     return this.targetGroups.get(groupArn)?.targets.get(id)?.state;
   }
@@ -232,9 +252,23 @@ export class Elbv2Model {
 
   // --- API --------------------------------------------------------------------------------
 
+  /**
+   * ModifyRule/ModifyListener validation as ELBv2 does it (API reference, ForwardActionConfig and
+   * AuthenticateOidcActionConfig): at most 5 target groups per forward action, weights 0-999 with
+   * at least one above 0, and an OIDC action needs its client secret or UseExistingClientSecret.
+   */
   private validateActions(actions: Action[] | undefined): Action[] {
     if (!actions?.length) throw awsError('ValidationError', 'Actions must contain at least one action');
     for (const action of actions) {
+      if (action.Type === 'authenticate-oidc') {
+        const oidc = action.AuthenticateOidcConfig;
+        if (!oidc?.ClientSecret && !oidc?.UseExistingClientSecret) {
+          throw awsError(
+            'ValidationError',
+            'A client secret must be specified for authenticate-oidc actions unless UseExistingClientSecret is true',
+          );
+        }
+      }
       if (action.Type !== 'forward') continue;
       const groups =
         action.ForwardConfig?.TargetGroups ??
@@ -253,8 +287,23 @@ export class Elbv2Model {
           throw awsError('ValidationError', `Weight ${weight} must be between 0 and 999`);
         }
       }
+      if (groups.length > 1 && groups.every((g) => ((g as { Weight?: number }).Weight ?? 1) === 0)) {
+        throw awsError(
+          'ValidationError',
+          'At least one target group in a forward action must have a weight above 0',
+        );
+      }
     }
     return structuredClone(actions);
+  }
+
+  /** What Describe* returns: never an OIDC client secret (ELBv2 API reference). */
+  private withoutSecrets(actions: Action[]): Action[] {
+    return structuredClone(actions).map((a) => {
+      if (!a.AuthenticateOidcConfig) return a;
+      const { ClientSecret: _, UseExistingClientSecret: __, ...config } = a.AuthenticateOidcConfig;
+      return { ...a, AuthenticateOidcConfig: config };
+    });
   }
 
   private listenerOut(l: SimListener): Listener {
@@ -263,7 +312,7 @@ export class Elbv2Model {
       LoadBalancerArn: l.loadBalancerArn,
       Port: l.port,
       Protocol: l.protocol,
-      DefaultActions: structuredClone(l.defaultActions),
+      DefaultActions: this.withoutSecrets(l.defaultActions),
     };
   }
 
@@ -294,7 +343,7 @@ export class Elbv2Model {
         (r): Rule => ({
           RuleArn: r.arn,
           Priority: r.priority,
-          Actions: structuredClone(r.actions),
+          Actions: this.withoutSecrets(r.actions),
           IsDefault: false,
         }),
       ),
@@ -337,8 +386,26 @@ export class Elbv2Model {
           TargetGroupName: g.name,
           HealthCheckPath: g.healthCheckPath,
           Protocol: 'HTTP',
+          TargetType: 'ip',
+          HealthCheckIntervalSeconds: g.intervalSeconds,
+          HealthyThresholdCount: g.healthyThreshold,
+          UnhealthyThresholdCount: g.unhealthyThreshold,
         };
       }),
+    };
+  }
+
+  DescribeTargetGroupAttributes(input: { TargetGroupArn: string }) {
+    const g = this.targetGroups.get(input.TargetGroupArn);
+    if (!g)
+      throw notFound(
+        'TargetGroupNotFoundException',
+        `One or more target groups not found: ${input.TargetGroupArn}`,
+      );
+    return {
+      Attributes: [
+        { Key: 'deregistration_delay.timeout_seconds', Value: String(g.deregistrationDelaySeconds) },
+      ],
     };
   }
 

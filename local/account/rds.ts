@@ -33,6 +33,11 @@ export class RdsModel {
     this.notify = listener;
   }
 
+  /** Whether a snapshot is still being created (it becomes available on a timer). */
+  busy(): boolean {
+    return [...this.snapshots.values()].some((s) => s.status === 'creating');
+  }
+
   addInstance(id: string, storageGb = 100) {
     this.instances.set(id, { id, storageGb });
   }

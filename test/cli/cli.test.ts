@@ -91,6 +91,13 @@ describe('switchyard CLI (--local)', () => {
     const status = await local(state, 'status');
     expect(status.stdout).toMatch(/checkout-api \(prod\) {2}live blue {2}blue 100% \/ green 0%/);
     expect(status.stdout).toContain('payments-api (prod)  live blue');
+
+    // A later process deploys to green again: its ECS deployment must not take the id of green's
+    // earlier one (each process restarts the simulator's random numbers), or the wait for it
+    // would never see it complete and the release would time out.
+    const next = await local(state, 'release', '--target', 'checkout-api', '--tag', 'v3');
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toMatch(/checkout-api-[0-9a-f]{12}: Promoted/);
   });
 
   it('a canary override moves 10% first; an alarm-free release ends Promoted with exit code 0', async () => {

@@ -19,7 +19,7 @@ import {
   type ScenarioSummary,
   scenarios,
 } from '../../local/scenarios.ts';
-import { buildWorld, serveTestListener } from '../../local/world.ts';
+import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
 const targetsFile = fileURLToPath(new URL('../../local/targets.json', import.meta.url));
 
@@ -168,7 +168,7 @@ describe('a fast rollback that lands as the warm bake ends', () => {
       },
       async (r) => {
         const checkout = findTarget(r.targets, 'checkout-api');
-        buildWorld(r.account, checkout, { liveTag: 'v1' });
+        buildWorld(r.account, checkout, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
         await serveTestListener(r.account, checkout);
       },
     );

@@ -5,7 +5,7 @@ import { findTarget, type Target } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { emailedLinks } from '../../local/approver.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
-import { buildWorld, serveTestListener } from '../../local/world.ts';
+import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-approval.json', import.meta.url));
 
@@ -23,7 +23,7 @@ export const startApprovalWorld = async (): Promise<ApprovalWorld> => {
     world.orders = findTarget(r.targets, 'orders-api');
     world.ledger = findTarget(r.targets, 'ledger-api');
     for (const target of [world.orders, world.ledger]) {
-      buildWorld(r.account, target, { liveTag: 'v1' });
+      buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
       await serveTestListener(r.account, target);
     }
   });

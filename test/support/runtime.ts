@@ -2,10 +2,11 @@
 import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseDeps } from '../../functions/shared/deps.ts';
+import type { TargetGroupSettings } from '../../local/account/elbv2.ts';
 import type { RateLimit } from '../../local/account/rate-limits.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
-import { buildWorld, serveTestListener } from '../../local/world.ts';
+import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
 export const fixtureTargets = fileURLToPath(new URL('../fixtures/targets.json', import.meta.url));
 
@@ -17,15 +18,23 @@ export interface TestWorld {
 }
 
 export const startWorld = async (
-  options: { faults?: FaultPlan; seed?: number; automation?: boolean; rateLimits?: RateLimit[] } = {},
+  options: {
+    faults?: FaultPlan;
+    seed?: number;
+    automation?: boolean;
+    rateLimits?: RateLimit[];
+    /** The target groups' settings; default tuned for speed (FAST_TARGET_GROUPS), `{}` for AWS's defaults. */
+    targetGroup?: TargetGroupSettings;
+  } = {},
 ): Promise<TestWorld> => {
+  const { targetGroup = FAST_TARGET_GROUPS, ...runtimeOptions } = options;
   let checkout: Target | undefined;
   let search: Target | undefined;
-  const rt = await LocalRuntime.start({ targetsFile: fixtureTargets, ...options }, async (r) => {
+  const rt = await LocalRuntime.start({ targetsFile: fixtureTargets, ...runtimeOptions }, async (r) => {
     checkout = findTarget(r.targets, 'checkout-api');
     search = findTarget(r.targets, 'search-api');
-    buildWorld(r.account, checkout, { liveTag: 'v1' });
-    buildWorld(r.account, search, { liveTag: 'release-1', tasks: 2 });
+    buildWorld(r.account, checkout, { liveTag: 'v1', targetGroup });
+    buildWorld(r.account, search, { liveTag: 'release-1', tasks: 2, targetGroup });
     await serveTestListener(r.account, checkout);
   });
   // Imported only now: the clients read the local DynamoDB endpoint the runtime has just set, at import.
