@@ -5,7 +5,8 @@ export const config = defineConfig({
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
-    globalSetup: ['test/support/fault-summary.ts', 'test/support/iam-summary.ts'],
+    // Teardowns run in reverse: the IAM check last, so a failing check still lets the fault summary print.
+    globalSetup: ['test/support/iam-summary.ts', 'test/support/fault-summary.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

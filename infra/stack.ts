@@ -424,9 +424,15 @@ export class SwitchyardStack extends Stack {
       // The waits read snapshots in batches (Filters, no identifier): AWS authorizes such a call
       // against "*", so a grant scoped to snapshot ARNs would deny it. Read-only metadata.
       allow(
-        ['backup-database', 'register-wait', 'wait-resume', 'reconciler'],
+        ['backup-database', 'register-wait', 'wait-resume', 'reconciler', 'prune-snapshots'],
         ['rds:DescribeDBSnapshots'],
         ['*'],
+      );
+      // Retention: only snapshots Switchyard named (the function also checks their tags).
+      allow(
+        ['prune-snapshots'],
+        ['rds:DeleteDBSnapshot'],
+        [arn('rds', 'snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
       );
     }
     if (clusters.length) {
@@ -439,9 +445,14 @@ export class SwitchyardStack extends Stack {
         ],
       );
       allow(
-        ['backup-database', 'register-wait', 'wait-resume', 'reconciler'],
+        ['backup-database', 'register-wait', 'wait-resume', 'reconciler', 'prune-snapshots'],
         ['rds:DescribeDBClusterSnapshots'],
         ['*'],
+      );
+      allow(
+        ['prune-snapshots'],
+        ['rds:DeleteDBClusterSnapshot'],
+        [arn('rds', 'cluster-snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
       );
     }
     // Start, step (register-wait announces a step as its bake begins), approval and outcome notices.

@@ -41,6 +41,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   notify: readsAndRecords,
   'start-release': {},
   'plan-rollback': { releases: ['GetItem', 'UpdateItem', 'Query'] },
+  // Reads the target's history for the snapshots a rollback plan names; records what it deleted.
+  'prune-snapshots': { releases: ['UpdateItem', 'Query'] },
   approvals: { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
   'slack-interactions': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
 };

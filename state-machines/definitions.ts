@@ -19,6 +19,7 @@ export const releaseFunctions = {
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
   RollBackTrafficFunctionArn: 'roll-back-traffic',
+  PruneSnapshotsFunctionArn: 'prune-snapshots',
   RecordOutcomeFunctionArn: 'record-outcome',
   ReleaseLockFunctionArn: 'release-lock',
   NotifyFunctionArn: 'notify',

@@ -151,6 +151,13 @@ export const TargetSchema = z.strictObject({
     .strictObject({
       kind: z.enum(['instance', 'cluster']),
       identifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'must be an RDS identifier'),
+      /**
+       * Switchyard's own snapshots of this database kept after a release is Promoted; older ones
+       * are deleted. RDS allows 100 manual snapshots per Region by default, shared by every target
+       * and anything else in the account: 10 leaves room for several databases while keeping ten
+       * releases of restore points (a restore further back is rarely the one wanted).
+       */
+      keepSnapshots: z.number().int().min(1).max(90).default(10),
     })
     .optional(),
   /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */

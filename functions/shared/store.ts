@@ -74,6 +74,8 @@ export interface ReleaseRecord {
   previousTaskDefinitionArn?: string;
   taskDefinitionArn?: string;
   snapshotId?: string;
+  /** Switchyard's older snapshots of this target deleted after this release (database.keepSnapshots). */
+  prunedSnapshots?: string[];
   outcome?: Outcome;
   error?: { Error: string; Cause: string };
   supersededBy?: string;

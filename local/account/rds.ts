@@ -12,7 +12,19 @@ interface SimSnapshot {
   status: 'creating' | 'available' | 'failed';
   createdAt: Date;
   percentProgress: number;
+  tags?: { Key?: string; Value?: string }[];
 }
+
+type Filters = { Name?: string; Values?: string[] }[] | undefined;
+
+/**
+ * Manual snapshots an account may keep per Region, each kind on its own (RDS user guide, "Quotas
+ * in Amazon RDS": manual DB instance snapshots 100, manual DB cluster snapshots 100). Past it,
+ * CreateDBSnapshot fails with SnapshotQuotaExceeded.
+ */
+export const MANUAL_SNAPSHOT_QUOTA = 100;
+/** DescribeDBSnapshots answers at most MaxRecords (default 100) per page, with a Marker. */
+const PAGE = 100;
 
 const validId = /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,254}(?<!-)$/;
 
@@ -20,6 +32,8 @@ export class RdsModel {
   readonly instances = new Map<string, { id: string; storageGb: number }>();
   readonly clusters = new Map<string, { id: string; storageGb: number }>();
   readonly snapshots = new Map<string, SimSnapshot>();
+  /** Manual snapshots allowed per kind (a test may lower it, as a quota increase would raise it). */
+  snapshotQuota = MANUAL_SNAPSHOT_QUOTA;
   private notify: (message: string) => void = () => {};
 
   constructor(
@@ -51,6 +65,7 @@ export class RdsModel {
     sourceId: string,
     snapshotId: string,
     storageGb: number,
+    tags?: { Key?: string; Value?: string }[],
   ): SimSnapshot {
     const id = kind === 'cluster' ? snapshotId.toLowerCase() : snapshotId;
     if (!validId.test(id) || (kind === 'cluster' && id.length > 63)) {
@@ -65,6 +80,12 @@ export class RdsModel {
         `Cannot create the snapshot because a snapshot with the identifier ${id} already exists.`,
       );
     }
+    if ([...this.snapshots.values()].filter((s) => s.kind === kind).length >= this.snapshotQuota) {
+      throw awsError(
+        'SnapshotQuotaExceededFault',
+        `Cannot create more than ${this.snapshotQuota} manual ${kind === 'instance' ? 'DB' : 'DB cluster'} snapshots`,
+      );
+    }
     const snapshot: SimSnapshot = {
       id,
       source: sourceId,
@@ -72,6 +93,7 @@ export class RdsModel {
       status: 'creating',
       createdAt: new Date(),
       percentProgress: 0,
+      tags: structuredClone(tags ?? []),
     };
     this.snapshots.set(id, snapshot);
     const seconds = this.snapshotSeconds(storageGb);
@@ -106,19 +128,39 @@ export class RdsModel {
     if (snapshot) snapshot.status = 'failed';
   }
 
-  CreateDBSnapshot(input: { DBInstanceIdentifier: string; DBSnapshotIdentifier: string }) {
+  CreateDBSnapshot(input: {
+    DBInstanceIdentifier: string;
+    DBSnapshotIdentifier: string;
+    Tags?: SimSnapshot['tags'];
+  }) {
     const instance = this.instances.get(input.DBInstanceIdentifier);
     if (!instance)
       throw notFound('DBInstanceNotFoundFault', `DBInstance ${input.DBInstanceIdentifier} not found.`);
-    const s = this.create('instance', instance.id, input.DBSnapshotIdentifier, instance.storageGb);
+    const s = this.create(
+      'instance',
+      instance.id,
+      input.DBSnapshotIdentifier,
+      instance.storageGb,
+      input.Tags,
+    );
     return { DBSnapshot: this.instanceOut(s) };
   }
 
-  CreateDBClusterSnapshot(input: { DBClusterIdentifier: string; DBClusterSnapshotIdentifier: string }) {
+  CreateDBClusterSnapshot(input: {
+    DBClusterIdentifier: string;
+    DBClusterSnapshotIdentifier: string;
+    Tags?: SimSnapshot['tags'];
+  }) {
     const cluster = this.clusters.get(input.DBClusterIdentifier);
     if (!cluster)
       throw notFound('DBClusterNotFoundFault', `DBCluster ${input.DBClusterIdentifier} not found.`);
-    const s = this.create('cluster', cluster.id, input.DBClusterSnapshotIdentifier, cluster.storageGb);
+    const s = this.create(
+      'cluster',
+      cluster.id,
+      input.DBClusterSnapshotIdentifier,
+      cluster.storageGb,
+      input.Tags,
+    );
     return { DBClusterSnapshot: this.clusterOut(s) };
   }
 
@@ -130,6 +172,7 @@ export class RdsModel {
       SnapshotType: 'manual',
       SnapshotCreateTime: s.createdAt,
       PercentProgress: s.percentProgress,
+      TagList: structuredClone(s.tags ?? []),
     };
   }
 
@@ -141,14 +184,16 @@ export class RdsModel {
       SnapshotType: 'manual',
       SnapshotCreateTime: s.createdAt,
       PercentProgress: s.percentProgress,
+      TagList: structuredClone(s.tags ?? []),
     };
   }
 
   private select(
     kind: 'instance' | 'cluster',
     id: string | undefined,
-    filters: { Name?: string; Values?: string[] }[] | undefined,
+    filters: Filters,
     filterName: string,
+    source?: string,
   ) {
     const ids = new Set(filters?.find((f) => f.Name === filterName)?.Values ?? []);
     if (id) {
@@ -161,31 +206,71 @@ export class RdsModel {
       }
       return [s];
     }
-    return [...this.snapshots.values()].filter((s) => s.kind === kind && (ids.size === 0 || ids.has(s.id)));
+    return [...this.snapshots.values()].filter(
+      (s) =>
+        s.kind === kind && (ids.size === 0 || ids.has(s.id)) && (source === undefined || s.source === source),
+    );
+  }
+
+  /** One page of `all`, as RDS pages its Describe answers (MaxRecords, default and most 100). */
+  private page<T>(all: T[], marker: string | undefined, maxRecords: number | undefined) {
+    const start = marker ? Number(marker) : 0;
+    const size = Math.min(maxRecords ?? PAGE, PAGE);
+    const next = start + size < all.length ? String(start + size) : undefined;
+    return { items: all.slice(start, start + size), marker: next };
+  }
+
+  DeleteDBSnapshot(input: { DBSnapshotIdentifier: string }) {
+    const [s] = this.select('instance', input.DBSnapshotIdentifier, undefined, '');
+    if (s?.status === 'creating')
+      throw awsError('InvalidDBSnapshotState', `Snapshot ${s.id} is being created.`);
+    this.snapshots.delete(s?.id ?? '');
+    this.notify(`snapshot ${s?.id} deleted`);
+    return { DBSnapshot: s && { ...this.instanceOut(s), Status: 'deleted' } };
+  }
+
+  DeleteDBClusterSnapshot(input: { DBClusterSnapshotIdentifier: string }) {
+    const [s] = this.select('cluster', input.DBClusterSnapshotIdentifier, undefined, '');
+    if (s?.status === 'creating')
+      throw awsError('InvalidDBClusterSnapshotStateFault', `Snapshot ${s.id} is being created.`);
+    this.snapshots.delete(s?.id ?? '');
+    this.notify(`snapshot ${s?.id} deleted`);
+    return { DBClusterSnapshot: s && { ...this.clusterOut(s), Status: 'deleted' } };
   }
 
   DescribeDBSnapshots(input: {
     DBSnapshotIdentifier?: string;
-    Filters?: { Name?: string; Values?: string[] }[];
+    DBInstanceIdentifier?: string;
+    Filters?: Filters;
+    Marker?: string;
+    MaxRecords?: number;
   }) {
-    return {
-      DBSnapshots: this.select('instance', input.DBSnapshotIdentifier, input.Filters, 'db-snapshot-id').map(
-        (s) => this.instanceOut(s),
-      ),
-    };
+    const all = this.select(
+      'instance',
+      input.DBSnapshotIdentifier,
+      input.Filters,
+      'db-snapshot-id',
+      input.DBInstanceIdentifier,
+    );
+    const { items, marker } = this.page(all, input.Marker, input.MaxRecords);
+    return { DBSnapshots: items.map((s) => this.instanceOut(s)), Marker: marker };
   }
 
   DescribeDBClusterSnapshots(input: {
     DBClusterSnapshotIdentifier?: string;
-    Filters?: { Name?: string; Values?: string[] }[];
+    DBClusterIdentifier?: string;
+    Filters?: Filters;
+    Marker?: string;
+    MaxRecords?: number;
   }) {
-    return {
-      DBClusterSnapshots: this.select(
-        'cluster',
-        input.DBClusterSnapshotIdentifier,
-        input.Filters,
-        'db-cluster-snapshot-id',
-      ).map((s) => this.clusterOut(s)),
-    };
+    const all = this.select(
+      'cluster',
+      input.DBClusterSnapshotIdentifier,
+      input.Filters,
+      'db-cluster-snapshot-id',
+      input.DBClusterIdentifier,
+    );
+    const { items, marker } = this.page(all, input.Marker, input.MaxRecords);
+    return { DBClusterSnapshots: items.map((s) => this.clusterOut(s)), Marker: marker };
   }
 }
