@@ -3,6 +3,7 @@ import {
   type CfnElement,
   CfnOutput,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -28,6 +29,7 @@ import {
   TableEncryption,
   type TableProps,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -46,6 +48,7 @@ import {
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
 } from '../functions/shared/event-patterns.ts';
+import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
   allFunctionFolders,
@@ -147,6 +150,20 @@ export class SwitchyardStack extends Stack {
     });
     const folders = allFunctionFolders();
     const invokedByEvents = new Set<FunctionFolder>(eventFunctions);
+    // The functions that talk to the targets' own network (CheckHealth's probes) attach to it.
+    const attachment = attachmentOf(props.targets);
+    const network = attachment && {
+      vpc: Vpc.fromVpcAttributes(this, 'TargetVpc', {
+        vpcId: attachment.vpcId,
+        availabilityZones: Fn.getAzs(),
+      }),
+      vpcSubnets: {
+        subnets: attachment.subnets.map((id, i) => Subnet.fromSubnetId(this, `TargetSubnet${i}`, id)),
+      },
+      securityGroups: attachment.securityGroups.map((id, i) =>
+        SecurityGroup.fromSecurityGroupId(this, `TargetSecurityGroup${i}`, id, { mutable: false }),
+      ),
+    };
     this.functions = Object.fromEntries(
       folders.map((folder) => [
         folder,
@@ -156,6 +173,7 @@ export class SwitchyardStack extends Stack {
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
           deadLetterQueue: invokedByEvents.has(folder) ? deadLetters : undefined,
+          network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),
     ) as Record<FunctionFolder, ReleaseFunction>;
@@ -760,6 +778,10 @@ export class SwitchyardStack extends Stack {
     ack(
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'The AWS-managed basic execution role only lets a function write its own logs.',
+    );
+    ack(
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      "Lambda needs it to attach CheckHealth to the targets' VPC (network interfaces); AWS maintains it for exactly that.",
     );
     ack(
       'AwsSolutions-IAM5[Resource::*]',

@@ -22,6 +22,7 @@ import {
   ecsDeploymentPattern,
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
+import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
 import { type IfRunning, TriggerSource } from '../functions/shared/vocabulary.ts';
@@ -91,6 +92,8 @@ const TABLES: Tables = {
   waits: 'switchyard-waits',
   approvals: 'switchyard-approvals',
 };
+/** How long a connection to an unreachable address hangs before the probe gives up (its own 5 s timeout). */
+const UNREACHABLE_TIMEOUT_MS = 5000;
 /** Longest a settle may run in virtual time before it is called stuck. */
 const MAX_VIRTUAL_MS = 3 * 24 * 3600 * 1000;
 
@@ -330,7 +333,30 @@ export class LocalRuntime {
   /** HTTP probes are real I/O too: virtual time must not move while one is in flight. */
   private trackFetch() {
     const real = this.realFetch;
+    const attached = attachmentOf(this.targets);
     globalThis.fetch = async (...args: Parameters<typeof fetch>) => {
+      // Reach, as in AWS: an internal load balancer answers only inside its VPC, so a function not
+      // attached to that VPC (networkFunctions + the targets' `network`) never connects. The
+      // connection attempt hangs until the caller's timeout (the probe's 5 s).
+      const url = new URL(String(args[0] instanceof Request ? args[0].url : args[0]));
+      const lb =
+        url.hostname === '127.0.0.1' ? this.account.elbv2.loadBalancerOnPort(Number(url.port)) : undefined;
+      const folder = invocation.getStore()?.folder;
+      if (lb?.scheme === 'internal') {
+        const inside =
+          !!folder && networkFunctions.includes(folder as FunctionFolder) && attached?.vpcId === lb.vpcId;
+        if (!inside) {
+          await new Promise((resolve) => setTimeout(resolve, UNREACHABLE_TIMEOUT_MS));
+          throw new TypeError('fetch failed', {
+            cause: Object.assign(
+              new Error(`connect ETIMEDOUT ${lb.dnsName} (internal load balancer in ${lb.vpcId ?? 'a VPC'})`),
+              {
+                code: 'ETIMEDOUT',
+              },
+            ),
+          });
+        }
+      }
       this.io.begin();
       try {
         return await real(...args);

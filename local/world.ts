@@ -19,6 +19,8 @@ export interface WorldOptions {
    * (30 s × 5 to turn healthy, 300 s draining), as for a target group nobody tuned.
    */
   targetGroup?: TargetGroupSettings;
+  /** The load balancer's scheme and VPC (default: internal in the target's `network` VPC, if it names one). */
+  loadBalancer?: { scheme?: 'internet-facing' | 'internal'; vpcId?: string };
 }
 
 /**
@@ -75,7 +77,11 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   const mainWhere = traffic.listenerRuleArn ?? traffic.listenerArn ?? '';
   const lb = loadBalancerArnOf(mainWhere);
   if (!account.elbv2.loadBalancers.has(lb.arn))
-    account.elbv2.addLoadBalancer(lb.arn, lb.name, `${lb.name}.${account.region}.elb.amazonaws.com`);
+    account.elbv2.addLoadBalancer(lb.arn, lb.name, `${lb.name}.${account.region}.elb.amazonaws.com`, {
+      // A target that names its network is modelled behind an internal load balancer in that VPC.
+      scheme: options.loadBalancer?.scheme ?? (target.network ? 'internal' : 'internet-facing'),
+      vpcId: options.loadBalancer?.vpcId ?? target.network?.vpcId,
+    });
   for (const colour of ['blue', 'green'] as const) {
     account.elbv2.addTargetGroup(traffic.targetGroups[colour], `${target.name}-${colour}`.slice(0, 32), {
       healthCheckPath: target.health.path,

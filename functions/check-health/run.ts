@@ -12,6 +12,9 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch'>;
 
+/** Probes that never connected, one after the other from the first, before CheckHealth calls the listener unreachable. */
+const NO_CONNECTION_TRIES = 3;
+
 /**
  * The idle colour is healthy when every registered target of its target group that is not
  * draining is `healthy`, at
@@ -90,7 +93,17 @@ const probeUrlOf = async (target: Target, listenerArn: string, groupArn: string,
 
 const runProbes = async (target: Target, url: string, deps: Deps) => {
   const results = [];
-  for (let i = 0; i < target.health.probes; i++) results.push(await deps.probe(url));
+  for (let i = 0; i < target.health.probes; i++) {
+    results.push(await deps.probe(url));
+    // Three tries that never connected: the listener is out of reach, not slow. Say so now.
+    if (results.length === NO_CONNECTION_TRIES && results.every((r) => r.status === 0)) {
+      throw new HealthCheckFailed(
+        `probes of ${url}: no connection in ${NO_CONNECTION_TRIES} tries. CheckHealth cannot reach the test listener: ` +
+          `for an internal load balancer set the target's network (the subnets and security groups of its VPC) so ` +
+          `CheckHealth attaches to it, and let those security groups reach the listener's port`,
+      );
+    }
+  }
   const errors = results.filter((r) => r.status !== target.health.expectStatus).length;
   const errorRate = errors / results.length;
   const p95Ms = Math.round(

@@ -160,6 +160,25 @@ export const TargetSchema = z.strictObject({
       keepSnapshots: z.number().int().min(1).max(90).default(10),
     })
     .optional(),
+  /**
+   * The target's network: where its load balancer's test listener is reachable from. CheckHealth
+   * attaches to these subnets and security groups (one VPC for every target of a stack) so its
+   * probes reach an internal load balancer. Without it CheckHealth runs outside any VPC and can
+   * reach only an internet-facing listener.
+   */
+  network: z
+    .strictObject({
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0a1b2c3d4e5f67890'),
+      subnets: z
+        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id such as subnet-0a1b2c3d'))
+        .min(1)
+        .max(16),
+      securityGroups: z
+        .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id such as sg-0a1b2c3d'))
+        .min(1)
+        .max(5),
+    })
+    .optional(),
   /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
   bakeMinutes: minutes.default(5),
   /**
@@ -233,6 +252,15 @@ export const TargetsFileSchema = z
         });
       }
       seen.add(target.name);
+      // One CheckHealth function sits in one VPC: every target that names a network shares it.
+      const firstVpc = file.targets.find((t) => t.network)?.network?.vpcId;
+      if (target.network && firstVpc && target.network.vpcId !== firstVpc) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'network', 'vpcId'],
+          message: `${target.network.vpcId} differs from ${firstVpc}, named by an earlier target: CheckHealth attaches to one VPC, so deploy one Switchyard stack per VPC`,
+        });
+      }
     });
   });
 export type TargetsFile = z.infer<typeof TargetsFileSchema>;

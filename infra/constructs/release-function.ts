@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -20,6 +21,8 @@ export interface ReleaseFunctionProps {
   memorySize?: number;
   /** For asynchronously invoked functions: where an event goes after Lambda's own retries fail. */
   deadLetterQueue?: IQueue;
+  /** Attaches the function to a VPC (subnets and security groups), for reach into the targets' network. */
+  network?: { vpc: IVpc; vpcSubnets: SubnetSelection; securityGroups: ISecurityGroup[] };
 }
 
 /**
@@ -45,6 +48,7 @@ export class ReleaseFunction extends NodejsFunction {
         ? { onFailure: new SqsDestination(props.deadLetterQueue), retryAttempts: 2 }
         : {}),
       logGroup,
+      ...(props.network ?? {}),
       environment: {
         ...props.environment,
         SWITCHYARD_TARGETS_FILE: '/var/task/targets.json',

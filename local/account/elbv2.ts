@@ -64,7 +64,10 @@ interface SimListener {
 }
 
 export class Elbv2Model {
-  readonly loadBalancers = new Map<string, { arn: string; dnsName: string; name: string }>();
+  readonly loadBalancers = new Map<
+    string,
+    { arn: string; dnsName: string; name: string; scheme: 'internet-facing' | 'internal'; vpcId?: string }
+  >();
   readonly listeners = new Map<string, SimListener>();
   readonly rules = new Map<
     string,
@@ -79,8 +82,19 @@ export class Elbv2Model {
     this.notify = listener;
   }
 
-  addLoadBalancer(arn: string, name: string, dnsName: string) {
-    this.loadBalancers.set(arn, { arn, name, dnsName });
+  addLoadBalancer(
+    arn: string,
+    name: string,
+    dnsName: string,
+    network: { scheme?: 'internet-facing' | 'internal'; vpcId?: string } = {},
+  ) {
+    this.loadBalancers.set(arn, {
+      arn,
+      name,
+      dnsName,
+      scheme: network.scheme ?? 'internet-facing',
+      vpcId: network.vpcId,
+    });
   }
 
   addTargetGroup(
@@ -199,6 +213,12 @@ export class Elbv2Model {
     const delay = group.deregistrationDelaySeconds * 1000;
     setTimeout(() => group.targets.delete(id), delay);
     return delay;
+  }
+
+  /** The load balancer whose listener is served on loopback `port` (what a probe connects to). */
+  loadBalancerOnPort(port: number) {
+    const listener = [...this.listeners.values()].find((l) => l.server && l.port === port);
+    return listener ? this.loadBalancers.get(listener.loadBalancerArn) : undefined;
   }
 
   /** Whether a target is in its first health checks or draining (each ends on a timer). */
@@ -437,6 +457,8 @@ export class Elbv2Model {
           LoadBalancerArn: lb.arn,
           LoadBalancerName: lb.name,
           DNSName: lb.dnsName,
+          Scheme: lb.scheme,
+          VpcId: lb.vpcId,
           State: { Code: 'active' },
         };
       }),
