@@ -1,6 +1,6 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
@@ -187,10 +187,19 @@ const finish = async (
   run: { executionArn: string; releaseId: string; wanted: string; wait?: boolean },
 ): Promise<CommandResult> => {
   if (!run.wait && backend.kind === 'aws') {
-    out.line(`execution ${run.executionArn}\nfollow it with: switchyard status --target …, or pass --wait`);
+    // What the execution is doing now, not what it was started to do: an image released before
+    // names an execution that may long have ended.
+    const described = await backend.clients.sfn.send(
+      new DescribeExecutionCommand({ executionArn: run.executionArn }),
+    );
+    const status = described.status ?? 'UNKNOWN';
+    const outcome = status === 'RUNNING' ? undefined : await outcomeOf(backend, run.releaseId);
+    out.line(
+      `execution ${run.executionArn} is ${status}${outcome ? ` (${outcome})` : ''}\nfollow it with: switchyard status --target …, or pass --wait`,
+    );
     return {
-      exitCode: 0,
-      json: { releaseId: run.releaseId, executionArn: run.executionArn, status: 'RUNNING' },
+      exitCode: status === 'RUNNING' || outcome === run.wanted ? 0 : 1,
+      json: { releaseId: run.releaseId, executionArn: run.executionArn, status, outcome: outcome ?? null },
     };
   }
   const ended = await backend.follow(run.executionArn, run.releaseId, out.line);
