@@ -43,6 +43,12 @@ interface SimService {
   containerPort: number;
   deployments: SimDeployment[];
   tasks: SimTask[];
+  /**
+   * The service's deployment circuit breaker. Off unless set (ECS API reference,
+   * DeploymentCircuitBreaker: a service created without it has none): then a deployment whose
+   * tasks keep failing stays IN_PROGRESS, replacing them, and never reports FAILED.
+   */
+  circuitBreaker?: { enable: boolean; rollback: boolean };
 }
 
 export interface EcsOptions {
@@ -270,7 +276,11 @@ export class EcsModel {
     const primary = service.deployments[0];
     if (!primary) return;
     const threshold = Math.max(3, Math.min(200, Math.ceil(primary.desiredCount * 0.5)));
-    if (primary.rolloutState === 'IN_PROGRESS' && primary.failedTasks >= threshold) {
+    if (
+      service.circuitBreaker?.enable &&
+      primary.rolloutState === 'IN_PROGRESS' &&
+      primary.failedTasks >= threshold
+    ) {
       primary.rolloutState = 'FAILED';
       primary.rolloutStateReason = `ECS deployment circuit breaker: tasks failed to start (${primary.failedTasks} failed).`;
       primary.updatedAt = new Date();
@@ -380,6 +390,11 @@ export class EcsModel {
         runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
         pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
         taskDefinition: primary?.taskDefinition,
+        // Its rollback (ECS redeploying the last completed revision) is not modelled: Switchyard
+        // sets rollback false and cleans up the idle colour itself.
+        ...(s.circuitBreaker
+          ? { deploymentConfiguration: { deploymentCircuitBreaker: s.circuitBreaker } }
+          : {}),
         loadBalancers: [
           {
             targetGroupArn: s.targetGroupArn,
@@ -411,8 +426,11 @@ export class EcsModel {
     taskDefinition?: string;
     desiredCount?: number;
     forceNewDeployment?: boolean;
+    deploymentConfiguration?: { deploymentCircuitBreaker?: { enable: boolean; rollback: boolean } };
   }) {
     const service = this.service(input.cluster, input.service);
+    const breaker = input.deploymentConfiguration?.deploymentCircuitBreaker;
+    if (breaker) service.circuitBreaker = { enable: breaker.enable, rollback: breaker.rollback };
     const primary = service.deployments[0] as SimDeployment;
     if (input.taskDefinition && !this.taskDefinitions.has(input.taskDefinition)) {
       throw awsError('ClientException', `Unable to describe task definition ${input.taskDefinition}.`);

@@ -72,3 +72,43 @@ describe('a target with AWS-default target groups', () => {
     expect(checks.some((p) => p.detail?.includes('still in their first health checks'))).toBe(true);
   });
 });
+
+describe('the ECS deployment circuit breaker', () => {
+  it('is off unless a service enables it: failing tasks keep being replaced and the rollout never FAILS', async () => {
+    w = await startWorld({ automation: false });
+    const { ecs, ecr } = w.rt.account;
+    const green = w.checkout.ecs.services.green;
+    const live = ecs.DescribeServices({ cluster: 'prod', services: [w.checkout.ecs.services.blue] })
+      .services[0];
+    const td = ecs.taskDefinitions.get(live?.taskDefinition ?? '');
+    w.rt.faults.unhealthyTags.add('bad');
+    const { digest } = ecr.push('checkout-api', 'bad', { silent: true });
+    const image = `${ecr.repositories.get('checkout-api')?.uri}@${digest}`;
+    if (!td) throw new Error('no live task definition');
+    const bad = ecs.registerTaskDefinition({
+      ...td,
+      family: 'checkout-api',
+      containerDefinitions: [{ ...td.containerDefinitions?.[0], image }],
+    });
+    const rollout = () =>
+      ecs.DescribeServices({ cluster: 'prod', services: [green] }).services[0]?.deployments?.[0];
+    ecs.UpdateService({
+      cluster: 'prod',
+      service: green,
+      taskDefinition: bad.taskDefinitionArn,
+      desiredCount: 4,
+    });
+    await w.rt.wait(20 * 60);
+    expect(rollout()).toMatchObject({ rolloutState: 'IN_PROGRESS' });
+    expect(rollout()?.failedTasks).toBeGreaterThanOrEqual(3);
+    // Switchyard's own UpdateService turns it on (rollback off: it cleans up the idle colour itself).
+    ecs.UpdateService({
+      cluster: 'prod',
+      service: green,
+      forceNewDeployment: true,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    });
+    await w.rt.wait(10 * 60);
+    expect(rollout()).toMatchObject({ rolloutState: 'FAILED' });
+  });
+});
