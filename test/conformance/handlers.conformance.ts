@@ -34,6 +34,7 @@ import {
   ModifyRuleCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
@@ -269,6 +270,7 @@ beforeAll(async () => {
           alarms: ['checkout-5xx'],
           bakeMinutes: 1,
           notify: { sns: topic },
+          approval: { required: true, approvers: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] },
         },
       ],
     }),
@@ -280,7 +282,15 @@ beforeAll(async () => {
     WAITS_TABLE: tables.waits,
     APPROVALS_TABLE: tables.approvals,
     RELEASE_STATE_MACHINE_ARN: world.releaseArn,
+    APPROVAL_KEY_SECRET: 'switchyard/approval-signing-key',
+    APPROVAL_BASE_URL: 'https://approvals.example.com',
   });
+  await new SecretsManagerClient({}).send(
+    new CreateSecretCommand({
+      Name: 'switchyard/approval-signing-key',
+      SecretString: 'conformance-signing-key-0123456789',
+    }),
+  );
 });
 
 const weights = async () => {
@@ -417,6 +427,37 @@ describe('step handlers against moto', () => {
     ).resolves.toBeDefined();
   });
 
+  it('wait-resume takes an ECS deployment event for green and re-checks the waits it names', async () => {
+    const out = (await (
+      await handler('wait-resume')
+    )(
+      {
+        version: '0',
+        id: 'conformance-ecs',
+        'detail-type': 'ECS Deployment State Change',
+        source: 'aws.ecs',
+        account: '123456789012',
+        time: new Date().toISOString(),
+        region,
+        resources: [`arn:aws:ecs:${region}:123456789012:service/prod/checkout-api-green`],
+        detail: { eventType: 'INFO', eventName: 'SERVICE_DEPLOYMENT_COMPLETED', deploymentId: 'ecs-svc/1' },
+      },
+      context('wait-resume'),
+    )) as { resourceKeys: string[] };
+    expect(out.resourceKeys.join(' ')).toContain('checkout-api-green');
+  });
+
+  it('request-approval stores one approval and mails each approver their signed links through SNS', async () => {
+    const out = (await (
+      await handler('request-approval')
+    )(
+      { releaseId, target: 'checkout-api', plan, taskToken: 'a-token-moto-never-issued' },
+      context('request-approval'),
+    )) as { approvalId: string; channels: string[] };
+    expect(out.approvalId).toBeTruthy();
+    expect(out.channels).toEqual(['email (2)']);
+  });
+
   it('check-health judges green by its target group: in moto no task runs, so 0 of 2 are healthy', async () => {
     await expect(
       (await handler('check-health'))({ releaseId, target: 'checkout-api', plan }, context('check-health')),
@@ -486,6 +527,33 @@ describe('step handlers against moto', () => {
       await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-green'] }))
     ).services?.[0];
     expect(green?.desiredCount).toBe(0);
+  });
+
+  it('scale-down-old-colour reads the alarm and the weights, then scales the old colour to 0', async () => {
+    await elbv2.send(
+      new ModifyRuleCommand({
+        RuleArn: world.ruleArn,
+        Actions: [
+          {
+            Type: 'forward',
+            ForwardConfig: {
+              TargetGroups: [
+                { TargetGroupArn: world.blue, Weight: 0 },
+                { TargetGroupArn: world.green, Weight: 100 },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    await (await handler('scale-down-old-colour'))(
+      { releaseId, target: 'checkout-api', plan },
+      context('scale-down-old-colour'),
+    );
+    const blue = (
+      await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-blue'] }))
+    ).services?.[0];
+    expect(blue?.desiredCount).toBe(0);
   });
 
   it("prune-snapshots reads the database's manual snapshots with their tags and keeps the ones a rollback plan names", async () => {
