@@ -672,6 +672,8 @@ export class SwitchyardStack extends Stack {
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     };
+    // Routine outcomes (Aborted, RolledBack, Superseded) end as succeeded executions whose output
+    // carries the outcome: a failed or timed-out execution is always unexpected, worth a page.
     const alarms = [
       new Alarm(this, 'ExecutionsFailed', {
         metric: sm.metricFailed({ period: Duration.minutes(5) }),

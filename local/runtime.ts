@@ -231,11 +231,14 @@ export class LocalRuntime {
       onStateEntered: (execution, state, type) => {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
       },
-      onExecutionEnded: (execution) =>
-        this.progress(
-          execution.name,
-          `execution ${execution.status}${execution.error ? ` (${execution.error})` : ''}`,
-        ),
+      onExecutionEnded: (execution) => {
+        // A routine outcome (Aborted, RolledBack, …) is a succeeded execution: name the outcome.
+        const outcome = execution.output
+          ? (JSON.parse(execution.output) as { outcome?: string }).outcome
+          : undefined;
+        const detail = execution.error ?? outcome;
+        this.progress(execution.name, `execution ${execution.status}${detail ? ` (${detail})` : ''}`);
+      },
     });
     this.account.sfn = this.sfn as never;
     this.account.ecs.onChange((text) => this.progress('ecs', text));

@@ -165,6 +165,26 @@ describe('release.asl.json', () => {
     });
   });
 
+  it('bounds every execution with a top-level timeout longer than the longest legitimate release', () => {
+    const top = JSON.parse(text) as { TimeoutSeconds?: number };
+    // A day queued for the lock, a week waiting for approval (the longest approval.timeoutMinutes),
+    // and room for freeze windows and bakes: still bounded, so nothing waits for ever.
+    const longest = 24 * 3600 + 7 * 24 * 3600;
+    expect(top.TimeoutSeconds).toBeGreaterThan(longest);
+    expect(top.TimeoutSeconds).toBeLessThanOrEqual(30 * 24 * 3600);
+  });
+
+  it('ends routine outcomes as succeeded executions, and only a failed rollback as a failed one', () => {
+    const ends = allStates(definition.States).filter((s) => ['Succeed', 'Fail'].includes(s.state.Type));
+    expect(Object.fromEntries(ends.map((s) => [s.name, s.state.Type]))).toEqual({
+      Released: 'Succeed',
+      ReleaseAborted: 'Succeed',
+      ReleaseRolledBack: 'Succeed',
+      ReleaseSuperseded: 'Succeed',
+      ReleaseRollbackFailed: 'Fail',
+    });
+  });
+
   it('runs the snapshot and the deployment in one Parallel', () => {
     const prepare = definition.States.Prepare;
     const branchStates = prepare?.Branches?.map((b) => Object.keys(b.States));

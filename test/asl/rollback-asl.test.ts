@@ -91,6 +91,17 @@ describe('rollback.asl.json', () => {
     );
   });
 
+  it('is bounded by a top-level timeout, and only a failed rollback ends as a failed execution', () => {
+    // A day queued for the lock, then at most about an hour on the slow path.
+    expect((JSON.parse(text) as { TimeoutSeconds?: number }).TimeoutSeconds).toBeGreaterThan(25 * 3600);
+    const ends = Object.entries(states).filter(([, s]) => ['Succeed', 'Fail'].includes(s.Type));
+    expect(Object.fromEntries(ends.map(([name, s]) => [name, s.Type]))).toEqual({
+      RolledBack: 'Succeed',
+      RollbackAborted: 'Succeed',
+      RollbackFailed: 'Fail',
+    });
+  });
+
   it('records the outcome, frees the lock and notifies on every path', () => {
     for (const mark of ['MarkRolledBack', 'MarkAborted', 'MarkRollbackFailed']) {
       expect(states[mark]?.Next).toBe('RecordOutcome');

@@ -145,8 +145,13 @@ describe('a manual start (the release state machine input)', () => {
     at: new Date('2026-01-05T09:00:00Z'),
   }).input;
 
+  it('an empty input → the execution fails at once (not a routine outcome: no release began), naming the field', async () => {
+    const execution = await start({}, 'bad-an-empty-input');
+    expect(execution?.status).toBe('FAILED');
+    expect(`${execution?.error}: ${execution?.cause}`).toMatch(/releaseId|target/);
+  });
+
   it.each([
-    ['an empty input', {}, /releaseId|target/],
     [
       'an unknown target',
       { ...valid, target: 'nope-api' },
@@ -160,11 +165,14 @@ describe('a manual start (the release state machine input)', () => {
     ],
     ['an oversized release id', { ...valid, releaseId: 'x'.repeat(300) }, /releaseId/],
   ])(
-    '%s → the execution fails, its cause naming the field, having changed nothing',
+    '%s → the release ends Aborted, its error naming the field, having changed nothing',
     async (what, input, message) => {
       const execution = await start(input, `bad-${what.replace(/\W+/g, '-')}`);
-      expect(execution?.status).toBe('FAILED');
-      expect(`${execution?.error}: ${execution?.cause}`).toMatch(message);
+      // A routine outcome is a succeeded execution whose output says what happened.
+      expect(execution?.status).toBe('SUCCEEDED');
+      const output = JSON.parse(execution?.output ?? '{}');
+      expect(output.outcome).toBe('Aborted');
+      expect(`${output.error?.Error}: ${output.error?.Cause}`).toMatch(message);
     },
   );
 });
