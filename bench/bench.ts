@@ -248,6 +248,8 @@ out(
 
 interface ScaleResult {
   releases: number;
+  /** The RDS manual snapshot quota the run assumes (raised from AWS's default of 100). */
+  snapshotQuota: number;
   outcomes: Record<string, number>;
   failedByThrottling: number;
   reconcilerFailures: number;
@@ -310,6 +312,9 @@ if (!process.argv.includes('--quick')) {
   );
   row('state transitions', String(first.stateTransitions));
   out(`  rate limits: ${first.limits.join('; ')}`);
+  out(
+    `  RDS manual snapshot quota: ${first.snapshotQuota} (AWS's default is 100 per Region; a platform with ${first.releases} databases has raised it, or its releases past the 100th abort at BackupDatabase)`,
+  );
   const deterministic = scaleRuns.every(
     (r) => r.virtualSeconds === first.virtualSeconds && r.stateTransitions === first.stateTransitions,
   );

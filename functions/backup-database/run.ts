@@ -54,6 +54,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       );
     }
   } catch (error) {
+    if (/SnapshotQuotaExceeded/.test((error as Error).name)) {
+      throw new SnapshotFailed(
+        `RDS refused snapshot ${snapshotId}: the account's manual snapshot quota is used up (${(error as Error).message}). ` +
+          `Delete old manual snapshots, lower database.keepSnapshots across targets, or raise the "Manual DB ${database.kind === 'instance' ? 'instance' : 'cluster'} snapshots" quota in Service Quotas`,
+      );
+    }
     if (!alreadyExists.has((error as Error).name)) throw error;
     // A retry after the first call succeeded: accept it only if it is a snapshot of our database.
     const source = await snapshotSource(deps, database.kind, snapshotId);

@@ -260,6 +260,17 @@ describe('backup-database', () => {
     expect((await w.deps.store.getRelease('checkout-api-v2'))?.snapshotId).toBe('switchyard-checkout-api-v2');
   });
 
+  it('names the snapshot quota and what to do when RDS refuses for it', async () => {
+    const plan = await planned();
+    w.rt.account.rds.snapshotQuota = 0;
+    await expect(
+      w.rt.until(backupDatabase({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'SnapshotFailed',
+      message: expect.stringMatching(/manual snapshot quota is used up.*keepSnapshots.*Service Quotas/),
+    });
+  });
+
   it('refuses a target without a database', async () => {
     const plan = await planned();
     await expect(
@@ -344,11 +355,13 @@ describe('deploy-inactive-colour and waits', () => {
         w.deps,
       ),
     );
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0 });
+    // This release's lock names an execution that never ran (the test started no state machine):
+    // the reconciler treats its owner as ended and recovers the target.
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0, recovered: 1 });
     const stored = w.rt.account.rds.snapshots.get(snapshot.snapshotId);
     if (stored) stored.status = 'available';
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 1 });
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 0, resumed: 0 });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 1, recovered: 0 });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 0, resumed: 0, recovered: 0 });
   });
 
   it('fails a snapshot wait when the snapshot failed', async () => {
