@@ -45,6 +45,7 @@ import {
   alarmStatePattern,
   ecrPushPattern,
   ecsDeploymentPattern,
+  executionEndedPattern,
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
 } from '../functions/shared/event-patterns.ts';
@@ -268,6 +269,11 @@ export class SwitchyardStack extends Stack {
         targets: [target('wait-resume')],
       });
     }
+    new Rule(this, 'ExecutionEnded', {
+      description: 'A release or rollback that ended without finishing (stopped, timed out) is recovered',
+      eventPattern: cdkPattern(executionEndedPattern([stateMachineArn, rollbackArn])),
+      targets: [target('recover-execution')],
+    });
     new Rule(this, 'Reconcile', {
       description: 'Re-checks pending waits: ECS and RDS events are best effort',
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -368,12 +374,22 @@ export class SwitchyardStack extends Stack {
         'roll-back-traffic',
         // Reads both colours to choose the fast or the slow path.
         'plan-rollback',
+        // Recovery checks the colour it puts traffic back on.
+        'recover-execution',
       ],
       ['ecs:DescribeServices'],
       services,
     );
     allow(
-      ['deploy-inactive-colour', 'scale-down-old-colour', 'clean-up-inactive-colour', 'roll-back-traffic'],
+      [
+        'deploy-inactive-colour',
+        'scale-down-old-colour',
+        'clean-up-inactive-colour',
+        'roll-back-traffic',
+        // Recovery scales the colour a stopped release was deploying back to 0.
+        'recover-execution',
+        'reconciler',
+      ],
       ['ecs:UpdateService'],
       services,
     );
@@ -406,6 +422,7 @@ export class SwitchyardStack extends Stack {
         'clean-up-inactive-colour',
         'roll-back-traffic',
         'plan-rollback',
+        'recover-execution',
       ],
       [elb('DescribeRules'), elb('DescribeListeners')],
       ['*'],
@@ -424,7 +441,15 @@ export class SwitchyardStack extends Stack {
     // Whoever fails a bake puts the weights back at once: the bake's wait registration, the alarm
     // event, the reconciler, and a rollback's lock request asking a running release to stop.
     allow(
-      ['shift-traffic', 'roll-back-traffic', 'register-wait', 'wait-resume', 'reconciler', 'acquire-lock'],
+      [
+        'shift-traffic',
+        'roll-back-traffic',
+        'register-wait',
+        'wait-resume',
+        'reconciler',
+        'acquire-lock',
+        'recover-execution',
+      ],
       ['elasticloadbalancing:ModifyRule', 'elasticloadbalancing:ModifyListener'],
       trafficArns,
     );
@@ -480,6 +505,9 @@ export class SwitchyardStack extends Stack {
       'register-wait',
       'notify',
       'request-approval',
+      // Recovery tells people what it did with a stopped release.
+      'recover-execution',
+      'reconciler',
     ];
     allow(
       notifiers,
@@ -498,8 +526,8 @@ export class SwitchyardStack extends Stack {
     );
     if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
-    // ReleaseLock only hands the lock over (success); the others resume or fail waits.
-    allow(['release-lock'], ['states:SendTaskSuccess'], ['*']);
+    // ReleaseLock and recovery only hand the lock over (success); the others resume or fail waits.
+    allow(['release-lock', 'recover-execution'], ['states:SendTaskSuccess'], ['*']);
     allow(
       ['acquire-lock', 'register-wait', 'wait-resume', 'reconciler', 'approvals', 'slack-interactions'],
       // The Service Authorization Reference lists no resource type for the task-token actions: AWS
@@ -509,7 +537,8 @@ export class SwitchyardStack extends Stack {
       ['*'],
     );
     allow(
-      ['acquire-lock'],
+      // AcquireLock before taking over an expired lock; the reconciler for every lock's owner.
+      ['acquire-lock', 'reconciler'],
       ['states:DescribeExecution'],
       [stateMachineArn, rollbackArn].map((sm) =>
         arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),

@@ -32,7 +32,17 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'shift-traffic': recordsPhase,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
-  reconciler: { ...recordsPhase, waits: ['Scan', 'UpdateItem'] },
+  // Also recovers a target whose lock owner ended without finishing (see recover-execution).
+  reconciler: {
+    locks: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
+    releases: ['GetItem', 'UpdateItem'],
+    waits: ['Scan', 'UpdateItem'],
+  },
+  // Puts traffic back, records the outcome, frees or hands over the lock.
+  'recover-execution': {
+    locks: ['GetItem', 'UpdateItem', 'DeleteItem'],
+    releases: ['GetItem', 'UpdateItem'],
+  },
   'scale-down-old-colour': recordsPhase,
   'clean-up-inactive-colour': recordsPhase,
   'roll-back-traffic': readsAndRecords,

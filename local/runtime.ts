@@ -20,6 +20,7 @@ import {
   alarmStatePattern,
   ecrPushPattern,
   ecsDeploymentPattern,
+  executionEndedPattern,
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
@@ -232,6 +233,15 @@ export class LocalRuntime {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
       },
       onExecutionEnded: (execution) => {
+        // What Step Functions sends EventBridge when an execution ends (for every status).
+        this.bus.emit('aws.states', 'Step Functions Execution Status Change', [execution.executionArn], {
+          executionArn: execution.executionArn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: execution.startDate.getTime(),
+          stopDate: (execution.stopDate ?? new Date()).getTime(),
+        });
         // A routine outcome (Aborted, RolledBack, …) is a succeeded execution: name the outcome.
         const outcome = execution.output
           ? (JSON.parse(execution.output) as { outcome?: string }).outcome
@@ -273,6 +283,11 @@ export class LocalRuntime {
       name: 'rds-snapshot',
       pattern: rdsSnapshotPattern,
       deliver: (e) => this.lambda.invoke('wait-resume', e),
+    });
+    this.bus.addRule({
+      name: 'execution-ended',
+      pattern: executionEndedPattern([this.releaseStateMachineArn, this.rollbackStateMachineArn]),
+      deliver: (e) => this.lambda.invoke('recover-execution', e),
     });
     const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
@@ -396,6 +411,18 @@ export class LocalRuntime {
       input: JSON.stringify(request.input),
     });
     return request.name;
+  }
+
+  /** Stops an execution, as an operator can with `aws stepfunctions stop-execution`. */
+  stopExecution(executionName: string): void {
+    const execution = this.executions().find((e) => e.name === executionName);
+    if (!execution) throw new Error(`no execution ${executionName}`);
+    this.progress('ops', `stop-execution ${executionName}`);
+    this.sfn.StopExecution({
+      executionArn: execution.executionArn,
+      error: 'Stopped',
+      cause: 'stopped by an operator',
+    });
   }
 
   /**

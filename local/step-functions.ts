@@ -78,6 +78,9 @@ export interface StepFunctionsHooks {
   onExecutionEnded?: (execution: LocalExecution) => void;
 }
 
+/** Stops a running execution (the engine's abort). */
+type Abort = () => void;
+
 interface PendingToken {
   executionArn: string;
   state: string;
@@ -163,6 +166,23 @@ export class LocalStepFunctions {
     const execution = this.run(definition, input.stateMachineArn, executionArn, name, input.input ?? '{}');
     return { executionArn, startDate: execution.startDate };
   }
+
+  /**
+   * Stops a running execution, as an operator can in AWS: it ends ABORTED, and its parked tasks'
+   * tokens are closed. A stopped execution runs none of its own clean-up (AWS StopExecution).
+   */
+  StopExecution(input: { executionArn: string; error?: string; cause?: string }) {
+    const e = this.executions.get(input.executionArn);
+    if (!e) throw awsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+    if (e.status === 'RUNNING') {
+      e.error = input.error;
+      e.cause = input.cause;
+      this.aborts.get(input.executionArn)?.();
+    }
+    return { stopDate: new Date() };
+  }
+
+  private readonly aborts = new Map<string, Abort>();
 
   DescribeExecution(input: { executionArn: string }) {
     const e = this.executions.get(input.executionArn);
@@ -352,6 +372,10 @@ export class LocalStepFunctions {
       }
     })();
 
+    this.aborts.set(executionArn, () => {
+      execution.status = 'ABORTED';
+      run.abort();
+    });
     execution.done = run.result
       .then(
         (output) => {
@@ -359,6 +383,10 @@ export class LocalStepFunctions {
           execution.output = JSON.stringify(output);
         },
         (error: Error & { cause?: unknown }) => {
+          if (execution.status === 'ABORTED' || error.name === 'ExecutionAbortedError') {
+            execution.status = 'ABORTED';
+            return;
+          }
           execution.status = error.name === 'ExecutionTimeoutError' ? 'TIMED_OUT' : 'FAILED';
           const inner = error.cause as { name?: string; message?: string } | undefined;
           execution.error ??= inner?.name ?? error.name;
@@ -368,6 +396,7 @@ export class LocalStepFunctions {
       .then(() => events.catch(() => {}))
       .finally(() => {
         execution.stopDate = new Date();
+        this.aborts.delete(executionArn);
         this.closeTokens(executionArn);
         this.hooks.onExecutionEnded?.(execution);
       });

@@ -3,13 +3,15 @@ import { cloudwatch } from '../shared/clients/cloudwatch.ts';
 import { ecs } from '../shared/clients/ecs.ts';
 import { elbv2 } from '../shared/clients/elbv2.ts';
 import { rds } from '../shared/clients/rds.ts';
+import { secrets } from '../shared/clients/secrets.ts';
 import { sfn } from '../shared/clients/sfn.ts';
+import { sns } from '../shared/clients/sns.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-const deps = { ...baseDeps(), ecs, rds, elbv2, cloudwatch, sfn };
+const deps = { ...baseDeps(), ecs, rds, elbv2, cloudwatch, sfn, sns, secrets };
 
 export const handler = middy()
   .use(stepMiddlewares({ name: 'Reconciler', schema: inputSchema }))

@@ -1,9 +1,12 @@
+import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
+import { type EndedStatus, type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'> &
+  RecoveryDeps;
 
 /**
  * ECS and RDS events are best effort: periodically re-check every pending wait with batched
@@ -11,7 +14,8 @@ type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' |
  */
 export const run = async (deps: Deps): Promise<Output> => {
   const waits = await deps.store.allPendingWaits();
-  if (waits.length === 0) return { checked: 0, resumed: 0 };
+  // Waits first (a failed bake puts traffic back from here), then the locks of ended executions.
+  if (waits.length === 0) return { checked: 0, resumed: 0, recovered: await recoverOrphanedLocks(deps) };
   // A throttled batch waits for the next round; the others are still checked now.
   const checks = await checkWaits(waits, deps, {
     onTransientError: (what, error) =>
@@ -22,5 +26,42 @@ export const run = async (deps: Deps): Promise<Output> => {
     const check = checks.get(wait.waitId);
     if (check && (await resumeWait(wait, check, deps))) resumed++;
   }
-  return { checked: waits.length, resumed };
+  return { checked: waits.length, resumed, recovered: await recoverOrphanedLocks(deps) };
+};
+
+/**
+ * A lock whose owner's execution no longer runs (stopped, timed out, failed, its status event
+ * lost) is recovered here: traffic back on a healthy colour, a true outcome, the lock freed.
+ */
+const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
+  let recovered = 0;
+  for (const lock of await deps.store.allLocks()) {
+    try {
+      const status = await executionStatus(deps, lock.ownerExecutionArn);
+      if (status === 'RUNNING') continue;
+      const result = await recoverExecution(lock.owner, status === 'SUCCEEDED' ? 'FAILED' : status, deps);
+      logger.info('recovered an ended execution', { releaseId: lock.owner, status, detail: result.detail });
+      recovered++;
+    } catch (error) {
+      // One target's trouble must not stop the others' waits from being checked.
+      logger.warn('could not recover a lock owner', {
+        releaseId: lock.owner,
+        error: (error as Error).message,
+      });
+    }
+  }
+  return recovered;
+};
+
+const executionStatus = async (
+  deps: Deps,
+  executionArn: string,
+): Promise<EndedStatus | 'RUNNING' | 'SUCCEEDED'> => {
+  try {
+    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return (out.status ?? 'FAILED') as EndedStatus | 'RUNNING' | 'SUCCEEDED';
+  } catch (error) {
+    if ((error as Error).name === 'ExecutionDoesNotExist') return 'FAILED';
+    throw error;
+  }
 };

@@ -6,4 +6,6 @@ export type Input = z.infer<typeof inputSchema>;
 export interface Output {
   checked: number;
   resumed: number;
+  /** Targets whose lock owner had ended without finishing, recovered now. */
+  recovered?: number;
 }

@@ -30,6 +30,16 @@ export const alarmStatePattern = (alarmNames: string[]): EventPattern => ({
   detail: { alarmName: alarmNames, state: { value: ['ALARM'] } },
 });
 
+/**
+ * An execution of Switchyard's state machines that ended without finishing its own work: stopped
+ * by hand, timed out, or failed outside every Catch. Routine outcomes end as SUCCEEDED.
+ */
+export const executionEndedPattern = (stateMachineArns: string[]): EventPattern => ({
+  source: ['aws.states'],
+  'detail-type': ['Step Functions Execution Status Change'],
+  detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: stateMachineArns },
+});
+
 /** Exact-match subset of EventBridge pattern semantics: every listed field must equal one of its values. */
 export const matches = (pattern: EventPattern, event: unknown): boolean => {
   if (typeof event !== 'object' || event === null) return false;

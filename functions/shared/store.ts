@@ -243,6 +243,18 @@ export const createStore = (
 
     // --- locks ------------------------------------------------------------------------------
 
+    /** Every held lock (one item per target with a release under way). */
+    async allLocks(): Promise<LockRecord[]> {
+      const locks: LockRecord[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(new ScanCommand({ TableName: tables.locks, ExclusiveStartKey: start }));
+        locks.push(...((out.Items ?? []) as LockRecord[]));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return locks;
+    },
+
     async getLock(target: string): Promise<LockRecord | undefined> {
       const out = await doc.send(
         new GetCommand({ TableName: tables.locks, Key: { target }, ConsistentRead: true }),

@@ -10,6 +10,7 @@ import { buildApp } from '../../infra/app.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
 import {
   allFunctionFolders,
+  eventFunctions,
   releaseDefinitionPath,
   releaseFunctions,
   rollbackDefinitionPath,
@@ -152,7 +153,7 @@ describe('SwitchyardStack', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
       Properties: { Targets: Record<string, unknown>[] };
     }[];
-    expect(rules.length).toBe(5); // ECR, ECS, RDS, alarms, schedule
+    expect(rules.length).toBe(6); // ECR, ECS, RDS, alarms, ended executions, schedule
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target).toMatchObject({
@@ -299,7 +300,7 @@ describe('SwitchyardStack', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::EventInvokeConfig',
       { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } },
-      3,
+      eventFunctions.length,
     );
   });
 
@@ -324,7 +325,7 @@ describe('synthesis of other targets configs', () => {
     const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
     const file = writeTargetsFile({ targets: [doc.targets[1]] }, 'one-target.json');
     const { template: one } = synth(file);
-    one.resourceCountIs('AWS::Events::Rule', 3);
+    one.resourceCountIs('AWS::Events::Rule', 4); // ECR, ECS, ended executions, schedule
     expect(JSON.stringify(one.toJSON())).not.toMatch(/"rds:[A-Z]/); // no RDS action anywhere
   });
 

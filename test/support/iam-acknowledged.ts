@@ -2,7 +2,7 @@
  * Granted actions that no call in the suite's local runs uses, each with the reason it stays.
  * Keyed `<function> <action>`; `state-machine:<name>` is a state machine's role.
  */
-import { allFunctionFolders } from '../../state-machines/definitions.ts';
+import { allFunctionFolders, eventFunctions } from '../../state-machines/definitions.ts';
 
 const xray = 'Written by the Lambda runtime for active tracing (X-Ray), not by the function code.';
 const listener =
@@ -21,6 +21,8 @@ export const acknowledgedGrants: Record<string, string> = {
   'roll-back-traffic elasticloadbalancing:ModifyListener': listener,
   'wait-resume elasticloadbalancing:DescribeListeners': listener,
   'wait-resume elasticloadbalancing:ModifyListener': listener,
+  'recover-execution elasticloadbalancing:DescribeListeners': listener,
+  'recover-execution elasticloadbalancing:ModifyListener': listener,
   'acquire-lock states:DescribeExecution':
     "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
   'plan-rollback elasticloadbalancing:DescribeTargetHealth':
@@ -29,6 +31,10 @@ export const acknowledgedGrants: Record<string, string> = {
     'Resumes its own wait at once when the condition already holds at registration (the event came first).',
   'slack-interactions states:SendTaskFailure':
     'A rejection from Slack fails the approval wait; the suite rejects by email only.',
+  'reconciler secretsmanager:GetSecretValue':
+    "Reads a target's Slack or Teams webhook to announce an outcome it recovered; the suite recovers only targets without webhooks.",
+  'recover-execution secretsmanager:GetSecretValue':
+    "Reads a target's Slack or Teams webhook to announce the recovered outcome; the suite recovers only targets without webhooks.",
 };
 
 for (const fn of allFunctionFolders()) {
@@ -37,7 +43,7 @@ for (const fn of allFunctionFolders()) {
 }
 // Lambda's on-failure destination (the dead-letter queue): CDK's grant for an SQS destination adds
 // these two next to sqs:SendMessage, which the delivery check uses.
-for (const fn of ['start-release', 'wait-resume', 'reconciler']) {
+for (const fn of eventFunctions) {
   acknowledgedGrants[`${fn} sqs:GetQueueAttributes`] =
     'Part of the grant for the on-failure SQS destination (CDK).';
   acknowledgedGrants[`${fn} sqs:GetQueueUrl`] = 'Part of the grant for the on-failure SQS destination (CDK).';

@@ -1,0 +1,10 @@
+import { ecs } from '../shared/clients/ecs.ts';
+import { elbv2 } from '../shared/clients/elbv2.ts';
+import { secrets } from '../shared/clients/secrets.ts';
+import { sfn } from '../shared/clients/sfn.ts';
+import { sns } from '../shared/clients/sns.ts';
+import { releaseStep } from '../shared/step-handler.ts';
+import { run } from './run.ts';
+import { inputSchema } from './schema.ts';
+
+export const handler = releaseStep('RecoverExecution', inputSchema, run, { ecs, elbv2, sfn, sns, secrets });
