@@ -433,8 +433,9 @@ export class SwitchyardStack extends Stack {
     allow(['validate'], [elb('DescribeTargetGroups')], ['*']);
     // The new colour's targets: judged by check-health, watched during bakes; plan-rollback checks
     // the previous colour's before taking the fast path.
+    // Recovery checks the colour it puts traffic back on.
     allow(
-      ['check-health', 'register-wait', 'reconciler', 'plan-rollback'],
+      ['check-health', 'register-wait', 'reconciler', 'plan-rollback', 'recover-execution'],
       [elb('DescribeTargetHealth')],
       ['*'],
     );

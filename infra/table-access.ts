@@ -42,6 +42,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'recover-execution': {
     locks: ['GetItem', 'UpdateItem', 'DeleteItem'],
     releases: ['GetItem', 'UpdateItem'],
+    // Closes the ended execution's waits.
+    waits: ['Scan', 'UpdateItem'],
   },
   'scale-down-old-colour': recordsPhase,
   'clean-up-inactive-colour': recordsPhase,

@@ -39,7 +39,10 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
     try {
       const status = await executionStatus(deps, lock.ownerExecutionArn);
       if (status === 'RUNNING') continue;
-      const result = await recoverExecution(lock.owner, status === 'SUCCEEDED' ? 'FAILED' : status, deps);
+      // DescribeExecution is eventually consistent: an owner it does not know yet may have just started.
+      const ageMs = deps.now().getTime() - Date.parse(lock.acquiredAt);
+      if (status === 'UNKNOWN' && ageMs < UNKNOWN_OWNER_GRACE_MS) continue;
+      const result = await recoverExecution(lock.owner, status === 'UNKNOWN' ? 'FAILED' : status, deps);
       logger.info('recovered an ended execution', { releaseId: lock.owner, status, detail: result.detail });
       recovered++;
     } catch (error) {
@@ -53,15 +56,18 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
   return recovered;
 };
 
+/** How long a lock's owner may be unknown to DescribeExecution before it counts as gone. */
+const UNKNOWN_OWNER_GRACE_MS = 5 * 60_000;
+
 const executionStatus = async (
   deps: Deps,
   executionArn: string,
-): Promise<EndedStatus | 'RUNNING' | 'SUCCEEDED'> => {
+): Promise<EndedStatus | 'RUNNING' | 'SUCCEEDED' | 'UNKNOWN'> => {
   try {
     const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
     return (out.status ?? 'FAILED') as EndedStatus | 'RUNNING' | 'SUCCEEDED';
   } catch (error) {
-    if ((error as Error).name === 'ExecutionDoesNotExist') return 'FAILED';
+    if ((error as Error).name === 'ExecutionDoesNotExist') return 'UNKNOWN';
     throw error;
   }
 };

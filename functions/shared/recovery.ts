@@ -6,12 +6,14 @@
  * reconciler, which checks each lock's owner (events are not guaranteed), so recovery takes at most
  * one reconciler period after the event should have come.
  */
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { run as releaseLock } from '../release-lock/run.ts';
-import { findTarget } from './config.ts';
+import { findTarget, type Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
+import type { ReleaseRecord } from './store.ts';
 import { allTo, readWeights, setWeights } from './traffic.ts';
 import { type Colour, Outcome, ReleaseKind } from './vocabulary.ts';
 
@@ -39,49 +41,35 @@ const errorName: Record<EndedStatus, string> = {
 
 export const recoverExecution = async (
   releaseId: string,
-  status: EndedStatus,
+  status: EndedStatus | 'SUCCEEDED',
   deps: RecoveryDeps,
 ): Promise<Recovery> => {
   const record = await deps.store.getRelease(releaseId);
   if (!record) return { releaseId, detail: 'no release record: nothing began' };
-  if (record.outcome) {
-    // It recorded its outcome; only the lock may be left (stopped between RecordOutcome and ReleaseLock).
-    await releaseLock({ releaseId, target: record.target }, deps);
-    return { releaseId, detail: `already ended ${record.outcome}` };
+  const lock = await deps.store.getLock(record.target);
+  const holdsLock = lock?.owner === releaseId;
+  if (record.outcome || status === 'SUCCEEDED') {
+    // It finished its own work; only the lock may be left (ended between RecordOutcome and ReleaseLock).
+    if (holdsLock) await releaseLock({ releaseId, target: record.target }, deps);
+    return { releaseId, detail: `already ended ${record.outcome ?? 'SUCCEEDED'}` };
+  }
+  // Its waits die with it: close them, so no event or reconciler tick acts on them later (a bake's
+  // fast rollback would otherwise move traffic under whichever release holds the target next).
+  for (const wait of (await deps.store.allPendingWaits()).filter((w) => w.releaseId === releaseId)) {
+    await deps.store.claimWait(wait);
   }
   const target = findTarget(deps.targets, record.target);
   const rollback = record.kind === ReleaseKind.Rollback;
-  // The colour that must carry traffic: for a release, the one live before it (it never finished);
-  // for a rollback, the one it was putting back, but only to finish a split it left.
-  const safe: Colour | undefined = rollback ? record.toColour : record.fromColour;
-  const other: Colour | undefined = safe === 'blue' ? 'green' : safe === 'green' ? 'blue' : undefined;
-  const state = await readWeights(deps.elbv2, target.traffic);
-  let weights = state.weights;
   const notes: string[] = [];
   let outcome: Outcome = Outcome.Aborted;
-  const split = weights.blue > 0 && weights.green > 0;
-  if (safe && other) {
-    if (rollback ? split : weights[other] > 0 || weights[safe] === 0) {
-      const service = await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[safe]);
-      if ((service.runningCount ?? 0) > 0) {
-        weights = (await setWeights(deps.elbv2, target.traffic, allTo(safe), state)).weights;
-        notes.push(`traffic put back on ${safe} (verified)`);
-        outcome = Outcome.RolledBack;
-      } else {
-        notes.push(`${safe} runs no task: traffic left at blue ${weights.blue} / green ${weights.green}`);
-        outcome = Outcome.RollbackFailed;
-      }
-    } else if ((record.trafficPercent ?? 0) > 0) {
-      // Traffic had moved and is back already (e.g. a bake's fast rollback before the stop).
-      outcome = Outcome.RolledBack;
-    }
-    // The colour it was deploying goes back to 0 once it carries nothing.
-    if (weights[other] === 0 && !rollback && record.toColour === other) {
-      await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[other], 0);
-      notes.push(`${other} scaled to 0`);
-    }
+  let weights: { blue: number; green: number } | undefined;
+  if (!holdsLock) {
+    // Another release holds the target now (or nobody does): moving traffic or scaling could fight it.
+    notes.push('it no longer held the lock, so traffic and services were left as they are');
   } else {
-    notes.push('it had not planned its colours yet: nothing was deployed');
+    const found = await restoreTraffic(record, target, rollback, deps, notes);
+    outcome = found.outcome;
+    weights = found.weights;
   }
   const cause = `the execution ended ${status} before it finished; ${notes.join('; ')}`;
   await deps.store.updateRelease(releaseId, {
@@ -91,7 +79,7 @@ export const recoverExecution = async (
     error: { Error: errorName[status], Cause: cause },
   });
   logger.info('release outcome', { outcome, target: target.name, recovered: true });
-  await releaseLock({ releaseId, target: target.name }, deps);
+  if (holdsLock) await releaseLock({ releaseId, target: target.name }, deps);
   // A channel that fails never fails the recovery (notify logs and counts it).
   await notify(deps, target, {
     releaseId,
@@ -103,4 +91,61 @@ export const recoverExecution = async (
     ],
   });
   return { releaseId, outcome, weights, detail: cause };
+};
+
+/**
+ * Puts the target's traffic on a healthy colour and says what that makes the outcome. A release
+ * that had already promoted (the old colour scaled down, all traffic on the new one) is left
+ * alone and called Promoted; traffic only ever moves to a colour whose desired tasks all run and
+ * are healthy in its target group.
+ */
+const restoreTraffic = async (
+  record: ReleaseRecord,
+  target: Target,
+  rollback: boolean,
+  deps: RecoveryDeps,
+  notes: string[],
+): Promise<{ outcome: Outcome; weights?: { blue: number; green: number } }> => {
+  // The colour that must carry traffic: for a release, the one live before it (it never finished);
+  // for a rollback, the one it was putting back, but only to finish a split it left.
+  const safe: Colour | undefined = rollback ? record.toColour : record.fromColour;
+  const other: Colour | undefined = safe === 'blue' ? 'green' : safe === 'green' ? 'blue' : undefined;
+  if (!safe || !other) {
+    notes.push('it had not planned its colours yet: nothing was deployed');
+    return { outcome: Outcome.Aborted };
+  }
+  const state = await readWeights(deps.elbv2, target.traffic);
+  let weights = state.weights;
+  const safeService = await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[safe]);
+  if (!rollback && weights[other] > 0 && weights[safe] === 0 && (safeService.desiredCount ?? 0) === 0) {
+    notes.push(`it had promoted: all traffic on ${other}, ${safe} already scaled down`);
+    return { outcome: Outcome.Promoted, weights };
+  }
+  let outcome: Outcome = record.trafficRestoredAt ? Outcome.RolledBack : Outcome.Aborted;
+  const split = weights.blue > 0 && weights.green > 0;
+  if (rollback ? split : weights[other] > 0 || weights[safe] === 0) {
+    const healthy = await healthyTargets(deps, target.traffic.targetGroups[safe]);
+    const desired = safeService.desiredCount ?? 0;
+    if (desired > 0 && (safeService.runningCount ?? 0) >= desired && healthy >= desired) {
+      weights = (await setWeights(deps.elbv2, target.traffic, allTo(safe), state)).weights;
+      notes.push(`traffic put back on ${safe} (verified; ${healthy} healthy targets)`);
+      outcome = Outcome.RolledBack;
+    } else {
+      notes.push(
+        `${safe} is not healthy (${safeService.runningCount ?? 0}/${desired} tasks running, ${healthy} healthy targets): traffic left at blue ${weights.blue} / green ${weights.green}`,
+      );
+      return { outcome: Outcome.RollbackFailed, weights };
+    }
+  }
+  // The colour it was deploying goes back to 0 once it carries nothing.
+  if (weights[other] === 0 && !rollback && record.toColour === other) {
+    await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[other], 0);
+    notes.push(`${other} scaled to 0`);
+  }
+  return { outcome, weights };
+};
+
+const healthyTargets = async (deps: RecoveryDeps, targetGroupArn: string): Promise<number> => {
+  const out = await deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
+  return (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State === 'healthy').length;
 };

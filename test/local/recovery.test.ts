@@ -50,7 +50,7 @@ describe('recovery of a release whose execution ended without finishing', () => 
     expect(await rt.store.getLock('payments-api')).toBeUndefined();
     const record = await rt.release(releaseId);
     expect(record).toMatchObject({ outcome: 'RolledBack', error: { Error: 'ExecutionAborted' } });
-    expect(record?.error?.Cause).toContain('traffic put back on blue (verified)');
+    expect(record?.error?.Cause).toMatch(/traffic put back on blue \(verified; 4 healthy targets\)/);
     expect(
       rt.account.sns.published.some(
         (m) => m.attributes.releaseId === releaseId && m.attributes.event === 'RolledBack',
@@ -88,6 +88,24 @@ describe('recovery of a release whose execution ended without finishing', () => 
     await rt.settle();
     expect((await rt.release(releaseIdOf('v3')))?.outcome).toBe('Promoted');
     expect(liveWeights(rt, payments)).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('stopped after it promoted (blue scaled down) but before recording it: left on green and called Promoted', async () => {
+    // RecordOutcome hangs to its timeout once: the stop lands while it runs, after the promotion.
+    const { rt, payments } = await world({ lambda: [{ state: 'RecordOutcome', kind: 'timeout', times: 1 }] });
+    rt.push('payments-api', 'v2');
+    const releaseId = releaseIdOf('v2');
+    await rt.runUntil(() =>
+      rt.executions().some((e) => e.name === releaseId && e.history.some((h) => h.state === 'RecordOutcome')),
+    );
+    rt.stopExecution(releaseId);
+    await rt.wait(BOUND_SECONDS);
+    const record = await rt.release(releaseId);
+    expect(record?.outcome).toBe('Promoted');
+    expect(record?.error?.Cause).toContain('it had promoted');
+    expect(liveWeights(rt, payments)).toEqual({ blue: 0, green: 100 });
+    expect(runningTasks(rt, payments).green).toBeGreaterThan(0);
+    expect(await rt.store.getLock('payments-api')).toBeUndefined();
   });
 
   it('stopped while deploying: Aborted, green back to 0, and the next push releases as usual', async () => {

@@ -355,9 +355,9 @@ describe('deploy-inactive-colour and waits', () => {
         w.deps,
       ),
     );
-    // This release's lock names an execution that never ran (the test started no state machine):
-    // the reconciler treats its owner as ended and recovers the target.
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0, recovered: 1 });
+    // This release's lock names an execution DescribeExecution does not know (the test started no
+    // state machine): within its first minutes that may be eventual consistency, so it is left alone.
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0, recovered: 0 });
     const stored = w.rt.account.rds.snapshots.get(snapshot.snapshotId);
     if (stored) stored.status = 'available';
     expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 1, recovered: 0 });
