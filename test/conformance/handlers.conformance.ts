@@ -294,6 +294,32 @@ beforeAll(async () => {
   );
 });
 
+/** The test's own ModifyRule (the whole forward action), outside any Switchyard step. */
+const setWeightsByHand = (blue: number, green: number) =>
+  elbv2.send(
+    new ModifyRuleCommand({
+      RuleArn: world.ruleArn,
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: world.blue, Weight: blue },
+              { TargetGroupArn: world.green, Weight: green },
+            ],
+          },
+        },
+      ],
+    }),
+  );
+
+/** Switchyard's store over the tables in moto, imported only once the environment is set. */
+const switchyardStore = async () => {
+  const { createStore } = await import('../../functions/shared/store.ts');
+  const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
+  return createStore(doc, tables);
+};
+
 const weights = async () => {
   const rule = (await elbv2.send(new DescribeRulesCommand({ RuleArns: [world.ruleArn] }))).Rules?.[0];
   const groups = rule?.Actions?.find((a) => a.Type === 'forward')?.ForwardConfig?.TargetGroups ?? [];
@@ -346,9 +372,7 @@ describe('step handlers against moto', () => {
       },
       context('acquire-lock'),
     );
-    const { createStore } = await import('../../functions/shared/store.ts');
-    const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
-    const store = createStore(doc, tables);
+    const store = await switchyardStore();
     expect((await store.getLock('checkout-api'))?.owner).toContain(releaseId);
     expect((await store.getRelease(releaseId))?.target).toBe('checkout-api');
   });
@@ -418,9 +442,7 @@ describe('step handlers against moto', () => {
     // old one PRIMARY and COMPLETED, and no task runs), so the verdict here says nothing about
     // AWS; what must hold is that the wait was stored and checked without an error.
     expect(['pending', 'done', 'failed']).toContain(out.state);
-    const { createStore } = await import('../../functions/shared/store.ts');
-    const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
-    const stored = await createStore(doc, tables).pendingWaitsFor('ecs-service#prod/checkout-api-green');
+    const stored = await (await switchyardStore()).pendingWaitsFor('ecs-service#prod/checkout-api-green');
     // Stored in DynamoDB under the service it waits for, unless the check already resumed it.
     expect(out.state === 'pending' ? stored.map((w) => w.waitId) : []).toEqual(
       out.state === 'pending' ? [out.waitId] : [],
@@ -428,9 +450,7 @@ describe('step handlers against moto', () => {
   });
 
   it('the reconciler re-checks every pending wait with batched Describe calls and keeps going', async () => {
-    const { createStore } = await import('../../functions/shared/store.ts');
-    const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
-    const pending = (await createStore(doc, tables).allPendingWaits()).length;
+    const pending = (await (await switchyardStore()).allPendingWaits()).length;
     const out = (await (
       await handler('reconciler')
     )({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }, context('reconciler'))) as {
@@ -509,22 +529,7 @@ describe('step handlers against moto', () => {
       message: expect.stringContaining('has no running tasks'),
     });
     // Back to 100/0 by hand for the steps that follow (ModifyRule with the whole forward action).
-    await elbv2.send(
-      new ModifyRuleCommand({
-        RuleArn: world.ruleArn,
-        Actions: [
-          {
-            Type: 'forward',
-            ForwardConfig: {
-              TargetGroups: [
-                { TargetGroupArn: world.blue, Weight: 100 },
-                { TargetGroupArn: world.green, Weight: 0 },
-              ],
-            },
-          },
-        ],
-      }),
-    );
+    await setWeightsByHand(100, 0);
     expect(await weights()).toEqual({ blue: 100, green: 0 });
   });
 
@@ -545,22 +550,7 @@ describe('step handlers against moto', () => {
   });
 
   it('scale-down-old-colour reads the alarm and the weights, then scales the old colour to 0', async () => {
-    await elbv2.send(
-      new ModifyRuleCommand({
-        RuleArn: world.ruleArn,
-        Actions: [
-          {
-            Type: 'forward',
-            ForwardConfig: {
-              TargetGroups: [
-                { TargetGroupArn: world.blue, Weight: 0 },
-                { TargetGroupArn: world.green, Weight: 100 },
-              ],
-            },
-          },
-        ],
-      }),
-    );
+    await setWeightsByHand(0, 100);
     await (await handler('scale-down-old-colour'))(
       { releaseId, target: 'checkout-api', plan },
       context('scale-down-old-colour'),
@@ -600,9 +590,7 @@ describe('step handlers against moto', () => {
     await (await handler('record-outcome'))(state, context('record-outcome'));
     await (await handler('release-lock'))(state, context('release-lock'));
     await (await handler('notify'))(state, context('notify'));
-    const { createStore } = await import('../../functions/shared/store.ts');
-    const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
-    const store = createStore(doc, tables);
+    const store = await switchyardStore();
     expect((await store.getRelease(releaseId))?.outcome).toBe('Aborted');
     expect(await store.getLock('checkout-api')).toBeUndefined();
   });
