@@ -87,7 +87,8 @@ export interface RuntimeOptions {
   rateLimits?: RateLimit[];
 }
 
-const TABLES: Tables = {
+/** The names the local runtime gives Switchyard's tables (the conformance and IAM tiers use them too). */
+export const TABLES: Tables = {
   locks: 'switchyard-locks',
   releases: 'switchyard-releases',
   waits: 'switchyard-waits',

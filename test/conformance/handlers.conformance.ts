@@ -37,11 +37,13 @@ import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from '
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateStateMachineCommand, DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { snapshotIdFor } from '../../functions/backup-database/run.ts';
 import { releaseIdFor, releaseRequest } from '../../functions/shared/requests.ts';
 import { resetTables } from '../../local/dynamo.ts';
+import { TABLES } from '../../local/runtime.ts';
 import {
   type FunctionFolder,
   releaseDefinitionText,
@@ -52,12 +54,7 @@ import {
 } from '../../state-machines/definitions.ts';
 
 const region = 'us-east-1';
-const tables = {
-  locks: 'switchyard-locks',
-  releases: 'switchyard-releases',
-  waits: 'switchyard-waits',
-  approvals: 'switchyard-approvals',
-};
+const tables = TABLES;
 const fnArn = (folder: string) => `arn:aws:lambda:${region}:123456789012:function:switchyard-${folder}`;
 const context = (folder: string) =>
   ({
@@ -442,11 +439,21 @@ describe('step handlers against moto', () => {
     // old one PRIMARY and COMPLETED, and no task runs), so the verdict here says nothing about
     // AWS; what must hold is that the wait was stored and checked without an error.
     expect(['pending', 'done', 'failed']).toContain(out.state);
-    const stored = await (await switchyardStore()).pendingWaitsFor('ecs-service#prod/checkout-api-green');
-    // Stored in DynamoDB under the service it waits for, unless the check already resumed it.
-    expect(out.state === 'pending' ? stored.map((w) => w.waitId) : []).toEqual(
-      out.state === 'pending' ? [out.waitId] : [],
+    // Stored in DynamoDB under the service it waits for, with this release and its status.
+    const { doc } = await import('../../functions/shared/clients/dynamodb.ts');
+    const stored = await doc.send(
+      new GetCommand({
+        TableName: tables.waits,
+        Key: { resourceKey: 'ecs-service#prod/checkout-api-green', waitId: out.waitId },
+        ConsistentRead: true,
+      }),
     );
+    expect(stored.Item).toMatchObject({
+      releaseId,
+      kind: 'service-stable',
+      taskToken: 'a-token-moto-never-issued',
+    });
+    expect(stored.Item?.status).toBe(out.state === 'pending' ? 'PENDING' : 'RESUMED');
   });
 
   it('the reconciler re-checks every pending wait with batched Describe calls and keeps going', async () => {

@@ -15,6 +15,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { loadTargetsFile } from '../../functions/shared/config.ts';
 import { SwitchyardStack } from '../../infra/stack.ts';
 import type { RecordedAuthorization } from '../../local/iam/recorder.ts';
+import { TABLES } from '../../local/runtime.ts';
 import { allFunctionFolders, type FunctionFolder } from '../../state-machines/definitions.ts';
 
 /** The simulated account (local/account) and the names the local runtime gives the stack's resources. */
@@ -22,10 +23,10 @@ export const ACCOUNT = '123456789012';
 export const REGION = 'us-east-1';
 const STACK_NAME = 'switchyard';
 const localTables: [RegExp, string][] = [
-  [/^Locks[0-9A-F]{8}$/, 'switchyard-locks'],
-  [/^Releases[0-9A-F]{8}$/, 'switchyard-releases'],
-  [/^Waits[0-9A-F]{8}$/, 'switchyard-waits'],
-  [/^ApprovalsTable[0-9A-F]{8}$/, 'switchyard-approvals'],
+  [/^Locks[0-9A-F]{8}$/, TABLES.locks],
+  [/^Releases[0-9A-F]{8}$/, TABLES.releases],
+  [/^Waits[0-9A-F]{8}$/, TABLES.waits],
+  [/^ApprovalsTable[0-9A-F]{8}$/, TABLES.approvals],
 ];
 const localSecrets: [RegExp, string][] = [
   [/^ApprovalSigningKey[0-9A-F]{8}$/, 'switchyard/approval-signing-key'],
@@ -312,21 +313,26 @@ const glob = (pattern: string, value: string) =>
     'i',
   ).test(value);
 
+/**
+ * One request, as AWS evaluates it: `who` is a role (`role:<name>`, with that role's identity
+ * policies) or a service principal (`cloudwatch.amazonaws.com`, none), against the resource's policy.
+ */
 const simulate = async (
-  principal: string,
-  identityPolicies: PolicyDocument[],
+  policies: StackPolicies,
+  who: string,
   action: string,
   resource: string,
-  resourcePolicy: PolicyDocument | undefined,
   context: Record<string, string> = {},
-): Promise<{ allowed: boolean; why: string }> => {
+): Promise<{ allowed: boolean; why: string; identity: PolicyDocument[] }> => {
+  const role = who.startsWith('role:') ? who.slice(5) : undefined;
+  const identity = role ? (policies.roles.get(role) ?? []) : [];
   const simulation: Simulation = {
-    identityPolicies: identityPolicies.map((policy, i) => ({ name: `policy${i}`, policy: policy as never })),
+    identityPolicies: identity.map((policy, i) => ({ name: `policy${i}`, policy: policy as never })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
-    resourcePolicy: resourcePolicy as never,
+    resourcePolicy: policies.resourcePolicies.get(resource) as never,
     request: {
-      principal,
+      principal: role ? `arn:aws:iam::${ACCOUNT}:role/${role}` : who,
       action,
       resource: { resource, accountId: ACCOUNT },
       contextVariables: { 'aws:SecureTransport': 'true', ...context },
@@ -334,9 +340,9 @@ const simulate = async (
   } as Simulation;
   const result = await runSimulation(simulation, {});
   if (result.resultType === 'error')
-    return { allowed: false, why: `invalid request: ${JSON.stringify(result.errors)}` };
+    return { allowed: false, identity, why: `invalid request: ${JSON.stringify(result.errors)}` };
   const allowed = result.overallResult === 'Allowed';
-  return { allowed, why: allowed ? '' : result.overallResult };
+  return { allowed, identity, why: allowed ? '' : result.overallResult };
 };
 
 /** Evaluates recorded calls against the stack; `records` must come from runs of the same targets file. */
@@ -354,16 +360,8 @@ export const checkCalls = async (
       denials.push({ by: r.by, action: r.action, resource: r.resource, calls: r.calls, why: r.problem });
       continue;
     }
-    const identity = policies.roles.get(r.by) ?? [];
-    const principal = `arn:aws:iam::${ACCOUNT}:role/${r.by}`;
-    const verdict = await simulate(
-      principal,
-      identity,
-      r.action,
-      r.resource,
-      policies.resourcePolicies.get(r.resource),
-      r.context,
-    );
+    const verdict = await simulate(policies, `role:${r.by}`, r.action, r.resource, r.context);
+    const { identity } = verdict;
     if (verdict.allowed) {
       allowed += r.calls;
       usedActions.add(`${r.by}|${r.action}`);
@@ -401,16 +399,7 @@ export const checkDeliveries = async (policies: StackPolicies, used?: Set<string
   const denials: Denial[] = [];
   for (const d of policies.deliveries) {
     const byRole = d.principal.startsWith('role:') ? d.principal.slice(5) : undefined;
-    const principal = byRole ? `arn:aws:iam::${ACCOUNT}:role/${byRole}` : d.principal;
-    const identity = byRole ? (policies.roles.get(byRole) ?? []) : [];
-    const verdict = await simulate(
-      principal,
-      identity,
-      d.action,
-      d.resource,
-      policies.resourcePolicies.get(d.resource),
-      d.context,
-    );
+    const verdict = await simulate(policies, d.principal, d.action, d.resource, d.context);
     if (!verdict.allowed)
       denials.push({
         by: d.principal,
