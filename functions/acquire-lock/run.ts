@@ -1,9 +1,11 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { run as releaseLock } from '../release-lock/run.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { LockHeld, Superseded, TransientError } from '../shared/errors.ts';
-import type { QueueEntry } from '../shared/store.ts';
-import { sendFailure, sendSuccess } from '../shared/task-tokens.ts';
+import { executionStatus } from '../shared/executions.ts';
+import { failDisplaced } from '../shared/lock-signals.ts';
+import type { LockRecord, QueueEntry } from '../shared/store.ts';
+import { sendSuccess } from '../shared/task-tokens.ts';
 import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
 import { resumeWait } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
@@ -60,8 +62,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       return { state: 'acquired' };
     }
 
+    // A displaced release whose failure was never sent (a run of this step died after queueing).
+    if (lock.displaced) await failDisplaced(lock, deps);
+
     if (lock.leaseExpiresAt < deps.now().toISOString() && (await ownerIsGone(deps, lock.ownerExecutionArn))) {
-      await deps.store.tryAcquire(target.name, input.releaseId, input.executionArn, lock.owner);
+      await takeOverFromGoneOwner(lock, me, rollback, deps);
       continue;
     }
 
@@ -84,17 +89,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         throw new Superseded(`superseded by ${queued.releaseId}, a newer image queued for ${target.name}`);
       }
     }
-    if (await deps.store.enqueue(target.name, lock.owner, me, queued?.releaseId)) {
-      if (queued && queued.releaseId !== me.releaseId) {
-        await sendFailure(
-          deps.sfn,
-          queued.taskToken,
-          'Superseded',
-          rollback
-            ? `superseded by rollback ${me.releaseId}`
-            : `superseded by ${me.releaseId} (${input.image?.tag ?? '?'})`,
-        );
-      }
+    const displaced =
+      queued && queued.releaseId !== me.releaseId
+        ? {
+            releaseId: queued.releaseId,
+            taskToken: queued.taskToken,
+            error: 'Superseded',
+            cause: rollback
+              ? `superseded by rollback ${me.releaseId}`
+              : `superseded by ${me.releaseId} (${input.image?.tag ?? '?'})`,
+          }
+        : undefined;
+    // The displaced release's failure is written with the slot, so it is sent even if this run dies.
+    if (await deps.store.enqueue(target.name, lock.owner, me, queued?.releaseId, displaced)) {
+      if (displaced) await failDisplaced({ ...lock, displaced }, deps);
       await deps.store.updateRelease(input.releaseId, { status: 'Queued' });
       const abort = rollback && input.ifRunning === IfRunning.Abort;
       if (abort) await requestAbort(lock.owner, input, deps);
@@ -118,12 +126,29 @@ const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
   }
 };
 
-const ownerIsGone = async (deps: Deps, executionArn: string): Promise<boolean> => {
-  try {
-    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return out.status !== 'RUNNING';
-  } catch (error) {
-    if ((error as Error).name === 'ExecutionDoesNotExist') return true;
-    throw error;
+/**
+ * The lock's owner ended without freeing it (its lease ran out and Step Functions says it is not
+ * running; normally the reconciler recovers such a target long before). Its queue entry is settled
+ * as a hand-over would have: a queued rollback, or a newer queued release, goes first (the lock is
+ * handed to it on the dead owner's behalf, and this release queues behind it as usual); an older
+ * queued release is superseded by this one, which takes the lock.
+ */
+const takeOverFromGoneOwner = async (lock: LockRecord, me: QueueEntry, rollback: boolean, deps: Deps) => {
+  const queued = lock.queued && lock.queued.releaseId !== me.releaseId ? lock.queued : undefined;
+  if (queued && (queued.kind === ReleaseKind.Rollback || (!rollback && isNewer(queued, me)))) {
+    await releaseLock({ releaseId: lock.owner, target: lock.target }, deps);
+    return;
+  }
+  const displaced = queued && {
+    releaseId: queued.releaseId,
+    taskToken: queued.taskToken,
+    error: 'Superseded',
+    cause: `superseded by ${me.releaseId}, which took over the lock of ${lock.owner} (its execution had ended)`,
+  };
+  if (await deps.store.steal(lock.target, lock.owner, me, displaced)) {
+    if (displaced) await failDisplaced({ ...lock, displaced }, deps);
   }
 };
+
+const ownerIsGone = async (deps: Deps, executionArn: string): Promise<boolean> =>
+  (await executionStatus(deps.sfn, executionArn)) !== 'RUNNING';

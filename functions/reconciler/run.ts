@@ -1,7 +1,8 @@
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { executionStatus } from '../shared/executions.ts';
+import { deliverLockSignals } from '../shared/lock-signals.ts';
 import { logger } from '../shared/logger.ts';
-import { type EndedStatus, type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
+import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
@@ -37,12 +38,18 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
   let recovered = 0;
   for (const lock of await deps.store.allLocks()) {
     try {
-      const status = await executionStatus(deps, lock.ownerExecutionArn);
+      // Answers the lock owes first: a resume or a Superseded that a crashed step never sent.
+      await deliverLockSignals(lock, deps);
+      const status = await executionStatus(deps.sfn, lock.ownerExecutionArn);
       if (status === 'RUNNING') continue;
       // DescribeExecution is eventually consistent: an owner it does not know yet may have just started.
       const ageMs = deps.now().getTime() - Date.parse(lock.acquiredAt);
       if (status === 'UNKNOWN' && ageMs < UNKNOWN_OWNER_GRACE_MS) continue;
-      const result = await recoverExecution(lock.owner, status === 'UNKNOWN' ? 'FAILED' : status, deps);
+      const result = await recoverExecution(
+        lock.owner,
+        status === 'UNKNOWN' || status === 'PENDING_REDRIVE' ? 'FAILED' : status,
+        deps,
+      );
       logger.info('recovered an ended execution', { releaseId: lock.owner, status, detail: result.detail });
       recovered++;
     } catch (error) {
@@ -58,16 +65,3 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
 
 /** How long a lock's owner may be unknown to DescribeExecution before it counts as gone. */
 const UNKNOWN_OWNER_GRACE_MS = 5 * 60_000;
-
-const executionStatus = async (
-  deps: Deps,
-  executionArn: string,
-): Promise<EndedStatus | 'RUNNING' | 'SUCCEEDED' | 'UNKNOWN'> => {
-  try {
-    const out = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return (out.status ?? 'FAILED') as EndedStatus | 'RUNNING' | 'SUCCEEDED';
-  } catch (error) {
-    if ((error as Error).name === 'ExecutionDoesNotExist') return 'UNKNOWN';
-    throw error;
-  }
-};

@@ -105,6 +105,22 @@ export interface QueueEntry {
   pushedAt: string;
 }
 
+/**
+ * A task-token answer the lock owes a parked execution, written in the same conditional write that
+ * made it owed, and cleared once delivered. Until then any AcquireLock, ReleaseLock or reconciler
+ * run delivers it again, so a crash between the write and the SendTask* call delays it by at most
+ * one reconciler period (see lock-signals.ts).
+ */
+export interface LockSignal {
+  releaseId: string;
+  taskToken: string;
+  /** A resume: the release whose ReleaseLock handed the lock over. */
+  after?: string;
+  /** A failure: the error name the parked AcquireLock fails with, and why. */
+  error?: string;
+  cause?: string;
+}
+
 export interface LockRecord {
   target: string;
   owner: string;
@@ -112,6 +128,10 @@ export interface LockRecord {
   acquiredAt: string;
   leaseExpiresAt: string;
   queued?: QueueEntry;
+  /** The new owner's AcquireLock token, until it is resumed. */
+  resume?: LockSignal;
+  /** The release displaced from the queue slot, until its AcquireLock token is failed. */
+  displaced?: LockSignal;
 }
 
 export interface WaitRecord {
@@ -133,6 +153,17 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 
+/** Runs a conditional write: true when it was applied, false when its condition did not hold. */
+const conditionalWrite = async (write: Promise<unknown>): Promise<boolean> => {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
 /** Lock lease: a release holding a lock longer than this is presumed dead (checked before stealing). */
 export const LOCK_LEASE_SECONDS = 24 * 60 * 60;
 
@@ -144,6 +175,17 @@ export const createStore = (
   now: () => Date = () => new Date(),
 ) => {
   const iso = () => now().toISOString();
+  /** The lock's owner fields, set when a release takes, steals or is handed the lock. */
+  const ownership = '#owner = :me, ownerExecutionArn = :exec, acquiredAt = :at, leaseExpiresAt = :lease';
+  const ownedBy = (releaseId: string, executionArn: string) => {
+    const at = now();
+    return {
+      ':me': releaseId,
+      ':exec': executionArn,
+      ':at': at.toISOString(),
+      ':lease': new Date(at.getTime() + LOCK_LEASE_SECONDS * 1000).toISOString(),
+    };
+  };
 
   return {
     // --- releases ---------------------------------------------------------------------------
@@ -195,6 +237,22 @@ export const createStore = (
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
+      );
+    },
+
+    /** Queued → Running, once its AcquireLock has been resumed; never overwrites a later status. */
+    async markRunning(releaseId: string): Promise<void> {
+      await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId },
+            UpdateExpression: 'SET #s = :running, updatedAt = :now',
+            ConditionExpression: '#s = :queued',
+            ExpressionAttributeNames: { '#s': 'status' },
+            ExpressionAttributeValues: { ':running': 'Running', ':queued': 'Queued', ':now': iso() },
+          }),
+        ),
       );
     },
 
@@ -262,55 +320,42 @@ export const createStore = (
       return out.Item as LockRecord | undefined;
     },
 
-    /**
-     * Takes the lock if it is free, already ours, or (when `stealFrom` is given) still held by that
-     * dead owner. Returns false when someone else holds it.
-     */
-    async tryAcquire(
-      target: string,
-      releaseId: string,
-      executionArn: string,
-      stealFrom?: string,
-    ): Promise<boolean> {
-      const at = now();
-      try {
-        await doc.send(
+    /** Takes the lock if it is free or already ours. Returns false when someone else holds it. */
+    async tryAcquire(target: string, releaseId: string, executionArn: string): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
           new UpdateCommand({
             TableName: tables.locks,
             Key: { target },
-            UpdateExpression:
-              'SET #owner = :me, ownerExecutionArn = :exec, acquiredAt = :at, leaseExpiresAt = :lease',
-            ConditionExpression: stealFrom
-              ? '#owner = :dead'
-              : 'attribute_not_exists(#owner) OR #owner = :me',
+            UpdateExpression: `SET ${ownership}`,
+            ConditionExpression: 'attribute_not_exists(#owner) OR #owner = :me',
             ExpressionAttributeNames: { '#owner': 'owner' },
-            ExpressionAttributeValues: {
-              ':me': releaseId,
-              ':exec': executionArn,
-              ':at': at.toISOString(),
-              ':lease': new Date(at.getTime() + LOCK_LEASE_SECONDS * 1000).toISOString(),
-              ...(stealFrom ? { ':dead': stealFrom } : {}),
-            },
+            ExpressionAttributeValues: ownedBy(releaseId, executionArn),
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     /**
      * Puts `entry` in the target's single queue slot, replacing `replacing` (or an empty slot),
-     * while `holder` still holds the lock. False when the lock or slot changed meanwhile.
+     * while `holder` still holds the lock, and records the failure the replaced entry is owed.
+     * False when the lock or slot changed meanwhile.
      */
-    async enqueue(target: string, holder: string, entry: QueueEntry, replacing?: string): Promise<boolean> {
-      try {
-        await doc.send(
+    async enqueue(
+      target: string,
+      holder: string,
+      entry: QueueEntry,
+      replacing?: string,
+      displaced?: LockSignal,
+    ): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
           new UpdateCommand({
             TableName: tables.locks,
             Key: { target },
-            UpdateExpression: 'SET queued = :entry',
+            UpdateExpression: displaced
+              ? 'SET queued = :entry, displaced = :displaced'
+              : 'SET queued = :entry',
             ConditionExpression: replacing
               ? '#owner = :holder AND queued.releaseId = :old'
               : '#owner = :holder AND attribute_not_exists(queued)',
@@ -319,48 +364,84 @@ export const createStore = (
               ':entry': entry,
               ':holder': holder,
               ...(replacing ? { ':old': replacing } : {}),
+              ...(displaced ? { ':displaced': displaced } : {}),
             },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
-    /** Hands the lock from `owner` to the queued release. False if `owner` no longer holds it. */
-    async handOver(target: string, owner: string, next: QueueEntry): Promise<boolean> {
-      const at = now();
-      try {
-        await doc.send(
+    /**
+     * Hands the lock from `owner` to the queued release, recording the resume it is owed. False if
+     * `owner` no longer holds it.
+     */
+    async handOver(target: string, owner: string, next: QueueEntry, resume: LockSignal): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
           new UpdateCommand({
             TableName: tables.locks,
             Key: { target },
-            UpdateExpression:
-              'SET #owner = :next, ownerExecutionArn = :exec, acquiredAt = :at, leaseExpiresAt = :lease REMOVE queued',
-            ConditionExpression: '#owner = :me AND queued.releaseId = :next',
-            ExpressionAttributeNames: { '#owner': 'owner' },
+            UpdateExpression: `SET ${ownership}, #resume = :resume REMOVE queued`,
+            ConditionExpression: '#owner = :old AND queued.releaseId = :me',
+            ExpressionAttributeNames: { '#owner': 'owner', '#resume': 'resume' },
             ExpressionAttributeValues: {
-              ':me': owner,
-              ':next': next.releaseId,
-              ':exec': next.executionArn,
-              ':at': at.toISOString(),
-              ':lease': new Date(at.getTime() + LOCK_LEASE_SECONDS * 1000).toISOString(),
+              ...ownedBy(next.releaseId, next.executionArn),
+              ':old': owner,
+              ':resume': resume,
             },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+        ),
+      );
+    },
+
+    /**
+     * Takes the lock from an owner whose execution is gone, replacing its queue entry by the failure
+     * that entry is owed (see acquire-lock). False when the lock changed meanwhile.
+     */
+    async steal(
+      target: string,
+      dead: string,
+      me: Pick<QueueEntry, 'releaseId' | 'executionArn'>,
+      displaced?: LockSignal,
+    ): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.locks,
+            Key: { target },
+            UpdateExpression: `SET ${ownership}${displaced ? ', displaced = :displaced' : ''} REMOVE queued, #resume`,
+            ConditionExpression: '#owner = :old',
+            ExpressionAttributeNames: { '#owner': 'owner', '#resume': 'resume' },
+            ExpressionAttributeValues: {
+              ...ownedBy(me.releaseId, me.executionArn),
+              ':old': dead,
+              ...(displaced ? { ':displaced': displaced } : {}),
+            },
+          }),
+        ),
+      );
+    },
+
+    /** Clears a delivered signal, if it is still the one for `releaseId`. */
+    async clearLockSignal(target: string, field: 'resume' | 'displaced', releaseId: string): Promise<void> {
+      await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.locks,
+            Key: { target },
+            UpdateExpression: 'REMOVE #f',
+            ConditionExpression: '#f.releaseId = :id',
+            ExpressionAttributeNames: { '#f': field },
+            ExpressionAttributeValues: { ':id': releaseId },
+          }),
+        ),
+      );
     },
 
     /** Frees the lock if `owner` holds it and nobody is queued. False otherwise. */
     async release(target: string, owner: string): Promise<boolean> {
-      try {
-        await doc.send(
+      return conditionalWrite(
+        doc.send(
           new DeleteCommand({
             TableName: tables.locks,
             Key: { target },
@@ -368,12 +449,8 @@ export const createStore = (
             ExpressionAttributeNames: { '#owner': 'owner' },
             ExpressionAttributeValues: { ':me': owner },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     // --- waits ------------------------------------------------------------------------------
@@ -418,8 +495,8 @@ export const createStore = (
 
     /** PENDING → RESUMED; only the caller that wins this write may send the task token. */
     async claimWait(wait: Pick<WaitRecord, 'resourceKey' | 'waitId'>): Promise<boolean> {
-      try {
-        await doc.send(
+      return conditionalWrite(
+        doc.send(
           new UpdateCommand({
             TableName: tables.waits,
             Key: { resourceKey: wait.resourceKey, waitId: wait.waitId },
@@ -428,12 +505,8 @@ export const createStore = (
             ExpressionAttributeNames: { '#s': 'status' },
             ExpressionAttributeValues: { ':resumed': 'RESUMED', ':pending': 'PENDING', ':now': iso() },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw error;
-      }
+        ),
+      );
     },
 
     /** RESUMED → PENDING, when the token could not be sent after claiming. */

@@ -158,8 +158,13 @@ describe('release on the embedded default', () => {
     const [v2, v3] = [await releaseOf(t, 'v2'), await releaseOf(t, 'v3')];
     expect(v2?.outcome).toBe('Promoted');
     expect(v3?.outcome).toBe('Promoted');
-    // v3 validated only after v2 let go of the lock.
-    expect((phase(v3, 'Validate')?.startedAt ?? '') > (phase(v2, 'ReleaseLock')?.endedAt ?? 'z')).toBe(true);
+    // v3 validated only after v2 had finished (its outcome recorded) and handed it the lock.
+    expect((phase(v3, 'Validate')?.startedAt ?? '') > (phase(v2, 'RecordOutcome')?.endedAt ?? 'z')).toBe(
+      true,
+    );
+    expect((phase(v3, 'Validate')?.startedAt ?? '') > (phase(v2, 'ReleaseLock')?.startedAt ?? 'z')).toBe(
+      true,
+    );
     expect(liveImage(t)).toContain(EcrModel.digestOf('checkout-api', 'v3'));
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
   });

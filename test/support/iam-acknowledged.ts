@@ -23,6 +23,8 @@ export const acknowledgedGrants: Record<string, string> = {
   'wait-resume elasticloadbalancing:ModifyListener': listener,
   'recover-execution elasticloadbalancing:DescribeListeners': listener,
   'recover-execution elasticloadbalancing:ModifyListener': listener,
+  'recover-execution states:DescribeExecution':
+    "When the recovery hands the lock over and finds the queued release's task already closed, it asks whether that execution still runs (resumed) or is gone (free the lock on its behalf); no suite run stops a queued release too.",
   'acquire-lock states:DescribeExecution':
     "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
   'plan-rollback elasticloadbalancing:DescribeTargetHealth':

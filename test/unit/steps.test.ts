@@ -642,6 +642,37 @@ describe('closing steps', () => {
     expect(await w.deps.store.getLock('checkout-api')).toBeUndefined();
   });
 
+  it('taking over the expired lock of a gone owner supersedes the older release queued behind it, which never runs', async () => {
+    // rel-a's execution ARN is unknown to Step Functions: its owner is gone. rel-b queued behind it.
+    await started('rel-a', '2026-01-05T09:00:00Z');
+    const queue = (releaseId: string, at: string) =>
+      acquireLock(
+        {
+          ...asRelease,
+          releaseId,
+          target: 'checkout-api',
+          image: v2(),
+          trigger: trigger(at),
+          executionArn: `arn:${releaseId}`,
+          taskToken: `t-${releaseId}`,
+        },
+        w.deps,
+      );
+    expect(await w.rt.until(queue('rel-b', '2026-01-05T09:01:00Z'))).toMatchObject({ state: 'queued' });
+    await w.rt.wait(24 * 3600 + 60);
+    const failuresBefore = w.rt.account.calls.get('SFN.SendTaskFailure') ?? 0;
+    expect(await w.rt.until(queue('rel-c', '2026-01-05T09:02:00Z'))).toEqual({ state: 'acquired' });
+    const lock = await w.deps.store.getLock('checkout-api');
+    expect(lock).toMatchObject({ owner: 'rel-c' });
+    // Before: the queue entry stayed, and rel-c's ReleaseLock later handed the lock to the older rel-b.
+    expect(lock?.queued).toBeUndefined();
+    expect(lock?.displaced).toBeUndefined();
+    expect(w.rt.account.calls.get('SFN.SendTaskFailure') ?? 0).toBe(failuresBefore + 1);
+    expect(await w.rt.until(releaseLock({ releaseId: 'rel-c', target: 'checkout-api' }, w.deps))).toEqual({
+      released: true,
+    });
+  });
+
   it('notify publishes the outcome with the snapshot a restore would use', async () => {
     await started();
     await w.deps.store.updateRelease('checkout-api-v2', { snapshotId: 'switchyard-checkout-api-v2' });
