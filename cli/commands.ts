@@ -282,11 +282,20 @@ export const status = async (
   return { exitCode: 0, json: options.target ? rows[0] : rows };
 };
 
-const describeRecord = (r: ReleaseRecord) => {
+const describeRecord = (r: ReleaseRecord, rolledBackBy?: string) => {
   const what =
     r.kind === ReleaseKind.Rollback ? `rollback of ${r.rollbackOf ?? '?'}` : `${r.image?.tag ?? '?'}`;
-  return `${r.createdAt}  ${r.releaseId.padEnd(44)} ${what.padEnd(20)} ${(r.outcome ?? r.status).padEnd(14)} ${r.trigger.by ?? r.trigger.source}`;
+  const outcome = `${r.outcome ?? r.status}${rolledBackBy ? ` (rolled back by ${rolledBackBy})` : ''}`;
+  return `${r.createdAt}  ${r.releaseId.padEnd(44)} ${what.padEnd(20)} ${outcome.padEnd(14)} ${r.trigger.by ?? r.trigger.source}`;
 };
+
+/** Release id → the rollback that rolled it back (a RolledBack rollback whose `rollbackOf` names it). */
+const rollbacksOf = (records: ReleaseRecord[]): Map<string, string> =>
+  new Map(
+    records
+      .filter((r) => r.kind === ReleaseKind.Rollback && r.outcome === Outcome.RolledBack && r.rollbackOf)
+      .map((r) => [r.rollbackOf as string, r.releaseId]),
+  );
 
 export const history = async (
   backend: Backend,
@@ -296,7 +305,8 @@ export const history = async (
   const t = target(backend, options.target);
   const records = await backend.store.releasesForTarget(t.name, options.limit);
   if (records.length === 0) out.line(`no releases of ${t.name} yet`);
-  for (const r of records) out.line(describeRecord(r));
+  const undone = rollbacksOf(records);
+  for (const r of records) out.line(describeRecord(r, undone.get(r.releaseId)));
   return {
     exitCode: 0,
     json: records.map((r) => ({
@@ -310,6 +320,7 @@ export const history = async (
       by: r.trigger.by ?? r.trigger.source,
       reason: r.reason ?? null,
       error: r.error ?? null,
+      rolledBackBy: undone.get(r.releaseId) ?? null,
     })),
   };
 };

@@ -538,6 +538,13 @@ export class SwitchyardStack extends Stack {
       ['*'],
     );
     allow(
+      // A rollback stops the release it must not wait for, when that release is not parked on a
+      // wait or an approval it can be woken from (acquire-lock's requestAbort).
+      ['acquire-lock'],
+      ['states:StopExecution'],
+      [arn('states', 'execution', `${stateMachineArn.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME)],
+    );
+    allow(
       // AcquireLock before taking over an expired lock; the reconciler for every lock's owner; the
       // hand-over (ReleaseLock, recovery) when the new owner's task is already closed: resumed or gone?
       ['acquire-lock', 'reconciler', 'release-lock', 'recover-execution'],

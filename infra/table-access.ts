@@ -18,18 +18,20 @@ const readsAndRecords: TableAccess = { releases: ['GetItem', 'UpdateItem'] };
 
 export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Takes or queues on the lock, creates the release record, and fails a running release's waits
-  // when a rollback asks it to stop.
+  // (and cancels its pending approval) when a rollback asks it to stop.
   'acquire-lock': {
     locks: ['GetItem', 'UpdateItem'],
     releases: ['GetItem', 'PutItem', 'UpdateItem'],
     waits: ['Scan', 'UpdateItem'],
+    approvals: ['GetItem', 'UpdateItem'],
   },
   validate: recordsPhase,
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,
   'request-approval': { ...readsAndRecords, approvals: ['PutItem'] },
-  'shift-traffic': recordsPhase,
+  // Reads the record before and after each weight change: a rollback's request stops it (the fence).
+  'shift-traffic': readsAndRecords,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
   // Also recovers a target whose lock owner ended without finishing (see recover-execution).

@@ -1,4 +1,6 @@
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { run as releaseLock } from '../release-lock/run.ts';
+import { cancelApproval } from '../shared/approvals.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { LockHeld, Superseded, TransientError } from '../shared/errors.ts';
@@ -10,7 +12,7 @@ import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
 import { resumeWait } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sfn' | 'elbv2' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sfn' | 'elbv2' | 'now'>;
 
 /** Orders queued releases: the later push wins; ties go to the larger release id (deterministic). */
 export const isNewer = (
@@ -113,17 +115,34 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 };
 
 /**
- * Asks the running release to stop: marks its record (a wait it registers later fails at once)
- * and fails the waits it is parked on now with RollbackRequested. In the Prepare phase that means
- * clean-up (Aborted); during a bake, one verified weight change back (RolledBack).
+ * Stops the running release, whatever it is doing, so the rollback never waits behind it. First
+ * marks its record (a wait it registers later fails at once; ShiftTraffic refuses to move weights).
+ * Where it is parked, it is woken with RollbackRequested and takes its own way out: a pending wait
+ * fails (Prepare → clean-up, Aborted; a bake → one verified weight change back, RolledBack), a
+ * pending approval is cancelled so no later click can approve it (→ clean-up, Aborted). Where it is
+ * not parked (validating, checking health, shifting, frozen...), its execution is stopped, and the
+ * recovery (recover-execution, or the reconciler) puts traffic on the healthy colour, records the
+ * outcome and hands the lock to this rollback.
  */
 const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
   const cause = `rollback ${input.releaseId} requested${input.trigger.by ? ` by ${input.trigger.by}` : ''}${input.reason ? `: ${input.reason}` : ''}`;
   await deps.store.updateRelease(holderId, { abortRequestedBy: input.releaseId });
+  let woken = 0;
   const waits = (await deps.store.allPendingWaits()).filter((w) => w.releaseId === holderId);
   for (const wait of waits) {
-    await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps);
+    if (await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps)) woken++;
   }
+  const holder = await deps.store.getRelease(holderId);
+  if (!holder || holder.outcome) return;
+  if (holder.approvalId && (await cancelApproval(holder.approvalId, cause, deps))) woken++;
+  if (woken > 0) return;
+  await deps.sfn.send(
+    new StopExecutionCommand({
+      executionArn: holder.executionArn,
+      error: 'RollbackRequested',
+      cause: cause.slice(0, 32_000),
+    }),
+  );
 };
 
 /**

@@ -61,6 +61,7 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
     return page(404, resultPage('Not found', undefined, 'This approval does not exist (any more).'));
 
   if (method === 'GET' || method === 'HEAD') {
+    if (record.status === 'CANCELLED') return outcomePage('cancelled', record, '', 200);
     if (record.status !== 'PENDING')
       return page(
         200,
@@ -91,8 +92,17 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
   );
 };
 
-const outcomePage = (state: string, record: ApprovalRecord, reason: string): HttpResult => {
+const outcomePage = (state: string, record: ApprovalRecord, reason: string, status = 409): HttpResult => {
   switch (state) {
+    case 'cancelled':
+      return page(
+        status,
+        resultPage(
+          'Cancelled',
+          record,
+          `Nothing was approved: this approval was cancelled at ${record.decidedAt} because ${record.reason ?? 'a rollback was requested'}. The release stops and cleans up.`,
+        ),
+      );
     case 'decided':
       return page(
         200,

@@ -53,8 +53,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     toService: target.ecs.services[to],
   });
 
+  // The release this rollback stopped. If it had moved traffic, it is the bad version and putting
+  // its traffic back (which it did, RolledBack) is the whole rollback. If it never had traffic
+  // (stopped while deploying, checking or waiting for approval: Aborted), the version ops want gone
+  // is the one live, so the rollback goes on to the last Promoted release below.
   const aborted = history.find((r) => r.abortRequestedBy === input.releaseId);
-  if (aborted?.outcome && aborted.outcome !== Outcome.Promoted && aborted.fromColour === live) {
+  if (aborted?.outcome === Outcome.RolledBack && aborted.fromColour === live) {
     const plan = await liveSized(deps, target.ecs.cluster, target.ecs.services[live]);
     await deps.store.updateRelease(input.releaseId, {
       rollbackOf: aborted.releaseId,
@@ -125,9 +129,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     rollbackOf: promoted.releaseId,
     snapshotId: promoted.snapshotId ?? null,
     summary:
-      path === RollbackPath.Fast
+      (aborted?.outcome
+        ? `${aborted.releaseId} stopped at this rollback's request (${aborted.outcome}); `
+        : '') +
+      (path === RollbackPath.Fast
         ? `${previous} still runs ${lastGood} (healthy): one weight change back`
-        : `${previous} has ${before.runningCount ?? 0} running task(s) of ${before.taskDefinition ?? 'nothing'}: redeploying ${lastGood}`,
+        : `${previous} has ${before.runningCount ?? 0} running task(s) of ${before.taskDefinition ?? 'nothing'}: redeploying ${lastGood}`),
   };
 };
 

@@ -12,7 +12,8 @@ import type { ApprovalAction } from './signing.ts';
 import type { Store } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 
-export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED';
+/** CANCELLED: a rollback was requested while the release waited; no decision is taken after it. */
+export type ApprovalStatus = 'PENDING' | 'APPROVED' | 'REJECTED' | 'CANCELLED';
 export type Channel = 'email' | 'slack' | 'cli';
 
 export interface ApprovalRecord {
@@ -48,6 +49,7 @@ export type DecisionResult =
   | { state: 'decided'; record: ApprovalRecord }
   | { state: 'recorded'; record: ApprovalRecord }
   | { state: 'closed'; record: ApprovalRecord }
+  | { state: 'cancelled'; record: ApprovalRecord }
   | { state: 'expired'; record: ApprovalRecord }
   | { state: 'refused'; reason: string }
   | { state: 'undelivered'; reason: string };
@@ -117,6 +119,7 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     const record = await deps.approvals.get(request.approvalId);
     if (!record) return { state: 'refused', reason: 'this approval does not exist' };
     const nowSeconds = Math.floor(deps.now().getTime() / 1000);
+    if (record.status === 'CANCELLED') return { state: 'cancelled', record };
     if (record.status !== 'PENDING') return { state: 'closed', record };
     if (nowSeconds >= record.deadline) return { state: 'expired', record };
     if (!record.approvers.includes(approver)) {
@@ -217,7 +220,31 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     return { state: 'decided', record: decided };
   }
   const record = await deps.approvals.get(request.approvalId);
+  if (record?.status === 'CANCELLED') return { state: 'cancelled', record };
   return record ? { state: 'closed', record } : { state: 'refused', reason: 'this approval does not exist' };
+};
+
+/**
+ * Closes a pending approval because a rollback was requested (PENDING → CANCELLED, so no click
+ * after it can approve), then fails the waiting task with `RollbackRequested`: the release cleans
+ * up and ends Aborted. Returns false when a decision had already won. Sending again on a retry is
+ * harmless (a closed task reports itself closed).
+ */
+export const cancelApproval = async (
+  approvalId: string,
+  cause: string,
+  deps: Pick<DecideDeps, 'approvals' | 'sfn' | 'now'>,
+): Promise<boolean> => {
+  await deps.approvals.update(
+    approvalId,
+    'SET #s = :cancelled, reason = :reason, decidedAt = :at',
+    '#s = :pending',
+    { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':reason': cause, ':at': deps.now().toISOString() },
+  );
+  const record = await deps.approvals.get(approvalId);
+  if (record?.status !== 'CANCELLED') return false;
+  await sendFailure(deps.sfn, record.taskToken, 'RollbackRequested', cause);
+  return true;
 };
 
 /** What a decision came to, in one sentence for Slack and the CLI (the web page has its own). */
@@ -231,6 +258,8 @@ export const describeDecision = (result: DecisionResult, approver: string): stri
       return `Approval by ${approver} recorded; a second approver is needed`;
     case 'closed':
       return `Already ${result.record.status} by ${who(result.record)}`;
+    case 'cancelled':
+      return `Nothing was approved: the approval was cancelled at ${result.record.decidedAt} (${result.record.reason ?? 'a rollback was requested'})`;
     case 'expired':
       return 'Too late: the time to decide has run out';
     case 'undelivered':

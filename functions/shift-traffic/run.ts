@@ -1,11 +1,11 @@
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { AlarmTriggered, InvalidInput } from '../shared/errors.ts';
+import { AlarmTriggered, InvalidInput, RollbackRequested } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
-import { readWeights, setWeights } from '../shared/traffic.ts';
+import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets'>;
@@ -47,10 +47,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 
   // The alarm check (after the first step: the previous bake's last word) and the rule's current
   // actions are independent reads: side by side, they cost one round trip before the weight change.
-  const [alarms, current] = await Promise.all([
+  const [alarms, current, before] = await Promise.all([
     input.step > 0 ? readAlarms(deps.cloudwatch, target.alarms) : undefined,
     readWeights(deps.elbv2, target.traffic),
+    deps.store.getRelease(input.releaseId),
   ]);
+  // A rollback asked this release to stop: no weight moves forward after the request.
+  if (before?.abortRequestedBy)
+    throw new RollbackRequested(`rollback ${before.abortRequestedBy} was requested`);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
   const { weights, actions } = await setWeights(
@@ -70,6 +74,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   };
   // A step with a bake is announced by the bake's registration, inside the bake's time: the weight
   // change is not held up by the notice. A step without one is announced here.
+  // The fence: a rollback requested while the weights were being set may have stopped this
+  // execution and put traffic back already; these weights must not outlive that request.
+  const after = await deps.store.getRelease(input.releaseId);
+  if (after?.abortRequestedBy) {
+    await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
+    throw new RollbackRequested(
+      `rollback ${after.abortRequestedBy} was requested while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
+    );
+  }
   await Promise.all([
     deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent }),
     step.bakeSeconds > 0

@@ -78,7 +78,10 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
     deps,
   );
   const text = describeDecision(result, approver);
-  if (payload.response_url && (result.state === 'decided' || result.state === 'closed')) {
+  if (
+    payload.response_url &&
+    (result.state === 'decided' || result.state === 'closed' || result.state === 'cancelled')
+  ) {
     try {
       await deps.post(payload.response_url, {
         replace_original: true,

@@ -83,10 +83,20 @@ describe('switchyard CLI (--local)', () => {
     );
 
     const history = await local(state, '--json', 'history', '--target', 'checkout-api', '--limit', '5');
+    const rollbackId = (JSON.parse(rolled.stdout) as { releaseId: string }).releaseId;
     expect(JSON.parse(history.stdout)).toEqual([
       expect.objectContaining({ kind: 'rollback', outcome: 'RolledBack', by: 'alice', reason: '5xx spike' }),
-      expect.objectContaining({ kind: 'release', tag: 'v2', outcome: 'Promoted', by: 'alice' }),
+      // The release stays Promoted (it was), and says what became of it.
+      expect.objectContaining({
+        kind: 'release',
+        tag: 'v2',
+        outcome: 'Promoted',
+        by: 'alice',
+        rolledBackBy: rollbackId,
+      }),
     ]);
+    const historyText = await local(state, 'history', '--target', 'checkout-api', '--limit', '5');
+    expect(historyText.stdout).toContain(`Promoted (rolled back by ${rollbackId})`);
 
     const status = await local(state, 'status');
     expect(status.stdout).toMatch(/checkout-api \(prod\) {2}live blue {2}blue 100% \/ green 0%/);

@@ -451,3 +451,33 @@ describe('approvals in Slack', () => {
     );
   });
 });
+
+describe('a rollback during an approval wait', () => {
+  it('cancels the approval: a click after the request is refused, nothing moves to the new version', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api', 'alice@example.com');
+    world.rt.startRollback({ target: 'orders-api', reason: 'incident in progress', by: 'ops@example.com' });
+    await world.rt.wait(5);
+
+    // The approver opens the emailed link: the page says the approval was cancelled, and why.
+    const page = await http(approve);
+    expect(page.body).toContain('Nothing was approved: this approval was cancelled');
+    expect(page.body).toContain('incident in progress');
+    // Before: this approval (the signed approve link, posted) moved 100% of traffic to v2 after
+    // the rollback had been asked for.
+    const url = new URL(approve);
+    url.search = '';
+    const posted = await http(url.toString(), {
+      method: 'POST',
+      body: new URLSearchParams(Object.fromEntries(new URL(approve).searchParams)).toString(),
+    });
+    expect(posted.status).toBe(409);
+    expect(posted.body).toContain('Nothing was approved: this approval was cancelled');
+
+    const release = await finish(world, releaseId);
+    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'RollbackRequested' } });
+    expect(liveWeights(world.rt, world.orders)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(world.rt, world.orders)).toEqual({ blue: 4, green: 0 });
+    expect(await world.rt.store.getLock('orders-api')).toBeUndefined();
+  });
+});

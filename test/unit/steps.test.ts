@@ -477,6 +477,40 @@ describe('traffic steps', () => {
     );
   });
 
+  it('shift-traffic undoes a change a rollback request overtook, and then moves nothing', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
+    // The request lands while the weights are being set: the change must not outlive it.
+    const racing = {
+      ...w.deps,
+      elbv2: {
+        send: async (command: { constructor: { name: string } }) => {
+          const out = await (w.deps.elbv2.send as (c: unknown) => Promise<unknown>)(command);
+          if (command.constructor.name === 'ModifyRuleCommand' && !racedOnce) {
+            racedOnce = true;
+            await w.deps.store.updateRelease('checkout-api-v2', { abortRequestedBy: 'rb-1' });
+          }
+          return out;
+        },
+      },
+    } as unknown as typeof w.deps;
+    let racedOnce = false;
+    await expect(w.rt.until(shiftTraffic(input, racing))).rejects.toMatchObject({
+      name: 'RollbackRequested',
+      message: expect.stringContaining('all traffic put back on blue'),
+    });
+    expect(racedOnce).toBe(true);
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+
+    // Asked again (a retry), it refuses before touching the weights.
+    const modifiesBefore = w.rt.account.calls.get('ELBv2.ModifyRule') ?? 0;
+    await expect(w.rt.until(shiftTraffic(input, w.deps))).rejects.toMatchObject({
+      name: 'RollbackRequested',
+    });
+    expect(w.rt.account.calls.get('ELBv2.ModifyRule') ?? 0).toBe(modifiesBefore);
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+
   it('shift-traffic refuses a later step while a watched alarm is in ALARM', async () => {
     const plan = await planned();
     const alarmed = {
