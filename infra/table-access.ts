@@ -29,7 +29,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,
-  'request-approval': { ...readsAndRecords, approvals: ['PutItem'] },
+  // Stores the approval; a retry re-arms the pending one with its new task token.
+  'request-approval': { ...readsAndRecords, approvals: ['GetItem', 'PutItem', 'UpdateItem'] },
   // Reads the record before and after each weight change: a rollback's request stops it (the fence).
   'shift-traffic': readsAndRecords,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },

@@ -3,12 +3,13 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService } from '../shared/ecs.ts';
 import { NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
+import { activeFreeze } from '../shared/freeze.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'elbv2'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'elbv2' | 'now'>;
 
 const isRelease = (r: ReleaseRecord) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release;
 
@@ -34,6 +35,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     reason: `rollback ${input.releaseId}${me.reason ? `: ${me.reason}` : ''}`,
     by: me.trigger.by ?? me.trigger.source,
   };
+  // A rollback goes ahead inside a freeze window (it is the way out of an incident); the audit
+  // trail says so, whichever path it takes (the weight change may be the stopped release's own).
+  const freeze = activeFreeze(target.freezeWindows, deps.now());
+  if (freeze) {
+    const at = deps.now().toISOString();
+    await deps.store.appendPhase(input.releaseId, {
+      name: 'BreakGlass',
+      startedAt: at,
+      endedAt: at,
+      status: 'succeeded',
+      detail: `rollback inside freeze window "${freeze.window.name}" (until ${freeze.endsAt.toISOString()}): ${breakGlass.reason} (by ${breakGlass.by})`,
+    });
+  }
   const base = {
     cluster: target.ecs.cluster,
     container: target.ecs.container,

@@ -1,6 +1,6 @@
 import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { notify, stepNotice } from '../shared/notifications.ts';
+import { freezeNotice, notify, stepNotice } from '../shared/notifications.ts';
 import type { WaitRecord } from '../shared/store.ts';
 import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
 import {
@@ -38,19 +38,20 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
       condition: { cluster, service, taskDefinitionArn, graceSeconds: input.graceSeconds },
     };
   }
-  if (input.kind === WaitKind.Bake) {
+  if (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) {
     const target = findTarget(targets, input.target);
     const { step, percent, bakeSeconds, actions } = input.traffic;
     const { listenerRuleArn, listenerArn, targetGroups } = target.traffic;
     const startedAt = input.enteredAt ?? createdAt.toISOString();
     return {
       ...base,
-      waitId: `${input.releaseId}#bake#${step}`,
+      waitId: `${input.releaseId}#${input.kind}#${step}`,
       kind: input.kind,
       resourceKey: bakeResourceKey(target.name),
       condition: {
         step,
         percent,
+        ...(input.kind === WaitKind.Freeze ? { window: input.window } : {}),
         alarms: target.alarms,
         colour: input.toColour,
         targetGroupArn: targetGroups[input.toColour],
@@ -97,6 +98,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // The step's notice, sent inside the bake's time (the bake began when this Task did).
     const target = findTarget(deps.targets, input.target);
     await notify(deps, target, stepNotice(target, input.releaseId, input.toColour, input.traffic));
+  } else if (input.kind === WaitKind.Freeze) {
+    const target = findTarget(deps.targets, input.target);
+    await notify(deps, target, freezeNotice(target, input.releaseId, input.toColour, input));
   }
   return { waitId: wait.waitId, state: check?.state ?? 'pending' };
 };

@@ -8,6 +8,27 @@ const common = {
   taskToken: z.string().min(1).max(2048),
 };
 
+/** What a watch over traffic on the new colour needs: ShiftTraffic's output for the step. */
+const watched = {
+  /** When the Task began (`$$.State.EnteredTime`): its timeout, and so the watch, counts from then. */
+  enteredAt: z.iso.datetime({ offset: true }).optional(),
+  traffic: z.object({
+    step: z.number().int().min(0),
+    stepCount: z.number().int().min(1),
+    percent: z.number().int().min(1).max(100),
+    /** How long the watch lasts (the bake, or until the freeze window ends). */
+    bakeSeconds: z.number().int().min(1),
+    last: z.boolean(),
+    weights: z.object({ blue: z.number().int().min(0), green: z.number().int().min(0) }),
+    /** The rule's actions as ShiftTraffic read them back (kept for the fast rollback). */
+    actions: z
+      .array(z.looseObject({ Type: z.string() }))
+      .max(10)
+      .optional(),
+  }),
+  toColour: colourSchema,
+};
+
 export const inputSchema = z.discriminatedUnion('kind', [
   z.object({
     ...common,
@@ -16,26 +37,13 @@ export const inputSchema = z.discriminatedUnion('kind', [
     /** The plan's health grace: the wait's output says when it ends (counted from stability). */
     graceSeconds: z.number().int().min(0).optional(),
   }),
+  z.object({ ...common, kind: z.literal(WaitKind.Bake), ...watched }),
   z.object({
     ...common,
-    kind: z.literal(WaitKind.Bake),
-    /** When the Bake Task began (`$$.State.EnteredTime`): its timeout, and so the bake, counts from then. */
-    enteredAt: z.iso.datetime({ offset: true }).optional(),
-    /** ShiftTraffic's output for the step being baked. */
-    traffic: z.object({
-      step: z.number().int().min(0),
-      stepCount: z.number().int().min(1),
-      percent: z.number().int().min(1).max(100),
-      bakeSeconds: z.number().int().min(1),
-      last: z.boolean(),
-      weights: z.object({ blue: z.number().int().min(0), green: z.number().int().min(0) }),
-      /** The rule's actions as ShiftTraffic read them back (kept for the fast rollback). */
-      actions: z
-        .array(z.looseObject({ Type: z.string() }))
-        .max(10)
-        .optional(),
-    }),
-    toColour: colourSchema,
+    kind: z.literal(WaitKind.Freeze),
+    ...watched,
+    /** The freeze window holding the step back. */
+    window: z.string().min(1),
   }),
   z.object({
     ...common,

@@ -48,7 +48,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     'Rollback plan': `weights back to ${plan.fromColour} (kept warm), ${plan.toColour} scaled to 0`,
     Deadline: new Date(deadline * 1000).toISOString(),
   };
-  const record: ApprovalRecord = {
+  const fresh: ApprovalRecord = {
     approvalId: newApprovalId(),
     releaseId: input.releaseId,
     target: target.name,
@@ -67,28 +67,31 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     details,
   };
   // The requester may not approve their own release, so they are not asked; enough others must be.
-  const requester = record.requester?.toLowerCase();
-  const askable = record.approvers.filter((a) => a !== requester);
+  const requester = fresh.requester?.toLowerCase();
+  const askable = fresh.approvers.filter((a) => a !== requester);
   const needed = approval.twoPerson ? 2 : 1;
   if (askable.length < needed) {
     throw new InvalidInput(
       `${target.name} needs ${needed} approver(s) other than ${requester ?? 'the requester'}, who started this release; approval.approvers has ${askable.length}`,
     );
   }
-  await deps.approvals.put(record);
-  // The CLI's approve/reject finds the approval from the release id.
-  await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
+  const record = (await rearmed(release.approvalId, input, deps)) ?? fresh;
+  if (record === fresh) {
+    await deps.approvals.put(record);
+    // The CLI's approve/reject finds the approval from the release id.
+    await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
+  }
 
   const channels: string[] = [];
   const subject = `[switchyard] approve ${target.name} (${target.environment}) ${release.image?.tag ?? ''}?`;
-  const lines = Object.entries(details).map(([k, v]) => `${k}: ${v}`);
+  const lines = Object.entries(record.details).map(([k, v]) => `${k}: ${v}`);
   if (approval.channels.includes('email')) {
     const key = await signingKey(deps.secrets, deps.keySecret);
     const base = deps.baseUrl.replace(/\/$/, '');
     let sent = 0;
     for (const approver of askable) {
       const link = (action: 'approve' | 'reject') =>
-        `${base}/approvals/${record.approvalId}?${linkQuery(key, { approvalId: record.approvalId, action, approver, exp: deadline })}`;
+        `${base}/approvals/${record.approvalId}?${linkQuery(key, { approvalId: record.approvalId, action, approver, exp: record.deadline })}`;
       try {
         await deps.sns.send(
           new PublishCommand({
@@ -158,6 +161,27 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   return {
     approvalId: record.approvalId,
     channels,
-    summary: `approval ${record.approvalId} requested on ${channels.join(', ')}, deadline ${details.Deadline}`,
+    summary: `approval ${record.approvalId} requested on ${channels.join(', ')}, deadline ${record.details.Deadline}`,
   };
+};
+
+/**
+ * A retry of this step (an earlier attempt stored the approval, perhaps sent its links, then died):
+ * the links already sent must keep working, so the pending approval is re-armed with this
+ * attempt's task token (each attempt of a Task has its own) and asked for again, same links, same
+ * deadline. Undefined when there is none to re-arm: a new approval is made.
+ */
+const rearmed = async (
+  approvalId: string | undefined,
+  input: Input,
+  deps: Pick<Deps, 'approvals'>,
+): Promise<ApprovalRecord | undefined> => {
+  if (!approvalId) return undefined;
+  const previous = await deps.approvals.get(approvalId);
+  if (previous?.releaseId !== input.releaseId || previous.status !== 'PENDING') return undefined;
+  const updated = await deps.approvals.update(approvalId, 'SET taskToken = :token', '#s = :pending', {
+    ':token': input.taskToken,
+    ':pending': 'PENDING',
+  });
+  return updated ? { ...previous, taskToken: input.taskToken } : undefined;
 };

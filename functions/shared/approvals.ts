@@ -184,20 +184,22 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     };
     const who = `${decidedBy.join(' and ')} via ${request.channel}`;
     try {
-      if (status === 'APPROVED') {
-        await sendSuccess(deps.sfn, record.taskToken, {
-          approvedBy: decidedBy,
-          at,
-          channel: request.channel,
-        });
-      } else {
-        await sendFailure(
-          deps.sfn,
-          record.taskToken,
-          'ApprovalRejected',
-          `rejected by ${who}: ${reason ?? ''}`,
-        );
-      }
+      const delivered =
+        status === 'APPROVED'
+          ? await sendSuccess(deps.sfn, record.taskToken, {
+              approvedBy: decidedBy,
+              at,
+              channel: request.channel,
+            })
+          : await sendFailure(
+              deps.sfn,
+              record.taskToken,
+              'ApprovalRejected',
+              `rejected by ${who}: ${reason ?? ''}`,
+            );
+      // The token's task is closed: the step that asked is being retried and will re-arm this
+      // approval with its new token in a moment (request-approval), so nothing was decided yet.
+      if (!delivered) throw new TransientError('the approval wait is being re-armed');
     } catch (error) {
       // Step Functions did not take it (throttled, 5xx): undo the decision, so the record never says
       // APPROVED while the release still waits, and the person can simply press the button again.

@@ -111,6 +111,24 @@ export const stepNotice = (
   ],
 });
 
+/** A step held back by a freeze window while traffic is split: what stays, what is watched. */
+export const freezeNotice = (
+  target: Target,
+  releaseId: string,
+  toColour: Colour,
+  hold: { window: string; traffic: Pick<StepReport, 'step' | 'stepCount' | 'percent' | 'bakeSeconds'> },
+): ReleaseNotice => ({
+  releaseId,
+  event: 'step',
+  subject: `[switchyard] ${target.name} (${target.environment}): frozen at ${hold.traffic.percent}% on ${toColour}`,
+  lines: [
+    `Step ${hold.traffic.step + 1}/${hold.traffic.stepCount} of ${releaseId} is held by freeze window "${hold.window}" for ${Math.round(hold.traffic.bakeSeconds / 60)} min; ${hold.traffic.percent}% of traffic stays on ${toColour}.`,
+    target.alarms.length
+      ? `Still watching ${target.alarms.join(', ')}: an alarm rolls back at once. A rollback may be started during the freeze (recorded as break-glass).`
+      : `No alarms are configured to watch during the hold; ${toColour}'s target health is still watched.`,
+  ],
+});
+
 /** Posts a Slack message (Block Kit) to the webhook whose URL `secretId` holds. */
 export const postSlack = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string, body: unknown) =>
   post(await webhookUrl(deps, secretId), body);

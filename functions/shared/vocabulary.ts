@@ -47,7 +47,16 @@ export const WaitKind = {
    * turn unhealthy; otherwise the Task's own timeout (the bake length) moves the release on.
    */
   Bake: 'bake',
+  /**
+   * A step held back by a freeze window while the new colour already carries traffic: the weights
+   * stay still, but the watch goes on as in a bake (an alarm or unhealthy targets fail it at once:
+   * rollback). The Task's own timeout, the window's end, moves the release on to the held step.
+   */
+  Freeze: 'freeze',
 } as const;
+
+/** Waits that watch traffic already on the new colour (bakes and freeze holds). */
+export const watchesTraffic = (kind: WaitKind): boolean => kind === WaitKind.Bake || kind === WaitKind.Freeze;
 export type WaitKind = (typeof WaitKind)[keyof typeof WaitKind];
 
 export const WaitStatus = {

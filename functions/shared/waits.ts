@@ -24,7 +24,7 @@ import { logger } from './logger.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 import { allTo, setWeights, type TrafficConfig } from './traffic.ts';
-import { type Colour, WaitKind } from './vocabulary.ts';
+import { type Colour, WaitKind, watchesTraffic } from './vocabulary.ts';
 
 export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
@@ -45,6 +45,7 @@ export const waitPhase: Record<WaitKind, string> = {
   [WaitKind.ServiceStable]: 'WaitForServiceStable',
   [WaitKind.SnapshotAvailable]: 'WaitForSnapshot',
   [WaitKind.Bake]: 'Bake',
+  [WaitKind.Freeze]: 'FrozenWatch',
 };
 
 export interface WaitAws {
@@ -102,7 +103,7 @@ export const checkWaits = async (
   const checks = new Map<string, WaitCheck>();
   await batch(options, 'bakes', () =>
     checkBakes(
-      waits.filter((w) => w.kind === WaitKind.Bake),
+      waits.filter((w) => watchesTraffic(w.kind)),
       aws,
       options,
       checks,
@@ -323,7 +324,7 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
   if (!(await deps.store.claimWait(wait))) return false;
   // Not in a bake's last seconds: its Task may time out and the release move on meanwhile.
   const restored =
-    wait.kind === WaitKind.Bake &&
+    watchesTraffic(wait.kind) &&
     check.state === 'failed' &&
     deps.now().getTime() + FAST_ROLLBACK_MARGIN_MS < Date.parse(wait.condition.endsAt as string)
       ? await restoreTraffic(wait, deps)
@@ -344,7 +345,7 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
   }
   // A bake that ran its course ended at its deadline, however late this record is closed.
   const endedAt =
-    wait.kind === WaitKind.Bake && check.state === 'done'
+    watchesTraffic(wait.kind) && check.state === 'done'
       ? (wait.condition.endsAt as string)
       : deps.now().toISOString();
   await deps.store.appendPhase(wait.releaseId, {

@@ -25,6 +25,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const freeze = activeFreeze(target.freezeWindows, now);
   if (freeze && !plan.breakGlass) {
     const waitSeconds = Math.max(1, Math.ceil((freeze.endsAt.getTime() - now.getTime()) / 1000));
+    // Weights stay still, but traffic already on the new colour stays watched (a FrozenWatch).
+    const held = await readWeights(deps.elbv2, target.traffic);
+    const percent = held.weights[plan.toColour];
     return {
       frozen: true,
       step: input.step,
@@ -32,7 +35,18 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       waitSeconds,
       window: freeze.window.name,
       until: freeze.endsAt.toISOString(),
-      summary: `held by freeze window "${freeze.window.name}" until ${freeze.endsAt.toISOString()}`,
+      ...(percent > 0 && {
+        watch: {
+          step: input.step,
+          stepCount: plan.steps.length,
+          percent,
+          bakeSeconds: waitSeconds,
+          last: false,
+          weights: held.weights,
+          actions: held.actions,
+        },
+      }),
+      summary: `held by freeze window "${freeze.window.name}" until ${freeze.endsAt.toISOString()}${percent > 0 ? `; ${percent}% stays on ${plan.toColour}, watched` : ''}`,
     };
   }
   if (freeze && plan.breakGlass) {

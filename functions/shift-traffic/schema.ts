@@ -34,5 +34,18 @@ export type Output =
       waitSeconds: number;
       window: string;
       until: string;
+      /**
+       * When the new colour already carries traffic: what the FrozenWatch state watches until the
+       * window ends (shaped as a bake of the current weights).
+       */
+      watch?: {
+        step: number;
+        stepCount: number;
+        percent: number;
+        bakeSeconds: number;
+        last: false;
+        weights: Weights;
+        actions: Action[];
+      };
       summary: string;
     };

@@ -234,6 +234,15 @@ export class EcsModel {
     }, drain + 5000);
   }
 
+  /** Re-reads each running task's error rate (a fault that starts now reaches tasks already serving). */
+  refreshErrorRates() {
+    for (const service of this.services.values()) {
+      for (const task of service.tasks.filter((t) => t.state === 'RUNNING')) {
+        this.elbv2.setErrorRate(service.targetGroupArn, task.ip, this.errorRate(task));
+      }
+    }
+  }
+
   /** Whether a task is still starting or stopping (its timer would be lost if the world were saved now). */
   busy(): boolean {
     return [...this.services.values()].some((s) =>

@@ -164,6 +164,12 @@ export class Elbv2Model {
 
   // --- used by the ECS model --------------------------------------------------------------
 
+  /** The share of requests a registered target answers with 5xx from now on. */
+  setErrorRate(groupArn: string, id: string, errorRate: number) {
+    const target = this.targetGroups.get(groupArn)?.targets.get(id);
+    if (target) target.errorRate = errorRate;
+  }
+
   /**
    * Registers a target; it turns healthy (or unhealthy) after its health checks. `settled` targets
    * (the world as it stands before time starts) are already past them.

@@ -113,6 +113,15 @@ export class SimulatedAccount {
     return Math.max(0, ...this.tagsOfImage(image).map((t) => this.faults.errorRates.get(t) ?? 0));
   }
 
+  /**
+   * From now on, containers of images tagged `tag` answer `rate` of requests with 5xx, those already
+   * running included: a bug that only shows under later traffic (faults.errorRates for new tasks).
+   */
+  startErrors(tag: string, rate: number) {
+    this.faults.errorRates.set(tag, rate);
+    this.ecs.refreshErrorRates();
+  }
+
   /** Answers one SDK command. */
   async handle(clientName: string, commandName: string, input: unknown): Promise<Record<string, unknown>> {
     const service = serviceOfClient[clientName];

@@ -84,6 +84,8 @@ describe('release.asl.json', () => {
     for (const { name, state } of tasks) {
       // Only a bake's length comes from the plan; the Choice before it enters only when it is > 0.
       if (name === 'Bake') expect(state.TimeoutSecondsPath).toBe('$.traffic.bakeSeconds');
+      // A freeze hold lasts until its window ends (ShiftTraffic computes the seconds).
+      else if (name === 'FrozenWatch') expect(state.TimeoutSecondsPath).toBe('$.traffic.watch.bakeSeconds');
       else if (name === 'WaitForApproval') expect(state.TimeoutSecondsPath).toBe('$.plan.approvalSeconds');
       else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
@@ -141,6 +143,7 @@ describe('release.asl.json', () => {
     expect(waits.map((w) => w.name).sort()).toEqual([
       'AcquireLock',
       'Bake',
+      'FrozenWatch',
       'WaitForApproval',
       'WaitForServiceStable',
       'WaitForSnapshot',
@@ -163,6 +166,18 @@ describe('release.asl.json', () => {
       NumericGreaterThan: 0,
       Next: 'Bake',
     });
+  });
+
+  it('keeps watching a step held by a freeze window while traffic is split: the hold ends well only when the window ends', () => {
+    const hold = definition.States.FrozenWatch;
+    expect(hold?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.Timeout'], 'ShiftTraffic'],
+      [['States.ALL'], 'RollBackTraffic'],
+    ]);
+    const choices = definition.States.AfterSetWeight?.Choices ?? [];
+    // Checked before the plain FreezeWait, which is only for a hold with no traffic on the new colour.
+    expect(choices[0]).toMatchObject({ Next: 'FrozenWatch' });
+    expect(JSON.stringify(choices[0])).toContain('$.traffic.watch');
   });
 
   it('bounds every execution with a top-level timeout longer than the longest legitimate release', () => {

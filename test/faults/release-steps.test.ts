@@ -13,8 +13,11 @@ const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',
 };
-/** Covered by test/faults/approval-steps.test.ts, which needs a target that asks for approval. */
-const elsewhere = new Set(['WaitForApproval']);
+/**
+ * Covered where a target reaches them: test/faults/approval-steps.test.ts (a target that asks for
+ * approval) and test/faults/freeze-steps.test.ts (a canary held by a freeze window).
+ */
+const elsewhere = new Set(['WaitForApproval', 'FrozenWatch']);
 
 interface State {
   Type: string;

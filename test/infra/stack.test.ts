@@ -253,7 +253,7 @@ describe('SwitchyardStack', () => {
     expect(JSON.stringify(format)).not.toMatch(/querystring|routeKey|requestOverride/i);
   });
 
-  it('lets only the approval functions read approval records and the signing secrets', () => {
+  it('lets only the approval functions (and a rollback cancelling one) read approval records and the signing secrets', () => {
     const approvalsTable = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([logical]) =>
       logical.startsWith('ApprovalsTable'),
     );
@@ -262,7 +262,8 @@ describe('SwitchyardStack', () => {
     const readers = Object.entries(template.findResources('AWS::IAM::Policy'))
       .filter(([, policy]) => JSON.stringify(policy).includes(tableRef))
       .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''));
-    expect(readers.sort()).toEqual(['Approvals', 'RequestApproval', 'SlackInteractions']);
+    // AcquireLock: a rollback cancels the pending approval of the release it stops (not internet-facing).
+    expect(readers.sort()).toEqual(['AcquireLock', 'Approvals', 'RequestApproval', 'SlackInteractions']);
     const secretReaders = (logicalPrefix: string) => {
       const [secret] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((l) =>
         l.startsWith(logicalPrefix),

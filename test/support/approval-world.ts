@@ -4,6 +4,7 @@ import { expect } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { emailedLinks } from '../../local/approver.ts';
+import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
@@ -17,9 +18,9 @@ export interface ApprovalWorld {
   ledger: Target;
 }
 
-export const startApprovalWorld = async (): Promise<ApprovalWorld> => {
+export const startApprovalWorld = async (faults?: FaultPlan): Promise<ApprovalWorld> => {
   const world: Partial<ApprovalWorld> = {};
-  world.rt = await LocalRuntime.start({ targetsFile }, async (r) => {
+  world.rt = await LocalRuntime.start({ targetsFile, faults }, async (r) => {
     world.orders = findTarget(r.targets, 'orders-api');
     world.ledger = findTarget(r.targets, 'ledger-api');
     for (const target of [world.orders, world.ledger]) {

@@ -6,9 +6,11 @@
  */
 import { appendFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import type { Target } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
+import type { LocalRuntime } from '../../local/runtime.ts';
 import { brokenInvariants } from './invariants.ts';
 import { startWorld } from './runtime.ts';
 
@@ -81,28 +83,41 @@ export const runCase = async (
   const base = scenarios[scenario].plan;
   const rollback = scenario === 'rollback';
   const w = await startWorld({ faults: rollback ? base : { ...base, ...faults } });
-  try {
-    const snapshotsBefore = w.rt.account.rds.snapshots.size;
+  return runIn(name, { rt: w.rt, target: w.checkout }, expected, async () => {
     w.rt.push('checkout-api', 'v2');
     await w.rt.settle();
     const releaseId = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
     const ids = w.rt.executions().some((e) => e.name === releaseId) ? [releaseId] : [];
-    let outcome = ids.length ? (await w.rt.release(releaseId))?.outcome : 'not started';
-    if (rollback) {
-      await w.rt.drain();
-      w.rt.faults.arm(faults);
-      const rollbackId = w.rt.startRollback({ target: 'checkout-api', reason: `fault matrix: ${name}` });
-      await w.rt.settle();
-      ids.splice(0, ids.length, rollbackId);
-      outcome = (await w.rt.release(rollbackId))?.outcome;
-    }
-    await w.rt.drain(600);
-    const broken = await brokenInvariants(w.rt, w.checkout, ids, snapshotsBefore);
-    const result = { outcome, broken, fired: [...w.rt.faults.fired] };
+    const outcome = ids.length ? (await w.rt.release(releaseId))?.outcome : 'not started';
+    if (!rollback) return { ids, outcome };
+    await w.rt.drain();
+    w.rt.faults.arm(faults);
+    const rollbackId = w.rt.startRollback({ target: 'checkout-api', reason: `fault matrix: ${name}` });
+    await w.rt.settle();
+    return { ids: [rollbackId], outcome: (await w.rt.release(rollbackId))?.outcome };
+  });
+};
+
+/**
+ * Runs one case in a world the caller built (any targets file): `drive` runs the release and says
+ * which records to check and what the outcome was; then the world drains and I1-I6 are checked.
+ */
+export const runIn = async (
+  name: string,
+  world: { rt: LocalRuntime; target: Target },
+  expected: string,
+  drive: () => Promise<{ ids: string[]; outcome: string | undefined }>,
+): Promise<CaseResult> => {
+  try {
+    const snapshotsBefore = world.rt.account.rds.snapshots.size;
+    const { ids, outcome } = await drive();
+    await world.rt.drain(600);
+    const broken = await brokenInvariants(world.rt, world.target, ids, snapshotsBefore);
+    const result = { outcome, broken, fired: [...world.rt.faults.fired] };
     record(name, result, expected);
     return result;
   } finally {
-    await w.rt.dispose();
+    await world.rt.dispose();
   }
 };
 

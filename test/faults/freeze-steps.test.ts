@@ -1,0 +1,51 @@
+/**
+ * Fault matrix, freeze holds: payments-api's canary is held at 10% by a freeze window that begins
+ * during its bake (test/support/freeze-world.ts). Every step fault on FrozenWatch must still end
+ * Promoted once the window ends; an alarm inside the window, or an ops rollback during it, must
+ * end RolledBack; I1-I6 hold throughout.
+ */
+import { describe, expect, it } from 'vitest';
+import { runIn, stepFaults } from '../support/fault-matrix.ts';
+import { frozenAtTenPercent, frozenReleaseId, startFreezeWorld } from '../support/freeze-world.ts';
+
+describe('fault matrix: a freeze window that begins mid-canary', () => {
+  it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('FrozenWatch × %s', async (fault) => {
+    const world = await startFreezeWorld(stepFaults[fault]('FrozenWatch'));
+    const result = await runIn(`freeze FrozenWatch × ${fault}`, world, 'Promoted', async () => {
+      world.rt.push('payments-api', 'v2');
+      await world.rt.settle();
+      return { ids: [frozenReleaseId], outcome: (await world.rt.release(frozenReleaseId))?.outcome };
+    });
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Promoted');
+  });
+
+  it('an alarm inside the window: RolledBack', async () => {
+    const world = await startFreezeWorld();
+    const result = await runIn('freeze alarm inside the window', world, 'RolledBack', async () => {
+      await frozenAtTenPercent(world.rt, world.target);
+      await world.rt.wait(20 * 60);
+      world.rt.account.startErrors('v2', 0.5);
+      world.rt.faults.fired.push('errors started inside the freeze window');
+      await world.rt.settle();
+      return { ids: [frozenReleaseId], outcome: (await world.rt.release(frozenReleaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
+  });
+
+  it('an ops rollback inside the window: the release and the rollback end RolledBack', async () => {
+    const world = await startFreezeWorld();
+    const result = await runIn('freeze ops rollback inside the window', world, 'RolledBack', async () => {
+      await frozenAtTenPercent(world.rt, world.target);
+      const rollbackId = world.rt.startRollback({ target: 'payments-api', reason: 'fault matrix: freeze' });
+      world.rt.faults.fired.push('rollback requested inside the freeze window');
+      await world.rt.settle();
+      expect((await world.rt.release(frozenReleaseId))?.outcome).toBe('RolledBack');
+      return { ids: [frozenReleaseId, rollbackId], outcome: (await world.rt.release(rollbackId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
+  });
+});
