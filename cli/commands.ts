@@ -2,6 +2,7 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
+import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -79,7 +80,30 @@ export const release = async (
   const breakGlass: BreakGlass | undefined = options.breakGlass
     ? { reason: options.breakGlass, by: options.by }
     : undefined;
+  const attempt = await nextAttempt(
+    { sfn: backend.clients.sfn, store: backend.store },
+    { stateMachineArn: backend.releaseStateMachineArn, target: t.name, digest },
+  );
+  if (!attempt.start) {
+    if (attempt.reason === 'too many attempts') throw new UsageError(attempt.detail);
+    // Running: follow it. Live: say so; its outcome (Promoted) is the answer.
+    out.line(
+      `${t.name} ${options.tag}: ${attempt.detail}${attempt.reason === 'running' ? '; following it' : '; nothing to do'}`,
+    );
+    return finish(backend, out, {
+      executionArn: executionArnOf(backend.releaseStateMachineArn, attempt.releaseId),
+      releaseId: attempt.releaseId,
+      wanted: Outcome.Promoted,
+      wait: options.wait,
+    });
+  }
+  if (attempt.retryOf) {
+    out.line(
+      `${t.name} ${options.tag}: ${attempt.retryOf.releaseId} ended ${attempt.retryOf.outcome}; starting attempt ${attempt.attempt} (its record is kept)`,
+    );
+  }
   const request = releaseRequest({
+    attempt,
     target: t.name,
     image: { repository: t.image.repository, tag: options.tag, digest },
     at: backend.now(),
@@ -173,10 +197,8 @@ const start = async (
     return started.executionArn ?? '';
   } catch (error) {
     if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
-    // Idempotent: the same image was released before; report (or follow) that release.
-    out.line(
-      `${request.name} was already started for this image; its outcome stands (push a new tag to release it again)`,
-    );
+    // Another request for the same thing got there first (a second click, a push event): follow it.
+    out.line(`${request.name} was started meanwhile by another request; following it`);
     return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
   }
 };

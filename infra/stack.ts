@@ -547,7 +547,8 @@ export class SwitchyardStack extends Stack {
     allow(
       // AcquireLock before taking over an expired lock; the reconciler for every lock's owner; the
       // hand-over (ReleaseLock, recovery) when the new owner's task is already closed: resumed or gone?
-      ['acquire-lock', 'reconciler', 'release-lock', 'recover-execution'],
+      // StartRelease: which attempt of an image a push is (attempts.ts).
+      ['acquire-lock', 'reconciler', 'release-lock', 'recover-execution', 'start-release'],
       ['states:DescribeExecution'],
       [stateMachineArn, rollbackArn].map((sm) =>
         arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),

@@ -54,7 +54,9 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'record-outcome': recordsPhase,
   'release-lock': { ...recordsPhase, locks: ['GetItem', 'UpdateItem', 'DeleteItem'] },
   notify: readsAndRecords,
-  'start-release': {},
+  // Reads the previous attempts of a pushed image (attempts.ts); the history only for one that was
+  // promoted, to see whether a rollback undid it.
+  'start-release': { releases: ['GetItem', 'Query'] },
   'plan-rollback': { releases: ['GetItem', 'UpdateItem', 'Query'] },
   // Reads the target's history for the snapshots a rollback plan names; records what it deleted.
   'prune-snapshots': { releases: ['UpdateItem', 'Query'] },

@@ -13,7 +13,15 @@ const VERSION = 1;
 const fields = {
   ecr: ['repositories'],
   sns: ['topics', 'published', 'counter'],
-  ecs: ['clusters', 'services', 'taskDefinitions', 'revisions', 'taskCount', 'deploymentCount'],
+  ecs: [
+    'clusters',
+    'services',
+    'taskDefinitions',
+    'taskDefinitionTags',
+    'revisions',
+    'taskCount',
+    'deploymentCount',
+  ],
   elbv2: ['loadBalancers', 'listeners', 'rules', 'targetGroups', 'weightHistory'],
   rds: ['instances', 'clusters', 'snapshots'],
   cloudwatch: ['alarms', 'history'],

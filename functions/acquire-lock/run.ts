@@ -38,6 +38,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     target: target.name,
     environment: target.environment,
     ...(input.image ? { image: input.image } : {}),
+    ...(input.attempt && input.attempt > 1 ? { attempt: input.attempt } : {}),
+    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
     trigger: input.trigger,
     executionArn: input.executionArn,

@@ -9,6 +9,9 @@ export const inputSchema = z
     target: targetNameSchema,
     /** The image released; rollbacks have none. */
     image: imageRefSchema.optional(),
+    /** Releases: which attempt of this image on the target, and the attempt before it (attempts.ts). */
+    attempt: z.number().int().min(1).optional(),
+    retryOf: releaseIdSchema.nullable().optional(),
     trigger: triggerSchema,
     /** Rollbacks: what to do about a release holding the lock. */
     ifRunning: z.enum([IfRunning.Wait, IfRunning.Abort]).default(IfRunning.Wait),

@@ -84,8 +84,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 };
 
 /**
- * The task definition carrying the release's image: the idle service's own if it already has it
- * (a retry), else a new revision of the live one with the image pinned by digest.
+ * The task definition carrying the release's image: the idle service's own if this release already
+ * registered it (a retry of this step), else a new revision of the live one with the image pinned by
+ * digest. An earlier attempt's revision with the same image is not reused: setting a service to the
+ * task definition it already has starts no new deployment in ECS, and its PRIMARY deployment would
+ * still be that attempt's (perhaps FAILED) one.
  */
 const releaseTaskDefinition = async (input: Input, deps: Deps, release: ReleaseRecord): Promise<string> => {
   const target = findTarget(deps.targets, input.target);
@@ -102,9 +105,15 @@ const releaseTaskDefinition = async (input: Input, deps: Deps, release: ReleaseR
   let taskDefinitionArn: string | undefined;
   if (idle.taskDefinition) {
     const current = await deps.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition }),
+      new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
     );
-    if (containerImage(current.taskDefinition?.containerDefinitions, plan.container) === image) {
+    const registeredByThisRelease = (current.tags ?? []).some(
+      (t) => t.key === 'switchyard:release' && t.value === input.releaseId,
+    );
+    if (
+      registeredByThisRelease &&
+      containerImage(current.taskDefinition?.containerDefinitions, plan.container) === image
+    ) {
       taskDefinitionArn = idle.taskDefinition;
     }
   }

@@ -29,12 +29,16 @@ export const releaseRequest = (options: {
   breakGlass?: BreakGlass;
   /** Overrides the target's strategy for this release. */
   strategy?: StrategyConfig;
+  /** Which attempt of this image this is (attempts.ts); the first if not given. */
+  attempt?: { releaseId: string; attempt: number; retryOf?: { releaseId: string } };
 }) => {
-  const releaseId = releaseIdFor(options.target, options.image.digest);
+  const releaseId = options.attempt?.releaseId ?? releaseIdFor(options.target, options.image.digest);
   return {
     name: releaseId,
     input: {
       releaseId,
+      attempt: options.attempt?.attempt ?? 1,
+      retryOf: options.attempt?.retryOf?.releaseId ?? null,
       target: options.target,
       image: options.image,
       trigger: { source: TriggerSource.Manual, ...options.trigger, at: options.at.toISOString() },

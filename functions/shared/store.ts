@@ -79,6 +79,9 @@ export interface ReleaseRecord {
   outcome?: Outcome;
   error?: { Error: string; Cause: string };
   supersededBy?: string;
+  /** A retry of the same image (attempts.ts): its attempt number (> 1) and the attempt before it. */
+  attempt?: number;
+  retryOf?: string;
   /** Rollbacks: why, and the release rolled back. */
   reason?: string;
   rollbackOf?: string;

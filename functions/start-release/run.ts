@@ -1,4 +1,5 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { nextAttempt } from '../shared/attempts.ts';
 import { type TargetsFile, targetsForImage } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
@@ -7,14 +8,14 @@ import { imageRefSchema } from '../shared/schemas.ts';
 import { TriggerSource } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
-interface Deps extends Pick<ReleaseDeps, 'sfn'> {
+interface Deps extends Pick<ReleaseDeps, 'sfn' | 'store'> {
   targets: TargetsFile;
   stateMachineArn: string;
 }
 
-// Execution name = release id (releaseIdFor): deterministic, so a redelivered event or a second tag
-// on the same image starts nothing new (StartExecution answers ExecutionAlreadyExists, or returns
-// the open execution for identical input).
+// Execution name = release id, deterministic per attempt (attempts.ts): a redelivered event, or a
+// second tag on an image being released or live, starts nothing new; a new push of an image whose
+// last attempt ended without it live starts the next attempt.
 
 /** Starts one release per target the pushed repository and tag map to; other pushes are ignored with a reason. */
 export const run = async (event: Input, deps: Deps): Promise<Output> => {
@@ -43,11 +44,27 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
 
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
+    const attempt = await nextAttempt(deps, {
+      stateMachineArn: deps.stateMachineArn,
+      target: target.name,
+      digest: image.data.digest,
+      eventId: event.id,
+    });
+    if (!attempt.start) {
+      logger.info('push starts nothing', {
+        releaseId: attempt.releaseId,
+        target: target.name,
+        reason: attempt.detail,
+      });
+      output.duplicates.push({ target: target.name, releaseId: attempt.releaseId, reason: attempt.detail });
+      continue;
+    }
     const { name: releaseId, input } = releaseRequest({
       target: target.name,
       image: image.data,
       at: new Date(event.time),
       trigger: { source: TriggerSource.EcrPush, eventId: event.id },
+      attempt,
     });
     try {
       const out = await deps.sfn.send(
@@ -57,12 +74,17 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
           input: JSON.stringify(input),
         }),
       );
-      logger.info('release started', { releaseId, target: target.name, executionArn: out.executionArn });
+      logger.info('release started', {
+        releaseId,
+        target: target.name,
+        executionArn: out.executionArn,
+        ...(attempt.retryOf ? { attempt: attempt.attempt, retryOf: attempt.retryOf.releaseId } : {}),
+      });
       output.started.push({ target: target.name, releaseId, executionArn: out.executionArn ?? '' });
     } catch (error) {
+      // Two deliveries of one event racing to the same name: the other one started it.
       if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
-      logger.info('release already started for this image', { releaseId, target: target.name });
-      output.duplicates.push({ target: target.name, releaseId });
+      output.duplicates.push({ target: target.name, releaseId, reason: `${releaseId} was just started` });
     }
   }
   return output;

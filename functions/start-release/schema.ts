@@ -18,6 +18,7 @@ export type Input = z.infer<typeof inputSchema>;
 
 export interface Output {
   started: { target: string; releaseId: string; executionArn: string }[];
-  duplicates: { target: string; releaseId: string }[];
+  /** Pushes that start nothing for a target, and why (attempts.ts). */
+  duplicates: { target: string; releaseId: string; reason: string }[];
   ignored: string | undefined;
 }

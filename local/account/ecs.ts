@@ -62,6 +62,8 @@ export class EcsModel {
   readonly clusters = new Set<string>();
   readonly services = new Map<string, SimService>();
   readonly taskDefinitions = new Map<string, TaskDefinition>();
+  /** Tags given at registration, by task definition ARN (DescribeTaskDefinition include TAGS returns them). */
+  readonly taskDefinitionTags = new Map<string, { key?: string; value?: string }[]>();
   private readonly revisions = new Map<string, number>();
   private taskCount = 0;
   /**
@@ -475,7 +477,12 @@ export class EcsModel {
       this.taskDefinitions.get(input.taskDefinition) ??
       [...this.taskDefinitions.values()].find((t) => `${t.family}:${t.revision}` === input.taskDefinition);
     if (!td) throw awsError('ClientException', 'Unable to describe task definition.');
-    return { taskDefinition: structuredClone(td), tags: input.include?.includes('TAGS') ? [] : undefined };
+    return {
+      taskDefinition: structuredClone(td),
+      tags: input.include?.includes('TAGS')
+        ? structuredClone(this.taskDefinitionTags.get(td.taskDefinitionArn ?? '') ?? [])
+        : undefined,
+    };
   }
 
   RegisterTaskDefinition(
@@ -498,7 +505,11 @@ export class EcsModel {
       if (key in input && input[key] !== undefined)
         throw awsError('ValidationException', `Unexpected key '${key}' found in params`);
     }
-    const { tags: _tags, ...definition } = input;
-    return { taskDefinition: this.registerTaskDefinition(definition as TaskDefinition & { family: string }) };
+    const { tags, ...definition } = input;
+    const td = this.registerTaskDefinition(definition as TaskDefinition & { family: string });
+    if (Array.isArray(tags) && tags.length > 0) {
+      this.taskDefinitionTags.set(td.taskDefinitionArn ?? '', structuredClone(tags));
+    }
+    return { taskDefinition: td, ...(Array.isArray(tags) && tags.length > 0 ? { tags } : {}) };
   }
 }

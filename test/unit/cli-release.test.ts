@@ -1,6 +1,6 @@
 /**
  * `switchyard release --json` against AWS without --wait: it reports what the execution is doing,
- * not a hard-coded RUNNING (an image released before names an execution that may long have ended).
+ * not a hard-coded RUNNING, and which attempt of the image it started (attempts.ts).
  */
 import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -21,15 +21,23 @@ const backend = (records: Record<string, unknown>): Backend => {
     .on(DescribeImagesCommand)
     .resolves({ imageDetails: [{ imageDigest: digest }] });
   const sfnMock = mockClient(sfn);
-  sfnMock
-    .on(StartExecutionCommand)
-    .rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
-  sfnMock.on(DescribeExecutionCommand).resolves({ status: 'FAILED' });
+  const started = new Map<string, string>();
+  sfnMock.on(StartExecutionCommand).callsFake((input: { name: string }) => {
+    started.set(input.name, 'RUNNING');
+    return { executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${input.name}` };
+  });
+  // Attempts that ran end as their records say; the others do not exist (or were just started).
+  sfnMock.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+    const name = input.executionArn.split(':').at(-1) ?? '';
+    if (started.has(name)) return { status: started.get(name) };
+    if (name in records) return { status: 'SUCCEEDED' };
+    throw Object.assign(new Error('no such execution'), { name: 'ExecutionDoesNotExist' });
+  });
   return {
     kind: 'aws',
     targets: loadTargetsFile(fixtureTargets),
     clients: { sfn, ecr } as never,
-    store: { getRelease: async (id: string) => records[id] } as never,
+    store: { getRelease: async (id: string) => records[id], releasesForTarget: async () => [] } as never,
     approvals: {} as never,
     releaseStateMachineArn: machine,
     rollbackStateMachineArn: machine.replace('release', 'rollback'),
@@ -39,17 +47,35 @@ const backend = (records: Record<string, unknown>): Backend => {
   };
 };
 
+const releaseId = `checkout-api-${'a'.repeat(12)}`;
+const aborted = { target: 'checkout-api', outcome: 'Aborted', trigger: { source: 'manual', at: '' } };
+
 describe('switchyard release without --wait (AWS)', () => {
-  it("reports the execution's real status and outcome, and exits 1 when it ended otherwise", async () => {
+  it('after an attempt ended Aborted, starts attempt 2 (a new id, the old record kept) and says so', async () => {
     const lines: string[] = [];
-    const releaseId = `checkout-api-${'a'.repeat(12)}`;
     const result = await release(
-      backend({ [releaseId]: { outcome: 'Aborted' } }),
+      backend({ [releaseId]: aborted }),
       { line: (l) => lines.push(l) },
       { target: 'checkout-api', tag: 'v2', by: 'alice' },
     );
-    expect(result.json).toMatchObject({ releaseId, status: 'FAILED', outcome: 'Aborted' });
-    expect(result.exitCode).toBe(1);
-    expect(lines.join('\n')).toContain('is FAILED (Aborted)');
+    // Before: "its outcome stands (push a new tag to release it again)", exit 0, and nothing started.
+    expect(result.json).toMatchObject({ releaseId: `${releaseId}-r2`, status: 'RUNNING', outcome: null });
+    expect(result.exitCode).toBe(0);
+    expect(lines.join('\n')).toContain(`${releaseId} ended Aborted; starting attempt 2 (its record is kept)`);
+    expect(lines.join('\n')).toContain(`started ${releaseId}-r2`);
+  });
+
+  it('an image that is live starts nothing and reports the release that promoted it', async () => {
+    const lines: string[] = [];
+    const result = await release(
+      backend({ [releaseId]: { ...aborted, outcome: 'Promoted' } }),
+      { line: (l) => lines.push(l) },
+      { target: 'checkout-api', tag: 'v2', by: 'alice' },
+    );
+    expect(result.json).toMatchObject({ releaseId, status: 'SUCCEEDED', outcome: 'Promoted' });
+    expect(result.exitCode).toBe(0);
+    expect(lines.join('\n')).toContain(
+      `checkout-api v2: ${releaseId} promoted this image; it is live; nothing to do`,
+    );
   });
 });

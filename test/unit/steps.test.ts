@@ -737,6 +737,7 @@ describe('start-release', () => {
   });
   const deps = () => ({
     sfn: w.deps.sfn,
+    store: w.deps.store,
     targets: w.deps.targets,
     stateMachineArn: w.rt.releaseStateMachineArn,
   });
@@ -754,7 +755,13 @@ describe('start-release', () => {
     const again = await w.rt.until(startRelease({ ...event({}), id: 'ev-2' }, deps()));
     expect(again).toEqual({
       started: [],
-      duplicates: [{ target: 'checkout-api', releaseId: 'checkout-api-aaaaaaaaaaaa' }],
+      duplicates: [
+        {
+          target: 'checkout-api',
+          releaseId: 'checkout-api-aaaaaaaaaaaa',
+          reason: 'checkout-api-aaaaaaaaaaaa is releasing this image now',
+        },
+      ],
       ignored: undefined,
     });
     expect(w.rt.executions()).toHaveLength(1);

@@ -1,0 +1,101 @@
+/**
+ * Which attempt a request to release an image is. An image's first attempt on a target is named
+ * `<target>-<12 hex of the digest>` (releaseIdFor), attempt n > 1 `<that>-r<n>`: execution names
+ * stay deterministic, so a redelivered event or a second click starts nothing twice. After an
+ * attempt ended without the image live (Aborted, RolledBack, RollbackFailed, Superseded; or
+ * Promoted and later rolled back), a new request (a new push or tag of the digest, a manual
+ * release) starts the next attempt, linked to the one before; the old record is kept. A request
+ * that repeats one already made (the same EventBridge event), or comes while an attempt runs, or
+ * for an image that is live, starts nothing and says why.
+ */
+import type { ReleaseDeps } from './deps.ts';
+import { executionStatus } from './executions.ts';
+import { releaseIdFor } from './requests.ts';
+import { Outcome, ReleaseKind } from './vocabulary.ts';
+
+type Deps = Pick<ReleaseDeps, 'sfn' | 'store'>;
+
+export type Attempt =
+  | { start: true; releaseId: string; attempt: number; retryOf?: { releaseId: string; outcome: string } }
+  | {
+      start: false;
+      releaseId: string;
+      reason: 'running' | 'duplicate event' | 'live' | 'too many attempts';
+      detail: string;
+    };
+
+/** A target's image is not retried without end: after this many attempts, a person must look. */
+export const MAX_ATTEMPTS = 20;
+
+export const attemptName = (target: string, digest: string, attempt: number) =>
+  attempt === 1 ? releaseIdFor(target, digest) : `${releaseIdFor(target, digest)}-r${attempt}`;
+
+export const executionArnOf = (stateMachineArn: string, name: string) =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+export const nextAttempt = async (
+  deps: Deps,
+  request: { stateMachineArn: string; target: string; digest: string; eventId?: string | undefined },
+): Promise<Attempt> => {
+  let previous: { releaseId: string; outcome: string } | undefined;
+  for (let n = 1; n <= MAX_ATTEMPTS; n++) {
+    const releaseId = attemptName(request.target, request.digest, n);
+    const status = await executionStatus(deps.sfn, executionArnOf(request.stateMachineArn, releaseId));
+    if (status === 'UNKNOWN') {
+      return { start: true, releaseId, attempt: n, ...(previous ? { retryOf: previous } : {}) };
+    }
+    const record = await deps.store.getRelease(releaseId);
+    if (request.eventId && record?.trigger.eventId === request.eventId) {
+      return {
+        start: false,
+        releaseId,
+        reason: 'duplicate event',
+        detail: `event ${request.eventId} already started ${releaseId}`,
+      };
+    }
+    if (status === 'RUNNING') {
+      return {
+        start: false,
+        releaseId,
+        reason: 'running',
+        detail: `${releaseId} is releasing this image now`,
+      };
+    }
+    if (!record) {
+      // Ended before its first step wrote anything: nothing of it to keep.
+      previous = { releaseId, outcome: `${status} before it began` };
+      continue;
+    }
+    if (!record.outcome) {
+      return {
+        start: false,
+        releaseId,
+        reason: 'running',
+        detail: `${releaseId} ended ${status}; its recovery is under way (at most two reconciler periods)`,
+      };
+    }
+    if (record.outcome === Outcome.Promoted && !(await rolledBack(deps, record.target, releaseId))) {
+      return {
+        start: false,
+        releaseId,
+        reason: 'live',
+        detail: `${releaseId} promoted this image; it is live`,
+      };
+    }
+    previous = {
+      releaseId,
+      outcome: record.outcome === Outcome.Promoted ? 'Promoted, then rolled back' : record.outcome,
+    };
+  }
+  return {
+    start: false,
+    releaseId: attemptName(request.target, request.digest, MAX_ATTEMPTS),
+    reason: 'too many attempts',
+    detail: `this image was attempted ${MAX_ATTEMPTS} times on ${request.target}; push a new image`,
+  };
+};
+
+const rolledBack = async (deps: Deps, target: string, releaseId: string): Promise<boolean> =>
+  (await deps.store.releasesForTarget(target, 50)).some(
+    (r) => r.kind === ReleaseKind.Rollback && r.rollbackOf === releaseId && r.outcome === Outcome.RolledBack,
+  );
