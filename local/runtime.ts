@@ -85,6 +85,11 @@ export interface RuntimeOptions {
   automation?: boolean;
   /** Enforce these API rate limits in the simulated account (e.g. `publishedRateLimits`). */
   rateLimits?: RateLimit[];
+  /**
+   * Replaces both state machines' top-level `TimeoutSeconds` (the stack's: 14 days for a release,
+   * 2 for a rollback), so a test can watch an execution time out (TIMED_OUT) in minutes.
+   */
+  executionTimeoutSeconds?: number;
 }
 
 /** The names the local runtime gives Switchyard's tables (the conformance and IAM tiers use them too). */
@@ -259,13 +264,17 @@ export class LocalRuntime {
 
     const arns = (table: Record<string, FunctionFolder>) =>
       Object.fromEntries(Object.entries(table).map(([key, folder]) => [key, this.lambda.arnOf(folder)]));
+    const timed = (text: string) =>
+      options.executionTimeoutSeconds === undefined
+        ? text
+        : JSON.stringify({ ...JSON.parse(text), TimeoutSeconds: options.executionTimeoutSeconds });
     this.releaseStateMachineArn = this.sfn.createStateMachine(
       'switchyard-release',
-      substitute(releaseDefinitionText(), arns(releaseFunctions)),
+      timed(substitute(releaseDefinitionText(), arns(releaseFunctions))),
     );
     this.rollbackStateMachineArn = this.sfn.createStateMachine(
       'switchyard-rollback',
-      substitute(rollbackDefinitionText(), arns(rollbackFunctions)),
+      timed(substitute(rollbackDefinitionText(), arns(rollbackFunctions))),
     );
 
     if (options.automation === false) return;

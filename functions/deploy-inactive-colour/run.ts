@@ -9,8 +9,8 @@ import {
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { containerImage, describeService } from '../shared/ecs.ts';
-import { ResourceNotFound } from '../shared/errors.ts';
+import { containerImage, describeService, scaleService } from '../shared/ecs.ts';
+import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -58,6 +58,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { plan } = input;
   const release = await deps.store.getRelease(input.releaseId);
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
+  if (release.abortRequestedBy) {
+    throw new RollbackRequested(`rollback ${release.abortRequestedBy} was requested; nothing deployed`);
+  }
   const taskDefinitionArn =
     plan.deployTaskDefinitionArn ?? (await releaseTaskDefinition(input, deps, release));
 
@@ -70,6 +73,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
     }),
   );
+  // The fence: this invocation may outlive its execution's interest in it (the Parallel failed, a
+  // rollback stopped the release, the clean-up already scaled this colour to 0). A deployment that
+  // lands after that must not leave tasks running that nobody will scale down.
+  const after = await deps.store.getRelease(input.releaseId);
+  if (
+    after?.abortRequestedBy ||
+    after?.outcome ||
+    after?.phases.some((p) => p.name === 'CleanUpInactiveColour')
+  ) {
+    await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
+    throw new RollbackRequested(
+      `${input.releaseId} stopped (${after.abortRequestedBy ? `rollback ${after.abortRequestedBy}` : 'cleaned up'}) while ${plan.toService} was being deployed; scaled back to 0`,
+    );
+  }
   await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
 
   if (target.traffic.testListenerArn) {

@@ -49,8 +49,14 @@ export const recoverExecution = async (
   const lock = await deps.store.getLock(record.target);
   const holdsLock = lock?.owner === releaseId;
   if (record.outcome || status === 'SUCCEEDED') {
-    // It finished its own work; only the lock may be left (ended between RecordOutcome and ReleaseLock).
+    // It finished its own work; the lock may be left (ended between RecordOutcome and ReleaseLock),
+    // and the outcome not yet announced (ended before Notify).
     if (holdsLock) await releaseLock({ releaseId, target: record.target }, deps);
+    const announced = record.phases.some((p) => p.name === 'Notify');
+    if (record.outcome && status !== 'SUCCEEDED' && !announced) {
+      const target = findTarget(deps.targets, record.target);
+      await notify(deps, target, outcomeNotice(record, target, record.outcome, 'recorded before it ended'));
+    }
     return { releaseId, detail: `already ended ${record.outcome ?? 'SUCCEEDED'}` };
   }
   // Its waits die with it: close them, so no event or reconciler tick acts on them later (a bake's
@@ -81,17 +87,19 @@ export const recoverExecution = async (
   logger.info('release outcome', { outcome, target: target.name, recovered: true });
   if (holdsLock) await releaseLock({ releaseId, target: target.name }, deps);
   // A channel that fails never fails the recovery (notify logs and counts it).
-  await notify(deps, target, {
-    releaseId,
-    event: outcome,
-    subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: ${outcome}`,
-    lines: [
-      `${rollback ? 'Rollback' : 'Release'} ${releaseId} of ${target.name} (${target.environment}) ended ${outcome}.`,
-      `Reason: ${errorName[status]}: ${cause}`,
-    ],
-  });
+  await notify(deps, target, outcomeNotice(record, target, outcome, `${errorName[status]}: ${cause}`));
   return { releaseId, outcome, weights, detail: cause };
 };
+
+const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, reason: string) => ({
+  releaseId: record.releaseId,
+  event: outcome,
+  subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: ${outcome}`,
+  lines: [
+    `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended ${outcome}.`,
+    `Reason: ${reason}`,
+  ],
+});
 
 /**
  * Puts the target's traffic on a healthy colour and says what that makes the outcome. A release
@@ -121,7 +129,10 @@ const restoreTraffic = async (
     notes.push(`it had promoted: all traffic on ${other}, ${safe} already scaled down`);
     return { outcome: Outcome.Promoted, weights };
   }
-  let outcome: Outcome = record.trafficRestoredAt ? Outcome.RolledBack : Outcome.Aborted;
+  // A rollback that had already put all traffic back on the colour it was restoring did its job.
+  const restoredByRollback = rollback && weights[safe] > 0 && weights[other] === 0;
+  let outcome: Outcome =
+    record.trafficRestoredAt || restoredByRollback ? Outcome.RolledBack : Outcome.Aborted;
   const split = weights.blue > 0 && weights.green > 0;
   if (rollback ? split : weights[other] > 0 || weights[safe] === 0) {
     const healthy = await healthyTargets(deps, target.traffic.targetGroups[safe]);
@@ -137,10 +148,18 @@ const restoreTraffic = async (
       return { outcome: Outcome.RollbackFailed, weights };
     }
   }
-  // The colour it was deploying goes back to 0 once it carries nothing.
-  if (weights[other] === 0 && !rollback && record.toColour === other) {
-    await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[other], 0);
-    notes.push(`${other} scaled to 0`);
+  // Whichever of its colours carries nothing now goes to 0: the one a release was deploying, the one
+  // a rollback was restoring (if it never got traffic) or replacing (if it did).
+  const idle: Colour = weights[safe] === 0 ? safe : other;
+  if (weights[idle] === 0) {
+    const service =
+      idle === safe
+        ? safeService
+        : await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[idle]);
+    if ((service.desiredCount ?? 0) > 0) {
+      await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[idle], 0);
+      notes.push(`${idle} scaled to 0`);
+    }
   }
   return { outcome, weights };
 };

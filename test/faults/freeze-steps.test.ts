@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { runIn, stepFaults } from '../support/fault-matrix.ts';
 import { frozenAtTenPercent, frozenReleaseId, startFreezeWorld } from '../support/freeze-world.ts';
+import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 
 describe('fault matrix: a freeze window that begins mid-canary', () => {
   it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('FrozenWatch × %s', async (fault) => {
@@ -44,6 +45,28 @@ describe('fault matrix: a freeze window that begins mid-canary', () => {
       await world.rt.settle();
       expect((await world.rt.release(frozenReleaseId))?.outcome).toBe('RolledBack');
       return { ids: [frozenReleaseId, rollbackId], outcome: (await world.rt.release(rollbackId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
+  });
+});
+
+describe('fault matrix: an execution that times out', () => {
+  it('a canary release past its execution timeout: recovered within two periods, RolledBack', async () => {
+    // The stack's timeout is 14 days; this world's is 8 minutes, inside the canary's 10-minute bake.
+    const world = await startFreezeWorld(undefined, { executionTimeoutSeconds: 8 * 60 });
+    const result = await runIn('release execution timed out', world, 'RolledBack', async () => {
+      world.rt.push('payments-api', 'v2');
+      const timedOut = () =>
+        world.rt.executions().find((e) => e.name === frozenReleaseId)?.status === 'TIMED_OUT';
+      expect(await world.rt.runUntil(timedOut, 3600)).toBe(true);
+      world.rt.faults.fired.push('execution timed out');
+      await world.rt.wait(RECOVERY_BOUND_SECONDS);
+      expect(await recoveryBroken(world.rt, world.target, [frozenReleaseId]), 'I8').toEqual([]);
+      await world.rt.settle();
+      const record = await world.rt.release(frozenReleaseId);
+      expect(record?.error?.Error).toBe('ExecutionTimedOut');
+      return { ids: [frozenReleaseId], outcome: record?.outcome };
     });
     expect(result.broken, JSON.stringify(result)).toEqual([]);
     expect(result.outcome).toBe('RolledBack');

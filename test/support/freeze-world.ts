@@ -12,7 +12,7 @@ import { findTarget, type Target } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
-import { LocalRuntime } from '../../local/runtime.ts';
+import { LocalRuntime, type RuntimeOptions } from '../../local/runtime.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
@@ -32,9 +32,12 @@ const targetsFile = () => {
   return file;
 };
 
-export const startFreezeWorld = async (faults?: FaultPlan): Promise<{ rt: LocalRuntime; target: Target }> => {
+export const startFreezeWorld = async (
+  faults?: FaultPlan,
+  options: Pick<RuntimeOptions, 'executionTimeoutSeconds'> = {},
+): Promise<{ rt: LocalRuntime; target: Target }> => {
   let target: Target | undefined;
-  const rt = await LocalRuntime.start({ targetsFile: targetsFile(), faults }, async (r) => {
+  const rt = await LocalRuntime.start({ targetsFile: targetsFile(), faults, ...options }, async (r) => {
     target = findTarget(r.targets, 'payments-api');
     buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
     await serveTestListener(r.account, target);

@@ -6,7 +6,12 @@
  * I3 each release record has a terminal outcome that matches where traffic ended;
  * I4 nothing runs that should not: the idle colour is scaled to 0;
  * I5 a notification went out for each outcome;
- * I6 no snapshot was deleted, and no task definition in use was deregistered.
+ * I6 no snapshot was deleted, and no task definition in use was deregistered;
+ * I7 outcomes are true: a Promoted release's task definition serves 100%; a RolledBack (or Aborted)
+ *    release left the version live before it serving; a RolledBack rollback left the version
+ *    promoted before the one it rolled back serving;
+ * I8 recovery is bounded (`recoveryBroken`, checked two reconciler periods after a fault): no target
+ *    is blocked by an ended execution, no traffic is split, no record of an ended execution is open.
  */
 import type { Target } from '../../functions/shared/config.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
@@ -53,8 +58,14 @@ export const brokenInvariants = async (
   // I2
   const lock = await rt.until(rt.store.getLock(target.name));
   if (lock) broken.push(`I2: lock held by ${lock.owner}`);
-  // I3, I5
+  // I3, I5. Where traffic ended is checked against the record that ended last (below): an earlier
+  // one may have been rolled back since.
   const liveImage = live ? service(live)?.taskDefinition : undefined;
+  const records = await Promise.all(releaseIds.map((id) => rt.until(rt.store.getRelease(id))));
+  const lastEnded = records
+    .filter((r): r is ReleaseRecord => Boolean(r?.outcome))
+    .sort((a, b) => (a.endedAt ?? a.updatedAt).localeCompare(b.endedAt ?? b.updatedAt))
+    .at(-1)?.releaseId;
   for (const releaseId of releaseIds) {
     const record: ReleaseRecord | undefined = await rt.until(rt.store.getRelease(releaseId));
     if (!record) {
@@ -65,7 +76,7 @@ export const brokenInvariants = async (
       broken.push(`I3: ${releaseId} ended with outcome ${record.outcome} (status ${record.status})`);
       continue;
     }
-    const isRelease = (record.kind ?? 'release') === 'release';
+    const isRelease = (record.kind ?? 'release') === 'release' && releaseId === lastEnded;
     if (isRelease && record.outcome === 'Promoted') {
       if (live !== record.toColour)
         broken.push(`I3: ${releaseId} Promoted but ${live} is live, not ${record.toColour}`);
@@ -80,6 +91,25 @@ export const brokenInvariants = async (
       (m) => m.attributes.releaseId === releaseId && m.attributes.event === record.outcome,
     );
     if (!notified) broken.push(`I5: no ${record.outcome} notification for ${releaseId}`);
+  }
+  // I7, for the record that ended last (it decided what serves now; an earlier one may have been
+  // rolled back since).
+  const liveTaskDefinition = live ? service(live)?.taskDefinition : undefined;
+  const last = records.find((r) => r?.releaseId === lastEnded);
+  for (const record of last && liveTaskDefinition ? [last] : []) {
+    const releaseId = record.releaseId;
+    const isRelease = (record.kind ?? 'release') === 'release';
+    let expected: string | undefined;
+    if (isRelease && record.outcome === 'Promoted') expected = record.taskDefinitionArn;
+    if (isRelease && (record.outcome === 'RolledBack' || record.outcome === 'Aborted')) {
+      expected = record.previousTaskDefinitionArn;
+    }
+    if (!isRelease && record.outcome === 'RolledBack' && record.rollbackOf) {
+      expected = (await rt.until(rt.store.getRelease(record.rollbackOf)))?.previousTaskDefinitionArn;
+    }
+    if (expected && expected !== liveTaskDefinition) {
+      broken.push(`I7: ${releaseId} ${record.outcome}, but ${liveTaskDefinition} serves, not ${expected}`);
+    }
   }
   // I4
   const idleService = service(idle);
@@ -97,6 +127,36 @@ export const brokenInvariants = async (
     const arn = service(colour)?.taskDefinition;
     const definition = arn ? rt.account.ecs.taskDefinitions.get(arn) : undefined;
     if (arn && definition?.status !== 'ACTIVE') broken.push(`I6: ${colour} runs ${arn}, which is not ACTIVE`);
+  }
+  return broken;
+};
+
+/** Two reconciler periods (the default period is 60 s): the bound of I8. */
+export const RECOVERY_BOUND_SECONDS = 120;
+
+/**
+ * I8, checked `RECOVERY_BOUND_SECONDS` after a fault: no lock is held by an execution that has
+ * ended, traffic is not split, and no record of an ended execution is still open.
+ */
+export const recoveryBroken = async (
+  rt: LocalRuntime,
+  target: Target,
+  releaseIds: string[],
+): Promise<string[]> => {
+  const broken: string[] = [];
+  const running = (arn: string) =>
+    rt.executions().some((e) => e.executionArn === arn && e.status === 'RUNNING');
+  const weights = liveWeights(rt, target);
+  if (weights.blue > 0 && weights.green > 0) broken.push(`I8: traffic split ${JSON.stringify(weights)}`);
+  const lock = await rt.until(rt.store.getLock(target.name));
+  if (lock && !running(lock.ownerExecutionArn)) {
+    broken.push(`I8: lock held by ${lock.owner}, whose execution has ended`);
+  }
+  for (const releaseId of releaseIds) {
+    const record = await rt.until(rt.store.getRelease(releaseId));
+    if (record && !record.outcome && !running(record.executionArn)) {
+      broken.push(`I8: ${releaseId} is still ${record.status}, but its execution has ended`);
+    }
   }
   return broken;
 };

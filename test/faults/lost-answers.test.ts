@@ -1,0 +1,54 @@
+/**
+ * Fault matrix, lost answers: a SendTaskSuccess or SendTaskFailure that takes effect but whose
+ * answer never reaches the caller (it sees a timeout), for each function that resumes parked
+ * tasks. The caller must not undo, repeat or strand anything: the release ends as without the
+ * fault, with I1-I7 holding. (The lock's hand-over and queue slot: test/local/lock-windows.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import type { FaultPlan } from '../../local/faults.ts';
+import { runCase, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+
+const lost = (folder: string, operation: string): FaultPlan => ({
+  api: [
+    {
+      service: 'SFN',
+      operation,
+      folder,
+      error: 'TimeoutError',
+      mode: 'timeout',
+      timeoutSeconds: 10,
+      times: 1,
+    },
+  ],
+});
+const cases: { folder: string; operation: string; scenario: ScenarioName; also?: FaultPlan }[] = [
+  { folder: 'acquire-lock', operation: 'SendTaskSuccess', scenario: 'happy' },
+  { folder: 'wait-resume', operation: 'SendTaskSuccess', scenario: 'happy' },
+  { folder: 'wait-resume', operation: 'SendTaskFailure', scenario: 'bad image' },
+  {
+    folder: 'reconciler',
+    operation: 'SendTaskSuccess',
+    scenario: 'happy',
+    // With the deployment events lost, the reconciler is the one that resumes the wait.
+    also: { events: [{ detailType: 'ECS Deployment State Change', action: 'drop', times: 100 }] },
+  },
+  {
+    folder: 'reconciler',
+    operation: 'SendTaskFailure',
+    scenario: 'alarm',
+    also: { events: [{ detailType: 'CloudWatch Alarm State Change', action: 'drop', times: 100 }] },
+  },
+];
+
+describe('fault matrix: lost answers to SendTask* calls', () => {
+  it.each(cases)('$folder $operation ($scenario)', async ({ folder, operation, scenario, also }) => {
+    const plan = { ...lost(folder, operation), ...(also ?? {}) };
+    const result = await runCase(`lost answer: ${folder} ${operation}`, scenario, plan);
+    expect(
+      result.fired.some((f) => f.includes(operation)),
+      'the fault fired',
+    ).toBe(true);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe(scenarios[scenario].outcome);
+  });
+});
