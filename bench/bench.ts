@@ -16,6 +16,7 @@ import { rollbackPath } from '../local/rollback-path.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { runRelease, type Scenario, scenarios } from '../local/scenarios.ts';
 import { measureColdStarts } from './cold-start.ts';
+import { measureRecovery, RECOVERY_GOAL_SECONDS } from './recovery.ts';
 
 const RUNS = 3;
 /** `--seed N` picks the simulated account's randomness (latencies, delivery delays); default 1. */
@@ -245,6 +246,17 @@ out(
 out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,
 );
+
+out(`\ntime to recover (virtual seconds; the maximum over each fault class's cases; seed ${SEED})`);
+const recovery = await measureRecovery(SEED);
+for (const r of recovery) {
+  row(
+    `${r.fault} (${r.cases} cases)`,
+    r.maxSeconds === null ? 'not recovered' : `${r.maxSeconds.toFixed(1)} s`,
+    `${r.maxSeconds !== null && r.maxSeconds <= RECOVERY_GOAL_SECONDS ? `goal ≤ ${RECOVERY_GOAL_SECONDS} s: met` : `goal ≤ ${RECOVERY_GOAL_SECONDS} s: NOT met`}; worst: ${r.worst}`,
+  );
+}
+results['time to recover'] = recovery;
 
 interface ScaleResult {
   releases: number;

@@ -53,8 +53,17 @@ export interface LambdaFault {
   times: number;
 }
 
+/** What an operator does the moment a release's execution enters `state`. */
+export interface OperatorFault {
+  state: string;
+  /** `stop`: StopExecution on the release. `rollback`: `switchyard rollback` on its target. */
+  action: 'stop' | 'rollback';
+  times: number;
+}
+
 export interface FaultPlan {
   api?: ApiFault[];
+  operator?: OperatorFault[];
   events?: EventFault[];
   lambda?: LambdaFault[];
   /** Image tags whose containers fail their HTTP health checks. */
@@ -71,6 +80,7 @@ export class Faults {
     Pick<ApiFault, 'state' | 'folder'>)[] = [];
   private readonly events: EventFault[] = [];
   private readonly lambda: LambdaFault[] = [];
+  private readonly operator: OperatorFault[] = [];
   readonly unhealthyTags = new Set<string>();
   readonly errorRates = new Map<string, number>();
   /** What fired, for summaries and assertions. */
@@ -87,6 +97,7 @@ export class Faults {
     }
     for (const f of plan.events ?? []) this.events.push({ ...f });
     for (const f of plan.lambda ?? []) this.lambda.push({ ...f });
+    for (const f of plan.operator ?? []) this.operator.push({ ...f });
     for (const tag of plan.unhealthyTags ?? []) this.unhealthyTags.add(tag);
     for (const [tag, rate] of Object.entries(plan.errorRates ?? {})) this.errorRates.set(tag, rate);
   }
@@ -112,6 +123,15 @@ export class Faults {
       `${state ? `${state}: ` : fault.folder ? `${fault.folder}: ` : ''}${service}.${operation}: ${fault.mode === 'timeout' ? 'timed out' : fault.error}`,
     );
     return fault;
+  }
+
+  /** What an operator does now that a release entered `state`, if anything is armed for it. */
+  operatorAction(state: string): OperatorFault['action'] | undefined {
+    const fault = this.operator.find((f) => f.state === state && f.times > 0);
+    if (!fault) return undefined;
+    fault.times--;
+    this.fired.push(`${state}: operator ${fault.action}`);
+    return fault.action;
   }
 
   /** A crash or hang armed for the invocation serving `state`. */

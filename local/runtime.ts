@@ -237,6 +237,7 @@ export class LocalRuntime {
     this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
       onStateEntered: (execution, state, type) => {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
+        if (execution.stateMachineArn === this.releaseStateMachineArn) this.operatorFault(execution, state);
       },
       onExecutionEnded: (execution) => {
         // What Step Functions sends EventBridge when an execution ends (for every status).
@@ -421,6 +422,22 @@ export class LocalRuntime {
       input: JSON.stringify(request.input),
     });
     return request.name;
+  }
+
+  /** An operator fault armed for `state` (faults.operator): acts just after the state is entered. */
+  private operatorFault(execution: LocalExecution, state: string) {
+    const action = this.faults.operatorAction(state);
+    if (!action) return;
+    const { target } = JSON.parse(execution.input) as { target: string };
+    setTimeout(() => {
+      try {
+        if (action === 'stop') this.stopExecution(execution.name);
+        else this.startRollback({ target, reason: `operator fault at ${state}` });
+      } catch (error) {
+        // e.g. a second rollback in the same second (its name is taken): the operator's click is lost.
+        this.progress('ops', `operator ${action} at ${state} failed: ${(error as Error).message}`);
+      }
+    }, 0);
   }
 
   /** Stops an execution, as an operator can with `aws stepfunctions stop-execution`. */

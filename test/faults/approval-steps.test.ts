@@ -2,7 +2,7 @@
  * Fault matrix, the approval wait: orders-api asks alice@example.com to approve each release
  * (test/fixtures/targets-approval.json). With each step fault on WaitForApproval (the function that
  * stores the approval and sends the links), the approver's click on the link she received must
- * still promote the release, with I1-I6 holding. A rollback requested during the wait must end the
+ * still promote the release, with I1-I7 holding. A rollback requested during the wait must end the
  * release Aborted.
  */
 import { describe, expect, it } from 'vitest';

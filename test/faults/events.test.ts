@@ -1,7 +1,7 @@
 /**
  * Fault matrix, events: every step that waits on (or starts from) an EventBridge event × a lost
  * event (all of that type), a duplicated one and one delivered late so later events overtake it.
- * Events are hints: the reconciler re-reads AWS, so each case ends as it would have, with I1-I6.
+ * Events are hints: the reconciler re-reads AWS, so each case ends as it would have, with I1-I7.
  */
 import { describe, expect, it } from 'vitest';
 import type { ApiFault } from '../../local/faults.ts';
@@ -35,7 +35,7 @@ describe('fault matrix: events', () => {
 /**
  * A failed bake puts the weights back itself, from whichever function claimed it (the alarm event's
  * wait-resume or a reconciler tick). When that write or its read-back fails, RollBackTraffic must
- * still finish the rollback: the release ends RolledBack with I1-I6.
+ * still finish the rollback: the release ends RolledBack with I1-I7.
  */
 const fastPathFaults: { name: string; operation: string; fault: Omit<ApiFault, 'service' | 'operation'> }[] =
   [

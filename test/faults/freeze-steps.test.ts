@@ -2,7 +2,7 @@
  * Fault matrix, freeze holds: payments-api's canary is held at 10% by a freeze window that begins
  * during its bake (test/support/freeze-world.ts). Every step fault on FrozenWatch must still end
  * Promoted once the window ends; an alarm inside the window, or an ops rollback during it, must
- * end RolledBack; I1-I6 hold throughout.
+ * end RolledBack; I1-I7 hold throughout.
  */
 import { describe, expect, it } from 'vitest';
 import { runIn, stepFaults } from '../support/fault-matrix.ts';

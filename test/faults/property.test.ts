@@ -1,7 +1,8 @@
 /**
  * Property run: fast-check draws random fault schedules (one to four faults, each on a random step
- * or event, striking one to five times) across a release of one of the scenarios, and checks the
- * invariants I1-I6 after each. A failure prints the seed and the schedule; replay it with
+ * or event, striking one to five times, or an operator stopping the release or rolling back as it
+ * enters a step) across a release of one of the scenarios, and checks the invariants I1-I7 after
+ * each. A failure prints the seed and the schedule; replay it with
  * `SWITCHYARD_FAULT_SEED=<seed> npx vitest run test/faults/property.test.ts`.
  */
 import fc from 'fast-check';
@@ -26,6 +27,8 @@ const releaseSteps = [
   'ReleaseLock',
   'Notify',
 ];
+/** What an operator may do as the release enters a state. */
+const operatorSteps = releaseSteps.filter((s) => !['CleanUpInactiveColour', 'RollBackTraffic'].includes(s));
 const detailTypes = [
   'ECR Image Action',
   'RDS DB Snapshot Event',
@@ -59,6 +62,12 @@ const fault: fc.Arbitrary<FaultPlan> = fc.oneof(
       times: fc.integer({ min: 1, max: 3 }),
     })
     .map((f) => ({ events: [{ ...f, delaySeconds: 90 }] })),
+  fc
+    .record({
+      state: fc.constantFrom(...operatorSteps),
+      action: fc.constantFrom('stop' as const, 'rollback' as const),
+    })
+    .map((f) => ({ operator: [{ ...f, times: 1 }] })),
 );
 
 /** Several faults in one plan. */
@@ -67,6 +76,7 @@ const schedule = fc.array(fault, { minLength: 1, maxLength: 4 }).map(
     api: plans.flatMap((p) => p.api ?? []),
     lambda: plans.flatMap((p) => p.lambda ?? []),
     events: plans.flatMap((p) => p.events ?? []),
+    operator: plans.flatMap((p) => p.operator ?? []),
   }),
 );
 
@@ -76,7 +86,7 @@ const runs = Number(process.env.SWITCHYARD_FAULT_RUNS ?? 24);
 
 describe('fault schedules drawn at random (fast-check)', () => {
   it(
-    `keep I1-I6 for every drawn schedule (seed ${seed}, ${runs} runs)`,
+    `keep I1-I7 for every drawn schedule (seed ${seed}, ${runs} runs)`,
     async () => {
       let n = 0;
       await fc.assert(

@@ -2,7 +2,7 @@
  * Fault matrix, release state machine: every step × every step fault (API 5xx, throttling, a call
  * that times out after taking effect, a crash after the side effect, a function timeout). Each case
  * is a whole release in the simulated account; it must end as it would have without the fault, with
- * the invariants I1-I6 holding (test/support/invariants.ts).
+ * the invariants I1-I7 holding (test/support/invariants.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { releaseDefinitionText } from '../../state-machines/definitions.ts';

@@ -1,7 +1,7 @@
 /**
  * Fault matrix, rollback state machine: after a clean release, an ops rollback (slow path: blue
  * was scaled down) with each step fault on each of its steps. It must still put v1 back on blue,
- * with I1-I6 holding.
+ * with I1-I7 holding.
  */
 import { describe, expect, it } from 'vitest';
 import { rollbackDefinitionText } from '../../state-machines/definitions.ts';
