@@ -8,6 +8,9 @@ const xray = 'Written by the Lambda runtime for active tracing (X-Ray), not by t
 const listener =
   "A target on a listener's default action (traffic.listenerArn) has its weights read and set through the listener, a rule target through its rule; the suite takes this function's path with rule targets only.";
 
+const registerWaitRestores =
+  "A bake (or freeze hold) that fails the moment it registers — a rollback requested after ShiftTraffic's fence read, or an alarm already in ALARM — puts traffic back itself (the fast rollback: one ModifyRule, its DescribeRules read-back). ShiftTraffic now refuses to move weights once a rollback is requested, so the suite's runs no longer reach that window.";
+
 export const acknowledgedGrants: Record<string, string> = {
   'acquire-lock elasticloadbalancing:DescribeListeners': listener,
   'acquire-lock elasticloadbalancing:ModifyListener': listener,
@@ -29,6 +32,8 @@ export const acknowledgedGrants: Record<string, string> = {
     "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
   'plan-rollback elasticloadbalancing:DescribeTargetHealth':
     "Checks the previous colour's targets before the fast path; in the suite the rollback's lock request has already put traffic back by then.",
+  'register-wait elasticloadbalancing:ModifyRule': registerWaitRestores,
+  'register-wait elasticloadbalancing:DescribeRules': registerWaitRestores,
   'register-wait states:SendTaskSuccess':
     'Resumes its own wait at once when the condition already holds at registration (the event came first).',
   'slack-interactions states:SendTaskFailure':
