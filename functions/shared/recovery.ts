@@ -78,12 +78,19 @@ export const recoverExecution = async (
     weights = found.weights;
   }
   const cause = `the execution ended ${status} before it finished; ${notes.join('; ')}`;
-  await deps.store.updateRelease(releaseId, {
-    status: outcome,
-    outcome,
-    endedAt: deps.now().toISOString(),
-    error: { Error: errorName[status], Cause: cause },
-  });
+  // The status event and a reconciler tick may recover the same execution at once: the moves above
+  // are idempotent, but only the one that records the outcome frees the lock and announces it.
+  const first = await deps.store.updateRelease(
+    releaseId,
+    {
+      status: outcome,
+      outcome,
+      endedAt: deps.now().toISOString(),
+      error: { Error: errorName[status], Cause: cause },
+    },
+    { onlyIfOpen: true },
+  );
+  if (!first) return { releaseId, detail: 'recovered meanwhile by another run' };
   logger.info('release outcome', { outcome, target: target.name, recovered: true });
   if (holdsLock) await releaseLock({ releaseId, target: target.name }, deps);
   // A channel that fails never fails the recovery (notify logs and counts it).

@@ -223,24 +223,33 @@ export const createStore = (
       return out.Item as ReleaseRecord | undefined;
     },
 
-    /** Sets top-level fields of a release record (never `phases`, which only grows). */
+    /**
+     * Sets top-level fields of a release record (never `phases`, which only grows). With
+     * `onlyIfOpen`, only while it has no outcome: false if it had one (someone recorded it first).
+     */
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-    ): Promise<void> {
+      options: { onlyIfOpen?: boolean } = {},
+    ): Promise<boolean> {
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));
       const values = Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v]));
-      await doc.send(
+      const write = doc.send(
         new UpdateCommand({
           TableName: tables.releases,
           Key: { releaseId },
           UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(releaseId)',
+          ConditionExpression: options.onlyIfOpen
+            ? 'attribute_exists(releaseId) AND attribute_not_exists(outcome)'
+            : 'attribute_exists(releaseId)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
+      if (options.onlyIfOpen) return conditionalWrite(write);
+      await write;
+      return true;
     },
 
     /** Queued → Running, once its AcquireLock has been resumed; never overwrites a later status. */

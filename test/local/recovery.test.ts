@@ -72,6 +72,24 @@ describe('recovery of a release whose execution ended without finishing', () => 
     expect((await rt.release(releaseId))?.outcome).toBe('RolledBack');
   });
 
+  it('the status event delivered twice recovers once: one outcome, one notification', async () => {
+    const { rt, payments } = await world({
+      events: [{ detailType: 'Step Functions Execution Status Change', action: 'duplicate', times: 1 }],
+    });
+    rt.push('payments-api', 'v2');
+    const releaseId = releaseIdOf('v2');
+    await rt.runUntil(async () => (await rt.release(releaseId))?.trafficPercent === 10);
+    rt.stopExecution(releaseId);
+    await rt.wait(BOUND_SECONDS);
+    expect(rt.faults.fired).toContain('Step Functions Execution Status Change: duplicate');
+    expect(liveWeights(rt, payments)).toEqual({ blue: 100, green: 0 });
+    expect((await rt.release(releaseId))?.outcome).toBe('RolledBack');
+    const announced = rt.account.sns.published.filter(
+      (m) => m.attributes.releaseId === releaseId && m.attributes.event === 'RolledBack',
+    );
+    expect(announced).toHaveLength(1);
+  });
+
   it('hands the lock to the release queued behind the stopped one, which then runs to Promoted', async () => {
     const { rt, payments } = await world();
     rt.push('payments-api', 'v2');
