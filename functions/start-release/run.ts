@@ -1,5 +1,5 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { nextAttempt } from '../shared/attempts.ts';
+import { type Attempt, nextAttempt } from '../shared/attempts.ts';
 import { type TargetsFile, targetsForImage } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
@@ -44,48 +44,61 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
 
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
-    const attempt = await nextAttempt(deps, {
-      stateMachineArn: deps.stateMachineArn,
-      target: target.name,
-      digest: image.data.digest,
-      eventId: event.id,
-    });
-    if (!attempt.start) {
-      logger.info('push starts nothing', {
-        releaseId: attempt.releaseId,
+    const request = (attempt?: Extract<Attempt, { start: true }>) =>
+      releaseRequest({
         target: target.name,
-        reason: attempt.detail,
+        image: image.data,
+        at: new Date(event.time),
+        trigger: { source: TriggerSource.EcrPush, eventId: event.id },
+        ...(attempt ? { attempt } : {}),
       });
-      output.duplicates.push({ target: target.name, releaseId: attempt.releaseId, reason: attempt.detail });
-      continue;
-    }
-    const { name: releaseId, input } = releaseRequest({
-      target: target.name,
-      image: image.data,
-      at: new Date(event.time),
-      trigger: { source: TriggerSource.EcrPush, eventId: event.id },
-      attempt,
-    });
-    try {
-      const out = await deps.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: deps.stateMachineArn,
-          name: releaseId,
-          input: JSON.stringify(input),
-        }),
-      );
-      logger.info('release started', {
-        releaseId,
+    // The common case first, with no reads on the push's critical path: the image's first attempt.
+    // (A redelivery of this very event while it runs is answered with the same execution, as AWS
+    // does for identical input: nothing new starts.)
+    const first = request();
+    let started = await start(deps, first);
+    let releaseId = first.name;
+    if (!started) {
+      // The name is taken: which attempt is this push, if any (attempts.ts)?
+      const attempt = await nextAttempt(deps, {
+        stateMachineArn: deps.stateMachineArn,
         target: target.name,
-        executionArn: out.executionArn,
-        ...(attempt.retryOf ? { attempt: attempt.attempt, retryOf: attempt.retryOf.releaseId } : {}),
+        digest: image.data.digest,
+        eventId: event.id,
       });
-      output.started.push({ target: target.name, releaseId, executionArn: out.executionArn ?? '' });
-    } catch (error) {
-      // Two deliveries of one event racing to the same name: the other one started it.
-      if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
-      output.duplicates.push({ target: target.name, releaseId, reason: `${releaseId} was just started` });
+      releaseId = attempt.releaseId;
+      if (!attempt.start) {
+        logger.info('push starts nothing', { releaseId, target: target.name, reason: attempt.detail });
+        output.duplicates.push({ target: target.name, releaseId, reason: attempt.detail });
+        continue;
+      }
+      started = await start(deps, request(attempt));
+      if (!started) {
+        // Two deliveries of one event racing to the same name: the other one started it.
+        output.duplicates.push({ target: target.name, releaseId, reason: `${releaseId} was just started` });
+        continue;
+      }
+      logger.info('retrying an image', { releaseId, attempt: attempt.attempt, retryOf: attempt.retryOf });
     }
+    logger.info('release started', { releaseId, target: target.name, executionArn: started });
+    output.started.push({ target: target.name, releaseId, executionArn: started });
   }
   return output;
+};
+
+/** Starts the execution; its ARN, or undefined when the name is already taken. */
+const start = async (deps: Deps, request: { name: string; input: unknown }): Promise<string | undefined> => {
+  try {
+    const out = await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: deps.stateMachineArn,
+        name: request.name,
+        input: JSON.stringify(request.input),
+      }),
+    );
+    return out.executionArn ?? '';
+  } catch (error) {
+    if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
+    return undefined;
+  }
 };
