@@ -527,10 +527,19 @@ export class SwitchyardStack extends Stack {
     );
     if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
-    // ReleaseLock and recovery only hand the lock over (success); the others resume or fail waits.
-    allow(['release-lock', 'recover-execution'], ['states:SendTaskSuccess'], ['*']);
     allow(
-      ['acquire-lock', 'register-wait', 'wait-resume', 'reconciler', 'approvals', 'slack-interactions'],
+      // ReleaseLock and recovery hand the lock over (success) and send a displaced release's owed
+      // Superseded (failure, lock-signals.ts); the others resume or fail waits.
+      [
+        'acquire-lock',
+        'register-wait',
+        'wait-resume',
+        'reconciler',
+        'approvals',
+        'slack-interactions',
+        'release-lock',
+        'recover-execution',
+      ],
       // The Service Authorization Reference lists no resource type for the task-token actions: AWS
       // authorizes them against "*", so a grant scoped to the state machines would deny every call.
       // What limits them is the token itself, which only Switchyard's own waits hold.

@@ -20,7 +20,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Takes or queues on the lock, creates the release record, and fails a running release's waits
   // (and cancels its pending approval) when a rollback asks it to stop.
   'acquire-lock': {
-    locks: ['GetItem', 'UpdateItem'],
+    // DeleteItem: freeing an expired lock on a gone owner's behalf when nobody is queued behind it.
+    locks: ['GetItem', 'UpdateItem', 'DeleteItem'],
     releases: ['GetItem', 'PutItem', 'UpdateItem'],
     waits: ['Scan', 'UpdateItem'],
     approvals: ['GetItem', 'UpdateItem'],
@@ -48,10 +49,12 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
     // Closes the ended execution's waits.
     waits: ['Scan', 'UpdateItem'],
   },
-  'scale-down-old-colour': recordsPhase,
+  // Reads the record: a rollback's request keeps the old colour warm (halt.ts).
+  'scale-down-old-colour': readsAndRecords,
   'clean-up-inactive-colour': recordsPhase,
   'roll-back-traffic': readsAndRecords,
-  'record-outcome': recordsPhase,
+  // Reads the outcome already recorded when its own write finds one (a retry, or a recovery first).
+  'record-outcome': readsAndRecords,
   'release-lock': { ...recordsPhase, locks: ['GetItem', 'UpdateItem', 'DeleteItem'] },
   notify: readsAndRecords,
   // Reads the previous attempts of a pushed image (attempts.ts); the history only for one that was

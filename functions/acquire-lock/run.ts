@@ -38,8 +38,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     target: target.name,
     environment: target.environment,
     ...(input.image ? { image: input.image } : {}),
-    ...(input.attempt && input.attempt > 1 ? { attempt: input.attempt } : {}),
-    ...(input.retryOf ? { retryOf: input.retryOf } : {}),
+    ...(input.request?.attempt && input.request.attempt > 1 ? { attempt: input.request.attempt } : {}),
+    ...(input.request?.retryOf ? { retryOf: input.request.retryOf } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
     trigger: input.trigger,
     executionArn: input.executionArn,
@@ -132,7 +132,11 @@ const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
   let woken = 0;
   const waits = (await deps.store.allPendingWaits()).filter((w) => w.releaseId === holderId);
   for (const wait of waits) {
-    if (await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps)) woken++;
+    // Only a task that heard it is woken: one already closed (a bake whose timeout fired) has moved on.
+    if (
+      (await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps)) === 'delivered'
+    )
+      woken++;
   }
   const holder = await deps.store.getRelease(holderId);
   if (!holder || holder.outcome) return;

@@ -9,9 +9,17 @@ export const inputSchema = z
     target: targetNameSchema,
     /** The image released; rollbacks have none. */
     image: imageRefSchema.optional(),
-    /** Releases: which attempt of this image on the target, and the attempt before it (attempts.ts). */
-    attempt: z.number().int().min(1).optional(),
-    retryOf: releaseIdSchema.nullable().optional(),
+    /**
+     * The execution's whole input (`$$.Execution.Input`), for what an input may or may not carry:
+     * which attempt of the image this is, and the attempt before it (attempts.ts). An execution
+     * started with an older input shape (or by hand) has neither and is a first attempt.
+     */
+    request: z
+      .looseObject({
+        attempt: z.number().int().min(1).optional(),
+        retryOf: releaseIdSchema.nullable().optional(),
+      })
+      .optional(),
     trigger: triggerSchema,
     /** Rollbacks: what to do about a release holding the lock. */
     ifRunning: z.enum([IfRunning.Wait, IfRunning.Abort]).default(IfRunning.Wait),

@@ -5,7 +5,7 @@ import { TrafficSplit } from '../shared/errors.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store'>;
 
 /**
  * Failure before traffic moved: scales the idle colour back to 0. It re-reads the weights first
@@ -20,6 +20,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${input.plan.toColour} has weight ${weights[input.plan.toColour]}; not scaling it down`,
     );
   }
+  // First the halt marker, so a deployment still landing (the other Parallel branch's Lambda, which
+  // Step Functions does not stop) sees it after its UpdateService and scales back itself (halt.ts).
+  await deps.store.updateRelease(input.releaseId, { haltedBy: 'clean-up' });
   await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
   return { service: input.plan.toService, desiredCount: 0 };
 };

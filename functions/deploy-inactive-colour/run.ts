@@ -11,6 +11,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, scaleService } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -58,9 +59,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { plan } = input;
   const release = await deps.store.getRelease(input.releaseId);
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
-  if (release.abortRequestedBy) {
-    throw new RollbackRequested(`rollback ${release.abortRequestedBy} was requested; nothing deployed`);
-  }
+  const halted = haltReason(release);
+  if (halted) throw new RollbackRequested(`${halted}; nothing deployed`);
   const taskDefinitionArn =
     plan.deployTaskDefinitionArn ?? (await releaseTaskDefinition(input, deps, release));
 
@@ -77,14 +77,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // rollback stopped the release, the clean-up already scaled this colour to 0). A deployment that
   // lands after that must not leave tasks running that nobody will scale down.
   const after = await deps.store.getRelease(input.releaseId);
-  if (
-    after?.abortRequestedBy ||
-    after?.outcome ||
-    after?.phases.some((p) => p.name === 'CleanUpInactiveColour')
-  ) {
+  const stopped = haltReason(after) ?? (after?.outcome ? `it ended ${after.outcome}` : undefined);
+  if (stopped) {
     await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
     throw new RollbackRequested(
-      `${input.releaseId} stopped (${after.abortRequestedBy ? `rollback ${after.abortRequestedBy}` : 'cleaned up'}) while ${plan.toService} was being deployed; scaled back to 0`,
+      `${input.releaseId} stopped (${stopped}) while ${plan.toService} was being deployed; scaled back to 0`,
     );
   }
   await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });

@@ -43,6 +43,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     subject,
     lines: body.split('\n'),
   });
+  // The recovery of an execution that ends right after this does not announce it again.
+  // (Best effort: a release that ended before its record existed has none to mark.)
+  if (release) await deps.store.updateRelease(input.releaseId, { announcedAt: new Date().toISOString() });
   return {
     ...delivery,
     summary: `${input.outcome} sent on ${delivery.delivered.join(', ') || 'no channel'}${

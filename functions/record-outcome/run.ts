@@ -7,12 +7,22 @@ type Deps = Pick<ReleaseDeps, 'store' | 'now'>;
 /** Writes the terminal outcome and the error that caused it into the release record. */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const error = input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
-  await deps.store.updateRelease(input.releaseId, {
-    status: input.outcome,
-    outcome: input.outcome,
-    endedAt: deps.now().toISOString(),
-    error: error ? { Error: error.Error, Cause: error.Cause ?? '' } : undefined,
-  });
+  // Written once: a retry after this wrote, or the recovery of an execution stopped while this ran
+  // (a Lambda AWS does not stop), finds the outcome already there and leaves it.
+  const first = await deps.store.updateRelease(
+    input.releaseId,
+    {
+      status: input.outcome,
+      outcome: input.outcome,
+      endedAt: deps.now().toISOString(),
+      error: error ? { Error: error.Error, Cause: error.Cause ?? '' } : undefined,
+    },
+    { unlessSet: 'outcome' },
+  );
+  if (!first) {
+    const recorded = (await deps.store.getRelease(input.releaseId))?.outcome;
+    if (recorded) return { outcome: recorded };
+  }
   // The stack's metric filter counts releases by outcome from this line.
   logger.info('release outcome', { outcome: input.outcome, target: input.target });
   return { outcome: input.outcome };

@@ -1,5 +1,6 @@
 import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { haltReason } from '../shared/halt.ts';
 import { freezeNotice, notify, stepNotice } from '../shared/notifications.ts';
 import type { WaitRecord } from '../shared/store.ts';
 import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
@@ -86,9 +87,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const wait = waitFor(input, deps.now(), deps.targets);
   await deps.store.putWait(wait);
   // A rollback asked this release to stop while it was between waits: stop at this one.
-  const abortBy = (await deps.store.getRelease(input.releaseId))?.abortRequestedBy;
-  if (abortBy) {
-    const cause = `rollback ${abortBy} asked this release to stop`;
+  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  if (halted) {
+    const cause = `${halted}: this release stops here`;
     await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps);
     return { waitId: wait.waitId, state: 'failed' };
   }

@@ -2,7 +2,8 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import type { ApprovalRecord } from '../shared/approvals.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { InvalidInput, ResourceNotFound } from '../shared/errors.ts';
+import { InvalidInput, ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
 import { signingKey } from '../shared/secrets.ts';
@@ -28,6 +29,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!approval?.required) throw new InvalidInput(`${target.name} does not require approval`);
   const release = await deps.store.getRelease(input.releaseId);
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
+  // A rollback asked this release to stop (perhaps cancelling the approval an earlier attempt of
+  // this step made): it asks nobody again.
+  const halted = haltReason(release);
+  if (halted) throw new RollbackRequested(halted);
   const now = deps.now();
   const deadline = Math.floor(now.getTime() / 1000) + approval.timeoutMinutes * 60;
   const { plan } = input;

@@ -2,11 +2,12 @@ import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
-import { AlarmTriggered, TrafficSplit } from '../shared/errors.ts';
+import { AlarmTriggered, RollbackRequested, TrafficSplit } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'cloudwatch'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'cloudwatch' | 'store'>;
 
 /**
  * After the warm bake: scales the old colour to 0, but never while it still has weight, and not
@@ -29,6 +30,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `after the warm bake, before scaling ${input.plan.fromColour} down: ${describeFiring(alarms.firing)}`,
     );
   }
+  // A rollback asked this release to stop (or its execution ended) while the old colour is still
+  // warm: keep it, go back. Read right before the scale-down, and once more after it: a halt that
+  // landed in between puts the old colour's tasks back (halt.ts).
+  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
   await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, 0);
+  const late = haltReason(await deps.store.getRelease(input.releaseId));
+  if (late) {
+    await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, input.plan.desiredCount);
+    throw new RollbackRequested(`${late} as ${input.plan.fromColour} was scaled down; scaled back up`);
+  }
   return { service: input.plan.fromService, desiredCount: 0 };
 };

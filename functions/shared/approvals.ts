@@ -245,8 +245,8 @@ export const cancelApproval = async (
   );
   const record = await deps.approvals.get(approvalId);
   if (record?.status !== 'CANCELLED') return false;
-  await sendFailure(deps.sfn, record.taskToken, 'RollbackRequested', cause);
-  return true;
+  // False when its task had already closed (timed out, or a retry is about to re-arm it).
+  return sendFailure(deps.sfn, record.taskToken, 'RollbackRequested', cause);
 };
 
 /** What a decision came to, in one sentence for Slack and the CLI (the web page has its own). */

@@ -41,10 +41,12 @@ export const nextAttempt = async (
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
     const releaseId = attemptName(request.target, request.digest, n);
     const status = await executionStatus(deps.sfn, executionArnOf(request.stateMachineArn, releaseId));
-    if (status === 'UNKNOWN') {
+    const record = await deps.store.getRelease(releaseId);
+    // Step Functions forgets a closed execution after 90 days; the record is kept: the name is free
+    // only when neither knows it.
+    if (status === 'UNKNOWN' && !record) {
       return { start: true, releaseId, attempt: n, ...(previous ? { retryOf: previous } : {}) };
     }
-    const record = await deps.store.getRelease(releaseId);
     if (request.eventId && record?.trigger.eventId === request.eventId) {
       return {
         start: false,

@@ -52,13 +52,28 @@ export const recoverExecution = async (
     // It finished its own work; the lock may be left (ended between RecordOutcome and ReleaseLock),
     // and the outcome not yet announced (ended before Notify).
     if (holdsLock) await releaseLock({ releaseId, target: record.target }, deps);
-    const announced = record.phases.some((p) => p.name === 'Notify');
-    if (record.outcome && status !== 'SUCCEEDED' && !announced) {
+    const announced = record.announcedAt || record.phases.some((p) => p.name === 'Notify');
+    // Claimed with a conditional write: a duplicated status event or a reconciler tick at the same
+    // moment announces nothing twice.
+    const claimed =
+      record.outcome &&
+      status !== 'SUCCEEDED' &&
+      !announced &&
+      (await deps.store.updateRelease(
+        releaseId,
+        { announcedAt: deps.now().toISOString() },
+        { unlessSet: 'announcedAt' },
+      ));
+    if (record.outcome && claimed) {
       const target = findTarget(deps.targets, record.target);
       await notify(deps, target, outcomeNotice(record, target, record.outcome, 'recorded before it ended'));
     }
     return { releaseId, detail: `already ended ${record.outcome ?? 'SUCCEEDED'}` };
   }
+  // First the halt marker: a step's Lambda still running (AWS does not stop it with the execution)
+  // sees it after its change and undoes that change itself, or its change landed before the reads
+  // below and is undone here (halt.ts).
+  await deps.store.updateRelease(releaseId, { haltedBy: status });
   // Its waits die with it: close them, so no event or reconciler tick acts on them later (a bake's
   // fast rollback would otherwise move traffic under whichever release holds the target next).
   for (const wait of (await deps.store.allPendingWaits()).filter((w) => w.releaseId === releaseId)) {
@@ -88,7 +103,7 @@ export const recoverExecution = async (
       endedAt: deps.now().toISOString(),
       error: { Error: errorName[status], Cause: cause },
     },
-    { onlyIfOpen: true },
+    { unlessSet: 'outcome' },
   );
   if (!first) return { releaseId, detail: 'recovered meanwhile by another run' };
   logger.info('release outcome', { outcome, target: target.name, recovered: true });

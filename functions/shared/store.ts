@@ -88,6 +88,10 @@ export interface ReleaseRecord {
   rollbackPath?: RollbackPath;
   /** Set on a running release when a rollback asked it to stop. */
   abortRequestedBy?: string;
+  /** When the outcome was announced (Notify, or the recovery for an execution that ended before it). */
+  announcedAt?: string;
+  /** Set by the recovery of an execution that ended without finishing, before it acts (halt.ts). */
+  haltedBy?: string;
   /** Notifications (any channel) that could not be delivered. */
   notificationFailures?: number;
   /** When a rollback read the old colour's weights back at 100%. */
@@ -225,12 +229,12 @@ export const createStore = (
 
     /**
      * Sets top-level fields of a release record (never `phases`, which only grows). With
-     * `onlyIfOpen`, only while it has no outcome: false if it had one (someone recorded it first).
+     * `unlessSet`, only while that field is absent: false if it was set (someone got there first).
      */
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-      options: { onlyIfOpen?: boolean } = {},
+      options: { unlessSet?: 'outcome' | 'announcedAt' } = {},
     ): Promise<boolean> {
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));
@@ -240,14 +244,14 @@ export const createStore = (
           TableName: tables.releases,
           Key: { releaseId },
           UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-          ConditionExpression: options.onlyIfOpen
-            ? 'attribute_exists(releaseId) AND attribute_not_exists(outcome)'
+          ConditionExpression: options.unlessSet
+            ? `attribute_exists(releaseId) AND attribute_not_exists(${options.unlessSet})`
             : 'attribute_exists(releaseId)',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
-      if (options.onlyIfOpen) return conditionalWrite(write);
+      if (options.unlessSet) return conditionalWrite(write);
       await write;
       return true;
     },
@@ -368,9 +372,12 @@ export const createStore = (
             UpdateExpression: displaced
               ? 'SET queued = :entry, displaced = :displaced'
               : 'SET queued = :entry',
-            ConditionExpression: replacing
-              ? '#owner = :holder AND queued.releaseId = :old'
-              : '#owner = :holder AND attribute_not_exists(queued)',
+            // An owed Superseded not yet sent is never overwritten by another (lock-signals.ts).
+            ConditionExpression: `${
+              replacing
+                ? '#owner = :holder AND queued.releaseId = :old'
+                : '#owner = :holder AND attribute_not_exists(queued)'
+            }${displaced ? ' AND attribute_not_exists(displaced)' : ''}`,
             ExpressionAttributeNames: { '#owner': 'owner' },
             ExpressionAttributeValues: {
               ':entry': entry,
@@ -422,7 +429,9 @@ export const createStore = (
             TableName: tables.locks,
             Key: { target },
             UpdateExpression: `SET ${ownership}${displaced ? ', displaced = :displaced' : ''} REMOVE queued, #resume`,
-            ConditionExpression: '#owner = :old',
+            ConditionExpression: displaced
+              ? '#owner = :old AND attribute_not_exists(displaced)'
+              : '#owner = :old',
             ExpressionAttributeNames: { '#owner': 'owner', '#resume': 'resume' },
             ExpressionAttributeValues: {
               ...ownedBy(me.releaseId, me.executionArn),

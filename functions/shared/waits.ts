@@ -317,9 +317,13 @@ const restoreTraffic = async (wait: WaitRecord, deps: ResumeDeps): Promise<strin
 /**
  * Resumes a wait whose check is done or failed: claims it (exactly one caller wins), records the
  * phase, then sends the token. A failed bake first puts traffic back (`restoreTraffic`). Returns
- * true if this caller resumed it.
+ * false if another caller did; else whether its task heard it (`delivered`) or had already closed.
  */
-export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: ResumeDeps): Promise<boolean> => {
+export const resumeWait = async (
+  wait: WaitRecord,
+  check: WaitCheck,
+  deps: ResumeDeps,
+): Promise<false | 'delivered' | 'closed'> => {
   if (check.state === 'pending') return false;
   if (!(await deps.store.claimWait(wait))) return false;
   // Not in a bake's last seconds: its Task may time out and the release move on meanwhile.
@@ -329,15 +333,17 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
     deps.now().getTime() + FAST_ROLLBACK_MARGIN_MS < Date.parse(wait.condition.endsAt as string)
       ? await restoreTraffic(wait, deps)
       : undefined;
+  let delivered: boolean;
   try {
-    if (check.state === 'done') await sendSuccess(deps.sfn, wait.taskToken, check.output);
-    else
-      await sendFailure(
-        deps.sfn,
-        wait.taskToken,
-        check.error,
-        restored ? `${check.cause}; ${restored}` : check.cause,
-      );
+    delivered =
+      check.state === 'done'
+        ? await sendSuccess(deps.sfn, wait.taskToken, check.output)
+        : await sendFailure(
+            deps.sfn,
+            wait.taskToken,
+            check.error,
+            restored ? `${check.cause}; ${restored}` : check.cause,
+          );
   } catch (error) {
     // The token was not delivered: hand the wait back so an event or the reconciler tries again.
     await deps.store.unclaimWait(wait);
@@ -355,5 +361,6 @@ export const resumeWait = async (wait: WaitRecord, check: WaitCheck, deps: Resum
     status: check.state === 'done' ? 'succeeded' : 'failed',
     detail: check.state === 'failed' ? check.cause : undefined,
   });
-  return true;
+  // A task already closed (its timeout fired, or its execution ended) heard nothing from this.
+  return delivered ? 'delivered' : 'closed';
 };

@@ -3,6 +3,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, InvalidInput, RollbackRequested } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
+import { haltReason } from '../shared/halt.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
 import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
@@ -66,9 +67,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     readWeights(deps.elbv2, target.traffic),
     deps.store.getRelease(input.releaseId),
   ]);
-  // A rollback asked this release to stop: no weight moves forward after the request.
-  if (before?.abortRequestedBy)
-    throw new RollbackRequested(`rollback ${before.abortRequestedBy} was requested`);
+  // A rollback asked this release to stop, or its execution ended: no weight moves forward after that.
+  const halted = haltReason(before);
+  if (halted) throw new RollbackRequested(halted);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
   const { weights, actions } = await setWeights(
@@ -90,11 +91,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // change is not held up by the notice. A step without one is announced here.
   // The fence: a rollback requested while the weights were being set may have stopped this
   // execution and put traffic back already; these weights must not outlive that request.
-  const after = await deps.store.getRelease(input.releaseId);
-  if (after?.abortRequestedBy) {
+  const stopped = haltReason(await deps.store.getRelease(input.releaseId));
+  if (stopped) {
     await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
     throw new RollbackRequested(
-      `rollback ${after.abortRequestedBy} was requested while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
+      `${stopped} while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
     );
   }
   await Promise.all([

@@ -52,11 +52,12 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
         trigger: { source: TriggerSource.EcrPush, eventId: event.id },
         ...(attempt ? { attempt } : {}),
       });
-    // The common case first, with no reads on the push's critical path: the image's first attempt.
-    // (A redelivery of this very event while it runs is answered with the same execution, as AWS
-    // does for identical input: nothing new starts.)
+    // The common case first, with one read on the push's critical path: the image's first attempt,
+    // if its name has no record (Step Functions frees an execution name 90 days after it closed;
+    // the record stays). A redelivery of this very event while it runs is answered with the same
+    // execution, as AWS does for identical input: nothing new starts.
     const first = request();
-    let started = await start(deps, first);
+    let started = (await deps.store.getRelease(first.name)) ? undefined : await start(deps, first);
     let releaseId = first.name;
     if (!started) {
       // The name is taken: which attempt is this push, if any (attempts.ts)?

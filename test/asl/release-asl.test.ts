@@ -118,12 +118,12 @@ describe('release.asl.json', () => {
     }
   });
 
-  it('does not call a release Promoted when scale-down finds the old colour live again or an alarm firing', () => {
+  it('does not call a release Promoted when scale-down finds the old colour live again, an alarm firing or a rollback requested', () => {
     const catches = (
       definition.States.ScaleDownOldColour as { Catch: { ErrorEquals: string[]; Next: string }[] }
     ).Catch;
     expect(catches[0]).toMatchObject({
-      ErrorEquals: ['TrafficSplit', 'AlarmTriggered'],
+      ErrorEquals: ['TrafficSplit', 'AlarmTriggered', 'RollbackRequested'],
       Next: 'RollBackTraffic',
     });
     expect(catches.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'MarkPromoted' });

@@ -80,14 +80,15 @@ describe('lock hand-over (ReleaseLock)', () => {
       },
     });
     await v2ThenV3(w);
-    await w.rt.settle();
-    expect(w.rt.faults.fired.some((f) => f.includes('SendTaskSuccess'))).toBe(true);
-    expect((await w.rt.release(idOf('v2')))?.outcome).toBe('Promoted');
-    const v3 = await w.rt.release(idOf('v3'));
-    expect(v3?.outcome).toBe('Promoted');
-    // v3 held the lock for its whole release: nobody freed it "on its behalf" while it ran.
-    expect(v3?.phases.find((p) => p.name === 'ReleaseLock')?.status).toBe('succeeded');
-    expect(await w.rt.store.getLock('checkout-api')).toBeUndefined();
+    const t = w;
+    // v3 holds the lock while it moves traffic: nobody freed it "on its behalf" after the lost answer.
+    expect(await t.rt.runUntil(() => entered(t, 'v3', 'ShiftTraffic') !== undefined)).toBe(true);
+    expect(t.rt.faults.fired.some((f) => f.includes('SendTaskSuccess'))).toBe(true);
+    expect((await t.rt.store.getLock('checkout-api'))?.owner).toBe(idOf('v3'));
+    await t.rt.settle();
+    expect((await t.rt.release(idOf('v2')))?.outcome).toBe('Promoted');
+    expect((await t.rt.release(idOf('v3')))?.outcome).toBe('Promoted');
+    expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
   });
 });
 

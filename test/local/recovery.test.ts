@@ -90,6 +90,39 @@ describe('recovery of a release whose execution ended without finishing', () => 
     expect(announced).toHaveLength(1);
   });
 
+  it('a ShiftTraffic still running when its execution is stopped cannot leave traffic on a colour the recovery scaled down', async () => {
+    // ShiftTraffic's first read hangs 8 s, so its weight change lands after the recovery acted
+    // (AWS does not stop a running Lambda with its execution).
+    const { rt, payments } = await world({
+      api: [
+        {
+          service: 'ELBv2',
+          operation: 'DescribeRules',
+          state: 'ShiftTraffic',
+          error: 'TimeoutError',
+          mode: 'timeout',
+          timeoutSeconds: 8,
+          times: 1,
+        },
+      ],
+    });
+    rt.push('payments-api', 'v2');
+    const releaseId = releaseIdOf('v2');
+    expect(
+      await rt.runUntil(() =>
+        rt.executions().some((e) => e.name === releaseId && e.history.at(-1)?.state === 'ShiftTraffic'),
+      ),
+    ).toBe(true);
+    rt.stopExecution(releaseId);
+    await rt.wait(BOUND_SECONDS);
+    expect(rt.faults.fired.some((f) => f.includes('DescribeRules'))).toBe(true);
+    // Before: {blue: 0, green: 100} with green scaled to 0, and the record said Aborted.
+    expect(liveWeights(rt, payments)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(rt, payments).green).toBe(0);
+    expect((await rt.release(releaseId))?.outcome).toMatch(/^(Aborted|RolledBack)$/);
+    expect(await rt.store.getLock('payments-api')).toBeUndefined();
+  });
+
   it('hands the lock to the release queued behind the stopped one, which then runs to Promoted', async () => {
     const { rt, payments } = await world();
     rt.push('payments-api', 'v2');

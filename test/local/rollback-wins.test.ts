@@ -56,6 +56,38 @@ describe('a rollback stops the running release, whatever it is doing', () => {
     expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
   });
 
+  it('a rollback while ScaleDownOldColour runs keeps the old colour warm: one weight change back, not a redeploy', async () => {
+    // ScaleDownOldColour's first read hangs 8 s: the request lands while it runs, the warm bake's
+    // task already closed by its timeout.
+    w = await startWorld({
+      faults: {
+        api: [
+          {
+            service: 'ELBv2',
+            operation: 'DescribeRules',
+            state: 'ScaleDownOldColour',
+            error: 'TimeoutError',
+            mode: 'timeout',
+            timeoutSeconds: 8,
+            times: 1,
+          },
+        ],
+      },
+    });
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    expect(await t.rt.runUntil(() => inState(t, 'v2', 'ScaleDownOldColour'))).toBe(true);
+    const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'errors after the warm bake' });
+    await t.rt.settle();
+    await t.rt.drain();
+    // Before: the bake's closed wait counted as "woken", nothing stopped the release, blue was
+    // scaled down, v2 ended Promoted and the rollback had to redeploy v1 (the slow path).
+    expect((await t.rt.release(idOf('v2')))?.outcome).toBe('RolledBack');
+    expect((await t.rt.release(rollbackId))?.rollbackPath).not.toBe('slow');
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
+  });
+
   it('a release in its health-check grace (not parked on anything) is stopped within seconds and ends Aborted', async () => {
     w = await startWorld();
     const t = w;

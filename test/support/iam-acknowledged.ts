@@ -26,6 +26,12 @@ export const acknowledgedGrants: Record<string, string> = {
   'wait-resume elasticloadbalancing:ModifyListener': listener,
   'recover-execution elasticloadbalancing:DescribeListeners': listener,
   'recover-execution elasticloadbalancing:ModifyListener': listener,
+  'release-lock states:SendTaskFailure':
+    "Sends a displaced release's owed Superseded found on the lock before freeing it (lock-signals.ts); in the suite AcquireLock or the reconciler always delivers it first.",
+  'recover-execution states:SendTaskFailure':
+    "The recovery's hand-over sends a displaced release's owed Superseded found on the lock (lock-signals.ts); no suite run stops a lock owner while such an answer is owed.",
+  'acquire-lock dynamodb:DeleteItem':
+    "Frees an expired lock on its gone owner's behalf when nobody is queued (takeOverFromGoneOwner → ReleaseLock's logic); the suite's expired-lock test has a queued release, so the lock is handed over instead.",
   'recover-execution states:DescribeExecution':
     "When the recovery hands the lock over and finds the queued release's task already closed, it asks whether that execution still runs (resumed) or is gone (free the lock on its behalf); no suite run stops a queued release too.",
   'acquire-lock states:DescribeExecution':

@@ -111,7 +111,7 @@ describe('resumeWait of a failed bake', () => {
 
   it('puts the weights back itself, then fails the task saying so', async () => {
     elbv2.on(DescribeRulesCommand).resolves(backOnBlue);
-    expect(await resumeWait(bake('2026-01-05T09:20:00Z'), failed, deps)).toBe(true);
+    expect(await resumeWait(bake('2026-01-05T09:20:00Z'), failed, deps)).toBe('delivered');
     expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 1);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, {
       error: 'AlarmTriggered',
@@ -120,7 +120,7 @@ describe('resumeWait of a failed bake', () => {
   });
 
   it('in the bake’s last 2 seconds leaves the weights to RollBackTraffic: the bake may be ending meanwhile', async () => {
-    expect(await resumeWait(bake('2026-01-05T09:10:01.500Z'), failed, deps)).toBe(true);
+    expect(await resumeWait(bake('2026-01-05T09:10:01.500Z'), failed, deps)).toBe('delivered');
     expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: 'alarm "a-5xx" is in ALARM' });
   });
