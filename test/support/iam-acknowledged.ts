@@ -38,6 +38,8 @@ export const acknowledgedGrants: Record<string, string> = {
     "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
   'plan-rollback elasticloadbalancing:DescribeTargetHealth':
     "Checks the previous colour's targets before the fast path; in the suite the rollback's lock request has already put traffic back by then.",
+  'register-wait states:SendTaskFailure':
+    "Fails a wait the moment it registers: its condition already failed (e.g. the ECS deployment FAILED before the wait existed) or a rollback was requested after the previous step's fence read. In the suite the events and the fences always get there first.",
   'register-wait elasticloadbalancing:ModifyRule': registerWaitRestores,
   'register-wait elasticloadbalancing:DescribeRules': registerWaitRestores,
   'register-wait states:SendTaskSuccess':
