@@ -10,6 +10,7 @@ import type { ReleaseRecord } from './store.ts';
 
 export const haltReason = (record: ReleaseRecord | undefined): string | undefined => {
   if (record?.abortRequestedBy) return `rollback ${record.abortRequestedBy} was requested`;
+  if (record?.haltedBy === 'clean-up') return 'it is being cleaned up (it stopped before traffic moved)';
   if (record?.haltedBy) return `its execution ended (${record.haltedBy}) and the recovery took over`;
   return undefined;
 };

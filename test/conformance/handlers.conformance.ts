@@ -556,10 +556,18 @@ describe('step handlers against moto', () => {
     expect(green?.desiredCount).toBe(0);
   });
 
-  it('scale-down-old-colour reads the alarm and the weights, then scales the old colour to 0', async () => {
+  it('scale-down-old-colour reads the alarm, the weights and the record, then scales the old colour to 0', async () => {
     await setWeightsByHand(0, 100);
+    // This release was just cleaned up (halted): its old colour stays warm.
+    await expect(
+      (await handler('scale-down-old-colour'))(
+        { releaseId, target: 'checkout-api', plan },
+        context('scale-down-old-colour'),
+      ),
+    ).rejects.toMatchObject({ name: 'RollbackRequested' });
+    // A release that was not halted (no record here) scales it down.
     await (await handler('scale-down-old-colour'))(
-      { releaseId, target: 'checkout-api', plan },
+      { releaseId: `${releaseId}-promoted`, target: 'checkout-api', plan },
       context('scale-down-old-colour'),
     );
     const blue = (
