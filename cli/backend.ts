@@ -13,6 +13,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ApprovalStore, approvalStore } from '../functions/shared/approvals.ts';
 import { loadTargetsFile, type TargetsFile } from '../functions/shared/config.ts';
 import { createStore, type Store } from '../functions/shared/store.ts';
+import { UsageError } from './results.ts';
 
 export interface Clients {
   sfn: SFNClient;
@@ -53,10 +54,6 @@ export const awsVariables = [
   'SWITCHYARD_WAITS_TABLE',
   'SWITCHYARD_APPROVALS_TABLE',
 ] as const;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

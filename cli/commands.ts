@@ -11,18 +11,8 @@ import type { ReleaseRecord } from '../functions/shared/store.ts';
 import type { StrategyConfig } from '../functions/shared/strategy.ts';
 import { percentages, readWeights } from '../functions/shared/traffic.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
-import { type Backend, UsageError } from './backend.ts';
-
-export interface Output {
-  /** Human lines (progress, tables). */
-  line: (text: string) => void;
-}
-
-export interface CommandResult {
-  /** 0 done as asked, 1 ran but ended otherwise. Refusals throw UsageError (exit 2). */
-  exitCode: 0 | 1;
-  json: unknown;
-}
+import type { Backend } from './backend.ts';
+import { type CommandResult, type Output, UsageError } from './results.ts';
 
 const target = (backend: Backend, name: string): Target => {
   try {

@@ -9,8 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { approvalsOf, decideThroughPage, pageText } from '../local/approver.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
-import { UsageError } from './backend.ts';
-import type { CommandResult, Output } from './commands.ts';
+import { type CommandResult, type Output, UsageError } from './results.ts';
 
 const outbox = (stateDir: string) => join(stateDir, 'outbox');
 const fileOf = (stateDir: string, releaseId: string, approver: string) =>

@@ -8,8 +8,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { awsBackend, type Backend, localBackend, UsageError } from './backend.ts';
-import { type CommandResult, decideRelease, history, release, rollback, status } from './commands.ts';
+import { awsBackend, type Backend, localBackend } from './backend.ts';
+import { decideRelease, history, release, rollback, status } from './commands.ts';
+import { type CommandResult, UsageError } from './results.ts';
 
 const defaultTargets =
   process.env.SWITCHYARD_TARGETS_FILE ?? fileURLToPath(new URL('../local/targets.json', import.meta.url));
