@@ -10,9 +10,9 @@ import { releaseIdFor } from '../functions/shared/requests.ts';
 import { EcrModel } from '../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../local/faults.ts';
 import { LocalRuntime } from '../local/runtime.ts';
-import { liveWeights } from '../local/scenarios.ts';
+import { openWork } from '../local/scenarios.ts';
 import { buildWorld, serveTestListener } from '../local/world.ts';
-import { releaseDefinitionText } from '../state-machines/definitions.ts';
+import { releaseDefinitionText, taskStatesOf } from '../state-machines/definitions.ts';
 
 const targetsFile = fileURLToPath(new URL('../local/targets.json', import.meta.url));
 /** Two reconciler periods: the reconciler runs every 60 s (infra/stack.ts, local/runtime.ts). */
@@ -39,25 +39,12 @@ const world = async (
 const idOf = (tag: string) => releaseIdFor('payments-api', EcrModel.digestOf('payments-api', tag));
 const entered = (rt: LocalRuntime, name: string, state: string) =>
   rt.executions().some((e) => e.name === name && e.history.some((h) => h.state === state));
-const running = (rt: LocalRuntime, arn: string) =>
-  rt.executions().some((e) => e.executionArn === arn && e.status === 'RUNNING');
 
 /** Runs until the target is recovered (see above); the virtual seconds since `from`, or null. */
-const recovered = async (rt: LocalRuntime, target: Target, from: number, limitSeconds = 3600) => {
-  const done = await rt.runUntil(async () => {
-    const w = liveWeights(rt, target);
-    if (w.blue > 0 && w.green > 0) return false;
-    const lock = await rt.store.getLock(target.name);
-    if (lock && !running(rt, lock.ownerExecutionArn)) return false;
-    for (const e of rt.executions()) {
-      if (e.status === 'RUNNING') continue;
-      const record = await rt.store.getRelease(e.name);
-      if (record && !record.outcome) return false;
-    }
-    return true;
-  }, limitSeconds);
-  return done ? (Date.now() - from) / 1000 : null;
-};
+const recovered = async (rt: LocalRuntime, target: Target, from: number, limitSeconds = 3600) =>
+  (await rt.runUntil(async () => (await openWork(rt, target)).length === 0, limitSeconds))
+    ? (Date.now() - from) / 1000
+    : null;
 
 interface Case {
   name: string;
@@ -81,21 +68,17 @@ const stoppedAt = (state: string, faults?: FaultPlan): Case => ({
   },
 });
 
-const releaseTasks = Object.entries(
-  (JSON.parse(releaseDefinitionText()) as { States: Record<string, { Type: string }> }).States,
-)
-  .filter(([, s]) => s.Type === 'Task')
-  .map(([name]) => name)
-  // Reached only by the alarm or bad-image paths, an approval target or a freeze window.
-  .filter((s) => !['CleanUpInactiveColour', 'RollBackTraffic', 'WaitForApproval', 'FrozenWatch'].includes(s));
+// Reached only by the alarm or bad-image paths, an approval target or a freeze window.
+const releaseTasks = taskStatesOf(releaseDefinitionText(), [
+  'CleanUpInactiveColour',
+  'RollBackTraffic',
+  'WaitForApproval',
+  'FrozenWatch',
+]);
 
 /** Fault classes, each with its cases. */
 export const recoveryClasses: Record<string, Case[]> = {
-  'stopped by hand (at each Task state)': [
-    ...releaseTasks,
-    'DeployInactiveColour',
-    'WaitForServiceStable',
-  ].map((s) => stoppedAt(s)),
+  'stopped by hand (at each Task state)': [...releaseTasks].map((s) => stoppedAt(s)),
   'stopped, its status event lost': ['ShiftTraffic', 'Bake'].map((s) =>
     stoppedAt(s, {
       events: [{ detailType: 'Step Functions Execution Status Change', action: 'drop', times: 5 }],

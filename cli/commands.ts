@@ -5,6 +5,7 @@ import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
+import { rolledBackBy } from '../functions/shared/history.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import type { BreakGlass } from '../functions/shared/schemas.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
@@ -137,9 +138,7 @@ export const rollback = async (
       (r) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release && r.outcome === Outcome.Promoted,
     );
     if (!promoted) throw new UsageError(`no previous release of ${t.name} to roll back to`);
-    const undone = history.find(
-      (r) => r.rollbackOf === promoted.releaseId && r.outcome === Outcome.RolledBack,
-    );
+    const undone = rolledBackBy(history, promoted.releaseId);
     if (undone) {
       throw new UsageError(
         `${promoted.releaseId}, the last promoted release, was already rolled back by ${undone.releaseId}`,
@@ -189,7 +188,7 @@ const start = async (
     if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
     // Another request for the same thing got there first (a second click, a push event): follow it.
     out.line(`${request.name} was started meanwhile by another request; following it`);
-    return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${request.name}`;
+    return executionArnOf(stateMachineArn, request.name);
   }
 };
 
@@ -301,14 +300,6 @@ const describeRecord = (r: ReleaseRecord, rolledBackBy?: string) => {
   return `${r.createdAt}  ${r.releaseId.padEnd(44)} ${what.padEnd(20)} ${outcome.padEnd(14)} ${r.trigger.by ?? r.trigger.source}`;
 };
 
-/** Release id → the rollback that rolled it back (a RolledBack rollback whose `rollbackOf` names it). */
-const rollbacksOf = (records: ReleaseRecord[]): Map<string, string> =>
-  new Map(
-    records
-      .filter((r) => r.kind === ReleaseKind.Rollback && r.outcome === Outcome.RolledBack && r.rollbackOf)
-      .map((r) => [r.rollbackOf as string, r.releaseId]),
-  );
-
 export const history = async (
   backend: Backend,
   out: Output,
@@ -317,8 +308,9 @@ export const history = async (
   const t = target(backend, options.target);
   const records = await backend.store.releasesForTarget(t.name, options.limit);
   if (records.length === 0) out.line(`no releases of ${t.name} yet`);
-  const undone = rollbacksOf(records);
-  for (const r of records) out.line(describeRecord(r, undone.get(r.releaseId)));
+  // A rollback is newer than what it rolled back, so it is on the same page of the history.
+  const undoneBy = (r: ReleaseRecord) => rolledBackBy(records, r.releaseId)?.releaseId;
+  for (const r of records) out.line(describeRecord(r, undoneBy(r)));
   return {
     exitCode: 0,
     json: records.map((r) => ({
@@ -332,7 +324,7 @@ export const history = async (
       by: r.trigger.by ?? r.trigger.source,
       reason: r.reason ?? null,
       error: r.error ?? null,
-      rolledBackBy: undone.get(r.releaseId) ?? null,
+      rolledBackBy: undoneBy(r) ?? null,
     })),
   };
 };

@@ -356,3 +356,31 @@ export const runRelease = async (
     await runtime.dispose();
   }
 };
+
+/**
+ * What a fault has left undone on `target`, empty once it is recovered: traffic split, the lock held
+ * by an execution that has ended, a record of an ended execution still open (of `names`, default
+ * every execution). Its reads take virtual time: await it inside `runtime.until` or `runUntil`.
+ */
+export const openWork = async (
+  runtime: LocalRuntime,
+  target: Target,
+  names: string[] = runtime.executions().map((e) => e.name),
+): Promise<string[]> => {
+  const open: string[] = [];
+  const running = (arn: string) =>
+    runtime.executions().some((e) => e.executionArn === arn && e.status === 'RUNNING');
+  const weights = liveWeights(runtime, target);
+  if (weights.blue > 0 && weights.green > 0) open.push(`traffic split ${JSON.stringify(weights)}`);
+  const lock = await runtime.store.getLock(target.name);
+  if (lock && !running(lock.ownerExecutionArn)) {
+    open.push(`lock held by ${lock.owner}, whose execution has ended`);
+  }
+  for (const name of names) {
+    const record = await runtime.store.getRelease(name);
+    if (record && !record.outcome && !running(record.executionArn)) {
+      open.push(`${name} is still ${record.status}, but its execution has ended`);
+    }
+  }
+  return open;
+};

@@ -94,3 +94,22 @@ export const substitute = (text: string, values: Record<string, string>): string
     if (value === undefined) throw new Error(`no value for placeholder \${${name}}`);
     return value;
   });
+
+interface AslState {
+  Type: string;
+  Branches?: { States: Record<string, AslState> }[];
+}
+
+/**
+ * The Task states of a definition (`releaseDefinitionText()` or `rollbackDefinitionText()`), those
+ * inside Parallel branches included, in file order, without `skip`.
+ */
+export const taskStatesOf = (definitionText: string, skip: readonly string[] = []): string[] => {
+  const walk = (states: Record<string, AslState>): string[] =>
+    Object.entries(states).flatMap(([name, s]) => [
+      ...(s.Type === 'Task' ? [name] : []),
+      ...(s.Branches ?? []).flatMap((b) => walk(b.States)),
+    ]);
+  const { States } = JSON.parse(definitionText) as { States: Record<string, AslState> };
+  return walk(States).filter((s) => !skip.includes(s));
+};

@@ -4,7 +4,7 @@ import { notify } from '../shared/notifications.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets' | 'now'>;
 
 /** Subject and body of the outcome message; the body says what a person needs to act. */
 export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {
@@ -45,7 +45,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   });
   // The recovery of an execution that ends right after this does not announce it again.
   // (Best effort: a release that ended before its record existed has none to mark.)
-  if (release) await deps.store.updateRelease(input.releaseId, { announcedAt: new Date().toISOString() });
+  if (release) await deps.store.updateRelease(input.releaseId, { announcedAt: deps.now().toISOString() });
   return {
     ...delivery,
     summary: `${input.outcome} sent on ${delivery.delivered.join(', ') || 'no channel'}${

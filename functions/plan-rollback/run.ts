@@ -4,6 +4,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService } from '../shared/ecs.ts';
 import { NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
+import { rolledBackBy } from '../shared/history.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
@@ -93,12 +94,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
     throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
   }
-  const undone = history.find(
-    (r) =>
-      r.kind === ReleaseKind.Rollback &&
-      r.rollbackOf === promoted.releaseId &&
-      r.outcome === Outcome.RolledBack,
-  );
+  const undone = rolledBackBy(history, promoted.releaseId);
   if (undone) {
     throw new NothingToRollBack(`${promoted.releaseId} was already rolled back by ${undone.releaseId}`);
   }

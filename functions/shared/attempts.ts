@@ -10,8 +10,9 @@
  */
 import type { ReleaseDeps } from './deps.ts';
 import { executionStatus } from './executions.ts';
+import { rolledBackBy } from './history.ts';
 import { releaseIdFor } from './requests.ts';
-import { Outcome, ReleaseKind } from './vocabulary.ts';
+import { Outcome } from './vocabulary.ts';
 
 type Deps = Pick<ReleaseDeps, 'sfn' | 'store'>;
 
@@ -98,6 +99,4 @@ export const nextAttempt = async (
 };
 
 const rolledBack = async (deps: Deps, target: string, releaseId: string): Promise<boolean> =>
-  (await deps.store.releasesForTarget(target, 50)).some(
-    (r) => r.kind === ReleaseKind.Rollback && r.rollbackOf === releaseId && r.outcome === Outcome.RolledBack,
-  );
+  rolledBackBy(await deps.store.releasesForTarget(target, 50), releaseId) !== undefined;

@@ -52,7 +52,7 @@ export const recoverExecution = async (
     // It finished its own work; the lock may be left (ended between RecordOutcome and ReleaseLock),
     // and the outcome not yet announced (ended before Notify).
     if (holdsLock) await releaseLock({ releaseId, target: record.target }, deps);
-    const announced = record.announcedAt || record.phases.some((p) => p.name === 'Notify');
+    const announced = record.announcedAt !== undefined;
     // Claimed with a conditional write: a duplicated status event or a reconciler tick at the same
     // moment announces nothing twice.
     const claimed =

@@ -90,7 +90,6 @@ const world = {
 };
 let releaseId = '';
 let plan: Record<string, unknown>;
-let newTaskDefinition = '';
 let elbv2: ElasticLoadBalancingV2Client;
 let ecs: ECSClient;
 
@@ -408,7 +407,6 @@ describe('step handlers against moto', () => {
       taskDefinitionArn: string;
     };
     expect(out.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
-    newTaskDefinition = out.taskDefinitionArn;
     const green = (
       await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-green'] }))
     ).services?.[0];

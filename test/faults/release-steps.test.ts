@@ -5,7 +5,7 @@
  * the invariants I1-I7 holding (test/support/invariants.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { releaseDefinitionText } from '../../state-machines/definitions.ts';
+import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
 import { runCase, type ScenarioName, scenarios, stepFaults } from '../support/fault-matrix.ts';
 
 /** The scenario that reaches each Task state of the release state machine. */
@@ -17,20 +17,7 @@ const scenarioOf: Record<string, ScenarioName> = {
  * Covered where a target reaches them: test/faults/approval-steps.test.ts (a target that asks for
  * approval) and test/faults/freeze-steps.test.ts (a canary held by a freeze window).
  */
-const elsewhere = new Set(['WaitForApproval', 'FrozenWatch']);
-
-interface State {
-  Type: string;
-  Branches?: { States: Record<string, State> }[];
-}
-const taskStates = (states: Record<string, State>): string[] =>
-  Object.entries(states).flatMap(([name, s]) => [
-    ...(s.Type === 'Task' ? [name] : []),
-    ...(s.Branches ?? []).flatMap((b) => taskStates(b.States)),
-  ]);
-const states = taskStates(
-  (JSON.parse(releaseDefinitionText()) as { States: Record<string, State> }).States,
-).filter((s) => !elsewhere.has(s));
+const states = taskStatesOf(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch']);
 
 describe('fault matrix: release steps', () => {
   it('covers every Task state of release.asl.json', () => {

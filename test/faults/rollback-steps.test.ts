@@ -4,16 +4,12 @@
  * with I1-I7 holding.
  */
 import { describe, expect, it } from 'vitest';
-import { rollbackDefinitionText } from '../../state-machines/definitions.ts';
+import { rollbackDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
 import { runCase, scenarios, stepFaults } from '../support/fault-matrix.ts';
 
 /** Runs only when the rollback itself fails; the release matrix covers the same function. */
 const notOnTheSlowPath = new Set(['CleanUpInactiveColour']);
-const states = Object.entries(
-  (JSON.parse(rollbackDefinitionText()) as { States: Record<string, { Type: string }> }).States,
-)
-  .filter(([name, s]) => s.Type === 'Task' && !notOnTheSlowPath.has(name))
-  .map(([name]) => name);
+const states = taskStatesOf(rollbackDefinitionText(), [...notOnTheSlowPath]);
 
 describe('fault matrix: rollback steps', () => {
   it('covers the Task states of rollback.asl.json on the slow path', () => {

@@ -8,29 +8,23 @@ import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { releaseDefinitionText, rollbackDefinitionText } from '../../state-machines/definitions.ts';
+import {
+  releaseDefinitionText,
+  rollbackDefinitionText,
+  taskStatesOf,
+} from '../../state-machines/definitions.ts';
 import { runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const releaseId = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
-const taskStates = (text: string, skip: string[]) =>
-  Object.entries((JSON.parse(text) as { States: Record<string, { Type: string }> }).States)
-    .filter(([name, s]) => s.Type === 'Task' && !skip.includes(name))
-    .map(([name]) => name);
-/** The release states reached on the checkout world (the Prepare branches are stopped through their Parallel's members below). */
-const releaseStates = [
-  ...taskStates(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch']),
-  'BackupDatabase',
-  'WaitForSnapshot',
-  'DeployInactiveColour',
-  'WaitForServiceStable',
-];
+/** WaitForApproval and FrozenWatch need other worlds (approval-steps, freeze-steps). */
+const releaseStates = taskStatesOf(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch']);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',
 };
-const rollbackStates = taskStates(rollbackDefinitionText(), ['CleanUpInactiveColour']);
+const rollbackStates = taskStatesOf(rollbackDefinitionText(), ['CleanUpInactiveColour']);
 
 const entered = (rt: LocalRuntime, name: string, state: string) =>
   rt.executions().some((e) => e.name === name && e.history.some((h) => h.state === state));
@@ -44,7 +38,7 @@ const stopAt = async (rt: LocalRuntime, name: string, state: string) => {
 };
 
 describe('fault matrix: a release stopped at each of its Task states', () => {
-  it.each([...new Set(releaseStates)])('release stopped at %s', async (state) => {
+  it.each(releaseStates)('release stopped at %s', async (state) => {
     const scenario = scenarioOf[state] ?? 'happy';
     const w = await startWorld({ faults: scenarios[scenario].plan });
     const result = await runIn(

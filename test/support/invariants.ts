@@ -16,7 +16,7 @@
 import type { Target } from '../../functions/shared/config.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { liveWeights } from '../../local/scenarios.ts';
+import { liveWeights, openWork } from '../../local/scenarios.ts';
 
 const terminal = new Set(['Promoted', 'Aborted', 'RolledBack', 'Superseded']);
 
@@ -142,21 +142,4 @@ export const recoveryBroken = async (
   rt: LocalRuntime,
   target: Target,
   releaseIds: string[],
-): Promise<string[]> => {
-  const broken: string[] = [];
-  const running = (arn: string) =>
-    rt.executions().some((e) => e.executionArn === arn && e.status === 'RUNNING');
-  const weights = liveWeights(rt, target);
-  if (weights.blue > 0 && weights.green > 0) broken.push(`I8: traffic split ${JSON.stringify(weights)}`);
-  const lock = await rt.until(rt.store.getLock(target.name));
-  if (lock && !running(lock.ownerExecutionArn)) {
-    broken.push(`I8: lock held by ${lock.owner}, whose execution has ended`);
-  }
-  for (const releaseId of releaseIds) {
-    const record = await rt.until(rt.store.getRelease(releaseId));
-    if (record && !record.outcome && !running(record.executionArn)) {
-      broken.push(`I8: ${releaseId} is still ${record.status}, but its execution has ended`);
-    }
-  }
-  return broken;
-};
+): Promise<string[]> => (await rt.until(openWork(rt, target, releaseIds))).map((w) => `I8: ${w}`);
