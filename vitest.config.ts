@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export const config = defineConfig({
@@ -7,6 +8,9 @@ export const config = defineConfig({
     // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
     // Teardowns run in reverse: the IAM check last, so a failing check still lets the fault summary print.
     globalSetup: ['test/support/iam-summary.ts', 'test/support/fault-summary.ts'],
+    // vitest's default is one worker fewer than the cores: one worker on the 2-core machines CI uses.
+    // The local runtime's cases are CPU-bound and independent, so two workers share 2 cores well.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -159,6 +159,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
         return current.account;
       });
     }
+    // Requests reach dynalite inside this process (see inProcessHandler), before any call is made.
+    (clients.dynamo.config as { requestHandler: unknown }).requestHandler = dynalite.handler;
     trackIo(clients.dynamo, {
       begin: () => {
         current?.io.begin();

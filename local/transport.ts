@@ -1,11 +1,12 @@
 /**
- * Replaces only the transport of the real AWS SDK clients: a middleware in the `deserialize` step
- * (inside the SDK's retry loop, after serialization and signing) answers the command from the
- * simulated account instead of sending HTTP. The commands, their validation and the SDK's retry
- * behaviour on throttling and 5xx stay the real ones.
+ * Replaces only the transport of the real AWS SDK clients: a middleware inside the SDK's retry loop
+ * (after serialization, just before SigV4 signing) answers the command from the simulated account
+ * instead of sending HTTP. The commands, their validation and the SDK's retry behaviour on
+ * throttling and 5xx stay the real ones. Only the signature is skipped: the simulated account
+ * authorizes by the calling function's role (local/iam), and signing was a tenth of each call's CPU.
  */
 
-import type { DeserializeMiddleware } from '@smithy/types';
+import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types';
 import { awsError, timeoutError } from './account/errors.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
@@ -16,6 +17,11 @@ interface AnyClient {
       middleware: DeserializeMiddleware<any, any>,
       options: { step: 'deserialize'; name: string; priority: 'high' },
     ) => void;
+    addRelativeTo: (
+      // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
+      middleware: FinalizeRequestMiddleware<any, any>,
+      options: { relation: 'before'; toMiddleware: string; name: string },
+    ) => void;
     remove: (name: string) => boolean;
   };
 }
@@ -25,7 +31,7 @@ const NAME = 'switchyardSimulatedAccount';
 /** Points `client` at `account` (replacing any previous one). */
 export const attachAccount = (client: AnyClient, account: () => SimulatedAccount) => {
   client.middlewareStack.remove(NAME);
-  client.middlewareStack.add(
+  client.middlewareStack.addRelativeTo(
     (_next, context) => async (args) => {
       const output = await account().handle(context.clientName ?? '', context.commandName ?? '', args.input);
       return {
@@ -33,7 +39,7 @@ export const attachAccount = (client: AnyClient, account: () => SimulatedAccount
         response: {},
       };
     },
-    { step: 'deserialize', name: NAME, priority: 'high' },
+    { relation: 'before', toMiddleware: 'httpSigningMiddleware', name: NAME },
   );
 };
 

@@ -33,14 +33,22 @@ export function setup() {
 
 export async function teardown() {
   try {
-    const byTargets = new Map<string, RecordedAuthorization[]>();
+    const byTargets = new Map<string, Map<string, RecordedAuthorization>>();
     for (const file of readdirSync(dir)) {
       for (const line of readFileSync(join(dir, file), 'utf8').split('\n').filter(Boolean)) {
         const { targets, entries } = JSON.parse(line) as {
           targets: string;
           entries: RecordedAuthorization[];
         };
-        byTargets.set(targets, [...(byTargets.get(targets) ?? []), ...entries]);
+        // The same authorization, recorded by many runtimes, is evaluated once with its calls summed.
+        const merged = byTargets.get(targets) ?? new Map<string, RecordedAuthorization>();
+        for (const e of entries) {
+          const key = `${e.by}|${e.action}|${e.resource}|${JSON.stringify(e.context ?? {})}|${e.problem ?? ''}`;
+          const seen = merged.get(key);
+          if (seen) seen.calls += e.calls;
+          else merged.set(key, { ...e });
+        }
+        byTargets.set(targets, merged);
       }
     }
     const fullRun = !!process.env.SWITCHYARD_IAM_FULL_RUN;
@@ -58,7 +66,8 @@ export async function teardown() {
     const denials: Denial[] = [];
     const grants = new Map<string, boolean>();
     let n = 0;
-    for (const [targets, records] of byTargets) {
+    for (const [targets, byKey] of byTargets) {
+      const records = [...byKey.values()];
       const file = join(dir, `targets-${n++}.json`);
       writeFileSync(file, targets);
       let policies: ReturnType<typeof policiesOf>;
