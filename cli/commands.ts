@@ -373,7 +373,8 @@ export const decideRelease = async (
           approvedBy: [...(result.record.approvedBy ?? [])],
         },
       };
-    case 'undelivered':
+    case 'unconfirmed':
+      // Recorded and standing; only Step Functions' confirmation is missing (exit 1: run it again).
       throw new Error(said);
     default:
       throw new UsageError(said);

@@ -7,7 +7,8 @@
  * target, bad arguments, nothing to roll back, lock held); 3 an unexpected error.
  */
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { controlCharacterProblem } from '../functions/shared/identity.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
 import { decideRelease, history, release, rollback, status } from './commands.ts';
 import { type CommandResult, UsageError } from './results.ts';
@@ -23,6 +24,13 @@ interface Globals {
   as: string;
 }
 
+/** Text that goes into emails, Slack and the audit trail: refused if it carries control characters. */
+const oneLine = (option: string) => (value: string) => {
+  const problem = controlCharacterProblem(option, value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+};
+
 const program = new Command('switchyard')
   .description('Release orchestrator for ECS blue/green services: releases, rollbacks, status and history.')
   .option('--local', 'use the local runtime (a simulated AWS account) instead of AWS')
@@ -33,8 +41,15 @@ const program = new Command('switchyard')
   )
   .option('--targets <file>', 'targets config (env SWITCHYARD_TARGETS_FILE)', defaultTargets)
   .option('--json', 'print one JSON document on stdout (progress goes to stderr)')
-  .option('--as <name>', 'who is asking, recorded in the audit trail', process.env.USER ?? 'unknown')
+  .option(
+    '--as <name>',
+    'who is asking, recorded in the audit trail',
+    oneLine('--as'),
+    process.env.USER ?? 'unknown',
+  )
   .showHelpAfterError()
+  // Commander exits 1 on a bad option or argument; the README promises 2 for every refusal.
+  .exitOverride()
   .addHelpText(
     'after',
     `
@@ -83,7 +98,7 @@ program
   .command('release')
   .description("release an image tag to a target (blue/green, with the target's or the given strategy)")
   .requiredOption('--target <name>', 'target name from the targets config')
-  .requiredOption('--tag <tag>', "image tag in the target's ECR repository")
+  .requiredOption('--tag <tag>', "image tag in the target's ECR repository", oneLine('--tag'))
   .addOption(
     new Option('--strategy <strategy>', 'override the traffic strategy for this release').choices([
       'all-at-once',
@@ -91,7 +106,11 @@ program
       'linear',
     ]),
   )
-  .option('--break-glass <reason>', 'move traffic even inside a freeze window; the reason is recorded')
+  .option(
+    '--break-glass <reason>',
+    'move traffic even inside a freeze window; the reason is recorded',
+    oneLine('--break-glass'),
+  )
   .option('--wait', 'follow the release until it ends (always, with --local)')
   .action(
     async (options: {
@@ -107,7 +126,11 @@ program
   .command('rollback')
   .description('put the previous version of a target back (one weight change while the old colour is warm)')
   .requiredOption('--target <name>', 'target name from the targets config')
-  .requiredOption('--reason <text>', 'why, recorded in the audit trail and the notification')
+  .requiredOption(
+    '--reason <text>',
+    'why, recorded in the audit trail and the notification',
+    oneLine('--reason'),
+  )
   .addOption(
     new Option('--if-running <what>', 'a release holds the target: stop it, or wait for it to end')
       .choices(['abort', 'wait'])
@@ -144,7 +167,11 @@ for (const action of ['approve', 'reject'] as const) {
         : 'reject a release waiting for approval: it ends Aborted and its new colour is cleaned up',
     )
     .requiredOption('--release <id>', 'release id (switchyard history shows them)')
-    [action === 'reject' ? 'requiredOption' : 'option']('--reason <text>', 'why, recorded in the audit trail')
+    [action === 'reject' ? 'requiredOption' : 'option'](
+      '--reason <text>',
+      'why, recorded in the audit trail',
+      oneLine('--reason'),
+    )
     .action(async (options: { release: string; reason?: string }) => {
       const globals = program.opts<Globals>();
       const request = { releaseId: options.release, action, reason: options.reason, by: globals.as };
@@ -169,6 +196,8 @@ const main = async (): Promise<number> => {
 main().then(
   (code) => process.exit(code),
   (error: Error) => {
+    // Commander has already said what was wrong (and shown the usage); help and --version exit 0.
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
     process.stderr.write(`switchyard: ${error.message}\n`);
     process.exit(error instanceof UsageError || error.name === 'InvalidInput' ? 2 : 3);
   },

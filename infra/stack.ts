@@ -539,6 +539,8 @@ export class SwitchyardStack extends Stack {
         'slack-interactions',
         'release-lock',
         'recover-execution',
+        // A retried request hands an already recorded decision to its own new token.
+        'request-approval',
       ],
       // The Service Authorization Reference lists no resource type for the task-token actions: AWS
       // authorizes them against "*", so a grant scoped to the state machines would deny every call.
@@ -556,8 +558,17 @@ export class SwitchyardStack extends Stack {
     allow(
       // AcquireLock before taking over an expired lock; the reconciler for every lock's owner; the
       // hand-over (ReleaseLock, recovery) when the new owner's task is already closed: resumed or gone?
-      // StartRelease: which attempt of an image a push is (attempts.ts).
-      ['acquire-lock', 'reconciler', 'release-lock', 'recover-execution', 'start-release'],
+      // StartRelease: which attempt of an image a push is (attempts.ts). The approval handlers: whether
+      // a decision whose token was closed reached a running release or came too late (approvals.ts).
+      [
+        'acquire-lock',
+        'reconciler',
+        'release-lock',
+        'recover-execution',
+        'start-release',
+        'approvals',
+        'slack-interactions',
+      ],
       ['states:DescribeExecution'],
       [stateMachineArn, rollbackArn].map((sm) =>
         arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),

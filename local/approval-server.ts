@@ -71,6 +71,12 @@ export const startApprovalServer = async (invoker: () => Invoker | undefined) =>
           .end('request body too large');
         return;
       }
+      // A crashed or timed-out function: API Gateway answers 502 (and 503 on its own timeout); the
+      // person sees an error page, whatever the function did before it died.
+      if ((error as Error).name === 'Lambda.Unknown') {
+        res.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
+        return;
+      }
       res
         .writeHead(500, { 'content-type': 'text/plain' })
         .end(`local approval server: ${(error as Error).message}`);

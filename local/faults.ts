@@ -43,8 +43,10 @@ export interface EventFault {
 }
 
 export interface LambdaFault {
-  /** The state whose invocation fails (e.g. `ShiftTraffic`, `WaitForServiceStable`). */
-  state: string;
+  /** The state whose invocation fails (e.g. `ShiftTraffic`, `WaitForServiceStable`)... */
+  state?: string;
+  /** ...or any invocation of this function (its folder, e.g. `approvals`, which serves no state). */
+  folder?: string;
   /**
    * `crash-after-effect`: the function does its work, then its runtime dies before answering.
    * `timeout`: the function hangs until its timeout. Both reach Step Functions as `Lambda.Unknown`.
@@ -134,12 +136,16 @@ export class Faults {
     return fault.action;
   }
 
-  /** A crash or hang armed for the invocation serving `state`. */
-  lambdaFault(state: string | undefined): LambdaFault | undefined {
-    const fault = state ? this.lambda.find((f) => f.state === state && f.times > 0) : undefined;
+  /** A crash or hang armed for the invocation of `folder` serving `state` (if any). */
+  lambdaFault(state: string | undefined, folder?: string): LambdaFault | undefined {
+    const fault = this.lambda.find(
+      (f) =>
+        f.times > 0 &&
+        ((state !== undefined && f.state === state) || (f.folder !== undefined && f.folder === folder)),
+    );
     if (!fault) return undefined;
     fault.times--;
-    this.fired.push(`${state}: ${fault.kind}`);
+    this.fired.push(`${state ?? folder}: ${fault.kind}`);
     return fault;
   }
 

@@ -65,7 +65,7 @@ export class LocalLambda {
   async invoke(folder: FunctionFolder, event: unknown, state?: string): Promise<unknown> {
     this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
     try {
-      const fault = this.faults?.lambdaFault(state);
+      const fault = this.faults?.lambdaFault(state, folder);
       if (fault?.kind === 'timeout') {
         // Hangs until Lambda stops it at the function's timeout; nothing it would have done happens.
         const timeoutMs = functionTimeoutSeconds(folder) * 1000;

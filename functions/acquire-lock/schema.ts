@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { oneLine } from '../shared/identity.ts';
 import { imageRefSchema, releaseIdSchema, targetNameSchema, triggerSchema } from '../shared/schemas.ts';
 import { IfRunning, ReleaseKind } from '../shared/vocabulary.ts';
 
@@ -23,7 +24,7 @@ export const inputSchema = z
     trigger: triggerSchema,
     /** Rollbacks: what to do about a release holding the lock. */
     ifRunning: z.enum([IfRunning.Wait, IfRunning.Abort]).default(IfRunning.Wait),
-    reason: z.string().max(500).optional(),
+    reason: oneLine(500).optional(),
     executionArn: z.string().min(1),
     taskToken: z.string().min(1).max(2048),
   })

@@ -1,5 +1,6 @@
 import { type ApprovalRecord, type DecideDeps, decide } from '../shared/approvals.ts';
 import type { HttpEvent, HttpResult } from '../shared/http.ts';
+import { resolveIdentity } from '../shared/identity.ts';
 import { type ApprovalAction, sign, verify } from '../shared/signing.ts';
 import { confirmPage, resultPage, securityHeaders } from './page.ts';
 
@@ -22,6 +23,35 @@ const fieldsOf = (params: URLSearchParams) => {
 };
 
 /**
+ * Why a POST is refused as not coming from our own page, or undefined. A browser says where a
+ * request comes from (Fetch Metadata, and Origin on every POST); a page elsewhere that carries the
+ * signed fields (a leaked link) must not decide. Clients that send neither (old browsers, some mail
+ * apps' viewers) still decide on the signed fields alone. The form posts urlencoded: any other body
+ * (a cross-site `text/plain` form) is refused too.
+ */
+const crossSiteProblem = (headers: Record<string, string | undefined>): string | undefined => {
+  const site = headers['sec-fetch-site'];
+  if (site && site !== 'same-origin' && site !== 'none')
+    return `the request came from another site (${site})`;
+  const origin = headers.origin;
+  // Our page's `Referrer-Policy: no-referrer` makes browsers send `Origin: null` on its own POST;
+  // Fetch Metadata then says same-origin. Without it, a null origin (a sandboxed frame) is refused.
+  if (origin !== undefined && !(origin === 'null' && site)) {
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      host = undefined;
+    }
+    if (!host || host !== headers.host) return `the request came from another site (${origin})`;
+  }
+  const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded')
+    return `the form was sent as ${type || 'no content type'}`;
+  return undefined;
+};
+
+/**
  * GET /approvals/{id}: verifies the signed link and shows the confirmation page; never decides.
  * POST /approvals/{id}: verifies the same signed fields and decides (see `decide`).
  */
@@ -29,6 +59,19 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
   const approvalId = event.rawPath.match(/^\/approvals\/([A-Za-z0-9_-]{16,64})$/)?.[1];
   if (!approvalId) return page(404, resultPage('Not found', undefined, 'There is no such approval page.'));
   const method = event.requestContext.http.method.toUpperCase();
+  if (method === 'POST') {
+    const refused = crossSiteProblem(event.headers ?? {});
+    if (refused) {
+      return page(
+        403,
+        resultPage(
+          'Not allowed',
+          undefined,
+          `Nothing was decided: ${refused}. Open the link from your email and press the button on that page.`,
+        ),
+      );
+    }
+  }
   const body =
     event.body && event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const params = new URLSearchParams(method === 'POST' ? (body ?? '') : (event.rawQueryString ?? ''));
@@ -62,7 +105,10 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
 
   if (method === 'GET' || method === 'HEAD') {
     if (record.status === 'CANCELLED') return outcomePage('cancelled', record, '', 200);
-    if (record.status !== 'PENDING')
+    const unconfirmedOwn =
+      !record.deliveredAt &&
+      (record.decidedBy ?? []).includes(resolveIdentity(record.identities, fields.approver));
+    if (record.status !== 'PENDING' && !unconfirmedOwn)
       return page(
         200,
         resultPage('Already decided', record, 'Nothing to do: this release was already decided.'),
@@ -133,13 +179,13 @@ const outcomePage = (state: string, record: ApprovalRecord, reason: string, stat
         410,
         resultPage('Too late', record, 'The time to decide has run out; the release stopped.'),
       );
-    case 'undelivered':
+    case 'unconfirmed':
       return page(
-        503,
+        202,
         resultPage(
-          'Not recorded',
+          `${record.status === 'APPROVED' ? 'Approved' : 'Rejected'}, not yet confirmed`,
           record,
-          'Nothing was decided: Switchyard could not reach Step Functions just now. Press the button again.',
+          `Your decision is recorded and nobody can change it now, but Step Functions has not confirmed it yet. Press the button again in a minute to resend it.`,
         ),
       );
     default:

@@ -5,7 +5,7 @@ import { describeService } from '../shared/ecs.ts';
 import { NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { rolledBackBy } from '../shared/history.ts';
-import type { ReleaseRecord } from '../shared/store.ts';
+import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
@@ -40,14 +40,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // trail says so, whichever path it takes (the weight change may be the stopped release's own).
   const freeze = activeFreeze(target.freezeWindows, deps.now());
   if (freeze) {
-    const at = deps.now().toISOString();
-    await deps.store.appendPhase(input.releaseId, {
-      name: 'BreakGlass',
-      startedAt: at,
-      endedAt: at,
-      status: 'succeeded',
-      detail: `rollback inside freeze window "${freeze.window.name}" (until ${freeze.endsAt.toISOString()}): ${breakGlass.reason} (by ${breakGlass.by})`,
-    });
+    await deps.store.appendPhase(
+      input.releaseId,
+      momentPhase(
+        'BreakGlass',
+        deps.now(),
+        'succeeded',
+        `rollback inside freeze window "${freeze.window.name}" (until ${freeze.endsAt.toISOString()}): ${breakGlass.reason} (by ${breakGlass.by})`,
+      ),
+    );
   }
   const base = {
     cluster: target.ecs.cluster,

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { secrets } from '../shared/clients/secrets.ts';
+import { sfn } from '../shared/clients/sfn.ts';
 import { sns } from '../shared/clients/sns.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { readEnv } from '../shared/env.ts';
@@ -12,6 +13,7 @@ const base = baseDeps();
 const deps = {
   ...base,
   sns,
+  sfn,
   secrets,
   keySecret: env.APPROVAL_KEY_SECRET,
   baseUrl: env.APPROVAL_BASE_URL,

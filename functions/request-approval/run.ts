@@ -1,16 +1,18 @@
 import { PublishCommand } from '@aws-sdk/client-sns';
-import type { ApprovalRecord } from '../shared/approvals.ts';
+import { type ApprovalRecord, deliverDecision, describeDecision } from '../shared/approvals.ts';
+import { plainLine, slackText } from '../shared/channel-text.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { InvalidInput, ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
+import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
 import { signingKey } from '../shared/secrets.ts';
-import { linkQuery, newApprovalId } from '../shared/signing.ts';
+import { approvalIdFor, linkQuery } from '../shared/signing.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'secrets' | 'now'> & {
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'sfn' | 'secrets' | 'now'> & {
   keySecret: string;
   /** The approval API's URL (API Gateway; locally the loopback server). */
   baseUrl: string;
@@ -40,9 +42,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     Target: `${target.name} (${target.environment})`,
     Image: release.image ? `${release.image.repository}:${release.image.tag}` : '?',
     Digest: release.image?.digest ?? '?',
-    'Triggered by': release.trigger.by
-      ? `${release.trigger.source} (${release.trigger.by})`
-      : release.trigger.source,
+    'Triggered by': `${release.trigger.source} (by ${release.trigger.by ?? 'unknown'})`,
     Health: input.health
       ? `${String(input.health.healthyTargets ?? '?')} healthy targets${
           input.health.probes ? `; probes ${JSON.stringify(input.health.probes)}` : ''
@@ -53,57 +53,69 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     'Rollback plan': `weights back to ${plan.fromColour} (kept warm), ${plan.toColour} scaled to 0`,
     Deadline: new Date(deadline * 1000).toISOString(),
   };
+  const identities = identityMap(approval.approvers);
+  // Who started it, as the approver they are where an alias says so (`alice` → alice@example.com).
+  const requester = release.trigger.by ? resolveIdentity(identities, release.trigger.by) : null;
+  const twoPerson = approval.twoPerson || (requester === null && approval.twoPersonIfRequesterUnknown);
   const fresh: ApprovalRecord = {
-    approvalId: newApprovalId(),
+    approvalId: approvalIdFor(input.releaseId),
     releaseId: input.releaseId,
     target: target.name,
     environment: target.environment,
     taskToken: input.taskToken,
     status: 'PENDING',
-    approvers: approval.approvers.map((a) => a.id.toLowerCase()),
-    slackUsers: Object.fromEntries(
-      approval.approvers.flatMap((a) => (a.slackUserId ? [[a.slackUserId, a.id.toLowerCase()]] : [])),
-    ),
-    requester: release.trigger.by ?? null,
-    twoPerson: approval.twoPerson,
+    approvers: approval.approvers.map((a) => normaliseIdentity(a.id)),
+    identities,
+    requester,
+    twoPerson,
+    executionArn: release.executionArn,
     deadline,
     createdAt: now.toISOString(),
     expiresAt: deadline + 30 * 24 * 3600,
     details,
   };
   // The requester may not approve their own release, so they are not asked; enough others must be.
-  const requester = fresh.requester?.toLowerCase();
   const askable = fresh.approvers.filter((a) => a !== requester);
-  const needed = approval.twoPerson ? 2 : 1;
+  const needed = twoPerson ? 2 : 1;
   if (askable.length < needed) {
     throw new InvalidInput(
       `${target.name} needs ${needed} approver(s) other than ${requester ?? 'the requester'}, who started this release; approval.approvers has ${askable.length}`,
     );
   }
-  const record = (await rearmed(release.approvalId, input, deps)) ?? fresh;
-  if (record === fresh) {
-    await deps.approvals.put(record);
-    // The CLI's approve/reject finds the approval from the release id.
-    await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
+  const earlier = await earlierAttempt(fresh, input, deps);
+  if (earlier?.status === 'CANCELLED')
+    throw new RollbackRequested(earlier.reason ?? 'the approval was cancelled');
+  if (earlier && earlier.status !== 'PENDING') {
+    // A decision was recorded while this step was being retried: hand it to this attempt's token.
+    const result = await deliverDecision(earlier, deps);
+    return {
+      approvalId: earlier.approvalId,
+      channels: [],
+      summary: `approval ${earlier.approvalId} was already decided (${describeDecision(result, '')}); nobody was asked again`,
+    };
   }
+  const record = earlier ?? fresh;
+  // The CLI's approve/reject finds the approval from the release id.
+  if (!earlier) await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
 
   const channels: string[] = [];
   const subject = `[switchyard] approve ${target.name} (${target.environment}) ${release.image?.tag ?? ''}?`;
-  const lines = Object.entries(record.details).map(([k, v]) => `${k}: ${v}`);
+  const lines = Object.entries(record.details).map(([k, v]) => `${k}: ${plainLine(v)}`);
   if (approval.channels.includes('email')) {
     const key = await signingKey(deps.secrets, deps.keySecret);
     const base = deps.baseUrl.replace(/\/$/, '');
     let sent = 0;
-    for (const approver of askable) {
+    const already = record.sentTo ?? new Set<string>();
+    for (const approver of askable.filter((a) => !already.has(a))) {
       const link = (action: 'approve' | 'reject') =>
         `${base}/approvals/${record.approvalId}?${linkQuery(key, { approvalId: record.approvalId, action, approver, exp: record.deadline })}`;
       try {
         await deps.sns.send(
           new PublishCommand({
             TopicArn: target.notify.sns,
-            Subject: subject.slice(0, 99),
+            Subject: plainLine(subject).slice(0, 99),
             Message: [
-              `Release ${input.releaseId} is waiting for your decision, ${approver}.`,
+              `Release ${input.releaseId} is waiting for your decision, ${plainLine(approver)}.`,
               ...lines,
               '',
               `Approve: ${link('approve')}`,
@@ -120,19 +132,23 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
           }),
         );
         sent++;
+        // Recorded per approver: a retry of this step sends nobody a second set of links.
+        await deps.approvals.update(record.approvalId, 'ADD sentTo :who', 'attribute_exists(approvalId)', {
+          ':who': new Set([approver]),
+        });
       } catch (error) {
         logger.warn('notification failed', { channel: 'email', approver, error: error as Error });
       }
     }
-    if (sent > 0) channels.push(`email (${sent})`);
+    if (sent > 0 || already.size > 0) channels.push(`email (${sent + already.size})`);
   }
   if (approval.channels.includes('slack') && target.notify.slackWebhookSecret) {
     try {
       await postSlack(deps, target.notify.slackWebhookSecret, {
         text: subject,
         blocks: [
-          { type: 'header', text: { type: 'plain_text', text: subject.slice(0, 150) } },
-          { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n').slice(0, 3000) } },
+          { type: 'header', text: { type: 'plain_text', text: slackText(subject).slice(0, 150) } },
+          { type: 'section', text: { type: 'mrkdwn', text: lines.map(slackText).join('\n').slice(0, 3000) } },
           {
             type: 'actions',
             block_id: 'switchyard-approval',
@@ -171,22 +187,27 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 };
 
 /**
- * A retry of this step (an earlier attempt stored the approval, perhaps sent its links, then died):
- * the links already sent must keep working, so the pending approval is re-armed with this
- * attempt's task token (each attempt of a Task has its own) and asked for again, same links, same
- * deadline. Undefined when there is none to re-arm: a new approval is made.
+ * The approval an earlier attempt of this step stored (same id: `approvalIdFor`), or undefined after
+ * storing `fresh` as the first. A pending one is re-armed with this attempt's task token (each
+ * attempt of a Task has its own): the links already sent keep working, same deadline.
  */
-const rearmed = async (
-  approvalId: string | undefined,
+const earlierAttempt = async (
+  fresh: ApprovalRecord,
   input: Input,
   deps: Pick<Deps, 'approvals'>,
 ): Promise<ApprovalRecord | undefined> => {
-  if (!approvalId) return undefined;
-  const previous = await deps.approvals.get(approvalId);
-  if (previous?.releaseId !== input.releaseId || previous.status !== 'PENDING') return undefined;
-  const updated = await deps.approvals.update(approvalId, 'SET taskToken = :token', '#s = :pending', {
-    ':token': input.taskToken,
-    ':pending': 'PENDING',
-  });
-  return updated ? { ...previous, taskToken: input.taskToken } : undefined;
+  for (let tries = 0; tries < 3; tries++) {
+    const previous = await deps.approvals.get(fresh.approvalId);
+    if (!previous) {
+      if (await deps.approvals.putNew(fresh)) return undefined;
+      continue;
+    }
+    if (previous.status !== 'PENDING') return { ...previous, taskToken: input.taskToken };
+    const updated = await deps.approvals.update(fresh.approvalId, 'SET taskToken = :token', '#s = :pending', {
+      ':token': input.taskToken,
+      ':pending': 'PENDING',
+    });
+    if (updated) return { ...previous, taskToken: input.taskToken };
+  }
+  throw new TransientError(`approval ${fresh.approvalId} kept changing while this step re-armed it`);
 };

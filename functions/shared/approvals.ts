@@ -8,8 +8,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyError, TransientError } from './errors.ts';
+import { executionStatus } from './executions.ts';
+import { controlCharacterProblem, type IdentityMap, resolveIdentity } from './identity.ts';
 import type { ApprovalAction } from './signing.ts';
-import type { Store } from './store.ts';
+import { momentPhase, type Store } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 
 /** CANCELLED: a rollback was requested while the release waited; no decision is taken after it. */
@@ -23,13 +25,21 @@ export interface ApprovalRecord {
   environment: string;
   taskToken: string;
   status: ApprovalStatus;
-  /** Allowed approvers (lowercase emails). */
+  /** Allowed approvers (normalised emails). */
   approvers: string[];
-  /** Slack user id → approver. */
-  slackUsers: Record<string, string>;
-  /** Who started the release; never allowed to approve it. */
+  /** Every name of an approver (id, aliases, Slack user id), normalised → approver id (identity.ts). */
+  identities?: IdentityMap;
+  /** Before identities: Slack user id → approver. Read for approvals stored by earlier versions. */
+  slackUsers?: Record<string, string>;
+  /** Who started the release, as an approver id where they are one; null when unknown. Never allowed to approve it. */
   requester: string | null;
   twoPerson: boolean;
+  /** The release's execution: asked when it is unclear whether a decision reached it. */
+  executionArn?: string;
+  /** Approvers whose links were sent (a retried request sends no second set). */
+  sentTo?: Set<string>;
+  /** Set once Step Functions confirmed the decision (or its wait had moved on with it). */
+  deliveredAt?: string;
   /** Approvers who approved so far (two-person: the first one, until the second decides). */
   approvedBy?: Set<string>;
   decidedBy?: string[];
@@ -52,21 +62,29 @@ export type DecisionResult =
   | { state: 'cancelled'; record: ApprovalRecord }
   | { state: 'expired'; record: ApprovalRecord }
   | { state: 'refused'; reason: string }
-  | { state: 'undelivered'; reason: string };
+  /** The decision is recorded and stands, but Step Functions has not confirmed it yet. */
+  | { state: 'unconfirmed'; record: ApprovalRecord };
 
 const isConditionFailure = (error: unknown) =>
   error instanceof ConditionalCheckFailedException ||
   (error as Error).name === 'ConditionalCheckFailedException';
 
 export const approvalStore = (doc: DynamoDBDocumentClient, table: string) => ({
-  async put(record: ApprovalRecord) {
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: record,
-        ConditionExpression: 'attribute_not_exists(approvalId)',
-      }),
-    );
+  /** Stores a new approval; false when one with its id exists already. */
+  async putNew(record: ApprovalRecord): Promise<boolean> {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: table,
+          Item: record,
+          ConditionExpression: 'attribute_not_exists(approvalId)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   },
   async get(approvalId: string): Promise<ApprovalRecord | undefined> {
     const out = await doc.send(
@@ -83,7 +101,10 @@ export const approvalStore = (doc: DynamoDBDocumentClient, table: string) => ({
           Key: { approvalId },
           UpdateExpression: expression,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#s': 'status' },
+          // DynamoDB refuses a name the expressions do not use.
+          ...(`${expression} ${condition}`.includes('#s')
+            ? { ExpressionAttributeNames: { '#s': 'status' } }
+            : {}),
           ExpressionAttributeValues: values,
         }),
       );
@@ -101,6 +122,8 @@ export interface DecideDeps {
   store: Pick<Store, 'appendPhase'>;
   sfn: Pick<SFNClient, 'send'>;
   now: () => Date;
+  /** Waits between delivery attempts (the local runtime's virtual clock; tests need not wait). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DecisionRequest {
@@ -113,19 +136,30 @@ export interface DecisionRequest {
 
 /** Applies one decision. Refusals and late clicks are results (the page says what happened), not errors. */
 export const decide = async (request: DecisionRequest, deps: DecideDeps): Promise<DecisionResult> => {
-  const approver = request.approver.toLowerCase();
+  const problem =
+    controlCharacterProblem('the approver name', request.approver) ??
+    controlCharacterProblem('the reason', request.reason ?? '');
+  if (problem) return { state: 'refused', reason: problem };
   const reason = request.reason?.trim().slice(0, 500) || undefined;
   for (let attempt = 0; attempt < 4; attempt++) {
     const record = await deps.approvals.get(request.approvalId);
     if (!record) return { state: 'refused', reason: 'this approval does not exist' };
+    const approver = resolveIdentity(record.identities, request.approver);
     const nowSeconds = Math.floor(deps.now().getTime() / 1000);
     if (record.status === 'CANCELLED') return { state: 'cancelled', record };
-    if (record.status !== 'PENDING') return { state: 'closed', record };
+    if (record.status !== 'PENDING') {
+      // A decision Step Functions has not confirmed: the person who made it may press again to resend it.
+      const same = record.status === (request.action === 'approve' ? 'APPROVED' : 'REJECTED');
+      if (same && !record.deliveredAt && record.decidedBy?.includes(approver)) {
+        return deliverDecision(record, deps);
+      }
+      return { state: 'closed', record };
+    }
     if (nowSeconds >= record.deadline) return { state: 'expired', record };
     if (!record.approvers.includes(approver)) {
       return { state: 'refused', reason: `${approver} is not an approver of ${record.target}` };
     }
-    if (record.requester && record.requester.toLowerCase() === approver) {
+    if (record.requester && resolveIdentity(record.identities, record.requester) === approver) {
       return { state: 'refused', reason: `${approver} started this release and cannot approve it` };
     }
     if (request.action === 'reject' && !reason) {
@@ -144,13 +178,15 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
         { ':pending': 'PENDING', ':now': nowSeconds, ':me': new Set([approver]) },
       );
       if (!first) continue;
-      await deps.store.appendPhase(record.releaseId, {
-        name: 'ApprovalVote',
-        startedAt: at,
-        endedAt: at,
-        status: 'succeeded',
-        detail: `approved by ${approver} via ${request.channel}; a second approver is needed`,
-      });
+      await deps.store.appendPhase(
+        record.releaseId,
+        momentPhase(
+          'ApprovalVote',
+          new Date(at),
+          'succeeded',
+          `approved by ${approver} via ${request.channel}; a second approver is needed`,
+        ),
+      );
       return { state: 'recorded', record: { ...record, approvedBy: new Set([approver]) } };
     }
     if (request.action === 'approve' && record.twoPerson && approvedBefore.includes(approver)) {
@@ -174,56 +210,101 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
       },
     );
     if (!won) continue;
-    const decided: ApprovalRecord = {
-      ...record,
-      status,
-      decidedBy,
-      decidedAt: at,
-      channel: request.channel,
-      ...(reason ? { reason } : {}),
-    };
-    const who = `${decidedBy.join(' and ')} via ${request.channel}`;
-    try {
-      const delivered =
-        status === 'APPROVED'
-          ? await sendSuccess(deps.sfn, record.taskToken, {
-              approvedBy: decidedBy,
-              at,
-              channel: request.channel,
-            })
-          : await sendFailure(
-              deps.sfn,
-              record.taskToken,
-              'ApprovalRejected',
-              `rejected by ${who}: ${reason ?? ''}`,
-            );
-      // The token's task is closed: the step that asked is being retried and will re-arm this
-      // approval with its new token in a moment (request-approval), so nothing was decided yet.
-      if (!delivered) throw new TransientError('the approval wait is being re-armed');
-    } catch (error) {
-      // Step Functions did not take it (throttled, 5xx): undo the decision, so the record never says
-      // APPROVED while the release still waits, and the person can simply press the button again.
-      if (!(classifyError(error) instanceof TransientError)) throw error;
-      await deps.approvals.update(
-        request.approvalId,
-        'SET #s = :pending REMOVE decidedBy, decidedAt, channel, reason',
-        '#s = :status AND decidedAt = :at',
-        { ':pending': 'PENDING', ':status': status, ':at': at },
-      );
-      return { state: 'undelivered', reason: 'Step Functions did not take the decision just now' };
-    }
+    // The decision is made and never undone: it goes into the audit trail now, once. What is left
+    // is telling Step Functions (deliverDecision).
     await deps.store.appendPhase(record.releaseId, {
       name: 'Approval',
       startedAt: record.createdAt,
       endedAt: at,
       status: status === 'APPROVED' ? 'succeeded' : 'failed',
-      detail: `${status === 'APPROVED' ? 'approved' : 'rejected'} by ${who}${reason ? `: ${reason}` : ''}`,
+      detail: `${status === 'APPROVED' ? 'approved' : 'rejected'} by ${decidedBy.join(' and ')} via ${request.channel}${reason ? `: ${reason}` : ''}`,
     });
-    return { state: 'decided', record: decided };
+    return deliverDecision(
+      {
+        ...record,
+        status,
+        decidedBy,
+        decidedAt: at,
+        channel: request.channel,
+        ...(reason ? { reason } : {}),
+      },
+      deps,
+    );
   }
   const record = await deps.approvals.get(request.approvalId);
   if (record?.status === 'CANCELLED') return { state: 'cancelled', record };
   return record ? { state: 'closed', record } : { state: 'refused', reason: 'this approval does not exist' };
+};
+
+/** Delivery attempts after the SDK's own retries, and the waits before them (ms). */
+const DELIVERY_BACKOFF_MS = [1_000, 3_000];
+
+/**
+ * Hands a recorded decision to the waiting task. The decision already won its conditional write,
+ * is in the audit trail, and stands whatever happens here; this only settles what Step Functions
+ * knows and what the record says:
+ * - taken: the release goes on with it (`decided`);
+ * - the token is closed: either an earlier send took effect and its answer was lost, or the asking
+ *   step is being retried (request-approval hands the recorded decision to its new token). Both
+ *   hold while the execution runs. If it has ended, the decision came too late: the record says so
+ *   (CANCELLED) and nothing claims it was approved;
+ * - still failing after retries: `unconfirmed`, never undone; pressing again resends it.
+ */
+export const deliverDecision = async (
+  record: ApprovalRecord,
+  deps: Pick<DecideDeps, 'approvals' | 'store' | 'sfn' | 'now' | 'sleep'>,
+): Promise<DecisionResult> => {
+  const who = `${(record.decidedBy ?? []).join(' and ')} via ${record.channel}`;
+  const approved = record.status === 'APPROVED';
+  let taken: boolean | undefined;
+  for (let attempt = 0; taken === undefined; attempt++) {
+    try {
+      taken = approved
+        ? await sendSuccess(deps.sfn, record.taskToken, {
+            approvedBy: record.decidedBy,
+            at: record.decidedAt,
+            channel: record.channel,
+          })
+        : await sendFailure(
+            deps.sfn,
+            record.taskToken,
+            'ApprovalRejected',
+            `rejected by ${who}: ${record.reason ?? ''}`,
+          );
+    } catch (error) {
+      if (!(classifyError(error) instanceof TransientError)) throw error;
+      const wait = DELIVERY_BACKOFF_MS[attempt];
+      if (wait === undefined) return { state: 'unconfirmed', record };
+      await (deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))))(wait);
+    }
+  }
+  if (!taken && record.executionArn) {
+    const status = await executionStatus(deps.sfn, record.executionArn);
+    if (status !== 'RUNNING' && status !== 'UNKNOWN') {
+      const cause = `the release had already ended (${status}) when ${who} decided`;
+      const lapsed = await deps.approvals.update(
+        record.approvalId,
+        'SET #s = :cancelled, reason = :reason',
+        '#s = :status AND decidedAt = :at',
+        { ':cancelled': 'CANCELLED', ':status': record.status, ':at': record.decidedAt, ':reason': cause },
+      );
+      if (lapsed) {
+        await deps.store.appendPhase(
+          record.releaseId,
+          momentPhase('Approval', deps.now(), 'failed', `not taken: ${cause}`),
+        );
+      }
+      return { state: 'cancelled', record: { ...record, status: 'CANCELLED', reason: cause } };
+    }
+  }
+  const deliveredAt = deps.now().toISOString();
+  await deps.approvals.update(
+    record.approvalId,
+    'SET deliveredAt = :delivered',
+    '#s = :status AND attribute_not_exists(deliveredAt)',
+    { ':status': record.status, ':delivered': deliveredAt },
+  );
+  return { state: 'decided', record: { ...record, deliveredAt } };
 };
 
 /**
@@ -264,8 +345,8 @@ export const describeDecision = (result: DecisionResult, approver: string): stri
       return `Nothing was approved: the approval was cancelled at ${result.record.decidedAt} (${result.record.reason ?? 'a rollback was requested'})`;
     case 'expired':
       return 'Too late: the time to decide has run out';
-    case 'undelivered':
-      return 'Nothing was decided: Switchyard could not reach Step Functions just now. Try again.';
+    case 'unconfirmed':
+      return `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')}, and recorded; Step Functions has not confirmed it yet. Run the same command again to resend it.`;
     default:
       return `Not allowed: ${result.reason}`;
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
+import { identitySchema, normaliseIdentity } from './identity.ts';
 import { Strategy } from './vocabulary.ts';
 
 const arn = (service: string, what: string) =>
@@ -194,7 +195,17 @@ export const TargetSchema = z.strictObject({
       approvers: z
         .array(
           z.strictObject({
-            id: z.email('must be an email address'),
+            /** Compared trimmed and case-folded (identity.ts). */
+            id: z.preprocess(
+              (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
+              z.email('must be an email address'),
+            ),
+            /**
+             * Other names of the same person: their CLI user name (`$USER`, the CLI's default `--as`
+             * in the local runtime) and their IAM principal ARNs (who calls `switchyard approve`
+             * against AWS). A release started under an alias counts as started by this approver.
+             */
+            aliases: z.array(identitySchema).max(20).default([]),
             slackUserId: z
               .string()
               .regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH')
@@ -215,9 +226,39 @@ export const TargetSchema = z.strictObject({
         .default(['email']),
       /** Two distinct approvers are needed. */
       twoPerson: z.boolean().default(false),
+      /**
+       * Two distinct approvers are needed when Switchyard cannot tell who started the release (an
+       * image push whose pusher AWS did not name), so the pusher alone cannot approve their image.
+       */
+      twoPersonIfRequesterUnknown: z.boolean().default(false),
     })
     .refine((a) => !a.twoPerson || a.approvers.length >= 2, {
       message: 'twoPerson needs at least two approvers',
+    })
+    .refine((a) => !a.twoPersonIfRequesterUnknown || a.approvers.length >= 2, {
+      message: 'twoPersonIfRequesterUnknown needs at least two approvers',
+    })
+    .superRefine((a, ctx) => {
+      // One name, one person: an id, alias or Slack user id listed twice (in any letter case) would
+      // make a two-person rule that one person satisfies, or one that nobody can.
+      const owner = new Map<string, number>();
+      a.approvers.forEach((approver, index) => {
+        const names = [
+          approver.id,
+          ...approver.aliases,
+          ...(approver.slackUserId ? [approver.slackUserId] : []),
+        ];
+        for (const name of new Set(names.map(normaliseIdentity))) {
+          const first = owner.get(name);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['approvers', index],
+              message: `"${name}" is listed for approvers[${first}] and approvers[${index}]; each name (id, alias or Slack user id, in any letter case) must belong to one approver`,
+            });
+          } else owner.set(name, index);
+        }
+      });
     })
     .optional(),
   /** No SetWeight starts inside one of these, unless the release was started with break-glass. */

@@ -6,6 +6,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { slackText, teamsText } from './channel-text.ts';
 import type { Target } from './config.ts';
 import { post } from './http.ts';
 import { logger } from './logger.ts';
@@ -46,12 +47,18 @@ const webhookUrl = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: string) =
 export const slackPayload = (target: Target, notice: ReleaseNotice) => ({
   text: notice.subject,
   blocks: [
-    { type: 'header', text: { type: 'plain_text', text: notice.subject.slice(0, 150) } },
-    { type: 'section', text: { type: 'mrkdwn', text: notice.lines.join('\n').slice(0, 3000) } },
+    { type: 'header', text: { type: 'plain_text', text: slackText(notice.subject).slice(0, 150) } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: notice.lines.map(slackText).join('\n').slice(0, 3000) },
+    },
     {
       type: 'context',
       elements: [
-        { type: 'mrkdwn', text: `${target.name} (${target.environment}) · release ${notice.releaseId}` },
+        {
+          type: 'mrkdwn',
+          text: slackText(`${target.name} (${target.environment}) · release ${notice.releaseId}`),
+        },
       ],
     },
   ],
@@ -67,14 +74,20 @@ export const teamsPayload = (target: Target, notice: ReleaseNotice) => ({
         type: 'AdaptiveCard',
         version: '1.4',
         body: [
-          { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, text: notice.subject },
-          ...notice.lines.map((text) => ({ type: 'TextBlock', wrap: true, text })),
+          {
+            type: 'TextBlock',
+            size: 'Medium',
+            weight: 'Bolder',
+            wrap: true,
+            text: teamsText(notice.subject),
+          },
+          ...notice.lines.map((text) => ({ type: 'TextBlock', wrap: true, text: teamsText(text) })),
           {
             type: 'FactSet',
             facts: [
-              { title: 'Target', value: `${target.name} (${target.environment})` },
-              { title: 'Release', value: notice.releaseId },
-              { title: 'Event', value: notice.event },
+              { title: 'Target', value: teamsText(`${target.name} (${target.environment})`) },
+              { title: 'Release', value: teamsText(notice.releaseId) },
+              { title: 'Event', value: teamsText(notice.event) },
             ],
           },
         ],

@@ -1,5 +1,6 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
 import * as z from 'zod';
+import { oneLine } from './identity.ts';
 import { Colour, Strategy, TriggerSource } from './vocabulary.ts';
 
 export const releaseIdSchema = z.string().regex(/^[a-z][a-z0-9-]{0,79}$/, 'must be a Switchyard release id');
@@ -15,14 +16,14 @@ export const imageRefSchema = z.object({
 export const triggerSchema = z.object({
   source: z.enum([TriggerSource.EcrPush, TriggerSource.Manual]),
   eventId: z.string().max(128).optional(),
-  by: z.string().max(256).optional(),
+  by: oneLine(256).optional(),
   at: z.iso.datetime({ offset: true }),
 });
 
 /** An explicit override of freeze windows: who asked and why. */
 export const breakGlassSchema = z.object({
-  reason: z.string().trim().min(3, 'break-glass needs a reason').max(500),
-  by: z.string().min(1).max(256),
+  reason: oneLine(500).pipe(z.string().trim().min(3, 'break-glass needs a reason')),
+  by: oneLine(256).pipe(z.string().min(1)),
 });
 export type BreakGlass = z.infer<typeof breakGlassSchema>;
 

@@ -3,7 +3,7 @@
  * expiry, signed with HMAC-SHA256 (key in Secrets Manager). Never a task token. Verification is
  * constant-time; a link for another action, approver or expiry does not verify.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export type ApprovalAction = 'approve' | 'reject';
 
@@ -17,6 +17,14 @@ export interface LinkFields {
 
 /** 144 random bits, URL-safe. */
 export const newApprovalId = () => randomBytes(18).toString('base64url');
+
+/**
+ * The approval of a release's one approval wait: the same id on every attempt of the step, so a
+ * retry finds the approval an earlier attempt stored (and the links it sent) instead of making a
+ * second one. Not secret: every action on it needs a signed link or a signed Slack request.
+ */
+export const approvalIdFor = (releaseId: string) =>
+  createHash('sha256').update(`switchyard-approval|${releaseId}`).digest('base64url').slice(0, 24);
 
 const payload = (f: LinkFields) =>
   ['v1', f.approvalId, f.action, f.approver.toLowerCase(), String(f.exp)].join('|');

@@ -55,6 +55,15 @@ export interface Phase {
   detail?: string | undefined;
 }
 
+/** A phase that is a moment, not a span (a vote, a break-glass, a late decision): it starts as it ends. */
+export const momentPhase = (name: string, at: Date, status: Phase['status'], detail: string): Phase => ({
+  name,
+  startedAt: at.toISOString(),
+  endedAt: at.toISOString(),
+  status,
+  detail,
+});
+
 export interface ReleaseRecord {
   releaseId: string;
   /** Absent on records written before rollbacks existed: a release. */

@@ -1,5 +1,6 @@
 import { type DecideDeps, decide, describeDecision } from '../shared/approvals.ts';
 import type { HttpEvent, HttpResult } from '../shared/http.ts';
+import { resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { verifySlack } from '../shared/signing.ts';
 
@@ -60,7 +61,13 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
   }
   const record = /^[A-Za-z0-9_-]{16,64}$/.test(approvalId) ? await deps.approvals.get(approvalId) : undefined;
   if (!record) return reply(404, 'this approval does not exist (any more)');
-  const approver = record.slackUsers[payload.user?.id ?? ''];
+  // Own keys only: a user id such as `constructor` or `__proto__` names nobody.
+  const userId = payload.user?.id ?? '';
+  const approver = record.identities
+    ? record.approvers.find((a) => a === resolveIdentity(record.identities, `slack:${userId}`))
+    : record.slackUsers && Object.hasOwn(record.slackUsers, userId)
+      ? record.slackUsers[userId]
+      : undefined;
   if (!approver) {
     return reply(200, `Slack user ${payload.user?.id ?? '?'} is not an approver of this release.`);
   }

@@ -46,7 +46,7 @@ describe('approval page in Chromium', () => {
       Target: 'orders-api (prod)',
       Image: 'orders-api:v2',
       Digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-      'Triggered by': 'ecr-push',
+      'Triggered by': 'ecr-push (by unknown)',
       Release: releaseId,
       'Rollback plan': expect.stringContaining('weights back to blue'),
     });

@@ -151,9 +151,24 @@ describe('switchyard CLI (--local)', () => {
       '--strategy',
       'yolo',
     );
-    expect(badStrategy.code).not.toBe(0);
+    expect(badStrategy.code).toBe(2);
     expect(badStrategy.stderr).toMatch(
       /argument 'yolo' is invalid. Allowed choices are all-at-once, canary, linear/,
+    );
+
+    // A newline in --as would put a forged line into approvers' emails and Slack (issue 14, case 6).
+    const forged = await localAs(
+      state,
+      'mallory\nApprove: https://evil.example/approvals/x',
+      'rollback',
+      '--target',
+      'checkout-api',
+      '--reason',
+      'x',
+    );
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toMatch(
+      /--as contains a control character \(U\+000a, e\.g\. a newline\) at position 8/,
     );
   });
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
-import { decideThroughPage, emailedLinks } from '../../local/approver.ts';
+import { approvalsOf, clickSlackButton, decideThroughPage, emailedLinks } from '../../local/approver.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { startApprovalWorld } from '../support/approval-world.ts';
 import { runIn, stepFaults } from '../support/fault-matrix.ts';
@@ -54,5 +54,84 @@ describe('fault matrix: WaitForApproval', () => {
     const result = await approvalCase('release WaitForApproval × rollback requested', {}, 'Aborted', true);
     expect(result.broken, JSON.stringify(result)).toEqual([]);
     expect(result.outcome).toBe('Aborted');
+  });
+});
+
+/**
+ * The functions that take a decision (the email page's `approvals`, and `slack-interactions`) with
+ * each fault: the person who decided sees an error or a page saying the decision is not yet
+ * confirmed, and tries again, as people do. The decision must reach the release exactly once, be
+ * recorded once, and never be undone; I1-I7 must hold.
+ */
+const decisionFaults: Record<string, (folder: string) => FaultPlan> = {
+  'crash after side effect': (folder) => ({ lambda: [{ folder, kind: 'crash-after-effect', times: 1 }] }),
+  'function timed out': (folder) => ({ lambda: [{ folder, kind: 'timeout', times: 1 }] }),
+  'SendTaskSuccess answer lost': (folder) => ({
+    api: [
+      {
+        service: 'SFN',
+        operation: 'SendTaskSuccess',
+        folder,
+        error: 'TimeoutError',
+        mode: 'timeout',
+        timeoutSeconds: 5,
+        times: 1,
+      },
+      { service: 'SFN', operation: 'SendTaskSuccess', folder, error: 'ThrottlingException', times: 2 },
+    ],
+  }),
+  'SendTaskSuccess throttled past every retry': (folder) => ({
+    api: [{ service: 'SFN', operation: 'SendTaskSuccess', folder, error: 'ThrottlingException', times: 9 }],
+  }),
+};
+
+const decisionCase = async (channel: 'email' | 'slack', fault: string) => {
+  const folder = channel === 'email' ? 'approvals' : 'slack-interactions';
+  const world = await startApprovalWorld();
+  return runIn(
+    `decision ${folder} × ${fault}`,
+    { rt: world.rt, target: world.orders },
+    'Promoted',
+    async () => {
+      const { digest } = world.rt.push('orders-api', 'v2');
+      const releaseId = releaseIdFor('orders-api', digest);
+      const emailed = () => emailedLinks(world.rt, releaseId, 'alice@example.com').approve;
+      expect(await world.rt.runUntil(() => emailed() !== undefined)).toBe(true);
+      world.rt.faults.arm((decisionFaults[fault] as (f: string) => FaultPlan)(folder));
+      const [approval] = await approvalsOf(world.rt, releaseId);
+      const press = async () =>
+        channel === 'email'
+          ? (await decideThroughPage(emailed() as string, 'approve')).result
+          : clickSlackButton(world.rt, {
+              approvalId: approval?.approvalId as string,
+              userId: 'U0ALICE01',
+              action: 'approve',
+            });
+      const statuses = [(await press()).status];
+      // Anything but a plain success: she looks again a minute later and presses again.
+      if (statuses[0] !== 200 || fault.includes('throttled')) {
+        await world.rt.wait(60);
+        statuses.push((await press()).status);
+      }
+      expect(statuses.at(-1), statuses.join(' → ')).toBeLessThan(500);
+      await world.rt.settle();
+      const release = await world.rt.release(releaseId);
+      const [record] = await approvalsOf(world.rt, releaseId);
+      expect(record).toMatchObject({ status: 'APPROVED', decidedBy: ['alice@example.com'] });
+      expect(release?.phases.filter((p) => p.name === 'Approval')).toHaveLength(1);
+      return { ids: [releaseId], outcome: release?.outcome };
+    },
+  );
+};
+
+describe('fault matrix: the decision functions (approvals, slack-interactions)', () => {
+  const cases = (['email', 'slack'] as const).flatMap((channel) =>
+    Object.keys(decisionFaults).map((fault) => [channel, fault] as const),
+  );
+  it.each(cases)('%s + %s', async (channel, fault) => {
+    const result = await decisionCase(channel, fault);
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Promoted');
   });
 });

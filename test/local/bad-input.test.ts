@@ -224,11 +224,13 @@ describe('the switchyard CLI', () => {
       2,
       "does not match checkout-api's tagPattern",
     ],
-    [['release', '--target', 'checkout-api'], 1, "required option '--tag <tag>' not specified"],
-    [['history', '--target', 'checkout-api', '--limit', '0'], 1, 'must be an integer 1-100'],
+    // Usage errors exit 2, as the help and README say (commander's own default was 1, issue 18).
+    [['release', '--target', 'checkout-api'], 2, "required option '--tag <tag>' not specified"],
+    [['history', '--target', 'checkout-api', '--limit', '0'], 2, 'must be an integer 1-100'],
+    [['nosuch'], 2, "unknown command 'nosuch'"],
     [
       ['release', '--target', 'checkout-api', '--tag', 'v2', '--strategy', 'yolo'],
-      1,
+      2,
       'Allowed choices are all-at-once, canary, linear',
     ],
     [

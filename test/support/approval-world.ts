@@ -1,6 +1,6 @@
 /** A simulated account with two approval targets (test/fixtures/targets-approval.json). */
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { emailedLinks } from '../../local/approver.ts';
@@ -14,7 +14,7 @@ export interface ApprovalWorld {
   rt: LocalRuntime;
   /** One approver decides; email and Slack. */
   orders: Target;
-  /** Two-person rule; email only. */
+  /** Two approvers when the requester is unknown (a push); email only. */
   ledger: Target;
 }
 
@@ -43,9 +43,41 @@ export const parkedRelease = async (world: ApprovalWorld, target: string, approv
   return { releaseId, approve: links.approve as string, reject: links.reject as string };
 };
 
+/** Starts a release of v`tag` as `by` (a manual release) and runs until `approver` has been emailed links. */
+export const parkedManualRelease = async (
+  world: ApprovalWorld,
+  target: string,
+  tag: string,
+  by: string,
+  approver = 'bob@example.com',
+) => {
+  const releaseId = world.rt.startRelease({ target, tag, by });
+  const parked = await world.rt.runUntil(
+    () => emailedLinks(world.rt, releaseId, approver).approve !== undefined,
+  );
+  expect(parked, `approval links for ${approver}`).toBe(true);
+  return releaseId;
+};
+
 /** Runs the release to its end and returns its record. */
 export const finish = async (world: ApprovalWorld, releaseId: string) => {
   await world.rt.settle();
   await world.rt.drain();
   return world.rt.release(releaseId);
 };
+
+/** For a test file: `start()` builds a world, disposed after each test. */
+export const approvalWorlds = () => {
+  let current: ApprovalWorld | undefined;
+  afterEach(async () => {
+    await current?.rt.dispose();
+    current = undefined;
+  });
+  return async (faults?: FaultPlan): Promise<ApprovalWorld> => {
+    current = await startApprovalWorld(faults);
+    return current;
+  };
+};
+
+export const isRunning = (world: ApprovalWorld, releaseId: string) =>
+  world.rt.executions().find((e) => e.name === releaseId)?.status === 'RUNNING';

@@ -56,14 +56,47 @@ describe('targets config', () => {
     expect(() => parseTargets(doc)).toThrow(
       /targets\[1\]\.approval\.channels: the slack channel needs notify\.slackWebhookSecret/,
     );
-    doc.targets[1].approval = { required: true, approvers: [{ id: 'a@example.com' }] };
+    doc.targets[1].approval = { required: true, approvers: [{ id: ' A@Example.com ' }] };
     expect(findTarget(parseTargets(doc), 'search-api').approval).toEqual({
       required: true,
-      approvers: [{ id: 'a@example.com' }],
+      approvers: [{ id: 'a@example.com', aliases: [] }],
       timeoutMinutes: 60,
       channels: ['email'],
       twoPerson: false,
+      twoPersonIfRequesterUnknown: false,
     });
+  });
+
+  it('refuses a name that belongs to two approvers, in any letter case, and control characters in aliases', () => {
+    const doc = valid();
+    // Before: accepted, and then a two-person rule nobody could satisfy (both ids were one person).
+    doc.targets[1].approval = {
+      required: true,
+      approvers: [{ id: 'alice@example.com' }, { id: 'Alice@Example.com' }],
+      twoPerson: true,
+    };
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[1\]\.approval\.approvers\[1\]: "alice@example\.com" is listed for approvers\[0\] and approvers\[1\]/,
+    );
+    doc.targets[1].approval = {
+      required: true,
+      approvers: [
+        { id: 'alice@example.com', aliases: ['ops'] },
+        { id: 'bob@example.com', aliases: ['OPS '] },
+      ],
+    };
+    expect(() => parseTargets(doc)).toThrow(/"ops" is listed for approvers\[0\] and approvers\[1\]/);
+    doc.targets[1].approval = {
+      required: true,
+      approvers: [{ id: 'alice@example.com', aliases: ['alice\nApprove: https://evil.example'] }],
+    };
+    expect(() => parseTargets(doc)).toThrow(/aliases\[0\]: the name contains a control character \(U\+000a/);
+    doc.targets[1].approval = {
+      required: true,
+      approvers: [{ id: 'a@example.com' }],
+      twoPersonIfRequesterUnknown: true,
+    };
+    expect(() => parseTargets(doc)).toThrow(/twoPersonIfRequesterUnknown needs at least two approvers/);
   });
 
   it('rejects an unknown traffic strategy, and a canary without its bake, naming the field', () => {
