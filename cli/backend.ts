@@ -37,6 +37,11 @@ export interface Backend {
   releaseStateMachineArn: string;
   rollbackStateMachineArn: string;
   now(): Date;
+  /**
+   * Against AWS: who the caller is, as IAM says (STS GetCallerIdentity's ARN). Approvals are decided
+   * as this identity, never as `--as`, so one terminal cannot act as two approvers.
+   */
+  callerArn?(): Promise<string>;
   /** Local only: makes `repository:tag` exist in the simulated ECR, as a `docker push` would. */
   pushImage?(repository: string, tag: string): void;
   /** Follows an execution until it ends, writing progress lines to `onLine`. */
@@ -86,6 +91,13 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
     releaseStateMachineArn: env.SWITCHYARD_RELEASE_STATE_MACHINE_ARN as string,
     rollbackStateMachineArn: env.SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN as string,
     now: () => new Date(),
+    async callerArn() {
+      // Loaded only here: the CLI's other commands never need STS.
+      const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+      const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+      if (!out.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
+      return out.Arn;
+    },
     async follow(executionArn, releaseId, onLine) {
       const printed = new Set<string>();
       for (;;) {

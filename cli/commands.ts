@@ -1,4 +1,5 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
+
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
@@ -6,6 +7,7 @@ import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { rolledBackBy } from '../functions/shared/history.ts';
+import { normaliseIdentity } from '../functions/shared/identity.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import type { BreakGlass } from '../functions/shared/schemas.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
@@ -335,10 +337,19 @@ export const history = async (
  * recorded with channel `cli`. Authority to run it at all comes from IAM on the approvals table.
  */
 export const decideRelease = async (
-  backend: Pick<Backend, 'store' | 'approvals' | 'now'> & { clients: Pick<Backend['clients'], 'sfn'> },
+  backend: Pick<Backend, 'store' | 'approvals' | 'now' | 'callerArn'> & {
+    clients: Pick<Backend['clients'], 'sfn'>;
+  },
   out: Output,
-  options: { releaseId: string; action: 'approve' | 'reject'; reason?: string; by: string },
+  request: { releaseId: string; action: 'approve' | 'reject'; reason?: string; by: string },
 ): Promise<CommandResult> => {
+  // Against AWS the decider is whoever IAM says is calling (an approver lists that ARN among their
+  // aliases); `--as` names someone only in the local runtime, where there is no IAM caller.
+  const caller = backend.callerArn ? await backend.callerArn() : undefined;
+  if (caller && normaliseIdentity(request.by) !== normaliseIdentity(caller)) {
+    out.line(`deciding as ${caller}, the IAM identity running this command (--as counts only with --local)`);
+  }
+  const options = { ...request, by: caller ?? request.by };
   const record = await backend.store.getRelease(options.releaseId);
   if (!record) throw new UsageError(`no release ${options.releaseId}`);
   if (!record.approvalId) {

@@ -7,19 +7,13 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { approvalsOf, decideThroughPage, pageText } from '../local/approver.ts';
+import { approvalEmails, approvalsOf, decideThroughPage, pageText } from '../local/approver.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { type CommandResult, type Output, UsageError } from './results.ts';
 
 const outbox = (stateDir: string) => join(stateDir, 'outbox');
 const fileOf = (stateDir: string, releaseId: string, approver: string) =>
   join(outbox(stateDir), `${releaseId}.${approver}.txt`);
-
-/** The approval emails sent for `releaseId` so far. */
-const approvalEmails = (runtime: LocalRuntime, releaseId: string) =>
-  runtime.account.sns.published.filter(
-    (m) => m.attributes.event === 'approval' && m.attributes.releaseId === releaseId,
-  );
 
 /** A release whose approval request has gone out and which now waits for a person, if any. */
 export const parkedForApproval = (runtime: LocalRuntime, seen: Set<string>): string | undefined => {
@@ -41,12 +35,12 @@ export const waitForApproval = async (
   mkdirSync(outbox(stateDir), { recursive: true });
   const emails = approvalEmails(runtime, releaseId);
   for (const email of emails) {
-    writeFileSync(fileOf(stateDir, releaseId, email.attributes.approver ?? 'unknown'), email.message);
+    writeFileSync(fileOf(stateDir, releaseId, email.to[0] ?? 'unknown'), email.body);
   }
-  const approvers = emails.map((e) => e.attributes.approver);
+  const approvers = emails.map((e) => e.to[0]);
   say(`release ${releaseId} waits for approval by ${approvers.join(' or ')}. Open an approval link:`);
   for (const email of emails) {
-    say(`  ${email.attributes.approver}: ${email.message.match(/^Approve: (\S+)$/m)?.[1] ?? '?'}`);
+    say(`  ${email.to[0]}: ${email.body.match(/^Approve: (\S+)$/m)?.[1] ?? '?'}`);
   }
   say(
     `or, in another terminal: switchyard --local --state ${stateDir} approve --release ${releaseId} --as ${approvers[0]}`,

@@ -499,13 +499,12 @@ export class SwitchyardStack extends Stack {
         [arn('rds', 'cluster-snapshot', ourSnapshot, ArnFormat.COLON_RESOURCE_NAME)],
       );
     }
-    // Start, step (register-wait announces a step as its bake begins), approval and outcome notices.
+    // Start, step (register-wait announces a step as its bake begins) and outcome notices.
     const notifiers: FunctionFolder[] = [
       'validate',
       'shift-traffic',
       'register-wait',
       'notify',
-      'request-approval',
       // Recovery tells people what it did with a stopped release.
       'recover-execution',
       'reconciler',
@@ -515,6 +514,20 @@ export class SwitchyardStack extends Stack {
       ['sns:Publish'],
       targets.map((t) => t.notify.sns),
     );
+    // Approval emails go to each approver through SES, from the target's verified sender: SES
+    // authorizes the identity it is verified as, the address or its domain, so both are granted.
+    const senders = [
+      ...new Set(targets.flatMap((t) => (t.approval?.emailFrom ? [t.approval.emailFrom] : []))),
+    ];
+    if (senders.length > 0) {
+      allow(
+        ['request-approval'],
+        ['ses:SendEmail'],
+        [...new Set(senders.flatMap((from) => [from, from.split('@')[1] as string]))].map((identity) =>
+          arn('ses', 'identity', identity, ArnFormat.SLASH_RESOURCE_NAME),
+        ),
+      );
+    }
     // A secret named by its name gets AWS's random 6-character suffix in its ARN.
     const webhookSecrets = targets.flatMap((t) =>
       [t.notify.slackWebhookSecret, t.notify.teamsWebhookSecret].flatMap((s) =>
@@ -525,7 +538,8 @@ export class SwitchyardStack extends Stack {
             : [arn('secretsmanager', 'secret', `${s}-??????`, ArnFormat.COLON_RESOURCE_NAME)],
       ),
     );
-    if (webhookSecrets.length > 0) allow(notifiers, ['secretsmanager:GetSecretValue'], webhookSecrets);
+    if (webhookSecrets.length > 0)
+      allow([...notifiers, 'request-approval'], ['secretsmanager:GetSecretValue'], webhookSecrets);
     allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
     allow(
       // ReleaseLock and recovery hand the lock over (success) and send a displaced release's owed

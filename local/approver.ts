@@ -60,11 +60,15 @@ export const formFields = (html: string, form: 'approve' | 'reject'): Record<str
   );
 };
 
-/** The approve and reject links emailed (through SNS) to `approver` for `releaseId`. */
+/** The approval emails SES sent for `releaseId` so far (one per approver, to that approver only). */
+export const approvalEmails = (runtime: LocalRuntime, releaseId: string) =>
+  runtime.account.ses.sent.filter(
+    (m) => m.tags['switchyard-event'] === 'approval' && m.tags['release-id'] === releaseId,
+  );
+
+/** The approve and reject links emailed (through SES) to `approver` for `releaseId`. */
 export const emailedLinks = (runtime: LocalRuntime, releaseId: string, approver: string) => {
-  const message = runtime.account.sns.published.find(
-    (m) => m.attributes.approver === approver && m.attributes.releaseId === releaseId,
-  )?.message;
+  const message = approvalEmails(runtime, releaseId).find((m) => m.to.includes(approver))?.body;
   return {
     approve: message?.match(/^Approve: (\S+)$/m)?.[1],
     reject: message?.match(/^Reject: +(\S+)$/m)?.[1],

@@ -13,6 +13,7 @@ const VERSION = 1;
 const fields = {
   ecr: ['repositories'],
   sns: ['topics', 'published', 'counter'],
+  ses: ['identities', 'sandbox', 'sent', 'counter'],
   ecs: [
     'clusters',
     'services',

@@ -151,6 +151,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.ecr,
       clients.sfn,
       clients.sns,
+      clients.ses,
       clients.cloudwatch,
       clients.secrets,
     ]) {

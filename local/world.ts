@@ -131,6 +131,12 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   if (target.database?.kind === 'cluster')
     account.rds.addCluster(target.database.identifier, options.databaseStorageGb ?? 200);
   account.sns.addTopic(target.notify.sns);
+  // What an operator does for approval emails: verify the sender in SES and, while the account is
+  // in the SES sandbox (a new account is), each approver's address too.
+  if (target.approval?.emailFrom) {
+    account.ses.verify(target.approval.emailFrom);
+    for (const approver of target.approval.approvers) account.ses.verify(approver.id);
+  }
   // Each watched alarm measures the 5xx share of the target's live listener/rule (threshold 1%).
   for (const alarm of target.alarms) {
     if (!account.cloudwatch.alarms.has(alarm)) {

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { secrets } from '../shared/clients/secrets.ts';
+import { ses } from '../shared/clients/ses.ts';
 import { sfn } from '../shared/clients/sfn.ts';
-import { sns } from '../shared/clients/sns.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { readEnv } from '../shared/env.ts';
 import { stepMiddlewares } from '../shared/middleware.ts';
@@ -12,7 +12,7 @@ const env = readEnv('APPROVAL_KEY_SECRET', 'APPROVAL_BASE_URL');
 const base = baseDeps();
 const deps = {
   ...base,
-  sns,
+  ses,
   sfn,
   secrets,
   keySecret: env.APPROVAL_KEY_SECRET,

@@ -1,4 +1,4 @@
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type ApprovalRecord, deliverDecision, describeDecision } from '../shared/approvals.ts';
 import { plainLine, slackText } from '../shared/channel-text.ts';
 import { findTarget } from '../shared/config.ts';
@@ -12,7 +12,7 @@ import { signingKey } from '../shared/secrets.ts';
 import { approvalIdFor, linkQuery } from '../shared/signing.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'sfn' | 'secrets' | 'now'> & {
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'now'> & {
   keySecret: string;
   /** The approval API's URL (API Gateway; locally the loopback server). */
   baseUrl: string;
@@ -20,10 +20,11 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'sns' | 'sfn' 
 
 /**
  * Parks the release for a human decision: stores the approval (the task token stays in DynamoDB),
- * then asks each approver on the target's channels. Email: one SNS message per approver, carrying
- * `approver` as a message attribute (subscribe each approver with a filter policy on it) and links
- * signed for that approver only. Slack: a message with Approve / Reject buttons whose value is the
- * opaque approval id. If no channel took the request the step fails, rather than wait unseen.
+ * then asks each approver on the target's channels. Email: one SES email to each approver's own
+ * address, with links signed for that approver only (before, they went to the shared release topic,
+ * where any subscriber without a filter read every approver's links). Slack: a message with
+ * Approve / Reject buttons whose value is the approval id; the click is signed by Slack and mapped
+ * to an approver. If no channel took the request the step fails, saying why, rather than wait unseen.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
@@ -99,6 +100,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!earlier) await deps.store.updateRelease(input.releaseId, { approvalId: record.approvalId });
 
   const channels: string[] = [];
+  const failures: string[] = [];
   const subject = `[switchyard] approve ${target.name} (${target.environment}) ${release.image?.tag ?? ''}?`;
   const lines = Object.entries(record.details).map(([k, v]) => `${k}: ${plainLine(v)}`);
   if (approval.channels.includes('email')) {
@@ -110,25 +112,36 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       const link = (action: 'approve' | 'reject') =>
         `${base}/approvals/${record.approvalId}?${linkQuery(key, { approvalId: record.approvalId, action, approver, exp: record.deadline })}`;
       try {
-        await deps.sns.send(
-          new PublishCommand({
-            TopicArn: target.notify.sns,
-            Subject: plainLine(subject).slice(0, 99),
-            Message: [
-              `Release ${input.releaseId} is waiting for your decision, ${plainLine(approver)}.`,
-              ...lines,
-              '',
-              `Approve: ${link('approve')}`,
-              `Reject:  ${link('reject')}`,
-              '',
-              'Each link opens a confirmation page; nothing is decided until you press the button there.',
-              approval.twoPerson ? 'Two different approvers must approve.' : '',
-            ].join('\n'),
-            MessageAttributes: {
-              event: { DataType: 'String', StringValue: 'approval' },
-              approver: { DataType: 'String', StringValue: approver },
-              releaseId: { DataType: 'String', StringValue: input.releaseId },
+        // Straight to this approver's own address: nobody else receives these links.
+        await deps.ses.send(
+          new SendEmailCommand({
+            FromEmailAddress: approval.emailFrom,
+            Destination: { ToAddresses: [approver] },
+            Content: {
+              Simple: {
+                Subject: { Data: plainLine(subject).slice(0, 200), Charset: 'UTF-8' },
+                Body: {
+                  Text: {
+                    Charset: 'UTF-8',
+                    Data: [
+                      `Release ${input.releaseId} is waiting for your decision, ${plainLine(approver)}.`,
+                      ...lines,
+                      '',
+                      `Approve: ${link('approve')}`,
+                      `Reject:  ${link('reject')}`,
+                      '',
+                      'Each link opens a confirmation page; nothing is decided until you press the button there.',
+                      'These links are yours alone: do not forward this email.',
+                      record.twoPerson ? 'Two different approvers must approve.' : '',
+                    ].join('\n'),
+                  },
+                },
+              },
             },
+            EmailTags: [
+              { Name: 'switchyard-event', Value: 'approval' },
+              { Name: 'release-id', Value: input.releaseId },
+            ],
           }),
         );
         sent++;
@@ -138,6 +151,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         });
       } catch (error) {
         logger.warn('notification failed', { channel: 'email', approver, error: error as Error });
+        failures.push(`email to ${approver}: ${(error as Error).name}: ${(error as Error).message}`);
       }
     }
     if (sent > 0 || already.size > 0) channels.push(`email (${sent + already.size})`);
@@ -174,10 +188,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       channels.push('slack');
     } catch (error) {
       logger.warn('notification failed', { channel: 'slack', error: error as Error });
+      failures.push(`slack: ${(error as Error).message}`);
     }
   }
   if (channels.length === 0) {
-    throw new ResourceNotFound(`no approval channel of ${target.name} took the request; nobody could decide`);
+    throw new ResourceNotFound(
+      `no approval channel of ${target.name} took the request; nobody could decide${failures.length ? ` (${failures.join('; ')})` : ''}`,
+    );
   }
   return {
     approvalId: record.approvalId,

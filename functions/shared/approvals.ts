@@ -157,7 +157,14 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     }
     if (nowSeconds >= record.deadline) return { state: 'expired', record };
     if (!record.approvers.includes(approver)) {
-      return { state: 'refused', reason: `${approver} is not an approver of ${record.target}` };
+      return {
+        state: 'refused',
+        reason: `${approver} is not an approver of ${record.target}${
+          approver.startsWith('arn:')
+            ? ' (an approver lists the IAM ARNs they decide as in approval.approvers[].aliases)'
+            : ''
+        }`,
+      };
     }
     if (record.requester && resolveIdentity(record.identities, record.requester) === approver) {
       return { state: 'refused', reason: `${approver} started this release and cannot approve it` };
@@ -338,7 +345,7 @@ export const describeDecision = (result: DecisionResult, approver: string): stri
     case 'decided':
       return `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')}`;
     case 'recorded':
-      return `Approval by ${approver} recorded; a second approver is needed`;
+      return `Approval by ${[...(result.record.approvedBy ?? [])].join(', ') || approver} recorded; a second approver is needed`;
     case 'closed':
       return `Already ${result.record.status} by ${who(result.record)}`;
     case 'cancelled':

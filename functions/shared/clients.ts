@@ -13,5 +13,6 @@ export { ecs } from './clients/ecs.ts';
 export { elbv2 } from './clients/elbv2.ts';
 export { rds } from './clients/rds.ts';
 export { secrets } from './clients/secrets.ts';
+export { ses } from './clients/ses.ts';
 export { sfn } from './clients/sfn.ts';
 export { sns } from './clients/sns.ts';

@@ -224,6 +224,17 @@ export const TargetSchema = z.strictObject({
         .array(z.enum(['email', 'slack']))
         .min(1)
         .default(['email']),
+      /**
+       * The address approval emails come from: an identity verified in Amazon SES in the stack's
+       * Region. Each approver's links go to that approver's own address only (SES), never to the
+       * shared release topic, where any subscriber would read everyone's links.
+       */
+      emailFrom: z
+        .preprocess(
+          (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
+          z.email('must be an email address'),
+        )
+        .optional(),
       /** Two distinct approvers are needed. */
       twoPerson: z.boolean().default(false),
       /**
@@ -237,6 +248,11 @@ export const TargetSchema = z.strictObject({
     })
     .refine((a) => !a.twoPersonIfRequesterUnknown || a.approvers.length >= 2, {
       message: 'twoPersonIfRequesterUnknown needs at least two approvers',
+    })
+    .refine((a) => !a.channels.includes('email') || a.emailFrom, {
+      path: ['emailFrom'],
+      message:
+        'the email channel needs emailFrom: the SES-verified address approval emails are sent from (each approver gets their own email; links no longer go to the shared topic)',
     })
     .superRefine((a, ctx) => {
       // One name, one person: an id, alias or Slack user id listed twice (in any letter case) would

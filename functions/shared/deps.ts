@@ -8,6 +8,7 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { type ApprovalStore, approvalStore } from './approvals.ts';
@@ -31,6 +32,8 @@ export interface AwsDeps {
   ecr: ECRClient;
   sfn: SFNClient;
   sns: SNSClient;
+  /** Approval emails: straight to each approver (SES), never on the shared topic. */
+  ses: SESv2Client;
   cloudwatch: CloudWatchClient;
   secrets: SecretsManagerClient;
   probe: Probe;

@@ -20,6 +20,7 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   ecr: clients.ecr,
   sfn: clients.sfn,
   sns: clients.sns,
+  ses: clients.ses,
   cloudwatch: clients.cloudwatch,
   secrets: clients.secrets,
   probe: httpProbe,

@@ -15,6 +15,7 @@ import { awsError, timeoutError } from './errors.ts';
 import type { RateLimiter } from './rate-limits.ts';
 import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
+import { SesModel } from './ses.ts';
 
 /** The SDK client class name of each simulated service, and its short name in summaries. */
 export const serviceOfClient: Record<string, string> = {
@@ -23,6 +24,7 @@ export const serviceOfClient: Record<string, string> = {
   RDSClient: 'RDS',
   ECRClient: 'ECR',
   SNSClient: 'SNS',
+  SESv2Client: 'SESv2',
   SFNClient: 'SFN',
   CloudWatchClient: 'CloudWatch',
   SecretsManagerClient: 'SecretsManager',
@@ -35,6 +37,7 @@ const latencyMs: Record<string, [number, number]> = {
   RDS: [60, 200],
   ECR: [30, 80],
   SNS: [20, 60],
+  SESv2: [30, 90],
   SFN: [20, 60],
   CloudWatch: [20, 70],
   SecretsManager: [20, 60],
@@ -62,6 +65,7 @@ export class SimulatedAccount {
   readonly ecs: EcsModel;
   readonly rds: RdsModel;
   readonly sns = new SnsModel();
+  readonly ses: SesModel;
   readonly cloudwatch: CloudWatchModel;
   readonly secrets: SecretsModel;
   /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
@@ -96,6 +100,7 @@ export class SimulatedAccount {
     this.iam = new IamRecorder(envelope, (name) => this.secrets.arnOf(name));
     this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
     this.rds = new RdsModel(bus, envelope);
+    this.ses = new SesModel(this.region);
   }
 
   private tagsOfImage(image: string): string[] {
@@ -153,6 +158,7 @@ export class SimulatedAccount {
         RDS: this.rds,
         ECR: this.ecr,
         SNS: this.sns,
+        SESv2: this.ses,
         SFN: this.sfn,
         CloudWatch: this.cloudwatch,
         SecretsManager: this.secrets,

@@ -60,6 +60,13 @@ export const publishedRateLimits: RateLimit[] = [
     source: 'ECS task definition modify: 20 burst, 1/s',
   },
   {
+    service: 'SESv2',
+    operations: /^SendEmail$/,
+    burst: 1,
+    perSecond: 1,
+    source: 'SES sandbox sending rate: 1 message per second (docs.aws.amazon.com/ses/latest/dg/quotas.html)',
+  },
+  {
     service: 'ECS',
     operations: /^(DescribeClusters|ListClusters)$/,
     burst: 50,

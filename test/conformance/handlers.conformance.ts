@@ -35,6 +35,7 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { CreateDBInstanceCommand, DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { CreateStateMachineCommand, DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -216,6 +217,8 @@ beforeAll(async () => {
     }),
   );
   const topic = (await sns.send(new CreateTopicCommand({ Name: 'releases' }))).TopicArn as string;
+  // The approval emails' sender, verified as an operator verifies it in SES.
+  await new SESv2Client({}).send(new CreateEmailIdentityCommand({ EmailIdentity: 'switchyard@example.com' }));
   await cloudwatch.send(
     new PutMetricAlarmCommand({
       AlarmName: 'checkout-5xx',
@@ -267,7 +270,11 @@ beforeAll(async () => {
           alarms: ['checkout-5xx'],
           bakeMinutes: 1,
           notify: { sns: topic },
-          approval: { required: true, approvers: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }] },
+          approval: {
+            required: true,
+            emailFrom: 'switchyard@example.com',
+            approvers: [{ id: 'alice@example.com' }, { id: 'bob@example.com' }],
+          },
         },
       ],
     }),
@@ -487,7 +494,7 @@ describe('step handlers against moto', () => {
     expect(out.resourceKeys.join(' ')).toContain('checkout-api-green');
   });
 
-  it('request-approval stores one approval and mails each approver their signed links through SNS', async () => {
+  it('request-approval stores one approval and mails each approver their signed links through SES', async () => {
     const out = (await (
       await handler('request-approval')
     )(

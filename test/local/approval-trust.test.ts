@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import {
+  approvalEmails,
   approvalsOf,
   clickSlackButton,
   decideThroughPage,
@@ -32,10 +33,18 @@ const cliDecide = async (
   by: string,
   action: 'approve' | 'reject' = 'approve',
   reason?: string,
+  /** Against AWS: the IAM caller (STS GetCallerIdentity) the CLI decides as. */
+  callerArn?: string,
 ) => {
   const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
   const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
-  const backend = { store: world.rt.store, approvals: deps.approvals, now: () => new Date(), clients: deps };
+  const backend = {
+    store: world.rt.store,
+    approvals: deps.approvals,
+    now: () => new Date(),
+    clients: deps,
+    ...(callerArn ? { callerArn: async () => callerArn } : {}),
+  };
   const lines: string[] = [];
   try {
     const result = await world.rt.until(
@@ -46,6 +55,44 @@ const cliDecide = async (
     return { ok: false, error: (error as Error).message, lines };
   }
 };
+
+describe('links reach only their approver (issue 14, case 1)', () => {
+  it('nothing with a link goes to the shared release topic; each approver gets one email, addressed to them alone', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
+    await world.rt.wait(30);
+    // Before: each approver's links were published on the release topic, so a subscriber without a
+    // filter (a mailing list, a chat bridge) read all of them and could approve as everyone.
+    const onTopic = world.rt.account.sns.published.map((m) => `${m.subject ?? ''}\n${m.message}`).join('\n');
+    expect(onTopic).not.toMatch(/\/approvals\//);
+    const emails = approvalEmails(world.rt, releaseId);
+    expect(emails.map((m) => m.to)).toEqual([
+      ['alice@example.com'],
+      ['bob@example.com'],
+      ['carol@example.com'],
+    ]);
+    for (const email of emails) {
+      expect(email.from).toBe('switchyard@example.com');
+      // Links signed for this approver only.
+      expect(
+        [...email.body.matchAll(/approver=([^&\s]+)/g)].map((m) => decodeURIComponent(m[1] ?? '')),
+      ).toEqual([email.to[0], email.to[0]]);
+    }
+  });
+
+  it('a sender SES has not verified: the release stops before anyone is asked, and says which identity and what to do', async () => {
+    const world = await start();
+    world.rt.account.ses.identities.delete('switchyard@example.com');
+    // ledger-api asks by email only.
+    const { digest } = world.rt.push('ledger-api', 'v2');
+    await world.rt.settle();
+    const release = await world.rt.release(`ledger-api-${digest.slice(7, 19)}`);
+    expect(release?.outcome).toBe('Aborted');
+    expect(JSON.stringify(release?.error)).toMatch(
+      /email to alice@example.com: MessageRejected: Email address is not verified\. The following identities failed the check in region US-EAST-1: switchyard@example\.com/,
+    );
+  });
+});
 
 describe('a decision is never undone blindly (issue 14, case 2)', () => {
   it('SendTaskSuccess takes effect but its answer is lost, then throttled: the page, the record and the audit trail all say approved, and a later reject changes nothing', async () => {
@@ -116,12 +163,26 @@ describe('one approval per release wait (issue 14, case 5)', () => {
     await world.rt.wait(60);
     expect(world.rt.faults.fired.length).toBeGreaterThan(0);
     expect(await approvalsOf(world.rt, releaseId)).toHaveLength(1);
-    const toBob = world.rt.account.sns.published.filter(
-      (m) => m.attributes.approver === 'bob@example.com' && m.attributes.releaseId === releaseId,
-    );
+    const toBob = approvalEmails(world.rt, releaseId).filter((m) => m.to.includes('bob@example.com'));
     expect(toBob).toHaveLength(1);
     expect((await decideThroughPage(approve, 'approve')).result.status).toBe(200);
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+
+  it('a rejection made while the step is being retried reaches the release through the retry', async () => {
+    const world = await start({
+      lambda: [{ state: 'WaitForApproval', kind: 'crash-after-effect', times: 1 }],
+    });
+    const { releaseId, reject } = await parkedRelease(world, 'orders-api');
+    // The first attempt crashed after sending: its token is closed, the retry has not run yet.
+    const bob = await decideThroughPage(reject, 'reject', 'not during the audit');
+    expect(bob.result.status, bob.result.body).toBe(200);
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Aborted');
+    expect(JSON.stringify(release?.error)).toContain(
+      'rejected by bob@example.com via email: not during the audit',
+    );
+    expect(await approvalsOf(world.rt, releaseId)).toHaveLength(1);
   });
 
   it('the step fails between storing the approval and noting it on the release: the retry finds the same approval', async () => {
@@ -207,6 +268,40 @@ describe('identities (issue 14, cases 3 and 9)', () => {
     expect((await finish(world, manual))?.outcome).toBe('Promoted');
   });
 
+  it('against AWS the CLI decides as its IAM caller, not --as: one terminal cannot be two approvers (case 4)', async () => {
+    const world = await start();
+    // A pushed ledger-api image needs two approvers (requester unknown).
+    const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
+    const alice = 'arn:aws:iam::123456789012:user/alice';
+    const first = await cliDecide(world, releaseId, 'alice', 'approve', undefined, alice);
+    expect(first.lines.join('\n')).toContain('a second approver is needed');
+    // Before: `--as bob@example.com` from the same terminal was bob, and the release was promoted.
+    const again = await cliDecide(world, releaseId, 'bob@example.com', 'approve', undefined, alice);
+    expect(again.lines.join('\n')).toContain(`deciding as ${alice}, the IAM identity running this command`);
+    expect(again.lines.join('\n')).toContain(
+      'Approval by alice@example.com recorded; a second approver is needed',
+    );
+    expect(isRunning(world, releaseId)).toBe(true);
+    const stranger = await cliDecide(
+      world,
+      releaseId,
+      'bob@example.com',
+      'approve',
+      undefined,
+      'arn:aws:iam::123456789012:user/mallory',
+    );
+    expect(stranger.error).toContain(
+      'arn:aws:iam::123456789012:user/mallory is not an approver of ledger-api (an approver lists the IAM ARNs they decide as in approval.approvers[].aliases)',
+    );
+    const bob = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployer_0a1b2c3d/bob@example.com';
+    expect((await cliDecide(world, releaseId, 'whoever', 'approve', undefined, bob)).ok).toBe(true);
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(release?.phases.filter((p) => p.name === 'Approval').map((p) => p.detail)).toEqual([
+      'approved by alice@example.com and bob@example.com via cli',
+    ]);
+  });
+
   it('a signed Slack click from a user id such as constructor or __proto__ names nobody (before: HTTP 500)', async () => {
     const world = await start();
     const { releaseId } = await parkedRelease(world, 'orders-api');
@@ -237,8 +332,11 @@ describe('free text cannot forge lines (issue 14, case 6)', () => {
     expect(error?.Error).toBe('InvalidInput');
     expect(error?.Cause).toMatch(/trigger\.by: the text contains a control character \(U\+000a/);
     expect(await world.rt.release(releaseId)).toBeUndefined();
-    expect(world.rt.account.sns.published.filter((m) => m.attributes.event === 'approval')).toEqual([]);
-    const all = world.rt.account.sns.published.map((m) => m.message).join('\n');
+    expect(approvalEmails(world.rt, releaseId)).toEqual([]);
+    const all = [
+      ...world.rt.account.sns.published.map((m) => m.message),
+      ...world.rt.account.ses.sent.map((m) => m.body),
+    ].join('\n');
     expect(all).not.toContain('evil.example');
     expect(JSON.stringify(world.rt.account.webhooks.received)).not.toContain('evil.example');
   });

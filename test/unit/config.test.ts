@@ -56,9 +56,19 @@ describe('targets config', () => {
     expect(() => parseTargets(doc)).toThrow(
       /targets\[1\]\.approval\.channels: the slack channel needs notify\.slackWebhookSecret/,
     );
-    doc.targets[1].approval = { required: true, approvers: [{ id: ' A@Example.com ' }] };
+    // Email approvals need the SES sender (before: links went to the shared topic, issue 14 case 1).
+    doc.targets[1].approval = { required: true, approvers: [{ id: 'a@example.com' }] };
+    expect(() => parseTargets(doc)).toThrow(
+      /targets\[1\]\.approval\.emailFrom: the email channel needs emailFrom: the SES-verified address/,
+    );
+    doc.targets[1].approval = {
+      required: true,
+      approvers: [{ id: ' A@Example.com ' }],
+      emailFrom: 'Switchyard@Example.com',
+    };
     expect(findTarget(parseTargets(doc), 'search-api').approval).toEqual({
       required: true,
+      emailFrom: 'switchyard@example.com',
       approvers: [{ id: 'a@example.com', aliases: [] }],
       timeoutMinutes: 60,
       channels: ['email'],
