@@ -374,19 +374,19 @@ export const decideRelease = async (
   switch (result.state) {
     case 'decided':
     case 'recorded':
+    case 'unconfirmed':
       out.line(said);
       return {
-        exitCode: 0,
+        // Unconfirmed: recorded and standing, only Step Functions' confirmation is missing (run it again).
+        exitCode: result.state === 'unconfirmed' ? 1 : 0,
         json: {
           releaseId: options.releaseId,
           status: result.record.status,
           decidedBy: result.record.decidedBy ?? [],
           approvedBy: [...(result.record.approvedBy ?? [])],
+          confirmed: result.state !== 'unconfirmed',
         },
       };
-    case 'unconfirmed':
-      // Recorded and standing; only Step Functions' confirmation is missing (exit 1: run it again).
-      throw new Error(said);
     default:
       throw new UsageError(said);
   }

@@ -6,6 +6,7 @@
  * Exit codes: 0 done as asked; 1 it ran and ended otherwise (e.g. Aborted); 2 refused (unknown
  * target, bad arguments, nothing to roll back, lock held); 3 an unexpected error.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
@@ -31,8 +32,13 @@ const oneLine = (option: string) => (value: string) => {
   return value;
 };
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('switchyard')
   .description('Release orchestrator for ECS blue/green services: releases, rollbacks, status and history.')
+  .version(version, '--version', 'print the version of switchyard')
   .option('--local', 'use the local runtime (a simulated AWS account) instead of AWS')
   .option(
     '--state <dir>',
@@ -77,6 +83,13 @@ const positive = (value: string) => {
   return n;
 };
 
+/**
+ * Who started a release or rollback, for the audit trail and the requester check of approvals:
+ * against AWS the IAM caller (what --as claims is not evidence), locally --as.
+ */
+const requester = async (backend: Backend, globals: Globals) =>
+  backend.callerArn ? backend.callerArn() : globals.as;
+
 let result: CommandResult | undefined;
 const run =
   (action: (backend: Backend, globals: Globals, say: (text: string) => void) => Promise<CommandResult>) =>
@@ -119,7 +132,10 @@ program
       strategy?: string;
       breakGlass?: string;
       wait?: boolean;
-    }) => run((backend, g, say) => release(backend, { line: say }, { ...options, by: g.as }))(),
+    }) =>
+      run(async (backend, g, say) =>
+        release(backend, { line: say }, { ...options, by: await requester(backend, g) }),
+      )(),
   );
 
 program
@@ -138,7 +154,9 @@ program
   )
   .option('--wait', 'follow the rollback until it ends (always, with --local)')
   .action(async (options: { target: string; reason: string; ifRunning: 'abort' | 'wait'; wait?: boolean }) =>
-    run((backend, g, say) => rollback(backend, { line: say }, { ...options, by: g.as }))(),
+    run(async (backend, g, say) =>
+      rollback(backend, { line: say }, { ...options, by: await requester(backend, g) }),
+    )(),
   );
 
 program

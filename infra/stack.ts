@@ -582,6 +582,7 @@ export class SwitchyardStack extends Stack {
         'start-release',
         'approvals',
         'slack-interactions',
+        'request-approval',
       ],
       ['states:DescribeExecution'],
       [stateMachineArn, rollbackArn].map((sm) =>

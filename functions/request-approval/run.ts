@@ -155,6 +155,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       }
     }
     if (sent > 0 || already.size > 0) channels.push(`email (${sent + already.size})`);
+    // Too few approvers reached to ever decide (e.g. SES throttled one send), and no Slack to fall
+    // back on: fail so the step is retried; those already emailed are not emailed again (sentTo).
+    const reached = sent + already.size;
+    const slack = approval.channels.includes('slack') && !!target.notify.slackWebhookSecret;
+    if (reached > 0 && reached < needed && !slack) {
+      throw new TransientError(
+        `only ${reached} of the ${needed} approvers needed got their links (${failures.join('; ')})`,
+      );
+    }
   }
   if (approval.channels.includes('slack') && target.notify.slackWebhookSecret) {
     try {

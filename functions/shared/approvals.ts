@@ -173,8 +173,16 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
       return { state: 'refused', reason: 'a rejection needs a reason' };
     }
     const at = deps.now().toISOString();
-    const common = { ':pending': 'PENDING', ':now': nowSeconds, ':at': at, ':channel': request.channel };
-    const pendingAndOpen = '#s = :pending AND deadline > :now';
+    const common = {
+      ':pending': 'PENDING',
+      ':now': nowSeconds,
+      ':at': at,
+      ':channel': request.channel,
+      ':token': record.taskToken,
+    };
+    // The token read with the record: a retried request-approval that re-armed it meanwhile makes
+    // this write fail, and the next round reads (and delivers to) the new token.
+    const pendingAndOpen = '#s = :pending AND deadline > :now AND taskToken = :token';
     const approvedBefore = record.approvedBy ? [...record.approvedBy] : [];
 
     if (request.action === 'approve' && record.twoPerson && approvedBefore.length === 0) {
@@ -182,7 +190,7 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
         request.approvalId,
         'ADD approvedBy :me',
         `${pendingAndOpen} AND attribute_not_exists(approvedBy)`,
-        { ':pending': 'PENDING', ':now': nowSeconds, ':me': new Set([approver]) },
+        { ':pending': 'PENDING', ':now': nowSeconds, ':token': record.taskToken, ':me': new Set([approver]) },
       );
       if (!first) continue;
       await deps.store.appendPhase(

@@ -82,6 +82,23 @@ const secretRef = z
     'must be a Secrets Manager secret name or ARN',
   );
 
+/**
+ * Another name of an approver. Not `slack:…` (Slack user ids go in slackUserId). An assumed-role
+ * ARN only for IAM Identity Center roles (`AWSReservedSSO_…`), whose session name AWS sets to the
+ * signed-in user: with a plain AssumeRole the caller picks the session name, so anyone who may
+ * assume the role could claim to be this approver.
+ */
+const aliasSchema = identitySchema.superRefine((alias, ctx) => {
+  if (alias.startsWith('slack:'))
+    ctx.addIssue({ code: 'custom', message: 'a Slack user id goes in slackUserId, not in aliases' });
+  const role = alias.match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//)?.[1];
+  if (role !== undefined && !role.startsWith('awsreservedsso_'))
+    ctx.addIssue({
+      code: 'custom',
+      message: `an assumed-role alias must be an IAM Identity Center session (AWSReservedSSO_…): whoever may assume ${role} chooses its session name; use an IAM user ARN or an Identity Center session`,
+    });
+});
+
 const alarmName = z
   .string()
   .min(1)
@@ -205,7 +222,7 @@ export const TargetSchema = z.strictObject({
              * in the local runtime) and their IAM principal ARNs (who calls `switchyard approve`
              * against AWS). A release started under an alias counts as started by this approver.
              */
-            aliases: z.array(identitySchema).max(20).default([]),
+            aliases: z.array(aliasSchema).max(20).default([]),
             slackUserId: z
               .string()
               .regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH')
@@ -259,10 +276,11 @@ export const TargetSchema = z.strictObject({
       // make a two-person rule that one person satisfies, or one that nobody can.
       const owner = new Map<string, number>();
       a.approvers.forEach((approver, index) => {
+        // The keys identityMap builds (a Slack user id as `slack:<id>`), so no two can collide there.
         const names = [
           approver.id,
           ...approver.aliases,
-          ...(approver.slackUserId ? [approver.slackUserId] : []),
+          ...(approver.slackUserId ? [`slack:${approver.slackUserId}`] : []),
         ];
         for (const name of new Set(names.map(normaliseIdentity))) {
           const first = owner.get(name);

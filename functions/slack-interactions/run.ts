@@ -1,4 +1,5 @@
 import { type DecideDeps, decide, describeDecision } from '../shared/approvals.ts';
+import { slackText } from '../shared/channel-text.ts';
 import type { HttpEvent, HttpResult } from '../shared/http.ts';
 import { resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
@@ -92,7 +93,8 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
     try {
       await deps.post(payload.response_url, {
         replace_original: true,
-        text: `${record.details.Target}: ${text}`,
+        // The text carries people's words (a rollback's reason): escaped for Slack's mrkdwn.
+        text: slackText(`${record.details.Target}: ${text}`),
       });
     } catch (error) {
       logger.warn('notification failed', { channel: 'slack response_url', error: error as Error });

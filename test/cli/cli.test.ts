@@ -172,7 +172,7 @@ describe('switchyard CLI (--local)', () => {
     );
   });
 
-  it('without --local names the stack outputs it needs, and --help lists the commands', async () => {
+  it('without --local names the stack outputs it needs; --help lists the commands; --version', async () => {
     const aws = await cli(['status'], {
       SWITCHYARD_RELEASE_STATE_MACHINE_ARN: '',
       SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN: '',
@@ -186,6 +186,8 @@ describe('switchyard CLI (--local)', () => {
     for (const command of ['release', 'rollback', 'status', 'history', 'approve', 'reject'])
       expect(help.stdout).toContain(command);
     expect(help.stdout).toContain('Exit codes: 0 done as asked, 1 ended otherwise, 2 refused');
+    const version = await cli(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: '0.1.0\n' });
   });
 
   describe('approvals', () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
+import { decide } from '../../functions/shared/approvals.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import {
   approvalEmails,
@@ -131,6 +132,38 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     ]);
   });
 
+  it('a decision that read the token just before a retry re-armed the approval goes to the new token', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'orders-api');
+    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
+    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+    const [record] = await approvalsOf(world.rt, releaseId);
+    // The decision reads the record with an old token (an earlier attempt's); the table holds the new one.
+    let reads = 0;
+    const approvals = {
+      ...deps.approvals,
+      get: async (id: string) => {
+        const current = await deps.approvals.get(id);
+        return reads++ === 0 && current ? { ...current, taskToken: 'an-earlier-attempts-token' } : current;
+      },
+    };
+    const result = await world.rt.until(
+      decide(
+        {
+          approvalId: record?.approvalId as string,
+          approver: 'bob@example.com',
+          action: 'approve',
+          channel: 'cli',
+        },
+        { ...deps, approvals },
+      ),
+    );
+    expect(result.state).toBe('decided');
+    // Before: the write won with the old token, the send found it closed, and the page said
+    // "approved" while the release waited on its real token until the deadline (Aborted).
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+
   it('a decision that arrives after the release ended is recorded as not taken, never as approved', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
@@ -183,6 +216,37 @@ describe('one approval per release wait (issue 14, case 5)', () => {
       'rejected by bob@example.com via email: not during the audit',
     );
     expect(await approvalsOf(world.rt, releaseId)).toHaveLength(1);
+  });
+
+  it('too few approvers reached (SES throttled two sends): the step is retried and emails only those it missed', async () => {
+    const world = await start({
+      // ledger-api needs two approvers for a pushed image; the first email goes, the next two fail.
+      api: [
+        {
+          service: 'SESv2',
+          operation: 'SendEmail',
+          error: 'TooManyRequestsException',
+          status: 429,
+          times: 6,
+          after: 1,
+        },
+      ],
+    });
+    const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
+    await world.rt.runUntil(() => approvalEmails(world.rt, releaseId).length >= 3);
+    // Before: the step succeeded with one approver emailed, and the release waited for a second
+    // approval nobody else could give.
+    expect(
+      approvalEmails(world.rt, releaseId)
+        .map((m) => m.to[0])
+        .sort(),
+    ).toEqual(['alice@example.com', 'bob@example.com', 'carol@example.com']);
+    expect(world.rt.lambda.byFunction.get('request-approval')).toBeGreaterThan(1);
+    for (const who of ['alice@example.com', 'carol@example.com']) {
+      const links = emailedLinks(world.rt, releaseId, who);
+      expect((await decideThroughPage(links.approve as string, 'approve')).result.status).toBeLessThan(300);
+    }
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 
   it('the step fails between storing the approval and noting it on the release: the retry finds the same approval', async () => {

@@ -107,6 +107,29 @@ describe('targets config', () => {
       twoPersonIfRequesterUnknown: true,
     };
     expect(() => parseTargets(doc)).toThrow(/twoPersonIfRequesterUnknown needs at least two approvers/);
+    // A Slack id as an alias would map someone else's clicks; an assumed-role alias of a plain role
+    // is whatever session name the caller picks.
+    doc.targets[1].approval = {
+      required: true,
+      emailFrom: 's@example.com',
+      approvers: [
+        { id: 'alice@example.com', aliases: ['slack:U0BOB0001'] },
+        { id: 'bob@example.com', slackUserId: 'U0BOB0001' },
+      ],
+    };
+    expect(() => parseTargets(doc)).toThrow(/a Slack user id goes in slackUserId, not in aliases/);
+    doc.targets[1].approval = {
+      required: true,
+      emailFrom: 's@example.com',
+      approvers: [
+        { id: 'alice@example.com', aliases: ['arn:aws:sts::123456789012:assumed-role/Deployer/alice'] },
+      ],
+    };
+    expect(() => parseTargets(doc)).toThrow(/an assumed-role alias must be an IAM Identity Center session/);
+    doc.targets[1].approval.approvers[0].aliases = [
+      'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployer_0a1b/alice@example.com',
+    ];
+    expect(findTarget(parseTargets(doc), 'search-api').approval?.approvers[0]?.aliases).toHaveLength(1);
   });
 
   it('rejects an unknown traffic strategy, and a canary without its bake, naming the field', () => {
