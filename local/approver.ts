@@ -51,7 +51,7 @@ const decodeHtml = (text: string) =>
 /** The hidden fields of the page's approve or reject form. */
 export const formFields = (html: string, form: 'approve' | 'reject'): Record<string, string> => {
   const block =
-    html.match(new RegExp(`<form method="post" id="${form}-form">([\\s\\S]*?)</form>`))?.[1] ?? '';
+    html.match(new RegExp(`<form method="post" id="${form}-form"[^>]*>([\\s\\S]*?)</form>`))?.[1] ?? '';
   return Object.fromEntries(
     [...block.matchAll(/<input type="hidden" name="(\w+)" value="([^"]*)">/g)].map((m) => [
       m[1],

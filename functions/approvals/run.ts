@@ -25,9 +25,10 @@ const fieldsOf = (params: URLSearchParams) => {
 /**
  * Why a POST is refused as not coming from our own page, or undefined. A browser says where a
  * request comes from (Fetch Metadata, and Origin on every POST); a page elsewhere that carries the
- * signed fields (a leaked link) must not decide. Clients that send neither (old browsers, some mail
- * apps' viewers) still decide on the signed fields alone. The form posts urlencoded: any other body
- * (a cross-site `text/plain` form) is refused too.
+ * signed fields must not decide. Clients that send neither header still decide on the signed fields
+ * alone: someone holding a leaked link (curl) is stopped only by the signature and the approver
+ * check, not here. The form posts urlencoded: any other body (a cross-site `text/plain` form) is
+ * refused too.
  */
 const crossSiteProblem = (headers: Record<string, string | undefined>): string | undefined => {
   const site = headers['sec-fetch-site'];
@@ -117,7 +118,10 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
       const signed = { approvalId, action, approver: fields.approver, exp: fields.exp };
       return { ...signed, sig: sign(key, signed) };
     };
-    return page(200, confirmPage(record, form('approve'), form('reject')));
+    return page(
+      200,
+      confirmPage(record, form('approve'), form('reject'), { action: fields.action, now: deps.now() }),
+    );
   }
   if (method !== 'POST') return page(405, resultPage('Not allowed', record, 'Use the buttons on the page.'));
 
