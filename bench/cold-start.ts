@@ -7,14 +7,19 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleFunction } from '../infra/bundling.ts';
+import { bundleEntry, bundleFunction } from '../infra/bundling.ts';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
 
 export interface ColdStart {
   folder: string;
   bundleKb: number;
   initMs: { median: number; min: number; max: number };
+  /** Median init over the baseline's median (a minimal middy + Powertools-logger handler, bench/baseline-handler.ts). */
+  ratio: number;
 }
+
+/** Issue 19's goal: every function within 1.5x the baseline's initialisation. */
+export const COLD_START_RATIO_GOAL = 1.5;
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
@@ -37,25 +42,48 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
     SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
-  const results: ColdStart[] = [];
-  for (const folder of allFunctionFolders()) {
-    const file = join(out, folder, 'index.mjs');
-    await bundleFunction(folder, file);
-    const times = Array.from({ length: runs }, () =>
-      Number(
-        execFileSync(process.execPath, [join(root, 'bench', 'measure-init.mjs'), file], { env }).toString(),
-      ),
-    ).sort((a, b) => a - b);
-    results.push({
+  const initOnce = (file: string) =>
+    Number(
+      execFileSync(process.execPath, [join(root, 'bench', 'measure-init.mjs'), file], { env }).toString(),
+    );
+  const baselineFile = join(out, 'baseline', 'index.mjs');
+  await bundleEntry(join(root, 'bench', 'baseline-handler.ts'), baselineFile);
+  const folders = allFunctionFolders();
+  const files = new Map<string, string>();
+  for (const folder of folders) {
+    files.set(folder, join(out, folder, 'index.mjs'));
+    await bundleFunction(folder, files.get(folder) as string);
+  }
+  // Interleaved rounds (every function, then the baseline, each round), so a noisy stretch of the
+  // shared machine falls on functions and baseline alike and cancels in the ratio.
+  const times = new Map<string, number[]>([
+    ['baseline', []],
+    ...folders.map((f) => [f, []] as [string, number[]]),
+  ]);
+  for (let round = 0; round < runs; round++) {
+    for (const folder of folders) times.get(folder)?.push(initOnce(files.get(folder) as string));
+    times.get('baseline')?.push(initOnce(baselineFile));
+  }
+  const stats = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const round1 = (n: number) => Math.round(n * 10) / 10;
+    return {
+      median: round1(sorted[Math.floor(sorted.length / 2)] as number),
+      min: round1(sorted[0] as number),
+      max: round1(sorted.at(-1) as number),
+    };
+  };
+  const baseline = stats(times.get('baseline') as number[]);
+  const results: ColdStart[] = ['baseline', ...folders].map((folder) => {
+    const initMs = stats(times.get(folder) as number[]);
+    const file = folder === 'baseline' ? baselineFile : (files.get(folder) as string);
+    return {
       folder,
       bundleKb: Math.round((statSync(file).size / 1024) * 10) / 10,
-      initMs: {
-        median: Math.round((times[Math.floor(times.length / 2)] as number) * 10) / 10,
-        min: Math.round((times[0] as number) * 10) / 10,
-        max: Math.round((times.at(-1) as number) * 10) / 10,
-      },
-    });
-  }
+      initMs,
+      ratio: Math.round((initMs.median / baseline.median) * 100) / 100,
+    };
+  });
   rmSync(out, { recursive: true, force: true });
   return results;
 };

@@ -22,9 +22,13 @@ export const bundleOptions = {
 
 /** Bundles `functions/<folder>/handler.ts` to `outfile`; `withSdk` also bundles the AWS SDK. */
 export const bundleFunction = (folder: string, outfile: string, withSdk = false) =>
+  bundleEntry(fileURLToPath(new URL(`../functions/${folder}/handler.ts`, import.meta.url)), outfile, withSdk);
+
+/** Bundles any entry file the way the functions are bundled (the cold-start baseline uses it). */
+export const bundleEntry = (entry: string, outfile: string, withSdk = false) =>
   build({
     ...bundleOptions,
-    entryPoints: [fileURLToPath(new URL(`../functions/${folder}/handler.ts`, import.meta.url))],
+    entryPoints: [entry],
     outfile,
     ...(withSdk ? {} : { external: ['@aws-sdk/*'] }),
   });
