@@ -44,11 +44,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     Image: release.image ? `${release.image.repository}:${release.image.tag}` : '?',
     Digest: release.image?.digest ?? '?',
     'Triggered by': `${release.trigger.source} (by ${release.trigger.by ?? 'unknown'})`,
-    Health: input.health
-      ? `${String(input.health.healthyTargets ?? '?')} healthy targets${
-          input.health.probes ? `; probes ${JSON.stringify(input.health.probes)}` : ''
-        }`
-      : 'checked',
+    ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
     'Rollback plan': `weights back to ${plan.fromColour} (kept warm), ${plan.toColour} scaled to 0`,
@@ -210,6 +206,32 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     channels,
     summary: `approval ${record.approvalId} requested on ${channels.join(', ')}, deadline ${record.details.Deadline}`,
   };
+};
+
+/**
+ * CheckHealth's results as a person judges them at 2 a.m.: each measured value against its limit,
+ * with pass or fail, not CheckHealth's JSON. A target without a test listener has no probes, and
+ * says so: only the target group's health checks judged the new colour.
+ */
+export const healthDetails = (
+  health: Input['health'],
+  limits: { p95Ms: number; errorRate: number },
+): Record<string, string> => {
+  const verdict = (ok: boolean) => (ok ? 'pass' : 'FAIL');
+  const out: Record<string, string> = {
+    'Healthy targets': health?.healthyTargets === undefined ? '?' : String(health.healthyTargets),
+  };
+  const probes = health?.probes as { count?: number; p95Ms?: number; errorRate?: number } | undefined;
+  if (!probes || probes.p95Ms === undefined || probes.errorRate === undefined) {
+    out.Probes = 'none: no test listener, so only the target group health checks judged the new colour';
+    return out;
+  }
+  const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;
+  out[`p95 latency (${probes.count ?? '?'} probes)`] =
+    `${probes.p95Ms} ms, limit ${limits.p95Ms} ms: ${verdict(probes.p95Ms <= limits.p95Ms)}`;
+  out[`Error rate (${probes.count ?? '?'} probes)`] =
+    `${percent(probes.errorRate)}, limit ${percent(limits.errorRate)}: ${verdict(probes.errorRate <= limits.errorRate)}`;
+  return out;
 };
 
 /**

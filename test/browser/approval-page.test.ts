@@ -58,6 +58,9 @@ describe('approval page in Chromium', () => {
       'Triggered by': 'ecr-push (by unknown)',
       Release: releaseId,
       'Rollback plan': expect.stringContaining('weights back to blue'),
+      // Health against its limits, not CheckHealth's JSON.
+      'p95 latency (20 probes)': expect.stringMatching(/^\d+ ms, limit \d+ ms: pass$/),
+      'Error rate (20 probes)': expect.stringMatching(/^\d+\.\d%, limit \d+\.\d%: pass$/),
     });
     expect(await page.textContent('p')).toContain('bob@example.com');
     // Opening the page decided nothing.
