@@ -37,7 +37,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(halted);
   const now = deps.now();
-  const deadline = Math.floor(now.getTime() / 1000) + approval.timeoutMinutes * 60;
+  // Step Functions times the wait out timeoutMinutes after the state was entered (before this
+  // function even started); the deadline ends DEADLINE_MARGIN_SECONDS sooner, so no decision can
+  // win its write after the task has timed out and be shown as taken while the release cleans up.
+  const entered = input.enteredAt ? Date.parse(input.enteredAt) : now.getTime();
+  const deadline = Math.floor(entered / 1000) + approval.timeoutMinutes * 60 - DEADLINE_MARGIN_SECONDS;
   const { plan } = input;
   const details: Record<string, string> = {
     Target: `${target.name} (${target.environment})`,
@@ -207,6 +211,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     summary: `approval ${record.approvalId} requested on ${channels.join(', ')}, deadline ${record.details.Deadline}`,
   };
 };
+
+/** Decisions in the wait's last seconds are refused as too late (see the deadline in run). */
+export const DEADLINE_MARGIN_SECONDS = 10;
 
 /**
  * CheckHealth's results as a person judges them at 2 a.m.: each measured value against its limit,

@@ -164,6 +164,24 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 
+  it('the deadline ends before Step Functions times the wait out: a click in the last seconds is too late, never "approved"', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    const entered = world.rt.executions()[0]?.history.find((h) => h.state === 'WaitForApproval')
+      ?.at as number;
+    // orders-api waits 60 minutes from when the state was entered; the deadline is 10 s before that.
+    // Before: the Lambda's own clock (later than the entry), so a click could win its write after
+    // the task had timed out and be shown as "Approved: the release goes on" while it cleaned up.
+    expect(record?.deadline).toBe(Math.floor(entered / 1000) + 3600 - 10);
+    await world.rt.wait((record?.deadline as number) + 1 - Date.now() / 1000);
+    const late = await decideThroughPage(approve, 'approve');
+    expect(late.page.body).toContain('Link expired');
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Aborted');
+    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+  });
+
   it('a decision that arrives after the release ended is recorded as not taken, never as approved', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
