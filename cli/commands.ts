@@ -1,11 +1,12 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
+import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
-import { describeService } from '../functions/shared/ecs.ts';
+import { containerImage, describeService, digestOf } from '../functions/shared/ecs.ts';
 import { rolledBackBy } from '../functions/shared/history.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -251,6 +252,8 @@ export const status = async (
         describeService(backend.clients.ecs, t.ecs.cluster, t.ecs.services[c]),
       ),
     );
+    const blueImage = await versionOf(backend, t, blue?.taskDefinition);
+    const greenImage = await versionOf(backend, t, green?.taskDefinition);
     const lock = await backend.store.getLock(t.name);
     const [last] = await backend.store.releasesForTarget(t.name, 1);
     const row = {
@@ -263,11 +266,13 @@ export const status = async (
           running: blue?.runningCount ?? 0,
           desired: blue?.desiredCount ?? 0,
           taskDefinition: blue?.taskDefinition,
+          ...blueImage,
         },
         green: {
           running: green?.runningCount ?? 0,
           desired: green?.desiredCount ?? 0,
           taskDefinition: green?.taskDefinition,
+          ...greenImage,
         },
       },
       lock: lock
@@ -287,12 +292,46 @@ export const status = async (
       `${t.name} (${t.environment})  live ${live}  blue ${percent.blue}% / green ${percent.green}%  ` +
         `tasks blue ${row.tasks.blue.running}/${row.tasks.blue.desired}, green ${row.tasks.green.running}/${row.tasks.green.desired}`,
     );
+    const version = (v: { tag: string | null; digest: string | null }) =>
+      `${v.tag ?? 'untagged'} (${v.digest ? v.digest.slice(0, 19) : 'no digest'})`;
+    out.line(`  versions: blue ${version(blueImage)}, green ${version(greenImage)}`);
     out.line(
       `  lock: ${lock ? `held by ${lock.owner}${lock.queued ? `, ${lock.queued.releaseId} queued` : ''}` : 'free'}` +
         `   last: ${last ? `${last.releaseId} ${last.outcome ?? last.status}` : 'none'}`,
     );
   }
   return { exitCode: 0, json: options.target ? rows[0] : rows };
+};
+
+/**
+ * The version a colour runs: its task definition's container image, as the digest it is pinned to
+ * and that digest's tags in ECR (before, status showed only the task definition ARN).
+ */
+const versionOf = async (
+  backend: Backend,
+  t: Target,
+  taskDefinition: string | undefined,
+): Promise<{ image: string | null; tag: string | null; digest: string | null }> => {
+  if (!taskDefinition) return { image: null, tag: null, digest: null };
+  const out = await backend.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
+  const image = containerImage(out.taskDefinition?.containerDefinitions, t.ecs.container) ?? null;
+  const digest = digestOf(image ?? undefined) ?? null;
+  let tag = image?.match(/:([\w][\w.-]{0,127})$/)?.[1] ?? null;
+  if (digest) {
+    try {
+      const found = await backend.clients.ecr.send(
+        new DescribeImagesCommand({
+          repositoryName: t.image.repository,
+          imageIds: [{ imageDigest: digest }],
+        }),
+      );
+      tag = found.imageDetails?.[0]?.imageTags?.sort().join(', ') || null;
+    } catch (error) {
+      if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes((error as Error).name))
+        throw error;
+    }
+  }
+  return { image, tag, digest };
 };
 
 const describeRecord = (r: ReleaseRecord, rolledBackBy?: string) => {

@@ -53,7 +53,11 @@ describe('switchyard CLI (--local)', () => {
     expect(JSON.parse(after.stdout)).toMatchObject({
       live: 'green',
       weights: { blue: 0, green: 100 },
-      tasks: { blue: { running: 0 }, green: { running: 4 } },
+      // Which version each colour runs (issue 18: before, only the task definition ARN).
+      tasks: {
+        blue: { running: 0, tag: 'v1', digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) },
+        green: { running: 4, tag: 'v2', digest: expect.stringMatching(/^sha256:8ad35635e58d/) },
+      },
       lock: null,
       last: { releaseId: 'checkout-api-8ad35635e58d', outcome: 'Promoted' },
     });
