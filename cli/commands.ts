@@ -334,11 +334,40 @@ const versionOf = async (
   return { image, tag, digest };
 };
 
-const describeRecord = (r: ReleaseRecord, rolledBackBy?: string) => {
-  const what =
-    r.kind === ReleaseKind.Rollback ? `rollback of ${r.rollbackOf ?? '?'}` : `${r.image?.tag ?? '?'}`;
-  const outcome = `${r.outcome ?? r.status}${rolledBackBy ? ` (rolled back by ${rolledBackBy})` : ''}`;
-  return `${r.createdAt}  ${r.releaseId.padEnd(44)} ${what.padEnd(20)} ${outcome.padEnd(14)} ${r.trigger.by ?? r.trigger.source}`;
+/** Who approved a release, from its audit trail (`approved by a and b via email`). */
+const approversOf = (r: ReleaseRecord): string[] => {
+  const approval = r.phases.findLast((p) => p.name === 'Approval' && p.status === 'succeeded');
+  const who = approval?.detail?.match(/^approved by (.+?) via /)?.[1];
+  return who ? who.split(' and ') : [];
+};
+
+/** Whole seconds from start to end, or undefined while it runs. */
+const durationSeconds = (r: ReleaseRecord) =>
+  r.endedAt ? Math.round((Date.parse(r.endedAt) - Date.parse(r.createdAt)) / 1000) : undefined;
+
+const formatDuration = (seconds: number | undefined) => {
+  if (seconds === undefined) return 'running';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h ? `${h}h ${m}m` : m ? `${m}m ${seconds % 60}s` : `${seconds}s`;
+};
+
+const recordColumns = (r: ReleaseRecord, rolledBackBy?: string): string[] => [
+  r.createdAt,
+  r.releaseId,
+  r.kind === ReleaseKind.Rollback ? `rollback of ${r.rollbackOf ?? '?'}` : `${r.image?.tag ?? '?'}`,
+  `${r.outcome ?? r.status}${rolledBackBy ? ` (rolled back by ${rolledBackBy})` : ''}`,
+  formatDuration(durationSeconds(r)),
+  r.trigger.by ?? r.trigger.source,
+  approversOf(r).join(', ') || '-',
+];
+
+/** Columns as wide as their widest cell, so long ids never push the next column out of line. */
+const table = (header: string[], rows: string[][]): string[] => {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  ');
+  return [line(header), ...rows.map(line)];
 };
 
 export const history = async (
@@ -351,7 +380,14 @@ export const history = async (
   if (records.length === 0) out.line(`no releases of ${t.name} yet`);
   // A rollback is newer than what it rolled back, so it is on the same page of the history.
   const undoneBy = (r: ReleaseRecord) => rolledBackBy(records, r.releaseId)?.releaseId;
-  for (const r of records) out.line(describeRecord(r, undoneBy(r)));
+  if (records.length > 0) {
+    const header = ['started', 'release', 'what', 'outcome', 'took', 'by', 'approved by'];
+    for (const line of table(
+      header,
+      records.map((r) => recordColumns(r, undoneBy(r))),
+    ))
+      out.line(line);
+  }
   return {
     exitCode: 0,
     json: records.map((r) => ({
@@ -366,14 +402,16 @@ export const history = async (
       reason: r.reason ?? null,
       error: r.error ?? null,
       rolledBackBy: undoneBy(r) ?? null,
+      durationSeconds: durationSeconds(r) ?? null,
+      approvedBy: approversOf(r),
     })),
   };
 };
 
 /**
  * `approve|reject --release <id>` against AWS: the same conditional decision as the email page and
- * Slack, as the `--as` operator (who must be on the target's approver list and not the requester),
- * recorded with channel `cli`. Authority to run it at all comes from IAM on the approvals table.
+ * Slack, as the IAM caller (an approver of the target who is not the requester), recorded with
+ * channel `cli`. Authority to run it at all comes from IAM on the approvals table.
  */
 export const decideRelease = async (
   backend: Pick<Backend, 'store' | 'approvals' | 'now' | 'callerArn'> & {

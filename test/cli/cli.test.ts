@@ -99,8 +99,17 @@ describe('switchyard CLI (--local)', () => {
         rolledBackBy: rollbackId,
       }),
     ]);
+    for (const entry of JSON.parse(history.stdout) as { durationSeconds: number; approvedBy: string[] }[]) {
+      expect(entry.durationSeconds).toBeGreaterThan(0);
+      expect(entry.approvedBy).toEqual([]);
+    }
     const historyText = await local(state, 'history', '--target', 'checkout-api', '--limit', '5');
     expect(historyText.stdout).toContain(`Promoted (rolled back by ${rollbackId})`);
+    // Columns line up however long the ids are (issue 18: a rollback's long id shifted them).
+    const lines = historyText.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^started +release +what +outcome +took +by +approved by$/);
+    const outcomeAt = (lines[0] as string).indexOf('outcome');
+    expect(lines.slice(1).map((l) => l.slice(outcomeAt).split(' ')[0])).toEqual(['RolledBack', 'Promoted']);
 
     const status = await local(state, 'status');
     expect(status.stdout).toMatch(/checkout-api \(prod\) {2}live blue {2}blue 100% \/ green 0%/);
@@ -238,7 +247,9 @@ describe('switchyard CLI (--local)', () => {
       expect(late.code).toBe(2);
       expect(late.stderr).toContain(`release ${releaseId} is not waiting in a running local process`);
       const history = await local(state, '--json', 'history', '--target', 'orders-api');
-      expect(JSON.parse(history.stdout)).toMatchObject([{ releaseId, outcome: 'Promoted' }]);
+      expect(JSON.parse(history.stdout)).toMatchObject([
+        { releaseId, outcome: 'Promoted', approvedBy: ['bob@example.com'] },
+      ]);
     });
 
     it('reject needs a reason and ends the release Aborted (exit 1 for the release command)', async () => {
