@@ -71,6 +71,8 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
   }
   const dynamo = new DynamoDBClient({});
   const doc = DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } });
+  /** Asked once per command. */
+  let caller: Promise<string> | undefined;
   const clients: Clients = {
     sfn: new SFNClient({}),
     ecr: new ECRClient({}),
@@ -91,12 +93,15 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
     releaseStateMachineArn: env.SWITCHYARD_RELEASE_STATE_MACHINE_ARN as string,
     rollbackStateMachineArn: env.SWITCHYARD_ROLLBACK_STATE_MACHINE_ARN as string,
     now: () => new Date(),
-    async callerArn() {
-      // Loaded only here: the CLI's other commands never need STS.
-      const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-      const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
-      if (!out.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
-      return out.Arn;
+    callerArn() {
+      caller ??= (async () => {
+        // Loaded only here: the CLI's other commands never need STS.
+        const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
+        const out = await new STSClient({}).send(new GetCallerIdentityCommand({}));
+        if (!out.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
+        return out.Arn;
+      })();
+      return caller;
     },
     async follow(executionArn, releaseId, onLine) {
       const printed = new Set<string>();

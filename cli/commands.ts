@@ -409,6 +409,13 @@ export const history = async (
 };
 
 /**
+ * Who runs a command, for the audit trail, the requester check and approvals: against AWS the IAM
+ * caller (what --as claims is not evidence), locally --as.
+ */
+export const actingAs = async (backend: Pick<Backend, 'callerArn'>, as: string): Promise<string> =>
+  backend.callerArn ? backend.callerArn() : as;
+
+/**
  * `approve|reject --release <id>` against AWS: the same conditional decision as the email page and
  * Slack, as the IAM caller (an approver of the target who is not the requester), recorded with
  * channel `cli`. Authority to run it at all comes from IAM on the approvals table.
@@ -422,11 +429,11 @@ export const decideRelease = async (
 ): Promise<CommandResult> => {
   // Against AWS the decider is whoever IAM says is calling (an approver lists that ARN among their
   // aliases); `--as` names someone only in the local runtime, where there is no IAM caller.
-  const caller = backend.callerArn ? await backend.callerArn() : undefined;
-  if (caller && normaliseIdentity(request.by) !== normaliseIdentity(caller)) {
-    out.line(`deciding as ${caller}, the IAM identity running this command (--as counts only with --local)`);
+  const by = await actingAs(backend, request.by);
+  if (normaliseIdentity(by) !== normaliseIdentity(request.by)) {
+    out.line(`deciding as ${by}, the IAM identity running this command (--as counts only with --local)`);
   }
-  const options = { ...request, by: caller ?? request.by };
+  const options = { ...request, by };
   const record = await backend.store.getRelease(options.releaseId);
   if (!record) throw new UsageError(`no release ${options.releaseId}`);
   if (!record.approvalId) {

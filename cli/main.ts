@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
-import { decideRelease, history, release, rollback, status } from './commands.ts';
+import { actingAs, decideRelease, history, release, rollback, status } from './commands.ts';
 import { type CommandResult, UsageError } from './results.ts';
 
 const defaultTargets =
@@ -83,13 +83,6 @@ const positive = (value: string) => {
   return n;
 };
 
-/**
- * Who started a release or rollback, for the audit trail and the requester check of approvals:
- * against AWS the IAM caller (what --as claims is not evidence), locally --as.
- */
-const requester = async (backend: Backend, globals: Globals) =>
-  backend.callerArn ? backend.callerArn() : globals.as;
-
 let result: CommandResult | undefined;
 const run =
   (action: (backend: Backend, globals: Globals, say: (text: string) => void) => Promise<CommandResult>) =>
@@ -134,7 +127,7 @@ program
       wait?: boolean;
     }) =>
       run(async (backend, g, say) =>
-        release(backend, { line: say }, { ...options, by: await requester(backend, g) }),
+        release(backend, { line: say }, { ...options, by: await actingAs(backend, g.as) }),
       )(),
   );
 
@@ -155,7 +148,7 @@ program
   .option('--wait', 'follow the rollback until it ends (always, with --local)')
   .action(async (options: { target: string; reason: string; ifRunning: 'abort' | 'wait'; wait?: boolean }) =>
     run(async (backend, g, say) =>
-      rollback(backend, { line: say }, { ...options, by: await requester(backend, g) }),
+      rollback(backend, { line: say }, { ...options, by: await actingAs(backend, g.as) }),
     )(),
   );
 
@@ -181,7 +174,7 @@ for (const action of ['approve', 'reject'] as const) {
     .command(action)
     .description(
       action === 'approve'
-        ? 'approve a release waiting for approval, as --as (an approver of its target, not its requester)'
+        ? 'approve a release waiting for approval, as your IAM identity (--as with --local): an approver of its target, not its requester'
         : 'reject a release waiting for approval: it ends Aborted and its new colour is cleaned up',
     )
     .requiredOption('--release <id>', 'release id (switchyard history shows them)')

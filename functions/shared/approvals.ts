@@ -122,8 +122,6 @@ export interface DecideDeps {
   store: Pick<Store, 'appendPhase'>;
   sfn: Pick<SFNClient, 'send'>;
   now: () => Date;
-  /** Waits between delivery attempts (the local runtime's virtual clock; tests need not wait). */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DecisionRequest {
@@ -267,7 +265,7 @@ const DELIVERY_BACKOFF_MS = [1_000, 3_000];
  */
 export const deliverDecision = async (
   record: ApprovalRecord,
-  deps: Pick<DecideDeps, 'approvals' | 'store' | 'sfn' | 'now' | 'sleep'>,
+  deps: Pick<DecideDeps, 'approvals' | 'store' | 'sfn' | 'now'>,
 ): Promise<DecisionResult> => {
   const who = `${(record.decidedBy ?? []).join(' and ')} via ${record.channel}`;
   const approved = record.status === 'APPROVED';
@@ -290,7 +288,8 @@ export const deliverDecision = async (
       if (!(classifyError(error) instanceof TransientError)) throw error;
       const wait = DELIVERY_BACKOFF_MS[attempt];
       if (wait === undefined) return { state: 'unconfirmed', record };
-      await (deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))))(wait);
+      // Locally setTimeout runs on the virtual clock.
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
   if (!taken && record.executionArn) {

@@ -82,6 +82,12 @@ const secretRef = z
     'must be a Secrets Manager secret name or ARN',
   );
 
+/** An email address as people are compared (identity.ts): trimmed and case-folded. */
+const emailIdentity = z.preprocess(
+  (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
+  z.email('must be an email address'),
+);
+
 /**
  * Another name of an approver. Not `slack:…` (Slack user ids go in slackUserId). An assumed-role
  * ARN only for IAM Identity Center roles (`AWSReservedSSO_…`), whose session name AWS sets to the
@@ -213,10 +219,7 @@ export const TargetSchema = z.strictObject({
         .array(
           z.strictObject({
             /** Compared trimmed and case-folded (identity.ts). */
-            id: z.preprocess(
-              (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
-              z.email('must be an email address'),
-            ),
+            id: emailIdentity,
             /**
              * Other names of the same person: their CLI user name (`$USER`, the CLI's default `--as`
              * in the local runtime) and their IAM principal ARNs (who calls `switchyard approve`
@@ -246,12 +249,7 @@ export const TargetSchema = z.strictObject({
        * Region. Each approver's links go to that approver's own address only (SES), never to the
        * shared release topic, where any subscriber would read everyone's links.
        */
-      emailFrom: z
-        .preprocess(
-          (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
-          z.email('must be an email address'),
-        )
-        .optional(),
+      emailFrom: emailIdentity.optional(),
       /** Two distinct approvers are needed. */
       twoPerson: z.boolean().default(false),
       /**

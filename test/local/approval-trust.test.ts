@@ -18,6 +18,8 @@ import {
 } from '../../local/approver.ts';
 import {
   approvalWorlds,
+  cliBackend,
+  depsOf,
   finish,
   isRunning,
   parkedManualRelease,
@@ -37,19 +39,11 @@ const cliDecide = async (
   /** Against AWS: the IAM caller (STS GetCallerIdentity) the CLI decides as. */
   callerArn?: string,
 ) => {
-  const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
-  const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
-  const backend = {
-    store: world.rt.store,
-    approvals: deps.approvals,
-    now: () => new Date(),
-    clients: deps,
-    ...(callerArn ? { callerArn: async () => callerArn } : {}),
-  };
+  const backend = await cliBackend(world, callerArn);
   const lines: string[] = [];
   try {
     const result = await world.rt.until(
-      decideRelease(backend as never, { line: (t) => lines.push(t) }, { releaseId, action, by, reason }),
+      decideRelease(backend, { line: (t) => lines.push(t) }, { releaseId, action, by, reason }),
     );
     return { ok: true, result, lines };
   } catch (error) {
@@ -135,8 +129,7 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
   it('a decision that read the token just before a retry re-armed the approval goes to the new token', async () => {
     const world = await start();
     const { releaseId } = await parkedRelease(world, 'orders-api');
-    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
-    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+    const deps = await depsOf(world);
     const [record] = await approvalsOf(world.rt, releaseId);
     // The decision reads the record with an old token (an earlier attempt's); the table holds the new one.
     let reads = 0;

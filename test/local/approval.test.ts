@@ -19,6 +19,8 @@ import {
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import {
   approvalWorlds,
+  cliBackend,
+  depsOf,
   finish,
   isRunning,
   parkedManualRelease,
@@ -195,9 +197,7 @@ describe('approvals by email link', () => {
     const world = await start();
     const { releaseId } = await parkedRelease(world, 'orders-api');
     const [record] = await approvalOf(world, releaseId);
-    // Imported only now: the clients read the local endpoints the runtime has set, at import.
-    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
-    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+    const deps = await depsOf(world);
     const approvalId = record?.approvalId as string;
     const results = await world.rt.until(
       Promise.all([
@@ -339,14 +339,7 @@ describe('switchyard approve|reject against the tables and Step Functions (the A
   it('decides as an operator on the allow-list with channel cli, and refuses others with the reason', async () => {
     const world = await start();
     const { releaseId } = await parkedRelease(world, 'ledger-api', 'alice@example.com');
-    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
-    const deps = releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
-    const backend = {
-      store: deps.store,
-      approvals: deps.approvals,
-      clients: { sfn: deps.sfn },
-      now: () => new Date(),
-    };
+    const backend = await cliBackend(world);
     const lines: string[] = [];
     const out = { line: (text: string) => lines.push(text) };
     const as = (by: string, action: 'approve' | 'reject' = 'approve', reason?: string) =>

@@ -81,3 +81,25 @@ export const approvalWorlds = () => {
 
 export const isRunning = (world: ApprovalWorld, releaseId: string) =>
   world.rt.executions().find((e) => e.name === releaseId)?.status === 'RUNNING';
+
+/** The functions' dependencies on this world's tables and clients (for calling decide directly). */
+export const depsOf = async (world: ApprovalWorld) => {
+  // Imported only now: the clients read the local endpoints the runtime has set, at import.
+  const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
+  return releaseDeps(world.rt.targets, world.rt.store, world.rt.tables.approvals);
+};
+
+/**
+ * What `switchyard approve|reject` uses against AWS (the tables and Step Functions), on this world;
+ * `callerArn` is the IAM caller STS would name.
+ */
+export const cliBackend = async (world: ApprovalWorld, callerArn?: string) => {
+  const deps = await depsOf(world);
+  return {
+    store: deps.store,
+    approvals: deps.approvals,
+    clients: { sfn: deps.sfn },
+    now: () => new Date(),
+    ...(callerArn ? { callerArn: async () => callerArn } : {}),
+  };
+};
