@@ -53,6 +53,7 @@ import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
   allFunctionFolders,
+  asyncFunctions,
   eventFunctions,
   type FunctionFolder,
   functionTimeoutSeconds,
@@ -151,6 +152,7 @@ export class SwitchyardStack extends Stack {
     });
     const folders = allFunctionFolders();
     const invokedByEvents = new Set<FunctionFolder>(eventFunctions);
+    const invokedAsync = new Set<FunctionFolder>(asyncFunctions);
     // The functions that talk to the targets' own network (CheckHealth's probes) attach to it.
     const attachment = attachmentOf(props.targets);
     const network = attachment && {
@@ -173,7 +175,7 @@ export class SwitchyardStack extends Stack {
           targetsFile: props.targetsFile,
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
-          deadLetterQueue: invokedByEvents.has(folder) ? deadLetters : undefined,
+          deadLetterQueue: invokedByEvents.has(folder) || invokedAsync.has(folder) ? deadLetters : undefined,
           network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),
@@ -282,7 +284,7 @@ export class SwitchyardStack extends Stack {
 
     this.monitoring(deadLetters);
     this.acknowledge(releases);
-    for (const folder of eventFunctions) {
+    for (const folder of [...eventFunctions, ...asyncFunctions]) {
       Validations.of(this.functions[folder]).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason:
@@ -550,7 +552,7 @@ export class SwitchyardStack extends Stack {
         'wait-resume',
         'reconciler',
         'approvals',
-        'slack-interactions',
+        'slack-decisions',
         'release-lock',
         'recover-execution',
         // A retried request hands an already recorded decision to its own new token.
@@ -581,7 +583,7 @@ export class SwitchyardStack extends Stack {
         'recover-execution',
         'start-release',
         'approvals',
-        'slack-interactions',
+        'slack-decisions',
         'request-approval',
       ],
       ['states:DescribeExecution'],
@@ -657,6 +659,14 @@ export class SwitchyardStack extends Stack {
     }
     this.functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', api.apiEndpoint);
     readSecret(slackSigningSecret, 'slack-interactions');
+    // Slack is acknowledged first; the decision runs on Lambda's asynchronous queue: two retries
+    // (Lambda's default), and what fails them all goes to the dead-letter queue.
+    const decisions = this.functions['slack-decisions'];
+    // The unqualified function only (grantInvoke would add every version and alias, `:*`).
+    this.functions['slack-interactions'].addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [decisions.functionArn] }),
+    );
+    this.functions['slack-interactions'].addEnvironment('SLACK_DECISIONS_FUNCTION', decisions.functionName);
     this.functions['slack-interactions'].addEnvironment(
       'SLACK_SIGNING_SECRET_SECRET',
       slackSigningSecret.secretArn,

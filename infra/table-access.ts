@@ -64,5 +64,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Reads the target's history for the snapshots a rollback plan names; records what it deleted.
   'prune-snapshots': { releases: ['UpdateItem', 'Query'] },
   approvals: { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
-  'slack-interactions': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+  // Only checks and acknowledges a click: no table at all.
+  'slack-interactions': {},
+  'slack-decisions': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
 };

@@ -101,11 +101,38 @@ export const slackApprovalMessage = (runtime: LocalRuntime, target: string) => {
   return { message: body, approvalId: buttons[0]?.value };
 };
 
+let responses = 0;
+
 /**
  * A Slack button click as Slack sends it: a form-encoded `payload` (block_actions), signed with
- * the app's signing secret over `v0:{timestamp}:{body}`. `tamper` alters the request after signing.
+ * the app's signing secret over `v0:{timestamp}:{body}`, with a `response_url` of its own (a
+ * webhook path of the simulated account unless `responseUrl` is given). `tamper` alters the request
+ * after signing. Once Switchyard acknowledged the click, virtual time runs until the decision's
+ * invocation is done, Lambda's retries included: `reply` is the text of the last post to the
+ * response URL, `replies` every post, as Slack would show them.
  */
-export const clickSlackButton = (
+export const clickSlackButton = async (
+  runtime: LocalRuntime,
+  click: Parameters<typeof sendSlackClick>[1],
+): Promise<Page & { reply?: string; replies: Record<string, unknown>[] }> => {
+  const responseUrl =
+    click.responseUrl ?? runtime.account.webhooks.url(`/slack-response/click-${++responses}`);
+  const path = new URL(responseUrl).pathname;
+  const posted = () =>
+    runtime.account.webhooks.received
+      .filter((r) => r.path === path)
+      .map((r) => r.body as Record<string, unknown>);
+  const answer = await sendSlackClick(runtime, { ...click, responseUrl });
+  if (answer.status === 200) {
+    await runtime.runUntil(() => runtime.account.lambda.inFlight === 0, 600);
+  }
+  const replies = posted();
+  const last = replies.at(-1)?.text;
+  return { ...answer, reply: typeof last === 'string' ? last : undefined, replies };
+};
+
+/** Sends one signed click and returns Switchyard's acknowledgement, without waiting for its answer. */
+export const sendSlackClick = (
   runtime: LocalRuntime,
   click: {
     approvalId: string;

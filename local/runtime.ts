@@ -137,6 +137,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       APPROVALS_TABLE: TABLES.approvals,
       APPROVAL_KEY_SECRET: 'switchyard/approval-signing-key',
       SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
+      SLACK_DECISIONS_FUNCTION: 'switchyard-slack-decisions',
       // The loopback approval server stands in for the API Gateway endpoint.
       APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
@@ -152,6 +153,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.sfn,
       clients.sns,
       clients.ses,
+      clients.lambda,
       clients.cloudwatch,
       clients.secrets,
     ]) {
@@ -237,6 +239,8 @@ export class LocalRuntime {
     this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));
     this.account.secrets.put('switchyard/slack-signing-secret', this.slackSigningSecret);
     this.lambda = new LocalLambda(this.account.region, this.account.accountId, this.faults);
+    this.account.lambda.run = (name, payload) =>
+      this.lambda.invoke(this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`), payload);
     this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
       onStateEntered: (execution, state, type) => {
         if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
@@ -531,7 +535,8 @@ export class LocalRuntime {
     const limit = Date.now() + MAX_VIRTUAL_MS;
     for (;;) {
       await this.clock.quiesce(this.io);
-      if (this.sfn.running().length === 0 && this.bus.inFlight === 0) break;
+      if (this.sfn.running().length === 0 && this.bus.inFlight === 0 && this.account.lambda.inFlight === 0)
+        break;
       if (Date.now() > limit) {
         throw new Error(
           `executions still running after ${MAX_VIRTUAL_MS / 3600_000} virtual hours: ${this.sfn

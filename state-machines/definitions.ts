@@ -46,11 +46,15 @@ export const eventFunctions = ['start-release', 'wait-resume', 'reconciler', 're
 /** Functions behind the approval API (API Gateway routes). */
 export const httpFunctions = ['approvals', 'slack-interactions'] as const;
 
+/** Functions another function invokes asynchronously (Lambda's event queue, with its retries). */
+export const asyncFunctions = ['slack-decisions'] as const;
+
 export type FunctionFolder =
   | (typeof releaseFunctions)[keyof typeof releaseFunctions]
   | (typeof rollbackFunctions)[keyof typeof rollbackFunctions]
   | (typeof eventFunctions)[number]
-  | (typeof httpFunctions)[number];
+  | (typeof httpFunctions)[number]
+  | (typeof asyncFunctions)[number];
 
 /**
  * Each function's Lambda timeout in seconds (the stack sets it; the local runtime enforces it).
@@ -71,6 +75,7 @@ export const allFunctionFolders = (): FunctionFolder[] => [
     ...Object.values(rollbackFunctions),
     ...eventFunctions,
     ...httpFunctions,
+    ...asyncFunctions,
   ]),
 ];
 

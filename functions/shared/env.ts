@@ -15,6 +15,8 @@ export const envVars = {
   /** Secrets Manager secret holding the Slack app's signing secret. */
   SLACK_SIGNING_SECRET_SECRET: z.string().min(1),
   RELEASE_STATE_MACHINE_ARN: z.string().startsWith('arn:'),
+  /** The function that takes Slack clicks' decisions, after slack-interactions acknowledged them. */
+  SLACK_DECISIONS_FUNCTION: z.string().min(1),
 } as const;
 type EnvVar = keyof typeof envVars;
 

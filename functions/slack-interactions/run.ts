@@ -1,13 +1,13 @@
-import { type DecideDeps, decide, describeDecision } from '../shared/approvals.ts';
-import { slackText } from '../shared/channel-text.ts';
 import type { HttpEvent, HttpResult } from '../shared/http.ts';
-import { resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { verifySlack } from '../shared/signing.ts';
+import type { SlackClick } from '../shared/slack-click.ts';
 
-type Deps = DecideDeps & {
+type Deps = {
+  now: () => Date;
   signingSecret: () => Promise<string>;
-  post: (url: string, body: unknown) => Promise<void>;
+  /** Hands the click to `slack-decisions` on Lambda's asynchronous queue (InvocationType Event). */
+  handOver: (click: SlackClick) => Promise<void>;
 };
 
 const reply = (statusCode: number, text: string): HttpResult => ({
@@ -24,10 +24,13 @@ interface BlockActions {
 }
 
 /**
- * Slack's interactivity request URL. The signature over `v0:{timestamp}:{raw body}` is checked
- * before anything is parsed; the clicking Slack user must map to an approver of the target. The
- * decision is the same conditional write as the email page's; the message's buttons are then
- * replaced with who decided, through `response_url`.
+ * Slack's interactivity request URL. Slack wants an HTTP 200 within 3 seconds of a click
+ * (api.slack.com/interactivity/handling#acknowledgment_response), cold start included, so this
+ * function only checks the request and acknowledges it: the signature over
+ * `v0:{timestamp}:{raw body}` is checked before anything is parsed, the payload must be a
+ * Switchyard button, and the click is handed to `slack-decisions` (an asynchronous invoke) before
+ * the empty 200 goes back. No table read, no decision and no post happen here; the decision's
+ * answer reaches the person through the click's `response_url`.
  */
 export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => {
   if (event.requestContext.http.method.toUpperCase() !== 'POST') return reply(405, 'POST only');
@@ -36,11 +39,12 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
       ? Buffer.from(event.body, 'base64').toString('utf8')
       : (event.body ?? '');
   const headers = event.headers ?? {};
+  const now = Math.floor(deps.now().getTime() / 1000);
   const check = verifySlack(
     await deps.signingSecret(),
     { timestamp: headers['x-slack-request-timestamp'], signature: headers['x-slack-signature'] },
     raw,
-    Math.floor(deps.now().getTime() / 1000),
+    now,
   );
   if (!check.ok) {
     logger.warn('slack request refused', { reason: check.reason });
@@ -53,52 +57,27 @@ export const run = async (event: HttpEvent, deps: Deps): Promise<HttpResult> => 
     return reply(400, 'payload is not JSON');
   }
   const action = payload.actions?.[0];
-  const approvalId = action?.value ?? '';
   if (
     payload.type !== 'block_actions' ||
-    (action?.action_id !== 'approve' && action?.action_id !== 'reject')
+    (action?.action_id !== 'approve' && action?.action_id !== 'reject') ||
+    typeof action.value !== 'string' ||
+    typeof payload.user?.id !== 'string'
   ) {
     return reply(400, 'not a Switchyard approval button');
   }
-  const record = /^[A-Za-z0-9_-]{16,64}$/.test(approvalId) ? await deps.approvals.get(approvalId) : undefined;
-  if (!record) return reply(404, 'this approval does not exist (any more)');
-  // Own keys only: a user id such as `constructor` or `__proto__` names nobody.
-  const userId = payload.user?.id ?? '';
-  const approver = record.identities
-    ? record.approvers.find((a) => a === resolveIdentity(record.identities, `slack:${userId}`))
-    : record.slackUsers && Object.hasOwn(record.slackUsers, userId)
-      ? record.slackUsers[userId]
-      : undefined;
-  if (!approver) {
-    return reply(200, `Slack user ${payload.user?.id ?? '?'} is not an approver of this release.`);
-  }
-  const result = await decide(
-    {
-      approvalId,
-      approver,
+  try {
+    await deps.handOver({
+      approvalId: action.value.slice(0, 128),
+      userId: payload.user.id.slice(0, 64),
+      username: typeof payload.user.username === 'string' ? payload.user.username.slice(0, 128) : undefined,
       action: action.action_id,
-      channel: 'slack',
-      reason:
-        action.action_id === 'reject'
-          ? `rejected in Slack by ${payload.user?.username ?? approver}`
-          : undefined,
-    },
-    deps,
-  );
-  const text = describeDecision(result, approver);
-  if (
-    payload.response_url &&
-    (result.state === 'decided' || result.state === 'closed' || result.state === 'cancelled')
-  ) {
-    try {
-      await deps.post(payload.response_url, {
-        replace_original: true,
-        // The text carries people's words (a rollback's reason): escaped for Slack's mrkdwn.
-        text: slackText(`${record.details.Target}: ${text}`),
-      });
-    } catch (error) {
-      logger.warn('notification failed', { channel: 'slack response_url', error: error as Error });
-    }
+      responseUrl: typeof payload.response_url === 'string' ? payload.response_url : undefined,
+      sentAt: Number(headers['x-slack-request-timestamp']),
+    });
+  } catch (error) {
+    // Nothing was handed over: Slack shows the person that the click failed, and they click again.
+    logger.error('could not hand the click over', { error: error as Error });
+    return reply(503, 'Switchyard could not take this click; nothing was decided. Click again.');
   }
-  return reply(200, text);
+  return { statusCode: 200, headers: { 'cache-control': 'no-store' }, body: '' };
 };

@@ -12,6 +12,7 @@ import { EcrModel, SnsModel } from './ecr-sns.ts';
 import { EcsModel } from './ecs.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError, timeoutError } from './errors.ts';
+import { LambdaModel } from './lambda.ts';
 import type { RateLimiter } from './rate-limits.ts';
 import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
@@ -25,6 +26,7 @@ export const serviceOfClient: Record<string, string> = {
   ECRClient: 'ECR',
   SNSClient: 'SNS',
   SESv2Client: 'SESv2',
+  LambdaClient: 'Lambda',
   SFNClient: 'SFN',
   CloudWatchClient: 'CloudWatch',
   SecretsManagerClient: 'SecretsManager',
@@ -38,6 +40,7 @@ const latencyMs: Record<string, [number, number]> = {
   ECR: [30, 80],
   SNS: [20, 60],
   SESv2: [30, 90],
+  Lambda: [10, 30],
   SFN: [20, 60],
   CloudWatch: [20, 70],
   SecretsManager: [20, 60],
@@ -66,6 +69,10 @@ export class SimulatedAccount {
   readonly rds: RdsModel;
   readonly sns = new SnsModel();
   readonly ses: SesModel;
+  /** Asynchronous invocations of Switchyard's own functions (their `switchyard-<folder>` names). */
+  readonly lambda = new LambdaModel((name) =>
+    /^(arn:aws:lambda:[^:]+:\d{12}:function:)?switchyard-[a-z-]+$/.test(name),
+  );
   readonly cloudwatch: CloudWatchModel;
   readonly secrets: SecretsModel;
   /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
@@ -159,6 +166,7 @@ export class SimulatedAccount {
         ECR: this.ecr,
         SNS: this.sns,
         SESv2: this.ses,
+        Lambda: this.lambda,
         SFN: this.sfn,
         CloudWatch: this.cloudwatch,
         SecretsManager: this.secrets,

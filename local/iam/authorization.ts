@@ -90,6 +90,7 @@ export const iamPrefix: Record<string, string> = {
   ECR: 'ecr',
   SNS: 'sns',
   SESv2: 'ses',
+  Lambda: 'lambda',
   SFN: 'states',
   CloudWatch: 'cloudwatch',
   SecretsManager: 'secretsmanager',
@@ -115,6 +116,9 @@ const table = (input: Input): Named[] => {
   const index = str(input.IndexName);
   return [index ? res('index', { TableName: name, IndexName: index }) : res('table', { TableName: name })];
 };
+
+/** Operations authorized as an action of another name (Service Authorization Reference). */
+const actionOfOperation: Record<string, string> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
 
 /**
  * Which request field names the resource, per operation (the reference does not say). An
@@ -183,6 +187,11 @@ const extractors: Record<string, Extractor> = {
   // stack grants both. The address is recorded, which is never kinder than AWS: a policy granting
   // only the domain is denied here even where AWS (domain verified) would allow it.
   'ses:SendEmail': (i) => [res('identity', { IdentityName: str(i.FromEmailAddress) ?? '' })],
+  // A function name or ARN; Switchyard names its own functions in full (the stack's function name).
+  'lambda:InvokeFunction': (i) => {
+    const name = str(i.FunctionName) ?? '';
+    return [name.startsWith('arn:') ? name : res('function', { FunctionName: name })];
+  },
   'states:StartExecution': (i) => [str(i.stateMachineArn) ?? ''],
   'states:DescribeExecution': (i) => [str(i.executionArn) ?? ''],
   'states:StopExecution': (i) => [str(i.executionArn) ?? ''],
@@ -212,7 +221,7 @@ export const authorizationsOf = (
 ): IamRequest[] => {
   const prefix = iamPrefix[svc];
   if (!prefix) throw new Error(`no IAM prefix for ${svc}`);
-  const action = `${prefix}:${operation}`;
+  const action = actionOfOperation[`${prefix}:${operation}`] ?? `${prefix}:${operation}`;
   const data = actionData(action);
   const extract = extractors[action];
   if (!extract)

@@ -85,8 +85,11 @@ const decisionFaults: Record<string, (folder: string) => FaultPlan> = {
   }),
 };
 
-const decisionCase = async (channel: 'email' | 'slack', fault: string) => {
-  const folder = channel === 'email' ? 'approvals' : 'slack-interactions';
+/** Which function takes the fault: the email page's, Slack's decision, or Slack's acknowledgement. */
+const faultedFolder = { email: 'approvals', slack: 'slack-decisions', 'slack ack': 'slack-interactions' };
+
+const decisionCase = async (channel: keyof typeof faultedFolder, fault: string) => {
+  const folder = faultedFolder[channel];
   const world = await startApprovalWorld();
   return runIn(
     `decision ${folder} × ${fault}`,
@@ -124,10 +127,15 @@ const decisionCase = async (channel: 'email' | 'slack', fault: string) => {
   );
 };
 
-describe('fault matrix: the decision functions (approvals, slack-interactions)', () => {
-  const cases = (['email', 'slack'] as const).flatMap((channel) =>
-    Object.keys(decisionFaults).map((fault) => [channel, fault] as const),
-  );
+describe('fault matrix: the decision functions (approvals, slack-interactions, slack-decisions)', () => {
+  const cases = [
+    ...(['email', 'slack'] as const).flatMap((channel) =>
+      Object.keys(decisionFaults).map((fault) => [channel, fault] as const),
+    ),
+    // The acknowledging function makes no decision: it can only crash or hang after handing over.
+    ['slack ack', 'crash after side effect'] as const,
+    ['slack ack', 'function timed out'] as const,
+  ];
   it.each(cases)('%s + %s', async (channel, fault) => {
     const result = await decisionCase(channel, fault);
     expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);

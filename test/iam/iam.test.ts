@@ -137,7 +137,7 @@ describe('IAM check', () => {
   });
 
   it('keeps the internet-facing approval and Slack functions off the Locks and Waits tables', async () => {
-    const asks = ['approvals', 'slack-interactions'].flatMap((by) =>
+    const asks = ['approvals', 'slack-interactions', 'slack-decisions'].flatMap((by) =>
       ['switchyard-locks', 'switchyard-waits'].flatMap((table) =>
         ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'].map((action) => ({
           by,
@@ -158,13 +158,24 @@ describe('IAM check', () => {
         calls: 1,
       },
       {
-        by: 'slack-interactions',
+        by: 'slack-decisions',
         action: 'dynamodb:UpdateItem',
         resource: 'arn:aws:dynamodb:us-east-1:123456789012:table/switchyard-releases',
         calls: 1,
       },
     ]);
     expect(own.denials).toEqual([]);
+    // The function that answers Slack reads no table at all: it checks the signature and hands over.
+    const ack = await checkCalls(
+      policies,
+      ['switchyard-approvals', 'switchyard-releases'].map((table) => ({
+        by: 'slack-interactions',
+        action: 'dynamodb:GetItem',
+        resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${table}`,
+        calls: 1,
+      })),
+    );
+    expect(ack.denials).toHaveLength(2);
   });
 
   it('lets the deploy step pass only the task and execution roles the targets configure', async () => {

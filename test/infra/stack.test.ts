@@ -10,6 +10,7 @@ import { buildApp } from '../../infra/app.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
 import {
   allFunctionFolders,
+  asyncFunctions,
   eventFunctions,
   releaseDefinitionPath,
   releaseFunctions,
@@ -263,7 +264,8 @@ describe('SwitchyardStack', () => {
       .filter(([, policy]) => JSON.stringify(policy).includes(tableRef))
       .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''));
     // AcquireLock: a rollback cancels the pending approval of the release it stops (not internet-facing).
-    expect(readers.sort()).toEqual(['AcquireLock', 'Approvals', 'RequestApproval', 'SlackInteractions']);
+    // SlackDecisions decides Slack clicks; SlackInteractions, which faces Slack, reads no table.
+    expect(readers.sort()).toEqual(['AcquireLock', 'Approvals', 'RequestApproval', 'SlackDecisions']);
     const secretReaders = (logicalPrefix: string) => {
       const [secret] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((l) =>
         l.startsWith(logicalPrefix),
@@ -297,12 +299,21 @@ describe('SwitchyardStack', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('sends failed asynchronous invocations of the event functions to the dead-letter queue', () => {
+  it('sends failed asynchronous invocations of the event functions and Slack decisions to the dead-letter queue', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::EventInvokeConfig',
       { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } },
-      eventFunctions.length,
+      eventFunctions.length + asyncFunctions.length,
     );
+    // Of the functions, only Slack's may invoke another: the decision function (unqualified), nothing else.
+    const invokes = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([logical, policy]) =>
+      (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
+        .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
+        .map((st) => [logical.replace(/ServiceRoleDefaultPolicy.*$/, ''), JSON.stringify(st.Resource)]),
+    );
+    expect(invokes.filter(([role]) => !/^(Release|Rollback)Role/.test(role as string))).toEqual([
+      ['SlackInteractions', expect.stringMatching(/^\{"Fn::GetAtt":\["SlackDecisions\w+","Arn"\]\}$/)],
+    ]);
   });
 
   it('has no unacknowledged cdk-nag findings (AwsSolutions and Serverless packs)', () => {

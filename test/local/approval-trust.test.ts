@@ -15,6 +15,7 @@ import {
   emailedLinks,
   formFields,
   http,
+  sendSlackClick,
 } from '../../local/approver.ts';
 import {
   approvalWorlds,
@@ -388,7 +389,8 @@ describe('identities (issue 14, cases 3 and 9)', () => {
         action: 'approve',
       });
       expect(click.status, userId).toBe(200);
-      expect(click.body).toContain(`Slack user ${userId} is not an approver of this release`);
+      expect(click.reply).toBe(`Slack user ${userId} is not an approver of this release.`);
+      expect(click.replies[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     }
     expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
   });
@@ -459,5 +461,94 @@ describe('only our own page decides (issue 14, case 7)', () => {
     });
     expect(own.status, own.body).toBe(200);
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+});
+
+describe('Slack is acknowledged first (issue 14, case 10)', () => {
+  it('the click gets its empty 200 before any table read or decision; the decision follows and replaces the buttons', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    const callsBefore = world.rt.account.callLog.length;
+    const dynamoBefore = world.rt.dynamoLog.length;
+    const responseUrl = world.rt.account.webhooks.url('/slack-response/ack-first');
+    const ack = await sendSlackClick(world.rt, {
+      approvalId: record?.approvalId as string,
+      userId: 'U0BOB0001',
+      action: 'approve',
+      responseUrl,
+    });
+    expect([ack.status, ack.body]).toEqual([200, '']);
+    // What the acknowledging function did: one asynchronous invoke (its signing secret was read at
+    // most once). Before: it read the approval, decided (DynamoDB + SendTaskSuccess) and posted to
+    // response_url, all before Slack got its answer.
+    const byAck = world.rt.account.callLog
+      .slice(callsBefore)
+      .filter((c) => c.by === 'slack-interactions')
+      .map((c) => c.call);
+    expect(byAck.filter((c) => c !== 'SecretsManager.GetSecretValue')).toEqual(['Lambda.Invoke']);
+    expect(world.rt.dynamoLog.slice(dynamoBefore).filter((c) => c.by === 'slack-interactions')).toEqual([]);
+    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+    expect(world.rt.account.webhooks.received.filter((r) => r.path === '/slack-response/ack-first')).toEqual(
+      [],
+    );
+
+    await world.rt.runUntil(
+      () => world.rt.account.webhooks.received.some((r) => r.path === '/slack-response/ack-first'),
+      60,
+    );
+    expect(
+      world.rt.account.webhooks.received.find((r) => r.path === '/slack-response/ack-first')?.body,
+    ).toEqual({ replace_original: true, text: 'orders-api (prod): Approved by bob@example.com' });
+    expect(await finish(world, releaseId)).toMatchObject({ outcome: 'Promoted' });
+  });
+
+  it('a decision whose attempt fails is retried by Lambda a minute later, the person told meanwhile; one failing every attempt is dead-lettered, and the next click decides', async () => {
+    const world = await start();
+    const { releaseId } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    const click = () =>
+      clickSlackButton(world.rt, {
+        approvalId: record?.approvalId as string,
+        userId: 'U0BOB0001',
+        action: 'reject',
+      });
+    const unreadable = (times: number) =>
+      world.rt.faults.arm({
+        api: [
+          {
+            service: 'DynamoDB',
+            operation: 'GetItem',
+            folder: 'slack-decisions',
+            error: 'InternalServerError',
+            times,
+          },
+        ],
+      });
+    const tryingAgain =
+      'Switchyard could not take this decision yet; it tries again in a minute. If no decision follows within 5 minutes, click again.';
+
+    // Every attempt fails (the first and Lambda's two retries): the click is dead-lettered, nothing decided.
+    unreadable(3);
+    const lost = await click();
+    await world.rt.runUntil(() => world.rt.account.lambda.inFlight === 0, 600);
+    expect(lost.status).toBe(200);
+    expect(world.rt.account.lambda.deadLetters.map((d) => [d.functionName, d.attempts])).toEqual([
+      ['switchyard-slack-decisions', 3],
+    ]);
+    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+
+    // Only the first attempt fails: Lambda's retry decides, a minute later.
+    unreadable(1);
+    const before = Date.now();
+    const retried = await click();
+    expect(retried.replies.map((r) => r.text)).toEqual([
+      tryingAgain,
+      'orders-api (prod): Rejected by bob@example.com',
+    ]);
+    expect(Date.now() - before).toBeGreaterThanOrEqual(60_000);
+    expect(await finish(world, releaseId)).toMatchObject({ outcome: 'Aborted' });
+    const [decided] = await approvalsOf(world.rt, releaseId);
+    expect(decided).toMatchObject({ status: 'REJECTED', decidedBy: ['bob@example.com'], channel: 'slack' });
   });
 });

@@ -301,7 +301,7 @@ describe('who may approve', () => {
       userId: 'U0ALICE01',
       action: 'approve',
     });
-    expect(slack.body).toContain('Not allowed: alice@example.com started this release');
+    expect(slack.reply).toContain('Not allowed: alice@example.com started this release');
     expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
 
     const bob = emailedLinks(world.rt, releaseId, 'bob@example.com');
@@ -418,7 +418,7 @@ describe('approvals in Slack', () => {
       userId: 'U0STRANGER',
       action: 'approve',
     });
-    expect(stranger.body).toContain('Slack user U0STRANGER is not an approver');
+    expect(stranger.reply).toContain('Slack user U0STRANGER is not an approver');
     expect((await approvalOf(world, releaseId))[0]?.status).toBe('PENDING');
 
     const responseUrl = world.rt.account.webhooks.url('/slack-response/1');
@@ -428,8 +428,10 @@ describe('approvals in Slack', () => {
       action: 'approve',
       responseUrl,
     });
-    expect(click.status).toBe(200);
-    expect(click.body).toBe('Approved by bob@example.com');
+    // Acknowledged with an empty 200 before any decision (Slack's 3-second limit); the decision's
+    // answer replaces the buttons through response_url.
+    expect([click.status, click.body]).toEqual([200, '']);
+    expect(click.reply).toBe('orders-api (prod): Approved by bob@example.com');
     const replaced = world.rt.account.webhooks.received.find((r) => r.path === '/slack-response/1');
     expect(replaced?.body).toEqual({
       replace_original: true,

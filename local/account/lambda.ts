@@ -1,0 +1,86 @@
+/**
+ * AWS Lambda's Invoke as Switchyard calls it: asynchronously (`InvocationType: 'Event'`), so an
+ * HTTP function can answer first and hand its work to another function. Modelled on
+ * docs.aws.amazon.com/lambda/latest/dg/invocation-async.html and .../invocation-async-error-handling.html
+ * (read 2026-12-02): Lambda queues the event and answers 202 at once; when the function returns an
+ * error (a crash or a timeout included), Lambda runs it two more times, one minute after the first
+ * attempt and two minutes after the second; an event that fails all three goes to the function's
+ * dead-letter queue. The payload limit is 256 KB (Lambda quotas; AWS has since raised it, so this is
+ * never kinder than AWS). Only Switchyard's own functions are here to invoke.
+ */
+import { awsError } from './errors.ts';
+
+/** Milliseconds from the 202 to the first attempt. AWS publishes no figure; its queue is polled at once. */
+const QUEUE_DELAY_MS = 200;
+/** Waits before the second and the third attempt (Lambda's defaults for asynchronous invocation). */
+const RETRY_DELAYS_MS = [60_000, 120_000];
+const MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024;
+
+export interface QueuedInvocation {
+  functionName: string;
+  payload: unknown;
+  attempts: number;
+  error?: string;
+}
+
+export class LambdaModel {
+  /** Events queued or running now (the local runtime waits for them before calling the world settled). */
+  inFlight = 0;
+  /** Events that failed every attempt: what the function's dead-letter queue would hold. */
+  readonly deadLetters: QueuedInvocation[] = [];
+  /** Runs the function named (a Switchyard function name or ARN); set by the local runtime. */
+  run: ((functionName: string, payload: unknown) => Promise<unknown>) | undefined;
+
+  constructor(private readonly known: (functionName: string) => boolean) {}
+
+  Invoke(input: { FunctionName?: string; InvocationType?: string; Payload?: Uint8Array | string }) {
+    const name = input.FunctionName ?? '';
+    if (!this.known(name)) {
+      throw awsError('ResourceNotFoundException', `Function not found: ${name}`, 404);
+    }
+    if (input.InvocationType !== 'Event') {
+      throw awsError(
+        'InvalidParameterValueException',
+        'the local account invokes functions asynchronously only (InvocationType Event)',
+        400,
+      );
+    }
+    const bytes =
+      typeof input.Payload === 'string' ? Buffer.from(input.Payload) : Buffer.from(input.Payload ?? []);
+    if (bytes.length > MAX_ASYNC_PAYLOAD_BYTES) {
+      throw awsError(
+        'RequestEntityTooLargeException',
+        `Request must be smaller than ${MAX_ASYNC_PAYLOAD_BYTES} bytes for the InvokeAsync operation`,
+        413,
+      );
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(bytes.toString('utf8') || 'null');
+    } catch {
+      throw awsError('InvalidRequestContentException', 'Could not parse request body into json', 400);
+    }
+    const event: QueuedInvocation = { functionName: name, payload, attempts: 0 };
+    this.inFlight++;
+    setTimeout(() => this.attempt(event), QUEUE_DELAY_MS);
+    return { StatusCode: 202 };
+  }
+
+  private async attempt(event: QueuedInvocation) {
+    event.attempts++;
+    try {
+      if (!this.run) throw new Error('no local Lambda to run asynchronous invocations');
+      await this.run(event.functionName, event.payload);
+      this.inFlight--;
+    } catch (error) {
+      event.error = (error as Error).message;
+      const delay = RETRY_DELAYS_MS[event.attempts - 1];
+      if (delay === undefined) {
+        this.deadLetters.push(event);
+        this.inFlight--;
+        return;
+      }
+      setTimeout(() => this.attempt(event), delay);
+    }
+  }
+}
