@@ -10,9 +10,6 @@ import {
   Token,
   Validations,
 } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import {
   Alarm,
   ComparisonOperator,
@@ -34,7 +31,7 @@ import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -63,6 +60,7 @@ import {
   rollbackDefinitionPath,
   rollbackFunctions,
 } from '../state-machines/definitions.ts';
+import { ApprovalApi } from './constructs/approval-api.ts';
 import { AslStateMachine } from './constructs/asl-state-machine.ts';
 import { ReleaseFunction } from './constructs/release-function.ts';
 import { type TableName, tableAccess } from './table-access.ts';
@@ -90,7 +88,7 @@ export class SwitchyardStack extends Stack {
   readonly functions: Record<FunctionFolder, ReleaseFunction>;
   readonly stateMachine: AslStateMachine;
   readonly rollbackStateMachine: AslStateMachine;
-  readonly approvalApi: HttpApi;
+  readonly approvalApi: ApprovalApi;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
@@ -222,7 +220,7 @@ export class SwitchyardStack extends Stack {
       SWITCHYARD_RELEASES_TABLE: releases.tableName,
       SWITCHYARD_WAITS_TABLE: waits.tableName,
       SWITCHYARD_APPROVALS_TABLE: approvals.tableName,
-      SWITCHYARD_APPROVAL_API: this.approvalApi.apiEndpoint,
+      SWITCHYARD_APPROVAL_API: this.approvalApi.baseUrl,
     };
     for (const [name, value] of Object.entries(outputs)) {
       new CfnOutput(this, name.replace(/_/g, ''), {
@@ -593,12 +591,8 @@ export class SwitchyardStack extends Stack {
     );
   }
 
-  /**
-   * The approval API: GET/POST /approvals/{id} (the signed-link pages) and POST /slack/interactions,
-   * throttled, with access logs. The routes have no API Gateway authorizer on purpose: each request
-   * proves itself inside the handler (an HMAC-signed link, or Slack's request signature).
-   */
-  private approvalEndpoints(): HttpApi {
+  /** The approval API (infra/constructs/approval-api.ts) and the secrets its functions check requests with. */
+  private approvalEndpoints(): ApprovalApi {
     const signingKey = new Secret(this, 'ApprovalSigningKey', {
       description: 'Signs Switchyard approval links (HMAC-SHA256)',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -608,44 +602,9 @@ export class SwitchyardStack extends Stack {
         "Your Slack app's signing secret (Basic Information → App Credentials); replace the generated value",
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
     });
-    const api = new HttpApi(this, 'ApprovalApi', {
-      description: 'Switchyard approval links and Slack interactivity',
-      createDefaultStage: false,
-    });
-    const accessLogs = new LogGroup(this, 'ApprovalApiAccessLogs', {
-      retention: RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    new HttpStage(this, 'ApprovalApiStage', {
-      httpApi: api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: 10, burstLimit: 20 },
-      // No query strings in the log format: they carry link signatures.
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            method: '$context.httpMethod',
-            path: '$context.path',
-            status: '$context.status',
-            latency: '$context.responseLatency',
-          }),
-        ),
-      },
-    });
-    const pages = new HttpLambdaIntegration('ApprovalPages', this.functions.approvals);
-    api.addRoutes({
-      path: '/approvals/{id}',
-      methods: [HttpMethod.GET, HttpMethod.POST],
-      integration: pages,
-    });
-    api.addRoutes({
-      path: '/slack/interactions',
-      methods: [HttpMethod.POST],
-      integration: new HttpLambdaIntegration('SlackInteractions', this.functions['slack-interactions']),
+    const api = new ApprovalApi(this, 'ApprovalApi', {
+      pages: this.functions.approvals,
+      slack: this.functions['slack-interactions'],
     });
 
     // GetSecretValue only (grantRead would add DescribeSecret, which no function calls).
@@ -657,7 +616,7 @@ export class SwitchyardStack extends Stack {
       readSecret(signingKey, folder);
       this.functions[folder].addEnvironment('APPROVAL_KEY_SECRET', signingKey.secretArn);
     }
-    this.functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', api.apiEndpoint);
+    this.functions['request-approval'].addEnvironment('APPROVAL_BASE_URL', api.baseUrl);
     readSecret(slackSigningSecret, 'slack-interactions');
     // Slack is acknowledged first; the decision runs on Lambda's asynchronous queue: two retries
     // (Lambda's default), and what fails them all goes to the dead-letter queue.
@@ -678,18 +637,6 @@ export class SwitchyardStack extends Stack {
           'Rotating the link key would invalidate approval links in flight, and the Slack signing secret is issued by Slack; both are rotated by hand.',
       });
     }
-    // Acknowledged on the API: it covers its routes and the stage construct beneath it.
-    Validations.of(api).acknowledge(
-      {
-        id: 'AwsSolutions-APIG4',
-        reason:
-          'Approvers follow emailed links or click Slack buttons: each request is authenticated in the handler by an HMAC link signature or Slack request signature.',
-      },
-      {
-        id: 'AwsSolutions-APIG1',
-        reason: 'Access logging is configured on the $default stage (HttpStage accessLogSettings).',
-      },
-    );
     return api;
   }
 

@@ -1,23 +1,25 @@
 /**
- * The approval API on loopback: what API Gateway routes to the `approvals` and
- * `slack-interactions` functions in AWS, served here over real HTTP (a browser can use it). Each
- * request becomes an API Gateway HTTP API (payload 2.0) event for the same handler.
+ * The approval API on loopback: what the stack's REST API routes to the `approvals` and
+ * `slack-interactions` functions in AWS, served here over real HTTP (a browser can use it), at the
+ * same paths under the stage (`/live/approvals/{id}`). Each request passes the modelled front
+ * (local/api-front.ts: WAF's per-client rules, API Gateway's routes and method throttles), keyed
+ * on the connection's real source address, then becomes a Lambda proxy event (payload 1.0) for
+ * the same handler.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { APPROVAL_API_STAGE } from '../infra/approval-api-limits.ts';
 import type { FunctionFolder } from '../state-machines/definitions.ts';
+import type { ApiFront } from './api-front.ts';
 
 export interface Invoker {
   /** Runs a function for an outside request, moving virtual time as it needs. */
   serve(folder: FunctionFolder, event: unknown): Promise<unknown>;
+  /** The account's WAF and API Gateway in front of the functions. */
+  readonly apiFront: ApiFront;
 }
 
-const routeOf = (path: string): FunctionFolder | undefined =>
-  path.startsWith('/approvals/')
-    ? 'approvals'
-    : path === '/slack/interactions'
-      ? 'slack-interactions'
-      : undefined;
+let requests = 0;
 
 class TooLarge extends Error {}
 
@@ -37,10 +39,19 @@ const readBody = (req: IncomingMessage) =>
 export const startApprovalServer = async (invoker: () => Invoker | undefined) => {
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const folder = routeOf(url.pathname);
     const target = invoker();
-    if (!folder || !target) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    const stagePrefix = `/${APPROVAL_API_STAGE}`;
+    if (!target) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('no local runtime is running');
+      return;
+    }
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = url.pathname.startsWith(`${stagePrefix}/`) ? url.pathname.slice(stagePrefix.length) : '';
+    const sourceIp = (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+    const front = target.apiFront.admit({ method, uriPath: url.pathname, path, sourceIp, now: Date.now() });
+    if (front.kind === 'answer') {
+      req.resume();
+      res.writeHead(front.status, { 'content-type': front.contentType }).end(front.body);
       return;
     }
     try {
@@ -48,17 +59,32 @@ export const startApprovalServer = async (invoker: () => Invoker | undefined) =>
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
       );
+      const multi = new Map<string, string[]>();
+      for (const [name, value] of url.searchParams) multi.set(name, [...(multi.get(name) ?? []), value]);
       const event = {
-        version: '2.0',
-        routeKey: `${req.method} ${url.pathname}`,
-        rawPath: url.pathname,
-        rawQueryString: url.search.replace(/^\?/, ''),
+        resource: front.route.resource,
+        path,
+        httpMethod: method,
         headers,
-        requestContext: { http: { method: req.method ?? 'GET', path: url.pathname, sourceIp: '127.0.0.1' } },
-        body,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: multi.size
+          ? Object.fromEntries([...multi].map(([k, v]) => [k, v.at(-1)]))
+          : null,
+        multiValueQueryStringParameters: multi.size ? Object.fromEntries(multi) : null,
+        pathParameters: front.route.pathParameters,
+        stageVariables: null,
+        requestContext: {
+          resourcePath: front.route.resource,
+          httpMethod: method,
+          path: url.pathname,
+          stage: APPROVAL_API_STAGE,
+          requestId: `local-${++requests}`,
+          identity: { sourceIp },
+        },
+        body: body === '' ? null : body,
         isBase64Encoded: false,
       };
-      const result = (await target.serve(folder, event)) as {
+      const result = (await target.serve(front.route.folder, event)) as {
         statusCode?: number;
         headers?: Record<string, string>;
         body?: string;
@@ -85,5 +111,6 @@ export const startApprovalServer = async (invoker: () => Invoker | undefined) =>
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   server.unref();
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  // The stage is part of every URL, as in AWS (the stack's SWITCHYARD_APPROVAL_API ends with it).
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/${APPROVAL_API_STAGE}`, server };
 };

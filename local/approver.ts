@@ -17,13 +17,20 @@ export interface Page {
 
 export const http = (
   url: string,
-  options: { method?: string; body?: string; headers?: Record<string, string> } = {},
+  options: {
+    method?: string;
+    body?: string;
+    headers?: Record<string, string>;
+    /** The loopback address to send from (e.g. `127.0.0.2`): another client, as WAF tells them apart. */
+    from?: string;
+  } = {},
 ): Promise<Page> =>
   new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: options.method ?? 'GET',
+        localAddress: options.from,
         headers: {
           ...(options.body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
           ...options.headers,
@@ -76,14 +83,21 @@ export const emailedLinks = (runtime: LocalRuntime, releaseId: string, approver:
 };
 
 /** Opens the link (GET, the confirmation page) and presses one button (POST its form). */
-export const decideThroughPage = async (link: string, decision: 'approve' | 'reject', reason?: string) => {
-  const page = await http(link);
+export const decideThroughPage = async (
+  link: string,
+  decision: 'approve' | 'reject',
+  reason?: string,
+  /** The loopback address the person's browser sends from. */
+  from?: string,
+) => {
+  const page = await http(link, { from });
   const fields = formFields(page.body, decision);
   const url = new URL(link);
   url.search = '';
   const result = await http(url.toString(), {
     method: 'POST',
     body: new URLSearchParams({ ...fields, ...(reason ? { reason } : {}) }).toString(),
+    from,
   });
   return { page, result };
 };

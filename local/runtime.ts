@@ -38,6 +38,7 @@ import {
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
 import { type RateLimit, RateLimiter } from './account/rate-limits.ts';
+import { ApiFront } from './api-front.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
@@ -194,6 +195,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
 
 export class LocalRuntime {
   readonly io = new IoTracker();
+  /** AWS WAF and API Gateway in front of the approval functions (local/api-front.ts). */
+  readonly apiFront = new ApiFront();
   readonly clock = new VirtualClock();
   readonly account: SimulatedAccount;
   readonly bus: EventBus;

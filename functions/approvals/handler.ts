@@ -6,7 +6,7 @@ import { secrets } from '../shared/clients/secrets.ts';
 import { sfn } from '../shared/clients/sfn.ts';
 import { baseDeps } from '../shared/deps.ts';
 import { readEnv } from '../shared/env.ts';
-import type { HttpEvent } from '../shared/http.ts';
+import { fromRestEvent, type RestEvent } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
 import { signingKey } from '../shared/secrets.ts';
 import { run } from './run.ts';
@@ -14,9 +14,9 @@ import { run } from './run.ts';
 const env = readEnv('APPROVAL_KEY_SECRET');
 const deps = { ...baseDeps(), sfn, key: () => signingKey(secrets, env.APPROVAL_KEY_SECRET) };
 
-// API Gateway route handler (HTTP API, payload 2.0). No query strings or bodies are logged: they carry signatures.
-export const handler = middy<HttpEvent>()
+// API Gateway REST API route handler (Lambda proxy, payload 1.0). No query strings or bodies are logged: they carry signatures.
+export const handler = middy<RestEvent>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpHeaderNormalizer())
   .use(httpErrorHandler({ fallbackMessage: 'Switchyard could not handle this request' }))
-  .handler((event) => run(event, deps));
+  .handler((event) => run(fromRestEvent(event), deps));

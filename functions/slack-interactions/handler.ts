@@ -6,7 +6,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { lambda } from '../shared/clients/lambda.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { readEnv } from '../shared/env.ts';
-import type { HttpEvent } from '../shared/http.ts';
+import { fromRestEvent, type RestEvent } from '../shared/http.ts';
 import { logger } from '../shared/logger.ts';
 import { cachedSecretString } from '../shared/secrets.ts';
 import type { SlackClick } from '../shared/slack-click.ts';
@@ -28,8 +28,8 @@ const deps = {
 };
 
 // Raw body on purpose: Slack's signature covers the bytes as sent, so nothing parses them first.
-export const handler = middy<HttpEvent>()
+export const handler = middy<RestEvent>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(httpHeaderNormalizer())
   .use(httpErrorHandler({ fallbackMessage: 'Switchyard could not handle this request' }))
-  .handler((event) => run(event, deps));
+  .handler((event) => run(fromRestEvent(event), deps));

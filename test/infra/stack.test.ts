@@ -7,6 +7,7 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
+import { APPROVAL_API_STAGE } from '../../infra/approval-api-limits.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
 import {
   allFunctionFolders,
@@ -226,32 +227,118 @@ describe('SwitchyardStack', () => {
     });
   });
 
-  it('serves the approval routes through a throttled, access-logged HTTP API, without logging link signatures', () => {
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map(
-      (r) => (r as { Properties: { RouteKey: string } }).Properties.RouteKey,
-    );
-    expect(routes.sort()).toEqual([
-      'GET /approvals/{id}',
-      'POST /approvals/{id}',
-      'POST /slack/interactions',
+  it('serves the approval routes through a throttled, access-logged REST API, without logging link signatures', () => {
+    const resources = template.findResources('AWS::ApiGateway::Resource') as Record<
+      string,
+      { Properties: { PathPart: string; ParentId: unknown } }
+    >;
+    const pathOf = (logical: string): string => {
+      const resource = resources[logical];
+      if (!resource) return '';
+      const parent = JSON.stringify(resource.Properties.ParentId).match(/"Ref":"(\w+)"/)?.[1];
+      return `${parent ? pathOf(parent) : ''}/${resource.Properties.PathPart}`;
+    };
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')).map((m) => {
+      const { HttpMethod, ResourceId, AuthorizationType, Integration } = (
+        m as { Properties: Record<string, unknown> }
+      ).Properties as {
+        HttpMethod: string;
+        ResourceId: { Ref: string };
+        AuthorizationType: string;
+        Integration: { Type: string };
+      };
+      return `${HttpMethod} ${pathOf(ResourceId.Ref)} ${AuthorizationType} ${Integration.Type}`;
+    });
+    expect(methods.sort()).toEqual([
+      'GET /approvals/{id} NONE AWS_PROXY',
+      'POST /approvals/{id} NONE AWS_PROXY',
+      'POST /slack/interactions NONE AWS_PROXY',
     ]);
-    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage')) as {
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage')) as {
       Properties: {
         StageName: string;
-        DefaultRouteSettings: { ThrottlingRateLimit: number; ThrottlingBurstLimit: number };
-        AccessLogSettings: { Format: string; DestinationArn: unknown };
+        MethodSettings: {
+          HttpMethod: string;
+          ResourcePath: string;
+          ThrottlingRateLimit: number;
+          ThrottlingBurstLimit: number;
+        }[];
+        AccessLogSetting: { Format: string; DestinationArn: unknown };
       };
     }[];
-    expect(stage?.Properties.StageName).toBe('$default');
-    expect(stage?.Properties.DefaultRouteSettings).toMatchObject({
-      ThrottlingRateLimit: 10,
-      ThrottlingBurstLimit: 20,
-    });
-    expect(stage?.Properties.AccessLogSettings.DestinationArn).toBeDefined();
-    const format = JSON.parse(stage?.Properties.AccessLogSettings.Format ?? '{}') as Record<string, string>;
+    expect(stage?.Properties.StageName).toBe(APPROVAL_API_STAGE);
+    expect(stage?.Properties.MethodSettings).toEqual([
+      expect.objectContaining({
+        HttpMethod: '*',
+        ResourcePath: '/*',
+        ThrottlingRateLimit: 10,
+        ThrottlingBurstLimit: 20,
+      }),
+    ]);
+    expect(stage?.Properties.AccessLogSetting.DestinationArn).toBeDefined();
+    const format = JSON.parse(stage?.Properties.AccessLogSetting.Format ?? '{}') as Record<string, string>;
     expect(Object.values(format)).toContain('$context.status');
     // Links carry their signature in the query string: the log format must not record it.
-    expect(JSON.stringify(format)).not.toMatch(/querystring|routeKey|requestOverride/i);
+    expect(JSON.stringify(format)).not.toMatch(/querystring|\$context\.path|requestOverride/i);
+  });
+
+  interface WafRule {
+    Name: string;
+    Action: { Block: { CustomResponse: { ResponseCode: number } } };
+    Statement: {
+      RateBasedStatement: {
+        Limit: number;
+        EvaluationWindowSec: number;
+        AggregateKeyType: string;
+        ScopeDownStatement: { ByteMatchStatement: { SearchString: string } };
+      };
+    };
+  }
+
+  it('puts a WAF web ACL on the approval stage that limits each client (source IP) on its own (issue 14, case 8)', () => {
+    const [acl] = Object.values(template.findResources('AWS::WAFv2::WebACL')) as {
+      Properties: { Scope: string; DefaultAction: unknown; Rules: WafRule[] };
+    }[];
+    expect(acl?.Properties.Scope).toBe('REGIONAL');
+    expect(acl?.Properties.DefaultAction).toEqual({ Allow: {} });
+    const rules = acl?.Properties.Rules.map((r) => ({
+      name: r.Name,
+      status: r.Action.Block.CustomResponse.ResponseCode,
+      limit: r.Statement.RateBasedStatement.Limit,
+      window: r.Statement.RateBasedStatement.EvaluationWindowSec,
+      key: r.Statement.RateBasedStatement.AggregateKeyType,
+      path: r.Statement.RateBasedStatement.ScopeDownStatement.ByteMatchStatement.SearchString,
+    }));
+    expect(rules).toEqual([
+      {
+        name: 'PerClientApprovalPages',
+        status: 429,
+        limit: 100,
+        window: 300,
+        key: 'IP',
+        path: '/approvals/',
+      },
+      {
+        name: 'PerClientSlack',
+        status: 429,
+        limit: 1000,
+        window: 300,
+        key: 'IP',
+        path: '/slack/interactions',
+      },
+    ]);
+    // WAF's bounds (rate-based rule settings): limit at least 10, window 60/120/300/600 s.
+    for (const rule of rules ?? []) {
+      expect(rule.limit).toBeGreaterThanOrEqual(10);
+      expect([60, 120, 300, 600]).toContain(rule.window);
+    }
+    const [association] = Object.values(template.findResources('AWS::WAFv2::WebACLAssociation')) as {
+      Properties: { ResourceArn: unknown; WebACLArn: unknown };
+    }[];
+    expect(JSON.stringify(association?.Properties.ResourceArn)).toMatch(
+      new RegExp(`"/stages/",\\{"Ref":"ApprovalApiDeploymentStage${APPROVAL_API_STAGE}\\w+"\\}`),
+    );
+    expect(JSON.stringify(association?.Properties.WebACLArn)).toMatch(/ApprovalApiFirewall\w*","Arn"/);
   });
 
   it('lets only the approval functions (and a rollback cancelling one) read approval records and the signing secrets', () => {

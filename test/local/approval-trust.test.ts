@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
+import { BLOCKED_RESPONSE } from '../../infra/approval-api-limits.ts';
 import {
   approvalEmails,
   approvalsOf,
@@ -460,6 +461,52 @@ describe('only our own page decides (issue 14, case 7)', () => {
       headers: { ...form, origin: 'null', 'sec-fetch-site': 'same-origin' },
     });
     expect(own.status, own.body).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+});
+
+describe('one client is limited on its own (issue 14, case 8)', () => {
+  it('a client flooding the approval API is blocked by WAF within 30 s; an approver at another address then decides while the flood goes on', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const bogus = `${world.rt.approvalBaseUrl}/approvals/${'A'.repeat(24)}`;
+    const attacker = '127.0.0.66';
+    const approver = '127.0.0.77';
+    const attackerStatuses = new Map<number, number>();
+    // 40 page requests a virtual second: 4x the method's throttle.
+    const burst = async () => {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => http(bogus, { from: attacker })));
+      for (const a of answers) attackerStatuses.set(a.status, (attackerStatuses.get(a.status) ?? 0) + 1);
+    };
+    const floodOneSecond = async () => {
+      await burst();
+      await world.rt.wait(1);
+    };
+    // Start just after one of WAF's checks (every 30 virtual seconds, local/api-front.ts): the
+    // flood then has the longest run AWS could give it before the next check.
+    await world.rt.wait((30_000 - (Date.now() % 30_000)) / 1000 + 0.5);
+    const started = Date.now();
+
+    // While WAF has not counted the flood yet, the shared method throttle is empty for everyone.
+    for (let s = 0; s < 5; s++) await floodOneSecond();
+    await burst();
+    const early = await http(approve, { from: approver });
+    expect(early.status).toBe(429);
+    expect(early.body).toBe('{"message":"Too Many Requests"}');
+
+    // At WAF's next check the flooding address is blocked (its own 429, before API Gateway counts
+    // it), the method's bucket refills, and the approver decides, the flood still going on.
+    while (Date.now() - started < 40_000) await floodOneSecond();
+    await burst();
+    const { page, result } = await decideThroughPage(approve, 'approve', undefined, approver);
+    expect([page.status, result.status]).toEqual([200, 200]);
+    await floodOneSecond();
+    const blocked = await http(bogus, { from: attacker });
+    expect(blocked.status).toBe(429);
+    expect(blocked.body).toBe(BLOCKED_RESPONSE.body);
+    expect(world.rt.apiFront.answered.get('waf 429')).toBeGreaterThan(300);
+    // Before: the only limit was the method's shared bucket; the flood kept everyone at 429.
+    expect(attackerStatuses.get(429)).toBeGreaterThan(attackerStatuses.get(404) ?? 0);
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 });

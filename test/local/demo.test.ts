@@ -48,7 +48,7 @@ describe('demo', () => {
   it("approval: the demo prints the signed link, posts the page's own form, and the release is Promoted", async () => {
     const { stdout } = await demo('--scenario', 'approval', '--json');
     expect(stdout).toMatch(
-      /approval {7}http:\/\/127\.0\.0\.1:\d+\/approvals\/[\w-]{24}\?action=approve&approver=alice%40example\.com&exp=\d+&sig=[\w-]{43}/,
+      /approval {7}http:\/\/127\.0\.0\.1:\d+\/live\/approvals\/[\w-]{24}\?action=approve&approver=alice%40example\.com&exp=\d+&sig=[\w-]{43}/,
     );
     expect(stdout).toContain('page GET 200, decision POST 200');
     const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '');

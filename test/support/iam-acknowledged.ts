@@ -2,7 +2,7 @@
  * Granted actions that no call in the suite's local runs uses, each with the reason it stays.
  * Keyed `<function> <action>`; `state-machine:<name>` is a state machine's role.
  */
-import { allFunctionFolders, eventFunctions } from '../../state-machines/definitions.ts';
+import { allFunctionFolders, asyncFunctions, eventFunctions } from '../../state-machines/definitions.ts';
 
 const xray = 'Written by the Lambda runtime for active tracing (X-Ray), not by the function code.';
 const listener =
@@ -60,7 +60,7 @@ for (const fn of allFunctionFolders()) {
 }
 // Lambda's on-failure destination (the dead-letter queue): CDK's grant for an SQS destination adds
 // these two next to sqs:SendMessage, which the delivery check uses.
-for (const fn of eventFunctions) {
+for (const fn of [...eventFunctions, ...asyncFunctions]) {
   acknowledgedGrants[`${fn} sqs:GetQueueAttributes`] =
     'Part of the grant for the on-failure SQS destination (CDK).';
   acknowledgedGrants[`${fn} sqs:GetQueueUrl`] = 'Part of the grant for the on-failure SQS destination (CDK).';
