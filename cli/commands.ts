@@ -1,12 +1,11 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
-import { containerImage, describeService, digestOf } from '../functions/shared/ecs.ts';
+import { describeService } from '../functions/shared/ecs.ts';
 import { rolledBackBy } from '../functions/shared/history.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -14,6 +13,7 @@ import type { BreakGlass } from '../functions/shared/schemas.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
 import type { StrategyConfig } from '../functions/shared/strategy.ts';
 import { percentages, readWeights } from '../functions/shared/traffic.ts';
+import { runningVersion } from '../functions/shared/versions.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
 import type { Backend } from './backend.ts';
 import { type CommandResult, type Output, UsageError } from './results.ts';
@@ -303,36 +303,12 @@ export const status = async (
   return { exitCode: 0, json: options.target ? rows[0] : rows };
 };
 
-/**
- * The version a colour runs: its task definition's container image, as the digest it is pinned to
- * and that digest's tags in ECR (before, status showed only the task definition ARN).
- */
-const versionOf = async (
-  backend: Backend,
-  t: Target,
-  taskDefinition: string | undefined,
-): Promise<{ image: string | null; tag: string | null; digest: string | null }> => {
-  if (!taskDefinition) return { image: null, tag: null, digest: null };
-  const out = await backend.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }));
-  const image = containerImage(out.taskDefinition?.containerDefinitions, t.ecs.container) ?? null;
-  const digest = digestOf(image ?? undefined) ?? null;
-  let tag = image?.match(/:([\w][\w.-]{0,127})$/)?.[1] ?? null;
-  if (digest) {
-    try {
-      const found = await backend.clients.ecr.send(
-        new DescribeImagesCommand({
-          repositoryName: t.image.repository,
-          imageIds: [{ imageDigest: digest }],
-        }),
-      );
-      tag = found.imageDetails?.[0]?.imageTags?.sort().join(', ') || null;
-    } catch (error) {
-      if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes((error as Error).name))
-        throw error;
-    }
-  }
-  return { image, tag, digest };
-};
+const versionOf = (backend: Backend, t: Target, taskDefinition: string | undefined) =>
+  runningVersion(
+    backend.clients,
+    { repository: t.image.repository, container: t.ecs.container },
+    taskDefinition,
+  );
 
 /** Who approved a release, from its audit trail (`approved by a and b via email`). */
 const approversOf = (r: ReleaseRecord): string[] => {

@@ -362,7 +362,8 @@ export class SwitchyardStack extends Stack {
       );
     }
 
-    allow(['validate'], ['ecr:DescribeImages'], repositories);
+    // RequestApproval: the tags of the digest the live colour runs (the page shows what is replaced).
+    allow(['validate', 'request-approval'], ['ecr:DescribeImages'], repositories);
     allow(['deploy-inactive-colour'], ['ecr:DescribeRepositories'], repositories);
     allow(
       [
@@ -394,7 +395,7 @@ export class SwitchyardStack extends Stack {
       services,
     );
     // AWS has no resource-level permissions for these two ECS actions (acknowledged below).
-    allow(['validate', 'deploy-inactive-colour'], ['ecs:DescribeTaskDefinition'], ['*']);
+    allow(['validate', 'deploy-inactive-colour', 'request-approval'], ['ecs:DescribeTaskDefinition'], ['*']);
     allow(['deploy-inactive-colour'], ['ecs:RegisterTaskDefinition'], ['*']);
     allow(['deploy-inactive-colour'], ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
     // Only the roles the targets' task definitions name (Validate refuses a definition naming others).

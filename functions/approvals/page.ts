@@ -43,11 +43,49 @@ export const relativeTime = (at: Date, now: Date): string => {
   return minutes >= 0 ? `in ${text}` : `${text} ago`;
 };
 
+/** `14:05 Europe/Berlin` (with the date when it differs from the UTC date shown beside it). */
+const zonedTime = (at: Date, timeZone: string): string => {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  const time = `${parts.hour}:${parts.minute}`;
+  return `${date === at.toISOString().slice(0, 10) ? time : `${date} ${time}`} ${timeZone}`;
+};
+
 const deadlineLine = (record: ApprovalRecord, now: Date) => {
   const at = new Date(record.deadline * 1000);
+  const zoned = record.timeZone ? `, ${zonedTime(at, record.timeZone)}` : '';
   return `<p class="deadline" id="deadline">Decide ${escapeHtml(relativeTime(at, now))} (by ${escapeHtml(
     at.toISOString().replace('T', ' ').slice(0, 16),
-  )} UTC); after that the release stops by itself.</p>`;
+  )} UTC${escapeHtml(zoned)}); after that the release stops by itself.</p>`;
+};
+
+/**
+ * Where the release can be followed once decided: its execution in the Step Functions console
+ * (the Region is the ARN's), and the CLI command that shows it.
+ */
+const followLine = (record: ApprovalRecord) => {
+  const region = record.executionArn?.split(':')[3];
+  const consoleUrl =
+    record.executionArn && region
+      ? `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(record.executionArn)}`
+      : undefined;
+  return `<p id="follow">Follow the release: ${
+    consoleUrl
+      ? `<a href="${escapeHtml(consoleUrl)}">its execution in the Step Functions console</a>, or `
+      : ''
+  }<code>switchyard history --target ${escapeHtml(record.target)}</code>.</p>`;
 };
 
 const detailsTable = (record: ApprovalRecord) =>
@@ -104,5 +142,5 @@ export const resultPage = (title: string, record: ApprovalRecord | undefined, me
       record?.decidedAt
         ? `<p id="decision">${escapeHtml(record.status)} by ${escapeHtml((record.decidedBy ?? []).join(' and '))} at ${escapeHtml(record.decidedAt)} via ${escapeHtml(record.channel ?? '?')}${record.reason ? ` — ${escapeHtml(record.reason)}` : ''}</p>`
         : ''
-    }${record ? detailsTable(record) : ''}`,
+    }${record ? `${followLine(record)}${detailsTable(record)}` : ''}`,
   );

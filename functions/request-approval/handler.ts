@@ -1,4 +1,6 @@
 import middy from '@middy/core';
+import { ecr } from '../shared/clients/ecr.ts';
+import { ecs } from '../shared/clients/ecs.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { ses } from '../shared/clients/ses.ts';
 import { sfn } from '../shared/clients/sfn.ts';
@@ -12,6 +14,8 @@ const env = readEnv('APPROVAL_KEY_SECRET', 'APPROVAL_BASE_URL');
 const base = baseDeps();
 const deps = {
   ...base,
+  ecs,
+  ecr,
   ses,
   sfn,
   secrets,

@@ -1,7 +1,7 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { type ApprovalRecord, deliverDecision, describeDecision } from '../shared/approvals.ts';
 import { plainLine, slackText } from '../shared/channel-text.ts';
-import { findTarget } from '../shared/config.ts';
+import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
@@ -10,12 +10,36 @@ import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
 import { signingKey } from '../shared/secrets.ts';
 import { approvalIdFor, linkQuery } from '../shared/signing.ts';
+import { runningVersion, versionText } from '../shared/versions.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'now'> & {
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'ecs' | 'ecr' | 'now'
+> & {
   keySecret: string;
   /** The approval API's URL (API Gateway; locally the loopback server). */
   baseUrl: string;
+};
+
+/**
+ * What the live colour runs now (its task definition's image in ECR), as the page shows it. A read
+ * that fails does not hold the approval up: the row says the version could not be read.
+ */
+const liveVersion = async (target: Target, plan: Input['plan'], deps: Deps): Promise<string> => {
+  try {
+    const live = await runningVersion(
+      deps,
+      { repository: target.image.repository, container: plan.container },
+      plan.fromTaskDefinitionArn,
+    );
+    return live.image
+      ? versionText(live)
+      : `unknown (no container ${plan.container} in the live task definition)`;
+  } catch (error) {
+    logger.warn('could not read the live version', { error: error as Error });
+    return `unknown (could not be read: ${(error as Error).name})`;
+  }
 };
 
 /**
@@ -47,6 +71,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     Target: `${target.name} (${target.environment})`,
     Image: release.image ? `${release.image.repository}:${release.image.tag}` : '?',
     Digest: release.image?.digest ?? '?',
+    Replaces: `${await liveVersion(target, plan, deps)} → ${release.image ? versionText(release.image) : '?'}`,
     'Triggered by': `${release.trigger.source} (by ${release.trigger.by ?? 'unknown'})`,
     ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
@@ -71,6 +96,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     twoPerson,
     executionArn: release.executionArn,
     deadline,
+    ...(target.timeZone ? { timeZone: target.timeZone } : {}),
     createdAt: now.toISOString(),
     expiresAt: deadline + 30 * 24 * 3600,
     details,

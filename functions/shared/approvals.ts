@@ -48,6 +48,8 @@ export interface ApprovalRecord {
   reason?: string;
   /** Epoch seconds after which no decision is taken. */
   deadline: number;
+  /** The target's IANA time zone, if it sets one: the page shows the deadline in it too. */
+  timeZone?: string;
   createdAt: string;
   /** DynamoDB TTL, epoch seconds. */
   expiresAt: number;

@@ -122,6 +122,8 @@ export const TargetSchema = z.strictObject({
   environment: z
     .string()
     .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
+  /** Where the target's people are: approval pages show times in this zone as well as UTC. */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
   image: z.strictObject({
     repository: z.string().regex(/^[a-z0-9][a-z0-9._/-]{1,255}$/, 'must be an ECR repository name'),
     /** Regular expression matched against the whole pushed tag. */

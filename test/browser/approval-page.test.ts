@@ -91,7 +91,7 @@ describe('approval page in Chromium', () => {
     );
     expect(order).toEqual(['deadline', 'reason', 'reject', 'table', 'approve']);
     expect(await page.textContent('#deadline')).toMatch(
-      /^Decide in 1 h \(by \d{4}-\d\d-\d\d \d\d:\d\d UTC\)/,
+      /^Decide in 1 h \(by \d{4}-\d\d-\d\d \d\d:\d\d UTC, \d\d:\d\d Europe\/Berlin\)/,
     );
     // Approve and Reject look different: filled green against filled red here.
     const colours = await page.$$eval('#approve, #reject', (buttons) =>

@@ -8,6 +8,7 @@ import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import { BLOCKED_RESPONSE } from '../../infra/approval-api-limits.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
 import {
   approvalEmails,
   approvalsOf,
@@ -461,6 +462,37 @@ describe('only our own page decides (issue 14, case 7)', () => {
       headers: { ...form, origin: 'null', 'sec-fetch-site': 'same-origin' },
     });
     expect(own.status, own.body).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+});
+
+describe('the page at 2 a.m.', () => {
+  it('says which version is replaced, gives the deadline in the target time zone too, and after deciding says where to follow the release', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const page = await http(approve);
+    const live = EcrModel.digestOf('orders-api', 'v1');
+    const next = EcrModel.digestOf('orders-api', 'v2');
+    const row = page.body.match(/<tr><th>Replaces<\/th><td>([^<]*)<\/td><\/tr>/)?.[1];
+    expect(row).toBe(`v1 (${live.slice(0, 19)}) → v2 (${next.slice(0, 19)})`);
+    // orders-api sets timeZone Europe/Berlin (UTC+1 in January): the deadline in both.
+    const deadline = page.body.match(/<p class="deadline" id="deadline">([^<]*)<\/p>/)?.[1] ?? '';
+    const [, utc, berlin] = deadline.match(/by (\d{4}-\d\d-\d\d \d\d:\d\d) UTC, (.+?)\)/) ?? [];
+    expect(berlin).toBe(
+      `${String((Number(utc?.slice(11, 13)) + 1) % 24).padStart(2, '0')}:${utc?.slice(14, 16)} Europe/Berlin`,
+    );
+    expect(approvalEmails(world.rt, releaseId)[0]?.body).toContain(
+      `Replaces: v1 (${live.slice(0, 19)}) → v2`,
+    );
+
+    const { result } = await decideThroughPage(approve, 'approve');
+    expect(result.status).toBe(200);
+    const follow = result.body.match(/<p id="follow">([\s\S]*?)<\/p>/)?.[1] ?? '';
+    const executionArn = world.rt.executions().find((e) => e.name === releaseId)?.executionArn as string;
+    expect(follow).toContain(
+      `href="https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/${encodeURIComponent(executionArn)}"`,
+    );
+    expect(follow).toContain('<code>switchyard history --target orders-api</code>');
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 });
