@@ -41,6 +41,7 @@ import type { TargetsFile } from '../functions/shared/config.ts';
 import {
   alarmStatePattern,
   ecrPushPattern,
+  ecrPutImageCloudTrailPattern,
   ecsDeploymentPattern,
   executionEndedPattern,
   rdsSnapshotPattern,
@@ -241,6 +242,14 @@ export class SwitchyardStack extends Stack {
       description: 'ECR pushes to the configured repositories start releases',
       eventPattern: cdkPattern(ecrPushPattern([...new Set(targets.map((t) => t.image.repository))])),
       targets: [target('start-release')],
+    });
+    new Rule(this, 'EcrPushers', {
+      description:
+        "CloudTrail's PutImage records name who pushed (needs a trail recording management events)",
+      eventPattern: cdkPattern(
+        ecrPutImageCloudTrailPattern([...new Set(targets.map((t) => t.image.repository))]),
+      ),
+      targets: [target('record-pusher')],
     });
     new Rule(this, 'EcsDeployments', {
       description: "Deployment state changes of the targets' services resume waits",

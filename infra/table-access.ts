@@ -41,6 +41,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
     locks: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
     releases: ['GetItem', 'UpdateItem'],
     waits: ['Scan', 'UpdateItem'],
+    // A running release's decision recorded but never confirmed by Step Functions: delivered.
+    approvals: ['GetItem', 'UpdateItem'],
   },
   // Puts traffic back, records the outcome, frees or hands over the lock.
   'recover-execution': {
@@ -51,7 +53,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   },
   // Reads the record: a rollback's request keeps the old colour warm (halt.ts).
   'scale-down-old-colour': readsAndRecords,
-  'clean-up-inactive-colour': recordsPhase,
+  // Closes the release's approval if it is still pending (conditional: PENDING → CANCELLED).
+  'clean-up-inactive-colour': { ...recordsPhase, approvals: ['UpdateItem'] },
   'roll-back-traffic': readsAndRecords,
   // Reads the outcome already recorded when its own write finds one (a retry, or a recovery first).
   'record-outcome': readsAndRecords,
@@ -63,8 +66,11 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'plan-rollback': { releases: ['GetItem', 'UpdateItem', 'Query'] },
   // Reads the target's history for the snapshots a rollback plan names; records what it deleted.
   'prune-snapshots': { releases: ['UpdateItem', 'Query'] },
-  approvals: { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+  // GetItem on releases: who pushed the image (record-pusher), checked at every decision.
+  approvals: { ...readsAndRecords, approvals: ['GetItem', 'UpdateItem'] },
   // Only checks and acknowledges a click: no table at all.
   'slack-interactions': {},
-  'slack-decisions': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+  'slack-decisions': { ...readsAndRecords, approvals: ['GetItem', 'UpdateItem'] },
+  // Writes who pushed an image (from CloudTrail) under its push# key.
+  'record-pusher': { releases: ['PutItem'] },
 };

@@ -19,6 +19,7 @@ import { loadTargetsFile } from '../functions/shared/config.ts';
 import {
   alarmStatePattern,
   ecrPushPattern,
+  ecrPutImageCloudTrailPattern,
   ecsDeploymentPattern,
   executionEndedPattern,
   rdsSnapshotPattern,
@@ -296,6 +297,11 @@ export class LocalRuntime {
       deliver: (e) => this.lambda.invoke('start-release', e),
     });
     this.bus.addRule({
+      name: 'ecr-pushers',
+      pattern: ecrPutImageCloudTrailPattern(repositories),
+      deliver: (e) => this.lambda.invoke('record-pusher', e),
+    });
+    this.bus.addRule({
       name: 'ecs-deployment',
       pattern: ecsDeploymentPattern,
       deliver: (e) => this.lambda.invoke('wait-resume', e),
@@ -405,10 +411,17 @@ export class LocalRuntime {
     };
   }
 
-  /** Pushes an image to ECR, which emits the `ECR Image Action` event a release starts from. */
-  push(repository: string, tag: string): { digest: string; event?: AwsEvent } {
-    this.progress('ecr', `push ${repository}:${tag}`);
-    return this.account.ecr.push(repository, tag);
+  /**
+   * Pushes an image to ECR, which emits the `ECR Image Action` event a release starts from. With
+   * `by` (an IAM ARN), CloudTrail's PutImage record naming the pusher follows (account/ecr-sns.ts).
+   */
+  push(
+    repository: string,
+    tag: string,
+    options: { by?: string; cloudTrailDelaySeconds?: number } = {},
+  ): { digest: string; event?: AwsEvent } {
+    this.progress('ecr', `push ${repository}:${tag}${options.by ? ` by ${options.by}` : ''}`);
+    return this.account.ecr.push(repository, tag, options);
   }
 
   /**

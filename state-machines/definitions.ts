@@ -41,7 +41,13 @@ export const rollbackFunctions = {
 } as const;
 
 /** Functions invoked by EventBridge rules and schedules rather than by a state machine. */
-export const eventFunctions = ['start-release', 'wait-resume', 'reconciler', 'recover-execution'] as const;
+export const eventFunctions = [
+  'start-release',
+  'wait-resume',
+  'reconciler',
+  'recover-execution',
+  'record-pusher',
+] as const;
 
 /** Functions behind the approval API (API Gateway routes). */
 export const httpFunctions = ['approvals', 'slack-interactions'] as const;

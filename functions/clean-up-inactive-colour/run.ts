@@ -1,15 +1,18 @@
+import { closeApproval } from '../shared/approvals.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
 import { TrafficSplit } from '../shared/errors.ts';
+import { approvalIdFor } from '../shared/signing.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'approvals' | 'now'>;
 
 /**
  * Failure before traffic moved: scales the idle colour back to 0. It re-reads the weights first
- * and refuses to touch a colour that takes traffic. The snapshot is kept.
+ * and refuses to touch a colour that takes traffic. The snapshot is kept. An approval still
+ * pending (its wait failed or timed out) is closed first: nobody can approve a release that stops.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!input.plan) return { skipped: 'no plan: nothing was deployed' };
@@ -23,6 +26,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // First the halt marker, so a deployment still landing (the other Parallel branch's Lambda, which
   // Step Functions does not stop) sees it after its UpdateService and scales back itself (halt.ts).
   await deps.store.updateRelease(input.releaseId, { haltedBy: 'clean-up' });
+  await closeApproval(
+    approvalIdFor(input.releaseId),
+    `the release stopped before a decision (${input.error?.Error ?? 'it failed'})`,
+    deps,
+  );
   await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
   return { service: input.plan.toService, desiredCount: 0 };
 };

@@ -1,3 +1,4 @@
+import { deliverOwedDecision } from '../shared/approvals.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { executionStatus } from '../shared/executions.ts';
 import { deliverLockSignals } from '../shared/lock-signals.ts';
@@ -6,7 +7,10 @@ import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now'> &
+type Deps = Pick<
+  ReleaseDeps,
+  'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now' | 'approvals' | 'targets'
+> &
   RecoveryDeps;
 
 /**
@@ -41,7 +45,10 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
       // Answers the lock owes first: a resume or a Superseded that a crashed step never sent.
       await deliverLockSignals(lock, deps);
       const status = await executionStatus(deps.sfn, lock.ownerExecutionArn);
-      if (status === 'RUNNING') continue;
+      if (status === 'RUNNING') {
+        await deliverOwed(lock.target, lock.owner, deps);
+        continue;
+      }
       // DescribeExecution is eventually consistent: an owner it does not know yet may have just started.
       const ageMs = deps.now().getTime() - Date.parse(lock.acquiredAt);
       if (status === 'UNKNOWN' && ageMs < UNKNOWN_OWNER_GRACE_MS) continue;
@@ -61,6 +68,14 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
     }
   }
   return recovered;
+};
+
+/** A running release's decision that was recorded but never reached Step Functions (approvals.ts). */
+const deliverOwed = async (targetName: string, releaseId: string, deps: Deps) => {
+  // Only targets that ask for approval have one: no read for the others.
+  if (!deps.targets.targets.find((t) => t.name === targetName)?.approval?.required) return;
+  const result = await deliverOwedDecision(releaseId, deps);
+  if (result) logger.info('delivered a recorded decision', { releaseId, state: result.state });
 };
 
 /** How long a lock's owner may be unknown to DescribeExecution before it counts as gone. */

@@ -11,6 +11,7 @@ import { postSlack } from '../shared/notifications.ts';
 import { signingKey } from '../shared/secrets.ts';
 import { approvalIdFor, linkQuery } from '../shared/signing.ts';
 import { runningVersion, versionText } from '../shared/versions.ts';
+import { TriggerSource } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
@@ -67,12 +68,18 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const entered = input.enteredAt ? Date.parse(input.enteredAt) : now.getTime();
   const deadline = Math.floor(entered / 1000) + approval.timeoutMinutes * 60 - DEADLINE_MARGIN_SECONDS;
   const { plan } = input;
+  // A push names nobody; CloudTrail's PutImage record does, when it has arrived (record-pusher).
+  const requestedBy =
+    release.trigger.by ??
+    (release.trigger.source === TriggerSource.EcrPush && release.image
+      ? await deps.store.pusherOf(release.image.repository, release.image.digest)
+      : undefined);
   const details: Record<string, string> = {
     Target: `${target.name} (${target.environment})`,
     Image: release.image ? `${release.image.repository}:${release.image.tag}` : '?',
     Digest: release.image?.digest ?? '?',
     Replaces: `${await liveVersion(target, plan, deps)} → ${release.image ? versionText(release.image) : '?'}`,
-    'Triggered by': `${release.trigger.source} (by ${release.trigger.by ?? 'unknown'})`,
+    'Triggered by': `${release.trigger.source} (by ${requestedBy ?? 'unknown'})`,
     ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
@@ -81,7 +88,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   };
   const identities = identityMap(approval.approvers);
   // Who started it, as the approver they are where an alias says so (`alice` → alice@example.com).
-  const requester = release.trigger.by ? resolveIdentity(identities, release.trigger.by) : null;
+  const requester = requestedBy ? resolveIdentity(identities, requestedBy) : null;
   const twoPerson = approval.twoPerson || (requester === null && approval.twoPersonIfRequesterUnknown);
   const fresh: ApprovalRecord = {
     approvalId: approvalIdFor(input.releaseId),
@@ -93,6 +100,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     approvers: approval.approvers.map((a) => normaliseIdentity(a.id)),
     identities,
     requester,
+    ...(requester === null && release.image
+      ? { image: { repository: release.image.repository, digest: release.image.digest } }
+      : {}),
     twoPerson,
     executionArn: release.executionArn,
     deadline,

@@ -10,7 +10,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { classifyError, TransientError } from './errors.ts';
 import { executionStatus } from './executions.ts';
 import { controlCharacterProblem, type IdentityMap, resolveIdentity } from './identity.ts';
-import type { ApprovalAction } from './signing.ts';
+import { type ApprovalAction, approvalIdFor } from './signing.ts';
 import { momentPhase, type Store } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 
@@ -33,6 +33,11 @@ export interface ApprovalRecord {
   slackUsers?: Record<string, string>;
   /** Who started the release, as an approver id where they are one; null when unknown. Never allowed to approve it. */
   requester: string | null;
+  /**
+   * The pushed image, while its pusher is unknown: CloudTrail may name them after the approvers
+   * were asked, so every decision looks again (record-pusher).
+   */
+  image?: { repository: string; digest: string };
   twoPerson: boolean;
   /** The release's execution: asked when it is unclear whether a decision reached it. */
   executionArn?: string;
@@ -121,7 +126,7 @@ export type ApprovalStore = ReturnType<typeof approvalStore>;
 
 export interface DecideDeps {
   approvals: ApprovalStore;
-  store: Pick<Store, 'appendPhase'>;
+  store: Pick<Store, 'appendPhase' | 'pusherOf'>;
   sfn: Pick<SFNClient, 'send'>;
   now: () => Date;
 }
@@ -168,6 +173,16 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     }
     if (record.requester && resolveIdentity(record.identities, record.requester) === approver) {
       return { state: 'refused', reason: `${approver} started this release and cannot approve it` };
+    }
+    if (record.requester === null && record.image) {
+      // The pusher was unknown when the approvers were asked; CloudTrail may have named them since.
+      const pusher = await deps.store.pusherOf(record.image.repository, record.image.digest);
+      if (pusher && resolveIdentity(record.identities, pusher) === approver) {
+        return {
+          state: 'refused',
+          reason: `${approver} pushed this image (CloudTrail names ${pusher}) and cannot approve it`,
+        };
+      }
     }
     if (request.action === 'reject' && !reason) {
       return { state: 'refused', reason: 'a rejection needs a reason' };
@@ -322,6 +337,39 @@ export const deliverDecision = async (
   );
   return { state: 'decided', record: { ...record, deliveredAt } };
 };
+
+/**
+ * For the reconciler, each minute, per running release that needs approval: a decision recorded
+ * but never confirmed by Step Functions (its sends throttled past every retry, and nobody pressed
+ * again) is delivered now, rather than left for the wait to time out under an approval that says
+ * APPROVED. Returns the result, or undefined when nothing was owed.
+ */
+export const deliverOwedDecision = async (
+  releaseId: string,
+  deps: Pick<DecideDeps, 'approvals' | 'store' | 'sfn' | 'now'>,
+): Promise<DecisionResult | undefined> => {
+  const record = await deps.approvals.get(approvalIdFor(releaseId));
+  if (!record || record.deliveredAt || (record.status !== 'APPROVED' && record.status !== 'REJECTED'))
+    return undefined;
+  return deliverDecision(record, deps);
+};
+
+/**
+ * Closes a pending approval whose release stopped without it (its wait failed or timed out, and the
+ * release is cleaning up): PENDING → CANCELLED, so a click during or after the clean-up is told
+ * nothing was approved, never "Approved". False when there was none pending (decided, or none made).
+ */
+export const closeApproval = (
+  approvalId: string,
+  cause: string,
+  deps: Pick<DecideDeps, 'approvals' | 'now'>,
+) =>
+  deps.approvals.update(
+    approvalId,
+    'SET #s = :cancelled, reason = :reason, decidedAt = :at',
+    '#s = :pending',
+    { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':reason': cause, ':at': deps.now().toISOString() },
+  );
 
 /**
  * Closes a pending approval because a rollback was requested (PENDING → CANCELLED, so no click

@@ -10,6 +10,22 @@ export const ecrPushPattern = (repositories: string[]): EventPattern => ({
   detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'repository-name': repositories },
 });
 
+/**
+ * CloudTrail's record of an ECR PutImage (the end of every push), as EventBridge delivers it: it
+ * names who pushed (`userIdentity`), which the `ECR Image Action` event does not. EventBridge gets
+ * these only where a CloudTrail trail records management events (aws-cdk-lib's
+ * `Repository.onCloudTrailImagePushed` documents the same requirement).
+ */
+export const ecrPutImageCloudTrailPattern = (repositories: string[]): EventPattern => ({
+  source: ['aws.ecr'],
+  'detail-type': ['AWS API Call via CloudTrail'],
+  detail: {
+    eventSource: ['ecr.amazonaws.com'],
+    eventName: ['PutImage'],
+    requestParameters: { repositoryName: repositories },
+  },
+});
+
 export const ecsDeploymentPattern: EventPattern = {
   source: ['aws.ecs'],
   'detail-type': ['ECS Deployment State Change'],

@@ -185,6 +185,9 @@ export const LOCK_LEASE_SECONDS = 24 * 60 * 60;
 
 export type Store = ReturnType<typeof createStore>;
 
+/** The releases-table key of who pushed an image (never a release id: those start with the target). */
+const pushKey = (repository: string, digest: string) => `push#${repository}@${digest}`;
+
 export const createStore = (
   doc: DynamoDBDocumentClient,
   tables: Tables,
@@ -227,6 +230,37 @@ export const createStore = (
         if (!existing) throw error;
         return existing;
       }
+    },
+
+    /**
+     * Who pushed an image, as CloudTrail named them (record-pusher). Kept in the releases table
+     * under `push#<repository>@<digest>`, with no `target` (so no history query sees it), for 30 days.
+     */
+    async recordPush(push: { repository: string; digest: string; tag?: string; by: string; at: string }) {
+      await doc.send(
+        new PutCommand({
+          TableName: tables.releases,
+          Item: {
+            releaseId: pushKey(push.repository, push.digest),
+            kind: 'push',
+            ...push,
+            expiresAt: Math.floor(Date.parse(push.at) / 1000) + 30 * 24 * 3600,
+          },
+        }),
+      );
+    },
+
+    /** Who pushed `repository@digest`, if CloudTrail has told us (undefined: unknown, so far). */
+    async pusherOf(repository: string, digest: string): Promise<string | undefined> {
+      const out = await doc.send(
+        new GetCommand({
+          TableName: tables.releases,
+          Key: { releaseId: pushKey(repository, digest) },
+          ConsistentRead: true,
+        }),
+      );
+      const by = (out.Item as { by?: unknown } | undefined)?.by;
+      return typeof by === 'string' ? by : undefined;
     },
 
     async getRelease(releaseId: string): Promise<ReleaseRecord | undefined> {
@@ -569,6 +603,8 @@ export const tableSchemas: Record<keyof Tables, TableSchema> = {
   releases: {
     partitionKey: 'releaseId',
     index: { name: 'byTarget', partitionKey: 'target', sortKey: 'createdAt' },
+    // Only push records carry it: release records stay.
+    ttl: 'expiresAt',
   },
   waits: { partitionKey: 'resourceKey', sortKey: 'waitId', ttl: 'expiresAt' },
   approvals: { partitionKey: 'approvalId', ttl: 'expiresAt' },

@@ -28,11 +28,17 @@ export class EcrModel {
     return `sha256:${createHash('sha256').update(`${repository}:${tag}`).digest('hex')}`;
   }
 
-  /** Stores the image (moving the tag) and, unless `silent`, emits the `ECR Image Action` PUSH event. */
+  /**
+   * Stores the image (moving the tag) and, unless `silent`, emits the `ECR Image Action` PUSH event.
+   * With `by` (the pusher's IAM ARN), CloudTrail's PutImage record follows `cloudTrailDelaySeconds`
+   * later: the account has a trail recording management events. CloudTrail promises no delivery
+   * time to EventBridge (best effort; its log files arrive "within an average of about 5 minutes",
+   * CloudTrail FAQ), so the default is 5 minutes, after a release has usually asked its approvers.
+   */
   push(
     repository: string,
     tag: string,
-    options: { silent?: boolean; digest?: string } = {},
+    options: { silent?: boolean; digest?: string; by?: string; cloudTrailDelaySeconds?: number } = {},
   ): { digest: string; event?: AwsEvent } {
     const repo = this.repositories.get(repository);
     if (!repo) throw new Error(`no repository ${repository}`);
@@ -41,6 +47,8 @@ export class EcrModel {
     const existing = repo.images.find((i) => i.digest === digest);
     if (existing) existing.tags.push(tag);
     else repo.images.push({ digest, tags: [tag], pushedAt: new Date() });
+    if (options.by)
+      this.cloudTrailPutImage(repository, tag, digest, options.by, options.cloudTrailDelaySeconds ?? 300);
     if (options.silent) return { digest };
     const event = this.bus.emit('aws.ecr', 'ECR Image Action', [], {
       result: 'SUCCESS',
@@ -50,6 +58,48 @@ export class EcrModel {
       'image-tag': tag,
     });
     return { digest, event };
+  }
+
+  /** CloudTrail's record of the PutImage call, as EventBridge delivers it (only the fields of AWS's records). */
+  private cloudTrailPutImage(
+    repository: string,
+    tag: string,
+    digest: string,
+    by: string,
+    delaySeconds: number,
+  ) {
+    const eventTime = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const assumed = by.includes(':assumed-role/');
+    setTimeout(() => {
+      this.bus.emit('aws.ecr', 'AWS API Call via CloudTrail', [], {
+        eventVersion: '1.08',
+        userIdentity: {
+          type: assumed ? 'AssumedRole' : 'IAMUser',
+          principalId: 'AIDAEXAMPLEPRINCIPAL',
+          arn: by,
+          accountId: this.envelope.account,
+        },
+        eventTime,
+        eventSource: 'ecr.amazonaws.com',
+        eventName: 'PutImage',
+        awsRegion: this.envelope.region,
+        sourceIPAddress: '203.0.113.10',
+        userAgent: 'docker/27.3.1',
+        requestParameters: { repositoryName: repository, imageTag: tag, registryId: this.envelope.account },
+        responseElements: {
+          image: {
+            repositoryName: repository,
+            registryId: this.envelope.account,
+            imageId: { imageDigest: digest, imageTag: tag },
+          },
+        },
+        readOnly: false,
+        eventType: 'AwsApiCall',
+        managementEvent: true,
+        recipientAccountId: this.envelope.account,
+        eventCategory: 'Management',
+      });
+    }, delaySeconds * 1000);
   }
 
   /** The tag an image digest was pushed with (for the simulated containers' behaviour). */

@@ -155,7 +155,7 @@ describe('SwitchyardStack', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
       Properties: { Targets: Record<string, unknown>[] };
     }[];
-    expect(rules.length).toBe(6); // ECR, ECS, RDS, alarms, ended executions, schedule
+    expect(rules.length).toBe(7); // ECR pushes, CloudTrail PutImage, ECS, RDS, alarms, ended executions, schedule
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target).toMatchObject({
@@ -341,7 +341,7 @@ describe('SwitchyardStack', () => {
     expect(JSON.stringify(association?.Properties.WebACLArn)).toMatch(/ApprovalApiFirewall\w*","Arn"/);
   });
 
-  it('lets only the approval functions (and a rollback cancelling one) read approval records and the signing secrets', () => {
+  it('lets only the approval functions (and the steps that close or deliver one) use approval records, and the signing secrets', () => {
     const approvalsTable = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([logical]) =>
       logical.startsWith('ApprovalsTable'),
     );
@@ -352,7 +352,16 @@ describe('SwitchyardStack', () => {
       .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''));
     // AcquireLock: a rollback cancels the pending approval of the release it stops (not internet-facing).
     // SlackDecisions decides Slack clicks; SlackInteractions, which faces Slack, reads no table.
-    expect(readers.sort()).toEqual(['AcquireLock', 'Approvals', 'RequestApproval', 'SlackDecisions']);
+    // CleanUpInactiveColour closes a pending approval (UpdateItem); the Reconciler delivers a
+    // recorded decision Step Functions never confirmed.
+    expect(readers.sort()).toEqual([
+      'AcquireLock',
+      'Approvals',
+      'CleanUpInactiveColour',
+      'Reconciler',
+      'RequestApproval',
+      'SlackDecisions',
+    ]);
     const secretReaders = (logicalPrefix: string) => {
       const [secret] = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((l) =>
         l.startsWith(logicalPrefix),
@@ -424,7 +433,7 @@ describe('synthesis of other targets configs', () => {
     const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
     const file = writeTargetsFile({ targets: [doc.targets[1]] }, 'one-target.json');
     const { template: one } = synth(file);
-    one.resourceCountIs('AWS::Events::Rule', 4); // ECR, ECS, ended executions, schedule
+    one.resourceCountIs('AWS::Events::Rule', 5); // ECR, CloudTrail PutImage, ECS, ended executions, schedule
     expect(JSON.stringify(one.toJSON())).not.toMatch(/"rds:[A-Z]/); // no RDS action anywhere
   });
 

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import { BLOCKED_RESPONSE } from '../../infra/approval-api-limits.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
@@ -17,6 +18,7 @@ import {
   emailedLinks,
   formFields,
   http,
+  pageText,
   sendSlackClick,
 } from '../../local/approver.ts';
 import {
@@ -175,7 +177,78 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     expect(late.page.body).toContain('Link expired');
     const release = await finish(world, releaseId);
     expect(release?.outcome).toBe('Aborted');
-    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+    // Nothing was decided; the clean-up closed the approval.
+    expect((await approvalsOf(world.rt, releaseId))[0]).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'the release stopped before a decision (States.Timeout)',
+    });
+  });
+
+  it('a decision Step Functions never confirmed, and nobody pressed again: the reconciler delivers it within minutes', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    world.rt.faults.arm({
+      api: [
+        {
+          service: 'SFN',
+          operation: 'SendTaskSuccess',
+          folder: 'approvals',
+          error: 'ThrottlingException',
+          times: 9,
+        },
+      ],
+    });
+    const decidedAt = Date.now();
+    const { result } = await decideThroughPage(approve, 'approve');
+    expect(result.status).toBe(202);
+    // Bob closes the tab. Before: the release waited out its hour and ended Aborted (States.Timeout)
+    // under an approval that said APPROVED.
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    const approval = release?.phases.find((p) => p.name === 'Approval');
+    expect(approval?.detail).toBe('approved by bob@example.com via email');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    expect(record?.deliveredAt).toBeDefined();
+    expect(Date.parse(record?.deliveredAt as string) - decidedAt).toBeLessThan(3 * 60_000);
+  });
+
+  it('the approval wait fails after the links went out: the clean-up closes the approval before the release ends, and a click says nothing was approved', async () => {
+    const world = await start();
+    // Every attempt of request-approval sends, then crashes before answering: WaitForApproval's
+    // retries run out and the release cleans up (Aborted).
+    world.rt.faults.arm({ lambda: [{ folder: 'request-approval', kind: 'crash-after-effect', times: 9 }] });
+    const { digest } = world.rt.push('orders-api', 'v2');
+    const releaseId = releaseIdFor('orders-api', digest);
+    const link = () => emailedLinks(world.rt, releaseId, 'bob@example.com').approve;
+    expect(await world.rt.runUntil(() => link() !== undefined)).toBe(true);
+    const cancelledWhileRunning = await world.rt.runUntil(
+      async () => (await approvalsOf(world.rt, releaseId))[0]?.status === 'CANCELLED',
+      600,
+    );
+    // Before: the approval stayed PENDING through the clean-up, and a click then won its write and
+    // was shown as "Approved" while the release was stopping.
+    expect(cancelledWhileRunning).toBe(true);
+    expect(isRunning(world, releaseId)).toBe(true);
+    const page = await http(link() as string);
+    expect(page.body).toContain('Nothing was approved: this approval was cancelled');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    const direct = await world.rt.until(
+      decide(
+        {
+          approvalId: record?.approvalId as string,
+          approver: 'bob@example.com',
+          action: 'approve',
+          channel: 'cli',
+        },
+        await depsOf(world),
+      ),
+    );
+    expect(direct.state).toBe('cancelled');
+    expect((await approvalsOf(world.rt, releaseId))[0]).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'the release stopped before a decision (Lambda.Unknown)',
+    });
+    expect((await finish(world, releaseId))?.outcome).toBe('Aborted');
   });
 
   it('a decision that arrives after the release ended is recorded as not taken, never as approved', async () => {
@@ -395,6 +468,50 @@ describe('identities (issue 14, cases 3 and 9)', () => {
       expect(click.replies[0]).toMatchObject({ response_type: 'ephemeral', replace_original: false });
     }
     expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+  });
+});
+
+describe('who pushed an image, as CloudTrail names them (issue 14, case 3)', () => {
+  const aliceArn = 'arn:aws:iam::123456789012:user/alice';
+
+  it("CloudTrail's PutImage record arrives before the approval: the pusher is the requester, is not asked, and one other approver decides", async () => {
+    const world = await start();
+    const { digest } = world.rt.push('ledger-api', 'v2', { by: aliceArn, cloudTrailDelaySeconds: 20 });
+    const releaseId = releaseIdFor('ledger-api', digest);
+    expect(
+      await world.rt.runUntil(
+        () => emailedLinks(world.rt, releaseId, 'bob@example.com').approve !== undefined,
+      ),
+    ).toBe(true);
+    const [record] = await approvalsOf(world.rt, releaseId);
+    // Before: a push had no requester ("by unknown"); alice was asked and could approve her own image.
+    expect(record).toMatchObject({ requester: 'alice@example.com', twoPerson: false });
+    expect(record?.details['Triggered by']).toBe(`ecr-push (by ${aliceArn})`);
+    expect(emailedLinks(world.rt, releaseId, 'alice@example.com').approve).toBeUndefined();
+    const bob = emailedLinks(world.rt, releaseId, 'bob@example.com').approve as string;
+    expect((await decideThroughPage(bob, 'approve')).result.status).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+
+  it("the record arrives after the approvers were asked: the pusher's own click is refused then, and another approver decides", async () => {
+    const world = await start();
+    const { digest } = world.rt.push('orders-api', 'v2', { by: aliceArn, cloudTrailDelaySeconds: 600 });
+    const releaseId = releaseIdFor('orders-api', digest);
+    const alice = () => emailedLinks(world.rt, releaseId, 'alice@example.com').approve;
+    expect(await world.rt.runUntil(() => alice() !== undefined)).toBe(true);
+    expect((await approvalsOf(world.rt, releaseId))[0]?.details['Triggered by']).toBe(
+      'ecr-push (by unknown)',
+    );
+    await world.rt.wait(600);
+    const own = await decideThroughPage(alice() as string, 'approve');
+    expect(own.result.status).toBe(403);
+    expect(pageText(own.result.body).result).toContain(
+      `alice@example.com pushed this image (CloudTrail names ${aliceArn}) and cannot approve it`,
+    );
+    expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
+    const bob = emailedLinks(world.rt, releaseId, 'bob@example.com').approve as string;
+    expect((await decideThroughPage(bob, 'approve')).result.status).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 });
 
