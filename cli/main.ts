@@ -208,8 +208,21 @@ main().then(
   (code) => process.exit(code),
   (error: Error) => {
     // Commander has already said what was wrong (and shown the usage); help and --version exit 0.
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-    process.stderr.write(`switchyard: ${error.message}\n`);
-    process.exit(error instanceof UsageError || error.name === 'InvalidInput' ? 2 : 3);
+    const code =
+      error instanceof CommanderError
+        ? error.exitCode === 0
+          ? 0
+          : 2
+        : error instanceof UsageError || ['InvalidInput', 'StateMismatch'].includes(error.name)
+          ? 2
+          : 3;
+    if (!(error instanceof CommanderError)) process.stderr.write(`switchyard: ${error.message}\n`);
+    // With --json, a refusal is a document too: what went wrong, and the exit code it ends with.
+    if (code !== 0 && process.argv.includes('--json')) {
+      const message = error.message.replace(/^error: /, '');
+      const name = error instanceof CommanderError ? 'UsageError' : error.name;
+      process.stdout.write(`${JSON.stringify({ error: { name, message, exitCode: code } })}\n`);
+    }
+    process.exit(code);
   },
 );

@@ -54,12 +54,25 @@ export interface SavedState {
   /** Virtual time when saved: the next command starts its clock here. */
   now: string;
   targetsFile: string;
+  /** The targets the account was built for (name → its config, as JSON): a changed file is refused. */
+  targets?: Record<string, string>;
   account: Record<Model, Record<string, unknown>>;
   executions: unknown[];
   tables: Record<string, Record<string, unknown>[]>;
 }
 
 const stateFile = (dir: string) => join(dir, 'state.json');
+
+/** A state directory that does not fit the targets file it is used with (the CLI exits 2). */
+export class StateMismatch extends Error {
+  override readonly name = 'StateMismatch';
+}
+
+/** Each target of the file, by name, as the JSON it is configured with. */
+const targetsOf = (targetsFile: string): Record<string, string> => {
+  const doc = JSON.parse(readFileSync(targetsFile, 'utf8')) as { targets?: { name?: string }[] };
+  return Object.fromEntries((doc.targets ?? []).map((t) => [String(t.name), JSON.stringify(t)]));
+};
 
 /** The saved state in `dir`, or undefined for a fresh account. A state from another targets file is an error. */
 export const readState = (dir: string, targetsFile: string): SavedState | undefined => {
@@ -69,9 +82,29 @@ export const readState = (dir: string, targetsFile: string): SavedState | undefi
     throw new Error(`${stateFile(dir)} is from another Switchyard version; remove ${dir} to start afresh`);
   }
   if (state.targetsFile !== targetsFile) {
-    throw new Error(
+    throw new StateMismatch(
       `${dir} holds a local account for ${state.targetsFile}, not ${targetsFile}; use another --state directory`,
     );
+  }
+  if (state.targets) {
+    // The account was built from the targets as they were: services, listeners and alarms exist
+    // only for those. A target added, removed or changed since cannot run on it.
+    const now = targetsOf(targetsFile);
+    const names = [...new Set([...Object.keys(state.targets), ...Object.keys(now)])].sort();
+    const changes = names.flatMap((name) =>
+      !(name in now)
+        ? [`${name} removed`]
+        : !(name in (state.targets ?? {}))
+          ? [`${name} added`]
+          : state.targets?.[name] !== now[name]
+            ? [`${name} changed`]
+            : [],
+    );
+    if (changes.length > 0) {
+      throw new StateMismatch(
+        `${targetsFile} changed since the local account in ${dir} was built from it (${changes.join(', ')}); remove ${dir} to build a new account, or pass --state <another directory>`,
+      );
+    }
   }
   return state;
 };
@@ -116,6 +149,7 @@ export const saveState = async (runtime: LocalRuntime, dir: string) => {
     version: VERSION,
     now: new Date().toISOString(),
     targetsFile: runtime.options.targetsFile,
+    targets: targetsOf(runtime.options.targetsFile),
     account,
     executions: runtime.sfn.snapshot(),
     tables,

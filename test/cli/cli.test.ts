@@ -3,7 +3,7 @@
  * simulated account kept in a temporary state directory between commands.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,41 @@ describe('switchyard CLI (--local)', () => {
     expect(forged.stderr).toMatch(
       /--as contains a control character \(U\+000a, e\.g\. a newline\) at position 8/,
     );
+  });
+
+  it('with --json, a refusal is an error object on stdout; a state built from a changed targets file says how to fix it', async () => {
+    const state = stateDir();
+    const missingTag = await local(state, '--json', 'release', '--target', 'checkout-api');
+    expect(missingTag.code).toBe(2);
+    // Before: nothing at all on stdout, so a script reading the JSON had no document.
+    expect(JSON.parse(missingTag.stdout)).toEqual({
+      error: { name: 'UsageError', message: "required option '--tag <tag>' not specified", exitCode: 2 },
+    });
+    const unknown = await local(state, '--json', 'status', '--target', 'nope');
+    expect(JSON.parse(unknown.stdout).error).toMatchObject({ exitCode: 2 });
+    expect(JSON.parse(unknown.stdout).error.message).toContain('unknown target "nope"');
+
+    // A state directory made with one targets file, used after that file changed.
+    const other = stateDir();
+    const targets = join(other, 'targets.json');
+    const doc = JSON.parse(readFileSync(join(root, 'local', 'targets.json'), 'utf8')) as {
+      targets: { name: string; environment: string }[];
+    };
+    writeFileSync(targets, JSON.stringify(doc));
+    const first = await local(other, '--targets', targets, 'status', '--target', 'checkout-api');
+    expect(first.code, first.stderr).toBe(0);
+    const renamed = doc.targets.map((t, i) => (i === 0 ? { ...t, environment: 'staging' } : t));
+    writeFileSync(targets, JSON.stringify({ ...doc, targets: [...renamed.slice(0, -1)] }));
+    const changed = await local(other, '--json', '--targets', targets, 'status', '--target', 'checkout-api');
+    // Before: exit 3 and "no listener arn:…", with no hint.
+    expect(changed.code).toBe(2);
+    const removed = doc.targets.at(-1)?.name;
+    expect(changed.stderr).toContain(`changed since the local account in ${other} was built from it (`);
+    expect(changed.stderr).toContain(`checkout-api changed, ${removed} removed`);
+    expect(changed.stderr).toContain(
+      `remove ${other} to build a new account, or pass --state <another directory>`,
+    );
+    expect(JSON.parse(changed.stdout).error).toMatchObject({ name: 'StateMismatch', exitCode: 2 });
   });
 
   it('without --local names the stack outputs it needs; --help lists the commands; --version', async () => {
