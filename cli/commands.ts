@@ -16,6 +16,7 @@ import { percentages, readWeights } from '../functions/shared/traffic.ts';
 import { runningVersion } from '../functions/shared/versions.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
 import type { Backend } from './backend.ts';
+import { approversOf, durationSeconds, formatDuration, table } from './format.ts';
 import { type CommandResult, type Output, UsageError } from './results.ts';
 
 const target = (backend: Backend, name: string): Target => {
@@ -310,24 +311,6 @@ const versionOf = (backend: Backend, t: Target, taskDefinition: string | undefin
     taskDefinition,
   );
 
-/** Who approved a release, from its audit trail (`approved by a and b via email`). */
-const approversOf = (r: ReleaseRecord): string[] => {
-  const approval = r.phases.findLast((p) => p.name === 'Approval' && p.status === 'succeeded');
-  const who = approval?.detail?.match(/^approved by (.+?) via /)?.[1];
-  return who ? who.split(' and ') : [];
-};
-
-/** Whole seconds from start to end, or undefined while it runs. */
-const durationSeconds = (r: ReleaseRecord) =>
-  r.endedAt ? Math.round((Date.parse(r.endedAt) - Date.parse(r.createdAt)) / 1000) : undefined;
-
-const formatDuration = (seconds: number | undefined) => {
-  if (seconds === undefined) return 'running';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  return h ? `${h}h ${m}m` : m ? `${m}m ${seconds % 60}s` : `${seconds}s`;
-};
-
 const recordColumns = (r: ReleaseRecord, rolledBackBy?: string): string[] => [
   r.createdAt,
   r.releaseId,
@@ -337,14 +320,6 @@ const recordColumns = (r: ReleaseRecord, rolledBackBy?: string): string[] => [
   r.trigger.by ?? r.trigger.source,
   approversOf(r).join(', ') || '-',
 ];
-
-/** Columns as wide as their widest cell, so long ids never push the next column out of line. */
-const table = (header: string[], rows: string[][]): string[] => {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  ');
-  return [line(header), ...rows.map(line)];
-};
 
 export const history = async (
   backend: Backend,

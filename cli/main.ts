@@ -12,6 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
 import { actingAs, decideRelease, history, release, rollback, status } from './commands.ts';
+import { describeRelease } from './describe.ts';
 import { type CommandResult, UsageError } from './results.ts';
 
 const defaultTargets =
@@ -167,6 +168,16 @@ program
   .option('--limit <n>', 'how many', positive, 20)
   .action(async (options: { target: string; limit: number }) =>
     run((backend, _g, say) => history(backend, { line: say }, options))(),
+  );
+
+program
+  .command('describe')
+  .description(
+    "one release's (or rollback's) whole record: phases with times, health against its limits, the approval, what was sent, the snapshot and the rollback plan",
+  )
+  .requiredOption('--release <id>', 'release id (switchyard history shows them)')
+  .action(async (options: { release: string }) =>
+    run((backend, _g, say) => describeRelease(backend, { line: say }, { releaseId: options.release }))(),
   );
 
 for (const action of ['approve', 'reject'] as const) {

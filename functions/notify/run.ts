@@ -48,7 +48,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (release) await deps.store.updateRelease(input.releaseId, { announcedAt: deps.now().toISOString() });
   return {
     ...delivery,
-    summary: `${input.outcome} sent on ${delivery.delivered.join(', ') || 'no channel'}${
+    summary: `"${subject}" sent on ${delivery.delivered.join(', ') || 'no channel'}${
       delivery.failed.length
         ? `; failed: ${delivery.failed.map((f) => `${f.channel} (${f.error})`).join(', ')}`
         : ''

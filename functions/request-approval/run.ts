@@ -5,6 +5,7 @@ import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
+import { healthDetails } from '../shared/health-text.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
@@ -250,32 +251,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 
 /** Decisions in the wait's last seconds are refused as too late (see the deadline in run). */
 export const DEADLINE_MARGIN_SECONDS = 10;
-
-/**
- * CheckHealth's results as a person judges them at 2 a.m.: each measured value against its limit,
- * with pass or fail, not CheckHealth's JSON. A target without a test listener has no probes, and
- * says so: only the target group's health checks judged the new colour.
- */
-export const healthDetails = (
-  health: Input['health'],
-  limits: { p95Ms: number; errorRate: number },
-): Record<string, string> => {
-  const verdict = (ok: boolean) => (ok ? 'pass' : 'FAIL');
-  const out: Record<string, string> = {
-    'Healthy targets': health?.healthyTargets === undefined ? '?' : String(health.healthyTargets),
-  };
-  const probes = health?.probes as { count?: number; p95Ms?: number; errorRate?: number } | undefined;
-  if (!probes || probes.p95Ms === undefined || probes.errorRate === undefined) {
-    out.Probes = 'none: no test listener, so only the target group health checks judged the new colour';
-    return out;
-  }
-  const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;
-  out[`p95 latency (${probes.count ?? '?'} probes)`] =
-    `${probes.p95Ms} ms, limit ${limits.p95Ms} ms: ${verdict(probes.p95Ms <= limits.p95Ms)}`;
-  out[`Error rate (${probes.count ?? '?'} probes)`] =
-    `${percent(probes.errorRate)}, limit ${percent(limits.errorRate)}: ${verdict(probes.errorRate <= limits.errorRate)}`;
-  return out;
-};
 
 /**
  * The approval an earlier attempt of this step stored (same id: `approvalIdFor`), or undefined after

@@ -111,6 +111,45 @@ describe('switchyard CLI (--local)', () => {
     const outcomeAt = (lines[0] as string).indexOf('outcome');
     expect(lines.slice(1).map((l) => l.slice(outcomeAt).split(' ')[0])).toEqual(['RolledBack', 'Promoted']);
 
+    // One release's whole record (issue 18: before, it lived only in state.json or DynamoDB).
+    const described = await local(state, '--json', 'describe', '--release', 'checkout-api-8ad35635e58d');
+    expect(described.code, described.stderr).toBe(0);
+    const record = JSON.parse(described.stdout) as {
+      phases: { name: string; status: string; detail: string | null; seconds: number }[];
+    } & Record<string, unknown>;
+    expect(record).toMatchObject({
+      releaseId: 'checkout-api-8ad35635e58d',
+      kind: 'release',
+      outcome: 'Promoted',
+      image: { tag: 'v2' },
+      colours: { from: 'blue', to: 'green' },
+      snapshotId: expect.stringMatching(/^switchyard-checkout-api-/),
+      rollbackPlan: expect.stringMatching(
+        /^weights back to blue while it is warm; once scaled down, blue is redeployed with arn:aws:ecs:/,
+      ),
+      approval: null,
+    });
+    const phase = (name: string) => record.phases.find((p) => p.name === name);
+    expect(phase('CheckHealth')?.detail).toMatch(
+      /^Healthy targets: 4; p95 latency \(\d+ probes\): \d+ ms, limit \d+ ms: pass; Error rate \(\d+ probes\): [\d.]+%, limit [\d.]+%: pass$/,
+    );
+    expect(phase('Notify')?.detail).toBe(
+      '"[switchyard] checkout-api (prod) v2: Promoted" sent on sns, slack, teams',
+    );
+    expect(phase('ShiftTraffic')?.seconds).toBeGreaterThanOrEqual(0);
+    const text = await local(state, 'describe', '--release', 'checkout-api-8ad35635e58d');
+    expect(text.stdout).toContain('Release checkout-api-8ad35635e58d of checkout-api (prod)');
+    expect(text.stdout).toMatch(/^Outcome: +Promoted after \d+m \d+s$/m);
+    expect(text.stdout).toMatch(/^ {2}at +step +took +status +detail$/m);
+    for (const [args, message] of [
+      [['describe', '--release', 'checkout-api-000000000000'], 'no release checkout-api-000000000000'],
+      [['describe', '--release', '../../etc/passwd'], 'is not a release id'],
+    ] as const) {
+      const refused = await local(state, ...args);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(message);
+    }
+
     const status = await local(state, 'status');
     expect(status.stdout).toMatch(/checkout-api \(prod\) {2}live blue {2}blue 100% \/ green 0%/);
     expect(status.stdout).toContain('payments-api (prod)  live blue');

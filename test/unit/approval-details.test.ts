@@ -1,6 +1,6 @@
 /** What approvers read about the new colour's health: each value against its limit (issue 14). */
 import { describe, expect, it } from 'vitest';
-import { healthDetails } from '../../functions/request-approval/run.ts';
+import { healthDetails } from '../../functions/shared/health-text.ts';
 
 const limits = { p95Ms: 500, errorRate: 0.01 };
 

@@ -1,0 +1,155 @@
+/**
+ * `switchyard describe --release <id>`: one release's (or rollback's) whole record, read-only.
+ * What it was, how it ended and why; every phase of the audit trail with its times (health
+ * against its limits, the approval's votes and decision, what each notification said and where
+ * it went); the approval as stored (who was asked, who decided, when, through which channel); the
+ * snapshot, and what a rollback of it would do.
+ */
+import type { ApprovalRecord } from '../functions/shared/approvals.ts';
+import { releaseIdSchema } from '../functions/shared/schemas.ts';
+import { approvalIdFor } from '../functions/shared/signing.ts';
+import type { ReleaseRecord } from '../functions/shared/store.ts';
+import { ReleaseKind } from '../functions/shared/vocabulary.ts';
+import type { Backend } from './backend.ts';
+import { durationSeconds, formatDuration, table } from './format.ts';
+import { type CommandResult, type Output, UsageError } from './results.ts';
+
+/** `+1m 05s`: how long after the release started. */
+const offset = (from: string, at: string) => {
+  const seconds = Math.max(0, Math.round((Date.parse(at) - Date.parse(from)) / 1000));
+  return `+${formatDuration(seconds)}`;
+};
+
+const spanSeconds = (startedAt: string, endedAt: string) =>
+  Math.round((Date.parse(endedAt) - Date.parse(startedAt)) / 100) / 10;
+
+const spanText = (seconds: number) => (seconds < 60 ? `${seconds}s` : formatDuration(Math.round(seconds)));
+
+/** What rolling this release back would do, from what the record says was live before. */
+const rollbackPlan = (r: ReleaseRecord): string => {
+  if (r.kind === ReleaseKind.Rollback) return 'not applicable: this is a rollback';
+  if (!r.fromColour || !r.toColour)
+    return 'none: no colour was planned (the release stopped before deploying)';
+  const warm = `weights back to ${r.fromColour}`;
+  return r.previousTaskDefinitionArn
+    ? `${warm} while it is warm; once scaled down, ${r.fromColour} is redeployed with ${r.previousTaskDefinitionArn} first`
+    : warm;
+};
+
+const approvalJson = (a: ApprovalRecord) => ({
+  approvalId: a.approvalId,
+  status: a.status,
+  approvers: a.approvers,
+  asked: a.sentTo ? [...a.sentTo].sort() : [],
+  requester: a.requester,
+  twoPerson: a.twoPerson,
+  approvedBy: a.approvedBy ? [...a.approvedBy] : [],
+  decidedBy: a.decidedBy ?? [],
+  decidedAt: a.decidedAt ?? null,
+  channel: a.channel ?? null,
+  reason: a.reason ?? null,
+  deadline: new Date(a.deadline * 1000).toISOString(),
+  confirmedAt: a.deliveredAt ?? null,
+});
+
+export const describeRelease = async (
+  backend: Pick<Backend, 'store' | 'approvals'>,
+  out: Output,
+  options: { releaseId: string },
+): Promise<CommandResult> => {
+  const id = releaseIdSchema.safeParse(options.releaseId);
+  if (!id.success) {
+    throw new UsageError(
+      `--release ${JSON.stringify(options.releaseId.slice(0, 100))} is not a release id (switchyard history --target <name> lists them)`,
+    );
+  }
+  const r = await backend.store.getRelease(id.data);
+  if (!r || (r as { kind?: string }).kind === 'push') {
+    throw new UsageError(`no release ${id.data} (switchyard history --target <name> lists them)`);
+  }
+  const approval = r.approvalId
+    ? await backend.approvals.get(r.approvalId)
+    : await backend.approvals.get(approvalIdFor(r.releaseId));
+  const rollback = r.kind === ReleaseKind.Rollback;
+  // In the order they started (a wait's phase is written when it ends, after later steps began).
+  const phases = [...r.phases].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+
+  const what = rollback
+    ? `rollback of ${r.rollbackOf ?? '?'} (${r.rollbackPath ?? 'path not chosen'})`
+    : `${r.image?.repository ?? '?'}:${r.image?.tag ?? '?'} (${r.image?.digest ?? '?'})`;
+  out.line(`${rollback ? 'Rollback' : 'Release'} ${r.releaseId} of ${r.target} (${r.environment})`);
+  const facts: [string, string][] = [
+    ['What', what],
+    [
+      'Outcome',
+      `${r.outcome ?? r.status}${r.endedAt ? ` after ${formatDuration(durationSeconds(r))}` : ' (running)'}`,
+    ],
+    ...(r.error ? ([['Why', `${r.error.Error}: ${r.error.Cause}`]] as [string, string][]) : []),
+    ['Triggered by', `${r.trigger.source}${r.trigger.by ? ` (by ${r.trigger.by})` : ''}`],
+    ['Started', r.createdAt],
+    ...(r.reason ? ([['Reason given', r.reason]] as [string, string][]) : []),
+    ['Colours', r.fromColour && r.toColour ? `${r.fromColour} → ${r.toColour}` : '-'],
+    ['Snapshot', r.snapshotId ? `${r.snapshotId} (kept; restore is never automatic)` : 'none'],
+    ['Rollback plan', rollbackPlan(r)],
+  ];
+  for (const [k, v] of facts) out.line(`${`${k}:`.padEnd(15)}${v}`);
+
+  out.line('');
+  out.line('Phases:');
+  for (const line of table(
+    ['at', 'step', 'took', 'status', 'detail'],
+    phases.map((p) => [
+      offset(r.createdAt, p.startedAt),
+      p.name,
+      p.startedAt === p.endedAt ? '-' : spanText(spanSeconds(p.startedAt, p.endedAt)),
+      p.status,
+      p.detail ?? '',
+    ]),
+  ))
+    out.line(`  ${line}`);
+
+  if (approval) {
+    const a = approvalJson(approval);
+    out.line('');
+    out.line('Approval:');
+    out.line(
+      `  ${a.status}${a.decidedBy.length ? ` by ${a.decidedBy.join(' and ')} via ${a.channel} at ${a.decidedAt}` : ''}${a.reason ? ` (${a.reason})` : ''}`,
+    );
+    out.line(
+      `  approvers: ${a.approvers.join(', ')}; asked: ${a.asked.join(', ') || 'nobody yet'}${a.twoPerson ? '; two must approve' : ''}`,
+    );
+    out.line(
+      `  requester: ${a.requester ?? 'unknown'}; deadline ${a.deadline}${a.confirmedAt ? `; Step Functions confirmed it at ${a.confirmedAt}` : ''}`,
+    );
+  }
+
+  return {
+    exitCode: 0,
+    json: {
+      releaseId: r.releaseId,
+      kind: r.kind ?? ReleaseKind.Release,
+      target: r.target,
+      environment: r.environment,
+      image: r.image ?? null,
+      status: r.status,
+      outcome: r.outcome ?? null,
+      error: r.error ?? null,
+      trigger: r.trigger,
+      createdAt: r.createdAt,
+      endedAt: r.endedAt ?? null,
+      durationSeconds: durationSeconds(r) ?? null,
+      reason: r.reason ?? null,
+      rollbackOf: r.rollbackOf ?? null,
+      rollbackPath: r.rollbackPath ?? null,
+      colours: r.fromColour && r.toColour ? { from: r.fromColour, to: r.toColour } : null,
+      snapshotId: r.snapshotId ?? null,
+      rollbackPlan: rollbackPlan(r),
+      phases: phases.map((p) => ({
+        ...p,
+        detail: p.detail ?? null,
+        seconds: spanSeconds(p.startedAt, p.endedAt),
+      })),
+      approval: approval ? approvalJson(approval) : null,
+    },
+  };
+};
