@@ -53,8 +53,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   },
   // Reads the record: a rollback's request keeps the old colour warm (halt.ts).
   'scale-down-old-colour': readsAndRecords,
-  // Closes the release's approval if it is still pending (conditional: PENDING → CANCELLED).
-  'clean-up-inactive-colour': { ...recordsPhase, approvals: ['UpdateItem'] },
+  // Closes the release's approval if it was not taken (conditional on the status it read).
+  'clean-up-inactive-colour': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
   'roll-back-traffic': readsAndRecords,
   // Reads the outcome already recorded when its own write finds one (a retry, or a recovery first).
   'record-outcome': readsAndRecords,
@@ -72,5 +72,5 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'slack-interactions': {},
   'slack-decisions': { ...readsAndRecords, approvals: ['GetItem', 'UpdateItem'] },
   // Writes who pushed an image (from CloudTrail) under its push# key.
-  'record-pusher': { releases: ['PutItem'] },
+  'record-pusher': { releases: ['UpdateItem'] },
 };

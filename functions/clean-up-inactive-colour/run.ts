@@ -17,6 +17,11 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'approvals
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!input.plan) return { skipped: 'no plan: nothing was deployed' };
   const target = findTarget(deps.targets, input.target);
+  // First, whatever the weights say: the approval of a release that stops is closed. A rejection
+  // that was taken is what stopped it, and stays as it is.
+  if (input.error?.Error !== 'ApprovalRejected') {
+    await closeApproval(approvalIdFor(input.releaseId), input.error?.Error ?? 'it failed', deps);
+  }
   const { weights } = await readWeights(deps.elbv2, target.traffic);
   if (weights[input.plan.toColour] > 0) {
     throw new TrafficSplit(
@@ -26,11 +31,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // First the halt marker, so a deployment still landing (the other Parallel branch's Lambda, which
   // Step Functions does not stop) sees it after its UpdateService and scales back itself (halt.ts).
   await deps.store.updateRelease(input.releaseId, { haltedBy: 'clean-up' });
-  await closeApproval(
-    approvalIdFor(input.releaseId),
-    `the release stopped before a decision (${input.error?.Error ?? 'it failed'})`,
-    deps,
-  );
   await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
   return { service: input.plan.toService, desiredCount: 0 };
 };

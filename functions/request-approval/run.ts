@@ -70,11 +70,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const deadline = Math.floor(entered / 1000) + approval.timeoutMinutes * 60 - DEADLINE_MARGIN_SECONDS;
   const { plan } = input;
   // A push names nobody; CloudTrail's PutImage record does, when it has arrived (record-pusher).
-  const requestedBy =
-    release.trigger.by ??
-    (release.trigger.source === TriggerSource.EcrPush && release.image
-      ? await deps.store.pusherOf(release.image.repository, release.image.digest)
-      : undefined);
+  const pushed = release.trigger.source === TriggerSource.EcrPush && release.image !== undefined;
+  const pushers =
+    pushed && release.image ? await deps.store.pushersOf(release.image.repository, release.image.digest) : [];
+  const requestedBy = release.trigger.by ?? (pushers.length > 0 ? pushers.join(', ') : undefined);
   const details: Record<string, string> = {
     Target: `${target.name} (${target.environment})`,
     Image: release.image ? `${release.image.repository}:${release.image.tag}` : '?',
@@ -89,7 +88,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   };
   const identities = identityMap(approval.approvers);
   // Who started it, as the approver they are where an alias says so (`alice` → alice@example.com).
-  const requester = requestedBy ? resolveIdentity(identities, requestedBy) : null;
+  // A push's requester is the first pusher who is an approver (none may approve); a pusher who is
+  // no approver (a CI role, an unlisted IAM user) does not say which person is behind the image.
+  const approverIds = approval.approvers.map((a) => normaliseIdentity(a.id));
+  const pushingApprovers = pushers
+    .map((p) => resolveIdentity(identities, p))
+    .filter((p) => approverIds.includes(p));
+  const requester = release.trigger.by
+    ? resolveIdentity(identities, release.trigger.by)
+    : (pushingApprovers[0] ?? null);
   const twoPerson = approval.twoPerson || (requester === null && approval.twoPersonIfRequesterUnknown);
   const fresh: ApprovalRecord = {
     approvalId: approvalIdFor(input.releaseId),
@@ -98,10 +105,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     environment: target.environment,
     taskToken: input.taskToken,
     status: 'PENDING',
-    approvers: approval.approvers.map((a) => normaliseIdentity(a.id)),
+    approvers: approverIds,
     identities,
     requester,
-    ...(requester === null && release.image
+    ...(pushed && release.image
       ? { image: { repository: release.image.repository, digest: release.image.digest } }
       : {}),
     twoPerson,
@@ -112,8 +119,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     expiresAt: deadline + 30 * 24 * 3600,
     details,
   };
-  // The requester may not approve their own release, so they are not asked; enough others must be.
-  const askable = fresh.approvers.filter((a) => a !== requester);
+  // The requester (and whoever pushed the image) may not approve it, so they are not asked; enough
+  // others must be.
+  const askable = fresh.approvers.filter((a) => a !== requester && !pushingApprovers.includes(a));
   const needed = twoPerson ? 2 : 1;
   if (askable.length < needed) {
     throw new InvalidInput(

@@ -34,8 +34,8 @@ export interface ApprovalRecord {
   /** Who started the release, as an approver id where they are one; null when unknown. Never allowed to approve it. */
   requester: string | null;
   /**
-   * The pushed image, while its pusher is unknown: CloudTrail may name them after the approvers
-   * were asked, so every decision looks again (record-pusher).
+   * The pushed image (releases started by a push): CloudTrail may name its pushers after the
+   * approvers were asked, so every decision looks again (record-pusher), and no pusher decides.
    */
   image?: { repository: string; digest: string };
   twoPerson: boolean;
@@ -126,7 +126,7 @@ export type ApprovalStore = ReturnType<typeof approvalStore>;
 
 export interface DecideDeps {
   approvals: ApprovalStore;
-  store: Pick<Store, 'appendPhase' | 'pusherOf'>;
+  store: Pick<Store, 'appendPhase' | 'pushersOf' | 'getRelease'>;
   sfn: Pick<SFNClient, 'send'>;
   now: () => Date;
 }
@@ -174,15 +174,17 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     if (record.requester && resolveIdentity(record.identities, record.requester) === approver) {
       return { state: 'refused', reason: `${approver} started this release and cannot approve it` };
     }
-    if (record.requester === null && record.image) {
-      // The pusher was unknown when the approvers were asked; CloudTrail may have named them since.
-      const pusher = await deps.store.pusherOf(record.image.repository, record.image.digest);
-      if (pusher && resolveIdentity(record.identities, pusher) === approver) {
-        return {
-          state: 'refused',
-          reason: `${approver} pushed this image (CloudTrail names ${pusher}) and cannot approve it`,
-        };
-      }
+    // Whoever pushed the image, as CloudTrail names them now (perhaps since the approvers were asked).
+    const pushers = record.image
+      ? await deps.store.pushersOf(record.image.repository, record.image.digest)
+      : [];
+    const pushedBy = (who: string) => pushers.find((p) => resolveIdentity(record.identities, p) === who);
+    const own = pushedBy(approver);
+    if (own) {
+      return {
+        state: 'refused',
+        reason: `${approver} pushed this image (CloudTrail names ${own}) and cannot approve it`,
+      };
     }
     if (request.action === 'reject' && !reason) {
       return { state: 'refused', reason: 'a rejection needs a reason' };
@@ -198,7 +200,28 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
     // The token read with the record: a retried request-approval that re-armed it meanwhile makes
     // this write fail, and the next round reads (and delivers to) the new token.
     const pendingAndOpen = '#s = :pending AND deadline > :now AND taskToken = :token';
-    const approvedBefore = record.approvedBy ? [...record.approvedBy] : [];
+    const votes = record.approvedBy ? [...record.approvedBy] : [];
+    // A vote cast before CloudTrail named its caster as a pusher does not count.
+    const approvedBefore = votes.filter((v) => !pushedBy(v));
+    if (votes.length > approvedBefore.length && request.action === 'approve' && record.twoPerson) {
+      const voided = await deps.approvals.update(
+        request.approvalId,
+        'REMOVE approvedBy',
+        `${pendingAndOpen} AND size(approvedBy) = :n`,
+        { ':pending': 'PENDING', ':now': nowSeconds, ':token': record.taskToken, ':n': votes.length },
+      );
+      if (!voided) continue;
+      await deps.store.appendPhase(
+        record.releaseId,
+        momentPhase(
+          'ApprovalVote',
+          new Date(at),
+          'failed',
+          `vote of ${votes.filter((v) => pushedBy(v)).join(', ')} voided: CloudTrail names them as pushing this image`,
+        ),
+      );
+      continue;
+    }
 
     if (request.action === 'approve' && record.twoPerson && approvedBefore.length === 0) {
       const first = await deps.approvals.update(
@@ -311,8 +334,13 @@ export const deliverDecision = async (
   }
   if (!taken && record.executionArn) {
     const status = await executionStatus(deps.sfn, record.executionArn);
-    if (status !== 'RUNNING' && status !== 'UNKNOWN') {
-      const cause = `the release had already ended (${status}) when ${who} decided`;
+    // Running, but stopping without it: its wait failed or timed out and the clean-up has begun.
+    const halted =
+      status === 'RUNNING' ? (await deps.store.getRelease(record.releaseId))?.haltedBy : undefined;
+    if ((status !== 'RUNNING' && status !== 'UNKNOWN') || halted) {
+      const cause = halted
+        ? `the release was already stopping (${halted}) when ${who} decided`
+        : `the release had already ended (${status}) when ${who} decided`;
       const lapsed = await deps.approvals.update(
         record.approvalId,
         'SET #s = :cancelled, reason = :reason',
@@ -329,12 +357,18 @@ export const deliverDecision = async (
     }
   }
   const deliveredAt = deps.now().toISOString();
-  await deps.approvals.update(
+  const marked = await deps.approvals.update(
     record.approvalId,
     'SET deliveredAt = :delivered',
     '#s = :status AND attribute_not_exists(deliveredAt)',
     { ':status': record.status, ':delivered': deliveredAt },
   );
+  if (!marked) {
+    // Already marked (another delivery), or closed meanwhile by the clean-up: say what stands.
+    const now = await deps.approvals.get(record.approvalId);
+    if (now?.status === 'CANCELLED') return { state: 'cancelled', record: now };
+    if (now) return { state: 'decided', record: now };
+  }
   return { state: 'decided', record: { ...record, deliveredAt } };
 };
 
@@ -355,21 +389,54 @@ export const deliverOwedDecision = async (
 };
 
 /**
- * Closes a pending approval whose release stopped without it (its wait failed or timed out, and the
- * release is cleaning up): PENDING → CANCELLED, so a click during or after the clean-up is told
- * nothing was approved, never "Approved". False when there was none pending (decided, or none made).
+ * Closes the approval of a release that stopped without taking it: its wait failed or timed out,
+ * and the release is cleaning up. Pending → CANCELLED, so a click during or after the clean-up is
+ * told nothing was approved. A decision recorded that Step Functions never took (its sends were
+ * throttled, or came after the wait had closed) is CANCELLED too, with a "not taken" phase in the
+ * audit trail, even where an earlier page claimed it was taken: a closed token on a running
+ * release is ambiguous until the release shows which way it went, and this is where it shows.
+ * The caller knows it was not taken: a taken approval never leads to the clean-up, and a taken
+ * rejection is not closed (`ApprovalRejected`). False when there was nothing to close.
  */
-export const closeApproval = (
+export const closeApproval = async (
   approvalId: string,
-  cause: string,
-  deps: Pick<DecideDeps, 'approvals' | 'now'>,
-) =>
-  deps.approvals.update(
+  /** Why the wait ended without it (the caught error's name, e.g. `States.Timeout`). */
+  why: string,
+  deps: Pick<DecideDeps, 'approvals' | 'store' | 'now'>,
+): Promise<boolean> => {
+  const record = await deps.approvals.get(approvalId);
+  if (!record || record.status === 'CANCELLED') return false;
+  const cause =
+    record.status === 'PENDING'
+      ? `the release stopped before a decision (${why})`
+      : `the release had stopped waiting for it (${why})`;
+  const closed = await deps.approvals.update(
     approvalId,
-    'SET #s = :cancelled, reason = :reason, decidedAt = :at',
-    '#s = :pending',
-    { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':reason': cause, ':at': deps.now().toISOString() },
+    record.status === 'PENDING'
+      ? 'SET #s = :cancelled, reason = :reason, decidedAt = :at'
+      : 'SET #s = :cancelled, reason = :reason',
+    '#s = :was',
+    {
+      ':cancelled': 'CANCELLED',
+      ':was': record.status,
+      ':reason': cause,
+      ...(record.status === 'PENDING' ? { ':at': deps.now().toISOString() } : {}),
+    },
   );
+  if (closed && record.status !== 'PENDING') {
+    const who = `${(record.decidedBy ?? []).join(' and ')} via ${record.channel}`;
+    await deps.store.appendPhase(
+      record.releaseId,
+      momentPhase(
+        'Approval',
+        deps.now(),
+        'failed',
+        `not taken: ${record.status.toLowerCase()} by ${who}, but ${cause}`,
+      ),
+    );
+  }
+  return closed;
+};
 
 /**
  * Closes a pending approval because a rollback was requested (PENDING → CANCELLED, so no click

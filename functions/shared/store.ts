@@ -234,24 +234,30 @@ export const createStore = (
 
     /**
      * Who pushed an image, as CloudTrail named them (record-pusher). Kept in the releases table
-     * under `push#<repository>@<digest>`, with no `target` (so no history query sees it), for 30 days.
+     * under `push#<repository>@<digest>`, with no `target` (so no history query sees it), for 30
+     * days. Every pusher of the digest is kept (a set): a later PutImage of the same digest (a
+     * retag) adds its pusher, never replaces the first.
      */
     async recordPush(push: { repository: string; digest: string; tag?: string; by: string; at: string }) {
       await doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: tables.releases,
-          Item: {
-            releaseId: pushKey(push.repository, push.digest),
-            kind: 'push',
-            ...push,
-            expiresAt: Math.floor(Date.parse(push.at) / 1000) + 30 * 24 * 3600,
+          Key: { releaseId: pushKey(push.repository, push.digest) },
+          UpdateExpression:
+            'ADD pushers :by SET kind = :kind, repository = :repository, digest = :digest, expiresAt = :expires',
+          ExpressionAttributeValues: {
+            ':by': new Set([push.by]),
+            ':kind': 'push',
+            ':repository': push.repository,
+            ':digest': push.digest,
+            ':expires': Math.floor(Date.parse(push.at) / 1000) + 30 * 24 * 3600,
           },
         }),
       );
     },
 
-    /** Who pushed `repository@digest`, if CloudTrail has told us (undefined: unknown, so far). */
-    async pusherOf(repository: string, digest: string): Promise<string | undefined> {
+    /** Everyone CloudTrail has named as pushing `repository@digest`, so far (sorted; empty: unknown). */
+    async pushersOf(repository: string, digest: string): Promise<string[]> {
       const out = await doc.send(
         new GetCommand({
           TableName: tables.releases,
@@ -259,8 +265,8 @@ export const createStore = (
           ConsistentRead: true,
         }),
       );
-      const by = (out.Item as { by?: unknown } | undefined)?.by;
-      return typeof by === 'string' ? by : undefined;
+      const pushers = (out.Item as { pushers?: Set<string> } | undefined)?.pushers;
+      return pushers ? [...pushers].filter((p) => typeof p === 'string').sort() : [];
     },
 
     async getRelease(releaseId: string): Promise<ReleaseRecord | undefined> {

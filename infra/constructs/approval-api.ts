@@ -49,8 +49,12 @@ export class ApprovalApi extends Construct {
       restApiName: 'switchyard-approvals',
       description: 'Switchyard approval links and Slack interactivity',
       endpointTypes: [EndpointType.REGIONAL],
-      // No account-level CloudWatch role: execution logs would record query strings (link signatures).
-      cloudWatchRole: false,
+      // REST APIs write access logs through the account's API Gateway CloudWatch role ("To enable
+      // CloudWatch Logs, you must grant API Gateway permission…", docs.aws.amazon.com/apigateway/
+      // latest/developerguide/set-up-logging.html): without it the stage fails to deploy in an
+      // account that never set one. Execution logs stay off (loggingLevel OFF): they would record
+      // query strings, which carry link signatures.
+      cloudWatchRole: true,
       deployOptions: {
         stageName: APPROVAL_API_STAGE,
         tracingEnabled: true,
@@ -124,6 +128,11 @@ export class ApprovalApi extends Construct {
     });
 
     Validations.of(this.api).acknowledge(
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-level role API Gateway writes REST API access logs with; AWS maintains the policy for exactly that.',
+      },
       {
         id: 'AwsSolutions-APIG4',
         reason:

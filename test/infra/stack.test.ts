@@ -276,6 +276,9 @@ describe('SwitchyardStack', () => {
       }),
     ]);
     expect(stage?.Properties.AccessLogSetting.DestinationArn).toBeDefined();
+    // REST API access logs need the account's API Gateway CloudWatch role: without it the stage
+    // fails to deploy in an account that never set one.
+    template.hasResourceProperties('AWS::ApiGateway::Account', { CloudWatchRoleArn: Match.anyValue() });
     const format = JSON.parse(stage?.Properties.AccessLogSetting.Format ?? '{}') as Record<string, string>;
     expect(Object.values(format)).toContain('$context.status');
     // Links carry their signature in the query string: the log format must not record it.

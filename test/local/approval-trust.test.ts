@@ -184,6 +184,51 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     });
   });
 
+  it('approved seconds before the deadline while Step Functions throttles, then the wait times out: the record says not taken, and pressing again cannot claim it was', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    const [record] = await approvalsOf(world.rt, releaseId);
+    await world.rt.wait((record?.deadline as number) - 5 - Date.now() / 1000);
+    world.rt.faults.arm({
+      api: [{ service: 'SFN', operation: 'SendTaskSuccess', error: 'ThrottlingException', times: 12 }],
+    });
+    const first = await decideThroughPage(approve, 'approve');
+    expect(first.result.status).toBe(202);
+    // The wait times out 10 s after the deadline; the release starts cleaning up.
+    await world.rt.runUntil(
+      async () => (await world.rt.release(releaseId))?.haltedBy !== undefined || !isRunning(world, releaseId),
+      120,
+    );
+    const again = await world.rt.until(
+      decide(
+        {
+          approvalId: record?.approvalId as string,
+          approver: 'bob@example.com',
+          action: 'approve',
+          channel: 'email',
+        },
+        await depsOf(world),
+      ),
+    );
+    // Before: "decided" (token closed, execution running), deliveredAt written, the record APPROVED
+    // and the audit trail "approved by bob" on a release that ended Aborted by States.Timeout.
+    expect(again.state).toBe('cancelled');
+    const release = await finish(world, releaseId);
+    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'States.Timeout' } });
+    const [after] = await approvalsOf(world.rt, releaseId);
+    expect(after).toMatchObject({ status: 'CANCELLED' });
+    expect(after?.deliveredAt).toBeUndefined();
+    expect(release?.phases.filter((p) => p.name === 'Approval').map((p) => [p.status, p.detail])).toEqual([
+      ['succeeded', 'approved by bob@example.com via email'],
+      [
+        'failed',
+        expect.stringMatching(
+          /^not taken: approved by bob@example.com via email, but the release (had stopped waiting for it \(States.Timeout\)|was already stopping)/,
+        ),
+      ],
+    ]);
+  });
+
   it('a decision Step Functions never confirmed, and nobody pressed again: the reconciler delivers it within minutes', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
@@ -511,6 +556,64 @@ describe('who pushed an image, as CloudTrail names them (issue 14, case 3)', () 
     expect((await approvalsOf(world.rt, releaseId))[0]?.status).toBe('PENDING');
     const bob = emailedLinks(world.rt, releaseId, 'bob@example.com').approve as string;
     expect((await decideThroughPage(bob, 'approve')).result.status).toBe(200);
+    expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
+  });
+
+  it('a vote the pusher cast before CloudTrail named them is voided: two others must still approve', async () => {
+    const world = await start();
+    const { digest } = world.rt.push('ledger-api', 'v2', { by: aliceArn, cloudTrailDelaySeconds: 900 });
+    const releaseId = releaseIdFor('ledger-api', digest);
+    const link = (who: string) => emailedLinks(world.rt, releaseId, who).approve as string;
+    expect(
+      await world.rt.runUntil(
+        () => emailedLinks(world.rt, releaseId, 'alice@example.com').approve !== undefined,
+      ),
+    ).toBe(true);
+    // Unknown requester on ledger-api: two approvers. Alice votes first, before the record arrives.
+    expect((await decideThroughPage(link('alice@example.com'), 'approve')).result.status).toBe(202);
+    await world.rt.wait(900);
+    // Before: bob's approval decided, with alice's vote as the first of two.
+    const bob = await decideThroughPage(link('bob@example.com'), 'approve');
+    expect(bob.result.status).toBe(202);
+    expect((await approvalsOf(world.rt, releaseId))[0]).toMatchObject({
+      status: 'PENDING',
+      approvedBy: new Set(['bob@example.com']),
+    });
+    expect((await decideThroughPage(link('carol@example.com'), 'approve')).result.status).toBe(200);
+    const release = await finish(world, releaseId);
+    expect(release?.outcome).toBe('Promoted');
+    expect(
+      release?.phases.filter((p) => p.name.startsWith('Approval')).map((p) => [p.name, p.status, p.detail]),
+    ).toEqual([
+      ['ApprovalVote', 'succeeded', 'approved by alice@example.com via email; a second approver is needed'],
+      [
+        'ApprovalVote',
+        'failed',
+        'vote of alice@example.com voided: CloudTrail names them as pushing this image',
+      ],
+      ['ApprovalVote', 'succeeded', 'approved by bob@example.com via email; a second approver is needed'],
+      ['Approval', 'succeeded', 'approved by bob@example.com and carol@example.com via email'],
+    ]);
+  });
+
+  it('every pusher of the digest counts: a retag by another approver adds them, never replaces the first', async () => {
+    const world = await start();
+    const bobArn = 'arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Deployer_0a1b2c3d/bob@example.com';
+    const { digest } = world.rt.push('ledger-api', 'v2', { by: aliceArn, cloudTrailDelaySeconds: 10 });
+    world.rt.account.ecr.push('ledger-api', 'v2-retagged', {
+      digest,
+      by: bobArn,
+      cloudTrailDelaySeconds: 20,
+      silent: true,
+    });
+    const releaseId = releaseIdFor('ledger-api', digest);
+    const carol = () => emailedLinks(world.rt, releaseId, 'carol@example.com').approve;
+    expect(await world.rt.runUntil(() => carol() !== undefined)).toBe(true);
+    const [record] = await approvalsOf(world.rt, releaseId);
+    // Before: the second record replaced the first; only bob counted as the pusher.
+    expect(record?.details['Triggered by']).toBe(`ecr-push (by ${[aliceArn, bobArn].sort().join(', ')})`);
+    expect(approvalEmails(world.rt, releaseId).flatMap((m) => m.to)).toEqual(['carol@example.com']);
+    expect((await decideThroughPage(carol() as string, 'approve')).result.status).toBe(200);
     expect((await finish(world, releaseId))?.outcome).toBe('Promoted');
   });
 });
