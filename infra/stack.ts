@@ -175,6 +175,8 @@ export class SwitchyardStack extends Stack {
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
           deadLetterQueue: invokedByEvents.has(folder) || invokedAsync.has(folder) ? deadLetters : undefined,
+          // A Slack click older than this is stale: the person has moved on (or clicked again).
+          maxEventAge: invokedAsync.has(folder) ? Duration.minutes(10) : undefined,
           network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),

@@ -48,8 +48,9 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'recover-execution': {
     locks: ['GetItem', 'UpdateItem', 'DeleteItem'],
     releases: ['GetItem', 'UpdateItem'],
-    // Closes the ended execution's waits.
+    // Closes the ended execution's waits, and its approval if one was pending.
     waits: ['Scan', 'UpdateItem'],
+    approvals: ['GetItem', 'UpdateItem'],
   },
   // Reads the record: a rollback's request keeps the old colour warm (halt.ts).
   'scale-down-old-colour': readsAndRecords,

@@ -8,9 +8,11 @@
  * IP whose count is over the limit. AWS checks the counts "frequently, with timing independent of
  * the evaluation window" and does not guarantee an exact limit
  * (docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html,
- * read 2026-12-02); its earlier documentation said every 30 seconds. Here the check runs every 30
- * virtual seconds, so a flooding client gets through for up to 30 s before it is blocked: never
- * kinder than AWS. Blocked requests are still counted, so a client that keeps flooding stays blocked.
+ * read 2026-12-02); its earlier documentation said every 30 seconds, and its caveats page says a
+ * rate over the limit can get through "usually below 30 seconds", at worst for several minutes.
+ * Here the check runs every 30 virtual seconds: the usual case, not the worst, so a test of the
+ * flood shows what AWS usually does (README says so). Blocked requests are still counted, so a
+ * client that keeps flooding stays blocked.
  *
  * API Gateway: a path no resource matches is answered 403 `Missing Authentication Token`, as a REST
  * API answers it; each method has its own token bucket (rate per second, burst), shared by all

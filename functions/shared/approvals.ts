@@ -403,9 +403,12 @@ export const closeApproval = async (
   /** Why the wait ended without it (the caught error's name, e.g. `States.Timeout`). */
   why: string,
   deps: Pick<DecideDeps, 'approvals' | 'store' | 'now'>,
+  /** The recovery of an ended execution cannot tell whether a decision was taken: it closes only a pending one. */
+  options: { onlyPending?: boolean } = {},
 ): Promise<boolean> => {
   const record = await deps.approvals.get(approvalId);
   if (!record || record.status === 'CANCELLED') return false;
+  if (options.onlyPending && record.status !== 'PENDING') return false;
   const cause =
     record.status === 'PENDING'
       ? `the release stopped before a decision (${why})`

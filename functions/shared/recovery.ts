@@ -8,6 +8,7 @@
  */
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { run as releaseLock } from '../release-lock/run.ts';
+import { closeApproval } from './approvals.ts';
 import { findTarget, type Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
@@ -19,7 +20,7 @@ import { type Colour, Outcome, ReleaseKind } from './vocabulary.ts';
 
 export type RecoveryDeps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecs' | 'elbv2' | 'sfn' | 'sns' | 'secrets' | 'now'
+  'targets' | 'store' | 'ecs' | 'elbv2' | 'sfn' | 'sns' | 'secrets' | 'now' | 'approvals'
 >;
 
 /** What ended the execution, as Step Functions reports it. */
@@ -79,6 +80,8 @@ export const recoverExecution = async (
   for (const wait of (await deps.store.allPendingWaits()).filter((w) => w.releaseId === releaseId)) {
     await deps.store.claimWait(wait);
   }
+  // So does a pending approval (stopped while it waited): its page says nothing will be decided.
+  if (record.approvalId) await closeApproval(record.approvalId, status, deps, { onlyPending: true });
   const target = findTarget(deps.targets, record.target);
   const rollback = record.kind === ReleaseKind.Rollback;
   const notes: string[] = [];

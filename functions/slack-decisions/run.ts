@@ -9,6 +9,12 @@ type Deps = DecideDeps & { post: (url: string, body: unknown) => Promise<void> }
 
 const APPROVAL_ID = /^[A-Za-z0-9_-]{16,64}$/;
 
+/**
+ * Lambda's third attempt of an asynchronous event starts about 3 minutes after the first (retries
+ * 1 and then 2 minutes apart): an attempt this long after the click is the last.
+ */
+const LAST_ATTEMPT_AFTER_SECONDS = 120;
+
 /** A decision recorded that Step Functions has not confirmed: the person was told so already. */
 class Unconfirmed extends TransientError {}
 
@@ -38,12 +44,17 @@ export const run = async (click: SlackClick, deps: Deps): Promise<{ result: stri
   try {
     return await decideClick(click, deps, say);
   } catch (error) {
-    // Lambda retries the event (one and then two minutes later); the person is told meanwhile.
-    if (!(error instanceof Unconfirmed))
+    // Lambda retries the event one and then two minutes later; the person is told meanwhile, and
+    // told plainly when this was the last attempt (about 3 minutes after the click).
+    if (!(error instanceof Unconfirmed)) {
+      const last = deps.now().getTime() / 1000 - click.sentAt > LAST_ATTEMPT_AFTER_SECONDS;
       await say(
-        'Switchyard could not take this decision yet; it tries again in a minute. If no decision follows within 5 minutes, click again.',
+        last
+          ? 'Switchyard could not take this decision, and has stopped trying: nothing was decided. Click the button again.'
+          : 'Switchyard could not take this decision yet; it tries again shortly. If no decision follows within 5 minutes, click again.',
         false,
       );
+    }
     throw error;
   }
 };
@@ -78,7 +89,10 @@ const decideClick = async (
     },
     deps,
   );
-  const text = describeDecision(result, approver);
+  const text =
+    result.state === 'unconfirmed'
+      ? `${result.record.status === 'APPROVED' ? 'Approved' : 'Rejected'} by ${(result.record.decidedBy ?? []).join(' and ')} and recorded; Step Functions has not confirmed it yet, and Switchyard keeps resending it.`
+      : describeDecision(result, approver);
   // The text carries people's words (a rollback's reason): slackText escapes them for mrkdwn.
   const settled = result.state === 'decided' || result.state === 'closed' || result.state === 'cancelled';
   await say(settled ? `${record.details.Target}: ${text}` : text, settled);

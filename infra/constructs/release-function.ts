@@ -21,6 +21,8 @@ export interface ReleaseFunctionProps {
   memorySize?: number;
   /** For asynchronously invoked functions: where an event goes after Lambda's own retries fail. */
   deadLetterQueue?: IQueue;
+  /** How old an asynchronous event may get before Lambda drops it to the dead-letter queue (default 6 h). */
+  maxEventAge?: Duration;
   /** Attaches the function to a VPC (subnets and security groups), for reach into the targets' network. */
   network?: { vpc: IVpc; vpcSubnets: SubnetSelection; securityGroups: ISecurityGroup[] };
 }
@@ -45,7 +47,11 @@ export class ReleaseFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       // On-failure destination rather than a DLQ: the record carries the error, not only the event.
       ...(props.deadLetterQueue
-        ? { onFailure: new SqsDestination(props.deadLetterQueue), retryAttempts: 2 }
+        ? {
+            onFailure: new SqsDestination(props.deadLetterQueue),
+            retryAttempts: 2,
+            ...(props.maxEventAge ? { maxEventAge: props.maxEventAge } : {}),
+          }
         : {}),
       logGroup,
       ...(props.network ?? {}),

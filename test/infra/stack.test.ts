@@ -355,13 +355,14 @@ describe('SwitchyardStack', () => {
       .map(([logical]) => logical.replace(/ServiceRoleDefaultPolicy.*$/, ''));
     // AcquireLock: a rollback cancels the pending approval of the release it stops (not internet-facing).
     // SlackDecisions decides Slack clicks; SlackInteractions, which faces Slack, reads no table.
-    // CleanUpInactiveColour closes a pending approval (UpdateItem); the Reconciler delivers a
-    // recorded decision Step Functions never confirmed.
+    // CleanUpInactiveColour and RecoverExecution close an approval the release stopped without;
+    // the Reconciler delivers a recorded decision Step Functions never confirmed.
     expect(readers.sort()).toEqual([
       'AcquireLock',
       'Approvals',
       'CleanUpInactiveColour',
       'Reconciler',
+      'RecoverExecution',
       'RequestApproval',
       'SlackDecisions',
     ]);

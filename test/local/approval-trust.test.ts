@@ -229,6 +229,21 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     ]);
   });
 
+  it('an operator stops the execution while it waits for approval: the recovery closes the approval, and its page says so', async () => {
+    const world = await start();
+    const { releaseId, approve } = await parkedRelease(world, 'orders-api');
+    world.rt.stopExecution(releaseId);
+    await world.rt.settle();
+    // Before: PENDING for ever (until its TTL), the page still offering the buttons.
+    expect((await approvalsOf(world.rt, releaseId))[0]).toMatchObject({
+      status: 'CANCELLED',
+      reason: 'the release stopped before a decision (ABORTED)',
+    });
+    const page = await http(approve);
+    expect(page.body).toContain('Nothing was approved: this approval was cancelled');
+    expect(page.body).not.toContain('id="approve-form"');
+  });
+
   it('a decision Step Functions never confirmed, and nobody pressed again: the reconciler delivers it within minutes', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
@@ -300,9 +315,14 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
     const page = await http(approve);
-    // The release is stopped while bob reads the page; his token is closed when he presses.
+    // The release is stopped while bob reads the page; his token is closed when he presses. Its
+    // status event is lost, so no recovery has closed the approval yet (the reconciler would, a
+    // minute later): the decision itself must find out that the release ended.
+    world.rt.faults.arm({
+      events: [{ detailType: 'Step Functions Execution Status Change', action: 'drop', times: 1 }],
+    });
     world.rt.stopExecution(releaseId);
-    await world.rt.settle();
+    await world.rt.wait(5);
     const fields = formFields(page.body, 'approve');
     const url = new URL(approve);
     url.search = '';
@@ -825,13 +845,19 @@ describe('Slack is acknowledged first (issue 14, case 10)', () => {
         ],
       });
     const tryingAgain =
-      'Switchyard could not take this decision yet; it tries again in a minute. If no decision follows within 5 minutes, click again.';
+      'Switchyard could not take this decision yet; it tries again shortly. If no decision follows within 5 minutes, click again.';
 
     // Every attempt fails (the first and Lambda's two retries): the click is dead-lettered, nothing decided.
     unreadable(3);
     const lost = await click();
     await world.rt.runUntil(() => world.rt.account.lambda.inFlight === 0, 600);
     expect(lost.status).toBe(200);
+    // Told each time, and plainly the last time (before: "it tries again" after the last attempt too).
+    expect(lost.replies.map((r) => r.text)).toEqual([
+      tryingAgain,
+      tryingAgain,
+      'Switchyard could not take this decision, and has stopped trying: nothing was decided. Click the button again.',
+    ]);
     expect(world.rt.account.lambda.deadLetters.map((d) => [d.functionName, d.attempts])).toEqual([
       ['switchyard-slack-decisions', 3],
     ]);
