@@ -4,6 +4,7 @@
  * Commands see the same interface and the same AWS SDK clients either way.
  */
 
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
@@ -17,6 +18,7 @@ import { UsageError } from './results.ts';
 
 export interface Clients {
   sfn: SFNClient;
+  cloudwatch: CloudWatchClient;
   ecr: ECRClient;
   ecs: ECSClient;
   elbv2: ElasticLoadBalancingV2Client;
@@ -75,6 +77,7 @@ export const awsBackend = (targetsFile: string, env = process.env): Backend => {
   let caller: Promise<string> | undefined;
   const clients: Clients = {
     sfn: new SFNClient({}),
+    cloudwatch: new CloudWatchClient({}),
     ecr: new ECRClient({}),
     ecs: new ECSClient({}),
     elbv2: new ElasticLoadBalancingV2Client({}),
@@ -197,6 +200,7 @@ export const localBackend = async (
     targets: runtime.targets,
     clients: {
       sfn: timed(clients.sfn),
+      cloudwatch: timed(clients.cloudwatch),
       ecr: timed(clients.ecr),
       ecs: timed(clients.ecs),
       elbv2: timed(clients.elbv2),

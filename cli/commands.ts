@@ -19,7 +19,7 @@ import type { Backend } from './backend.ts';
 import { approversOf, durationSeconds, formatDuration, table } from './format.ts';
 import { type CommandResult, type Output, UsageError } from './results.ts';
 
-const target = (backend: Backend, name: string): Target => {
+export const target = (backend: Backend, name: string): Target => {
   try {
     return findTarget(backend.targets, name);
   } catch (error) {

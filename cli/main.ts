@@ -11,8 +11,18 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
-import { actingAs, decideRelease, history, release, rollback, status } from './commands.ts';
+import {
+  actingAs,
+  decideRelease,
+  history,
+  release,
+  rollback,
+  status,
+  strategyFor,
+  target,
+} from './commands.ts';
 import { describeRelease } from './describe.ts';
+import { planRelease } from './plan.ts';
 import { type CommandResult, UsageError } from './results.ts';
 
 const defaultTargets =
@@ -168,6 +178,48 @@ program
   .option('--limit <n>', 'how many', positive, 20)
   .action(async (options: { target: string; limit: number }) =>
     run((backend, _g, say) => history(backend, { line: say }, options))(),
+  );
+
+program
+  .command('plan')
+  .description(
+    'what a release would do, in order, without doing any of it: steps with times, new tasks, snapshot, approvers, freeze windows, and the checks that would stop it now (exit 1 if any)',
+  )
+  .requiredOption('--target <name>', 'target name from the targets config')
+  .requiredOption('--tag <tag>', 'image tag it would release')
+  .addOption(
+    new Option('--strategy <name>', 'override the target strategy').choices([
+      'all-at-once',
+      'canary',
+      'linear',
+    ]),
+  )
+  .option(
+    '--at <time>',
+    'plan as if starting at this time (ISO 8601, e.g. 2026-12-04T16:59:00Z)',
+    (value: string) => {
+      const at = Date.parse(value);
+      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at)) {
+        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-12-04T16:59:00Z');
+      }
+      return new Date(at);
+    },
+  )
+  .action(async (options: { target: string; tag: string; strategy?: string; at?: Date }) =>
+    run((backend, globals, say) => {
+      const t = target(backend, options.target);
+      return planRelease(
+        backend,
+        { line: say },
+        {
+          target: t,
+          tag: options.tag,
+          strategy: strategyFor(t, options.strategy) ?? t.traffic.strategy,
+          by: globals.as,
+          at: options.at,
+        },
+      );
+    })(),
   );
 
 program

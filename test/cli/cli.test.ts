@@ -259,6 +259,42 @@ describe('switchyard CLI (--local)', () => {
     expect(JSON.parse(changed.stdout).error).toMatchObject({ name: 'StateMismatch', exitCode: 2 });
   });
 
+  it('plan: read-only, walks freeze windows from --at, and refuses a bad --at or target with exit 2', async () => {
+    const state = stateDir();
+    // billing-api freezes Fridays 17:00-20:00 Berlin; 2026-01-09 is a Friday, 15:59 UTC is 16:59 there.
+    const planned = await local(
+      state,
+      '--json',
+      'plan',
+      '--target',
+      'billing-api',
+      '--tag',
+      'v2',
+      '--at',
+      '2026-01-09T15:59:00Z',
+    );
+    expect(planned.code, planned.stderr).toBe(0);
+    const doc = JSON.parse(planned.stdout) as {
+      freezes: { window: string; until: string }[];
+      wouldStart: boolean;
+    };
+    expect(doc.wouldStart).toBe(true);
+    expect(doc.freezes).toEqual([
+      expect.objectContaining({ window: 'Friday evening change freeze', until: '2026-01-09T19:00:00.000Z' }),
+    ]);
+    // Nothing was pushed or started: the next plan still finds no image and no history.
+    const again = await local(state, '--json', 'plan', '--target', 'billing-api', '--tag', 'v2');
+    expect(JSON.parse(again.stdout)).toMatchObject({ image: { digest: null }, etaSource: 'configuration' });
+    for (const args of [
+      ['plan', '--target', 'billing-api', '--tag', 'v2', '--at', 'yesterday'],
+      ['plan', '--target', 'nope', '--tag', 'v2'],
+    ]) {
+      const refused = await local(state, '--json', ...args);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(refused.stdout).error.exitCode).toBe(2);
+    }
+  });
+
   it('without --local names the stack outputs it needs; --help lists the commands; --version', async () => {
     const aws = await cli(['status'], {
       SWITCHYARD_RELEASE_STATE_MACHINE_ARN: '',
