@@ -111,7 +111,8 @@ describe('release.asl.json', () => {
 
   it('catches every failure of every Task (or of its enclosing Parallel) and keeps the error', () => {
     for (const { name, state, parent } of tasks) {
-      const catches = state.Catch ?? parent?.Catch ?? [];
+      // A branch state's own catches first (a timeout named), then its Parallel's.
+      const catches = [...(state.Catch ?? []), ...(parent?.Catch ?? [])];
       const all = catches.find((c) => c.ErrorEquals.includes('States.ALL'));
       expect(all, name).toBeDefined();
       expect(all?.ResultPath, name).toMatch(/^\$\.\w+$/);
@@ -197,6 +198,23 @@ describe('release.asl.json', () => {
       ReleaseRolledBack: 'Succeed',
       ReleaseSuperseded: 'Succeed',
       ReleaseRollbackFailed: 'Fail',
+      // Inside the Parallel: they fail Prepare with the wait named, and Prepare's Catch cleans up.
+      SnapshotTimedOut: 'Fail',
+      ServiceStableTimedOut: 'Fail',
+    });
+  });
+
+  it('names the wait and its limit when one times out (States.Timeout alone says neither)', () => {
+    const timeoutCatch = (state: { Catch?: { ErrorEquals: string[]; Next?: string }[] } | undefined) =>
+      state?.Catch?.find((c) => c.ErrorEquals.includes('States.Timeout'))?.Next;
+    expect(timeoutCatch(definition.States.AcquireLock)).toBe('LockWaitTimedOut');
+    expect(timeoutCatch(definition.States.WaitForApproval)).toBe('ApprovalTimedOut');
+    const [snapshot, deploy] = definition.States.Prepare?.Branches ?? [];
+    expect(timeoutCatch(snapshot?.States.WaitForSnapshot)).toBe('SnapshotTimedOut');
+    expect(timeoutCatch(deploy?.States.WaitForServiceStable)).toBe('ServiceStableTimedOut');
+    expect(deploy?.States.ServiceStableTimedOut).toMatchObject({
+      Error: 'States.Timeout',
+      Cause: 'WaitForServiceStable: the ECS deployment did not complete within 1800 s',
     });
   });
 
@@ -204,8 +222,8 @@ describe('release.asl.json', () => {
     const prepare = definition.States.Prepare;
     const branchStates = prepare?.Branches?.map((b) => Object.keys(b.States));
     expect(branchStates).toEqual([
-      ['HasDatabase', 'NoDatabase', 'BackupDatabase', 'WaitForSnapshot'],
-      ['DeployInactiveColour', 'WaitForServiceStable'],
+      ['HasDatabase', 'NoDatabase', 'BackupDatabase', 'WaitForSnapshot', 'SnapshotTimedOut'],
+      ['DeployInactiveColour', 'WaitForServiceStable', 'ServiceStableTimedOut'],
     ]);
   });
 });

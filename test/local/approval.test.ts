@@ -147,7 +147,14 @@ describe('approvals by email link', () => {
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
     const parkedAt = Date.now();
     const release = await finish(world, releaseId);
-    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'States.Timeout' } });
+    // The error names the wait and its limit (issue 18: before, "States.Timeout: States.Timeout").
+    expect(release).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'States.Timeout',
+        Cause: 'WaitForApproval: no decision within 3600 s (approval.timeoutMinutes)',
+      },
+    });
     const ended = Date.parse(release?.endedAt ?? '');
     // The timeout runs from when WaitForApproval was entered, a moment before the emails went out.
     expect(ended - parkedAt).toBeGreaterThanOrEqual(60 * 60_000 - 5_000);

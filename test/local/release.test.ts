@@ -269,7 +269,14 @@ describe('release on the embedded default', () => {
     await t.rt.settle();
     await t.rt.drain();
     const release = await releaseOf(t, 'v2');
-    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'States.Timeout' } });
+    // Named: which wait, and its limit (issue 18: before, "States.Timeout: States.Timeout").
+    expect(release).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'States.Timeout',
+        Cause: 'WaitForSnapshot: the RDS snapshot was not available within 7200 s',
+      },
+    });
     expect(Date.parse(release?.endedAt ?? '') - pushedAt).toBeGreaterThanOrEqual(7200_000);
     expect(Date.parse(release?.endedAt ?? '') - pushedAt).toBeLessThan(7300_000);
     expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 4, green: 0 });
