@@ -3,11 +3,12 @@
  * with live progress. Exit code 0 when every scenario ended as it should.
  */
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { approvalsOf } from './approver.ts';
+import { type DemoFault, FAULTS, NOT_YET, ownServiceScenario } from './own-service.ts';
 import { clock, formatLine } from './progress.ts';
 import type { LocalRuntime, ProgressLine } from './runtime.ts';
-import { runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
+import { runRelease, runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
 import { FAST_TARGET_GROUPS } from './world.ts';
 
 const defaultTargets = fileURLToPath(new URL('./targets.json', import.meta.url));
@@ -96,7 +97,33 @@ const program = new Command('demo')
     '--json',
     'make the last line of output a JSON summary (an object for one scenario, an array for several)',
   )
-  .option('--targets <file>', 'targets config to simulate (its first target is released)', defaultTargets)
+  .option(
+    '--targets <file>',
+    'your own targets config: one release of its first target (or --target) instead of the scenarios',
+    defaultTargets,
+  )
+  .option('--target <name>', 'with --targets (or the shipped file): the target to release')
+  .option(
+    '--fault <kind>',
+    `with --target/--targets: a failure to watch (${Object.keys(FAULTS).join(', ')})`,
+    (value: string) => {
+      if (value in NOT_YET)
+        throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
+      if (!(value in FAULTS))
+        throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
+      return value as DemoFault;
+    },
+  )
+  .option(
+    '--at <time>',
+    'with --target/--targets: start the simulated world at this time (ISO 8601), e.g. inside a freeze window',
+    (value: string) => {
+      const at = Date.parse(value);
+      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at))
+        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-01-09T15:59:00Z');
+      return new Date(at);
+    },
+  )
   .option(
     '--seed <n>',
     'seed of the simulated account',
@@ -115,20 +142,50 @@ const program = new Command('demo')
   .option('--list', 'list the scenarios and exit')
   .addHelpText(
     'after',
-    '\nExamples:\n  npm run demo\n  npm run demo -- --scenario bad-image\n  npm run demo -- --scenario approval --interactive\n  npm run demo -- --scenario happy --json | tail -n 1 | jq .outcome',
+    '\nExamples:\n  npm run demo\n  npm run demo -- --scenario bad-image\n  npm run demo -- --scenario approval --interactive\n  npm run demo -- --scenario happy --json | tail -n 1 | jq .outcome\n  npm run demo -- --targets my-targets.json --target my-api --fault error-rate\n  npm run demo -- --target billing-api --at 2026-01-09T15:59:00Z   # into a freeze window',
   );
 
 const main = async () => {
+  program.exitOverride();
   program.parse();
   const options = program.opts<{
     scenario?: ScenarioName;
     json?: boolean;
     targets: string;
+    target?: string;
+    fault?: DemoFault;
+    at?: Date;
     seed: number;
     verbose?: boolean;
     list?: boolean;
     interactive?: boolean;
   }>();
+  const own = options.target !== undefined || options.targets !== defaultTargets;
+  if (own && options.scenario)
+    throw new Error('--scenario runs the shipped scenarios; with --targets or --target, leave it out');
+  if (!own && (options.fault || options.at))
+    throw new Error('--fault and --at go with --targets <file> or --target <name>');
+  if (own) {
+    const { scenario, target, note } = ownServiceScenario(
+      options.targets,
+      options.target,
+      options.fault,
+      options.at,
+    );
+    process.stdout.write(`\n── ${target.name}: ${scenario.description}\n`);
+    const summary = await runRelease(target.name, scenario, {
+      targetsFile: options.targets,
+      seed: options.seed,
+      onProgress: printLine,
+      logLevel: options.verbose ? 'INFO' : 'SILENT',
+      targetGroup: FAST_TARGET_GROUPS,
+      ...(options.interactive ? { interactive: waitForPerson } : {}),
+    });
+    printSummary(summary, scenario.expect);
+    if (note) process.stdout.write(`  note           ${note}\n`);
+    if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return summary.outcome === scenario.expect ? 0 : 1;
+  }
   if (options.list) {
     for (const [name, s] of Object.entries(scenarios))
       process.stdout.write(`${name.padEnd(12)} ${s.description}\n`);
@@ -159,7 +216,9 @@ const main = async () => {
 main().then(
   (code) => process.exit(code),
   (error: Error) => {
-    process.stderr.write(`demo failed: ${error.message}\n`);
+    // Commander has printed its own message (and exits 0 for --help).
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    process.stderr.write(`demo: ${error.message}\n`);
     process.exit(2);
   },
 );

@@ -18,7 +18,13 @@ export interface Scenario {
   target: string;
   faults?: FaultPlan;
   /** A person decides through the emailed link (the page's real form, over HTTP). */
-  approval?: { as: string; decision: 'approve' | 'reject'; reason?: string };
+  approval?: {
+    as: string;
+    decision: 'approve' | 'reject';
+    reason?: string;
+    /** A second approver, for a target whose releases need two. */
+    also?: string;
+  };
   /** Webhook paths (e.g. `/slack/checkout-api`) that answer 500. */
   failingWebhooks?: string[];
   /** Virtual wall-clock time the world starts at (default Monday 2026-01-05 09:00 UTC). */
@@ -301,6 +307,9 @@ export const runRelease = async (
       } else {
         const { page, result } = await decideThroughPage(link, decision, reason);
         approval = { link, pageStatus: page.status, resultStatus: result.status };
+        const second =
+          scenario.approval.also && emailedLinks(runtime, releaseId, scenario.approval.also).approve;
+        if (second) await decideThroughPage(second, 'approve');
       }
     }
     if (scenario.rollback?.when === 'warm-bake') {

@@ -3,6 +3,9 @@
  * and its `--json` last line. (The end-to-end suite uses its own fixture targets.)
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -80,10 +83,50 @@ describe('demo', () => {
     expect(stdout).toMatch(/\+00:00:\d\d {2}step {2}AcquireLock/);
   });
 
-  it('the CLI rejects an unknown scenario with a non-zero exit naming the known ones', async () => {
+  it('the CLI rejects an unknown scenario with exit 2 naming the known ones', async () => {
     await expect(demo('--scenario', 'nope')).rejects.toMatchObject({
-      code: 1,
+      code: 2,
       stderr: expect.stringContaining('unknown scenario "nope"; known: happy, bad-image,'),
     });
+  });
+
+  it('runs your own targets file: one release of the named target with the fault you pick (issue 18)', async () => {
+    // A service of your own: the shipped payments-api, renamed (before: "unknown target checkout-api").
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-demo-'));
+    const doc = JSON.parse(readFileSync(targetsFile, 'utf8')) as { targets: { name: string }[] };
+    const mine = { ...doc.targets.find((t) => t.name === 'payments-api'), name: 'my-api' };
+    const file = join(dir, 'my-targets.json');
+    writeFileSync(file, JSON.stringify({ ...doc, targets: [mine] }));
+    try {
+      const { stdout } = await demo('--targets', file, '--fault', 'error-rate', '--json');
+      expect(stdout).toContain(
+        '── my-api: my-api: v2 is pushed and v2 answers half of real requests with 5xx',
+      );
+      expect(stdout).toMatch(/✔ my-api: RolledBack/);
+      expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toMatchObject({
+        outcome: 'RolledBack',
+        activeColour: 'blue',
+      });
+      // The refusals, side by side: each stops at its arguments, before any world is built.
+      const refusals = [
+        [['--targets', file, '--fault', 'latency'], '"latency" cannot be simulated yet'],
+        [
+          ['--targets', file, '--fault', 'gremlins'],
+          'unknown fault "gremlins"; known: bad-image, error-rate',
+        ],
+        [['--targets', file, '--at', 'friday'], 'must be an ISO 8601 time'],
+        [['--targets', file, '--target', 'nope'], 'unknown target "nope"'],
+      ] as const;
+      await Promise.all(
+        refusals.map(([args, message]) =>
+          expect(demo(...args), args.join(' ')).rejects.toMatchObject({
+            code: 2,
+            stderr: expect.stringContaining(message),
+          }),
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
