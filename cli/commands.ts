@@ -16,6 +16,7 @@ import { percentages, readWeights } from '../functions/shared/traffic.ts';
 import { runningVersion } from '../functions/shared/versions.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
 import type { Backend } from './backend.ts';
+import { releaseJson } from './describe.ts';
 import { approversOf, durationSeconds, formatDuration, table } from './format.ts';
 import { type CommandResult, type Output, UsageError } from './results.ts';
 
@@ -223,9 +224,12 @@ const finish = async (
   out.line(`${run.releaseId}: ${outcome}`);
   if (record?.error) out.line(`  ${record.error.Error}: ${record.error.Cause}`);
   if (record?.snapshotId) out.line(`  database snapshot ${record.snapshotId} (restore is never automatic)`);
+  const approval = record?.approvalId ? await backend.approvals.get(record.approvalId) : undefined;
   return {
     exitCode: outcome === run.wanted ? 0 : 1,
+    // The whole record, as describe --json has it (before: seven fields).
     json: {
+      ...(record ? releaseJson(record, approval) : {}),
       releaseId: run.releaseId,
       executionArn: run.executionArn,
       status: ended.status,

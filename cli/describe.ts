@@ -123,33 +123,36 @@ export const describeRelease = async (
     );
   }
 
+  return { exitCode: 0, json: releaseJson(r, approval) };
+};
+
+/** A release's (or rollback's) whole record as JSON: `describe --json`, and `release`/`rollback --json`. */
+export const releaseJson = (r: ReleaseRecord, approval: ApprovalRecord | undefined) => {
+  const phases = [...r.phases].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
   return {
-    exitCode: 0,
-    json: {
-      releaseId: r.releaseId,
-      kind: r.kind ?? ReleaseKind.Release,
-      target: r.target,
-      environment: r.environment,
-      image: r.image ?? null,
-      status: r.status,
-      outcome: r.outcome ?? null,
-      error: r.error ?? null,
-      trigger: r.trigger,
-      createdAt: r.createdAt,
-      endedAt: r.endedAt ?? null,
-      durationSeconds: durationSeconds(r) ?? null,
-      reason: r.reason ?? null,
-      rollbackOf: r.rollbackOf ?? null,
-      rollbackPath: r.rollbackPath ?? null,
-      colours: r.fromColour && r.toColour ? { from: r.fromColour, to: r.toColour } : null,
-      snapshotId: r.snapshotId ?? null,
-      rollbackPlan: rollbackPlan(r),
-      phases: phases.map((p) => ({
-        ...p,
-        detail: p.detail ?? null,
-        seconds: spanSeconds(p.startedAt, p.endedAt),
-      })),
-      approval: approval ? approvalJson(approval) : null,
-    },
+    releaseId: r.releaseId,
+    kind: r.kind ?? ReleaseKind.Release,
+    target: r.target,
+    environment: r.environment,
+    image: r.image ?? null,
+    status: r.status,
+    outcome: r.outcome ?? null,
+    error: r.error ?? null,
+    trigger: r.trigger,
+    createdAt: r.createdAt,
+    endedAt: r.endedAt ?? null,
+    durationSeconds: durationSeconds(r) ?? null,
+    reason: r.reason ?? null,
+    rollbackOf: r.rollbackOf ?? null,
+    rollbackPath: r.rollbackPath ?? null,
+    colours: r.fromColour && r.toColour ? { from: r.fromColour, to: r.toColour } : null,
+    snapshotId: r.snapshotId ?? null,
+    rollbackPlan: rollbackPlan(r),
+    phases: phases.map((p) => ({
+      ...p,
+      detail: p.detail ?? null,
+      seconds: spanSeconds(p.startedAt, p.endedAt),
+    })),
+    approval: approval ? approvalJson(approval) : null,
   };
 };

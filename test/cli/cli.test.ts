@@ -37,7 +37,7 @@ const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
 const local = (state: string, ...args: string[]) => cli(['--local', '--state', state, ...args]);
 const localAs = (state: string, as: string, ...args: string[]) => local(state, '--as', as, ...args);
 
-describe('switchyard CLI (--local)', () => {
+describe.concurrent('switchyard CLI (--local)', () => {
   it('releases, shows status and history, rolls back, and refuses a second rollback', async () => {
     const state = stateDir();
     const released = await local(state, 'release', '--target', 'checkout-api', '--tag', 'v2');
@@ -76,6 +76,14 @@ describe('switchyard CLI (--local)', () => {
       outcome: 'RolledBack',
       rollbackPath: 'slow',
       snapshotId: expect.stringMatching(/^switchyard-checkout-api-/),
+      // The whole record, as describe has it (issue 18: before, seven fields).
+      kind: 'rollback',
+      rollbackOf: 'checkout-api-8ad35635e58d',
+      reason: '5xx spike',
+      durationSeconds: expect.any(Number),
+      phases: expect.arrayContaining([
+        expect.objectContaining({ name: 'PlanRollback', status: 'succeeded' }),
+      ]),
     });
     // Progress went to stderr, so stdout is one JSON document.
     expect(rolled.stderr).toContain('step  PlanRollback');
