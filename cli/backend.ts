@@ -137,12 +137,14 @@ export const localBackend = async (
   targetsFile: string,
   stateDir: string,
   onLine: (line: string) => void,
+  /** Reads the saved account and never writes it back (the dashboard: another process may be saving). */
+  options: { readOnly?: boolean } = {},
 ): Promise<Backend> => {
   const { LocalRuntime } = await import('../local/runtime.ts');
   const { readState, restoreAccount, restoreTables, saveState } = await import('../local/persist.ts');
   const { buildWorld, serveTestListener } = await import('../local/world.ts');
   const { formatLine } = await import('../local/progress.ts');
-  const saved = readState(stateDir, targetsFile);
+  const saved = readState(stateDir, targetsFile, { view: options.readOnly });
   let print = false;
   const runtime = await LocalRuntime.start(
     {
@@ -178,7 +180,9 @@ export const localBackend = async (
       );
       if (!parked) break;
       asked.add(parked);
-      await waitForApproval(runtime, stateDir, parked, onLine, approvalWaitMs);
+      await waitForApproval(runtime, stateDir, parked, onLine, approvalWaitMs, () =>
+        options.readOnly ? Promise.resolve() : saveState(runtime, stateDir, { view: true }),
+      );
     }
     await runtime.settle();
   };
@@ -224,6 +228,10 @@ export const localBackend = async (
       return { status: execution?.status ?? 'UNKNOWN', error: execution?.error, cause: execution?.cause };
     },
     async close() {
+      if (options.readOnly) {
+        await runtime.dispose();
+        return;
+      }
       // Whatever was started runs to its end, then the account is saved for the next command.
       await runToEnd();
       // Timers do not survive the process: let tasks stop and targets drain before saving.

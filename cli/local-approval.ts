@@ -31,8 +31,11 @@ export const waitForApproval = async (
   releaseId: string,
   say: (line: string) => void,
   realMs: number,
+  /** Saves the account as it is now, parked: `switchyard dashboard --local` then shows the wait. */
+  checkpoint?: () => Promise<void>,
 ) => {
   mkdirSync(outbox(stateDir), { recursive: true });
+  await checkpoint?.();
   const emails = approvalEmails(runtime, releaseId);
   for (const email of emails) {
     writeFileSync(fileOf(stateDir, releaseId, email.to[0] ?? 'unknown'), email.body);

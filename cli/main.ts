@@ -223,6 +223,32 @@ program
   );
 
 program
+  .command('dashboard')
+  .description(
+    'a web page on localhost: each target live colour, weights and versions, releases as timelines, history, and approvals waiting (decided as you)',
+  )
+  .option('--port <n>', 'port on 127.0.0.1 (default: any free one)', (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new InvalidArgumentError('must be a port number 0-65535');
+    return n;
+  })
+  .action(async (options: { port?: number }) => {
+    const globals = program.opts<Globals>();
+    const say = (text: string) => process.stderr.write(`${text}\n`);
+    const { dashboardSource } = await import('./dashboard-source.ts');
+    const { startDashboard } = await import('./dashboard.ts');
+    const source = await dashboardSource(globals, say);
+    const { url } = await startDashboard(source, {
+      port: options.port,
+      title: globals.local ? 'Switchyard (local)' : 'Switchyard',
+    });
+    process.stdout.write(`${url}\n`);
+    say(`dashboard on ${url} (Ctrl-C to stop)`);
+    await new Promise(() => {});
+  });
+
+program
   .command('describe')
   .description(
     "one release's (or rollback's) whole record: phases with times, health against its limits, the approval, what was sent, the snapshot and the rollback plan",

@@ -3,7 +3,7 @@
  * resources, the executions' records, the DynamoDB tables and the virtual clock. A command runs
  * until the world is quiet, so nothing in flight (timers, parked tasks) needs saving.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { LocalRuntime } from './runtime.ts';
@@ -62,6 +62,12 @@ export interface SavedState {
 }
 
 const stateFile = (dir: string) => join(dir, 'state.json');
+/**
+ * A picture of the account while a command is parked mid-run (a release waiting for approval),
+ * for `switchyard dashboard --local` only: commands never load it, and the command that wrote it
+ * removes it when it saves state.json.
+ */
+export const viewFile = (dir: string) => join(dir, 'view.json');
 
 /** A state directory that does not fit the targets file it is used with (the CLI exits 2). */
 export class StateMismatch extends Error {
@@ -75,9 +81,15 @@ const targetsOf = (targetsFile: string): Record<string, string> => {
 };
 
 /** The saved state in `dir`, or undefined for a fresh account. A state from another targets file is an error. */
-export const readState = (dir: string, targetsFile: string): SavedState | undefined => {
-  if (!existsSync(stateFile(dir))) return undefined;
-  const state = JSON.parse(readFileSync(stateFile(dir), 'utf8'), reviver) as SavedState;
+export const readState = (
+  dir: string,
+  targetsFile: string,
+  /** The dashboard: the mid-run picture when there is one. */
+  options: { view?: boolean } = {},
+): SavedState | undefined => {
+  const file = options.view && existsSync(viewFile(dir)) ? viewFile(dir) : stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  const state = JSON.parse(readFileSync(file, 'utf8'), reviver) as SavedState;
   if (state.version !== VERSION) {
     throw new Error(`${stateFile(dir)} is from another Switchyard version; remove ${dir} to start afresh`);
   }
@@ -124,8 +136,11 @@ export const restoreTables = async (runtime: LocalRuntime, state: SavedState) =>
   }
 };
 
-/** Writes the runtime's account, executions, tables and clock to `dir` (atomically). */
-export const saveState = async (runtime: LocalRuntime, dir: string) => {
+/**
+ * Writes the runtime's account, executions, tables and clock to `dir` (atomically). `view`: the
+ * mid-run picture for the dashboard (view.json), running executions included.
+ */
+export const saveState = async (runtime: LocalRuntime, dir: string, options: { view?: boolean } = {}) => {
   const tables: Record<string, Record<string, unknown>[]> = {};
   for (const table of Object.values(runtime.tables)) {
     const items: Record<string, unknown>[] = [];
@@ -151,10 +166,13 @@ export const saveState = async (runtime: LocalRuntime, dir: string) => {
     targetsFile: runtime.options.targetsFile,
     targets: targetsOf(runtime.options.targetsFile),
     account,
-    executions: runtime.sfn.snapshot(),
+    executions: runtime.sfn.snapshot({ view: options.view }),
     tables,
   };
   mkdirSync(dir, { recursive: true });
-  writeFileSync(`${stateFile(dir)}.tmp`, JSON.stringify(state, replacer));
-  renameSync(`${stateFile(dir)}.tmp`, stateFile(dir));
+  const file = options.view ? viewFile(dir) : stateFile(dir);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, replacer));
+  renameSync(`${file}.tmp`, file);
+  // The account is whole again: the mid-run picture is out of date.
+  if (!options.view) rmSync(viewFile(dir), { force: true });
 };

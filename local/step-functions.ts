@@ -132,9 +132,13 @@ export class LocalStepFunctions {
     return arn;
   }
 
-  /** Finished executions' records, for saving a local account (nothing may be running). */
-  snapshot(): Omit<LocalExecution, 'done'>[] {
-    if (this.running().length > 0) throw new Error('cannot save while executions are running');
+  /**
+   * Finished executions' records, for saving a local account (nothing may be running). `view`: a
+   * picture for readers only (the dashboard), running executions included; never restored to run.
+   */
+  snapshot(options: { view?: boolean } = {}): Omit<LocalExecution, 'done'>[] {
+    if (!options.view && this.running().length > 0)
+      throw new Error('cannot save while executions are running');
     return [...this.executions.values()].map(({ done: _done, ...rest }) => rest);
   }
 

@@ -1,0 +1,140 @@
+/**
+ * `switchyard dashboard [--local]`: a web page on localhost for the on-call engineer. It reads
+ * with the CLI's own credentials (or the local state directory), through the same commands the
+ * CLI has: no new internet-facing endpoint. The server listens on 127.0.0.1 only; deciding an
+ * approval from the page needs a token that only the page served here carries (a custom header,
+ * which no other site can send without a CORS preflight this server never answers).
+ *
+ * The page polls `/api/state`: each target's live colour, weights and versions, its last
+ * releases with their phases (a timeline) and weights over time, and the approvals waiting.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { Backend } from './backend.ts';
+import { status } from './commands.ts';
+import { dashboardPage, dashboardScript } from './dashboard-page.ts';
+import { releaseJson } from './describe.ts';
+import type { CommandResult } from './results.ts';
+
+const quiet = { line: () => {} };
+
+/** Everything the page shows, read in one go. */
+export const dashboardState = async (backend: Backend) => {
+  const targets = (await status(backend, quiet, {})).json as Record<string, unknown>[];
+  const releases = [];
+  const waiting = [];
+  for (const t of backend.targets.targets) {
+    for (const r of await backend.store.releasesForTarget(t.name, 10)) {
+      const approval = r.approvalId ? await backend.approvals.get(r.approvalId) : undefined;
+      releases.push(releaseJson(r, approval));
+      if (approval?.status === 'PENDING' && !r.outcome) {
+        waiting.push({
+          releaseId: r.releaseId,
+          target: r.target,
+          environment: r.environment,
+          tag: r.image?.tag ?? null,
+          asked: approval.sentTo ? [...approval.sentTo].sort() : [],
+          approvedBy: approval.approvedBy ? [...approval.approvedBy] : [],
+          twoPerson: approval.twoPerson,
+          deadline: new Date(approval.deadline * 1000).toISOString(),
+        });
+      }
+    }
+  }
+  releases.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+  return { at: backend.now().toISOString(), kind: backend.kind, targets, releases, waiting };
+};
+
+export interface DashboardSource {
+  /** The state, read afresh (or from a cache the source keeps honest). */
+  read(): Promise<unknown>;
+  /** Approves or rejects as the dashboard's user (the CLI's identity). */
+  decide(request: {
+    releaseId: string;
+    action: 'approve' | 'reject';
+    reason?: string;
+  }): Promise<CommandResult>;
+}
+
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > 16 * 1024) reject(new Error('request body too large'));
+    });
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+  });
+
+/** Chart.js's browser build, next to the entry its package exports (the UMD file is not exported). */
+const chartJs = () =>
+  readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+
+/** Serves the dashboard on 127.0.0.1 (port 0: any free one). */
+export const startDashboard = async (source: DashboardSource, options: { port?: number; title: string }) => {
+  const token = randomBytes(18).toString('base64url');
+  const headers = {
+    'cache-control': 'no-store',
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+  };
+  const send = (res: ServerResponse, code: number, type: string, body: string) =>
+    res.writeHead(code, { ...headers, 'content-type': type }).end(body);
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    try {
+      if (req.method === 'GET' && url.pathname === '/')
+        return send(res, 200, 'text/html; charset=utf-8', dashboardPage(options.title, token));
+      if (req.method === 'GET' && url.pathname === '/app.js')
+        return send(res, 200, 'text/javascript; charset=utf-8', dashboardScript);
+      if (req.method === 'GET' && url.pathname === '/chart.js')
+        return send(res, 200, 'text/javascript; charset=utf-8', chartJs());
+      if (req.method === 'GET' && url.pathname === '/api/state')
+        return send(res, 200, 'application/json', JSON.stringify(await source.read()));
+      if (req.method === 'POST' && url.pathname === '/api/decide') {
+        if (req.headers['x-switchyard-token'] !== token) {
+          return send(
+            res,
+            403,
+            'application/json',
+            JSON.stringify({ error: 'only the dashboard page may decide' }),
+          );
+        }
+        const { releaseId, action, reason } = JSON.parse(await readBody(req)) as Record<string, unknown>;
+        if (typeof releaseId !== 'string' || (action !== 'approve' && action !== 'reject')) {
+          return send(
+            res,
+            400,
+            'application/json',
+            JSON.stringify({ error: 'releaseId and action (approve|reject) are needed' }),
+          );
+        }
+        const result = await source.decide({
+          releaseId,
+          action,
+          reason: typeof reason === 'string' && reason.trim() ? reason.trim() : undefined,
+        });
+        return send(res, result.exitCode === 0 ? 200 : 409, 'application/json', JSON.stringify(result.json));
+      }
+      return send(res, 404, 'text/plain', 'not found');
+    } catch (error) {
+      const name = (error as Error).name;
+      return send(
+        res,
+        name === 'UsageError' || name === 'InvalidInput' ? 400 : 500,
+        'application/json',
+        JSON.stringify({ error: (error as Error).message }),
+      );
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, server };
+};
