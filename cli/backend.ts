@@ -45,7 +45,7 @@ export interface Backend {
    */
   callerArn?(): Promise<string>;
   /** Local only: makes `repository:tag` exist in the simulated ECR, as a `docker push` would. */
-  pushImage?(repository: string, tag: string): void;
+  pushImage?(repository: string, tag: string, fault?: 'bad-image' | 'error-rate'): void;
   /** Follows an execution until it ends, writing progress lines to `onLine`. */
   follow(executionArn: string, releaseId: string, onLine: (line: string) => void): Promise<Ended>;
   /** Saves what must outlive the command (local state) and releases resources. */
@@ -137,19 +137,29 @@ export const localBackend = async (
   targetsFile: string,
   stateDir: string,
   onLine: (line: string) => void,
-  /** Reads the saved account and never writes it back (the dashboard: another process may be saving). */
-  options: { readOnly?: boolean } = {},
+  options: {
+    /** Reads the saved account and never writes it back (the dashboard: another process may be saving). */
+    readOnly?: boolean;
+    /** Moves the account's clock forward to this time before the command (`--at`). */
+    at?: Date;
+  } = {},
 ): Promise<Backend> => {
   const { LocalRuntime } = await import('../local/runtime.ts');
   const { readState, restoreAccount, restoreTables, saveState } = await import('../local/persist.ts');
   const { buildWorld, serveTestListener } = await import('../local/world.ts');
   const { formatLine } = await import('../local/progress.ts');
   const saved = readState(stateDir, targetsFile, { view: options.readOnly });
+  if (options.at && saved && options.at.getTime() < Date.parse(saved.now)) {
+    throw new UsageError(
+      `the local account in ${stateDir} is already at ${saved.now}: --at can only move its clock forward (or use another --state)`,
+    );
+  }
+  const startTime = options.at ?? (saved ? new Date(saved.now) : undefined);
   let print = false;
   const runtime = await LocalRuntime.start(
     {
       targetsFile,
-      ...(saved ? { startTime: new Date(saved.now) } : {}),
+      ...(startTime ? { startTime } : {}),
       onProgress: (line) => {
         if (print) onLine(formatLine(line));
       },
@@ -214,7 +224,14 @@ export const localBackend = async (
     releaseStateMachineArn: runtime.releaseStateMachineArn,
     rollbackStateMachineArn: runtime.rollbackStateMachineArn,
     now: () => new Date(),
-    pushImage(repository, tag) {
+    pushImage(repository, tag, fault) {
+      // --fault: this image's containers fail their health checks, or answer half of real requests with 5xx.
+      if (fault === 'bad-image') runtime.faults.arm({ unhealthyTags: [tag] });
+      if (fault === 'error-rate') runtime.faults.arm({ errorRates: { [tag]: 0.5 } });
+      if (fault)
+        onLine(
+          `local: ${repository}:${tag} ${fault === 'bad-image' ? 'fails its health checks' : 'answers half of real requests with 5xx'} (--fault ${fault})`,
+        );
       const repo = runtime.account.ecr.repositories.get(repository);
       if (repo?.images.some((i) => i.tags.includes(tag))) return;
       runtime.account.ecr.push(repository, tag, { silent: true });

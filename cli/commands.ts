@@ -51,6 +51,8 @@ export const release = async (
     breakGlass?: string;
     by: string;
     wait?: boolean;
+    /** Local only: how the released image misbehaves in the simulated account. */
+    fault?: 'bad-image' | 'error-rate';
   },
 ): Promise<CommandResult> => {
   const t = target(backend, options.target);
@@ -58,7 +60,7 @@ export const release = async (
     throw new UsageError(`tag "${options.tag}" does not match ${t.name}'s tagPattern ${t.image.tagPattern}`);
   }
   const strategy = strategyFor(t, options.strategy);
-  backend.pushImage?.(t.image.repository, options.tag);
+  backend.pushImage?.(t.image.repository, options.tag, options.fault);
   let digest: string | undefined;
   try {
     const images = await backend.clients.ecr.send(

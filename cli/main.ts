@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
+import { type DemoFault, FAULTS, NOT_YET } from '../local/own-service.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
 import {
   actingAs,
@@ -30,6 +31,7 @@ const defaultTargets =
 
 interface Globals {
   local?: boolean;
+  at?: Date;
   state: string;
   targets: string;
   json?: boolean;
@@ -58,6 +60,16 @@ const program = new Command('switchyard')
   )
   .option('--targets <file>', 'targets config (env SWITCHYARD_TARGETS_FILE)', defaultTargets)
   .option('--json', 'print one JSON document on stdout (progress goes to stderr)')
+  .option(
+    '--at <time>',
+    "with --local: move the simulated account's clock forward to this time first (ISO 8601), e.g. into a freeze window",
+    (value: string) => {
+      const at = Date.parse(value);
+      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at))
+        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-01-09T15:59:00Z');
+      return new Date(at);
+    },
+  )
   .option(
     '--as <name>',
     'who is asking, recorded in the audit trail',
@@ -102,7 +114,7 @@ const run =
     // With --json, stdout carries only the document.
     const say = (text: string) => (globals.json ? process.stderr : process.stdout).write(`${text}\n`);
     const backend = globals.local
-      ? await localBackend(globals.targets, globals.state, say)
+      ? await localBackend(globals.targets, globals.state, say, { at: globals.at })
       : awsBackend(globals.targets);
     try {
       result = await action(backend, globals, say);
@@ -129,6 +141,17 @@ program
     oneLine('--break-glass'),
   )
   .option('--wait', 'follow the release until it ends (always, with --local)')
+  .option(
+    '--fault <kind>',
+    `with --local: the released image misbehaves in the simulated account (${Object.keys(FAULTS).join(', ')})`,
+    (value: string) => {
+      if (value in NOT_YET)
+        throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
+      if (!(value in FAULTS))
+        throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
+      return value as DemoFault;
+    },
+  )
   .action(
     async (options: {
       target: string;
@@ -136,10 +159,15 @@ program
       strategy?: string;
       breakGlass?: string;
       wait?: boolean;
-    }) =>
-      run(async (backend, g, say) =>
+      fault?: DemoFault;
+    }) => {
+      if (options.fault && !program.opts<Globals>().local) {
+        throw new UsageError('--fault simulates a failure in the local runtime: use it with --local');
+      }
+      return run(async (backend, g, say) =>
         release(backend, { line: say }, { ...options, by: await actingAs(backend, g.as) }),
-      )(),
+      )();
+    },
   );
 
 program

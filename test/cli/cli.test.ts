@@ -310,6 +310,52 @@ describe.concurrent('switchyard CLI (--local)', () => {
     }
   });
 
+  it('--fault and --at in local mode: a bad image ends Aborted; a release into a freeze window waits for its end', async () => {
+    const [bad, frozen, notLocal] = await Promise.all([
+      local(
+        stateDir(),
+        '--json',
+        'release',
+        '--target',
+        'checkout-api',
+        '--tag',
+        'v2',
+        '--fault',
+        'bad-image',
+      ),
+      // billing-api freezes Fridays 17:00-20:00 Berlin; 2026-01-09 15:59 UTC is 16:59 there.
+      local(
+        stateDir(),
+        '--at',
+        '2026-01-09T15:59:00Z',
+        '--json',
+        'release',
+        '--target',
+        'billing-api',
+        '--tag',
+        'v2',
+      ),
+      cli(['release', '--target', 'checkout-api', '--tag', 'v2', '--fault', 'bad-image']),
+    ]);
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(bad.stderr).toContain('local: checkout-api:v2 fails its health checks (--fault bad-image)');
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      outcome: 'Aborted',
+      error: { Error: 'DeploymentFailed' },
+    });
+    expect(frozen.code, frozen.stderr).toBe(0);
+    const { phases } = JSON.parse(frozen.stdout) as {
+      phases: { name: string; endedAt: string; detail: string | null }[];
+    };
+    // The first ShiftTraffic met the window and moved nothing; the weights moved at its end.
+    const shifted = phases.find((p) => p.name === 'ShiftTraffic' && /100% on/.test(p.detail ?? ''));
+    expect(Date.parse(shifted?.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse('2026-01-09T19:00:00Z'));
+    expect(notLocal.code).toBe(2);
+    expect(notLocal.stderr).toContain(
+      '--fault simulates a failure in the local runtime: use it with --local',
+    );
+  });
+
   it('without --local names the stack outputs it needs; --help lists the commands; --version', async () => {
     const aws = await cli(['status'], {
       SWITCHYARD_RELEASE_STATE_MACHINE_ARN: '',
