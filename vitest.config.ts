@@ -11,6 +11,9 @@ export const config = defineConfig({
     // vitest's default is one worker fewer than the cores: one worker on the 2-core machines CI uses.
     // The local runtime's cases are CPU-bound and independent, so two workers share 2 cores well.
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Concurrent tests (the CLI file: each spawns its own processes) two at a time, not five: on two
+    // cores, more only starves the other worker.
+    maxConcurrency: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
