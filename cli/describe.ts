@@ -108,6 +108,14 @@ export const describeRelease = async (
   ))
     out.line(`  ${line}`);
 
+  if (r.notice) {
+    out.line('');
+    out.line(
+      `Notified: "${r.notice.subject}" on ${r.notice.delivered.join(', ') || 'no channel'}${r.notice.failed.length ? `; failed: ${r.notice.failed.join(', ')}` : ''}`,
+    );
+    for (const line of r.notice.text.split('\n')) out.line(`  ${line}`);
+  }
+
   if (approval) {
     const a = approvalJson(approval);
     out.line('');
@@ -153,6 +161,7 @@ export const releaseJson = (r: ReleaseRecord, approval: ApprovalRecord | undefin
       detail: p.detail ?? null,
       seconds: spanSeconds(p.startedAt, p.endedAt),
     })),
+    notice: r.notice ?? null,
     approval: approval ? approvalJson(approval) : null,
   };
 };

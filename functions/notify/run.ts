@@ -45,7 +45,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   });
   // The recovery of an execution that ends right after this does not announce it again.
   // (Best effort: a release that ended before its record existed has none to mark.)
-  if (release) await deps.store.updateRelease(input.releaseId, { announcedAt: deps.now().toISOString() });
+  // What was sent is kept with it: `switchyard describe` shows the text, not only that it went.
+  if (release)
+    await deps.store.updateRelease(input.releaseId, {
+      announcedAt: deps.now().toISOString(),
+      notice: {
+        subject,
+        text: body.slice(0, 4000),
+        delivered: delivery.delivered,
+        failed: delivery.failed.map((f) => `${f.channel} (${f.error})`),
+      },
+    });
   return {
     ...delivery,
     summary: `"${subject}" sent on ${delivery.delivered.join(', ') || 'no channel'}${

@@ -99,6 +99,8 @@ export interface ReleaseRecord {
   abortRequestedBy?: string;
   /** When the outcome was announced (Notify, or the recovery for an execution that ended before it). */
   announcedAt?: string;
+  /** The outcome notice as sent: its subject and text, and the channels it reached or missed. */
+  notice?: { subject: string; text: string; delivered: string[]; failed: string[] };
   /** Set by the recovery of an execution that ended without finishing, before it acts (halt.ts). */
   haltedBy?: string;
   /** Notifications (any channel) that could not be delivered. */

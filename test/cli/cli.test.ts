@@ -157,6 +157,15 @@ describe.concurrent('switchyard CLI (--local)', () => {
       '"[switchyard] checkout-api (prod) v2: Promoted" sent on sns, slack, teams',
     );
     expect(phase('ShiftTraffic')?.seconds).toBeGreaterThanOrEqual(0);
+    // What the outcome notice said, not only that it went (issue 18).
+    expect(record.notice).toMatchObject({
+      subject: '[switchyard] checkout-api (prod) v2: Promoted',
+      text: expect.stringContaining(
+        'Release checkout-api-8ad35635e58d of checkout-api (prod) ended Promoted.',
+      ),
+      delivered: ['sns', 'slack', 'teams'],
+      failed: [],
+    });
     expect(text.stdout).toContain('Release checkout-api-8ad35635e58d of checkout-api (prod)');
     expect(text.stdout).toMatch(/^Outcome: +Promoted after \d+m \d+s$/m);
     expect(text.stdout).toMatch(/^ {2}at +step +took +status +detail$/m);
