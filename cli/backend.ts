@@ -198,17 +198,7 @@ export const localBackend = async (
   };
   const clients = await import('../functions/shared/clients.ts');
   // Calls into the simulated account take virtual time: each one runs the clock until it settles.
-  const timed = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, key, receiver) {
-        const value = Reflect.get(object, key, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          const out = value.apply(object, args);
-          return out instanceof Promise ? runtime.until(out) : out;
-        };
-      },
-    });
+  const timed = <T extends object>(target: T): T => runtime.timed(target);
   return {
     kind: 'local',
     targets: runtime.targets,

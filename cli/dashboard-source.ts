@@ -8,9 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { awsBackend, localBackend } from './backend.ts';
 import { decideRelease } from './commands.ts';
-import { type DashboardSource, dashboardState } from './dashboard.ts';
-
-const quiet = { line: () => {} };
+import { type DashboardSource, dashboardState, quiet } from './dashboard.ts';
 
 export const dashboardSource = async (
   globals: { local?: boolean; state: string; targets: string; as: string },

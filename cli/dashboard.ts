@@ -10,17 +10,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { readBody } from '../local/approval-server.ts';
 import type { Backend } from './backend.ts';
 import { status } from './commands.ts';
 import { dashboardPage, dashboardScript } from './dashboard-page.ts';
 import { releaseJson } from './describe.ts';
 import type { CommandResult } from './results.ts';
 
-const quiet = { line: () => {} };
+/** An Output that prints nothing: the page shows what the commands return. */
+export const quiet = { line: () => {} };
 
 /** Everything the page shows, read in one go. */
 export const dashboardState = async (backend: Backend) => {
@@ -60,21 +62,12 @@ export interface DashboardSource {
   }): Promise<CommandResult>;
 }
 
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > 16 * 1024) reject(new Error('request body too large'));
-    });
-    req.on('end', () => resolve(body));
-    req.on('error', reject);
-  });
-
-/** Chart.js's browser build, next to the entry its package exports (the UMD file is not exported). */
+let chartSource: string | undefined;
 const chartJs = () =>
-  readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+  (chartSource ??= readFileSync(
+    join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js'),
+    'utf8',
+  ));
 
 /** Serves the dashboard on 127.0.0.1 (port 0: any free one). */
 export const startDashboard = async (source: DashboardSource, options: { port?: number; title: string }) => {
@@ -108,7 +101,10 @@ export const startDashboard = async (source: DashboardSource, options: { port?: 
             JSON.stringify({ error: 'only the dashboard page may decide' }),
           );
         }
-        const { releaseId, action, reason } = JSON.parse(await readBody(req)) as Record<string, unknown>;
+        const { releaseId, action, reason } = JSON.parse(await readBody(req, 16 * 1024)) as Record<
+          string,
+          unknown
+        >;
         if (typeof releaseId !== 'string' || (action !== 'approve' && action !== 'reject')) {
           return send(
             res,

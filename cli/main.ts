@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { controlCharacterProblem } from '../functions/shared/identity.ts';
-import { type DemoFault, FAULTS, NOT_YET } from '../local/own-service.ts';
+import { type DemoFault, FAULTS, parseFault, parseIsoTime } from '../local/own-service.ts';
 import { awsBackend, type Backend, localBackend } from './backend.ts';
 import {
   actingAs,
@@ -63,12 +63,7 @@ const program = new Command('switchyard')
   .option(
     '--at <time>',
     "with --local: move the simulated account's clock forward to this time first (ISO 8601), e.g. into a freeze window",
-    (value: string) => {
-      const at = Date.parse(value);
-      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at))
-        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-01-09T15:59:00Z');
-      return new Date(at);
-    },
+    parseIsoTime,
   )
   .option(
     '--as <name>',
@@ -144,13 +139,7 @@ program
   .option(
     '--fault <kind>',
     `with --local: the released image misbehaves in the simulated account (${Object.keys(FAULTS).join(', ')})`,
-    (value: string) => {
-      if (value in NOT_YET)
-        throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
-      if (!(value in FAULTS))
-        throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
-      return value as DemoFault;
-    },
+    parseFault,
   )
   .action(
     async (options: {
@@ -225,13 +214,7 @@ program
   .option(
     '--at <time>',
     'plan as if starting at this time (ISO 8601, e.g. 2026-12-04T16:59:00Z)',
-    (value: string) => {
-      const at = Date.parse(value);
-      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at)) {
-        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-12-04T16:59:00Z');
-      }
-      return new Date(at);
-    },
+    parseIsoTime,
   )
   .action(async (options: { target: string; tag: string; strategy?: string; at?: Date }) =>
     run((backend, globals, say) => {

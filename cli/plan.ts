@@ -312,7 +312,6 @@ export const planRelease = async (
       extraTasks: tasks ?? null,
       snapshot: t.database ? { kind: t.database.kind, identifier: t.database.identifier } : null,
       approval,
-      hooks: [],
       steps: planned,
       freezes,
       etaSeconds,

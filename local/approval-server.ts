@@ -21,15 +21,17 @@ export interface Invoker {
 
 let requests = 0;
 
-class TooLarge extends Error {}
+/** A request body over the server's limit. */
+export class TooLarge extends Error {}
 
-const readBody = (req: IncomingMessage) =>
+/** A request's body as text, refused (TooLarge) past `limit` characters. */
+export const readBody = (req: IncomingMessage, limit = 64 * 1024) =>
   new Promise<string>((resolve, reject) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {
       body += chunk;
-      if (body.length > 64 * 1024) reject(new TooLarge());
+      if (body.length > limit) reject(new TooLarge('request body too large'));
     });
     req.on('end', () => resolve(body));
     req.on('error', reject);

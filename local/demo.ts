@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { approvalsOf } from './approver.ts';
-import { type DemoFault, FAULTS, NOT_YET, ownServiceScenario } from './own-service.ts';
+import { type DemoFault, FAULTS, ownServiceScenario, parseFault, parseIsoTime } from './own-service.ts';
 import { clock, formatLine } from './progress.ts';
 import type { LocalRuntime, ProgressLine } from './runtime.ts';
 import { runRelease, runScenario, type ScenarioName, type ScenarioSummary, scenarios } from './scenarios.ts';
@@ -106,23 +106,12 @@ const program = new Command('demo')
   .option(
     '--fault <kind>',
     `with --target/--targets: a failure to watch (${Object.keys(FAULTS).join(', ')})`,
-    (value: string) => {
-      if (value in NOT_YET)
-        throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
-      if (!(value in FAULTS))
-        throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
-      return value as DemoFault;
-    },
+    parseFault,
   )
   .option(
     '--at <time>',
     'with --target/--targets: start the simulated world at this time (ISO 8601), e.g. inside a freeze window',
-    (value: string) => {
-      const at = Date.parse(value);
-      if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at))
-        throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-01-09T15:59:00Z');
-      return new Date(at);
-    },
+    parseIsoTime,
   )
   .option(
     '--seed <n>',
@@ -160,6 +149,15 @@ const main = async () => {
     list?: boolean;
     interactive?: boolean;
   }>();
+  const runOptions = {
+    targetsFile: options.targets,
+    seed: options.seed,
+    onProgress: printLine,
+    logLevel: options.verbose ? 'INFO' : 'SILENT',
+    // The demo's target groups are tuned for fast deployments, as a user could tune theirs.
+    targetGroup: FAST_TARGET_GROUPS,
+    ...(options.interactive ? { interactive: waitForPerson } : {}),
+  };
   const own = options.target !== undefined || options.targets !== defaultTargets;
   if (own && options.scenario)
     throw new Error('--scenario runs the shipped scenarios; with --targets or --target, leave it out');
@@ -173,14 +171,7 @@ const main = async () => {
       options.at,
     );
     process.stdout.write(`\n── ${target.name}: ${scenario.description}\n`);
-    const summary = await runRelease(target.name, scenario, {
-      targetsFile: options.targets,
-      seed: options.seed,
-      onProgress: printLine,
-      logLevel: options.verbose ? 'INFO' : 'SILENT',
-      targetGroup: FAST_TARGET_GROUPS,
-      ...(options.interactive ? { interactive: waitForPerson } : {}),
-    });
+    const summary = await runRelease(target.name, scenario, runOptions);
     printSummary(summary, scenario.expect);
     if (note) process.stdout.write(`  note           ${note}\n`);
     if (options.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -196,15 +187,7 @@ const main = async () => {
   let failed = 0;
   for (const name of names) {
     process.stdout.write(`\n── ${name}: ${scenarios[name].description}\n`);
-    const summary = await runScenario(name, {
-      targetsFile: options.targets,
-      seed: options.seed,
-      onProgress: printLine,
-      logLevel: options.verbose ? 'INFO' : 'SILENT',
-      // The demo's target groups are tuned for fast deployments, as a user could tune theirs.
-      targetGroup: FAST_TARGET_GROUPS,
-      ...(options.interactive ? { interactive: waitForPerson } : {}),
-    });
+    const summary = await runScenario(name, runOptions);
     printSummary(summary, scenarios[name].expect);
     if (summary.outcome !== scenarios[name].expect) failed++;
     summaries.push(summary);

@@ -8,6 +8,7 @@
  *   by the target's alarms; a target with no alarms has nothing to see it, and ends Promoted (the
  *   demo says so rather than call that a success).
  */
+import { InvalidArgumentError } from 'commander';
 import { loadTargetsFile, type Target } from '../functions/shared/config.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
 import type { Scenario } from './scenarios.ts';
@@ -23,6 +24,23 @@ export const NOT_YET: Record<string, string> = {
   latency:
     'the simulated load balancer has no response-time model yet, so a slow image cannot be shown; bad-image and error-rate can',
   'hook-fails': 'release hooks are not built yet (issue 15); bad-image and error-rate can be shown',
+};
+
+/** `--fault <kind>` of the demo and of `switchyard --local release`: a known fault, or a refusal naming why. */
+export const parseFault = (value: string): DemoFault => {
+  if (value in NOT_YET)
+    throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
+  if (!(value in FAULTS))
+    throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
+  return value as DemoFault;
+};
+
+/** `--at <time>` of the demo and the CLI: an ISO 8601 time. */
+export const parseIsoTime = (value: string): Date => {
+  const at = Date.parse(value);
+  if (!/^\d{4}-\d\d-\d\dT/.test(value) || Number.isNaN(at))
+    throw new InvalidArgumentError('must be an ISO 8601 time such as 2026-01-09T15:59:00Z');
+  return new Date(at);
 };
 
 /** The scenario for `target` with `fault`: what is released, who approves, and the outcome it should reach. */

@@ -565,6 +565,23 @@ export class LocalRuntime {
     }
   }
 
+  /**
+   * `target` (a client, a store) with every call run in this runtime's virtual time until it
+   * settles: how the CLI and tests call into the simulated account from outside a function.
+   */
+  timed<T extends object>(target: T): T {
+    return new Proxy(target, {
+      get: (object, key, receiver) => {
+        const value = Reflect.get(object, key, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const out = value.apply(object, args);
+          return out instanceof Promise ? this.until(out) : out;
+        };
+      },
+    });
+  }
+
   /** Runs virtual time until `promise` settles (for calling a step's `run()` directly in tests). */
   async until<T>(promise: Promise<T>): Promise<T> {
     let settled = false;

@@ -388,6 +388,15 @@ export const deliverOwedDecision = async (
   return deliverDecision(record, deps);
 };
 
+/** PENDING → CANCELLED, dated now; false when it was no longer pending (a decision won first). */
+const cancelPending = (approvalId: string, reason: string, deps: Pick<DecideDeps, 'approvals' | 'now'>) =>
+  deps.approvals.update(
+    approvalId,
+    'SET #s = :cancelled, reason = :reason, decidedAt = :at',
+    '#s = :pending',
+    { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':reason': reason, ':at': deps.now().toISOString() },
+  );
+
 /**
  * Closes the approval of a release that stopped without taking it: its wait failed or timed out,
  * and the release is cleaning up. Pending → CANCELLED, so a click during or after the clean-up is
@@ -413,20 +422,15 @@ export const closeApproval = async (
     record.status === 'PENDING'
       ? `the release stopped before a decision (${why})`
       : `the release had stopped waiting for it (${why})`;
+  if (record.status === 'PENDING') return cancelPending(approvalId, cause, deps);
+  // A decision stays dated as it was made; only its status says it was not taken.
   const closed = await deps.approvals.update(
     approvalId,
-    record.status === 'PENDING'
-      ? 'SET #s = :cancelled, reason = :reason, decidedAt = :at'
-      : 'SET #s = :cancelled, reason = :reason',
+    'SET #s = :cancelled, reason = :reason',
     '#s = :was',
-    {
-      ':cancelled': 'CANCELLED',
-      ':was': record.status,
-      ':reason': cause,
-      ...(record.status === 'PENDING' ? { ':at': deps.now().toISOString() } : {}),
-    },
+    { ':cancelled': 'CANCELLED', ':was': record.status, ':reason': cause },
   );
-  if (closed && record.status !== 'PENDING') {
+  if (closed) {
     const who = `${(record.decidedBy ?? []).join(' and ')} via ${record.channel}`;
     await deps.store.appendPhase(
       record.releaseId,
@@ -452,12 +456,7 @@ export const cancelApproval = async (
   cause: string,
   deps: Pick<DecideDeps, 'approvals' | 'sfn' | 'now'>,
 ): Promise<boolean> => {
-  await deps.approvals.update(
-    approvalId,
-    'SET #s = :cancelled, reason = :reason, decidedAt = :at',
-    '#s = :pending',
-    { ':cancelled': 'CANCELLED', ':pending': 'PENDING', ':reason': cause, ':at': deps.now().toISOString() },
-  );
+  await cancelPending(approvalId, cause, deps);
   const record = await deps.approvals.get(approvalId);
   if (record?.status !== 'CANCELLED') return false;
   // False when its task had already closed (timed out, or a retry is about to re-arm it).

@@ -5,7 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
-import { decide } from '../../functions/shared/approvals.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { linkQuery } from '../../functions/shared/signing.ts';
 import { BLOCKED_RESPONSE } from '../../infra/approval-api-limits.ts';
@@ -24,6 +23,7 @@ import {
 import {
   approvalWorlds,
   cliBackend,
+  decideAsBob,
   depsOf,
   finish,
   isRunning,
@@ -145,17 +145,7 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
         return reads++ === 0 && current ? { ...current, taskToken: 'an-earlier-attempts-token' } : current;
       },
     };
-    const result = await world.rt.until(
-      decide(
-        {
-          approvalId: record?.approvalId as string,
-          approver: 'bob@example.com',
-          action: 'approve',
-          channel: 'cli',
-        },
-        { ...deps, approvals },
-      ),
-    );
+    const result = await decideAsBob(world, record?.approvalId as string, 'cli', { ...deps, approvals });
     expect(result.state).toBe('decided');
     // Before: the write won with the old token, the send found it closed, and the page said
     // "approved" while the release waited on its real token until the deadline (Aborted).
@@ -199,17 +189,7 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
       async () => (await world.rt.release(releaseId))?.haltedBy !== undefined || !isRunning(world, releaseId),
       120,
     );
-    const again = await world.rt.until(
-      decide(
-        {
-          approvalId: record?.approvalId as string,
-          approver: 'bob@example.com',
-          action: 'approve',
-          channel: 'email',
-        },
-        await depsOf(world),
-      ),
-    );
+    const again = await decideAsBob(world, record?.approvalId as string, 'email');
     // Before: "decided" (token closed, execution running), deliveredAt written, the record APPROVED
     // and the audit trail "approved by bob" on a release that ended Aborted by States.Timeout.
     expect(again.state).toBe('cancelled');
@@ -292,17 +272,7 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
     const page = await http(link() as string);
     expect(page.body).toContain('Nothing was approved: this approval was cancelled');
     const [record] = await approvalsOf(world.rt, releaseId);
-    const direct = await world.rt.until(
-      decide(
-        {
-          approvalId: record?.approvalId as string,
-          approver: 'bob@example.com',
-          action: 'approve',
-          channel: 'cli',
-        },
-        await depsOf(world),
-      ),
-    );
+    const direct = await decideAsBob(world, record?.approvalId as string, 'cli');
     expect(direct.state).toBe('cancelled');
     expect((await approvalsOf(world.rt, releaseId))[0]).toMatchObject({
       status: 'CANCELLED',

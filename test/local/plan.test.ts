@@ -14,17 +14,7 @@ const start = approvalWorlds();
 /** The CLI's backend on a test world: the functions' own clients, run in the world's virtual time. */
 const backendOf = async (rt: LocalRuntime, kind: 'aws' | 'local'): Promise<Backend> => {
   const clients = await import('../../functions/shared/clients.ts');
-  const timed = <T extends object>(target: T): T =>
-    new Proxy(target, {
-      get(object, key, receiver) {
-        const value = Reflect.get(object, key, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          const out = value.apply(object, args);
-          return out instanceof Promise ? rt.until(out) : out;
-        };
-      },
-    });
+  const timed = <T extends object>(target: T): T => rt.timed(target);
   return {
     kind,
     targets: rt.targets,

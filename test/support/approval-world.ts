@@ -93,6 +93,22 @@ export const depsOf = async (world: ApprovalWorld) => {
  * What `switchyard approve|reject` uses against AWS (the tables and Step Functions), on this world;
  * `callerArn` is the IAM caller STS would name.
  */
+/** Bob decides an approval directly (the decision code the page, Slack and the CLI share), in virtual time. */
+export const decideAsBob = async (
+  world: ApprovalWorld,
+  approvalId: string,
+  channel: 'email' | 'cli' = 'cli',
+  deps?: Awaited<ReturnType<typeof depsOf>>,
+) => {
+  const { decide } = await import('../../functions/shared/approvals.ts');
+  return world.rt.until(
+    decide(
+      { approvalId, approver: 'bob@example.com', action: 'approve', channel },
+      deps ?? (await depsOf(world)),
+    ),
+  );
+};
+
 export const cliBackend = async (world: ApprovalWorld, callerArn?: string) => {
   const deps = await depsOf(world);
   return {
