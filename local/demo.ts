@@ -193,6 +193,19 @@ const main = async () => {
     summaries.push(summary);
   }
   if (options.json) process.stdout.write(`${JSON.stringify(options.scenario ? summaries[0] : summaries)}\n`);
+  else if (!options.scenario) {
+    // After the whole tour: where a new user goes next (README, "Try it with your own service").
+    process.stdout.write(
+      [
+        `${names.length - failed}/${names.length} scenarios ended as they should.`,
+        'Next: your own service, a failure of your choosing, and the operator view:',
+        '  npm run demo -- --targets my-targets.json --target my-api --fault error-rate',
+        '  npx switchyard --local plan --target checkout-api --tag v2',
+        '  npx switchyard --local release --target checkout-api --tag v2 && npx switchyard --local dashboard',
+        '',
+      ].join('\n'),
+    );
+  }
   return failed === 0 ? 0 : 1;
 };
 
