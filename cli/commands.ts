@@ -121,7 +121,14 @@ export const release = async (
 export const rollback = async (
   backend: Backend,
   out: Output,
-  options: { target: string; reason: string; ifRunning: IfRunning; by: string; wait?: boolean },
+  options: {
+    target: string;
+    reason: string;
+    ifRunning: IfRunning;
+    by: string;
+    wait?: boolean;
+    force?: boolean;
+  },
 ): Promise<CommandResult> => {
   const t = target(backend, options.target);
   if (options.reason.trim().length < 3) throw new UsageError('--reason must say why (3 characters or more)');
@@ -151,6 +158,12 @@ export const rollback = async (
         `${promoted.releaseId}, the last promoted release, was already rolled back by ${undone.releaseId}`,
       );
     }
+    // The rollback state machine refuses this too (RollbackNeedsRestore): said here before it starts.
+    if (promoted.migrated === 'breaking' && !options.force) {
+      throw new UsageError(
+        `${promoted.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${promoted.snapshotId ?? '(none recorded)'} first, then rerun with --force`,
+      );
+    }
   }
   const request = rollbackRequest({
     target: t.name,
@@ -158,6 +171,7 @@ export const rollback = async (
     by: options.by,
     at: backend.now(),
     ifRunning: options.ifRunning,
+    force: options.force,
   });
   if (running) {
     out.line(

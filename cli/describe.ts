@@ -30,7 +30,9 @@ const rollbackPlan = (r: ReleaseRecord): string => {
   if (r.kind === ReleaseKind.Rollback) return 'not applicable: this is a rollback';
   if (!r.fromColour || !r.toColour)
     return 'none: no colour was planned (the release stopped before deploying)';
-  const warm = `weights back to ${r.fromColour}`;
+  if (r.migrated === 'breaking')
+    return `none automatic: a breaking migration ran, so ${r.fromColour}'s version cannot run on the new schema; restore ${r.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${r.target} --force`;
+  const warm = `weights back to ${r.fromColour}${r.migrated === 'expand' ? ' (the expand migration needs no restore)' : ''}`;
   return r.previousTaskDefinitionArn
     ? `${warm} while it is warm; once scaled down, ${r.fromColour} is redeployed with ${r.previousTaskDefinitionArn} first`
     : warm;
@@ -108,6 +110,21 @@ export const describeRelease = async (
   ))
     out.line(`  ${line}`);
 
+  if (r.hooks?.length) {
+    out.line('');
+    out.line('Hooks:');
+    for (const h of r.hooks) {
+      out.line(`  ${h.point} ${h.name}: ${h.status}${h.migration ? ` (${h.migration} migration)` : ''}`);
+      out.line(`    ${h.detail}`);
+      if (h.stoppedReason || h.exitCode !== undefined)
+        out.line(
+          `    exit code ${h.exitCode ?? '-'}; ${h.stopCode ?? ''} ${h.stoppedReason ?? ''}`.trimEnd(),
+        );
+      for (const line of h.logTail ?? []) out.line(`    | ${line}`);
+      if (h.logUrl) out.line(`    log: ${h.logUrl}`);
+    }
+  }
+
   if (r.notice) {
     out.line('');
     out.line(
@@ -161,6 +178,8 @@ export const releaseJson = (r: ReleaseRecord, approval: ApprovalRecord | undefin
       detail: p.detail ?? null,
       seconds: spanSeconds(p.startedAt, p.endedAt),
     })),
+    hooks: r.hooks ?? [],
+    migrated: r.migrated ?? null,
     notice: r.notice ?? null,
     approval: approval ? approvalJson(approval) : null,
   };

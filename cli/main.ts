@@ -174,10 +174,21 @@ program
       .default('abort'),
   )
   .option('--wait', 'follow the rollback until it ends (always, with --local)')
-  .action(async (options: { target: string; reason: string; ifRunning: 'abort' | 'wait'; wait?: boolean }) =>
-    run(async (backend, g, say) =>
-      rollback(backend, { line: say }, { ...options, by: await actingAs(backend, g.as) }),
-    )(),
+  .option(
+    '--force',
+    'roll back past a breaking migration, once you have restored the database from the release snapshot',
+  )
+  .action(
+    async (options: {
+      target: string;
+      reason: string;
+      ifRunning: 'abort' | 'wait';
+      wait?: boolean;
+      force?: boolean;
+    }) =>
+      run(async (backend, g, say) =>
+        rollback(backend, { line: say }, { ...options, by: await actingAs(backend, g.as) }),
+      )(),
   );
 
 program

@@ -9,11 +9,18 @@
  * estimate; freeze windows are walked along that timeline. The checks say what would stop the
  * release if it started now: the image missing, traffic split, an alarm in ALARM, the lock held.
  */
+
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { describeFiring, readAlarms } from '../functions/shared/alarms.ts';
 import type { Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { activeFreeze } from '../functions/shared/freeze.ts';
+import {
+  type Hook,
+  migrationCompatibility,
+  migrationText,
+  thresholdsText,
+} from '../functions/shared/hooks.ts';
 import { identityMap, resolveIdentity } from '../functions/shared/identity.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
 import { planSteps, type StrategyConfig } from '../functions/shared/strategy.ts';
@@ -29,6 +36,8 @@ const ESTIMATES = {
   // health checks (ELBv2 default: 5 checks 30 s apart) — a few minutes.
   deploy: 180,
   quick: 2,
+  // A one-off Fargate task: provisioning and image pull (~30-60 s), then its own run time.
+  hook: 90,
 } as const;
 
 type Source = 'history' | 'configuration' | 'estimate' | 'a person';
@@ -62,6 +71,12 @@ const phaseMedians = (history: ReleaseRecord[]): Map<string, number> => {
     for (const p of r.phases) {
       const seconds = (Date.parse(p.endedAt) - Date.parse(p.startedAt)) / 1000;
       byName.set(p.name, [...(byName.get(p.name) ?? []), seconds]);
+    }
+    // Each hook by its name, from RunTask to its task's stop (start latency included).
+    for (const h of r.hooks ?? []) {
+      if (!h.startedAt || !h.stoppedAt) continue;
+      const seconds = (Date.parse(h.stoppedAt) - Date.parse(h.startedAt)) / 1000;
+      byName.set(`Hook ${h.name}`, [...(byName.get(`Hook ${h.name}`) ?? []), seconds]);
     }
   }
   return new Map([...byName].map(([name, values]) => [name, Math.round(median(values) ?? 0)]));
@@ -228,6 +243,20 @@ export const planRelease = async (
       [0, 'a person'],
     );
   }
+  const hookStep = (h: Hook, point: string) =>
+    add(
+      point === 'preTraffic' ? 'PreTrafficHooks' : 'PostTrafficHooks',
+      `hook ${h.name}: run \`${h.task.command.join(' ')}\` as a one-off task of ${h.task.taskDefinition ?? 'the new revision'} in ${t.ecs.cluster} (up to ${h.timeoutSeconds / 60} min)${
+        h.migration
+          ? h.migration.compatibility === 'breaking'
+            ? '; BREAKING migration: once it ran, no automatic rollback (restore the snapshot first)'
+            : '; expand migration: a rollback needs no restore'
+          : ''
+      }${h.thresholds ? `; load test judged: ${thresholdsText(h.thresholds)}` : ''}; a failure ${point === 'preTraffic' ? 'aborts before any traffic moves' : 'rolls back'}`,
+      timed([`Hook ${h.name}`], undefined, ESTIMATES.hook),
+    );
+  for (const h of t.hooks.preTraffic) hookStep(h, 'preTraffic');
+  const postTraffic = t.hooks.postTraffic;
   for (const [i, s] of planSteps(options.strategy, t.bakeMinutes).entries()) {
     add(
       'ShiftTraffic',
@@ -244,6 +273,7 @@ export const planRelease = async (
       );
     }
   }
+  for (const h of postTraffic) hookStep(h, 'postTraffic');
   add(
     'ScaleDownOldColour',
     `scale ${live} to 0; ${t.database ? `prune Switchyard's snapshots beyond ${t.database.keepSnapshots}; ` : ''}record the outcome, free the lock, notify`,
@@ -290,6 +320,8 @@ export const planRelease = async (
     ]),
   ))
     out.line(`  ${line}`);
+  const migration = migrationText(t.hooks);
+  if (migration) out.line(migration);
   for (const f of freezes)
     out.line(`Freeze: traffic would not move inside "${f.window}" (from ${f.at} until ${f.until})`);
   out.line('Checks now:');
@@ -312,6 +344,8 @@ export const planRelease = async (
       extraTasks: tasks ?? null,
       snapshot: t.database ? { kind: t.database.kind, identifier: t.database.identifier } : null,
       approval,
+      hooks: { preTraffic: t.hooks.preTraffic, postTraffic: t.hooks.postTraffic },
+      migration: migrationCompatibility(t.hooks),
       steps: planned,
       freezes,
       etaSeconds,

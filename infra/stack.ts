@@ -44,6 +44,7 @@ import {
   ecrPutImageCloudTrailPattern,
   ecsDeploymentPattern,
   executionEndedPattern,
+  hookTaskStoppedPattern,
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
 } from '../functions/shared/event-patterns.ts';
@@ -265,6 +266,20 @@ export class SwitchyardStack extends Stack {
       },
       targets: [target('wait-resume')],
     });
+    const withHooks = targets.filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0);
+    if (withHooks.length > 0) {
+      new Rule(this, 'HookTasksStopped', {
+        description: "A hook's one-off task stopping resumes its wait",
+        eventPattern: {
+          ...cdkPattern(hookTaskStoppedPattern),
+          detail: {
+            ...(cdkPattern(hookTaskStoppedPattern).detail as object),
+            clusterArn: [...new Set(withHooks.map((t) => arn('ecs', 'cluster', t.ecs.cluster)))],
+          },
+        },
+        targets: [target('wait-resume')],
+      });
+    }
     if (targets.some((t) => t.database)) {
       new Rule(this, 'RdsSnapshots', {
         description: 'Manual snapshot created events resume snapshot waits',
@@ -417,6 +432,36 @@ export class SwitchyardStack extends Stack {
       allow(['deploy-inactive-colour'], ['iam:PassRole'], passRoles, {
         StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
       });
+    }
+    // Hooks: one-off tasks in the targets' clusters only. The release's revision is a new revision of
+    // whatever family the services run (not known here), so RunTask is scoped by cluster instead.
+    const hookTargets = targets.filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0);
+    if (hookTargets.length > 0) {
+      const hookClusters = [...new Set(hookTargets.map((t) => t.ecs.cluster))];
+      allow(['run-hook'], ['ecs:RunTask'], [arn('ecs', 'task-definition', '*')], {
+        ArnEquals: { 'ecs:cluster': hookClusters.map((c) => arn('ecs', 'cluster', c)) },
+      });
+      const hookRoles = hookTargets.flatMap((t) =>
+        [t.ecs.roles.task, t.ecs.roles.execution].filter((r) => r !== undefined),
+      );
+      if (hookRoles.length > 0) {
+        allow(['run-hook'], ['iam:PassRole'], hookRoles, {
+          StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+        });
+      }
+      const hookTasks = hookClusters.map((c) => arn('ecs', 'task', `${c}/*`));
+      // run-hook stops a task it started for a release that was told to stop meanwhile (its fence).
+      allow(['run-hook', 'record-hook'], ['ecs:StopTask'], hookTasks);
+      allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
+      // The hooks' logs: the targets' own log groups, nothing else.
+      const logGroups = [...new Set(hookTargets.flatMap((t) => (t.ecs.logGroup ? [t.ecs.logGroup] : [])))];
+      if (logGroups.length > 0) {
+        allow(
+          ['record-hook'],
+          ['logs:GetLogEvents'],
+          logGroups.map((g) => arn('logs', 'log-group', `${g}:log-stream:*`, ArnFormat.COLON_RESOURCE_NAME)),
+        );
+      }
     }
     // ELBv2 Describe* actions do not support resource-level permissions (acknowledged below), so
     // each function gets only the ones it calls. The weights are read from the rule (DescribeRules)

@@ -35,6 +35,10 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Reads the record before and after each weight change: a rollback's request stops it (the fence).
   'shift-traffic': readsAndRecords,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
+  // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
+  'run-hook': readsAndRecords,
+  // Adds the hook's result to the record's list (and `migrated` once a migration ran).
+  'record-hook': readsAndRecords,
   'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
   // Also recovers a target whose lock owner ended without finishing (see recover-execution).
   reconciler: {

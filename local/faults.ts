@@ -63,7 +63,27 @@ export interface OperatorFault {
   times: number;
 }
 
+/**
+ * What a one-off task (a hook) does instead of succeeding: its essential container exits with
+ * `exitCode`, it never stops (`hang`), or it never starts (`failToStart`: the stopped reason ECS
+ * gives, e.g. `CannotPullContainerError: …`).
+ */
+export interface TaskFault {
+  exitCode?: number;
+  hang?: boolean;
+  failToStart?: string;
+  /** Seconds the task runs before its container exits (default: the program's own). */
+  runSeconds?: number;
+}
+
 export interface FaultPlan {
+  /** One-off tasks whose command (joined by spaces) contains the key behave as the fault says. */
+  tasks?: Record<string, TaskFault>;
+  /**
+   * Image tag → the 95th percentile of response times (ms) its containers answer real requests
+   * with: a slow image (load tests measure it).
+   */
+  latencyMs?: Record<string, number>;
   api?: ApiFault[];
   operator?: OperatorFault[];
   events?: EventFault[];
@@ -85,6 +105,8 @@ export class Faults {
   private readonly operator: OperatorFault[] = [];
   readonly unhealthyTags = new Set<string>();
   readonly errorRates = new Map<string, number>();
+  readonly latencyMs = new Map<string, number>();
+  private readonly tasks: [string, TaskFault][] = [];
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
 
@@ -102,6 +124,16 @@ export class Faults {
     for (const f of plan.operator ?? []) this.operator.push({ ...f });
     for (const tag of plan.unhealthyTags ?? []) this.unhealthyTags.add(tag);
     for (const [tag, rate] of Object.entries(plan.errorRates ?? {})) this.errorRates.set(tag, rate);
+    for (const [tag, ms] of Object.entries(plan.latencyMs ?? {})) this.latencyMs.set(tag, ms);
+    this.tasks.push(...Object.entries(plan.tasks ?? {}));
+  }
+
+  /** The fault for a one-off task running `command`, if one is armed (it stays armed). */
+  taskFault(command: string[]): TaskFault | undefined {
+    const text = command.join(' ');
+    const found = this.tasks.find(([key]) => text.includes(key));
+    if (found) this.fired.push(`task "${text}": ${JSON.stringify(found[1])}`);
+    return found?.[1];
   }
 
   /** The fault to apply to this call, if one is armed for it (and for the calling state). */

@@ -22,6 +22,7 @@ import {
   ecrPutImageCloudTrailPattern,
   ecsDeploymentPattern,
   executionEndedPattern,
+  hookTaskStoppedPattern,
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
@@ -157,6 +158,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.ses,
       clients.lambda,
       clients.cloudwatch,
+      clients.logs,
       clients.secrets,
     ]) {
       attachAccount(client, () => {
@@ -304,6 +306,11 @@ export class LocalRuntime {
     this.bus.addRule({
       name: 'ecs-deployment',
       pattern: ecsDeploymentPattern,
+      deliver: (e) => this.lambda.invoke('wait-resume', e),
+    });
+    this.bus.addRule({
+      name: 'hook-task-stopped',
+      pattern: hookTaskStoppedPattern,
       deliver: (e) => this.lambda.invoke('wait-resume', e),
     });
     this.bus.addRule({
@@ -479,7 +486,13 @@ export class LocalRuntime {
    * Starts a rollback as an operator would (the CLI's StartExecution), now in virtual time.
    * Returns the rollback id (= execution name).
    */
-  startRollback(options: { target: string; reason: string; by?: string; ifRunning?: IfRunning }): string {
+  startRollback(options: {
+    target: string;
+    reason: string;
+    by?: string;
+    ifRunning?: IfRunning;
+    force?: boolean;
+  }): string {
     const request = rollbackRequest({ by: 'ops@example.com', ...options, at: new Date() });
     this.progress('ops', `rollback ${options.target} requested: ${options.reason}`);
     this.sfn.StartExecution({

@@ -23,6 +23,7 @@ interface AslState {
   TimeoutSecondsPath?: string;
   Parameters?: { Payload?: Record<string, unknown> };
   Branches?: { States: Record<string, AslState> }[];
+  ItemProcessor?: { States: Record<string, AslState> };
 }
 interface AslDefinition {
   States: Record<string, AslState>;
@@ -38,6 +39,7 @@ interface AslDefinition {
 const localTimeoutPaths = (states: Record<string, AslState>) => {
   for (const [name, state] of Object.entries(states)) {
     for (const branch of state.Branches ?? []) localTimeoutPaths(branch.States);
+    if (state.ItemProcessor) localTimeoutPaths(state.ItemProcessor.States);
     const path = state.TimeoutSecondsPath;
     if (!path) continue;
     const carried = Object.entries(state.Parameters?.Payload ?? {}).find(
@@ -258,6 +260,11 @@ export class LocalStepFunctions {
         if (state.Type === 'Parallel') {
           parallels.set(name, []);
           for (const branch of state.Branches ?? []) visit(branch.States, name);
+        }
+        // A Map's processor: a failed Map stops its other iterations' parked tasks, like a Parallel.
+        if (state.Type === 'Map' && state.ItemProcessor) {
+          parallels.set(name, []);
+          visit(state.ItemProcessor.States, name);
         }
         if (state.Type !== 'Task' || !state.Resource) continue;
         if (state.Resource === CALLBACK_RESOURCE) {

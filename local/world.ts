@@ -69,9 +69,19 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
         image: `${uri}@${digest}`,
         essential: true,
         portMappings: [{ containerPort: 8080 }],
+        // As the ECS console's task definitions log: to /ecs/<family>, stream prefix "ecs".
+        logConfiguration: {
+          logDriver: 'awslogs',
+          options: {
+            'awslogs-group': `/ecs/${target.name}`,
+            'awslogs-region': account.region,
+            'awslogs-stream-prefix': 'ecs',
+          },
+        },
       },
     ],
   });
+  account.logs.addLogGroup(`/ecs/${target.name}`);
 
   const { traffic } = target;
   const mainWhere = traffic.listenerRuleArn ?? traffic.listenerArn ?? '';
@@ -123,6 +133,14 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
       targetGroupArn: traffic.targetGroups[colour],
       containerName: target.ecs.container,
       containerPort: 8080,
+      // Fargate services run in the target's subnets (private, no public IP) when it names them.
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: target.network?.subnets ?? ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+          securityGroups: target.network?.securityGroups ?? ['sg-0a1b2c3d4e5f60001'],
+          assignPublicIp: 'DISABLED',
+        },
+      },
     });
   }
 

@@ -15,6 +15,8 @@ export const releaseFunctions = {
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',
   CheckHealthFunctionArn: 'check-health',
   RequestApprovalFunctionArn: 'request-approval',
+  RunHookFunctionArn: 'run-hook',
+  RecordHookFunctionArn: 'record-hook',
   ShiftTrafficFunctionArn: 'shift-traffic',
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
@@ -109,17 +111,19 @@ export const substitute = (text: string, values: Record<string, string>): string
 interface AslState {
   Type: string;
   Branches?: { States: Record<string, AslState> }[];
+  ItemProcessor?: { States: Record<string, AslState> };
 }
 
 /**
  * The Task states of a definition (`releaseDefinitionText()` or `rollbackDefinitionText()`), those
- * inside Parallel branches included, in file order, without `skip`.
+ * inside Parallel branches and Map processors included, in file order, without `skip`.
  */
 export const taskStatesOf = (definitionText: string, skip: readonly string[] = []): string[] => {
   const walk = (states: Record<string, AslState>): string[] =>
     Object.entries(states).flatMap(([name, s]) => [
       ...(s.Type === 'Task' ? [name] : []),
       ...(s.Branches ?? []).flatMap((b) => walk(b.States)),
+      ...(s.ItemProcessor ? walk(s.ItemProcessor.States) : []),
     ]);
   const { States } = JSON.parse(definitionText) as { States: Record<string, AslState> };
   return walk(States).filter((s) => !skip.includes(s));

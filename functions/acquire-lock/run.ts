@@ -41,6 +41,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...(input.request?.attempt && input.request.attempt > 1 ? { attempt: input.request.attempt } : {}),
     ...(input.request?.retryOf ? { retryOf: input.request.retryOf } : {}),
     ...(input.reason ? { reason: input.reason } : {}),
+    ...(rollback && input.request?.force ? { force: true } : {}),
     trigger: input.trigger,
     executionArn: input.executionArn,
   });

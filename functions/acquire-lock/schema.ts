@@ -19,6 +19,8 @@ export const inputSchema = z
       .looseObject({
         attempt: z.number().int().min(1).optional(),
         retryOf: releaseIdSchema.nullable().optional(),
+        /** Rollbacks: past a breaking migration, once the operator restored the snapshot. */
+        force: z.boolean().optional(),
       })
       .optional(),
     trigger: triggerSchema,

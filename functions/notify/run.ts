@@ -25,6 +25,14 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
     lines.push(`Database snapshot: ${release.snapshotId} (kept; restore is never automatic)`);
   const error = input.error ?? input.rollbackError;
   if (error) lines.push(`Reason: ${error.Error}: ${error.Cause ?? ''}`);
+  // Why traffic was not put back (or putting it back failed), besides why the release stopped.
+  if (input.error && input.rollbackError)
+    lines.push(`Rollback: ${input.rollbackError.Error}: ${input.rollbackError.Cause ?? ''}`);
+  for (const hook of release?.hooks ?? []) {
+    lines.push(
+      `Hook ${hook.name} (${hook.point}): ${hook.detail}${hook.logUrl ? ` Log: ${hook.logUrl}` : ''}`,
+    );
+  }
   if (release?.trigger)
     lines.push(
       `Triggered by: ${release.trigger.source}${release.trigger.by ? ` (${release.trigger.by})` : ''}`,

@@ -2,7 +2,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService } from '../shared/ecs.ts';
-import { NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
+import { NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { rolledBackBy } from '../shared/history.ts';
 import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
@@ -59,6 +59,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     approvalSeconds: 0,
     strategy: Strategy.AllAtOnce,
     steps: [{ percent: 100, bakeSeconds: 0 }],
+    // A rollback runs no hooks: it puts back what ran before, schema questions are the operator's.
+    hooks: { preTraffic: [], postTraffic: [] },
+    migration: 'none' as const,
+    holdOnFailure: false,
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
   };
@@ -105,6 +109,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
 
+  // After a breaking migration the old version cannot run on the new schema: putting traffic back
+  // without the snapshot restored would take the service down. The operator restores, then forces.
+  if (promoted.migrated === 'breaking' && !me.force) {
+    throw new RollbackNeedsRestore(
+      `${promoted.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${promoted.snapshotId ?? '(none recorded: the target has no database)'} first, then run \`switchyard rollback --target ${target.name} --force\``,
+    );
+  }
   const previous = promoted.fromColour;
   const [current, before] = await Promise.all([
     describeService(deps.ecs, target.ecs.cluster, target.ecs.services[live]),

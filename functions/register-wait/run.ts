@@ -7,6 +7,7 @@ import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
 import {
   bakeResourceKey,
   checkWaits,
+  hookResourceKey,
   resumeWait,
   serviceResourceKey,
   snapshotResourceKey,
@@ -60,13 +61,32 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         startedAt,
         endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),
         // What a failed bake needs to put all traffic back at once (see `resumeWait`).
-        ...(actions && {
-          restore: {
-            colour: otherColour(input.toColour),
-            traffic: { listenerRuleArn, listenerArn, targetGroups },
-            actions,
-          },
-        }),
+        ...(actions &&
+          !input.hold && {
+            restore: {
+              colour: otherColour(input.toColour),
+              traffic: { listenerRuleArn, listenerArn, targetGroups },
+              actions,
+            },
+          }),
+      },
+    };
+  }
+  if (input.kind === WaitKind.HookTask) {
+    const target = findTarget(targets, input.target);
+    return {
+      ...base,
+      waitId: `${input.releaseId}#${input.kind}#${input.hook.point}#${input.hook.name}`,
+      kind: input.kind,
+      resourceKey: hookResourceKey(target.name),
+      condition: {
+        ...input.task,
+        hook: input.hook.name,
+        point: input.hook.point,
+        container: input.hook.container,
+        startedAt: input.enteredAt ?? createdAt.toISOString(),
+        // After 100% a hook runs with traffic on the new colour: its alarms end it at once.
+        alarms: input.hook.point === 'postTraffic' ? target.alarms : [],
       },
     };
   }

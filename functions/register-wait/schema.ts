@@ -27,6 +27,8 @@ const watched = {
       .optional(),
   }),
   toColour: colourSchema,
+  /** The plan's holdOnFailure: a failed watch must not put traffic back (a breaking migration ran). */
+  hold: z.boolean().optional(),
 };
 
 export const inputSchema = z.discriminatedUnion('kind', [
@@ -44,6 +46,17 @@ export const inputSchema = z.discriminatedUnion('kind', [
     ...watched,
     /** The freeze window holding the step back. */
     window: z.string().min(1),
+  }),
+  z.object({
+    ...common,
+    kind: z.literal(WaitKind.HookTask),
+    enteredAt: z.iso.datetime({ offset: true }).optional(),
+    hook: z.object({
+      name: z.string().min(1),
+      point: z.enum(['preTraffic', 'postTraffic']),
+      container: z.string(),
+    }),
+    task: z.object({ cluster: z.string().min(1), taskArn: z.string().min(1) }),
   }),
   z.object({
     ...common,

@@ -9,6 +9,7 @@ import { healthDetails } from '../shared/health-text.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
+import type { Plan } from '../shared/schemas.ts';
 import { signingKey } from '../shared/secrets.ts';
 import { approvalIdFor, linkQuery } from '../shared/signing.ts';
 import { runningVersion, versionText } from '../shared/versions.ts';
@@ -83,7 +84,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
-    'Rollback plan': `weights back to ${plan.fromColour} (kept warm), ${plan.toColour} scaled to 0`,
+    ...hookDetails(plan),
+    'Rollback plan':
+      plan.migration === 'breaking'
+        ? `none automatic once the migration has run (breaking: the old version cannot run on the new schema); restore ${release.snapshotId ?? 'the snapshot'}, then switchyard rollback --force`
+        : `weights back to ${plan.fromColour} (kept warm), ${plan.toColour} scaled to 0${plan.migration === 'expand' ? '; the expand migration needs no restore' : ''}`,
     Deadline: new Date(deadline * 1000).toISOString(),
   };
   const identities = identityMap(approval.approvers);
@@ -254,6 +259,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     approvalId: record.approvalId,
     channels,
     summary: `approval ${record.approvalId} requested on ${channels.join(', ')}, deadline ${record.details.Deadline}`,
+  };
+};
+
+/** What the approver lets run after saying yes: each hook, and a migration's compatibility. */
+const hookDetails = (plan: Plan): Record<string, string> => {
+  const hooks = [...plan.hooks.preTraffic, ...plan.hooks.postTraffic];
+  if (hooks.length === 0) return {};
+  return {
+    Hooks: hooks
+      .map(
+        (h) =>
+          `${h.name} (${h.point}${h.migration ? `, ${h.migration.compatibility} migration` : ''}): ${h.command.join(' ')}`,
+      )
+      .join('; '),
   };
 };
 

@@ -12,6 +12,7 @@ export { ecr } from './clients/ecr.ts';
 export { ecs } from './clients/ecs.ts';
 export { elbv2 } from './clients/elbv2.ts';
 export { lambda } from './clients/lambda.ts';
+export { logs } from './clients/logs.ts';
 export { rds } from './clients/rds.ts';
 export { secrets } from './clients/secrets.ts';
 export { ses } from './clients/ses.ts';

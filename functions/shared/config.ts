@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
+import { Compatibility, hooksSchema } from './hooks.ts';
 import { identitySchema, normaliseIdentity } from './identity.ts';
 import { Strategy } from './vocabulary.ts';
 
@@ -139,6 +140,15 @@ export const TargetSchema = z.strictObject({
      * a new revision passes them to ECS, so the stack grants iam:PassRole on exactly these.
      */
     roles: z.strictObject({ task: roleArn.optional(), execution: roleArn.optional() }).default({}),
+    /**
+     * The CloudWatch Logs group the task definition's containers log to (`awslogs-group`). Hooks'
+     * logs are read from it (a load test's figures, the last lines of a failed migration); the stack
+     * grants reading that group's streams and no other.
+     */
+    logGroup: z
+      .string()
+      .regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'must be a CloudWatch Logs log group name')
+      .optional(),
   }),
   traffic: z
     .strictObject({
@@ -295,6 +305,12 @@ export const TargetSchema = z.strictObject({
       });
     })
     .optional(),
+  /**
+   * One-off ECS tasks at named points of a release: `preTraffic` (after the health check and any
+   * approval, before any weight moves: migrations, smoke and load tests) and `postTraffic` (after
+   * 100% and its bake, with the old colour still warm). See functions/shared/hooks.ts.
+   */
+  hooks: hooksSchema,
   /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
   freezeWindows: z.array(freezeWindow).max(50).default([]),
   notify: z.strictObject({
@@ -327,6 +343,9 @@ export const TargetsFileSchema = z
         });
       }
       seen.add(target.name);
+      for (const issue of hookIssues(target)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
+      }
       // One CheckHealth function sits in one VPC: every target that names a network shares it.
       const firstVpc = file.targets.find((t) => t.network)?.network?.vpcId;
       if (target.network && firstVpc && target.network.vpcId !== firstVpc) {
@@ -339,6 +358,43 @@ export const TargetsFileSchema = z
     });
   });
 export type TargetsFile = z.infer<typeof TargetsFileSchema>;
+
+/** What a target's hooks may not be, beyond each hook's own schema. */
+const hookIssues = (target: Target): { path: (string | number)[]; message: string }[] => {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const names = new Map<string, string>();
+  for (const point of ['preTraffic', 'postTraffic'] as const) {
+    target.hooks[point].forEach((hook, i) => {
+      const first = names.get(hook.name);
+      if (first)
+        issues.push({
+          path: ['hooks', point, i, 'name'],
+          message: `"${hook.name}" is also ${first}: each hook of a target needs its own name`,
+        });
+      else names.set(hook.name, `hooks.${point}[${i}]`);
+      if (hook.thresholds && !target.ecs.logGroup)
+        issues.push({
+          path: ['hooks', point, i, 'thresholds'],
+          message:
+            'a load test reports its figures in its log: set ecs.logGroup to the CloudWatch Logs group the task definition logs to (awslogs-group), so Switchyard may read them',
+        });
+      if (point === 'postTraffic' && hook.migration)
+        issues.push({
+          path: ['hooks', point, i, 'migration'],
+          message: 'a migration runs before traffic moves: put it in hooks.preTraffic',
+        });
+      if (
+        hook.migration?.compatibility === Compatibility.Breaking &&
+        target.traffic.strategy.type !== 'all-at-once'
+      )
+        issues.push({
+          path: ['hooks', point, i, 'migration', 'compatibility'],
+          message: `a breaking migration needs traffic.strategy all-at-once (it is ${target.traffic.strategy.type}): once it has run the old version cannot serve, so every request it still gets would fail. Make the migration expand (the old version keeps working) or release all at once`,
+        });
+    });
+  }
+  return issues;
+};
 
 /** Renders zod issues as `path.to.field: message` lines, the form a person can act on. */
 export const formatIssues = (error: z.ZodError): string =>

@@ -3,6 +3,7 @@
  * config, the DynamoDB store, and — chosen per step — the module-scope AWS clients it uses.
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -35,6 +36,8 @@ export interface AwsDeps {
   /** Approval emails: straight to each approver (SES), never on the shared topic. */
   ses: SESv2Client;
   cloudwatch: CloudWatchClient;
+  /** Hooks' logs (a load test's figures, a failed migration's last lines). */
+  logs: CloudWatchLogsClient;
   secrets: SecretsManagerClient;
   probe: Probe;
 }

@@ -54,6 +54,22 @@ export class HealthCheckFailed extends SwitchyardError {
   override readonly name = 'HealthCheckFailed' as const;
 }
 
+/**
+ * A hook's task did not succeed: its essential container exited non-zero, it failed to start, it
+ * outlived its timeout, or the figures it reported missed the hook's thresholds.
+ */
+export class HookFailed extends SwitchyardError {
+  override readonly name = 'HookFailed' as const;
+}
+
+/**
+ * The release to roll back ran a breaking migration: the old version cannot run on the new schema
+ * until the snapshot is restored. The operator restores it, then forces the rollback.
+ */
+export class RollbackNeedsRestore extends SwitchyardError {
+  override readonly name = 'RollbackNeedsRestore' as const;
+}
+
 /** A watched CloudWatch alarm is in ALARM (re-checked with DescribeAlarms), or the new colour's targets turned unhealthy, during a bake. */
 export class AlarmTriggered extends SwitchyardError {
   override readonly name = 'AlarmTriggered' as const;
@@ -126,6 +142,8 @@ export const errorNames: readonly string[] = [
   SnapshotFailed,
   HealthCheckFailed,
   AlarmTriggered,
+  HookFailed,
+  RollbackNeedsRestore,
   ApprovalRejected,
   RollbackRequested,
   RollbackFailed,

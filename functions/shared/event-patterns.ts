@@ -32,6 +32,13 @@ export const ecsDeploymentPattern: EventPattern = {
   detail: { eventName: ['SERVICE_DEPLOYMENT_COMPLETED', 'SERVICE_DEPLOYMENT_FAILED'] },
 };
 
+/** A hook's one-off task stopping (Switchyard starts them with startedBy "switchyard"). */
+export const hookTaskStoppedPattern: EventPattern = {
+  source: ['aws.ecs'],
+  'detail-type': ['ECS Task State Change'],
+  detail: { lastStatus: ['STOPPED'], startedBy: ['switchyard'] },
+};
+
 export const rdsSnapshotPattern: EventPattern = {
   source: ['aws.rds'],
   'detail-type': ['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event'],

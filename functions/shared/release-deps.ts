@@ -22,6 +22,7 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   sns: clients.sns,
   ses: clients.ses,
   cloudwatch: clients.cloudwatch,
+  logs: clients.logs,
   secrets: clients.secrets,
   probe: httpProbe,
 });

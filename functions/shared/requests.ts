@@ -54,6 +54,8 @@ export const rollbackRequest = (options: {
   by: string;
   at: Date;
   ifRunning?: IfRunning;
+  /** Past a breaking migration: the operator restored the snapshot (plan-rollback refuses otherwise). */
+  force?: boolean;
 }) => {
   const releaseId = rollbackIdFor(options.target, options.at);
   return {
@@ -63,6 +65,7 @@ export const rollbackRequest = (options: {
       target: options.target,
       reason: options.reason,
       ifRunning: options.ifRunning ?? IfRunningValues.Abort,
+      ...(options.force ? { force: true } : {}),
       trigger: { source: TriggerSource.Manual, by: options.by, at: options.at.toISOString() },
     },
   };

@@ -1,5 +1,6 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
 import * as z from 'zod';
+import { hookPlanSchema } from './hooks.ts';
 import { oneLine } from './identity.ts';
 import { Colour, Strategy, TriggerSource } from './vocabulary.ts';
 
@@ -48,6 +49,14 @@ export const planSchema = z.object({
     .min(1),
   /** Set when the release may move traffic inside a freeze window; recorded in the audit trail. */
   breakGlass: breakGlassSchema.optional(),
+  /** One-off tasks before any weight moves and after 100% (functions/shared/hooks.ts). */
+  hooks: z
+    .object({ preTraffic: z.array(hookPlanSchema), postTraffic: z.array(hookPlanSchema) })
+    .default({ preTraffic: [], postTraffic: [] }),
+  /** What the target's migrations leave the old version able to do. */
+  migration: z.enum(['none', 'expand', 'breaking']).default('none'),
+  /** A breaking migration ran or will: a failure after it holds traffic instead of putting it back. */
+  holdOnFailure: z.boolean().default(false),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */
   deployTaskDefinitionArn: z.string().optional(),
 });

@@ -112,6 +112,33 @@ export interface ReleaseRecord {
   /** The release's approval request, while and after it waits for one. */
   approvalId?: string;
   endedAt?: string;
+  /** What each hook that ran did, in the order they ran (record-hook). */
+  hooks?: HookResult[];
+  /** Set once a migration hook succeeded: what it left the old version able to do. */
+  migrated?: 'expand' | 'breaking';
+  /** Rollbacks: the operator forced it past a breaking migration (after restoring the snapshot). */
+  force?: boolean;
+}
+
+/** One hook's run, as the release record, the notifications and `switchyard describe` show it. */
+export interface HookResult {
+  name: string;
+  point: 'preTraffic' | 'postTraffic';
+  taskArn?: string;
+  startedAt?: string;
+  stoppedAt?: string;
+  exitCode?: number;
+  stopCode?: string;
+  stoppedReason?: string;
+  logStream?: string;
+  logUrl?: string;
+  /** The last lines of its log (at most 5). */
+  logTail?: string[];
+  figures?: { p95Ms?: number; errorRate?: number; rps?: number };
+  thresholds?: { figure: string; value?: number; limit: number; rule: string; passed: boolean }[];
+  migration?: 'expand' | 'breaking';
+  status: 'succeeded' | 'failed';
+  detail: string;
 }
 
 export interface QueueEntry {

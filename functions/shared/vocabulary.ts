@@ -53,6 +53,11 @@ export const WaitKind = {
    * rollback). The Task's own timeout, the window's end, moves the release on to the held step.
    */
   Freeze: 'freeze',
+  /**
+   * A hook's one-off ECS task has stopped (lastStatus STOPPED): resumed by its Task State Change
+   * event, re-checked with DescribeTasks. A postTraffic hook also fails at once on a watched alarm.
+   */
+  HookTask: 'hook-task',
 } as const;
 
 /** Waits that watch traffic already on the new colour (bakes and freeze holds). */

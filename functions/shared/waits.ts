@@ -5,7 +5,7 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
 import {
   type Action,
   DescribeTargetHealthCommand,
@@ -30,7 +30,7 @@ export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
   | {
       state: 'failed';
-      error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered' | 'RollbackRequested';
+      error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered' | 'RollbackRequested' | 'HookFailed';
       cause: string;
     }
   | { state: 'pending'; detail: string };
@@ -39,6 +39,8 @@ export const serviceResourceKey = (cluster: string, service: string) => `ecs-ser
 export const snapshotResourceKey = (snapshotId: string) => `rds-snapshot#${snapshotId.toLowerCase()}`;
 /** A target's bakes; an alarm event finds them through the targets that watch the alarm. */
 export const bakeResourceKey = (target: string) => `bake#${target}`;
+/** A target's hook tasks; a task's event finds them through its group (`switchyard:<target>`). */
+export const hookResourceKey = (target: string) => `hook#${target}`;
 
 /** Phase names recorded in the release's audit trail when a wait ends. */
 export const waitPhase: Record<WaitKind, string> = {
@@ -46,6 +48,7 @@ export const waitPhase: Record<WaitKind, string> = {
   [WaitKind.SnapshotAvailable]: 'WaitForSnapshot',
   [WaitKind.Bake]: 'Bake',
   [WaitKind.Freeze]: 'FrozenWatch',
+  [WaitKind.HookTask]: 'WaitForHook',
 };
 
 export interface WaitAws {
@@ -108,6 +111,13 @@ export const checkWaits = async (
       options,
       checks,
     ),
+  );
+
+  await checkHooks(
+    waits.filter((w) => w.kind === WaitKind.HookTask),
+    aws,
+    options,
+    checks,
   );
 
   const services = waits.filter((w) => w.kind === WaitKind.ServiceStable);
@@ -200,6 +210,70 @@ export const checkWaits = async (
     }
   }
   return checks;
+};
+
+/**
+ * Hook tasks: DescribeTasks, 100 tasks per call per cluster (its limit); one DescribeAlarms for the
+ * postTraffic hooks, which run with traffic on the new colour. A stopped task is done, whatever its
+ * exit code: RecordHook judges it (exit code, figures) and records it.
+ */
+const checkHooks = async (
+  hooks: WaitRecord[],
+  aws: WaitAws,
+  options: CheckOptions,
+  checks: Map<string, WaitCheck>,
+) => {
+  if (hooks.length === 0) return;
+  const watched = hooks.flatMap((w) => (w.condition.alarms as string[] | undefined) ?? []);
+  const firing = watched.length > 0 ? (await readAlarms(aws.cloudwatch, watched)).firing : [];
+  const byCluster = Map.groupBy(hooks, (w) => w.condition.cluster as string);
+  for (const [cluster, group] of byCluster) {
+    for (const some of chunk(group, 100)) {
+      await batch(options, `hook tasks in ${cluster}`, async () => {
+        const out = await aws.ecs.send(
+          new DescribeTasksCommand({ cluster, tasks: some.map((w) => w.condition.taskArn as string) }),
+        );
+        for (const wait of some) {
+          const { taskArn, hook, container } = wait.condition as {
+            taskArn: string;
+            hook: string;
+            container: string;
+          };
+          const task = out.tasks?.find((t) => t.taskArn === taskArn);
+          const mine = firing.filter((a) => ((wait.condition.alarms as string[]) ?? []).includes(a.name));
+          if (!task) {
+            checks.set(wait.waitId, {
+              state: 'failed',
+              error: 'HookFailed',
+              cause: `hook ${hook}: task ${taskArn} is unknown to ECS (DescribeTasks: ${out.failures?.find((f) => f.arn === taskArn)?.reason ?? 'MISSING'})`,
+            });
+          } else if (task.lastStatus === 'STOPPED') {
+            const c = task.containers?.find((x) => x.name === container) ?? task.containers?.[0];
+            checks.set(wait.waitId, {
+              state: 'done',
+              output: {
+                taskArn,
+                exitCode: c?.exitCode ?? null,
+                containerReason: c?.reason ?? null,
+                stopCode: task.stopCode ?? null,
+                stoppedReason: task.stoppedReason ?? null,
+                startedAt: task.startedAt?.toISOString() ?? null,
+                stoppedAt: task.stoppedAt?.toISOString() ?? aws.now().toISOString(),
+              },
+            });
+          } else if (mine.length > 0) {
+            checks.set(wait.waitId, {
+              state: 'failed',
+              error: 'AlarmTriggered',
+              cause: `during hook ${hook} at 100%: ${describeFiring(mine)}`,
+            });
+          } else {
+            checks.set(wait.waitId, { state: 'pending', detail: `hook ${hook}: task ${task.lastStatus}` });
+          }
+        }
+      });
+    }
+  }
 };
 
 /**

@@ -1,5 +1,5 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { DescribeTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
@@ -12,11 +12,13 @@ import {
   InvalidInput,
   ResourceNotFound,
 } from '../shared/errors.ts';
+import { Compatibility, migrationCompatibility, migrationText } from '../shared/hooks.ts';
 import { notify } from '../shared/notifications.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
+import { planHooks } from './hooks.ts';
 import type { Input } from './schema.ts';
 
 type Deps = Pick<
@@ -125,6 +127,17 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
 
   const strategy = input.strategy ?? target.traffic.strategy;
   const steps = planSteps(strategy, target.bakeMinutes);
+  const hooks = await planHooks(
+    target,
+    deps.ecs,
+    live,
+    described.taskDefinition as TaskDefinition,
+    strategy.type,
+  );
+  const migration = migrationCompatibility(target.hooks);
+  const hookLines = [...hooks.preTraffic, ...hooks.postTraffic].map(
+    (h) => `Hook ${h.name} (${h.point}): ${h.command.join(' ')}, up to ${h.timeoutSeconds} s.`,
+  );
   await notify(deps, target, {
     releaseId: input.releaseId,
     event: 'started',
@@ -135,7 +148,11 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       target.database
         ? `Database ${target.database.identifier} is snapshotted first (never restored automatically).`
         : 'No database.',
-      `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0.`,
+      ...hookLines,
+      ...[migrationText(target.hooks)].filter((line) => line !== undefined),
+      migration === Compatibility.Breaking
+        ? `Rollback plan: after the migration, nothing is put back automatically; restore the snapshot, then \`switchyard rollback --target ${target.name} --force\`.`
+        : `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0.`,
       ...(target.alarms.length ? [`Watching alarms: ${target.alarms.join(', ')}.`] : []),
       ...(input.breakGlass ? [`Break-glass: ${input.breakGlass.reason} (${input.breakGlass.by}).`] : []),
     ],
@@ -155,6 +172,10 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     approvalSeconds: target.approval?.required ? target.approval.timeoutMinutes * 60 : 0,
     strategy: strategy.type,
     steps,
+    hooks,
+    migration,
+    // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
+    holdOnFailure: migration === Compatibility.Breaking,
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
   };
 };

@@ -3,6 +3,7 @@ import { logger } from '../shared/logger.ts';
 import {
   bakeResourceKey,
   checkWaits,
+  hookResourceKey,
   resumeWait,
   serviceResourceKey,
   snapshotResourceKey,
@@ -18,6 +19,11 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'c
 export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): string[] => {
   switch (event.source) {
     case 'aws.ecs': {
+      if (event['detail-type'] === 'ECS Task State Change') {
+        // A hook's task: its group names the target (run-hook sets it).
+        const target = event.detail.group?.match(/^switchyard:([a-z][a-z0-9-]*)$/)?.[1];
+        return target ? [hookResourceKey(target)] : [];
+      }
       const [, cluster, service] = (event.resources[0] as string).split(':').at(-1)?.split('/') ?? [];
       return [serviceResourceKey(cluster as string, service as string)];
     }
@@ -25,10 +31,14 @@ export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): strin
       return [snapshotResourceKey(event.detail.SourceIdentifier)];
     case 'aws.cloudwatch':
       // Only a change *to* ALARM can end a bake early; OK and INSUFFICIENT_DATA leave it running.
+      // A postTraffic hook runs with all traffic on the new colour: the alarm ends it too.
       if (event.detail.state.value !== 'ALARM') return [];
       return deps.targets.targets
         .filter((t) => t.alarms.includes(event.detail.alarmName))
-        .map((t) => bakeResourceKey(t.name));
+        .flatMap((t) => [
+          bakeResourceKey(t.name),
+          ...(t.hooks.postTraffic.length ? [hookResourceKey(t.name)] : []),
+        ]);
   }
 };
 

@@ -16,6 +16,12 @@ export const inputSchema = z.discriminatedUnion('detail-type', [
   }),
   z.object({
     ...envelope,
+    'detail-type': z.literal('ECS Task State Change'),
+    source: z.literal('aws.ecs'),
+    detail: z.object({ lastStatus: z.string(), group: z.string().optional(), taskArn: z.string() }),
+  }),
+  z.object({
+    ...envelope,
     'detail-type': z.enum(['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event']),
     source: z.literal('aws.rds'),
     detail: z.object({ EventID: z.string(), SourceIdentifier: z.string().min(1) }),

@@ -8,6 +8,7 @@
 import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { EventBus } from '../bus.ts';
 import type { Random } from '../rng.ts';
+import type { OneOffTasks } from './ecs-tasks.ts';
 import type { Elbv2Model } from './elbv2.ts';
 import { awsError, notFound } from './errors.ts';
 
@@ -49,6 +50,10 @@ interface SimService {
    * tasks keep failing stays IN_PROGRESS, replacing them, and never reports FAILED.
    */
   circuitBreaker?: { enable: boolean; rollback: boolean };
+  /** Where its tasks run (awsvpc): one-off tasks started "where the service runs" copy it. */
+  networkConfiguration?: {
+    awsvpcConfiguration: { subnets: string[]; securityGroups: string[]; assignPublicIp: string };
+  };
 }
 
 export interface EcsOptions {
@@ -73,6 +78,8 @@ export class EcsModel {
    */
   private deploymentCount = 0;
   private notify: (message: string) => void = () => {};
+  /** RunTask's tasks (hooks), set by the account (ecs-tasks.ts). */
+  oneOff: OneOffTasks | undefined;
 
   constructor(
     private readonly options: EcsOptions,
@@ -132,8 +139,10 @@ export class EcsModel {
     targetGroupArn: string;
     containerName: string;
     containerPort: number;
+    networkConfiguration?: SimService['networkConfiguration'];
   }) {
     const service: SimService = {
+      networkConfiguration: input.networkConfiguration,
       arn: `arn:aws:ecs:${this.options.region}:${this.options.account}:service/${input.cluster}/${input.name}`,
       name: input.name,
       cluster: input.cluster,
@@ -247,9 +256,38 @@ export class EcsModel {
 
   /** Whether a task is still starting or stopping (its timer would be lost if the world were saved now). */
   busy(): boolean {
-    return [...this.services.values()].some((s) =>
-      s.tasks.some((t) => t.state === 'PROVISIONING' || t.state === 'STOPPING'),
+    return (
+      [...this.services.values()].some((s) =>
+        s.tasks.some((t) => t.state === 'PROVISIONING' || t.state === 'STOPPING'),
+      ) ||
+      (this.oneOff?.busy() ?? false)
     );
+  }
+
+  /** A task definition by ARN, `family:revision`, or family (its latest ACTIVE revision), as RunTask takes it. */
+  definitionOf(nameOrArn: string): TaskDefinition | undefined {
+    const exact = this.taskDefinitions.get(nameOrArn);
+    if (exact) return exact;
+    const all = [...this.taskDefinitions.values()].filter((t) => t.status === 'ACTIVE');
+    if (nameOrArn.includes(':')) return all.find((t) => `${t.family}:${t.revision}` === nameOrArn);
+    return all.filter((t) => t.family === nameOrArn).sort((a, b) => (b.revision ?? 0) - (a.revision ?? 0))[0];
+  }
+
+  RunTask(input: Parameters<OneOffTasks['RunTask']>[0]) {
+    return this.tasksApi().RunTask(input);
+  }
+
+  DescribeTasks(input: Parameters<OneOffTasks['DescribeTasks']>[0]) {
+    return this.tasksApi().DescribeTasks(input);
+  }
+
+  StopTask(input: Parameters<OneOffTasks['StopTask']>[0]) {
+    return this.tasksApi().StopTask(input);
+  }
+
+  private tasksApi(): OneOffTasks {
+    if (!this.oneOff) throw new Error('the simulated ECS has no one-off tasks attached');
+    return this.oneOff;
   }
 
   private onTargetHealth(groupArn: string, id: string, state: string) {
@@ -401,6 +439,9 @@ export class EcsModel {
         runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
         pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
         taskDefinition: primary?.taskDefinition,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        ...(s.networkConfiguration ? { networkConfiguration: structuredClone(s.networkConfiguration) } : {}),
         // Its rollback (ECS redeploying the last completed revision) is not modelled: Switchyard
         // sets rollback false and cleans up the idle colour itself.
         ...(s.circuitBreaker
@@ -473,9 +514,7 @@ export class EcsModel {
   }
 
   DescribeTaskDefinition(input: { taskDefinition: string; include?: string[] }) {
-    const td =
-      this.taskDefinitions.get(input.taskDefinition) ??
-      [...this.taskDefinitions.values()].find((t) => `${t.family}:${t.revision}` === input.taskDefinition);
+    const td = this.definitionOf(input.taskDefinition);
     if (!td) throw awsError('ClientException', 'Unable to describe task definition.');
     return {
       taskDefinition: structuredClone(td),

@@ -10,13 +10,16 @@ import type { Random } from '../rng.ts';
 import { CloudWatchModel } from './cloudwatch.ts';
 import { EcrModel, SnsModel } from './ecr-sns.ts';
 import { EcsModel } from './ecs.ts';
+import { OneOffTasks } from './ecs-tasks.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError, timeoutError } from './errors.ts';
 import { LambdaModel } from './lambda.ts';
+import { LogsModel } from './logs.ts';
 import type { RateLimiter } from './rate-limits.ts';
 import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
 import { SesModel } from './ses.ts';
+import { taskPrograms } from './task-programs.ts';
 
 /** The SDK client class name of each simulated service, and its short name in summaries. */
 export const serviceOfClient: Record<string, string> = {
@@ -30,6 +33,7 @@ export const serviceOfClient: Record<string, string> = {
   SFNClient: 'SFN',
   CloudWatchClient: 'CloudWatch',
   SecretsManagerClient: 'SecretsManager',
+  CloudWatchLogsClient: 'CloudWatchLogs',
 };
 
 /** Virtual milliseconds an API call takes (min, max), by service. */
@@ -44,6 +48,7 @@ const latencyMs: Record<string, [number, number]> = {
   SFN: [20, 60],
   CloudWatch: [20, 70],
   SecretsManager: [20, 60],
+  CloudWatchLogs: [20, 60],
 };
 
 /** One API call: when (virtual ms), which, how long it took, and the function that made it. */
@@ -75,6 +80,7 @@ export class SimulatedAccount {
   );
   readonly cloudwatch: CloudWatchModel;
   readonly secrets: SecretsModel;
+  readonly logs = new LogsModel();
   /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
   readonly webhooks = new WebhookReceiver();
   sfn: StepFunctionsApi | undefined;
@@ -103,8 +109,27 @@ export class SimulatedAccount {
       (image) => this.imageIsHealthy(image),
       (image) => this.imageErrorRate(image),
     );
+    this.ecs.oneOff = new OneOffTasks(
+      { ...envelope, startSeconds: [25, 45] },
+      bus,
+      random,
+      this.logs,
+      (name) => this.ecs.clusters.has(name),
+      (name) => this.ecs.definitionOf(name),
+      taskPrograms(
+        { p95Ms: (image) => this.imageP95Ms(image), errorRate: (image) => this.imageErrorRate(image) },
+        random,
+      ),
+      (command) => this.faults.taskFault(command),
+    );
     this.secrets = new SecretsModel(envelope);
-    this.iam = new IamRecorder(envelope, (name) => this.secrets.arnOf(name));
+    this.iam = new IamRecorder(envelope, {
+      secretArn: (name) => this.secrets.arnOf(name),
+      taskDefinitionRoles: (name) => {
+        const definition = this.ecs.definitionOf(name);
+        return [definition?.taskRoleArn, definition?.executionRoleArn].filter((r): r is string => !!r);
+      },
+    });
     this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
     this.rds = new RdsModel(bus, envelope);
     this.ses = new SesModel(this.region);
@@ -123,6 +148,14 @@ export class SimulatedAccount {
   /** Share of requests an image answers with 5xx (faults.errorRates by tag). */
   private imageErrorRate(image: string): number {
     return Math.max(0, ...this.tagsOfImage(image).map((t) => this.faults.errorRates.get(t) ?? 0));
+  }
+
+  /**
+   * 95th percentile of the image's response times in ms: `faults.latencyMs` by tag, else 180 ms
+   * (a service that answers in tens of milliseconds with a tail, as an unloaded web app does).
+   */
+  private imageP95Ms(image: string): number {
+    return Math.max(180, ...this.tagsOfImage(image).map((t) => this.faults.latencyMs.get(t) ?? 0));
   }
 
   /**
@@ -170,6 +203,7 @@ export class SimulatedAccount {
         SFN: this.sfn,
         CloudWatch: this.cloudwatch,
         SecretsManager: this.secrets,
+        CloudWatchLogs: this.logs,
       } as Record<string, unknown>
     )[service] as Record<string, unknown> | undefined;
     const method = model?.[operation];

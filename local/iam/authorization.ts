@@ -95,12 +95,24 @@ export const iamPrefix: Record<string, string> = {
   CloudWatch: 'cloudwatch',
   SecretsManager: 'secretsmanager',
   DynamoDB: 'dynamodb',
+  CloudWatchLogs: 'logs',
 };
 
 type Input = Record<string, unknown>;
 /** A resource a call names: a full ARN, or a resource type and its template's variables. */
 type Named = string | { type: string; vars: Record<string, string> };
-type Extractor = (input: Input) => (Named | IamRequest)[];
+/** What the account knows that a request does not say (secret ARNs, the roles in a task definition). */
+export interface Lookups {
+  /** Resolves a secret name to its ARN (Secrets Manager authorizes against the ARN). */
+  secretArn?: (nameOrArn: string) => string;
+  /** The roles a task definition names: RunTask passes them to ECS (iam:PassRole). */
+  taskDefinitionRoles?: (nameOrArn: string) => string[];
+}
+type Extractor = (
+  input: Input,
+  env: { region: string; account: string },
+  lookups: Lookups,
+) => (Named | IamRequest)[];
 const res = (type: string, vars: Record<string, string>): Named => ({ type, vars });
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -146,6 +158,51 @@ const extractors: Record<string, Extractor> = {
     return [revision, ...extra];
   },
   'ecs:TagResource': (i) => [str(i.resourceArn) ?? ''],
+  // Authorized against the task definition it runs, with the cluster as ecs:cluster; the roles the
+  // definition names are passed to ECS (the caller is resolved by the recorder: ARN or family:rev).
+  'ecs:RunTask': (i, env, lookups) => {
+    const definition = str(i.taskDefinition) ?? '';
+    const [family, revision] = lastPart(definition).split(':') as [string, string | undefined];
+    const cluster = lastPart(str(i.cluster) ?? 'default');
+    const resource = definition.startsWith('arn:')
+      ? definition
+      : arnOf(
+          'ecs',
+          'task-definition',
+          { TaskDefinitionFamilyName: family, TaskDefinitionRevisionNumber: revision ?? '*' },
+          env,
+        );
+    const passed = (lookups.taskDefinitionRoles?.(definition) ?? []).map((role) => ({
+      action: 'iam:PassRole',
+      resource: role,
+      context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+    }));
+    return [
+      {
+        action: 'ecs:RunTask',
+        resource,
+        context: { 'ecs:cluster': arnOf('ecs', 'cluster', { ClusterName: cluster }, env) },
+      },
+      ...passed,
+    ];
+  },
+  'ecs:DescribeTasks': (i) =>
+    list(i.tasks).map((t) =>
+      t.startsWith('arn:')
+        ? t
+        : res('task', { ClusterName: lastPart(str(i.cluster) ?? 'default'), TaskId: t }),
+    ),
+  'ecs:StopTask': (i) => {
+    const t = str(i.task) ?? '';
+    return [
+      t.startsWith('arn:')
+        ? t
+        : res('task', { ClusterName: lastPart(str(i.cluster) ?? 'default'), TaskId: t }),
+    ];
+  },
+  'logs:GetLogEvents': (i) => [
+    res('log-stream', { LogGroupName: str(i.logGroupName) ?? '', LogStreamName: str(i.logStreamName) ?? '' }),
+  ],
   'ecs:ListTaskDefinitions': () => [],
   'elasticloadbalancing:DescribeRules': () => [],
   'elasticloadbalancing:DescribeListeners': () => [],
@@ -216,9 +273,9 @@ export const authorizationsOf = (
   operation: string,
   input: unknown,
   env: { region: string; account: string },
-  /** Resolves a secret name to its ARN (Secrets Manager authorizes against the ARN). */
-  secretArn?: (nameOrArn: string) => string,
+  lookups: Lookups = {},
 ): IamRequest[] => {
+  const { secretArn } = lookups;
   const prefix = iamPrefix[svc];
   if (!prefix) throw new Error(`no IAM prefix for ${svc}`);
   const action = actionOfOperation[`${prefix}:${operation}`] ?? `${prefix}:${operation}`;
@@ -226,7 +283,7 @@ export const authorizationsOf = (
   const extract = extractors[action];
   if (!extract)
     throw new Error(`${action}: say which request field names its resource (local/iam/authorization.ts)`);
-  const named = extract((input ?? {}) as Input);
+  const named = extract((input ?? {}) as Input, env, lookups);
   const out: IamRequest[] = [];
   const resources: string[] = [];
   for (const n of named) {
@@ -240,7 +297,8 @@ export const authorizationsOf = (
     const resource = prefix === 'secretsmanager' && secretArn ? secretArn(r) : r;
     out.unshift({ action, resource });
   }
-  if (resources.length === 0) out.unshift({ action, resource: '*' });
+  // An extractor that authorizes the action itself (with its context keys) names its resource there.
+  if (resources.length === 0 && !out.some((r) => r.action === action)) out.unshift({ action, resource: '*' });
   // Creating with tags is authorized as the tagging action on the new resource as well.
   const tags = (input as Input | undefined)?.tags ?? (input as Input | undefined)?.Tags;
   if (Array.isArray(tags) && tags.length > 0) {

@@ -3,7 +3,7 @@
  * the function, the IAM action and the resource. The IAM tier (`test/iam/`) checks each against the
  * function's role in the synthesized stack. Calls are counted, not kept: a scale run makes many.
  */
-import { authorizationsOf, type IamRequest } from './authorization.ts';
+import { authorizationsOf, type IamRequest, type Lookups } from './authorization.ts';
 
 export interface RecordedAuthorization extends IamRequest {
   /** The function folder that made the call. */
@@ -19,7 +19,7 @@ export class IamRecorder {
 
   constructor(
     private readonly env: { region: string; account: string },
-    private readonly secretArn?: (nameOrArn: string) => string,
+    private readonly lookups: Lookups = {},
   ) {}
 
   /** Records a call of `service` (`ECS`, `DynamoDB`, …) by function `by`; calls from outside a function are not a role's. */
@@ -27,7 +27,7 @@ export class IamRecorder {
     if (!by) return;
     let requests: IamRequest[];
     try {
-      requests = authorizationsOf(service, operation, input, this.env, this.secretArn);
+      requests = authorizationsOf(service, operation, input, this.env, this.lookups);
     } catch (error) {
       requests = [{ action: `${service}:${operation}`, resource: '?' }];
       this.add(by, requests[0] as IamRequest, (error as Error).message);

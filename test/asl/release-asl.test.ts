@@ -28,6 +28,8 @@ interface State {
   Catch?: { ErrorEquals: string[]; ResultPath?: string; Next?: string }[];
   Choices?: Record<string, unknown>[];
   Branches?: { States: Record<string, State> }[];
+  ItemProcessor?: { States: Record<string, State> };
+  Next?: string;
 }
 
 const text = releaseDefinitionText();
@@ -41,6 +43,7 @@ const allStates = (
   Object.entries(states).flatMap(([name, state]) => [
     { name, state, parent },
     ...(state.Branches ?? []).flatMap((b) => allStates(b.States, state)),
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor.States, state) : []),
   ]);
 const tasks = allStates(definition.States).filter((s) => s.state.Type === 'Task');
 
@@ -87,6 +90,9 @@ describe('release.asl.json', () => {
       // A freeze hold lasts until its window ends (ShiftTraffic computes the seconds).
       else if (name === 'FrozenWatch') expect(state.TimeoutSecondsPath).toBe('$.traffic.watch.bakeSeconds');
       else if (name === 'WaitForApproval') expect(state.TimeoutSecondsPath).toBe('$.plan.approvalSeconds');
+      // Each hook has its own timeout (hooks[].timeoutSeconds, 60 s to 12 h).
+      else if (/^WaitFor(Pre|Post)TrafficHook$/.test(name))
+        expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
       else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       // Lambda.Unknown (a crash or a function timeout) is retried: every step is idempotent.
@@ -125,9 +131,38 @@ describe('release.asl.json', () => {
     ).Catch;
     expect(catches[0]).toMatchObject({
       ErrorEquals: ['TrafficSplit', 'AlarmTriggered', 'RollbackRequested'],
-      Next: 'RollBackTraffic',
+      Next: 'RollBackOrHold',
     });
     expect(catches.at(-1)).toMatchObject({ ErrorEquals: ['States.ALL'], Next: 'MarkPromoted' });
+  });
+
+  it('after traffic moved, a failure puts it back unless a breaking migration ran: then it holds', () => {
+    const choice = definition.States.RollBackOrHold as unknown as { Choices: unknown[]; Default: string };
+    expect(choice.Choices).toEqual([
+      { Variable: '$.plan.holdOnFailure', BooleanEquals: true, Next: 'HoldTraffic' },
+    ]);
+    expect(choice.Default).toBe('RollBackTraffic');
+    expect((definition.States.HoldTraffic as { Next: string }).Next).toBe('MarkRollbackFailed');
+    // Nothing reaches RollBackTraffic except through the choice.
+    const into = allStates(definition.States).filter(
+      ({ name, state }) =>
+        name !== 'RollBackOrHold' &&
+        (state.Next === 'RollBackTraffic' || (state.Catch ?? []).some((c) => c.Next === 'RollBackTraffic')),
+    );
+    expect(into.map((s) => s.name)).toEqual([]);
+  });
+
+  it('runs preTraffic hooks after the approval and before any weight moves; a failed one aborts', () => {
+    const pre = definition.States.PreTrafficHooks as State & { MaxConcurrency: number; Next: string };
+    expect(pre.MaxConcurrency).toBe(1);
+    expect(pre.Next).toBe('BeginShifting');
+    expect(pre.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'CleanUpInactiveColour'],
+    ]);
+    expect((definition.States.WaitForApproval as { Next: string }).Next).toBe('HasPreTrafficHooks');
+    const post = definition.States.PostTrafficHooks as State & { Next: string };
+    expect(post.Next).toBe('ScaleDownOldColour');
+    expect(post.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
   });
 
   it('matches only error names the functions export', () => {
@@ -146,6 +181,8 @@ describe('release.asl.json', () => {
       'Bake',
       'FrozenWatch',
       'WaitForApproval',
+      'WaitForPostTrafficHook',
+      'WaitForPreTrafficHook',
       'WaitForServiceStable',
       'WaitForSnapshot',
     ]);
@@ -159,7 +196,7 @@ describe('release.asl.json', () => {
     const bake = definition.States.Bake;
     expect(bake?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['States.Timeout'], 'NextStep'],
-      [['States.ALL'], 'RollBackTraffic'],
+      [['States.ALL'], 'RollBackOrHold'],
     ]);
     const enter = definition.States.AfterSetWeight?.Choices;
     expect(enter).toContainEqual({
@@ -173,7 +210,7 @@ describe('release.asl.json', () => {
     const hold = definition.States.FrozenWatch;
     expect(hold?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['States.Timeout'], 'ShiftTraffic'],
-      [['States.ALL'], 'RollBackTraffic'],
+      [['States.ALL'], 'RollBackOrHold'],
     ]);
     const choices = definition.States.AfterSetWeight?.Choices ?? [];
     // Checked before the plain FreezeWait, which is only for a hold with no traffic on the new colour.

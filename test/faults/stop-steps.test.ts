@@ -13,13 +13,17 @@ import {
   rollbackDefinitionText,
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
-import { runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import { hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const releaseId = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
 /** WaitForApproval and FrozenWatch need other worlds (approval-steps, freeze-steps). */
-const releaseStates = taskStatesOf(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch']);
+const releaseStates = taskStatesOf(releaseDefinitionText(), [
+  'WaitForApproval',
+  'FrozenWatch',
+  ...hookStates,
+]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',

@@ -41,6 +41,16 @@ export const stepFaults = {
   'function timed out': (state: string): FaultPlan => ({ lambda: [{ state, kind: 'timeout', times: 1 }] }),
 } as const;
 
+/** The hooks' Task states: reached only by a target with hooks (test/faults/hook-steps.test.ts). */
+export const hookStates = [
+  'RunPreTrafficHook',
+  'WaitForPreTrafficHook',
+  'RecordPreTrafficHook',
+  'RunPostTrafficHook',
+  'WaitForPostTrafficHook',
+  'RecordPostTrafficHook',
+];
+
 /** Faults that strike the events a waiting step listens for. */
 export const eventFaults = {
   'lost events': (detailType: string): FaultPlan => ({

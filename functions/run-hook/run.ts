@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+import { RunTaskCommand, type RunTaskCommandInput, StopTaskCommand } from '@aws-sdk/client-ecs';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { HookFailed, RollbackRequested } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
+
+/** Tasks Switchyard starts say so (`startedBy`); their group names the target, which events carry. */
+export const HOOK_STARTED_BY = 'switchyard';
+export const hookGroup = (target: string) => `switchyard:${target}`;
+
+/**
+ * Starts the hook's task: RunTask of the release's new revision (or the hook's named definition)
+ * with the hook's command and environment, where the live service runs. Idempotent: the client
+ * token is the release and hook, so a retried invocation gets the task the first one started.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const { hook } = input;
+  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  if (halted) throw new RollbackRequested(`${halted}; hook ${hook.name} not started`);
+  const request: RunTaskCommandInput = {
+    ...(hook.launch as Partial<RunTaskCommandInput>),
+    cluster: hook.cluster,
+    taskDefinition: hook.taskDefinition ?? input.taskDefinitionArn,
+    count: 1,
+    startedBy: HOOK_STARTED_BY,
+    group: hookGroup(input.target),
+    clientToken: createHash('sha256').update(`${input.releaseId}/${hook.point}/${hook.name}`).digest('hex'),
+    overrides: {
+      containerOverrides: [{ name: hook.container, command: hook.command, environment: hook.environment }],
+    },
+  };
+  const out = await deps.ecs.send(new RunTaskCommand(request));
+  const task = out.tasks?.[0];
+  if (!task?.taskArn) {
+    const failure = out.failures?.[0];
+    throw new HookFailed(
+      `hook ${hook.name} could not be started: ${failure?.reason ?? 'no task'}${failure?.detail ? ` (${failure.detail})` : ''}`,
+    );
+  }
+  // The fence: a rollback that asked this release to stop while RunTask was in flight. A migration
+  // is left to finish (stopping one half way is worse); anything else is stopped.
+  const after = haltReason(await deps.store.getRelease(input.releaseId));
+  if (after) {
+    if (!hook.migration) {
+      await deps.ecs.send(
+        new StopTaskCommand({ cluster: hook.cluster, task: task.taskArn, reason: `Switchyard: ${after}` }),
+      );
+    }
+    throw new RollbackRequested(
+      `${after}; hook ${hook.name} ${hook.migration ? 'left to finish' : 'stopped'}`,
+    );
+  }
+  return { cluster: hook.cluster, taskArn: task.taskArn, startedAt: deps.now().toISOString() };
+};

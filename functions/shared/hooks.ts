@@ -1,0 +1,256 @@
+/**
+ * Hooks: ordered one-off tasks at named points of a release (migrations, smoke tests, load tests).
+ * A hook is an ECS RunTask of the release's new task definition (or a named one) with a command
+ * override, in the target's cluster and network. It is waited for like every other wait: resumed by
+ * the task's `ECS Task State Change` (STOPPED) and re-checked with DescribeTasks. It succeeds when its
+ * essential container exited 0 and, for a load test, the figures it reported meet its thresholds.
+ */
+import * as z from 'zod';
+
+export const HookPoint = {
+  /** After the backup, the deploy, the health check and any approval; before any weight moves. */
+  PreTraffic: 'preTraffic',
+  /** After 100% of traffic moved and its bake, while the old colour is still warm. */
+  PostTraffic: 'postTraffic',
+} as const;
+export type HookPoint = (typeof HookPoint)[keyof typeof HookPoint];
+
+/** What the old version makes of the schema after a migration. */
+export const Compatibility = {
+  /** The old version runs against the new schema: putting traffic back needs no restore. */
+  Expand: 'expand',
+  /** The old version cannot run against the new schema: going back needs the snapshot restored. */
+  Breaking: 'breaking',
+} as const;
+export type Compatibility = (typeof Compatibility)[keyof typeof Compatibility];
+
+const containerName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
+
+/** ECS accepts at most 8192 characters of overrides per RunTask (RunTask API reference, `overrides`). */
+export const MAX_OVERRIDE_CHARACTERS = 8192;
+
+export const thresholdsSchema = z
+  .strictObject({
+    /** The 95th percentile of response times the task measured, in milliseconds: must be below. */
+    p95Ms: z.number().positive().max(600_000).optional(),
+    /** Share of failed requests (0-1): must be below. */
+    errorRate: z.number().min(0).max(1).optional(),
+    /** Requests per second the service sustained: must be at least this. */
+    minRps: z.number().positive().max(1_000_000).optional(),
+  })
+  .refine((t) => t.p95Ms !== undefined || t.errorRate !== undefined || t.minRps !== undefined, {
+    message: 'name at least one of p95Ms, errorRate, minRps',
+  });
+export type Thresholds = z.infer<typeof thresholdsSchema>;
+
+export const hookSchema = z
+  .strictObject({
+    /** Names the hook in the release record, the notifications and `switchyard describe`. */
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", starting with a letter'),
+    task: z.strictObject({
+      /**
+       * Default: the release's own new revision (the image being released). A family, a
+       * `family:revision` or an ARN runs that task definition instead.
+       */
+      taskDefinition: z
+        .string()
+        .regex(
+          /^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}(:\d+)?$/,
+          'must be a task definition family, family:revision or ARN',
+        )
+        .optional(),
+      /** The container whose command is replaced (default: the target's ecs.container). */
+      container: containerName.optional(),
+      command: z.array(z.string().min(1).max(4096)).min(1).max(100),
+      environment: z
+        .record(
+          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name'),
+          z.string().max(4096),
+        )
+        .default({}),
+    }),
+    /** The hook fails (and its task is stopped) if it has not stopped by then. */
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(12 * 3600)
+      .default(900),
+    /** Marks a schema migration and says whether the old version survives it. */
+    migration: z
+      .strictObject({
+        compatibility: z.enum([Compatibility.Expand, Compatibility.Breaking]),
+        /** How to undo it by hand (e.g. `alembic downgrade -1`): shown in the rollback plan, never run. */
+        undo: z.string().min(1).max(500).optional(),
+      })
+      .optional(),
+    /**
+     * A load test: the task prints one line `SWITCHYARD_RESULT {"p95Ms":…,"errorRate":…,"rps":…}` to
+     * its log (awslogs), and the release compares those figures with these.
+     */
+    thresholds: thresholdsSchema.optional(),
+  })
+  .refine(
+    (h) =>
+      JSON.stringify({
+        containerOverrides: [
+          {
+            name: h.task.container ?? 'c'.repeat(255),
+            command: h.task.command,
+            environment: Object.entries(h.task.environment).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      }).length <= MAX_OVERRIDE_CHARACTERS,
+    {
+      path: ['task'],
+      message: `command and environment must fit in ECS's ${MAX_OVERRIDE_CHARACTERS} characters of RunTask overrides`,
+    },
+  );
+export type Hook = z.infer<typeof hookSchema>;
+
+export const hooksSchema = z
+  .strictObject({
+    preTraffic: z.array(hookSchema).max(10).default([]),
+    postTraffic: z.array(hookSchema).max(10).default([]),
+  })
+  .prefault({});
+export type Hooks = z.infer<typeof hooksSchema>;
+
+/** One hook as the plan carries it: everything RunTask needs except the release's own revision. */
+export const hookPlanSchema = z.object({
+  name: z.string(),
+  point: z.enum([HookPoint.PreTraffic, HookPoint.PostTraffic]),
+  cluster: z.string(),
+  /** A named task definition; unset, the release's new revision (known only after the deploy). */
+  taskDefinition: z.string().optional(),
+  container: z.string(),
+  command: z.array(z.string()),
+  environment: z.array(z.object({ name: z.string(), value: z.string() })),
+  timeoutSeconds: z.number().int().min(1),
+  /** The live service's placement, copied so the task runs where the service does. */
+  launch: z.record(z.string(), z.unknown()),
+  /** Where its log goes (awslogs): needed to read a load test's figures and to link the log. */
+  log: z.object({ group: z.string(), streamPrefix: z.string().optional(), region: z.string() }).optional(),
+  migration: z
+    .object({ compatibility: z.enum(['expand', 'breaking']), undo: z.string().optional() })
+    .optional(),
+  thresholds: thresholdsSchema.optional(),
+});
+export type HookPlan = z.infer<typeof hookPlanSchema>;
+
+/** The line a load-test task prints with its figures (the last such line counts). */
+export const RESULT_MARKER = 'SWITCHYARD_RESULT';
+
+export const figuresSchema = z.object({
+  p95Ms: z.number().nonnegative().optional(),
+  errorRate: z.number().min(0).max(1).optional(),
+  rps: z.number().nonnegative().optional(),
+});
+export type Figures = z.infer<typeof figuresSchema>;
+
+/** The figures in the last `SWITCHYARD_RESULT {…}` line of a log, or why there are none. */
+export const figuresIn = (lines: string[]): { figures: Figures } | { missing: string } => {
+  const line = lines.findLast((l) => l.includes(RESULT_MARKER));
+  if (!line) return { missing: `no ${RESULT_MARKER} line in the task's log` };
+  const json = line.slice(line.indexOf(RESULT_MARKER) + RESULT_MARKER.length).trim();
+  try {
+    const parsed = figuresSchema.safeParse(JSON.parse(json));
+    if (parsed.success) return { figures: parsed.data };
+    return {
+      missing: `${RESULT_MARKER} line is not {"p95Ms","errorRate","rps"} numbers: ${json.slice(0, 200)}`,
+    };
+  } catch {
+    return { missing: `${RESULT_MARKER} line is not JSON: ${json.slice(0, 200)}` };
+  }
+};
+
+export interface ThresholdResult {
+  figure: 'p95Ms' | 'errorRate' | 'rps';
+  value: number | undefined;
+  limit: number;
+  /** `<` or `≥`: what the value had to be. */
+  rule: string;
+  passed: boolean;
+}
+
+/** Each threshold against the figure it bounds; a figure the task did not report fails. */
+export const judgeFigures = (figures: Figures, thresholds: Thresholds): ThresholdResult[] => {
+  const out: ThresholdResult[] = [];
+  if (thresholds.p95Ms !== undefined)
+    out.push({
+      figure: 'p95Ms',
+      value: figures.p95Ms,
+      limit: thresholds.p95Ms,
+      rule: '<',
+      passed: figures.p95Ms !== undefined && figures.p95Ms < thresholds.p95Ms,
+    });
+  if (thresholds.errorRate !== undefined)
+    out.push({
+      figure: 'errorRate',
+      value: figures.errorRate,
+      limit: thresholds.errorRate,
+      rule: '<',
+      passed: figures.errorRate !== undefined && figures.errorRate < thresholds.errorRate,
+    });
+  if (thresholds.minRps !== undefined)
+    out.push({
+      figure: 'rps',
+      value: figures.rps,
+      limit: thresholds.minRps,
+      rule: '≥',
+      passed: figures.rps !== undefined && figures.rps >= thresholds.minRps,
+    });
+  return out;
+};
+
+/** `p95 < 2000 ms, errors < 5%, ≥ 10 req/s`: what a load test must show. */
+export const thresholdsText = (t: Thresholds): string =>
+  [
+    ...(t.p95Ms !== undefined ? [`p95 < ${t.p95Ms} ms`] : []),
+    ...(t.errorRate !== undefined ? [`errors < ${t.errorRate * 100}%`] : []),
+    ...(t.minRps !== undefined ? [`≥ ${t.minRps} req/s`] : []),
+  ].join(', ');
+
+export const thresholdText = (r: ThresholdResult): string =>
+  `${r.figure} ${r.value === undefined ? 'not reported' : round(r.value)} (${r.rule} ${r.limit}) ${r.passed ? 'ok' : 'FAILED'}`;
+
+const round = (n: number) => (Number.isInteger(n) ? n : Number(n.toPrecision(4)));
+
+/** The compatibility of a target's migrations: breaking if any is (none if there is no migration). */
+export const migrationCompatibility = (hooks: Hooks): Compatibility | 'none' => {
+  const all = [...hooks.preTraffic, ...hooks.postTraffic].flatMap((h) => (h.migration ? [h.migration] : []));
+  if (all.length === 0) return 'none';
+  return all.some((m) => m.compatibility === Compatibility.Breaking)
+    ? Compatibility.Breaking
+    : Compatibility.Expand;
+};
+
+/** One line for plans, approval messages and rollback plans. */
+export const migrationText = (hooks: Hooks): string | undefined => {
+  const migrations = [...hooks.preTraffic, ...hooks.postTraffic].filter((h) => h.migration);
+  if (migrations.length === 0) return undefined;
+  const each = migrations
+    .map(
+      (h) =>
+        `${h.name} (${h.migration?.compatibility}${h.migration?.undo ? `, undo: ${h.migration.undo}` : ''})`,
+    )
+    .join(', ');
+  return migrationCompatibility(hooks) === Compatibility.Breaking
+    ? `Migration ${each}: BREAKING, the old version cannot run on the new schema. Once it has run, nothing puts traffic back automatically: going back needs the snapshot restored (then \`switchyard rollback --force\`).`
+    : `Migration ${each}: expand, the old version runs on the new schema, so a rollback needs no restore.`;
+};
+
+/** The CloudWatch console page of a task's log stream. */
+export const logStreamUrl = (region: string, group: string, stream: string): string =>
+  `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${encodeURIComponent(encodeURIComponent(group)).replaceAll('%25', '$25')}/log-events/${encodeURIComponent(encodeURIComponent(stream)).replaceAll('%25', '$25')}`;
+
+/** The awslogs stream of a task's container: `<prefix>/<container>/<task id>` (awslogs driver docs). */
+export const logStreamOf = (
+  prefix: string | undefined,
+  container: string,
+  taskArn: string,
+): string | undefined => (prefix ? `${prefix}/${container}/${taskArn.split('/').at(-1)}` : undefined);

@@ -1,0 +1,55 @@
+/**
+ * Simulated CloudWatch Logs: log groups and streams, written by tasks' awslogs drivers, read with
+ * GetLogEvents (CloudWatch Logs API reference: an unknown group or stream is
+ * ResourceNotFoundException; at most 10,000 events per answer; `startFromHead` false, the default,
+ * returns the newest events).
+ */
+import { notFound } from './errors.ts';
+
+interface LogEvent {
+  timestamp: number;
+  message: string;
+  ingestionTime: number;
+}
+
+export class LogsModel {
+  private readonly groups = new Map<string, Map<string, LogEvent[]>>();
+
+  addLogGroup(name: string) {
+    if (!this.groups.has(name)) this.groups.set(name, new Map());
+  }
+
+  /** The awslogs driver writes lines to `stream` (created on first write, as the driver does). */
+  write(group: string, stream: string, lines: string[]) {
+    const streams = this.groups.get(group);
+    // A missing group makes the task fail to start in AWS; the ECS model checks this before writing.
+    if (!streams) return;
+    const events = streams.get(stream) ?? [];
+    streams.set(stream, events);
+    const now = Date.now();
+    for (const message of lines) events.push({ timestamp: now, message, ingestionTime: now });
+  }
+
+  hasGroup(name: string): boolean {
+    return this.groups.has(name);
+  }
+
+  GetLogEvents(input: {
+    logGroupName?: string;
+    logStreamName: string;
+    startFromHead?: boolean;
+    limit?: number;
+  }) {
+    const streams = this.groups.get(input.logGroupName ?? '');
+    if (!streams) throw notFound('ResourceNotFoundException', 'The specified log group does not exist.');
+    const events = streams.get(input.logStreamName);
+    if (!events) throw notFound('ResourceNotFoundException', 'The specified log stream does not exist.');
+    const limit = Math.min(input.limit ?? 10_000, 10_000);
+    const page = input.startFromHead ? events.slice(0, limit) : events.slice(-limit);
+    return {
+      events: structuredClone(page),
+      nextForwardToken: `f/${events.length}`,
+      nextBackwardToken: `b/${Math.max(0, events.length - page.length)}`,
+    };
+  }
+}

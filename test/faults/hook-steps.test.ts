@@ -1,0 +1,122 @@
+/**
+ * Fault matrix, hooks: ledger-api (test/fixtures/targets-hooks.json) runs an expand migration and a
+ * smoke test before traffic moves and a check after 100%. Every hook state × every step fault must
+ * still end Promoted; the hooks' own faults (exit non-zero, hang, fail to start) end Aborted before
+ * traffic moves and RolledBack after; lost, duplicated and late Task State Change events cost at
+ * most a reconciler period; a rollback or a stop at any hook state leaves nothing split or blocked.
+ * I1-I7 hold throughout.
+ */
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { findTarget } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
+import { eventFaults, hookStates, runIn, stepFaults } from '../support/fault-matrix.ts';
+import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
+const releaseId = releaseIdFor('ledger-api', EcrModel.digestOf('ledger-api', 'v2'));
+
+const hookWorld = async (faults?: FaultPlan) => {
+  const rt = await LocalRuntime.start({ targetsFile, faults }, (r) => {
+    for (const t of r.targets.targets)
+      buildWorld(r.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+  });
+  return { rt, target: findTarget(rt.targets, 'ledger-api') };
+};
+
+/** One release of ledger-api v2 with `faults`, checked: its outcome, and I1-I7 after the world drains. */
+const hookCase = async (name: string, faults: FaultPlan, expected: string) => {
+  const world = await hookWorld(faults);
+  return runIn(name, world, expected, async () => {
+    world.rt.push('ledger-api', 'v2');
+    await world.rt.settle();
+    return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+  });
+};
+
+describe('fault matrix: hook steps', () => {
+  describe.each(hookStates)('%s', (state) => {
+    it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('happy + %s', async (fault) => {
+      const result = await hookCase(`hooks ${state} × ${fault}`, stepFaults[fault](state), 'Promoted');
+      expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+      expect(result.outcome).toBe('Promoted');
+    });
+  });
+
+  const hookFaults = {
+    'exits non-zero': { exitCode: 2 },
+    hangs: { hang: true },
+    'fails to start': { failToStart: 'CannotPullContainerError: access denied' },
+  } as const;
+  describe.each([
+    ['migrate (preTraffic)', 'alembic upgrade head', 'Aborted'],
+    ['verify (postTraffic)', 'scripts/validate_migration.py', 'RolledBack'],
+  ])('hook %s', (_hook, command, expected) => {
+    it.each(Object.keys(hookFaults) as (keyof typeof hookFaults)[])(`%s → ${expected}`, async (fault) => {
+      const result = await hookCase(
+        `hook ${command} ${fault}`,
+        { tasks: { [command]: hookFaults[fault] } },
+        expected,
+      );
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+      expect(result.outcome).toBe(expected);
+    });
+  });
+
+  it.each(Object.keys(eventFaults) as (keyof typeof eventFaults)[])(
+    'ECS Task State Change: %s',
+    async (fault) => {
+      const result = await hookCase(
+        `hooks task events × ${fault}`,
+        eventFaults[fault]('ECS Task State Change'),
+        'Promoted',
+      );
+      expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+      expect(result.outcome).toBe('Promoted');
+    },
+  );
+
+  it.each(hookStates)('a rollback requested at %s: the release stops, nothing left split', async (state) => {
+    const world = await hookWorld();
+    const entered = () =>
+      world.rt.executions().some((e) => e.name === releaseId && e.history.some((h) => h.state === state));
+    const result = await runIn(`hooks rollback requested at ${state}`, world, 'any', async () => {
+      world.rt.push('ledger-api', 'v2');
+      expect(await world.rt.runUntil(entered)).toBe(true);
+      const rollbackId = world.rt.startRollback({ target: 'ledger-api', reason: `fault matrix: ${state}` });
+      world.rt.faults.fired.push(`rollback requested at ${state}`);
+      await world.rt.settle();
+      const outcome = (await world.rt.release(releaseId))?.outcome;
+      expect(['Aborted', 'RolledBack']).toContain(outcome);
+      return { ids: [releaseId, rollbackId], outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    // No hook task is left running for a release that stopped (a migration may finish on its own).
+    const running = world.rt.account.ecs.oneOff
+      ?.all()
+      .filter((t) => t.lastStatus !== 'STOPPED' && !t.command.includes('alembic'));
+    expect(running).toEqual([]);
+  });
+
+  it.each(hookStates)('stopped at %s: recovered within two reconciler periods', async (state) => {
+    const world = await hookWorld();
+    const entered = () =>
+      world.rt.executions().some((e) => e.name === releaseId && e.history.some((h) => h.state === state));
+    const result = await runIn(`hooks stopped at ${state}`, world, 'any', async () => {
+      world.rt.push('ledger-api', 'v2');
+      expect(await world.rt.runUntil(entered)).toBe(true);
+      world.rt.stopExecution(releaseId);
+      world.rt.faults.fired.push(`stopped at ${state}`);
+      await world.rt.wait(RECOVERY_BOUND_SECONDS);
+      expect(await recoveryBroken(world.rt, world.target, [releaseId])).toEqual([]);
+      return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+  });
+});

@@ -1,0 +1,299 @@
+/**
+ * Hooks end to end: one-off ECS tasks before traffic moves (migrations, smoke and load tests) and
+ * after 100%, waited for by their Task State Change events, judged and recorded.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findTarget } from '../../functions/shared/config.ts';
+import type { ReleaseRecord } from '../../functions/shared/store.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
+
+let rt: LocalRuntime | undefined;
+afterEach(async () => {
+  await rt?.dispose();
+  rt = undefined;
+});
+
+const world = async (faults?: FaultPlan) => {
+  rt = await LocalRuntime.start({ targetsFile, faults }, (r) => {
+    for (const t of r.targets.targets)
+      buildWorld(r.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+  });
+  return rt;
+};
+
+const release = async (r: LocalRuntime, target: string, tag: string): Promise<ReleaseRecord> => {
+  r.push(target, tag);
+  await r.settle();
+  await r.drain();
+  const digest = EcrModel.digestOf(target, tag);
+  const execution = r.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
+  const record = execution && (await r.release(execution.name));
+  if (!record) throw new Error(`no release of ${target}:${tag}`);
+  return record;
+};
+
+const firstWeightChange = (record: ReleaseRecord) =>
+  record.phases.find((p) => p.name === 'ShiftTraffic')?.startedAt ?? '';
+
+describe('hooks', () => {
+  it('runs preTraffic hooks in order before any weight moves, postTraffic at 100% with the old colour warm → Promoted', async () => {
+    const r = await world();
+    const record = await release(r, 'ledger-api', 'v2');
+    const target = findTarget(r.targets, 'ledger-api');
+
+    expect(record.outcome).toBe('Promoted');
+    expect(record.hooks?.map((h) => [h.point, h.name, h.status, h.exitCode])).toEqual([
+      ['preTraffic', 'migrate', 'succeeded', 0],
+      ['preTraffic', 'smoke', 'succeeded', 0],
+      ['postTraffic', 'verify', 'succeeded', 0],
+    ]);
+    const [migrate, smoke, verify] = record.hooks ?? [];
+    // In order, and both before the first SetWeight; the migration after the snapshot.
+    expect((migrate?.stoppedAt ?? 'z') <= (smoke?.startedAt ?? '')).toBe(true);
+    expect((smoke?.stoppedAt ?? 'z') <= firstWeightChange(record)).toBe(true);
+    const snapshot = record.phases.find((p) => p.name === 'WaitForSnapshot');
+    expect((snapshot?.endedAt ?? 'z') <= (migrate?.startedAt ?? '')).toBe(true);
+    // The post-traffic hook ran after the last bake, before the old colour was scaled down.
+    const scaleDown = record.phases.find((p) => p.name === 'ScaleDownOldColour');
+    expect((verify?.stoppedAt ?? 'z') <= (scaleDown?.startedAt ?? '')).toBe(true);
+    // The task ran the release's new revision with the hook's command, in the service's network.
+    const tasks = r.account.ecs.oneOff?.all() ?? [];
+    expect(tasks.map((t) => t.command.join(' '))).toEqual([
+      'alembic upgrade head',
+      'python -m smoke',
+      'python scripts/validate_migration.py',
+    ]);
+    expect(tasks.every((t) => t.lastStatus === 'STOPPED' && t.group === 'switchyard:ledger-api')).toBe(true);
+    // What is recorded: the log stream, linked, and its last lines.
+    expect(migrate?.logStream).toMatch(/^\/ecs\/ledger-api:ecs\/app\/[0-9a-f]{32}$/);
+    expect(migrate?.logUrl).toContain(
+      'console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups',
+    );
+    expect(migrate?.logTail?.at(-1)).toBe('alembic upgrade head: done');
+    expect(record.migrated).toBe('expand');
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('a failing migration aborts: nothing shifted, the new colour cleaned up, the snapshot kept', async () => {
+    const r = await world({ tasks: { 'alembic upgrade': { exitCode: 3 } } });
+    const record = await release(r, 'ledger-api', 'v2');
+    const target = findTarget(r.targets, 'ledger-api');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Error).toBe('HookFailed');
+    expect(record.error?.Cause).toMatch(
+      /^hook migrate failed: its container exited 3 \(Essential container in task exited\)/,
+    );
+    expect(record.error?.Cause).toContain('Log: https://us-east-1.console.aws.amazon.com/cloudwatch/');
+    expect(record.hooks?.map((h) => [h.name, h.status])).toEqual([['migrate', 'failed']]);
+    expect(record.phases.some((p) => p.name === 'ShiftTraffic')).toBe(false);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(r, target)).toEqual({ blue: 4, green: 0 });
+    expect(record.snapshotId).toBeTruthy();
+    expect(r.account.rds.snapshots.get(record.snapshotId as string)?.status).toBe('available');
+    expect(record.migrated).toBeUndefined();
+  });
+
+  it('a hook that hangs is stopped at its timeout and fails the release (HookFailed, task stopped)', async () => {
+    const r = await world({ tasks: { 'python -m smoke': { hang: true } } });
+    const record = await release(r, 'ledger-api', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook smoke did not stop within its timeout of 300 s; its task was stopped/,
+    );
+    const smoke = r.account.ecs.oneOff?.all().find((t) => t.command.includes('smoke'));
+    expect(smoke?.lastStatus).toBe('STOPPED');
+    // SIGTERM ignored: killed after the stop timeout.
+    expect(smoke?.exitCode).toBe(137);
+    const wait = record.phases.find((p) => p.name === 'RecordHook' && p.status === 'failed');
+    expect(wait).toBeTruthy();
+  });
+
+  it('a hook whose task cannot start fails with the reason ECS gives', async () => {
+    const r = await world({
+      tasks: {
+        'alembic upgrade': {
+          failToStart: 'CannotPullContainerError: pull image manifest has been retried 5 time(s)',
+        },
+      },
+    });
+    const record = await release(r, 'ledger-api', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook migrate failed: its task failed to start: CannotPullContainerError: pull image manifest/,
+    );
+    expect(record.hooks?.[0]?.stopCode).toBe('TaskFailedToStart');
+    expect(record.hooks?.[0]?.exitCode).toBeUndefined();
+  });
+
+  it('a failing postTraffic hook rolls back: traffic on the old colour again, new colour to 0', async () => {
+    const r = await world({ tasks: { validate_migration: { exitCode: 1 } } });
+    const record = await release(r, 'ledger-api', 'v2');
+    const target = findTarget(r.targets, 'ledger-api');
+
+    expect(record.outcome).toBe('RolledBack');
+    expect(record.error?.Error).toBe('HookFailed');
+    expect(record.error?.Cause).toMatch(/^hook verify failed: its container exited 1/);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(r, target)).toEqual({ blue: 4, green: 0 });
+    // The expand migration leaves nothing to restore: the plan said so, the record says it ran.
+    expect(record.migrated).toBe('expand');
+  });
+
+  it('a watched alarm during a postTraffic hook ends it at once and rolls back', async () => {
+    const r = await world({ tasks: { validate_migration: { runSeconds: 1800 } } });
+    const target = findTarget(r.targets, 'ledger-api');
+    r.push('ledger-api', 'v2');
+    const running = () =>
+      r.account.ecs.oneOff
+        ?.all()
+        .some((t) => t.command.includes('scripts/validate_migration.py') && t.lastStatus === 'RUNNING') ??
+      false;
+    expect(await r.runUntil(running, 3 * 3600)).toBe(true);
+    const started = Date.now();
+    r.account.startErrors('v2', 0.3);
+    await r.settle();
+    await r.drain();
+    const record = await r.release(r.executions()[0]?.name ?? '');
+
+    expect(record?.outcome).toBe('RolledBack');
+    expect(record?.error?.Error).toBe('AlarmTriggered');
+    expect(record?.error?.Cause).toMatch(/during hook verify at 100%: alarm "ledger-api-5xx"/);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    // Not the hook's 30 minutes: the alarm's own evaluation, then one event.
+    const verify = record?.hooks?.find((h) => h.name === 'verify');
+    expect(verify?.status).toBe('failed');
+    expect(Date.parse(record?.trafficRestoredAt ?? record?.endedAt ?? '') - started).toBeLessThan(5 * 60_000);
+    // The hook was no migration: its task was stopped, not left running.
+    const task = r.account.ecs.oneOff?.all().find((t) => t.command.includes('scripts/validate_migration.py'));
+    expect(task?.lastStatus).toBe('STOPPED');
+  });
+
+  it('a lost Task State Change event costs one reconciler period, not the hook timeout', async () => {
+    const r = await world({ events: [{ detailType: 'ECS Task State Change', action: 'drop', times: 1000 }] });
+    const record = await release(r, 'ledger-api', 'v2');
+
+    expect(record.outcome).toBe('Promoted');
+    const phases = record.phases.filter((p) => p.name === 'WaitForHook');
+    expect(phases.length).toBe(3);
+    for (const [i, hook] of (record.hooks ?? []).entries()) {
+      const waited = phases[i];
+      // Resumed by the reconciler's DescribeTasks within its one-minute period after the stop.
+      expect(Date.parse(waited?.endedAt ?? '') - Date.parse(hook.stoppedAt ?? '')).toBeLessThanOrEqual(
+        61_000,
+      );
+    }
+  });
+});
+
+describe('load-test hooks', () => {
+  it('judges the figures the task printed against p95, error rate and requests per second', async () => {
+    const r = await world();
+    const record = await release(r, 'tiu-web', 'v2');
+
+    expect(record.outcome).toBe('Promoted');
+    const load = record.hooks?.[0];
+    expect(load?.figures?.p95Ms).toBeGreaterThan(150);
+    expect(load?.figures?.p95Ms).toBeLessThan(2000);
+    expect(load?.thresholds?.map((t) => [t.figure, t.rule, t.limit, t.passed])).toEqual([
+      ['p95Ms', '<', 2000, true],
+      ['errorRate', '<', 0.05, true],
+      ['rps', '≥', 10, true],
+    ]);
+    expect(load?.detail).toMatch(
+      /^hook load-test succeeded \(exit 0; p95Ms \d+ \(< 2000\) ok, errorRate [\d.]+ \(< 0.05\) ok, rps 20 \(≥ 10\) ok\)$/,
+    );
+    // It ran for its k6 duration, after the health check and before any weight moved.
+    expect(Date.parse(load?.stoppedAt ?? '') - Date.parse(load?.startedAt ?? '')).toBeGreaterThanOrEqual(
+      120_000,
+    );
+  });
+
+  it('fails on a slow image: p95 over 2 s and fewer than 10 requests/s, nothing shifted', async () => {
+    const r = await world({ latencyMs: { v2: 6000 } });
+    const record = await release(r, 'tiu-web', 'v2');
+    const target = findTarget(r.targets, 'tiu-web');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Error).toBe('HookFailed');
+    expect(record.error?.Cause).toMatch(
+      /^hook load-test failed: p95Ms \d{4} \(< 2000\) FAILED; rps [\d.]+ \(≥ 10\) FAILED/,
+    );
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('a load test that prints no figures fails rather than passing unjudged', async () => {
+    // quiet-web's load test runs `node load.js`, which prints no SWITCHYARD_RESULT line.
+    const r = await world();
+    const record = await release(r, 'quiet-web', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook load-test failed: no SWITCHYARD_RESULT line in the task's log/,
+    );
+  });
+});
+
+describe('migrations declare their compatibility', () => {
+  it('a breaking migration: the plan says so, and an ops rollback needs the restore first (--force)', async () => {
+    const r = await world();
+    const record = await release(r, 'billing-api', 'v2');
+    const target = findTarget(r.targets, 'billing-api');
+    expect(record.outcome).toBe('Promoted');
+    expect(record.migrated).toBe('breaking');
+    const started = r.account.sns.published.find(
+      (m) => m.subject?.includes('billing-api') && m.subject.endsWith('started'),
+    );
+    expect(started?.message).toContain('Migration migrate (breaking, undo: flask db downgrade): BREAKING');
+    expect(started?.message).toContain(
+      'Rollback plan: after the migration, nothing is put back automatically',
+    );
+
+    const refused = r.startRollback({ target: 'billing-api', reason: '5xx after release' });
+    await r.settle();
+    const rollback = await r.release(refused);
+    expect(rollback?.outcome).toBe('Aborted');
+    expect(rollback?.error?.Error).toBe('RollbackNeedsRestore');
+    expect(rollback?.error?.Cause).toContain(`Restore the database from snapshot ${record.snapshotId} first`);
+    expect(rollback?.error?.Cause).toContain('switchyard rollback --target billing-api --force');
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+
+    // The operator restored the snapshot; now the rollback goes ahead.
+    await r.wait(2);
+    const forced = r.startRollback({ target: 'billing-api', reason: 'restored snapshot', force: true });
+    await r.settle();
+    expect((await r.release(forced))?.outcome).toBe('RolledBack');
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('after a breaking migration a failure holds traffic on the new version instead of putting it back', async () => {
+    const r = await world({ errorRates: { v2: 0.3 } });
+    const record = await release(r, 'billing-api', 'v2');
+    const target = findTarget(r.targets, 'billing-api');
+
+    expect(record.outcome).toBe('RollbackFailed');
+    expect(record.migrated).toBe('breaking');
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    const notice = record.notice?.text ?? '';
+    expect(notice).toContain('AlarmTriggered');
+    expect(notice).toContain('RollbackHeld: a breaking migration ran');
+  });
+
+  it('an expand migration needs no restore: an ops rollback after it goes ahead without --force', async () => {
+    const r = await world();
+    await release(r, 'ledger-api', 'v2');
+    const rollback = r.startRollback({ target: 'ledger-api', reason: 'bad numbers' });
+    await r.settle();
+    expect((await r.release(rollback))?.outcome).toBe('RolledBack');
+    expect((await r.release(rollback))?.error).toBeUndefined();
+  });
+});

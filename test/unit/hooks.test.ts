@@ -1,0 +1,168 @@
+/** Hooks: what the config refuses, what Validate checks against AWS, and how figures are judged. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Service } from '@aws-sdk/client-ecs';
+import { describe, expect, it } from 'vitest';
+import { findTarget, parseTargets } from '../../functions/shared/config.ts';
+import { figuresIn, judgeFigures } from '../../functions/shared/hooks.ts';
+import { planHooks } from '../../functions/validate/hooks.ts';
+
+const fixture = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
+const doc = () => JSON.parse(readFileSync(fixture, 'utf8'));
+const refusal = (edit: (d: ReturnType<typeof doc>) => void): string => {
+  const d = doc();
+  edit(d);
+  try {
+    parseTargets(d);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the config was accepted');
+};
+
+describe('hooks config', () => {
+  it('refuses a breaking migration with a canary: the old version could not serve the canary rest', () => {
+    expect(
+      refusal((d) => {
+        d.targets[2].traffic.strategy = { type: 'canary', percent: 10, bakeMinutes: 5 };
+      }),
+    ).toContain(
+      'targets[2].hooks.preTraffic[0].migration.compatibility: a breaking migration needs traffic.strategy all-at-once (it is canary)',
+    );
+  });
+
+  it('refuses a load test whose figures it could not read (no ecs.logGroup)', () => {
+    expect(
+      refusal((d) => {
+        delete d.targets[1].ecs.logGroup;
+      }),
+    ).toContain(
+      'targets[1].hooks.preTraffic[0].thresholds: a load test reports its figures in its log: set ecs.logGroup',
+    );
+  });
+
+  it('refuses a migration after traffic moved, two hooks of one name, and overrides ECS would reject', () => {
+    expect(
+      refusal((d) => {
+        d.targets[0].hooks.postTraffic[0].migration = { compatibility: 'expand' };
+      }),
+    ).toContain(
+      'targets[0].hooks.postTraffic[0].migration: a migration runs before traffic moves: put it in hooks.preTraffic',
+    );
+    expect(
+      refusal((d) => {
+        d.targets[0].hooks.postTraffic[0].name = 'migrate';
+      }),
+    ).toContain('targets[0].hooks.postTraffic[0].name: "migrate" is also hooks.preTraffic[0]');
+    expect(
+      refusal((d) => {
+        d.targets[0].hooks.preTraffic[1].task.environment = {
+          BIG: 'x'.repeat(4000),
+          MORE: 'y'.repeat(4000),
+          EVEN: 'z'.repeat(400),
+        };
+      }),
+    ).toContain(
+      "targets[0].hooks.preTraffic[1].task: command and environment must fit in ECS's 8192 characters of RunTask overrides",
+    );
+    expect(
+      refusal((d) => {
+        d.targets[0].hooks.preTraffic[0].timeoutSeconds = 10;
+      }),
+    ).toContain('targets[0].hooks.preTraffic[0].timeoutSeconds');
+  });
+});
+
+describe('Validate checks hooks against the task definition', () => {
+  const target = findTarget(parseTargets(doc()), 'ledger-api');
+  const live: Service = {
+    serviceName: 'ledger-api-blue',
+    launchType: 'FARGATE',
+    networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-1'] } },
+  };
+  const definition = {
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/ledger-api:7',
+    containerDefinitions: [
+      {
+        name: 'app',
+        logConfiguration: {
+          logDriver: 'awslogs' as const,
+          options: { 'awslogs-group': '/ecs/ledger-api', 'awslogs-stream-prefix': 'ecs' },
+        },
+      },
+    ],
+  };
+  const ecs = { send: async () => ({}) } as never;
+
+  it('plans each hook where the live service runs, with its log', async () => {
+    const plans = await planHooks(target, ecs, live, definition, 'canary');
+    expect(plans.preTraffic.map((h) => h.name)).toEqual(['migrate', 'smoke']);
+    expect(plans.preTraffic[0]).toMatchObject({
+      container: 'app',
+      cluster: 'prod',
+      launch: { launchType: 'FARGATE', networkConfiguration: live.networkConfiguration },
+      log: { group: '/ecs/ledger-api', streamPrefix: 'ecs' },
+      migration: { compatibility: 'expand', undo: 'alembic downgrade -1' },
+      environment: [{ name: 'ALEMBIC_CONFIG', value: '/app/alembic.ini' }],
+    });
+  });
+
+  it('refuses a hook naming a container the task definition does not have, naming the field and the choices', async () => {
+    const other = {
+      ...target,
+      hooks: {
+        ...target.hooks,
+        preTraffic: [
+          {
+            ...target.hooks.preTraffic[0],
+            task: { ...target.hooks.preTraffic[0]?.task, container: 'migrator' },
+          },
+        ],
+      },
+    } as never;
+    await expect(planHooks(other, ecs, live, definition, 'canary')).rejects.toThrow(
+      'ledger-api: hooks.preTraffic[0] (migrate).task.container: "migrator" is not a container of task definition arn:aws:ecs:us-east-1:123456789012:task-definition/ledger-api:7 (it has: app); name one of those',
+    );
+  });
+
+  it('refuses a breaking migration when a manual release asks for a canary', async () => {
+    const billing = findTarget(parseTargets(doc()), 'billing-api');
+    await expect(planHooks(billing, ecs, live, definition, 'canary')).rejects.toThrow(
+      /billing-api: hooks.preTraffic\[0\] \(migrate\) is a breaking migration, which needs the all-at-once strategy/,
+    );
+  });
+});
+
+describe('load-test figures', () => {
+  it('reads the last SWITCHYARD_RESULT line and judges each threshold; a missing figure fails', () => {
+    const found = figuresIn([
+      'SWITCHYARD_RESULT {"p95Ms": 9999}',
+      'noise',
+      'SWITCHYARD_RESULT {"p95Ms": 1800, "errorRate": 0.01}',
+    ]);
+    expect(found).toEqual({ figures: { p95Ms: 1800, errorRate: 0.01 } });
+    const judged = judgeFigures((found as { figures: object }).figures, {
+      p95Ms: 2000,
+      errorRate: 0.05,
+      minRps: 10,
+    });
+    expect(judged.map((j) => [j.figure, j.passed])).toEqual([
+      ['p95Ms', true],
+      ['errorRate', true],
+      ['rps', false],
+    ]);
+    // At the limit is not below it.
+    expect(judgeFigures({ p95Ms: 2000 }, { p95Ms: 2000 })[0]?.passed).toBe(false);
+    expect(judgeFigures({ rps: 10 }, { minRps: 10 })[0]?.passed).toBe(true);
+  });
+
+  it('says what is wrong with a bad result line', () => {
+    expect(figuresIn(['done'])).toEqual({ missing: "no SWITCHYARD_RESULT line in the task's log" });
+    expect(figuresIn(['SWITCHYARD_RESULT p95=3'])).toEqual({
+      missing: 'SWITCHYARD_RESULT line is not JSON: p95=3',
+    });
+    expect(figuresIn(['SWITCHYARD_RESULT {"p95Ms":"fast"}'])).toMatchObject({
+      missing: expect.stringContaining('is not {"p95Ms","errorRate","rps"} numbers'),
+    });
+  });
+});
