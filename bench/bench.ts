@@ -47,6 +47,7 @@ const benchScenarios: Record<string, Scenario> = {
   'linear 10%': scenarios.linear,
   'alarm rollback (canary)': scenarios['canary-alarm'],
   'ops rollback (warm)': scenarios['ops-rollback-fast'],
+  'migration + hooks': scenarios.migration,
 };
 
 interface Figures {
@@ -107,7 +108,12 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
     const verify = log.slice(i + 1).find((d) => d.call === 'ELBv2.DescribeRules' && d.by === c.by);
     changes += c.ms + (verify?.ms ?? 0);
   });
-  return (ready - pushedAt) / 1000 + bakes + (health + gates + changes) / 1000;
+  // Hooks run one after another on the critical path: each from RunTask to its task's stop is ECS's
+  // time (start latency and the command's own run), not Switchyard's.
+  const hooks = (runtime.account.ecs.oneOff?.all() ?? [])
+    .filter((t) => t.createdAt >= pushedAt && t.stoppedAt !== undefined)
+    .reduce((sum, t) => sum + ((t.stoppedAt ?? 0) - t.createdAt), 0);
+  return (ready - pushedAt) / 1000 + bakes + (health + gates + changes + hooks) / 1000;
 };
 
 const measure = async (name: string, scenario: Scenario, seed: number): Promise<Figures> => {
@@ -241,7 +247,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   results[name] = { ...first, deterministic, wallMs: wall, wallMsRuns: walls };
 }
 out(
-  '\nfloor: max(snapshot available, deployment stable + health grace) + the target-health read of the health check + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it',
+  "\nfloor: max(snapshot available, deployment stable + health grace) + the target-health read of the health check + each hook task from RunTask to its stop (ECS start latency and the command's own run) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
 );
 out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,

@@ -1,5 +1,6 @@
 /** The `switchyard` commands, written once against a Backend (AWS or local). */
 
+import { readFileSync } from 'node:fs';
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
@@ -12,7 +13,12 @@ import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts
 import type { BreakGlass } from '../functions/shared/schemas.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
 import type { StrategyConfig } from '../functions/shared/strategy.ts';
-import { percentages, readWeights } from '../functions/shared/traffic.ts';
+import {
+  parseTaskDefinition,
+  type TaskDefinitionFile,
+  taskDefinitionKey,
+} from '../functions/shared/task-definition.ts';
+import { liveColour, percentages, readWeights } from '../functions/shared/traffic.ts';
 import { runningVersion } from '../functions/shared/versions.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
 import type { Backend } from './backend.ts';
@@ -41,12 +47,48 @@ export const strategyFor = (t: Target, name?: string): StrategyConfig | undefine
 const outcomeOf = async (backend: Backend, releaseId: string) =>
   (await backend.store.getRelease(releaseId))?.outcome;
 
+/** Reads and checks a task definition file; what is wrong is a UsageError (exit 2) naming it. */
+const readTaskDefinition = (file: string, container: string): TaskDefinitionFile => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read --task-definition ${file}: ${(error as Error).message}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--task-definition ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return parseTaskDefinition(document, container, `--task-definition ${file}`);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+};
+
+/** The image the live colour of `t` runs (its digest and tags). */
+const liveVersion = async (backend: Backend, t: Target) => {
+  const where = t.traffic.listenerRuleArn ?? t.traffic.listenerArn ?? '';
+  const colour = liveColour((await readWeights(backend.clients.elbv2, t.traffic)).weights, where);
+  const service = await describeService(backend.clients.ecs, t.ecs.cluster, t.ecs.services[colour]);
+  return runningVersion(
+    backend.clients,
+    { repository: t.image.repository, container: t.ecs.container },
+    service.taskDefinition,
+  );
+};
+
 export const release = async (
   backend: Backend,
   out: Output,
   options: {
     target: string;
-    tag: string;
+    /** Unset with a task definition: the live image is kept. */
+    tag?: string;
+    /** A task definition file (task-definition.ts) deployed instead of a copy of the live one. */
+    taskDefinition?: string;
     strategy?: string;
     breakGlass?: string;
     by: string;
@@ -56,37 +98,54 @@ export const release = async (
   },
 ): Promise<CommandResult> => {
   const t = target(backend, options.target);
-  if (!new RegExp(`^(?:${t.image.tagPattern})$`).test(options.tag)) {
+  const taskDefinition = options.taskDefinition
+    ? readTaskDefinition(options.taskDefinition, t.ecs.container)
+    : undefined;
+  if (options.tag && !new RegExp(`^(?:${t.image.tagPattern})$`).test(options.tag)) {
     throw new UsageError(`tag "${options.tag}" does not match ${t.name}'s tagPattern ${t.image.tagPattern}`);
   }
   const strategy = strategyFor(t, options.strategy);
-  backend.pushImage?.(t.image.repository, options.tag, options.fault);
+  let tag = options.tag;
   let digest: string | undefined;
-  try {
-    const images = await backend.clients.ecr.send(
-      new DescribeImagesCommand({
-        repositoryName: t.image.repository,
-        imageIds: [{ imageTag: options.tag }],
-      }),
-    );
-    digest = images.imageDetails?.[0]?.imageDigest;
-  } catch (error) {
-    if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes((error as Error).name))
-      throw error;
+  if (tag) {
+    backend.pushImage?.(t.image.repository, tag, options.fault);
+    try {
+      const images = await backend.clients.ecr.send(
+        new DescribeImagesCommand({
+          repositoryName: t.image.repository,
+          imageIds: [{ imageTag: tag }],
+        }),
+      );
+      digest = images.imageDetails?.[0]?.imageDigest;
+    } catch (error) {
+      if (!['ImageNotFoundException', 'RepositoryNotFoundException'].includes((error as Error).name))
+        throw error;
+    }
+    if (!digest) throw new UsageError(`image ${t.image.repository}:${tag} is not in ECR`);
+  } else {
+    // A task definition change alone: the image the live colour runs now, pinned by its digest.
+    const live = await liveVersion(backend, t);
+    if (!live.digest) throw new UsageError(`cannot tell which image ${t.name} runs now: give --tag`);
+    digest = live.digest;
+    tag = live.tag?.split(', ')[0] ?? 'live';
   }
-  if (!digest) throw new UsageError(`image ${t.image.repository}:${options.tag} is not in ECR`);
   const breakGlass: BreakGlass | undefined = options.breakGlass
     ? { reason: options.breakGlass, by: options.by }
     : undefined;
   const attempt = await nextAttempt(
     { sfn: backend.clients.sfn, store: backend.store },
-    { stateMachineArn: backend.releaseStateMachineArn, target: t.name, digest },
+    {
+      stateMachineArn: backend.releaseStateMachineArn,
+      target: t.name,
+      digest,
+      ...(taskDefinition ? { variant: taskDefinitionKey(taskDefinition) } : {}),
+    },
   );
   if (!attempt.start) {
     if (attempt.reason === 'too many attempts') throw new UsageError(attempt.detail);
     // Running: follow it. Live: say so; its outcome (Promoted) is the answer.
     out.line(
-      `${t.name} ${options.tag}: ${attempt.detail}${attempt.reason === 'running' ? '; following it' : '; nothing to do'}`,
+      `${t.name} ${tag}: ${attempt.detail}${attempt.reason === 'running' ? '; following it' : '; nothing to do'}`,
     );
     return finish(backend, out, {
       executionArn: executionArnOf(backend.releaseStateMachineArn, attempt.releaseId),
@@ -97,17 +156,18 @@ export const release = async (
   }
   if (attempt.retryOf) {
     out.line(
-      `${t.name} ${options.tag}: ${attempt.retryOf.releaseId} ended ${attempt.retryOf.outcome}; starting attempt ${attempt.attempt} (its record is kept)`,
+      `${t.name} ${tag}: ${attempt.retryOf.releaseId} ended ${attempt.retryOf.outcome}; starting attempt ${attempt.attempt} (its record is kept)`,
     );
   }
   const request = releaseRequest({
     attempt,
     target: t.name,
-    image: { repository: t.image.repository, tag: options.tag, digest },
+    image: { repository: t.image.repository, tag, digest },
     at: backend.now(),
     trigger: { source: 'manual', by: options.by },
     ...(breakGlass ? { breakGlass } : {}),
     ...(strategy ? { strategy } : {}),
+    ...(taskDefinition ? { taskDefinition } : {}),
   });
   const executionArn = await start(backend, backend.releaseStateMachineArn, request, out);
   return finish(backend, out, {
@@ -148,8 +208,12 @@ export const rollback = async (
   const running = lock ? history.find((r) => r.releaseId === lock.owner) : undefined;
   if (!running) {
     // The rollback state machine decides again from AWS; these are the refusals a person can act on now.
+    // Forced past a breaking migration, the release to undo may be one that held its traffic.
     const promoted = history.find(
-      (r) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release && r.outcome === Outcome.Promoted,
+      (r) =>
+        (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
+        (r.outcome === Outcome.Promoted ||
+          (options.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
     );
     if (!promoted) throw new UsageError(`no previous release of ${t.name} to roll back to`);
     const undone = rolledBackBy(history, promoted.releaseId);

@@ -122,7 +122,11 @@ program
   .command('release')
   .description("release an image tag to a target (blue/green, with the target's or the given strategy)")
   .requiredOption('--target <name>', 'target name from the targets config')
-  .requiredOption('--tag <tag>', "image tag in the target's ECR repository", oneLine('--tag'))
+  .option('--tag <tag>', "image tag in the target's ECR repository", oneLine('--tag'))
+  .option(
+    '--task-definition <file>',
+    'deploy this task definition (register-task-definition JSON: environment, secrets, CPU/memory, sidecars) instead of a copy of the live one; with --tag its image too, else the live image',
+  )
   .addOption(
     new Option('--strategy <strategy>', 'override the traffic strategy for this release').choices([
       'all-at-once',
@@ -144,12 +148,18 @@ program
   .action(
     async (options: {
       target: string;
-      tag: string;
+      tag?: string;
+      taskDefinition?: string;
       strategy?: string;
       breakGlass?: string;
       wait?: boolean;
       fault?: DemoFault;
     }) => {
+      if (!options.tag && !options.taskDefinition) {
+        throw new UsageError(
+          "required option '--tag <tag>' not specified (or --task-definition <file>, to change the task definition and keep the live image)",
+        );
+      }
       if (options.fault && !program.opts<Globals>().local) {
         throw new UsageError('--fault simulates a failure in the local runtime: use it with --local');
       }

@@ -451,7 +451,8 @@ export class SwitchyardStack extends Stack {
       }
       const hookTasks = hookClusters.map((c) => arn('ecs', 'task', `${c}/*`));
       // run-hook stops a task it started for a release that was told to stop meanwhile (its fence).
-      allow(['run-hook', 'record-hook'], ['ecs:StopTask'], hookTasks);
+      // The recovery of a release that ended during a hook stops its task (reconciler included).
+      allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
       // The hooks' logs: the targets' own log groups, nothing else.
       const logGroups = [...new Set(hookTargets.flatMap((t) => (t.ecs.logGroup ? [t.ecs.logGroup] : [])))];

@@ -51,6 +51,7 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
             : `                 page GET ${s.approval.pageStatus}, decision POST ${s.approval.resultStatus} (the page's own form; the link lived only while this ran — --interactive lets you open it)`,
         ]
       : []),
+    ...s.hooks.map((h, i) => `${i === 0 ? '  hooks          ' : '                 '}${h}`),
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
     '  release record phases (from DynamoDB):',

@@ -26,8 +26,9 @@ import {
   rdsSnapshotPattern,
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
-import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
+import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
+import { type TaskDefinitionFile, taskDefinitionKey } from '../functions/shared/task-definition.ts';
 import { type IfRunning, TriggerSource } from '../functions/shared/vocabulary.ts';
 import {
   allFunctionFolders,
@@ -435,15 +436,28 @@ export class LocalRuntime {
    * Starts a release by hand, as `switchyard release` does: the image is pushed without an event
    * and the execution started with `by` as the requester. Returns the release id.
    */
-  startRelease(options: { target: string; tag: string; by: string }): string {
+  startRelease(options: {
+    target: string;
+    tag: string;
+    by: string;
+    /** A task definition of the release's own (functions/shared/task-definition.ts). */
+    taskDefinition?: TaskDefinitionFile;
+  }): string {
     const target = this.targets.targets.find((t) => t.name === options.target);
     if (!target) throw new Error(`unknown target ${options.target}`);
     const { digest } = this.account.ecr.push(target.image.repository, options.tag, { silent: true });
+    const variant = options.taskDefinition && taskDefinitionKey(options.taskDefinition);
     const request = releaseRequest({
       target: target.name,
       image: { repository: target.image.repository, tag: options.tag, digest },
       at: new Date(),
       trigger: { source: TriggerSource.Manual, by: options.by },
+      ...(options.taskDefinition && variant
+        ? {
+            taskDefinition: options.taskDefinition,
+            attempt: { releaseId: releaseIdFor(target.name, digest, variant), attempt: 1 },
+          }
+        : {}),
     });
     this.progress('ops', `release ${target.name} ${options.tag} started by ${options.by}`);
     this.sfn.StartExecution({

@@ -65,6 +65,32 @@ export const scenarios = {
     target: 'search-api',
     expect: 'Promoted',
   },
+  migration: {
+    description:
+      'ledger-api (the reconciliation service): after the snapshot and the health check, `alembic upgrade head` runs as a one-off task of v2 (an expand migration), then a smoke test; traffic moves by canary; a check runs at 100% with blue still warm',
+    target: 'ledger-api',
+    expect: 'Promoted',
+  },
+  'migration-fails': {
+    description:
+      "ledger-api: the migration's container exits 1; the release aborts before any traffic moves, green goes back to 0 and the snapshot is kept",
+    target: 'ledger-api',
+    faults: { tasks: { 'alembic upgrade head': { exitCode: 1 } } },
+    expect: 'Aborted',
+  },
+  'load-test': {
+    description:
+      'tiu-web: a k6 load test runs against v2 before production traffic and must show p95 < 2 s, errors < 5% and at least 10 requests/s',
+    target: 'tiu-web',
+    expect: 'Promoted',
+  },
+  'load-test-slow': {
+    description:
+      "tiu-web: v2 answers with a p95 of about 3.5 s; the load test's figures miss p95 and requests/s, and the release aborts with nothing shifted",
+    target: 'tiu-web',
+    faults: { latencyMs: { v2: 3500 } },
+    expect: 'Aborted',
+  },
   'ops-rollback-fast': {
     description:
       'ops roll back during the 20-minute warm bake: the rollback puts all traffic back on the still-warm blue in one verified weight change, and the release stops',
@@ -130,6 +156,8 @@ export interface ScenarioSummary {
   /** Virtual seconds from the first alarm (or the ops command) to the weights verified back; null if none. */
   timeToRollbackSeconds: number | null;
   alarms: { alarm: string; state: string; atSeconds: number }[];
+  /** What each hook did (point, name, result). */
+  hooks: string[];
   /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
   releaseOutcome?: string;
   /** With an approval: the emailed link, and the HTTP statuses of its page (GET) and of the decision (POST). */
@@ -235,6 +263,7 @@ export const summarize = async (
         ? Math.round((restoredAt - (pushedAt + firstAlarm.atSeconds * 1000)) / 100) / 10
         : null,
     alarms,
+    hooks: (release?.hooks ?? []).map((h) => `${h.point} ${h.name}: ${h.detail}`),
     ...(release?.error ? { error: release.error } : {}),
   };
 };

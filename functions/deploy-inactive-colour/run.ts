@@ -137,9 +137,11 @@ const releaseTaskDefinition = async (input: Input, deps: Deps, release: ReleaseR
     );
     if (!live.taskDefinition)
       throw new ResourceNotFound(`task definition ${plan.fromTaskDefinitionArn} not found`);
+    // The release's own definition (task-definition.ts), else a copy of the live one.
+    const base = (release.taskDefinitionRequest as TaskDefinition | undefined) ?? live.taskDefinition;
     const registered = await deps.ecs.send(
       new RegisterTaskDefinitionCommand({
-        ...withImage(live.taskDefinition, plan.container, image),
+        ...withImage(base, plan.container, image),
         tags: [
           ...(live.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
           { key: 'switchyard:release', value: input.releaseId },

@@ -61,6 +61,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     steps: [{ percent: 100, bakeSeconds: 0 }],
     // A rollback runs no hooks: it puts back what ran before, schema questions are the operator's.
     hooks: { preTraffic: [], postTraffic: [] },
+    changes: [],
     migration: 'none' as const,
     holdOnFailure: false,
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
@@ -95,7 +96,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     };
   }
 
-  const promoted = history.find((r) => isRelease(r) && r.outcome === Outcome.Promoted);
+  // Forced past a breaking migration, the release to undo may be one that held traffic on its new
+  // version (RollbackFailed, RollbackHeld) rather than one that was promoted.
+  const promoted = history.find(
+    (r) =>
+      isRelease(r) &&
+      (r.outcome === Outcome.Promoted ||
+        (me.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
+  );
   if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
     throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
   }

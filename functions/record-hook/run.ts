@@ -2,7 +2,7 @@ import { GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HookFailed } from '../shared/errors.ts';
+import { HookFailed, TransientError } from '../shared/errors.ts';
 import { figuresIn, judgeFigures, logStreamOf, logStreamUrl, thresholdText } from '../shared/hooks.ts';
 import { logger } from '../shared/logger.ts';
 import type { HookResult } from '../shared/store.ts';
@@ -12,6 +12,11 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'logs' | 'now'>;
 
 /** Lines read from the end of a hook's log: enough for a k6 summary and a migration's last error. */
 const LOG_LINES = 100;
+/**
+ * How long after a task stopped its log may still be arriving. CloudWatch Logs documents no bound;
+ * the awslogs driver flushes every few seconds (its `awslogs-buffer` defaults), so a minute is ample.
+ */
+const LOG_INGESTION_GRACE_MS = 60_000;
 
 /**
  * Records what a hook did and judges it: success is its container exiting 0 (and, for a load test,
@@ -20,7 +25,7 @@ const LOG_LINES = 100;
  * stopping one half way is worse. A failure throws, so the Map fails and the release aborts
  * (preTraffic) or rolls back (postTraffic).
  */
-export const run = async (input: Input, deps: Deps): Promise<HookResult> => {
+export const run = async (input: Input, deps: Deps): Promise<HookResult & { summary: string }> => {
   const target = findTarget(deps.targets, input.target);
   const { hook, task } = input;
   const stream = logStreamOf(hook.log?.streamPrefix, hook.container, task.taskArn);
@@ -40,30 +45,54 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult> => {
     const timedOut = input.waitError.Error === 'States.Timeout';
     const stop = !hook.migration || timedOut;
     if (stop) {
-      await deps.ecs.send(
-        new StopTaskCommand({
-          cluster: task.cluster,
-          task: task.taskArn,
-          reason: `Switchyard: hook ${hook.name} ${timedOut ? `timed out after ${hook.timeoutSeconds} s` : 'is no longer wanted'}`,
-        }),
-      );
+      // Best effort: a task ECS does not know yet (or any more) must not hide the hook's own failure.
+      try {
+        await deps.ecs.send(
+          new StopTaskCommand({
+            cluster: task.cluster,
+            task: task.taskArn,
+            reason: `Switchyard: hook ${hook.name} ${timedOut ? `timed out after ${hook.timeoutSeconds} s` : 'is no longer wanted'}`,
+          }),
+        );
+      } catch (error) {
+        logger.warn('could not stop a hook task', { taskArn: task.taskArn, error: (error as Error).message });
+      }
     }
     const why = timedOut
       ? `did not stop within its timeout of ${hook.timeoutSeconds} s; its task was stopped`
       : `${input.waitError.Error}: ${input.waitError.Cause ?? ''}${stop ? '; its task was stopped' : '; the migration was left to finish'}`;
     const result: HookResult = { ...base, status: 'failed', detail: `hook ${hook.name} ${why}` };
     await record(input, result, deps);
-    if (timedOut) throw new HookFailed(withLog(result));
-    // The wait's own error goes on (an alarm rolls back, a rollback request stops the release).
+    // The wait's own error goes on (an alarm rolls back, a rollback request stops the release);
+    // an engine error (Lambda.*, States.*) would match this step's own retries: it is a HookFailed.
+    const engine = /^(Lambda|States)\./.test(input.waitError.Error);
+    if (timedOut || engine) throw new HookFailed(withLog(result));
     throw Object.assign(new Error(input.waitError.Cause ?? result.detail), { name: input.waitError.Error });
   }
 
   const stopped = input.stopped;
   if (!stopped) throw new HookFailed(`hook ${hook.name}: neither a stopped task nor an error to record`);
   const lines = await readLog(deps, target.ecs.logGroup, hook.log?.group, stream);
-  const figures = hook.thresholds && lines ? figuresIn(lines) : undefined;
+  const figures = hook.thresholds
+    ? lines
+      ? figuresIn(lines)
+      : {
+          missing: `its log ${stream ? `${hook.log?.group}:${stream}` : ''} could not be read, so its figures are unknown`,
+        }
+    : undefined;
+  // CloudWatch Logs ingests a few seconds behind the container: a result line not there yet is
+  // read again (this step's TransientError retries) for up to a minute after the task stopped.
+  if (
+    figures &&
+    'missing' in figures &&
+    Date.parse(stopped.stoppedAt) + LOG_INGESTION_GRACE_MS > deps.now().getTime()
+  ) {
+    throw new TransientError(`hook ${hook.name}: ${figures.missing}; reading its log again shortly`);
+  }
   const judged =
     hook.thresholds && figures && 'figures' in figures ? judgeFigures(figures.figures, hook.thresholds) : [];
+  // Success is the container finishing on its own: a task stopped from outside (a person, a Spot
+  // interruption) did not finish, whatever its container exited with on SIGTERM.
   const exited = stopped.stopCode === 'EssentialContainerExited' && stopped.exitCode === 0;
   const problems = [
     ...(stopped.stopCode === 'TaskFailedToStart'
@@ -72,7 +101,11 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult> => {
         ? [
             `its container exited ${stopped.exitCode ?? 'without an exit code'}${stopped.stoppedReason ? ` (${stopped.stoppedReason})` : ''}`,
           ]
-        : []),
+        : stopped.stopCode !== 'EssentialContainerExited'
+          ? [
+              `its task was stopped (${stopped.stopCode ?? 'no stop code'}: ${stopped.stoppedReason ?? 'no reason'}) before its container finished`,
+            ]
+          : []),
     ...(exited && hook.thresholds && figures && 'missing' in figures ? [figures.missing] : []),
     ...(exited ? judged.filter((r) => !r.passed).map(thresholdText) : []),
   ];
@@ -93,7 +126,7 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult> => {
   };
   await record(input, result, deps);
   if (result.status === 'failed') throw new HookFailed(withLog(result));
-  return result;
+  return { ...result, summary: result.detail };
 };
 
 const withLog = (result: HookResult) =>
@@ -101,7 +134,7 @@ const withLog = (result: HookResult) =>
 
 /**
  * The end of the hook's log, if the stack may read it (its group is the target's ecs.logGroup).
- * Best effort: a log that cannot be read leaves the figures missing, which fails a load test.
+ * A log that cannot be read leaves the figures missing, which fails a load test (never passes it).
  */
 const readLog = async (
   deps: Deps,
@@ -132,7 +165,8 @@ const record = async (input: Input, result: HookResult, deps: Deps) => {
   const others = (release?.hooks ?? []).filter((h) => !(h.name === result.name && h.point === result.point));
   await deps.store.updateRelease(input.releaseId, {
     hooks: [...others, result],
-    // Once a migration has run, the old version lives with the new schema (or cannot).
-    ...(result.migration && result.status === 'succeeded' ? { migrated: result.migration } : {}),
+    // Once a migration has run, the old version lives with the new schema (or cannot); a breaking
+    // one is never downgraded by a later expand one (run-hook sets it as the migration starts).
+    ...(result.migration && release?.migrated !== 'breaking' ? { migrated: result.migration } : {}),
   });
 };

@@ -84,6 +84,8 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         hook: input.hook.name,
         point: input.hook.point,
         container: input.hook.container,
+        // The recovery of a stopped release stops its hook tasks, but leaves a migration to finish.
+        migration: input.hook.migration !== undefined,
         startedAt: input.enteredAt ?? createdAt.toISOString(),
         // After 100% a hook runs with traffic on the new colour: its alarms end it at once.
         alarms: input.hook.point === 'postTraffic' ? target.alarms : [],

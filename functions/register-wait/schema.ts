@@ -55,6 +55,7 @@ export const inputSchema = z.discriminatedUnion('kind', [
       name: z.string().min(1),
       point: z.enum(['preTraffic', 'postTraffic']),
       container: z.string(),
+      migration: z.object({ compatibility: z.string() }).optional(),
     }),
     task: z.object({ cluster: z.string().min(1), taskArn: z.string().min(1) }),
   }),

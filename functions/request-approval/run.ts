@@ -84,6 +84,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
+    ...(plan.changes.length ? { 'Task definition changes': plan.changes.join('; ') } : {}),
     ...hookDetails(plan),
     'Rollback plan':
       plan.migration === 'breaking'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RunTaskCommand, type RunTaskCommandInput, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HookFailed, RollbackRequested } from '../shared/errors.ts';
+import { HookFailed, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -36,9 +36,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const task = out.tasks?.[0];
   if (!task?.taskArn) {
     const failure = out.failures?.[0];
+    // Capacity a moment short (RESOURCE:CPU, RESOURCE:MEMORY, AGENT…): worth another try.
+    if (/^(RESOURCE:|AGENT)|capacity/i.test(failure?.reason ?? ''))
+      throw new TransientError(`hook ${hook.name}: RunTask found no capacity: ${failure?.reason}`);
     throw new HookFailed(
       `hook ${hook.name} could not be started: ${failure?.reason ?? 'no task'}${failure?.detail ? ` (${failure.detail})` : ''}`,
     );
+  }
+  // A migration that started may have changed the schema, whatever becomes of its task: from now
+  // on the record says so (never downgrading a breaking one), so no rollback assumes otherwise.
+  if (hook.migration) {
+    const release = await deps.store.getRelease(input.releaseId);
+    if (release?.migrated !== 'breaking')
+      await deps.store.updateRelease(input.releaseId, { migrated: hook.migration.compatibility });
   }
   // The fence: a rollback that asked this release to stop while RunTask was in flight. A migration
   // is left to finish (stopping one half way is worse); anything else is stopped.
@@ -53,5 +63,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${after}; hook ${hook.name} ${hook.migration ? 'left to finish' : 'stopped'}`,
     );
   }
-  return { cluster: hook.cluster, taskArn: task.taskArn, startedAt: deps.now().toISOString() };
+  return {
+    cluster: hook.cluster,
+    taskArn: task.taskArn,
+    startedAt: deps.now().toISOString(),
+    summary: `hook ${hook.name}: started task ${task.taskArn.split('/').at(-1)} (${hook.command.join(' ')})`,
+  };
 };

@@ -14,4 +14,5 @@ export interface Output {
   cluster: string;
   taskArn: string;
   startedAt: string;
+  summary: string;
 }

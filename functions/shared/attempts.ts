@@ -28,19 +28,28 @@ export type Attempt =
 /** A target's image is not retried without end: after this many attempts, a person must look. */
 export const MAX_ATTEMPTS = 20;
 
-export const attemptName = (target: string, digest: string, attempt: number) =>
-  attempt === 1 ? releaseIdFor(target, digest) : `${releaseIdFor(target, digest)}-r${attempt}`;
+export const attemptName = (target: string, digest: string, attempt: number, variant?: string) =>
+  attempt === 1
+    ? releaseIdFor(target, digest, variant)
+    : `${releaseIdFor(target, digest, variant)}-r${attempt}`;
 
 export const executionArnOf = (stateMachineArn: string, name: string) =>
   `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 export const nextAttempt = async (
   deps: Deps,
-  request: { stateMachineArn: string; target: string; digest: string; eventId?: string | undefined },
+  request: {
+    stateMachineArn: string;
+    target: string;
+    digest: string;
+    eventId?: string | undefined;
+    /** A release with its own task definition: its key (task-definition.ts). */
+    variant?: string;
+  },
 ): Promise<Attempt> => {
   let previous: { releaseId: string; outcome: string } | undefined;
   for (let n = 1; n <= MAX_ATTEMPTS; n++) {
-    const releaseId = attemptName(request.target, request.digest, n);
+    const releaseId = attemptName(request.target, request.digest, n, request.variant);
     const status = await executionStatus(deps.sfn, executionArnOf(request.stateMachineArn, releaseId));
     const record = await deps.store.getRelease(releaseId);
     // Step Functions forgets a closed execution after 90 days; the record is kept: the name is free

@@ -378,6 +378,16 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
           message:
             'a load test reports its figures in its log: set ecs.logGroup to the CloudWatch Logs group the task definition logs to (awslogs-group), so Switchyard may read them',
         });
+      if (
+        hook.migration?.compatibility === Compatibility.Breaking &&
+        point === 'preTraffic' &&
+        i !== target.hooks.preTraffic.length - 1
+      )
+        issues.push({
+          path: ['hooks', point, i, 'migration', 'compatibility'],
+          message:
+            'a breaking migration must be the last preTraffic hook: a hook failing after it would leave the old version serving a schema it cannot use',
+        });
       if (point === 'postTraffic' && hook.migration)
         issues.push({
           path: ['hooks', point, i, 'migration'],

@@ -6,6 +6,7 @@
  * reconciler, which checks each lock's owner (events are not guaranteed), so recovery takes at most
  * one reconciler period after the event should have come.
  */
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { run as releaseLock } from '../release-lock/run.ts';
 import { closeApproval } from './approvals.ts';
@@ -14,9 +15,9 @@ import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
-import type { ReleaseRecord } from './store.ts';
+import type { ReleaseRecord, WaitRecord } from './store.ts';
 import { allTo, readWeights, setWeights } from './traffic.ts';
-import { type Colour, Outcome, ReleaseKind } from './vocabulary.ts';
+import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
 
 export type RecoveryDeps = Pick<
   ReleaseDeps,
@@ -79,6 +80,7 @@ export const recoverExecution = async (
   // fast rollback would otherwise move traffic under whichever release holds the target next).
   for (const wait of (await deps.store.allPendingWaits()).filter((w) => w.releaseId === releaseId)) {
     await deps.store.claimWait(wait);
+    if (wait.kind === WaitKind.HookTask) await stopHookTask(wait, status, deps);
   }
   // So does a pending approval (stopped while it waited): its page says nothing will be decided.
   if (record.approvalId) await closeApproval(record.approvalId, status, deps, { onlyPending: true });
@@ -90,6 +92,15 @@ export const recoverExecution = async (
   if (!holdsLock) {
     // Another release holds the target now (or nobody does): moving traffic or scaling could fight it.
     notes.push('it no longer held the lock, so traffic and services were left as they are');
+  } else if (!rollback && record.migrated === 'breaking') {
+    // The old version cannot run on the schema its breaking migration left: putting traffic back
+    // would fail every request. It stays where it is for a person (restore, then rollback --force).
+    const { weights: now } = await readWeights(deps.elbv2, target.traffic);
+    weights = now;
+    notes.push(
+      `a breaking migration ran, so traffic was left as it is (blue ${now.blue} / green ${now.green}): restore the database from ${record.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${target.name} --force`,
+    );
+    outcome = Outcome.RollbackFailed;
   } else {
     const found = await restoreTraffic(record, target, rollback, deps, notes);
     outcome = found.outcome;
@@ -187,6 +198,28 @@ const restoreTraffic = async (
     }
   }
   return { outcome, weights };
+};
+
+/** A hook task of an execution that ended is stopped (a migration is left to finish: half way is worse). */
+const stopHookTask = async (wait: WaitRecord, status: string, deps: RecoveryDeps) => {
+  const { cluster, taskArn, hook, migration } = wait.condition as {
+    cluster: string;
+    taskArn: string;
+    hook: string;
+    migration?: boolean;
+  };
+  if (migration) return;
+  try {
+    await deps.ecs.send(
+      new StopTaskCommand({
+        cluster,
+        task: taskArn,
+        reason: `Switchyard: release ended ${status} during hook ${hook}`,
+      }),
+    );
+  } catch (error) {
+    logger.warn('could not stop a hook task', { taskArn, error: (error as Error).message });
+  }
 };
 
 const healthyTargets = async (deps: RecoveryDeps, targetGroupArn: string): Promise<number> => {

@@ -5,6 +5,7 @@
 
 import type { BreakGlass } from './schemas.ts';
 import type { StrategyConfig } from './strategy.ts';
+import type { TaskDefinitionFile } from './task-definition.ts';
 import { type IfRunning, IfRunning as IfRunningValues, TriggerSource } from './vocabulary.ts';
 
 export interface ImageRef {
@@ -13,9 +14,12 @@ export interface ImageRef {
   digest: string;
 }
 
-/** Release id = execution name: `<target>-<first 12 hex of the digest>`, so one image releases once. */
-export const releaseIdFor = (target: string, digest: string) =>
-  `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+/**
+ * Release id = execution name: `<target>-<first 12 hex of the digest>`, so one image releases once;
+ * a release carrying its own task definition adds `-c<8 hex of the definition>` (task-definition.ts).
+ */
+export const releaseIdFor = (target: string, digest: string, variant?: string) =>
+  `${target}-${digest.slice('sha256:'.length, 'sha256:'.length + 12)}${variant ? `-c${variant}` : ''}`;
 
 /** Rollback id = execution name: `<target>-rollback-<UTC time to the second>`. */
 export const rollbackIdFor = (target: string, at: Date) =>
@@ -31,6 +35,8 @@ export const releaseRequest = (options: {
   strategy?: StrategyConfig;
   /** Which attempt of this image this is (attempts.ts); the first if not given. */
   attempt?: { releaseId: string; attempt: number; retryOf?: { releaseId: string } };
+  /** A task definition of its own (task-definition.ts), deployed instead of the live one. */
+  taskDefinition?: TaskDefinitionFile;
 }) => {
   const releaseId = options.attempt?.releaseId ?? releaseIdFor(options.target, options.image.digest);
   return {
@@ -44,6 +50,7 @@ export const releaseRequest = (options: {
       trigger: { source: TriggerSource.Manual, ...options.trigger, at: options.at.toISOString() },
       ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
       ...(options.strategy ? { strategy: options.strategy } : {}),
+      ...(options.taskDefinition ? { taskDefinition: options.taskDefinition } : {}),
     },
   };
 };

@@ -55,6 +55,8 @@ export const planSchema = z.object({
     .default({ preTraffic: [], postTraffic: [] }),
   /** What the target's migrations leave the old version able to do. */
   migration: z.enum(['none', 'expand', 'breaking']).default('none'),
+  /** What the release's own task definition changes against the live one (none: a new image only). */
+  changes: z.array(z.string()).default([]),
   /** A breaking migration ran or will: a failure after it holds traffic instead of putting it back. */
   holdOnFailure: z.boolean().default(false),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */

@@ -118,6 +118,9 @@ export interface ReleaseRecord {
   migrated?: 'expand' | 'breaking';
   /** Rollbacks: the operator forced it past a breaking migration (after restoring the snapshot). */
   force?: boolean;
+  /** A release carrying its own task definition: as given (image pinned at deploy), and what it changes. */
+  taskDefinitionRequest?: Record<string, unknown>;
+  changes?: string[];
 }
 
 /** One hook's run, as the release record, the notifications and `switchyard describe` show it. */

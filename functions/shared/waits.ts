@@ -212,6 +212,9 @@ export const checkWaits = async (
   return checks;
 };
 
+/** How long a task RunTask started may be unknown to DescribeTasks before it counts as gone. */
+const TASK_VISIBILITY_GRACE_MS = 5 * 60_000;
+
 /**
  * Hook tasks: DescribeTasks, 100 tasks per call per cluster (its limit); one DescribeAlarms for the
  * postTraffic hooks, which run with traffic on the new colour. A stopped task is done, whatever its
@@ -225,7 +228,11 @@ const checkHooks = async (
 ) => {
   if (hooks.length === 0) return;
   const watched = hooks.flatMap((w) => (w.condition.alarms as string[] | undefined) ?? []);
-  const firing = watched.length > 0 ? (await readAlarms(aws.cloudwatch, watched)).firing : [];
+  let firing: Awaited<ReturnType<typeof readAlarms>>['firing'] = [];
+  if (watched.length > 0)
+    await batch(options, 'hook alarms', async () => {
+      firing = (await readAlarms(aws.cloudwatch, watched)).firing;
+    });
   const byCluster = Map.groupBy(hooks, (w) => w.condition.cluster as string);
   for (const [cluster, group] of byCluster) {
     for (const some of chunk(group, 100)) {
@@ -241,7 +248,14 @@ const checkHooks = async (
           };
           const task = out.tasks?.find((t) => t.taskArn === taskArn);
           const mine = firing.filter((a) => ((wait.condition.alarms as string[]) ?? []).includes(a.name));
-          if (!task) {
+          // ECS is eventually consistent: a task RunTask just started may not be described yet
+          // (RunTask API reference). Only a task still unknown minutes later is gone.
+          if (!task && aws.now().getTime() - Date.parse(wait.createdAt) < TASK_VISIBILITY_GRACE_MS) {
+            checks.set(wait.waitId, {
+              state: 'pending',
+              detail: `hook ${hook}: task ${taskArn} not described yet`,
+            });
+          } else if (!task) {
             checks.set(wait.waitId, {
               state: 'failed',
               error: 'HookFailed',
@@ -433,7 +447,12 @@ export const resumeWait = async (
     startedAt: (wait.condition.startedAt as string | undefined) ?? wait.createdAt,
     endedAt,
     status: check.state === 'done' ? 'succeeded' : 'failed',
-    detail: check.state === 'failed' ? check.cause : undefined,
+    detail:
+      check.state === 'failed'
+        ? check.cause
+        : wait.kind === WaitKind.HookTask
+          ? `hook ${wait.condition.hook}: its task stopped (exit code ${check.output.exitCode ?? 'none'})`
+          : undefined,
   });
   // A task already closed (its timeout fired, or its execution ended) heard nothing from this.
   return delivered ? 'delivered' : 'closed';

@@ -91,7 +91,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // change is not held up by the notice. A step without one is announced here.
   // The fence: a rollback requested while the weights were being set may have stopped this
   // execution and put traffic back already; these weights must not outlive that request.
-  const stopped = haltReason(await deps.store.getRelease(input.releaseId));
+  const after = await deps.store.getRelease(input.releaseId);
+  const stopped = haltReason(after);
+  if (stopped && after?.migrated === 'breaking') {
+    // The old version cannot run on the new schema: the weights stay for a person to decide.
+    throw new RollbackRequested(
+      `${stopped} while step ${input.step + 1} was set; a breaking migration ran, so traffic stays (blue=${weights.blue} green=${weights.green})`,
+    );
+  }
   if (stopped) {
     await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
     throw new RollbackRequested(

@@ -63,6 +63,12 @@ export const planHooks = async (
           `${field}.task.container: "${container}" is not a container of task definition ${definition.taskDefinitionArn} (it has: ${names}); name one of those`,
         );
       }
+      // The task stops when its essential container does: a non-essential one would wait for the rest.
+      if (found.essential === false) {
+        throw new InvalidInput(
+          `${field}.task.container: "${container}" is not essential in ${definition.taskDefinitionArn}: the task would not stop when the hook's command ends. Name an essential container, or a task definition for the hook`,
+        );
+      }
       if (hook.task.taskDefinition) {
         for (const [kind, role] of [
           ['task', definition.taskRoleArn],
@@ -78,6 +84,11 @@ export const planHooks = async (
       const options =
         found.logConfiguration?.logDriver === 'awslogs' ? found.logConfiguration.options : undefined;
       const group = options?.['awslogs-group'];
+      if (hook.thresholds && group && !options?.['awslogs-stream-prefix']) {
+        throw new InvalidInput(
+          `${field}.thresholds: container "${container}" of ${definition.taskDefinitionArn} logs without awslogs-stream-prefix, so its task's log stream cannot be found (awslogs names it <prefix>/<container>/<task id>). Add a stream prefix`,
+        );
+      }
       if (hook.thresholds && group !== target.ecs.logGroup) {
         throw new InvalidInput(
           group

@@ -2,7 +2,7 @@ import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
-import { findTarget } from '../shared/config.ts';
+import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
 import {
@@ -16,6 +16,7 @@ import { Compatibility, migrationCompatibility, migrationText } from '../shared/
 import { notify } from '../shared/notifications.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { planSteps } from '../shared/strategy.ts';
+import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import { planHooks } from './hooks.ts';
@@ -25,6 +26,29 @@ type Deps = Pick<
   ReleaseDeps,
   'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets'
 >;
+
+/**
+ * A release's own task definition: it must keep the target's container and pass only the roles the
+ * stack may pass. Returns what it changes against the live one.
+ */
+const checkTaskDefinition = (target: Target, td: TaskDefinitionFile, live: TaskDefinition): string[] => {
+  if (!td.containerDefinitions.some((c) => c.name === target.ecs.container)) {
+    throw new InvalidInput(
+      `the release's task definition has no container "${target.ecs.container}" (${target.name}'s ecs.container)`,
+    );
+  }
+  for (const [kind, role] of [
+    ['task', td.taskRoleArn],
+    ['execution', td.executionRoleArn],
+  ] as const) {
+    if (role && role !== target.ecs.roles[kind]) {
+      throw new InvalidInput(
+        `the release's task definition names ${kind} role ${role}, but ${target.name}'s ecs.roles.${kind} is ${target.ecs.roles[kind] ?? 'not set'}: ECS would refuse it to Switchyard (iam:PassRole). Set ecs.roles.${kind} and redeploy Switchyard, or keep the live role`,
+      );
+    }
+  }
+  return diffTaskDefinitions(live, td);
+};
 
 /**
  * Checks everything the release will touch before it touches anything, reading AWS (never a
@@ -100,8 +124,13 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       `container "${target.ecs.container}" is not in task definition ${liveTaskDefinition}`,
     );
   }
-  if (digestOf(image) === input.image.digest) {
-    throw new DigestAlreadyActive(`${target.name} already serves ${input.image.digest} on ${fromColour}`);
+  const changes = input.taskDefinition
+    ? checkTaskDefinition(target, input.taskDefinition, described.taskDefinition as TaskDefinition)
+    : [];
+  if (digestOf(image) === input.image.digest && changes.length === 0) {
+    throw new DigestAlreadyActive(
+      `${target.name} already serves ${input.image.digest} on ${fromColour}${input.taskDefinition ? ' with this task definition (nothing in it differs)' : ''}`,
+    );
   }
   const desiredCount = live.desiredCount ?? 0;
   if (desiredCount < 1) {
@@ -123,6 +152,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromColour,
     toColour,
     previousTaskDefinitionArn: liveTaskDefinition,
+    // The deploy step registers it from the record: the plan travels through every state, this does not.
+    ...(input.taskDefinition ? { taskDefinitionRequest: input.taskDefinition, changes } : {}),
   });
 
   const strategy = input.strategy ?? target.traffic.strategy;
@@ -148,6 +179,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       target.database
         ? `Database ${target.database.identifier} is snapshotted first (never restored automatically).`
         : 'No database.',
+      ...(changes.length ? [`Task definition changes: ${changes.join('; ')}.`] : []),
       ...hookLines,
       ...[migrationText(target.hooks)].filter((line) => line !== undefined),
       migration === Compatibility.Breaking
@@ -173,6 +205,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     strategy: strategy.type,
     steps,
     hooks,
+    changes,
     migration,
     // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
     holdOnFailure: migration === Compatibility.Breaking,

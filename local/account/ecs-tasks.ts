@@ -47,6 +47,8 @@ interface OneOffTask {
   log?: { group: string; stream: string };
   version: number;
   timers: ReturnType<typeof setTimeout>[];
+  /** DescribeTasks knows it from then on (ECS is eventually consistent after RunTask). */
+  visibleAt: number;
 }
 
 /** What a command does when it runs: how long, its exit code, and what it prints. */
@@ -92,13 +94,23 @@ export class OneOffTasks {
   }
 
   /** Every task RunTask started (for tests and the invariants). */
-  all(): { arn: string; lastStatus: string; command: string[]; exitCode?: number; group: string }[] {
+  all(): {
+    arn: string;
+    lastStatus: string;
+    command: string[];
+    exitCode?: number;
+    group: string;
+    createdAt: number;
+    stoppedAt?: number;
+  }[] {
     return [...this.tasks.values()].map((t) => ({
       arn: t.arn,
       lastStatus: t.lastStatus,
       command: t.command,
       exitCode: t.exitCode,
       group: t.group,
+      createdAt: t.createdAt.getTime(),
+      stoppedAt: t.stoppedAt?.getTime(),
     }));
   }
 
@@ -205,6 +217,9 @@ export class OneOffTasks {
         : {}),
       version: 1,
       timers: [],
+      // RunTask API reference: DescribeTasks may not return a task for a while after RunTask
+      // returned it (eventual consistency). A few seconds here.
+      visibleAt: Date.now() + this.random.int(500, 3000),
     };
     this.tasks.set(task.arn, task);
     if (input.clientToken) this.byToken.set(input.clientToken, task.arn);
@@ -252,7 +267,8 @@ export class OneOffTasks {
         ? ref
         : `arn:aws:ecs:${this.env.region}:${this.env.account}:task/${clusterName}/${ref}`;
       const task = this.tasks.get(arn);
-      if (task && task.clusterName === clusterName) tasks.push(this.describe(task));
+      if (task && task.clusterName === clusterName && Date.now() >= task.visibleAt)
+        tasks.push(this.describe(task));
       else failures.push({ arn, reason: 'MISSING' });
     }
     return { tasks, failures };

@@ -80,7 +80,7 @@ export class SimulatedAccount {
   );
   readonly cloudwatch: CloudWatchModel;
   readonly secrets: SecretsModel;
-  readonly logs = new LogsModel();
+  readonly logs: LogsModel;
   /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
   readonly webhooks = new WebhookReceiver();
   sfn: StepFunctionsApi | undefined;
@@ -109,6 +109,7 @@ export class SimulatedAccount {
       (image) => this.imageIsHealthy(image),
       (image) => this.imageErrorRate(image),
     );
+    this.logs = new LogsModel(() => random.int(1000, 5000));
     this.ecs.oneOff = new OneOffTasks(
       { ...envelope, startSeconds: [25, 45] },
       bus,

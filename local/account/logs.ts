@@ -15,6 +15,12 @@ interface LogEvent {
 export class LogsModel {
   private readonly groups = new Map<string, Map<string, LogEvent[]>>();
 
+  /**
+   * `lagMs` is how long after a line is written it can be read: the awslogs driver sends in batches
+   * and CloudWatch Logs ingests behind it (neither documents a bound; seconds is what users see).
+   */
+  constructor(private readonly lagMs: () => number = () => 0) {}
+
   addLogGroup(name: string) {
     if (!this.groups.has(name)) this.groups.set(name, new Map());
   }
@@ -27,7 +33,8 @@ export class LogsModel {
     const events = streams.get(stream) ?? [];
     streams.set(stream, events);
     const now = Date.now();
-    for (const message of lines) events.push({ timestamp: now, message, ingestionTime: now });
+    const ingested = now + this.lagMs();
+    for (const message of lines) events.push({ timestamp: now, message, ingestionTime: ingested });
   }
 
   hasGroup(name: string): boolean {
@@ -42,7 +49,8 @@ export class LogsModel {
   }) {
     const streams = this.groups.get(input.logGroupName ?? '');
     if (!streams) throw notFound('ResourceNotFoundException', 'The specified log group does not exist.');
-    const events = streams.get(input.logStreamName);
+    const now = Date.now();
+    const events = streams.get(input.logStreamName)?.filter((e) => e.ingestionTime <= now);
     if (!events) throw notFound('ResourceNotFoundException', 'The specified log stream does not exist.');
     const limit = Math.min(input.limit ?? 10_000, 10_000);
     const page = input.startFromHead ? events.slice(0, limit) : events.slice(-limit);

@@ -86,7 +86,7 @@ describe('dashboard in Chromium', () => {
     expect(targets).toMatch(/checkout-api \(prod\)\s+green\s+blue 0% \/ green 100%/);
     expect(targets).toMatch(/v1 \([0-9a-f]{12}\) · 0\/0 tasks\s+v2 \(8ad35635e58d\) · 4\/4 tasks/);
     expect(targets).toContain('payments-api (prod)');
-    expect(await page.locator('#summary').innerText()).toBe('5 targets · 0 running · 0 waiting for approval');
+    expect(await page.locator('#summary').innerText()).toBe('7 targets · 0 running · 0 waiting for approval');
     expect(await page.locator('#release-title').innerText()).toBe('checkout-api-8ad35635e58d — Promoted');
     const history = await page.locator('#history').innerText();
     expect(history).toMatch(/checkout-api-8ad35635e58d\s+checkout-api\s+v2\s+Promoted\s+\d+m \d+s\s+alice/);
@@ -132,7 +132,7 @@ describe('dashboard in Chromium', () => {
       undefined,
       { timeout: 60_000 },
     );
-    expect(await page.locator('#summary').innerText()).toBe('5 targets · 1 running · 1 waiting for approval');
+    expect(await page.locator('#summary').innerText()).toBe('7 targets · 1 running · 1 waiting for approval');
     expect(await page.locator('#waiting').innerText()).toMatch(
       /orders-api-[0-9a-f]{12}\s+orders-api \(prod\)\s+v2\s+bob@example\.com/,
     );

@@ -254,7 +254,12 @@ describe.concurrent('switchyard CLI (--local)', () => {
     expect(missingTag.code).toBe(2);
     // Before: nothing at all on stdout, so a script reading the JSON had no document.
     expect(JSON.parse(missingTag.stdout)).toEqual({
-      error: { name: 'UsageError', message: "required option '--tag <tag>' not specified", exitCode: 2 },
+      error: {
+        name: 'UsageError',
+        message:
+          "required option '--tag <tag>' not specified (or --task-definition <file>, to change the task definition and keep the live image)",
+        exitCode: 2,
+      },
     });
     const unknown = await local(state, '--json', 'status', '--target', 'nope');
     expect(JSON.parse(unknown.stdout).error).toMatchObject({ exitCode: 2 });

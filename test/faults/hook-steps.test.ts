@@ -118,5 +118,38 @@ describe('fault matrix: hook steps', () => {
       return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
     });
     expect(result.broken, JSON.stringify(result)).toEqual([]);
+    // Its hook tasks were stopped with it (a migration may finish on its own).
+    const running = world.rt.account.ecs.oneOff
+      ?.all()
+      .filter((t) => t.lastStatus !== 'STOPPED' && !t.command.includes('alembic'));
+    expect(running).toEqual([]);
+  });
+
+  it('stopped during a hook with its status event lost: the reconciler recovers it and stops the hook task', async () => {
+    // The smoke test would run until stopped: only the recovery ends it.
+    const world = await hookWorld({
+      events: [{ detailType: 'Step Functions Execution Status Change', action: 'drop', times: 100 }],
+      tasks: { 'python -m smoke': { hang: true } },
+    });
+    const smokeRunning = () =>
+      world.rt.account.ecs.oneOff
+        ?.all()
+        .some((t) => t.command.includes('smoke') && t.lastStatus === 'RUNNING') ?? false;
+    const result = await runIn('hooks stopped during smoke, status event lost', world, 'any', async () => {
+      world.rt.push('ledger-api', 'v2');
+      expect(await world.rt.runUntil(smokeRunning)).toBe(true);
+      world.rt.stopExecution(releaseId);
+      world.rt.faults.fired.push('stopped during the smoke hook');
+      await world.rt.wait(RECOVERY_BOUND_SECONDS);
+      expect(await recoveryBroken(world.rt, world.target, [releaseId])).toEqual([]);
+      return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Aborted');
+    const smoke = world.rt.account.ecs.oneOff?.all().find((t) => t.command.includes('smoke'));
+    expect(smoke?.lastStatus).toBe('STOPPED');
+    expect(world.rt.account.callLog.some((c) => c.by === 'reconciler' && c.call === 'ECS.StopTask')).toBe(
+      true,
+    );
   });
 });

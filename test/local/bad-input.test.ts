@@ -225,7 +225,11 @@ describe('the switchyard CLI', () => {
       "does not match checkout-api's tagPattern",
     ],
     // Usage errors exit 2, as the help and README say (commander's own default was 1, issue 18).
-    [['release', '--target', 'checkout-api'], 2, "required option '--tag <tag>' not specified"],
+    [
+      ['release', '--target', 'checkout-api'],
+      2,
+      "required option '--tag <tag>' not specified (or --task-definition <file>",
+    ],
     [['history', '--target', 'checkout-api', '--limit', '0'], 2, 'must be an integer 1-100'],
     [['nosuch'], 2, "unknown command 'nosuch'"],
     [
@@ -242,6 +246,46 @@ describe('the switchyard CLI', () => {
     const out = await run(...(args as string[]));
     expect(out.code).toBe(code);
     expect(out.stderr).toContain(message);
+  });
+
+  it('a task definition ECS would refuse → exit 2 naming each field, and nothing starts', async () => {
+    const bad = join(tmp, 'bad-task-definition.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        family: 'checkout-api',
+        requiresCompatibilities: ['FARGATE'],
+        networkMode: 'awsvpc',
+        cpu: '512',
+        memory: '512',
+        containerDefinitions: [
+          {
+            name: 'app',
+            image: 'x',
+            environment: [
+              { name: 'A', value: '1' },
+              { name: 'A', value: '2' },
+            ],
+          },
+        ],
+      }),
+    );
+    const out = await run('release', '--target', 'checkout-api', '--task-definition', bad);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('is not a task definition ECS would take');
+    expect(out.stderr).toContain(
+      'memory: with cpu 512, Fargate takes memory 1024-4096 MiB in steps of 1024 (got 512)',
+    );
+    expect(out.stderr).toContain('containerDefinitions[0].environment[1].name: "A" is set twice');
+    const missing = await run(
+      'release',
+      '--target',
+      'checkout-api',
+      '--task-definition',
+      join(tmp, 'nope.json'),
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read --task-definition');
   });
 
   it('started nothing: the local account has no release', async () => {

@@ -130,3 +130,28 @@ describe('demo', () => {
     }
   });
 });
+
+describe('demo: hooks on the shipped targets file', () => {
+  it('migration: the expand migration, the smoke test and the check at 100% all ran → Promoted', async () => {
+    const s = await runScenario('migration', { targetsFile });
+    expect(s.outcome).toBe('Promoted');
+    expect(s.hooks).toEqual([
+      'preTraffic migrate: hook migrate succeeded (exit 0)',
+      'preTraffic smoke: hook smoke succeeded (exit 0)',
+      'postTraffic verify: hook verify succeeded (exit 0)',
+    ]);
+  });
+
+  it('migration-fails and load-test-slow end Aborted with nothing shifted', async () => {
+    const failed = await runScenario('migration-fails', { targetsFile });
+    expect(failed).toMatchObject({
+      outcome: 'Aborted',
+      activeColour: 'blue',
+      error: { Error: 'HookFailed' },
+    });
+    expect(failed.trafficSteps).toEqual([]);
+    const slow = await runScenario('load-test-slow', { targetsFile });
+    expect(slow).toMatchObject({ outcome: 'Aborted', activeColour: 'blue', error: { Error: 'HookFailed' } });
+    expect(slow.error?.Cause).toMatch(/p95Ms \d+ \(< 2000\) FAILED/);
+  });
+});

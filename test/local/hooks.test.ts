@@ -98,7 +98,8 @@ describe('hooks', () => {
     expect(runningTasks(r, target)).toEqual({ blue: 4, green: 0 });
     expect(record.snapshotId).toBeTruthy();
     expect(r.account.rds.snapshots.get(record.snapshotId as string)?.status).toBe('available');
-    expect(record.migrated).toBeUndefined();
+    // A migration that started may have changed the schema, whatever its exit: the record says so.
+    expect(record.migrated).toBe('expand');
   });
 
   it('a hook that hangs is stopped at its timeout and fails the release (HookFailed, task stopped)', async () => {
@@ -231,6 +232,21 @@ describe('load-test hooks', () => {
     expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
   });
 
+  it('a load test whose log cannot be read fails rather than passing unjudged', async () => {
+    const r = await world({
+      latencyMs: { v2: 6000 },
+      api: [
+        { service: 'CloudWatchLogs', operation: 'GetLogEvents', error: 'AccessDeniedException', times: 1000 },
+      ],
+    });
+    const record = await release(r, 'tiu-web', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook load-test failed: its log \/ecs\/tiu-web:ecs\/app\/[0-9a-f]{32} could not be read/,
+    );
+  });
+
   it('a load test that prints no figures fails rather than passing unjudged', async () => {
     // quiet-web's load test runs `node load.js`, which prints no SWITCHYARD_RESULT line.
     const r = await world();
@@ -286,6 +302,35 @@ describe('migrations declare their compatibility', () => {
     const notice = record.notice?.text ?? '';
     expect(notice).toContain('AlarmTriggered');
     expect(notice).toContain('RollbackHeld: a breaking migration ran');
+
+    // The way out it names: restore (the operator's), then a forced rollback puts the old version back.
+    const forced = r.startRollback({ target: 'billing-api', reason: 'restored the snapshot', force: true });
+    await r.settle();
+    const rollback = await r.release(forced);
+    expect(rollback?.error?.Error).not.toBe('NothingToRollBack');
+    expect(rollback?.outcome).toBe('RolledBack');
+    expect(rollback?.rollbackOf).toBe(record.releaseId);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+  });
+
+  it('a release stopped after its breaking migration is recovered without putting traffic back', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'billing-api');
+    r.push('billing-api', 'v2');
+    const id = () => r.executions().find((e) => e.name.startsWith('billing-api-'))?.name ?? '';
+    const baking = () =>
+      r.executions().some((e) => e.name === id() && e.history.some((h) => h.state === 'Bake'));
+    expect(await r.runUntil(baking)).toBe(true);
+    r.stopExecution(id());
+    await r.settle();
+    await r.wait(180);
+    const record = await r.release(id());
+    expect(record?.outcome).toBe('RollbackFailed');
+    expect(record?.error?.Cause).toContain(
+      'a breaking migration ran, so traffic was left as it is (blue 0 / green 100)',
+    );
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    expect(await r.store.getLock('billing-api')).toBeUndefined();
   });
 
   it('an expand migration needs no restore: an ops rollback after it goes ahead without --force', async () => {

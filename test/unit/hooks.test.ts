@@ -41,6 +41,16 @@ describe('hooks config', () => {
     );
   });
 
+  it('refuses a breaking migration that is not the last preTraffic hook', () => {
+    expect(
+      refusal((d) => {
+        d.targets[2].hooks.preTraffic.push({ name: 'smoke', task: { command: ['smoke'] } });
+      }),
+    ).toContain(
+      'targets[2].hooks.preTraffic[0].migration.compatibility: a breaking migration must be the last preTraffic hook',
+    );
+  });
+
   it('refuses a migration after traffic moved, two hooks of one name, and overrides ECS would reject', () => {
     expect(
       refusal((d) => {
@@ -122,6 +132,32 @@ describe('Validate checks hooks against the task definition', () => {
     } as never;
     await expect(planHooks(other, ecs, live, definition, 'canary')).rejects.toThrow(
       'ledger-api: hooks.preTraffic[0] (migrate).task.container: "migrator" is not a container of task definition arn:aws:ecs:us-east-1:123456789012:task-definition/ledger-api:7 (it has: app); name one of those',
+    );
+  });
+
+  it('refuses a hook container that is not essential, and a load test whose log stream cannot be named', async () => {
+    const sidecar = {
+      ...definition,
+      containerDefinitions: [
+        ...definition.containerDefinitions.map((c) => ({ ...c, essential: false })),
+        { name: 'proxy' },
+      ],
+    };
+    await expect(planHooks(target, ecs, live, sidecar, 'canary')).rejects.toThrow(
+      /hooks.preTraffic\[0\] \(migrate\).task.container: "app" is not essential/,
+    );
+    const tiu = findTarget(parseTargets(doc()), 'tiu-web');
+    const noPrefix = {
+      ...definition,
+      containerDefinitions: [
+        {
+          name: 'app',
+          logConfiguration: { logDriver: 'awslogs' as const, options: { 'awslogs-group': '/ecs/tiu-web' } },
+        },
+      ],
+    };
+    await expect(planHooks(tiu, ecs, live, noPrefix, 'all-at-once')).rejects.toThrow(
+      /thresholds: container "app" .* logs without awslogs-stream-prefix/,
     );
   });
 

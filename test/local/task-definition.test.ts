@@ -1,0 +1,102 @@
+/**
+ * A release carrying its own task definition: environment, CPU/memory, with the live image or a new
+ * one, validated before anything starts, diffed against the live definition, pinned by digest.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseTaskDefinition } from '../../functions/shared/task-definition.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const world = async () => {
+  w = await startWorld();
+  return w;
+};
+
+/** The live definition of checkout-api as `aws ecs describe-task-definition` prints it, edited. */
+const edited = (t: TestWorld, edit: (td: Record<string, unknown>) => void) => {
+  const [arn] = [...t.rt.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/checkout-api:'));
+  const described = t.rt.account.ecs.DescribeTaskDefinition({ taskDefinition: arn as string });
+  const document = structuredClone(described) as unknown as { taskDefinition: Record<string, unknown> };
+  edit(document.taskDefinition);
+  return parseTaskDefinition(document, 'app', 'test file');
+};
+
+describe('releases with their own task definition', () => {
+  it('an environment and memory change with the live image: deployed, diffed, Promoted', async () => {
+    const t = await world();
+    const td = edited(t, (d) => {
+      d.memory = '2048';
+      const [app] = d.containerDefinitions as { environment?: { name: string; value: string }[] }[];
+      if (app) app.environment = [{ name: 'FEATURE_X', value: 'on' }];
+    });
+    const id = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: td,
+    });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+
+    expect(id).toMatch(/^checkout-api-[0-9a-f]{12}-c[0-9a-f]{8}$/);
+    expect(record?.outcome).toBe('Promoted');
+    expect(record?.changes).toEqual(['memory: 1024 → 2048', 'container app: env FEATURE_X=on added']);
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
+    // Green runs the new definition, its image still the live digest, pinned.
+    const green = t.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] })
+      .services[0];
+    const deployed = t.rt.account.ecs.taskDefinitions.get(green?.taskDefinition ?? '');
+    expect(deployed?.memory).toBe('2048');
+    expect(deployed?.containerDefinitions?.[0]?.environment).toEqual([{ name: 'FEATURE_X', value: 'on' }]);
+    expect(deployed?.containerDefinitions?.[0]?.image).toBe(
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/checkout-api@${EcrModel.digestOf('checkout-api', 'v1')}`,
+    );
+    const started = t.rt.account.sns.published.find((m) => m.subject?.endsWith('started'));
+    expect(started?.message).toContain(
+      'Task definition changes: memory: 1024 → 2048; container app: env FEATURE_X=on added.',
+    );
+  });
+
+  it('a definition identical to the live one with the live image has nothing to release', async () => {
+    const t = await world();
+    const td = edited(t, () => {});
+    const id = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: td,
+    });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    expect(record?.outcome).toBe('Aborted');
+    expect(record?.error?.Error).toBe('DigestAlreadyActive');
+    expect(record?.error?.Cause).toContain('with this task definition (nothing in it differs)');
+  });
+
+  it('a definition that names a role the stack may not pass is refused before anything is deployed', async () => {
+    const t = await world();
+    const td = edited(t, (d) => {
+      d.taskRoleArn = 'arn:aws:iam::123456789012:role/admin';
+    });
+    const id = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v2',
+      by: 'ops@example.com',
+      taskDefinition: td,
+    });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    expect(record?.outcome).toBe('Aborted');
+    expect(record?.error?.Cause).toContain(
+      "names task role arn:aws:iam::123456789012:role/admin, but checkout-api's ecs.roles.task is arn:aws:iam::123456789012:role/checkout-api-task",
+    );
+    expect(record?.phases.some((p) => p.name === 'DeployInactiveColour')).toBe(false);
+  });
+});
