@@ -14,6 +14,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ApprovalStore, approvalStore } from '../functions/shared/approvals.ts';
 import { loadTargetsFile, type TargetsFile } from '../functions/shared/config.ts';
 import { createStore, type Store } from '../functions/shared/store.ts';
+import type { DemoFault } from '../local/own-service.ts';
 import { UsageError } from './results.ts';
 
 export interface Clients {
@@ -45,7 +46,7 @@ export interface Backend {
    */
   callerArn?(): Promise<string>;
   /** Local only: makes `repository:tag` exist in the simulated ECR, as a `docker push` would. */
-  pushImage?(repository: string, tag: string, fault?: 'bad-image' | 'error-rate'): void;
+  pushImage?(repository: string, tag: string, fault?: DemoFault): void;
   /** Follows an execution until it ends, writing progress lines to `onLine`. */
   follow(executionArn: string, releaseId: string, onLine: (line: string) => void): Promise<Ended>;
   /** Saves what must outlive the command (local state) and releases resources. */
@@ -148,6 +149,7 @@ export const localBackend = async (
   const { readState, restoreAccount, restoreTables, saveState } = await import('../local/persist.ts');
   const { buildWorld, serveTestListener } = await import('../local/world.ts');
   const { formatLine } = await import('../local/progress.ts');
+  const { FAULTS, faultPlan } = await import('../local/own-service.ts');
   const saved = readState(stateDir, targetsFile, { view: options.readOnly });
   if (options.at && saved && options.at.getTime() < Date.parse(saved.now)) {
     throw new UsageError(
@@ -215,13 +217,11 @@ export const localBackend = async (
     rollbackStateMachineArn: runtime.rollbackStateMachineArn,
     now: () => new Date(),
     pushImage(repository, tag, fault) {
-      // --fault: this image's containers fail their health checks, or answer half of real requests with 5xx.
-      if (fault === 'bad-image') runtime.faults.arm({ unhealthyTags: [tag] });
-      if (fault === 'error-rate') runtime.faults.arm({ errorRates: { [tag]: 0.5 } });
-      if (fault)
-        onLine(
-          `local: ${repository}:${tag} ${fault === 'bad-image' ? 'fails its health checks' : 'answers half of real requests with 5xx'} (--fault ${fault})`,
-        );
+      // --fault: how this image misbehaves in the simulated account (local/own-service.ts).
+      if (fault) {
+        runtime.faults.arm(faultPlan(fault, tag));
+        onLine(`local: ${repository}:${tag} ${FAULTS[fault].replace(/^v2 /, '')} (--fault ${fault})`);
+      }
       const repo = runtime.account.ecr.repositories.get(repository);
       if (repo?.images.some((i) => i.tags.includes(tag))) return;
       runtime.account.ecr.push(repository, tag, { silent: true });

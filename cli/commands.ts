@@ -6,7 +6,7 @@ import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client
 import { decide, describeDecision } from '../functions/shared/approvals.ts';
 import { executionArnOf, nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
-import { describeService } from '../functions/shared/ecs.ts';
+import { describeService, digestOf } from '../functions/shared/ecs.ts';
 import { rolledBackBy } from '../functions/shared/history.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -21,6 +21,7 @@ import {
 import { liveColour, percentages, readWeights } from '../functions/shared/traffic.ts';
 import { runningVersion } from '../functions/shared/versions.ts';
 import { type IfRunning, Outcome, ReleaseKind, Strategy } from '../functions/shared/vocabulary.ts';
+import type { DemoFault } from '../local/own-service.ts';
 import type { Backend } from './backend.ts';
 import { releaseJson } from './describe.ts';
 import { approversOf, durationSeconds, formatDuration, table } from './format.ts';
@@ -94,7 +95,7 @@ export const release = async (
     by: string;
     wait?: boolean;
     /** Local only: how the released image misbehaves in the simulated account. */
-    fault?: 'bad-image' | 'error-rate';
+    fault?: DemoFault;
   },
 ): Promise<CommandResult> => {
   const t = target(backend, options.target);
@@ -128,6 +129,13 @@ export const release = async (
     if (!live.digest) throw new UsageError(`cannot tell which image ${t.name} runs now: give --tag`);
     digest = live.digest;
     tag = live.tag?.split(', ')[0] ?? 'live';
+    // The released container runs the live image: a file naming another would be silently overridden.
+    const named = taskDefinition?.containerDefinitions.find((c) => c.name === t.ecs.container)?.image;
+    if (named && digestOf(named) !== digest) {
+      throw new UsageError(
+        `--task-definition names image ${named} for container "${t.ecs.container}", but without --tag the live image (${digest}) is deployed: give --tag for a new image, or put the live one in the file`,
+      );
+    }
   }
   const breakGlass: BreakGlass | undefined = options.breakGlass
     ? { reason: options.breakGlass, by: options.by }

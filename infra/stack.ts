@@ -27,7 +27,7 @@ import {
   type TableProps,
 } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
-import { type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { EventBus, type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -48,6 +48,7 @@ import {
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
 } from '../functions/shared/event-patterns.ts';
+import { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE } from '../functions/shared/events.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
@@ -137,12 +138,17 @@ export class SwitchyardStack extends Stack {
     const stateMachineArn = arn('states', 'stateMachine', stateMachineName, ArnFormat.COLON_RESOURCE_NAME);
     const rollbackName = `${this.stackName}-rollback`;
     const rollbackArn = arn('states', 'stateMachine', rollbackName, ArnFormat.COLON_RESOURCE_NAME);
+    // Switchyard's own events (functions/shared/events.ts): a bus of its own, so a rule on it sees
+    // only Switchyard's events and PutEvents is granted on this bus alone.
+    const releaseEventsBusName = `${this.stackName}-releases`;
+    new EventBus(this, 'ReleaseEvents', { eventBusName: releaseEventsBusName });
     const environment = {
       LOCKS_TABLE: locks.tableName,
       RELEASES_TABLE: releases.tableName,
       WAITS_TABLE: waits.tableName,
       APPROVALS_TABLE: approvals.tableName,
       RELEASE_STATE_MACHINE_ARN: stateMachineArn,
+      SWITCHYARD_EVENT_BUS: releaseEventsBusName,
     };
     // Events that could not be delivered (EventBridge) or failed every Lambda retry (async invokes).
     const deadLetters = new Queue(this, 'EventDeadLetters', {
@@ -433,6 +439,30 @@ export class SwitchyardStack extends Stack {
         StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
       });
     }
+    // Release state changes go to Switchyard's own bus only, from the functions that announce them.
+    allow(
+      [
+        'validate',
+        'register-wait',
+        'shift-traffic',
+        'notify',
+        'recover-execution',
+        'reconciler',
+        'request-approval',
+      ],
+      ['events:PutEvents'],
+      [arn('events', 'event-bus', `${this.stackName}-releases`)],
+      // Only Switchyard's own events: a consumer of the bus may trust what it reads there. Both keys
+      // are multivalued (one value per entry), hence ForAllValues, and Null so a call without them
+      // does not pass vacuously (IAM condition operators reference).
+      {
+        'ForAllValues:StringEquals': {
+          'events:source': [SWITCHYARD_SOURCE],
+          'events:detail-type': [RELEASE_STATE_CHANGE],
+        },
+        Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+      },
+    );
     // Hooks: one-off tasks in the targets' clusters only. The release's revision is a new revision of
     // whatever family the services run (not known here), so RunTask is scoped by cluster instead.
     const hookTargets = targets.filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0);

@@ -8,28 +8,35 @@
  *   by the target's alarms; a target with no alarms has nothing to see it, and ends Promoted (the
  *   demo says so rather than call that a success).
  */
+
 import { InvalidArgumentError } from 'commander';
 import { loadTargetsFile, type Target } from '../functions/shared/config.ts';
+import { migrationCompatibility } from '../functions/shared/hooks.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
+import type { FaultPlan } from './faults.ts';
 import type { Scenario } from './scenarios.ts';
 
 export const FAULTS = {
   'bad-image': 'v2 fails its health checks',
   'error-rate': 'v2 answers half of real requests with 5xx',
+  latency: 'v2 answers with a p95 of 5 s',
+  'hook-fails': "every hook's task exits 1",
 } as const;
 export type DemoFault = keyof typeof FAULTS;
 
-/** Faults the issue names that cannot be simulated yet, and why (asked for by name: a clear refusal). */
-export const NOT_YET: Record<string, string> = {
-  latency:
-    'the simulated load balancer has no response-time model yet, so a slow image cannot be shown; bad-image and error-rate can',
-  'hook-fails': 'release hooks are not built yet (issue 15); bad-image and error-rate can be shown',
-};
+/** What each fault arms in the simulated account for the image tagged `tag`. */
+export const faultPlan = (fault: DemoFault, tag: string): FaultPlan =>
+  fault === 'bad-image'
+    ? { unhealthyTags: [tag] }
+    : fault === 'error-rate'
+      ? { errorRates: { [tag]: 0.5 } }
+      : fault === 'latency'
+        ? { latencyMs: { [tag]: 5000 } }
+        : // Every command contains the empty string: every hook task of the run.
+          { tasks: { '': { exitCode: 1 } } };
 
 /** `--fault <kind>` of the demo and of `switchyard --local release`: a known fault, or a refusal naming why. */
 export const parseFault = (value: string): DemoFault => {
-  if (value in NOT_YET)
-    throw new InvalidArgumentError(`"${value}" cannot be simulated yet: ${NOT_YET[value]}`);
   if (!(value in FAULTS))
     throw new InvalidArgumentError(`unknown fault "${value}"; known: ${Object.keys(FAULTS).join(', ')}`);
   return value as DemoFault;
@@ -62,13 +69,32 @@ export const ownServiceScenario = (
     : [];
   const twoNeeded = target.approval?.twoPerson || target.approval?.twoPersonIfRequesterUnknown;
   const noAlarms = fault === 'error-rate' && target.alarms.length === 0;
+  const preHooks = target.hooks.preTraffic.length > 0;
+  const postHooks = target.hooks.postTraffic.length > 0;
+  // Only a load-test hook measures latency before traffic moves (issue 16 brings metric analysis).
+  const loadTest = [...target.hooks.preTraffic].some((h) => (h.thresholds?.p95Ms ?? Infinity) < 5000);
+  const unseen =
+    noAlarms || (fault === 'hook-fails' && !preHooks && !postHooks) || (fault === 'latency' && !loadTest);
+  const expected =
+    fault === 'bad-image'
+      ? 'Aborted'
+      : fault === 'error-rate' && !noAlarms
+        ? 'RolledBack'
+        : fault === 'hook-fails' && preHooks
+          ? 'Aborted'
+          : fault === 'hook-fails' && postHooks
+            ? migrationCompatibility(target.hooks) === 'breaking'
+              ? 'RollbackFailed'
+              : 'RolledBack'
+            : fault === 'latency' && loadTest
+              ? 'Aborted'
+              : 'Promoted';
   return {
     target,
     scenario: {
       description: `${target.name}: v2 is pushed${fault ? ` and ${FAULTS[fault]}` : ''}${approvers[0] ? `; ${approvers[0]} approves` : ''}`,
       target: target.name,
-      ...(fault === 'bad-image' ? { faults: { unhealthyTags: ['v2'] } } : {}),
-      ...(fault === 'error-rate' ? { faults: { errorRates: { v2: 0.5 } } } : {}),
+      ...(fault ? { faults: faultPlan(fault, 'v2') } : {}),
       ...(approvers[0]
         ? {
             approval: {
@@ -79,12 +105,15 @@ export const ownServiceScenario = (
           }
         : {}),
       ...(at ? { startTime: at.toISOString() } : {}),
-      expect:
-        fault === 'bad-image' ? 'Aborted' : fault === 'error-rate' && !noAlarms ? 'RolledBack' : 'Promoted',
+      expect: expected,
     },
-    ...(noAlarms
+    ...(unseen
       ? {
-          note: `${target.name} watches no alarms: nothing sees v2's errors, so it is Promoted. Add a 5xx alarm to its "alarms" and the same run rolls back.`,
+          note: noAlarms
+            ? `${target.name} watches no alarms: nothing sees v2's errors, so it is Promoted. Add a 5xx alarm to its "alarms" and the same run rolls back.`
+            : fault === 'hook-fails'
+              ? `${target.name} has no hooks: there is nothing to fail, so it is Promoted. Add hooks.preTraffic (e.g. a migration) and the same run aborts.`
+              : `nothing measures ${target.name}'s latency before traffic moves, so it is Promoted. Add a preTraffic load-test hook with thresholds.p95Ms and the same run aborts.`,
         }
       : {}),
   };

@@ -63,6 +63,9 @@ const DYNAMO_LATENCY_MS: [number, number] = [3, 9];
 const realSetTimeout = globalThis.setTimeout;
 const realSleep = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
 
+/** Switchyard's event bus, as the stack names it for the stack `switchyard` (infra/stack.ts). */
+export const EVENT_BUS = 'switchyard-releases';
+
 export interface ProgressLine {
   /** Virtual milliseconds since the runtime started. */
   elapsedMs: number;
@@ -142,6 +145,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       APPROVAL_KEY_SECRET: 'switchyard/approval-signing-key',
       SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
       SLACK_DECISIONS_FUNCTION: 'switchyard-slack-decisions',
+      SWITCHYARD_EVENT_BUS: EVENT_BUS,
       // The loopback approval server stands in for the API Gateway endpoint.
       APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
@@ -160,6 +164,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.lambda,
       clients.cloudwatch,
       clients.logs,
+      clients.events,
       clients.secrets,
     ]) {
       attachAccount(client, () => {
@@ -241,6 +246,8 @@ export class LocalRuntime {
       options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
     this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
     this.account = new SimulatedAccount(this.bus, this.faults, random);
+    // The stack's own bus (infra/stack.ts names it <stack>-releases): Switchyard's events go there.
+    this.account.eventbridge.addBus(EVENT_BUS);
     if (options.rateLimits) this.account.rateLimiter = new RateLimiter(options.rateLimits);
     // The account's own secrets: the approval-link key, and the Slack app's signing secret.
     this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));

@@ -4,7 +4,7 @@ import { notify } from '../shared/notifications.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets' | 'now' | 'events'>;
 
 /** Subject and body of the outcome message; the body says what a person needs to act. */
 export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {
@@ -40,6 +40,20 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
   return { subject: subject.slice(0, 99), body: lines.join('\n') };
 };
 
+/** What an outcome event carries besides its state: the image, the colours, why it stopped. */
+export const outcomeDetail = (
+  release: ReleaseRecord | undefined,
+  error: { Error: string; Cause?: string } | undefined,
+) => ({
+  kind: release?.kind ?? 'release',
+  ...(release?.image ? { image: release.image } : {}),
+  ...(release?.fromColour && release.toColour
+    ? { fromColour: release.fromColour, toColour: release.toColour }
+    : {}),
+  ...(release?.rollbackOf ? { rollbackOf: release.rollbackOf } : {}),
+  ...(error ? { error: { name: error.Error, cause: (error.Cause ?? '').slice(0, 1000) } } : {}),
+});
+
 /** Sends the outcome on every channel of the target; a channel that fails is counted, not thrown. */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
@@ -50,6 +64,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     event: input.outcome,
     subject,
     lines: body.split('\n'),
+    state: { name: input.outcome, detail: outcomeDetail(release, input.error ?? input.rollbackError) },
   });
   // The recovery of an execution that ends right after this does not announce it again.
   // (Best effort: a release that ended before its record existed has none to mark.)

@@ -1,5 +1,6 @@
 import { ecs } from '../shared/clients/ecs.ts';
 import { elbv2 } from '../shared/clients/elbv2.ts';
+import { events } from '../shared/clients/eventbridge.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { sfn } from '../shared/clients/sfn.ts';
 import { sns } from '../shared/clients/sns.ts';
@@ -7,4 +8,11 @@ import { releaseStep } from '../shared/step-handler.ts';
 import { run } from './run.ts';
 import { inputSchema } from './schema.ts';
 
-export const handler = releaseStep('RecoverExecution', inputSchema, run, { ecs, elbv2, sfn, sns, secrets });
+export const handler = releaseStep('RecoverExecution', inputSchema, run, {
+  ecs,
+  elbv2,
+  sfn,
+  sns,
+  secrets,
+  events,
+});

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { ecr } from '../shared/clients/ecr.ts';
 import { ecs } from '../shared/clients/ecs.ts';
+import { events } from '../shared/clients/eventbridge.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { ses } from '../shared/clients/ses.ts';
 import { sfn } from '../shared/clients/sfn.ts';
@@ -19,6 +20,7 @@ const deps = {
   ses,
   sfn,
   secrets,
+  events,
   keySecret: env.APPROVAL_KEY_SECRET,
   baseUrl: env.APPROVAL_BASE_URL,
 };

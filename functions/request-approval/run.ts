@@ -4,6 +4,7 @@ import { plainLine, slackText } from '../shared/channel-text.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
+import { eventBusName, publishState, stateDetail } from '../shared/events.ts';
 import { haltReason } from '../shared/halt.ts';
 import { healthDetails } from '../shared/health-text.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
@@ -18,7 +19,7 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'ecs' | 'ecr' | 'now'
+  'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'ecs' | 'ecr' | 'now' | 'events'
 > & {
   keySecret: string;
   /** The approval API's URL (API Gateway; locally the loopback server). */
@@ -255,6 +256,33 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     throw new ResourceNotFound(
       `no approval channel of ${target.name} took the request; nobody could decide${failures.length ? ` (${failures.join('; ')})` : ''}`,
     );
+  }
+  // On Switchyard's bus too (events.ts); best effort, like every notification.
+  const bus = eventBusName();
+  if (bus && deps.events) {
+    try {
+      await publishState(
+        deps.events,
+        bus,
+        stateDetail(
+          target,
+          input.releaseId,
+          'ApprovalRequested',
+          {
+            approvalId: record.approvalId,
+            approvers: record.approvers,
+            requester: record.requester,
+            twoPerson: record.twoPerson,
+            deadline: record.details.Deadline,
+            channels,
+          },
+          deps.now(),
+        ),
+      );
+    } catch (error) {
+      logger.warn('notification failed', { channel: 'eventbridge', error: error as Error });
+      await deps.store.countNotificationFailures(input.releaseId, 1).catch(() => undefined);
+    }
   }
   return {
     approvalId: record.approvalId,

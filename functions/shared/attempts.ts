@@ -86,7 +86,17 @@ export const nextAttempt = async (
         detail: `${releaseId} ended ${status}; its recovery is under way (at most two reconciler periods)`,
       };
     }
-    if (record.outcome === Outcome.Promoted && !(await rolledBack(deps, record.target, releaseId))) {
+    // A task-definition release (a variant) is live only while no later release replaced it: the
+    // same definition again after another one (FEATURE on, off, on) is a new release.
+    const replaced =
+      request.variant !== undefined && record.outcome === Outcome.Promoted
+        ? await replacedBy(deps, record.target, releaseId)
+        : undefined;
+    if (
+      record.outcome === Outcome.Promoted &&
+      !replaced &&
+      !(await rolledBack(deps, record.target, releaseId))
+    ) {
       return {
         start: false,
         releaseId,
@@ -96,15 +106,27 @@ export const nextAttempt = async (
     }
     previous = {
       releaseId,
-      outcome: record.outcome === Outcome.Promoted ? 'Promoted, then rolled back' : record.outcome,
+      outcome:
+        record.outcome === Outcome.Promoted
+          ? replaced
+            ? `Promoted, then replaced by ${replaced}`
+            : 'Promoted, then rolled back'
+          : record.outcome,
     };
   }
   return {
     start: false,
-    releaseId: attemptName(request.target, request.digest, MAX_ATTEMPTS),
+    releaseId: attemptName(request.target, request.digest, MAX_ATTEMPTS, request.variant),
     reason: 'too many attempts',
     detail: `this image was attempted ${MAX_ATTEMPTS} times on ${request.target}; push a new image`,
   };
+};
+
+/** The release Promoted on `target` after `releaseId`, if any (newest first in the history). */
+const replacedBy = async (deps: Deps, target: string, releaseId: string): Promise<string | undefined> => {
+  const history = await deps.store.releasesForTarget(target, 50);
+  const latest = history.find((r) => (r.kind ?? 'release') === 'release' && r.outcome === Outcome.Promoted);
+  return latest && latest.releaseId !== releaseId ? latest.releaseId : undefined;
 };
 
 const rolledBack = async (deps: Deps, target: string, releaseId: string): Promise<boolean> =>

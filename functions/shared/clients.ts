@@ -11,6 +11,7 @@ export { doc, dynamo } from './clients/dynamodb.ts';
 export { ecr } from './clients/ecr.ts';
 export { ecs } from './clients/ecs.ts';
 export { elbv2 } from './clients/elbv2.ts';
+export { events } from './clients/eventbridge.ts';
 export { lambda } from './clients/lambda.ts';
 export { logs } from './clients/logs.ts';
 export { rds } from './clients/rds.ts';

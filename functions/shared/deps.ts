@@ -7,6 +7,7 @@ import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { RDSClient } from '@aws-sdk/client-rds';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -36,6 +37,8 @@ export interface AwsDeps {
   /** Approval emails: straight to each approver (SES), never on the shared topic. */
   ses: SESv2Client;
   cloudwatch: CloudWatchClient;
+  /** Switchyard's own bus: release state changes (events.ts). */
+  events: EventBridgeClient;
   /** Hooks' logs (a load test's figures, a failed migration's last lines). */
   logs: CloudWatchLogsClient;
   secrets: SecretsManagerClient;

@@ -4,10 +4,12 @@
  * retired). A channel that fails is logged and counted, never thrown: notifying must not change
  * the course of a release.
  */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { slackText, teamsText } from './channel-text.ts';
 import type { Target } from './config.ts';
+import { eventBusName, publishState, type ReleaseState, stateDetail } from './events.ts';
 import { post } from './http.ts';
 import { logger } from './logger.ts';
 import { secretString } from './secrets.ts';
@@ -21,12 +23,17 @@ export interface ReleaseNotice {
   event: string;
   subject: string;
   lines: string[];
+  /** The state change published on Switchyard's bus with it (events.ts), if this notice is one. */
+  state?: { name: ReleaseState; detail?: Record<string, unknown> };
 }
 
 export interface NotifyDeps {
   sns: Pick<SNSClient, 'send'>;
   secrets: Pick<SecretsManagerClient, 'send'>;
   store: Pick<Store, 'countNotificationFailures'>;
+  /** Switchyard's own bus (events.ts); a step without it publishes nothing. */
+  events?: Pick<EventBridgeClient, 'send'>;
+  now?: () => Date;
 }
 
 export interface Delivery {
@@ -115,6 +122,10 @@ export const stepNotice = (
 ): ReleaseNotice => ({
   releaseId,
   event: 'step',
+  state: {
+    name: 'TrafficShifted',
+    detail: { percent: s.percent, step: s.step + 1, stepCount: s.stepCount, toColour, weights: s.weights },
+  },
   subject: `[switchyard] ${target.name} (${target.environment}): ${s.percent}% on ${toColour}`,
   lines: [
     `Step ${s.step + 1}/${s.stepCount} of ${releaseId}: ${s.percent}% of traffic on ${toColour}, verified (blue=${s.weights.blue} green=${s.weights.green}).`,
@@ -166,6 +177,18 @@ export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNo
         ),
     ],
   ];
+  const bus = eventBusName();
+  const { events } = deps;
+  if (events && bus && notice.state) {
+    const detail = stateDetail(
+      target,
+      notice.releaseId,
+      notice.state.name,
+      notice.state.detail ?? {},
+      deps.now?.() ?? new Date(),
+    );
+    channels.push(['eventbridge', () => publishState(events, bus, detail)]);
+  }
   const slack = target.notify.slackWebhookSecret;
   if (slack)
     channels.push(['slack', async () => post(await webhookUrl(deps, slack), slackPayload(target, notice))]);

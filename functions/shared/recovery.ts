@@ -21,7 +21,7 @@ import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
 
 export type RecoveryDeps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecs' | 'elbv2' | 'sfn' | 'sns' | 'secrets' | 'now' | 'approvals'
+  'targets' | 'store' | 'ecs' | 'elbv2' | 'sfn' | 'sns' | 'secrets' | 'now' | 'approvals' | 'events'
 >;
 
 /** What ended the execution, as Step Functions reports it. */
@@ -122,14 +122,31 @@ export const recoverExecution = async (
   if (!first) return { releaseId, detail: 'recovered meanwhile by another run' };
   logger.info('release outcome', { outcome, target: target.name, recovered: true });
   if (holdsLock) await releaseLock({ releaseId, target: target.name }, deps);
+  // Announced once: marked first, so a duplicated status event (or a reconciler tick) that finds the
+  // outcome recorded does not announce it again as "recorded before it ended".
+  const announce = await deps.store.updateRelease(
+    releaseId,
+    { announcedAt: deps.now().toISOString() },
+    { unlessSet: 'announcedAt' },
+  );
   // A channel that fails never fails the recovery (notify logs and counts it).
-  await notify(deps, target, outcomeNotice(record, target, outcome, `${errorName[status]}: ${cause}`));
+  if (announce)
+    await notify(deps, target, outcomeNotice(record, target, outcome, `${errorName[status]}: ${cause}`));
   return { releaseId, outcome, weights, detail: cause };
 };
 
 const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, reason: string) => ({
   releaseId: record.releaseId,
   event: outcome,
+  state: {
+    name: outcome,
+    detail: {
+      kind: record.kind ?? 'release',
+      ...(record.image ? { image: record.image } : {}),
+      recovered: true,
+      reason: reason.slice(0, 1000),
+    },
+  },
   subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: ${outcome}`,
   lines: [
     `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended ${outcome}.`,

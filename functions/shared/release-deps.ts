@@ -23,6 +23,7 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   ses: clients.ses,
   cloudwatch: clients.cloudwatch,
   logs: clients.logs,
+  events: clients.events,
   secrets: clients.secrets,
   probe: httpProbe,
 });

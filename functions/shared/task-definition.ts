@@ -51,8 +51,62 @@ const readOnly = [
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
+/** Fields ECS takes that Switchyard passes through as they are (RegisterTaskDefinition reference). */
+const passThrough = (keys: readonly string[]) =>
+  Object.fromEntries(keys.map((k) => [k, z.unknown().optional()])) as Record<
+    string,
+    z.ZodOptional<z.ZodUnknown>
+  >;
+const containerKeys = [
+  'repositoryCredentials',
+  'memoryReservation',
+  'links',
+  'portMappings',
+  'restartPolicy',
+  'entryPoint',
+  'command',
+  'environmentFiles',
+  'mountPoints',
+  'volumesFrom',
+  'linuxParameters',
+  'dependsOn',
+  'startTimeout',
+  'stopTimeout',
+  'versionConsistency',
+  'hostname',
+  'user',
+  'workingDirectory',
+  'disableNetworking',
+  'privileged',
+  'readonlyRootFilesystem',
+  'dnsServers',
+  'dnsSearchDomains',
+  'extraHosts',
+  'dockerSecurityOptions',
+  'interactive',
+  'pseudoTerminal',
+  'dockerLabels',
+  'ulimits',
+  'logConfiguration',
+  'healthCheck',
+  'systemControls',
+  'resourceRequirements',
+  'firelensConfiguration',
+  'credentialSpecs',
+] as const;
+const taskKeys = [
+  'volumes',
+  'placementConstraints',
+  'pidMode',
+  'ipcMode',
+  'proxyConfiguration',
+  'inferenceAccelerators',
+  'ephemeralStorage',
+  'runtimePlatform',
+  'enableFaultInjection',
+] as const;
 const keyValues = z
-  .array(z.looseObject({ name: z.string().min(1), value: z.string() }))
+  .array(z.strictObject({ name: z.string().min(1), value: z.string() }))
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     for (const [i, e] of list.entries()) {
@@ -61,14 +115,19 @@ const keyValues = z
       seen.add(e.name);
     }
   });
-const containerSchema = z.looseObject({
+/** Unknown keys are refused: a typo such as `enviroment` would otherwise vanish in the SDK. */
+const containerSchema = z.strictObject({
+  ...passThrough(containerKeys),
   name,
-  image: z.string().min(1).max(255).optional(),
+  // ECS refuses a container without one ("Container.image should not be null or empty").
+  image: z.string().min(1).max(1024),
   essential: z.boolean().optional(),
+  cpu: z.number().int().min(0).optional(),
+  memory: z.number().int().min(6).optional(),
   environment: keyValues.optional(),
   secrets: z
     .array(
-      z.looseObject({
+      z.strictObject({
         name: z.string().min(1),
         valueFrom: z
           .string()
@@ -82,11 +141,13 @@ const containerSchema = z.looseObject({
 });
 
 export const taskDefinitionFileSchema = z
-  .looseObject({
+  .strictObject({
+    ...passThrough(taskKeys),
     family: name,
     containerDefinitions: z.array(containerSchema).min(1).max(MAX_CONTAINERS),
-    cpu: z.union([z.string(), z.number()]).optional(),
-    memory: z.union([z.string(), z.number()]).optional(),
+    // ECS takes the task size as strings ("512", "1 vCPU"): numbers are turned into strings.
+    cpu: z.union([z.string(), z.number()]).transform(String).optional(),
+    memory: z.union([z.string(), z.number()]).transform(String).optional(),
     networkMode: z.enum(['awsvpc', 'bridge', 'host', 'none']).optional(),
     requiresCompatibilities: z.array(z.enum(['EC2', 'FARGATE', 'EXTERNAL', 'MANAGED_INSTANCES'])).optional(),
     taskRoleArn: z.string().optional(),
@@ -178,20 +239,46 @@ const envMap = (c: ContainerDefinition | undefined) =>
 const secretMap = (c: ContainerDefinition | undefined) =>
   new Map((c?.secrets ?? []).map((e) => [e.name ?? '', e.valueFrom ?? '']));
 
+/** Empty lists, objects and absent fields are the same to ECS; so are 512 and "512". */
+const norm = (v: unknown): unknown => {
+  if (v === null || v === undefined) return undefined;
+  if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(norm);
+  if (typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => [k, norm(x)] as const)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return entries.length === 0 ? undefined : Object.fromEntries(entries);
+  }
+  return typeof v === 'number' ? String(v) : v;
+};
+const same = (a: unknown, b: unknown) => JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+const short = (v: unknown) => {
+  const text = typeof v === 'string' ? v : (JSON.stringify(norm(v) ?? null) ?? 'null');
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+};
+
+/** At most this many lines of changes go to the approver, the record and the events. */
+export const MAX_CHANGE_LINES = 40;
+
 /**
- * What the new definition changes, one line each, for the approver: task size and roles, containers
- * added or removed, and per container its environment (values shown; put secrets in `secrets`),
- * secrets (by reference), command, CPU and memory. Images are not compared here (the release shows
- * which version it deploys).
+ * What the new definition changes, one line each, for the approver: every task-level field and,
+ * per container, every field (environment and secrets by name; values shortened). The released
+ * container's image is left out (the release says which version it deploys); other containers'
+ * images are compared. Empty and absent are the same (ECS fills such defaults in).
  */
-export const diffTaskDefinitions = (live: TaskDefinition, next: TaskDefinitionFile): string[] => {
+export const diffTaskDefinitions = (
+  live: TaskDefinition,
+  next: TaskDefinitionFile,
+  releasedContainer?: string,
+): string[] => {
   const out: string[] = [];
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  for (const key of ['cpu', 'memory', 'taskRoleArn', 'executionRoleArn', 'networkMode'] as const) {
-    const a = live[key];
-    const b = next[key];
-    if (!same(a === undefined ? a : String(a), b === undefined ? b : String(b)))
-      out.push(`${key}: ${a ?? 'none'} → ${b ?? 'none'}`);
+  const skipTask = new Set<string>(['containerDefinitions', 'tags', ...readOnly]);
+  const fields = (o: object) => Object.keys(o).filter((k) => !skipTask.has(k));
+  for (const key of [...new Set([...fields(live), ...fields(next)])].sort()) {
+    const a = (live as Record<string, unknown>)[key];
+    const b = (next as Record<string, unknown>)[key];
+    if (!same(a, b)) out.push(`${key}: ${short(a ?? 'none')} → ${short(b ?? 'none')}`);
   }
   const before = new Map((live.containerDefinitions ?? []).map((c) => [c.name ?? '', c]));
   const after = new Map(next.containerDefinitions.map((c) => [c.name, c as ContainerDefinition]));
@@ -204,8 +291,9 @@ export const diffTaskDefinitions = (live: TaskDefinition, next: TaskDefinitionFi
     }
     const [envA, envB] = [envMap(old), envMap(c)];
     for (const [k, v] of envB) {
-      if (!envA.has(k)) out.push(`container ${name}: env ${k}=${v} added`);
-      else if (envA.get(k) !== v) out.push(`container ${name}: env ${k}: ${envA.get(k)} → ${v}`);
+      if (!envA.has(k)) out.push(`container ${name}: env ${k}=${short(v)} added`);
+      else if (envA.get(k) !== v)
+        out.push(`container ${name}: env ${k}: ${short(envA.get(k))} → ${short(v)}`);
     }
     for (const k of envA.keys()) if (!envB.has(k)) out.push(`container ${name}: env ${k} removed`);
     const [secA, secB] = [secretMap(old), secretMap(c)];
@@ -214,12 +302,21 @@ export const diffTaskDefinitions = (live: TaskDefinition, next: TaskDefinitionFi
       else if (secA.get(k) !== v) out.push(`container ${name}: secret ${k} now from ${v}`);
     }
     for (const k of secA.keys()) if (!secB.has(k)) out.push(`container ${name}: secret ${k} removed`);
-    for (const key of ['command', 'cpu', 'memory', 'memoryReservation', 'portMappings'] as const) {
-      if (!same(old[key], c[key]))
-        out.push(
-          `container ${name}: ${key} ${JSON.stringify(old[key] ?? null)} → ${JSON.stringify(c[key] ?? null)}`,
-        );
+    const skip = new Set([
+      'name',
+      'environment',
+      'secrets',
+      ...(name === releasedContainer ? ['image'] : []),
+    ]);
+    for (const key of [...new Set([...Object.keys(old), ...Object.keys(c)])]
+      .filter((k) => !skip.has(k))
+      .sort()) {
+      const a = (old as Record<string, unknown>)[key];
+      const b = (c as Record<string, unknown>)[key];
+      if (!same(a, b)) out.push(`container ${name}: ${key} ${short(a ?? 'none')} → ${short(b ?? 'none')}`);
     }
   }
-  return out;
+  return out.length > MAX_CHANGE_LINES
+    ? [...out.slice(0, MAX_CHANGE_LINES - 1), `… and ${out.length - MAX_CHANGE_LINES + 1} more`]
+    : out;
 };

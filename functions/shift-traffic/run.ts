@@ -9,7 +9,10 @@ import { weightsFor } from '../shared/strategy.ts';
 import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets' | 'events'
+>;
 
 /**
  * One SetWeight of the plan: unless a freeze window holds it back, checks no watched alarm is in

@@ -2,6 +2,7 @@ import { cloudwatch } from '../shared/clients/cloudwatch.ts';
 import { ecr } from '../shared/clients/ecr.ts';
 import { ecs } from '../shared/clients/ecs.ts';
 import { elbv2 } from '../shared/clients/elbv2.ts';
+import { events } from '../shared/clients/eventbridge.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { sns } from '../shared/clients/sns.ts';
 import { releaseStep } from '../shared/step-handler.ts';
@@ -15,4 +16,5 @@ export const handler = releaseStep('Validate', inputSchema, run, {
   cloudwatch,
   sns,
   secrets,
+  events,
 });

@@ -1,5 +1,10 @@
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
-import { DescribeTaskDefinitionCommand, type TaskDefinition } from '@aws-sdk/client-ecs';
+import {
+  type ContainerDefinition,
+  DescribeTaskDefinitionCommand,
+  type Service,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
@@ -24,14 +29,50 @@ import type { Input } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets'
+  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets' | 'events'
 >;
 
 /**
  * A release's own task definition: it must keep the target's container and pass only the roles the
  * stack may pass. Returns what it changes against the live one.
  */
-const checkTaskDefinition = (target: Target, td: TaskDefinitionFile, live: TaskDefinition): string[] => {
+const checkTaskDefinition = (
+  target: Target,
+  td: TaskDefinitionFile,
+  live: TaskDefinition,
+  service: Service,
+): string[] => {
+  const refuse = (why: string) => {
+    throw new InvalidInput(`the release's task definition ${why}`);
+  };
+  // What the service needs of any definition it runs (UpdateService refuses, or tasks fail to start).
+  const fargate =
+    service.launchType === 'FARGATE' ||
+    service.capacityProviderStrategy?.some((c) => c.capacityProvider?.startsWith('FARGATE'));
+  if (fargate && !td.requiresCompatibilities?.includes('FARGATE'))
+    refuse(
+      `lacks requiresCompatibilities ["FARGATE"]: ${service.serviceName} runs on Fargate, and ECS would refuse the update`,
+    );
+  for (const lb of service.loadBalancers ?? []) {
+    const container = td.containerDefinitions.find((c) => c.name === lb.containerName);
+    const ports = ((container as ContainerDefinition | undefined)?.portMappings ?? []).map(
+      (p) => p.containerPort,
+    );
+    if (!container || !ports.includes(lb.containerPort))
+      refuse(
+        `has no container "${lb.containerName}" with containerPort ${lb.containerPort}, which ${service.serviceName}'s load balancer sends traffic to`,
+      );
+  }
+  const needsExecutionRole = td.containerDefinitions.some(
+    (c) =>
+      (c.secrets?.length ?? 0) > 0 ||
+      (c as ContainerDefinition).logConfiguration?.logDriver === 'awslogs' ||
+      /\.dkr\.ecr\./.test(c.image),
+  );
+  if (needsExecutionRole && !td.executionRoleArn)
+    refuse(
+      'has no executionRoleArn, but its containers pull from ECR, read secrets or log to CloudWatch: its tasks would not start',
+    );
   if (!td.containerDefinitions.some((c) => c.name === target.ecs.container)) {
     throw new InvalidInput(
       `the release's task definition has no container "${target.ecs.container}" (${target.name}'s ecs.container)`,
@@ -47,7 +88,7 @@ const checkTaskDefinition = (target: Target, td: TaskDefinitionFile, live: TaskD
       );
     }
   }
-  return diffTaskDefinitions(live, td);
+  return diffTaskDefinitions(live, td, target.ecs.container);
 };
 
 /**
@@ -125,7 +166,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     );
   }
   const changes = input.taskDefinition
-    ? checkTaskDefinition(target, input.taskDefinition, described.taskDefinition as TaskDefinition)
+    ? checkTaskDefinition(target, input.taskDefinition, described.taskDefinition as TaskDefinition, live)
     : [];
   if (digestOf(image) === input.image.digest && changes.length === 0) {
     throw new DigestAlreadyActive(
@@ -152,17 +193,24 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     fromColour,
     toColour,
     previousTaskDefinitionArn: liveTaskDefinition,
-    // The deploy step registers it from the record: the plan travels through every state, this does not.
+    // The deploy step registers it from the record (the execution's input carries it too: a definition
+    // is at most 64 KiB, inside the 256 KiB Step Functions allows for the whole state).
     ...(input.taskDefinition ? { taskDefinitionRequest: input.taskDefinition, changes } : {}),
   });
 
   const strategy = input.strategy ?? target.traffic.strategy;
   const steps = planSteps(strategy, target.bakeMinutes);
+  // Hooks run the release's own definition when it brings one: checked against that one.
   const hooks = await planHooks(
     target,
     deps.ecs,
     live,
-    described.taskDefinition as TaskDefinition,
+    input.taskDefinition
+      ? ({
+          ...input.taskDefinition,
+          taskDefinitionArn: `the release's task definition (family ${input.taskDefinition.family})`,
+        } as TaskDefinition)
+      : (described.taskDefinition as TaskDefinition),
     strategy.type,
   );
   const migration = migrationCompatibility(target.hooks);
@@ -172,6 +220,18 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   await notify(deps, target, {
     releaseId: input.releaseId,
     event: 'started',
+    state: {
+      name: 'Started',
+      detail: {
+        image: input.image,
+        fromColour,
+        toColour,
+        strategy: strategy.type,
+        steps: steps.map((s) => s.percent),
+        ...(changes.length ? { changes } : {}),
+        ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+      },
+    },
     subject: `[switchyard] ${target.name} (${target.environment}) ${input.image.tag}: started`,
     lines: [
       `Release ${input.releaseId}: ${input.image.repository}:${input.image.tag} (${input.image.digest}) to ${toColour}.`,

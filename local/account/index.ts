@@ -13,6 +13,7 @@ import { EcsModel } from './ecs.ts';
 import { OneOffTasks } from './ecs-tasks.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError, timeoutError } from './errors.ts';
+import { EventBridgeModel } from './eventbridge.ts';
 import { LambdaModel } from './lambda.ts';
 import { LogsModel } from './logs.ts';
 import type { RateLimiter } from './rate-limits.ts';
@@ -34,6 +35,7 @@ export const serviceOfClient: Record<string, string> = {
   CloudWatchClient: 'CloudWatch',
   SecretsManagerClient: 'SecretsManager',
   CloudWatchLogsClient: 'CloudWatchLogs',
+  EventBridgeClient: 'EventBridge',
 };
 
 /** Virtual milliseconds an API call takes (min, max), by service. */
@@ -49,6 +51,7 @@ const latencyMs: Record<string, [number, number]> = {
   CloudWatch: [20, 70],
   SecretsManager: [20, 60],
   CloudWatchLogs: [20, 60],
+  EventBridge: [20, 60],
 };
 
 /** One API call: when (virtual ms), which, how long it took, and the function that made it. */
@@ -81,6 +84,7 @@ export class SimulatedAccount {
   readonly cloudwatch: CloudWatchModel;
   readonly secrets: SecretsModel;
   readonly logs: LogsModel;
+  readonly eventbridge: EventBridgeModel;
   /** Not AWS: Slack and Teams, as far as Switchyard's webhooks reach them. */
   readonly webhooks = new WebhookReceiver();
   sfn: StepFunctionsApi | undefined;
@@ -110,6 +114,7 @@ export class SimulatedAccount {
       (image) => this.imageErrorRate(image),
     );
     this.logs = new LogsModel(() => random.int(1000, 5000));
+    this.eventbridge = new EventBridgeModel(bus, envelope);
     this.ecs.oneOff = new OneOffTasks(
       { ...envelope, startSeconds: [25, 45] },
       bus,
@@ -205,6 +210,7 @@ export class SimulatedAccount {
         CloudWatch: this.cloudwatch,
         SecretsManager: this.secrets,
         CloudWatchLogs: this.logs,
+        EventBridge: this.eventbridge,
       } as Record<string, unknown>
     )[service] as Record<string, unknown> | undefined;
     const method = model?.[operation];

@@ -96,6 +96,7 @@ export const iamPrefix: Record<string, string> = {
   SecretsManager: 'secretsmanager',
   DynamoDB: 'dynamodb',
   CloudWatchLogs: 'logs',
+  EventBridge: 'events',
 };
 
 type Input = Record<string, unknown>;
@@ -200,6 +201,19 @@ const extractors: Record<string, Extractor> = {
         : res('task', { ClusterName: lastPart(str(i.cluster) ?? 'default'), TaskId: t }),
     ];
   },
+  // Authorized per entry against the bus it names (the default bus when none), with its source and
+  // detail-type as the events:source and events:detail-type condition keys.
+  'events:PutEvents': (i, env) =>
+    ((i.Entries as { EventBusName?: string; Source?: string; DetailType?: string }[] | undefined) ?? []).map(
+      (e) => {
+        const bus = e.EventBusName ?? 'default';
+        return {
+          action: 'events:PutEvents',
+          resource: bus.startsWith('arn:') ? bus : arnOf('events', 'event-bus', { EventBusName: bus }, env),
+          context: { 'events:source': e.Source ?? '', 'events:detail-type': e.DetailType ?? '' },
+        };
+      },
+    ),
   'logs:GetLogEvents': (i) => [
     res('log-stream', { LogGroupName: str(i.logGroupName) ?? '', LogStreamName: str(i.logStreamName) ?? '' }),
   ],

@@ -154,7 +154,7 @@ describe.concurrent('switchyard CLI (--local)', () => {
       /^Healthy targets: 4; p95 latency \(\d+ probes\): \d+ ms, limit \d+ ms: pass; Error rate \(\d+ probes\): [\d.]+%, limit [\d.]+%: pass$/,
     );
     expect(phase('Notify')?.detail).toBe(
-      '"[switchyard] checkout-api (prod) v2: Promoted" sent on sns, slack, teams',
+      '"[switchyard] checkout-api (prod) v2: Promoted" sent on sns, eventbridge, slack, teams',
     );
     expect(phase('ShiftTraffic')?.seconds).toBeGreaterThanOrEqual(0);
     // What the outcome notice said, not only that it went (issue 18).
@@ -163,7 +163,7 @@ describe.concurrent('switchyard CLI (--local)', () => {
       text: expect.stringContaining(
         'Release checkout-api-8ad35635e58d of checkout-api (prod) ended Promoted.',
       ),
-      delivered: ['sns', 'slack', 'teams'],
+      delivered: ['sns', 'eventbridge', 'slack', 'teams'],
       failed: [],
     });
     expect(text.stdout).toContain('Release checkout-api-8ad35635e58d of checkout-api (prod)');

@@ -94,6 +94,28 @@ describe('IAM check', () => {
     expect(report.denials).toHaveLength(1);
   });
 
+  it("lets the announcing functions put only Switchyard's own events on its own bus", async () => {
+    const put = (source: string, bus = 'switchyard-releases') =>
+      authorizationsOf(
+        'EventBridge',
+        'PutEvents',
+        {
+          Entries: [
+            {
+              EventBusName: bus,
+              Source: source,
+              DetailType: 'Switchyard Release State Change',
+              Detail: '{}',
+            },
+          ],
+        },
+        env,
+      ).map((r) => ({ ...r, by: 'notify', calls: 1 }));
+    expect((await checkCalls(policies, put('switchyard'))).denials).toEqual([]);
+    expect((await checkCalls(policies, put('aws.ecr'))).denials).toHaveLength(1);
+    expect((await checkCalls(policies, put('switchyard', 'default'))).denials).toHaveLength(1);
+  });
+
   it("authorizes a batched snapshot read (Filters, no identifier) against '*', which the waits' roles allow", async () => {
     const requests = authorizationsOf(
       'RDS',

@@ -109,10 +109,9 @@ describe('demo', () => {
       });
       // The refusals, side by side: each stops at its arguments, before any world is built.
       const refusals = [
-        [['--targets', file, '--fault', 'latency'], '"latency" cannot be simulated yet'],
         [
           ['--targets', file, '--fault', 'gremlins'],
-          'unknown fault "gremlins"; known: bad-image, error-rate',
+          'unknown fault "gremlins"; known: bad-image, error-rate, latency, hook-fails',
         ],
         [['--targets', file, '--at', 'friday'], 'must be an ISO 8601 time'],
         [['--targets', file, '--target', 'nope'], 'unknown target "nope"'],
@@ -153,5 +152,18 @@ describe('demo: hooks on the shipped targets file', () => {
     const slow = await runScenario('load-test-slow', { targetsFile });
     expect(slow).toMatchObject({ outcome: 'Aborted', activeColour: 'blue', error: { Error: 'HookFailed' } });
     expect(slow.error?.Cause).toMatch(/p95Ms \d+ \(< 2000\) FAILED/);
+  });
+});
+
+describe('demo: faults on your own targets', () => {
+  it('hook-fails and latency reach the outcome they should, or say why nothing sees them', async () => {
+    const { ownServiceScenario } = await import('../../local/own-service.ts');
+    const hooks = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
+    expect(ownServiceScenario(hooks, 'ledger-api', 'hook-fails', undefined).scenario.expect).toBe('Aborted');
+    expect(ownServiceScenario(hooks, 'tiu-web', 'latency', undefined).scenario.expect).toBe('Aborted');
+    const plain = ownServiceScenario(targetsFile, 'checkout-api', 'hook-fails', undefined);
+    expect(plain.scenario.expect).toBe('Promoted');
+    expect(plain.note).toContain('checkout-api has no hooks: there is nothing to fail');
+    // The run itself is in test/local/hooks.test.ts (one targets file per process).
   });
 });

@@ -79,6 +79,17 @@ describe('hooks', () => {
     expect(migrate?.logTail?.at(-1)).toBe('alembic upgrade head: done');
     expect(record.migrated).toBe('expand');
     expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    // Its state changes on Switchyard's bus: each canary step, then the outcome.
+    expect(
+      r.account.eventbridge.published
+        .filter((e) => e.detail.releaseId === record.releaseId)
+        .map((e) => [e.detail.state, e.detail.percent ?? null]),
+    ).toEqual([
+      ['Started', null],
+      ['TrafficShifted', 10],
+      ['TrafficShifted', 100],
+      ['Promoted', null],
+    ]);
   });
 
   it('a failing migration aborts: nothing shifted, the new colour cleaned up, the snapshot kept', async () => {
@@ -340,5 +351,16 @@ describe('migrations declare their compatibility', () => {
     await r.settle();
     expect((await r.release(rollback))?.outcome).toBe('RolledBack');
     expect((await r.release(rollback))?.error).toBeUndefined();
+  });
+});
+
+describe('--fault hook-fails on your own targets', () => {
+  it('every hook task exits 1: a target with preTraffic hooks ends Aborted, HookFailed', async () => {
+    const { ownServiceScenario } = await import('../../local/own-service.ts');
+    const { runRelease } = await import('../../local/scenarios.ts');
+    const { scenario } = ownServiceScenario(targetsFile, 'ledger-api', 'hook-fails', undefined);
+    const summary = await runRelease('ledger-api', scenario, { targetsFile });
+    expect(summary).toMatchObject({ outcome: 'Aborted', error: { Error: 'HookFailed' } });
+    expect(summary.outcome).toBe(scenario.expect);
   });
 });

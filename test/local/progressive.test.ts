@@ -196,7 +196,7 @@ describe('notifications', () => {
     expect(s.webhooks.filter((w) => w.path === '/teams/checkout-api' && w.status === 200)).toHaveLength(3);
     expect(s.notifications).toHaveLength(3);
     expect(s.phases.find((p) => p.name === 'Notify')?.detail).toMatch(
-      /^"\[switchyard\] checkout-api \(prod\) v2: Promoted" sent on sns, teams; failed: slack \(HTTP 500 internal_error\)$/,
+      /^"\[switchyard\] checkout-api \(prod\) v2: Promoted" sent on sns, eventbridge, teams; failed: slack \(HTTP 500 internal_error\)$/,
     );
   });
 });

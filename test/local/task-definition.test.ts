@@ -99,4 +99,129 @@ describe('releases with their own task definition', () => {
     );
     expect(record?.phases.some((p) => p.name === 'DeployInactiveColour')).toBe(false);
   });
+
+  it('a definition the live service could not run is refused before anything is deployed, saying why', async () => {
+    const t = await world();
+    const td = edited(t, (d) => {
+      const [app] = d.containerDefinitions as Record<string, unknown>[];
+      if (app) app.portMappings = [{ containerPort: 9090 }];
+      d.requiresCompatibilities = ['EC2'];
+    });
+    const id = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: td,
+    });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    expect(record?.outcome).toBe('Aborted');
+    expect(record?.error?.Cause).toContain(
+      'lacks requiresCompatibilities ["FARGATE"]: checkout-api-blue runs on Fargate',
+    );
+    expect(record?.phases.some((p) => p.name === 'DeployInactiveColour')).toBe(false);
+  });
+
+  it('any field counts as a change (a health check), and a sidecar image is diffed; the diff names them', async () => {
+    const t = await world();
+    const td = edited(t, (d) => {
+      const [app] = d.containerDefinitions as Record<string, unknown>[];
+      if (app) app.healthCheck = { command: ['CMD-SHELL', 'curl -f localhost:8080/health'], interval: 10 };
+      (d.containerDefinitions as Record<string, unknown>[]).push({
+        name: 'envoy',
+        image: 'envoyproxy/envoy:v1.31',
+        essential: false,
+      });
+    });
+    const id = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: td,
+    });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    expect(record?.outcome).toBe('Promoted');
+    expect(record?.changes).toEqual([
+      'container app: healthCheck none → {"command":["CMD-SHELL","curl -f localhost:8080/health"],"interval":"10"}',
+      'container envoy: added (envoyproxy/envoy:v1.31)',
+    ]);
+  });
+
+  it('the same definition again after another one was promoted is a new release, not "live"', async () => {
+    const t = await world();
+    const on = edited(t, (d) => {
+      const [app] = d.containerDefinitions as { environment?: { name: string; value: string }[] }[];
+      if (app) app.environment = [{ name: 'FEATURE_X', value: 'on' }];
+    });
+    const first = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: on,
+    });
+    await t.rt.settle();
+    expect((await t.rt.release(first))?.outcome).toBe('Promoted');
+    const off = edited(t, () => {});
+    const second = t.rt.startRelease({
+      target: 'checkout-api',
+      tag: 'v1',
+      by: 'ops@example.com',
+      taskDefinition: off,
+    });
+    await t.rt.settle();
+    expect((await t.rt.release(second))?.outcome).toBe('Promoted');
+    const { nextAttempt } = await import('../../functions/shared/attempts.ts');
+    const { taskDefinitionKey } = await import('../../functions/shared/task-definition.ts');
+    // Driven by the virtual clock, as the CLI's own call is in its process.
+    const again = await t.rt.until(
+      nextAttempt(t.deps, {
+        stateMachineArn: t.rt.releaseStateMachineArn,
+        target: 'checkout-api',
+        digest: EcrModel.digestOf('checkout-api', 'v1'),
+        variant: taskDefinitionKey(on),
+      }),
+    );
+    expect(again).toMatchObject({
+      start: true,
+      attempt: 2,
+      retryOf: { releaseId: first, outcome: `Promoted, then replaced by ${second}` },
+    });
+  });
+});
+
+describe('task definition files', () => {
+  const base = {
+    family: 'checkout-api',
+    requiresCompatibilities: ['FARGATE'],
+    networkMode: 'awsvpc',
+    cpu: 512,
+    memory: '1024',
+    containerDefinitions: [{ name: 'app', image: 'x', environment: [{ name: 'A', value: '1' }] }],
+  };
+  it('refuses unknown keys (a typo would vanish) and a container without an image, naming each', () => {
+    expect(() =>
+      parseTaskDefinition(
+        { ...base, containerDefinitions: [{ name: 'app', image: 'x', enviroment: [] }] },
+        'app',
+        'td.json',
+      ),
+    ).toThrow('containerDefinitions[0]: Unrecognized key: "enviroment"');
+    expect(() =>
+      parseTaskDefinition({ ...base, containerDefinitions: [{ name: 'app' }] }, 'app', 'td.json'),
+    ).toThrow('containerDefinitions[0].image');
+    expect(() => parseTaskDefinition({ ...base, cpus: 1 }, 'app', 'td.json')).toThrow(
+      'Unrecognized key: "cpus"',
+    );
+  });
+
+  it('takes the task size as ECS does (strings), and DescribeTaskDefinition output as it is printed', () => {
+    const parsed = parseTaskDefinition(
+      { taskDefinition: { ...base, revision: 3, status: 'ACTIVE', taskDefinitionArn: 'arn:…' } },
+      'app',
+      'td.json',
+    );
+    expect(parsed.cpu).toBe('512');
+    expect(parsed).not.toHaveProperty('revision');
+  });
 });

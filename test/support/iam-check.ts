@@ -193,7 +193,9 @@ export const policiesOf = (template: Record<string, Json>): StackPolicies => {
   };
   for (const [logical, r] of Object.entries(resources)) {
     const p = r.Properties ?? {};
-    if (r.Type === 'AWS::IAM::Policy') {
+    // A managed policy attached to the role counts as well: CDK moves statements into one
+    // (`…OverflowPolicy1`) when a role's inline policy outgrows IAM's size limit.
+    if (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') {
       for (const role of (p.Roles as { Ref: string }[]) ?? [])
         addPolicy(role.Ref, p.PolicyDocument as PolicyDocument);
     } else if (r.Type === 'AWS::IAM::Role') {
