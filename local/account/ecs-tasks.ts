@@ -248,7 +248,12 @@ export class OneOffTasks {
         const runMs = (fault?.runSeconds ?? run.runSeconds) * 1000;
         this.later(task, runMs, () => {
           const exitCode = fault?.exitCode ?? run.exitCode;
-          if (task.log) this.logs.write(task.log.group, task.log.stream, run.lines);
+          // A command made to fail says so in its log, as a failing tool would on its last line.
+          const lines =
+            exitCode === run.exitCode
+              ? run.lines
+              : [`${command.join(' ')}: error, exiting with status ${exitCode}`];
+          if (task.log) this.logs.write(task.log.group, task.log.stream, lines);
           this.stopped(task, 'EssentialContainerExited', 'Essential container in task exited', exitCode);
         });
       });

@@ -102,6 +102,9 @@ describe('hooks', () => {
     expect(record.error?.Cause).toMatch(
       /^hook migrate failed: its container exited 3 \(Essential container in task exited\)/,
     );
+    expect(record.error?.Cause).toContain(
+      'Last log line: alembic upgrade head: error, exiting with status 3.',
+    );
     expect(record.error?.Cause).toContain('Log: https://us-east-1.console.aws.amazon.com/cloudwatch/');
     expect(record.hooks?.map((h) => [h.name, h.status])).toEqual([['migrate', 'failed']]);
     expect(record.phases.some((p) => p.name === 'ShiftTraffic')).toBe(false);
