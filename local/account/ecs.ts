@@ -544,6 +544,7 @@ export class EcsModel {
       if (key in input && input[key] !== undefined)
         throw awsError('ValidationException', `Unexpected key '${key}' found in params`);
     }
+    refuseUnregistrable(input);
     const { tags, ...definition } = input;
     const td = this.registerTaskDefinition(definition as TaskDefinition & { family: string });
     if (Array.isArray(tags) && tags.length > 0) {
@@ -552,3 +553,51 @@ export class EcsModel {
     return { taskDefinition: td, ...(Array.isArray(tags) && tags.length > 0 ? { tags } : {}) };
   }
 }
+
+/**
+ * Fargate's task sizes, CPU units → memory MiB: "Task CPU and memory" in the Amazon ECS developer
+ * guide. Kept here apart from the product's own table (functions/shared/task-definition.ts), so the
+ * simulated ECS checks Switchyard rather than agreeing with it.
+ */
+const FARGATE_SIZES: [number, number, number, number][] = [
+  // cpu, memory from, memory to, step
+  [256, 512, 2048, 512],
+  [512, 1024, 4096, 1024],
+  [1024, 2048, 8192, 1024],
+  [2048, 4096, 16384, 1024],
+  [4096, 8192, 30720, 1024],
+  [8192, 16384, 61440, 4096],
+  [16384, 32768, 122880, 8192],
+];
+
+/** What RegisterTaskDefinition refuses (ECS API reference and service quotas), as ECS says it. */
+const refuseUnregistrable = (
+  input: { containerDefinitions: ContainerDefinition[] } & Record<string, unknown>,
+) => {
+  if (Buffer.byteLength(JSON.stringify(input)) > 65_536)
+    throw awsError('ClientException', 'Task definition size exceeds the maximum of 65536 bytes.');
+  if (input.containerDefinitions.length > 10)
+    throw awsError('ClientException', 'Too many containers: a task definition can have at most 10.');
+  for (const c of input.containerDefinitions) {
+    if (!c.image) throw awsError('ClientException', 'Container.image should not be null or empty.');
+  }
+  const compatibilities = (input.requiresCompatibilities as string[] | undefined) ?? [];
+  if (!compatibilities.includes('FARGATE')) return;
+  if (input.networkMode !== 'awsvpc')
+    throw awsError('ClientException', "Fargate only supports network mode 'awsvpc'.");
+  const cpu = Number(input.cpu);
+  const memory = Number(input.memory);
+  const size = FARGATE_SIZES.find(([c]) => c === cpu);
+  // 256 CPU takes 512, 1024 and 2048: its table row steps by 512 from 512, which lists 1536 too.
+  const fits =
+    size !== undefined &&
+    memory >= size[1] &&
+    memory <= size[2] &&
+    (memory - size[1]) % size[3] === 0 &&
+    !(cpu === 256 && memory === 1536);
+  if (!fits)
+    throw awsError(
+      'ClientException',
+      `No Fargate configuration exists for given values: ${input.cpu} CPU, ${input.memory} memory. See the Amazon ECS documentation for the valid values.`,
+    );
+};
