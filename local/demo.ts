@@ -201,6 +201,7 @@ const main = async () => {
         `${names.length - failed}/${names.length} scenarios ended as they should.`,
         'Next: your own service, a failure of your choosing, and the operator view:',
         '  npm run demo -- --targets my-targets.json --target my-api --fault error-rate',
+        '  npm run demo -- --targets examples/reconciliation.json --fault hook-fails   # a real system: its migration fails',
         '  npx switchyard --local plan --target checkout-api --tag v2',
         '  npx switchyard --local release --target checkout-api --tag v2 && npx switchyard --local dashboard',
         '',

@@ -105,6 +105,7 @@ export const ownServiceScenario = (
           }
         : {}),
       ...(at ? { startTime: at.toISOString() } : {}),
+      ...(new RegExp(`^(?:${target.image.tagPattern})$`).test('v2') ? {} : { manual: true }),
       expect: expected,
     },
     ...(unseen

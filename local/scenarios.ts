@@ -6,6 +6,7 @@ import { findTarget, type Target } from '../functions/shared/config.ts';
 import { releaseIdFor } from '../functions/shared/requests.ts';
 import type { Phase, ReleaseRecord } from '../functions/shared/store.ts';
 import { percentages } from '../functions/shared/traffic.ts';
+import { EcrModel } from './account/ecr-sns.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import { decideThroughPage, emailedLinks } from './approver.ts';
 import type { FaultPlan } from './faults.ts';
@@ -36,6 +37,8 @@ export interface Scenario {
   rollback?: { when: 'warm-bake' | 'after-promoted'; reason: string };
   /** The outcome the scenario demonstrates (of the rollback, when there is one). */
   expect: string;
+  /** Started by hand rather than by the push (the target's tagPattern does not take v2). */
+  manual?: boolean;
 }
 
 export const scenarios = {
@@ -315,7 +318,12 @@ export const runRelease = async (
   try {
     const t = target as Target;
     const pushedAt = Date.now();
-    const { digest } = runtime.push(t.image.repository, 'v2');
+    // A target whose tagPattern a push of v2 would not match is released by hand, as an operator
+    // would (`switchyard release --tag v2`): the push alone would start nothing.
+    if (scenario.manual) runtime.startRelease({ target: t.name, tag: 'v2', by: 'demo@example.com' });
+    const { digest } = scenario.manual
+      ? { digest: EcrModel.digestOf(t.image.repository, 'v2') }
+      : runtime.push(t.image.repository, 'v2');
     const releaseOf = async () => {
       const execution = runtime.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
       return execution ? runtime.release(execution.name) : undefined;

@@ -13,22 +13,10 @@ import { containerImage, describeService, scaleService } from '../shared/ecs.ts'
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
+import { READ_ONLY_FIELDS } from '../shared/task-definition.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2'>;
-
-// Returned by DescribeTaskDefinition but rejected by RegisterTaskDefinition
-// (as in aws-actions/amazon-ecs-deploy-task-definition).
-const notRegistrable = [
-  'compatibilities',
-  'taskDefinitionArn',
-  'requiresAttributes',
-  'revision',
-  'status',
-  'registeredAt',
-  'deregisteredAt',
-  'registeredBy',
-] as const;
 
 /** A copy of the live task definition with `container` pinned to `image` (by digest). */
 export const withImage = (
@@ -37,7 +25,7 @@ export const withImage = (
   image: string,
 ): RegisterTaskDefinitionCommandInput => {
   const copy: Record<string, unknown> = { ...live };
-  for (const key of notRegistrable) delete copy[key];
+  for (const key of READ_ONLY_FIELDS) delete copy[key];
   const containers = (live.containerDefinitions ?? []).map((c) =>
     c.name === container ? { ...c, image } : c,
   );

@@ -4,7 +4,7 @@ import { notify } from '../shared/notifications.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets' | 'now' | 'events'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'sns' | 'secrets' | 'now' | 'events' | 'eventBus'>;
 
 /** Subject and body of the outcome message; the body says what a person needs to act. */
 export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined, environment: string) => {

@@ -16,7 +16,18 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'sns' | 'secrets' | 'now' | 'events'
+  | 'targets'
+  | 'store'
+  | 'ecs'
+  | 'rds'
+  | 'elbv2'
+  | 'cloudwatch'
+  | 'sfn'
+  | 'sns'
+  | 'secrets'
+  | 'now'
+  | 'events'
+  | 'eventBus'
 >;
 
 /** Waits are kept a week after they were registered, then DynamoDB's TTL removes them. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { hookPlanSchema } from '../shared/hooks.ts';
 import { colourSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { WaitKind } from '../shared/vocabulary.ts';
 
@@ -51,12 +52,7 @@ export const inputSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal(WaitKind.HookTask),
     enteredAt: z.iso.datetime({ offset: true }).optional(),
-    hook: z.object({
-      name: z.string().min(1),
-      point: z.enum(['preTraffic', 'postTraffic']),
-      container: z.string(),
-      migration: z.object({ compatibility: z.string() }).optional(),
-    }),
+    hook: hookPlanSchema.pick({ name: true, point: true, container: true, migration: true }),
     task: z.object({ cluster: z.string().min(1), taskArn: z.string().min(1) }),
   }),
   z.object({

@@ -4,7 +4,7 @@ import { plainLine, slackText } from '../shared/channel-text.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
-import { eventBusName, publishState, stateDetail } from '../shared/events.ts';
+import { statePublisher } from '../shared/events.ts';
 import { haltReason } from '../shared/halt.ts';
 import { healthDetails } from '../shared/health-text.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
@@ -19,7 +19,17 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'approvals' | 'ses' | 'sfn' | 'secrets' | 'ecs' | 'ecr' | 'now' | 'events'
+  | 'targets'
+  | 'store'
+  | 'approvals'
+  | 'ses'
+  | 'sfn'
+  | 'secrets'
+  | 'ecs'
+  | 'ecr'
+  | 'now'
+  | 'events'
+  | 'eventBus'
 > & {
   keySecret: string;
   /** The approval API's URL (API Gateway; locally the loopback server). */
@@ -258,32 +268,18 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   // On Switchyard's bus too (events.ts); best effort, like every notification.
-  const bus = eventBusName();
-  if (bus && deps.events) {
-    try {
-      await publishState(
-        deps.events,
-        bus,
-        stateDetail(
-          target,
-          input.releaseId,
-          'ApprovalRequested',
-          {
-            approvalId: record.approvalId,
-            approvers: record.approvers,
-            requester: record.requester,
-            twoPerson: record.twoPerson,
-            deadline: record.details.Deadline,
-            channels,
-          },
-          deps.now(),
-        ),
-      );
-    } catch (error) {
-      logger.warn('notification failed', { channel: 'eventbridge', error: error as Error });
-      await deps.store.countNotificationFailures(input.releaseId, 1).catch(() => undefined);
-    }
-  }
+  const publish = statePublisher(deps, target, input.releaseId, 'ApprovalRequested', {
+    approvalId: record.approvalId,
+    approvers: record.approvers,
+    requester: record.requester,
+    twoPerson: record.twoPerson,
+    deadline: record.details.Deadline,
+    channels,
+  });
+  await publish?.().catch(async (error: Error) => {
+    logger.warn('notification failed', { channel: 'eventbridge', error });
+    await deps.store.countNotificationFailures(input.releaseId, 1).catch(() => undefined);
+  });
   return {
     approvalId: record.approvalId,
     channels,

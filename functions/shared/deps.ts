@@ -22,6 +22,8 @@ import { createStore, type Store } from './store.ts';
 
 export interface BaseDeps {
   targets: TargetsFile;
+  /** Switchyard's own event bus (env SWITCHYARD_EVENT_BUS, optional): release events go there. */
+  eventBus?: string;
   store: Store;
   approvals: ApprovalStore;
   now: () => Date;
@@ -66,5 +68,10 @@ export const baseDeps = (): BaseDeps => {
     }),
     approvals: approvalStore(doc, env.APPROVALS_TABLE),
     now: () => new Date(),
+    ...eventBusFromEnv(),
   };
 };
+
+/** The optional event bus, read once where the deps are built (never at call time). */
+export const eventBusFromEnv = (): { eventBus?: string } =>
+  process.env.SWITCHYARD_EVENT_BUS ? { eventBus: process.env.SWITCHYARD_EVENT_BUS } : {};

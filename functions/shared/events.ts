@@ -24,8 +24,27 @@ export const ReleaseState = {
 } as const;
 export type ReleaseState = (typeof ReleaseState)[keyof typeof ReleaseState];
 
-/** The bus the stack made (env SWITCHYARD_EVENT_BUS); unset, nothing is published. */
-export const eventBusName = (): string | undefined => process.env.SWITCHYARD_EVENT_BUS || undefined;
+/** What a step needs to publish: the client and the stack's bus (deps.ts reads it at init). */
+export interface EventsDeps {
+  events?: Pick<EventBridgeClient, 'send'>;
+  /** The bus the stack made (env SWITCHYARD_EVENT_BUS); unset, nothing is published. */
+  eventBus?: string;
+  now?: () => Date;
+}
+
+/** The publish of one state change, or undefined where this step has no bus to publish on. */
+export const statePublisher = (
+  deps: EventsDeps,
+  target: Target,
+  releaseId: string,
+  state: ReleaseState,
+  extra: Record<string, unknown>,
+): (() => Promise<void>) | undefined => {
+  const { events, eventBus } = deps;
+  if (!events || !eventBus) return undefined;
+  const detail = stateDetail(target, releaseId, state, extra, deps.now?.() ?? new Date());
+  return () => publishState(events, eventBus, detail);
+};
 
 /** How often a failed entry is sent again before it counts as a failed delivery. */
 const ATTEMPTS = 3;

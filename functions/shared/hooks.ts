@@ -45,6 +45,12 @@ export const thresholdsSchema = z
   });
 export type Thresholds = z.infer<typeof thresholdsSchema>;
 
+export const migrationSchema = z.strictObject({
+  compatibility: z.enum([Compatibility.Expand, Compatibility.Breaking]),
+  /** How to undo it by hand (e.g. `alembic downgrade -1`): shown in the rollback plan, never run. */
+  undo: z.string().min(1).max(500).optional(),
+});
+
 export const hookSchema = z
   .strictObject({
     /** Names the hook in the release record, the notifications and `switchyard describe`. */
@@ -81,13 +87,7 @@ export const hookSchema = z
       .max(12 * 3600)
       .default(900),
     /** Marks a schema migration and says whether the old version survives it. */
-    migration: z
-      .strictObject({
-        compatibility: z.enum([Compatibility.Expand, Compatibility.Breaking]),
-        /** How to undo it by hand (e.g. `alembic downgrade -1`): shown in the rollback plan, never run. */
-        undo: z.string().min(1).max(500).optional(),
-      })
-      .optional(),
+    migration: migrationSchema.optional(),
     /**
      * A load test: the task prints one line `SWITCHYARD_RESULT {"p95Ms":…,"errorRate":…,"rps":…}` to
      * its log (awslogs), and the release compares those figures with these.
@@ -135,9 +135,7 @@ export const hookPlanSchema = z.object({
   launch: z.record(z.string(), z.unknown()),
   /** Where its log goes (awslogs): needed to read a load test's figures and to link the log. */
   log: z.object({ group: z.string(), streamPrefix: z.string().optional(), region: z.string() }).optional(),
-  migration: z
-    .object({ compatibility: z.enum(['expand', 'breaking']), undo: z.string().optional() })
-    .optional(),
+  migration: migrationSchema.optional(),
   thresholds: thresholdsSchema.optional(),
 });
 export type HookPlan = z.infer<typeof hookPlanSchema>;
@@ -177,35 +175,22 @@ export interface ThresholdResult {
   passed: boolean;
 }
 
+/** Which figure each threshold bounds, and how: below its limit, or at least it. */
+const RULES = [
+  { threshold: 'p95Ms', figure: 'p95Ms', rule: '<' },
+  { threshold: 'errorRate', figure: 'errorRate', rule: '<' },
+  { threshold: 'minRps', figure: 'rps', rule: '≥' },
+] as const;
+
 /** Each threshold against the figure it bounds; a figure the task did not report fails. */
-export const judgeFigures = (figures: Figures, thresholds: Thresholds): ThresholdResult[] => {
-  const out: ThresholdResult[] = [];
-  if (thresholds.p95Ms !== undefined)
-    out.push({
-      figure: 'p95Ms',
-      value: figures.p95Ms,
-      limit: thresholds.p95Ms,
-      rule: '<',
-      passed: figures.p95Ms !== undefined && figures.p95Ms < thresholds.p95Ms,
-    });
-  if (thresholds.errorRate !== undefined)
-    out.push({
-      figure: 'errorRate',
-      value: figures.errorRate,
-      limit: thresholds.errorRate,
-      rule: '<',
-      passed: figures.errorRate !== undefined && figures.errorRate < thresholds.errorRate,
-    });
-  if (thresholds.minRps !== undefined)
-    out.push({
-      figure: 'rps',
-      value: figures.rps,
-      limit: thresholds.minRps,
-      rule: '≥',
-      passed: figures.rps !== undefined && figures.rps >= thresholds.minRps,
-    });
-  return out;
-};
+export const judgeFigures = (figures: Figures, thresholds: Thresholds): ThresholdResult[] =>
+  RULES.flatMap(({ threshold, figure, rule }) => {
+    const limit = thresholds[threshold];
+    if (limit === undefined) return [];
+    const value = figures[figure];
+    const passed = value !== undefined && (rule === '<' ? value < limit : value >= limit);
+    return [{ figure, value, limit, rule, passed }];
+  });
 
 /** `p95 < 2000 ms, errors < 5%, ≥ 10 req/s`: what a load test must show. */
 export const thresholdsText = (t: Thresholds): string =>

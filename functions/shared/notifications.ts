@@ -4,12 +4,11 @@
  * retired). A channel that fails is logged and counted, never thrown: notifying must not change
  * the course of a release.
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { slackText, teamsText } from './channel-text.ts';
 import type { Target } from './config.ts';
-import { eventBusName, publishState, type ReleaseState, stateDetail } from './events.ts';
+import { type EventsDeps, type ReleaseState, statePublisher } from './events.ts';
 import { post } from './http.ts';
 import { logger } from './logger.ts';
 import { secretString } from './secrets.ts';
@@ -27,13 +26,11 @@ export interface ReleaseNotice {
   state?: { name: ReleaseState; detail?: Record<string, unknown> };
 }
 
-export interface NotifyDeps {
+/** A step without `events` and `eventBus` (events.ts) publishes nothing on Switchyard's bus. */
+export interface NotifyDeps extends EventsDeps {
   sns: Pick<SNSClient, 'send'>;
   secrets: Pick<SecretsManagerClient, 'send'>;
   store: Pick<Store, 'countNotificationFailures'>;
-  /** Switchyard's own bus (events.ts); a step without it publishes nothing. */
-  events?: Pick<EventBridgeClient, 'send'>;
-  now?: () => Date;
 }
 
 export interface Delivery {
@@ -177,18 +174,10 @@ export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNo
         ),
     ],
   ];
-  const bus = eventBusName();
-  const { events } = deps;
-  if (events && bus && notice.state) {
-    const detail = stateDetail(
-      target,
-      notice.releaseId,
-      notice.state.name,
-      notice.state.detail ?? {},
-      deps.now?.() ?? new Date(),
-    );
-    channels.push(['eventbridge', () => publishState(events, bus, detail)]);
-  }
+  const publish =
+    notice.state &&
+    statePublisher(deps, target, notice.releaseId, notice.state.name, notice.state.detail ?? {});
+  if (publish) channels.push(['eventbridge', publish]);
   const slack = target.notify.slackWebhookSecret;
   if (slack)
     channels.push(['slack', async () => post(await webhookUrl(deps, slack), slackPayload(target, notice))]);

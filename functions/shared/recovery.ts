@@ -21,7 +21,17 @@ import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
 
 export type RecoveryDeps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecs' | 'elbv2' | 'sfn' | 'sns' | 'secrets' | 'now' | 'approvals' | 'events'
+  | 'targets'
+  | 'store'
+  | 'ecs'
+  | 'elbv2'
+  | 'sfn'
+  | 'sns'
+  | 'secrets'
+  | 'now'
+  | 'approvals'
+  | 'events'
+  | 'eventBus'
 >;
 
 /** What ended the execution, as Step Functions reports it. */

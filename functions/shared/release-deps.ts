@@ -5,7 +5,7 @@
 import { approvalStore } from './approvals.ts';
 import * as clients from './clients.ts';
 import type { TargetsFile } from './config.ts';
-import type { ReleaseDeps } from './deps.ts';
+import { eventBusFromEnv, type ReleaseDeps } from './deps.ts';
 import { httpProbe } from './probe.ts';
 import type { Store } from './store.ts';
 
@@ -14,6 +14,7 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   store,
   approvals: approvalStore(clients.doc, approvalsTable),
   now: () => new Date(),
+  ...eventBusFromEnv(),
   ecs: clients.ecs,
   elbv2: clients.elbv2,
   rds: clients.rds,

@@ -13,6 +13,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { Compatibility, Figures, ThresholdResult } from './hooks.ts';
 import type {
   Colour,
   Outcome,
@@ -115,7 +116,7 @@ export interface ReleaseRecord {
   /** What each hook that ran did, in the order they ran (record-hook). */
   hooks?: HookResult[];
   /** Set once a migration hook succeeded: what it left the old version able to do. */
-  migrated?: 'expand' | 'breaking';
+  migrated?: Compatibility;
   /** Rollbacks: the operator forced it past a breaking migration (after restoring the snapshot). */
   force?: boolean;
   /** A release carrying its own task definition: as given (image pinned at deploy), and what it changes. */
@@ -137,9 +138,9 @@ export interface HookResult {
   logUrl?: string;
   /** The last lines of its log (at most 5). */
   logTail?: string[];
-  figures?: { p95Ms?: number; errorRate?: number; rps?: number };
-  thresholds?: { figure: string; value?: number; limit: number; rule: string; passed: boolean }[];
-  migration?: 'expand' | 'breaking';
+  figures?: Figures;
+  thresholds?: ThresholdResult[];
+  migration?: Compatibility;
   status: 'succeeded' | 'failed';
   detail: string;
 }

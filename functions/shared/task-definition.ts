@@ -36,8 +36,11 @@ function range(from: number, to: number, step: number): number[] {
   return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 }
 
-/** Returned by DescribeTaskDefinition, refused by RegisterTaskDefinition: dropped from the file. */
-const readOnly = [
+/**
+ * Returned by DescribeTaskDefinition, refused by RegisterTaskDefinition (as in
+ * aws-actions/amazon-ecs-deploy-task-definition): dropped from a file, and from a live copy.
+ */
+export const READ_ONLY_FIELDS = [
   'taskDefinitionArn',
   'revision',
   'status',
@@ -211,7 +214,7 @@ export const parseTaskDefinition = (
       : document;
   const copy = inner && typeof inner === 'object' ? { ...(inner as Record<string, unknown>) } : inner;
   if (copy && typeof copy === 'object')
-    for (const key of [...readOnly, 'tags']) delete (copy as Record<string, unknown>)[key];
+    for (const key of [...READ_ONLY_FIELDS, 'tags']) delete (copy as Record<string, unknown>)[key];
   const result = taskDefinitionFileSchema.safeParse(copy);
   if (!result.success)
     throw new InvalidInput(
@@ -273,7 +276,7 @@ export const diffTaskDefinitions = (
   releasedContainer?: string,
 ): string[] => {
   const out: string[] = [];
-  const skipTask = new Set<string>(['containerDefinitions', 'tags', ...readOnly]);
+  const skipTask = new Set<string>(['containerDefinitions', 'tags', ...READ_ONLY_FIELDS]);
   const fields = (o: object) => Object.keys(o).filter((k) => !skipTask.has(k));
   for (const key of [...new Set([...fields(live), ...fields(next)])].sort()) {
     const a = (live as Record<string, unknown>)[key];

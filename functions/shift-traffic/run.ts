@@ -11,7 +11,7 @@ import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets' | 'events'
+  'targets' | 'elbv2' | 'cloudwatch' | 'store' | 'now' | 'sns' | 'secrets' | 'events' | 'eventBus'
 >;
 
 /**

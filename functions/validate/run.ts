@@ -29,7 +29,7 @@ import type { Input } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets' | 'events'
+  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets' | 'events' | 'eventBus'
 >;
 
 /**

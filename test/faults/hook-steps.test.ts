@@ -152,4 +152,29 @@ describe('fault matrix: hook steps', () => {
       true,
     );
   });
+
+  it('a rollback requested while the smoke hook runs stops its task (a migration would be left to finish)', async () => {
+    // The "requested at %s" cases above stop at the first hook, the migration, which is left alone:
+    // this one waits for the second, so the stop itself is what is checked.
+    const world = await hookWorld({ tasks: { 'python -m smoke': { hang: true } } });
+    const smoke = () => world.rt.account.ecs.oneOff?.all().find((t) => t.command.includes('smoke'));
+    const result = await runIn('hooks rollback requested during smoke', world, 'any', async () => {
+      world.rt.push('ledger-api', 'v2');
+      expect(await world.rt.runUntil(() => smoke()?.lastStatus === 'RUNNING')).toBe(true);
+      const rollbackId = world.rt.startRollback({
+        target: 'ledger-api',
+        reason: 'fault matrix: during smoke',
+      });
+      world.rt.faults.fired.push('rollback requested during the smoke hook');
+      await world.rt.settle();
+      return { ids: [releaseId, rollbackId], outcome: (await world.rt.release(releaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Aborted');
+    expect(smoke()?.lastStatus).toBe('STOPPED');
+    // Stopped by Switchyard (SIGKILL after the stop timeout: the hung command ignored SIGTERM).
+    expect(smoke()?.exitCode).toBe(137);
+    const migrate = world.rt.account.ecs.oneOff?.all().find((t) => t.command.includes('alembic'));
+    expect(migrate?.exitCode).toBe(0);
+  });
 });

@@ -155,6 +155,24 @@ describe('demo: hooks on the shipped targets file', () => {
   });
 });
 
+describe('demo: a real system from examples/', () => {
+  it('reconciliation.json with --fault hook-fails: its staging tags are not v2, so it is released by hand, and its first hook fails → Aborted', async () => {
+    const { stdout } = await demo(
+      '--targets',
+      'examples/reconciliation.json',
+      '--fault',
+      'hook-fails',
+      '--json',
+    );
+    expect(stdout).toMatch(/✔ reconciliation-staging: Aborted/);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toMatchObject({
+      outcome: 'Aborted',
+      activeColour: 'blue',
+      error: { Error: 'HookFailed' },
+    });
+  });
+});
+
 describe('demo: faults on your own targets', () => {
   it('hook-fails and latency reach the outcome they should, or say why nothing sees them', async () => {
     const { ownServiceScenario } = await import('../../local/own-service.ts');

@@ -19,6 +19,13 @@ const world = async () => {
   return w;
 };
 
+/** Releases checkout-api at `tag` with `td` until it ends; its id and record. */
+const releaseWith = async (t: TestWorld, td: ReturnType<typeof parseTaskDefinition>, tag: string) => {
+  const id = t.rt.startRelease({ target: 'checkout-api', tag, by: 'ops@example.com', taskDefinition: td });
+  await t.rt.settle();
+  return { id, record: await t.rt.release(id) };
+};
+
 /** The live definition of checkout-api as `aws ecs describe-task-definition` prints it, edited. */
 const edited = (t: TestWorld, edit: (td: Record<string, unknown>) => void) => {
   const [arn] = [...t.rt.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/checkout-api:'));
@@ -36,14 +43,7 @@ describe('releases with their own task definition', () => {
       const [app] = d.containerDefinitions as { environment?: { name: string; value: string }[] }[];
       if (app) app.environment = [{ name: 'FEATURE_X', value: 'on' }];
     });
-    const id = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: td,
-    });
-    await t.rt.settle();
-    const record = await t.rt.release(id);
+    const { id, record } = await releaseWith(t, td, 'v1');
 
     expect(id).toMatch(/^checkout-api-[0-9a-f]{12}-c[0-9a-f]{8}$/);
     expect(record?.outcome).toBe('Promoted');
@@ -67,14 +67,7 @@ describe('releases with their own task definition', () => {
   it('a definition identical to the live one with the live image has nothing to release', async () => {
     const t = await world();
     const td = edited(t, () => {});
-    const id = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: td,
-    });
-    await t.rt.settle();
-    const record = await t.rt.release(id);
+    const { record } = await releaseWith(t, td, 'v1');
     expect(record?.outcome).toBe('Aborted');
     expect(record?.error?.Error).toBe('DigestAlreadyActive');
     expect(record?.error?.Cause).toContain('with this task definition (nothing in it differs)');
@@ -85,14 +78,7 @@ describe('releases with their own task definition', () => {
     const td = edited(t, (d) => {
       d.taskRoleArn = 'arn:aws:iam::123456789012:role/admin';
     });
-    const id = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v2',
-      by: 'ops@example.com',
-      taskDefinition: td,
-    });
-    await t.rt.settle();
-    const record = await t.rt.release(id);
+    const { record } = await releaseWith(t, td, 'v2');
     expect(record?.outcome).toBe('Aborted');
     expect(record?.error?.Cause).toContain(
       "names task role arn:aws:iam::123456789012:role/admin, but checkout-api's ecs.roles.task is arn:aws:iam::123456789012:role/checkout-api-task",
@@ -107,14 +93,7 @@ describe('releases with their own task definition', () => {
       if (app) app.portMappings = [{ containerPort: 9090 }];
       d.requiresCompatibilities = ['EC2'];
     });
-    const id = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: td,
-    });
-    await t.rt.settle();
-    const record = await t.rt.release(id);
+    const { record } = await releaseWith(t, td, 'v1');
     expect(record?.outcome).toBe('Aborted');
     expect(record?.error?.Cause).toContain(
       'lacks requiresCompatibilities ["FARGATE"]: checkout-api-blue runs on Fargate',
@@ -133,14 +112,7 @@ describe('releases with their own task definition', () => {
         essential: false,
       });
     });
-    const id = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: td,
-    });
-    await t.rt.settle();
-    const record = await t.rt.release(id);
+    const { record } = await releaseWith(t, td, 'v1');
     expect(record?.outcome).toBe('Promoted');
     expect(record?.changes).toEqual([
       'container app: healthCheck none → {"command":["CMD-SHELL","curl -f localhost:8080/health"],"interval":"10"}',
@@ -154,23 +126,11 @@ describe('releases with their own task definition', () => {
       const [app] = d.containerDefinitions as { environment?: { name: string; value: string }[] }[];
       if (app) app.environment = [{ name: 'FEATURE_X', value: 'on' }];
     });
-    const first = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: on,
-    });
-    await t.rt.settle();
-    expect((await t.rt.release(first))?.outcome).toBe('Promoted');
+    const { id: first, record: firstRecord } = await releaseWith(t, on, 'v1');
+    expect(firstRecord?.outcome).toBe('Promoted');
     const off = edited(t, () => {});
-    const second = t.rt.startRelease({
-      target: 'checkout-api',
-      tag: 'v1',
-      by: 'ops@example.com',
-      taskDefinition: off,
-    });
-    await t.rt.settle();
-    expect((await t.rt.release(second))?.outcome).toBe('Promoted');
+    const { id: second, record: secondRecord } = await releaseWith(t, off, 'v1');
+    expect(secondRecord?.outcome).toBe('Promoted');
     const { nextAttempt } = await import('../../functions/shared/attempts.ts');
     const { taskDefinitionKey } = await import('../../functions/shared/task-definition.ts');
     // Driven by the virtual clock, as the CLI's own call is in its process.
