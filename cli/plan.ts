@@ -212,6 +212,13 @@ export const planRelease = async (
       ESTIMATES.deploy,
     ),
   );
+  // The group's members deploy beside the primary (each at its live colour's size, a singleton at 0).
+  for (const m of t.group)
+    add(
+      'DeployGroup',
+      `${m.name} (${m.role}${m.switch ? `, ${m.switch}` : ''}): deploy ${m.repository ? `${m.repository}:${options.tag}` : options.tag} to its idle colour${m.role === 'singleton' ? ' at 0 tasks (it starts at the cut-over, after its old colour has stopped)' : m.role === 'web' ? ', its own rule moving with the primary' : ', running beside the old colour'}`,
+      [0, 'configuration'],
+    );
   if (t.health.graceSeconds > 0)
     add('HealthGrace', `wait ${t.health.graceSeconds} s before judging health`, [
       t.health.graceSeconds,
@@ -257,12 +264,24 @@ export const planRelease = async (
     );
   for (const h of t.hooks.preTraffic) hookStep(h, 'preTraffic');
   const postTraffic = t.hooks.postTraffic;
+  const webMembers = t.group.filter((m) => m.role === 'web').map((m) => m.name);
+  const cutovers = t.group.filter((m) => m.role === 'singleton' || m.switch === 'cutover');
   for (const [i, s] of planSteps(options.strategy, t.bakeMinutes).entries()) {
     add(
       'ShiftTraffic',
-      `move ${s.percent}% of traffic to ${idle}, verified by reading the weights back`,
+      `move ${s.percent}% of traffic to ${idle}${webMembers.length ? ` (and ${webMembers.join(', ')} in lockstep)` : ''}, verified by reading the weights back`,
       timed(['ShiftTraffic'], undefined, ESTIMATES.quick),
     );
+    if (s.percent === 100)
+      for (const m of cutovers)
+        add(
+          'CutOverGroup',
+          m.role === 'singleton'
+            ? `${m.name} (singleton): old colour to 0, wait until every task STOPPED, then start the new one (never two at once)`
+            : `${m.name} (worker, cutover): old colour to 0`,
+          // A singleton: its old tasks' stop (up to the 30 s stop timeout) and the new ones' start.
+          m.role === 'singleton' ? [75, 'estimate'] : [0, 'configuration'],
+        );
     if (s.bakeSeconds > 0) {
       add(
         'Bake',
@@ -276,7 +295,7 @@ export const planRelease = async (
   for (const h of postTraffic) hookStep(h, 'postTraffic');
   add(
     'ScaleDownOldColour',
-    `scale ${live} to 0; ${t.database ? `prune Switchyard's snapshots beyond ${t.database.keepSnapshots}; ` : ''}record the outcome, free the lock, notify`,
+    `scale ${live} to 0${t.group.length ? ` (and each member's old colour)` : ''}; ${t.database ? `prune Switchyard's snapshots beyond ${t.database.keepSnapshots}; ` : ''}record the outcome, free the lock, notify`,
     timed(['ScaleDownOldColour', 'RecordOutcome', 'Notify'], undefined, ESTIMATES.quick),
   );
 
@@ -345,6 +364,7 @@ export const planRelease = async (
       snapshot: t.database ? { kind: t.database.kind, identifier: t.database.identifier } : null,
       approval,
       hooks: { preTraffic: t.hooks.preTraffic, postTraffic: t.hooks.postTraffic },
+      group: t.group.map((m) => ({ name: m.name, role: m.role, switch: m.switch ?? null })),
       migration: migrationCompatibility(t.hooks),
       steps: planned,
       freezes,

@@ -47,6 +47,7 @@ import {
   hookTaskStoppedPattern,
   rdsSnapshotPattern,
   type EventPattern as SharedPattern,
+  serviceTaskStoppedPattern,
 } from '../functions/shared/event-patterns.ts';
 import { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE } from '../functions/shared/events.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
@@ -265,9 +266,9 @@ export class SwitchyardStack extends Stack {
       eventPattern: {
         ...cdkPattern(ecsDeploymentPattern),
         resources: targets.flatMap((t) =>
-          [t.ecs.services.blue, t.ecs.services.green].map((s) =>
-            arn('ecs', 'service', `${t.ecs.cluster}/${s}`),
-          ),
+          [t.ecs.services, ...t.group.map((m) => m.services)]
+            .flatMap((s) => [s.blue, s.green])
+            .map((s) => arn('ecs', 'service', `${t.ecs.cluster}/${s}`)),
         ),
       },
       targets: [target('wait-resume')],
@@ -281,6 +282,25 @@ export class SwitchyardStack extends Stack {
           detail: {
             ...(cdkPattern(hookTaskStoppedPattern).detail as object),
             clusterArn: [...new Set(withHooks.map((t) => arn('ecs', 'cluster', t.ecs.cluster)))],
+          },
+        },
+        targets: [target('wait-resume')],
+      });
+    }
+    const members = targets.flatMap((t) => t.group.flatMap((m) => [m.services.blue, m.services.green]));
+    if (members.length > 0) {
+      new Rule(this, 'GroupTasksStopped', {
+        description:
+          "A group member's task stopping: a singleton's colour draining, or a member failing during a bake",
+        eventPattern: {
+          ...cdkPattern(serviceTaskStoppedPattern(members)),
+          detail: {
+            ...(cdkPattern(serviceTaskStoppedPattern(members)).detail as object),
+            clusterArn: [
+              ...new Set(
+                targets.filter((t) => t.group.length).map((t) => arn('ecs', 'cluster', t.ecs.cluster)),
+              ),
+            ],
           },
         },
         targets: [target('wait-resume')],
@@ -363,8 +383,20 @@ export class SwitchyardStack extends Stack {
     const services = targets.flatMap((t) =>
       [t.ecs.services.blue, t.ecs.services.green].map((s) => arn('ecs', 'service', `${t.ecs.cluster}/${s}`)),
     );
+    // Release groups (functions/shared/group.ts): the members' services, rules and repositories.
+    const groupTargets = targets.filter((t) => t.group.length > 0);
+    const memberServices = groupTargets.flatMap((t) =>
+      t.group.flatMap((m) =>
+        [m.services.blue, m.services.green].map((s) => arn('ecs', 'service', `${t.ecs.cluster}/${s}`)),
+      ),
+    );
     const repositories = targets.map((t) => arn('ecr', 'repository', t.image.repository));
-    const trafficArns = targets.map((t) => (t.traffic.listenerRuleArn ?? t.traffic.listenerArn) as string);
+    const trafficArns = targets.flatMap((t) => [
+      (t.traffic.listenerRuleArn ?? t.traffic.listenerArn) as string,
+      ...t.group.flatMap((m) =>
+        m.traffic ? [(m.traffic.listenerRuleArn ?? m.traffic.listenerArn) as string] : [],
+      ),
+    ]);
     const testListeners = targets.flatMap((t) =>
       t.traffic.testListenerArn ? [t.traffic.testListenerArn] : [],
     );
@@ -396,6 +428,71 @@ export class SwitchyardStack extends Stack {
 
     // RequestApproval: the tags of the digest the live colour runs (the page shows what is replaced).
     allow(['validate', 'request-approval'], ['ecr:DescribeImages'], repositories);
+    if (groupTargets.length > 0) {
+      const memberRepositories = groupTargets.flatMap((t) =>
+        t.group.flatMap((m) => (m.repository ? [arn('ecr', 'repository', m.repository)] : [])),
+      );
+      // Validate resolves each member's image (its repository's URI, the release's tag there).
+      allow(['validate'], ['ecr:DescribeRepositories'], [...repositories, ...memberRepositories]);
+      if (memberRepositories.length > 0) allow(['validate'], ['ecr:DescribeImages'], memberRepositories);
+      allow(
+        [
+          'validate',
+          'deploy-member',
+          'stop-member',
+          'start-member',
+          'check-health',
+          'register-wait',
+          'wait-resume',
+          'reconciler',
+          'recover-execution',
+        ],
+        ['ecs:DescribeServices'],
+        memberServices,
+      );
+      // The recovery of an ended release puts its group back (the reconciler finishes a singleton's).
+      allow(
+        ['deploy-member', 'stop-member', 'start-member', 'recover-execution', 'reconciler'],
+        ['ecs:UpdateService'],
+        memberServices,
+      );
+      allow(['deploy-member'], ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
+      allow(['deploy-member'], ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
+      const roles = groupTargets.flatMap((t) =>
+        [t.ecs.roles.task, t.ecs.roles.execution].filter((r) => r !== undefined),
+      );
+      if (roles.length > 0)
+        allow(['deploy-member'], ['iam:PassRole'], roles, {
+          StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+        });
+      // A singleton's colour draining, and a member's new colour judged by its stopped tasks.
+      const groupClusters = [...new Set(groupTargets.map((t) => t.ecs.cluster))];
+      const drainers: FunctionFolder[] = [
+        'check-health',
+        'register-wait',
+        'wait-resume',
+        'reconciler',
+        'recover-execution',
+      ];
+      allow(drainers, ['ecs:ListTasks'], ['*'], {
+        ArnEquals: { 'ecs:cluster': groupClusters.map((c) => arn('ecs', 'cluster', c)) },
+      });
+      allow(
+        drainers,
+        ['ecs:DescribeTasks'],
+        groupClusters.map((c) => arn('ecs', 'task', `${c}/*`)),
+      );
+      // Web members' rules move with the primary's (ModifyRule / ModifyListener below take trafficArns).
+      // A web member's weights are read from its rule, or from its listener's default action.
+      const webTraffic = groupTargets.flatMap((t) => t.group.flatMap((m) => (m.traffic ? [m.traffic] : [])));
+      const reads = [
+        ...(webTraffic.some((w) => w.listenerRuleArn) ? ['elasticloadbalancing:DescribeRules'] : []),
+        ...(webTraffic.some((w) => w.listenerArn) ? ['elasticloadbalancing:DescribeListeners'] : []),
+      ];
+      if (reads.length > 0) allow(['validate', 'stop-member'], reads, ['*']);
+      // A member's task stopping re-checks the target's bakes, with the new colours' target health.
+      allow(['wait-resume'], ['elasticloadbalancing:DescribeTargetHealth'], ['*']);
+    }
     allow(['deploy-inactive-colour'], ['ecr:DescribeRepositories'], repositories);
     allow(
       [

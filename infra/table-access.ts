@@ -58,6 +58,10 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   },
   // Reads the record: a rollback's request keeps the old colour warm (halt.ts).
   'scale-down-old-colour': readsAndRecords,
+  // A group member's steps read the release's halt marker and record their phase.
+  'deploy-member': readsAndRecords,
+  'stop-member': readsAndRecords,
+  'start-member': readsAndRecords,
   // Closes the release's approval if it was not taken (conditional on the status it read).
   'clean-up-inactive-colour': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
   'roll-back-traffic': readsAndRecords,

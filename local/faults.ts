@@ -91,6 +91,11 @@ export interface FaultPlan {
   /** Image tags whose containers fail their HTTP health checks. */
   unhealthyTags?: string[];
   /**
+   * Image tag (or `<repository>:<tag>`, or `<container>:<tag>`) → seconds after a service's task of that image started
+   * when its essential container exits 1: a worker that starts, then fails on real work.
+   */
+  crashAfterSeconds?: Record<string, number>;
+  /**
    * Image tag → share of real requests its containers answer with 5xx while passing their health
    * checks (a bug only traffic shows; the target's alarms see it).
    */
@@ -106,6 +111,7 @@ export class Faults {
   readonly unhealthyTags = new Set<string>();
   readonly errorRates = new Map<string, number>();
   readonly latencyMs = new Map<string, number>();
+  readonly crashAfterSeconds = new Map<string, number>();
   private readonly tasks: [string, TaskFault][] = [];
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
@@ -125,6 +131,7 @@ export class Faults {
     for (const tag of plan.unhealthyTags ?? []) this.unhealthyTags.add(tag);
     for (const [tag, rate] of Object.entries(plan.errorRates ?? {})) this.errorRates.set(tag, rate);
     for (const [tag, ms] of Object.entries(plan.latencyMs ?? {})) this.latencyMs.set(tag, ms);
+    for (const [tag, s] of Object.entries(plan.crashAfterSeconds ?? {})) this.crashAfterSeconds.set(tag, s);
     this.tasks.push(...Object.entries(plan.tasks ?? {}));
   }
 

@@ -24,6 +24,7 @@ import {
   executionEndedPattern,
   hookTaskStoppedPattern,
   rdsSnapshotPattern,
+  serviceTaskStoppedPattern,
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -321,6 +322,15 @@ export class LocalRuntime {
       pattern: hookTaskStoppedPattern,
       deliver: (e) => this.lambda.invoke('wait-resume', e),
     });
+    const members = this.targets.targets.flatMap((t) =>
+      t.group.flatMap((m) => [m.services.blue, m.services.green]),
+    );
+    if (members.length > 0)
+      this.bus.addRule({
+        name: 'group-tasks-stopped',
+        pattern: serviceTaskStoppedPattern(members),
+        deliver: (e) => this.lambda.invoke('wait-resume', e),
+      });
     this.bus.addRule({
       name: 'rds-snapshot',
       pattern: rdsSnapshotPattern,

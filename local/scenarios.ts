@@ -94,6 +94,19 @@ export const scenarios = {
     faults: { latencyMs: { v2: 3500 } },
     expect: 'Aborted',
   },
+  'release-group': {
+    description:
+      'bug-dedup (Flask web + Celery worker + Celery beat, one image): `flask db upgrade` runs, the three new colours are judged together, traffic moves by canary; at 100% the old beat stops and the new one starts only once it has STOPPED (never two schedulers); then every old colour goes to 0',
+    target: 'bug-dedup',
+    expect: 'Promoted',
+  },
+  'release-group-worker-fails': {
+    description:
+      "bug-dedup: v2's Celery worker starts, then exits 1 on real work during the canary bake; the whole group goes back as one (the web's weights, the worker's new colour to 0, the old beat still the only one)",
+    target: 'bug-dedup',
+    faults: { crashAfterSeconds: { 'worker:v2': 660 } },
+    expect: 'RolledBack',
+  },
   'ops-rollback-fast': {
     description:
       'ops roll back during the 20-minute warm bake: the rollback puts all traffic back on the still-warm blue in one verified weight change, and the release stops',

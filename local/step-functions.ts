@@ -254,21 +254,26 @@ export class LocalStepFunctions {
     const handlers: Record<string, (input: Json) => Promise<Json>> = {};
     const parallels = new Map<string, string[]>();
     const callbackStates = new Set<string>();
-    const visit = (states: Record<string, AslState>, parallel?: string) => {
+    // Every enclosing Parallel and Map: a failed one stops whatever is parked anywhere inside it.
+    const visit = (states: Record<string, AslState>, enclosing: string[] = []) => {
       for (const [name, state] of Object.entries(states)) {
-        if (parallel) parallels.get(parallel)?.push(name);
+        for (const parallel of enclosing) parallels.get(parallel)?.push(name);
         if (state.Type === 'Parallel') {
           parallels.set(name, []);
-          for (const branch of state.Branches ?? []) visit(branch.States, name);
+          for (const branch of state.Branches ?? []) visit(branch.States, [...enclosing, name]);
         }
         // A Map's processor: a failed Map stops its other iterations' parked tasks, like a Parallel.
         if (state.Type === 'Map' && state.ItemProcessor) {
           parallels.set(name, []);
-          visit(state.ItemProcessor.States, name);
+          visit(state.ItemProcessor.States, [...enclosing, name]);
         }
         if (state.Type !== 'Task' || !state.Resource) continue;
         if (state.Resource === CALLBACK_RESOURCE) {
-          callbackStates.add(name);
+          // Only a Task timed by TimeoutSecondsPath needs its token closed when it fails (the others
+          // close their own at TimeoutSeconds, or when their invocation fails). Closed by state
+          // name, that would also close a concurrent Map iteration's token of the same state: such
+          // states (the group's waits) all have a fixed TimeoutSeconds.
+          if (!state.TimeoutSeconds) callbackStates.add(name);
           handlers[name] = (params) =>
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {

@@ -44,6 +44,15 @@ const loadBalancerArnOf = (arn: string) => {
 const listenerArnOfRule = (ruleArn: string) =>
   ruleArn.replace(':listener-rule/', ':listener/').split('/').slice(0, -1).join('/');
 
+/** Fargate services run in the target's subnets (private, no public IP) when it names them. */
+const networkOf = (target: Target) => ({
+  awsvpcConfiguration: {
+    subnets: target.network?.subnets ?? ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+    securityGroups: target.network?.securityGroups ?? ['sg-0a1b2c3d4e5f60001'],
+    assignPublicIp: 'DISABLED',
+  },
+});
+
 export const buildWorld = (account: SimulatedAccount, target: Target, options: WorldOptions) => {
   const live = options.liveColour ?? 'blue';
   const idle = live === 'blue' ? 'green' : 'blue';
@@ -133,16 +142,11 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
       targetGroupArn: traffic.targetGroups[colour],
       containerName: target.ecs.container,
       containerPort: 8080,
-      // Fargate services run in the target's subnets (private, no public IP) when it names them.
-      networkConfiguration: {
-        awsvpcConfiguration: {
-          subnets: target.network?.subnets ?? ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
-          securityGroups: target.network?.securityGroups ?? ['sg-0a1b2c3d4e5f60001'],
-          assignPublicIp: 'DISABLED',
-        },
-      },
+      networkConfiguration: networkOf(target),
     });
   }
+
+  buildGroup(account, target, live, tasks, options, lb.arn, digest);
 
   if (target.database?.kind === 'instance')
     account.rds.addInstance(target.database.identifier, options.databaseStorageGb ?? 200);
@@ -162,6 +166,103 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
     }
   }
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
+};
+
+/**
+ * The target's group (functions/shared/group.ts): each member's two services in the target's
+ * cluster, the live colour at the live tag (a singleton at 1 task), the idle one at 0; a web
+ * member's target groups and rule on the primary's load balancer; workers and singletons without
+ * a load balancer. A member with its own repository gets the live tag pushed there too.
+ */
+const buildGroup = (
+  account: SimulatedAccount,
+  target: Target,
+  live: 'blue' | 'green',
+  tasks: number,
+  options: WorldOptions,
+  loadBalancerArn: string,
+  liveDigest: string,
+) => {
+  for (const member of target.group) {
+    const repository = member.repository ?? target.image.repository;
+    const uri = account.ecr.repositories.get(repository)?.uri ?? account.ecr.addRepository(repository);
+    const digest = member.repository
+      ? account.ecr.push(repository, options.liveTag, { silent: true }).digest
+      : liveDigest;
+    const family = `${target.name}-${member.name}`;
+    const definition = account.ecs.registerTaskDefinition({
+      family,
+      networkMode: 'awsvpc',
+      requiresCompatibilities: ['FARGATE'],
+      cpu: '256',
+      memory: '512',
+      ...(target.ecs.roles.task ? { taskRoleArn: target.ecs.roles.task } : {}),
+      ...(target.ecs.roles.execution ? { executionRoleArn: target.ecs.roles.execution } : {}),
+      containerDefinitions: [
+        {
+          name: member.container,
+          image: `${uri}@${digest}`,
+          essential: true,
+          ...(member.traffic ? { portMappings: [{ containerPort: 8080 }] } : {}),
+          logConfiguration: {
+            logDriver: 'awslogs',
+            options: {
+              'awslogs-group': `/ecs/${target.name}`,
+              'awslogs-region': account.region,
+              'awslogs-stream-prefix': member.name,
+            },
+          },
+        },
+      ],
+    });
+    if (member.traffic) {
+      for (const colour of ['blue', 'green'] as const)
+        account.elbv2.addTargetGroup(
+          member.traffic.targetGroups[colour],
+          `${family}-${colour}`.slice(0, 32),
+          {
+            healthCheckPath: target.health.path,
+            ...options.targetGroup,
+          },
+        );
+      const forward = {
+        Type: 'forward' as const,
+        ForwardConfig: {
+          TargetGroups: (['blue', 'green'] as const).map((colour) => ({
+            TargetGroupArn: member.traffic?.targetGroups[colour] as string,
+            Weight: colour === live ? 100 : 0,
+          })),
+        },
+      };
+      if (member.traffic.listenerRuleArn) {
+        const listenerArn = listenerArnOfRule(member.traffic.listenerRuleArn);
+        if (!account.elbv2.listeners.has(listenerArn))
+          account.elbv2.addListener(listenerArn, loadBalancerArn, 443, [
+            { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404' } },
+          ]);
+        account.elbv2.addRule(
+          member.traffic.listenerRuleArn,
+          listenerArn,
+          String(20 + target.group.indexOf(member)),
+          [forward],
+        );
+      } else if (member.traffic.listenerArn) {
+        account.elbv2.addListener(member.traffic.listenerArn, loadBalancerArn, 443, [forward]);
+      }
+    }
+    for (const colour of ['blue', 'green'] as const) {
+      account.ecs.addService({
+        cluster: target.ecs.cluster,
+        name: member.services[colour],
+        taskDefinition: definition.taskDefinitionArn as string,
+        desiredCount: colour === live ? (member.role === 'singleton' ? 1 : tasks) : 0,
+        ...(member.traffic ? { targetGroupArn: member.traffic.targetGroups[colour] } : {}),
+        containerName: member.container,
+        containerPort: 8080,
+        networkConfiguration: networkOf(target),
+      });
+    }
+  }
 };
 
 /**

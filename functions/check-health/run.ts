@@ -9,9 +9,10 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound, TargetsInitializing } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
 import { percentile } from '../shared/probe.ts';
+import { judgeMembers } from './members.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch' | 'ecs'>;
 
 /** Probes that never connected, one after the other from the first, before CheckHealth calls the listener unreachable. */
 const NO_CONNECTION_TRIES = 3;
@@ -59,12 +60,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         (unhealthy.length ? `; ${unhealthy.slice(0, 5).join(', ')}` : ''),
     );
   }
+  const group = await judgeMembers(input.plan.members, deps);
   const url = settled(probeUrl);
   const result = url
     ? { healthyTargets: healthy.length, probes: await runProbes(target, url, deps) }
     : { healthyTargets: healthy.length };
   // The audit trail keeps each measure against its limit (switchyard describe shows it).
-  return { ...result, summary: healthSummary(result, target.health.thresholds) };
+  const summary = healthSummary(result, target.health.thresholds);
+  return { ...result, summary: group ? `${summary}; ${group}` : summary };
 };
 
 const settled = <T>(result: PromiseSettledResult<T>): T => {

@@ -2,40 +2,20 @@ import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import {
   DescribeTaskDefinitionCommand,
   RegisterTaskDefinitionCommand,
-  type RegisterTaskDefinitionCommandInput,
   type TaskDefinition,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { containerImage, describeService, scaleService } from '../shared/ecs.ts';
+import { containerImage, describeService } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
-import { haltReason } from '../shared/halt.ts';
+import { fenceDeployment, haltReason } from '../shared/halt.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
-import { READ_ONLY_FIELDS } from '../shared/task-definition.ts';
+import { withImage } from '../shared/task-definition.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2'>;
-
-/** A copy of the live task definition with `container` pinned to `image` (by digest). */
-export const withImage = (
-  live: TaskDefinition,
-  container: string,
-  image: string,
-): RegisterTaskDefinitionCommandInput => {
-  const copy: Record<string, unknown> = { ...live };
-  for (const key of READ_ONLY_FIELDS) delete copy[key];
-  const containers = (live.containerDefinitions ?? []).map((c) =>
-    c.name === container ? { ...c, image } : c,
-  );
-  if (!containers.some((c) => c.name === container)) {
-    throw new ResourceNotFound(
-      `container "${container}" is not in task definition ${live.taskDefinitionArn}`,
-    );
-  }
-  return { ...(copy as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers };
-};
 
 /**
  * Registers the live task definition again with the new image pinned by digest, and rolls it out
@@ -61,17 +41,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
     }),
   );
-  // The fence: this invocation may outlive its execution's interest in it (the Parallel failed, a
-  // rollback stopped the release, the clean-up already scaled this colour to 0). A deployment that
-  // lands after that must not leave tasks running that nobody will scale down.
-  const after = await deps.store.getRelease(input.releaseId);
-  const stopped = haltReason(after) ?? (after?.outcome ? `it ended ${after.outcome}` : undefined);
-  if (stopped) {
-    await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
-    throw new RollbackRequested(
-      `${input.releaseId} stopped (${stopped}) while ${plan.toService} was being deployed; scaled back to 0`,
-    );
-  }
+  await fenceDeployment(deps, input.releaseId, plan.cluster, plan.toService);
   await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
 
   if (target.traffic.testListenerArn) {

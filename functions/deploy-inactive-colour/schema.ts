@@ -3,9 +3,4 @@ import { plannedStepSchema } from '../shared/schemas.ts';
 
 export const inputSchema = plannedStepSchema;
 export type Input = z.infer<typeof inputSchema>;
-export interface Output {
-  cluster: string;
-  service: string;
-  taskDefinitionArn: string;
-  desiredCount: number;
-}
+export type { Deployment as Output } from '../shared/ecs.ts';

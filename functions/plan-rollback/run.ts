@@ -2,7 +2,7 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService } from '../shared/ecs.ts';
-import { NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
+import { InvalidInput, NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { rolledBackBy } from '../shared/history.ts';
 import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
@@ -64,6 +64,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     changes: [],
     migration: 'none' as const,
     holdOnFailure: false,
+    // The ops rollback of a group is refused below, before any plan is made.
+    members: [],
+    cutovers: [],
+    group: false,
+    cutover: false,
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
   };
@@ -122,6 +127,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (promoted.migrated === 'breaking' && !me.force) {
     throw new RollbackNeedsRestore(
       `${promoted.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${promoted.snapshotId ?? '(none recorded: the target has no database)'} first, then run \`switchyard rollback --target ${target.name} --force\``,
+    );
+  }
+  if (target.group.length > 0) {
+    // Putting a group back after promotion redeploys every member's last good revision and
+    // changes singletons over again: not built yet. The release's own rollback (before it was
+    // promoted) does put the whole group back.
+    throw new InvalidInput(
+      `${target.name} releases a group (${target.group.map((m) => m.name).join(', ')}): rolling back a promoted group is not built yet. Release the previous tag instead (\`switchyard release --target ${target.name} --tag <previous>\`), which moves the whole group, singletons one at a time`,
     );
   }
   const previous = promoted.fromColour;

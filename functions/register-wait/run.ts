@@ -7,6 +7,7 @@ import { otherColour, WaitKind, WaitStatus } from '../shared/vocabulary.ts';
 import {
   bakeResourceKey,
   checkWaits,
+  drainResourceKey,
   hookResourceKey,
   resumeWait,
   serviceResourceKey,
@@ -42,13 +43,37 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
     createdAt: createdAt.toISOString(),
     expiresAt: Math.floor(createdAt.getTime() / 1000) + RETENTION_SECONDS,
   };
+  // A group member's wait is named by the member and the step that waits (functions/shared/group.ts).
+  const memberSuffix = 'member' in input && input.member ? `#${input.member}#${input.label ?? 'deploy'}` : '';
   if (input.kind === WaitKind.ServiceStable) {
     const { cluster, service, taskDefinitionArn } = input.deployment;
     return {
       ...base,
+      waitId: `${base.waitId}${memberSuffix}`,
       kind: input.kind,
       resourceKey: serviceResourceKey(cluster, service),
-      condition: { cluster, service, taskDefinitionArn, graceSeconds: input.graceSeconds },
+      condition: {
+        cluster,
+        service,
+        taskDefinitionArn,
+        graceSeconds: input.graceSeconds,
+        ...(input.member ? { member: input.member } : {}),
+      },
+    };
+  }
+  if (input.kind === WaitKind.ServiceDrained) {
+    const { cluster, service } = input.service;
+    return {
+      ...base,
+      waitId: `${base.waitId}${memberSuffix}`,
+      kind: input.kind,
+      resourceKey: drainResourceKey(cluster, service),
+      condition: {
+        cluster,
+        service,
+        startedAt: createdAt.toISOString(),
+        ...(input.member ? { member: input.member } : {}),
+      },
     };
   }
   if (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) {
@@ -68,6 +93,16 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         alarms: target.alarms,
         colour: input.toColour,
         targetGroupArn: targetGroups[input.toColour],
+        // The group's web members: their new colours' targets are watched as the primary's are.
+        memberTargetGroupArns: (input.members ?? []).flatMap((m) =>
+          m.traffic ? [m.traffic.targetGroups[m.toColour]] : [],
+        ),
+        // Every member's new colour: a task of it that stops on its own fails the bake.
+        memberServices: (input.members ?? []).map((m) => ({
+          member: m.name,
+          cluster: m.cluster,
+          service: m.toService,
+        })),
         // The Task's own timeout ends the bake: it counts from when the Task began.
         startedAt,
         endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),
@@ -78,6 +113,10 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
               colour: otherColour(input.toColour),
               traffic: { listenerRuleArn, listenerArn, targetGroups },
               actions,
+              // Each web member's rule goes back too, read first (its actions were not kept).
+              members: (input.members ?? []).flatMap((m) =>
+                m.traffic ? [{ colour: m.fromColour, traffic: m.traffic }] : [],
+              ),
             },
           }),
       },
@@ -119,8 +158,10 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const wait = waitFor(input, deps.now(), deps.targets);
   await deps.store.putWait(wait);
-  // A rollback asked this release to stop while it was between waits: stop at this one.
-  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  // A rollback asked this release to stop while it was between waits: stop at this one. Not a wait
+  // of the way back (RollBackGroup): stopping is what it is doing.
+  const onTheWayBack = 'label' in input && input.label === 'rollback';
+  const halted = onTheWayBack ? undefined : haltReason(await deps.store.getRelease(input.releaseId));
   if (halted) {
     const cause = `${halted}: this release stops here`;
     await resumeWait(wait, { state: 'failed', error: 'RollbackRequested', cause }, deps);

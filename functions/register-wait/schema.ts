@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { memberPlanSchema } from '../shared/group.ts';
 import { hookPlanSchema } from '../shared/hooks.ts';
 import { colourSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { WaitKind } from '../shared/vocabulary.ts';
@@ -30,6 +31,14 @@ const watched = {
   toColour: colourSchema,
   /** The plan's holdOnFailure: a failed watch must not put traffic back (a breaking migration ran). */
   hold: z.boolean().optional(),
+  /** The plan's group: web members' rules go back with the primary's, their targets are watched too. */
+  members: z.array(memberPlanSchema).optional(),
+};
+
+/** Which of a group member's waits this is (one member may wait on one service more than once). */
+const memberWait = {
+  member: z.string().min(1).max(30).optional(),
+  label: z.enum(['deploy', 'cutover', 'rollback']).optional(),
 };
 
 export const inputSchema = z.discriminatedUnion('kind', [
@@ -39,6 +48,13 @@ export const inputSchema = z.discriminatedUnion('kind', [
     deployment: z.object({ cluster: z.string(), service: z.string(), taskDefinitionArn: z.string() }),
     /** The plan's health grace: the wait's output says when it ends (counted from stability). */
     graceSeconds: z.number().int().min(0).optional(),
+    ...memberWait,
+  }),
+  z.object({
+    ...common,
+    kind: z.literal(WaitKind.ServiceDrained),
+    service: z.object({ cluster: z.string().min(1), service: z.string().min(1) }),
+    ...memberWait,
   }),
   z.object({ ...common, kind: z.literal(WaitKind.Bake), ...watched }),
   z.object({

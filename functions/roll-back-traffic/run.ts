@@ -2,7 +2,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { InvalidInput, RollbackFailed } from '../shared/errors.ts';
-import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
+import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'now'>;
@@ -33,9 +33,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const recorded = alreadyBack
     ? (await deps.store.getRelease(input.releaseId))?.trafficRestoredAt
     : undefined;
-  const { weights } = alreadyBack
-    ? current
-    : await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour), current);
+  // The group's web rules go back with the primary's, at once (each verified by read-back); its
+  // workers and singletons follow in RollBackGroup.
+  const [{ weights }] = await Promise.all([
+    alreadyBack ? current : setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour), current),
+    ...plan.members
+      .filter((m) => m.traffic)
+      .map((m) => setWeights(deps.elbv2, m.traffic as TrafficConfig, allTo(m.fromColour))),
+  ]);
   const restoredAt = recorded ?? deps.now().toISOString();
   if (!recorded) {
     await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });

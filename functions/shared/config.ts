@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
+import { groupIssues, groupSchema } from './group.ts';
 import { Compatibility, hooksSchema } from './hooks.ts';
 import { identitySchema, normaliseIdentity } from './identity.ts';
 import { Strategy } from './vocabulary.ts';
@@ -311,6 +312,11 @@ export const TargetSchema = z.strictObject({
    * 100% and its bake, with the old colour still warm). See functions/shared/hooks.ts.
    */
   hooks: hooksSchema,
+  /**
+   * Services released together with this one, each with its own two colours and a role (web,
+   * worker, singleton); one rollback puts the whole group back. See functions/shared/group.ts.
+   */
+  group: groupSchema,
   /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
   freezeWindows: z.array(freezeWindow).max(50).default([]),
   notify: z.strictObject({
@@ -343,6 +349,9 @@ export const TargetsFileSchema = z
         });
       }
       seen.add(target.name);
+      for (const issue of groupIssues(target)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
+      }
       for (const issue of hookIssues(target)) {
         ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
       }

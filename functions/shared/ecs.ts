@@ -8,6 +8,14 @@ import { ResourceNotFound } from './errors.ts';
 
 type Ecs = Pick<ECSClient, 'send'>;
 
+/** A service set to run a task definition at a size: what a deploy or scale step reports, and what a stable wait waits for. */
+export interface Deployment {
+  cluster: string;
+  service: string;
+  taskDefinitionArn: string;
+  desiredCount: number;
+}
+
 /** Describes one service; a missing or inactive one is `ResourceNotFound`. */
 export const describeService = async (ecs: Ecs, cluster: string, service: string): Promise<Service> => {
   const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));

@@ -39,6 +39,17 @@ export const hookTaskStoppedPattern: EventPattern = {
   detail: { lastStatus: ['STOPPED'], startedBy: ['switchyard'] },
 };
 
+/**
+ * A task of a group member's service stopping (`group` is `service:<name>` for a service's tasks):
+ * the hint that a singleton's colour has drained, or that a member's new colour failed during a
+ * bake. Only the members' services are named, so other services' tasks never invoke anything.
+ */
+export const serviceTaskStoppedPattern = (services: string[]): EventPattern => ({
+  source: ['aws.ecs'],
+  'detail-type': ['ECS Task State Change'],
+  detail: { lastStatus: ['STOPPED'], group: services.map((s) => `service:${s}`) },
+});
+
 export const rdsSnapshotPattern: EventPattern = {
   source: ['aws.rds'],
   'detail-type': ['RDS DB Snapshot Event', 'RDS DB Cluster Snapshot Event'],

@@ -6,11 +6,34 @@
  * `haltedBy` before it reads anything, so either the step sees the halt and undoes its change, or
  * its change landed before the recovery read the world and the recovery undoes it.
  */
-import type { ReleaseRecord } from './store.ts';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { scaleService } from './ecs.ts';
+import { RollbackRequested } from './errors.ts';
+import type { ReleaseRecord, Store } from './store.ts';
 
 export const haltReason = (record: ReleaseRecord | undefined): string | undefined => {
   if (record?.abortRequestedBy) return `rollback ${record.abortRequestedBy} was requested`;
   if (record?.haltedBy === 'clean-up') return 'it is being cleaned up (it stopped before traffic moved)';
   if (record?.haltedBy) return `its execution ended (${record.haltedBy}) and the recovery took over`;
   return undefined;
+};
+
+/**
+ * The fence after a deployment: this invocation may outlive its execution's interest in it (the
+ * Parallel failed, a rollback stopped the release, the clean-up already scaled this colour to 0).
+ * A deployment that lands after that must not leave tasks running that nobody will scale down.
+ */
+export const fenceDeployment = async (
+  deps: { store: Pick<Store, 'getRelease'>; ecs: Pick<ECSClient, 'send'> },
+  releaseId: string,
+  cluster: string,
+  service: string,
+): Promise<void> => {
+  const after = await deps.store.getRelease(releaseId);
+  const stopped = haltReason(after) ?? (after?.outcome ? `it ended ${after.outcome}` : undefined);
+  if (!stopped) return;
+  await scaleService(deps.ecs, cluster, service, 0);
+  throw new RollbackRequested(
+    `${releaseId} stopped (${stopped}) while ${service} was being deployed; scaled back to 0`,
+  );
 };

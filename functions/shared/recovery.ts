@@ -13,11 +13,13 @@ import { closeApproval } from './approvals.ts';
 import { findTarget, type Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
+import { type MemberPlan, MemberRole } from './group.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
 import type { ReleaseRecord, WaitRecord } from './store.ts';
 import { allTo, readWeights, setWeights } from './traffic.ts';
 import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
+import { drainedCheck } from './waits.ts';
 
 export type RecoveryDeps = Pick<
   ReleaseDeps,
@@ -115,6 +117,12 @@ export const recoverExecution = async (
     const found = await restoreTraffic(record, target, rollback, deps, notes);
     outcome = found.outcome;
     weights = found.weights;
+    if (!rollback && record.members?.length && outcome !== Outcome.RollbackFailed) {
+      const group = await restoreGroup(record.members, outcome === Outcome.Promoted, deps, notes);
+      // A singleton's new colour is still stopping: its old one may start only once it has, so the
+      // lock stays with the ended execution and the next reconciler tick finishes the recovery.
+      if (group === 'pending') return { releaseId, detail: `recovering: ${notes.join('; ')}` };
+    }
   }
   const cause = `the execution ended ${status} before it finished; ${notes.join('; ')}`;
   // The status event and a reconciler tick may recover the same execution at once: the moves above
@@ -225,6 +233,59 @@ const restoreTraffic = async (
     }
   }
   return { outcome, weights };
+};
+
+/**
+ * The group of a release that ended unfinished goes where its primary went. Not promoted: each web
+ * rule back on its old colour, every new colour to 0, a cut-over worker's old colour back to its
+ * size, and a singleton's old colour started again only once every task of its new one has stopped
+ * ('pending' until then). Promoted: each old colour still running (the scale-down was cut short) to 0.
+ */
+const restoreGroup = async (
+  members: MemberPlan[],
+  promoted: boolean,
+  deps: RecoveryDeps,
+  notes: string[],
+): Promise<'done' | 'pending'> => {
+  let pending = false;
+  for (const m of members) {
+    if (promoted) {
+      const old = await describeService(deps.ecs, m.cluster, m.fromService);
+      const weight = m.traffic ? (await readWeights(deps.elbv2, m.traffic)).weights[m.fromColour] : 0;
+      if ((old.desiredCount ?? 0) > 0 && weight === 0) {
+        await scaleService(deps.ecs, m.cluster, m.fromService, 0);
+        notes.push(`${m.name}: ${m.fromService} scaled to 0`);
+      }
+      continue;
+    }
+    if (m.traffic) {
+      const { weights } = await readWeights(deps.elbv2, m.traffic);
+      if (weights[m.toColour] > 0) {
+        await setWeights(deps.elbv2, m.traffic, allTo(m.fromColour));
+        notes.push(`${m.name}: traffic put back on ${m.fromColour}`);
+      }
+    }
+    const [fresh, old] = await Promise.all([
+      describeService(deps.ecs, m.cluster, m.toService),
+      describeService(deps.ecs, m.cluster, m.fromService),
+    ]);
+    if ((fresh.desiredCount ?? 0) > 0) {
+      await scaleService(deps.ecs, m.cluster, m.toService, 0);
+      notes.push(`${m.name}: ${m.toService} scaled to 0`);
+    }
+    if ((old.desiredCount ?? 0) >= m.desiredCount) continue;
+    if (m.role === MemberRole.Singleton) {
+      const drained = await drainedCheck(deps, m.cluster, m.toService);
+      if (drained.state !== 'done') {
+        notes.push(`${m.name}: ${m.toService} is still stopping; ${m.fromService} starts once it has`);
+        pending = true;
+        continue;
+      }
+    }
+    await scaleService(deps.ecs, m.cluster, m.fromService, m.desiredCount);
+    notes.push(`${m.name}: ${m.fromService} back to ${m.desiredCount}`);
+  }
+  return pending ? 'pending' : 'done';
 };
 
 /** A hook task of an execution that ended is stopped (a migration is left to finish: half way is worse). */

@@ -1,5 +1,6 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
 import * as z from 'zod';
+import { memberPlanSchema } from './group.ts';
 import { hookPlanSchema } from './hooks.ts';
 import { oneLine } from './identity.ts';
 import { Colour, Strategy, TriggerSource } from './vocabulary.ts';
@@ -59,6 +60,13 @@ export const planSchema = z.object({
   changes: z.array(z.string()).default([]),
   /** A breaking migration ran or will: a failure after it holds traffic instead of putting it back. */
   holdOnFailure: z.boolean().default(false),
+  /** The services released with the primary (functions/shared/group.ts); empty for one service. */
+  members: z.array(memberPlanSchema).default([]),
+  /** The members that change colour when traffic reaches 100% (singletons, cut-over workers). */
+  cutovers: z.array(memberPlanSchema).default([]),
+  /** Whether there are members / cut-overs: what the state machine's Choice states test. */
+  group: z.boolean().default(false),
+  cutover: z.boolean().default(false),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */
   deployTaskDefinitionArn: z.string().optional(),
 });
@@ -71,6 +79,19 @@ export const plannedStepSchema = z.object({
   plan: planSchema,
 });
 export type PlannedStep = z.infer<typeof plannedStepSchema>;
+
+/** Input of a group member's step (a Map iteration over the plan's members, functions/shared/group.ts). */
+export const memberStepSchema = plannedStepSchema.extend({ member: memberPlanSchema });
+
+/** A member's step that acts on one of its colours: `from` (live before the release) or `to` (new). */
+export const memberSideStepSchema = memberStepSchema.extend({
+  side: z.enum(['from', 'to']),
+  /**
+   * On the way forward (the cut-over) a halted release must not move on; on the way back (rollback,
+   * clean-up) and after promotion the step acts whatever the record says.
+   */
+  forward: z.boolean(),
+});
 
 export const caughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() }).optional();
 

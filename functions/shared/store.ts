@@ -3,6 +3,7 @@
  * and pending waits. Every state change is a conditional write, so concurrent steps, retries and
  * duplicated events cannot both win.
  */
+
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
@@ -13,6 +14,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { MemberPlan } from './group.ts';
 import type { Compatibility, Figures, ThresholdResult } from './hooks.ts';
 import type {
   Colour,
@@ -122,6 +124,8 @@ export interface ReleaseRecord {
   /** A release carrying its own task definition: as given (image pinned at deploy), and what it changes. */
   taskDefinitionRequest?: Record<string, unknown>;
   changes?: string[];
+  /** A release group's members as Validate planned them (the recovery puts them back from this). */
+  members?: MemberPlan[];
 }
 
 /** One hook's run, as the release record, the notifications and `switchyard describe` show it. */

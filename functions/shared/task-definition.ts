@@ -7,10 +7,14 @@
  * container's image pinned by digest.
  */
 import { createHash } from 'node:crypto';
-import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
+import type {
+  ContainerDefinition,
+  RegisterTaskDefinitionCommandInput,
+  TaskDefinition,
+} from '@aws-sdk/client-ecs';
 import * as z from 'zod';
 import { formatIssues } from './config.ts';
-import { InvalidInput } from './errors.ts';
+import { InvalidInput, ResourceNotFound } from './errors.ts';
 
 /** ECS's limit on a task definition's size: 64 KiB (Amazon ECS service quotas, "Task definition size"). */
 export const MAX_TASK_DEFINITION_BYTES = 64 * 1024;
@@ -322,4 +326,23 @@ export const diffTaskDefinitions = (
   return out.length > MAX_CHANGE_LINES
     ? [...out.slice(0, MAX_CHANGE_LINES - 1), `… and ${out.length - MAX_CHANGE_LINES + 1} more`]
     : out;
+};
+
+/** A copy of the live task definition with `container` pinned to `image` (by digest). */
+export const withImage = (
+  live: TaskDefinition,
+  container: string,
+  image: string,
+): RegisterTaskDefinitionCommandInput => {
+  const copy: Record<string, unknown> = { ...live };
+  for (const key of READ_ONLY_FIELDS) delete copy[key];
+  const containers = (live.containerDefinitions ?? []).map((c) =>
+    c.name === container ? { ...c, image } : c,
+  );
+  if (!containers.some((c) => c.name === container)) {
+    throw new ResourceNotFound(
+      `container "${container}" is not in task definition ${live.taskDefinitionArn}`,
+    );
+  }
+  return { ...(copy as unknown as RegisterTaskDefinitionCommandInput), containerDefinitions: containers };
 };

@@ -58,6 +58,12 @@ export const WaitKind = {
    * event, re-checked with DescribeTasks. A postTraffic hook also fails at once on a watched alarm.
    */
   HookTask: 'hook-task',
+  /**
+   * Every task of a service scaled to 0 has STOPPED (not only left RUNNING: a STOPPING task's process
+   * may still be working). A singleton's other colour starts only after this. Resumed by the tasks'
+   * Task State Change (STOPPED), re-checked with ListTasks + DescribeTasks.
+   */
+  ServiceDrained: 'service-drained',
 } as const;
 
 /** Waits that watch traffic already on the new colour (bakes and freeze holds). */

@@ -5,7 +5,7 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeServicesCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
 import {
   type Action,
   DescribeTargetHealthCommand,
@@ -21,6 +21,7 @@ import { describeFiring, readAlarms } from './alarms.ts';
 import { stabilityOn } from './ecs.ts';
 import { classifyError, TransientError } from './errors.ts';
 import { logger } from './logger.ts';
+import { describeMemberFailures, failedMemberTasks, type MemberService } from './member-health.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 import { allTo, setWeights, type TrafficConfig } from './traffic.ts';
@@ -41,6 +42,8 @@ export const snapshotResourceKey = (snapshotId: string) => `rds-snapshot#${snaps
 export const bakeResourceKey = (target: string) => `bake#${target}`;
 /** A target's hook tasks; a task's event finds them through its group (`switchyard:<target>`). */
 export const hookResourceKey = (target: string) => `hook#${target}`;
+/** A service being drained (a singleton's colour scaled to 0); its tasks' events name it by group. */
+export const drainResourceKey = (cluster: string, service: string) => `ecs-drain#${cluster}/${service}`;
 
 /** Phase names recorded in the release's audit trail when a wait ends. */
 export const waitPhase: Record<WaitKind, string> = {
@@ -49,6 +52,7 @@ export const waitPhase: Record<WaitKind, string> = {
   [WaitKind.Bake]: 'Bake',
   [WaitKind.Freeze]: 'FrozenWatch',
   [WaitKind.HookTask]: 'WaitForHook',
+  [WaitKind.ServiceDrained]: 'WaitForServiceDrained',
 };
 
 export interface WaitAws {
@@ -119,6 +123,12 @@ export const checkWaits = async (
     options,
     checks,
   );
+
+  for (const wait of waits.filter((w) => w.kind === WaitKind.ServiceDrained)) {
+    await batch(options, `drain of ${wait.condition.service}`, async () => {
+      checks.set(wait.waitId, await checkDrained(wait, aws));
+    });
+  }
 
   const services = waits.filter((w) => w.kind === WaitKind.ServiceStable);
   const byCluster = Map.groupBy(services, (w) => w.condition.cluster as string);
@@ -210,6 +220,41 @@ export const checkWaits = async (
     }
   }
   return checks;
+};
+
+/**
+ * A drained service: no task it should run (ListTasks desiredStatus RUNNING is empty), and every
+ * task it is stopping has STOPPED (ListTasks desiredStatus STOPPED, then DescribeTasks: a task
+ * that was told to stop is listed as STOPPED while its container may still be exiting). Each list
+ * is one page: a singleton runs a handful of tasks, never 100.
+ */
+const checkDrained = (wait: WaitRecord, aws: WaitAws): Promise<WaitCheck> => {
+  const { cluster, service } = wait.condition as { cluster: string; service: string };
+  return drainedCheck(aws, cluster, service);
+};
+
+/** Whether every task of `service` has STOPPED (see checkDrained); the recovery asks it too. */
+export const drainedCheck = async (
+  aws: Pick<WaitAws, 'ecs' | 'now'>,
+  cluster: string,
+  service: string,
+): Promise<WaitCheck> => {
+  const [running, stopping] = await Promise.all([
+    aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING' })),
+    aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' })),
+  ]);
+  if ((running.taskArns ?? []).length > 0)
+    return { state: 'pending', detail: `${service} still runs ${running.taskArns?.length} task(s)` };
+  const arns = stopping.taskArns ?? [];
+  if (arns.length === 0) return { state: 'done', output: { service, drainedAt: aws.now().toISOString() } };
+  const out = await aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+  const alive = (out.tasks ?? []).filter((t) => t.lastStatus !== 'STOPPED');
+  return alive.length > 0
+    ? {
+        state: 'pending',
+        detail: `${service}: ${alive.length} task(s) still ${alive[0]?.lastStatus} (stopping)`,
+      }
+    : { state: 'done', output: { service, drainedAt: aws.now().toISOString() } };
 };
 
 /** How long a task RunTask started may be unknown to DescribeTasks before it counts as gone. */
@@ -314,8 +359,12 @@ const checkBakes = async (
       now < Date.parse(w.condition.endsAt as string) &&
       !firing.some((a) => (w.condition.alarms as string[]).includes(a.name)),
   );
+  const groupsOf = (w: WaitRecord) => [
+    w.condition.targetGroupArn as string,
+    ...((w.condition.memberTargetGroupArns as string[] | undefined) ?? []),
+  ];
   if (options.targetHealth !== false) {
-    for (const arn of new Set(undecided.map((w) => w.condition.targetGroupArn as string))) {
+    for (const arn of new Set(undecided.flatMap(groupsOf))) {
       const out = await aws.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
       unhealthy.set(
         arn,
@@ -323,6 +372,16 @@ const checkBakes = async (
           .filter((t) => t.TargetHealth?.State === 'unhealthy')
           .map((t) => `${t.Target?.Id} (${t.TargetHealth?.Reason ?? 'no reason'})`),
       );
+    }
+  }
+  // A group's members: their new colours' tasks that stopped on their own (member-health.ts).
+  const memberFailures = new Map<string, string>();
+  if (options.targetHealth !== false) {
+    for (const wait of undecided) {
+      const services = (wait.condition.memberServices as MemberService[] | undefined) ?? [];
+      if (services.length === 0) continue;
+      const failures = await failedMemberTasks(aws.ecs, services);
+      if (failures.size > 0) memberFailures.set(wait.waitId, describeMemberFailures(failures));
     }
   }
   for (const wait of bakes) {
@@ -334,7 +393,7 @@ const checkBakes = async (
       endsAt: string;
     };
     const mine = firing.filter((a) => alarms.includes(a.name));
-    const sick = unhealthy.get(targetGroupArn) ?? [];
+    const sick = [targetGroupArn, ...groupsOf(wait).slice(1)].flatMap((arn) => unhealthy.get(arn) ?? []);
     if (now >= Date.parse(endsAt)) {
       // Over: the Task moved on by its timeout. What fires now is the next step's to see.
       checks.set(wait.waitId, { state: 'done', output: { percent, bakedUntil: endsAt } });
@@ -344,11 +403,17 @@ const checkBakes = async (
         error: 'AlarmTriggered',
         cause: `at ${percent}% on ${colour}: ${describeFiring(mine)}`,
       });
+    } else if (memberFailures.has(wait.waitId)) {
+      checks.set(wait.waitId, {
+        state: 'failed',
+        error: 'AlarmTriggered',
+        cause: `at ${percent}% on ${colour}: ${memberFailures.get(wait.waitId)}`,
+      });
     } else if (sick.length > 0) {
       checks.set(wait.waitId, {
         state: 'failed',
         error: 'AlarmTriggered',
-        cause: `at ${percent}% on ${colour}: ${sick.length} unhealthy target(s) in ${colour}'s target group: ${sick.slice(0, 5).join(', ')}`,
+        cause: `at ${percent}% on ${colour}: ${sick.length} unhealthy target(s) in the new colour's target group${groupsOf(wait).length > 1 ? 's' : ''}: ${sick.slice(0, 5).join(', ')}`,
       });
     } else {
       checks.set(wait.waitId, { state: 'pending', detail: `baking at ${percent}% until ${endsAt}` });
@@ -372,6 +437,8 @@ interface BakeRestore {
   colour: Colour;
   traffic: TrafficConfig;
   actions: Action[];
+  /** The group's web members: each rule back to its own old colour. */
+  members?: { colour: Colour; traffic: TrafficConfig }[];
 }
 
 /**
@@ -389,7 +456,11 @@ const restoreTraffic = async (wait: WaitRecord, deps: ResumeDeps): Promise<strin
   const restore = wait.condition.restore as BakeRestore | undefined;
   if (!restore) return undefined;
   try {
-    const { weights } = await setWeights(deps.elbv2, restore.traffic, allTo(restore.colour), restore);
+    // Every rule at once: the group's web services go back together.
+    const [{ weights }] = await Promise.all([
+      setWeights(deps.elbv2, restore.traffic, allTo(restore.colour), restore),
+      ...(restore.members ?? []).map((m) => setWeights(deps.elbv2, m.traffic, allTo(m.colour))),
+    ]);
     const at = deps.now().toISOString();
     await deps.store.updateRelease(wait.releaseId, { trafficRestoredAt: at, trafficPercent: 0 });
     return `all traffic back on ${restore.colour} (blue=${weights.blue} green=${weights.green}), verified at ${at}`;
@@ -452,7 +523,9 @@ export const resumeWait = async (
         ? check.cause
         : wait.kind === WaitKind.HookTask
           ? `hook ${wait.condition.hook}: its task stopped (exit code ${check.output.exitCode ?? 'none'})`
-          : undefined,
+          : wait.condition.member
+            ? `${wait.condition.member}: ${wait.condition.service} ${wait.kind === WaitKind.ServiceDrained ? 'drained (every task STOPPED)' : 'stable'}`
+            : undefined,
   });
   // A task already closed (its timeout fired, or its execution ended) heard nothing from this.
   return delivered ? 'delivered' : 'closed';

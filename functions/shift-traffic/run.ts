@@ -6,7 +6,7 @@ import { activeFreeze } from '../shared/freeze.ts';
 import { haltReason } from '../shared/halt.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
-import { allTo, readWeights, setWeights } from '../shared/traffic.ts';
+import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
@@ -65,22 +65,26 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 
   // The alarm check (after the first step: the previous bake's last word) and the rule's current
   // actions are independent reads: side by side, they cost one round trip before the weight change.
-  const [alarms, current, before] = await Promise.all([
+  // A group's web members move in lockstep with the primary: every rule is read, set and verified
+  // before the bake.
+  const members = plan.members.filter((m) => m.traffic);
+  const [alarms, current, before, ...membersNow] = await Promise.all([
     input.step > 0 ? readAlarms(deps.cloudwatch, target.alarms) : undefined,
     readWeights(deps.elbv2, target.traffic),
     deps.store.getRelease(input.releaseId),
+    ...members.map((m) => readWeights(deps.elbv2, m.traffic as TrafficConfig)),
   ]);
   // A rollback asked this release to stop, or its execution ended: no weight moves forward after that.
   const halted = haltReason(before);
   if (halted) throw new RollbackRequested(halted);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
-  const { weights, actions } = await setWeights(
-    deps.elbv2,
-    target.traffic,
-    weightsFor(plan.toColour, step.percent),
-    current,
-  );
+  const [{ weights, actions }] = await Promise.all([
+    setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent), current),
+    ...members.map((m, i) =>
+      setWeights(deps.elbv2, m.traffic as TrafficConfig, weightsFor(m.toColour, step.percent), membersNow[i]),
+    ),
+  ]);
   const last = input.step === plan.steps.length - 1;
   const report = {
     step: input.step,
@@ -103,7 +107,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   if (stopped) {
-    await setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour));
+    await Promise.all([
+      setWeights(deps.elbv2, target.traffic, allTo(plan.fromColour)),
+      ...members.map((m) => setWeights(deps.elbv2, m.traffic as TrafficConfig, allTo(m.fromColour))),
+    ]);
     throw new RollbackRequested(
       `${stopped} while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
     );
@@ -119,6 +126,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...report,
     next: input.step + 1,
     actions,
+    // At 100%, the group's singletons and cut-over workers change colour (CutOverGroup).
+    cutover: last && plan.cutovers.length > 0,
     summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
   };
 };

@@ -24,6 +24,7 @@ import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
+import { groupFields, groupLines, planGroup } from './group.ts';
 import { planHooks } from './hooks.ts';
 import type { Input } from './schema.ts';
 
@@ -177,6 +178,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   if (desiredCount < 1) {
     throw new ResourceNotFound(`live service ${live.serviceName} has desiredCount 0; nothing to match`);
   }
+  // Every member of the group is checked before anything is touched, as the primary is.
+  const members = await planGroup(target, input.image, deps);
   const { firing, missing } = await readAlarms(deps.cloudwatch, target.alarms);
   if (missing.length > 0) {
     throw new ResourceNotFound(
@@ -196,6 +199,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     // The deploy step registers it from the record (the execution's input carries it too: a definition
     // is at most 64 KiB, inside the 256 KiB Step Functions allows for the whole state).
     ...(input.taskDefinition ? { taskDefinitionRequest: input.taskDefinition, changes } : {}),
+    ...(members.length ? { members } : {}),
   });
 
   const strategy = input.strategy ?? target.traffic.strategy;
@@ -240,11 +244,12 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
         ? `Database ${target.database.identifier} is snapshotted first (never restored automatically).`
         : 'No database.',
       ...(changes.length ? [`Task definition changes: ${changes.join('; ')}.`] : []),
+      ...groupLines(members),
       ...hookLines,
       ...[migrationText(target.hooks)].filter((line) => line !== undefined),
       migration === Compatibility.Breaking
         ? `Rollback plan: after the migration, nothing is put back automatically; restore the snapshot, then \`switchyard rollback --target ${target.name} --force\`.`
-        : `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0.`,
+        : `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0${members.length ? '; the whole group goes back with it (singletons one colour at a time)' : ''}.`,
       ...(target.alarms.length ? [`Watching alarms: ${target.alarms.join(', ')}.`] : []),
       ...(input.breakGlass ? [`Break-glass: ${input.breakGlass.reason} (${input.breakGlass.by}).`] : []),
     ],
@@ -269,6 +274,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     migration,
     // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
     holdOnFailure: migration === Compatibility.Breaking,
+    ...groupFields(members),
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
   };
 };

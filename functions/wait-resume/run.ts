@@ -3,6 +3,7 @@ import { logger } from '../shared/logger.ts';
 import {
   bakeResourceKey,
   checkWaits,
+  drainResourceKey,
   hookResourceKey,
   resumeWait,
   serviceResourceKey,
@@ -22,7 +23,16 @@ export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): strin
       if (event['detail-type'] === 'ECS Task State Change') {
         // A hook's task: its group names the target (run-hook sets it).
         const target = event.detail.group?.match(/^switchyard:([a-z][a-z0-9-]*)$/)?.[1];
-        return target ? [hookResourceKey(target)] : [];
+        if (target) return [hookResourceKey(target)];
+        // A service's task (a singleton's colour draining): `service:<name>` in its cluster.
+        const service = event.detail.group?.match(/^service:(.+)$/)?.[1];
+        const cluster = event.detail.clusterArn?.split('/').at(-1);
+        if (!service || !cluster) return [];
+        // A group member's task stopping: a singleton draining, or a member failing during a bake.
+        const owners = deps.targets.targets.filter((t) =>
+          t.group.some((m) => m.services.blue === service || m.services.green === service),
+        );
+        return [drainResourceKey(cluster, service), ...owners.map((t) => bakeResourceKey(t.name))];
       }
       const [, cluster, service] = (event.resources[0] as string).split(':').at(-1)?.split('/') ?? [];
       return [serviceResourceKey(cluster as string, service as string)];

@@ -18,7 +18,12 @@ export const inputSchema = z.discriminatedUnion('detail-type', [
     ...envelope,
     'detail-type': z.literal('ECS Task State Change'),
     source: z.literal('aws.ecs'),
-    detail: z.object({ lastStatus: z.string(), group: z.string().optional(), taskArn: z.string() }),
+    detail: z.object({
+      lastStatus: z.string(),
+      group: z.string().optional(),
+      taskArn: z.string(),
+      clusterArn: z.string().optional(),
+    }),
   }),
   z.object({
     ...envelope,

@@ -103,10 +103,11 @@ export class EcrModel {
   }
 
   /** The tag an image digest was pushed with (for the simulated containers' behaviour). */
+  /** The image's tags, each also as `<repository>:<tag>` (a fault may name one repository's image). */
   tagsOf(digest: string): string[] {
     for (const repo of this.repositories.values()) {
       const image = repo.images.find((i) => i.digest === digest);
-      if (image) return image.tags;
+      if (image) return [...image.tags, ...image.tags.map((t) => `${repo.name}:${t}`)];
     }
     return [];
   }

@@ -20,6 +20,12 @@ interface SimTask {
   taskDefinitionArn: string;
   state: TaskState;
   ip: string;
+  /** When it started RUNNING and when it STOPPED (DescribeTasks). */
+  startedAt?: Date;
+  stoppedAt?: Date;
+  stopCode?: string;
+  stoppedReason?: string;
+  exitCode?: number;
 }
 
 interface SimDeployment {
@@ -39,11 +45,17 @@ interface SimService {
   name: string;
   cluster: string;
   clusterArn: string;
-  targetGroupArn: string;
+  /** None for a service without a load balancer (a worker): its tasks count as healthy once RUNNING. */
+  targetGroupArn: string | undefined;
   containerName: string;
   containerPort: number;
   deployments: SimDeployment[];
   tasks: SimTask[];
+  /**
+   * Its tasks that STOPPED: ECS lists and describes a stopped task for at least an hour after it
+   * stopped (ListTasks / DescribeTasks API reference), then forgets it.
+   */
+  stopped?: SimTask[];
   /**
    * The service's deployment circuit breaker. Off unless set (ECS API reference,
    * DeploymentCircuitBreaker: a service created without it has none): then a deployment whose
@@ -78,6 +90,8 @@ export class EcsModel {
    */
   private deploymentCount = 0;
   private notify: (message: string) => void = () => {};
+  /** Called after any service task changes state (the tests' I9 watch reads the model then). */
+  private readonly taskListeners: (() => void)[] = [];
   /** RunTask's tasks (hooks), set by the account (ecs-tasks.ts). */
   oneOff: OneOffTasks | undefined;
 
@@ -90,12 +104,33 @@ export class EcsModel {
     private readonly imageIsHealthy: (image: string) => boolean,
     /** Share of real requests an image answers with 5xx while passing its health checks. */
     private readonly imageErrorRate: (image: string) => number = () => 0,
+    /** Seconds after start when a service task of the image exits 1 on its own, if it does. */
+    private readonly imageCrashSeconds: (image: string, container: string) => number | undefined = () =>
+      undefined,
   ) {
     elbv2.onTargetHealth((groupArn, id, state) => this.onTargetHealth(groupArn, id, state));
   }
 
   onChange(listener: (message: string) => void) {
     this.notify = listener;
+  }
+
+  /** Calls `listener` after every state change of a service's task. */
+  onTaskChange(listener: () => void) {
+    this.taskListeners.push(listener);
+  }
+
+  private taskChanged() {
+    for (const listener of this.taskListeners) listener();
+  }
+
+  /**
+   * A service's tasks whose containers may be running: RUNNING, or STOPPING (SIGTERM sent, the
+   * process may still be working until it exits or the stop timeout kills it).
+   */
+  aliveTasks(cluster: string, service: string): number {
+    const s = this.services.get(this.key(cluster, service));
+    return s ? s.tasks.filter((t) => t.state === 'RUNNING' || t.state === 'STOPPING').length : 0;
   }
 
   private key(cluster: string, service: string) {
@@ -136,7 +171,8 @@ export class EcsModel {
     name: string;
     taskDefinition: string;
     desiredCount: number;
-    targetGroupArn: string;
+    /** Unset: a service without a load balancer (a worker or a singleton). */
+    targetGroupArn?: string;
     containerName: string;
     containerPort: number;
     networkConfiguration?: SimService['networkConfiguration'];
@@ -160,15 +196,17 @@ export class EcsModel {
     for (let i = 0; i < input.desiredCount; i++) {
       const task = this.newTask(deployment);
       task.state = 'RUNNING';
+      task.startedAt = new Date();
       service.tasks.push(task);
-      this.elbv2.register(
-        service.targetGroupArn,
-        task.ip,
-        input.containerPort,
-        this.serves(task),
-        this.errorRate(task),
-        true,
-      );
+      if (service.targetGroupArn)
+        this.elbv2.register(
+          service.targetGroupArn,
+          task.ip,
+          input.containerPort,
+          this.serves(task),
+          this.errorRate(task),
+          true,
+        );
     }
     this.services.set(this.key(input.cluster, input.name), service);
   }
@@ -202,6 +240,20 @@ export class EcsModel {
     };
   }
 
+  /**
+   * When a task's container exits 1 on its own: an image marked to crash, or (no load balancer
+   * judges it) a broken image within seconds of starting.
+   */
+  private crashMs(service: SimService, task: SimTask): number | undefined {
+    const td = this.taskDefinitions.get(task.taskDefinitionArn);
+    const crash = (td?.containerDefinitions ?? [])
+      .map((c) => this.imageCrashSeconds(c.image ?? '', c.name ?? ''))
+      .find((s) => s !== undefined);
+    if (crash !== undefined) return crash * 1000;
+    if (!service.targetGroupArn && !this.serves(task)) return this.random.int(5_000, 15_000);
+    return undefined;
+  }
+
   private serves(task: SimTask): boolean {
     const td = this.taskDefinitions.get(task.taskDefinitionArn);
     return (td?.containerDefinitions ?? []).every((c) => this.imageIsHealthy(c.image ?? ''));
@@ -220,34 +272,110 @@ export class EcsModel {
       () => {
         if (task.state !== 'PROVISIONING') return;
         task.state = 'RUNNING';
-        this.elbv2.register(
-          service.targetGroupArn,
-          task.ip,
-          service.containerPort,
-          this.serves(task),
-          this.errorRate(task),
-        );
+        task.startedAt = new Date();
+        if (service.targetGroupArn)
+          this.elbv2.register(
+            service.targetGroupArn,
+            task.ip,
+            service.containerPort,
+            this.serves(task),
+            this.errorRate(task),
+          );
+        const crashMs = this.crashMs(service, task);
+        if (crashMs !== undefined) {
+          // A broken image's essential container exits by itself: ECS counts the task as failed
+          // (the circuit breaker's count) and replaces it.
+          setTimeout(() => {
+            if (task.state !== 'RUNNING') return;
+            // ECS stops counting a deployment's failed tasks once it has tasks running (API
+            // reference, Deployment.failedTasks): a crash after the rollout is not in the count.
+            const deployment = service.deployments.find((d) => d.id === task.deploymentId);
+            if (deployment?.rolloutState === 'IN_PROGRESS') deployment.failedTasks++;
+            task.exitCode = 1;
+            this.stop(service, task, 'EssentialContainerExited', 'Essential container in task exited');
+          }, crashMs);
+        }
+        this.taskChanged();
         this.reconcile(service);
       },
       this.random.int(min * 1000, max * 1000),
     );
   }
 
-  private stop(service: SimService, task: SimTask) {
+  private stop(
+    service: SimService,
+    task: SimTask,
+    stopCode = 'ServiceSchedulerInitiated',
+    reason = 'Scaling activity initiated by (deployment)',
+  ) {
     if (task.state === 'STOPPING' || task.state === 'STOPPED') return;
     const wasRunning = task.state === 'RUNNING';
     task.state = 'STOPPING';
-    const drain = wasRunning ? this.elbv2.deregister(service.targetGroupArn, task.ip) : 0;
+    task.stopCode = stopCode;
+    task.stoppedReason = reason;
+    this.taskChanged();
+    const drain =
+      wasRunning && service.targetGroupArn ? this.elbv2.deregister(service.targetGroupArn, task.ip) : 0;
+    // Behind a load balancer: the deregistration delay, then SIGTERM and 5 s to exit. Without one:
+    // SIGTERM at once, and the process takes up to the container's stop timeout (default 30 s, ECS
+    // container definition `stopTimeout`) to finish its work and exit.
+    const exit = service.targetGroupArn || !wasRunning ? 5000 : this.random.int(5_000, 30_000);
     setTimeout(() => {
       task.state = 'STOPPED';
+      task.stoppedAt = new Date();
+      task.exitCode ??= wasRunning ? 0 : undefined;
       service.tasks = service.tasks.filter((t) => t !== task);
+      const hourAgo = Date.now() - 3600_000;
+      service.stopped = [
+        ...(service.stopped ?? []).filter((t) => (t.stoppedAt?.getTime() ?? 0) > hourAgo),
+        task,
+      ];
+      this.bus.emit('aws.ecs', 'ECS Task State Change', [this.taskArn(service, task)], {
+        ...this.describeTask(service, task),
+        // Set for tasks a service started (ECS events reference: `group` is `service:<name>`).
+        group: `service:${service.name}`,
+      });
+      this.taskChanged();
       this.reconcile(service);
-    }, drain + 5000);
+    }, drain + exit);
+  }
+
+  private taskArn(service: SimService, task: SimTask) {
+    return `arn:aws:ecs:${this.options.region}:${this.options.account}:task/${service.cluster}/${task.id}`;
+  }
+
+  private describeTask(service: SimService, task: SimTask) {
+    return {
+      taskArn: this.taskArn(service, task),
+      clusterArn: service.clusterArn,
+      taskDefinitionArn: task.taskDefinitionArn,
+      group: `service:${service.name}`,
+      startedBy: service.deployments.find((d) => d.id === task.deploymentId)?.id ?? 'ecs-svc',
+      lastStatus:
+        task.state === 'PROVISIONING'
+          ? 'PROVISIONING'
+          : task.state === 'STOPPING'
+            ? 'DEACTIVATING'
+            : task.state,
+      desiredStatus: task.state === 'STOPPING' || task.state === 'STOPPED' ? 'STOPPED' : 'RUNNING',
+      ...(task.startedAt ? { startedAt: task.startedAt } : {}),
+      ...(task.stoppedAt ? { stoppedAt: task.stoppedAt } : {}),
+      ...(task.stopCode ? { stopCode: task.stopCode, stoppedReason: task.stoppedReason } : {}),
+      containers: [
+        {
+          name: service.containerName,
+          lastStatus:
+            task.state === 'STOPPED' ? 'STOPPED' : task.state === 'PROVISIONING' ? 'PENDING' : 'RUNNING',
+          ...(task.exitCode !== undefined ? { exitCode: task.exitCode } : {}),
+        },
+      ],
+    };
   }
 
   /** Re-reads each running task's error rate (a fault that starts now reaches tasks already serving). */
   refreshErrorRates() {
     for (const service of this.services.values()) {
+      if (!service.targetGroupArn) continue;
       for (const task of service.tasks.filter((t) => t.state === 'RUNNING')) {
         this.elbv2.setErrorRate(service.targetGroupArn, task.ip, this.errorRate(task));
       }
@@ -277,8 +405,51 @@ export class EcsModel {
     return this.tasksApi().RunTask(input);
   }
 
+  /** One-off tasks (ecs-tasks.ts) and services' tasks, at most 100 per call. */
   DescribeTasks(input: Parameters<OneOffTasks['DescribeTasks']>[0]) {
-    return this.tasksApi().DescribeTasks(input);
+    const own = new Map<string, ReturnType<EcsModel['describeTask']>>();
+    const clusterName = this.clusterName(input.cluster ?? 'default');
+    for (const service of this.services.values()) {
+      if (service.cluster !== clusterName) continue;
+      for (const task of [...service.tasks, ...(service.stopped ?? [])]) {
+        const arn = this.taskArn(service, task);
+        if (input.tasks.includes(arn) || input.tasks.includes(task.id))
+          own.set(arn, this.describeTask(service, task));
+      }
+    }
+    if (own.size === 0) return this.tasksApi().DescribeTasks(input);
+    const rest = input.tasks.filter(
+      (ref) => ![...own.keys()].some((arn) => arn === ref || arn.endsWith(`/${ref}`)),
+    );
+    const oneOff = rest.length
+      ? this.tasksApi().DescribeTasks({ ...input, tasks: rest })
+      : { tasks: [], failures: [] };
+    return { tasks: [...own.values(), ...oneOff.tasks], failures: oneOff.failures };
+  }
+
+  /**
+   * A service's tasks by desired status (ListTasks API reference): RUNNING lists those starting or
+   * running; STOPPED those stopping or stopped within the last hour. At most 100 per page.
+   */
+  ListTasks(input: {
+    cluster?: string;
+    serviceName?: string;
+    desiredStatus?: 'RUNNING' | 'STOPPED' | 'PENDING';
+  }) {
+    if (!input.serviceName)
+      throw awsError('InvalidParameterException', 'the simulated ECS lists tasks by serviceName only');
+    const service = this.service(input.cluster, input.serviceName);
+    const hourAgo = Date.now() - 3600_000;
+    const tasks =
+      (input.desiredStatus ?? 'RUNNING') === 'STOPPED'
+        ? [
+            ...service.tasks.filter((t) => t.state === 'STOPPING'),
+            ...(service.stopped ?? []).filter((t) => (t.stoppedAt?.getTime() ?? 0) > hourAgo),
+          ]
+        : service.tasks.filter((t) => t.state === 'PROVISIONING' || t.state === 'RUNNING');
+    if (tasks.length > 100)
+      throw awsError('InvalidParameterException', 'the simulated ECS pages at most 100 tasks');
+    return { taskArns: tasks.map((t) => this.taskArn(service, t)) };
   }
 
   StopTask(input: Parameters<OneOffTasks['StopTask']>[0]) {
@@ -299,7 +470,7 @@ export class EcsModel {
         // ECS replaces tasks that fail their load balancer health checks.
         const deployment = service.deployments.find((d) => d.id === task.deploymentId);
         if (deployment) deployment.failedTasks++;
-        this.stop(service, task);
+        this.stop(service, task, 'TaskFailedToStart', 'Task failed ELB health checks');
       }
       this.reconcile(service);
     }
@@ -316,7 +487,8 @@ export class EcsModel {
       (t) =>
         t.deploymentId === deployment.id &&
         t.state === 'RUNNING' &&
-        this.elbv2.targetState(service.targetGroupArn, t.ip) === 'healthy',
+        (service.targetGroupArn === undefined ||
+          this.elbv2.targetState(service.targetGroupArn, t.ip) === 'healthy'),
     );
   }
 
@@ -447,13 +619,15 @@ export class EcsModel {
         ...(s.circuitBreaker
           ? { deploymentConfiguration: { deploymentCircuitBreaker: s.circuitBreaker } }
           : {}),
-        loadBalancers: [
-          {
-            targetGroupArn: s.targetGroupArn,
-            containerName: s.containerName,
-            containerPort: s.containerPort,
-          },
-        ],
+        loadBalancers: s.targetGroupArn
+          ? [
+              {
+                targetGroupArn: s.targetGroupArn,
+                containerName: s.containerName,
+                containerPort: s.containerPort,
+              },
+            ]
+          : [],
         deployments: s.deployments.map((d) => ({
           id: d.id,
           status: d.status,

@@ -112,6 +112,7 @@ export class SimulatedAccount {
       random,
       (image) => this.imageIsHealthy(image),
       (image) => this.imageErrorRate(image),
+      (image, container) => this.imageCrashSeconds(image, container),
     );
     this.logs = new LogsModel(() => random.int(1000, 5000));
     this.eventbridge = new EventBridgeModel(bus, envelope);
@@ -149,6 +150,18 @@ export class SimulatedAccount {
   /** Containers answer their health checks unless their image's tag is marked unhealthy. */
   private imageIsHealthy(image: string): boolean {
     return !this.tagsOfImage(image).some((t) => this.faults.unhealthyTags.has(t));
+  }
+
+  /**
+   * Seconds after start when a service task's container exits 1 (faults.crashAfterSeconds, keyed by
+   * tag, `<repository>:<tag>` or `<container>:<tag>`: one image can run as a web and a worker), if it does.
+   */
+  private imageCrashSeconds(image: string, container: string): number | undefined {
+    const tags = this.tagsOfImage(image);
+    const found = [...tags, ...tags.map((t) => `${container}:${t}`)].map((t) =>
+      this.faults.crashAfterSeconds.get(t),
+    );
+    return found.find((s) => s !== undefined);
   }
 
   /** Share of requests an image answers with 5xx (faults.errorRates by tag). */

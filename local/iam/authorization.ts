@@ -187,6 +187,17 @@ const extractors: Record<string, Extractor> = {
       ...passed,
     ];
   },
+  // Lists no resource of its own (its only type, container-instance, names none here): authorized on
+  // "*", with the cluster as ecs:cluster.
+  'ecs:ListTasks': (i, env) => [
+    {
+      action: 'ecs:ListTasks',
+      resource: '*',
+      context: {
+        'ecs:cluster': arnOf('ecs', 'cluster', { ClusterName: lastPart(str(i.cluster) ?? 'default') }, env),
+      },
+    },
+  ],
   'ecs:DescribeTasks': (i) =>
     list(i.tasks).map((t) =>
       t.startsWith('arn:')

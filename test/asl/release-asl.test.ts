@@ -35,15 +35,18 @@ interface State {
 const text = releaseDefinitionText();
 const definition = JSON.parse(text) as { States: Record<string, State> };
 
-/** Every state with its name and the Parallel that encloses it, if any. */
+/**
+ * Every state with its name and the nearest enclosing Parallel or Map that catches, if any (a Map
+ * without a Catch fails its own enclosing state, which catches for it).
+ */
 const allStates = (
   states: Record<string, State>,
   parent?: State,
 ): { name: string; state: State; parent?: State }[] =>
   Object.entries(states).flatMap(([name, state]) => [
     { name, state, parent },
-    ...(state.Branches ?? []).flatMap((b) => allStates(b.States, state)),
-    ...(state.ItemProcessor ? allStates(state.ItemProcessor.States, state) : []),
+    ...(state.Branches ?? []).flatMap((b) => allStates(b.States, state.Catch ? state : parent)),
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor.States, state.Catch ? state : parent) : []),
   ]);
 const tasks = allStates(definition.States).filter((s) => s.state.Type === 'Task');
 
@@ -181,6 +184,12 @@ describe('release.asl.json', () => {
       'Bake',
       'FrozenWatch',
       'WaitForApproval',
+      'WaitForMemberStable',
+      'WaitForNewMemberStable',
+      'WaitForNewSingletonDrained',
+      'WaitForOldMemberDrained',
+      'WaitForOldMemberStable',
+      'WaitForOldSingletonStable',
       'WaitForPostTrafficHook',
       'WaitForPreTrafficHook',
       'WaitForServiceStable',
@@ -238,6 +247,16 @@ describe('release.asl.json', () => {
       // Inside the Parallel: they fail Prepare with the wait named, and Prepare's Catch cleans up.
       SnapshotTimedOut: 'Fail',
       ServiceStableTimedOut: 'Fail',
+      // Inside the group's Maps: they fail the Map with the wait named, and its Catch (or its
+      // Parallel's) takes the release to clean-up, rollback or RollbackFailed. A member that
+      // changes over without a drain ends its iteration well.
+      MemberStableTimedOut: 'Fail',
+      CutOverDone: 'Succeed',
+      OldMemberDrainTimedOut: 'Fail',
+      NewMemberStableTimedOut: 'Fail',
+      OldMemberStableTimedOut: 'Fail',
+      NewSingletonDrainTimedOut: 'Fail',
+      OldSingletonStableTimedOut: 'Fail',
     });
   });
 
@@ -261,6 +280,41 @@ describe('release.asl.json', () => {
     expect(branchStates).toEqual([
       ['HasDatabase', 'NoDatabase', 'BackupDatabase', 'WaitForSnapshot', 'SnapshotTimedOut'],
       ['DeployInactiveColour', 'WaitForServiceStable', 'ServiceStableTimedOut'],
+      ['HasGroup', 'NoGroup', 'DeployGroup'],
     ]);
+  });
+
+  it('runs a release group as Maps over its members: deploy, cut-over at 100%, scale-down, clean-up, rollback', () => {
+    const map = (name: string) =>
+      definition.States[name] as State & {
+        ItemsPath: string;
+        Next: string;
+        ItemProcessor: { States: Record<string, State> };
+      };
+    const deploy = (definition.States.Prepare?.Branches?.[2]?.States.DeployGroup ?? {}) as State & {
+      ItemsPath?: string;
+    };
+    expect(deploy.ItemsPath).toBe('$.plan.members');
+    // The cut-over comes after the last SetWeight and before its bake; a failure rolls the group back.
+    const cutover = map('CutOverGroup');
+    expect(cutover.ItemsPath).toBe('$.plan.cutovers');
+    expect(cutover.Next).toBe('AfterSetWeight');
+    expect(cutover.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
+    // A singleton's old colour drains before its new one starts.
+    expect(Object.keys(cutover.ItemProcessor.States)).toEqual([
+      'StopOldMember',
+      'IsSingleton',
+      'CutOverDone',
+      'WaitForOldMemberDrained',
+      'OldMemberDrainTimedOut',
+      'StartNewMember',
+      'WaitForNewMemberStable',
+      'NewMemberStableTimedOut',
+    ]);
+    expect((definition.States.RollBackTraffic as { Next: string }).Next).toBe('HasGroupToRollBack');
+    expect(map('RollBackGroup').Next).toBe('MarkRolledBack');
+    expect(map('RollBackGroup').Catch?.[0]?.Next).toBe('MarkRollbackFailed');
+    expect(map('ScaleDownGroup').Next).toBe('MarkPromoted');
+    expect(map('CleanUpGroup').Next).toBe('MarkAborted');
   });
 });

@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import { hookStates, runCase, type ScenarioName, scenarios, stepFaults } from '../support/fault-matrix.ts';
+import {
+  groupStates,
+  hookStates,
+  runCase,
+  type ScenarioName,
+  scenarios,
+  stepFaults,
+} from '../support/fault-matrix.ts';
 
 /** The scenario that reaches each Task state of the release state machine. */
 const scenarioOf: Record<string, ScenarioName> = {
@@ -17,7 +24,12 @@ const scenarioOf: Record<string, ScenarioName> = {
  * Covered where a target reaches them: test/faults/approval-steps.test.ts (a target that asks for
  * approval) and test/faults/freeze-steps.test.ts (a canary held by a freeze window).
  */
-const states = taskStatesOf(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch', ...hookStates]);
+const states = taskStatesOf(releaseDefinitionText(), [
+  'WaitForApproval',
+  'FrozenWatch',
+  ...hookStates,
+  ...groupStates,
+]);
 
 describe('fault matrix: release steps', () => {
   it('covers every Task state of release.asl.json', () => {

@@ -8,11 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import { hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import { groupStates, hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const idOf = (tag: string) => releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', tag));
-const states = taskStatesOf(releaseDefinitionText(), ['WaitForApproval', 'FrozenWatch', ...hookStates]);
+const states = taskStatesOf(releaseDefinitionText(), [
+  'WaitForApproval',
+  'FrozenWatch',
+  ...hookStates,
+  ...groupStates,
+]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',

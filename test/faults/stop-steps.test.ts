@@ -13,7 +13,7 @@ import {
   rollbackDefinitionText,
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
-import { hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import { groupStates, hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
@@ -23,6 +23,7 @@ const releaseStates = taskStatesOf(releaseDefinitionText(), [
   'WaitForApproval',
   'FrozenWatch',
   ...hookStates,
+  ...groupStates,
 ]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',

@@ -10,6 +10,9 @@
  * I7 outcomes are true: a Promoted release's task definition serves 100%; a RolledBack (or Aborted)
  *    release left the version live before it serving; a RolledBack rollback left the version
  *    promoted before the one it rolled back serving;
+ * I9 a group's singleton never runs two colours at once (`watchSingletons` sees every instant; the
+ *    end state is checked here too); and the group moved as one: every member's live colour is the
+ *    primary's, running at its size, its idle colour at 0 (I1 and I4 for every service of a group).
  * I8 recovery is bounded (`recoveryBroken`, checked two reconciler periods after a fault): no target
  *    is blocked by an ended execution, no traffic is split, no record of an ended execution is open.
  */
@@ -116,6 +119,7 @@ export const brokenInvariants = async (
   if ((idleService?.desiredCount ?? 0) !== 0 || (idleService?.runningCount ?? 0) !== 0) {
     broken.push(`I4: idle ${idle} runs ${idleService?.runningCount}/${idleService?.desiredCount} tasks`);
   }
+  broken.push(...groupBroken(rt, target, live));
   // I6
   const destructive = [...rt.account.calls.keys()].filter((k) =>
     /^(RDS\.Delete|ECS\.DeregisterTaskDefinition|ECS\.DeleteTaskDefinitions)/.test(k),
@@ -129,6 +133,71 @@ export const brokenInvariants = async (
     if (arn && definition?.status !== 'ACTIVE') broken.push(`I6: ${colour} runs ${arn}, which is not ACTIVE`);
   }
   return broken;
+};
+
+/** I1, I4 and I9 for each member of the target's group (functions/shared/group.ts). */
+const groupBroken = (rt: LocalRuntime, target: Target, primaryLive: string | undefined): string[] => {
+  const broken: string[] = [];
+  for (const m of target.group) {
+    const described = rt.account.ecs.DescribeServices({
+      cluster: target.ecs.cluster,
+      services: [m.services.blue, m.services.green],
+    }).services;
+    const of = (colour: 'blue' | 'green') => described.find((s) => s.serviceName === m.services[colour]);
+    let live: 'blue' | 'green' | undefined;
+    if (m.traffic) {
+      const w = rt.account.elbv2.weightsOf(m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '');
+      const [b, g] = [w[m.traffic.targetGroups.blue] ?? 0, w[m.traffic.targetGroups.green] ?? 0];
+      live = b > 0 && g === 0 ? 'blue' : g > 0 && b === 0 ? 'green' : undefined;
+      if (!live) broken.push(`I1: group member ${m.name} splits traffic blue=${b} green=${g}`);
+    } else {
+      const up = (['blue', 'green'] as const).filter((c) => (of(c)?.desiredCount ?? 0) > 0);
+      live = up.length === 1 ? up[0] : undefined;
+      if (!live)
+        broken.push(`I4: group member ${m.name} runs ${up.length === 0 ? 'neither colour' : 'both colours'}`);
+    }
+    if (
+      m.role === 'singleton' &&
+      rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.blue) > 0 &&
+      rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.green) > 0
+    )
+      broken.push(`I9: singleton ${m.name} runs both colours`);
+    if (!live) continue;
+    if (primaryLive && live !== primaryLive)
+      broken.push(
+        `I1: group member ${m.name} is live on ${live}, the primary on ${primaryLive}: the group did not move as one`,
+      );
+    const running = of(live);
+    if (!running || (running.runningCount ?? 0) === 0 || running.runningCount !== running.desiredCount)
+      broken.push(
+        `I1: group member ${m.name}'s live ${live} runs ${running?.runningCount}/${running?.desiredCount} tasks`,
+      );
+    const idle = of(live === 'blue' ? 'green' : 'blue');
+    if ((idle?.desiredCount ?? 0) !== 0 || (idle?.runningCount ?? 0) !== 0)
+      broken.push(
+        `I4: group member ${m.name}'s idle colour runs ${idle?.runningCount}/${idle?.desiredCount} tasks`,
+      );
+  }
+  return broken;
+};
+
+/**
+ * I9 while it happens: every instant (each task state change) at which a singleton of the target's
+ * group had tasks alive (RUNNING or STOPPING) in both colours. Attach before the release starts.
+ */
+export const watchSingletons = (rt: LocalRuntime, target: Target): string[] => {
+  const overlaps: string[] = [];
+  rt.account.ecs.onTaskChange(() => {
+    for (const m of target.group.filter((g) => g.role === 'singleton')) {
+      const blue = rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.blue);
+      const green = rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.green);
+      if (blue > 0 && green > 0)
+        overlaps.push(
+          `I9: ${new Date().toISOString()} singleton ${m.name} runs blue ${blue} and green ${green}`,
+        );
+    }
+  });
+  return overlaps;
 };
 
 /** Two reconciler periods (the default period is 60 s): the bound of I8. */

@@ -1,0 +1,50 @@
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { HealthCheckFailed, TargetsInitializing } from '../shared/errors.ts';
+import type { MemberPlan } from '../shared/group.ts';
+import { describeMemberFailures, failedMemberTasks } from '../shared/member-health.ts';
+
+/**
+ * The group's members, judged with the primary before any traffic moves: every web member's new
+ * target group healthy at its size, and no task of any member's new colour stopped on its own since
+ * it was deployed (a worker has no load balancer to judge it). A singleton's new colour runs nothing
+ * yet; it is judged when it starts at the cut-over. Returns one line for the audit trail.
+ */
+export const judgeMembers = async (
+  members: MemberPlan[],
+  deps: Pick<ReleaseDeps, 'ecs' | 'elbv2'>,
+): Promise<string | undefined> => {
+  if (members.length === 0) return undefined;
+  const web = members.filter((m) => m.traffic);
+  const [failures, ...healths] = await Promise.all([
+    failedMemberTasks(
+      deps.ecs,
+      members.map((m) => ({ member: m.name, cluster: m.cluster, service: m.toService })),
+    ),
+    ...web.map((m) =>
+      deps.elbv2.send(
+        new DescribeTargetHealthCommand({ TargetGroupArn: m.traffic?.targetGroups[m.toColour] as string }),
+      ),
+    ),
+  ]);
+  if (failures.size > 0)
+    throw new HealthCheckFailed(`before any traffic moved: ${describeMemberFailures(failures)}`);
+  web.forEach((m, i) => {
+    const targets = (healths[i]?.TargetHealthDescriptions ?? []).filter(
+      (t) => t.TargetHealth?.State !== 'draining',
+    );
+    const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy').length;
+    if (
+      targets.some((t) => t.TargetHealth?.State === 'initial') &&
+      targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
+    )
+      throw new TargetsInitializing(
+        `group member ${m.name}: ${targets.length - healthy}/${targets.length} targets are still in their first health checks`,
+      );
+    if (healthy < m.desiredCount || healthy !== targets.length)
+      throw new HealthCheckFailed(
+        `group member ${m.name}: ${m.toColour} has ${healthy}/${m.desiredCount} healthy targets`,
+      );
+  });
+  return `group: ${members.map((m) => `${m.name} (${m.role}) ${m.role === 'singleton' ? 'waits for the cut-over' : 'ok'}`).join(', ')}`;
+};

@@ -1,0 +1,6 @@
+import { ecs } from '../shared/clients/ecs.ts';
+import { releaseStep } from '../shared/step-handler.ts';
+import { run } from './run.ts';
+import { inputSchema } from './schema.ts';
+
+export const handler = releaseStep('DeployMember', inputSchema, run, { ecs });

@@ -1,0 +1,80 @@
+import {
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
+} from '@aws-sdk/client-ecs';
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { containerImage, describeService } from '../shared/ecs.ts';
+import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { deployCount } from '../shared/group.ts';
+import { fenceDeployment, haltReason } from '../shared/halt.ts';
+import { withImage } from '../shared/task-definition.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
+
+/**
+ * One member of the release's group: registers its live task definition again with the member's
+ * image pinned by digest, and points its idle colour at it: a web member or a worker at the live
+ * colour's size, a singleton at 0 (it starts only at the cut-over, once its old colour has stopped).
+ * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const { member } = input;
+  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  if (halted) throw new RollbackRequested(`${halted}; ${member.name} not deployed`);
+  const taskDefinitionArn = await memberTaskDefinition(input, deps);
+  const desiredCount = deployCount(member);
+  await deps.ecs.send(
+    new UpdateServiceCommand({
+      cluster: member.cluster,
+      service: member.toService,
+      taskDefinition: taskDefinitionArn,
+      desiredCount,
+      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+    }),
+  );
+  await fenceDeployment(deps, input.releaseId, member.cluster, member.toService);
+  return {
+    cluster: member.cluster,
+    service: member.toService,
+    taskDefinitionArn,
+    desiredCount,
+    summary: `${member.name} (${member.role}): ${member.toService} on ${taskDefinitionArn.split('/').at(-1)} at ${desiredCount}${desiredCount === 0 ? ' (starts at the cut-over)' : ''}`,
+  };
+};
+
+const memberTaskDefinition = async (input: Input, deps: Deps): Promise<string> => {
+  const { member } = input;
+  const idle = await describeService(deps.ecs, member.cluster, member.toService);
+  if (idle.taskDefinition) {
+    const current = await deps.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
+    );
+    const mine = (current.tags ?? []).some(
+      (t) => t.key === 'switchyard:release' && t.value === input.releaseId,
+    );
+    if (
+      mine &&
+      containerImage(current.taskDefinition?.containerDefinitions, member.container) === member.image
+    )
+      return idle.taskDefinition;
+  }
+  const live = await deps.ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: member.fromTaskDefinitionArn, include: ['TAGS'] }),
+  );
+  if (!live.taskDefinition)
+    throw new ResourceNotFound(`task definition ${member.fromTaskDefinitionArn} not found`);
+  const registered = await deps.ecs.send(
+    new RegisterTaskDefinitionCommand({
+      ...withImage(live.taskDefinition, member.container, member.image),
+      tags: [
+        ...(live.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
+        { key: 'switchyard:release', value: input.releaseId },
+      ],
+    }),
+  );
+  const arn = registered.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
+  return arn;
+};

@@ -1,0 +1,39 @@
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { describeService, scaleService } from '../shared/ecs.ts';
+import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
+
+/**
+ * Scales one colour of a group member to the member's size: a singleton's new colour at the
+ * cut-over (after its old one drained), and its old colour on the way back. Scaling starts no new
+ * deployment: the colour runs the task definition it has (the release's on the new colour, the
+ * previous one on the old), and the stable wait that follows checks that it does.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const { member } = input;
+  const service = input.side === 'from' ? member.fromService : member.toService;
+  const halted = async () =>
+    input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
+  const before = await halted();
+  if (before) throw new RollbackRequested(`${before}; ${service} not started`);
+  const current = await describeService(deps.ecs, member.cluster, service);
+  if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
+  if ((current.desiredCount ?? 0) !== member.desiredCount)
+    await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
+  // The fence (halt.ts): a release stopped while this landed must not leave the colour running.
+  const late = await halted();
+  if (late) {
+    await scaleService(deps.ecs, member.cluster, service, 0);
+    throw new RollbackRequested(`${late} as ${service} was started; scaled back to 0`);
+  }
+  return {
+    cluster: member.cluster,
+    service,
+    taskDefinitionArn: current.taskDefinition,
+    desiredCount: member.desiredCount,
+    summary: `${member.name} (${member.role}): ${service} ${(current.desiredCount ?? 0) === member.desiredCount ? 'already at' : 'scaled to'} ${member.desiredCount} on ${current.taskDefinition.split('/').at(-1)}`,
+  };
+};

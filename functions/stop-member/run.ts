@@ -1,0 +1,41 @@
+import type { ReleaseDeps } from '../shared/deps.ts';
+import { describeService, scaleService } from '../shared/ecs.ts';
+import { RollbackRequested, TrafficSplit } from '../shared/errors.ts';
+import { haltReason } from '../shared/halt.ts';
+import { readWeights } from '../shared/traffic.ts';
+import type { Input, Output } from './schema.ts';
+
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'elbv2'>;
+
+/**
+ * Scales one colour of a group member to 0: its old colour at the cut-over (a singleton, a cut-over
+ * worker) and at promotion; its new colour on the way back (clean-up, rollback). A web member's
+ * colour that still has weight is never scaled down. Scaling stops the tasks; a singleton's other
+ * colour waits for them to have STOPPED (WaitForServiceDrained) before it starts.
+ */
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const { member } = input;
+  const colour = input.side === 'from' ? member.fromColour : member.toColour;
+  const service = input.side === 'from' ? member.fromService : member.toService;
+  if (member.traffic) {
+    const { weights } = await readWeights(deps.elbv2, member.traffic);
+    if (weights[colour] > 0)
+      throw new TrafficSplit(
+        `${member.name}'s ${colour} (${service}) still has weight ${weights[colour]}; not scaling it down`,
+      );
+  }
+  if (input.forward) {
+    const halted = haltReason(await deps.store.getRelease(input.releaseId));
+    if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
+  }
+  const before = await describeService(deps.ecs, member.cluster, service);
+  const running = before.desiredCount ?? 0;
+  if (running > 0) await scaleService(deps.ecs, member.cluster, service, 0);
+  return {
+    cluster: member.cluster,
+    service,
+    taskDefinitionArn: before.taskDefinition ?? '',
+    desiredCount: 0,
+    summary: `${member.name} (${member.role}): ${service} ${running > 0 ? `scaled from ${running} to 0` : 'already at 0'}`,
+  };
+};

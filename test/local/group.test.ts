@@ -1,0 +1,181 @@
+/**
+ * Release groups end to end: a web service, a second web service on its own rule, a worker with its
+ * own image and a singleton scheduler, released as one and rolled back as one.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findTarget, type Target } from '../../functions/shared/config.ts';
+import type { ReleaseRecord } from '../../functions/shared/store.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
+import { brokenInvariants, watchSingletons } from '../support/invariants.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url));
+
+let rt: LocalRuntime | undefined;
+afterEach(async () => {
+  await rt?.dispose();
+  rt = undefined;
+});
+
+const world = async (faults?: FaultPlan) => {
+  rt = await LocalRuntime.start({ targetsFile, faults }, (r) => {
+    for (const t of r.targets.targets)
+      buildWorld(r.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+  });
+  return rt;
+};
+
+const release = async (r: LocalRuntime, tag: string): Promise<ReleaseRecord> => {
+  r.account.ecr.push('bugs-worker', tag, { silent: true });
+  r.push('bugs', tag);
+  await r.settle();
+  await r.drain();
+  const digest = EcrModel.digestOf('bugs', tag);
+  const execution = r.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
+  const record = execution && (await r.release(execution.name));
+  if (!record) throw new Error(`no release of bugs:${tag}`);
+  return record;
+};
+
+const services = (r: LocalRuntime, target: Target) =>
+  Object.fromEntries(
+    [target.ecs.services, ...target.group.map((m) => m.services)].flatMap((s) =>
+      r.account.ecs
+        .DescribeServices({ cluster: target.ecs.cluster, services: [s.blue, s.green] })
+        .services.map((x) => [
+          x.serviceName,
+          { desired: x.desiredCount, running: x.runningCount, td: x.taskDefinition },
+        ]),
+    ),
+  );
+
+describe('release groups', () => {
+  it('releases web + web + worker + singleton as one: rules in lockstep, the beat never twice → Promoted', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    const record = await release(r, 'v2');
+
+    expect(record.outcome, JSON.stringify(record.phases.filter((p) => p.status === 'failed'))).toBe(
+      'Promoted',
+    );
+    expect(overlaps).toEqual([]);
+    const after = services(r, target);
+    // Every member's new colour (green) runs, its old one is at 0.
+    for (const name of ['bugs-web', 'bugs-api', 'bugs-worker']) {
+      expect(after[`${name}-green`]).toMatchObject({ desired: 4, running: 4 });
+      expect(after[`${name}-blue`]).toMatchObject({ desired: 0, running: 0 });
+    }
+    expect(after['bugs-beat-green']).toMatchObject({ desired: 1, running: 1 });
+    expect(after['bugs-beat-blue']).toMatchObject({ desired: 0, running: 0 });
+    // The worker runs its own repository's image at the release's tag, pinned by digest.
+    const workerTd = r.account.ecs.taskDefinitions.get(after['bugs-worker-green']?.td as string);
+    expect(workerTd?.containerDefinitions?.[0]?.image).toMatch(
+      new RegExp(`/bugs-worker@${EcrModel.digestOf('bugs-worker', 'v2')}$`),
+    );
+    // Lockstep: both rules were at 10% together, then at 100%.
+    const history = r.account.elbv2.weightHistory;
+    const rules = [target.traffic, target.group[0]?.traffic];
+    for (const rule of rules) {
+      const green = rule?.targetGroups.green as string;
+      expect(history.filter((h) => h.where === rule?.listenerRuleArn).map((h) => h.weights[green])).toEqual([
+        10, 100,
+      ]);
+    }
+    // Each step set both rules before its bake: the api rule moved within a second of the web rule.
+    const moves = (rule?: string) => history.filter((h) => h.where === rule).map((h) => h.at);
+    const [web, api] = [moves(rules[0]?.listenerRuleArn), moves(rules[1]?.listenerRuleArn)];
+    expect(web.map((at, i) => Math.abs(at - (api[i] ?? 0)) < 1000)).toEqual([true, true]);
+    // The beat changed over once traffic was at 100%: its new colour started after the last SetWeight.
+    const cutover = record.phases.filter((p) => p.name === 'StartMember');
+    expect(cutover.length).toBe(1);
+    expect((cutover[0]?.startedAt ?? '') >= new Date(web[1] ?? 0).toISOString()).toBe(true);
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+  });
+
+  it('a worker that fails once traffic moved rolls the whole group back as one → RolledBack', async () => {
+    // The worker starts fine and passes the health check, then exits 1 on real work (150 s after
+    // it started: inside the canary's bake).
+    const r = await world({ crashAfterSeconds: { 'bugs-worker:v2': 150 } });
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    const record = await release(r, 'v2');
+
+    expect(record.outcome).toBe('RolledBack');
+    const bake = record.phases.find((p) => p.name === 'Bake' && p.status === 'failed');
+    expect(bake?.detail).toMatch(
+      /at 10% on green: group member worker: task [0-9a-f]+ stopped: EssentialContainerExited \(exit code 1\)/,
+    );
+    // Traffic never reached 100%, so the beat never changed over; both rules are back on blue.
+    expect(overlaps).toEqual([]);
+    const after = services(r, target);
+    for (const name of ['bugs-web', 'bugs-api', 'bugs-worker']) {
+      expect(after[`${name}-blue`]).toMatchObject({ desired: 4, running: 4 });
+      expect(after[`${name}-green`]).toMatchObject({ desired: 0, running: 0 });
+    }
+    expect(after['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });
+    expect(after['bugs-beat-green']).toMatchObject({ desired: 0, running: 0 });
+    const api = target.group[0]?.traffic;
+    expect(r.account.elbv2.weightsOf(api?.listenerRuleArn as string)).toEqual({
+      [api?.targetGroups.blue as string]: 100,
+      [api?.targetGroups.green as string]: 0,
+    });
+    expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+  });
+
+  it('an alarm after the cut-over puts the singleton back one colour at a time → RolledBack, never two beats', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
+    r.push('bugs', 'v2');
+    // Until the new beat runs (the cut-over at 100%), then the new version starts failing requests.
+    expect(
+      await r.runUntil(() => r.account.ecs.aliveTasks(target.ecs.cluster, 'bugs-beat-green') === 1, 3600),
+    ).toBe(true);
+    r.account.startErrors('v2', 0.5);
+    await r.settle();
+    const execution = r
+      .executions()
+      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
+    const record = await r.release(execution?.name as string);
+
+    expect(record?.outcome).toBe('RolledBack');
+    expect(overlaps).toEqual([]);
+    const after = services(r, target);
+    expect(after['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });
+    expect(after['bugs-beat-green']).toMatchObject({ desired: 0, running: 0 });
+    expect(after['bugs-worker-blue']).toMatchObject({ desired: 4, running: 4 });
+    expect(after['bugs-worker-green']).toMatchObject({ desired: 0, running: 0 });
+    // The old beat started again only after every task of the new one had STOPPED.
+    const phases = record?.phases ?? [];
+    const drained = phases.find(
+      (p) =>
+        p.name === 'WaitForServiceDrained' &&
+        p.detail === 'beat: bugs-beat-green drained (every task STOPPED)',
+    );
+    const restarted = phases.find(
+      (p) => p.name === 'StartMember' && p.detail?.startsWith('beat (singleton): bugs-beat-blue scaled to 1'),
+    );
+    expect(drained?.endedAt).toBeDefined();
+    expect((drained?.endedAt ?? 'z') <= (restarted?.startedAt ?? '')).toBe(true);
+    expect(await brokenInvariants(r, target, [record?.releaseId as string])).toEqual([]);
+  });
+
+  it('the I9 watch sees a singleton running two colours (it is not a check that cannot fail)', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    // What a release that started the new beat at the deploy would do.
+    r.account.ecs.UpdateService({ cluster: 'prod', service: 'bugs-beat-green', desiredCount: 1 });
+    await r.wait(120);
+    expect(overlaps.length).toBeGreaterThan(0);
+    expect(overlaps[0]).toMatch(/^I9: .* singleton beat runs blue 1 and green 1$/);
+    expect(await brokenInvariants(r, target, [])).toContain('I9: singleton beat runs both colours');
+  });
+});

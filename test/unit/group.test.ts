@@ -1,0 +1,177 @@
+/** Release groups: what a group may be (config), and what Validate refuses before touching anything. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { findTarget, parseTargets } from '../../functions/shared/config.ts';
+import { planGroup } from '../../functions/validate/group.ts';
+
+const fixture = fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url));
+const doc = () => JSON.parse(readFileSync(fixture, 'utf8'));
+const refusal = (edit: (d: ReturnType<typeof doc>) => void): string => {
+  const d = doc();
+  edit(d);
+  try {
+    parseTargets(d);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the config was accepted');
+};
+
+describe('group config', () => {
+  it('accepts web + web + worker + singleton', () => {
+    const target = findTarget(parseTargets(doc()), 'bugs');
+    expect(target.group.map((m) => [m.name, m.role])).toEqual([
+      ['api', 'web'],
+      ['worker', 'worker'],
+      ['beat', 'singleton'],
+    ]);
+  });
+
+  it('refuses a singleton with a load balancer', () => {
+    expect(
+      refusal((d) => {
+        d.targets[0].group[2].traffic = d.targets[0].group[0].traffic;
+        d.targets[0].group[0].traffic = undefined;
+        d.targets[0].group[0].role = 'worker';
+      }),
+    ).toContain(
+      'targets[0].group[2].traffic: a singleton takes no traffic: a load balancer would send requests to it while its colours change over',
+    );
+  });
+
+  it('refuses two web services sharing a rule, or a target group, and a web member without traffic', () => {
+    const shared = refusal((d) => {
+      d.targets[0].group[0].traffic.listenerRuleArn = d.targets[0].traffic.listenerRuleArn;
+    });
+    expect(shared).toContain(
+      `targets[0].group[0].traffic.listenerRuleArn: ${doc().targets[0].traffic.listenerRuleArn} is also traffic's: two web services sharing a rule would each overwrite the other's weights`,
+    );
+    expect(
+      refusal((d) => {
+        d.targets[0].group[0].traffic.targetGroups.blue = d.targets[0].traffic.targetGroups.green;
+      }),
+    ).toContain('targets[0].group[0].traffic.targetGroups.blue:');
+    expect(
+      refusal((d) => {
+        delete d.targets[0].group[0].traffic;
+      }),
+    ).toContain('targets[0].group[0].traffic: a web member needs traffic');
+  });
+
+  it('refuses a member named like another, a service used twice, and switch on a non-worker', () => {
+    const text = refusal((d) => {
+      d.targets[0].group[1].name = 'api';
+      d.targets[0].group[1].services.blue = 'bugs-web-green';
+      d.targets[0].group[2].switch = 'cutover';
+    });
+    expect(text).toContain('targets[0].group[1].name: "api" is also group[0]');
+    expect(text).toContain('targets[0].group[1].services.blue: bugs-web-green is also ecs.services.green');
+    expect(text).toContain('targets[0].group[2].switch: switch applies to workers only');
+  });
+});
+
+describe('Validate plans each member from AWS', () => {
+  const target = findTarget(parseTargets(doc()), 'bugs');
+  const service = (name: string, desiredCount: number, extra: object = {}) => ({
+    serviceName: name,
+    status: 'ACTIVE',
+    desiredCount,
+    taskDefinition: `arn:aws:ecs:us-east-1:123456789012:task-definition/${name.replace(/-(blue|green)$/, '')}:3`,
+    ...extra,
+  });
+  const aws = (services: object[], containers: Record<string, string> = {}) => {
+    const send = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const input = command.input;
+      switch (command.constructor.name) {
+        case 'DescribeServicesCommand':
+          return {
+            services: services.filter((s) =>
+              (input.services as string[]).includes((s as { serviceName: string }).serviceName),
+            ),
+          };
+        case 'DescribeTaskDefinitionCommand': {
+          const family = String(input.taskDefinition).split('/').at(-1)?.split(':')[0] ?? '';
+          return {
+            taskDefinition: {
+              containerDefinitions: [
+                { name: containers[family] ?? family.replace(/^bugs-/, ''), image: 'x@sha256:1' },
+              ],
+              taskRoleArn: target.ecs.roles.task,
+              executionRoleArn: target.ecs.roles.execution,
+            },
+          };
+        }
+        case 'DescribeRulesCommand':
+          return {
+            Rules: [
+              {
+                Actions: [
+                  {
+                    Type: 'forward',
+                    ForwardConfig: {
+                      TargetGroups: [
+                        { TargetGroupArn: target.group[0]?.traffic?.targetGroups.blue, Weight: 0 },
+                        { TargetGroupArn: target.group[0]?.traffic?.targetGroups.green, Weight: 100 },
+                      ],
+                    },
+                  },
+                ],
+              },
+            ],
+          };
+        case 'DescribeRepositoriesCommand':
+          return {
+            repositories: [
+              {
+                repositoryUri: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${(input.repositoryNames as string[])[0]}`,
+              },
+            ],
+          };
+        case 'DescribeImagesCommand':
+          return { imageDetails: [{ imageDigest: `sha256:${'b'.repeat(64)}` }] };
+      }
+      throw new Error(`unexpected ${command.constructor.name}`);
+    };
+    return { ecs: { send }, ecr: { send }, elbv2: { send } } as never;
+  };
+  const image = { tag: 'v2', digest: `sha256:${'a'.repeat(64)}` };
+  const healthy = () => [
+    service('bugs-api-blue', 0),
+    service('bugs-api-green', 3),
+    service('bugs-worker-blue', 2),
+    service('bugs-worker-green', 0),
+    service('bugs-beat-blue', 1),
+    service('bugs-beat-green', 0),
+  ];
+
+  it('finds each member live colour on its own: a web member from its rule, the others from which colour runs', async () => {
+    const plans = await planGroup(target, image, aws(healthy()));
+    expect(plans.map((p) => [p.name, p.fromColour, p.toService, p.desiredCount])).toEqual([
+      ['api', 'green', 'bugs-api-blue', 3],
+      ['worker', 'blue', 'bugs-worker-green', 2],
+      ['beat', 'blue', 'bugs-beat-green', 1],
+    ]);
+    // The worker's image is its own repository's at the release's tag; the others the release's.
+    expect(plans[1]?.image).toBe(
+      `123456789012.dkr.ecr.us-east-1.amazonaws.com/bugs-worker@sha256:${'b'.repeat(64)}`,
+    );
+    expect(plans[0]?.image).toBe(`123456789012.dkr.ecr.us-east-1.amazonaws.com/bugs@${image.digest}`);
+  });
+
+  it('refuses a singleton running both colours, a singleton behind a load balancer, and a missing container', async () => {
+    const both = healthy().map((s) => (s.serviceName === 'bugs-beat-green' ? { ...s, desiredCount: 1 } : s));
+    await expect(planGroup(target, image, aws(both))).rejects.toThrow(
+      'group member beat runs both colours (bugs-beat-blue desiredCount 1, bugs-beat-green desiredCount 1), which a singleton must never do: scale the one that should not run to 0, then release',
+    );
+    const balanced = healthy().map((s) =>
+      s.serviceName === 'bugs-beat-blue' ? { ...s, loadBalancers: [{ targetGroupArn: 'arn:tg/beat' }] } : s,
+    );
+    await expect(planGroup(target, image, aws(balanced))).rejects.toThrow(
+      'group member beat is a singleton, but bugs-beat-blue is behind a load balancer (arn:tg/beat)',
+    );
+    await expect(planGroup(target, image, aws(healthy(), { 'bugs-worker': 'celery' }))).rejects.toThrow(
+      `group member worker's container "worker" is not in its task definition`,
+    );
+  });
+});
