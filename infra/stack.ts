@@ -289,7 +289,7 @@ export class SwitchyardStack extends Stack {
     }
     const members = targets.flatMap((t) => t.group.flatMap((m) => [m.services.blue, m.services.green]));
     if (members.length > 0) {
-      new Rule(this, 'GroupTasksStopped', {
+      new Rule(this, 'GroupTasks', {
         description:
           "A group member's task stopping: a singleton's colour draining, or a member failing during a bake",
         eventPattern: {
@@ -473,6 +473,7 @@ export class SwitchyardStack extends Stack {
         'wait-resume',
         'reconciler',
         'recover-execution',
+        'start-member',
       ];
       allow(drainers, ['ecs:ListTasks'], ['*'], {
         ArnEquals: { 'ecs:cluster': groupClusters.map((c) => arn('ecs', 'cluster', c)) },

@@ -17,9 +17,11 @@ export const rollbackPath = (
   /** When the operator's command was given (virtual ms); without it, the first ALARM after `since`. */
   commandAt: number | undefined,
   since: number,
+  /** `event`: `commandAt` is when an AWS event (a member's task stopping) triggered it, no command. */
+  trigger: 'command' | 'event' = 'command',
 ) => {
   const alarm = runtime.account.cloudwatch.history.find((h) => h.state === 'ALARM' && h.at >= since);
-  const command = commandAt !== undefined;
+  const command = commandAt !== undefined && trigger === 'command';
   const start = commandAt ?? alarm?.at;
   if (start === undefined) return null;
   const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn;

@@ -327,7 +327,7 @@ export class LocalRuntime {
     );
     if (members.length > 0)
       this.bus.addRule({
-        name: 'group-tasks-stopped',
+        name: 'group-tasks',
         pattern: serviceTaskStoppedPattern(members),
         deliver: (e) => this.lambda.invoke('wait-resume', e),
       });

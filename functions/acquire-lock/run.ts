@@ -132,6 +132,10 @@ const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
   await deps.store.updateRelease(holderId, { abortRequestedBy: input.releaseId });
   let woken = 0;
   const waits = (await deps.store.allPendingWaits()).filter((w) => w.releaseId === holderId);
+  // A release already on its way back (its group's RollBackGroup waiting for a colour) is doing what
+  // this rollback asks: failing that wait would leave the group half put back. It ends soon and
+  // hands the lock over.
+  if (waits.some((w) => w.condition.label === 'rollback')) return;
   for (const wait of waits) {
     // Only a task that heard it is woken: one already closed (a bake whose timeout fired) has moved on.
     if (

@@ -57,7 +57,7 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         service,
         taskDefinitionArn,
         graceSeconds: input.graceSeconds,
-        ...(input.member ? { member: input.member } : {}),
+        ...(input.member ? { member: input.member, label: input.label ?? 'deploy' } : {}),
       },
     };
   }
@@ -72,7 +72,7 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         cluster,
         service,
         startedAt: createdAt.toISOString(),
-        ...(input.member ? { member: input.member } : {}),
+        ...(input.member ? { member: input.member, label: input.label ?? 'deploy' } : {}),
       },
     };
   }

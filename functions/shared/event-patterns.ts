@@ -40,14 +40,16 @@ export const hookTaskStoppedPattern: EventPattern = {
 };
 
 /**
- * A task of a group member's service stopping (`group` is `service:<name>` for a service's tasks):
- * the hint that a singleton's colour has drained, or that a member's new colour failed during a
- * bake. Only the members' services are named, so other services' tasks never invoke anything.
+ * A task of a group member's service running or stopping (`group` is `service:<name>` for a
+ * service's tasks): the hint that a colour scaled up without a new deployment is stable (no
+ * deployment event comes then), that a singleton's colour has drained, or that a member's new
+ * colour failed during a bake. Only the members' services are named, so no other service's tasks
+ * invoke anything.
  */
 export const serviceTaskStoppedPattern = (services: string[]): EventPattern => ({
   source: ['aws.ecs'],
   'detail-type': ['ECS Task State Change'],
-  detail: { lastStatus: ['STOPPED'], group: services.map((s) => `service:${s}`) },
+  detail: { lastStatus: ['RUNNING', 'STOPPED'], group: services.map((s) => `service:${s}`) },
 });
 
 export const rdsSnapshotPattern: EventPattern = {

@@ -121,7 +121,12 @@ export const recoverExecution = async (
       const group = await restoreGroup(record.members, outcome === Outcome.Promoted, deps, notes);
       // A singleton's new colour is still stopping: its old one may start only once it has, so the
       // lock stays with the ended execution and the next reconciler tick finishes the recovery.
-      if (group === 'pending') return { releaseId, detail: `recovering: ${notes.join('; ')}` };
+      if (group === 'pending') {
+        // What this pass did must survive to the next: traffic put back now makes it RolledBack.
+        if (outcome === Outcome.RolledBack && !record.trafficRestoredAt)
+          await deps.store.updateRelease(releaseId, { trafficRestoredAt: deps.now().toISOString() });
+        return { releaseId, detail: `recovering: ${notes.join('; ')}` };
+      }
     }
   }
   const cause = `the execution ended ${status} before it finished; ${notes.join('; ')}`;
@@ -275,8 +280,13 @@ const restoreGroup = async (
     }
     if ((old.desiredCount ?? 0) >= m.desiredCount) continue;
     if (m.role === MemberRole.Singleton) {
-      const drained = await drainedCheck(deps, m.cluster, m.toService);
-      if (drained.state !== 'done') {
+      // Neither colour may still be stopping a task: the new one (changed over), nor the old one
+      // itself (a cut-over cut short after its scale-down).
+      const [drained, own] = await Promise.all([
+        drainedCheck(deps, m.cluster, m.toService),
+        drainedCheck(deps, m.cluster, m.fromService),
+      ]);
+      if (drained.state !== 'done' || own.state !== 'done') {
         notes.push(`${m.name}: ${m.toService} is still stopping; ${m.fromService} starts once it has`);
         pending = true;
         continue;

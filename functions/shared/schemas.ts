@@ -81,7 +81,11 @@ export const plannedStepSchema = z.object({
 export type PlannedStep = z.infer<typeof plannedStepSchema>;
 
 /** Input of a group member's step (a Map iteration over the plan's members, functions/shared/group.ts). */
-export const memberStepSchema = plannedStepSchema.extend({ member: memberPlanSchema });
+export const memberStepSchema = z.object({
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  member: memberPlanSchema,
+});
 
 /** A member's step that acts on one of its colours: `from` (live before the release) or `to` (new). */
 export const memberSideStepSchema = memberStepSchema.extend({

@@ -1,10 +1,12 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
-import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
+import { MemberRole } from '../shared/group.ts';
 import { haltReason } from '../shared/halt.ts';
+import { drainedCheck } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
 
 /**
  * Scales one colour of a group member to the member's size: a singleton's new colour at the
@@ -21,6 +23,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (before) throw new RollbackRequested(`${before}; ${service} not started`);
   const current = await describeService(deps.ecs, member.cluster, service);
   if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
+  // Started from 0, a colour may still have tasks of its own stopping (a cut-over cut short): a
+  // singleton's process must have exited before another starts. Retried until it has.
+  if ((current.desiredCount ?? 0) === 0 && member.role === MemberRole.Singleton) {
+    const drained = await drainedCheck(deps, member.cluster, service);
+    if (drained.state !== 'done')
+      throw new TransientError(
+        `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,
+      );
+  }
   if ((current.desiredCount ?? 0) !== member.desiredCount)
     await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
   // The fence (halt.ts): a release stopped while this landed must not leave the colour running.

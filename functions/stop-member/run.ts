@@ -31,6 +31,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const before = await describeService(deps.ecs, member.cluster, service);
   const running = before.desiredCount ?? 0;
   if (running > 0) await scaleService(deps.ecs, member.cluster, service, 0);
+  // The fence (halt.ts): halted while this landed, on the way forward, the colour runs again: the
+  // recovery may have read the group before this change and left it as it found it.
+  const late = input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
+  if (late && running > 0) {
+    await scaleService(deps.ecs, member.cluster, service, running);
+    throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${running}`);
+  }
   return {
     cluster: member.cluster,
     service,

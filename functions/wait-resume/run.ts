@@ -32,7 +32,9 @@ export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): strin
         const owners = deps.targets.targets.filter((t) =>
           t.group.some((m) => m.services.blue === service || m.services.green === service),
         );
-        return [drainResourceKey(cluster, service), ...owners.map((t) => bakeResourceKey(t.name))];
+        return event.detail.lastStatus === 'RUNNING'
+          ? [serviceResourceKey(cluster, service)]
+          : [drainResourceKey(cluster, service), ...owners.map((t) => bakeResourceKey(t.name))];
       }
       const [, cluster, service] = (event.resources[0] as string).split(':').at(-1)?.split('/') ?? [];
       return [serviceResourceKey(cluster as string, service as string)];

@@ -281,6 +281,13 @@ export class EcsModel {
             this.serves(task),
             this.errorRate(task),
           );
+        // ECS emits a Task State Change for each transition a service's task makes (events reference).
+        this.bus.emit(
+          'aws.ecs',
+          'ECS Task State Change',
+          [this.taskArn(service, task)],
+          this.describeTask(service, task),
+        );
         const crashMs = this.crashMs(service, task);
         if (crashMs !== undefined) {
           // A broken image's essential container exits by itself: ECS counts the task as failed

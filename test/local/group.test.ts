@@ -178,4 +178,57 @@ describe('release groups', () => {
     expect(overlaps[0]).toMatch(/^I9: .* singleton beat runs blue 1 and green 1$/);
     expect(await brokenInvariants(r, target, [])).toContain('I9: singleton beat runs both colours');
   });
+
+  it('a rollback requested while the group is already going back leaves it to finish: RolledBack, nothing half back', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
+    r.push('bugs', 'v2');
+    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
+      true,
+    );
+    r.account.startErrors('v2', 0.5);
+    // Until RollBackGroup waits on one of its own waits (a colour on the way back).
+    const goingBack = async () =>
+      (await r.store.allPendingWaits()).some((w) => w.waitId.endsWith('#rollback'));
+    expect(await r.runUntil(goingBack, 3600)).toBe(true);
+    const rollbackId = r.startRollback({
+      target: 'bugs',
+      reason: 'ops, during the way back',
+      ifRunning: 'abort',
+    });
+    await r.settle();
+    const execution = r
+      .executions()
+      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
+    const record = await r.release(execution?.name as string);
+    // Before: the request failed RollBackGroup's own wait → RollbackFailed, the beat at 0/0.
+    expect(record?.outcome).toBe('RolledBack');
+    expect(overlaps).toEqual([]);
+    expect(await brokenInvariants(r, target, [record?.releaseId as string, rollbackId])).toEqual([]);
+  });
+
+  it('stopped after the cut-over: the recovery puts the group back over two passes and records RolledBack', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
+    r.push('bugs', 'v2');
+    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
+      true,
+    );
+    await r.wait(30);
+    const execution = r
+      .executions()
+      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
+    r.stopExecution(execution?.name as string);
+    await r.settle();
+    await r.drain(600);
+    const record = await r.release(execution?.name as string);
+    // Before: the second pass found traffic already back and recorded Aborted.
+    expect(record?.outcome).toBe('RolledBack');
+    expect(overlaps).toEqual([]);
+    expect(await brokenInvariants(r, target, [record?.releaseId as string])).toEqual([]);
+  });
 });

@@ -175,3 +175,48 @@ describe('Validate plans each member from AWS', () => {
     );
   });
 });
+
+describe('a member step fenced against a halt', () => {
+  const member = {
+    name: 'beat',
+    role: 'singleton' as const,
+    cluster: 'prod',
+    fromColour: 'blue' as const,
+    toColour: 'green' as const,
+    fromService: 'bugs-beat-blue',
+    toService: 'bugs-beat-green',
+    container: 'beat',
+    desiredCount: 1,
+    fromTaskDefinitionArn: 'td',
+    image: 'x@sha256:1',
+  };
+
+  it('stop-member scales the old colour back when a halt landed while it stopped it (the recovery may have read it running)', async () => {
+    const { run } = await import('../../functions/stop-member/run.ts');
+    const record: Record<string, unknown> = { releaseId: 'r1' };
+    const scaled: number[] = [];
+    const deps = {
+      store: { getRelease: async () => ({ ...record }) },
+      elbv2: { send: async () => ({}) },
+      ecs: {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          if (command.constructor.name === 'DescribeServicesCommand') {
+            // The execution is stopped now: the recovery writes its halt and reads the beat running.
+            record.haltedBy = 'ABORTED';
+            return {
+              services: [
+                { serviceName: 'bugs-beat-blue', status: 'ACTIVE', desiredCount: 1, taskDefinition: 'td' },
+              ],
+            };
+          }
+          scaled.push(command.input.desiredCount as number);
+          return {};
+        },
+      },
+    };
+    await expect(
+      run({ releaseId: 'r1', target: 'bugs', side: 'from', forward: true, member }, deps as never),
+    ).rejects.toThrow('as bugs-beat-blue was scaled down; scaled back to 1');
+    expect(scaled).toEqual([0, 1]);
+  });
+});
