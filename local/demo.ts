@@ -52,6 +52,10 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
         ]
       : []),
     ...s.hooks.map((h, i) => `${i === 0 ? '  hooks          ' : '                 '}${h}`),
+    ...s.group.map(
+      (m, i) =>
+        `${i === 0 ? '  group          ' : '                 '}${m.name} (${m.role}): live ${m.live}, tasks blue ${m.blue}, green ${m.green}${m.role === 'singleton' ? `; both colours at once: ${s.singletonOverlaps === 0 ? 'never' : `${s.singletonOverlaps} time(s)`}` : ''}`,
+    ),
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
     '  release record phases (from DynamoDB):',

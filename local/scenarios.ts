@@ -174,6 +174,13 @@ export interface ScenarioSummary {
   alarms: { alarm: string; state: string; atSeconds: number }[];
   /** What each hook did (point, name, result). */
   hooks: string[];
+  /** Each member of the target's group: its live colour and tasks (empty without a group). */
+  group: { name: string; role: string; live: string; blue: string; green: string }[];
+  /**
+   * Instants a singleton of the group ran tasks in both colours at once (every task change
+   * watched: RUNNING or still STOPPING counts); 0 is the promise.
+   */
+  singletonOverlaps: number;
   /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
   releaseOutcome?: string;
   /** With an approval: the emailed link, and the HTTP statuses of its page (GET) and of the decision (POST). */
@@ -186,6 +193,45 @@ export interface ScenarioSummary {
   lockHeldBy?: string | null;
   error?: { Error: string; Cause: string };
 }
+
+/**
+ * Every instant (each task state change) a singleton of the target's group ran tasks alive in both
+ * colours: RUNNING, or STOPPING (its process may still be working). Attach before the release.
+ */
+export const watchSingletons = (runtime: LocalRuntime, target: Target): string[] => {
+  const seen: string[] = [];
+  runtime.account.ecs.onTaskChange(() => {
+    for (const m of target.group.filter((g) => g.role === 'singleton')) {
+      const blue = runtime.account.ecs.aliveTasks(target.ecs.cluster, m.services.blue);
+      const green = runtime.account.ecs.aliveTasks(target.ecs.cluster, m.services.green);
+      if (blue > 0 && green > 0)
+        seen.push(`I9: ${new Date().toISOString()} singleton ${m.name} runs blue ${blue} and green ${green}`);
+    }
+  });
+  overlaps.set(runtime, seen);
+  return seen;
+};
+const overlaps = new WeakMap<LocalRuntime, string[]>();
+
+/** Each group member's live colour (a web member's from its rule, the others' from which runs) and tasks. */
+const groupState = (runtime: LocalRuntime, target: Target): ScenarioSummary['group'] =>
+  target.group.map((m) => {
+    const services = runtime.account.ecs.DescribeServices({
+      cluster: target.ecs.cluster,
+      services: [m.services.blue, m.services.green],
+    }).services;
+    const of = (colour: 'blue' | 'green') => services.find((s) => s.serviceName === m.services[colour]);
+    const tasks = (colour: 'blue' | 'green') =>
+      `${of(colour)?.runningCount ?? 0}/${of(colour)?.desiredCount ?? 0}`;
+    const running = (['blue', 'green'] as const).filter((c) => (of(c)?.desiredCount ?? 0) > 0);
+    return {
+      name: m.name,
+      role: m.role,
+      live: running.length === 1 ? (running[0] as string) : running.length === 0 ? 'none' : 'both',
+      blue: tasks('blue'),
+      green: tasks('green'),
+    };
+  });
 
 /** Live weights (percent) of a target's main listener/rule, read from the simulated account. */
 export const liveWeights = (runtime: LocalRuntime, target: Target) => {
@@ -280,6 +326,8 @@ export const summarize = async (
         : null,
     alarms,
     hooks: (release?.hooks ?? []).map((h) => `${h.point} ${h.name}: ${h.detail}`),
+    group: groupState(runtime, target),
+    singletonOverlaps: overlaps.get(runtime)?.length ?? 0,
     ...(release?.error ? { error: release.error } : {}),
   };
 };
@@ -324,6 +372,7 @@ export const runRelease = async (
     async (rt) => {
       target = findTarget(rt.targets, scenario.target);
       buildWorld(rt.account, target, { liveTag: 'v1', targetGroup: options.targetGroup });
+      watchSingletons(rt, target);
       await serveTestListener(rt.account, target);
       for (const path of scenario.failingWebhooks ?? []) rt.account.webhooks.failing.add(path);
     },

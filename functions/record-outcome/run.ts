@@ -6,7 +6,15 @@ type Deps = Pick<ReleaseDeps, 'store' | 'now'>;
 
 /** Writes the terminal outcome and the error that caused it into the release record. */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
-  const error = input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
+  // A rollback that failed is what a person must act on first; what made it roll back follows.
+  const failedBack =
+    input.outcome === 'RollbackFailed' && input.rollbackError && input.error
+      ? {
+          Error: input.rollbackError.Error,
+          Cause: `${input.rollbackError.Cause ?? ''} (rolling back after ${input.error.Error}: ${input.error.Cause ?? ''})`,
+        }
+      : undefined;
+  const error = failedBack ?? input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
   // Written once: a retry after this wrote, or the recovery of an execution stopped while this ran
   // (a Lambda AWS does not stop), finds the outcome already there and leaves it.
   const first = await deps.store.updateRelease(

@@ -313,7 +313,7 @@ describe('release.asl.json', () => {
     expect((definition.States.RollBackTraffic as { Next: string }).Next).toBe('HasGroupToRollBack');
     // Going back, a member that fails is caught in its own iteration: the others still go back.
     const back = map('RollBackGroup');
-    expect(back.Next).toBe('GroupRolledBack');
+    expect(back.Next).toBe('CountGroupRolledBack');
     for (const [name, state] of Object.entries(back.ItemProcessor.States).filter(
       ([, s]) => s.Type === 'Task',
     ))

@@ -141,6 +141,31 @@ describe('demo: hooks on the shipped targets file', () => {
     ]);
   });
 
+  it('release-group: web, worker and beat move as one → Promoted; the beat never ran twice', async () => {
+    const s = await runScenario('release-group', { targetsFile });
+    expect(s.outcome).toBe('Promoted');
+    expect(s.group).toEqual([
+      { name: 'worker', role: 'worker', live: 'green', blue: '0/0', green: '4/4' },
+      { name: 'beat', role: 'singleton', live: 'green', blue: '0/0', green: '1/1' },
+    ]);
+    expect(s.singletonOverlaps).toBe(0);
+    expect(s.phases.map((p) => p.name)).toContain('WaitForServiceDrained');
+  });
+
+  it('release-group-worker-fails: the worker exits in the canary bake → RolledBack, the whole group back on blue', async () => {
+    const s = await runScenario('release-group-worker-fails', { targetsFile });
+    expect(s.outcome).toBe('RolledBack');
+    expect(s.activeColour).toBe('blue');
+    expect(s.group).toEqual([
+      { name: 'worker', role: 'worker', live: 'blue', blue: '4/4', green: '0/0' },
+      { name: 'beat', role: 'singleton', live: 'blue', blue: '1/1', green: '0/0' },
+    ]);
+    expect(s.singletonOverlaps).toBe(0);
+    expect(s.error?.Cause).toMatch(
+      /group member worker: task [0-9a-f]+ stopped: EssentialContainerExited \(exit code 1\)/,
+    );
+  });
+
   it('migration-fails and load-test-slow end Aborted with nothing shifted', async () => {
     const failed = await runScenario('migration-fails', { targetsFile });
     expect(failed).toMatchObject({

@@ -231,4 +231,43 @@ describe('release groups', () => {
     expect(overlaps).toEqual([]);
     expect(await brokenInvariants(r, target, [record?.releaseId as string])).toEqual([]);
   });
+
+  it('a member that cannot be put back is named, and every other member still goes back → RollbackFailed', async () => {
+    // The old beat cannot be started again (ECS refuses the scale-up, not a transient error).
+    const r = await world({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'UpdateService',
+          state: 'StartOldSingleton',
+          error: 'AccessDeniedException',
+          times: 100,
+        },
+      ],
+    });
+    const target = findTarget(r.targets, 'bugs');
+    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
+    r.push('bugs', 'v2');
+    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
+      true,
+    );
+    r.account.startErrors('v2', 0.5);
+    await r.settle();
+    const execution = r
+      .executions()
+      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
+    const record = await r.release(execution?.name as string);
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toBe('RollbackFailed');
+    expect(record?.outcome).toBe('RollbackFailed');
+    expect(record?.error?.Cause).toContain('"member":"beat","ok":false');
+    // The others are back: traffic, the api's rule, the worker.
+    const after = services(r, target);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    expect(after['bugs-worker-blue']).toMatchObject({ desired: 4, running: 4 });
+    expect(after['bugs-worker-green']).toMatchObject({ desired: 0 });
+    expect(after['bugs-api-green']).toMatchObject({ desired: 0 });
+    // And the beat is not running twice: its new colour stopped, its old one could not start.
+    expect(after['bugs-beat-green']).toMatchObject({ desired: 0 });
+  });
 });

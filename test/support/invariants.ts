@@ -19,7 +19,7 @@
 import type { Target } from '../../functions/shared/config.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import { liveWeights, openWork } from '../../local/scenarios.ts';
+import { liveWeights, openWork, watchSingletons } from '../../local/scenarios.ts';
 
 const terminal = new Set(['Promoted', 'Aborted', 'RolledBack', 'Superseded']);
 
@@ -120,6 +120,10 @@ export const brokenInvariants = async (
     broken.push(`I4: idle ${idle} runs ${idleService?.runningCount}/${idleService?.desiredCount} tasks`);
   }
   broken.push(...groupBroken(rt, target, live));
+  // A definition error (a path that points nowhere, an intrinsic refused) fails an execution outside
+  // every Catch; the recovery may still tidy up after it, but it is a defect, never a fault's effect.
+  for (const e of rt.executions().filter((x) => x.error === 'States.Runtime'))
+    broken.push(`I3: ${e.name} failed on its own definition: ${e.cause}`);
   // I6
   const destructive = [...rt.account.calls.keys()].filter((k) =>
     /^(RDS\.Delete|ECS\.DeregisterTaskDefinition|ECS\.DeleteTaskDefinitions)/.test(k),
@@ -181,24 +185,8 @@ const groupBroken = (rt: LocalRuntime, target: Target, primaryLive: string | und
   return broken;
 };
 
-/**
- * I9 while it happens: every instant (each task state change) at which a singleton of the target's
- * group had tasks alive (RUNNING or STOPPING) in both colours. Attach before the release starts.
- */
-export const watchSingletons = (rt: LocalRuntime, target: Target): string[] => {
-  const overlaps: string[] = [];
-  rt.account.ecs.onTaskChange(() => {
-    for (const m of target.group.filter((g) => g.role === 'singleton')) {
-      const blue = rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.blue);
-      const green = rt.account.ecs.aliveTasks(target.ecs.cluster, m.services.green);
-      if (blue > 0 && green > 0)
-        overlaps.push(
-          `I9: ${new Date().toISOString()} singleton ${m.name} runs blue ${blue} and green ${green}`,
-        );
-    }
-  });
-  return overlaps;
-};
+/** I9 while it happens (local/scenarios.ts): attach before the release starts. */
+export { watchSingletons };
 
 /** Two reconciler periods (the default period is 60 s): the bound of I8. */
 export const RECOVERY_BOUND_SECONDS = 120;
