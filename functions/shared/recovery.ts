@@ -207,8 +207,11 @@ const restoreTraffic = async (
   }
   // A rollback that had already put all traffic back on the colour it was restoring did its job.
   const restoredByRollback = rollback && weights[safe] > 0 && weights[other] === 0;
+  // Traffic had moved if a step recorded a percent: put back by now (a twin recovery of a duplicated
+  // status event may have put it back a moment ago, before it could record so), it is RolledBack.
+  const moved = !rollback && (record.trafficPercent ?? 0) > 0;
   let outcome: Outcome =
-    record.trafficRestoredAt || restoredByRollback ? Outcome.RolledBack : Outcome.Aborted;
+    record.trafficRestoredAt || restoredByRollback || moved ? Outcome.RolledBack : Outcome.Aborted;
   const split = weights.blue > 0 && weights.green > 0;
   if (rollback ? split : weights[other] > 0 || weights[safe] === 0) {
     const healthy = await healthyTargets(deps, target.traffic.targetGroups[safe]);

@@ -153,6 +153,29 @@ describe('fault matrix: hook steps', () => {
     );
   });
 
+  it('stopped during a hook: its status event drives the recovery, which stops the hook task', async () => {
+    const world = await hookWorld({ tasks: { 'python -m smoke': { hang: true } } });
+    const smokeRunning = () =>
+      world.rt.account.ecs.oneOff
+        ?.all()
+        .some((t) => t.command.includes('smoke') && t.lastStatus === 'RUNNING') ?? false;
+    const result = await runIn('hooks stopped during smoke', world, 'any', async () => {
+      world.rt.push('ledger-api', 'v2');
+      expect(await world.rt.runUntil(smokeRunning)).toBe(true);
+      world.rt.stopExecution(releaseId);
+      world.rt.faults.fired.push('stopped during the smoke hook');
+      await world.rt.wait(RECOVERY_BOUND_SECONDS);
+      return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Aborted');
+    const smoke = world.rt.account.ecs.oneOff?.all().find((t) => t.command.includes('smoke'));
+    expect(smoke?.lastStatus).toBe('STOPPED');
+    expect(
+      world.rt.account.callLog.some((c) => c.by === 'recover-execution' && c.call === 'ECS.StopTask'),
+    ).toBe(true);
+  });
+
   it('a rollback requested while the smoke hook runs stops its task (a migration would be left to finish)', async () => {
     // The "requested at %s" cases above stop at the first hook, the migration, which is left alone:
     // this one waits for the second, so the stop itself is what is checked.
