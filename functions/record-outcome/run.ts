@@ -14,7 +14,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
           Cause: `${input.rollbackError.Cause ?? ''} (rolling back after ${input.error.Error}: ${input.error.Cause ?? ''})`,
         }
       : undefined;
-  const error = failedBack ?? input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
+  const error =
+    failedBack ?? input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
   // Written once: a retry after this wrote, or the recovery of an execution stopped while this ran
   // (a Lambda AWS does not stop), finds the outcome already there and leaves it.
   const first = await deps.store.updateRelease(

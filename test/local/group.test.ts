@@ -270,4 +270,21 @@ describe('release groups', () => {
     // And the beat is not running twice: its new colour stopped, its old one could not start.
     expect(after['bugs-beat-green']).toMatchObject({ desired: 0 });
   });
+
+  it('a rollback of a promoted group is refused, saying what to do instead, and nothing moves', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    const record = await release(r, 'v2');
+    expect(record.outcome).toBe('Promoted');
+    const before = services(r, target);
+    const rollbackId = r.startRollback({ target: 'bugs', reason: 'after promotion' });
+    await r.settle();
+    const rollback = await r.release(rollbackId);
+    expect(rollback?.outcome).toBe('Aborted');
+    expect(rollback?.error?.Cause).toContain(
+      'bugs releases a group (api, worker, beat): rolling back a promoted group is not built yet. Release the previous tag instead (`switchyard release --target bugs --tag <previous>`)',
+    );
+    expect(services(r, target)).toEqual(before);
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+  });
 });
