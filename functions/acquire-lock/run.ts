@@ -145,6 +145,9 @@ const requestAbort = async (holderId: string, input: Input, deps: Deps) => {
   }
   const holder = await deps.store.getRelease(holderId);
   if (!holder || holder.outcome) return;
+  // Traffic already put back: it is rolling back (its group's way back, between waits). Stopping
+  // its execution now would cut that short; it ends soon and hands the lock over.
+  if (holder.trafficRestoredAt && (holder.members?.length ?? 0) > 0) return;
   if (holder.approvalId && (await cancelApproval(holder.approvalId, cause, deps))) woken++;
   if (woken > 0) return;
   await deps.sfn.send(

@@ -65,12 +65,13 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
     const { cluster, service } = input.service;
     return {
       ...base,
-      waitId: `${base.waitId}${memberSuffix}`,
+      waitId: `${base.waitId}${memberSuffix}${input.stoppingOnly ? '#stopping' : ''}`,
       kind: input.kind,
       resourceKey: drainResourceKey(cluster, service),
       condition: {
         cluster,
         service,
+        ...(input.stoppingOnly ? { stoppingOnly: true } : {}),
         startedAt: createdAt.toISOString(),
         ...(input.member ? { member: input.member, label: input.label ?? 'deploy' } : {}),
       },

@@ -54,6 +54,11 @@ export const inputSchema = z.discriminatedUnion('kind', [
     ...common,
     kind: z.literal(WaitKind.ServiceDrained),
     service: z.object({ cluster: z.string().min(1), service: z.string().min(1) }),
+    /**
+     * Only its stopping tasks: done once none of them is still exiting, whatever runs (a colour
+     * about to be started again must not start beside its own last process).
+     */
+    stoppingOnly: z.boolean().optional(),
     ...memberWait,
   }),
   z.object({ ...common, kind: z.literal(WaitKind.Bake), ...watched }),

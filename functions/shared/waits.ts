@@ -229,8 +229,12 @@ export const checkWaits = async (
  * is one page: a singleton runs a handful of tasks, never 100.
  */
 const checkDrained = (wait: WaitRecord, aws: WaitAws): Promise<WaitCheck> => {
-  const { cluster, service } = wait.condition as { cluster: string; service: string };
-  return drainedCheck(aws, cluster, service);
+  const { cluster, service, stoppingOnly } = wait.condition as {
+    cluster: string;
+    service: string;
+    stoppingOnly?: boolean;
+  };
+  return drainedCheck(aws, cluster, service, stoppingOnly);
 };
 
 /** Whether every task of `service` has STOPPED (see checkDrained); the recovery asks it too. */
@@ -238,12 +242,14 @@ export const drainedCheck = async (
   aws: Pick<WaitAws, 'ecs' | 'now'>,
   cluster: string,
   service: string,
+  /** Only that no task it is stopping is still exiting (its running tasks may stay). */
+  stoppingOnly = false,
 ): Promise<WaitCheck> => {
   const [running, stopping] = await Promise.all([
     aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING' })),
     aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' })),
   ]);
-  if ((running.taskArns ?? []).length > 0)
+  if (!stoppingOnly && (running.taskArns ?? []).length > 0)
     return { state: 'pending', detail: `${service} still runs ${running.taskArns?.length} task(s)` };
   const arns = stopping.taskArns ?? [];
   if (arns.length === 0) return { state: 'done', output: { service, drainedAt: aws.now().toISOString() } };

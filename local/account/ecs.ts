@@ -90,6 +90,12 @@ export class EcsModel {
    */
   private deploymentCount = 0;
   private notify: (message: string) => void = () => {};
+  /**
+   * Seconds a task without a load balancer takes to exit once told to stop, instead of 5-30 s: a
+   * process that ignores SIGTERM until ECS kills it at its stopTimeout (at most 120 s on Fargate,
+   * ECS container definition reference), plus deprovisioning. Unset: the default draw.
+   */
+  slowStopSeconds: number | undefined;
   /** Called after any service task changes state (the tests' I9 watch reads the model then). */
   private readonly taskListeners: (() => void)[] = [];
   /** RunTask's tasks (hooks), set by the account (ecs-tasks.ts). */
@@ -326,7 +332,12 @@ export class EcsModel {
     // Behind a load balancer: the deregistration delay, then SIGTERM and 5 s to exit. Without one:
     // SIGTERM at once, and the process takes up to the container's stop timeout (default 30 s, ECS
     // container definition `stopTimeout`) to finish its work and exit.
-    const exit = service.targetGroupArn || !wasRunning ? 5000 : this.random.int(5_000, 30_000);
+    const exit =
+      service.targetGroupArn || !wasRunning
+        ? 5000
+        : this.slowStopSeconds !== undefined
+          ? this.slowStopSeconds * 1000
+          : this.random.int(5_000, 30_000);
     setTimeout(() => {
       task.state = 'STOPPED';
       task.stoppedAt = new Date();

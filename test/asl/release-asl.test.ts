@@ -186,10 +186,12 @@ describe('release.asl.json', () => {
       'WaitForApproval',
       'WaitForMemberStable',
       'WaitForNewMemberStable',
+      'WaitForNewMemberStopped',
       'WaitForNewSingletonDrained',
       'WaitForOldMemberDrained',
       'WaitForOldMemberStable',
       'WaitForOldSingletonStable',
+      'WaitForOldSingletonStopped',
       'WaitForPostTrafficHook',
       'WaitForPreTrafficHook',
       'WaitForServiceStable',
@@ -254,6 +256,7 @@ describe('release.asl.json', () => {
       CutOverDone: 'Succeed',
       OldMemberDrainTimedOut: 'Fail',
       NewMemberStableTimedOut: 'Fail',
+      NewMemberStopTimedOut: 'Fail',
     });
   });
 
@@ -304,6 +307,8 @@ describe('release.asl.json', () => {
       'CutOverDone',
       'WaitForOldMemberDrained',
       'OldMemberDrainTimedOut',
+      'WaitForNewMemberStopped',
+      'NewMemberStopTimedOut',
       'StartNewMember',
       'WaitForNewMemberStable',
       'NewMemberStableTimedOut',

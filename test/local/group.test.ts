@@ -287,4 +287,31 @@ describe('release groups', () => {
     expect(services(r, target)).toEqual(before);
     expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
   });
+
+  it('a cut-over cut short while the old beat takes 170 s to stop: the rollback waits for it, then starts it again → RolledBack', async () => {
+    // A rollback asked for while the old beat is still stopping (it ignores SIGTERM until killed).
+    const r = await world({ operator: [{ state: 'WaitForOldMemberDrained', action: 'rollback', times: 1 }] });
+    r.account.ecs.slowStopSeconds = 170;
+    const target = findTarget(r.targets, 'bugs');
+    const overlaps = watchSingletons(r, target);
+    const beatProcesses: number[] = [];
+    r.account.ecs.onTaskChange(() =>
+      beatProcesses.push(
+        r.account.ecs.aliveTasks('prod', 'bugs-beat-blue') +
+          r.account.ecs.aliveTasks('prod', 'bugs-beat-green'),
+      ),
+    );
+    const record = await release(r, 'v2');
+    // Before: StartOldSingleton's retries ran out while the old task was still stopping → RollbackFailed, no beat.
+    expect(record.outcome).toBe('RolledBack');
+    expect(overlaps).toEqual([]);
+    // Never two beat processes, even of one colour: its own last process had exited first.
+    expect(Math.max(...beatProcesses)).toBe(1);
+    expect(services(r, target)['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });
+    const waited = record.phases.find(
+      (p) => p.name === 'WaitForServiceDrained' && p.detail?.startsWith('beat: bugs-beat-blue'),
+    );
+    expect(Date.parse(waited?.endedAt ?? '') - Date.parse(waited?.startedAt ?? '')).toBeGreaterThan(120_000);
+    expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+  });
 });

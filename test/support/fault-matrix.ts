@@ -61,6 +61,7 @@ export const groupStates = [
   'WaitForMemberStable',
   'StopOldMember',
   'WaitForOldMemberDrained',
+  'WaitForNewMemberStopped',
   'StartNewMember',
   'WaitForNewMemberStable',
   'ScaleDownOldMember',
@@ -70,6 +71,7 @@ export const groupStates = [
   'StopNewMember',
   'StopNewSingleton',
   'WaitForNewSingletonDrained',
+  'WaitForOldSingletonStopped',
   'StartOldSingleton',
   'WaitForOldSingletonStable',
 ];
