@@ -349,6 +349,7 @@ export const status = async (
     const greenImage = await versionOf(backend, t, green?.taskDefinition);
     const lock = await backend.store.getLock(t.name);
     const [last] = await backend.store.releasesForTarget(t.name, 1);
+    const group = await groupStatus(backend, t);
     const row = {
       target: t.name,
       environment: t.environment,
@@ -368,6 +369,7 @@ export const status = async (
           ...greenImage,
         },
       },
+      ...(group.length ? { group } : {}),
       lock: lock
         ? { heldBy: lock.owner, execution: lock.ownerExecutionArn, queued: lock.queued?.releaseId ?? null }
         : null,
@@ -388,12 +390,39 @@ export const status = async (
     const version = (v: { tag: string | null; digest: string | null }) =>
       `${v.tag ?? 'untagged'} (${v.digest ? v.digest.slice(0, 19) : 'no digest'})`;
     out.line(`  versions: blue ${version(blueImage)}, green ${version(greenImage)}`);
+    for (const m of group)
+      out.line(
+        `  group ${m.name} (${m.role}): live ${m.live}, tasks blue ${m.tasks.blue.running}/${m.tasks.blue.desired}, green ${m.tasks.green.running}/${m.tasks.green.desired}`,
+      );
     out.line(
       `  lock: ${lock ? `held by ${lock.owner}${lock.queued ? `, ${lock.queued.releaseId} queued` : ''}` : 'free'}` +
         `   last: ${last ? `${last.releaseId} ${last.outcome ?? last.status}` : 'none'}`,
     );
   }
   return { exitCode: 0, json: options.target ? rows[0] : rows };
+};
+
+/** Each member of a target's group: its live colour (a web member's from its rule) and tasks. */
+const groupStatus = async (backend: Backend, t: Target) => {
+  const rows = [];
+  for (const m of t.group) {
+    const [blue, green] = await Promise.all(
+      (['blue', 'green'] as const).map((c) =>
+        describeService(backend.clients.ecs, t.ecs.cluster, m.services[c]),
+      ),
+    );
+    const tasks = (s: typeof blue) => ({ running: s?.runningCount ?? 0, desired: s?.desiredCount ?? 0 });
+    let live: string;
+    if (m.traffic) {
+      const p = percentages((await readWeights(backend.clients.elbv2, m.traffic)).weights);
+      live = p.blue === 100 ? 'blue' : p.green === 100 ? 'green' : 'split';
+    } else {
+      const up = [blue, green].map((s) => (s?.desiredCount ?? 0) > 0);
+      live = up[0] && up[1] ? 'both' : up[0] ? 'blue' : up[1] ? 'green' : 'none';
+    }
+    rows.push({ name: m.name, role: m.role, live, tasks: { blue: tasks(blue), green: tasks(green) } });
+  }
+  return rows;
 };
 
 const versionOf = (backend: Backend, t: Target, taskDefinition: string | undefined) =>

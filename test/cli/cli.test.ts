@@ -176,6 +176,9 @@ describe.concurrent('switchyard CLI (--local)', () => {
     const status = await local(state, 'status');
     expect(status.stdout).toMatch(/checkout-api \(prod\) {2}live blue {2}blue 100% \/ green 0%/);
     expect(status.stdout).toContain('payments-api (prod)  live blue');
+    // A group's members: each with its live colour and tasks.
+    expect(status.stdout).toContain('  group worker (worker): live blue, tasks blue 4/4, green 0/0');
+    expect(status.stdout).toContain('  group beat (singleton): live blue, tasks blue 1/1, green 0/0');
 
     // A later process deploys to green again: its ECS deployment must not take the id of green's
     // earlier one (each process restarts the simulator's random numbers), or the wait for it
