@@ -333,7 +333,7 @@ export class SwitchyardStack extends Stack {
     });
 
     this.monitoring(deadLetters);
-    this.acknowledge(releases);
+    this.acknowledge(releases, props.targets);
     for (const folder of [...eventFunctions, ...asyncFunctions]) {
       Validations.of(this.functions[folder]).acknowledge({
         id: 'Serverless-LambdaDLQ',
@@ -987,7 +987,7 @@ export class SwitchyardStack extends Stack {
   }
 
   /** cdk-nag findings that are true but intended, each acknowledged individually with its reason. */
-  private acknowledge(releases: Table) {
+  private acknowledge(releases: Table, targetsFile: TargetsFile) {
     const ack = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });
     // Finding ids show unresolved tokens the way cdk-nag renders them.
     const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
@@ -1014,6 +1014,30 @@ export class SwitchyardStack extends Stack {
       at('ecs', 'task-definition/*'),
       'Deploy tags the task definition revision it registers; its family and revision are only known at run time.',
     );
+    // Task ids are only known at run time: hooks' one-off tasks (RunHook stops, RecordHook and the
+    // waits describe them) and a group's service tasks (a singleton's colour draining, a member's
+    // tasks that stopped on their own), in the targets' own clusters only.
+    const taskClusters = new Set(
+      targetsFile.targets
+        .filter((t) => t.group.length > 0 || t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0)
+        .map((t) => t.ecs.cluster),
+    );
+    for (const cluster of taskClusters)
+      ack(
+        at('ecs', `task/${cluster}/*`),
+        `Tasks in cluster ${cluster} whose ids are known only at run time: hooks' one-off tasks and release groups' service tasks.`,
+      );
+    // A hook's log stream is named after its task (`<prefix>/<container>/<task id>`), known at run time.
+    const hookLogGroups = new Set(
+      targetsFile.targets
+        .filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0 && t.ecs.logGroup)
+        .map((t) => t.ecs.logGroup as string),
+    );
+    for (const group of hookLogGroups)
+      ack(
+        at('logs', `log-group:${group}:log-stream:*`),
+        `RecordHook reads a hook task's own stream in ${group}, named after the task, known only at run time.`,
+      );
     ack(
       at('rds', 'snapshot:switchyard-*'),
       'Only snapshots Switchyard names switchyard-<release id>; the release id is only known at run time.',

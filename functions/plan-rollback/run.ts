@@ -67,8 +67,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // The ops rollback of a group is refused below, before any plan is made.
     members: [],
     cutovers: [],
-    group: false,
-    cutover: false,
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
   };

@@ -13,9 +13,6 @@
  */
 import * as z from 'zod';
 import type { Deployment } from './ecs.ts';
-import type { Plan } from './schemas.ts';
-import type { TrafficConfig } from './traffic.ts';
-import type { Colour } from './vocabulary.ts';
 
 export const MemberRole = {
   Web: 'web',
@@ -166,7 +163,7 @@ export const groupIssues = (target: GroupTarget): { path: (string | number)[]; m
   return issues;
 };
 
-export const memberTrafficSchema = z.object({
+const memberTrafficSchema = z.object({
   listenerArn: z.string().optional(),
   listenerRuleArn: z.string().optional(),
   targetGroups: z.object({ blue: z.string(), green: z.string() }),
@@ -205,34 +202,3 @@ export const switchesAtCutover = (member: Pick<MemberPlan, 'role' | 'switch'>): 
 /** The deploy size of a member's new colour: a singleton's waits at 0 for the cut-over. */
 export const deployCount = (member: Pick<MemberPlan, 'role' | 'desiredCount'>): number =>
   member.role === MemberRole.Singleton ? 0 : member.desiredCount;
-
-/** One service of a release: the primary (from the plan's own fields) or a member of its group. */
-export interface ReleaseUnit {
-  name: string;
-  role: MemberRole;
-  cluster: string;
-  fromColour: Colour;
-  toColour: Colour;
-  fromService: string;
-  toService: string;
-  container: string;
-  desiredCount: number;
-  fromTaskDefinitionArn: string;
-  traffic?: TrafficConfig | undefined;
-}
-
-/** The web rules whose weights move together: the primary's, then each web member's. */
-export const webRules = (
-  primary: TrafficConfig,
-  plan: Pick<Plan, 'members' | 'fromColour' | 'toColour'>,
-): { name: string; traffic: TrafficConfig; fromColour: Colour; toColour: Colour }[] => [
-  { name: 'primary', traffic: primary, fromColour: plan.fromColour, toColour: plan.toColour },
-  ...plan.members
-    .filter((m) => m.traffic)
-    .map((m) => ({
-      name: m.name,
-      traffic: m.traffic as TrafficConfig,
-      fromColour: m.fromColour,
-      toColour: m.toColour,
-    })),
-];

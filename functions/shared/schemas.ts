@@ -64,9 +64,6 @@ export const planSchema = z.object({
   members: z.array(memberPlanSchema).default([]),
   /** The members that change colour when traffic reaches 100% (singletons, cut-over workers). */
   cutovers: z.array(memberPlanSchema).default([]),
-  /** Whether there are members / cut-overs: what the state machine's Choice states test. */
-  group: z.boolean().default(false),
-  cutover: z.boolean().default(false),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */
   deployTaskDefinitionArn: z.string().optional(),
 });

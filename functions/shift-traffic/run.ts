@@ -126,8 +126,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...report,
     next: input.step + 1,
     actions,
-    // At 100%, the group's singletons and cut-over workers change colour (CutOverGroup).
-    cutover: last && plan.cutovers.length > 0,
     summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
   };
 };

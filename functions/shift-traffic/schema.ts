@@ -24,8 +24,6 @@ export type Output =
       weights: Weights;
       /** The rule's actions as read back: the bake keeps them for a rollback without a re-read. */
       actions: Action[];
-      /** The group has members to change over now (the last step): CutOverGroup runs before the bake. */
-      cutover: boolean;
       summary: string;
     }
   | {

@@ -168,11 +168,11 @@ export const planGroup = async (
   return plans;
 };
 
-/** The plan's group fields: its members, the ones that change over at 100%, and the Choice flags. */
-export const groupFields = (members: MemberPlan[]) => {
-  const cutovers = members.filter(switchesAtCutover);
-  return { members, cutovers, group: members.length > 0, cutover: cutovers.length > 0 };
-};
+/** The plan's group fields: its members, and the ones that change over at 100%. */
+export const groupFields = (members: MemberPlan[]) => ({
+  members,
+  cutovers: members.filter(switchesAtCutover),
+});
 
 /** One line per member for the started notice and the plan. */
 export const groupLines = (members: MemberPlan[]): string[] =>

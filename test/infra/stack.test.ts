@@ -452,6 +452,52 @@ describe('synthesis of other targets configs', () => {
     });
   });
 
+  it("synthesizes a release group: its members' task events and deployments resume waits, each with a dead-letter queue", () => {
+    const { template: group } = synth(
+      fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url)),
+    );
+    const members = ['api', 'worker', 'beat'].flatMap((m) => [`bugs-${m}-blue`, `bugs-${m}-green`]);
+    const rules = Object.values(group.findResources('AWS::Events::Rule')) as {
+      Properties: { EventPattern?: Record<string, unknown>; Targets: Record<string, unknown>[] };
+    }[];
+    const tasks = rules.filter((r) =>
+      JSON.stringify(r.Properties.EventPattern ?? {}).includes('ECS Task State Change'),
+    );
+    expect(tasks.map((r) => r.Properties.EventPattern)).toEqual([
+      {
+        source: ['aws.ecs'],
+        'detail-type': ['ECS Task State Change'],
+        detail: {
+          // RUNNING: a colour scaled up has no deployment event; STOPPED: drained, or failed in a bake.
+          lastStatus: ['RUNNING', 'STOPPED'],
+          group: members.map((s) => `service:${s}`),
+          clusterArn: [expect.objectContaining({ 'Fn::Join': expect.anything() })],
+        },
+      },
+    ]);
+    expect(tasks[0]?.Properties.Targets[0]).toMatchObject({ DeadLetterConfig: { Arn: expect.anything() } });
+    // A member's new colour deploys like the primary's: its deployment events resume its wait.
+    const deployments = rules.find((r) =>
+      JSON.stringify(r.Properties.EventPattern ?? {}).includes('ECS Deployment State Change'),
+    );
+    const arns = JSON.stringify(deployments?.Properties.EventPattern?.resources ?? []);
+    for (const service of members) expect(arns, service).toContain(`:service/prod/${service}"`);
+  });
+
+  // What a user deploys: each example and the shipped targets file synthesizes with cdk-nag clean.
+  // (Before: every file with hooks failed on the hook tasks' and log streams' run-time names.)
+  it.each([
+    'examples/reconciliation.json',
+    'examples/bug-dedup.json',
+    'examples/tiu-web.json',
+    'examples/ticketing.json',
+    'examples/ticket-analyzer.json',
+    'local/targets.json',
+  ])('synthesizes %s, cdk-nag clean', (file) => {
+    const { template: t } = synth(fileURLToPath(new URL(`../../${file}`, import.meta.url)));
+    expect(Object.keys(t.findResources('AWS::StepFunctions::StateMachine')).length).toBe(2);
+  });
+
   it('fails synthesis of an invalid config with a message naming the field', () => {
     const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
     delete doc.targets[0].ecs.services.green;
