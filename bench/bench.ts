@@ -27,6 +27,8 @@ if (!Number.isInteger(SEED) || SEED < 1) {
   process.exit(2);
 }
 const targetsFile = fileURLToPath(new URL('../local/targets.json', import.meta.url));
+/** Read once: each scenario's target (its group's web rules set a rollback's call goal). */
+const benchTargets = loadTargetsFile(targetsFile);
 
 /** Published prices used for cost per release (us-east-1). */
 const prices = {
@@ -276,8 +278,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
       first.rollbackSeconds <= 2 ? 'goal ≤ 2 s: met' : 'goal ≤ 2 s: NOT met',
     );
     // A group's goal is per web rule: every rule is put back (write + read-back) on the same path.
-    const webRules =
-      1 + findTarget(loadTargetsFile(targetsFile), scenario.target).group.filter((m) => m.traffic).length;
+    const webRules = 1 + findTarget(benchTargets, scenario.target).group.filter((m) => m.traffic).length;
     const perRule = rollbackCallCount / webRules;
     row(
       'AWS calls on that path',

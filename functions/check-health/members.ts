@@ -1,8 +1,9 @@
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HealthCheckFailed, TargetsInitializing } from '../shared/errors.ts';
+import { HealthCheckFailed } from '../shared/errors.ts';
 import type { MemberPlan } from '../shared/group.ts';
 import { describeMemberFailures, failedMemberTasks } from '../shared/member-health.ts';
+import { judgeTargets } from './targets.ts';
 
 /**
  * The group's members, judged with the primary before any traffic moves: every web member's new
@@ -30,21 +31,11 @@ export const judgeMembers = async (
   if (failures.size > 0)
     throw new HealthCheckFailed(`before any traffic moved: ${describeMemberFailures(failures)}`);
   web.forEach((m, i) => {
-    const targets = (healths[i]?.TargetHealthDescriptions ?? []).filter(
-      (t) => t.TargetHealth?.State !== 'draining',
+    judgeTargets(
+      healths[i]?.TargetHealthDescriptions ?? [],
+      m.desiredCount,
+      `group member ${m.name}: ${m.toColour}`,
     );
-    const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy').length;
-    if (
-      targets.some((t) => t.TargetHealth?.State === 'initial') &&
-      targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
-    )
-      throw new TargetsInitializing(
-        `group member ${m.name}: ${targets.length - healthy}/${targets.length} targets are still in their first health checks`,
-      );
-    if (healthy < m.desiredCount || healthy !== targets.length)
-      throw new HealthCheckFailed(
-        `group member ${m.name}: ${m.toColour} has ${healthy}/${m.desiredCount} healthy targets`,
-      );
   });
   return `group: ${members.map((m) => `${m.name} (${m.role}) ${m.role === 'singleton' ? 'waits for the cut-over' : 'ok'}`).join(', ')}`;
 };

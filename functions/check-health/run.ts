@@ -6,11 +6,12 @@ import {
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HealthCheckFailed, ResourceNotFound, TargetsInitializing } from '../shared/errors.ts';
+import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
 import { percentile } from '../shared/probe.ts';
 import { judgeMembers } from './members.ts';
 import type { Input, Output } from './schema.ts';
+import { judgeTargets } from './targets.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'probe' | 'cloudwatch' | 'ecs'>;
 
@@ -36,35 +37,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  // A `draining` target is leaving the group (deregistration delay, 300 s by default): the old
-  // tasks of an earlier scale-down. It takes no new requests, so it neither counts nor blocks.
-  const targets = (settled(health).TargetHealthDescriptions ?? []).filter(
-    (t) => t.TargetHealth?.State !== 'draining',
+  const healthy = judgeTargets(
+    settled(health).TargetHealthDescriptions ?? [],
+    input.plan.desiredCount,
+    input.plan.toColour,
   );
-  const initializing = targets.filter((t) => t.TargetHealth?.State === 'initial');
-  if (
-    initializing.length > 0 &&
-    targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
-  ) {
-    throw new TargetsInitializing(
-      `${input.plan.toColour}: ${initializing.length}/${targets.length} targets are still in their first health checks (${initializing[0]?.TargetHealth?.Reason ?? 'initial'})`,
-    );
-  }
-  const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
-  if (healthy.length < input.plan.desiredCount || healthy.length !== targets.length) {
-    const unhealthy = targets
-      .filter((t) => t.TargetHealth?.State !== 'healthy')
-      .map((t) => `${t.Target?.Id}: ${t.TargetHealth?.State} (${t.TargetHealth?.Reason ?? 'no reason'})`);
-    throw new HealthCheckFailed(
-      `${input.plan.toColour} has ${healthy.length}/${input.plan.desiredCount} healthy targets` +
-        (unhealthy.length ? `; ${unhealthy.slice(0, 5).join(', ')}` : ''),
-    );
-  }
   const group = await judgeMembers(input.plan.members, deps);
   const url = settled(probeUrl);
   const result = url
-    ? { healthyTargets: healthy.length, probes: await runProbes(target, url, deps) }
-    : { healthyTargets: healthy.length };
+    ? { healthyTargets: healthy, probes: await runProbes(target, url, deps) }
+    : { healthyTargets: healthy };
   // The audit trail keeps each measure against its limit (switchyard describe shows it).
   const summary = healthSummary(result, target.health.thresholds);
   return { ...result, summary: group ? `${summary}; ${group}` : summary };

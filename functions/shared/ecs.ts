@@ -64,6 +64,16 @@ export const stabilityOn = (service: Service, taskDefinitionArn: string): Stabil
   };
 };
 
+/** Describes services of one cluster, 10 per call (DescribeServices' limit); missing and INACTIVE ones are left out. */
+export const describeServicesIn = async (ecs: Ecs, cluster: string, names: string[]): Promise<Service[]> => {
+  const found: Service[] = [];
+  for (let i = 0; i < names.length; i += 10) {
+    const out = await ecs.send(new DescribeServicesCommand({ cluster, services: names.slice(i, i + 10) }));
+    found.push(...(out.services ?? []).filter((s) => s.status !== 'INACTIVE'));
+  }
+  return found;
+};
+
 /** Sets a service's desired count (no new deployment). */
 export const scaleService = async (ecs: Ecs, cluster: string, service: string, desiredCount: number) => {
   await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount }));

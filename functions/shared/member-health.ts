@@ -5,12 +5,9 @@
  * reference, Deployment.failedTasks), so a worker that starts and then fails on real work shows only
  * in its stopped tasks: `EssentialContainerExited` (its process exited) or `TaskFailedToStart`.
  */
-import {
-  DescribeServicesCommand,
-  DescribeTasksCommand,
-  type ECSClient,
-  ListTasksCommand,
-} from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+
+import { describeServicesIn } from './ecs.ts';
 
 type Ecs = Pick<ECSClient, 'send'>;
 
@@ -24,7 +21,7 @@ export interface MemberService {
 
 /**
  * For each service, a line per task that stopped on its own since its PRIMARY deployment was
- * created (the release's deployment of that colour). DescribeServices 10 at a time; one ListTasks
+ * created (the release's deployment of that colour). DescribeServices 10 at a time (describeServicesIn); one ListTasks
  * (STOPPED) per service, and DescribeTasks only where it lists any.
  */
 export const failedMemberTasks = async (
@@ -33,41 +30,37 @@ export const failedMemberTasks = async (
 ): Promise<Map<string, string[]>> => {
   const failures = new Map<string, string[]>();
   for (const [cluster, some] of Map.groupBy(services, (s) => s.cluster)) {
-    for (let i = 0; i < some.length; i += 10) {
-      const chunk = some.slice(i, i + 10);
-      const out = await ecs.send(
-        new DescribeServicesCommand({ cluster, services: chunk.map((s) => s.service) }),
-      );
-      await Promise.all(
-        chunk.map(async (s) => {
-          const described = out.services?.find((x) => x.serviceName === s.service);
-          const since =
-            described?.deployments?.find((d) => d.status === 'PRIMARY')?.createdAt?.getTime() ?? 0;
-          const failedRollout = described?.deployments?.find(
-            (d) => d.status === 'PRIMARY' && d.rolloutState === 'FAILED',
-          );
-          const lines: string[] = failedRollout
-            ? [`deployment FAILED: ${failedRollout.rolloutStateReason ?? 'no reason given'}`]
-            : [];
-          const stopped = await ecs.send(
-            new ListTasksCommand({ cluster, serviceName: s.service, desiredStatus: 'STOPPED' }),
-          );
-          if ((stopped.taskArns ?? []).length > 0) {
-            const tasks = await ecs.send(
-              new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }),
+    const described = await describeServicesIn(
+      ecs,
+      cluster,
+      some.map((s) => s.service),
+    );
+    await Promise.all(
+      some.map(async (s) => {
+        const service = described.find((x) => x.serviceName === s.service);
+        const since = service?.deployments?.find((d) => d.status === 'PRIMARY')?.createdAt?.getTime() ?? 0;
+        const failedRollout = service?.deployments?.find(
+          (d) => d.status === 'PRIMARY' && d.rolloutState === 'FAILED',
+        );
+        const lines: string[] = failedRollout
+          ? [`deployment FAILED: ${failedRollout.rolloutStateReason ?? 'no reason given'}`]
+          : [];
+        const stopped = await ecs.send(
+          new ListTasksCommand({ cluster, serviceName: s.service, desiredStatus: 'STOPPED' }),
+        );
+        if ((stopped.taskArns ?? []).length > 0) {
+          const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }));
+          for (const t of tasks.tasks ?? []) {
+            if (!FAILED_STOP_CODES.has(t.stopCode ?? '') || (t.stoppedAt?.getTime() ?? 0) < since) continue;
+            const exit = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode;
+            lines.push(
+              `task ${t.taskArn?.split('/').at(-1)} stopped: ${t.stopCode}${exit !== undefined ? ` (exit code ${exit})` : ''}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`,
             );
-            for (const t of tasks.tasks ?? []) {
-              if (!FAILED_STOP_CODES.has(t.stopCode ?? '') || (t.stoppedAt?.getTime() ?? 0) < since) continue;
-              const exit = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode;
-              lines.push(
-                `task ${t.taskArn?.split('/').at(-1)} stopped: ${t.stopCode}${exit !== undefined ? ` (exit code ${exit})` : ''}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`,
-              );
-            }
           }
-          if (lines.length > 0) failures.set(s.member, lines);
-        }),
-      );
-    }
+        }
+        if (lines.length > 0) failures.set(s.member, lines);
+      }),
+    );
   }
   return failures;
 };

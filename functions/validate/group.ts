@@ -1,13 +1,8 @@
 import { DescribeImagesCommand, DescribeRepositoriesCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import {
-  DescribeServicesCommand,
-  DescribeTaskDefinitionCommand,
-  type ECSClient,
-  type Service,
-} from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, type ECSClient, type Service } from '@aws-sdk/client-ecs';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Target } from '../shared/config.ts';
-import { containerImage } from '../shared/ecs.ts';
+import { containerImage, describeServicesIn } from '../shared/ecs.ts';
 import { ImageNotFound, InvalidInput, ResourceNotFound } from '../shared/errors.ts';
 import { type Member, type MemberPlan, MemberRole, switchesAtCutover } from '../shared/group.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
@@ -18,16 +13,6 @@ interface Aws {
   ecr: Pick<ECRClient, 'send'>;
   elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
 }
-
-/** DescribeServices takes at most 10 services per call (ECS API reference). */
-const describeAll = async (ecs: Aws['ecs'], cluster: string, names: string[]): Promise<Service[]> => {
-  const found: Service[] = [];
-  for (let i = 0; i < names.length; i += 10) {
-    const out = await ecs.send(new DescribeServicesCommand({ cluster, services: names.slice(i, i + 10) }));
-    found.push(...(out.services ?? []).filter((s) => s.status !== 'INACTIVE'));
-  }
-  return found;
-};
 
 /**
  * The live colour of a member without traffic: the one of its two services that runs. Both or
@@ -59,7 +44,7 @@ export const planGroup = async (
 ): Promise<MemberPlan[]> => {
   if (target.group.length === 0) return [];
   const { cluster } = target.ecs;
-  const services = await describeAll(
+  const services = await describeServicesIn(
     aws.ecs,
     cluster,
     target.group.flatMap((m) => [m.services.blue, m.services.green]),

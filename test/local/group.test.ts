@@ -29,16 +29,38 @@ const world = async (faults?: FaultPlan) => {
   return rt;
 };
 
-const release = async (r: LocalRuntime, tag: string): Promise<ReleaseRecord> => {
+/** Pushes `tag` of the worker's image, then of bugs (which starts the release). */
+const push = (r: LocalRuntime, tag = 'v2') => {
   r.account.ecr.push('bugs-worker', tag, { silent: true });
   r.push('bugs', tag);
+};
+
+/** The execution releasing bugs:`tag`. */
+const executionOf = (r: LocalRuntime, tag = 'v2') => {
+  const execution = r
+    .executions()
+    .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', tag));
+  if (!execution) throw new Error(`no release of bugs:${tag}`);
+  return execution;
+};
+
+const recordOf = async (r: LocalRuntime, tag = 'v2'): Promise<ReleaseRecord> => {
+  const record = await r.release(executionOf(r, tag).name);
+  if (!record) throw new Error(`no record of bugs:${tag}`);
+  return record;
+};
+
+const release = async (r: LocalRuntime, tag: string): Promise<ReleaseRecord> => {
+  push(r, tag);
   await r.settle();
   await r.drain();
-  const digest = EcrModel.digestOf('bugs', tag);
-  const execution = r.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
-  const record = execution && (await r.release(execution.name));
-  if (!record) throw new Error(`no release of bugs:${tag}`);
-  return record;
+  return recordOf(r, tag);
+};
+
+/** Pushes v2 and runs until the new beat runs: traffic is at 100% and the beat has changed over. */
+const untilCutOver = async (r: LocalRuntime) => {
+  push(r);
+  expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(true);
 };
 
 const services = (r: LocalRuntime, target: Target) =>
@@ -132,18 +154,11 @@ describe('release groups', () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
     const overlaps = watchSingletons(r, target);
-    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
-    r.push('bugs', 'v2');
     // Until the new beat runs (the cut-over at 100%), then the new version starts failing requests.
-    expect(
-      await r.runUntil(() => r.account.ecs.aliveTasks(target.ecs.cluster, 'bugs-beat-green') === 1, 3600),
-    ).toBe(true);
+    await untilCutOver(r);
     r.account.startErrors('v2', 0.5);
     await r.settle();
-    const execution = r
-      .executions()
-      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
-    const record = await r.release(execution?.name as string);
+    const record = await recordOf(r);
 
     expect(record?.outcome).toBe('RolledBack');
     expect(overlaps).toEqual([]);
@@ -183,11 +198,7 @@ describe('release groups', () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
     const overlaps = watchSingletons(r, target);
-    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
-    r.push('bugs', 'v2');
-    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
-      true,
-    );
+    await untilCutOver(r);
     r.account.startErrors('v2', 0.5);
     // Until RollBackGroup waits on one of its own waits (a colour on the way back).
     const goingBack = async () =>
@@ -199,10 +210,7 @@ describe('release groups', () => {
       ifRunning: 'abort',
     });
     await r.settle();
-    const execution = r
-      .executions()
-      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
-    const record = await r.release(execution?.name as string);
+    const record = await recordOf(r);
     // Before: the request failed RollBackGroup's own wait → RollbackFailed, the beat at 0/0.
     expect(record?.outcome).toBe('RolledBack');
     expect(overlaps).toEqual([]);
@@ -213,19 +221,13 @@ describe('release groups', () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
     const overlaps = watchSingletons(r, target);
-    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
-    r.push('bugs', 'v2');
-    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
-      true,
-    );
+    await untilCutOver(r);
     await r.wait(30);
-    const execution = r
-      .executions()
-      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
-    r.stopExecution(execution?.name as string);
+    const execution = executionOf(r);
+    r.stopExecution(execution.name);
     await r.settle();
     await r.drain(600);
-    const record = await r.release(execution?.name as string);
+    const record = await recordOf(r);
     // Before: the second pass found traffic already back and recorded Aborted.
     expect(record?.outcome).toBe('RolledBack');
     expect(overlaps).toEqual([]);
@@ -246,19 +248,13 @@ describe('release groups', () => {
       ],
     });
     const target = findTarget(r.targets, 'bugs');
-    r.account.ecr.push('bugs-worker', 'v2', { silent: true });
-    r.push('bugs', 'v2');
-    expect(await r.runUntil(() => r.account.ecs.aliveTasks('prod', 'bugs-beat-green') === 1, 3600)).toBe(
-      true,
-    );
+    await untilCutOver(r);
     r.account.startErrors('v2', 0.5);
     await r.settle();
-    const execution = r
-      .executions()
-      .find((e) => JSON.parse(e.input).image?.digest === EcrModel.digestOf('bugs', 'v2'));
-    const record = await r.release(execution?.name as string);
-    expect(execution?.status).toBe('FAILED');
-    expect(execution?.error).toBe('RollbackFailed');
+    const execution = executionOf(r);
+    const record = await recordOf(r);
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('RollbackFailed');
     expect(record?.outcome).toBe('RollbackFailed');
     expect(record?.error?.Cause).toContain('"member":"beat","ok":false');
     // The others are back: traffic, the api's rule, the worker.

@@ -1,22 +1,10 @@
 /** Release groups: what a group may be (config), and what Validate refuses before touching anything. */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
 import { planGroup } from '../../functions/validate/group.ts';
+import { configFixture } from '../support/config-fixture.ts';
 
-const fixture = fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url));
-const doc = () => JSON.parse(readFileSync(fixture, 'utf8'));
-const refusal = (edit: (d: ReturnType<typeof doc>) => void): string => {
-  const d = doc();
-  edit(d);
-  try {
-    parseTargets(d);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the config was accepted');
-};
+const { doc, refusal } = configFixture('targets-group.json');
 
 describe('group config', () => {
   it('accepts web + web + worker + singleton', () => {

@@ -1,24 +1,12 @@
 /** Hooks: what the config refuses, what Validate checks against AWS, and how figures are judged. */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Service } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
 import { figuresIn, judgeFigures } from '../../functions/shared/hooks.ts';
 import { planHooks } from '../../functions/validate/hooks.ts';
+import { configFixture } from '../support/config-fixture.ts';
 
-const fixture = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
-const doc = () => JSON.parse(readFileSync(fixture, 'utf8'));
-const refusal = (edit: (d: ReturnType<typeof doc>) => void): string => {
-  const d = doc();
-  edit(d);
-  try {
-    parseTargets(d);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the config was accepted');
-};
+const { doc, refusal } = configFixture('targets-hooks.json');
 
 describe('hooks config', () => {
   it('refuses a breaking migration with a canary: the old version could not serve the canary rest', () => {

@@ -1,0 +1,38 @@
+import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { HealthCheckFailed, TargetsInitializing } from '../shared/errors.ts';
+
+/**
+ * A new colour's target group is healthy when every registered target that is not draining is
+ * `healthy`, at least as many as `desired`. A `draining` target is leaving the group (the
+ * deregistration delay, 300 s by default: old tasks of an earlier scale-down): it takes no new
+ * requests, so it neither counts nor blocks. Targets still in their first checks are
+ * TargetsInitializing (retried); anything else short is HealthCheckFailed. `who` starts each
+ * message (`green`, `group member api: green`). Returns how many are healthy.
+ */
+export const judgeTargets = (
+  descriptions: TargetHealthDescription[],
+  desired: number,
+  who: string,
+): number => {
+  const targets = descriptions.filter((t) => t.TargetHealth?.State !== 'draining');
+  const initializing = targets.filter((t) => t.TargetHealth?.State === 'initial');
+  if (
+    initializing.length > 0 &&
+    targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
+  ) {
+    throw new TargetsInitializing(
+      `${who}: ${initializing.length}/${targets.length} targets are still in their first health checks (${initializing[0]?.TargetHealth?.Reason ?? 'initial'})`,
+    );
+  }
+  const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
+  if (healthy.length < desired || healthy.length !== targets.length) {
+    const unhealthy = targets
+      .filter((t) => t.TargetHealth?.State !== 'healthy')
+      .map((t) => `${t.Target?.Id}: ${t.TargetHealth?.State} (${t.TargetHealth?.Reason ?? 'no reason'})`);
+    throw new HealthCheckFailed(
+      `${who} has ${healthy.length}/${desired} healthy targets` +
+        (unhealthy.length ? `; ${unhealthy.slice(0, 5).join(', ')}` : ''),
+    );
+  }
+  return healthy.length;
+};
