@@ -46,8 +46,10 @@ import {
   executionEndedPattern,
   hookTaskStoppedPattern,
   rdsSnapshotPattern,
+  releaseRequestedPattern,
   type EventPattern as SharedPattern,
   serviceTaskStoppedPattern,
+  soakCompletedPattern,
 } from '../functions/shared/event-patterns.ts';
 import { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE } from '../functions/shared/events.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
@@ -142,7 +144,7 @@ export class SwitchyardStack extends Stack {
     // Switchyard's own events (functions/shared/events.ts): a bus of its own, so a rule on it sees
     // only Switchyard's events and PutEvents is granted on this bus alone.
     const releaseEventsBusName = `${this.stackName}-releases`;
-    new EventBus(this, 'ReleaseEvents', { eventBusName: releaseEventsBusName });
+    const releaseBus = new EventBus(this, 'ReleaseEvents', { eventBusName: releaseEventsBusName });
     const environment = {
       LOCKS_TABLE: locks.tableName,
       RELEASES_TABLE: releases.tableName,
@@ -326,6 +328,26 @@ export class SwitchyardStack extends Stack {
       eventPattern: cdkPattern(executionEndedPattern([stateMachineArn, rollbackArn])),
       targets: [target('recover-execution')],
     });
+    // Switchyard's own bus: a soak completed upstream starts the downstream release (promotion), and
+    // any CI may ask for a release with a `Switchyard Release Requested` event.
+    if (targets.some((t) => t.promotesFrom?.automatic)) {
+      new Rule(this, 'Promotions', {
+        description: "An upstream release's soak completed: targets promoted from it automatically start",
+        eventBus: releaseBus,
+        eventPattern: cdkPattern(
+          soakCompletedPattern([
+            ...new Set(targets.flatMap((t) => (t.promotesFrom?.automatic ? [t.promotesFrom.target] : []))),
+          ]),
+        ),
+        targets: [target('promote')],
+      });
+    }
+    new Rule(this, 'ReleaseRequests', {
+      description: 'A Switchyard Release Requested event (from any CI) starts a release',
+      eventBus: releaseBus,
+      eventPattern: cdkPattern(releaseRequestedPattern),
+      targets: [target('request-release')],
+    });
     new Rule(this, 'Reconcile', {
       description: 'Re-checks pending waits: ECS and RDS events are best effort',
       schedule: Schedule.rate(Duration.minutes(1)),
@@ -427,7 +449,22 @@ export class SwitchyardStack extends Stack {
     }
 
     // RequestApproval: the tags of the digest the live colour runs (the page shows what is replaced).
-    allow(['validate', 'request-approval'], ['ecr:DescribeImages'], repositories);
+    // RequestRelease: the image a requested release names, by tag or digest.
+    allow(['validate', 'request-approval', 'request-release'], ['ecr:DescribeImages'], repositories);
+    // A soak is judged on the upstream's alarms' history (soak.ts).
+    const soakAlarms = [
+      ...new Set(
+        targets
+          .filter((t) => targets.some((d) => d.promotesFrom?.target === t.name))
+          .flatMap((t) => t.alarms),
+      ),
+    ];
+    if (soakAlarms.length > 0)
+      allow(
+        ['reconciler'],
+        ['cloudwatch:DescribeAlarmHistory'],
+        soakAlarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
+      );
     if (groupTargets.length > 0) {
       const memberRepositories = groupTargets.flatMap((t) =>
         t.group.flatMap((m) => (m.repository ? [arn('ecr', 'repository', m.repository)] : [])),
@@ -726,7 +763,7 @@ export class SwitchyardStack extends Stack {
     );
     if (webhookSecrets.length > 0)
       allow([...notifiers, 'request-approval'], ['secretsmanager:GetSecretValue'], webhookSecrets);
-    allow(['start-release'], ['states:StartExecution'], [stateMachineArn]);
+    allow(['start-release', 'promote', 'request-release'], ['states:StartExecution'], [stateMachineArn]);
     allow(
       // ReleaseLock and recovery hand the lock over (success) and send a displaced release's owed
       // Superseded (failure, lock-signals.ts); the others resume or fail waits.
@@ -766,6 +803,8 @@ export class SwitchyardStack extends Stack {
         'release-lock',
         'recover-execution',
         'start-release',
+        'promote',
+        'request-release',
         'approvals',
         'slack-decisions',
         'request-approval',

@@ -26,7 +26,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
     waits: ['Scan', 'UpdateItem'],
     approvals: ['GetItem', 'UpdateItem'],
   },
-  validate: recordsPhase,
+  // Query: the upstream's history, for the promotion gate (promotion.ts).
+  validate: { releases: ['UpdateItem', 'Query'] },
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,
@@ -43,7 +44,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Also recovers a target whose lock owner ended without finishing (see recover-execution).
   reconciler: {
     locks: ['Scan', 'GetItem', 'UpdateItem', 'DeleteItem'],
-    releases: ['GetItem', 'UpdateItem'],
+    // Query: the upstream targets' releases whose soak is due (soak.ts).
+    releases: ['GetItem', 'UpdateItem', 'Query'],
     waits: ['Scan', 'UpdateItem'],
     // A running release's decision recorded but never confirmed by Step Functions: delivered.
     approvals: ['GetItem', 'UpdateItem'],
@@ -72,6 +74,9 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Reads the previous attempts of a pushed image (attempts.ts); the history only for one that was
   // promoted, to see whether a rollback undid it.
   'start-release': { releases: ['GetItem', 'Query'] },
+  // Start releases as start-release does: from a soak completed upstream, or a requested release.
+  promote: { releases: ['GetItem', 'Query'] },
+  'request-release': { releases: ['GetItem', 'Query'] },
   'plan-rollback': { releases: ['GetItem', 'UpdateItem', 'Query'] },
   // Reads the target's history for the snapshots a rollback plan names; records what it deleted.
   'prune-snapshots': { releases: ['UpdateItem', 'Query'] },

@@ -21,6 +21,8 @@ export interface AwsEvent {
 
 export interface Rule {
   name: string;
+  /** The bus the rule is on: AWS services' events arrive on `default`; PutEvents names its bus. */
+  bus?: string;
   pattern: EventPattern;
   deliver: (event: AwsEvent) => Promise<unknown>;
 }
@@ -31,6 +33,8 @@ export interface Delivery {
   attempts: number;
   ok: boolean;
   error?: string;
+  /** What the rule's target answered (a Lambda's result), for tests. */
+  result?: unknown;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -62,7 +66,13 @@ export class EventBus {
   }
 
   /** Emits an event now; matching rules receive it 0.3–1.5 s later (best effort, like AWS). */
-  emit(source: string, detailType: string, resources: string[], detail: Record<string, unknown>): AwsEvent {
+  emit(
+    source: string,
+    detailType: string,
+    resources: string[],
+    detail: Record<string, unknown>,
+    bus = 'default',
+  ): AwsEvent {
     const event: AwsEvent = {
       version: '0',
       id: this.random.uuid(),
@@ -78,7 +88,7 @@ export class EventBus {
     this.emittedAt.set(event.id, Date.now());
     for (const listener of this.listeners) listener(event);
     const { count, delayMs } = this.faults.copies(detailType);
-    for (const rule of this.rules.filter((r) => matches(r.pattern, event))) {
+    for (const rule of this.rules.filter((r) => (r.bus ?? 'default') === bus && matches(r.pattern, event))) {
       for (let copy = 0; copy < count; copy++) {
         this.inFlight++;
         setTimeout(
@@ -100,8 +110,8 @@ export class EventBus {
 
   private async deliver(rule: Rule, event: AwsEvent, attempt: number): Promise<void> {
     try {
-      await rule.deliver(event);
-      this.deliveries.push({ rule: rule.name, event, attempts: attempt, ok: true });
+      const result = await rule.deliver(event);
+      this.deliveries.push({ rule: rule.name, event, attempts: attempt, ok: true, result });
       this.inFlight--;
     } catch (error) {
       const failed: Delivery = {

@@ -24,7 +24,9 @@ import {
   executionEndedPattern,
   hookTaskStoppedPattern,
   rdsSnapshotPattern,
+  releaseRequestedPattern,
   serviceTaskStoppedPattern,
+  soakCompletedPattern,
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
@@ -341,6 +343,25 @@ export class LocalRuntime {
       pattern: executionEndedPattern([this.releaseStateMachineArn, this.rollbackStateMachineArn]),
       deliver: (e) => this.lambda.invoke('recover-execution', e),
     });
+    // Switchyard's own bus: promotions on a completed soak, and releases requested by any CI.
+    const automatic = [
+      ...new Set(
+        this.targets.targets.flatMap((t) => (t.promotesFrom?.automatic ? [t.promotesFrom.target] : [])),
+      ),
+    ];
+    if (automatic.length > 0)
+      this.bus.addRule({
+        name: 'promotions',
+        bus: EVENT_BUS,
+        pattern: soakCompletedPattern(automatic),
+        deliver: (e) => this.lambda.invoke('promote', e),
+      });
+    this.bus.addRule({
+      name: 'release-requests',
+      bus: EVENT_BUS,
+      pattern: releaseRequestedPattern,
+      deliver: (e) => this.lambda.invoke('request-release', e),
+    });
     const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
       this.bus.addRule({
@@ -459,6 +480,8 @@ export class LocalRuntime {
     by: string;
     /** A task definition of the release's own (functions/shared/task-definition.ts). */
     taskDefinition?: TaskDefinitionFile;
+    /** Past freeze windows and a closed promotion gate, recorded as such. */
+    breakGlass?: { reason: string; by: string };
   }): string {
     const target = this.targets.targets.find((t) => t.name === options.target);
     if (!target) throw new Error(`unknown target ${options.target}`);
@@ -469,6 +492,7 @@ export class LocalRuntime {
       image: { repository: target.image.repository, tag: options.tag, digest },
       at: new Date(),
       trigger: { source: TriggerSource.Manual, by: options.by },
+      ...(options.breakGlass ? { breakGlass: options.breakGlass } : {}),
       ...(options.taskDefinition && variant
         ? {
             taskDefinition: options.taskDefinition,

@@ -52,6 +52,8 @@ export const eventFunctions = [
   'reconciler',
   'recover-execution',
   'record-pusher',
+  'promote',
+  'request-release',
 ] as const;
 
 /** Functions behind the approval API (API Gateway routes). */

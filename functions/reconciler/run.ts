@@ -4,6 +4,7 @@ import { executionStatus } from '../shared/executions.ts';
 import { deliverLockSignals } from '../shared/lock-signals.ts';
 import { logger } from '../shared/logger.ts';
 import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
+import { judgeSoaks } from '../shared/soak.ts';
 import { checkWaits, resumeWait } from '../shared/waits.ts';
 import type { Output } from './schema.ts';
 
@@ -11,7 +12,8 @@ type Deps = Pick<
   ReleaseDeps,
   'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now' | 'approvals' | 'targets'
 > &
-  RecoveryDeps;
+  RecoveryDeps &
+  Parameters<typeof judgeSoaks>[0];
 
 /**
  * ECS and RDS events are best effort: periodically re-check every pending wait with batched
@@ -20,7 +22,13 @@ type Deps = Pick<
 export const run = async (deps: Deps): Promise<Output> => {
   const waits = await deps.store.allPendingWaits();
   // Waits first (a failed bake puts traffic back from here), then the locks of ended executions.
-  if (waits.length === 0) return { checked: 0, resumed: 0, recovered: await recoverOrphanedLocks(deps) };
+  if (waits.length === 0)
+    return {
+      checked: 0,
+      resumed: 0,
+      recovered: await recoverOrphanedLocks(deps),
+      soaksJudged: await judgeSoaks(deps),
+    };
   // A throttled batch waits for the next round; the others are still checked now.
   const checks = await checkWaits(waits, deps, {
     onTransientError: (what, error) =>
@@ -31,7 +39,13 @@ export const run = async (deps: Deps): Promise<Output> => {
     const check = checks.get(wait.waitId);
     if (check && (await resumeWait(wait, check, deps))) resumed++;
   }
-  return { checked: waits.length, resumed, recovered: await recoverOrphanedLocks(deps) };
+  return {
+    checked: waits.length,
+    resumed,
+    recovered: await recoverOrphanedLocks(deps),
+    // Last: a soak's verdict is the least urgent thing a tick does.
+    soaksJudged: await judgeSoaks(deps),
+  };
 };
 
 /**

@@ -8,4 +8,6 @@ export interface Output {
   resumed: number;
   /** Targets whose lock owner had ended without finishing, recovered now. */
   recovered?: number;
+  /** Soaks whose verdict was recorded (and announced) on this tick (soak.ts). */
+  soaksJudged?: number;
 }

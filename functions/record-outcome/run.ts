@@ -1,8 +1,9 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
+import { soakFor } from '../shared/soak.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'now' | 'targets'>;
 
 /** Writes the terminal outcome and the error that caused it into the release record. */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
@@ -18,12 +19,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     failedBack ?? input.error ?? input.rollbackError ?? input.cleanupError ?? input.scaleDownError;
   // Written once: a retry after this wrote, or the recovery of an execution stopped while this ran
   // (a Lambda AWS does not stop), finds the outcome already there and leaves it.
+  const now = deps.now();
+  // A Promoted release of a target others are promoted from begins its soak now (soak.ts).
+  const soak = input.outcome === 'Promoted' ? soakFor(deps, input.target, now) : undefined;
   const first = await deps.store.updateRelease(
     input.releaseId,
     {
       status: input.outcome,
       outcome: input.outcome,
-      endedAt: deps.now().toISOString(),
+      endedAt: now.toISOString(),
+      soak,
       error: error ? { Error: error.Error, Cause: error.Cause ?? '' } : undefined,
     },
     { unlessSet: 'outcome' },

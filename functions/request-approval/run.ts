@@ -10,6 +10,7 @@ import { healthDetails } from '../shared/health-text.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
+import { evidenceDetails } from '../shared/promotion.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { signingKey } from '../shared/secrets.ts';
 import { approvalIdFor, linkQuery } from '../shared/signing.ts';
@@ -92,6 +93,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     Digest: release.image?.digest ?? '?',
     Replaces: `${await liveVersion(target, plan, deps)} → ${release.image ? versionText(release.image) : '?'}`,
     'Triggered by': `${release.trigger.source} (by ${requestedBy ?? 'unknown'})`,
+    ...(release.promotion ? evidenceDetails(release.promotion) : {}),
     ...healthDetails(input.health, target.health.thresholds),
     Snapshot: release.snapshotId ?? 'none (no database)',
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
@@ -111,9 +113,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const pushingApprovers = pushers
     .map((p) => resolveIdentity(identities, p))
     .filter((p) => approverIds.includes(p));
-  const requester = release.trigger.by
-    ? resolveIdentity(identities, release.trigger.by)
-    : (pushingApprovers[0] ?? null);
+  // A requested release's `by` is a claim (EventBridge names only the sending account): unknown.
+  const requester =
+    release.trigger.by && release.trigger.source !== TriggerSource.Event
+      ? resolveIdentity(identities, release.trigger.by)
+      : (pushingApprovers[0] ?? null);
   const twoPerson = approval.twoPerson || (requester === null && approval.twoPersonIfRequesterUnknown);
   const fresh: ApprovalRecord = {
     approvalId: approvalIdFor(input.releaseId),

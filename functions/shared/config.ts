@@ -5,6 +5,8 @@ import { Days, isTimeZone } from './freeze.ts';
 import { groupIssues, groupSchema } from './group.ts';
 import { Compatibility, hooksSchema } from './hooks.ts';
 import { identitySchema, normaliseIdentity } from './identity.ts';
+import { promotesFromSchema, promotionIssues } from './promotion.ts';
+import { routesSchema } from './routing.ts';
 import { Strategy } from './vocabulary.ts';
 
 const arn = (service: string, what: string) =>
@@ -325,13 +327,30 @@ export const TargetSchema = z.strictObject({
     slackWebhookSecret: secretRef.optional(),
     /** Secrets Manager secret (name or ARN) holding a Microsoft Teams Workflows webhook URL. */
     teamsWebhookSecret: secretRef.optional(),
+    /**
+     * Per channel, which notices it gets (state names, or `failures` / `outcomes`), e.g. Teams
+     * failures only. A channel not listed gets every notice (routing.ts).
+     */
+    events: routesSchema,
   }),
+  /**
+   * The target this one is promoted from, and the gate: the same image digest must have ended
+   * Promoted there and soaked `soakMinutes` with no alarm and no rollback (promotion.ts).
+   */
+  promotesFrom: promotesFromSchema.optional(),
 });
 export type Target = z.infer<typeof TargetSchema>;
 
 export const TargetsFileSchema = z
   .strictObject({ targets: z.array(TargetSchema).min(1) })
   .superRefine((file, ctx) => {
+    for (const issue of promotionIssues(file.targets)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', issue.index, 'promotesFrom', 'target'],
+        message: issue.message,
+      });
+    }
     const seen = new Set<string>();
     file.targets.forEach((target, index) => {
       if (target.approval?.channels.includes('slack') && !target.notify.slackWebhookSecret) {
@@ -355,6 +374,18 @@ export const TargetsFileSchema = z
       for (const issue of hookIssues(target)) {
         ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
       }
+      if (target.notify.events?.slack && !target.notify.slackWebhookSecret)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'notify', 'events', 'slack'],
+          message: 'routes notices to Slack, but notify.slackWebhookSecret is not set',
+        });
+      if (target.notify.events?.teams && !target.notify.teamsWebhookSecret)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', index, 'notify', 'events', 'teams'],
+          message: 'routes notices to Teams, but notify.teamsWebhookSecret is not set',
+        });
       // One CheckHealth function sits in one VPC: every target that names a network shares it.
       const firstVpc = file.targets.find((t) => t.network)?.network?.vpcId;
       if (target.network && firstVpc && target.network.vpcId !== firstVpc) {

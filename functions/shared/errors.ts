@@ -132,6 +132,14 @@ export class DigestAlreadyActive extends SwitchyardError {
   override readonly name = 'DigestAlreadyActive' as const;
 }
 
+/**
+ * The target is promoted from another, and the image has not earned it there (promotion.ts): never
+ * released, not Promoted, rolled back, still soaking, or failed its soak. Break-glass passes it.
+ */
+export class PromotionGateClosed extends SwitchyardError {
+  override readonly name = 'PromotionGateClosed' as const;
+}
+
 /** Every error name the state machines may match, read from the classes so the list cannot drift. */
 export const errorNames: readonly string[] = [
   TransientError,
@@ -153,6 +161,7 @@ export const errorNames: readonly string[] = [
   ResourceNotFound,
   TrafficSplit,
   DigestAlreadyActive,
+  PromotionGateClosed,
   LockHeld,
   NothingToRollBack,
 ].map((E) => new E().name);

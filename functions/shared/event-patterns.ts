@@ -76,6 +76,22 @@ export const executionEndedPattern = (stateMachineArns: string[]): EventPattern 
   detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'], stateMachineArn: stateMachineArns },
 });
 
+/**
+ * A soak completed on one of `upstreams` (Switchyard's own event, soak.ts): the targets promoted from
+ * it automatically start. The source is Switchyard's: only its functions may put it (the stack's
+ * PutEvents condition), so no one else can forge a completed soak onto the bus.
+ */
+export const soakCompletedPattern = (upstreams: string[]): EventPattern => ({
+  source: ['switchyard'],
+  'detail-type': ['Switchyard Release State Change'],
+  detail: { state: ['SoakCompleted'], target: upstreams },
+});
+
+/** Any sender's request for a release (a CI's `aws events put-events` onto Switchyard's bus). */
+export const releaseRequestedPattern: EventPattern = {
+  'detail-type': ['Switchyard Release Requested'],
+};
+
 /** Exact-match subset of EventBridge pattern semantics: every listed field must equal one of its values. */
 export const matches = (pattern: EventPattern, event: unknown): boolean => {
   if (typeof event !== 'object' || event === null) return false;

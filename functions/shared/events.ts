@@ -21,6 +21,11 @@ export const ReleaseState = {
   RollbackFailed: 'RollbackFailed',
   Superseded: 'Superseded',
   ApprovalRequested: 'ApprovalRequested',
+  ApprovalDecided: 'ApprovalDecided',
+  /** A Promoted release of a target others are promoted from stayed healthy for its soak (soak.ts). */
+  SoakCompleted: 'SoakCompleted',
+  /** Its soak saw an alarm, a rollback or another release: targets promoted from it refuse the image. */
+  SoakFailed: 'SoakFailed',
 } as const;
 export type ReleaseState = (typeof ReleaseState)[keyof typeof ReleaseState];
 

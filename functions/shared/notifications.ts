@@ -11,6 +11,7 @@ import type { Target } from './config.ts';
 import { type EventsDeps, type ReleaseState, statePublisher } from './events.ts';
 import { post } from './http.ts';
 import { logger } from './logger.ts';
+import { noticeKind, routed } from './routing.ts';
 import { secretString } from './secrets.ts';
 import type { Store } from './store.ts';
 import type { Weights } from './traffic.ts';
@@ -156,8 +157,12 @@ export const postSlack = async (deps: Pick<NotifyDeps, 'secrets'>, secretId: str
 
 /** Sends `notice` on every channel of `target`; returns what was delivered and what failed. */
 export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNotice): Promise<Delivery> => {
-  const channels: [string, () => Promise<unknown>][] = [
-    [
+  // Per channel, only the notices it asked for (notify.events); the bus always gets every state.
+  const kind = noticeKind(notice);
+  const wants = (channel: 'sns' | 'slack' | 'teams') => routed(target.notify.events, channel, kind);
+  const channels: [string, () => Promise<unknown>][] = [];
+  if (wants('sns'))
+    channels.push([
       'sns',
       () =>
         deps.sns.send(
@@ -172,17 +177,16 @@ export const notify = async (deps: NotifyDeps, target: Target, notice: ReleaseNo
             },
           }),
         ),
-    ],
-  ];
+    ]);
   const publish =
     notice.state &&
     statePublisher(deps, target, notice.releaseId, notice.state.name, notice.state.detail ?? {});
   if (publish) channels.push(['eventbridge', publish]);
   const slack = target.notify.slackWebhookSecret;
-  if (slack)
+  if (slack && wants('slack'))
     channels.push(['slack', async () => post(await webhookUrl(deps, slack), slackPayload(target, notice))]);
   const teams = target.notify.teamsWebhookSecret;
-  if (teams)
+  if (teams && wants('teams'))
     channels.push(['teams', async () => post(await webhookUrl(deps, teams), teamsPayload(target, notice))]);
 
   const results = await Promise.allSettled(channels.map(([, send]) => send()));

@@ -29,7 +29,7 @@ export const releaseRequest = (options: {
   target: string;
   image: ImageRef;
   at: Date;
-  trigger?: { source: TriggerSource; eventId?: string; by?: string };
+  trigger?: { source: TriggerSource; eventId?: string; by?: string; reason?: string };
   breakGlass?: BreakGlass;
   /** Overrides the target's strategy for this release. */
   strategy?: StrategyConfig;

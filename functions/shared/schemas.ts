@@ -16,9 +16,11 @@ export const imageRefSchema = z.object({
 });
 
 export const triggerSchema = z.object({
-  source: z.enum([TriggerSource.EcrPush, TriggerSource.Manual]),
+  source: z.enum([TriggerSource.EcrPush, TriggerSource.Manual, TriggerSource.Promotion, TriggerSource.Event]),
   eventId: z.string().max(128).optional(),
   by: oneLine(256).optional(),
+  /** Why it was asked for (a `Switchyard Release Requested` event's reason). */
+  reason: oneLine(500).optional(),
   at: z.iso.datetime({ offset: true }),
 });
 

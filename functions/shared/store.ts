@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { MemberPlan } from './group.ts';
 import type { Compatibility, Figures, ThresholdResult } from './hooks.ts';
+import type { PromotionEvidence, Soak } from './promotion.ts';
 import type {
   Colour,
   Outcome,
@@ -46,6 +47,8 @@ export interface Trigger {
   eventId?: string | undefined;
   /** Who asked, for manual starts. */
   by?: string | undefined;
+  /** Why it was asked for (a requested release's reason). */
+  reason?: string | undefined;
   /** When the image was pushed or the start was asked for (ISO-8601): orders the queue. */
   at: string;
 }
@@ -126,6 +129,10 @@ export interface ReleaseRecord {
   changes?: string[];
   /** A release group's members as Validate planned them (the recovery puts them back from this). */
   members?: MemberPlan[];
+  /** A Promoted release of a target others are promoted from: its soak and the verdict (promotion.ts). */
+  soak?: Soak;
+  /** A release of a target promoted from another: the upstream evidence the gate accepted. */
+  promotion?: PromotionEvidence;
 }
 
 /** One hook's run, as the release record, the notifications and `switchyard describe` show it. */
@@ -340,6 +347,35 @@ export const createStore = (
       if (options.unlessSet) return conditionalWrite(write);
       await write;
       return true;
+    },
+
+    /**
+     * Records a soak's verdict once: false when another judge (a second reconciler tick) got there
+     * first, so SoakCompleted is announced once per verdict.
+     */
+    async settleSoak(
+      releaseId: string,
+      verdict: { status: 'completed' | 'failed'; judgedAt: string; detail: string },
+    ): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId },
+            UpdateExpression:
+              'SET soak.#st = :status, soak.judgedAt = :at, soak.detail = :detail, updatedAt = :now',
+            ConditionExpression: 'soak.#st = :soaking',
+            ExpressionAttributeNames: { '#st': 'status' },
+            ExpressionAttributeValues: {
+              ':status': verdict.status,
+              ':at': verdict.judgedAt,
+              ':detail': verdict.detail,
+              ':soaking': 'soaking',
+              ':now': iso(),
+            },
+          }),
+        ),
+      );
     },
 
     /** Queued → Running, once its AcquireLock has been resumed; never overwrites a later status. */

@@ -93,6 +93,10 @@ export const TriggerSource = {
   EcrPush: 'ecr-push',
   /** A person or a script called StartExecution through Switchyard. */
   Manual: 'manual',
+  /** The upstream target's soak completed, and this target promotes automatically (promote). */
+  Promotion: 'promotion',
+  /** A `Switchyard Release Requested` event on Switchyard's bus (request-release). */
+  Event: 'event',
 } as const;
 export type TriggerSource = (typeof TriggerSource)[keyof typeof TriggerSource];
 

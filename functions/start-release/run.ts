@@ -1,21 +1,13 @@
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { type Attempt, nextAttempt } from '../shared/attempts.ts';
 import { type TargetsFile, targetsForImage } from '../shared/config.ts';
-import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
-import { releaseRequest } from '../shared/requests.ts';
 import { imageRefSchema } from '../shared/schemas.ts';
+import { type StarterDeps, startImage } from '../shared/starter.ts';
 import { TriggerSource } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
-interface Deps extends Pick<ReleaseDeps, 'sfn' | 'store'> {
+interface Deps extends StarterDeps {
   targets: TargetsFile;
-  stateMachineArn: string;
 }
-
-// Execution name = release id, deterministic per attempt (attempts.ts): a redelivered event, or a
-// second tag on an image being released or live, starts nothing new; a new push of an image whose
-// last attempt ended without it live starts the next attempt.
 
 /** Starts one release per target the pushed repository and tag map to; other pushes are ignored with a reason. */
 export const run = async (event: Input, deps: Deps): Promise<Output> => {
@@ -44,62 +36,19 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
 
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
-    const request = (attempt?: Extract<Attempt, { start: true }>) =>
-      releaseRequest({
-        target: target.name,
-        image: image.data,
-        at: new Date(event.time),
-        trigger: { source: TriggerSource.EcrPush, eventId: event.id },
-        ...(attempt ? { attempt } : {}),
-      });
-    // The common case first, with one read on the push's critical path: the image's first attempt,
-    // if its name has no record (Step Functions frees an execution name 90 days after it closed;
-    // the record stays). A redelivery of this very event while it runs is answered with the same
-    // execution, as AWS does for identical input: nothing new starts.
-    const first = request();
-    let started = (await deps.store.getRelease(first.name)) ? undefined : await start(deps, first);
-    let releaseId = first.name;
-    if (!started) {
-      // The name is taken: which attempt is this push, if any (attempts.ts)?
-      const attempt = await nextAttempt(deps, {
-        stateMachineArn: deps.stateMachineArn,
-        target: target.name,
-        digest: image.data.digest,
-        eventId: event.id,
-      });
-      releaseId = attempt.releaseId;
-      if (!attempt.start) {
-        logger.info('push starts nothing', { releaseId, target: target.name, reason: attempt.detail });
-        output.duplicates.push({ target: target.name, releaseId, reason: attempt.detail });
-        continue;
-      }
-      started = await start(deps, request(attempt));
-      if (!started) {
-        // Two deliveries of one event racing to the same name: the other one started it.
-        output.duplicates.push({ target: target.name, releaseId, reason: `${releaseId} was just started` });
-        continue;
-      }
-      logger.info('retrying an image', { releaseId, attempt: attempt.attempt, retryOf: attempt.retryOf });
+    const result = await startImage(deps, {
+      target: target.name,
+      image: image.data,
+      at: new Date(event.time),
+      trigger: { source: TriggerSource.EcrPush, eventId: event.id },
+    });
+    if (result.started) {
+      const { target, releaseId, executionArn } = result;
+      output.started.push({ target, releaseId, executionArn });
+    } else {
+      const { target, releaseId, reason } = result;
+      output.duplicates.push({ target, releaseId, reason });
     }
-    logger.info('release started', { releaseId, target: target.name, executionArn: started });
-    output.started.push({ target: target.name, releaseId, executionArn: started });
   }
   return output;
-};
-
-/** Starts the execution; its ARN, or undefined when the name is already taken. */
-const start = async (deps: Deps, request: { name: string; input: unknown }): Promise<string | undefined> => {
-  try {
-    const out = await deps.sfn.send(
-      new StartExecutionCommand({
-        stateMachineArn: deps.stateMachineArn,
-        name: request.name,
-        input: JSON.stringify(request.input),
-      }),
-    );
-    return out.executionArn ?? '';
-  } catch (error) {
-    if ((error as Error).name !== 'ExecutionAlreadyExists') throw error;
-    return undefined;
-  }
 };

@@ -15,10 +15,12 @@ import {
   DigestAlreadyActive,
   ImageNotFound,
   InvalidInput,
+  PromotionGateClosed,
   ResourceNotFound,
 } from '../shared/errors.ts';
 import { Compatibility, migrationCompatibility, migrationText } from '../shared/hooks.ts';
 import { notify } from '../shared/notifications.ts';
+import { evidenceLines, promotionGate } from '../shared/promotion.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
@@ -30,7 +32,17 @@ import type { Input } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
-  'targets' | 'store' | 'ecr' | 'ecs' | 'elbv2' | 'cloudwatch' | 'sns' | 'secrets' | 'events' | 'eventBus'
+  | 'targets'
+  | 'store'
+  | 'ecr'
+  | 'ecs'
+  | 'elbv2'
+  | 'cloudwatch'
+  | 'sns'
+  | 'secrets'
+  | 'events'
+  | 'eventBus'
+  | 'now'
 >;
 
 /**
@@ -116,6 +128,16 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     throw error;
   }
 
+  // The promotion gate: only an image that earned it upstream (promotion.ts). Break-glass passes a
+  // closed gate, and the record says which gate it passed and why it was closed.
+  const gate = await promotionGate(target, input.image.digest, deps);
+  if (gate && !gate.open && !input.breakGlass) throw new PromotionGateClosed(gate.reason);
+  const promotion = gate
+    ? gate.open
+      ? gate.evidence
+      : { ...gate.evidence, overridden: gate.reason }
+    : undefined;
+
   const { cluster, services } = target.ecs;
   const [blue, green] = await Promise.all([
     describeService(deps.ecs, cluster, services.blue),
@@ -200,6 +222,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     // is at most 64 KiB, inside the 256 KiB Step Functions allows for the whole state).
     ...(input.taskDefinition ? { taskDefinitionRequest: input.taskDefinition, changes } : {}),
     ...(members.length ? { members } : {}),
+    ...(promotion ? { promotion } : {}),
   });
 
   const strategy = input.strategy ?? target.traffic.strategy;
@@ -234,6 +257,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
         steps: steps.map((s) => s.percent),
         ...(changes.length ? { changes } : {}),
         ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),
+        ...(promotion ? { promotion } : {}),
       },
     },
     subject: `[switchyard] ${target.name} (${target.environment}) ${input.image.tag}: started`,
@@ -244,6 +268,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
         ? `Database ${target.database.identifier} is snapshotted first (never restored automatically).`
         : 'No database.',
       ...(changes.length ? [`Task definition changes: ${changes.join('; ')}.`] : []),
+      ...(promotion ? evidenceLines(promotion) : []),
       ...groupLines(members),
       ...hookLines,
       ...[migrationText(target.hooks)].filter((line) => line !== undefined),

@@ -30,7 +30,7 @@ export const PERIOD_SECONDS = 60;
 export class CloudWatchModel {
   readonly alarms = new Map<string, SimAlarm>();
   /** Every state change, for summaries: virtual time, alarm, new state. */
-  readonly history: { at: number; alarm: string; state: AlarmState }[] = [];
+  readonly history: { at: number; alarm: string; state: AlarmState; from: AlarmState; reason: string }[] = [];
   private evaluator: ReturnType<typeof setInterval> | undefined;
   private notify: (message: string) => void = () => {};
 
@@ -71,7 +71,7 @@ export class CloudWatchModel {
     alarm.state = state;
     alarm.reason = reason;
     alarm.updatedAt = new Date();
-    this.history.push({ at: Date.now(), alarm: name, state });
+    this.history.push({ at: Date.now(), alarm: name, state, from: previous.value, reason });
     this.notify(`alarm ${name} ${state}`);
     this.bus.emit('aws.cloudwatch', 'CloudWatch Alarm State Change', [alarm.arn], {
       alarmName: name,
@@ -93,6 +93,48 @@ export class CloudWatchModel {
   }
 
   // --- API --------------------------------------------------------------------------------
+
+  /**
+   * State updates of one alarm between two times, as DescribeAlarmHistory answers them: newest first
+   * by default, at most MaxRecords (1-100) per page, HistoryData a JSON document with old and new
+   * state (CloudWatch API reference, DescribeAlarmHistory). CloudWatch keeps 30 days of history.
+   */
+  DescribeAlarmHistory(input: {
+    AlarmName?: string;
+    HistoryItemType?: string;
+    StartDate?: Date;
+    EndDate?: Date;
+    MaxRecords?: number;
+    ScanBy?: 'TimestampAscending' | 'TimestampDescending';
+  }) {
+    const max = input.MaxRecords ?? 100;
+    if (max < 1 || max > 100) throw awsError('InvalidParameterValue', 'MaxRecords must be between 1 and 100');
+    const from = input.StartDate ? new Date(input.StartDate).getTime() : Number.NEGATIVE_INFINITY;
+    const to = input.EndDate ? new Date(input.EndDate).getTime() : Number.POSITIVE_INFINITY;
+    const retained = Date.now() - 30 * 24 * 3600_000;
+    const items = this.history
+      .filter(
+        (h) =>
+          (!input.AlarmName || h.alarm === input.AlarmName) && h.at >= Math.max(from, retained) && h.at <= to,
+      )
+      .filter(() => !input.HistoryItemType || input.HistoryItemType === 'StateUpdate')
+      .sort((a, b) => (input.ScanBy === 'TimestampAscending' ? a.at - b.at : b.at - a.at))
+      .slice(0, max);
+    return {
+      AlarmHistoryItems: items.map((h) => ({
+        AlarmName: h.alarm,
+        AlarmType: 'MetricAlarm',
+        Timestamp: new Date(h.at),
+        HistoryItemType: 'StateUpdate',
+        HistorySummary: `Alarm updated from ${h.from} to ${h.state}`,
+        HistoryData: JSON.stringify({
+          version: '1.0',
+          oldState: { stateValue: h.from },
+          newState: { stateValue: h.state, stateReason: h.reason },
+        }),
+      })),
+    };
+  }
 
   DescribeAlarms(input: { AlarmNames?: string[]; StateValue?: AlarmState; MaxRecords?: number }) {
     if ((input.AlarmNames?.length ?? 0) > 100) {

@@ -74,6 +74,7 @@ export class EventBridgeModel {
       entry.DetailType,
       entry.Resources ?? [],
       detail as Record<string, unknown>,
+      name,
     );
     return { EventId: event.id };
   }

@@ -281,6 +281,7 @@ const extractors: Record<string, Extractor> = {
   'states:SendTaskFailure': () => [],
   'states:SendTaskHeartbeat': () => [],
   'cloudwatch:DescribeAlarms': (i) => list(i.AlarmNames).map((name) => res('alarm', { AlarmName: name })),
+  'cloudwatch:DescribeAlarmHistory': (i) => [res('alarm', { AlarmName: str(i.AlarmName) ?? '*' })],
   'secretsmanager:GetSecretValue': (i) => [str(i.SecretId) ?? ''],
   'dynamodb:GetItem': table,
   'dynamodb:PutItem': table,

@@ -155,7 +155,8 @@ describe('SwitchyardStack', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')) as {
       Properties: { Targets: Record<string, unknown>[] };
     }[];
-    expect(rules.length).toBe(7); // ECR pushes, CloudTrail PutImage, ECS, RDS, alarms, ended executions, schedule
+    // ECR pushes, CloudTrail PutImage, ECS, RDS, alarms, ended executions, schedule, release requests
+    expect(rules.length).toBe(8);
     for (const rule of rules) {
       for (const target of rule.Properties.Targets) {
         expect(target).toMatchObject({
@@ -437,7 +438,8 @@ describe('synthesis of other targets configs', () => {
     const doc = JSON.parse(readFileSync(fixtureTargets, 'utf8'));
     const file = writeTargetsFile({ targets: [doc.targets[1]] }, 'one-target.json');
     const { template: one } = synth(file);
-    one.resourceCountIs('AWS::Events::Rule', 5); // ECR, CloudTrail PutImage, ECS, ended executions, schedule
+    // ECR, CloudTrail PutImage, ECS, ended executions, schedule, release requests (on Switchyard's bus)
+    one.resourceCountIs('AWS::Events::Rule', 6);
     expect(JSON.stringify(one.toJSON())).not.toMatch(/"rds:[A-Z]/); // no RDS action anywhere
   });
 

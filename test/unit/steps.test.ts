@@ -357,11 +357,26 @@ describe('deploy-inactive-colour and waits', () => {
     );
     // This release's lock names an execution DescribeExecution does not know (the test started no
     // state machine): within its first minutes that may be eventual consistency, so it is left alone.
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 0, recovered: 0 });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({
+      checked: 1,
+      resumed: 0,
+      recovered: 0,
+      soaksJudged: 0,
+    });
     const stored = w.rt.account.rds.snapshots.get(snapshot.snapshotId);
     if (stored) stored.status = 'available';
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 1, resumed: 1, recovered: 0 });
-    expect(await w.rt.until(reconcile(w.deps))).toEqual({ checked: 0, resumed: 0, recovered: 0 });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({
+      checked: 1,
+      resumed: 1,
+      recovered: 0,
+      soaksJudged: 0,
+    });
+    expect(await w.rt.until(reconcile(w.deps))).toEqual({
+      checked: 0,
+      resumed: 0,
+      recovered: 0,
+      soaksJudged: 0,
+    });
   });
 
   it('fails a snapshot wait when the snapshot failed', async () => {

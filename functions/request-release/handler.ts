@@ -1,0 +1,15 @@
+import middy from '@middy/core';
+import { ecr } from '../shared/clients/ecr.ts';
+import { sfn } from '../shared/clients/sfn.ts';
+import { baseDeps } from '../shared/deps.ts';
+import { readEnv } from '../shared/env.ts';
+import { stepMiddlewares } from '../shared/middleware.ts';
+import { run } from './run.ts';
+import { type Input, inputSchema } from './schema.ts';
+
+const env = readEnv('RELEASE_STATE_MACHINE_ARN');
+const deps = { ...baseDeps(), sfn, ecr, stateMachineArn: env.RELEASE_STATE_MACHINE_ARN };
+
+export const handler = middy<Input>()
+  .use(stepMiddlewares({ name: 'RequestRelease', schema: inputSchema }))
+  .handler((event) => run(event, deps));

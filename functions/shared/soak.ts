@@ -1,0 +1,151 @@
+/**
+ * The soak of a Promoted release on a target others are promoted from. RecordOutcome starts it
+ * (`soak` on the record); the reconciler judges it on its first tick after the soak ends, reading
+ * only facts AWS and the records keep:
+ * - the release was not rolled back, and no later release moved traffic before the soak ended;
+ * - no watched alarm went to ALARM between the promotion and the soak's end (DescribeAlarmHistory,
+ *   which keeps 30 days of history: CloudWatch API reference), and none is in ALARM since before it.
+ * A rollback or a replacement fails the soak at once, on the next tick. The verdict is written
+ * once (a conditional write) and announced as SoakCompleted or SoakFailed; a downstream target with
+ * `automatic` promotion starts on SoakCompleted (promote function).
+ */
+import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { Target } from './config.ts';
+import type { ReleaseDeps } from './deps.ts';
+import { rolledBackBy } from './history.ts';
+import { logger } from './logger.ts';
+import { type NotifyDeps, notify } from './notifications.ts';
+import { downstreamsOf, type Soak, soakMinutesOf } from './promotion.ts';
+import type { ReleaseRecord } from './store.ts';
+import { Outcome, ReleaseKind } from './vocabulary.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'now'> & NotifyDeps;
+
+/** The soak a release Promoted now begins, or undefined when no target is promoted from its target. */
+export const soakFor = (deps: Pick<ReleaseDeps, 'targets'>, target: string, at: Date): Soak | undefined => {
+  const minutes = soakMinutesOf(deps.targets, target);
+  if (minutes === undefined) return undefined;
+  return {
+    minutes,
+    startedAt: at.toISOString(),
+    endsAt: new Date(at.getTime() + minutes * 60_000).toISOString(),
+    status: 'soaking',
+  };
+};
+
+/** Why the soak failed, or undefined when it holds so far (the alarms are read at its end only). */
+const interrupted = (record: ReleaseRecord, history: ReleaseRecord[], soak: Soak): string | undefined => {
+  const back = rolledBackBy(history, record.releaseId);
+  if (back) return `rolled back by ${back.releaseId}${back.reason ? ` (${back.reason})` : ''}`;
+  // A later release that moved traffic before the soak ended: this image no longer had it all.
+  const later = history.find(
+    (r) =>
+      (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
+      r.releaseId !== record.releaseId &&
+      r.createdAt > record.createdAt &&
+      r.createdAt < soak.endsAt &&
+      (r.outcome === Outcome.Promoted || (r.trafficPercent ?? 0) > 0),
+  );
+  if (later) return `${later.releaseId} moved traffic to another image before the soak ended`;
+  return undefined;
+};
+
+/** Alarms that went to ALARM during the soak (or stayed in ALARM from before it). */
+const alarmsDuring = async (target: Target, soak: Soak, deps: Deps): Promise<string[]> => {
+  const found: string[] = [];
+  for (const name of target.alarms) {
+    const out = await deps.cloudwatch.send(
+      new DescribeAlarmHistoryCommand({
+        AlarmName: name,
+        HistoryItemType: 'StateUpdate',
+        StartDate: new Date(soak.startedAt),
+        EndDate: new Date(soak.endsAt),
+        ScanBy: 'TimestampAscending',
+        MaxRecords: 100,
+      }),
+    );
+    const toAlarm = (out.AlarmHistoryItems ?? []).find((item) => {
+      try {
+        return JSON.parse(item.HistoryData ?? '{}')?.newState?.stateValue === 'ALARM';
+      } catch {
+        return /to ALARM$/.test(item.HistorySummary ?? '');
+      }
+    });
+    if (toAlarm) found.push(`alarm "${name}" went to ALARM at ${toAlarm.Timestamp?.toISOString() ?? '?'}`);
+  }
+  if (target.alarms.length > 0) {
+    const out = await deps.cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: [...target.alarms].slice(0, 100), MaxRecords: 100 }),
+    );
+    for (const alarm of out.MetricAlarms ?? []) {
+      const since = alarm.StateUpdatedTimestamp?.toISOString() ?? '';
+      if (alarm.StateValue === 'ALARM' && since < soak.startedAt)
+        found.push(`alarm "${alarm.AlarmName}" is in ALARM since ${since}, before the soak began`);
+    }
+  }
+  return found;
+};
+
+/**
+ * Judges every soak that is due on the targets others are promoted from; returns how many verdicts
+ * it recorded. A target's trouble (a throttled read) is logged and left for the next tick.
+ */
+export const judgeSoaks = async (deps: Deps): Promise<number> => {
+  const upstreams = deps.targets.targets.filter((t) => downstreamsOf(deps.targets, t.name).length > 0);
+  let judged = 0;
+  for (const target of upstreams) {
+    try {
+      const history = await deps.store.releasesForTarget(target.name, 20);
+      for (const record of history.filter((r) => r.soak?.status === 'soaking')) {
+        const soak = record.soak as Soak;
+        const now = deps.now();
+        let failure = interrupted(record, history, soak);
+        if (!failure && now.toISOString() < soak.endsAt) continue;
+        const alarms = failure ? [] : await alarmsDuring(target, soak, deps);
+        if (alarms.length) failure = alarms.join('; ');
+        const checked = `${soak.minutes} min live with no rollback and no other release${target.alarms.length ? `; alarms ${target.alarms.join(', ')} never in ALARM` : '; no alarms configured to watch'}`;
+        const verdict = {
+          status: failure ? ('failed' as const) : ('completed' as const),
+          judgedAt: now.toISOString(),
+          detail: failure ?? checked,
+        };
+        if (!(await deps.store.settleSoak(record.releaseId, verdict))) continue;
+        judged++;
+        await announce(deps, target, record, { ...soak, ...verdict });
+      }
+    } catch (error) {
+      logger.warn('could not judge soaks', { target: target.name, error: (error as Error).message });
+    }
+  }
+  return judged;
+};
+
+const announce = async (deps: Deps, target: Target, record: ReleaseRecord, soak: Soak) => {
+  const ok = soak.status === 'completed';
+  const state = ok ? 'SoakCompleted' : 'SoakFailed';
+  const next = downstreamsOf(deps.targets, target.name);
+  const image = record.image;
+  logger.info('soak judged', { releaseId: record.releaseId, state, detail: soak.detail });
+  await notify(deps, target, {
+    releaseId: record.releaseId,
+    event: state,
+    state: {
+      name: state,
+      detail: {
+        image,
+        soak: { minutes: soak.minutes, startedAt: soak.startedAt, endsAt: soak.endsAt, detail: soak.detail },
+        promotesTo: next.map((t) => t.name),
+      },
+    },
+    subject: `[switchyard] ${target.name} (${target.environment}) ${image?.tag ?? ''}: soak ${ok ? 'completed' : 'failed'}`,
+    lines: [
+      `Release ${record.releaseId} (${image?.repository}:${image?.tag}, ${image?.digest}) soaked ${soak.minutes} min, ${soak.startedAt} → ${soak.endsAt}.`,
+      ok ? `Soak completed: ${soak.detail}.` : `Soak failed: ${soak.detail}.`,
+      ...next.map((t) =>
+        ok
+          ? `${t.name} (${t.environment}) may take this image${t.promotesFrom?.automatic ? ': its release starts now' : ` (switchyard release --target ${t.name} --tag ${image?.tag})`}.`
+          : `${t.name} (${t.environment}) will refuse this image.`,
+      ),
+    ],
+  });
+};
