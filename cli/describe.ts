@@ -87,7 +87,26 @@ export const describeRelease = async (
       `${r.outcome ?? r.status}${r.endedAt ? ` after ${formatDuration(durationSeconds(r))}` : ' (running)'}`,
     ],
     ...(r.error ? ([['Why', `${r.error.Error}: ${r.error.Cause}`]] as [string, string][]) : []),
-    ['Triggered by', `${r.trigger.source}${r.trigger.by ? ` (by ${r.trigger.by})` : ''}`],
+    [
+      'Triggered by',
+      `${r.trigger.source}${r.trigger.by ? ` (by ${r.trigger.by})` : ''}${r.trigger.reason ? `: ${r.trigger.reason}` : ''}`,
+    ],
+    ...(r.promotion
+      ? ([
+          [
+            'Promoted from',
+            `${r.promotion.from} (${r.promotion.environment}): ${r.promotion.releaseId ?? 'no upstream release'}${r.promotion.outcome ? ` ended ${r.promotion.outcome}` : ''}${r.promotion.promotedAt ? ` at ${r.promotion.promotedAt}` : ''}${r.promotion.soak ? `; soak ${r.promotion.soak.minutes} min ${r.promotion.soak.status}${r.promotion.soak.detail ? ` (${r.promotion.soak.detail})` : ''}` : ''}${r.promotion.overridden ? `; gate OVERRIDDEN with break-glass (${r.promotion.overridden})` : ''}`,
+          ],
+        ] as [string, string][])
+      : []),
+    ...(r.soak
+      ? ([
+          [
+            'Soak',
+            `${r.soak.minutes} min, ${r.soak.startedAt} → ${r.soak.endsAt}: ${r.soak.status}${r.soak.detail ? ` (${r.soak.detail})` : ''}`,
+          ],
+        ] as [string, string][])
+      : []),
     ['Started', r.createdAt],
     ...(r.reason ? ([['Reason given', r.reason]] as [string, string][]) : []),
     ['Colours', r.fromColour && r.toColour ? `${r.fromColour} → ${r.toColour}` : '-'],
@@ -182,5 +201,7 @@ export const releaseJson = (r: ReleaseRecord, approval: ApprovalRecord | undefin
     migrated: r.migrated ?? null,
     notice: r.notice ?? null,
     approval: approval ? approvalJson(approval) : null,
+    promotion: r.promotion ?? null,
+    soak: r.soak ?? null,
   };
 };

@@ -22,6 +22,7 @@ import {
   thresholdsText,
 } from '../functions/shared/hooks.ts';
 import { identityMap, resolveIdentity } from '../functions/shared/identity.ts';
+import { promotionGate } from '../functions/shared/promotion.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
 import { planSteps, type StrategyConfig } from '../functions/shared/strategy.ts';
 import { liveColour, readWeights } from '../functions/shared/traffic.ts';
@@ -91,7 +92,7 @@ const quiet = async <T>(read: () => Promise<T>): Promise<T | Error> => {
 };
 
 export const planRelease = async (
-  backend: Pick<Backend, 'kind' | 'clients' | 'store' | 'now'>,
+  backend: Pick<Backend, 'kind' | 'clients' | 'store' | 'now' | 'targets'>,
   out: Output,
   options: { target: Target; tag: string; strategy: StrategyConfig; by: string; at?: Date },
 ): Promise<CommandResult> => {
@@ -168,6 +169,39 @@ export const planRelease = async (
                   ? `missing in CloudWatch: ${alarms.missing.join(', ')}`
                   : `none in ALARM (${t.alarms.join(', ')})`,
             },
+    );
+  }
+  // A target promoted from another: would the gate take this digest now (promotion.ts)?
+  if (t.promotesFrom) {
+    const gate = digest
+      ? await quiet(() =>
+          promotionGate(t, digest, {
+            targets: backend.targets,
+            store: backend.store,
+            now: () => backend.now(),
+          }),
+        )
+      : undefined;
+    checks.push(
+      gate === undefined
+        ? {
+            check: 'promotion gate',
+            ok: false,
+            detail: `the image is not in ECR yet, so nothing shows it was promoted in ${t.promotesFrom.target}`,
+          }
+        : gate instanceof Error
+          ? {
+              check: 'promotion gate',
+              ok: false,
+              detail: `cannot read ${t.promotesFrom.target}'s releases: ${gate.message}`,
+            }
+          : gate.open
+            ? {
+                check: 'promotion gate',
+                ok: true,
+                detail: `${gate.evidence.releaseId} ended Promoted in ${gate.evidence.from} and soaked ${gate.evidence.soak?.minutes ?? '?'} min: ${gate.evidence.soak?.detail ?? ''}`,
+              }
+            : { check: 'promotion gate', ok: false, detail: gate.reason },
     );
   }
   const lock = await backend.store.getLock(t.name);

@@ -584,6 +584,9 @@ export class SwitchyardStack extends Stack {
         'recover-execution',
         'reconciler',
         'request-approval',
+        // ApprovalDecided, from the functions that take decisions from email and Slack.
+        'approvals',
+        'slack-decisions',
       ],
       ['events:PutEvents'],
       [arn('events', 'event-bus', `${this.stackName}-releases`)],

@@ -49,6 +49,7 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
           s.approval.pageStatus === null
             ? '                 decided by a person in a browser'
             : `                 page GET ${s.approval.pageStatus}, decision POST ${s.approval.resultStatus} (the page's own form; the link lived only while this ran — --interactive lets you open it)`,
+          ...(s.approval.evidence ?? []).map((line) => `                 email: ${line}`),
         ]
       : []),
     ...s.hooks.map((h, i) => `${i === 0 ? '  hooks          ' : '                 '}${h}`),
@@ -56,6 +57,11 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
       (m, i) =>
         `${i === 0 ? '  group          ' : '                 '}${m.name} (${m.role}): live ${m.live}, tasks blue ${m.blue}, green ${m.green}${m.role === 'singleton' ? `; both colours at once: ${s.singletonOverlaps === 0 ? 'never' : `${s.singletonOverlaps} time(s)`}` : ''}`,
     ),
+    ...(s.promotion
+      ? [
+          `  promoted from  ${s.promotion.from}: ${s.promotion.releaseId ?? 'no upstream release'}${s.promotion.soak ? `, soak ${s.promotion.soak}` : ''}${s.promotion.overridden ? `; gate OVERRIDDEN (${s.promotion.overridden})` : ''}`,
+        ]
+      : []),
     ...(s.error ? [`  reason         ${s.error.Error}: ${s.error.Cause}`] : []),
     `  notified       ${s.notifications.join(' | ') || 'nothing'}`,
     '  release record phases (from DynamoDB):',

@@ -8,7 +8,7 @@ import type { Phase, ReleaseRecord } from '../functions/shared/store.ts';
 import { percentages } from '../functions/shared/traffic.ts';
 import { EcrModel } from './account/ecr-sns.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
-import { decideThroughPage, emailedLinks } from './approver.ts';
+import { approvalEmails, decideThroughPage, emailedLinks } from './approver.ts';
 import type { FaultPlan } from './faults.ts';
 import { LocalRuntime, type ProgressLine } from './runtime.ts';
 import { buildWorld, serveTestListener } from './world.ts';
@@ -39,6 +39,10 @@ export interface Scenario {
   expect: string;
   /** Started by hand rather than by the push (the target's tagPattern does not take v2). */
   manual?: boolean;
+  /** The target `target` is promoted from: built too, and the push may go there first. */
+  upstream?: string;
+  /** The tag pushed (default v2): an upstream's tag starts the chain there. */
+  tag?: string;
 }
 
 export const scenarios = {
@@ -142,6 +146,23 @@ export const scenarios = {
     startTime: '2026-01-09T15:59:00Z',
     expect: 'Promoted',
   },
+  promotion: {
+    description:
+      'v2-rc.1 is pushed: tiu-staging releases it and ends Promoted, then soaks 30 min with no alarm and no rollback; on SoakCompleted tiu-production starts by itself with the same digest, its approval email carries the staging evidence, alice approves',
+    target: 'tiu-production',
+    upstream: 'tiu-staging',
+    tag: 'v2-rc.1',
+    approval: { as: 'alice@example.com', decision: 'approve' },
+    expect: 'Promoted',
+  },
+  'promotion-blocked': {
+    description:
+      "v3 is pushed and matches production's tag pattern, but tiu-staging never released that digest: the promotion gate refuses it before anything is touched, naming the missing evidence",
+    target: 'tiu-production',
+    upstream: 'tiu-staging',
+    tag: 'v3',
+    expect: 'Aborted',
+  },
 } satisfies Record<string, Scenario>;
 export type ScenarioName = keyof typeof scenarios;
 
@@ -184,13 +205,21 @@ export interface ScenarioSummary {
   /** With an operator's rollback: the release's own outcome (`outcome` is the rollback's). */
   releaseOutcome?: string;
   /** With an approval: the emailed link, and the HTTP statuses of its page (GET) and of the decision (POST). */
-  approval?: { link: string; pageStatus: number | null; resultStatus: number | null };
+  approval?: {
+    link: string;
+    pageStatus: number | null;
+    resultStatus: number | null;
+    /** The upstream evidence the approval email showed (a promoted release). */
+    evidence?: string[];
+  };
   /** With an operator's rollback: virtual seconds from the push to the rollback command. */
   commandAtSeconds?: number;
   /** The operator's rollback, when the scenario has one. */
   rollback?: { rollbackId: string; outcome: string; path: string | null; rollbackOf: string | null };
   /** The release holding the target's lock after the run (null: free, as it must be). */
   lockHeldBy?: string | null;
+  /** A target promoted from another: the upstream evidence its release carried (or why not). */
+  promotion?: { from: string; releaseId: string | null; soak: string | null; overridden: string | null };
   error?: { Error: string; Cause: string };
 }
 
@@ -328,6 +357,18 @@ export const summarize = async (
     hooks: (release?.hooks ?? []).map((h) => `${h.point} ${h.name}: ${h.detail}`),
     group: groupState(runtime, target),
     singletonOverlaps: overlaps.get(runtime)?.length ?? 0,
+    ...(release?.promotion
+      ? {
+          promotion: {
+            from: release.promotion.from,
+            releaseId: release.promotion.releaseId ?? null,
+            soak: release.promotion.soak
+              ? `${release.promotion.soak.minutes} min, ${release.promotion.soak.status}${release.promotion.soak.detail ? ` (${release.promotion.soak.detail})` : ''}`
+              : null,
+            overridden: release.promotion.overridden ?? null,
+          },
+        }
+      : {}),
     ...(release?.error ? { error: release.error } : {}),
   };
 };
@@ -371,6 +412,11 @@ export const runRelease = async (
     },
     async (rt) => {
       target = findTarget(rt.targets, scenario.target);
+      if (scenario.upstream) {
+        const upstream = findTarget(rt.targets, scenario.upstream);
+        buildWorld(rt.account, upstream, { liveTag: 'v1', targetGroup: options.targetGroup });
+        await serveTestListener(rt.account, upstream);
+      }
       buildWorld(rt.account, target, { liveTag: 'v1', targetGroup: options.targetGroup });
       watchSingletons(rt, target);
       await serveTestListener(rt.account, target);
@@ -382,12 +428,16 @@ export const runRelease = async (
     const pushedAt = Date.now();
     // A target whose tagPattern a push of v2 would not match is released by hand, as an operator
     // would (`switchyard release --tag v2`): the push alone would start nothing.
-    if (scenario.manual) runtime.startRelease({ target: t.name, tag: 'v2', by: 'demo@example.com' });
+    const tag = scenario.tag ?? 'v2';
+    if (scenario.manual) runtime.startRelease({ target: t.name, tag, by: 'demo@example.com' });
     const { digest } = scenario.manual
-      ? { digest: EcrModel.digestOf(t.image.repository, 'v2') }
-      : runtime.push(t.image.repository, 'v2');
+      ? { digest: EcrModel.digestOf(t.image.repository, tag) }
+      : runtime.push(t.image.repository, tag);
+    // The target's own release of the image (an upstream releases the same digest first).
     const releaseOf = async () => {
-      const execution = runtime.executions().find((e) => JSON.parse(e.input).image?.digest === digest);
+      const execution = runtime
+        .executions()
+        .find((e) => JSON.parse(e.input).image?.digest === digest && JSON.parse(e.input).target === t.name);
       return execution ? runtime.release(execution.name) : undefined;
     };
     let rollbackId: string | undefined;
@@ -400,12 +450,20 @@ export const runRelease = async (
       const links = emailedLinks(runtime, releaseId, as);
       const link = decision === 'approve' ? links.approve : links.reject;
       if (!parked || !link) throw new Error(`no approval link was emailed to ${as}`);
+      const evidence = (approvalEmails(runtime, releaseId)[0]?.body ?? '')
+        .split('\n')
+        .filter((line) => /^(Promoted from|Upstream |Promotion gate)/.test(line));
       if (options.interactive) {
         await options.interactive(link, runtime, releaseId);
-        approval = { link, pageStatus: null, resultStatus: null };
+        approval = { link, pageStatus: null, resultStatus: null, ...(evidence.length ? { evidence } : {}) };
       } else {
         const { page, result } = await decideThroughPage(link, decision, reason);
-        approval = { link, pageStatus: page.status, resultStatus: result.status };
+        approval = {
+          link,
+          pageStatus: page.status,
+          resultStatus: result.status,
+          ...(evidence.length ? { evidence } : {}),
+        };
         const second =
           scenario.approval.also && emailedLinks(runtime, releaseId, scenario.approval.also).approve;
         if (second) await decideThroughPage(second, 'approve');

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { events } from '../shared/clients/eventbridge.ts';
 import { secrets } from '../shared/clients/secrets.ts';
 import { sfn } from '../shared/clients/sfn.ts';
 import { baseDeps } from '../shared/deps.ts';
@@ -12,7 +13,7 @@ import { signingKey } from '../shared/secrets.ts';
 import { run } from './run.ts';
 
 const env = readEnv('APPROVAL_KEY_SECRET');
-const deps = { ...baseDeps(), sfn, key: () => signingKey(secrets, env.APPROVAL_KEY_SECRET) };
+const deps = { ...baseDeps(), sfn, events, key: () => signingKey(secrets, env.APPROVAL_KEY_SECRET) };
 
 // API Gateway REST API route handler (Lambda proxy, payload 1.0). No query strings or bodies are logged: they carry signatures.
 export const handler = middy<RestEvent>()

@@ -8,8 +8,10 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { classifyError, TransientError } from './errors.ts';
+import { type EventsDeps, statePublisher } from './events.ts';
 import { executionStatus } from './executions.ts';
 import { controlCharacterProblem, type IdentityMap, resolveIdentity } from './identity.ts';
+import { logger } from './logger.ts';
 import { type ApprovalAction, approvalIdFor } from './signing.ts';
 import { momentPhase, type Store } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
@@ -124,7 +126,7 @@ export const approvalStore = (doc: DynamoDBDocumentClient, table: string) => ({
 });
 export type ApprovalStore = ReturnType<typeof approvalStore>;
 
-export interface DecideDeps {
+export interface DecideDeps extends EventsDeps {
   approvals: ApprovalStore;
   store: Pick<Store, 'appendPhase' | 'pushersOf' | 'getRelease'>;
   sfn: Pick<SFNClient, 'send'>;
@@ -272,6 +274,24 @@ export const decide = async (request: DecisionRequest, deps: DecideDeps): Promis
       status: status === 'APPROVED' ? 'succeeded' : 'failed',
       detail: `${status === 'APPROVED' ? 'approved' : 'rejected'} by ${decidedBy.join(' and ')} via ${request.channel}${reason ? `: ${reason}` : ''}`,
     });
+    // On Switchyard's bus where this caller has it (the approval functions do; the CLI does when
+    // SWITCHYARD_EVENT_BUS is set). Best effort: the decision stands whatever PutEvents answers.
+    const publish = statePublisher(
+      deps,
+      { name: record.target, environment: record.environment },
+      record.releaseId,
+      'ApprovalDecided',
+      {
+        approvalId: record.approvalId,
+        decision: status,
+        decidedBy,
+        channel: request.channel,
+        ...(reason ? { reason } : {}),
+      },
+    );
+    await publish?.().catch((error: Error) =>
+      logger.warn('notification failed', { channel: 'eventbridge', error: error.message }),
+    );
     return deliverDecision(
       {
         ...record,

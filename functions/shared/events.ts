@@ -40,7 +40,7 @@ export interface EventsDeps {
 /** The publish of one state change, or undefined where this step has no bus to publish on. */
 export const statePublisher = (
   deps: EventsDeps,
-  target: Target,
+  target: Pick<Target, 'name' | 'environment'>,
   releaseId: string,
   state: ReleaseState,
   extra: Record<string, unknown>,
@@ -67,7 +67,7 @@ const RETRYABLE = new Set(['ThrottlingException', 'InternalFailure', 'InternalEx
  * copy of one state change (`<release>:<state>[:<step>]`), so a consumer can drop duplicates.
  */
 export const stateDetail = (
-  target: Target,
+  target: Pick<Target, 'name' | 'environment'>,
   releaseId: string,
   state: ReleaseState,
   extra: Record<string, unknown>,

@@ -89,6 +89,8 @@ export interface Soak {
   judgedAt?: string;
   /** Why it failed, or what was checked when it completed. */
   detail?: string;
+  /** When the verdict reached Switchyard's bus (a promotion starts from it); unset, it is sent again. */
+  announcedAt?: string;
 }
 
 /** What a downstream release carries of its upstream: the gate's evidence. */

@@ -12,6 +12,7 @@
 import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
+import { statePublisher } from './events.ts';
 import { rolledBackBy } from './history.ts';
 import { logger } from './logger.ts';
 import { type NotifyDeps, notify } from './notifications.ts';
@@ -96,6 +97,11 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
   for (const target of upstreams) {
     try {
       const history = await deps.store.releasesForTarget(target.name, 20);
+      for (const record of history.filter(
+        (r) => r.soak && r.soak.status !== 'soaking' && !r.soak.announcedAt,
+      )) {
+        judged += await republish(deps, target, record, record.soak as Soak);
+      }
       for (const record of history.filter((r) => r.soak?.status === 'soaking')) {
         const soak = record.soak as Soak;
         const now = deps.now();
@@ -120,23 +126,56 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
   return judged;
 };
 
+/** How long a verdict the bus refused is offered again (a promotion waits on it). */
+const REPUBLISH_FOR_MS = 24 * 3600_000;
+
+/**
+ * A verdict whose event PutEvents refused (throttled, failing) is sent again on each tick, to the bus
+ * only (people were told already), so an automatic promotion is late, never lost. Returns 1 once sent.
+ */
+const republish = async (deps: Deps, target: Target, record: ReleaseRecord, soak: Soak): Promise<number> => {
+  if (deps.now().getTime() - Date.parse(soak.judgedAt ?? soak.endsAt) > REPUBLISH_FOR_MS) return 0;
+  const publish = statePublisher(
+    deps,
+    target,
+    record.releaseId,
+    stateOf(soak),
+    soakDetail(deps, target, record, soak),
+  );
+  try {
+    await publish?.();
+  } catch (error) {
+    logger.warn('soak verdict still not on the bus', {
+      releaseId: record.releaseId,
+      error: (error as Error).message,
+    });
+    return 0;
+  }
+  await deps.store.updateRelease(record.releaseId, {
+    soak: { ...soak, announcedAt: deps.now().toISOString() },
+  });
+  logger.info('soak verdict sent again', { releaseId: record.releaseId, state: stateOf(soak) });
+  return 1;
+};
+
+const stateOf = (soak: Soak) => (soak.status === 'completed' ? 'SoakCompleted' : 'SoakFailed');
+
+const soakDetail = (deps: Deps, target: Target, record: ReleaseRecord, soak: Soak) => ({
+  image: record.image,
+  soak: { minutes: soak.minutes, startedAt: soak.startedAt, endsAt: soak.endsAt, detail: soak.detail },
+  promotesTo: downstreamsOf(deps.targets, target.name).map((t) => t.name),
+});
+
 const announce = async (deps: Deps, target: Target, record: ReleaseRecord, soak: Soak) => {
   const ok = soak.status === 'completed';
-  const state = ok ? 'SoakCompleted' : 'SoakFailed';
+  const state = stateOf(soak);
   const next = downstreamsOf(deps.targets, target.name);
   const image = record.image;
   logger.info('soak judged', { releaseId: record.releaseId, state, detail: soak.detail });
-  await notify(deps, target, {
+  const delivery = await notify(deps, target, {
     releaseId: record.releaseId,
     event: state,
-    state: {
-      name: state,
-      detail: {
-        image,
-        soak: { minutes: soak.minutes, startedAt: soak.startedAt, endsAt: soak.endsAt, detail: soak.detail },
-        promotesTo: next.map((t) => t.name),
-      },
-    },
+    state: { name: state, detail: soakDetail(deps, target, record, soak) },
     subject: `[switchyard] ${target.name} (${target.environment}) ${image?.tag ?? ''}: soak ${ok ? 'completed' : 'failed'}`,
     lines: [
       `Release ${record.releaseId} (${image?.repository}:${image?.tag}, ${image?.digest}) soaked ${soak.minutes} min, ${soak.startedAt} → ${soak.endsAt}.`,
@@ -147,5 +186,10 @@ const announce = async (deps: Deps, target: Target, record: ReleaseRecord, soak:
           : `${t.name} (${t.environment}) will refuse this image.`,
       ),
     ],
+  });
+  // The bus refused it: the next tick sends it again (republish); the people were told.
+  if (delivery.failed.some((f) => f.channel === 'eventbridge')) return;
+  await deps.store.updateRelease(record.releaseId, {
+    soak: { ...soak, announcedAt: deps.now().toISOString() },
   });
 };

@@ -331,6 +331,34 @@ describe.concurrent('switchyard CLI (--local)', () => {
     }
   });
 
+  it('promotion: a digest never released in staging is refused at release, and plan and describe say which gate', async () => {
+    const state = stateDir();
+    const refused = await local(state, '--json', 'release', '--target', 'tiu-production', '--tag', 'v3');
+    expect(refused.code, refused.stderr).toBe(1);
+    const release = JSON.parse(refused.stdout) as {
+      releaseId: string;
+      outcome: string;
+      error: { Error: string };
+    };
+    expect(release).toMatchObject({ outcome: 'Aborted', error: { Error: 'PromotionGateClosed' } });
+    const planned = await local(state, '--json', 'plan', '--target', 'tiu-production', '--tag', 'v3');
+    // 1: it would not go through now (a check fails); 2 is for usage errors.
+    expect(planned.code, planned.stderr).toBe(1);
+    const plan = JSON.parse(planned.stdout) as {
+      wouldStart: boolean;
+      checks: { check: string; ok: boolean; detail: string }[];
+    };
+    expect(plan.wouldStart).toBe(false);
+    expect(plan.checks.find((c) => c.check === 'promotion gate')).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('was never released there: release it to tiu-staging first'),
+    });
+    const described = await local(state, 'describe', '--release', release.releaseId);
+    expect(described.stdout).toMatch(
+      /Why: +PromotionGateClosed: promotion gate: tiu-production takes only images promoted in tiu-staging/,
+    );
+  });
+
   it('--fault and --at in local mode: a bad image ends Aborted; a release into a freeze window waits for its end', async () => {
     const [bad, frozen, notLocal] = await Promise.all([
       local(

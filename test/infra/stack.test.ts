@@ -486,6 +486,45 @@ describe('synthesis of other targets configs', () => {
     for (const service of members) expect(arns, service).toContain(`:service/prod/${service}"`);
   });
 
+  it("synthesizes promotion: rules on Switchyard's own bus start promotions and requested releases, each with a dead-letter queue", () => {
+    const { template: t } = synth(
+      fileURLToPath(new URL('../fixtures/targets-promotion.json', import.meta.url)),
+    );
+    const rules = Object.values(t.findResources('AWS::Events::Rule')) as {
+      Properties: {
+        EventBusName?: unknown;
+        EventPattern?: Record<string, unknown>;
+        Targets: Record<string, unknown>[];
+      };
+    }[];
+    const onBus = rules.filter((r) => r.Properties.EventBusName !== undefined);
+    expect(onBus.map((r) => r.Properties.EventPattern)).toEqual([
+      {
+        source: ['switchyard'],
+        'detail-type': ['Switchyard Release State Change'],
+        // Only upstreams whose downstream promotes automatically (both links of the chain here).
+        detail: { state: ['SoakCompleted'], target: ['shop-staging', 'shop-prod'] },
+      },
+      { 'detail-type': ['Switchyard Release Requested'] },
+    ]);
+    for (const rule of onBus) {
+      expect(rule.Properties.EventBusName).toMatchObject({ Ref: expect.stringMatching(/^ReleaseEvents/) });
+      expect(rule.Properties.Targets[0]).toMatchObject({ DeadLetterConfig: { Arn: expect.anything() } });
+    }
+    // The soak reads the upstreams' alarm history only (shop-eu promotes nothing).
+    const history = JSON.stringify(
+      Object.values(t.findResources('AWS::IAM::Policy'))
+        .flatMap(
+          (p) =>
+            (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+              .Statement,
+        )
+        .filter((st) => actions(st).includes('cloudwatch:DescribeAlarmHistory'))
+        .map(resources),
+    );
+    expect(history).not.toContain('shop-eu-5xx');
+  });
+
   // What a user deploys: each example and the shipped targets file synthesizes with cdk-nag clean.
   // (Before: every file with hooks failed on the hook tasks' and log streams' run-time names.)
   it.each([

@@ -166,6 +166,33 @@ describe('demo: hooks on the shipped targets file', () => {
     );
   });
 
+  it('promotion: staging Promoted and soaked, production started by itself, the approval email shows the staging evidence', async () => {
+    const s = await runScenario('promotion', { targetsFile });
+    expect(s.outcome).toBe('Promoted');
+    expect(s.releaseId).toMatch(/^tiu-production-[0-9a-f]{12}$/);
+    expect(s.promotion).toMatchObject({
+      from: 'tiu-staging',
+      releaseId: expect.stringMatching(/^tiu-staging-/),
+    });
+    expect(s.promotion?.soak).toMatch(
+      /^30 min, completed \(30 min live with no rollback and no other release; alarms tiu-staging-5xx never in ALARM\)$/,
+    );
+    expect(s.approval?.evidence?.[0]).toMatch(
+      /^Promoted from: tiu-staging \(staging\): tiu-staging-[0-9a-f]{12} ended Promoted at /,
+    );
+    expect(s.approval?.evidence?.some((l) => l.startsWith('Upstream soak: 30 min'))).toBe(true);
+    expect(s.notifications).toContain('[switchyard] tiu-staging (staging) v2-rc.1: soak completed');
+  });
+
+  it('promotion-blocked: a digest never released in staging is refused by the gate, naming it; nothing moved', async () => {
+    const s = await runScenario('promotion-blocked', { targetsFile });
+    expect(s.outcome).toBe('Aborted');
+    expect(s.trafficSteps).toEqual([]);
+    expect(s.tasks.green).toBe(0);
+    expect(s.error).toMatchObject({ Error: 'PromotionGateClosed' });
+    expect(s.error?.Cause).toContain('was never released there: release it to tiu-staging first');
+  });
+
   it('migration-fails and load-test-slow end Aborted with nothing shifted', async () => {
     const failed = await runScenario('migration-fails', { targetsFile });
     expect(failed).toMatchObject({

@@ -121,6 +121,14 @@ describe('promotion', () => {
       (e) => e.detail.releaseId === prod && e.detail.state === 'Started',
     );
     expect(started?.detail.promotion).toMatchObject({ from: 'shop-staging', releaseId: staging });
+    const decided = r.account.eventbridge.published.find(
+      (e) => e.detail.releaseId === prod && e.detail.state === 'ApprovalDecided',
+    );
+    expect(decided?.detail).toMatchObject({
+      decision: 'APPROVED',
+      decidedBy: ['bob@example.com'],
+      channel: 'cli',
+    });
 
     // The chain goes on: prod soaks 15 min (what shop-eu asks), then eu releases without approval.
     const eu = releaseIdFor('shop-eu', digestOf('1.2.0-rc.1'));
@@ -131,6 +139,17 @@ describe('promotion', () => {
     // One release per target: the duplicated paths (reconciler ticks, redeliveries) started nothing twice.
     expect(releasesOf(r, 'shop-prod')).toHaveLength(1);
     expect(releasesOf(r, 'shop-eu')).toHaveLength(1);
+    // Delivery is unordered (the bus's contract): each state once, whatever the order.
+    expect([...states(r, 'shop-prod')].sort()).toEqual(
+      [
+        'ApprovalDecided',
+        'ApprovalRequested',
+        'Promoted',
+        'SoakCompleted',
+        'Started',
+        'TrafficShifted',
+      ].sort(),
+    );
   });
 
   it('a production push of a digest never released in staging is refused by the gate, naming it; nothing moves', async () => {
@@ -205,6 +224,57 @@ describe('promotion', () => {
   });
 });
 
+describe('promotion meets earlier attempts', () => {
+  it('a production push refused before the soak ended is tried again by the promotion, as its next attempt', async () => {
+    const r = await world();
+    r.push('shop', '5.0.0-rc.1');
+    const staging = releaseIdFor('shop-staging', digestOf('5.0.0-rc.1'));
+    expect(await r.runUntil(async () => (await r.release(staging))?.outcome === 'Promoted')).toBe(true);
+    // Someone tags the digest for production during the soak: refused, still soaking.
+    r.account.ecr.push('shop', '5.0.0', { digest: digestOf('5.0.0-rc.1') });
+    const first = releaseIdFor('shop-prod', digestOf('5.0.0-rc.1'));
+    expect(await r.runUntil(async () => (await r.release(first))?.outcome !== undefined)).toBe(true);
+    expect((await record(r, first)).error?.Cause).toMatch(
+      /is still soaking there \(shop-staging-\w+\) until /,
+    );
+    // The soak completes: the promotion starts attempt 2, linked to the refused one.
+    expect(
+      await r.runUntil(
+        () => emailedLinks(r, `${first}-r2`, 'bob@example.com').approve !== undefined,
+        40 * 60,
+      ),
+    ).toBe(true);
+    expect((await record(r, `${first}-r2`)).retryOf).toBe(first);
+  });
+
+  it('a soak completing for a digest production already runs starts nothing: it is live', async () => {
+    const r = await world();
+    r.push('shop', '6.0.0-rc.1');
+    const staging = releaseIdFor('shop-staging', digestOf('6.0.0-rc.1'));
+    expect(await r.runUntil(async () => (await r.release(staging))?.outcome === 'Promoted')).toBe(true);
+    // Break-glass put the digest in production before the soak ended.
+    const prod = r.startRelease({
+      target: 'shop-prod',
+      tag: '6.0.0-rc.1',
+      by: 'alice',
+      breakGlass: { reason: 'incident 7781', by: 'alice' },
+    });
+    await approveAsBob(r, prod);
+    expect(await r.runUntil(async () => (await r.release(prod))?.outcome === 'Promoted')).toBe(true);
+    expect(await r.runUntil(() => soakAnnounced(r, staging), 40 * 60)).toBe(true);
+    // prod soaks too (15 min, for shop-eu): the delivery that matters is staging's verdict.
+    const fromStaging = (d: (typeof r.bus.deliveries)[number]) =>
+      d.rule === 'promotions' && d.event.detail.target === 'shop-staging';
+    expect(await r.runUntil(() => r.bus.deliveries.some(fromStaging), 60)).toBe(true);
+    const delivery = r.bus.deliveries.find(fromStaging);
+    expect(delivery?.result).toMatchObject({
+      started: [],
+      skipped: [{ target: 'shop-prod', reason: `${prod} promoted this image; it is live` }],
+    });
+    expect(releasesOf(r, 'shop-prod')).toHaveLength(1);
+  });
+});
+
 describe('Switchyard Release Requested', () => {
   it('starts exactly one release, even when the event is delivered twice and sent twice', async () => {
     const r = await world({
@@ -231,6 +301,22 @@ describe('Switchyard Release Requested', () => {
       reason: 'nightly build 418',
     });
     expect(r.faults.fired).toContain('Switchyard Release Requested: duplicate');
+  });
+
+  it('a request for an image that is live already starts nothing, and says so', async () => {
+    const r = await world();
+    r.push('shop', '2.3.0-rc.1');
+    await r.settle();
+    const live = releaseIdFor('shop-staging', digestOf('2.3.0-rc.1'));
+    expect((await record(r, live)).outcome).toBe('Promoted');
+    requestRelease(r, { target: 'shop-staging', tag: '2.3.0-rc.1', reason: 'redeploy' });
+    await r.settle();
+    const delivery = r.bus.deliveries.find((d) => d.rule === 'release-requests');
+    expect(delivery?.result).toMatchObject({
+      started: false,
+      reason: `${live} promoted this image; it is live`,
+    });
+    expect(releasesOf(r, 'shop-staging')).toHaveLength(1);
   });
 
   it('a digest alone is enough: the tag is the one matching the target', async () => {
@@ -292,5 +378,37 @@ describe('notification routing', () => {
     );
     expect(sns.some((m) => (m.subject ?? '').includes('started'))).toBe(true);
     expect(staging).toBeDefined();
+  });
+});
+
+describe('publishing the soak verdict', () => {
+  it('a PutEvents outage at the verdict delays the promotion, never loses it, and changes no outcome', async () => {
+    // Every PutEvents of the reconciler fails for the first 20 calls (the SDK's and our retries).
+    const r = await world({
+      api: [
+        {
+          service: 'EventBridge',
+          operation: 'PutEvents',
+          folder: 'reconciler',
+          error: 'InternalFailure',
+          status: 500,
+          times: 20,
+        },
+      ],
+    });
+    r.push('shop', '4.0.0-rc.1');
+    const staging = releaseIdFor('shop-staging', digestOf('4.0.0-rc.1'));
+    const prod = releaseIdFor('shop-prod', digestOf('4.0.0-rc.1'));
+    expect(await r.runUntil(async () => (await r.release(prod)) !== undefined, 60 * 60)).toBe(true);
+    const soaked = await record(r, staging);
+    expect(soaked.outcome).toBe('Promoted');
+    expect(soaked.soak?.status).toBe('completed');
+    // Announced on a later tick than the one that judged it.
+    expect(Date.parse(soaked.soak?.announcedAt ?? '')).toBeGreaterThan(
+      Date.parse(soaked.soak?.judgedAt ?? ''),
+    );
+    expect(r.faults.fired.filter((f) => f.includes('PutEvents')).length).toBeGreaterThan(0);
+    expect(states(r, 'shop-staging').filter((s) => s === 'SoakCompleted')).toHaveLength(1);
+    expect(releasesOf(r, 'shop-prod')).toHaveLength(1);
   });
 });
