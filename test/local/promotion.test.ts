@@ -382,6 +382,24 @@ describe('notification routing', () => {
 });
 
 describe('publishing the soak verdict', () => {
+  it.each([
+    ['duplicated', 'duplicate'],
+    ['10 minutes late', 'delay'],
+  ] as const)('a SoakCompleted delivery %s starts production once', async (_, action) => {
+    const r = await world({
+      events: [{ detailType: 'Switchyard Release State Change', action, delaySeconds: 600, times: 100 }],
+    });
+    const staging = await stagingSoaked(r, '7.0.0-rc.1');
+    const prod = releaseIdFor('shop-prod', digestOf('7.0.0-rc.1'));
+    expect(
+      await r.runUntil(() => emailedLinks(r, prod, 'bob@example.com').approve !== undefined, 30 * 60),
+    ).toBe(true);
+    await r.runUntil(() => false, 15 * 60);
+    expect(r.faults.fired).toContain(`Switchyard Release State Change: ${action}`);
+    expect(releasesOf(r, 'shop-prod').map((e) => e.name)).toEqual([prod]);
+    expect((await record(r, prod)).promotion?.releaseId).toBe(staging);
+  });
+
   it('a PutEvents outage at the verdict delays the promotion, never loses it, and changes no outcome', async () => {
     // Every PutEvents of the reconciler fails for the first 20 calls (the SDK's and our retries).
     const r = await world({
