@@ -29,7 +29,7 @@ import {
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { EventBus, type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -90,6 +90,20 @@ const cdkPattern = (p: SharedPattern): EventPattern => ({
  * EventBridge rules and schedule, DynamoDB tables, notifications, least-privilege IAM scoped to the
  * targets' resources, and alarms and a dashboard on Switchyard itself.
  */
+/** The functions that announce release states on Switchyard's bus (events.ts). */
+const releaseEventPublishers = [
+  'validate',
+  'register-wait',
+  'shift-traffic',
+  'notify',
+  'recover-execution',
+  'reconciler',
+  'request-approval',
+  // ApprovalDecided, from the functions that take decisions from email and Slack.
+  'approvals',
+  'slack-decisions',
+] as const satisfies readonly FunctionFolder[];
+
 export class SwitchyardStack extends Stack {
   readonly functions: Record<FunctionFolder, ReleaseFunction>;
   readonly stateMachine: AslStateMachine;
@@ -342,6 +356,24 @@ export class SwitchyardStack extends Stack {
         targets: [target('promote')],
       });
     }
+    // The roles' own policies only limit those roles: anyone else granted PutEvents on the bus (a CI
+    // requesting releases) could put events with Switchyard's source. The bus refuses them, so a
+    // consumer of `source: switchyard` (promotion, a dashboard, an audit sink) may trust it.
+    releaseBus.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlySwitchyardPublishesAsSwitchyard',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['events:PutEvents'],
+        resources: [releaseBus.eventBusArn],
+        conditions: {
+          'ForAnyValue:StringEquals': { 'events:source': [SWITCHYARD_SOURCE] },
+          ArnNotEquals: {
+            'aws:PrincipalArn': releaseEventPublishers.map((f) => this.functions[f].role?.roleArn as string),
+          },
+        },
+      }),
+    );
     new Rule(this, 'ReleaseRequests', {
       description: 'A Switchyard Release Requested event (from any CI) starts a release',
       eventBus: releaseBus,
@@ -576,21 +608,10 @@ export class SwitchyardStack extends Stack {
     }
     // Release state changes go to Switchyard's own bus only, from the functions that announce them.
     allow(
-      [
-        'validate',
-        'register-wait',
-        'shift-traffic',
-        'notify',
-        'recover-execution',
-        'reconciler',
-        'request-approval',
-        // ApprovalDecided, from the functions that take decisions from email and Slack.
-        'approvals',
-        'slack-decisions',
-      ],
+      [...releaseEventPublishers],
       ['events:PutEvents'],
       [arn('events', 'event-bus', `${this.stackName}-releases`)],
-      // Only Switchyard's own events: a consumer of the bus may trust what it reads there. Both keys
+      // Only Switchyard's own events (the bus's policy refuses its source to anyone else). Both keys
       // are multivalued (one value per entry), hence ForAllValues, and Null so a call without them
       // does not pass vacuously (IAM condition operators reference).
       {

@@ -28,6 +28,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   },
   // Query: the upstream's history, for the promotion gate (promotion.ts).
   validate: { releases: ['UpdateItem', 'Query'] },
+  'recheck-promotion-gate': { releases: ['UpdateItem', 'Query'] },
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const releaseFunctions = {
   AcquireLockFunctionArn: 'acquire-lock',
   ValidateFunctionArn: 'validate',
+  RecheckPromotionGateFunctionArn: 'recheck-promotion-gate',
   BackupDatabaseFunctionArn: 'backup-database',
   RegisterWaitFunctionArn: 'register-wait',
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',

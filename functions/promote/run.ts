@@ -32,7 +32,9 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
       at: new Date(event.time),
       trigger: {
         source: TriggerSource.Promotion,
-        eventId: event.id,
+        // Not the envelope's id, new on every PutEvents: a verdict sent twice (a retried or
+        // re-sent publish) must find the attempt it already started (attempts.ts).
+        eventId: detail.eventId ?? event.id,
         by: `promotion of ${detail.releaseId}`,
         reason: `${detail.target} soaked ${detail.image.tag} and its soak completed`,
       },

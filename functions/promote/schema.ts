@@ -9,6 +9,8 @@ export const inputSchema = z.object({
   time: z.iso.datetime({ offset: true }),
   detail: z.object({
     state: z.literal('SoakCompleted'),
+    /** The same for every copy of this state change (events.ts): one promotion per verdict. */
+    eventId: z.string().min(1).max(128).optional(),
     releaseId: releaseIdSchema,
     target: z.string().min(1).max(40),
     image: imageRefSchema,

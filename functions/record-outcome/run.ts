@@ -1,6 +1,6 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { logger } from '../shared/logger.ts';
-import { soakFor } from '../shared/soak.ts';
+import { soakFor } from '../shared/promotion.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'now' | 'targets'>;

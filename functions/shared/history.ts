@@ -7,3 +7,20 @@ export const rolledBackBy = (history: ReleaseRecord[], releaseId: string): Relea
   history.find(
     (r) => r.kind === ReleaseKind.Rollback && r.rollbackOf === releaseId && r.outcome === Outcome.RolledBack,
   );
+
+/**
+ * A rollback that counts against `release` (newest first): one that names it, or one of its target
+ * started after it and not yet planned (it rolls back whatever is live), whether it is still
+ * running, put traffic back, or failed to. Only a rollback that ended Aborted (it moved nothing:
+ * refused, or nothing to roll back) does not count.
+ */
+export const rollbackAgainst = (
+  history: ReleaseRecord[],
+  release: Pick<ReleaseRecord, 'releaseId' | 'createdAt'>,
+): ReleaseRecord | undefined =>
+  history.find(
+    (r) =>
+      r.kind === ReleaseKind.Rollback &&
+      r.outcome !== Outcome.Aborted &&
+      (r.rollbackOf === release.releaseId || (r.rollbackOf === undefined && r.createdAt > release.createdAt)),
+  );

@@ -8,7 +8,7 @@
  */
 import * as z from 'zod';
 import type { Target, TargetsFile } from './config.ts';
-import { rolledBackBy } from './history.ts';
+import { rollbackAgainst } from './history.ts';
 import type { ReleaseRecord, Store } from './store.ts';
 import { Outcome, ReleaseKind } from './vocabulary.ts';
 
@@ -41,6 +41,18 @@ export const downstreamsOf = (targets: TargetsFile, upstream: string): Target[] 
 export const soakMinutesOf = (targets: TargetsFile, upstream: string): number | undefined => {
   const minutes = downstreamsOf(targets, upstream).map((t) => t.promotesFrom?.soakMinutes ?? 0);
   return minutes.length ? Math.max(...minutes) : undefined;
+};
+
+/** The soak a release Promoted now begins, or undefined when no target is promoted from its target. */
+export const soakFor = (deps: { targets: TargetsFile }, target: string, at: Date): Soak | undefined => {
+  const minutes = soakMinutesOf(deps.targets, target);
+  if (minutes === undefined) return undefined;
+  return {
+    minutes,
+    startedAt: at.toISOString(),
+    endsAt: new Date(at.getTime() + minutes * 60_000).toISOString(),
+    status: 'soaking',
+  };
 };
 
 /** Unknown upstreams, a target promoted from itself, and cycles: config errors naming the chain. */
@@ -117,6 +129,10 @@ export type Gate =
 
 const short = (digest: string) => digest.slice(0, 'sha256:'.length + 12);
 
+/** What to do about an image that cannot earn the gate any more. */
+const NEXT_BUILD =
+  'This image cannot pass the gate now: release a new build through the upstream target, or release this one with --break-glass (recorded)';
+
 const evidenceOf = (record: ReleaseRecord, upstream: Target): PromotionEvidence => ({
   from: upstream.name,
   releaseId: record.releaseId,
@@ -183,18 +199,18 @@ export const promotionGate = async (
     );
   }
   evidence = evidenceOf(promoted, upstream);
-  const back = rolledBackBy(history, promoted.releaseId);
+  const back = rollbackAgainst(history, promoted);
   if (back)
     return closed(
-      `was rolled back there by ${back.releaseId} at ${back.endedAt ?? back.updatedAt}${back.reason ? ` (${back.reason})` : ''}`,
+      `${back.outcome ? `was rolled back there by ${back.releaseId} at ${back.endedAt ?? back.updatedAt} (${back.outcome})` : `is being rolled back there now (${back.releaseId})`}${back.reason ? `: ${back.reason}` : ''}. ${NEXT_BUILD}`,
     );
   const soak = promoted.soak;
   if (!soak)
     return closed(
-      `ended Promoted there (${promoted.releaseId}) before ${upstream.name} had a target promoted from it, so it never soaked: release it there again`,
+      `ended Promoted there (${promoted.releaseId}) without a soak (before ${upstream.name} had a target promoted from it, or recorded by a recovery). ${NEXT_BUILD}`,
     );
   if (soak.status === 'failed')
-    return closed(`failed its soak there (${promoted.releaseId}): ${soak.detail}`);
+    return closed(`failed its soak there (${promoted.releaseId}): ${soak.detail}. ${NEXT_BUILD}`);
   if (soak.status === 'soaking') {
     const left = Math.max(0, Math.ceil((Date.parse(soak.endsAt) - deps.now().getTime()) / 60_000));
     return closed(

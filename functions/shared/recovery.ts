@@ -16,6 +16,7 @@ import { describeService, scaleService } from './ecs.ts';
 import { type MemberPlan, MemberRole } from './group.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
+import { soakFor } from './promotion.ts';
 import type { ReleaseRecord, WaitRecord } from './store.ts';
 import { allTo, readWeights, setWeights } from './traffic.ts';
 import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
@@ -139,6 +140,8 @@ export const recoverExecution = async (
       outcome,
       endedAt: deps.now().toISOString(),
       error: { Error: errorName[status], Cause: cause },
+      // A release it found promoted soaks like any other (soak.ts): targets promoted from this one wait on it.
+      soak: outcome === Outcome.Promoted ? soakFor(deps, target.name, deps.now()) : undefined,
     },
     { unlessSet: 'outcome' },
   );

@@ -13,31 +13,20 @@ import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/cli
 import type { Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { statePublisher } from './events.ts';
-import { rolledBackBy } from './history.ts';
+import { rollbackAgainst } from './history.ts';
 import { logger } from './logger.ts';
 import { type NotifyDeps, notify } from './notifications.ts';
-import { downstreamsOf, type Soak, soakMinutesOf } from './promotion.ts';
+import { downstreamsOf, MAX_SOAK_MINUTES, type Soak } from './promotion.ts';
 import type { ReleaseRecord } from './store.ts';
 import { Outcome, ReleaseKind } from './vocabulary.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'now'> & NotifyDeps;
 
-/** The soak a release Promoted now begins, or undefined when no target is promoted from its target. */
-export const soakFor = (deps: Pick<ReleaseDeps, 'targets'>, target: string, at: Date): Soak | undefined => {
-  const minutes = soakMinutesOf(deps.targets, target);
-  if (minutes === undefined) return undefined;
-  return {
-    minutes,
-    startedAt: at.toISOString(),
-    endsAt: new Date(at.getTime() + minutes * 60_000).toISOString(),
-    status: 'soaking',
-  };
-};
-
 /** Why the soak failed, or undefined when it holds so far (the alarms are read at its end only). */
 const interrupted = (record: ReleaseRecord, history: ReleaseRecord[], soak: Soak): string | undefined => {
-  const back = rolledBackBy(history, record.releaseId);
-  if (back) return `rolled back by ${back.releaseId}${back.reason ? ` (${back.reason})` : ''}`;
+  const back = rollbackAgainst(history, record);
+  if (back)
+    return `${back.outcome ? `rolled back by ${back.releaseId} (${back.outcome})` : `${back.releaseId} is rolling it back`}${back.reason ? `: ${back.reason}` : ''}`;
   // A later release that moved traffic before the soak ended: this image no longer had it all.
   const later = history.find(
     (r) =>
@@ -51,36 +40,66 @@ const interrupted = (record: ReleaseRecord, history: ReleaseRecord[], soak: Soak
   return undefined;
 };
 
-/** Alarms that went to ALARM during the soak (or stayed in ALARM from before it). */
+/** A history item's states (HistoryData is a JSON document; its summary says "from X to Y"). */
+const statesOf = (item: { HistoryData?: string | undefined; HistorySummary?: string | undefined }) => {
+  try {
+    const data = JSON.parse(item.HistoryData ?? '{}');
+    return {
+      from: data?.oldState?.stateValue as string | undefined,
+      to: data?.newState?.stateValue as string | undefined,
+    };
+  } catch {
+    const m = (item.HistorySummary ?? '').match(/from (\w+) to (\w+)$/);
+    return { from: m?.[1], to: m?.[2] };
+  }
+};
+
+/**
+ * Alarms in ALARM at any moment of the soak: one that went to ALARM in it, one that left ALARM in it
+ * (it was firing when the soak began), and one in ALARM since before it. Every page of the history
+ * is read (DescribeAlarmHistory pages with NextToken, 100 items at most per page).
+ */
 const alarmsDuring = async (target: Target, soak: Soak, deps: Deps): Promise<string[]> => {
   const found: string[] = [];
   for (const name of target.alarms) {
-    const out = await deps.cloudwatch.send(
-      new DescribeAlarmHistoryCommand({
-        AlarmName: name,
-        HistoryItemType: 'StateUpdate',
-        StartDate: new Date(soak.startedAt),
-        EndDate: new Date(soak.endsAt),
-        ScanBy: 'TimestampAscending',
-        MaxRecords: 100,
-      }),
-    );
-    const toAlarm = (out.AlarmHistoryItems ?? []).find((item) => {
-      try {
-        return JSON.parse(item.HistoryData ?? '{}')?.newState?.stateValue === 'ALARM';
-      } catch {
-        return /to ALARM$/.test(item.HistorySummary ?? '');
+    let token: string | undefined;
+    let hit: string | undefined;
+    do {
+      const out = await deps.cloudwatch.send(
+        new DescribeAlarmHistoryCommand({
+          AlarmName: name,
+          HistoryItemType: 'StateUpdate',
+          StartDate: new Date(soak.startedAt),
+          EndDate: new Date(soak.endsAt),
+          ScanBy: 'TimestampAscending',
+          MaxRecords: 100,
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      for (const item of out.AlarmHistoryItems ?? []) {
+        const { from, to } = statesOf(item);
+        const at = item.Timestamp?.toISOString() ?? '?';
+        if (to === 'ALARM') hit = `alarm "${name}" went to ALARM at ${at}`;
+        else if (from === 'ALARM')
+          hit = `alarm "${name}" was in ALARM when the soak began (it cleared at ${at})`;
+        if (hit) break;
       }
-    });
-    if (toAlarm) found.push(`alarm "${name}" went to ALARM at ${toAlarm.Timestamp?.toISOString() ?? '?'}`);
+      token = hit ? undefined : out.NextToken;
+    } while (token);
+    if (hit) found.push(hit);
   }
   if (target.alarms.length > 0) {
     const out = await deps.cloudwatch.send(
       new DescribeAlarmsCommand({ AlarmNames: [...target.alarms].slice(0, 100), MaxRecords: 100 }),
     );
     for (const alarm of out.MetricAlarms ?? []) {
-      const since = alarm.StateUpdatedTimestamp?.toISOString() ?? '';
-      if (alarm.StateValue === 'ALARM' && since < soak.startedAt)
+      // The state's own time (StateUpdatedTimestamp also moves when only the evaluation state does).
+      const since = (alarm.StateTransitionedTimestamp ?? alarm.StateUpdatedTimestamp)?.toISOString() ?? '';
+      if (
+        alarm.StateValue === 'ALARM' &&
+        since < soak.startedAt &&
+        !found.some((f) => f.includes(`"${alarm.AlarmName}"`))
+      )
         found.push(`alarm "${alarm.AlarmName}" is in ALARM since ${since}, before the soak began`);
     }
   }
@@ -96,7 +115,11 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
   let judged = 0;
   for (const target of upstreams) {
     try {
-      const history = await deps.store.releasesForTarget(target.name, 20);
+      // Every record since a release still soaking could have been created: an approval may wait
+      // 7 days, the soak 7 more, and a verdict is re-sent for a day. A soaking release is never
+      // pushed out of view by newer records that moved no traffic.
+      const since = new Date(deps.now().getTime() - (2 * MAX_SOAK_MINUTES * 60_000 + REPUBLISH_FOR_MS));
+      const history = await deps.store.releasesSince(target.name, since.toISOString());
       for (const record of history.filter(
         (r) => r.soak && r.soak.status !== 'soaking' && !r.soak.announcedAt,
       )) {

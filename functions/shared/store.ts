@@ -227,6 +227,22 @@ const conditionalWrite = async (write: Promise<unknown>): Promise<boolean> => {
 /** Lock lease: a release holding a lock longer than this is presumed dead (checked before stealing). */
 export const LOCK_LEASE_SECONDS = 24 * 60 * 60;
 
+/** Every item of a Query or Scan, page after page (each page at most 1 MB: DynamoDB reference). */
+const allPages = async <T>(
+  page: (
+    start: Record<string, unknown> | undefined,
+  ) => Promise<{ Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> }>,
+): Promise<T[]> => {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await page(start);
+    items.push(...((out.Items ?? []) as T[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+};
+
 export type Store = ReturnType<typeof createStore>;
 
 /** The releases-table key of who pushed an image (never a release id: those start with the target). */
@@ -421,6 +437,23 @@ export const createStore = (
       );
     },
 
+    /** Every record of `target` created at or after `since` (ISO time), newest first, all pages. */
+    async releasesSince(target: string, since: string): Promise<ReleaseRecord[]> {
+      return allPages<ReleaseRecord>((start) =>
+        doc.send(
+          new QueryCommand({
+            TableName: tables.releases,
+            IndexName: 'byTarget',
+            KeyConditionExpression: '#t = :t AND createdAt >= :since',
+            ExpressionAttributeNames: { '#t': 'target' },
+            ExpressionAttributeValues: { ':t': target, ':since': since },
+            ScanIndexForward: false,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+    },
+
     /** Newest first. */
     async releasesForTarget(target: string, limit = 20): Promise<ReleaseRecord[]> {
       const out = await doc.send(
@@ -441,14 +474,9 @@ export const createStore = (
 
     /** Every held lock (one item per target with a release under way). */
     async allLocks(): Promise<LockRecord[]> {
-      const locks: LockRecord[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await doc.send(new ScanCommand({ TableName: tables.locks, ExclusiveStartKey: start }));
-        locks.push(...((out.Items ?? []) as LockRecord[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return locks;
+      return allPages<LockRecord>((start) =>
+        doc.send(new ScanCommand({ TableName: tables.locks, ExclusiveStartKey: start })),
+      );
     },
 
     async getLock(target: string): Promise<LockRecord | undefined> {
@@ -617,10 +645,8 @@ export const createStore = (
     },
 
     async allPendingWaits(): Promise<WaitRecord[]> {
-      const items: WaitRecord[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await doc.send(
+      return allPages<WaitRecord>((start) =>
+        doc.send(
           new ScanCommand({
             TableName: tables.waits,
             FilterExpression: '#s = :pending',
@@ -629,11 +655,8 @@ export const createStore = (
             ExclusiveStartKey: start,
             ConsistentRead: true,
           }),
-        );
-        items.push(...((out.Items ?? []) as WaitRecord[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return items;
+        ),
+      );
     },
 
     /** PENDING → RESUMED; only the caller that wins this write may send the task token. */

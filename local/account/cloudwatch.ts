@@ -106,22 +106,27 @@ export class CloudWatchModel {
     EndDate?: Date;
     MaxRecords?: number;
     ScanBy?: 'TimestampAscending' | 'TimestampDescending';
+    NextToken?: string;
   }) {
     const max = input.MaxRecords ?? 100;
     if (max < 1 || max > 100) throw awsError('InvalidParameterValue', 'MaxRecords must be between 1 and 100');
     const from = input.StartDate ? new Date(input.StartDate).getTime() : Number.NEGATIVE_INFINITY;
     const to = input.EndDate ? new Date(input.EndDate).getTime() : Number.POSITIVE_INFINITY;
     const retained = Date.now() - 30 * 24 * 3600_000;
-    const items = this.history
+    const all = this.history
       .filter(
         (h) =>
           (!input.AlarmName || h.alarm === input.AlarmName) && h.at >= Math.max(from, retained) && h.at <= to,
       )
       .filter(() => !input.HistoryItemType || input.HistoryItemType === 'StateUpdate')
-      .sort((a, b) => (input.ScanBy === 'TimestampAscending' ? a.at - b.at : b.at - a.at))
-      .slice(0, max);
+      .sort((a, b) => (input.ScanBy === 'TimestampAscending' ? a.at - b.at : b.at - a.at));
+    // Pages of MaxRecords, the rest behind NextToken (an offset here; opaque in AWS).
+    const offset = input.NextToken ? Number.parseInt(input.NextToken, 10) : 0;
+    if (Number.isNaN(offset)) throw awsError('InvalidNextToken', 'The service cannot decode the next token');
+    const page = all.slice(offset, offset + max);
     return {
-      AlarmHistoryItems: items.map((h) => ({
+      ...(offset + max < all.length ? { NextToken: String(offset + max) } : {}),
+      AlarmHistoryItems: page.map((h) => ({
         AlarmName: h.alarm,
         AlarmType: 'MetricAlarm',
         Timestamp: new Date(h.at),
@@ -151,6 +156,7 @@ export class CloudWatchModel {
         StateValue: a.state,
         StateReason: a.reason,
         StateUpdatedTimestamp: a.updatedAt,
+        StateTransitionedTimestamp: a.updatedAt,
         Namespace: 'AWS/ApplicationELB',
         MetricName: 'HTTPCode_Target_5XX_Count',
         Period: PERIOD_SECONDS,

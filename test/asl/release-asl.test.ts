@@ -162,7 +162,18 @@ describe('release.asl.json', () => {
     expect(pre.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['States.ALL'], 'CleanUpInactiveColour'],
     ]);
-    expect((definition.States.WaitForApproval as { Next: string }).Next).toBe('HasPreTrafficHooks');
+    // After the approval, a promoted release checks its gate again (an approval may wait for days),
+    // then its hooks; a gate that closed meanwhile aborts before anything ran against the new version.
+    expect((definition.States.WaitForApproval as { Next: string }).Next).toBe('IsPromotion');
+    expect((definition.States.NeedsApproval as unknown as { Default: string }).Default).toBe('IsPromotion');
+    const recheck = definition.States.RecheckPromotionGate as State & { Next: string };
+    expect(recheck.Next).toBe('HasPreTrafficHooks');
+    expect(recheck.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'CleanUpInactiveColour'],
+    ]);
+    expect((definition.States.IsPromotion as unknown as { Default: string }).Default).toBe(
+      'HasPreTrafficHooks',
+    );
     const post = definition.States.PostTrafficHooks as State & { Next: string };
     expect(post.Next).toBe('ScaleDownOldColour');
     expect(post.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);

@@ -511,6 +511,21 @@ describe('synthesis of other targets configs', () => {
       expect(rule.Properties.EventBusName).toMatchObject({ Ref: expect.stringMatching(/^ReleaseEvents/) });
       expect(rule.Properties.Targets[0]).toMatchObject({ DeadLetterConfig: { Arn: expect.anything() } });
     }
+    // Anyone else granted PutEvents (a CI) may not put Switchyard's own source on the bus.
+    const busPolicies = Object.values(t.findResources('AWS::Events::EventBusPolicy')) as {
+      Properties: {
+        Statement: { Effect: string; Action: string; Condition: Record<string, Record<string, unknown>> };
+      };
+    }[];
+    expect(busPolicies).toHaveLength(1);
+    const deny = busPolicies[0]?.Properties.Statement;
+    expect(deny).toMatchObject({
+      Effect: 'Deny',
+      Action: 'events:PutEvents',
+      Condition: { 'ForAnyValue:StringEquals': { 'events:source': ['switchyard'] } },
+    });
+    expect(Object.keys(deny?.Condition.ArnNotEquals ?? {})).toEqual(['aws:PrincipalArn']);
+    expect((deny?.Condition.ArnNotEquals?.['aws:PrincipalArn'] as unknown[] | undefined)?.length).toBe(9);
     // The soak reads the upstreams' alarm history only (shop-eu promotes nothing).
     const history = JSON.stringify(
       Object.values(t.findResources('AWS::IAM::Policy'))

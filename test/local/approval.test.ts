@@ -140,11 +140,22 @@ describe('approvals by email link', () => {
       detail: 'rejected by alice@example.com via email: change freeze for the audit',
     });
     expect((await world.rt.store.getLock('orders-api'))?.owner).toBeUndefined();
-    // On Switchyard's bus: started, asked, and how it ended.
+    // On Switchyard's bus: started, asked, decided (by whom, through which channel) and how it ended.
     const published = world.rt.account.eventbridge.published.filter((e) => e.detail.releaseId === releaseId);
-    expect(published.map((e) => e.detail.state)).toEqual(['Started', 'ApprovalRequested', 'Aborted']);
+    expect(published.map((e) => e.detail.state)).toEqual([
+      'Started',
+      'ApprovalRequested',
+      'ApprovalDecided',
+      'Aborted',
+    ]);
     expect(published[1]?.detail).toMatchObject({ approvers: expect.arrayContaining(['alice@example.com']) });
-    expect(published[2]?.detail).toMatchObject({ error: { name: 'ApprovalRejected' } });
+    expect(published[2]?.detail).toMatchObject({
+      decision: 'REJECTED',
+      decidedBy: ['alice@example.com'],
+      channel: 'email',
+      reason: 'change freeze for the audit',
+    });
+    expect(published[3]?.detail).toMatchObject({ error: { name: 'ApprovalRejected' } });
   });
 
   it('nobody deciding within the timeout → Aborted, green cleaned up, and the link then says it expired', async () => {

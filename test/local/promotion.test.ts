@@ -180,7 +180,8 @@ describe('promotion', () => {
     const failed = await record(r, staging);
     expect(failed.soak?.status).toBe('failed');
     expect(failed.soak?.detail).toMatch(
-      /^rolled back by shop-staging-rollback-\S+ \(checkout errors seen by QA\)$/,
+      // Caught on the first tick after it began (running), or after it ended: either fails the soak.
+      /^(rolled back by shop-staging-rollback-\S+ \(RolledBack\)|shop-staging-rollback-\S+ is rolling it back): checkout errors seen by QA$/,
     );
     expect(states(r, 'shop-staging')).toContain('SoakFailed');
     // No automatic promotion, and a manual one (the prod tag pushed on the same digest) is refused.
@@ -189,7 +190,9 @@ describe('promotion', () => {
     await r.settle();
     const prod = await record(r, releaseIdFor('shop-prod', digestOf('1.4.0-rc.1')));
     expect(prod.outcome).toBe('Aborted');
-    expect(prod.error?.Cause).toContain('was rolled back there by shop-staging-rollback-');
+    expect(prod.error?.Cause).toMatch(
+      /(was rolled back there by |is being rolled back there now \()shop-staging-rollback-/,
+    );
   });
 
   it('an alarm during the soak fails it, naming the alarm and when', async () => {
@@ -361,23 +364,58 @@ describe('Switchyard Release Requested', () => {
 describe('notification routing', () => {
   it('Teams gets failures only, Slack outcomes and soaks; SNS gets everything', async () => {
     const r = await world();
-    const staging = await stagingSoaked(r, '3.0.0-rc.1');
+    // Slack's text, or the Teams card's title (Teams text escapes Markdown: the backslashes go).
+    const subjects = (channel: string) =>
+      r.account.webhooks.received
+        .filter((w) => w.path === `/${channel}/shop-prod`)
+        .map((w) => {
+          const body = w.body as { text?: string; attachments?: { content: { body: { text: string }[] } }[] };
+          return (body.text ?? body.attachments?.[0]?.content.body[0]?.text ?? '').replace(/\\/g, '');
+        });
+    // A failure first: a digest production may not take (the gate) → Aborted.
+    r.push('shop', '3.9.0');
+    await r.settle();
+    expect(subjects('teams')).toEqual(['[switchyard] shop-prod (prod) 3.9.0: Aborted']);
+    // Then a promotion that succeeds: Teams hears nothing more, Slack only the outcome.
+    await stagingSoaked(r, '3.0.0-rc.1');
     const prod = releaseIdFor('shop-prod', digestOf('3.0.0-rc.1'));
     await approveAsBob(r, prod);
     expect(await r.runUntil(async () => (await r.release(prod))?.announcedAt !== undefined)).toBe(true);
     expect((await record(r, prod)).outcome).toBe('Promoted');
-    const posts = (channel: string) =>
-      r.account.webhooks.received
-        .filter((w) => w.path === `/${channel}/shop-prod`)
-        .map((w) => JSON.stringify(w.body));
-    expect(posts('teams')).toEqual([]);
-    expect(posts('slack').length).toBeGreaterThanOrEqual(1);
-    expect(posts('slack').every((p) => /: (Promoted|soak completed|soak failed)/.test(p))).toBe(true);
-    const sns = r.account.sns.published.filter(
-      (m) => m.message.includes(prod) || (m.subject ?? '').includes('shop-prod'),
-    );
-    expect(sns.some((m) => (m.subject ?? '').includes('started'))).toBe(true);
-    expect(staging).toBeDefined();
+    expect(subjects('teams')).toHaveLength(1);
+    expect(subjects('slack')).toEqual([
+      '[switchyard] shop-prod (prod) 3.9.0: Aborted',
+      '[switchyard] shop-prod (prod) 3.0.0-rc.1: Promoted',
+    ]);
+    // SNS has no list: every notice, the start and the step included.
+    const sns = r.account.sns.published.filter((m) => (m.subject ?? '').includes('shop-prod (prod)'));
+    expect(sns.map((m) => m.subject)).toEqual([
+      '[switchyard] shop-prod (prod) 3.9.0: Aborted',
+      '[switchyard] shop-prod (prod) 3.0.0-rc.1: started',
+      '[switchyard] shop-prod (prod): 100% on green',
+      '[switchyard] shop-prod (prod) 3.0.0-rc.1: Promoted',
+    ]);
+  });
+});
+
+describe('the gate checked again before traffic moves', () => {
+  it('staging rolled back while production waits for approval: production aborts at the recheck, nothing shifted', async () => {
+    const r = await world();
+    const staging = await stagingSoaked(r, '8.0.0-rc.1');
+    const prod = releaseIdFor('shop-prod', digestOf('8.0.0-rc.1'));
+    expect(await r.runUntil(() => emailedLinks(r, prod, 'bob@example.com').approve !== undefined)).toBe(true);
+    const rollback = r.startRollback({ target: 'shop-staging', reason: 'data corruption found by QA' });
+    expect(await r.runUntil(async () => (await r.release(rollback))?.outcome === 'RolledBack')).toBe(true);
+    await approveAsBob(r, prod);
+    expect(await r.runUntil(async () => (await r.release(prod))?.outcome !== undefined)).toBe(true);
+    const done = await record(r, prod);
+    expect(done.outcome).toBe('Aborted');
+    expect(done.error?.Error).toBe('PromotionGateClosed');
+    expect(done.error?.Cause).toContain(`was rolled back there by ${rollback}`);
+    expect(done.error?.Cause).toContain('(it was open at Validate; checked again before traffic moves)');
+    expect(done.trafficPercent ?? 0).toBe(0);
+    expect(done.phases.map((p) => p.name)).not.toContain('ShiftTraffic');
+    expect(staging).toMatch(/^shop-staging-/);
   });
 });
 

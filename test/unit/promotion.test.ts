@@ -168,7 +168,11 @@ describe('the promotion gate', () => {
       [release({ soak: { minutes: 10, startedAt: at, endsAt: at, status: 'completed' } })],
       /soaked only 10 min there .* this gate asks for 30/,
     ],
-    ['no soak at all', [release({ soak: undefined })], /so it never soaked: release it there again/],
+    [
+      'no soak at all',
+      [release({ soak: undefined })],
+      /without a soak \(before shop-staging had a target promoted from it, or recorded by a recovery\)\. This image cannot pass the gate now: release a new build/,
+    ],
     [
       'rolled back',
       [
@@ -182,7 +186,7 @@ describe('the promotion gate', () => {
         }),
         release({}),
       ],
-      /was rolled back there by shop-staging-rollback-1 at .* \(bad\)/,
+      /was rolled back there by shop-staging-rollback-1 at .* \(RolledBack\): bad\. This image cannot pass/,
     ],
   ])('stays closed when %s, naming the missing evidence', async (_, history, reason) => {
     const g = await gate(history);
