@@ -9,6 +9,7 @@ import { releaseDefinitionText, taskStatesOf } from '../../state-machines/defini
 import {
   groupStates,
   hookStates,
+  promotionStates,
   runCase,
   type ScenarioName,
   scenarios,
@@ -29,6 +30,7 @@ const states = taskStatesOf(releaseDefinitionText(), [
   'FrozenWatch',
   ...hookStates,
   ...groupStates,
+  ...promotionStates,
 ]);
 
 describe('fault matrix: release steps', () => {

@@ -8,7 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import { groupStates, hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import {
+  groupStates,
+  hookStates,
+  promotionStates,
+  runIn,
+  type ScenarioName,
+  scenarios,
+} from '../support/fault-matrix.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const idOf = (tag: string) => releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', tag));
@@ -17,6 +24,7 @@ const states = taskStatesOf(releaseDefinitionText(), [
   'FrozenWatch',
   ...hookStates,
   ...groupStates,
+  ...promotionStates,
 ]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',

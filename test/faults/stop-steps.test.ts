@@ -13,7 +13,14 @@ import {
   rollbackDefinitionText,
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
-import { groupStates, hookStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import {
+  groupStates,
+  hookStates,
+  promotionStates,
+  runIn,
+  type ScenarioName,
+  scenarios,
+} from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
@@ -24,6 +31,7 @@ const releaseStates = taskStatesOf(releaseDefinitionText(), [
   'FrozenWatch',
   ...hookStates,
   ...groupStates,
+  ...promotionStates,
 ]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',

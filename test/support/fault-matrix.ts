@@ -76,6 +76,9 @@ export const groupStates = [
   'WaitForOldSingletonStable',
 ];
 
+/** Reached only by a target promoted from another (test/faults/promotion-steps.test.ts). */
+export const promotionStates = ['RecheckPromotionGate'];
+
 /** Faults that strike the events a waiting step listens for. */
 export const eventFaults = {
   'lost events': (detailType: string): FaultPlan => ({
