@@ -100,6 +100,10 @@ export interface FaultPlan {
    * checks (a bug only traffic shows; the target's alarms see it).
    */
   errorRates?: Record<string, number>;
+  /** Real traffic on every served listener, requests per second (low traffic: too few samples). */
+  trafficRps?: number;
+  /** Share (0-1) of the ALB's per-minute datapoints CloudWatch never gets (missing data). */
+  missingMetrics?: number;
 }
 
 export class Faults {
@@ -112,6 +116,8 @@ export class Faults {
   readonly errorRates = new Map<string, number>();
   readonly latencyMs = new Map<string, number>();
   readonly crashAfterSeconds = new Map<string, number>();
+  trafficRps: number | undefined;
+  missingMetrics: number | undefined;
   private readonly tasks: [string, TaskFault][] = [];
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
@@ -132,6 +138,8 @@ export class Faults {
     for (const [tag, rate] of Object.entries(plan.errorRates ?? {})) this.errorRates.set(tag, rate);
     for (const [tag, ms] of Object.entries(plan.latencyMs ?? {})) this.latencyMs.set(tag, ms);
     for (const [tag, s] of Object.entries(plan.crashAfterSeconds ?? {})) this.crashAfterSeconds.set(tag, s);
+    if (plan.trafficRps !== undefined) this.trafficRps = plan.trafficRps;
+    if (plan.missingMetrics !== undefined) this.missingMetrics = plan.missingMetrics;
     this.tasks.push(...Object.entries(plan.tasks ?? {}));
   }
 

@@ -248,7 +248,13 @@ export class LocalRuntime {
     this.progress = (source, text) =>
       options.onProgress?.({ elapsedMs: Date.now() - this.startedAt, source, text });
     this.bus = new EventBus(random, this.faults, { account: '123456789012', region: 'us-east-1' });
-    this.account = new SimulatedAccount(this.bus, this.faults, random);
+    // Real traffic draws from its own stream too: a target with analysis changes no other draw.
+    this.account = new SimulatedAccount(
+      this.bus,
+      this.faults,
+      random,
+      seededRandom((options.seed ?? 1) * 7_207 + 11),
+    );
     // The stack's own bus (infra/stack.ts names it <stack>-releases): Switchyard's events go there.
     this.account.eventbridge.addBus(EVENT_BUS);
     if (options.rateLimits) this.account.rateLimiter = new RateLimiter(options.rateLimits);
@@ -407,6 +413,7 @@ export class LocalRuntime {
     if (options.automation === false) return runtime;
     // Alarms evaluate on the virtual clock, so they start only now that it runs.
     runtime.account.cloudwatch.start();
+    runtime.account.traffic.start();
     runtime.reconciler = setInterval(
       () =>
         void runtime.lambda

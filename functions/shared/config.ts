@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { analysisIssues, analysisSchema } from './analysis/config.ts';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
 import { groupIssues, groupSchema } from './group.ts';
@@ -225,6 +226,11 @@ export const TargetSchema = z.strictObject({
    * Any alarm in ALARM also stops the release before traffic moves.
    */
   alarms: z.array(alarmName).max(100).default([]),
+  /**
+   * Checks on CloudWatch metrics that judge the new colour on real traffic during every bake:
+   * thresholds, and comparisons with the old colour (functions/shared/analysis).
+   */
+  analysis: analysisSchema,
   /** A person must approve before any traffic moves (after CheckHealth). */
   approval: z
     .strictObject({
@@ -369,6 +375,9 @@ export const TargetsFileSchema = z
       }
       seen.add(target.name);
       for (const issue of groupIssues(target)) {
+        ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
+      }
+      for (const issue of analysisIssues(target)) {
         ctx.addIssue({ code: 'custom', path: ['targets', index, ...issue.path], message: issue.message });
       }
       for (const issue of hookIssues(target)) {

@@ -6,6 +6,20 @@
  */
 import type { EventBus } from '../bus.ts';
 import { awsError } from './errors.ts';
+import { type Datapoint, METRIC_PERIOD_SECONDS, type TrafficModel } from './traffic.ts';
+
+interface MetricQuery {
+  Id?: string;
+  Expression?: string;
+  MetricStat?: {
+    Metric?: { Namespace?: string; MetricName?: string; Dimensions?: { Name?: string; Value?: string }[] };
+    Period?: number;
+    Stat?: string;
+  };
+  ReturnData?: boolean;
+  Label?: string;
+}
+type Series = Map<number, number>;
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
@@ -39,6 +53,8 @@ export class CloudWatchModel {
     private readonly envelope: { region: string; account: string },
     /** Percent of a listener's requests answered with 5xx right now. */
     private readonly errorPercent: (where: string) => number,
+    /** The ALB's per-target-group datapoints (real traffic), for GetMetricData. */
+    private readonly traffic?: TrafficModel,
   ) {}
 
   onChange(listener: (message: string) => void) {
@@ -141,6 +157,110 @@ export class CloudWatchModel {
     };
   }
 
+  /**
+   * Metric data as GetMetricData answers it (CloudWatch API reference): 1-500 queries, each either a
+   * MetricStat or a Metric Math expression (here: + - * / with ids, numbers, parentheses, FILL(id, n));
+   * a standard-resolution period is a multiple of 60; buckets start at StartTime; a period with no
+   * datapoint has no value; timestamps newest first. Only the ALB's per-target-group metrics have
+   * data (RequestCount and HTTPCode_Target_5XX_Count as Sum, TargetResponseTime as p50/p95/p99 or
+   * Average); any other metric answers no datapoints, as CloudWatch does for a metric nobody wrote.
+   */
+  GetMetricData(input: {
+    MetricDataQueries?: MetricQuery[];
+    StartTime?: Date;
+    EndTime?: Date;
+    ScanBy?: string;
+  }) {
+    const queries = input.MetricDataQueries ?? [];
+    if (queries.length < 1 || queries.length > 500)
+      throw awsError('ValidationError', 'MetricDataQueries must have between 1 and 500 items.');
+    const start = new Date(input.StartTime ?? 0).getTime();
+    const end = new Date(input.EndTime ?? 0).getTime();
+    if (!(start < end))
+      throw awsError('ValidationError', 'The parameter StartTime must be less than the parameter EndTime.');
+    const series = new Map<string, Series>();
+    for (const q of queries) {
+      if (!q.Id || !/^[a-z][a-zA-Z0-9_]*$/.test(q.Id))
+        throw awsError(
+          'ValidationError',
+          `The value ${q.Id} for parameter MetricDataQueries.member.Id is not valid.`,
+        );
+      if ((q.MetricStat === undefined) === (q.Expression === undefined))
+        throw awsError(
+          'ValidationError',
+          'Exactly one of MetricStat and Expression must be set in a MetricDataQuery.',
+        );
+      if (q.MetricStat) {
+        const period = q.MetricStat.Period ?? 0;
+        if (!(period >= 60 && period % 60 === 0) && ![1, 5, 10, 20, 30].includes(period))
+          throw awsError(
+            'ValidationError',
+            `The parameter MetricDataQueries.member.MetricStat.Period must be 1, 5, 10, 20, 30, or a multiple of 60 (got ${period}).`,
+          );
+        series.set(q.Id, this.metricSeries(q.MetricStat, start, end));
+      }
+    }
+    for (const q of queries.filter((x) => x.Expression))
+      series.set(q.Id as string, evaluate(q.Expression as string, series));
+    const descending = input.ScanBy !== 'TimestampAscending';
+    return {
+      MetricDataResults: queries
+        .filter((q) => q.ReturnData !== false)
+        .map((q) => {
+          const points = [...(series.get(q.Id as string) ?? new Map()).entries()]
+            .filter(([, v]) => Number.isFinite(v))
+            .sort((a, b) => (descending ? b[0] - a[0] : a[0] - b[0]));
+          return {
+            Id: q.Id,
+            Label: q.Label ?? q.MetricStat?.Metric?.MetricName ?? q.Id,
+            Timestamps: points.map(([t]) => new Date(t)),
+            Values: points.map(([, v]) => v),
+            StatusCode: 'Complete',
+          };
+        }),
+      Messages: [],
+    };
+  }
+
+  private metricSeries(stat: NonNullable<MetricQuery['MetricStat']>, start: number, end: number): Series {
+    const out: Series = new Map();
+    const metric = stat.Metric ?? {};
+    const groupDim = metric.Dimensions?.find((d) => d.Name === 'TargetGroup')?.Value;
+    if (metric.Namespace !== 'AWS/ApplicationELB' || !groupDim || !this.traffic) return out;
+    const arn = [...this.traffic.datapoints.keys()].find((a) => a.endsWith(`:${groupDim}`));
+    const now = Date.now();
+    const points = (arn ? (this.traffic.datapoints.get(arn) ?? []) : []).filter((p) => p.visibleAt <= now);
+    const periodMs = Math.max(METRIC_PERIOD_SECONDS, stat.Period ?? 60) * 1000;
+    const buckets = new Map<number, Datapoint[]>();
+    for (const p of points) {
+      if (p.at < start || p.at >= end) continue;
+      const bucket = start + Math.floor((p.at - start) / periodMs) * periodMs;
+      buckets.set(bucket, [...(buckets.get(bucket) ?? []), p]);
+    }
+    for (const [at, ps] of buckets) {
+      const requests = ps.reduce((s, p) => s + p.requests, 0);
+      const weighted = (pick: (p: Datapoint) => number) =>
+        ps.reduce((s, p) => s + pick(p) * p.requests, 0) / requests;
+      const value =
+        metric.MetricName === 'RequestCount'
+          ? requests
+          : metric.MetricName === 'HTTPCode_Target_5XX_Count'
+            ? ps.reduce((s, p) => s + p.errors, 0) || undefined
+            : metric.MetricName === 'TargetResponseTime'
+              ? stat.Stat === 'p50' || stat.Stat === 'Average'
+                ? weighted((p) => p.p50)
+                : stat.Stat === 'p95'
+                  ? weighted((p) => p.p95)
+                  : stat.Stat === 'p99'
+                    ? weighted((p) => p.p99)
+                    : undefined
+              : undefined;
+      // A count of zero is no datapoint (ALB metrics reference).
+      if (value !== undefined) out.set(at, value);
+    }
+    return out;
+  }
+
   DescribeAlarms(input: { AlarmNames?: string[]; StateValue?: AlarmState; MaxRecords?: number }) {
     if ((input.AlarmNames?.length ?? 0) > 100) {
       throw awsError('InvalidParameterValue', 'AlarmNames may list at most 100 alarms');
@@ -168,3 +288,70 @@ export class CloudWatchModel {
     };
   }
 }
+
+/** Metric Math, the subset Switchyard's reads use: + - * /, parentheses, numbers, ids and FILL(id, n). */
+const evaluate = (expression: string, series: Map<string, Series>): Series => {
+  const tokens =
+    expression.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|[-+*/(),])/g)?.map((t) => t.trim()) ?? [];
+  if (tokens.join('') !== expression.replace(/\s+/g, ''))
+    throw awsError('ValidationError', `The expression ${expression} is not supported.`);
+  let i = 0;
+  type Node = (t: number) => number | undefined;
+  const times = new Set<number>();
+  const primary = (): Node => {
+    const token = tokens[i++];
+    if (token === '(') {
+      const inner = sum();
+      i++;
+      return inner;
+    }
+    if (token === '-') {
+      const inner = primary();
+      return (t) => {
+        const v = inner(t);
+        return v === undefined ? undefined : -v;
+      };
+    }
+    if (token === 'FILL') {
+      i++; // (
+      const id = tokens[i++] as string;
+      i++; // ,
+      const fill = Number(tokens[i++]);
+      i++; // )
+      const s = series.get(id) ?? new Map();
+      return (t) => s.get(t) ?? fill;
+    }
+    if (token !== undefined && /^\d/.test(token)) {
+      const n = Number(token);
+      return () => n;
+    }
+    const s = series.get(token ?? '');
+    if (!s) throw awsError('ValidationError', `The expression ${expression} names an unknown id ${token}.`);
+    for (const t of s.keys()) times.add(t);
+    return (t) => s.get(t);
+  };
+  const op = (next: () => Node, ops: string[]) => (): Node => {
+    let left = next();
+    while (ops.includes(tokens[i] ?? '')) {
+      const o = tokens[i++];
+      const a = left;
+      const b = next();
+      left = (t) => {
+        const x = a(t);
+        const y = b(t);
+        if (x === undefined || y === undefined) return undefined;
+        return o === '+' ? x + y : o === '-' ? x - y : o === '*' ? x * y : y === 0 ? Number.NaN : x / y;
+      };
+    }
+    return left;
+  };
+  const product = op(primary, ['*', '/']);
+  const sum = op(product, ['+', '-']);
+  const root = sum();
+  const out: Series = new Map();
+  for (const t of times) {
+    const v = root(t);
+    if (v !== undefined && Number.isFinite(v)) out.set(t, v);
+  }
+  return out;
+};

@@ -113,6 +113,8 @@ export class EcsModel {
     /** Seconds after start when a service task of the image exits 1 on its own, if it does. */
     private readonly imageCrashSeconds: (image: string, container: string) => number | undefined = () =>
       undefined,
+    /** 95th percentile of an image's response times, ms (the traffic model's latency). */
+    private readonly imageP95Ms: (image: string) => number = () => 180,
   ) {
     elbv2.onTargetHealth((groupArn, id, state) => this.onTargetHealth(groupArn, id, state));
   }
@@ -213,6 +215,7 @@ export class EcsModel {
           this.errorRate(task),
           true,
         );
+      if (service.targetGroupArn) this.elbv2.setLatency(service.targetGroupArn, task.ip, this.p95Ms(task));
     }
     this.services.set(this.key(input.cluster, input.name), service);
   }
@@ -265,6 +268,11 @@ export class EcsModel {
     return (td?.containerDefinitions ?? []).every((c) => this.imageIsHealthy(c.image ?? ''));
   }
 
+  private p95Ms(task: SimTask): number {
+    const td = this.taskDefinitions.get(task.taskDefinitionArn);
+    return Math.max(0, ...(td?.containerDefinitions ?? []).map((c) => this.imageP95Ms(c.image ?? '')));
+  }
+
   private errorRate(task: SimTask): number {
     const td = this.taskDefinitions.get(task.taskDefinitionArn);
     return Math.max(0, ...(td?.containerDefinitions ?? []).map((c) => this.imageErrorRate(c.image ?? '')));
@@ -287,6 +295,7 @@ export class EcsModel {
             this.serves(task),
             this.errorRate(task),
           );
+        if (service.targetGroupArn) this.elbv2.setLatency(service.targetGroupArn, task.ip, this.p95Ms(task));
         // ECS emits a Task State Change for each transition a service's task makes (events reference).
         this.bus.emit(
           'aws.ecs',
@@ -396,6 +405,7 @@ export class EcsModel {
       if (!service.targetGroupArn) continue;
       for (const task of service.tasks.filter((t) => t.state === 'RUNNING')) {
         this.elbv2.setErrorRate(service.targetGroupArn, task.ip, this.errorRate(task));
+        this.elbv2.setLatency(service.targetGroupArn, task.ip, this.p95Ms(task));
       }
     }
   }

@@ -40,6 +40,8 @@ interface SimTarget {
   serves: boolean;
   /** Share of real requests it answers with 5xx (a bug the health check does not see). */
   errorRate: number;
+  /** 95th percentile of its response times, ms (the traffic model's latency). */
+  p95Ms?: number;
 }
 
 interface SimTargetGroup {
@@ -163,6 +165,19 @@ export class Elbv2Model {
   }
 
   // --- used by the ECS model --------------------------------------------------------------
+
+  /** A registered target's p95 response time from now on (its image's). */
+  setLatency(groupArn: string, id: string, p95Ms: number) {
+    const target = this.targetGroups.get(groupArn)?.targets.get(id);
+    if (target) target.p95Ms = p95Ms;
+  }
+
+  /** The healthy targets of a target group, as the load balancer routes to them. */
+  healthyTargets(groupArn: string): SimTarget[] {
+    return [...(this.targetGroups.get(groupArn)?.targets.values() ?? [])].filter(
+      (t) => t.state === 'healthy',
+    );
+  }
 
   /** The share of requests a registered target answers with 5xx from now on. */
   setErrorRate(groupArn: string, id: string, errorRate: number) {

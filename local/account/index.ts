@@ -21,6 +21,7 @@ import { RdsModel } from './rds.ts';
 import { SecretsModel, WebhookReceiver } from './secrets.ts';
 import { SesModel } from './ses.ts';
 import { taskPrograms } from './task-programs.ts';
+import { TrafficModel } from './traffic.ts';
 
 /** The SDK client class name of each simulated service, and its short name in summaries. */
 export const serviceOfClient: Record<string, string> = {
@@ -82,6 +83,8 @@ export class SimulatedAccount {
     /^(arn:aws:lambda:[^:]+:\d{12}:function:)?switchyard-[a-z-]+$/.test(name),
   );
   readonly cloudwatch: CloudWatchModel;
+  /** Real users' requests on the served listeners: the ALB's per-target-group metrics. */
+  readonly traffic: TrafficModel;
   readonly secrets: SecretsModel;
   readonly logs: LogsModel;
   readonly eventbridge: EventBridgeModel;
@@ -101,6 +104,7 @@ export class SimulatedAccount {
     readonly bus: EventBus,
     readonly faults: Faults,
     private readonly random: Random,
+    trafficRandom?: Random,
   ) {
     const envelope = { region: this.region, account: this.accountId };
     this.ecr = new EcrModel(bus, envelope);
@@ -113,6 +117,7 @@ export class SimulatedAccount {
       (image) => this.imageIsHealthy(image),
       (image) => this.imageErrorRate(image),
       (image, container) => this.imageCrashSeconds(image, container),
+      (image) => this.imageP95Ms(image),
     );
     this.logs = new LogsModel(() => random.int(1000, 5000));
     this.eventbridge = new EventBridgeModel(bus, envelope);
@@ -137,7 +142,13 @@ export class SimulatedAccount {
         return [definition?.taskRoleArn, definition?.executionRoleArn].filter((r): r is string => !!r);
       },
     });
-    this.cloudwatch = new CloudWatchModel(bus, envelope, (where) => this.elbv2.errorPercent(where));
+    this.traffic = new TrafficModel(this.elbv2, trafficRandom ?? random, faults);
+    this.cloudwatch = new CloudWatchModel(
+      bus,
+      envelope,
+      (where) => this.elbv2.errorPercent(where),
+      this.traffic,
+    );
     this.rds = new RdsModel(bus, envelope);
     this.ses = new SesModel(this.region);
   }

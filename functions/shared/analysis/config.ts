@@ -1,0 +1,142 @@
+/**
+ * `analysis`: checks on CloudWatch metrics that judge the new colour on real traffic during every
+ * bake, against absolute thresholds and against the old colour (Mann-Whitney U, as Kayenta judges).
+ * The built-in metrics are the ALB's per-target-group metrics, so each colour has its own.
+ */
+import * as z from 'zod';
+
+export const BuiltInMetric = {
+  'latency-p50': { stat: 'p50', label: 'p50 latency', unit: 'ms' },
+  'latency-p95': { stat: 'p95', label: 'p95 latency', unit: 'ms' },
+  'latency-p99': { stat: 'p99', label: 'p99 latency', unit: 'ms' },
+  'error-rate': { stat: 'Sum', label: 'error rate', unit: 'ratio' },
+  'request-rate': { stat: 'Sum', label: 'request rate', unit: 'req/s' },
+} as const;
+export type BuiltInMetricName = keyof typeof BuiltInMetric;
+
+/** The statistics GetMetricData takes (CloudWatch statistics reference): the basic five and percentiles. */
+const isStat = (s: string) =>
+  ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'].includes(s) ||
+  /^p(\d{1,2}(\.\d{1,2})?|100)$/.test(s);
+
+const dimensions = z.record(z.string().min(1).max(255), z.string().min(1).max(1024));
+
+const customMetric = z.strictObject({
+  namespace: z.string().min(1).max(255),
+  name: z.string().min(1).max(255),
+  stat: z
+    .string()
+    .refine(
+      isStat,
+      'must be Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p95 or p99.9',
+    ),
+  /** The same dimensions for both colours: a threshold on the whole service. */
+  dimensions: dimensions.optional(),
+  /** Each colour's own dimensions: what a comparison with the old colour needs. */
+  colourDimensions: z.strictObject({ blue: dimensions, green: dimensions }).optional(),
+});
+
+const check = z
+  .strictObject({
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", max 40'),
+    metric: z.union([
+      z.enum(Object.keys(BuiltInMetric) as [BuiltInMetricName, ...BuiltInMetricName[]], {
+        error: `must be one of ${Object.keys(BuiltInMetric).join(', ')}, or a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }`,
+      }),
+      customMetric,
+    ]),
+    /** Fails above this (ms for latency, a ratio 0-1 for error-rate, requests/s for request-rate). */
+    max: z.number().optional(),
+    /** Fails below this. */
+    min: z.number().optional(),
+    /** Compared with the old colour over the same periods. */
+    compare: z
+      .strictObject({
+        /**
+         * How sure the test must be that the new colour is worse: 0.98, Kayenta's default. A bake's
+         * per-minute samples (10 in a 10-minute canary) reach p < 0.001 for a real shift, so this costs no
+         * detection, and it keeps noise from rolling back a healthy release.
+         */
+        confidence: z.number().min(0.8).max(0.999).default(0.98),
+        /**
+         * How much worse is tolerated even when certain: relative for latency and custom metrics
+         * (default 0.15: a +30% p95 regression is caught with room for per-minute noise), absolute
+         * for error-rate (default 0.01: one percentage point).
+         */
+        tolerance: z.number().min(0).max(10).optional(),
+        /** Which way is worse: `increase` (latency, errors; the default) or `decrease` (throughput). */
+        direction: z.enum(['increase', 'decrease']).default('increase'),
+      })
+      .optional(),
+    /** Periods each colour needs before this check decides; fewer is inconclusive, never a pass. */
+    minSamples: z.number().int().min(3).max(60).default(5),
+    /** Inconclusive at the bake's end: `fail` (roll back) or `warn` (go on, recorded and shown). */
+    inconclusive: z.enum(['fail', 'warn']).default('fail'),
+  })
+  .superRefine((c, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.max === undefined && c.min === undefined && !c.compare)
+      issue('max', 'a check needs max, min or compare: otherwise it judges nothing');
+    if (c.max !== undefined && c.min !== undefined && c.min >= c.max)
+      issue('min', `must be below max (${c.max})`);
+    if (typeof c.metric === 'string') {
+      for (const key of ['max', 'min'] as const) {
+        const v = c[key];
+        if (v === undefined) continue;
+        if (c.metric === 'error-rate' && (v < 0 || v > 1))
+          issue(key, `an error rate is a ratio from 0 to 1 (0.05 is 5%), not ${v}`);
+        else if (c.metric.startsWith('latency') && v <= 0)
+          issue(key, `a latency in ms must be above 0, not ${v}`);
+        else if (c.metric === 'request-rate' && v < 0)
+          issue(key, `a request rate must be 0 or more, not ${v}`);
+      }
+    } else if (c.compare && !c.metric.colourDimensions) {
+      issue(
+        'compare',
+        'a comparison needs a baseline colour: give metric.colourDimensions (each colour its own dimensions), or drop compare and keep a threshold',
+      );
+    }
+    if (typeof c.metric !== 'string' && !c.metric.dimensions && !c.metric.colourDimensions)
+      issue(
+        'metric',
+        'a CloudWatch metric needs dimensions (or colourDimensions) to say which series to read',
+      );
+  });
+export type AnalysisCheck = z.infer<typeof check>;
+
+export const analysisSchema = z
+  .strictObject({
+    /** The samples' period: ALB metrics are standard resolution, so a multiple of 60 s (GetMetricData). */
+    periodSeconds: z
+      .number()
+      .int()
+      .refine(
+        (p) => p % 60 === 0 && p >= 60 && p <= 3600,
+        'must be a multiple of 60 from 60 to 3600: CloudWatch keeps these metrics at one-minute resolution',
+      )
+      .default(60),
+    checks: z.array(check).min(1).max(20),
+  })
+  .optional();
+export type Analysis = NonNullable<z.infer<typeof analysisSchema>>;
+
+/** The tolerance a comparison uses when none is given (see `compare.tolerance`). */
+export const toleranceOf = (c: AnalysisCheck): number =>
+  c.compare?.tolerance ?? (c.metric === 'error-rate' ? 0.01 : 0.15);
+
+/** What a target's analysis cannot do, said at config validation (a comparison needs both colours serving). */
+export const analysisIssues = (target: {
+  analysis?: Analysis | undefined;
+  traffic: { strategy: { type: string } };
+}): { path: (string | number)[]; message: string }[] =>
+  (target.analysis?.checks ?? []).flatMap((c, i) =>
+    c.compare && target.traffic.strategy.type === 'all-at-once'
+      ? [
+          {
+            path: ['analysis', 'checks', i, 'compare'],
+            message:
+              'a comparison needs both colours serving at once: all-at-once never splits traffic. Use a canary or linear strategy, or keep only thresholds',
+          },
+        ]
+      : [],
+  );

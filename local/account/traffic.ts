@@ -1,0 +1,126 @@
+/**
+ * Real traffic on the targets' listeners, as CloudWatch sees it: the ALB's per-target-group metrics
+ * (namespace AWS/ApplicationELB, dimensions TargetGroup and LoadBalancer), one datapoint a minute.
+ * Modelled from the ALB metrics reference: RequestCount and HTTPCode_Target_5XX_Count are Sums,
+ * TargetResponseTime is in seconds and takes percentile statistics, and a target group that got no
+ * request in a minute has no datapoint at all ("reported only when requests are flowing"). A count
+ * that is zero has no datapoint either, so readers fill it (FILL(m, 0)).
+ *
+ * Each served listener or rule has a request rate (requests per second, ±10% from minute to minute);
+ * its requests split by the forward action's weights, each target group's among its healthy
+ * targets. A target's response times are log-normal around its image's p95 (σ 0.45, a web service's
+ * long right tail); its errors a binomial draw of its image's error rate. A minute's percentiles
+ * come from up to 400 sampled requests, so a thin minute is noisy, as it is in CloudWatch.
+ */
+import type { Faults } from '../faults.ts';
+import type { Random } from '../rng.ts';
+import type { Elbv2Model } from './elbv2.ts';
+
+export const METRIC_PERIOD_SECONDS = 60;
+const SIGMA = 0.45;
+const Z95 = 1.6448536;
+const SAMPLED = 400;
+
+export interface Datapoint {
+  /** Start of the minute (ms). */
+  at: number;
+  /** When CloudWatch answers with it (ms): ALB metrics arrive after their minute ends. */
+  visibleAt: number;
+  requests: number;
+  errors: number;
+  /** Response-time percentiles of the minute, seconds (as TargetResponseTime reports them). */
+  p50: number;
+  p95: number;
+  p99: number;
+}
+
+export class TrafficModel {
+  /** By target group ARN, oldest first. */
+  readonly datapoints = new Map<string, Datapoint[]>();
+  private readonly served = new Map<string, number>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly elbv2: Elbv2Model,
+    private readonly random: Random,
+    private readonly faults: Faults,
+  ) {}
+
+  /** Real users send `rps` requests per second to this listener or rule (a target's `where`). */
+  serve(where: string, rps = 20) {
+    this.served.set(where, rps);
+  }
+
+  /** Starts the minute ticks (call when the virtual clock runs). */
+  start() {
+    if (this.timer || this.served.size === 0) return;
+    this.timer = setInterval(
+      () => this.minute(Date.now() - METRIC_PERIOD_SECONDS * 1000),
+      METRIC_PERIOD_SECONDS * 1000,
+    );
+  }
+
+  stop() {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One minute of traffic, ending now. */
+  minute(at: number) {
+    for (const [where, configured] of this.served) {
+      const rps = (this.faults.trafficRps ?? configured) * (0.9 + this.random.int(0, 200) / 1000);
+      const weights = Object.entries(this.elbv2.weightsOf(where)).filter(([, w]) => w > 0);
+      const total = weights.reduce((sum, [, w]) => sum + w, 0);
+      for (const [group, weight] of weights) {
+        const requests = Math.round((rps * METRIC_PERIOD_SECONDS * weight) / total);
+        const targets = this.elbv2.healthyTargets(group);
+        if (requests === 0 || targets.length === 0) continue;
+        // Missing data: a datapoint CloudWatch never got (the fault knob), as a reader must expect.
+        if (this.faults.missingMetrics && this.random.int(0, 999) < this.faults.missingMetrics * 1000)
+          continue;
+        const latencies: number[] = [];
+        let errors = 0;
+        targets.forEach((target, i) => {
+          const share = Math.round(requests / targets.length) + (i < requests % targets.length ? 1 : 0);
+          errors += this.binomial(share, target.errorRate);
+          const sampled = Math.min(share, Math.ceil(SAMPLED / targets.length));
+          const median = (target.p95Ms ?? 180) / Math.exp(Z95 * SIGMA);
+          for (let k = 0; k < sampled; k++) latencies.push(median * Math.exp(SIGMA * this.normal()));
+        });
+        latencies.sort((a, b) => a - b);
+        const pct = (q: number) =>
+          (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) / 1000;
+        const series = this.datapoints.get(group) ?? [];
+        // ALB publishes each minute at its end; CloudWatch answers with it 10-60 s later.
+        series.push({
+          at,
+          visibleAt: at + METRIC_PERIOD_SECONDS * 1000 + this.random.int(10_000, 60_000),
+          requests,
+          errors,
+          p50: pct(0.5),
+          p95: pct(0.95),
+          p99: pct(0.99),
+        });
+        this.datapoints.set(group, series);
+      }
+    }
+  }
+
+  /** A standard normal draw (Box-Muller on the seeded generator). */
+  private normal(): number {
+    const u = 1 - this.random.next();
+    const v = this.random.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Errors among `n` requests each failing with probability `p` (normal approximation above 50). */
+  private binomial(n: number, p: number): number {
+    if (p <= 0 || n === 0) return 0;
+    if (n <= 50) {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (this.random.int(0, 999_999) < p * 1_000_000) k++;
+      return k;
+    }
+    return Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * this.normal())));
+  }
+}
