@@ -5,6 +5,7 @@
  * it went); the approval as stored (who was asked, who decided, when, through which channel); the
  * snapshot, and what a rollback of it would do.
  */
+import { analysisLines } from '../functions/shared/analysis/text.ts';
 import type { ApprovalRecord } from '../functions/shared/approvals.ts';
 import { releaseIdSchema } from '../functions/shared/schemas.ts';
 import { approvalIdFor } from '../functions/shared/signing.ts';
@@ -144,6 +145,12 @@ export const describeRelease = async (
     }
   }
 
+  if (r.analysis?.length) {
+    out.line('');
+    out.line('Analysis (each bake, at its end):');
+    for (const bake of r.analysis) for (const line of analysisLines(bake)) out.line(`  ${line}`);
+  }
+
   if (r.notice) {
     out.line('');
     out.line(
@@ -202,6 +209,7 @@ export const releaseJson = (r: ReleaseRecord, approval: ApprovalRecord | undefin
     notice: r.notice ?? null,
     approval: approval ? approvalJson(approval) : null,
     promotion: r.promotion ?? null,
+    analysis: r.analysis ?? [],
     soak: r.soak ?? null,
   };
 };

@@ -480,6 +480,11 @@ export class SwitchyardStack extends Stack {
       );
     }
 
+    // Analysis reads the ALB's per-target-group metrics (and the users' own): GetMetricData has no
+    // resource-level permissions (acknowledged below). The reconciler's ticks judge each bake on the
+    // way; AnalyseBake judges its whole window at its end.
+    if (targets.some((t) => t.analysis))
+      allow(['reconciler', 'analyse-bake'], ['cloudwatch:GetMetricData'], ['*']);
     // RequestApproval: the tags of the digest the live colour runs (the page shows what is replaced).
     // RequestRelease: the image a requested release names, by tag or digest.
     allow(['validate', 'request-approval', 'request-release'], ['ecr:DescribeImages'], repositories);
@@ -1067,7 +1072,7 @@ export class SwitchyardStack extends Stack {
     );
     ack(
       'AwsSolutions-IAM5[Resource::*]',
-      'ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, the ELBv2 Describe* actions, states:SendTaskSuccess/SendTaskFailure and X-Ray writes have no resource-level permissions; RDS snapshot describes by filter are authorized against "*"; iam:PassRole covers only the configured task and execution roles.',
+      'ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, the ELBv2 Describe* actions, cloudwatch:GetMetricData, states:SendTaskSuccess/SendTaskFailure and X-Ray writes have no resource-level permissions; RDS snapshot describes by filter are authorized against "*"; iam:PassRole covers only the configured task and execution roles.',
     );
     ack(
       `AwsSolutions-IAM5[Resource::<${this.getLogicalId(releases.node.defaultChild as CfnElement)}.Arn>/index/*]`,

@@ -29,6 +29,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   // Query: the upstream's history, for the promotion gate (promotion.ts).
   validate: { releases: ['UpdateItem', 'Query'] },
   'recheck-promotion-gate': { releases: ['UpdateItem', 'Query'] },
+  // Records each bake's analysis (and its phase).
+  'analyse-bake': recordsPhase,
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,

@@ -66,6 +66,13 @@ export const scenarios = {
     faults: { errorRates: { v2: 0.5 } },
     expect: 'RolledBack',
   },
+  'latency-regression': {
+    description:
+      "canary 10%: v2 answers every request, but 50% slower (p95 270 ms against 180 ms); no alarm sees it, the analysis does: its p95 per minute against blue's (Mann-Whitney) fails the canary and traffic goes back to blue",
+    target: 'payments-api',
+    faults: { latencyMs: { v2: 270 } },
+    expect: 'RolledBack',
+  },
   linear: {
     description:
       'linear 10% steps with a 2-minute bake each, watching the alarm, then 100% and the warm bake',

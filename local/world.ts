@@ -21,6 +21,11 @@ export interface WorldOptions {
   targetGroup?: TargetGroupSettings;
   /** The load balancer's scheme and VPC (default: internal in the target's `network` VPC, if it names one). */
   loadBalancer?: { scheme?: 'internet-facing' | 'internal'; vpcId?: string };
+  /**
+   * Real users' requests per second on the target's listener (default 20 for a target with
+   * analysis, which judges that traffic; none otherwise).
+   */
+  requestsPerSecond?: number;
 }
 
 /**
@@ -165,6 +170,8 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
       account.cloudwatch.addAlarm(alarm, { where: mainWhere, thresholdPercent: 1 });
     }
   }
+  if (target.analysis || options.requestsPerSecond)
+    account.traffic.serve(mainWhere, options.requestsPerSecond ?? 20);
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
 };
 

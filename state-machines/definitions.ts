@@ -11,6 +11,7 @@ export const releaseFunctions = {
   AcquireLockFunctionArn: 'acquire-lock',
   ValidateFunctionArn: 'validate',
   RecheckPromotionGateFunctionArn: 'recheck-promotion-gate',
+  AnalyseBakeFunctionArn: 'analyse-bake',
   BackupDatabaseFunctionArn: 'backup-database',
   RegisterWaitFunctionArn: 'register-wait',
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',

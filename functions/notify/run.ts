@@ -1,3 +1,4 @@
+import { analysisLines } from '../shared/analysis/text.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { notify } from '../shared/notifications.ts';
@@ -33,6 +34,7 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
       `Hook ${hook.name} (${hook.point}): ${hook.detail}${hook.logUrl ? ` Log: ${hook.logUrl}` : ''}`,
     );
   }
+  for (const bake of release?.analysis ?? []) lines.push(...analysisLines(bake));
   if (release?.trigger)
     lines.push(
       `Triggered by: ${release.trigger.source}${release.trigger.by ? ` (${release.trigger.by})` : ''}`,

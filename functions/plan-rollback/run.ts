@@ -67,6 +67,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // The ops rollback of a group is refused below, before any plan is made.
     members: [],
     cutovers: [],
+    // A rollback goes back to what ran before: it is not judged against it.
+    analysisChecks: [],
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
   };

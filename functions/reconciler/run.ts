@@ -31,6 +31,7 @@ export const run = async (deps: Deps): Promise<Output> => {
     };
   // A throttled batch waits for the next round; the others are still checked now.
   const checks = await checkWaits(waits, deps, {
+    analysis: true,
     onTransientError: (what, error) =>
       logger.warn('reconciler skipped a batch', { what, error: (error as Error).message }),
   });

@@ -104,6 +104,8 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
           cluster: m.cluster,
           service: m.toService,
         })),
+        // The target's analysis judges the new colour on real traffic on each reconciler tick.
+        ...(target.analysis ? { analysis: { target: target.name, step } } : {}),
         // The Task's own timeout ends the bake: it counts from when the Task began.
         startedAt,
         endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),

@@ -140,6 +140,11 @@ export class PromotionGateClosed extends SwitchyardError {
   override readonly name = 'PromotionGateClosed' as const;
 }
 
+/** An analysis check judged the new colour worse on real traffic (analysis/); rolls back like an alarm. */
+export class AnalysisFailed extends SwitchyardError {
+  override readonly name = 'AnalysisFailed' as const;
+}
+
 /** Every error name the state machines may match, read from the classes so the list cannot drift. */
 export const errorNames: readonly string[] = [
   TransientError,
@@ -150,6 +155,7 @@ export const errorNames: readonly string[] = [
   SnapshotFailed,
   HealthCheckFailed,
   AlarmTriggered,
+  AnalysisFailed,
   HookFailed,
   RollbackNeedsRestore,
   ApprovalRejected,

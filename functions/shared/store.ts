@@ -14,6 +14,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { CheckResult } from './analysis/judge.ts';
 import type { MemberPlan } from './group.ts';
 import type { Compatibility, Figures, ThresholdResult } from './hooks.ts';
 import type { PromotionEvidence, Soak } from './promotion.ts';
@@ -133,6 +134,16 @@ export interface ReleaseRecord {
   soak?: Soak;
   /** A release of a target promoted from another: the upstream evidence the gate accepted. */
   promotion?: PromotionEvidence;
+  /** Each bake's analysis at its end (AnalyseBake): every check's value, baseline, statistic, verdict. */
+  analysis?: AnalysisRecord[];
+}
+
+export interface AnalysisRecord {
+  step: number;
+  percent: number;
+  from: string;
+  to: string;
+  results: CheckResult[];
 }
 
 /** One hook's run, as the release record, the notifications and `switchyard describe` show it. */
@@ -419,6 +430,20 @@ export const createStore = (
           UpdateExpression: 'ADD notificationFailures :n',
           ConditionExpression: 'attribute_exists(releaseId)',
           ExpressionAttributeValues: { ':n': count },
+        }),
+      );
+    },
+
+    /** Appends one bake's analysis (AnalyseBake; a retry appends it again, judged again). */
+    async recordAnalysis(releaseId: string, entry: AnalysisRecord): Promise<void> {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tables.releases,
+          Key: { releaseId },
+          UpdateExpression:
+            'SET analysis = list_append(if_not_exists(analysis, :empty), :entry), updatedAt = :now',
+          ConditionExpression: 'attribute_exists(releaseId)',
+          ExpressionAttributeValues: { ':empty': [], ':entry': [entry], ':now': iso() },
         }),
       );
     },

@@ -18,6 +18,8 @@ import {
 } from '@aws-sdk/client-rds';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeFiring, readAlarms } from './alarms.ts';
+import { analyse, describeFailures } from './analysis/index.ts';
+import type { TargetsFile } from './config.ts';
 import { stabilityOn } from './ecs.ts';
 import { classifyError, TransientError } from './errors.ts';
 import { logger } from './logger.ts';
@@ -25,13 +27,19 @@ import { describeMemberFailures, failedMemberTasks, type MemberService } from '.
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 import { allTo, setWeights, type TrafficConfig } from './traffic.ts';
-import { type Colour, WaitKind, watchesTraffic } from './vocabulary.ts';
+import { type Colour, otherColour, WaitKind, watchesTraffic } from './vocabulary.ts';
 
 export type WaitCheck =
   | { state: 'done'; output: Record<string, unknown> }
   | {
       state: 'failed';
-      error: 'DeploymentFailed' | 'SnapshotFailed' | 'AlarmTriggered' | 'RollbackRequested' | 'HookFailed';
+      error:
+        | 'DeploymentFailed'
+        | 'SnapshotFailed'
+        | 'AlarmTriggered'
+        | 'AnalysisFailed'
+        | 'RollbackRequested'
+        | 'HookFailed';
       cause: string;
     }
   | { state: 'pending'; detail: string };
@@ -61,6 +69,8 @@ export interface WaitAws {
   elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
   cloudwatch: Pick<CloudWatchClient, 'send'>;
   now: () => Date;
+  /** The targets' config: a bake's analysis reads its checks there. */
+  targets?: TargetsFile;
 }
 
 export interface CheckOptions {
@@ -74,6 +84,11 @@ export interface CheckOptions {
    * is reported here and left unchecked until the next round, instead of failing every other batch.
    */
   onTransientError?: (what: string, error: unknown) => void;
+  /**
+   * Run the bakes' analysis (the reconciler's ticks only: one GetMetricData per bake per minute,
+   * the metrics' own resolution; an event says nothing new about them).
+   */
+  analysis?: boolean;
 }
 
 /** Runs one batch; with `onTransientError`, a transient failure skips the batch instead of throwing. */
@@ -390,6 +405,25 @@ const checkBakes = async (
       if (failures.size > 0) memberFailures.set(wait.waitId, describeMemberFailures(failures));
     }
   }
+  // Real traffic, judged: a check that fails rolls back like an alarm (analysis/).
+  const analysisFailures = new Map<string, string>();
+  if (options.analysis && aws.targets) {
+    for (const wait of undecided.filter((w) => w.condition.analysis)) {
+      const { target: name } = wait.condition.analysis as { target: string };
+      const target = aws.targets.targets.find((t) => t.name === name);
+      if (!target?.analysis) continue;
+      const colour = wait.condition.colour as Colour;
+      const results = await analyse(
+        target,
+        aws.cloudwatch,
+        { canary: colour, baseline: otherColour(colour) },
+        { start: new Date(wait.condition.startedAt as string), end: aws.now() },
+        { compare: (wait.condition.percent as number) < 100 },
+      );
+      if (results.some((r) => r.verdict === 'fail'))
+        analysisFailures.set(wait.waitId, describeFailures(results));
+    }
+  }
   for (const wait of bakes) {
     const { alarms, colour, targetGroupArn, percent, endsAt } = wait.condition as {
       alarms: string[];
@@ -408,6 +442,12 @@ const checkBakes = async (
         state: 'failed',
         error: 'AlarmTriggered',
         cause: `at ${percent}% on ${colour}: ${describeFiring(mine)}`,
+      });
+    } else if (analysisFailures.has(wait.waitId)) {
+      checks.set(wait.waitId, {
+        state: 'failed',
+        error: 'AnalysisFailed',
+        cause: `at ${percent}% on ${colour}: ${analysisFailures.get(wait.waitId)}`,
       });
     } else if (memberFailures.has(wait.waitId)) {
       checks.set(wait.waitId, {

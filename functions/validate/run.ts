@@ -300,6 +300,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
     holdOnFailure: migration === Compatibility.Breaking,
     ...groupFields(members),
+    analysisChecks: target.analysis?.checks.map((c) => c.name) ?? [],
     // Checked again before traffic moves (RecheckPromotionGate); break-glass passed it for good.
     ...(target.promotesFrom && !input.breakGlass ? { promotesFrom: target.promotesFrom.target } : {}),
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),

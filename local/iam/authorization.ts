@@ -282,6 +282,8 @@ const extractors: Record<string, Extractor> = {
   'states:SendTaskHeartbeat': () => [],
   'cloudwatch:DescribeAlarms': (i) => list(i.AlarmNames).map((name) => res('alarm', { AlarmName: name })),
   'cloudwatch:DescribeAlarmHistory': (i) => [res('alarm', { AlarmName: str(i.AlarmName) ?? '*' })],
+  // No resource-level permissions (Service Authorization Reference): authorized against "*".
+  'cloudwatch:GetMetricData': () => ['*'],
   'secretsmanager:GetSecretValue': (i) => [str(i.SecretId) ?? ''],
   'dynamodb:GetItem': table,
   'dynamodb:PutItem': table,

@@ -174,6 +174,9 @@ describe('release.asl.json', () => {
     expect((definition.States.IsPromotion as unknown as { Default: string }).Default).toBe(
       'HasPreTrafficHooks',
     );
+    const analyse = definition.States.AnalyseBake as State & { Next: string };
+    expect(analyse.Next).toBe('NextStep');
+    expect(analyse.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
     const post = definition.States.PostTrafficHooks as State & { Next: string };
     expect(post.Next).toBe('ScaleDownOldColour');
     expect(post.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
@@ -217,9 +220,11 @@ describe('release.asl.json', () => {
   it('ends a bake well only by its timeout, and rolls back on anything else', () => {
     const bake = definition.States.Bake;
     expect(bake?.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
-      [['States.Timeout'], 'NextStep'],
+      // The timeout goes on to the next step, through the bake's analysis where there is one.
+      [['States.Timeout'], 'HasAnalysis'],
       [['States.ALL'], 'RollBackOrHold'],
     ]);
+    expect((definition.States.HasAnalysis as unknown as { Default: string }).Default).toBe('NextStep');
     const enter = definition.States.AfterSetWeight?.Choices;
     expect(enter).toContainEqual({
       Variable: '$.traffic.bakeSeconds',

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
 import {
+  analysisStates,
   groupStates,
   hookStates,
   promotionStates,
@@ -31,6 +32,7 @@ const states = taskStatesOf(releaseDefinitionText(), [
   ...hookStates,
   ...groupStates,
   ...promotionStates,
+  ...analysisStates,
 ]);
 
 describe('fault matrix: release steps', () => {

@@ -9,6 +9,7 @@ import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
 import {
+  analysisStates,
   groupStates,
   hookStates,
   promotionStates,
@@ -25,6 +26,7 @@ const states = taskStatesOf(releaseDefinitionText(), [
   ...hookStates,
   ...groupStates,
   ...promotionStates,
+  ...analysisStates,
 ]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',

@@ -14,6 +14,7 @@ import {
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
 import {
+  analysisStates,
   groupStates,
   hookStates,
   promotionStates,
@@ -32,6 +33,7 @@ const releaseStates = taskStatesOf(releaseDefinitionText(), [
   ...hookStates,
   ...groupStates,
   ...promotionStates,
+  ...analysisStates,
 ]);
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',

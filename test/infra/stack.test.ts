@@ -540,6 +540,28 @@ describe('synthesis of other targets configs', () => {
     expect(history).not.toContain('shop-eu-5xx');
   });
 
+  it('synthesizes analysis: GetMetricData for the watch (reconciler) and AnalyseBake only, cdk-nag clean', () => {
+    const { template: t, stack: s } = synth(
+      fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url)),
+    );
+    const readers = Object.entries(t.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) =>
+        (
+          p as { Properties: { PolicyDocument: { Statement: Statement[] } } }
+        ).Properties.PolicyDocument.Statement.some((st) => actions(st).includes('cloudwatch:GetMetricData')),
+      )
+      .flatMap(([, p]) =>
+        (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref),
+      );
+    const roleOf = (folder: 'reconciler' | 'analyse-bake') =>
+      s.getLogicalId(s.functions[folder].role?.node.defaultChild as never);
+    expect(readers.sort()).toEqual([roleOf('analyse-bake'), roleOf('reconciler')].sort());
+  });
+
+  it('grants no GetMetricData to a stack whose targets have no analysis', () => {
+    expect(JSON.stringify(template.toJSON())).not.toContain('cloudwatch:GetMetricData');
+  });
+
   // What a user deploys: each example and the shipped targets file synthesizes with cdk-nag clean.
   // (Before: every file with hooks failed on the hook tasks' and log streams' run-time names.)
   it.each([

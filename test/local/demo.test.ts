@@ -193,6 +193,17 @@ describe('demo: hooks on the shipped targets file', () => {
     expect(s.error?.Cause).toContain('was never released there: release it to tiu-staging first');
   });
 
+  it('latency-regression: no alarm sees a slower canary, the analysis does → RolledBack, naming the check and the numbers', async () => {
+    const s = await runScenario('latency-regression', { targetsFile });
+    expect(s.outcome).toBe('RolledBack');
+    expect(s.activeColour).toBe('blue');
+    expect(s.alarms.filter((a) => a.state === 'ALARM')).toEqual([]);
+    expect(s.error?.Error).toBe('AnalysisFailed');
+    expect(s.error?.Cause).toMatch(
+      /analysis check "p95-latency" failed: p95 latency \d+ ms on the new colour vs \d+ ms on the old \(\+\d+\.\d%/,
+    );
+  });
+
   it('migration-fails and load-test-slow end Aborted with nothing shifted', async () => {
     const failed = await runScenario('migration-fails', { targetsFile });
     expect(failed).toMatchObject({

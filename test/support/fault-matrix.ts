@@ -79,6 +79,9 @@ export const groupStates = [
 /** Reached only by a target promoted from another (test/faults/promotion-steps.test.ts). */
 export const promotionStates = ['RecheckPromotionGate'];
 
+/** Reached only by a target with analysis (test/faults/analysis-steps.test.ts). */
+export const analysisStates = ['AnalyseBake'];
+
 /** Faults that strike the events a waiting step listens for. */
 export const eventFaults = {
   'lost events': (detailType: string): FaultPlan => ({

@@ -39,12 +39,15 @@ const customMetric = z.strictObject({
 const check = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", max 40'),
-    metric: z.union([
-      z.enum(Object.keys(BuiltInMetric) as [BuiltInMetricName, ...BuiltInMetricName[]], {
-        error: `must be one of ${Object.keys(BuiltInMetric).join(', ')}, or a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }`,
-      }),
-      customMetric,
-    ]),
+    metric: z.union(
+      [z.enum(Object.keys(BuiltInMetric) as [BuiltInMetricName, ...BuiltInMetricName[]]), customMetric],
+      {
+        error: (issue) =>
+          typeof issue.input === 'string' || issue.input === undefined
+            ? `must be one of ${Object.keys(BuiltInMetric).join(', ')}, or a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }`
+            : undefined,
+      },
+    ),
     /** Fails above this (ms for latency, a ratio 0-1 for error-rate, requests/s for request-rate). */
     max: z.number().optional(),
     /** Fails below this. */
@@ -124,13 +127,37 @@ export type Analysis = NonNullable<z.infer<typeof analysisSchema>>;
 export const toleranceOf = (c: AnalysisCheck): number =>
   c.compare?.tolerance ?? (c.metric === 'error-rate' ? 0.01 : 0.15);
 
-/** What a target's analysis cannot do, said at config validation (a comparison needs both colours serving). */
+/**
+ * Periods of data a bake of `minutes` holds at its end: CloudWatch has an ALB minute a minute or two
+ * after it ends, so the last two periods of a bake are not there yet when it is judged.
+ */
+export const periodsIn = (minutes: number, periodSeconds: number) =>
+  Math.max(0, Math.floor((minutes * 60) / periodSeconds) - Math.ceil(120 / periodSeconds));
+
+/**
+ * What a target's analysis cannot do, said at config validation: a comparison needs both colours
+ * serving, and every bake must hold a check's minSamples periods (else it could only ever be
+ * inconclusive).
+ */
 export const analysisIssues = (target: {
   analysis?: Analysis | undefined;
-  traffic: { strategy: { type: string } };
-}): { path: (string | number)[]; message: string }[] =>
-  (target.analysis?.checks ?? []).flatMap((c, i) =>
-    c.compare && target.traffic.strategy.type === 'all-at-once'
+  bakeMinutes: number;
+  traffic: { strategy: { type: string; bakeMinutes?: number; stepBakeMinutes?: number } };
+}): { path: (string | number)[]; message: string }[] => {
+  const analysis = target.analysis;
+  if (!analysis) return [];
+  const { strategy } = target.traffic;
+  const bakes: [string, number][] = [
+    ...(strategy.type === 'canary'
+      ? [['traffic.strategy.bakeMinutes', strategy.bakeMinutes ?? 0] as [string, number]]
+      : []),
+    ...(strategy.type === 'linear'
+      ? [['traffic.strategy.stepBakeMinutes', strategy.stepBakeMinutes ?? 0] as [string, number]]
+      : []),
+    ['bakeMinutes', target.bakeMinutes],
+  ];
+  return analysis.checks.flatMap((c, i) => [
+    ...(c.compare && strategy.type === 'all-at-once'
       ? [
           {
             path: ['analysis', 'checks', i, 'compare'],
@@ -138,5 +165,17 @@ export const analysisIssues = (target: {
               'a comparison needs both colours serving at once: all-at-once never splits traffic. Use a canary or linear strategy, or keep only thresholds',
           },
         ]
-      : [],
-  );
+      : []),
+    ...bakes.flatMap(([field, minutes]) => {
+      const periods = periodsIn(minutes, analysis.periodSeconds);
+      return periods < c.minSamples
+        ? [
+            {
+              path: ['analysis', 'checks', i, 'minSamples'],
+              message: `${field} ${minutes} holds ${periods} period(s) of ${analysis.periodSeconds} s with data when the bake ends (CloudWatch has a minute one or two minutes late), fewer than minSamples ${c.minSamples}: the check could only be inconclusive. Bake at least ${Math.ceil(((c.minSamples + Math.ceil(120 / analysis.periodSeconds)) * analysis.periodSeconds) / 60)} min, or lower minSamples`,
+            },
+          ]
+        : [];
+    }),
+  ]);
+};

@@ -1,0 +1,19 @@
+import * as z from 'zod';
+import { colourSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
+
+export const inputSchema = z.object({
+  releaseId: releaseIdSchema,
+  target: targetNameSchema,
+  toColour: colourSchema,
+  /** The step whose bake just ended (ShiftTraffic's report). */
+  traffic: z.object({
+    step: z.number().int().min(0),
+    percent: z.number().int().min(1).max(100),
+    bakeSeconds: z.number().int().min(0),
+  }),
+});
+export type Input = z.infer<typeof inputSchema>;
+
+export interface Output {
+  summary: string;
+}

@@ -1,0 +1,140 @@
+/**
+ * Reads an analysis window from CloudWatch with one GetMetricData call: each check's series for
+ * each colour, one value per period. The built-in metrics are the ALB's per-target-group metrics
+ * (AWS/ApplicationELB, dimensions TargetGroup and LoadBalancer): TargetResponseTime percentiles (in
+ * seconds: read as ms), HTTPCode_Target_5XX_Count / RequestCount (a count of zero has no datapoint,
+ * so FILL(…, 0)), and RequestCount per second.
+ */
+import {
+  type CloudWatchClient,
+  GetMetricDataCommand,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
+import type { Colour } from '../vocabulary.ts';
+import { type Analysis, type AnalysisCheck, BuiltInMetric } from './config.ts';
+import type { Samples } from './judge.ts';
+
+/** What the ALB's metrics are keyed by: the load balancer, and each colour's target group. */
+export interface Sources {
+  /** `app/<name>/<id>`, from the listener's or rule's ARN. */
+  loadBalancer: string;
+  targetGroups: Record<Colour, string>;
+}
+
+/** `app/<name>/<id>` of the load balancer a listener or listener rule belongs to. */
+export const loadBalancerOf = (listenerOrRuleArn: string): string =>
+  listenerOrRuleArn.match(/:listener(?:-rule)?\/(app\/[^/]+\/[^/]+)\//)?.[1] ?? '';
+
+/** `targetgroup/<name>/<id>` of a target group ARN (the TargetGroup dimension). */
+export const targetGroupDimension = (arn: string): string => arn.split(':').at(-1) ?? '';
+
+const queriesFor = (
+  check: AnalysisCheck,
+  id: string,
+  colour: Colour,
+  sources: Sources,
+  period: number,
+): MetricDataQuery[] => {
+  const alb = (name: string, stat: string, qid: string, returnData: boolean): MetricDataQuery => ({
+    Id: qid,
+    MetricStat: {
+      Metric: {
+        Namespace: 'AWS/ApplicationELB',
+        MetricName: name,
+        Dimensions: [
+          { Name: 'TargetGroup', Value: targetGroupDimension(sources.targetGroups[colour]) },
+          { Name: 'LoadBalancer', Value: sources.loadBalancer },
+        ],
+      },
+      Period: period,
+      Stat: stat,
+    },
+    ReturnData: returnData,
+  });
+  if (typeof check.metric !== 'string') {
+    const dims = check.metric.colourDimensions?.[colour] ?? check.metric.dimensions ?? {};
+    return [
+      {
+        Id: id,
+        MetricStat: {
+          Metric: {
+            Namespace: check.metric.namespace,
+            MetricName: check.metric.name,
+            Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
+          },
+          Period: period,
+          Stat: check.metric.stat,
+        },
+      },
+    ];
+  }
+  switch (check.metric) {
+    case 'error-rate':
+      return [
+        alb('HTTPCode_Target_5XX_Count', 'Sum', `${id}e`, true),
+        alb('RequestCount', 'Sum', `${id}r`, true),
+        { Id: id, Expression: `FILL(${id}e, 0) / ${id}r`, ReturnData: true },
+      ];
+    case 'request-rate':
+      return [alb('RequestCount', 'Sum', id, true)];
+    default:
+      return [alb('TargetResponseTime', BuiltInMetric[check.metric].stat, id, true)];
+  }
+};
+
+/** Each check's samples in [start, end), the new colour against the old. */
+export const readSamples = async (
+  cloudwatch: Pick<CloudWatchClient, 'send'>,
+  analysis: Analysis,
+  sources: Sources,
+  colours: { canary: Colour; baseline: Colour },
+  window: { start: Date; end: Date },
+): Promise<Samples[]> => {
+  const period = analysis.periodSeconds;
+  const ids = analysis.checks.map((_, i) => ({ canary: `c${i}n`, baseline: `c${i}o` }));
+  const queries = analysis.checks.flatMap((check, i) => [
+    ...queriesFor(check, ids[i]?.canary as string, colours.canary, sources, period),
+    ...queriesFor(check, ids[i]?.baseline as string, colours.baseline, sources, period),
+  ]);
+  const series = new Map<string, number[]>();
+  let token: string | undefined;
+  do {
+    const out = await cloudwatch.send(
+      new GetMetricDataCommand({
+        MetricDataQueries: queries,
+        StartTime: window.start,
+        EndTime: window.end,
+        ScanBy: 'TimestampAscending',
+        ...(token ? { NextToken: token } : {}),
+      }),
+    );
+    for (const r of out.MetricDataResults ?? []) {
+      series.set(r.Id ?? '', [...(series.get(r.Id ?? '') ?? []), ...(r.Values ?? [])]);
+    }
+    token = out.NextToken;
+  } while (token);
+  return analysis.checks.map((check, i) => {
+    const { canary, baseline } = ids[i] as { canary: string; baseline: string };
+    const scale = (v: number) =>
+      typeof check.metric !== 'string'
+        ? v
+        : check.metric.startsWith('latency')
+          ? v * 1000
+          : check.metric === 'request-rate'
+            ? v / period
+            : v;
+    const of = (id: string) => (series.get(id) ?? []).map(scale);
+    // The whole window's error rate: all errors over all requests (not a mean of per-period rates).
+    const ratio = (id: string) => {
+      const requests = (series.get(`${id}r`) ?? []).reduce((s, v) => s + v, 0);
+      return requests > 0 ? (series.get(`${id}e`) ?? []).reduce((s, v) => s + v, 0) / requests : undefined;
+    };
+    return {
+      canary: of(canary),
+      baseline: of(baseline),
+      ...(check.metric === 'error-rate'
+        ? { canaryValue: ratio(canary), baselineValue: ratio(baseline) }
+        : {}),
+    };
+  });
+};

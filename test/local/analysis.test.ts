@@ -1,0 +1,101 @@
+/**
+ * Analysis on real traffic (test/fixtures/targets-analysis.json: a 10% canary baking 10 minutes,
+ * judged on p95 latency and error rate against the old colour, and on request rate). The simulated
+ * account serves 20 requests/s; its per-target-group metrics are what GetMetricData answers.
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findTarget } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import type { ReleaseRecord } from '../../functions/shared/store.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { FaultPlan } from '../../local/faults.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
+
+const targetsFile = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
+const releaseId = releaseIdFor('shop-api', EcrModel.digestOf('shop-api', 'v2'));
+
+let rt: LocalRuntime | undefined;
+afterEach(async () => {
+  await rt?.dispose();
+  rt = undefined;
+});
+
+const release = async (faults?: FaultPlan, seed = 1) => {
+  rt = await LocalRuntime.start({ targetsFile, seed, ...(faults ? { faults } : {}) }, async (r) => {
+    const target = findTarget(r.targets, 'shop-api');
+    buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+    await serveTestListener(r.account, target);
+  });
+  rt.push('shop-api', 'v2');
+  await rt.settle();
+  return (await rt.release(releaseId)) as ReleaseRecord;
+};
+
+describe('analysis', () => {
+  it('a healthy canary ends Promoted; each bake recorded every check with value, baseline, statistic and verdict', async () => {
+    const r = await release();
+    expect(r.outcome, JSON.stringify(r.error)).toBe('Promoted');
+    expect(r.analysis?.map((a) => a.percent)).toEqual([10, 100]);
+    const canary = r.analysis?.[0];
+    expect(canary?.results.map((c) => [c.check, c.verdict])).toEqual([
+      ['p95-latency', 'pass'],
+      ['errors', 'pass'],
+      ['throughput', 'pass'],
+    ]);
+    const p95 = canary?.results[0];
+    // Both colours run v1's latency profile (p95 180 ms): alike, within noise.
+    expect(p95?.value).toBeGreaterThan(150);
+    expect(p95?.value).toBeLessThan(220);
+    expect(p95?.baseline).toBeGreaterThan(150);
+    expect(p95?.samples.canary).toBeGreaterThanOrEqual(5);
+    expect(p95?.comparison).toMatchObject({ statistic: 'mann-whitney-u', confidence: 0.98, tolerance: 0.15 });
+    expect(p95?.comparison?.pValue).toBeGreaterThan(0.02);
+    // 10% of 20 requests/s ≈ 2 requests/s on the canary.
+    expect(canary?.results[2]?.value).toBeGreaterThan(1);
+    expect(canary?.results[2]?.value).toBeLessThan(3);
+    // At 100% the old colour serves nothing: thresholds only.
+    expect(r.analysis?.[1]?.results[0]).toMatchObject({ baseline: null, verdict: 'pass' });
+    expect(r.analysis?.[1]?.results[0]?.comparison).toBeUndefined();
+    // The outcome notice carries them (SNS, Slack, Teams, and the record's notice).
+    expect(r.notice?.text).toMatch(
+      /Analysis at 10% \(step 1\): p95-latency PASS, p95 latency \d+ ms vs \d+ ms on the old colour, Mann-Whitney p=/,
+    );
+  });
+
+  it('a +50% p95 regression on the canary rolls back, naming the check and the numbers', async () => {
+    const r = await release({ latencyMs: { v2: 270 } });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Error).toBe('AnalysisFailed');
+    expect(r.error?.Cause).toMatch(
+      /^at 10% on green: analysis check "p95-latency" failed: p95 latency \d+ ms on the new colour vs \d+ ms on the old \(\+\d+\.\d%, tolerance 15%; Mann-Whitney p=[\d.e-]+, needs < 0\.020\)/,
+    );
+    // The weights went back: all traffic on blue.
+    expect(r.trafficRestoredAt).toBeDefined();
+  });
+
+  it('an error-rate step of 3 points on the canary rolls back on the comparison', async () => {
+    const r = await release({ errorRates: { v2: 0.03 } });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Cause).toMatch(
+      /analysis check "errors" failed: error rate \d\.\d\d% on the new colour vs 0\.00% on the old \(\+\d\.\d\d points, tolerance 1\.00 points/,
+    );
+  });
+
+  it('too little traffic is inconclusive, never a pass: the canary rolls back at its bake end', async () => {
+    const r = await release({ trafficRps: 0.05 });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Error).toBe('AnalysisFailed');
+    expect(r.error?.Cause).toMatch(
+      /at the bake's end: analysis check "p95-latency" was inconclusive \(too little data is never a pass\): \d of 5 periods with data on the new colour/,
+    );
+    expect(r.analysis?.[0]?.results.find((c) => c.check === 'throughput')?.verdict).toBe('inconclusive');
+  });
+
+  it('missing datapoints (a fifth lost) still decide a healthy canary', async () => {
+    const r = await release({ missingMetrics: 0.2 });
+    expect(r.outcome, JSON.stringify(r.error)).toBe('Promoted');
+    expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeLessThan(10);
+  });
+});

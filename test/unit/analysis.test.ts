@@ -1,0 +1,183 @@
+/**
+ * Analysis config (bad input names the field and says what to do) and the judge on hand-made
+ * samples: thresholds, the comparison's direction and tolerance, and too little data.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type AnalysisCheck, periodsIn } from '../../functions/shared/analysis/config.ts';
+import { judgeCheck } from '../../functions/shared/analysis/judge.ts';
+import { loadBalancerOf, targetGroupDimension } from '../../functions/shared/analysis/metrics.ts';
+import { parseTargets } from '../../functions/shared/config.ts';
+
+const file = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
+const doc = () => JSON.parse(readFileSync(file, 'utf8'));
+const withCheck = (check: Record<string, unknown>, edit?: (t: Record<string, unknown>) => void) => {
+  const d = doc();
+  d.targets[0].analysis.checks = [check];
+  edit?.(d.targets[0]);
+  return () => parseTargets(d);
+};
+const parsedCheck = (check: Record<string, unknown>): AnalysisCheck =>
+  withCheck(check)().targets[0]?.analysis?.checks[0] as AnalysisCheck;
+
+describe('analysis config', () => {
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'an unknown metric',
+      { name: 'x', metric: 'latency-p90', max: 1 },
+      /checks\[0\]\.metric: .*must be one of latency-p50, latency-p95, latency-p99, error-rate, request-rate/,
+    ],
+    [
+      'an unknown statistic',
+      { name: 'x', metric: { namespace: 'App', name: 'Q', stat: 'Median', dimensions: { Q: 'a' } }, max: 1 },
+      /checks\[0\]\.metric\.stat: must be Average, Sum, Minimum, Maximum, SampleCount or a percentile/,
+    ],
+    [
+      'an error rate above 1',
+      { name: 'x', metric: 'error-rate', max: 5 },
+      /checks\[0\]\.max: an error rate is a ratio from 0 to 1 \(0\.05 is 5%\), not 5/,
+    ],
+    [
+      'a negative latency',
+      { name: 'x', metric: 'latency-p95', max: -200 },
+      /checks\[0\]\.max: a latency in ms must be above 0, not -200/,
+    ],
+    [
+      'min above max',
+      { name: 'x', metric: 'request-rate', min: 10, max: 5 },
+      /checks\[0\]\.min: must be below max \(5\)/,
+    ],
+    [
+      'a check that judges nothing',
+      { name: 'x', metric: 'latency-p95' },
+      /checks\[0\]\.max: a check needs max, min or compare/,
+    ],
+    [
+      'a comparison without a baseline colour',
+      {
+        name: 'x',
+        metric: { namespace: 'App', name: 'Q', stat: 'Average', dimensions: { Q: 'a' } },
+        compare: {},
+      },
+      /checks\[0\]\.compare: a comparison needs a baseline colour: give metric\.colourDimensions/,
+    ],
+  ])('refuses %s, naming the field', (_, check, message) => {
+    expect(withCheck(check)).toThrow(message);
+  });
+
+  it('refuses a period CloudWatch does not keep these metrics at', () => {
+    const d = doc();
+    d.targets[0].analysis.periodSeconds = 90;
+    expect(() => parseTargets(d)).toThrow(
+      /analysis\.periodSeconds: must be a multiple of 60 from 60 to 3600/,
+    );
+  });
+
+  it('refuses a comparison under all-at-once, and a bake too short for minSamples, saying what to do', () => {
+    expect(
+      withCheck({ name: 'x', metric: 'latency-p95', compare: {} }, (t) => {
+        (t.traffic as Record<string, unknown>).strategy = { type: 'all-at-once' };
+      }),
+    ).toThrow(
+      /checks\[0\]\.compare: a comparison needs both colours serving at once: all-at-once never splits traffic/,
+    );
+    expect(withCheck({ name: 'x', metric: 'latency-p95', max: 500 }, (t) => (t.bakeMinutes = 5))).toThrow(
+      /checks\[0\]\.minSamples: bakeMinutes 5 holds 3 period\(s\) of 60 s with data when the bake ends .* fewer than minSamples 5: the check could only be inconclusive\. Bake at least 7 min, or lower minSamples/,
+    );
+    expect(periodsIn(10, 60)).toBe(8);
+  });
+
+  it('fills the defaults it documents', () => {
+    expect(parsedCheck({ name: 'x', metric: 'latency-p95', compare: {} })).toMatchObject({
+      compare: { confidence: 0.98, direction: 'increase' },
+      minSamples: 5,
+      inconclusive: 'fail',
+    });
+  });
+
+  it('reads the ALB dimensions from the ARNs', () => {
+    expect(
+      loadBalancerOf(
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee',
+      ),
+    ).toBe('app/prod-alb/50dc6c495c0c9188');
+    expect(
+      targetGroupDimension(
+        'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-blue/73e2d6bc24d8a067',
+      ),
+    ).toBe('targetgroup/shop-blue/73e2d6bc24d8a067');
+  });
+});
+
+describe('the judge', () => {
+  const latency = parsedCheck({ name: 'p95', metric: 'latency-p95', max: 2000, compare: {} });
+  const errors = parsedCheck({ name: 'errors', metric: 'error-rate', compare: {} });
+  const slow = [210, 220, 205, 230, 215, 225, 240, 212, 219, 228];
+  const base = [180, 185, 190, 178, 182, 188, 186, 181, 179, 184];
+
+  it('fails a new colour slower beyond tolerance with confidence (p from test/unit/mann-whitney.test.ts)', () => {
+    const r = judgeCheck(latency, { canary: slow, baseline: base }, { compare: true });
+    expect(r.verdict).toBe('fail');
+    // Medians 219.5 and 183: +19.9% > 15%; U = 100, p = 9.1e-5 < 0.02.
+    expect(r.comparison).toMatchObject({ u: 100, tolerance: 0.15, confidence: 0.98 });
+    expect(r.comparison?.effect).toBeCloseTo(219.5 / 183 - 1, 10);
+    expect(r.reason).toBe(
+      'p95 latency 220 ms on the new colour vs 183 ms on the old (+19.9%, tolerance 15%; Mann-Whitney p=9.1e-5, needs < 0.020)',
+    );
+  });
+
+  it('passes a difference that is certain but within tolerance', () => {
+    const near = base.map((v) => v * 1.1);
+    expect(judgeCheck(latency, { canary: near, baseline: base }, { compare: true }).verdict).toBe('pass');
+  });
+
+  it('passes a difference beyond tolerance that noise could explain', () => {
+    const r = judgeCheck(
+      latency,
+      { canary: [180, 400, 170, 190, 185], baseline: [182, 175, 420, 188, 179] },
+      { compare: true },
+    );
+    expect(r.verdict).toBe('pass');
+  });
+
+  it('judges error rates in points, on the whole window', () => {
+    const r = judgeCheck(
+      errors,
+      {
+        canary: [0.02, 0.03, 0.025, 0.028, 0.031],
+        baseline: [0, 0.001, 0, 0, 0.002],
+        canaryValue: 0.027,
+        baselineValue: 0.0006,
+      },
+      { compare: true },
+    );
+    expect(r).toMatchObject({ verdict: 'fail', value: 0.027, baseline: 0.0006 });
+    expect(r.reason).toMatch(
+      /^error rate 2\.70% on the new colour vs 0\.06% on the old \(\+2\.64 points, tolerance 1\.00 points/,
+    );
+  });
+
+  it('a threshold decides before any comparison; too few periods is inconclusive', () => {
+    expect(
+      judgeCheck(latency, { canary: [2500, 2600, 2400, 2550, 2450], baseline: base }, { compare: true })
+        .reason,
+    ).toBe('p95 latency 2500 ms is above its max 2000 ms');
+    expect(judgeCheck(latency, { canary: [200, 210], baseline: base }, { compare: true })).toMatchObject({
+      verdict: 'inconclusive',
+      reason: '2 of 5 periods with data on the new colour',
+    });
+    expect(judgeCheck(latency, { canary: slow, baseline: [180] }, { compare: true })).toMatchObject({
+      verdict: 'inconclusive',
+      reason: '1 of 5 periods with data on the old colour',
+    });
+  });
+
+  it('at 100% the old colour serves nothing: thresholds only, said so', () => {
+    const r = judgeCheck(latency, { canary: slow, baseline: [] }, { compare: false });
+    expect(r).toMatchObject({ verdict: 'pass', baseline: null });
+    expect(r.reason).toBe(
+      'p95 latency 220 ms within its threshold (no comparison: the old colour serves nothing now)',
+    );
+  });
+});
