@@ -342,6 +342,73 @@ interface ScaleResult {
   peakRssMiB: number;
   stateTransitions: number;
 }
+// --- analysis: detection on real traffic, against alarms alone ---------------------------------
+interface AnalysisBench {
+  variant: string;
+  seeds: number;
+  healthySeeds: number;
+  results: Record<
+    string,
+    { outcome: string; error?: string; secondsToWeightsBack?: number; withinCanaryBake?: boolean }[]
+  >;
+}
+const analysisRun = (variant: 'analysis' | 'alarms', seeds: number, healthySeeds: number): AnalysisBench => {
+  const stdout = execFileSync(
+    process.execPath,
+    [
+      fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)),
+      fileURLToPath(new URL('./analysis.ts', import.meta.url)),
+      variant,
+      String(seeds),
+      String(healthySeeds),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  ).toString();
+  return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as AnalysisBench;
+};
+const quick = process.argv.includes('--quick');
+const analysisSeeds = quick ? 20 : 40;
+const healthySeeds = quick ? 20 : 100;
+out(
+  `\nanalysis: a 10% canary baking 10 min on 20 requests/s, ${analysisSeeds} seeds per regression, ${healthySeeds} healthy; judged by analysis (+ the 5xx alarm) and by the alarm alone`,
+);
+const judged = {
+  analysis: analysisRun('analysis', analysisSeeds, healthySeeds),
+  alarms: analysisRun('alarms', analysisSeeds, healthySeeds),
+};
+for (const name of ['latency +30%', 'errors +2 points']) {
+  const rate = (variant: 'analysis' | 'alarms') => {
+    const runs = judged[variant].results[name] ?? [];
+    const caught = runs.filter((r) => r.outcome === 'RolledBack' && r.withinCanaryBake).length;
+    return { caught, of: runs.length, percent: runs.length ? (100 * caught) / runs.length : 0 };
+  };
+  const a = rate('analysis');
+  const alone = rate('alarms');
+  const times = (judged.analysis.results[name] ?? [])
+    .flatMap((r) => (r.secondsToWeightsBack !== undefined ? [r.secondsToWeightsBack] : []))
+    .sort((x, y) => x - y);
+  row(
+    `detected within the canary bake: ${name}`,
+    `${a.caught}/${a.of} (${a.percent.toFixed(0)}%)`,
+    `${a.percent >= 95 ? 'goal ≥ 95%: met' : 'goal ≥ 95%: NOT met'}; alarms alone: ${alone.caught}/${alone.of}`,
+  );
+  row(
+    `  regression start → weights back: ${name}`,
+    times.length ? `median ${times[Math.floor(times.length / 2)]?.toFixed(0)} s` : '-',
+    times.length
+      ? `worst ${times.at(-1)?.toFixed(0)} s (the regression starts with the canary's weight change)`
+      : '',
+  );
+}
+const falsePositives = (variant: 'analysis' | 'alarms') =>
+  (judged[variant].results.healthy ?? []).filter((r) => r.outcome !== 'Promoted').length;
+row(
+  'healthy releases rolled back (false positives)',
+  `${falsePositives('analysis')}/${judged.analysis.healthySeeds}`,
+  `${falsePositives('analysis') === 0 ? 'goal 0: met' : 'goal 0: NOT met'}; alarms alone: ${falsePositives('alarms')}/${judged.alarms.healthySeeds}`,
+);
+const analysisFigures = judged;
+
 let scale: unknown = null;
 let coldStarts: unknown = null;
 if (!process.argv.includes('--quick')) {
@@ -444,6 +511,6 @@ if (!process.argv.includes('--quick')) {
 mkdirSync(fileURLToPath(new URL('.', import.meta.url)), { recursive: true });
 writeFileSync(
   fileURLToPath(new URL('./results.json', import.meta.url)),
-  `${JSON.stringify({ runs: RUNS, prices, scenarios: results, scale, coldStarts }, null, 2)}\n`,
+  `${JSON.stringify({ runs: RUNS, prices, scenarios: results, analysis: analysisFigures, scale, coldStarts }, null, 2)}\n`,
 );
 process.exit(0);

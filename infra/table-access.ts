@@ -30,7 +30,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   validate: { releases: ['UpdateItem', 'Query'] },
   'recheck-promotion-gate': { releases: ['UpdateItem', 'Query'] },
   // Records each bake's analysis (and its phase).
-  'analyse-bake': recordsPhase,
+  'analyse-bake': readsAndRecords,
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,
@@ -38,7 +38,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'request-approval': { ...readsAndRecords, approvals: ['GetItem', 'PutItem', 'UpdateItem'] },
   // Reads the record before and after each weight change: a rollback's request stops it (the fence).
   'shift-traffic': readsAndRecords,
-  'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
+  // GetItem on waits: the previous step's bake (its window is the old colour's baseline at 100%).
+  'register-wait': { ...readsAndRecords, waits: ['GetItem', 'PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
   'run-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).

@@ -17,12 +17,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const end = deps.now();
   const start = new Date(end.getTime() - input.traffic.bakeSeconds * 1000);
+  const previous =
+    input.traffic.percent < 100
+      ? undefined
+      : (await deps.store.getRelease(input.releaseId))?.analysis?.filter((a) => a.percent < 100).at(-1);
   const results = await analyse(
     target,
     deps.cloudwatch,
     { canary: input.toColour, baseline: otherColour(input.toColour) },
     { start, end },
-    { compare: input.traffic.percent < 100 },
+    {
+      oldServes: input.traffic.percent < 100,
+      // At 100% the old colour serves nothing: its baseline is the previous step's bake.
+      baselineWindow: previous ? { start: new Date(previous.from), end: new Date(previous.to) } : undefined,
+    },
   );
   const checks = target.analysis?.checks ?? [];
   const warnings = results.filter(

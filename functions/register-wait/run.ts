@@ -34,7 +34,13 @@ type Deps = Pick<
 /** Waits are kept a week after they were registered, then DynamoDB's TTL removes them. */
 const RETENTION_SECONDS = 7 * 24 * 3600;
 
-export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): WaitRecord => {
+export const waitFor = (
+  input: Input,
+  createdAt: Date,
+  targets: TargetsFile,
+  /** The previous step's bake, if this is a later one (its window is the old colour's baseline at 100%). */
+  previousBake?: WaitRecord,
+): WaitRecord => {
   const base = {
     waitId: `${input.releaseId}#${input.kind}`,
     releaseId: input.releaseId,
@@ -106,6 +112,12 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
         })),
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
         ...(target.analysis ? { analysis: { target: target.name, step } } : {}),
+        // At 100% the old colour serves nothing: the previous step's bake is its baseline.
+        ...(target.analysis && percent === 100 && previousBake
+          ? {
+              baselineWindow: { start: previousBake.condition.startedAt, end: previousBake.condition.endsAt },
+            }
+          : {}),
         // The Task's own timeout ends the bake: it counts from when the Task began.
         startedAt,
         endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),
@@ -159,7 +171,17 @@ export const waitFor = (input: Input, createdAt: Date, targets: TargetsFile): Wa
  * once, because the event that would resume it may have come before the wait existed.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
-  const wait = waitFor(input, deps.now(), deps.targets);
+  const previousBake =
+    (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) &&
+    input.traffic.percent === 100 &&
+    input.traffic.step > 0 &&
+    findTarget(deps.targets, input.target).analysis
+      ? await deps.store.getWait(
+          bakeResourceKey(input.target),
+          `${input.releaseId}#${WaitKind.Bake}#${input.traffic.step - 1}`,
+        )
+      : undefined;
+  const wait = waitFor(input, deps.now(), deps.targets, previousBake);
   await deps.store.putWait(wait);
   // A rollback asked this release to stop while it was between waits: stop at this one. Not a wait
   // of the way back (RollBackGroup): stopping is what it is doing.

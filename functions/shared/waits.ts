@@ -361,6 +361,12 @@ const checkHooks = async (
  * health of the new colour of each bake that no alarm has decided already. A bake whose time is up and that saw nothing is done: its Task
  * has normally moved on by its own timeout already, and this only closes the record.
  */
+/** The previous step's bake window, the old colour's baseline at 100% (register-wait copies it). */
+const baselineOf = (wait: WaitRecord) => {
+  const w = wait.condition.baselineWindow as { start: string; end: string } | undefined;
+  return w ? { start: new Date(w.start), end: new Date(w.end) } : undefined;
+};
+
 const checkBakes = async (
   bakes: WaitRecord[],
   aws: WaitAws,
@@ -405,7 +411,10 @@ const checkBakes = async (
       if (failures.size > 0) memberFailures.set(wait.waitId, describeMemberFailures(failures));
     }
   }
-  // Real traffic, judged: a check that fails rolls back like an alarm (analysis/).
+  // Real traffic, judged: a check that fails rolls back like an alarm (analysis/). Over the bake so
+  // far, and over its latest minutes (a regression that starts late would hide in the whole
+  // bake's median). A failed read leaves this bake's analysis to the next tick; the alarms and
+  // target health above still decide.
   const analysisFailures = new Map<string, string>();
   if (options.analysis && aws.targets) {
     for (const wait of undecided.filter((w) => w.condition.analysis)) {
@@ -413,15 +422,36 @@ const checkBakes = async (
       const target = aws.targets.targets.find((t) => t.name === name);
       if (!target?.analysis) continue;
       const colour = wait.condition.colour as Colour;
-      const results = await analyse(
-        target,
-        aws.cloudwatch,
-        { canary: colour, baseline: otherColour(colour) },
-        { start: new Date(wait.condition.startedAt as string), end: aws.now() },
-        { compare: (wait.condition.percent as number) < 100 },
+      const start = new Date(wait.condition.startedAt as string);
+      const end = aws.now();
+      const recent = new Date(
+        end.getTime() -
+          (Math.max(...target.analysis.checks.map((c) => c.minSamples)) + 2) *
+            target.analysis.periodSeconds *
+            1000,
       );
-      if (results.some((r) => r.verdict === 'fail'))
-        analysisFailures.set(wait.waitId, describeFailures(results));
+      try {
+        const judge = (from: Date) =>
+          analyse(
+            target,
+            aws.cloudwatch,
+            { canary: colour, baseline: otherColour(colour) },
+            { start: from, end },
+            {
+              oldServes: (wait.condition.percent as number) < 100,
+              baselineWindow: baselineOf(wait),
+            },
+          );
+        let results = await judge(start);
+        if (!results.some((r) => r.verdict === 'fail') && recent > start) results = await judge(recent);
+        if (results.some((r) => r.verdict === 'fail'))
+          analysisFailures.set(wait.waitId, describeFailures(results));
+      } catch (error) {
+        logger.warn('bake analysis skipped this tick', {
+          waitId: wait.waitId,
+          error: (error as Error).message,
+        });
+      }
     }
   }
   for (const wait of bakes) {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
+import { analysisIssues } from '../shared/analysis/config.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
@@ -128,6 +129,14 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     throw error;
   }
 
+  // A strategy given for this release only must still let the target's analysis judge it.
+  if (input.strategy && target.analysis) {
+    const issues = analysisIssues({ ...target, traffic: { ...target.traffic, strategy: input.strategy } });
+    if (issues.length > 0)
+      throw new InvalidInput(
+        `this release's strategy (${input.strategy.type}) does not suit ${target.name}'s analysis: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+  }
   // The promotion gate: only an image that earned it upstream (promotion.ts). Break-glass passes a
   // closed gate, and the record says which gate it passed and why it was closed.
   const gate = await promotionGate(target, input.image.digest, deps);
@@ -276,6 +285,20 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
         ? `Rollback plan: after the migration, nothing is put back automatically; restore the snapshot, then \`switchyard rollback --target ${target.name} --force\`.`
         : `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0${members.length ? '; the whole group goes back with it (singletons one colour at a time)' : ''}.`,
       ...(target.alarms.length ? [`Watching alarms: ${target.alarms.join(', ')}.`] : []),
+      ...(target.analysis
+        ? [
+            `Analysis each minute of every bake, and over each bake at its end: ${target.analysis.checks
+              .map(
+                (c) =>
+                  `${c.name} (${[
+                    ...(c.max !== undefined ? [`max ${c.max}`] : []),
+                    ...(c.min !== undefined ? [`min ${c.min}`] : []),
+                    ...(c.compare ? [`vs ${fromColour}, ${c.compare.confidence * 100}% confidence`] : []),
+                  ].join(', ')})`,
+              )
+              .join('; ')}; at 100% thresholds only (${fromColour} then serves nothing).`,
+          ]
+        : []),
       ...(input.breakGlass ? [`Break-glass: ${input.breakGlass.reason} (${input.breakGlass.by}).`] : []),
     ],
   });

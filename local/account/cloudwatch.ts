@@ -174,7 +174,9 @@ export class CloudWatchModel {
     const queries = input.MetricDataQueries ?? [];
     if (queries.length < 1 || queries.length > 500)
       throw awsError('ValidationError', 'MetricDataQueries must have between 1 and 500 items.');
-    const start = new Date(input.StartTime ?? 0).getTime();
+    // "Start time less than 15 days ago: round down to the nearest whole minute" (GetMetricData
+    // reference, StartTime): the first period of a window begins before the window does.
+    const start = Math.floor(new Date(input.StartTime ?? 0).getTime() / 60_000) * 60_000;
     const end = new Date(input.EndTime ?? 0).getTime();
     if (!(start < end))
       throw awsError('ValidationError', 'The parameter StartTime must be less than the parameter EndTime.');
@@ -226,10 +228,14 @@ export class CloudWatchModel {
     const out: Series = new Map();
     const metric = stat.Metric ?? {};
     const groupDim = metric.Dimensions?.find((d) => d.Name === 'TargetGroup')?.Value;
+    const lbDim = metric.Dimensions?.find((d) => d.Name === 'LoadBalancer')?.Value;
     if (metric.Namespace !== 'AWS/ApplicationELB' || !groupDim || !this.traffic) return out;
     const arn = [...this.traffic.datapoints.keys()].find((a) => a.endsWith(`:${groupDim}`));
     const now = Date.now();
-    const points = (arn ? (this.traffic.datapoints.get(arn) ?? []) : []).filter((p) => p.visibleAt <= now);
+    // A series is named by all its dimensions: the wrong load balancer is another (empty) series.
+    const points = (arn ? (this.traffic.datapoints.get(arn) ?? []) : []).filter(
+      (p) => p.visibleAt <= now && (lbDim === undefined || p.loadBalancer === lbDim),
+    );
     const periodMs = Math.max(METRIC_PERIOD_SECONDS, stat.Period ?? 60) * 1000;
     const buckets = new Map<number, Datapoint[]>();
     for (const p of points) {
@@ -247,13 +253,15 @@ export class CloudWatchModel {
           : metric.MetricName === 'HTTPCode_Target_5XX_Count'
             ? ps.reduce((s, p) => s + p.errors, 0) || undefined
             : metric.MetricName === 'TargetResponseTime'
-              ? stat.Stat === 'p50' || stat.Stat === 'Average'
-                ? weighted((p) => p.p50)
-                : stat.Stat === 'p95'
-                  ? weighted((p) => p.p95)
-                  : stat.Stat === 'p99'
-                    ? weighted((p) => p.p99)
-                    : undefined
+              ? stat.Stat === 'Average'
+                ? weighted((p) => p.mean)
+                : stat.Stat === 'p50'
+                  ? weighted((p) => p.p50)
+                  : stat.Stat === 'p95'
+                    ? weighted((p) => p.p95)
+                    : stat.Stat === 'p99'
+                      ? weighted((p) => p.p99)
+                      : undefined
               : undefined;
       // A count of zero is no datapoint (ALB metrics reference).
       if (value !== undefined) out.set(at, value);

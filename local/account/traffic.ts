@@ -12,6 +12,8 @@
  * long right tail); its errors a binomial draw of its image's error rate. A minute's percentiles
  * come from up to 400 sampled requests, so a thin minute is noisy, as it is in CloudWatch.
  */
+
+import { loadBalancerOf } from '../../functions/shared/analysis/metrics.ts';
 import type { Faults } from '../faults.ts';
 import type { Random } from '../rng.ts';
 import type { Elbv2Model } from './elbv2.ts';
@@ -28,10 +30,13 @@ export interface Datapoint {
   visibleAt: number;
   requests: number;
   errors: number;
-  /** Response-time percentiles of the minute, seconds (as TargetResponseTime reports them). */
+  /** Response-time percentiles and mean of the minute, seconds (as TargetResponseTime reports them). */
   p50: number;
   p95: number;
   p99: number;
+  mean: number;
+  /** The LoadBalancer dimension (`app/<name>/<id>`) the target group's datapoints carry. */
+  loadBalancer: string;
 }
 
 export class TrafficModel {
@@ -69,25 +74,29 @@ export class TrafficModel {
   minute(at: number) {
     for (const [where, configured] of this.served) {
       const rps = (this.faults.trafficRps ?? configured) * (0.9 + this.random.int(0, 200) / 1000);
-      const weights = Object.entries(this.elbv2.weightsOf(where)).filter(([, w]) => w > 0);
-      const total = weights.reduce((sum, [, w]) => sum + w, 0);
-      for (const [group, weight] of weights) {
-        const requests = Math.round((rps * METRIC_PERIOD_SECONDS * weight) / total);
+      // Each target group's share of the minute, time-weighted over the weight changes in it: the
+      // minute of a weight change carries both weights, as CloudWatch's does.
+      const shares = this.shares(where, at, at + METRIC_PERIOD_SECONDS * 1000);
+      for (const [group, share] of shares) {
+        const requests = this.poisson(rps * METRIC_PERIOD_SECONDS * share);
         const targets = this.elbv2.healthyTargets(group);
         if (requests === 0 || targets.length === 0) continue;
         // Missing data: a datapoint CloudWatch never got (the fault knob), as a reader must expect.
-        if (this.faults.missingMetrics && this.random.int(0, 999) < this.faults.missingMetrics * 1000)
+        if (this.faults.missingMetrics && this.random.int(0, 999) < this.faults.missingMetrics * 1000) {
+          this.faults.fired.push(`metrics: a datapoint of ${group.split('/').at(-2)} lost`);
           continue;
+        }
         const latencies: number[] = [];
         let errors = 0;
         targets.forEach((target, i) => {
-          const share = Math.round(requests / targets.length) + (i < requests % targets.length ? 1 : 0);
-          errors += this.binomial(share, target.errorRate);
-          const sampled = Math.min(share, Math.ceil(SAMPLED / targets.length));
+          const served = Math.floor(requests / targets.length) + (i < requests % targets.length ? 1 : 0);
+          errors += this.binomial(served, target.errorRate);
+          const sampled = Math.min(served, Math.ceil(SAMPLED / targets.length));
           const median = (target.p95Ms ?? 180) / Math.exp(Z95 * SIGMA);
           for (let k = 0; k < sampled; k++) latencies.push(median * Math.exp(SIGMA * this.normal()));
         });
         latencies.sort((a, b) => a - b);
+        const mean = latencies.reduce((sum, v) => sum + v, 0) / latencies.length / 1000;
         const pct = (q: number) =>
           (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) / 1000;
         const series = this.datapoints.get(group) ?? [];
@@ -100,10 +109,51 @@ export class TrafficModel {
           p50: pct(0.5),
           p95: pct(0.95),
           p99: pct(0.99),
+          mean,
+          loadBalancer: loadBalancerOf(where),
         });
         this.datapoints.set(group, series);
       }
     }
+  }
+
+  /** Each target group's time-weighted share of [from, to) of `where`'s requests. */
+  private shares(where: string, from: number, to: number): Map<string, number> {
+    const history = this.elbv2.weightHistory.filter((h) => h.where === where);
+    const before = history.filter((h) => h.at <= from).at(-1);
+    const changes = history.filter((h) => h.at > from && h.at < to);
+    const spans: [number, Record<string, number>][] = [];
+    let start = from;
+    let weights = before?.weights ?? this.elbv2.weightsOf(where);
+    for (const change of changes) {
+      spans.push([change.at - start, weights]);
+      start = change.at;
+      weights = change.weights;
+    }
+    spans.push([to - start, weights]);
+    const out = new Map<string, number>();
+    for (const [ms, w] of spans) {
+      const total = Object.values(w).reduce((sum, v) => sum + v, 0);
+      if (total === 0) continue;
+      for (const [group, weight] of Object.entries(w)) {
+        if (weight > 0) out.set(group, (out.get(group) ?? 0) + ((ms / (to - from)) * weight) / total);
+      }
+    }
+    return out;
+  }
+
+  /** A Poisson draw (requests arriving at random): Knuth's method for small means, normal above 50. */
+  private poisson(mean: number): number {
+    if (mean <= 0) return 0;
+    if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * this.normal()));
+    const limit = Math.exp(-mean);
+    let k = 0;
+    let p = this.random.next();
+    while (p > limit) {
+      k++;
+      p *= this.random.next();
+    }
+    return k;
   }
 
   /** A standard normal draw (Box-Muller on the seeded generator). */
@@ -113,14 +163,18 @@ export class TrafficModel {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
 
-  /** Errors among `n` requests each failing with probability `p` (normal approximation above 50). */
+  /**
+   * Errors among `n` requests each failing with probability `p`: counted one by one up to 500
+   * requests, the Poisson law for rare errors (n·p < 10) and the normal law otherwise.
+   */
   private binomial(n: number, p: number): number {
     if (p <= 0 || n === 0) return 0;
-    if (n <= 50) {
+    if (n <= 500) {
       let k = 0;
-      for (let i = 0; i < n; i++) if (this.random.int(0, 999_999) < p * 1_000_000) k++;
+      for (let i = 0; i < n; i++) if (this.random.next() < p) k++;
       return k;
     }
+    if (n * p < 10) return Math.min(n, this.poisson(n * p));
     return Math.max(0, Math.min(n, Math.round(n * p + Math.sqrt(n * p * (1 - p)) * this.normal())));
   }
 }

@@ -22,16 +22,41 @@ afterEach(async () => {
   rt = undefined;
 });
 
-const release = async (faults?: FaultPlan, seed = 1) => {
-  rt = await LocalRuntime.start({ targetsFile, seed, ...(faults ? { faults } : {}) }, async (r) => {
-    const target = findTarget(r.targets, 'shop-api');
-    buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
-    await serveTestListener(r.account, target);
+/**
+ * Releases v2 and returns its record. `during` runs every 5 virtual seconds with the time since the
+ * canary's weight change (a regression or a sick target that starts mid-bake).
+ */
+const release = async (
+  faults?: FaultPlan,
+  seed = 1,
+  during?: (r: LocalRuntime, sinceShiftMs: number) => void,
+) => {
+  const r = await LocalRuntime.start({ targetsFile, seed, ...(faults ? { faults } : {}) }, async (x) => {
+    const target = findTarget(x.targets, 'shop-api');
+    buildWorld(x.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+    await serveTestListener(x.account, target);
   });
-  rt.push('shop-api', 'v2');
-  await rt.settle();
-  return (await rt.release(releaseId)) as ReleaseRecord;
+  rt = r;
+  const target = findTarget(r.targets, 'shop-api');
+  let shiftedAt: number | undefined;
+  const timer = setInterval(() => {
+    const green =
+      r.account.elbv2.weightsOf(target.traffic.listenerRuleArn as string)[
+        target.traffic.targetGroups.green
+      ] ?? 0;
+    if (shiftedAt === undefined && green > 0) shiftedAt = Date.now();
+    if (shiftedAt !== undefined) during?.(r, Date.now() - shiftedAt);
+  }, 5_000);
+  r.push('shop-api', 'v2');
+  await r.settle();
+  clearInterval(timer);
+  return (await r.release(releaseId)) as ReleaseRecord;
 };
+const greenTargets = (r: LocalRuntime) => [
+  ...(r.account.elbv2.targetGroups
+    .get(findTarget(r.targets, 'shop-api').traffic.targetGroups.green)
+    ?.targets.values() ?? []),
+];
 
 describe('analysis', () => {
   it('a healthy canary ends Promoted; each bake recorded every check with value, baseline, statistic and verdict', async () => {
@@ -55,9 +80,11 @@ describe('analysis', () => {
     // 10% of 20 requests/s ≈ 2 requests/s on the canary.
     expect(canary?.results[2]?.value).toBeGreaterThan(1);
     expect(canary?.results[2]?.value).toBeLessThan(3);
-    // At 100% the old colour serves nothing: thresholds only.
-    expect(r.analysis?.[1]?.results[0]).toMatchObject({ baseline: null, verdict: 'pass' });
-    expect(r.analysis?.[1]?.results[0]?.comparison).toBeUndefined();
+    // At 100% the old colour serves nothing: its baseline is the previous step's (the canary's) bake.
+    const full = r.analysis?.[1]?.results[0];
+    expect(full).toMatchObject({ verdict: 'pass' });
+    expect(full?.baseline).toBeGreaterThan(150);
+    expect(full?.reason).toContain('on the old during the previous step');
     // The outcome notice carries them (SNS, Slack, Teams, and the record's notice).
     expect(r.notice?.text).toMatch(
       /Analysis at 10% \(step 1\): p95-latency PASS, p95 latency \d+ ms vs \d+ ms on the old colour, Mann-Whitney p=/,
@@ -69,7 +96,7 @@ describe('analysis', () => {
     expect(r.outcome).toBe('RolledBack');
     expect(r.error?.Error).toBe('AnalysisFailed');
     expect(r.error?.Cause).toMatch(
-      /^at 10% on green: analysis check "p95-latency" failed: p95 latency \d+ ms on the new colour vs \d+ ms on the old \(\+\d+\.\d%, tolerance 15%; Mann-Whitney p=[\d.e-]+, needs < 0\.020\)/,
+      /^at 10% on green: analysis check "p95-latency" failed: p95 latency \d+ ms on the new colour vs \d+ ms on the old \(\+\d+\.\d%, tolerance 15%; Mann-Whitney against the old colour \+15%: p=[\d.e-]+, needs < 0\.020\)/,
     );
     // The weights went back: all traffic on blue.
     expect(r.trafficRestoredAt).toBeDefined();
@@ -93,9 +120,60 @@ describe('analysis', () => {
     expect(r.analysis?.[0]?.results.find((c) => c.check === 'throughput')?.verdict).toBe('inconclusive');
   });
 
+  it('a regression that starts late in the canary bake is caught at 100%, against the old colour of the previous step', async () => {
+    const r = await release(undefined, 1, (x, since) => {
+      if (since >= 6.5 * 60_000) for (const t of greenTargets(x)) t.p95Ms = 400;
+    });
+    expect(r.outcome).toBe('RolledBack');
+    // Too few slow minutes reach CloudWatch before the canary's bake ends; at 100% the new colour is
+    // compared with blue as it served during the canary (the whole-bake median alone hid it before).
+    expect(r.error?.Cause).toMatch(
+      /^at 100% on green: analysis check "p95-latency" failed: p95 latency \d+ ms on the new colour vs \d+ ms on the old during the previous step/,
+    );
+  });
+
+  it('a regression that starts mid-canary is caught on the latest minutes while the canary still runs', async () => {
+    const r = await release(undefined, 1, (x, since) => {
+      if (since >= 2 * 60_000) for (const t of greenTargets(x)) t.p95Ms = 400;
+    });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Cause).toMatch(/^at 10% on green: analysis check "p95-latency" failed/);
+  });
+
+  it("a failing GetMetricData does not switch the bake's other watches off: a target turning unhealthy still rolls back within minutes", async () => {
+    let sickAt: number | undefined;
+    const r = await release(
+      {
+        api: [
+          {
+            service: 'CloudWatch',
+            operation: 'GetMetricData',
+            folder: 'reconciler',
+            error: 'Throttling',
+            status: 400,
+            times: 1000,
+          },
+        ],
+      },
+      1,
+      (x, since) => {
+        const [target] = greenTargets(x);
+        if (since >= 120_000 && sickAt === undefined && target) {
+          target.state = 'unhealthy';
+          sickAt = Date.now();
+        }
+      },
+    );
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Cause).toMatch(/unhealthy target/);
+    expect(Date.parse(r.trafficRestoredAt as string) - (sickAt as number)).toBeLessThan(3 * 60_000);
+  });
+
   it('missing datapoints (a fifth lost) still decide a healthy canary', async () => {
     const r = await release({ missingMetrics: 0.2 });
     expect(r.outcome, JSON.stringify(r.error)).toBe('Promoted');
-    expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeLessThan(10);
+    // A 10-minute bake holds 8-9 periods with data; a fifth lost leaves fewer, still enough.
+    expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeLessThan(8);
+    expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeGreaterThanOrEqual(5);
   });
 });

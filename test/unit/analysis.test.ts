@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type AnalysisCheck, periodsIn } from '../../functions/shared/analysis/config.ts';
 import { judgeCheck } from '../../functions/shared/analysis/judge.ts';
-import { loadBalancerOf, targetGroupDimension } from '../../functions/shared/analysis/metrics.ts';
+import {
+  loadBalancerOf,
+  readSamples,
+  targetGroupDimension,
+} from '../../functions/shared/analysis/metrics.ts';
 import { parseTargets } from '../../functions/shared/config.ts';
 
 const file = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
@@ -31,7 +35,7 @@ describe('analysis config', () => {
     [
       'an unknown statistic',
       { name: 'x', metric: { namespace: 'App', name: 'Q', stat: 'Median', dimensions: { Q: 'a' } }, max: 1 },
-      /checks\[0\]\.metric\.stat: must be Average, Sum, Minimum, Maximum, SampleCount or a percentile/,
+      /checks\[0\]\.metric\.stat: must be Average, Sum, Minimum, Maximum, SampleCount, IQM, a percentile such as p95/,
     ],
     [
       'an error rate above 1',
@@ -52,6 +56,35 @@ describe('analysis config', () => {
       'a check that judges nothing',
       { name: 'x', metric: 'latency-p95' },
       /checks\[0\]\.max: a check needs max, min or compare/,
+    ],
+    [
+      'a comparison of request rates (each follows its weight)',
+      { name: 'x', metric: 'request-rate', compare: {} },
+      /checks\[0\]\.compare: each colour's request rate follows its traffic weight/,
+    ],
+    [
+      'direction decrease for latency',
+      { name: 'x', metric: 'latency-p95', compare: { direction: 'decrease' } },
+      /checks\[0\]\.compare: for latency-p95 more is worse: direction must be increase/,
+    ],
+    [
+      'an error-rate tolerance above 1',
+      { name: 'x', metric: 'error-rate', compare: { tolerance: 2 } },
+      /checks\[0\]\.compare: an error-rate tolerance is in points of a ratio 0-1 \(0\.01 is one point\), not 2/,
+    ],
+    [
+      'the same series for both colours',
+      {
+        name: 'x',
+        metric: {
+          namespace: 'A',
+          name: 'B',
+          stat: 'tm99',
+          colourDimensions: { blue: { C: 'x' }, green: { C: 'x' } },
+        },
+        compare: {},
+      },
+      /checks\[0\]\.metric: colourDimensions\.blue and \.green are the same series/,
     ],
     [
       'a comparison without a baseline colour',
@@ -116,15 +149,65 @@ describe('the judge', () => {
   const slow = [210, 220, 205, 230, 215, 225, 240, 212, 219, 228];
   const base = [180, 185, 190, 178, 182, 188, 186, 181, 179, 184];
 
-  it('fails a new colour slower beyond tolerance with confidence (p from test/unit/mann-whitney.test.ts)', () => {
+  it('fails a new colour worse beyond tolerance with confidence: the test is against the old colour + tolerance', () => {
     const r = judgeCheck(latency, { canary: slow, baseline: base }, { compare: true });
     expect(r.verdict).toBe('fail');
-    // Medians 219.5 and 183: +19.9% > 15%; U = 100, p = 9.1e-5 < 0.02.
-    expect(r.comparison).toMatchObject({ u: 100, tolerance: 0.15, confidence: 0.98 });
+    // Medians 219.5 and 183 (+19.9%). Against the old colour × 1.15: U = 80, p = 0.012874040410554032
+    // (scipy.stats.mannwhitneyu(slow, [v * 1.15 for v in base], alternative='greater'), SciPy 1.17.1).
+    expect(r.comparison).toMatchObject({ u: 80, tolerance: 0.15, confidence: 0.98 });
+    expect(Math.abs((r.comparison?.pValue ?? 0) - 0.012874040410554032)).toBeLessThan(1e-6);
     expect(r.comparison?.effect).toBeCloseTo(219.5 / 183 - 1, 10);
     expect(r.reason).toBe(
-      'p95 latency 220 ms on the new colour vs 183 ms on the old (+19.9%, tolerance 15%; Mann-Whitney p=9.1e-5, needs < 0.020)',
+      'p95 latency 220 ms on the new colour vs 183 ms on the old (+19.9%, tolerance 15%; Mann-Whitney against the old colour +15%: p=0.013, needs < 0.020)',
     );
+  });
+
+  it('passes a worse colour the test cannot place beyond the tolerance (+18%, p above 0.02)', () => {
+    const r = judgeCheck(
+      latency,
+      { canary: base.map((v, i) => v * (i % 2 ? 1.12 : 1.24)), baseline: base },
+      { compare: true },
+    );
+    expect(r.verdict).toBe('pass');
+    expect(r.comparison?.pValue).toBeGreaterThan(0.02);
+  });
+
+  it('direction decrease: lower is worse (a custom throughput metric), with a negative effect', () => {
+    const check = parsedCheck({
+      name: 'orders',
+      metric: {
+        namespace: 'Shop',
+        name: 'Orders',
+        stat: 'Sum',
+        colourDimensions: { blue: { C: 'blue' }, green: { C: 'green' } },
+      },
+      compare: { direction: 'decrease' },
+    });
+    const r = judgeCheck(check, { canary: base.map((v) => v * 0.6), baseline: base }, { compare: true });
+    expect(r).toMatchObject({ verdict: 'fail' });
+    expect(r.comparison?.effect).toBeCloseTo(-0.4, 10);
+    expect(
+      judgeCheck(check, { canary: base.map((v) => v * 1.5), baseline: base }, { compare: true }).verdict,
+    ).toBe('pass');
+  });
+
+  it('a negative baseline: the effect keeps its sign', () => {
+    const check = parsedCheck({
+      name: 'margin',
+      metric: {
+        namespace: 'Shop',
+        name: 'Margin',
+        stat: 'Average',
+        colourDimensions: { blue: { C: 'blue' }, green: { C: 'green' } },
+      },
+      compare: {},
+    });
+    const r = judgeCheck(
+      check,
+      { canary: [-2, -2, -2, -2, -2], baseline: [-10, -10, -10, -10, -10] },
+      { compare: true },
+    );
+    expect(r.comparison?.effect).toBeCloseTo(0.8, 10);
   });
 
   it('passes a difference that is certain but within tolerance', () => {
@@ -165,11 +248,13 @@ describe('the judge', () => {
     ).toBe('p95 latency 2500 ms is above its max 2000 ms');
     expect(judgeCheck(latency, { canary: [200, 210], baseline: base }, { compare: true })).toMatchObject({
       verdict: 'inconclusive',
-      reason: '2 of 5 periods with data on the new colour',
+      reason:
+        '2 of 5 periods with data on the new colour (more traffic, a longer bake, a lower minSamples, or inconclusive: "warn")',
     });
     expect(judgeCheck(latency, { canary: slow, baseline: [180] }, { compare: true })).toMatchObject({
       verdict: 'inconclusive',
-      reason: '1 of 5 periods with data on the old colour',
+      reason:
+        '1 of 5 periods with data on the old colour (more traffic, a longer bake, a lower minSamples, or inconclusive: "warn")',
     });
   });
 
@@ -179,5 +264,54 @@ describe('the judge', () => {
     expect(r.reason).toBe(
       'p95 latency 220 ms within its threshold (no comparison: the old colour serves nothing now)',
     );
+  });
+});
+
+describe('reading the samples', () => {
+  it('scales latency to ms, computes the whole window error rate and request rate (an idle minute counts)', async () => {
+    const analysis = withCheck({ name: 'x', metric: 'latency-p95', max: 500 })().targets[0]?.analysis;
+    if (!analysis) throw new Error('no analysis');
+    analysis.checks = [
+      parsedCheck({ name: 'p95', metric: 'latency-p95', max: 500 }),
+      parsedCheck({ name: 'errors', metric: 'error-rate', max: 0.05 }),
+      parsedCheck({ name: 'rps', metric: 'request-rate', min: 1 }),
+    ];
+    // Five minutes; the new colour had requests in three of them (the others have no datapoint).
+    const answers: Record<string, number[]> = {
+      c0n: [0.2, 0.21, 0.19],
+      c0o: [0.18, 0.18, 0.18, 0.18, 0.18],
+      c1ne: [3],
+      c1nr: [100, 100, 100],
+      c1oe: [],
+      c1or: [900, 900, 900, 900, 900],
+      c2n: [100, 100, 100],
+      c2o: [900, 900, 900, 900, 900],
+    };
+    const cloudwatch = {
+      send: async (c: { input: { MetricDataQueries: { Id: string; ReturnData?: boolean }[] } }) => ({
+        MetricDataResults: c.input.MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => ({
+          Id: q.Id,
+          Values: answers[q.Id] ?? [],
+        })),
+      }),
+    };
+    const window = { start: new Date('2026-01-05T09:00:00Z'), end: new Date('2026-01-05T09:05:00Z') };
+    const [p95, errors, rps] = await readSamples(
+      cloudwatch as never,
+      analysis,
+      {
+        loadBalancer: 'app/lb/1',
+        targetGroups: { blue: 'arn:x:targetgroup/b/1', green: 'arn:x:targetgroup/g/2' },
+      },
+      { canary: 'green', baseline: 'blue' },
+      { canary: window, baseline: window },
+    );
+    expect(p95?.canary.map((v) => Math.round(v))).toEqual([200, 210, 190]);
+    // 3 errors of 300 requests: 1%, not a mean of per-minute rates.
+    expect(errors?.canaryValue).toBeCloseTo(0.01, 10);
+    expect(errors?.baselineValue).toBe(0);
+    // 300 requests over 300 s: 1 per second (not 100 / 60 from the three minutes that had any).
+    expect(rps?.canaryValue).toBeCloseTo(1, 10);
+    expect(rps?.baselineValue).toBeCloseTo(15, 10);
   });
 });

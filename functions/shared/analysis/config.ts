@@ -16,8 +16,9 @@ export type BuiltInMetricName = keyof typeof BuiltInMetric;
 
 /** The statistics GetMetricData takes (CloudWatch statistics reference): the basic five and percentiles. */
 const isStat = (s: string) =>
-  ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount'].includes(s) ||
-  /^p(\d{1,2}(\.\d{1,2})?|100)$/.test(s);
+  ['Average', 'Sum', 'Minimum', 'Maximum', 'SampleCount', 'IQM'].includes(s) ||
+  /^(p|tm|wm|tc|ts)(\d{1,2}(\.\d{1,2})?|100)$/.test(s) ||
+  /^(TM|WM|TC|TS|PR)\([\d.%:]+\)$/.test(s);
 
 const dimensions = z.record(z.string().min(1).max(255), z.string().min(1).max(1024));
 
@@ -28,7 +29,7 @@ const customMetric = z.strictObject({
     .string()
     .refine(
       isStat,
-      'must be Average, Sum, Minimum, Maximum, SampleCount or a percentile such as p95 or p99.9',
+      'must be Average, Sum, Minimum, Maximum, SampleCount, IQM, a percentile such as p95 or p99.9, or an extended statistic such as tm99 or TM(10%:90%)',
     ),
   /** The same dimensions for both colours: a threshold on the whole service. */
   dimensions: dimensions.optional(),
@@ -83,6 +84,21 @@ const check = z
     if (c.max !== undefined && c.min !== undefined && c.min >= c.max)
       issue('min', `must be below max (${c.max})`);
     if (typeof c.metric === 'string') {
+      if (c.compare && c.metric === 'request-rate')
+        issue(
+          'compare',
+          "each colour's request rate follows its traffic weight, so comparing them judges the weights, not the code: keep a min threshold",
+        );
+      if (
+        c.compare?.direction === 'decrease' &&
+        (c.metric.startsWith('latency') || c.metric === 'error-rate')
+      )
+        issue('compare', `for ${c.metric} more is worse: direction must be increase (the default)`);
+      if (c.compare?.tolerance !== undefined && c.metric === 'error-rate' && c.compare.tolerance > 1)
+        issue(
+          'compare',
+          `an error-rate tolerance is in points of a ratio 0-1 (0.01 is one point), not ${c.compare.tolerance}`,
+        );
       for (const key of ['max', 'min'] as const) {
         const v = c[key];
         if (v === undefined) continue;
@@ -93,6 +109,15 @@ const check = z
         else if (c.metric === 'request-rate' && v < 0)
           issue(key, `a request rate must be 0 or more, not ${v}`);
       }
+    } else if (
+      c.metric.colourDimensions &&
+      JSON.stringify(Object.entries(c.metric.colourDimensions.blue).sort()) ===
+        JSON.stringify(Object.entries(c.metric.colourDimensions.green).sort())
+    ) {
+      issue(
+        'metric',
+        'colourDimensions.blue and .green are the same series: the metric would be compared with itself',
+      );
     } else if (c.compare && !c.metric.colourDimensions) {
       issue(
         'compare',

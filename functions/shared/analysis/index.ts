@@ -7,14 +7,18 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Target } from '../config.ts';
 import type { Colour } from '../vocabulary.ts';
 import { type CheckResult, judgeCheck } from './judge.ts';
-import { loadBalancerOf, readSamples } from './metrics.ts';
+import { loadBalancerOf, readSamples, type Window } from './metrics.ts';
 
+/**
+ * `baselineWindow`: where the old colour's samples come from when it serves nothing now (at 100%,
+ * the previous step's bake); without one, a comparison at 100% is not made and thresholds decide.
+ */
 export const analyse = async (
   target: Target,
   cloudwatch: Pick<CloudWatchClient, 'send'>,
   colours: { canary: Colour; baseline: Colour },
-  window: { start: Date; end: Date },
-  options: { compare: boolean },
+  window: Window,
+  options: { oldServes: boolean; baselineWindow?: Window | undefined },
 ): Promise<CheckResult[]> => {
   const analysis = target.analysis;
   if (!analysis) return [];
@@ -22,9 +26,16 @@ export const analyse = async (
     loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
     targetGroups: target.traffic.targetGroups,
   };
-  const samples = await readSamples(cloudwatch, analysis, sources, colours, window);
+  const baselineWindow = options.oldServes ? window : options.baselineWindow;
+  const samples = await readSamples(cloudwatch, analysis, sources, colours, {
+    canary: window,
+    baseline: baselineWindow ?? window,
+  });
   return analysis.checks.map((check, i) =>
-    judgeCheck(check, samples[i] ?? { canary: [], baseline: [] }, options),
+    judgeCheck(check, samples[i] ?? { canary: [], baseline: [] }, {
+      compare: baselineWindow !== undefined,
+      ...(options.oldServes ? {} : { baselineFrom: 'the previous step' }),
+    }),
   );
 };
 

@@ -67,7 +67,7 @@ export const formatValue = (value: number, unit: string): string =>
 export const judgeCheck = (
   check: AnalysisCheck,
   samples: Samples,
-  options: { compare: boolean },
+  options: { compare: boolean; baselineFrom?: string },
 ): CheckResult => {
   const { metric, unit } = labelOf(check);
   const value = samples.canaryValue ?? median(samples.canary);
@@ -93,7 +93,7 @@ export const judgeCheck = (
     return {
       ...base,
       verdict: 'inconclusive',
-      reason: `${samples.canary.length} of ${check.minSamples} periods with data on the new colour`,
+      reason: `${samples.canary.length} of ${check.minSamples} periods with data on the new colour (more traffic, a longer bake, a lower minSamples, or inconclusive: "warn")`,
     };
   if (check.max !== undefined && value > check.max)
     return {
@@ -117,20 +117,26 @@ export const judgeCheck = (
     return {
       ...base,
       verdict: 'inconclusive',
-      reason: `${samples.baseline.length} of ${check.minSamples} periods with data on the old colour`,
+      reason: `${samples.baseline.length} of ${check.minSamples} periods with data on the old colour (more traffic, a longer bake, a lower minSamples, or inconclusive: "warn")`,
     };
   const { confidence, direction } = check.compare;
   const tolerance = toleranceOf(check);
-  const test = mannWhitneyU(samples.canary, samples.baseline, direction === 'increase' ? 'greater' : 'less');
   // Error rates compare in percentage points (a ratio of near-zero rates means nothing); the rest relatively.
   const absolute = check.metric === 'error-rate';
+  // The test is against the old colour moved by the tolerance, so a difference the config accepts
+  // is not a failure however sure the test is of it: H0 "no worse than the old colour + tolerance".
+  const sign = direction === 'increase' ? 1 : -1;
+  const shifted = samples.baseline.map((v) =>
+    absolute ? v + sign * tolerance : v + sign * tolerance * Math.abs(v),
+  );
+  const test = mannWhitneyU(samples.canary, shifted, direction === 'increase' ? 'greater' : 'less');
   const effect = absolute
     ? value - baseline
     : baseline === 0
       ? value === 0
         ? 0
-        : Number.POSITIVE_INFINITY
-      : value / baseline - 1;
+        : Math.sign(value) * Number.POSITIVE_INFINITY
+      : (value - baseline) / Math.abs(baseline);
   const worse = direction === 'increase' ? effect > tolerance : effect < -tolerance;
   const significant = test.pValue < 1 - confidence;
   const comparison = {
@@ -147,7 +153,7 @@ export const judgeCheck = (
   const toleranceText = absolute
     ? `${(tolerance * 100).toFixed(2)} points`
     : `${(tolerance * 100).toFixed(0)}%`;
-  const versus = `${metric} ${show(value)} on the new colour vs ${show(baseline)} on the old (${effectText}, tolerance ${toleranceText}; Mann-Whitney p=${test.pValue < 0.001 ? test.pValue.toExponential(1) : test.pValue.toPrecision(2)}, needs < ${(1 - confidence).toFixed(3)})`;
+  const versus = `${metric} ${show(value)} on the new colour vs ${show(baseline)} on the old${options.baselineFrom ? ` during ${options.baselineFrom}` : ''} (${effectText}, tolerance ${toleranceText}; Mann-Whitney against the old colour ${sign > 0 ? '+' : '-'}${toleranceText}: p=${test.pValue < 0.001 ? test.pValue.toExponential(1) : test.pValue.toPrecision(2)}, needs < ${(1 - confidence).toFixed(3)})`;
   return {
     ...base,
     comparison,

@@ -14,6 +14,9 @@ import type { Colour } from '../vocabulary.ts';
 import { type Analysis, type AnalysisCheck, BuiltInMetric } from './config.ts';
 import type { Samples } from './judge.ts';
 
+/** Samples judged per colour at most: the latest hour of one-minute periods. */
+export const MAX_SAMPLES = 60;
+
 /** What the ALB's metrics are keyed by: the load balancer, and each colour's target group. */
 export interface Sources {
   /** `app/<name>/<id>`, from the listener's or rule's ARN. */
@@ -82,21 +85,18 @@ const queriesFor = (
   }
 };
 
-/** Each check's samples in [start, end), the new colour against the old. */
-export const readSamples = async (
+export interface Window {
+  start: Date;
+  end: Date;
+}
+
+/** Every series of `queries` over `window`, all pages. */
+const read = async (
   cloudwatch: Pick<CloudWatchClient, 'send'>,
-  analysis: Analysis,
-  sources: Sources,
-  colours: { canary: Colour; baseline: Colour },
-  window: { start: Date; end: Date },
-): Promise<Samples[]> => {
-  const period = analysis.periodSeconds;
-  const ids = analysis.checks.map((_, i) => ({ canary: `c${i}n`, baseline: `c${i}o` }));
-  const queries = analysis.checks.flatMap((check, i) => [
-    ...queriesFor(check, ids[i]?.canary as string, colours.canary, sources, period),
-    ...queriesFor(check, ids[i]?.baseline as string, colours.baseline, sources, period),
-  ]);
-  const series = new Map<string, number[]>();
+  queries: MetricDataQuery[],
+  window: Window,
+  series: Map<string, number[]>,
+) => {
   let token: string | undefined;
   do {
     const out = await cloudwatch.send(
@@ -113,6 +113,38 @@ export const readSamples = async (
     }
     token = out.NextToken;
   } while (token);
+};
+
+/**
+ * Each check's samples, the new colour over `windows.canary` against the old colour over
+ * `windows.baseline`: the same window while both serve, the previous step's at 100% (when the old
+ * colour serves nothing). One GetMetricData per distinct window.
+ */
+export const readSamples = async (
+  cloudwatch: Pick<CloudWatchClient, 'send'>,
+  analysis: Analysis,
+  sources: Sources,
+  colours: { canary: Colour; baseline: Colour },
+  windows: { canary: Window; baseline: Window },
+): Promise<Samples[]> => {
+  const period = analysis.periodSeconds;
+  const ids = analysis.checks.map((_, i) => ({ canary: `c${i}n`, baseline: `c${i}o` }));
+  const canaryQueries = analysis.checks.flatMap((check, i) =>
+    queriesFor(check, ids[i]?.canary as string, colours.canary, sources, period),
+  );
+  const baselineQueries = analysis.checks.flatMap((check, i) =>
+    queriesFor(check, ids[i]?.baseline as string, colours.baseline, sources, period),
+  );
+  const series = new Map<string, number[]>();
+  const same =
+    windows.canary.start.getTime() === windows.baseline.start.getTime() &&
+    windows.canary.end.getTime() === windows.baseline.end.getTime();
+  if (same) await read(cloudwatch, [...canaryQueries, ...baselineQueries], windows.canary, series);
+  else {
+    await read(cloudwatch, canaryQueries, windows.canary, series);
+    await read(cloudwatch, baselineQueries, windows.baseline, series);
+  }
+  const seconds = (w: Window) => (w.end.getTime() - w.start.getTime()) / 1000;
   return analysis.checks.map((check, i) => {
     const { canary, baseline } = ids[i] as { canary: string; baseline: string };
     const scale = (v: number) =>
@@ -123,17 +155,25 @@ export const readSamples = async (
           : check.metric === 'request-rate'
             ? v / period
             : v;
-    const of = (id: string) => (series.get(id) ?? []).map(scale);
+    // The most recent MAX_SAMPLES periods: a long hold is judged on its last hour, not its whole life.
+    const of = (id: string) => (series.get(id) ?? []).slice(-MAX_SAMPLES).map(scale);
+    const sum = (id: string) => (series.get(id) ?? []).reduce((s, v) => s + v, 0);
     // The whole window's error rate: all errors over all requests (not a mean of per-period rates).
     const ratio = (id: string) => {
-      const requests = (series.get(`${id}r`) ?? []).reduce((s, v) => s + v, 0);
-      return requests > 0 ? (series.get(`${id}e`) ?? []).reduce((s, v) => s + v, 0) / requests : undefined;
+      const requests = sum(`${id}r`);
+      return requests > 0 ? sum(`${id}e`) / requests : undefined;
     };
+    // The whole window's request rate: a minute without requests has no datapoint (ALB metrics
+    // reference), so a mean of the datapoints would leave idle minutes out.
+    const rate = (id: string, w: Window) => (seconds(w) > 0 ? sum(id) / seconds(w) : undefined);
     return {
       canary: of(canary),
       baseline: of(baseline),
       ...(check.metric === 'error-rate'
         ? { canaryValue: ratio(canary), baselineValue: ratio(baseline) }
+        : {}),
+      ...(check.metric === 'request-rate'
+        ? { canaryValue: rate(canary, windows.canary), baselineValue: rate(baseline, windows.baseline) }
         : {}),
     };
   });
