@@ -400,6 +400,15 @@ for (const name of ['latency +30%', 'errors +2 points']) {
       : '',
   );
 }
+for (const name of ['latency +10% (tolerated)', 'errors +0.7 points (tolerated)']) {
+  const runs = judged.analysis.results[name] ?? [];
+  const back = runs.filter((r) => r.outcome !== 'Promoted').length;
+  row(
+    `rolled back though within tolerance: ${name.replace(' (tolerated)', '')}`,
+    `${back}/${runs.length}`,
+    'the config accepts these',
+  );
+}
 const falsePositives = (variant: 'analysis' | 'alarms') =>
   (judged[variant].results.healthy ?? []).filter((r) => r.outcome !== 'Promoted').length;
 row(

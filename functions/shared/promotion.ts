@@ -7,6 +7,7 @@
  * digest: the downstream record, its Started event and its approval request carry it.
  */
 import * as z from 'zod';
+import { formatValue } from './analysis/judge.ts';
 import type { Target, TargetsFile } from './config.ts';
 import { rollbackAgainst } from './history.ts';
 import type { ReleaseRecord, Store } from './store.ts';
@@ -117,6 +118,8 @@ export interface PromotionEvidence {
   soak?: Soak;
   /** The upstream's health judgement and approval, as its phases recorded them. */
   health: string[];
+  /** The upstream's analysis of each bake, one line per check (empty without analysis). */
+  analysis?: string[];
   approval?: string;
   hooks: string[];
   /** Set when break-glass let the release past a closed gate: why the gate was closed. */
@@ -151,6 +154,13 @@ const evidenceOf = (record: ReleaseRecord, upstream: Target): PromotionEvidence 
   hooks: (record.hooks ?? []).map(
     (h) =>
       `${h.name} (${h.point}): ${h.exitCode === 0 ? 'exit 0' : `exit ${h.exitCode ?? '?'}${h.stoppedReason ? `, ${h.stoppedReason}` : ''}`}`,
+  ),
+  // Each bake's analysis, one line per check: verdict, value, baseline.
+  analysis: (record.analysis ?? []).flatMap((bake) =>
+    bake.results.map(
+      (r) =>
+        `${r.check} at ${bake.percent}%: ${r.verdict}, ${r.value === null ? 'no data' : formatValue(r.value, r.unit)}${r.baseline === null ? '' : ` vs ${formatValue(r.baseline, r.unit)}`}`,
+    ),
   ),
 });
 
@@ -236,6 +246,7 @@ export const evidenceDetails = (e: PromotionEvidence): Record<string, string> =>
     : {}),
   ...(e.health.length ? { 'Upstream health': e.health.join('; ') } : {}),
   ...(e.hooks.length ? { 'Upstream hooks': e.hooks.join('; ') } : {}),
+  ...(e.analysis?.length ? { 'Upstream analysis': e.analysis.join('; ') } : {}),
   ...(e.approval ? { 'Upstream approval': e.approval } : {}),
   ...(e.overridden
     ? { 'Promotion gate': `OVERRIDDEN with break-glass; it was closed: ${e.overridden}` }
@@ -254,6 +265,7 @@ export const evidenceLines = (e: PromotionEvidence): string[] => [
     : []),
   ...e.health.map((h) => `Upstream health: ${h}.`),
   ...e.hooks.map((h) => `Upstream hook ${h}.`),
+  ...(e.analysis ?? []).map((a) => `Upstream analysis: ${a}.`),
   ...(e.approval ? [`Upstream approval: ${e.approval}.`] : []),
   ...(e.overridden ? [`Gate overridden with break-glass; it was closed: ${e.overridden}.`] : []),
 ];

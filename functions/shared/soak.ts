@@ -10,6 +10,7 @@
  * `automatic` promotion starts on SoakCompleted (promote function).
  */
 import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { analyse, describeFailures } from './analysis/index.ts';
 import type { Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { statePublisher } from './events.ts';
@@ -18,7 +19,7 @@ import { logger } from './logger.ts';
 import { type NotifyDeps, notify } from './notifications.ts';
 import { downstreamsOf, MAX_SOAK_MINUTES, type Soak } from './promotion.ts';
 import type { ReleaseRecord } from './store.ts';
-import { Outcome, ReleaseKind } from './vocabulary.ts';
+import { Outcome, otherColour, ReleaseKind } from './vocabulary.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'now'> & NotifyDeps;
 
@@ -132,7 +133,19 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
         if (!failure && now.toISOString() < soak.endsAt) continue;
         const alarms = failure ? [] : await alarmsDuring(target, soak, deps);
         if (alarms.length) failure = alarms.join('; ');
-        const checked = `${soak.minutes} min live with no rollback and no other release${target.alarms.length ? `; alarms ${target.alarms.join(', ')} never in ALARM` : '; no alarms configured to watch'}`;
+        // The target's analysis over the soak: its thresholds (the old colour serves nothing now).
+        const analysis =
+          failure || !target.analysis
+            ? []
+            : await analyse(
+                target,
+                deps.cloudwatch,
+                { canary: record.toColour ?? 'green', baseline: otherColour(record.toColour ?? 'green') },
+                { start: new Date(soak.startedAt), end: new Date(soak.endsAt) },
+                { oldServes: false },
+              );
+        if (analysis.some((r) => r.verdict === 'fail')) failure = describeFailures(analysis);
+        const checked = `${soak.minutes} min live with no rollback and no other release${target.alarms.length ? `; alarms ${target.alarms.join(', ')} never in ALARM` : '; no alarms configured to watch'}${analysis.length ? `; analysis ${analysis.map((r) => `${r.check} ${r.verdict}`).join(', ')}` : ''}`;
         const verdict = {
           status: failure ? ('failed' as const) : ('completed' as const),
           judgedAt: now.toISOString(),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseTargets } from '../../functions/shared/config.ts';
-import { promotionGate, soakMinutesOf } from '../../functions/shared/promotion.ts';
+import { evidenceDetails, promotionGate, soakMinutesOf } from '../../functions/shared/promotion.ts';
 import { noticeKind, routed } from '../../functions/shared/routing.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 
@@ -195,6 +195,36 @@ describe('the promotion gate', () => {
       /^promotion gate: shop-prod takes only images promoted in shop-staging \(staging\) and soaked 30 min; sha256:abababababab /,
     );
     expect(g && !g.open && g.reason).toMatch(reason);
+  });
+
+  it("carries the upstream's analysis in its evidence, one line per check, to the approval", async () => {
+    const analysed = release({
+      analysis: [
+        {
+          step: 1,
+          percent: 10,
+          from: at,
+          to: at,
+          results: [
+            {
+              check: 'p95-latency',
+              metric: 'p95 latency',
+              unit: 'ms',
+              verdict: 'pass',
+              reason: 'r',
+              value: 183,
+              baseline: 181,
+              samples: { canary: 8, baseline: 8 },
+            },
+          ],
+        },
+      ],
+    });
+    const g = await gate([analysed]);
+    expect(g?.open && g.evidence.analysis).toEqual(['p95-latency at 10%: pass, 183 ms vs 181 ms']);
+    expect(g?.open && evidenceDetails(g.evidence)['Upstream analysis']).toBe(
+      'p95-latency at 10%: pass, 183 ms vs 181 ms',
+    );
   });
 
   it('has nothing to say for a target not promoted from another', async () => {

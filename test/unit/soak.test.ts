@@ -165,6 +165,51 @@ describe('the soak verdict', () => {
   });
 });
 
+describe('the soak and the analysis', () => {
+  it("a staging target's analysis thresholds, broken during the soak, fail it", async () => {
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc.targets[0].bakeMinutes = 10;
+    doc.targets[0].analysis = { checks: [{ name: 'p95', metric: 'latency-p95', max: 300 }] };
+    const withAnalysis = parseTargets(doc);
+    const verdicts: { status: string; detail: string }[] = [];
+    await judgeSoaks({
+      targets: withAnalysis,
+      now: () => new Date(NOW),
+      store: {
+        releasesSince: async (t: string) => (t === 'shop-staging' ? [staging({ toColour: 'green' })] : []),
+        settleSoak: async (_: string, v: { status: string; detail: string }) => {
+          verdicts.push(v);
+          return true;
+        },
+        updateRelease: async () => true,
+        countNotificationFailures: async () => {},
+      } as never,
+      cloudwatch: {
+        send: async (c: {
+          input: { MetricDataQueries?: { Id: string }[] };
+          constructor: { name: string };
+        }) =>
+          c.constructor.name === 'GetMetricDataCommand'
+            ? {
+                MetricDataResults: (c.input.MetricDataQueries ?? []).map((q) => ({
+                  Id: q.Id,
+                  Values: [0.5, 0.52, 0.49, 0.51, 0.5, 0.5],
+                })),
+              }
+            : c.constructor.name === 'DescribeAlarmsCommand'
+              ? { MetricAlarms: [] }
+              : { AlarmHistoryItems: [] },
+      } as never,
+      sns: { send: async () => ({}) } as never,
+      secrets: { send: async () => ({}) } as never,
+    });
+    expect(verdicts[0]).toMatchObject({
+      status: 'failed',
+      detail: 'analysis check "p95" failed: p95 latency 500 ms is above its max 300 ms',
+    });
+  });
+});
+
 describe('promote', () => {
   it('a SoakCompleted sent twice (two envelopes, one state change) starts one attempt, even after it ended', async () => {
     const started: string[] = [];
