@@ -106,7 +106,7 @@ describe('analysis', () => {
     const r = await release({ errorRates: { v2: 0.03 } });
     expect(r.outcome).toBe('RolledBack');
     expect(r.error?.Cause).toMatch(
-      /analysis check "errors" failed: error rate \d\.\d\d% on the new colour vs 0\.00% on the old \(\+\d\.\d\d points, tolerance 1\.00 points/,
+      /analysis check "errors" failed: error rate \d\.\d\d% on the new colour vs 0\.00% on the old \(\+\d\.\d\d points, tolerance 0\.50 points/,
     );
   });
 

@@ -237,7 +237,7 @@ describe('the judge', () => {
     );
     expect(r).toMatchObject({ verdict: 'fail', value: 0.027, baseline: 0.0006 });
     expect(r.reason).toMatch(
-      /^error rate 2\.70% on the new colour vs 0\.06% on the old \(\+2\.64 points, tolerance 1\.00 points/,
+      /^error rate 2\.70% on the new colour vs 0\.06% on the old \(\+2\.64 points, tolerance 0\.50 points/,
     );
   });
 
