@@ -400,7 +400,7 @@ for (const name of ['latency +30%', 'errors +2 points']) {
       : '',
   );
 }
-for (const name of ['latency +10% (tolerated)', 'errors +0.7 points (tolerated)']) {
+for (const name of ['latency +10% (tolerated)', 'errors +0.3 points (tolerated)']) {
   const runs = judged.analysis.results[name] ?? [];
   const back = runs.filter((r) => r.outcome !== 'Promoted').length;
   row(
