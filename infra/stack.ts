@@ -485,6 +485,18 @@ export class SwitchyardStack extends Stack {
     // way; AnalyseBake judges its whole window at its end.
     if (targets.some((t) => t.analysis))
       allow(['reconciler', 'analyse-bake'], ['cloudwatch:GetMetricData'], ['*']);
+    // A bake extended for analysis (inconclusive: extend) is watched by AnalyseBake itself.
+    const extended = targets.filter((t) => t.analysis?.checks.some((c) => c.inconclusive === 'extend'));
+    if (extended.length > 0) {
+      allow(['analyse-bake'], ['elasticloadbalancing:DescribeTargetHealth'], ['*']);
+      const extendedAlarms = [...new Set(extended.flatMap((t) => t.alarms))];
+      if (extendedAlarms.length > 0)
+        allow(
+          ['analyse-bake'],
+          ['cloudwatch:DescribeAlarms'],
+          extendedAlarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
+        );
+    }
     // RequestApproval: the tags of the digest the live colour runs (the page shows what is replaced).
     // RequestRelease: the image a requested release names, by tag or digest.
     allow(['validate', 'request-approval', 'request-release'], ['ecr:DescribeImages'], repositories);

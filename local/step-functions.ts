@@ -278,7 +278,18 @@ export class LocalStepFunctions {
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
           const folder = this.lambda.folderOf(state.Resource);
-          handlers[name] = (input) => this.lambda.invoke(folder, input, name);
+          // `$$.State.EnteredTime` is when the state was entered: the same for each of its retries
+          // (a retry invokes again with the same input), a new time for a new visit.
+          const entered = new Map<string, string>();
+          handlers[name] = (input) => {
+            const key = JSON.stringify(input);
+            if (!entered.has(key)) entered.set(key, new Date().toISOString());
+            return this.lambda.invoke(
+              folder,
+              replaceStatics(input, STATIC_TOKEN, entered.get(key) as string),
+              name,
+            );
+          };
         } else {
           throw new Error(`state ${name}: resource ${state.Resource} is not supported by the local runtime`);
         }

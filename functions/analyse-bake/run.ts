@@ -1,11 +1,16 @@
+import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { analyse } from '../shared/analysis/index.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { AnalysisFailed } from '../shared/errors.ts';
+import { AlarmTriggered, AnalysisFailed, AnalysisInconclusive } from '../shared/errors.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'elbv2' | 'now'>;
+
+/** How long a bake may be extended for checks with `inconclusive: extend` (the ASL retries each minute). */
+export const EXTEND_SECONDS = 600;
 
 /**
  * The bake's last judgement, over its whole window, when its time is up: the watch judged it each
@@ -16,7 +21,12 @@ type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'now'>;
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const end = deps.now();
-  const start = new Date(end.getTime() - input.traffic.bakeSeconds * 1000);
+  // Retries (an extended bake) keep the state's entry time: the window grows, its start stays.
+  const entered = input.enteredAt ? Date.parse(input.enteredAt) : end.getTime();
+  const start = new Date(entered - input.traffic.bakeSeconds * 1000);
+  const extendedSeconds = Math.round((end.getTime() - entered) / 1000);
+  // While extended no bake wait is registered: this attempt watches the alarms and targets itself.
+  if (extendedSeconds > 0) await watch(target, input, deps);
   const previous =
     input.traffic.percent < 100
       ? undefined
@@ -36,8 +46,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const warnings = results.filter(
     (r) => r.verdict === 'inconclusive' && checks.find((c) => c.name === r.check)?.inconclusive === 'warn',
   );
+  const extending = results.filter(
+    (r) => r.verdict === 'inconclusive' && checks.find((c) => c.name === r.check)?.inconclusive === 'extend',
+  );
   const failures = results.filter(
-    (r) => r.verdict === 'fail' || (r.verdict === 'inconclusive' && !warnings.includes(r)),
+    (r) =>
+      r.verdict === 'fail' ||
+      (r.verdict === 'inconclusive' && !warnings.includes(r) && !extending.includes(r)),
   );
   await deps.store.recordAnalysis(input.releaseId, {
     step: input.traffic.step + 1,
@@ -46,6 +61,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     to: end.toISOString(),
     results,
   });
+  if (failures.length === 0 && extending.length > 0) {
+    const why = extending.map((r) => `"${r.check}": ${r.reason}`).join('; ');
+    if (extendedSeconds + 60 > EXTEND_SECONDS)
+      throw new AnalysisFailed(
+        `at ${input.traffic.percent}% on ${input.toColour}: analysis still inconclusive after extending the bake ${Math.round(extendedSeconds / 60)} min (too little data is never a pass): ${why}`,
+      );
+    throw new AnalysisInconclusive(
+      `at ${input.traffic.percent}% on ${input.toColour}, ${Math.round(extendedSeconds / 60)} min past the bake's end: ${why}; judged again in a minute`,
+    );
+  }
   if (failures.length > 0) {
     throw new AnalysisFailed(
       `at ${input.traffic.percent}% on ${input.toColour}, at the bake's end: ${failures
@@ -63,4 +88,21 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         ', ',
       )}${warnings.length ? `; WARNING: ${warnings.map((w) => `${w.check}: ${w.reason}`).join('; ')}` : ''}`,
   };
+};
+
+/** An extended bake's watch, as the bake's own would: an alarm in ALARM or an unhealthy new target fails it. */
+const watch = async (target: ReturnType<typeof findTarget>, input: Input, deps: Deps) => {
+  const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
+  if (firing.length > 0)
+    throw new AlarmTriggered(
+      `at ${input.traffic.percent}% on ${input.toColour} (bake extended): ${describeFiring(firing)}`,
+    );
+  const out = await deps.elbv2.send(
+    new DescribeTargetHealthCommand({ TargetGroupArn: target.traffic.targetGroups[input.toColour] }),
+  );
+  const sick = (out.TargetHealthDescriptions ?? []).filter((t) => t.TargetHealth?.State === 'unhealthy');
+  if (sick.length > 0)
+    throw new AlarmTriggered(
+      `at ${input.traffic.percent}% on ${input.toColour} (bake extended): ${sick.length} unhealthy target(s) in the new colour's target group`,
+    );
 };

@@ -5,6 +5,8 @@ export const inputSchema = z.object({
   releaseId: releaseIdSchema,
   target: targetNameSchema,
   toColour: colourSchema,
+  /** When this state was entered: its retries (an extended bake) keep the window's start. */
+  enteredAt: z.iso.datetime({ offset: true }).optional(),
   /** The step whose bake just ended (ShiftTraffic's report). */
   traffic: z.object({
     step: z.number().int().min(0),

@@ -145,6 +145,14 @@ export class AnalysisFailed extends SwitchyardError {
   override readonly name = 'AnalysisFailed' as const;
 }
 
+/**
+ * An analysis check with `inconclusive: extend` has too little data at its bake's end: AnalyseBake
+ * is tried again each minute (the ASL's Retry) with a longer window, up to 10 minutes.
+ */
+export class AnalysisInconclusive extends SwitchyardError {
+  override readonly name = 'AnalysisInconclusive' as const;
+}
+
 /** Every error name the state machines may match, read from the classes so the list cannot drift. */
 export const errorNames: readonly string[] = [
   TransientError,
@@ -156,6 +164,7 @@ export const errorNames: readonly string[] = [
   HealthCheckFailed,
   AlarmTriggered,
   AnalysisFailed,
+  AnalysisInconclusive,
   HookFailed,
   RollbackNeedsRestore,
   ApprovalRejected,

@@ -176,6 +176,13 @@ describe('release.asl.json', () => {
     );
     const analyse = definition.States.AnalyseBake as State & { Next: string };
     expect(analyse.Next).toBe('NextStep');
+    // inconclusive: extend — judged again each minute, up to 10 minutes, then it fails.
+    expect(analyse.Retry).toContainEqual({
+      ErrorEquals: ['AnalysisInconclusive'],
+      IntervalSeconds: 60,
+      MaxAttempts: 10,
+      BackoffRate: 1,
+    });
     expect(analyse.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
     const post = definition.States.PostTrafficHooks as State & { Next: string };
     expect(post.Next).toBe('ScaleDownOldColour');

@@ -14,7 +14,6 @@ import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
-const releaseId = releaseIdFor('shop-api', EcrModel.digestOf('shop-api', 'v2'));
 
 let rt: LocalRuntime | undefined;
 afterEach(async () => {
@@ -26,18 +25,22 @@ afterEach(async () => {
  * Releases v2 and returns its record. `during` runs every 5 virtual seconds with the time since the
  * canary's weight change (a regression or a sick target that starts mid-bake).
  */
-const release = async (
+const release = (faults?: FaultPlan, seed = 1, during?: (r: LocalRuntime, sinceShiftMs: number) => void) =>
+  releaseOf('shop-api', faults, during, seed);
+
+const releaseOf = async (
+  name: string,
   faults?: FaultPlan,
-  seed = 1,
   during?: (r: LocalRuntime, sinceShiftMs: number) => void,
+  seed = 1,
 ) => {
   const r = await LocalRuntime.start({ targetsFile, seed, ...(faults ? { faults } : {}) }, async (x) => {
-    const target = findTarget(x.targets, 'shop-api');
+    const target = findTarget(x.targets, name);
     buildWorld(x.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
     await serveTestListener(x.account, target);
   });
   rt = r;
-  const target = findTarget(r.targets, 'shop-api');
+  const target = findTarget(r.targets, name);
   let shiftedAt: number | undefined;
   const timer = setInterval(() => {
     const green =
@@ -47,10 +50,10 @@ const release = async (
     if (shiftedAt === undefined && green > 0) shiftedAt = Date.now();
     if (shiftedAt !== undefined) during?.(r, Date.now() - shiftedAt);
   }, 5_000);
-  r.push('shop-api', 'v2');
+  r.push(name, 'v2');
   await r.settle();
   clearInterval(timer);
-  return (await r.release(releaseId)) as ReleaseRecord;
+  return (await r.release(releaseIdFor(name, EcrModel.digestOf(name, 'v2')))) as ReleaseRecord;
 };
 const greenTargets = (r: LocalRuntime) => [
   ...(r.account.elbv2.targetGroups
@@ -175,5 +178,26 @@ describe('analysis', () => {
     // A 10-minute bake holds 8-9 periods with data; a fifth lost leaves fewer, still enough.
     expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeLessThan(8);
     expect(r.analysis?.[0]?.results[0]?.samples.canary).toBeGreaterThanOrEqual(5);
+  });
+
+  it('inconclusive: extend judges again each minute past the bake: traffic that returns decides, and the release goes on', async () => {
+    const r = await releaseOf('shop-web', { trafficRps: 0.05 }, (x, since) => {
+      // Traffic comes back one minute after the canary's bake ended.
+      if (since >= 11 * 60_000) x.faults.trafficRps = undefined;
+    });
+    expect(r.outcome, JSON.stringify(r.error)).toBe('Promoted');
+    const canary = (r.analysis ?? []).filter((a) => a.percent === 10);
+    expect(canary.length).toBeGreaterThan(1);
+    expect(canary[0]?.results[0]?.verdict).toBe('inconclusive');
+    expect(canary.at(-1)?.results[0]?.verdict).toBe('pass');
+  });
+
+  it('inconclusive: extend gives up after 10 minutes: too little data is never a pass', async () => {
+    const r = await releaseOf('shop-web', { trafficRps: 0.05 });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Error).toBe('AnalysisFailed');
+    expect(r.error?.Cause).toMatch(
+      /^at 10% on green: analysis still inconclusive after extending the bake (9|10) min/,
+    );
   });
 });

@@ -77,8 +77,11 @@ const check = z
       .optional(),
     /** Periods each colour needs before this check decides; fewer is inconclusive, never a pass. */
     minSamples: z.number().int().min(3).max(60).default(5),
-    /** Inconclusive at the bake's end: `fail` (roll back) or `warn` (go on, recorded and shown). */
-    inconclusive: z.enum(['fail', 'warn']).default('fail'),
+    /**
+     * Inconclusive at the bake's end: `fail` (roll back), `warn` (go on, recorded and shown), or
+     * `extend` (judge again each minute for up to 10 more minutes, then fail).
+     */
+    inconclusive: z.enum(['fail', 'warn', 'extend']).default('fail'),
   })
   .superRefine((c, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
