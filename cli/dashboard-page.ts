@@ -35,7 +35,8 @@ code{font-size:.85rem}.muted{color:#57606a}
 <section><h2>Release <span id="release-title"></span></h2>
 <p class="muted" id="release-facts"></p>
 <div class="charts"><div><canvas id="gantt" aria-label="phases of the release over time"></canvas></div>
-<div><canvas id="weights" aria-label="share of traffic on the new colour over time"></canvas></div></div></section>
+<div><canvas id="weights" aria-label="share of traffic on the new colour over time"></canvas></div></div>
+<div class="charts" id="analysis"></div></section>
 <section><h2>History</h2><table id="history"></table></section>
 </main>
 <script src="/chart.js"></script><script src="/app.js"></script></body></html>`;
@@ -105,7 +106,10 @@ function renderRelease(r, now) {
   document.getElementById('release-facts').textContent = r ? [r.target + ' (' + r.environment + ')', r.kind === 'rollback' ? 'rollback of ' + (r.rollbackOf || '?') : (r.image ? r.image.tag + ' ' + short(r.image.digest) : ''), r.colours ? r.colours.from + ' → ' + r.colours.to : '', r.error ? r.error.Error + ': ' + r.error.Cause : '', 'rollback plan: ' + r.rollbackPlan].filter(Boolean).join(' · ') : '';
   for (const c of Object.values(charts)) c.destroy();
   charts = {};
+  const analysis = document.getElementById('analysis');
+  analysis.replaceChildren();
   if (!r) return;
+  renderAnalysis(r, analysis);
   const t0 = Date.parse(r.createdAt);
   const minutes = (iso) => Math.round((Date.parse(iso) - t0) / 600) / 100;
   const phases = r.phases;
@@ -131,6 +135,35 @@ function renderRelease(r, now) {
     data: { datasets: [{ label: '% of traffic on ' + to + ' (the new colour)', data: points, stepped: 'before', borderColor: to === 'blue' ? '#3b82c4' : '#2da44e', backgroundColor: 'transparent', pointRadius: 3 }] },
     options: { animation: false, maintainAspectRatio: false, parsing: false, plugins: { title: { display: true, text: 'Traffic on the new colour' } }, scales: { x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'minutes' } }, y: { min: 0, max: 100, title: { display: true, text: '%' } } } },
   });
+}
+
+// Each analysis check at each bake's end: the new colour against the old one (analysis/).
+function renderAnalysis(r, container) {
+  const bakes = r.analysis || [];
+  const names = [...new Set(bakes.flatMap((b) => b.results.map((x) => x.check)))].slice(0, 4);
+  for (const name of names) {
+    const per = bakes.map((b) => ({ b, x: b.results.find((x) => x.check === name) })).filter((p) => p.x);
+    const first = per[0].x;
+    const scale = first.unit === 'ratio' ? 100 : 1;
+    const unit = first.unit === 'ratio' ? '%' : first.unit;
+    const wrap = el('div');
+    const canvas = el('canvas');
+    canvas.id = 'analysis-' + name;
+    canvas.setAttribute('aria-label', name + ': the new colour against the old one at each bake');
+    wrap.append(canvas);
+    container.append(wrap);
+    charts['analysis-' + name] = new Chart(canvas, {
+      type: 'bar',
+      data: {
+        labels: per.map((p) => p.b.percent + '% (step ' + p.b.step + ')'),
+        datasets: [
+          { label: 'new colour', data: per.map((p) => p.x.value == null ? null : p.x.value * scale), backgroundColor: per.map((p) => p.x.verdict === 'fail' ? '#d1242f' : p.x.verdict === 'inconclusive' ? '#bf8700' : '#2da44e') },
+          { label: 'old colour', data: per.map((p) => p.x.baseline == null ? null : p.x.baseline * scale), backgroundColor: '#3b82c4' },
+        ],
+      },
+      options: { animation: false, maintainAspectRatio: false, plugins: { title: { display: true, text: name + ': ' + first.metric + (unit ? ' (' + unit + ')' : '') + ' — ' + per.map((p) => p.x.verdict).join(', ') }, tooltip: { callbacks: { afterLabel: (c) => per[c.dataIndex].x.reason } } }, scales: { y: { beginAtZero: true, title: { display: true, text: unit || 'value' } } } },
+    });
+  }
 }
 
 async function refresh() {

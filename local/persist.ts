@@ -26,6 +26,8 @@ const fields = {
   elbv2: ['loadBalancers', 'listeners', 'rules', 'targetGroups', 'weightHistory'],
   rds: ['instances', 'clusters', 'snapshots'],
   cloudwatch: ['alarms', 'history'],
+  // Real traffic on the targets with analysis: which listeners are served, and their metrics.
+  traffic: ['served', 'datapoints'],
   secrets: ['secrets'],
 } as const;
 type Model = keyof typeof fields;

@@ -42,7 +42,8 @@ export interface Datapoint {
 export class TrafficModel {
   /** By target group ARN, oldest first. */
   readonly datapoints = new Map<string, Datapoint[]>();
-  private readonly served = new Map<string, number>();
+  /** Listener or rule → real users' requests per second (kept with the local state). */
+  readonly served = new Map<string, number>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(

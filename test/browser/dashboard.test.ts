@@ -169,6 +169,25 @@ describe('dashboard in Chromium', () => {
       );
     expect(await page.locator('#waiting-section').isHidden()).toBe(true);
 
+    // A canary judged by analysis (payments-api): the new colour against the old at each bake.
+    expect((await cli('release', '--target', 'payments-api', '--tag', 'v2')).code).toBe(0);
+    await page.waitForFunction(
+      () => (globalThis as unknown as PageGlobals).document.body.dataset.releases === '4',
+      undefined,
+      { timeout: 30_000 },
+    );
+    const p95 = await page.evaluate(() => {
+      const chart = (globalThis as unknown as PageGlobals).Chart.getChart('analysis-p95-latency');
+      return chart && { labels: chart.data.labels, values: chart.data.datasets.map((d) => d.data) };
+    });
+    expect(p95?.labels).toEqual(['10% (step 1)', '100% (step 2)']);
+    // New and old colour both run v1's latency profile here (p95 about 180 ms).
+    for (const series of p95?.values ?? []) for (const v of series) expect(v).toBeGreaterThan(120);
+    expect(await page.locator('#release-title').innerText()).toMatch(
+      /^payments-api-[0-9a-f]{12} — Promoted$/,
+    );
+    await page.screenshot({ path: join(shots, 'dashboard-analysis.png'), fullPage: true });
+
     // Deciding needs the token only the page carries: another site (or a script) cannot.
     const forged = await fetch(`${url}api/decide`, {
       method: 'POST',
