@@ -53,6 +53,8 @@ const approvalJson = (a: ApprovalRecord) => ({
   reason: a.reason ?? null,
   deadline: new Date(a.deadline * 1000).toISOString(),
   confirmedAt: a.deliveredAt ?? null,
+  /** What the approvers were shown (the email, the page and the Slack message carry these lines). */
+  shown: a.details ?? {},
 });
 
 export const describeRelease = async (
@@ -172,6 +174,10 @@ export const describeRelease = async (
     out.line(
       `  requester: ${a.requester ?? 'unknown'}; deadline ${a.deadline}${a.confirmedAt ? `; Step Functions confirmed it at ${a.confirmedAt}` : ''}`,
     );
+    if (Object.keys(a.shown).length) {
+      out.line('  shown to the approvers (email, page, Slack):');
+      for (const [k, v] of Object.entries(a.shown)) out.line(`    ${k}: ${v}`);
+    }
   }
 
   return { exitCode: 0, json: releaseJson(r, approval) };

@@ -470,6 +470,11 @@ describe.concurrent('switchyard CLI (--local)', () => {
       expect(JSON.parse(history.stdout)).toMatchObject([
         { releaseId, outcome: 'Promoted', approvedBy: ['bob@example.com'] },
       ]);
+      // describe shows what the approvers were shown, as the email, the page and Slack carried it.
+      const described = await local(state, 'describe', '--release', releaseId);
+      expect(described.stdout).toContain('  shown to the approvers (email, page, Slack):');
+      expect(described.stdout).toMatch(/^ {4}Target: orders-api \(prod\)$/m);
+      expect(described.stdout).toMatch(/^ {4}Rollback plan: weights back to blue/m);
     });
 
     it('reject needs a reason and ends the release Aborted (exit 1 for the release command)', async () => {
