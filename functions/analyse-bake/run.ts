@@ -26,11 +26,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const start = new Date(entered - input.traffic.bakeSeconds * 1000);
   const extendedSeconds = Math.round((end.getTime() - entered) / 1000);
   // While extended no bake wait is registered: this attempt watches the alarms and targets itself.
-  if (extendedSeconds > 0) await watch(target, input, deps);
-  const previous =
+  // Only a target that may extend is granted these reads, and only a retry of the extension (a
+  // minute apart; the first attempt runs within seconds, a cold start included) is unwatched.
+  const mayExtend = (target.analysis?.checks ?? []).some((c) => c.inconclusive === 'extend');
+  if (mayExtend && extendedSeconds >= 30) await watch(target, input, deps);
+  const previousEntries =
     input.traffic.percent < 100
       ? undefined
-      : (await deps.store.getRelease(input.releaseId))?.analysis?.filter((a) => a.percent < 100).at(-1);
+      : ((await deps.store.getRelease(input.releaseId))?.analysis ?? []);
+  const previous = previousEntries?.filter((a) => a.percent < 100).at(-1);
   const results = await analyse(
     target,
     deps.cloudwatch,
@@ -54,7 +58,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       r.verdict === 'fail' ||
       (r.verdict === 'inconclusive' && !warnings.includes(r) && !extending.includes(r)),
   );
-  await deps.store.recordAnalysis(input.releaseId, {
+  // One entry per step: an extension's attempt replaces the step's entry (a release record is at
+  // most 400 KB in DynamoDB), it does not add one.
+  const recorded = previousEntries ?? (await deps.store.getRelease(input.releaseId))?.analysis ?? [];
+  const index = recorded.findIndex((a) => a.step === input.traffic.step + 1);
+  await deps.store.recordAnalysis(input.releaseId, index >= 0 ? index : undefined, {
     step: input.traffic.step + 1,
     percent: input.traffic.percent,
     from: start.toISOString(),

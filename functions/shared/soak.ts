@@ -145,6 +145,16 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
                 { oldServes: false },
               );
         if (analysis.some((r) => r.verdict === 'fail')) failure = describeFailures(analysis);
+        // Too little data over the soak proves nothing: it fails the soak, unless the check only warns.
+        const unproven = analysis.filter(
+          (r) =>
+            r.verdict === 'inconclusive' &&
+            target.analysis?.checks.find((c) => c.name === r.check)?.inconclusive !== 'warn',
+        );
+        if (!failure && unproven.length > 0)
+          failure = unproven
+            .map((r) => `analysis check "${r.check}" was inconclusive over the soak: ${r.reason}`)
+            .join('; ');
         const checked = `${soak.minutes} min live with no rollback and no other release${target.alarms.length ? `; alarms ${target.alarms.join(', ')} never in ALARM` : '; no alarms configured to watch'}${analysis.length ? `; analysis ${analysis.map((r) => `${r.check} ${r.verdict}`).join(', ')}` : ''}`;
         const verdict = {
           status: failure ? ('failed' as const) : ('completed' as const),

@@ -435,15 +435,24 @@ export const createStore = (
     },
 
     /** Appends one bake's analysis (AnalyseBake; a retry appends it again, judged again). */
-    async recordAnalysis(releaseId: string, entry: AnalysisRecord): Promise<void> {
+    async recordAnalysis(
+      releaseId: string,
+      replace: number | undefined,
+      entry: AnalysisRecord,
+    ): Promise<void> {
       await doc.send(
         new UpdateCommand({
           TableName: tables.releases,
           Key: { releaseId },
           UpdateExpression:
-            'SET analysis = list_append(if_not_exists(analysis, :empty), :entry), updatedAt = :now',
+            replace === undefined
+              ? 'SET analysis = list_append(if_not_exists(analysis, :empty), :entry), updatedAt = :now'
+              : `SET analysis[${replace}] = :one, updatedAt = :now`,
           ConditionExpression: 'attribute_exists(releaseId)',
-          ExpressionAttributeValues: { ':empty': [], ':entry': [entry], ':now': iso() },
+          ExpressionAttributeValues:
+            replace === undefined
+              ? { ':empty': [], ':entry': [entry], ':now': iso() }
+              : { ':one': entry, ':now': iso() },
         }),
       );
     },

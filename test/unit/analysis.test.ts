@@ -315,3 +315,41 @@ describe('reading the samples', () => {
     expect(rps?.baselineValue).toBeCloseTo(15, 10);
   });
 });
+
+describe('AnalyseBake', () => {
+  it('reads alarms and target health itself only on a retry of an extension, for a target that may extend', async () => {
+    const { run } = await import('../../functions/analyse-bake/run.ts');
+    const { loadTargetsFile } = await import('../../functions/shared/config.ts');
+    const shipped = loadTargetsFile(fileURLToPath(new URL('../../local/targets.json', import.meta.url)));
+    const calls: string[] = [];
+    const deps = {
+      targets: shipped,
+      store: { getRelease: async () => undefined, recordAnalysis: async () => {} },
+      cloudwatch: {
+        send: async (c: { constructor: { name: string } }) => {
+          calls.push(c.constructor.name);
+          return { MetricDataResults: [], MetricAlarms: [] };
+        },
+      },
+      elbv2: {
+        send: async (c: { constructor: { name: string } }) => {
+          calls.push(c.constructor.name);
+          return { TargetHealthDescriptions: [] };
+        },
+      },
+    };
+    // payments-api has analysis and alarms but no extend: its role may not read them (the stack).
+    // 0.8 s after the state was entered: a cold start, as most first attempts in AWS are.
+    await run(
+      {
+        releaseId: 'payments-api-0123456789ab',
+        target: 'payments-api',
+        toColour: 'green',
+        enteredAt: '2026-01-05T10:00:00.000Z',
+        traffic: { step: 0, percent: 10, bakeSeconds: 900 },
+      },
+      { ...deps, now: () => new Date('2026-01-05T10:00:00.800Z') } as never,
+    ).catch(() => undefined);
+    expect(calls.filter((c) => c !== 'GetMetricDataCommand')).toEqual([]);
+  });
+});

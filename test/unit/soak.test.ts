@@ -208,6 +208,51 @@ describe('the soak and the analysis', () => {
       detail: 'analysis check "p95" failed: p95 latency 500 ms is above its max 300 ms',
     });
   });
+
+  it('too little data over the soak fails it too: never a silent pass', async () => {
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc.targets[0].bakeMinutes = 10;
+    doc.targets[0].analysis = { checks: [{ name: 'p95', metric: 'latency-p95', max: 300 }] };
+    const withAnalysis = parseTargets(doc);
+    const verdicts: { status: string; detail: string }[] = [];
+    await judgeSoaks({
+      targets: withAnalysis,
+      now: () => new Date(NOW),
+      store: {
+        releasesSince: async (t: string) => (t === 'shop-staging' ? [staging({ toColour: 'green' })] : []),
+        settleSoak: async (_: string, v: { status: string; detail: string }) => {
+          verdicts.push(v);
+          return true;
+        },
+        updateRelease: async () => true,
+        countNotificationFailures: async () => {},
+      } as never,
+      cloudwatch: {
+        send: async (c: {
+          input: { MetricDataQueries?: { Id: string }[] };
+          constructor: { name: string };
+        }) =>
+          c.constructor.name === 'GetMetricDataCommand'
+            ? {
+                MetricDataResults: (c.input.MetricDataQueries ?? []).map((q) => ({
+                  Id: q.Id,
+                  Values: [],
+                })),
+              }
+            : c.constructor.name === 'DescribeAlarmsCommand'
+              ? { MetricAlarms: [] }
+              : { AlarmHistoryItems: [] },
+      } as never,
+      sns: { send: async () => ({}) } as never,
+      secrets: { send: async () => ({}) } as never,
+    });
+    expect(verdicts[0]).toMatchObject({
+      status: 'failed',
+      detail: expect.stringMatching(
+        /^analysis check "p95" was inconclusive over the soak: 0 of 5 periods with data/,
+      ),
+    });
+  });
 });
 
 describe('promote', () => {
