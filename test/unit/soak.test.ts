@@ -166,18 +166,28 @@ describe('the soak verdict', () => {
 });
 
 describe('the soak and the analysis', () => {
-  it("a staging target's analysis thresholds, broken during the soak, fail it", async () => {
+  it.each([
+    [
+      "a staging target's analysis thresholds, broken during the soak, fail it",
+      [0.5, 0.52, 0.49, 0.51, 0.5, 0.5],
+      'analysis check "p95" failed: p95 latency 500 ms is above its max 300 ms',
+    ],
+    [
+      'too little data over the soak fails it too: never a silent pass',
+      [],
+      expect.stringMatching(/^analysis check "p95" was inconclusive over the soak: 0 of 5 periods with data/),
+    ],
+  ] as [string, number[], unknown][])('%s', async (_, values, detail) => {
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     doc.targets[0].bakeMinutes = 10;
     doc.targets[0].analysis = { checks: [{ name: 'p95', metric: 'latency-p95', max: 300 }] };
-    const withAnalysis = parseTargets(doc);
     const verdicts: { status: string; detail: string }[] = [];
     await judgeSoaks({
-      targets: withAnalysis,
+      targets: parseTargets(doc),
       now: () => new Date(NOW),
       store: {
         releasesSince: async (t: string) => (t === 'shop-staging' ? [staging({ toColour: 'green' })] : []),
-        settleSoak: async (_: string, v: { status: string; detail: string }) => {
+        settleSoak: async (__: string, v: { status: string; detail: string }) => {
           verdicts.push(v);
           return true;
         },
@@ -193,7 +203,7 @@ describe('the soak and the analysis', () => {
             ? {
                 MetricDataResults: (c.input.MetricDataQueries ?? []).map((q) => ({
                   Id: q.Id,
-                  Values: [0.5, 0.52, 0.49, 0.51, 0.5, 0.5],
+                  Values: values,
                 })),
               }
             : c.constructor.name === 'DescribeAlarmsCommand'
@@ -203,55 +213,7 @@ describe('the soak and the analysis', () => {
       sns: { send: async () => ({}) } as never,
       secrets: { send: async () => ({}) } as never,
     });
-    expect(verdicts[0]).toMatchObject({
-      status: 'failed',
-      detail: 'analysis check "p95" failed: p95 latency 500 ms is above its max 300 ms',
-    });
-  });
-
-  it('too little data over the soak fails it too: never a silent pass', async () => {
-    const doc = JSON.parse(readFileSync(file, 'utf8'));
-    doc.targets[0].bakeMinutes = 10;
-    doc.targets[0].analysis = { checks: [{ name: 'p95', metric: 'latency-p95', max: 300 }] };
-    const withAnalysis = parseTargets(doc);
-    const verdicts: { status: string; detail: string }[] = [];
-    await judgeSoaks({
-      targets: withAnalysis,
-      now: () => new Date(NOW),
-      store: {
-        releasesSince: async (t: string) => (t === 'shop-staging' ? [staging({ toColour: 'green' })] : []),
-        settleSoak: async (_: string, v: { status: string; detail: string }) => {
-          verdicts.push(v);
-          return true;
-        },
-        updateRelease: async () => true,
-        countNotificationFailures: async () => {},
-      } as never,
-      cloudwatch: {
-        send: async (c: {
-          input: { MetricDataQueries?: { Id: string }[] };
-          constructor: { name: string };
-        }) =>
-          c.constructor.name === 'GetMetricDataCommand'
-            ? {
-                MetricDataResults: (c.input.MetricDataQueries ?? []).map((q) => ({
-                  Id: q.Id,
-                  Values: [],
-                })),
-              }
-            : c.constructor.name === 'DescribeAlarmsCommand'
-              ? { MetricAlarms: [] }
-              : { AlarmHistoryItems: [] },
-      } as never,
-      sns: { send: async () => ({}) } as never,
-      secrets: { send: async () => ({}) } as never,
-    });
-    expect(verdicts[0]).toMatchObject({
-      status: 'failed',
-      detail: expect.stringMatching(
-        /^analysis check "p95" was inconclusive over the soak: 0 of 5 periods with data/,
-      ),
-    });
+    expect(verdicts[0]).toMatchObject({ status: 'failed', detail });
   });
 });
 
