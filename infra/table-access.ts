@@ -38,8 +38,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'request-approval': { ...readsAndRecords, approvals: ['GetItem', 'PutItem', 'UpdateItem'] },
   // Reads the record before and after each weight change: a rollback's request stops it (the fence).
   'shift-traffic': readsAndRecords,
-  // GetItem on waits: the previous step's bake (its window is the old colour's baseline at 100%).
-  'register-wait': { ...readsAndRecords, waits: ['GetItem', 'PutItem', 'UpdateItem'] },
+  'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
   'run-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).

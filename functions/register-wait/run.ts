@@ -38,8 +38,8 @@ export const waitFor = (
   input: Input,
   createdAt: Date,
   targets: TargetsFile,
-  /** The previous step's bake, if this is a later one (its window is the old colour's baseline at 100%). */
-  previousBake?: WaitRecord,
+  /** At 100%: the previous step's judged window (AnalyseBake's, its extension included), the old colour's baseline. */
+  baselineWindow?: { start: string; end: string },
 ): WaitRecord => {
   const base = {
     waitId: `${input.releaseId}#${input.kind}`,
@@ -113,11 +113,7 @@ export const waitFor = (
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
         ...(target.analysis ? { analysis: { target: target.name, step } } : {}),
         // At 100% the old colour serves nothing: the previous step's bake is its baseline.
-        ...(target.analysis && percent === 100 && previousBake
-          ? {
-              baselineWindow: { start: previousBake.condition.startedAt, end: previousBake.condition.endsAt },
-            }
-          : {}),
+        ...(target.analysis && percent === 100 && baselineWindow ? { baselineWindow } : {}),
         // The Task's own timeout ends the bake: it counts from when the Task began.
         startedAt,
         endsAt: new Date(Date.parse(startedAt) + bakeSeconds * 1000).toISOString(),
@@ -171,17 +167,19 @@ export const waitFor = (
  * once, because the event that would resume it may have come before the wait existed.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
-  const previousBake =
+  // At 100% the old colour's baseline is the previous step's window as AnalyseBake judged it.
+  const judged =
     (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) &&
     input.traffic.percent === 100 &&
-    input.traffic.step > 0 &&
     findTarget(deps.targets, input.target).analysis
-      ? await deps.store.getWait(
-          bakeResourceKey(input.target),
-          `${input.releaseId}#${WaitKind.Bake}#${input.traffic.step - 1}`,
-        )
+      ? (await deps.store.getRelease(input.releaseId))?.analysis?.filter((a) => a.percent < 100).at(-1)
       : undefined;
-  const wait = waitFor(input, deps.now(), deps.targets, previousBake);
+  const wait = waitFor(
+    input,
+    deps.now(),
+    deps.targets,
+    judged ? { start: judged.from, end: judged.to } : undefined,
+  );
   await deps.store.putWait(wait);
   // A rollback asked this release to stop while it was between waits: stop at this one. Not a wait
   // of the way back (RollBackGroup): stopping is what it is doing.

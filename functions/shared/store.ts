@@ -660,13 +660,6 @@ export const createStore = (
 
     // --- waits ------------------------------------------------------------------------------
 
-    async getWait(resourceKey: string, waitId: string): Promise<WaitRecord | undefined> {
-      const out = await doc.send(
-        new GetCommand({ TableName: tables.waits, Key: { resourceKey, waitId }, ConsistentRead: true }),
-      );
-      return out.Item as WaitRecord | undefined;
-    },
-
     async putWait(wait: WaitRecord): Promise<void> {
       await doc.send(new PutCommand({ TableName: tables.waits, Item: wait }));
     },
