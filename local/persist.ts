@@ -27,7 +27,7 @@ const fields = {
   rds: ['instances', 'clusters', 'snapshots'],
   cloudwatch: ['alarms', 'history'],
   // Real traffic on the targets with analysis: which listeners are served, and their metrics.
-  traffic: ['served', 'datapoints'],
+  traffic: ['served', 'datapoints', 'listenerP95'],
   secrets: ['secrets'],
 } as const;
 type Model = keyof typeof fields;

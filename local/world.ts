@@ -23,9 +23,14 @@ export interface WorldOptions {
   loadBalancer?: { scheme?: 'internet-facing' | 'internal'; vpcId?: string };
   /**
    * Real users' requests per second on the target's listener (default 20 for a target with
-   * analysis, which judges that traffic; none otherwise).
+   * analysis or a latency alarm, which judge that traffic; none otherwise).
    */
   requestsPerSecond?: number;
+  /**
+   * What each of the target's alarms watches, by name: a latency alarm (`latency-p95`, ALARM above
+   * `thresholdMs`). Unlisted alarms watch the listener's 5xx share (threshold 1%).
+   */
+  alarmMetrics?: Record<string, { kind: 'latency-p95'; thresholdMs: number }>;
 }
 
 /**
@@ -164,13 +169,18 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
     account.ses.verify(target.approval.emailFrom);
     for (const approver of target.approval.approvers) account.ses.verify(approver.id);
   }
-  // Each watched alarm measures the 5xx share of the target's live listener/rule (threshold 1%).
+  // Each watched alarm measures the 5xx share of the target's live listener/rule (threshold 1%),
+  // or its p95 latency where the world says so (alarmMetrics).
   for (const alarm of target.alarms) {
     if (!account.cloudwatch.alarms.has(alarm)) {
-      account.cloudwatch.addAlarm(alarm, { where: mainWhere, thresholdPercent: 1 });
+      const metric = options.alarmMetrics?.[alarm];
+      account.cloudwatch.addAlarm(
+        alarm,
+        metric ? { where: mainWhere, ...metric } : { where: mainWhere, thresholdPercent: 1 },
+      );
     }
   }
-  if (target.analysis || options.requestsPerSecond)
+  if (target.analysis || options.requestsPerSecond || Object.keys(options.alarmMetrics ?? {}).length)
     account.traffic.serve(mainWhere, options.requestsPerSecond ?? 20);
   return { liveDigest: digest, taskDefinitionArn: taskDefinition.taskDefinitionArn as string };
 };

@@ -23,12 +23,15 @@ type Series = Map<number, number>;
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
-export interface AlarmMetric {
-  /** The listener or listener rule whose traffic the alarm measures. */
-  where: string;
-  /** ALARM when more than this percent of requests got a 5xx in the last period. */
-  thresholdPercent: number;
-}
+/**
+ * What an alarm measures on a listener's (or rule's) traffic: the share of 5xx (ALARM above
+ * `thresholdPercent`), or the p95 of TargetResponseTime over its target groups (ALARM above
+ * `thresholdMs`; needs the listener served real traffic, TrafficModel). Each kind follows its own
+ * metric: a latency alarm never sees errors, a 5xx alarm never sees latency.
+ */
+export type AlarmMetric =
+  | { where: string; kind?: '5xx'; thresholdPercent: number }
+  | { where: string; kind: 'latency-p95'; thresholdMs: number };
 
 interface SimAlarm {
   name: string;
@@ -97,10 +100,30 @@ export class CloudWatchModel {
     });
   }
 
-  /** One period: each metric alarm compares the 5xx share of its listener with its threshold. */
+  /**
+   * The p95 (ms) of a listener's requests in its latest visible minute (all its target groups'
+   * requests pooled); undefined without data (no request, or not yet in CloudWatch).
+   */
+  private latencyP95Ms(where: string): number | undefined {
+    const now = Date.now();
+    const point = (this.traffic?.listenerP95.get(where) ?? []).filter((p) => p.visibleAt <= now).at(-1);
+    return point && point.at >= now - 3 * PERIOD_SECONDS * 1000 ? point.p95Ms : undefined;
+  }
+
+  /** One period: each metric alarm compares its own metric of its listener with its threshold. */
   evaluate() {
     for (const alarm of this.alarms.values()) {
       if (!alarm.metric) continue;
+      if (alarm.metric.kind === 'latency-p95') {
+        // Missing data keeps the alarm's state (TreatMissingData "missing" holds it for a while).
+        const p95 = this.latencyP95Ms(alarm.metric.where);
+        if (p95 === undefined) continue;
+        const seconds = Math.round(p95) / 1000;
+        const breaching = p95 > alarm.metric.thresholdMs;
+        const reason = `Threshold Crossed: 1 out of the last 1 datapoints [${seconds}] was ${breaching ? '' : 'not '}greater than the threshold (${alarm.metric.thresholdMs / 1000})`;
+        this.setState(alarm.name, breaching ? 'ALARM' : 'OK', reason);
+        continue;
+      }
       const value = Math.round(this.errorPercent(alarm.metric.where) * 100) / 100;
       const breaching = value > alarm.metric.thresholdPercent;
       const reason = `Threshold Crossed: 1 out of the last 1 datapoints [${value}] was ${breaching ? '' : 'not '}greater than the threshold (${alarm.metric.thresholdPercent})`;
@@ -286,10 +309,22 @@ export class CloudWatchModel {
         StateUpdatedTimestamp: a.updatedAt,
         StateTransitionedTimestamp: a.updatedAt,
         Namespace: 'AWS/ApplicationELB',
-        MetricName: 'HTTPCode_Target_5XX_Count',
+        ...(a.metric?.kind === 'latency-p95'
+          ? {
+              MetricName: 'TargetResponseTime',
+              ExtendedStatistic: 'p95',
+              Threshold: a.metric.thresholdMs / 1000,
+            }
+          : {
+              MetricName: 'HTTPCode_Target_5XX_Count',
+              Statistic: 'Sum',
+              Threshold:
+                a.metric?.kind === undefined || a.metric.kind === '5xx'
+                  ? (a.metric?.thresholdPercent ?? 1)
+                  : 1,
+            }),
         Period: PERIOD_SECONDS,
         EvaluationPeriods: 1,
-        Threshold: a.metric?.thresholdPercent ?? 1,
         ComparisonOperator: 'GreaterThanThreshold',
       })),
       CompositeAlarms: [],

@@ -42,6 +42,8 @@ export interface Datapoint {
 export class TrafficModel {
   /** By target group ARN, oldest first. */
   readonly datapoints = new Map<string, Datapoint[]>();
+  /** Listener or rule → its requests' p95 per minute (ms), the last two hours. */
+  readonly listenerP95 = new Map<string, { at: number; visibleAt: number; p95Ms: number }[]>();
   /** Listener or rule → real users' requests per second (kept with the local state). */
   readonly served = new Map<string, number>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -78,6 +80,8 @@ export class TrafficModel {
       // Each target group's share of the minute, time-weighted over the weight changes in it: the
       // minute of a weight change carries both weights, as CloudWatch's does.
       const shares = this.shares(where, at, at + METRIC_PERIOD_SECONDS * 1000);
+      // Every request of the listener this minute, each sample weighted by the requests it stands for.
+      const pooled: [number, number][] = [];
       for (const [group, share] of shares) {
         const requests = this.poisson(rps * METRIC_PERIOD_SECONDS * share);
         const targets = this.elbv2.healthyTargets(group);
@@ -97,6 +101,7 @@ export class TrafficModel {
           for (let k = 0; k < sampled; k++) latencies.push(median * Math.exp(SIGMA * this.normal()));
         });
         latencies.sort((a, b) => a - b);
+        for (const v of latencies) pooled.push([v, requests / latencies.length]);
         const mean = latencies.reduce((sum, v) => sum + v, 0) / latencies.length / 1000;
         const pct = (q: number) =>
           (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) / 1000;
@@ -114,6 +119,25 @@ export class TrafficModel {
           loadBalancer: loadBalancerOf(where),
         });
         this.datapoints.set(group, series);
+      }
+      // The listener's own p95 (the LoadBalancer-level TargetResponseTime a latency alarm watches).
+      const total = pooled.reduce((sum, [, w]) => sum + w, 0);
+      if (total > 0) {
+        pooled.sort((a, b) => a[0] - b[0]);
+        let seen = 0;
+        let p95 = 0;
+        for (const [v, w] of pooled) {
+          seen += w;
+          p95 = v;
+          if (seen >= 0.95 * total) break;
+        }
+        const series = this.listenerP95.get(where) ?? [];
+        series.push({
+          at,
+          visibleAt: at + METRIC_PERIOD_SECONDS * 1000 + this.random.int(10_000, 60_000),
+          p95Ms: p95,
+        });
+        this.listenerP95.set(where, series.slice(-120));
       }
     }
   }

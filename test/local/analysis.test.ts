@@ -28,6 +28,9 @@ afterEach(async () => {
 const release = (faults?: FaultPlan, seed = 1, during?: (r: LocalRuntime, sinceShiftMs: number) => void) =>
   releaseOf('shop-api', faults, during, seed);
 
+/** shop-web's alarm watches its listener's p95 latency, not its 5xx share (above 500 ms). */
+const latencyAlarm = { 'shop-web-latency': { kind: 'latency-p95' as const, thresholdMs: 500 } };
+
 const releaseOf = async (
   name: string,
   faults?: FaultPlan,
@@ -36,7 +39,11 @@ const releaseOf = async (
 ) => {
   const r = await LocalRuntime.start({ targetsFile, seed, ...(faults ? { faults } : {}) }, async (x) => {
     const target = findTarget(x.targets, name);
-    buildWorld(x.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+    buildWorld(x.account, target, {
+      liveTag: 'v1',
+      targetGroup: FAST_TARGET_GROUPS,
+      alarmMetrics: latencyAlarm,
+    });
     await serveTestListener(x.account, target);
   });
   rt = r;
@@ -194,11 +201,37 @@ describe('analysis', () => {
   });
 
   it('inconclusive: extend gives up after 10 minutes: too little data is never a pass', async () => {
-    const r = await releaseOf('shop-web', { trafficRps: 0.05 });
+    // 0.01 requests/s: the canary sees a request every couple of hours, whatever the seed.
+    const r = await releaseOf('shop-web', { trafficRps: 0.01 });
     expect(r.outcome).toBe('RolledBack');
     expect(r.error?.Error).toBe('AnalysisFailed');
     expect(r.error?.Cause).toMatch(
       /^at 10% on green: analysis still inconclusive after extending the bake (9|10) min/,
     );
+  });
+
+  it('a latency alarm watches latency: a canary answering in 3 s trips it within minutes, before the analysis decides', async () => {
+    const r = await releaseOf('shop-web', { latencyMs: { v2: 3000 } });
+    expect(r.outcome).toBe('RolledBack');
+    expect(r.error?.Error).toBe('AlarmTriggered');
+    expect(r.error?.Cause).toMatch(
+      /^at 10% on green: alarm "shop-web-latency" is in ALARM \(Threshold Crossed: 1 out of the last 1 datapoints \[\d+\.\d+\] was greater than the threshold \(0\.5\)\)/,
+    );
+    const alarms = rt?.account.cloudwatch.DescribeAlarms({ AlarmNames: ['shop-web-latency'] })
+      .MetricAlarms[0];
+    expect(alarms).toMatchObject({
+      MetricName: 'TargetResponseTime',
+      ExtendedStatistic: 'p95',
+      Threshold: 0.5,
+    });
+  });
+
+  it('a latency alarm never sees errors: half the requests failing leave it OK', async () => {
+    const r = await releaseOf('shop-web', { errorRates: { v2: 0.5 } });
+    // shop-web judges only latency (its analysis and its alarm): nothing here watches 5xx.
+    expect(r.outcome).toBe('Promoted');
+    expect(
+      rt?.account.cloudwatch.history.filter((h) => h.alarm === 'shop-web-latency' && h.state === 'ALARM'),
+    ).toEqual([]);
   });
 });
