@@ -30,11 +30,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // minute apart; the first attempt runs within seconds, a cold start included) is unwatched.
   const mayExtend = (target.analysis?.checks ?? []).some((c) => c.inconclusive === 'extend');
   if (mayExtend && extendedSeconds >= 30) await watch(target, input, deps);
-  const previousEntries =
-    input.traffic.percent < 100
-      ? undefined
-      : ((await deps.store.getRelease(input.releaseId))?.analysis ?? []);
-  const previous = previousEntries?.filter((a) => a.percent < 100).at(-1);
+  // What earlier bakes recorded: at 100% the previous step's window is the old colour's baseline;
+  // an extension's retry replaces its own step's entry.
+  const recorded = (await deps.store.getRelease(input.releaseId))?.analysis ?? [];
+  const previous = input.traffic.percent < 100 ? undefined : recorded.filter((a) => a.percent < 100).at(-1);
   const results = await analyse(
     target,
     deps.cloudwatch,
@@ -60,7 +59,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   );
   // One entry per step: an extension's attempt replaces the step's entry (a release record is at
   // most 400 KB in DynamoDB), it does not add one.
-  const recorded = previousEntries ?? (await deps.store.getRelease(input.releaseId))?.analysis ?? [];
   const index = recorded.findIndex((a) => a.step === input.traffic.step + 1);
   await deps.store.recordAnalysis(input.releaseId, index >= 0 ? index : undefined, {
     step: input.traffic.step + 1,

@@ -20,15 +20,16 @@ type Deps = Pick<
  * Describe calls and resume what is done, so a lost event costs one period, not the wait's timeout.
  */
 export const run = async (deps: Deps): Promise<Output> => {
+  // Waits first (a failed bake puts traffic back from here), then the locks of ended executions,
+  // last the soaks (a soak's verdict is the least urgent thing a tick does).
+  const { checked, resumed } = await resumeWaits(deps);
+  const recovered = await recoverOrphanedLocks(deps);
+  return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps) };
+};
+
+const resumeWaits = async (deps: Deps): Promise<{ checked: number; resumed: number }> => {
   const waits = await deps.store.allPendingWaits();
-  // Waits first (a failed bake puts traffic back from here), then the locks of ended executions.
-  if (waits.length === 0)
-    return {
-      checked: 0,
-      resumed: 0,
-      recovered: await recoverOrphanedLocks(deps),
-      soaksJudged: await judgeSoaks(deps),
-    };
+  if (waits.length === 0) return { checked: 0, resumed: 0 };
   // A throttled batch waits for the next round; the others are still checked now.
   const checks = await checkWaits(waits, deps, {
     analysis: true,
@@ -40,13 +41,7 @@ export const run = async (deps: Deps): Promise<Output> => {
     const check = checks.get(wait.waitId);
     if (check && (await resumeWait(wait, check, deps))) resumed++;
   }
-  return {
-    checked: waits.length,
-    resumed,
-    recovered: await recoverOrphanedLocks(deps),
-    // Last: a soak's verdict is the least urgent thing a tick does.
-    soaksJudged: await judgeSoaks(deps),
-  };
+  return { checked: waits.length, resumed };
 };
 
 /**

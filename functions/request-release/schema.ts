@@ -1,12 +1,14 @@
 import * as z from 'zod';
+import { RELEASE_REQUESTED } from '../shared/event-patterns.ts';
 import { oneLine } from '../shared/identity.ts';
+import { imageRefSchema, targetNameSchema } from '../shared/schemas.ts';
 
 /** The envelope as the bus rule delivers it; the detail is checked in run, so a bad one is explained. */
 export const inputSchema = z.object({
   id: z.string().min(1).max(128),
   source: z.string().min(1).max(256),
   account: z.string().max(12).optional(),
-  'detail-type': z.literal('Switchyard Release Requested'),
+  'detail-type': z.literal(RELEASE_REQUESTED),
   time: z.iso.datetime({ offset: true }),
   detail: z.unknown(),
 });
@@ -15,15 +17,9 @@ export type Input = z.infer<typeof inputSchema>;
 /** What a CI sends: the target, the image by tag or digest (or both, which must agree), and why. */
 export const requestSchema = z
   .strictObject({
-    target: z.string().min(1).max(40),
-    tag: z
-      .string()
-      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a Docker image tag')
-      .optional(),
-    digest: z
-      .string()
-      .regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex digits>')
-      .optional(),
+    target: targetNameSchema,
+    tag: imageRefSchema.shape.tag.optional(),
+    digest: imageRefSchema.shape.digest.optional(),
     reason: oneLine(500).pipe(z.string().trim().min(3, 'say why (at least 3 characters)')),
     /** Who asked, as the CI knows it: recorded as a claim (EventBridge names only the account). */
     requestedBy: oneLine(256).optional(),

@@ -4,6 +4,12 @@
  */
 export type EventPattern = { [key: string]: string[] | EventPattern };
 
+/** Switchyard's own events: a custom event's source may not begin with `aws.` (PutEvents reference). */
+export const SWITCHYARD_SOURCE = 'switchyard';
+export const RELEASE_STATE_CHANGE = 'Switchyard Release State Change';
+/** What any CI puts on Switchyard's bus to ask for a release (request-release). */
+export const RELEASE_REQUESTED = 'Switchyard Release Requested';
+
 export const ecrPushPattern = (repositories: string[]): EventPattern => ({
   source: ['aws.ecr'],
   'detail-type': ['ECR Image Action'],
@@ -82,14 +88,14 @@ export const executionEndedPattern = (stateMachineArns: string[]): EventPattern 
  * PutEvents condition), so no one else can forge a completed soak onto the bus.
  */
 export const soakCompletedPattern = (upstreams: string[]): EventPattern => ({
-  source: ['switchyard'],
-  'detail-type': ['Switchyard Release State Change'],
+  source: [SWITCHYARD_SOURCE],
+  'detail-type': [RELEASE_STATE_CHANGE],
   detail: { state: ['SoakCompleted'], target: upstreams },
 });
 
 /** Any sender's request for a release (a CI's `aws events put-events` onto Switchyard's bus). */
 export const releaseRequestedPattern: EventPattern = {
-  'detail-type': ['Switchyard Release Requested'],
+  'detail-type': [RELEASE_REQUESTED],
 };
 
 /** Exact-match subset of EventBridge pattern semantics: every listed field must equal one of its values. */

@@ -8,9 +8,9 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Target } from './config.ts';
 
-/** A custom event's source may not begin with `aws.` (EventBridge PutEvents reference). */
-export const SWITCHYARD_SOURCE = 'switchyard';
-export const RELEASE_STATE_CHANGE = 'Switchyard Release State Change';
+import { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE } from './event-patterns.ts';
+
+export { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE };
 
 export const ReleaseState = {
   Started: 'Started',

@@ -68,11 +68,6 @@ export class TrafficModel {
     );
   }
 
-  stop() {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
   /** One minute of traffic, ending now. */
   minute(at: number) {
     for (const [where, configured] of this.served) {

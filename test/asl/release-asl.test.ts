@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import { EXTEND_SECONDS } from '../../functions/analyse-bake/run.ts';
 import { errorNames } from '../../functions/shared/errors.ts';
 import {
   eventFunctions,
@@ -177,10 +178,11 @@ describe('release.asl.json', () => {
     const analyse = definition.States.AnalyseBake as State & { Next: string };
     expect(analyse.Next).toBe('NextStep');
     // inconclusive: extend — judged again each minute, up to 10 minutes, then it fails.
+    // AnalyseBake gives up (a clear AnalysisFailed) at EXTEND_SECONDS: the Retry must last as long.
     expect(analyse.Retry).toContainEqual({
       ErrorEquals: ['AnalysisInconclusive'],
       IntervalSeconds: 60,
-      MaxAttempts: 10,
+      MaxAttempts: EXTEND_SECONDS / 60,
       BackoffRate: 1,
     });
     expect(analyse.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);

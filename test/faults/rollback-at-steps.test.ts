@@ -7,27 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
-import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import {
-  analysisStates,
-  groupStates,
-  hookStates,
-  promotionStates,
-  runIn,
-  type ScenarioName,
-  scenarios,
-} from '../support/fault-matrix.ts';
+import { fixtureReleaseStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const idOf = (tag: string) => releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', tag));
-const states = taskStatesOf(releaseDefinitionText(), [
-  'WaitForApproval',
-  'FrozenWatch',
-  ...hookStates,
-  ...groupStates,
-  ...promotionStates,
-  ...analysisStates,
-]);
+const states = fixtureReleaseStates();
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',

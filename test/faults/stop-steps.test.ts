@@ -8,33 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
-import {
-  releaseDefinitionText,
-  rollbackDefinitionText,
-  taskStatesOf,
-} from '../../state-machines/definitions.ts';
-import {
-  analysisStates,
-  groupStates,
-  hookStates,
-  promotionStates,
-  runIn,
-  type ScenarioName,
-  scenarios,
-} from '../support/fault-matrix.ts';
+import { rollbackDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
+import { fixtureReleaseStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
 const releaseId = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
-/** WaitForApproval and FrozenWatch need other worlds (approval-steps, freeze-steps). */
-const releaseStates = taskStatesOf(releaseDefinitionText(), [
-  'WaitForApproval',
-  'FrozenWatch',
-  ...hookStates,
-  ...groupStates,
-  ...promotionStates,
-  ...analysisStates,
-]);
+const releaseStates = fixtureReleaseStates();
 const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',

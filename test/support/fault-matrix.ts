@@ -11,6 +11,7 @@ import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
+import { releaseDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
 import { brokenInvariants } from './invariants.ts';
 import { startWorld } from './runtime.ts';
 
@@ -81,6 +82,21 @@ export const promotionStates = ['RecheckPromotionGate'];
 
 /** Reached only by a target with analysis (test/faults/analysis-steps.test.ts). */
 export const analysisStates = ['AnalyseBake'];
+
+/**
+ * The release's Task states this fixture's checkout-api reaches. The others are covered where a
+ * target reaches them: approval-steps, freeze-steps, hook-steps, group-steps, promotion-steps and
+ * analysis-steps.
+ */
+export const fixtureReleaseStates = (): string[] =>
+  taskStatesOf(releaseDefinitionText(), [
+    'WaitForApproval',
+    'FrozenWatch',
+    ...hookStates,
+    ...groupStates,
+    ...promotionStates,
+    ...analysisStates,
+  ]);
 
 /** Faults that strike the events a waiting step listens for. */
 export const eventFaults = {
