@@ -12,6 +12,9 @@
 
 import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import { describeFiring, readAlarms } from '../functions/shared/alarms.ts';
+import { checksAt, When } from '../functions/shared/analysis/config.ts';
+import { SETTLE_SECONDS } from '../functions/shared/analysis/index.ts';
+import { analysisDetails, checkText } from '../functions/shared/analysis/text.ts';
 import type { Target } from '../functions/shared/config.ts';
 import { describeService } from '../functions/shared/ecs.ts';
 import { activeFreeze } from '../functions/shared/freeze.ts';
@@ -297,6 +300,17 @@ export const planRelease = async (
       timed([`Hook ${h.name}`], undefined, ESTIMATES.hook),
     );
   for (const h of t.hooks.preTraffic) hookStep(h, 'preTraffic');
+  const testChecks = checksAt(t.analysis, When.TestTraffic);
+  if (testChecks.length)
+    add(
+      'SettleTestTraffic, AnalyseTestTraffic',
+      `wait ${SETTLE_SECONDS / 60} min for CloudWatch's last minutes, then judge ${idle}'s test-listener traffic${t.hooks.preTraffic.length ? ' (the hooks above included)' : ''}: ${testChecks.map(checkText).join('; ')}; a failure aborts before any traffic moves`,
+      [SETTLE_SECONDS, 'configuration'],
+    );
+  const bakeChecks = checksAt(t.analysis, When.Bakes);
+  const judged = bakeChecks.length
+    ? `; analysis ${bakeChecks.map((c) => c.name).join(', ')} each minute and at its end`
+    : '';
   const postTraffic = t.hooks.postTraffic;
   const webMembers = t.group.filter((m) => m.role === 'web').map((m) => m.name);
   const cutovers = t.group.filter((m) => m.role === 'singleton' || m.switch === 'cutover');
@@ -320,8 +334,8 @@ export const planRelease = async (
       add(
         'Bake',
         s.percent === 100
-          ? `watch ${t.alarms.length ? t.alarms.join(', ') : 'no alarms (none configured)'} for ${s.bakeSeconds / 60} min with ${live} kept warm (a rollback is one weight change)`
-          : `watch ${t.alarms.length ? t.alarms.join(', ') : 'no alarms (none configured)'} for ${s.bakeSeconds / 60} min at ${s.percent}% (step ${i + 1})`,
+          ? `watch ${t.alarms.length ? t.alarms.join(', ') : 'no alarms (none configured)'} for ${s.bakeSeconds / 60} min with ${live} kept warm (a rollback is one weight change)${judged}`
+          : `watch ${t.alarms.length ? t.alarms.join(', ') : 'no alarms (none configured)'} for ${s.bakeSeconds / 60} min at ${s.percent}% (step ${i + 1})${judged}`,
         [s.bakeSeconds, 'configuration'],
       );
     }
@@ -375,6 +389,10 @@ export const planRelease = async (
     out.line(`  ${line}`);
   const migration = migrationText(t.hooks);
   if (migration) out.line(migration);
+  const analysis = analysisDetails(t);
+  if (Object.keys(analysis).length === 0)
+    out.line('Analysis: none configured (real traffic is judged by alarms and target health only)');
+  for (const [k, v] of Object.entries(analysis)) out.line(`${k}: ${v}`);
   for (const f of freezes)
     out.line(`Freeze: traffic would not move inside "${f.window}" (from ${f.at} until ${f.until})`);
   out.line('Checks now:');
@@ -400,6 +418,13 @@ export const planRelease = async (
       hooks: { preTraffic: t.hooks.preTraffic, postTraffic: t.hooks.postTraffic },
       group: t.group.map((m) => ({ name: m.name, role: m.role, switch: m.switch ?? null })),
       migration: migrationCompatibility(t.hooks),
+      analysis: t.analysis
+        ? {
+            beforeTraffic: analysis['Analysis before traffic'],
+            testTraffic: testChecks.map(checkText),
+            bakes: bakeChecks.map(checkText),
+          }
+        : null,
       steps: planned,
       freezes,
       etaSeconds,

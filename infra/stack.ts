@@ -37,6 +37,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { snapshotIdFor } from '../functions/backup-database/run.ts';
+import { checksAt, When } from '../functions/shared/analysis/config.ts';
 import type { TargetsFile } from '../functions/shared/config.ts';
 import {
   alarmStatePattern,
@@ -482,11 +483,16 @@ export class SwitchyardStack extends Stack {
 
     // Analysis reads the ALB's per-target-group metrics (and the users' own): GetMetricData has no
     // resource-level permissions (acknowledged below). The reconciler's ticks judge each bake on the
-    // way; AnalyseBake judges its whole window at its end.
-    if (targets.some((t) => t.analysis))
+    // way; AnalyseBake judges its whole window at its end; AnalyseTestTraffic the test listener's
+    // traffic before any weight moves.
+    if (targets.some((t) => checksAt(t.analysis, When.Bakes).length))
       allow(['reconciler', 'analyse-bake'], ['cloudwatch:GetMetricData'], ['*']);
+    if (targets.some((t) => checksAt(t.analysis, When.TestTraffic).length))
+      allow(['analyse-test-traffic'], ['cloudwatch:GetMetricData'], ['*']);
     // A bake extended for analysis (inconclusive: extend) is watched by AnalyseBake itself.
-    const extended = targets.filter((t) => t.analysis?.checks.some((c) => c.inconclusive === 'extend'));
+    const extended = targets.filter((t) =>
+      checksAt(t.analysis, When.Bakes).some((c) => c.inconclusive === 'extend'),
+    );
     if (extended.length > 0) {
       allow(['analyse-bake'], ['elasticloadbalancing:DescribeTargetHealth'], ['*']);
       const extendedAlarms = [...new Set(extended.flatMap((t) => t.alarms))];

@@ -31,6 +31,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'recheck-promotion-gate': { releases: ['UpdateItem', 'Query'] },
   // Records each bake's analysis (and its phase).
   'analyse-bake': readsAndRecords,
+  'analyse-test-traffic': readsAndRecords,
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
   'check-health': recordsPhase,

@@ -4,6 +4,8 @@
  * listener/rule at 100/0, test listener, database, SNS topic, CloudWatch alarms. Any targets file
  * can be simulated.
  */
+
+import { hookGroup } from '../functions/run-hook/run.ts';
 import type { Target } from '../functions/shared/config.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import type { SimulatedAccount } from './account/index.ts';
@@ -287,7 +289,11 @@ const buildGroup = (
  * has webhook secrets, the Slack/Teams receiver, whose URLs the secrets then hold.
  */
 export const serveTestListener = async (account: SimulatedAccount, target: Target) => {
-  if (target.traffic.testListenerArn) await account.elbv2.serveListener(target.traffic.testListenerArn);
+  if (target.traffic.testListenerArn) {
+    await account.elbv2.serveListener(target.traffic.testListenerArn);
+    // The target's load-test hooks send their requests through it (task-programs.ts).
+    account.traffic.testListeners.set(hookGroup(target.name), target.traffic.testListenerArn);
+  }
   const hooks = [
     ['slack', target.notify.slackWebhookSecret],
     ['teams', target.notify.teamsWebhookSecret],

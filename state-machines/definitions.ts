@@ -12,6 +12,7 @@ export const releaseFunctions = {
   ValidateFunctionArn: 'validate',
   RecheckPromotionGateFunctionArn: 'recheck-promotion-gate',
   AnalyseBakeFunctionArn: 'analyse-bake',
+  AnalyseTestTrafficFunctionArn: 'analyse-test-traffic',
   BackupDatabaseFunctionArn: 'backup-database',
   RegisterWaitFunctionArn: 'register-wait',
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',

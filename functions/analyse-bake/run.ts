@@ -1,6 +1,7 @@
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
-import { analyse } from '../shared/analysis/index.ts';
+import { checksAt, When } from '../shared/analysis/config.ts';
+import { analyse, EXTEND_SECONDS, sortResults } from '../shared/analysis/index.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, AnalysisFailed, AnalysisInconclusive } from '../shared/errors.ts';
@@ -8,9 +9,6 @@ import { otherColour } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'cloudwatch' | 'elbv2' | 'now'>;
-
-/** How long a bake may be extended for checks with `inconclusive: extend` (the ASL retries each minute). */
-export const EXTEND_SECONDS = 600;
 
 /**
  * The bake's last judgement, over its whole window, when its time is up: the watch judged it each
@@ -28,12 +26,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // While extended no bake wait is registered: this attempt watches the alarms and targets itself.
   // Only a target that may extend is granted these reads, and only a retry of the extension (a
   // minute apart; the first attempt runs within seconds, a cold start included) is unwatched.
-  const mayExtend = (target.analysis?.checks ?? []).some((c) => c.inconclusive === 'extend');
+  const mayExtend = checksAt(target.analysis, When.Bakes).some((c) => c.inconclusive === 'extend');
   if (mayExtend && extendedSeconds >= 30) await watch(target, input, deps);
   // What earlier bakes recorded: at 100% the previous step's window is the old colour's baseline;
   // an extension's retry replaces its own step's entry.
   const recorded = (await deps.store.getRelease(input.releaseId))?.analysis ?? [];
-  const previous = input.traffic.percent < 100 ? undefined : recorded.filter((a) => a.percent < 100).at(-1);
+  const previous =
+    input.traffic.percent < 100 ? undefined : recorded.filter((a) => a.percent > 0 && a.percent < 100).at(-1);
   const results = await analyse(
     target,
     deps.cloudwatch,
@@ -43,20 +42,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       oldServes: input.traffic.percent < 100,
       // At 100% the old colour serves nothing: its baseline is the previous step's bake.
       baselineWindow: previous ? { start: new Date(previous.from), end: new Date(previous.to) } : undefined,
+      when: When.Bakes,
     },
   );
-  const checks = target.analysis?.checks ?? [];
-  const warnings = results.filter(
-    (r) => r.verdict === 'inconclusive' && checks.find((c) => c.name === r.check)?.inconclusive === 'warn',
-  );
-  const extending = results.filter(
-    (r) => r.verdict === 'inconclusive' && checks.find((c) => c.name === r.check)?.inconclusive === 'extend',
-  );
-  const failures = results.filter(
-    (r) =>
-      r.verdict === 'fail' ||
-      (r.verdict === 'inconclusive' && !warnings.includes(r) && !extending.includes(r)),
-  );
+  const { warnings, extending, failures } = sortResults(target, results);
   // One entry per step: an extension's attempt replaces the step's entry (a release record is at
   // most 400 KB in DynamoDB), it does not add one.
   const index = recorded.findIndex((a) => a.step === input.traffic.step + 1);

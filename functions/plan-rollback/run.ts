@@ -69,6 +69,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     cutovers: [],
     // A rollback goes back to what ran before: it is not judged against it.
     analysisChecks: [],
+    testTrafficChecks: [],
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
   };

@@ -1,3 +1,4 @@
+import { checksAt, When } from '../shared/analysis/config.ts';
 import { findTarget, type TargetsFile } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { haltReason } from '../shared/halt.ts';
@@ -111,7 +112,7 @@ export const waitFor = (
           service: m.toService,
         })),
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
-        ...(target.analysis ? { analysis: { target: target.name, step } } : {}),
+        ...(checksAt(target.analysis, When.Bakes).length ? { analysis: { target: target.name, step } } : {}),
         // At 100% the old colour serves nothing: the previous step's bake is its baseline.
         ...(target.analysis && percent === 100 && baselineWindow ? { baselineWindow } : {}),
         // The Task's own timeout ends the bake: it counts from when the Task began.
@@ -172,7 +173,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) &&
     input.traffic.percent === 100 &&
     findTarget(deps.targets, input.target).analysis
-      ? (await deps.store.getRelease(input.releaseId))?.analysis?.filter((a) => a.percent < 100).at(-1)
+      ? (await deps.store.getRelease(input.releaseId))?.analysis
+          ?.filter((a) => a.percent > 0 && a.percent < 100)
+          .at(-1)
       : undefined;
   const wait = waitFor(
     input,

@@ -1,4 +1,5 @@
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { analysisDetails } from '../shared/analysis/text.ts';
 import { type ApprovalRecord, deliverDecision, describeDecision } from '../shared/approvals.ts';
 import { plainLine, slackText } from '../shared/channel-text.ts';
 import { findTarget, type Target } from '../shared/config.ts';
@@ -99,6 +100,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     Strategy: `${plan.strategy}: ${plan.steps.map((s) => `${s.percent}%`).join(' → ')}`,
     ...(plan.changes.length ? { 'Task definition changes': plan.changes.join('; ') } : {}),
     ...hookDetails(plan),
+    ...analysisDetails(target),
     'Rollback plan':
       plan.migration === 'breaking'
         ? `none automatic once the migration has run (breaking: the old version cannot run on the new schema); restore ${release.snapshotId ?? 'the snapshot'}, then switchyard rollback --force`

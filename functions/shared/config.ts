@@ -455,9 +455,27 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
   return issues;
 };
 
+/**
+ * A union none of whose options matched says only "Invalid input" (and a bad record key "Invalid key
+ * in record"): the issues of the option that got
+ * furthest (its deepest path; then the fewest issues) say what is wrong, under the union's own path.
+ */
+const unfold = (issue: z.core.$ZodIssue): z.core.$ZodIssue[] => {
+  // A record key that fails its schema: its own message (the key is already in the path).
+  if (issue.code === 'invalid_key' && issue.issues.length)
+    return issue.issues.map((inner) => ({ ...inner, path: issue.path }) as z.core.$ZodIssue);
+  if (issue.code !== 'invalid_union' || issue.message !== 'Invalid input' || !issue.errors.length)
+    return [issue];
+  const depth = (list: z.core.$ZodIssue[]) => Math.max(...list.map((i) => i.path.length));
+  const best = [...issue.errors].sort((a, b) => depth(b) - depth(a) || a.length - b.length)[0] ?? [];
+  if (best.length === 0 || depth(best) === 0) return [issue];
+  return best.flatMap((inner) => unfold({ ...inner, path: [...issue.path, ...inner.path] }));
+};
+
 /** Renders zod issues as `path.to.field: message` lines, the form a person can act on. */
 export const formatIssues = (error: z.ZodError): string =>
   error.issues
+    .flatMap(unfold)
     .map((issue) => {
       const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
       return `${path.replace(/^\./, '') || '(root)'}: ${issue.message}`;

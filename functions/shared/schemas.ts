@@ -68,6 +68,8 @@ export const planSchema = z.object({
   cutovers: z.array(memberPlanSchema).default([]),
   /** The target's analysis checks, by name: each bake ends with AnalyseBake when there are any. */
   analysisChecks: z.array(z.string()).default([]),
+  /** The checks judged on test traffic before any weight moves (SettleTestTraffic, AnalyseTestTraffic). */
+  testTrafficChecks: z.array(z.string()).default([]),
   /** The target this release is promoted from, when its gate must be checked again before traffic moves. */
   promotesFrom: z.string().optional(),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */

@@ -10,6 +10,7 @@
  * `automatic` promotion starts on SoakCompleted (promote function).
  */
 import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
@@ -142,7 +143,7 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
                 deps.cloudwatch,
                 { canary: record.toColour ?? 'green', baseline: otherColour(record.toColour ?? 'green') },
                 { start: new Date(soak.startedAt), end: new Date(soak.endsAt) },
-                { oldServes: false },
+                { oldServes: false, when: When.Bakes },
               );
         if (analysis.some((r) => r.verdict === 'fail')) failure = describeFailures(analysis);
         // Too little data over the soak proves nothing: it fails the soak, unless the check only warns.

@@ -18,6 +18,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { describeFiring, readAlarms } from './alarms.ts';
+import { checksAt, When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { TargetsFile } from './config.ts';
 import { stabilityOn } from './ecs.ts';
@@ -426,7 +427,7 @@ const checkBakes = async (
       const end = aws.now();
       const recent = new Date(
         end.getTime() -
-          (Math.max(...target.analysis.checks.map((c) => c.minSamples)) + 2) *
+          (Math.max(...checksAt(target.analysis, When.Bakes).map((c) => c.minSamples)) + 2) *
             target.analysis.periodSeconds *
             1000,
       );
@@ -440,6 +441,7 @@ const checkBakes = async (
             {
               oldServes: (wait.condition.percent as number) < 100,
               baselineWindow: baselineOf(wait),
+              when: When.Bakes,
             },
           );
         let results = await judge(start);

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
-import { analysisIssues } from '../shared/analysis/config.ts';
+import { analysisIssues, checksAt, When } from '../shared/analysis/config.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
@@ -323,7 +323,8 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
     holdOnFailure: migration === Compatibility.Breaking,
     ...groupFields(members),
-    analysisChecks: target.analysis?.checks.map((c) => c.name) ?? [],
+    analysisChecks: checksAt(target.analysis, When.Bakes).map((c) => c.name),
+    testTrafficChecks: checksAt(target.analysis, When.TestTraffic).map((c) => c.name),
     // Checked again before traffic moves (RecheckPromotionGate); break-glass passed it for good.
     ...(target.promotesFrom && !input.breakGlass ? { promotesFrom: target.promotesFrom.target } : {}),
     ...(input.breakGlass ? { breakGlass: input.breakGlass } : {}),

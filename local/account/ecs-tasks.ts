@@ -56,6 +56,14 @@ export interface TaskRun {
   runSeconds: number;
   exitCode: number;
   lines: string[];
+  /** Requests per second it sends to its target while it runs (a load test). */
+  load?: { rps: number };
+}
+
+/** Where a running task's requests go: the traffic model, by the task's group (`switchyard:<target>`). */
+export interface LoadSink {
+  start(group: string, taskArn: string, rps: number): void;
+  stop(taskArn: string): void;
 }
 
 /** A program: the simulated account's idea of what a container command does. */
@@ -76,6 +84,8 @@ export class OneOffTasks {
   private readonly tasks = new Map<string, OneOffTask>();
   private readonly byToken = new Map<string, string>();
   private count = 0;
+  /** Set by the account: where a load test's requests are counted. */
+  loads: LoadSink | undefined;
 
   constructor(
     private readonly env: { region: string; account: string; startSeconds: [number, number] },
@@ -244,6 +254,8 @@ export class OneOffTasks {
         task.startedAt = new Date();
         this.bump(task);
         if (task.log) this.logs.write(task.log.group, task.log.stream, [`$ ${command.join(' ')}`]);
+        // A load test sends its requests while it runs, a hung one included (until it is stopped).
+        if (run.load) this.loads?.start(task.group, task.arn, run.load.rps);
         if (fault?.hang) return;
         const runMs = (fault?.runSeconds ?? run.runSeconds) * 1000;
         this.later(task, runMs, () => {
@@ -310,6 +322,7 @@ export class OneOffTasks {
 
   private stopped(task: OneOffTask, stopCode: OneOffTask['stopCode'], reason: string, exitCode?: number) {
     if (task.lastStatus === 'STOPPED') return;
+    this.loads?.stop(task.arn);
     task.lastStatus = 'DEPROVISIONING';
     task.desiredStatus = 'STOPPED';
     task.stoppingAt ??= new Date();

@@ -127,12 +127,15 @@ export class Elbv2Model {
     const listener = this.listeners.get(arn);
     if (!listener) throw new Error(`no listener ${arn}`);
     const server = createServer((req, res) => {
-      const target = this.pickTarget(listener.defaultActions);
-      if (!target) {
+      const picked = this.pickTarget(listener.defaultActions);
+      if (!picked) {
         res.writeHead(503, { 'content-type': 'text/plain' }).end('503 Service Temporarily Unavailable');
         return;
       }
+      const { target, group } = picked;
       const ok = target.serves;
+      // The target group's metrics count it, as they count every request a listener forwards.
+      this.onServed?.(group, arn, !ok);
       res.writeHead(ok ? 200 : 500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: ok ? 'ok' : 'error', target: target.id, path: req.url }));
     });
@@ -153,14 +156,22 @@ export class Elbv2Model {
     for (const l of this.listeners.values()) l.server?.closeAllConnections();
   }
 
-  private pickTarget(actions: Action[]): SimTarget | undefined {
+  /** Told of each request a served listener forwards (the traffic model's metrics count them). */
+  onServed: ((groupArn: string, listenerArn: string, error: boolean) => void) | undefined;
+
+  private pickTarget(actions: Action[]): { target: SimTarget; group: string } | undefined {
     const forward = actions.find((a) => a.Type === 'forward');
     const arns = forward?.ForwardConfig?.TargetGroups?.filter((g) => (g.Weight ?? 1) > 0).map(
       (g) => g.TargetGroupArn,
     ) ?? [forward?.TargetGroupArn];
     const healthy = arns
-      .flatMap((arn) => [...(this.targetGroups.get(arn ?? '')?.targets.values() ?? [])])
-      .filter((t) => t.state === 'healthy');
+      .flatMap((arn) =>
+        [...(this.targetGroups.get(arn ?? '')?.targets.values() ?? [])].map((target) => ({
+          target,
+          group: arn ?? '',
+        })),
+      )
+      .filter((t) => t.target.state === 'healthy');
     return healthy[Math.floor(Math.random() * healthy.length)];
   }
 

@@ -143,6 +143,12 @@ export class SimulatedAccount {
       },
     });
     this.traffic = new TrafficModel(this.elbv2, trafficRandom ?? random, faults);
+    // Test traffic: load-test hooks and probes through a test listener count in its target group's metrics.
+    this.ecs.oneOff.loads = {
+      start: (group, taskArn, rps) => this.traffic.startLoad(group, taskArn, rps),
+      stop: (taskArn) => this.traffic.stopLoad(taskArn),
+    };
+    this.elbv2.onServed = (group, listener, error) => this.traffic.probe(group, listener, error);
     this.cloudwatch = new CloudWatchModel(
       bus,
       envelope,

@@ -49,6 +49,9 @@ export const taskPrograms =
           `http_req_duration p(95)=${p95Ms}ms  http_req_failed ${(errorRate * 100).toFixed(2)}%  http_reqs ${rps}/s`,
           `SWITCHYARD_RESULT ${JSON.stringify({ p95Ms, errorRate: Number(errorRate.toFixed(4)), rps })}`,
         ],
+        // Its requests reach the release's new colour through the test listener, so the ALB's
+        // metrics count them (traffic.ts): what test-traffic analysis judges.
+        load: { rps },
       };
     }
     return {

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { EXTEND_SECONDS } from '../../functions/analyse-bake/run.ts';
+import { EXTEND_SECONDS, SETTLE_SECONDS } from '../../functions/shared/analysis/index.ts';
 import { errorNames } from '../../functions/shared/errors.ts';
 import {
   eventFunctions,
@@ -159,7 +159,7 @@ describe('release.asl.json', () => {
   it('runs preTraffic hooks after the approval and before any weight moves; a failed one aborts', () => {
     const pre = definition.States.PreTrafficHooks as State & { MaxConcurrency: number; Next: string };
     expect(pre.MaxConcurrency).toBe(1);
-    expect(pre.Next).toBe('BeginShifting');
+    expect(pre.Next).toBe('HasTestTrafficAnalysis');
     expect(pre.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['States.ALL'], 'CleanUpInactiveColour'],
     ]);
@@ -186,6 +186,31 @@ describe('release.asl.json', () => {
       BackoffRate: 1,
     });
     expect(analyse.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
+    // Test traffic (the hooks' load tests included) is judged after the hooks, before any weight
+    // moves, once CloudWatch has its last minutes; a failure aborts as a failed hook does.
+    expect((definition.States.HasPreTrafficHooks as unknown as { Default: string }).Default).toBe(
+      'HasTestTrafficAnalysis',
+    );
+    expect(definition.States.HasTestTrafficAnalysis).toMatchObject({
+      Choices: [{ Variable: '$.plan.testTrafficChecks[0]', IsPresent: true, Next: 'SettleTestTraffic' }],
+      Default: 'BeginShifting',
+    });
+    expect(definition.States.SettleTestTraffic).toMatchObject({
+      Type: 'Wait',
+      Seconds: SETTLE_SECONDS,
+      Next: 'AnalyseTestTraffic',
+    });
+    const test = definition.States.AnalyseTestTraffic as State & { Next: string };
+    expect(test.Next).toBe('BeginShifting');
+    expect(test.Retry).toContainEqual({
+      ErrorEquals: ['AnalysisInconclusive'],
+      IntervalSeconds: 60,
+      MaxAttempts: EXTEND_SECONDS / 60,
+      BackoffRate: 1,
+    });
+    expect(test.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'CleanUpInactiveColour'],
+    ]);
     const post = definition.States.PostTrafficHooks as State & { Next: string };
     expect(post.Next).toBe('ScaleDownOldColour');
     expect(post.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);

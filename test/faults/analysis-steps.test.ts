@@ -14,20 +14,20 @@ import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/w
 import { runIn, stepFaults } from '../support/fault-matrix.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
-const releaseId = releaseIdFor('shop-api', EcrModel.digestOf('shop-api', 'v2'));
 
-const analysisCase = async (name: string, faults: FaultPlan, expected: string) => {
+const analysisCase = async (name: string, faults: FaultPlan, expected: string, targetName = 'shop-api') => {
   const rt = await LocalRuntime.start({ targetsFile, faults }, async (r) => {
-    const target = findTarget(r.targets, 'shop-api');
+    const target = findTarget(r.targets, targetName);
     buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
     await serveTestListener(r.account, target);
   });
-  const target = findTarget(rt.targets, 'shop-api');
+  const target = findTarget(rt.targets, targetName);
+  const id = releaseIdFor(targetName, EcrModel.digestOf(targetName, 'v2'));
   return runIn(name, { rt, target }, expected, async () => {
-    rt.push('shop-api', 'v2');
+    rt.push(targetName, 'v2');
     await rt.settle();
-    const record = await rt.release(releaseId);
-    return { ids: [releaseId], outcome: record?.outcome };
+    const record = await rt.release(id);
+    return { ids: [id], outcome: record?.outcome };
   });
 };
 
@@ -45,6 +45,36 @@ describe('fault matrix: AnalyseBake', () => {
     expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
     expect(result.broken, JSON.stringify(result)).toEqual([]);
     expect(result.outcome).toBe('Promoted');
+  });
+});
+
+/** shop-load: a k6 load test judged on the test listener's traffic before any weight moves. */
+describe('fault matrix: AnalyseTestTraffic', () => {
+  it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('healthy load test + %s', async (fault) => {
+    const result = await analysisCase(
+      `AnalyseTestTraffic × ${fault}`,
+      stepFaults[fault]('AnalyseTestTraffic'),
+      'Promoted',
+      'shop-load',
+    );
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('Promoted');
+  });
+
+  it.each([
+    [
+      'its read throttled',
+      getMetricData('analyse-test-traffic', { error: 'Throttling', status: 400 }, 3),
+      'Promoted',
+    ],
+    // A fifth of the minutes lost: the load test's other minutes still decide.
+    ['missing data (a fifth of the datapoints)', { missingMetrics: 0.2 }, 'Promoted'],
+  ] as [string, FaultPlan, string][])('%s', async (name, faults, expected) => {
+    const result = await analysisCase(`test traffic × ${name}`, faults, expected, 'shop-load');
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe(expected);
   });
 });
 

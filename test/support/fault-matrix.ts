@@ -81,7 +81,7 @@ export const groupStates = [
 export const promotionStates = ['RecheckPromotionGate'];
 
 /** Reached only by a target with analysis (test/faults/analysis-steps.test.ts). */
-export const analysisStates = ['AnalyseBake'];
+export const analysisStates = ['AnalyseBake', 'AnalyseTestTraffic'];
 
 /**
  * The release's Task states this fixture's checkout-api reaches. The others are covered where a

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type AnalysisCheck, periodsIn } from '../../functions/shared/analysis/config.ts';
+import { type AnalysisCheck, fewestToCompare, periodsIn } from '../../functions/shared/analysis/config.ts';
 import { judgeCheck } from '../../functions/shared/analysis/judge.ts';
 import {
   loadBalancerOf,
@@ -95,8 +95,114 @@ describe('analysis config', () => {
       },
       /checks\[0\]\.compare: a comparison needs a baseline colour: give metric\.colourDimensions/,
     ],
+    [
+      'an expression using an id it does not name',
+      {
+        name: 'x',
+        metric: {
+          expression: 'errors / requests',
+          metrics: { errors: { alb: 'HTTPCode_Target_5XX_Count', stat: 'Sum' } },
+        },
+        max: 1,
+      },
+      /checks\[0\]\.metric: uses "requests", which metrics does not name \(ids: errors\)/,
+    ],
+    [
+      'an expression that never uses a metric it names',
+      {
+        name: 'x',
+        metric: {
+          expression: '1000 * rt',
+          metrics: {
+            rt: { alb: 'TargetResponseTime', stat: 'p90' },
+            spare: { alb: 'RequestCount', stat: 'Sum' },
+          },
+        },
+        max: 1,
+      },
+      /checks\[0\]\.metric: metrics\.spare is never used by the expression/,
+    ],
+    [
+      'an expression with a SEARCH (several series, none tied to a colour)',
+      {
+        name: 'x',
+        metric: { expression: "SEARCH('{AWS/ApplicationELB} 5XX', 'Sum', 60)", metrics: {} },
+        max: 1,
+      },
+      /checks\[0\]\.metric: an expression with a string \(SEARCH, INSIGHT_RULE_METRIC, a LAMBDA source\) reads series Switchyard cannot tie to a colour/,
+    ],
+    [
+      "an expression over METRICS() (it would take the other checks' series)",
+      { name: 'x', metric: { expression: 'SUM(METRICS())', metrics: {} }, max: 1 },
+      /checks\[0\]\.metric: METRICS\(\) takes every series of the request/,
+    ],
+    [
+      'an expression id CloudWatch would refuse',
+      {
+        name: 'x',
+        metric: { expression: 'Errs', metrics: { Errs: { alb: 'RequestCount', stat: 'Sum' } } },
+        max: 1,
+      },
+      /checks\[0\]\.metric\.metrics\.Errs: an id starts with a lowercase letter/,
+    ],
+    [
+      'an expression sub-metric that is neither an ALB metric nor a CloudWatch metric',
+      { name: 'x', metric: { expression: 'm', metrics: { m: { alb: 'Latency', stat: 'Sum' } } }, max: 1 },
+      /checks\[0\]\.metric\.metrics\.m: must be \{ alb: <an ALB target-group metric>, stat \}/,
+    ],
+    [
+      'an expression compared with the old colour but reading the same series for both',
+      {
+        name: 'x',
+        metric: {
+          expression: 'q * 2',
+          metrics: { q: { namespace: 'App', name: 'Queue', stat: 'Average', dimensions: { Q: 'a' } } },
+        },
+        compare: {},
+      },
+      /checks\[0\]\.compare: a comparison needs a baseline colour: at least one of the expression's metrics must be an ALB metric/,
+    ],
+    [
+      // 1 / C(6, 3) = 0.05: three periods each can never be 98% sure (found while adding test traffic).
+      'a comparison on too few periods to ever reach its confidence',
+      { name: 'x', metric: 'latency-p95', compare: {}, minSamples: 3 },
+      /checks\[0\]\.minSamples: with 3 period\(s\) per colour a comparison can never reach 0\.98 confidence \(the smallest possible p-value is 0\.050\), so it could only pass: use minSamples 4 or more/,
+    ],
+    [
+      'a test-traffic check without a threshold',
+      { name: 'x', metric: 'latency-p95', compare: {}, when: ['test-traffic', 'bakes'] },
+      /checks\[0\]\.when: test traffic is judged on thresholds only/,
+    ],
+    [
+      'a comparison judged on test traffic only',
+      { name: 'x', metric: 'latency-p95', max: 900, compare: {}, when: ['test-traffic'] },
+      /checks\[0\]\.compare: a comparison needs real traffic on both colours: add "bakes" to when/,
+    ],
   ])('refuses %s, naming the field', (_, check, message) => {
     expect(withCheck(check)).toThrow(message);
+  });
+
+  it('refuses test-traffic checks on a target without a test listener, saying what to do', () => {
+    expect(
+      withCheck({ name: 'x', metric: 'latency-p95', max: 900, when: ['test-traffic'] }, (t) => {
+        delete (t.traffic as Record<string, unknown>).testListenerArn;
+      }),
+    ).toThrow(
+      /checks\[0\]\.when: test-traffic judges the new colour through the test listener before any weight moves, and this target has no traffic\.testListenerArn: add one, or judge this check in bakes only/,
+    );
+    // A check judged only on test traffic needs no bake long enough for its minSamples.
+    expect(
+      withCheck({ name: 'x', metric: 'latency-p95', max: 900, when: ['test-traffic'], minSamples: 30 })()
+        .targets[0]?.analysis?.checks[0]?.when,
+    ).toEqual(['test-traffic']);
+  });
+
+  it('the fewest periods a comparison needs follows its confidence (smallest exact p-value 1 / C(2n, n))', () => {
+    // C(6,3) = 20, C(8,4) = 70, C(12,6) = 924, C(14,7) = 3432.
+    expect(fewestToCompare(0.9)).toBe(3);
+    expect(fewestToCompare(0.98)).toBe(4);
+    expect(fewestToCompare(0.99)).toBe(5);
+    expect(fewestToCompare(0.999)).toBe(7);
   });
 
   it('refuses a period CloudWatch does not keep these metrics at', () => {
@@ -267,6 +373,21 @@ describe('the judge', () => {
   });
 });
 
+/** The samples of five minutes, green against blue, from a fake CloudWatch. */
+const readFive = (cloudwatch: unknown, analysis: Parameters<typeof readSamples>[1]) => {
+  const window = { start: new Date('2026-01-05T09:00:00Z'), end: new Date('2026-01-05T09:05:00Z') };
+  return readSamples(
+    cloudwatch as never,
+    analysis,
+    {
+      loadBalancer: 'app/lb/1',
+      targetGroups: { blue: 'arn:x:targetgroup/b/1', green: 'arn:x:targetgroup/g/2' },
+    },
+    { canary: 'green', baseline: 'blue' },
+    { canary: window, baseline: window },
+  );
+};
+
 describe('reading the samples', () => {
   it('scales latency to ms, computes the whole window error rate and request rate (an idle minute counts)', async () => {
     const analysis = withCheck({ name: 'x', metric: 'latency-p95', max: 500 })().targets[0]?.analysis;
@@ -295,17 +416,7 @@ describe('reading the samples', () => {
         })),
       }),
     };
-    const window = { start: new Date('2026-01-05T09:00:00Z'), end: new Date('2026-01-05T09:05:00Z') };
-    const [p95, errors, rps] = await readSamples(
-      cloudwatch as never,
-      analysis,
-      {
-        loadBalancer: 'app/lb/1',
-        targetGroups: { blue: 'arn:x:targetgroup/b/1', green: 'arn:x:targetgroup/g/2' },
-      },
-      { canary: 'green', baseline: 'blue' },
-      { canary: window, baseline: window },
-    );
+    const [p95, errors, rps] = await readFive(cloudwatch, analysis);
     expect(p95?.canary.map((v) => Math.round(v))).toEqual([200, 210, 190]);
     // 3 errors of 300 requests: 1%, not a mean of per-minute rates.
     expect(errors?.canaryValue).toBeCloseTo(0.01, 10);
@@ -313,6 +424,84 @@ describe('reading the samples', () => {
     // 300 requests over 300 s: 1 per second (not 100 / 60 from the three minutes that had any).
     expect(rps?.canaryValue).toBeCloseTo(1, 10);
     expect(rps?.baselineValue).toBeCloseTo(15, 10);
+  });
+});
+
+describe('reading an expression', () => {
+  it("reads each named metric per colour under the check's own ids, and the expression rewritten to them", async () => {
+    const analysis = withCheck({ name: 'x', metric: 'latency-p95', max: 500 })().targets[0]?.analysis;
+    if (!analysis) throw new Error('no analysis');
+    analysis.checks = [
+      parsedCheck({
+        name: 'share',
+        metric: {
+          expression: '100 * FILL(e5, 0) / requests + 0 * queue_depth',
+          metrics: {
+            e5: { alb: 'HTTPCode_Target_5XX_Count', stat: 'Sum' },
+            requests: { alb: 'RequestCount', stat: 'Sum' },
+            queue_depth: {
+              namespace: 'App',
+              name: 'QueueDepth',
+              stat: 'Maximum',
+              colourDimensions: { blue: { Colour: 'blue' }, green: { Colour: 'green' } },
+            },
+          },
+          label: '5xx share',
+          unit: '%',
+        },
+        max: 5,
+        compare: { tolerance: 0.5 },
+      }),
+    ];
+    const sent: { Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: unknown }[] = [];
+    const cloudwatch = {
+      send: async (c: { input: { MetricDataQueries: typeof sent } }) => {
+        sent.push(...c.input.MetricDataQueries);
+        return {
+          MetricDataResults: c.input.MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => ({
+            Id: q.Id,
+            Values: q.Id === 'c0n' ? [1, 2, 3, 2, 2] : [0.5, 0.5, 0.5, 0.5, 0.5],
+          })),
+        };
+      },
+    };
+    const [share] = await readFive(cloudwatch, analysis);
+    expect(sent.find((q) => q.Id === 'c0n')?.Expression).toBe(
+      '100 * FILL(c0n_e5, 0) / c0n_requests + 0 * c0n_queue_depth',
+    );
+    expect(sent.find((q) => q.Id === 'c0o')?.Expression).toBe(
+      '100 * FILL(c0o_e5, 0) / c0o_requests + 0 * c0o_queue_depth',
+    );
+    // Each colour's own target group and own dimensions; only the expressions come back.
+    expect(sent.find((q) => q.Id === 'c0n_e5')).toMatchObject({
+      ReturnData: false,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: 'HTTPCode_Target_5XX_Count',
+          Dimensions: [
+            { Name: 'TargetGroup', Value: 'targetgroup/g/2' },
+            { Name: 'LoadBalancer', Value: 'app/lb/1' },
+          ],
+        },
+        Stat: 'Sum',
+      },
+    });
+    expect(sent.find((q) => q.Id === 'c0o_queue_depth')).toMatchObject({
+      ReturnData: false,
+      MetricStat: { Metric: { Dimensions: [{ Name: 'Colour', Value: 'blue' }] }, Stat: 'Maximum' },
+    });
+    expect(share).toMatchObject({ canary: [1, 2, 3, 2, 2], baseline: [0.5, 0.5, 0.5, 0.5, 0.5] });
+    // Judged as any metric: the median period against its max, in the unit the config gave.
+    expect(judgeCheck(analysis.checks[0] as AnalysisCheck, share as never, { compare: false })).toMatchObject(
+      {
+        metric: '5xx share',
+        unit: '%',
+        value: 2,
+        verdict: 'pass',
+        reason: '5xx share 2 % within its threshold (no comparison: the old colour serves nothing now)',
+      },
+    );
   });
 });
 

@@ -22,30 +22,120 @@ const isStat = (s: string) =>
 
 const dimensions = z.record(z.string().min(1).max(255), z.string().min(1).max(1024));
 
+const statSchema = z
+  .string()
+  .refine(
+    isStat,
+    'must be Average, Sum, Minimum, Maximum, SampleCount, IQM, a percentile such as p95 or p99.9, or an extended statistic such as tm99 or TM(10%:90%)',
+  );
+
 const customMetric = z.strictObject({
   namespace: z.string().min(1).max(255),
   name: z.string().min(1).max(255),
-  stat: z
-    .string()
-    .refine(
-      isStat,
-      'must be Average, Sum, Minimum, Maximum, SampleCount, IQM, a percentile such as p95 or p99.9, or an extended statistic such as tm99 or TM(10%:90%)',
-    ),
+  stat: statSchema,
   /** The same dimensions for both colours: a threshold on the whole service. */
   dimensions: dimensions.optional(),
   /** Each colour's own dimensions: what a comparison with the old colour needs. */
   colourDimensions: z.strictObject({ blue: dimensions, green: dimensions }).optional(),
 });
 
+/**
+ * The ALB's per-target-group metrics (ALB CloudWatch metrics reference, "TargetGroup, LoadBalancer"
+ * dimensions): an expression names one and Switchyard reads it for each colour's target group.
+ */
+const ALB_METRICS = [
+  'RequestCount',
+  'RequestCountPerTarget',
+  'TargetResponseTime',
+  'HTTPCode_Target_2XX_Count',
+  'HTTPCode_Target_3XX_Count',
+  'HTTPCode_Target_4XX_Count',
+  'HTTPCode_Target_5XX_Count',
+  'TargetConnectionErrorCount',
+  'HealthyHostCount',
+  'UnHealthyHostCount',
+] as const;
+
+/** An ALB metric of each colour's own target group, inside an expression. */
+const albMetric = z.strictObject({ alb: z.enum(ALB_METRICS), stat: statSchema });
+
+/** A Metric Math id (GetMetricData: starts with a lowercase letter; letters, digits, underscores). */
+const MATH_ID = /^[a-z][a-zA-Z0-9_]{0,39}$/;
+
+/**
+ * A Metric Math expression over metrics it names (`metrics`: id → an ALB metric of each colour, or
+ * any CloudWatch metric). Its value for a window is the median of its periods.
+ */
+const expressionMetric = z.strictObject({
+  expression: z.string().min(1).max(2048),
+  metrics: z.record(
+    z.string().regex(MATH_ID, 'an id starts with a lowercase letter; letters, digits and "_", max 40'),
+    z.union([albMetric, customMetric], {
+      error: () =>
+        'must be { alb: <an ALB target-group metric>, stat } or a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }',
+    }),
+  ),
+  /** What people read (`5xx share`); the expression itself when absent. */
+  label: z.string().min(1).max(80).optional(),
+  /** Shown after each value (`%`, `ms`). */
+  unit: z.string().max(16).optional(),
+});
+export type ExpressionMetric = z.infer<typeof expressionMetric>;
+
+/** Where a check is judged: on the test listener before any weight moves, and/or during every bake. */
+export const When = { TestTraffic: 'test-traffic', Bakes: 'bakes' } as const;
+
+/**
+ * The fewest periods per colour at which a one-sided Mann-Whitney test can reach `confidence` at
+ * all: with n periods each, the smallest exact p-value is 1 / C(2n, n) (all of one colour above all
+ * of the other). Below it a comparison could only ever pass.
+ */
+export const fewestToCompare = (confidence: number): number => {
+  let n = 1;
+  let ways = 2; // C(2, 1)
+  while (1 / ways >= 1 - confidence) {
+    ways = (ways * (2 * n + 1) * (2 * n + 2)) / ((n + 1) * (n + 1));
+    n++;
+  }
+  return n;
+};
+
+/** Problems of an expression: ids it uses but does not name, names it never uses, several series. */
+const expressionIssues = (m: ExpressionMetric): string[] => {
+  if (/['"]/.test(m.expression))
+    return [
+      'an expression with a string (SEARCH, INSIGHT_RULE_METRIC, a LAMBDA source) reads series Switchyard cannot tie to a colour: name each metric in metrics and refer to it by its id',
+    ];
+  if (/\bMETRICS\s*\(/.test(m.expression))
+    return [
+      "METRICS() takes every series of the request, other checks' included: refer to each metric by its id",
+    ];
+  const used = new Set(m.expression.match(/\b[a-z][A-Za-z0-9_]*\b/g) ?? []);
+  const named = Object.keys(m.metrics);
+  return [
+    ...[...used]
+      .filter((id) => !named.includes(id))
+      .map((id) => `uses "${id}", which metrics does not name (ids: ${named.join(', ') || 'none'})`),
+    ...named.filter((id) => !used.has(id)).map((id) => `metrics.${id} is never used by the expression`),
+  ];
+};
+
+/** Whether a sub-metric of an expression is a different series for each colour. */
+const perColour = (m: ExpressionMetric['metrics'][string]) => 'alb' in m || m.colourDimensions !== undefined;
+
 const check = z
   .strictObject({
     name: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", max 40'),
     metric: z.union(
-      [z.enum(Object.keys(BuiltInMetric) as [BuiltInMetricName, ...BuiltInMetricName[]]), customMetric],
+      [
+        z.enum(Object.keys(BuiltInMetric) as [BuiltInMetricName, ...BuiltInMetricName[]]),
+        customMetric,
+        expressionMetric,
+      ],
       {
         error: (issue) =>
           typeof issue.input === 'string' || issue.input === undefined
-            ? `must be one of ${Object.keys(BuiltInMetric).join(', ')}, or a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }`
+            ? `must be one of ${Object.keys(BuiltInMetric).join(', ')}, a CloudWatch metric { namespace, name, stat, dimensions | colourDimensions }, or a Metric Math { expression, metrics }`
             : undefined,
       },
     ),
@@ -75,8 +165,21 @@ const check = z
         direction: z.enum(['increase', 'decrease']).default('increase'),
       })
       .optional(),
-    /** Periods each colour needs before this check decides; fewer is inconclusive, never a pass. */
-    minSamples: z.number().int().min(3).max(60).default(5),
+    /**
+     * Periods each colour needs before this check decides; fewer is inconclusive, never a pass. A
+     * comparison needs enough for its confidence to be reachable (fewestToCompare: 4 at 0.98).
+     */
+    minSamples: z.number().int().min(1).max(60).default(5),
+    /**
+     * Where it is judged: `bakes` (real traffic, each bake; the default) and/or `test-traffic` (the
+     * new colour's traffic through the test listener, the load-test hooks' included, after the
+     * preTraffic hooks and before any weight moves; thresholds only: the old colour has no test traffic).
+     */
+    when: z
+      .array(z.enum([When.TestTraffic, When.Bakes]))
+      .min(1)
+      .refine((w) => new Set(w).size === w.length, 'lists a place twice')
+      .default([When.Bakes]),
     /**
      * Inconclusive at the bake's end: `fail` (roll back), `warn` (go on, recorded and shown), or
      * `extend` (judge again each minute for up to 10 more minutes, then fail).
@@ -115,6 +218,8 @@ const check = z
         else if (c.metric === 'request-rate' && v < 0)
           issue(key, `a request rate must be 0 or more, not ${v}`);
       }
+    } else if ('expression' in c.metric) {
+      // An expression's own rules follow.
     } else if (
       c.metric.colourDimensions &&
       JSON.stringify(Object.entries(c.metric.colourDimensions.blue).sort()) ===
@@ -130,13 +235,62 @@ const check = z
         'a comparison needs a baseline colour: give metric.colourDimensions (each colour its own dimensions), or drop compare and keep a threshold',
       );
     }
-    if (typeof c.metric !== 'string' && !c.metric.dimensions && !c.metric.colourDimensions)
+    if (
+      typeof c.metric !== 'string' &&
+      !('expression' in c.metric) &&
+      !c.metric.dimensions &&
+      !c.metric.colourDimensions
+    )
       issue(
         'metric',
         'a CloudWatch metric needs dimensions (or colourDimensions) to say which series to read',
       );
+    if (c.compare) {
+      const fewest = fewestToCompare(c.compare.confidence);
+      if (c.minSamples < fewest)
+        issue(
+          'minSamples',
+          `with ${c.minSamples} period(s) per colour a comparison can never reach ${c.compare.confidence} confidence (the smallest possible p-value is ${(1 / binomial(2 * c.minSamples, c.minSamples)).toPrecision(2)}), so it could only pass: use minSamples ${fewest} or more`,
+        );
+    }
+    const onlyTest = !c.when.includes(When.Bakes);
+    if (c.when.includes(When.TestTraffic) && c.max === undefined && c.min === undefined)
+      issue(
+        'when',
+        'test traffic is judged on thresholds only (the old colour gets no test traffic to compare with): give this check a max or min, or judge it in bakes only',
+      );
+    if (onlyTest && c.compare)
+      issue(
+        'compare',
+        'a comparison needs real traffic on both colours: add "bakes" to when, or drop compare',
+      );
+    if (typeof c.metric !== 'string' && 'expression' in c.metric) {
+      for (const message of expressionIssues(c.metric)) issue('metric', message);
+      for (const [id, m] of Object.entries(c.metric.metrics))
+        if (!('alb' in m) && !m.dimensions && !m.colourDimensions)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['metric', 'metrics', id],
+            message: 'a CloudWatch metric needs dimensions (or colourDimensions) to say which series to read',
+          });
+      if (c.compare && !Object.values(c.metric.metrics).some(perColour))
+        issue(
+          'compare',
+          "a comparison needs a baseline colour: at least one of the expression's metrics must be an ALB metric ({ alb, stat }) or have colourDimensions, else both colours read the same series",
+        );
+    }
   });
 export type AnalysisCheck = z.infer<typeof check>;
+
+const binomial = (n: number, k: number): number => {
+  let out = 1;
+  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
+  return out;
+};
+
+/** The checks judged at `when`. */
+export const checksAt = (analysis: Analysis | undefined, when: (typeof When)[keyof typeof When]) =>
+  (analysis?.checks ?? []).filter((c) => c.when.includes(when));
 
 export const analysisSchema = z
   .strictObject({
@@ -173,10 +327,26 @@ export const periodsIn = (minutes: number, periodSeconds: number) =>
 export const analysisIssues = (target: {
   analysis?: Analysis | undefined;
   bakeMinutes: number;
-  traffic: { strategy: { type: string; bakeMinutes?: number; stepBakeMinutes?: number } };
+  traffic: {
+    strategy: { type: string; bakeMinutes?: number; stepBakeMinutes?: number };
+    testListenerArn?: string | undefined;
+  };
 }): { path: (string | number)[]; message: string }[] => {
   const analysis = target.analysis;
   if (!analysis) return [];
+  const untestable = target.traffic.testListenerArn
+    ? []
+    : analysis.checks.flatMap((c, i) =>
+        c.when.includes(When.TestTraffic)
+          ? [
+              {
+                path: ['analysis', 'checks', i, 'when'],
+                message:
+                  'test-traffic judges the new colour through the test listener before any weight moves, and this target has no traffic.testListenerArn: add one, or judge this check in bakes only (its thresholds are then first judged on real traffic in the first bake)',
+              },
+            ]
+          : [],
+      );
   const { strategy } = target.traffic;
   const bakes: [string, number][] = [
     ...(strategy.type === 'canary'
@@ -187,7 +357,8 @@ export const analysisIssues = (target: {
       : []),
     ['bakeMinutes', target.bakeMinutes],
   ];
-  return analysis.checks.flatMap((c, i) => [
+  const { periodSeconds } = analysis;
+  const bakeIssues = (c: AnalysisCheck, i: number) => [
     ...(c.compare && strategy.type === 'all-at-once'
       ? [
           {
@@ -198,15 +369,19 @@ export const analysisIssues = (target: {
         ]
       : []),
     ...bakes.flatMap(([field, minutes]) => {
-      const periods = periodsIn(minutes, analysis.periodSeconds);
+      const periods = periodsIn(minutes, periodSeconds);
       return periods < c.minSamples
         ? [
             {
               path: ['analysis', 'checks', i, 'minSamples'],
-              message: `${field} ${minutes} holds ${periods} period(s) of ${analysis.periodSeconds} s with data when the bake ends (CloudWatch has a minute one or two minutes late), fewer than minSamples ${c.minSamples}: the check could only be inconclusive. Bake at least ${Math.ceil(((c.minSamples + Math.ceil(120 / analysis.periodSeconds)) * analysis.periodSeconds) / 60)} min, or lower minSamples`,
+              message: `${field} ${minutes} holds ${periods} period(s) of ${periodSeconds} s with data when the bake ends (CloudWatch has a minute one or two minutes late), fewer than minSamples ${c.minSamples}: the check could only be inconclusive. Bake at least ${Math.ceil(((c.minSamples + Math.ceil(120 / periodSeconds)) * periodSeconds) / 60)} min, or lower minSamples`,
             },
           ]
         : [];
     }),
-  ]);
+  ];
+  return [
+    ...untestable,
+    ...analysis.checks.flatMap((c, i) => (c.when.includes(When.Bakes) ? bakeIssues(c, i) : [])),
+  ];
 };

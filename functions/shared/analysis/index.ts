@@ -6,6 +6,7 @@
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Target } from '../config.ts';
 import type { Colour } from '../vocabulary.ts';
+import { checksAt, When } from './config.ts';
 import { type CheckResult, judgeCheck } from './judge.ts';
 import { loadBalancerOf, readSamples, type Window } from './metrics.ts';
 
@@ -18,25 +19,67 @@ export const analyse = async (
   cloudwatch: Pick<CloudWatchClient, 'send'>,
   colours: { canary: Colour; baseline: Colour },
   window: Window,
-  options: { oldServes: boolean; baselineWindow?: Window | undefined },
+  options: {
+    oldServes: boolean;
+    baselineWindow?: Window | undefined;
+    /** Which checks: those judged in bakes (real traffic), or on test traffic (thresholds only). */
+    when: (typeof When)[keyof typeof When];
+    /** Why a check's comparison is not made in this window (the old colour serves nothing now). */
+    whyNoComparison?: string;
+  },
 ): Promise<CheckResult[]> => {
-  const analysis = target.analysis;
-  if (!analysis) return [];
+  const checks = checksAt(target.analysis, options.when);
+  if (!target.analysis || checks.length === 0) return [];
+  const analysis = { ...target.analysis, checks };
   const sources = {
     loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
     targetGroups: target.traffic.targetGroups,
   };
   const baselineWindow = options.oldServes ? window : options.baselineWindow;
-  const samples = await readSamples(cloudwatch, analysis, sources, colours, {
-    canary: window,
-    baseline: baselineWindow ?? window,
-  });
+  const samples = await readSamples(
+    cloudwatch,
+    analysis,
+    sources,
+    colours,
+    { canary: window, baseline: baselineWindow ?? window },
+    options.when === When.TestTraffic ? 'busiest-period' : 'window',
+  );
   return analysis.checks.map((check, i) =>
     judgeCheck(check, samples[i] ?? { canary: [], baseline: [] }, {
       compare: baselineWindow !== undefined,
       ...(options.oldServes ? {} : { baselineFrom: 'the previous step' }),
+      ...(options.whyNoComparison ? { whyNoComparison: options.whyNoComparison } : {}),
     }),
   );
+};
+
+/**
+ * How long a check with `inconclusive: extend` waits for more data, judged again each minute (the
+ * ASL's AnalysisInconclusive retries on AnalyseBake and AnalyseTestTraffic last as long).
+ */
+export const EXTEND_SECONDS = 600;
+
+/**
+ * How long the state machine waits (SettleTestTraffic) before AnalyseTestTraffic judges: ALB metrics
+ * are published a minute at a time and CloudWatch has each minute 1-2 min after it ends, so a load
+ * test that just stopped would otherwise lose its last minutes (see periodsIn).
+ */
+export const SETTLE_SECONDS = 120;
+
+/**
+ * What each result means for the release, by the check's `inconclusive` policy: a failure, or an
+ * inconclusive check that fails; a warning (recorded, shown, not stopping); one that waits for more data.
+ */
+export const sortResults = (target: Target, results: CheckResult[]) => {
+  const policy = (r: CheckResult) => target.analysis?.checks.find((c) => c.name === r.check)?.inconclusive;
+  const warnings = results.filter((r) => r.verdict === 'inconclusive' && policy(r) === 'warn');
+  const extending = results.filter((r) => r.verdict === 'inconclusive' && policy(r) === 'extend');
+  const failures = results.filter(
+    (r) =>
+      r.verdict === 'fail' ||
+      (r.verdict === 'inconclusive' && !warnings.includes(r) && !extending.includes(r)),
+  );
+  return { warnings, extending, failures };
 };
 
 /** `check p95: …; check errors: …` for an error's cause. */

@@ -48,7 +48,9 @@ const median = (values: number[]): number | undefined => {
 export const labelOf = (check: AnalysisCheck): { metric: string; unit: string } =>
   typeof check.metric === 'string'
     ? { metric: BuiltInMetric[check.metric].label, unit: BuiltInMetric[check.metric].unit }
-    : { metric: `${check.metric.namespace} ${check.metric.name} (${check.metric.stat})`, unit: '' };
+    : 'expression' in check.metric
+      ? { metric: check.metric.label ?? check.metric.expression, unit: check.metric.unit ?? '' }
+      : { metric: `${check.metric.namespace} ${check.metric.name} (${check.metric.stat})`, unit: '' };
 
 /** `312 ms`, `4.1%`, `12.5 req/s`. */
 export const formatValue = (value: number, unit: string): string =>
@@ -67,7 +69,7 @@ export const formatValue = (value: number, unit: string): string =>
 export const judgeCheck = (
   check: AnalysisCheck,
   samples: Samples,
-  options: { compare: boolean; baselineFrom?: string },
+  options: { compare: boolean; baselineFrom?: string; whyNoComparison?: string },
 ): CheckResult => {
   const { metric, unit } = labelOf(check);
   const value = samples.canaryValue ?? median(samples.canary);
@@ -111,7 +113,7 @@ export const judgeCheck = (
     return {
       ...base,
       verdict: 'pass',
-      reason: `${metric} ${show(value)} within its threshold${check.compare ? ' (no comparison: the old colour serves nothing now)' : ''}`,
+      reason: `${metric} ${show(value)} within its threshold${check.compare ? ` (no comparison: ${options.whyNoComparison ?? 'the old colour serves nothing now'})` : ''}`,
     };
   if (samples.baseline.length < check.minSamples || baseline === undefined)
     return {

@@ -54,6 +54,42 @@ const queriesFor = (
     },
     ReturnData: returnData,
   });
+  if (typeof check.metric !== 'string' && 'expression' in check.metric) {
+    // Each named metric under an id of this check's own (`c0n_errors`), the expression rewritten to
+    // them: ids start lowercase and Metric Math's functions are upper case, so only ids are renamed.
+    const own = (name: string) => `${id}_${name}`;
+    const named = Object.entries(check.metric.metrics).map(
+      ([name, m]): MetricDataQuery =>
+        'alb' in m
+          ? { ...alb(m.alb, m.stat, own(name), false) }
+          : {
+              Id: own(name),
+              MetricStat: {
+                Metric: {
+                  Namespace: m.namespace,
+                  MetricName: m.name,
+                  Dimensions: Object.entries(m.colourDimensions?.[colour] ?? m.dimensions ?? {}).map(
+                    ([Name, Value]) => ({ Name, Value }),
+                  ),
+                },
+                Period: period,
+                Stat: m.stat,
+              },
+              ReturnData: false,
+            },
+    );
+    const metrics = check.metric.metrics;
+    return [
+      ...named,
+      {
+        Id: id,
+        Expression: check.metric.expression.replace(/\b[a-z][A-Za-z0-9_]*\b/g, (word) =>
+          Object.hasOwn(metrics, word) ? own(word) : word,
+        ),
+        ReturnData: true,
+      },
+    ];
+  }
   if (typeof check.metric !== 'string') {
     const dims = check.metric.colourDimensions?.[colour] ?? check.metric.dimensions ?? {};
     return [
@@ -126,6 +162,12 @@ export const readSamples = async (
   sources: Sources,
   colours: { canary: Colour; baseline: Colour },
   windows: { canary: Window; baseline: Window },
+  /**
+   * A request rate's window value: all requests over the whole window (real users, whose idle
+   * minutes count), or its busiest period (a load test's rate is what it reached in a full minute:
+   * the minutes it started and stopped in hold only part of it, and those before and after none).
+   */
+  rate: 'window' | 'busiest-period' = 'window',
 ): Promise<Samples[]> => {
   const period = analysis.periodSeconds;
   const ids = analysis.checks.map((_, i) => ({ canary: `c${i}n`, baseline: `c${i}o` }));
@@ -165,7 +207,11 @@ export const readSamples = async (
     };
     // The whole window's request rate: a minute without requests has no datapoint (ALB metrics
     // reference), so a mean of the datapoints would leave idle minutes out.
-    const rate = (id: string, w: Window) => (seconds(w) > 0 ? sum(id) / seconds(w) : undefined);
+    const busiest = (id: string) => {
+      const rates = of(id);
+      return rates.length ? Math.max(...rates) : undefined;
+    };
+    const windowRate = (id: string, w: Window) => (seconds(w) > 0 ? sum(id) / seconds(w) : undefined);
     return {
       canary: of(canary),
       baseline: of(baseline),
@@ -173,7 +219,12 @@ export const readSamples = async (
         ? { canaryValue: ratio(canary), baselineValue: ratio(baseline) }
         : {}),
       ...(check.metric === 'request-rate'
-        ? { canaryValue: rate(canary, windows.canary), baselineValue: rate(baseline, windows.baseline) }
+        ? rate === 'window'
+          ? {
+              canaryValue: windowRate(canary, windows.canary),
+              baselineValue: windowRate(baseline, windows.baseline),
+            }
+          : { canaryValue: busiest(canary), baselineValue: busiest(baseline) }
         : {}),
     };
   });
