@@ -137,10 +137,11 @@ function renderRelease(r, now) {
   });
 }
 
-// Each analysis check at each bake's end: the new colour against the old one (analysis/).
+// Each analysis check at each bake's end (and on test traffic before any weight moved): the new
+// colour against the old one (analysis/).
 function renderAnalysis(r, container) {
   const bakes = r.analysis || [];
-  const names = [...new Set(bakes.flatMap((b) => b.results.map((x) => x.check)))].slice(0, 4);
+  const names = [...new Set(bakes.flatMap((b) => b.results.map((x) => x.check)))].slice(0, 6);
   for (const name of names) {
     const per = bakes.map((b) => ({ b, x: b.results.find((x) => x.check === name) })).filter((p) => p.x);
     const first = per[0].x;
@@ -155,7 +156,7 @@ function renderAnalysis(r, container) {
     charts['analysis-' + name] = new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: per.map((p) => p.b.percent + '% (step ' + p.b.step + ')'),
+        labels: per.map((p) => p.b.percent === 0 ? 'test traffic' : p.b.percent + '% (step ' + p.b.step + ')'),
         datasets: [
           { label: 'new colour', data: per.map((p) => p.x.value == null ? null : p.x.value * scale), backgroundColor: per.map((p) => p.x.verdict === 'fail' ? '#d1242f' : p.x.verdict === 'inconclusive' ? '#bf8700' : '#2da44e') },
           { label: 'old colour', data: per.map((p) => p.x.baseline == null ? null : p.x.baseline * scale), backgroundColor: '#3b82c4' },

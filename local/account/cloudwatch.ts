@@ -337,7 +337,10 @@ const evaluate = (expression: string, series: Map<string, Series>): Series => {
   const tokens =
     expression.match(/\s*([A-Za-z_][A-Za-z0-9_]*|\d+(?:\.\d+)?|[-+*/(),])/g)?.map((t) => t.trim()) ?? [];
   if (tokens.join('') !== expression.replace(/\s+/g, ''))
-    throw awsError('ValidationError', `The expression ${expression} is not supported.`);
+    throw awsError(
+      'ValidationError',
+      `The expression ${expression} is outside what the local CloudWatch model evaluates (+ - * /, parentheses, numbers, ids and FILL(id, n)); AWS may accept it.`,
+    );
   let i = 0;
   type Node = (t: number) => number | undefined;
   const times = new Set<number>();
