@@ -290,7 +290,7 @@ export const planRelease = async (
   const hookStep = (h: Hook, point: string) =>
     add(
       point === 'preTraffic' ? 'PreTrafficHooks' : 'PostTrafficHooks',
-      `hook ${h.name}: run \`${h.task.command.join(' ')}\` as a one-off task of ${h.task.taskDefinition ?? 'the new revision'} in ${t.ecs.cluster} (up to ${h.timeoutSeconds / 60} min)${
+      `hook ${h.name}: ${h.task ? `run \`${h.task.command.join(' ')}\` as a one-off task of ${h.task.taskDefinition ?? 'the new revision'} in ${t.ecs.cluster}` : `invoke Lambda function ${h.lambda?.functionName}`} (up to ${h.timeoutSeconds / 60} min)${
         h.migration
           ? h.migration.compatibility === 'breaking'
             ? '; BREAKING migration: once it ran, no automatic rollback (restore the snapshot first)'

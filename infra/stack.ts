@@ -230,6 +230,25 @@ export class SwitchyardStack extends Stack {
       ),
     });
 
+    // Lambda hooks: the state machine invokes the users' functions itself, each exactly as named
+    // (a name or name:alias resolves in this account and Region, as the Lambda integration does).
+    const hookFunctions = [
+      ...new Set(
+        targets
+          .flatMap((t) => [...t.hooks.preTraffic, ...t.hooks.postTraffic])
+          .flatMap((h) => (h.lambda ? [h.lambda.functionName] : [])),
+      ),
+    ];
+    if (hookFunctions.length > 0)
+      this.stateMachine.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: hookFunctions.map((f) =>
+            f.startsWith('arn:') ? f : arn('lambda', 'function', f, ArnFormat.COLON_RESOURCE_NAME),
+          ),
+        }),
+      );
+
     this.rollbackStateMachine = new AslStateMachine(this, 'Rollback', {
       definitionFile: rollbackDefinitionPath,
       stateMachineName: rollbackName,
@@ -666,6 +685,18 @@ export class SwitchyardStack extends Stack {
       // The recovery of a release that ended during a hook stops its task (reconciler included).
       allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
+      // Lambda hooks: after 100% nothing watched the alarms while the function ran; RecordLambdaHook reads them.
+      const lambdaPostAlarms = [
+        ...new Set(
+          hookTargets.filter((t) => t.hooks.postTraffic.some((h) => h.lambda)).flatMap((t) => t.alarms),
+        ),
+      ];
+      if (lambdaPostAlarms.length > 0)
+        allow(
+          ['record-lambda-hook'],
+          ['cloudwatch:DescribeAlarms'],
+          lambdaPostAlarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
+        );
       // The hooks' logs: the targets' own log groups, nothing else.
       const logGroups = [...new Set(hookTargets.flatMap((t) => (t.ecs.logGroup ? [t.ecs.logGroup] : [])))];
       if (logGroups.length > 0) {

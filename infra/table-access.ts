@@ -44,6 +44,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'run-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).
   'record-hook': readsAndRecords,
+  'record-lambda-hook': readsAndRecords,
   'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
   // Also recovers a target whose lock owner ended without finishing (see recover-execution).
   reconciler: {

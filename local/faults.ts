@@ -76,9 +76,21 @@ export interface TaskFault {
   runSeconds?: number;
 }
 
+/**
+ * What a Lambda hook's function does instead of returning: it throws (`error`, as `Type: message`),
+ * never returns (`hang`: the hook's timeout ends it), or answers `answer`.
+ */
+export interface LambdaHookFault {
+  error?: string;
+  hang?: boolean;
+  answer?: unknown;
+}
+
 export interface FaultPlan {
   /** One-off tasks whose command (joined by spaces) contains the key behave as the fault says. */
   tasks?: Record<string, TaskFault>;
+  /** Lambda hook functions whose name contains the key behave as the fault says. */
+  lambdaHooks?: Record<string, LambdaHookFault>;
   /**
    * Image tag → the 95th percentile of response times (ms) its containers answer real requests
    * with: a slow image (load tests measure it).
@@ -119,6 +131,7 @@ export class Faults {
   trafficRps: number | undefined;
   missingMetrics: number | undefined;
   private readonly tasks: [string, TaskFault][] = [];
+  private readonly lambdaHooks: [string, LambdaHookFault][] = [];
   /** What fired, for summaries and assertions. */
   readonly fired: string[] = [];
 
@@ -141,6 +154,14 @@ export class Faults {
     if (plan.trafficRps !== undefined) this.trafficRps = plan.trafficRps;
     if (plan.missingMetrics !== undefined) this.missingMetrics = plan.missingMetrics;
     this.tasks.push(...Object.entries(plan.tasks ?? {}));
+    this.lambdaHooks.push(...Object.entries(plan.lambdaHooks ?? {}));
+  }
+
+  /** The fault for a Lambda hook's function, if one is armed for its name (it stays armed). */
+  lambdaHookFault(functionName: string): LambdaHookFault | undefined {
+    const found = this.lambdaHooks.find(([key]) => functionName.includes(key));
+    if (found) this.fired.push(`Lambda hook ${functionName}: ${JSON.stringify(found[1])}`);
+    return found?.[1];
   }
 
   /** The fault for a one-off task running `command`, if one is armed (it stays armed). */

@@ -20,7 +20,7 @@ export const FAULTS = {
   'bad-image': 'v2 fails its health checks',
   'error-rate': 'v2 answers half of real requests with 5xx',
   latency: 'v2 answers with a p95 of 5 s',
-  'hook-fails': "every hook's task exits 1",
+  'hook-fails': "every hook's task exits 1 (and every Lambda hook throws)",
 } as const;
 export type DemoFault = keyof typeof FAULTS;
 
@@ -33,7 +33,10 @@ export const faultPlan = (fault: DemoFault, tag: string): FaultPlan =>
       : fault === 'latency'
         ? { latencyMs: { [tag]: 5000 } }
         : // Every command contains the empty string: every hook task of the run.
-          { tasks: { '': { exitCode: 1 } } };
+          {
+            tasks: { '': { exitCode: 1 } },
+            lambdaHooks: { '': { error: 'Error: hook failed (--fault hook-fails)' } },
+          };
 
 /** `--fault <kind>` of the demo and of `switchyard --local release`: a known fault, or a refusal naming why. */
 export const parseFault = (value: string): DemoFault => {

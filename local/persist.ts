@@ -29,6 +29,8 @@ const fields = {
   // Real traffic on the targets with analysis: which listeners are served, and their metrics.
   traffic: ['served', 'datapoints', 'listenerP95'],
   secrets: ['secrets'],
+  // The users' own functions that Lambda hooks name.
+  hookFunctions: ['functions'],
 } as const;
 type Model = keyof typeof fields;
 

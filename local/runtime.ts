@@ -264,29 +264,36 @@ export class LocalRuntime {
     this.lambda = new LocalLambda(this.account.region, this.account.accountId, this.faults);
     this.account.lambda.run = (name, payload) =>
       this.lambda.invoke(this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`), payload);
-    this.sfn = new LocalStepFunctions(this.lambda, this.account.region, this.account.accountId, {
-      onStateEntered: (execution, state, type) => {
-        if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
-        if (execution.stateMachineArn === this.releaseStateMachineArn) this.operatorFault(execution, state);
+    this.sfn = new LocalStepFunctions(
+      this.lambda,
+      this.account.region,
+      this.account.accountId,
+      {
+        onStateEntered: (execution, state, type) => {
+          if (type === 'Task' || type === 'Wait') this.progress(execution.name, state);
+          if (execution.stateMachineArn === this.releaseStateMachineArn) this.operatorFault(execution, state);
+        },
+        onExecutionEnded: (execution) => {
+          // What Step Functions sends EventBridge when an execution ends (for every status).
+          this.bus.emit('aws.states', 'Step Functions Execution Status Change', [execution.executionArn], {
+            executionArn: execution.executionArn,
+            stateMachineArn: execution.stateMachineArn,
+            name: execution.name,
+            status: execution.status,
+            startDate: execution.startDate.getTime(),
+            stopDate: (execution.stopDate ?? new Date()).getTime(),
+          });
+          // A routine outcome (Aborted, RolledBack, …) is a succeeded execution: name the outcome.
+          const outcome = execution.output
+            ? (JSON.parse(execution.output) as { outcome?: string }).outcome
+            : undefined;
+          const detail = execution.error ?? outcome;
+          this.progress(execution.name, `execution ${execution.status}${detail ? ` (${detail})` : ''}`);
+        },
       },
-      onExecutionEnded: (execution) => {
-        // What Step Functions sends EventBridge when an execution ends (for every status).
-        this.bus.emit('aws.states', 'Step Functions Execution Status Change', [execution.executionArn], {
-          executionArn: execution.executionArn,
-          stateMachineArn: execution.stateMachineArn,
-          name: execution.name,
-          status: execution.status,
-          startDate: execution.startDate.getTime(),
-          stopDate: (execution.stopDate ?? new Date()).getTime(),
-        });
-        // A routine outcome (Aborted, RolledBack, …) is a succeeded execution: name the outcome.
-        const outcome = execution.output
-          ? (JSON.parse(execution.output) as { outcome?: string }).outcome
-          : undefined;
-        const detail = execution.error ?? outcome;
-        this.progress(execution.name, `execution ${execution.status}${detail ? ` (${detail})` : ''}`);
-      },
-    });
+      (functionName, payload) =>
+        this.account.hookFunctions.invoke(functionName, payload as Record<string, unknown>) as Promise<never>,
+    );
     this.account.sfn = this.sfn as never;
     this.account.ecs.onChange((text) => this.progress('ecs', text));
     this.account.rds.onChange((text) => this.progress('rds', text));

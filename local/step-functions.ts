@@ -10,6 +10,8 @@ import { awsError } from './account/errors.ts';
 import type { LocalLambda } from './lambda.ts';
 
 const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The Lambda integration, synchronous: the state machine invokes a function (a Lambda hook) and takes its answer. */
+const INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';
 /** The context's one static token; the runner swaps it for a fresh one per waiting Task. */
 const STATIC_TOKEN = 'switchyard-local-static-task-token';
 /** Likewise `$$.State.EnteredTime`: swapped for the time the waiting Task began. */
@@ -122,6 +124,8 @@ export class LocalStepFunctions {
     private readonly region: string,
     private readonly account: string,
     private readonly hooks: StepFunctionsHooks = {},
+    /** The users' own functions (Lambda hooks), which the state machine invokes through INVOKE_RESOURCE. */
+    private readonly userFunctions?: (functionName: string, payload: Json) => Promise<Json>,
   ) {}
 
   /** Registers a state machine from its substituted ASL text; returns its ARN. */
@@ -276,6 +280,12 @@ export class LocalStepFunctions {
           if (!state.TimeoutSeconds) callbackStates.add(name);
           handlers[name] = (params) =>
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
+        } else if (state.Resource === INVOKE_RESOURCE) {
+          handlers[name] = (params) => {
+            const { FunctionName, Payload } = params as { FunctionName: string; Payload: Json };
+            if (!this.userFunctions) throw new Error(`state ${name}: no functions to invoke`);
+            return this.userFunctions(FunctionName, Payload);
+          };
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
           const folder = this.lambda.folderOf(state.Resource);
           // `$$.State.EnteredTime` is when the state was entered: the same for each of its retries

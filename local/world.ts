@@ -76,6 +76,9 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
   const { digest } = account.ecr.push(target.image.repository, options.liveTag, { silent: true });
 
   account.ecs.addCluster(target.ecs.cluster);
+  // The user's own functions its Lambda hooks name.
+  for (const hook of [...target.hooks.preTraffic, ...target.hooks.postTraffic])
+    if (hook.lambda) account.hookFunctions.add(hook.lambda.functionName);
   const taskDefinition = account.ecs.registerTaskDefinition({
     family: target.name,
     networkMode: 'awsvpc',

@@ -20,6 +20,7 @@ export const releaseFunctions = {
   RequestApprovalFunctionArn: 'request-approval',
   RunHookFunctionArn: 'run-hook',
   RecordHookFunctionArn: 'record-hook',
+  RecordLambdaHookFunctionArn: 'record-lambda-hook',
   ShiftTrafficFunctionArn: 'shift-traffic',
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',

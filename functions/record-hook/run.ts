@@ -3,6 +3,7 @@ import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HookFailed, TransientError } from '../shared/errors.ts';
+import { recordHook } from '../shared/hook-record.ts';
 import { figuresIn, judgeFigures, logStreamOf, logStreamUrl, thresholdText } from '../shared/hooks.ts';
 import { logger } from '../shared/logger.ts';
 import type { HookResult } from '../shared/store.ts';
@@ -62,7 +63,7 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
       ? `did not stop within its timeout of ${hook.timeoutSeconds} s; its task was stopped`
       : `${input.waitError.Error}: ${input.waitError.Cause ?? ''}${stop ? '; its task was stopped' : '; the migration was left to finish'}`;
     const result: HookResult = { ...base, status: 'failed', detail: `hook ${hook.name} ${why}` };
-    await record(input, result, deps);
+    await recordHook(input.releaseId, result, deps);
     // The wait's own error goes on (an alarm rolls back, a rollback request stops the release);
     // an engine error (Lambda.*, States.*) would match this step's own retries: it is a HookFailed.
     const engine = /^(Lambda|States)\./.test(input.waitError.Error);
@@ -124,7 +125,7 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
         ? `hook ${hook.name} succeeded (exit 0${judged.length ? `; ${judged.map(thresholdText).join(', ')}` : ''})`
         : `hook ${hook.name} failed: ${problems.join('; ')}`,
   };
-  await record(input, result, deps);
+  await recordHook(input.releaseId, result, deps);
   if (result.status === 'failed') throw new HookFailed(withLog(result));
   return { ...result, summary: result.detail };
 };
@@ -157,16 +158,4 @@ const readLog = async (
     logger.warn('could not read a hook log', { group, stream, error: (error as Error).message });
     return undefined;
   }
-};
-
-/** Adds the result to the release record (hooks run one at a time, so nothing else writes `hooks`). */
-const record = async (input: Input, result: HookResult, deps: Deps) => {
-  const release = await deps.store.getRelease(input.releaseId);
-  const others = (release?.hooks ?? []).filter((h) => !(h.name === result.name && h.point === result.point));
-  await deps.store.updateRelease(input.releaseId, {
-    hooks: [...others, result],
-    // Once a migration has run, the old version lives with the new schema (or cannot); a breaking
-    // one is never downgraded by a later expand one (run-hook sets it as the migration starts).
-    ...(result.migration && release?.migrated !== 'breaking' ? { migrated: result.migration } : {}),
-  });
 };

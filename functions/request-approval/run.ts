@@ -8,6 +8,7 @@ import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } fro
 import { statePublisher } from '../shared/events.ts';
 import { haltReason } from '../shared/halt.ts';
 import { healthDetails } from '../shared/health-text.ts';
+import { hookAction } from '../shared/hooks.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
@@ -301,7 +302,7 @@ const hookDetails = (plan: Plan): Record<string, string> => {
     Hooks: hooks
       .map(
         (h) =>
-          `${h.name} (${h.point}${h.migration ? `, ${h.migration.compatibility} migration` : ''}): ${h.command.join(' ')}`,
+          `${h.name} (${h.point}${h.migration ? `, ${h.migration.compatibility} migration` : ''}): ${hookAction(h)}`,
       )
       .join('; '),
   };

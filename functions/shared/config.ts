@@ -421,7 +421,7 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
           message: `"${hook.name}" is also ${first}: each hook of a target needs its own name`,
         });
       else names.set(hook.name, `hooks.${point}[${i}]`);
-      if (hook.thresholds && !target.ecs.logGroup)
+      if (hook.thresholds && hook.task && !target.ecs.logGroup)
         issues.push({
           path: ['hooks', point, i, 'thresholds'],
           message:

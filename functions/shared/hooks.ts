@@ -4,6 +4,8 @@
  * override, in the target's cluster and network. It is waited for like every other wait: resumed by
  * the task's `ECS Task State Change` (STOPPED) and re-checked with DescribeTasks. It succeeds when its
  * essential container exited 0 and, for a load test, the figures it reported meet its thresholds.
+ * Or a hook is a Lambda function the state machine invokes (synchronously, at most 15 minutes): it
+ * succeeds when the function returns without an error and does not answer `{"status": "Failed"}`.
  */
 import * as z from 'zod';
 
@@ -51,34 +53,53 @@ export const migrationSchema = z.strictObject({
   undo: z.string().min(1).max(500).optional(),
 });
 
+/** A Lambda function's name, name:alias, or ARN (Lambda's FunctionName). */
+const FUNCTION_NAME =
+  /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$/;
+
+/** Lambda's limit on a function's run time, and so on a Lambda hook's (Lambda quotas: 900 s). */
+export const LAMBDA_MAX_SECONDS = 900;
+
+export const lambdaHookSchema = z.strictObject({
+  /** The function: name, name:alias or ARN, in the stack's account and Region when not an ARN. */
+  functionName: z.string().regex(FUNCTION_NAME, 'must be a Lambda function name, name:alias or function ARN'),
+  /** Passed to the function with the release's id, target, hook, point and new task definition. */
+  payload: z.record(z.string(), z.unknown()).default({}),
+});
+
 export const hookSchema = z
   .strictObject({
     /** Names the hook in the release record, the notifications and `switchyard describe`. */
     name: z
       .string()
       .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lowercase letters, digits and "-", starting with a letter'),
-    task: z.strictObject({
-      /**
-       * Default: the release's own new revision (the image being released). A family, a
-       * `family:revision` or an ARN runs that task definition instead.
-       */
-      taskDefinition: z
-        .string()
-        .regex(
-          /^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}(:\d+)?$/,
-          'must be a task definition family, family:revision or ARN',
-        )
-        .optional(),
-      /** The container whose command is replaced (default: the target's ecs.container). */
-      container: containerName.optional(),
-      command: z.array(z.string().min(1).max(4096)).min(1).max(100),
-      environment: z
-        .record(
-          z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name'),
-          z.string().max(4096),
-        )
-        .default({}),
-    }),
+    /** An ECS one-off task (give this or `lambda`). */
+    task: z
+      .strictObject({
+        /**
+         * Default: the release's own new revision (the image being released). A family, a
+         * `family:revision` or an ARN runs that task definition instead.
+         */
+        taskDefinition: z
+          .string()
+          .regex(
+            /^(arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task-definition\/)?[A-Za-z0-9_-]{1,255}(:\d+)?$/,
+            'must be a task definition family, family:revision or ARN',
+          )
+          .optional(),
+        /** The container whose command is replaced (default: the target's ecs.container). */
+        container: containerName.optional(),
+        command: z.array(z.string().min(1).max(4096)).min(1).max(100),
+        environment: z
+          .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name'),
+            z.string().max(4096),
+          )
+          .default({}),
+      })
+      .optional(),
+    /** A Lambda function, invoked by the state machine (give this or `task`). */
+    lambda: lambdaHookSchema.optional(),
     /** The hook fails (and its task is stopped) if it has not stopped by then. */
     timeoutSeconds: z
       .number()
@@ -94,8 +115,24 @@ export const hookSchema = z
      */
     thresholds: thresholdsSchema.optional(),
   })
+  .superRefine((h, ctx) => {
+    if ((h.task === undefined) === (h.lambda === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['task'],
+        message:
+          'a hook is either an ECS task (task: { command, … }) or a Lambda function (lambda: { functionName }): give exactly one',
+      });
+    if (h.lambda && h.timeoutSeconds > LAMBDA_MAX_SECONDS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeoutSeconds'],
+        message: `a Lambda function runs at most ${LAMBDA_MAX_SECONDS} s (Lambda quotas): ${h.timeoutSeconds} could never be reached. Use an ECS task hook for longer work`,
+      });
+  })
   .refine(
     (h) =>
+      !h.task ||
       JSON.stringify({
         containerOverrides: [
           {
@@ -139,6 +176,45 @@ export const hookPlanSchema = z.object({
   thresholds: thresholdsSchema.optional(),
 });
 export type HookPlan = z.infer<typeof hookPlanSchema>;
+
+/** A Lambda hook as the plan carries it: the state machine invokes the function itself. */
+export const lambdaHookPlanSchema = z.object({
+  kind: z.literal('lambda'),
+  name: z.string(),
+  point: z.enum([HookPoint.PreTraffic, HookPoint.PostTraffic]),
+  functionName: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  timeoutSeconds: z.number().int().min(1).max(LAMBDA_MAX_SECONDS),
+  migration: migrationSchema.optional(),
+  thresholds: thresholdsSchema.optional(),
+});
+export type LambdaHookPlan = z.infer<typeof lambdaHookPlanSchema>;
+
+/** Either kind of hook, as the plan's lists hold them (the ASL's Choice reads `kind`). */
+export const anyHookPlanSchema = z.union([lambdaHookPlanSchema, hookPlanSchema]);
+export type AnyHookPlan = z.infer<typeof anyHookPlanSchema>;
+
+/** What a hook runs, for plans, approvals and the Started notice: its command or its function. */
+export const hookAction = (h: AnyHookPlan): string =>
+  'kind' in h ? `Lambda function ${h.functionName}` : h.command.join(' ');
+
+/**
+ * A Lambda hook's plan: the function as given (a name resolves in the stack's account and Region,
+ * as Step Functions' Lambda integration resolves it).
+ */
+export const lambdaHookPlan = (hook: Hook, point: HookPoint): LambdaHookPlan | undefined =>
+  hook.lambda
+    ? {
+        kind: 'lambda',
+        name: hook.name,
+        point,
+        functionName: hook.lambda.functionName,
+        payload: hook.lambda.payload,
+        timeoutSeconds: hook.timeoutSeconds,
+        ...(hook.migration ? { migration: hook.migration } : {}),
+        ...(hook.thresholds ? { thresholds: hook.thresholds } : {}),
+      }
+    : undefined;
 
 /** The line a load-test task prints with its figures (the last such line counts). */
 export const RESULT_MARKER = 'SWITCHYARD_RESULT';

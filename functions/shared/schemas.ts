@@ -1,7 +1,7 @@
 /** zod schemas for the data that flows between states (the execution's JSON). */
 import * as z from 'zod';
 import { memberPlanSchema } from './group.ts';
-import { hookPlanSchema } from './hooks.ts';
+import { anyHookPlanSchema } from './hooks.ts';
 import { oneLine } from './identity.ts';
 import { Colour, Strategy, TriggerSource } from './vocabulary.ts';
 
@@ -54,7 +54,7 @@ export const planSchema = z.object({
   breakGlass: breakGlassSchema.optional(),
   /** One-off tasks before any weight moves and after 100% (functions/shared/hooks.ts). */
   hooks: z
-    .object({ preTraffic: z.array(hookPlanSchema), postTraffic: z.array(hookPlanSchema) })
+    .object({ preTraffic: z.array(anyHookPlanSchema), postTraffic: z.array(anyHookPlanSchema) })
     .default({ preTraffic: [], postTraffic: [] }),
   /** What the target's migrations leave the old version able to do. */
   migration: z.enum(['none', 'expand', 'breaking']).default('none'),

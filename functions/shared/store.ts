@@ -151,6 +151,8 @@ export interface HookResult {
   name: string;
   point: 'preTraffic' | 'postTraffic';
   taskArn?: string;
+  /** A Lambda hook's function (name or ARN, as configured). */
+  functionName?: string;
   startedAt?: string;
   stoppedAt?: string;
   exitCode?: number;

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Target } from '../shared/config.ts';
 import { InvalidInput, ResourceNotFound } from '../shared/errors.ts';
-import { Compatibility, type HookPlan, HookPoint } from '../shared/hooks.ts';
+import { type AnyHookPlan, Compatibility, HookPoint, lambdaHookPlan } from '../shared/hooks.ts';
 
 /**
  * The hooks' plans, checked against AWS before anything is touched: each hook's container is in
@@ -20,7 +20,7 @@ export const planHooks = async (
   live: Service,
   liveDefinition: TaskDefinition,
   strategy: string,
-): Promise<{ preTraffic: HookPlan[]; postTraffic: HookPlan[] }> => {
+): Promise<{ preTraffic: AnyHookPlan[]; postTraffic: AnyHookPlan[] }> => {
   const launch: Record<string, unknown> = {
     ...(live.capacityProviderStrategy?.length
       ? { capacityProviderStrategy: live.capacityProviderStrategy }
@@ -43,7 +43,7 @@ export const planHooks = async (
       throw error;
     }
   };
-  const plans = { preTraffic: [] as HookPlan[], postTraffic: [] as HookPlan[] };
+  const plans = { preTraffic: [] as AnyHookPlan[], postTraffic: [] as AnyHookPlan[] };
   for (const point of [HookPoint.PreTraffic, HookPoint.PostTraffic]) {
     for (const [i, hook] of target.hooks[point].entries()) {
       const field = `${target.name}: hooks.${point}[${i}] (${hook.name})`;
@@ -51,6 +51,12 @@ export const planHooks = async (
         throw new InvalidInput(
           `${field} is a breaking migration, which needs the all-at-once strategy (this release asks for ${strategy}): once it has run, the old version cannot serve. Release all at once`,
         );
+      }
+      // A Lambda hook: the state machine invokes the function (functions/record-lambda-hook).
+      const invoked = lambdaHookPlan(hook, point);
+      if (invoked || !hook.task) {
+        if (invoked) plans[point].push(invoked);
+        continue;
       }
       const definition = hook.task.taskDefinition
         ? await definitionOf(hook.task.taskDefinition, `${field}.task.taskDefinition`)

@@ -19,7 +19,7 @@ import {
   PromotionGateClosed,
   ResourceNotFound,
 } from '../shared/errors.ts';
-import { Compatibility, migrationCompatibility, migrationText } from '../shared/hooks.ts';
+import { Compatibility, hookAction, migrationCompatibility, migrationText } from '../shared/hooks.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
 import type { Plan } from '../shared/schemas.ts';
@@ -251,7 +251,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   );
   const migration = migrationCompatibility(target.hooks);
   const hookLines = [...hooks.preTraffic, ...hooks.postTraffic].map(
-    (h) => `Hook ${h.name} (${h.point}): ${h.command.join(' ')}, up to ${h.timeoutSeconds} s.`,
+    (h) => `Hook ${h.name} (${h.point}): ${hookAction(h)}, up to ${h.timeoutSeconds} s.`,
   );
   await notify(deps, target, {
     releaseId: input.releaseId,

@@ -14,6 +14,7 @@ import { OneOffTasks } from './ecs-tasks.ts';
 import { Elbv2Model } from './elbv2.ts';
 import { awsError, timeoutError } from './errors.ts';
 import { EventBridgeModel } from './eventbridge.ts';
+import { HookFunctions } from './hook-functions.ts';
 import { LambdaModel } from './lambda.ts';
 import { LogsModel } from './logs.ts';
 import type { RateLimiter } from './rate-limits.ts';
@@ -85,6 +86,8 @@ export class SimulatedAccount {
   readonly cloudwatch: CloudWatchModel;
   /** Real users' requests on the served listeners: the ALB's per-target-group metrics. */
   readonly traffic: TrafficModel;
+  /** The users' own functions that Lambda hooks name. */
+  readonly hookFunctions: HookFunctions;
   readonly secrets: SecretsModel;
   readonly logs: LogsModel;
   readonly eventbridge: EventBridgeModel;
@@ -141,6 +144,11 @@ export class SimulatedAccount {
         const definition = this.ecs.definitionOf(name);
         return [definition?.taskRoleArn, definition?.executionRoleArn].filter((r): r is string => !!r);
       },
+    });
+    this.hookFunctions = new HookFunctions(envelope, random, faults, {
+      p95Ms: (image) => this.imageP95Ms(image),
+      errorRate: (image) => this.imageErrorRate(image),
+      imageOf: (arn) => this.ecs.definitionOf(arn)?.containerDefinitions?.[0]?.image,
     });
     this.traffic = new TrafficModel(this.elbv2, trafficRandom ?? random, faults);
     // Test traffic: load-test hooks and probes through a test listener count in its target group's metrics.

@@ -97,7 +97,12 @@ describe('release.asl.json', () => {
       // Each hook has its own timeout (hooks[].timeoutSeconds, 60 s to 12 h).
       else if (/^WaitFor(Pre|Post)TrafficHook$/.test(name))
         expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
-      else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      // A Lambda hook invokes the user's function: its timeout is the hook's, and a crash or timeout
+      // of that function is the hook failing, not retried (see the Lambda hook test below).
+      else if (/^Invoke(Pre|Post)TrafficHook$/.test(name)) {
+        expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
+        continue;
+      } else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const retried = (state.Retry ?? []).flatMap((r) => r.ErrorEquals);
       // Lambda.Unknown (a crash or a function timeout) is retried: every step is idempotent.
       expect(retried, name).toEqual(
@@ -108,6 +113,8 @@ describe('release.asl.json', () => {
 
   it("outlasts each function's own timeout, so a hung invocation is retried as Lambda.Unknown", () => {
     for (const { name, state } of tasks) {
+      // A Lambda hook's function is the user's, bounded by the hook's own timeout.
+      if (state.Resource === 'arn:aws:states:::lambda:invoke') continue;
       const placeholder = (state.Parameters?.FunctionName ?? state.Resource ?? '').match(
         /^\$\{(\w+)\}$/,
       )?.[1];
@@ -214,6 +221,38 @@ describe('release.asl.json', () => {
     const post = definition.States.PostTrafficHooks as State & { Next: string };
     expect(post.Next).toBe('ScaleDownOldColour');
     expect(post.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'RollBackOrHold']]);
+  });
+
+  it('a Lambda hook is invoked by the state machine itself, bounded by its timeout, and every failure goes to its record', () => {
+    for (const point of ['PreTraffic', 'PostTraffic']) {
+      const map = definition.States[`${point}Hooks`] as State & {
+        ItemProcessor: { StartAt: string; States: Record<string, State & Record<string, unknown>> };
+      };
+      const states = map.ItemProcessor.States;
+      expect(map.ItemProcessor.StartAt).toBe(`Is${point}LambdaHook`);
+      expect(states[`Is${point}LambdaHook`]).toMatchObject({
+        Choices: [{ Variable: '$.hook.kind', IsPresent: true, Next: `Start${point}LambdaHook` }],
+        Default: `Run${point}Hook`,
+      });
+      const invoke = states[`Invoke${point}Hook`] as State & Record<string, unknown>;
+      expect(invoke).toMatchObject({
+        Resource: 'arn:aws:states:::lambda:invoke',
+        TimeoutSecondsPath: '$.hook.timeoutSeconds',
+        Parameters: { 'FunctionName.$': '$.hook.functionName' },
+        Next: `Record${point}LambdaHook`,
+      });
+      // Lambda's own transient errors are retried; the function's errors (Lambda.Unknown, its own
+      // errorType) and the timeout are the hook failing: judged by the record, never retried.
+      const retried = (invoke.Retry ?? []).flatMap((r) => r.ErrorEquals);
+      expect(retried).not.toContain('Lambda.Unknown');
+      expect(retried).not.toContain('States.ALL');
+      expect(invoke.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+        [['States.ALL'], `Record${point}LambdaHook`],
+      ]);
+      expect(states[`Record${point}LambdaHook`]).toMatchObject({
+        Resource: ['$', '{RecordLambdaHookFunctionArn}'].join(''),
+      });
+    }
   });
 
   it('matches only error names the functions export', () => {

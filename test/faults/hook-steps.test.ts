@@ -14,7 +14,7 @@ import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
-import { eventFaults, hookStates, runIn, stepFaults } from '../support/fault-matrix.ts';
+import { eventFaults, hookStates, lambdaHookStates, runIn, stepFaults } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
@@ -28,15 +28,45 @@ const hookWorld = async (faults?: FaultPlan) => {
   return { rt, target: findTarget(rt.targets, 'ledger-api') };
 };
 
-/** One release of ledger-api v2 with `faults`, checked: its outcome, and I1-I7 after the world drains. */
-const hookCase = async (name: string, faults: FaultPlan, expected: string) => {
+/** One release of ledger-api (or `target`) v2 with `faults`, checked: its outcome, and I1-I7 after the world drains. */
+const hookCase = async (name: string, faults: FaultPlan, expected: string, target = 'ledger-api') => {
   const world = await hookWorld(faults);
-  return runIn(name, world, expected, async () => {
-    world.rt.push('ledger-api', 'v2');
+  const id = target === 'ledger-api' ? releaseId : releaseIdFor(target, EcrModel.digestOf(target, 'v2'));
+  return runIn(name, { ...world, target: findTarget(world.rt.targets, target) }, expected, async () => {
+    world.rt.push(target, 'v2');
     await world.rt.settle();
-    return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+    return { ids: [id], outcome: (await world.rt.release(id))?.outcome };
   });
 };
+
+/** edge-web: its hooks are Lambda functions the state machine invokes. */
+describe('fault matrix: Lambda hook steps', () => {
+  describe.each(lambdaHookStates)('%s', (state) => {
+    it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('happy + %s', async (fault) => {
+      const result = await hookCase(
+        `Lambda hooks ${state} × ${fault}`,
+        stepFaults[fault](state),
+        'Promoted',
+        'edge-web',
+      );
+      expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+      expect(result.outcome).toBe('Promoted');
+    });
+  });
+
+  it.each([
+    ['the smoke test throws', { 'edge-web-smoke': { error: 'Error: boom' } }, 'Aborted'],
+    ['the smoke test hangs past its timeout', { 'edge-web-smoke': { hang: true } }, 'Aborted'],
+    ['the postTraffic check throws', { 'edge-web-verify': { error: 'Error: boom' } }, 'RolledBack'],
+    ['the postTraffic check hangs past its timeout', { 'edge-web-verify': { hang: true } }, 'RolledBack'],
+  ] as const)('%s → %s', async (name, lambdaHooks, expected) => {
+    const result = await hookCase(`Lambda hooks × ${name}`, { lambdaHooks }, expected, 'edge-web');
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe(expected);
+  });
+});
 
 describe('fault matrix: hook steps', () => {
   describe.each(hookStates)('%s', (state) => {
@@ -82,14 +112,21 @@ describe('fault matrix: hook steps', () => {
     },
   );
 
-  it.each(hookStates)('a rollback requested at %s: the release stops, nothing left split', async (state) => {
-    const world = await hookWorld();
+  const targetOf = (state: string) => (/Lambda|Invoke/.test(state) ? 'edge-web' : 'ledger-api');
+  const idOf = (target: string) => releaseIdFor(target, EcrModel.digestOf(target, 'v2'));
+  const withLambda = [...hookStates, ...lambdaHookStates, 'InvokePreTrafficHook', 'InvokePostTrafficHook'];
+
+  it.each(withLambda)('a rollback requested at %s: the release stops, nothing left split', async (state) => {
+    const target = targetOf(state);
+    const releaseId = idOf(target);
+    const base = await hookWorld();
+    const world = { ...base, target: findTarget(base.rt.targets, target) };
     const entered = () =>
       world.rt.executions().some((e) => e.name === releaseId && e.history.some((h) => h.state === state));
     const result = await runIn(`hooks rollback requested at ${state}`, world, 'any', async () => {
-      world.rt.push('ledger-api', 'v2');
+      world.rt.push(target, 'v2');
       expect(await world.rt.runUntil(entered)).toBe(true);
-      const rollbackId = world.rt.startRollback({ target: 'ledger-api', reason: `fault matrix: ${state}` });
+      const rollbackId = world.rt.startRollback({ target, reason: `fault matrix: ${state}` });
       world.rt.faults.fired.push(`rollback requested at ${state}`);
       await world.rt.settle();
       const outcome = (await world.rt.release(releaseId))?.outcome;
@@ -104,12 +141,15 @@ describe('fault matrix: hook steps', () => {
     expect(running).toEqual([]);
   });
 
-  it.each(hookStates)('stopped at %s: recovered within two reconciler periods', async (state) => {
-    const world = await hookWorld();
+  it.each(withLambda)('stopped at %s: recovered within two reconciler periods', async (state) => {
+    const target = targetOf(state);
+    const releaseId = idOf(target);
+    const base = await hookWorld();
+    const world = { ...base, target: findTarget(base.rt.targets, target) };
     const entered = () =>
       world.rt.executions().some((e) => e.name === releaseId && e.history.some((h) => h.state === state));
     const result = await runIn(`hooks stopped at ${state}`, world, 'any', async () => {
-      world.rt.push('ledger-api', 'v2');
+      world.rt.push(target, 'v2');
       expect(await world.rt.runUntil(entered)).toBe(true);
       world.rt.stopExecution(releaseId);
       world.rt.faults.fired.push(`stopped at ${state}`);

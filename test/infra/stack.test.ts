@@ -540,7 +540,7 @@ describe('synthesis of other targets configs', () => {
     expect(history).not.toContain('shop-eu-5xx');
   });
 
-  it('synthesizes analysis: GetMetricData for the watch (reconciler) and AnalyseBake only, cdk-nag clean', () => {
+  it('synthesizes analysis: GetMetricData for the watch (reconciler), AnalyseBake and AnalyseTestTraffic only, cdk-nag clean', () => {
     const { template: t, stack: s } = synth(
       fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url)),
     );
@@ -553,9 +553,11 @@ describe('synthesis of other targets configs', () => {
       .flatMap(([, p]) =>
         (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((r) => r.Ref),
       );
-    const roleOf = (folder: 'reconciler' | 'analyse-bake') =>
+    const roleOf = (folder: 'reconciler' | 'analyse-bake' | 'analyse-test-traffic') =>
       s.getLogicalId(s.functions[folder].role?.node.defaultChild as never);
-    expect(readers.sort()).toEqual([roleOf('analyse-bake'), roleOf('reconciler')].sort());
+    expect(readers.sort()).toEqual(
+      [roleOf('analyse-bake'), roleOf('analyse-test-traffic'), roleOf('reconciler')].sort(),
+    );
   });
 
   it('grants no GetMetricData to a stack whose targets have no analysis', () => {
@@ -574,6 +576,34 @@ describe('synthesis of other targets configs', () => {
   ])('synthesizes %s, cdk-nag clean', (file) => {
     const { template: t } = synth(fileURLToPath(new URL(`../../${file}`, import.meta.url)));
     expect(Object.keys(t.findResources('AWS::StepFunctions::StateMachine')).length).toBe(2);
+  });
+
+  it('Lambda hooks: the release state machine may invoke exactly the functions named, RecordLambdaHook read the alarms, cdk-nag clean', () => {
+    const { template: t, stack: s } = synth(
+      fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url)),
+    );
+    const statements = (role: string) =>
+      Object.values(t.findResources('AWS::IAM::Policy'))
+        .filter((p) =>
+          (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.some((r) => r.Ref === role),
+        )
+        .flatMap(
+          (p) =>
+            (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+              .Statement,
+        );
+    const machineRole = s.getLogicalId(s.stateMachine.stateMachine.role.node.defaultChild as never);
+    const invokes = JSON.stringify(
+      statements(machineRole).filter((st) => actions(st).includes('lambda:InvokeFunction')),
+    );
+    expect(invokes).toContain('arn:aws:lambda:us-east-1:123456789012:function:edge-web-load');
+    expect(invokes).toContain(':function:edge-web-smoke');
+    expect(invokes).toContain(':function:edge-web-verify');
+    expect(invokes).not.toContain('function:*');
+    const recorder = s.getLogicalId(s.functions['record-lambda-hook'].role?.node.defaultChild as never);
+    expect(
+      JSON.stringify(statements(recorder).filter((st) => actions(st).includes('cloudwatch:DescribeAlarms'))),
+    ).toContain('alarm:edge-web-5xx');
   });
 
   it('fails synthesis of an invalid config with a message naming the field', () => {

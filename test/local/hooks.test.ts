@@ -367,3 +367,124 @@ describe('--fault hook-fails on your own targets', () => {
     expect(summary.outcome).toBe(scenario.expect);
   });
 });
+
+/**
+ * edge-web: Lambda hooks. The state machine invokes each function itself (the Lambda integration,
+ * synchronous); RecordLambdaHook judges the answer: a smoke test, a load test answering its figures,
+ * and a postTraffic check.
+ */
+describe('Lambda hooks', () => {
+  const weightsMoved = (r: LocalRuntime) => {
+    const t = findTarget(r.targets, 'edge-web');
+    return r.account.elbv2.weightHistory
+      .filter((h) => h.where === t.traffic.listenerRuleArn)
+      .some((h) => (h.weights[t.traffic.targetGroups.green] ?? 0) > 0);
+  };
+
+  it('invokes each function in order with the release, judges what it answers, and records it → Promoted', async () => {
+    const r = await world();
+    const record = await release(r, 'edge-web', 'v2');
+    expect(record.outcome, JSON.stringify(record.error)).toBe('Promoted');
+    expect(record.hooks?.map((h) => [h.point, h.name, h.status, h.functionName])).toEqual([
+      ['preTraffic', 'smoke', 'succeeded', 'edge-web-smoke'],
+      ['preTraffic', 'load', 'succeeded', 'arn:aws:lambda:us-east-1:123456789012:function:edge-web-load'],
+      ['postTraffic', 'verify', 'succeeded', 'edge-web-verify'],
+    ]);
+    const [smoke, load, verify] = record.hooks ?? [];
+    // The load test's figures, judged against its thresholds (v2 answers as v1: p95 about 180 ms).
+    expect(load?.figures?.rps).toBe(20);
+    expect(load?.thresholds?.map((t) => [t.figure, t.passed])).toEqual([
+      ['p95Ms', true],
+      ['errorRate', true],
+      ['rps', true],
+    ]);
+    expect(smoke?.logUrl).toBe(
+      'https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Faws$252Flambda$252Fedge-web-smoke',
+    );
+    expect((load?.stoppedAt ?? 'z') <= firstWeightChange(record)).toBe(true);
+    expect((verify?.startedAt ?? '') >= firstWeightChange(record)).toBe(true);
+    // What each function was given: the release, the hook, the new revision and its own payload.
+    const calls = r.account.hookFunctions.invocations;
+    expect(calls.map((c) => c.functionName)).toEqual([
+      'edge-web-smoke',
+      'arn:aws:lambda:us-east-1:123456789012:function:edge-web-load',
+      'edge-web-verify',
+    ]);
+    expect(calls[0]?.payload).toMatchObject({
+      releaseId: record.releaseId,
+      target: 'edge-web',
+      hook: 'smoke',
+      point: 'preTraffic',
+      taskDefinitionArn: expect.stringMatching(/:task-definition\/edge-web:\d+$/),
+      timeoutSeconds: 120,
+      payload: { paths: ['/', '/health'] },
+    });
+    // No ECS task was started for them.
+    expect(r.account.ecs.oneOff?.all() ?? []).toEqual([]);
+  });
+
+  it('a function that throws aborts before any weight moves, naming its error and its log', async () => {
+    const r = await world({
+      lambdaHooks: { 'edge-web-smoke': { error: 'AssertionError: GET / answered 500' } },
+    });
+    const record = await release(r, 'edge-web', 'v2');
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook smoke \(Lambda function edge-web-smoke\) failed: AssertionError: GET \/ answered 500\. Log: https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-1#logsV2:log-groups\/log-group\/\$252Faws\$252Flambda\$252Fedge-web-smoke/,
+    );
+    expect(weightsMoved(r)).toBe(false);
+    expect(r.account.hookFunctions.invocations.map((c) => c.functionName)).toEqual(['edge-web-smoke']);
+  });
+
+  it('a function that never returns fails at its own timeout; one that answers Failed fails with its reason', async () => {
+    const hung = await world({ lambdaHooks: { 'edge-web-smoke': { hang: true } } });
+    const record = await release(hung, 'edge-web', 'v2');
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /^hook smoke \(Lambda function edge-web-smoke\) did not return within its timeout of 120 s/,
+    );
+    await hung.dispose();
+    rt = undefined;
+    const failed = await world({
+      lambdaHooks: {
+        'edge-web-verify': {
+          answer: { status: 'Failed', reason: 'orders table has 3 rows without a ledger entry' },
+        },
+      },
+    });
+    const after = await release(failed, 'edge-web', 'v2');
+    // postTraffic: the weights go back to the warm old colour.
+    expect(after.outcome).toBe('RolledBack');
+    expect(after.error?.Cause).toMatch(
+      /^hook verify \(Lambda function edge-web-verify\) answered Failed: orders table has 3 rows without a ledger entry/,
+    );
+    expect(liveWeights(failed, findTarget(failed.targets, 'edge-web'))).toMatchObject({
+      blue: 100,
+      green: 0,
+    });
+  });
+
+  it('a load test answering a slow p95 fails its threshold; a function that is not deployed is named', async () => {
+    const slow = await world({ latencyMs: { v2: 3500 } });
+    const record = await release(slow, 'edge-web', 'v2');
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Cause).toMatch(
+      /hook load \(Lambda function .*edge-web-load\) p95Ms \d+ \(< 2000\) FAILED/,
+    );
+    await slow.dispose();
+    rt = undefined;
+    const missing = await LocalRuntime.start({ targetsFile }, (x) => {
+      buildWorld(x.account, findTarget(x.targets, 'edge-web'), {
+        liveTag: 'v1',
+        targetGroup: FAST_TARGET_GROUPS,
+      });
+      x.account.hookFunctions.functions.delete('edge-web-load');
+    });
+    rt = missing;
+    const none = await release(missing, 'edge-web', 'v2');
+    expect(none.outcome).toBe('Aborted');
+    expect(none.error?.Cause).toMatch(
+      /hook load \(Lambda function .*edge-web-load\) could not be run to its end by Lambda \(Lambda\.ResourceNotFoundException: Function not found/,
+    );
+  });
+});

@@ -53,6 +53,13 @@ export const hookStates = [
 ];
 
 /**
+ * A Lambda hook's Task states (test/faults/hook-steps.test.ts, edge-web): the invocation of the user's
+ * function (by the state machine: no function of ours runs there) and its record.
+ */
+export const lambdaHookStates = ['RecordPreTrafficLambdaHook', 'RecordPostTrafficLambdaHook'];
+const invokeStates = ['InvokePreTrafficHook', 'InvokePostTrafficHook'];
+
+/**
  * A release group's Task states (Maps over its members): reached only by a target with a group
  * (test/faults/group-steps.test.ts). The first seven are on the way to Promoted; CleanUpMember
  * after a failure before traffic moved; the rest on the way back (RollBackGroup).
@@ -93,6 +100,8 @@ export const fixtureReleaseStates = (): string[] =>
     'WaitForApproval',
     'FrozenWatch',
     ...hookStates,
+    ...lambdaHookStates,
+    ...invokeStates,
     ...groupStates,
     ...promotionStates,
     ...analysisStates,

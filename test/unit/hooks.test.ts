@@ -71,6 +71,48 @@ describe('hooks config', () => {
   });
 });
 
+describe('Lambda hooks config', () => {
+  // targets[4] is edge-web, whose hooks are Lambda functions.
+  it.each<[string, (d: ReturnType<typeof doc>) => void, string]>([
+    [
+      'a hook with both a task and a function',
+      (d) => {
+        d.targets[4].hooks.preTraffic[0].task = { command: ['smoke'] };
+      },
+      'targets[4].hooks.preTraffic[0].task: a hook is either an ECS task (task: { command, … }) or a Lambda function (lambda: { functionName }): give exactly one',
+    ],
+    [
+      'a hook with neither',
+      (d) => {
+        delete d.targets[4].hooks.preTraffic[0].lambda;
+      },
+      'targets[4].hooks.preTraffic[0].task: a hook is either an ECS task',
+    ],
+    [
+      'a timeout Lambda could never reach',
+      (d) => {
+        d.targets[4].hooks.preTraffic[0].timeoutSeconds = 1200;
+      },
+      'targets[4].hooks.preTraffic[0].timeoutSeconds: a Lambda function runs at most 900 s (Lambda quotas): 1200 could never be reached. Use an ECS task hook for longer work',
+    ],
+    [
+      'a function name Lambda would refuse',
+      (d) => {
+        d.targets[4].hooks.preTraffic[0].lambda.functionName = 'arn:aws:s3:::bucket';
+      },
+      'targets[4].hooks.preTraffic[0].lambda.functionName: must be a Lambda function name, name:alias or function ARN',
+    ],
+  ])('refuses %s, naming the field', (_, edit, message) => {
+    expect(refusal(edit)).toContain(message);
+  });
+
+  it('a Lambda load test needs no log group: its figures are its answer', () => {
+    const d = doc();
+    delete d.targets[4].ecs.logGroup;
+    expect(findTarget(parseTargets(d), 'edge-web').hooks.preTraffic[1]?.thresholds?.p95Ms).toBe(2000);
+  });
+});
+
 describe('Validate checks hooks against the task definition', () => {
   const target = findTarget(parseTargets(doc()), 'ledger-api');
   const live: Service = {

@@ -1,0 +1,80 @@
+/**
+ * The users' own Lambda functions that hooks name, as the state machine's Lambda integration
+ * (`arn:aws:states:::lambda:invoke`, synchronous) meets them. Not AWS: these stand in for the user's
+ * code (a smoke test, a load test, a migration run from Lambda), as task-programs.ts does for tasks.
+ * - A function whose name contains `load` is a load test of the release's new colour: it answers its
+ *   figures (`p95Ms`, `errorRate`, `rps`) from the image the release's task definition runs.
+ * - Any other answers `{"status": "Succeeded"}`.
+ * Each runs 2-10 s after a cold start of up to a second. An unknown function is Lambda's
+ * `ResourceNotFoundException`, which Step Functions raises as `Lambda.ResourceNotFoundException`.
+ * Faults (local/faults.ts `lambdaHooks`): throw, hang, or answer something else.
+ */
+import type { Faults } from '../faults.ts';
+import type { Random } from '../rng.ts';
+import type { ImageModel } from './task-programs.ts';
+
+/** What Step Functions raises for a function's error: the errorType as the name, its JSON as the cause. */
+const functionError = (type: string, message: string) =>
+  Object.assign(new Error(JSON.stringify({ errorType: type, errorMessage: message, trace: [] })), {
+    name: type,
+  });
+
+export class HookFunctions {
+  /** Function name (and ARN) → whether it exists in the account. */
+  readonly functions = new Set<string>();
+  /** Each invocation, for tests: function, payload, when. */
+  readonly invocations: { functionName: string; payload: unknown; at: Date }[] = [];
+
+  constructor(
+    private readonly env: { region: string; account: string },
+    private readonly random: Random,
+    private readonly faults: Faults,
+    private readonly images: ImageModel & { imageOf: (taskDefinitionArn: string) => string | undefined },
+  ) {}
+
+  /** The user deployed a function (the world does, for every Lambda hook of its targets). */
+  add(name: string) {
+    const bare = name.replace(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:/, '').split(':')[0] ?? name;
+    this.functions.add(bare);
+  }
+
+  /** The Lambda integration's answer: `{ StatusCode, ExecutedVersion, Payload }`, or the function's error. */
+  async invoke(functionName: string, payload: Record<string, unknown>) {
+    const bare =
+      functionName.replace(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:/, '').split(':')[0] ?? '';
+    const region = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):/);
+    if (
+      !this.functions.has(bare) ||
+      (region && (region[1] !== this.env.region || region[2] !== this.env.account))
+    )
+      throw Object.assign(new Error(`Function not found: ${functionName}`), {
+        name: 'Lambda.ResourceNotFoundException',
+      });
+    this.invocations.push({ functionName, payload, at: new Date() });
+    const fault = this.faults.lambdaHookFault(bare);
+    await new Promise((resolve) =>
+      setTimeout(resolve, this.random.int(100, 1000) + this.random.int(2000, 10_000)),
+    );
+    if (fault?.hang) await new Promise(() => {});
+    if (fault?.error) {
+      const [type, ...message] = fault.error.split(': ');
+      throw functionError(type ?? 'Error', message.join(': '));
+    }
+    const answer =
+      fault && 'answer' in fault
+        ? fault.answer
+        : /load/.test(bare)
+          ? this.loadTest(payload)
+          : { status: 'Succeeded' };
+    return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: answer };
+  }
+
+  private loadTest(payload: Record<string, unknown>) {
+    const image = this.images.imageOf(String(payload.taskDefinitionArn ?? '')) ?? '';
+    return {
+      p95Ms: Math.round(this.images.p95Ms(image) * (0.95 + this.random.int(0, 100) / 1000)),
+      errorRate: Number(this.images.errorRate(image).toFixed(4)),
+      rps: 20,
+    };
+  }
+}
