@@ -99,7 +99,7 @@ function renderHistory(releases) {
 
 let drawn = '';
 function renderRelease(r, now) {
-  const key = r ? r.releaseId + '/' + r.phases.length + '/' + (r.outcome || '') + '/' + (r.outcome ? '' : now) : '';
+  const key = r ? r.releaseId + '/' + r.phases.length + '/' + (r.outcome || '') + '/' + (r.outcome ? '' : now) + '/' + (r.series || []).map((s) => s.canary.length + s.baseline.length).join(',') : '';
   if (key === drawn) return;
   drawn = key;
   document.getElementById('release-title').textContent = r ? r.releaseId + ' — ' + (r.outcome || 'running') : 'none yet';
@@ -109,6 +109,7 @@ function renderRelease(r, now) {
   const analysis = document.getElementById('analysis');
   analysis.replaceChildren();
   if (!r) return;
+  renderSeries(r, analysis);
   renderAnalysis(r, analysis);
   const t0 = Date.parse(r.createdAt);
   const minutes = (iso) => Math.round((Date.parse(iso) - t0) / 600) / 100;
@@ -135,6 +136,46 @@ function renderRelease(r, now) {
     data: { datasets: [{ label: '% of traffic on ' + to + ' (the new colour)', data: points, stepped: 'before', borderColor: to === 'blue' ? '#3b82c4' : '#2da44e', backgroundColor: 'transparent', pointRadius: 3 }] },
     options: { animation: false, maintainAspectRatio: false, parsing: false, plugins: { title: { display: true, text: 'Traffic on the new colour' } }, scales: { x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'minutes' } }, y: { min: 0, max: 100, title: { display: true, text: '%' } } } },
   });
+}
+
+// Each bake check over the release's life, minute by minute: the new colour against the old one,
+// with its thresholds (what the watch judges each minute). Read by the server with your credentials.
+function renderSeries(r, container) {
+  if (r.seriesError) {
+    const note = el('p');
+    note.textContent = 'analysis metrics could not be read: ' + r.seriesError;
+    container.append(note);
+    return;
+  }
+  const t0 = Date.parse(r.createdAt);
+  const to = r.colours ? r.colours.to : 'green';
+  const from = to === 'blue' ? 'green' : 'blue';
+  const hue = (c) => c === 'blue' ? '#3b82c4' : '#2da44e';
+  for (const s of (r.series || []).slice(0, 6)) {
+    const scale = s.unit === 'ratio' ? 100 : 1;
+    const unit = s.unit === 'ratio' ? '%' : s.unit;
+    const pts = (list) => list.map(([t, v]) => ({ x: Math.round((t - t0) / 600) / 100, y: v * scale }));
+    const datasets = [
+      { label: to + ' (new)', data: pts(s.canary), borderColor: hue(to), backgroundColor: 'transparent', pointRadius: 2 },
+      { label: from + ' (old)', data: pts(s.baseline), borderColor: hue(from), borderDash: [2, 2], backgroundColor: 'transparent', pointRadius: 2 },
+    ];
+    const xs = [...s.canary, ...s.baseline].map(([t]) => Math.round((t - t0) / 600) / 100);
+    const span = xs.length ? [Math.min(0, ...xs), Math.max(...xs)] : [0, 1];
+    for (const [key, label] of [['max', 'max'], ['min', 'min']]) {
+      if (s[key] != null) datasets.push({ label: label + ' ' + s[key] * scale + (unit ? ' ' + unit : ''), data: span.map((x) => ({ x, y: s[key] * scale })), borderColor: '#d1242f', borderDash: [6, 4], backgroundColor: 'transparent', pointRadius: 0 });
+    }
+    const wrap = el('div');
+    const canvas = el('canvas');
+    canvas.id = 'series-' + s.check;
+    canvas.setAttribute('aria-label', s.check + ' per minute: the new colour against the old one');
+    wrap.append(canvas);
+    container.append(wrap);
+    charts['series-' + s.check] = new Chart(canvas, {
+      type: 'line',
+      data: { datasets },
+      options: { animation: false, maintainAspectRatio: false, parsing: false, plugins: { title: { display: true, text: s.check + ': ' + s.metric + (unit ? ' (' + unit + ')' : '') + ' per minute' } }, scales: { x: { type: 'linear', title: { display: true, text: 'minutes after the start' } }, y: { beginAtZero: true, title: { display: true, text: unit || 'value' } } } },
+    });
+  }
 }
 
 // Each analysis check at each bake's end (and on test traffic before any weight moved): the new

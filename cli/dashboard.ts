@@ -14,6 +14,12 @@ import { createServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { type AnalysisCheck, checksAt, When } from '../functions/shared/analysis/config.ts';
+import { labelOf } from '../functions/shared/analysis/judge.ts';
+import { loadBalancerOf, readSeries } from '../functions/shared/analysis/metrics.ts';
+import type { Target } from '../functions/shared/config.ts';
+import type { ReleaseRecord } from '../functions/shared/store.ts';
+import { otherColour } from '../functions/shared/vocabulary.ts';
 import { readBody } from '../local/approval-server.ts';
 import type { Backend } from './backend.ts';
 import { status } from './commands.ts';
@@ -30,9 +36,13 @@ export const dashboardState = async (backend: Backend) => {
   const releases = [];
   const waiting = [];
   for (const t of backend.targets.targets) {
-    for (const r of await backend.store.releasesForTarget(t.name, 10)) {
+    for (const [i, r] of (await backend.store.releasesForTarget(t.name, 10)).entries()) {
       const approval = r.approvalId ? await backend.approvals.get(r.approvalId) : undefined;
-      releases.push(releaseJson(r, approval));
+      releases.push({
+        ...releaseJson(r, approval),
+        // The target's newest release: its analysis checks over time, new colour against old.
+        ...(i === 0 ? await seriesOf(backend, t, r) : {}),
+      });
       if (approval?.status === 'PENDING' && !r.outcome) {
         waiting.push({
           releaseId: r.releaseId,
@@ -49,6 +59,54 @@ export const dashboardState = async (backend: Backend) => {
   }
   releases.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
   return { at: backend.now().toISOString(), kind: backend.kind, targets, releases, waiting };
+};
+
+/** Series are drawn for a release running or ended within this long (its bakes are still news). */
+const SERIES_FOR_MS = 3 * 3600_000;
+/** Per release: the series as last read, and the minute they were read for (metrics are per minute). */
+const seriesCache = new Map<string, { minute: number; value: Record<string, unknown> }>();
+
+/**
+ * The release's bake checks over its life so far: one GetMetricData (with the CLI's credentials, or
+ * the local account's model), read again at most once a minute while it runs and once after it ended.
+ */
+const seriesOf = async (
+  backend: Backend,
+  target: Target,
+  r: ReleaseRecord,
+): Promise<Record<string, unknown>> => {
+  const checks = checksAt(target.analysis, When.Bakes);
+  const now = backend.now().getTime();
+  const end = r.endedAt ? Date.parse(r.endedAt) : now;
+  if (!target.analysis || checks.length === 0 || !r.toColour || now - end > SERIES_FOR_MS) return {};
+  // Read again each minute, and for 3 minutes after the end: CloudWatch has a minute 1-2 min late.
+  const minute = Math.floor(Math.min(now, end + 180_000) / 60_000);
+  const cached = seriesCache.get(r.releaseId);
+  if (cached && cached.minute === minute) return cached.value;
+  let value: Record<string, unknown>;
+  try {
+    const series = await readSeries(
+      backend.clients.cloudwatch,
+      { ...target.analysis, checks },
+      {
+        loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
+        targetGroups: target.traffic.targetGroups,
+      },
+      { canary: r.toColour, baseline: otherColour(r.toColour) },
+      { start: new Date(Math.max(Date.parse(r.createdAt), end - SERIES_FOR_MS)), end: new Date(end) },
+    );
+    value = {
+      series: series.map((s, i) => {
+        const check = checks[i] as AnalysisCheck;
+        return { ...s, ...labelOf(check), max: check.max ?? null, min: check.min ?? null };
+      }),
+    };
+  } catch (error) {
+    // Shown on the page (e.g. no cloudwatch:GetMetricData for the CLI's identity); the rest still works.
+    value = { seriesError: (error as Error).message };
+  }
+  seriesCache.set(r.releaseId, { minute, value });
+  return value;
 };
 
 export interface DashboardSource {

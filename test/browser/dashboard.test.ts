@@ -68,7 +68,9 @@ afterAll(async () => {
 /** What the page's script and Chart.js put on `window` (the tests are compiled without the DOM library). */
 interface PageGlobals {
   Chart: {
-    getChart(id: string): { data: { labels?: string[]; datasets: { data: unknown[] }[] } } | undefined;
+    getChart(
+      id: string,
+    ): { data: { labels?: string[]; datasets: { label?: string; data: unknown[] }[] } } | undefined;
   };
   document: { body: { dataset: Record<string, string> } };
 }
@@ -186,6 +188,20 @@ describe('dashboard in Chromium', () => {
     expect(await page.locator('#release-title').innerText()).toMatch(
       /^payments-api-[0-9a-f]{12} — Promoted$/,
     );
+    // And minute by minute over the release's life: each colour's series, and the check's max.
+    const live = await page.evaluate(() => {
+      const chart = (globalThis as unknown as PageGlobals).Chart.getChart('series-p95-latency');
+      return chart?.data.datasets.map((d) => ({
+        label: d.label,
+        values: (d.data as unknown as { x: number; y: number }[]).map((p) => p.y),
+      }));
+    });
+    expect(live?.map((d) => d.label)).toEqual(['green (new)', 'blue (old)', 'max 2000 ms']);
+    // Green served from the canary on (about 25 minutes: a 10-minute canary, a 15-minute bake at
+    // 100%); blue until the end of the canary, and before the release.
+    expect(live?.[0]?.values.length).toBeGreaterThanOrEqual(15);
+    expect(live?.[1]?.values.length).toBeGreaterThanOrEqual(8);
+    for (const d of live?.slice(0, 2) ?? []) for (const v of d.values) expect(v).toBeGreaterThan(100);
     await page.screenshot({ path: join(shots, 'dashboard-analysis.png'), fullPage: true });
 
     // Deciding needs the token only the page carries: another site (or a script) cannot.

@@ -126,12 +126,13 @@ export interface Window {
   end: Date;
 }
 
-/** Every series of `queries` over `window`, all pages. */
+/** Every series of `queries` over `window`, all pages (and each value's time, when `times` is given). */
 const read = async (
   cloudwatch: Pick<CloudWatchClient, 'send'>,
   queries: MetricDataQuery[],
   window: Window,
   series: Map<string, number[]>,
+  times?: Map<string, number[]>,
 ) => {
   let token: string | undefined;
   do {
@@ -146,10 +147,62 @@ const read = async (
     );
     for (const r of out.MetricDataResults ?? []) {
       series.set(r.Id ?? '', [...(series.get(r.Id ?? '') ?? []), ...(r.Values ?? [])]);
+      times?.set(r.Id ?? '', [
+        ...(times.get(r.Id ?? '') ?? []),
+        ...(r.Timestamps ?? []).map((t) => new Date(t).getTime()),
+      ]);
     }
     token = out.NextToken;
   } while (token);
 };
+
+/** A check's values over time, each colour's: what the dashboard draws while a release runs. */
+export interface CheckSeries {
+  check: string;
+  /** `[epoch ms, value]`, oldest first, in the check's unit (ms for latency, a ratio, req/s). */
+  canary: [number, number][];
+  baseline: [number, number][];
+}
+
+/**
+ * Each check's series for both colours over one window (one GetMetricData, all pages): the
+ * per-period values the judge samples, with their times.
+ */
+export const readSeries = async (
+  cloudwatch: Pick<CloudWatchClient, 'send'>,
+  analysis: Analysis,
+  sources: Sources,
+  colours: { canary: Colour; baseline: Colour },
+  window: Window,
+): Promise<CheckSeries[]> => {
+  const period = analysis.periodSeconds;
+  const queries = analysis.checks.flatMap((check, i) => [
+    ...queriesFor(check, `c${i}n`, colours.canary, sources, period),
+    ...queriesFor(check, `c${i}o`, colours.baseline, sources, period),
+  ]);
+  const series = new Map<string, number[]>();
+  const times = new Map<string, number[]>();
+  await read(cloudwatch, queries, window, series, times);
+  return analysis.checks.map((check, i) => {
+    const points = (id: string): [number, number][] =>
+      (series.get(id) ?? [])
+        .map((v, k): [number, number] => [times.get(id)?.[k] ?? 0, scaleOf(check, period)(v)])
+        .sort((a, b) => a[0] - b[0]);
+    return { check: check.name, canary: points(`c${i}n`), baseline: points(`c${i}o`) };
+  });
+};
+
+/** A check's raw CloudWatch value in its own unit: latency in ms, a request count per second. */
+const scaleOf =
+  (check: AnalysisCheck, period: number) =>
+  (v: number): number =>
+    typeof check.metric !== 'string'
+      ? v
+      : check.metric.startsWith('latency')
+        ? v * 1000
+        : check.metric === 'request-rate'
+          ? v / period
+          : v;
 
 /**
  * Each check's samples, the new colour over `windows.canary` against the old colour over
@@ -189,14 +242,7 @@ export const readSamples = async (
   const seconds = (w: Window) => (w.end.getTime() - w.start.getTime()) / 1000;
   return analysis.checks.map((check, i) => {
     const { canary, baseline } = ids[i] as { canary: string; baseline: string };
-    const scale = (v: number) =>
-      typeof check.metric !== 'string'
-        ? v
-        : check.metric.startsWith('latency')
-          ? v * 1000
-          : check.metric === 'request-rate'
-            ? v / period
-            : v;
+    const scale = scaleOf(check, period);
     // The most recent MAX_SAMPLES periods: a long hold is judged on its last hour, not its whole life.
     const of = (id: string) => (series.get(id) ?? []).slice(-MAX_SAMPLES).map(scale);
     const sum = (id: string) => (series.get(id) ?? []).reduce((s, v) => s + v, 0);
