@@ -159,7 +159,7 @@ const evidenceOf = (record: ReleaseRecord, upstream: Target): PromotionEvidence 
   analysis: (record.analysis ?? []).flatMap((bake) =>
     bake.results.map(
       (r) =>
-        `${r.check} ${bake.percent === 0 ? 'on test traffic' : `at ${bake.percent}%`}: ${r.verdict}, ${r.value === null ? 'no data' : formatValue(r.value, r.unit)}${r.baseline === null ? '' : ` vs ${formatValue(r.baseline, r.unit)}`}`,
+        `${r.check} ${bake.percent === 0 ? 'on test traffic' : `at ${bake.percent}%`}: ${r.verdict}, ${r.value === null ? 'no data' : formatValue(r.value, r.unit)}${r.baseline === null ? '' : ` vs ${formatValue(r.baseline, r.unit)}`}${r.comparison ? ` (Mann-Whitney p=${r.comparison.pValue.toPrecision(2)})` : ''}`,
     ),
   ),
 });

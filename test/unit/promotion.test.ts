@@ -215,15 +215,44 @@ describe('the promotion gate', () => {
               value: 183,
               baseline: 181,
               samples: { canary: 8, baseline: 8 },
+              comparison: {
+                statistic: 'mann-whitney-u',
+                u: 30,
+                pValue: 0.4213,
+                effect: 0.011,
+                tolerance: 0.15,
+                confidence: 0.98,
+              },
+            },
+          ],
+        },
+        {
+          step: 0,
+          percent: 0,
+          from: at,
+          to: at,
+          results: [
+            {
+              check: 'load-rate',
+              metric: 'request rate',
+              unit: 'req/s',
+              verdict: 'pass',
+              reason: 'r',
+              value: 19.5,
+              baseline: null,
+              samples: { canary: 3, baseline: 0 },
             },
           ],
         },
       ],
     });
     const g = await gate([analysed]);
-    expect(g?.open && g.evidence.analysis).toEqual(['p95-latency at 10%: pass, 183 ms vs 181 ms']);
+    expect(g?.open && g.evidence.analysis).toEqual([
+      'p95-latency at 10%: pass, 183 ms vs 181 ms (Mann-Whitney p=0.42)',
+      'load-rate on test traffic: pass, 19.5 req/s',
+    ]);
     expect(g?.open && evidenceDetails(g.evidence)['Upstream analysis']).toBe(
-      'p95-latency at 10%: pass, 183 ms vs 181 ms',
+      'p95-latency at 10%: pass, 183 ms vs 181 ms (Mann-Whitney p=0.42); load-rate on test traffic: pass, 19.5 req/s',
     );
   });
 
