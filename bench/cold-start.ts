@@ -40,6 +40,7 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
     APPROVAL_KEY_SECRET: 'switchyard/approval-signing-key',
     APPROVAL_BASE_URL: 'https://example.invalid',
     SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
+    SLACK_DECISIONS_FUNCTION: 'switchyard-slack-decisions',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   };
   const initOnce = (file: string) =>
