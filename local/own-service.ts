@@ -10,6 +10,7 @@
  */
 
 import { InvalidArgumentError } from 'commander';
+import { checksAt, When } from '../functions/shared/analysis/config.ts';
 import { loadTargetsFile, type Target } from '../functions/shared/config.ts';
 import { migrationCompatibility } from '../functions/shared/hooks.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
@@ -71,27 +72,45 @@ export const ownServiceScenario = (
     ? target.approval.approvers.map((a) => normaliseIdentity(a.id))
     : [];
   const twoNeeded = target.approval?.twoPerson || target.approval?.twoPersonIfRequesterUnknown;
-  const noAlarms = fault === 'error-rate' && target.alarms.length === 0;
   const preHooks = target.hooks.preTraffic.length > 0;
   const postHooks = target.hooks.postTraffic.length > 0;
-  // Only a load-test hook measures latency before traffic moves (issue 16 brings metric analysis).
+  // What would see each fault: a load-test hook, analysis of test traffic (before any weight moves),
+  // analysis in the bakes, or an alarm (the simulated alarms watch 5xx).
   const loadTest = [...target.hooks.preTraffic].some((h) => (h.thresholds?.p95Ms ?? Infinity) < 5000);
+  const judges = (when: (typeof When)[keyof typeof When], metric: 'latency' | 'error-rate', worst: number) =>
+    checksAt(target.analysis, when).some(
+      (c) =>
+        typeof c.metric === 'string' &&
+        c.metric.startsWith(metric) &&
+        ((c.max !== undefined && c.max < worst) || (when === When.Bakes && c.compare !== undefined)),
+    );
+  const latencyBefore = loadTest || judges(When.TestTraffic, 'latency', 5000);
+  const latencyAfter = judges(When.Bakes, 'latency', 5000);
+  const errorsBefore = judges(When.TestTraffic, 'error-rate', 0.5);
+  const errorsAfter = target.alarms.length > 0 || judges(When.Bakes, 'error-rate', 0.5);
+  const noAlarms = fault === 'error-rate' && !errorsBefore && !errorsAfter;
   const unseen =
-    noAlarms || (fault === 'hook-fails' && !preHooks && !postHooks) || (fault === 'latency' && !loadTest);
+    noAlarms ||
+    (fault === 'hook-fails' && !preHooks && !postHooks) ||
+    (fault === 'latency' && !latencyBefore && !latencyAfter);
   const expected =
     fault === 'bad-image'
       ? 'Aborted'
-      : fault === 'error-rate' && !noAlarms
-        ? 'RolledBack'
-        : fault === 'hook-fails' && preHooks
-          ? 'Aborted'
-          : fault === 'hook-fails' && postHooks
-            ? migrationCompatibility(target.hooks) === 'breaking'
-              ? 'RollbackFailed'
-              : 'RolledBack'
-            : fault === 'latency' && loadTest
-              ? 'Aborted'
-              : 'Promoted';
+      : fault === 'error-rate' && errorsBefore
+        ? 'Aborted'
+        : fault === 'error-rate' && errorsAfter
+          ? 'RolledBack'
+          : fault === 'hook-fails' && preHooks
+            ? 'Aborted'
+            : fault === 'hook-fails' && postHooks
+              ? migrationCompatibility(target.hooks) === 'breaking'
+                ? 'RollbackFailed'
+                : 'RolledBack'
+              : fault === 'latency' && latencyBefore
+                ? 'Aborted'
+                : fault === 'latency' && latencyAfter
+                  ? 'RolledBack'
+                  : 'Promoted';
   return {
     target,
     scenario: {
@@ -114,10 +133,10 @@ export const ownServiceScenario = (
     ...(unseen
       ? {
           note: noAlarms
-            ? `${target.name} watches no alarms: nothing sees v2's errors, so it is Promoted. Add a 5xx alarm to its "alarms" and the same run rolls back.`
+            ? `${target.name} watches no alarms and no analysis judges its error rate: nothing sees v2's errors, so it is Promoted. Add a 5xx alarm to its "alarms" (or an error-rate analysis check) and the same run rolls back.`
             : fault === 'hook-fails'
               ? `${target.name} has no hooks: there is nothing to fail, so it is Promoted. Add hooks.preTraffic (e.g. a migration) and the same run aborts.`
-              : `nothing measures ${target.name}'s latency before traffic moves, so it is Promoted. Add a preTraffic load-test hook with thresholds.p95Ms and the same run aborts.`,
+              : `nothing measures ${target.name}'s latency, so it is Promoted. Add a preTraffic load-test hook with thresholds.p95Ms (or a latency analysis check) and the same run stops.`,
         }
       : {}),
   };

@@ -204,6 +204,15 @@ describe('demo: hooks on the shipped targets file', () => {
     );
   });
 
+  it('--fault latency on a target judged by analysis: the comparison rolls it back, as the demo expects', async () => {
+    const { stdout } = await demo('--target', 'payments-api', '--fault', 'latency', '--json');
+    expect(stdout).toMatch(/✔ payments-api: RolledBack/);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toMatchObject({
+      outcome: 'RolledBack',
+      error: { Error: 'AnalysisFailed' },
+    });
+  });
+
   it('migration-fails and load-test-slow end Aborted with nothing shifted', async () => {
     const failed = await runScenario('migration-fails', { targetsFile });
     expect(failed).toMatchObject({
@@ -242,6 +251,16 @@ describe('demo: faults on your own targets', () => {
     const hooks = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
     expect(ownServiceScenario(hooks, 'ledger-api', 'hook-fails', undefined).scenario.expect).toBe('Aborted');
     expect(ownServiceScenario(hooks, 'tiu-web', 'latency', undefined).scenario.expect).toBe('Aborted');
+    // Analysis sees latency too: in the bakes (payments-api compares p95 with the old colour) and
+    // on test traffic before any weight moves (shop-load's load-p95 ≤ 2000 ms).
+    expect(ownServiceScenario(targetsFile, 'payments-api', 'latency', undefined).scenario.expect).toBe(
+      'RolledBack',
+    );
+    const analysed = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
+    expect(ownServiceScenario(analysed, 'shop-load', 'latency', undefined).scenario.expect).toBe('Aborted');
+    expect(ownServiceScenario(analysed, 'shop-api', 'error-rate', undefined).scenario.expect).toBe(
+      'RolledBack',
+    );
     const plain = ownServiceScenario(targetsFile, 'checkout-api', 'hook-fails', undefined);
     expect(plain.scenario.expect).toBe('Promoted');
     expect(plain.note).toContain('checkout-api has no hooks: there is nothing to fail');
