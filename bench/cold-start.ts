@@ -14,6 +14,8 @@ export interface ColdStart {
   folder: string;
   bundleKb: number;
   initMs: { median: number; min: number; max: number };
+  /** The same function loading `@aws-sdk/*` from the runtime's copy instead (median ms), for comparison. */
+  runtimeSdkMs?: number;
   /** Median init over the baseline's median (a minimal middy + Powertools-logger handler, bench/baseline-handler.ts). */
   ratio: number;
 }
@@ -51,18 +53,27 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
   await bundleEntry(join(root, 'bench', 'baseline-handler.ts'), baselineFile);
   const folders = allFunctionFolders();
   const files = new Map<string, string>();
+  const runtimeSdk = new Map<string, string>();
   for (const folder of folders) {
     files.set(folder, join(out, folder, 'index.mjs'));
     await bundleFunction(folder, files.get(folder) as string);
+    runtimeSdk.set(folder, join(out, folder, 'runtime-sdk.mjs'));
+    await bundleFunction(folder, runtimeSdk.get(folder) as string, false);
   }
   // Interleaved rounds (every function, then the baseline, each round), so a noisy stretch of the
   // shared machine falls on functions and baseline alike and cancels in the ratio.
   const times = new Map<string, number[]>([
     ['baseline', []],
-    ...folders.map((f) => [f, []] as [string, number[]]),
+    ...folders.flatMap((f) => [
+      [f, []] as [string, number[]],
+      [`${f}/runtime-sdk`, []] as [string, number[]],
+    ]),
   ]);
   for (let round = 0; round < runs; round++) {
-    for (const folder of folders) times.get(folder)?.push(initOnce(files.get(folder) as string));
+    for (const folder of folders) {
+      times.get(folder)?.push(initOnce(files.get(folder) as string));
+      times.get(`${folder}/runtime-sdk`)?.push(initOnce(runtimeSdk.get(folder) as string));
+    }
     times.get('baseline')?.push(initOnce(baselineFile));
   }
   const stats = (values: number[]) => {
@@ -82,6 +93,9 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
       folder,
       bundleKb: Math.round((statSync(file).size / 1024) * 10) / 10,
       initMs,
+      ...(folder === 'baseline'
+        ? {}
+        : { runtimeSdkMs: stats(times.get(`${folder}/runtime-sdk`) as number[]).median }),
       ratio: Math.round((initMs.median / baseline.median) * 100) / 100,
     };
   });

@@ -1,7 +1,8 @@
 /**
  * How a function is bundled, as the stack's NodejsFunction does it (infra/constructs/release-function.ts):
- * esbuild, ESM for node22, minified, a require() shim, `@aws-sdk/*` left to the Lambda runtime. The
- * bundle report and the cold-start benchmark build with this, so they measure what deploys.
+ * esbuild, ESM for node22, minified, a require() shim, the AWS SDK bundled in (tree-shaken ES
+ * modules) rather than loaded from the Lambda runtime's CommonJS copy. The bundle report and the
+ * cold-start benchmark build with this, so they measure what deploys.
  */
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
@@ -20,12 +21,15 @@ export const bundleOptions = {
   logLevel: 'silent' as const,
 } satisfies BuildOptions;
 
-/** Bundles `functions/<folder>/handler.ts` to `outfile`; `withSdk` also bundles the AWS SDK. */
-export const bundleFunction = (folder: string, outfile: string, withSdk = false) =>
+/**
+ * Bundles `functions/<folder>/handler.ts` to `outfile`, with the AWS SDK in it as deployed;
+ * `withSdk: false` leaves `@aws-sdk/*` to the runtime (for comparison).
+ */
+export const bundleFunction = (folder: string, outfile: string, withSdk = true) =>
   bundleEntry(fileURLToPath(new URL(`../functions/${folder}/handler.ts`, import.meta.url)), outfile, withSdk);
 
 /** Bundles any entry file the way the functions are bundled (the cold-start baseline uses it). */
-export const bundleEntry = (entry: string, outfile: string, withSdk = false) =>
+export const bundleEntry = (entry: string, outfile: string, withSdk = true) =>
   build({
     ...bundleOptions,
     entryPoints: [entry],
