@@ -304,7 +304,7 @@ export const planRelease = async (
   if (testChecks.length)
     add(
       'SettleTestTraffic, AnalyseTestTraffic',
-      `wait ${SETTLE_SECONDS / 60} min for CloudWatch's last minutes, then judge ${idle}'s test-listener traffic${t.hooks.preTraffic.length ? ' (the hooks above included)' : ''}: ${testChecks.map(checkText).join('; ')}; a failure aborts before any traffic moves`,
+      `wait ${SETTLE_SECONDS / 60} min for CloudWatch's last minutes, then judge ${idle}'s test-listener traffic${t.hooks.preTraffic.length ? ' (the hooks above included)' : ' (no preTraffic hook sends load: only the health probes and test traffic you send yourself count)'}: ${testChecks.map(checkText).join('; ')}; a failure aborts before any traffic moves`,
       [SETTLE_SECONDS, 'configuration'],
     );
   const bakeChecks = checksAt(t.analysis, When.Bakes);

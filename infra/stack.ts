@@ -685,7 +685,8 @@ export class SwitchyardStack extends Stack {
       // The recovery of a release that ended during a hook stops its task (reconciler included).
       allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
-      // Lambda hooks: after 100% nothing watched the alarms while the function ran; RecordLambdaHook reads them.
+      // Lambda hooks: after 100% nothing watched the alarms while the function ran; RecordLambdaHook
+      // reads their history over its run.
       const lambdaPostAlarms = [
         ...new Set(
           hookTargets.filter((t) => t.hooks.postTraffic.some((h) => h.lambda)).flatMap((t) => t.alarms),
@@ -694,7 +695,7 @@ export class SwitchyardStack extends Stack {
       if (lambdaPostAlarms.length > 0)
         allow(
           ['record-lambda-hook'],
-          ['cloudwatch:DescribeAlarms'],
+          ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
           lambdaPostAlarms.map((name) => arn('cloudwatch', 'alarm', name, ArnFormat.COLON_RESOURCE_NAME)),
         );
       // The hooks' logs: the targets' own log groups, nothing else.

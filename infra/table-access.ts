@@ -42,6 +42,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
   'run-hook': readsAndRecords,
+  'start-lambda-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).
   'record-hook': readsAndRecords,
   'record-lambda-hook': readsAndRecords,

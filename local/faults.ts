@@ -84,6 +84,8 @@ export interface LambdaHookFault {
   error?: string;
   hang?: boolean;
   answer?: unknown;
+  /** Seconds the function runs before it answers (default: its own 2-10 s). */
+  runSeconds?: number;
 }
 
 export interface FaultPlan {

@@ -12,6 +12,8 @@ import type { LocalLambda } from './lambda.ts';
 const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** The Lambda integration, synchronous: the state machine invokes a function (a Lambda hook) and takes its answer. */
 const INVOKE_RESOURCE = 'arn:aws:states:::lambda:invoke';
+/** Step Functions' limit on a state's input, output and result: 256 KiB (Step Functions quotas). */
+const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** The context's one static token; the runner swaps it for a fresh one per waiting Task. */
 const STATIC_TOKEN = 'switchyard-local-static-task-token';
 /** Likewise `$$.State.EnteredTime`: swapped for the time the waiting Task began. */
@@ -281,10 +283,21 @@ export class LocalStepFunctions {
           handlers[name] = (params) =>
             this.callbackTask(name, state, executionArn, params as { FunctionName: string; Payload: Json });
         } else if (state.Resource === INVOKE_RESOURCE) {
-          handlers[name] = (params) => {
+          handlers[name] = async (params) => {
             const { FunctionName, Payload } = params as { FunctionName: string; Payload: Json };
             if (!this.userFunctions) throw new Error(`state ${name}: no functions to invoke`);
-            return this.userFunctions(FunctionName, Payload);
+            const result = await this.userFunctions(FunctionName, Payload);
+            // A state's result is at most 256 KiB (Step Functions quotas). Past it the execution fails
+            // with States.DataLimitExceeded, which no Catch (States.ALL included) catches.
+            const bytes = Buffer.byteLength(JSON.stringify(result));
+            if (bytes > MAX_PAYLOAD_BYTES)
+              throw Object.assign(
+                new Error(
+                  `The state/task '${name}' returned a result with a size exceeding the maximum number of bytes service limit (${bytes} > ${MAX_PAYLOAD_BYTES}).`,
+                ),
+                { name: 'States.DataLimitExceeded', isCatchable: false, isRetryable: false },
+              );
+            return result;
           };
         } else if (state.Resource.startsWith('arn:aws:lambda:')) {
           const folder = this.lambda.folderOf(state.Resource);

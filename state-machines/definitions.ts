@@ -21,6 +21,7 @@ export const releaseFunctions = {
   RunHookFunctionArn: 'run-hook',
   RecordHookFunctionArn: 'record-hook',
   RecordLambdaHookFunctionArn: 'record-lambda-hook',
+  StartLambdaHookFunctionArn: 'start-lambda-hook',
   ShiftTrafficFunctionArn: 'shift-traffic',
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',

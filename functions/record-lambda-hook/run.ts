@@ -1,4 +1,4 @@
-import { describeFiring, readAlarms } from '../shared/alarms.ts';
+import { alarmsDuring } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, HookFailed } from '../shared/errors.ts';
@@ -18,7 +18,7 @@ const LAMBDA_ERROR = /^Lambda\./;
  * function returned without an error and did not answer `{"status": "Failed"}`, and, for a load
  * test, when the figures it returned (`p95Ms`, `errorRate`, `rps`) meet the hook's thresholds. A
  * postTraffic hook is not watched while the function runs (a task hook's wait is): the target's
- * alarms are read when it returns, and one in ALARM rolls back. A failure throws, so the Map fails
+ * alarms' history over its run is read when it returns, and one that was in ALARM rolls back. A failure throws, so the Map fails
  * and the release aborts (preTraffic) or rolls back (postTraffic).
  */
 export const run = async (input: Input, deps: Deps): Promise<HookResult & { summary: string }> => {
@@ -75,11 +75,17 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
   };
   await recordHook(input.releaseId, result, deps);
   if (result.status === 'failed') throw new HookFailed(`${result.detail}. Log: ${result.logUrl}`);
-  // After 100% nothing watched the alarms while the function ran: they decide now.
+  // After 100% nothing watched the alarms while the function ran: their history over its run
+  // decides now, so one that fired and cleared meanwhile counts as the bake's watch would have.
   if (hook.point === HookPoint.PostTraffic && target.alarms.length > 0) {
-    const { firing } = await readAlarms(deps.cloudwatch, target.alarms);
-    if (firing.length > 0)
-      throw new AlarmTriggered(`during postTraffic hook ${hook.name}: ${describeFiring(firing)}`);
+    const fired = await alarmsDuring(
+      deps.cloudwatch,
+      target.alarms,
+      { from: input.started.at, to: deps.now().toISOString() },
+      `postTraffic hook ${hook.name}`,
+    );
+    if (fired.length > 0)
+      throw new AlarmTriggered(`during postTraffic hook ${hook.name}: ${fired.join('; ')}`);
   }
   return { ...result, summary: result.detail };
 };

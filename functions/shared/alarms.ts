@@ -1,5 +1,9 @@
 /** The target's CloudWatch alarms, read from CloudWatch each time (an alarm event is only a hint). */
-import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  type CloudWatchClient,
+  DescribeAlarmHistoryCommand,
+  DescribeAlarmsCommand,
+} from '@aws-sdk/client-cloudwatch';
 
 type CloudWatch = Pick<CloudWatchClient, 'send'>;
 
@@ -44,3 +48,75 @@ export const readAlarms = async (cloudwatch: CloudWatch, names: readonly string[
 /** `alarm "x" is in ALARM (reason); alarm "y" …` for an error cause. */
 export const describeFiring = (firing: FiringAlarm[]): string =>
   firing.map((a) => `alarm "${a.name}" is in ALARM${a.reason ? ` (${a.reason})` : ''}`).join('; ');
+
+/** A history item's states (HistoryData is a JSON document; its summary says "from X to Y"). */
+const statesOf = (item: { HistoryData?: string | undefined; HistorySummary?: string | undefined }) => {
+  try {
+    const data = JSON.parse(item.HistoryData ?? '{}');
+    return {
+      from: data?.oldState?.stateValue as string | undefined,
+      to: data?.newState?.stateValue as string | undefined,
+    };
+  } catch {
+    const m = (item.HistorySummary ?? '').match(/from (\w+) to (\w+)$/);
+    return { from: m?.[1], to: m?.[2] };
+  }
+};
+
+/**
+ * Alarms in ALARM at any moment of a window (`what`: "the soak", "hook verify"): one that went to
+ * ALARM in it, one that left ALARM in it (it was firing when the window began), and one in ALARM
+ * since before it. Every page of the history is read (DescribeAlarmHistory pages with NextToken,
+ * 100 items at most per page): an alarm that fired and cleared inside the window counts.
+ */
+export const alarmsDuring = async (
+  cloudwatch: CloudWatch,
+  names: string[],
+  window: { from: string; to: string },
+  what: string,
+): Promise<string[]> => {
+  const found: string[] = [];
+  for (const name of names) {
+    let token: string | undefined;
+    let hit: string | undefined;
+    do {
+      const out = await cloudwatch.send(
+        new DescribeAlarmHistoryCommand({
+          AlarmName: name,
+          HistoryItemType: 'StateUpdate',
+          StartDate: new Date(window.from),
+          EndDate: new Date(window.to),
+          ScanBy: 'TimestampAscending',
+          MaxRecords: 100,
+          ...(token ? { NextToken: token } : {}),
+        }),
+      );
+      for (const item of out.AlarmHistoryItems ?? []) {
+        const { from, to } = statesOf(item);
+        const at = item.Timestamp?.toISOString() ?? '?';
+        if (to === 'ALARM') hit = `alarm "${name}" went to ALARM at ${at}`;
+        else if (from === 'ALARM')
+          hit = `alarm "${name}" was in ALARM when ${what} began (it cleared at ${at})`;
+        if (hit) break;
+      }
+      token = hit ? undefined : out.NextToken;
+    } while (token);
+    if (hit) found.push(hit);
+  }
+  if (names.length > 0) {
+    const out = await cloudwatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: [...names].slice(0, 100), MaxRecords: 100 }),
+    );
+    for (const alarm of out.MetricAlarms ?? []) {
+      // The state's own time (StateUpdatedTimestamp also moves when only the evaluation state does).
+      const since = (alarm.StateTransitionedTimestamp ?? alarm.StateUpdatedTimestamp)?.toISOString() ?? '';
+      if (
+        alarm.StateValue === 'ALARM' &&
+        since < window.from &&
+        !found.some((f) => f.includes(`"${alarm.AlarmName}"`))
+      )
+        found.push(`alarm "${alarm.AlarmName}" is in ALARM since ${since}, before ${what} began`);
+    }
+  }
+  return found;
+};

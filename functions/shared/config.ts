@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { analysisIssues, analysisSchema } from './analysis/config.ts';
+import { analysisIssues, analysisSchema, When } from './analysis/config.ts';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
 import { groupIssues, groupSchema } from './group.ts';
@@ -452,6 +452,20 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
         });
     });
   }
+  // Test traffic is judged after every preTraffic hook: after a breaking migration, a failed
+  // judgement would abort with the old version serving a schema it cannot use.
+  if (
+    target.hooks.preTraffic.some((h) => h.migration?.compatibility === Compatibility.Breaking) &&
+    target.analysis
+  )
+    target.analysis.checks.forEach((c, i) => {
+      if (c.when.includes(When.TestTraffic))
+        issues.push({
+          path: ['analysis', 'checks', i, 'when'],
+          message:
+            "test traffic is judged after the preTraffic hooks, so after this target's breaking migration: a failed check would abort with the old version on a schema it cannot use. Judge it in bakes only, or make the migration expand",
+        });
+    });
   return issues;
 };
 

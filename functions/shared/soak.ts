@@ -9,7 +9,7 @@
  * once (a conditional write) and announced as SoakCompleted or SoakFailed; a downstream target with
  * `automatic` promotion starts on SoakCompleted (promote function).
  */
-import { DescribeAlarmHistoryCommand, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { alarmsDuring } from './alarms.ts';
 import { When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { Target } from './config.ts';
@@ -42,72 +42,6 @@ const interrupted = (record: ReleaseRecord, history: ReleaseRecord[], soak: Soak
   return undefined;
 };
 
-/** A history item's states (HistoryData is a JSON document; its summary says "from X to Y"). */
-const statesOf = (item: { HistoryData?: string | undefined; HistorySummary?: string | undefined }) => {
-  try {
-    const data = JSON.parse(item.HistoryData ?? '{}');
-    return {
-      from: data?.oldState?.stateValue as string | undefined,
-      to: data?.newState?.stateValue as string | undefined,
-    };
-  } catch {
-    const m = (item.HistorySummary ?? '').match(/from (\w+) to (\w+)$/);
-    return { from: m?.[1], to: m?.[2] };
-  }
-};
-
-/**
- * Alarms in ALARM at any moment of the soak: one that went to ALARM in it, one that left ALARM in it
- * (it was firing when the soak began), and one in ALARM since before it. Every page of the history
- * is read (DescribeAlarmHistory pages with NextToken, 100 items at most per page).
- */
-const alarmsDuring = async (target: Target, soak: Soak, deps: Deps): Promise<string[]> => {
-  const found: string[] = [];
-  for (const name of target.alarms) {
-    let token: string | undefined;
-    let hit: string | undefined;
-    do {
-      const out = await deps.cloudwatch.send(
-        new DescribeAlarmHistoryCommand({
-          AlarmName: name,
-          HistoryItemType: 'StateUpdate',
-          StartDate: new Date(soak.startedAt),
-          EndDate: new Date(soak.endsAt),
-          ScanBy: 'TimestampAscending',
-          MaxRecords: 100,
-          ...(token ? { NextToken: token } : {}),
-        }),
-      );
-      for (const item of out.AlarmHistoryItems ?? []) {
-        const { from, to } = statesOf(item);
-        const at = item.Timestamp?.toISOString() ?? '?';
-        if (to === 'ALARM') hit = `alarm "${name}" went to ALARM at ${at}`;
-        else if (from === 'ALARM')
-          hit = `alarm "${name}" was in ALARM when the soak began (it cleared at ${at})`;
-        if (hit) break;
-      }
-      token = hit ? undefined : out.NextToken;
-    } while (token);
-    if (hit) found.push(hit);
-  }
-  if (target.alarms.length > 0) {
-    const out = await deps.cloudwatch.send(
-      new DescribeAlarmsCommand({ AlarmNames: [...target.alarms].slice(0, 100), MaxRecords: 100 }),
-    );
-    for (const alarm of out.MetricAlarms ?? []) {
-      // The state's own time (StateUpdatedTimestamp also moves when only the evaluation state does).
-      const since = (alarm.StateTransitionedTimestamp ?? alarm.StateUpdatedTimestamp)?.toISOString() ?? '';
-      if (
-        alarm.StateValue === 'ALARM' &&
-        since < soak.startedAt &&
-        !found.some((f) => f.includes(`"${alarm.AlarmName}"`))
-      )
-        found.push(`alarm "${alarm.AlarmName}" is in ALARM since ${since}, before the soak began`);
-    }
-  }
-  return found;
-};
-
 /**
  * Judges every soak that is due on the targets others are promoted from; returns how many verdicts
  * it recorded. A target's trouble (a throttled read) is logged and left for the next tick.
@@ -132,7 +66,14 @@ export const judgeSoaks = async (deps: Deps): Promise<number> => {
         const now = deps.now();
         let failure = interrupted(record, history, soak);
         if (!failure && now.toISOString() < soak.endsAt) continue;
-        const alarms = failure ? [] : await alarmsDuring(target, soak, deps);
+        const alarms = failure
+          ? []
+          : await alarmsDuring(
+              deps.cloudwatch,
+              target.alarms,
+              { from: soak.startedAt, to: soak.endsAt },
+              'the soak',
+            );
         if (alarms.length) failure = alarms.join('; ');
         // The target's analysis over the soak: its thresholds (the old colour serves nothing now).
         const analysis =

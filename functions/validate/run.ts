@@ -8,6 +8,7 @@ import {
 import { DescribeTargetGroupsCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { analysisIssues, checksAt, When } from '../shared/analysis/config.ts';
+import { checkText } from '../shared/analysis/text.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
@@ -285,18 +286,23 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
         ? `Rollback plan: after the migration, nothing is put back automatically; restore the snapshot, then \`switchyard rollback --target ${target.name} --force\`.`
         : `Rollback plan: weights back to ${fromColour} (verified), ${toColour} scaled to 0${members.length ? '; the whole group goes back with it (singletons one colour at a time)' : ''}.`,
       ...(target.alarms.length ? [`Watching alarms: ${target.alarms.join(', ')}.`] : []),
-      ...(target.analysis
+      ...(checksAt(target.analysis, When.TestTraffic).length
         ? [
-            `Analysis each minute of every bake, and over each bake at its end: ${target.analysis.checks
-              .map(
-                (c) =>
-                  `${c.name} (${[
-                    ...(c.max !== undefined ? [`max ${c.max}`] : []),
-                    ...(c.min !== undefined ? [`min ${c.min}`] : []),
-                    ...(c.compare ? [`vs ${fromColour}, ${c.compare.confidence * 100}% confidence`] : []),
-                  ].join(', ')})`,
-              )
-              .join('; ')}; at 100% thresholds only (${fromColour} then serves nothing).`,
+            `Analysis of test traffic before any weight moves: ${checksAt(target.analysis, When.TestTraffic)
+              .map(checkText)
+              .join('; ')}.`,
+          ]
+        : []),
+      ...(checksAt(target.analysis, When.Bakes).length
+        ? [
+            `Analysis each minute of every bake, and over each bake at its end: ${checksAt(
+              target.analysis,
+              When.Bakes,
+            )
+              .map((c) => checkText(c).replace('the old colour', fromColour))
+              .join(
+                '; ',
+              )}; at 100% ${fromColour} serves nothing, so it is compared as it served in the previous step.`,
           ]
         : []),
       ...(input.breakGlass ? [`Break-glass: ${input.breakGlass.reason} (${input.breakGlass.by}).`] : []),

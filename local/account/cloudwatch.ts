@@ -185,8 +185,9 @@ export class CloudWatchModel {
    * MetricStat or a Metric Math expression (here: + - * / with ids, numbers, parentheses, FILL(id, n));
    * a standard-resolution period is a multiple of 60; buckets start at StartTime; a period with no
    * datapoint has no value; timestamps newest first. Only the ALB's per-target-group metrics have
-   * data (RequestCount and HTTPCode_Target_5XX_Count as Sum, TargetResponseTime as p50/p95/p99 or
-   * Average); any other metric answers no datapoints, as CloudWatch does for a metric nobody wrote.
+   * data (RequestCount, HTTPCode_Target_2XX_Count and HTTPCode_Target_5XX_Count, TargetResponseTime
+   * as p50/p95/p99, Average or SampleCount); any other metric answers no datapoints, as CloudWatch
+   * does for a metric nobody wrote (and as ALB does for 3xx/4xx counts the services never answer).
    */
   GetMetricData(input: {
     MetricDataQueries?: MetricQuery[];
@@ -270,22 +271,37 @@ export class CloudWatchModel {
       const requests = ps.reduce((s, p) => s + p.requests, 0);
       const weighted = (pick: (p: Datapoint) => number) =>
         ps.reduce((s, p) => s + pick(p) * p.requests, 0) / requests;
+      // Counts (ALB metrics reference): Sum (and SampleCount) is the count; "Minimum, Maximum, and
+      // Average all return 1". The simulated services answer 2xx or 5xx only (no 3xx or 4xx).
+      const count = (n: number) =>
+        n === 0
+          ? undefined
+          : ['Minimum', 'Maximum', 'Average'].includes(stat.Stat ?? '')
+            ? 1
+            : stat.Stat === 'Sum' || stat.Stat === 'SampleCount'
+              ? n
+              : undefined;
+      const errors = ps.reduce((s, p) => s + p.errors, 0);
       const value =
         metric.MetricName === 'RequestCount'
-          ? requests
+          ? count(requests)
           : metric.MetricName === 'HTTPCode_Target_5XX_Count'
-            ? ps.reduce((s, p) => s + p.errors, 0) || undefined
-            : metric.MetricName === 'TargetResponseTime'
-              ? stat.Stat === 'Average'
-                ? weighted((p) => p.mean)
-                : stat.Stat === 'p50'
-                  ? weighted((p) => p.p50)
-                  : stat.Stat === 'p95'
-                    ? weighted((p) => p.p95)
-                    : stat.Stat === 'p99'
-                      ? weighted((p) => p.p99)
-                      : undefined
-              : undefined;
+            ? count(errors)
+            : metric.MetricName === 'HTTPCode_Target_2XX_Count'
+              ? count(requests - errors)
+              : metric.MetricName === 'TargetResponseTime' && stat.Stat === 'SampleCount'
+                ? requests
+                : metric.MetricName === 'TargetResponseTime'
+                  ? stat.Stat === 'Average'
+                    ? weighted((p) => p.mean)
+                    : stat.Stat === 'p50'
+                      ? weighted((p) => p.p50)
+                      : stat.Stat === 'p95'
+                        ? weighted((p) => p.p95)
+                        : stat.Stat === 'p99'
+                          ? weighted((p) => p.p99)
+                          : undefined
+                  : undefined;
       // A count of zero is no datapoint (ALB metrics reference).
       if (value !== undefined) out.set(at, value);
     }

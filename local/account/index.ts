@@ -156,6 +156,7 @@ export class SimulatedAccount {
       start: (group, taskArn, rps) => this.traffic.startLoad(group, taskArn, rps),
       stop: (taskArn) => this.traffic.stopLoad(taskArn),
     };
+    this.hookFunctions.loads = this.ecs.oneOff.loads;
     this.elbv2.onServed = (group, listener, error) => this.traffic.probe(group, listener, error);
     this.cloudwatch = new CloudWatchModel(
       bus,

@@ -358,3 +358,43 @@ describe('plan', () => {
     expect((planned.json as { analysis: { testTraffic: string[] } }).analysis.testTraffic).toHaveLength(3);
   });
 });
+
+describe('the simulated CloudWatch, as the ALB metrics reference has it', () => {
+  it('counts: Sum is the count, Minimum/Maximum/Average are 1; 2xx + 5xx are every request; no 4xx is ever answered', async () => {
+    // Found by review: RequestCount answered its sum whatever the statistic (AWS answers 1 for
+    // Average), and 2xx counts had no data at all.
+    await release();
+    const r = rt as LocalRuntime;
+    const group = findTarget(r.targets, 'shop-api').traffic.targetGroups.green.split(':').at(-1) as string;
+    const query = (id: string, name: string, stat: string) => ({
+      Id: id,
+      MetricStat: {
+        Metric: {
+          Namespace: 'AWS/ApplicationELB',
+          MetricName: name,
+          Dimensions: [{ Name: 'TargetGroup', Value: group }],
+        },
+        Period: 60,
+        Stat: stat,
+      },
+    });
+    const out = r.account.cloudwatch.GetMetricData({
+      MetricDataQueries: [
+        query('sum', 'RequestCount', 'Sum'),
+        query('avg', 'RequestCount', 'Average'),
+        query('ok', 'HTTPCode_Target_2XX_Count', 'Sum'),
+        query('bad', 'HTTPCode_Target_5XX_Count', 'Sum'),
+        query('client', 'HTTPCode_Target_4XX_Count', 'Sum'),
+      ],
+      StartTime: new Date(Date.now() - 3600_000),
+      EndTime: new Date(),
+      ScanBy: 'TimestampAscending',
+    });
+    const values = (id: string) => out.MetricDataResults.find((m) => m.Id === id)?.Values ?? [];
+    expect(values('sum').length).toBeGreaterThan(10);
+    expect(new Set(values('avg'))).toEqual(new Set([1]));
+    const total = (id: string) => values(id).reduce((a, b) => a + b, 0);
+    expect(total('ok') + total('bad')).toBe(total('sum'));
+    expect(values('client')).toEqual([]);
+  });
+});

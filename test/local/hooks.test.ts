@@ -488,3 +488,67 @@ describe('Lambda hooks', () => {
     );
   });
 });
+
+describe('Lambda hooks: what the state machine cannot watch while a function runs', () => {
+  const stopDuring = async (r: LocalRuntime, name: string, state: string) => {
+    r.push(name, 'v2');
+    const id = () => r.executions().find((e) => e.name.startsWith(`${name}-`))?.name ?? '';
+    const inside = () =>
+      r.executions().some((e) => e.name === id() && e.history.some((h) => h.state === state));
+    expect(await r.runUntil(inside)).toBe(true);
+    await r.wait(5);
+    r.stopExecution(id());
+    await r.settle();
+    await r.wait(180);
+    return r.release(id());
+  };
+
+  it('a breaking migration run by a function is on the record before it is invoked: a stop meanwhile holds traffic, as for a task', async () => {
+    // Found by review: the record said nothing until the function returned, and the recovery put
+    // the old version back on a schema it cannot use (Aborted, "green scaled to 0").
+    const r = await world({ lambdaHooks: { 'billing-lam-migrate': { hang: true } } });
+    const record = await stopDuring(r, 'billing-lam', 'InvokePreTrafficHook');
+    expect(record?.migrated).toBe('breaking');
+    expect(record?.outcome).toBe('RollbackFailed');
+  });
+
+  it('an alarm that fires and clears while a postTraffic function runs still rolls back', async () => {
+    // Found by review: only the alarms' state at the end was read, so a 20 s ALARM inside a 90 s
+    // function was never seen (a task hook's wait sees it at once).
+    const r = await world({ lambdaHooks: { 'edge-web-verify': { runSeconds: 90 } } });
+    r.push('edge-web', 'v2');
+    const id = () => r.executions().find((e) => e.name.startsWith('edge-web-'))?.name ?? '';
+    const inside = () =>
+      r
+        .executions()
+        .some((e) => e.name === id() && e.history.some((h) => h.state === 'InvokePostTrafficHook'));
+    expect(await r.runUntil(inside)).toBe(true);
+    await r.wait(10);
+    r.account.cloudwatch.setState('edge-web-5xx', 'ALARM', 'a 5xx spike during the postTraffic check');
+    await r.wait(20);
+    r.account.cloudwatch.setState('edge-web-5xx', 'OK', 'recovered');
+    await r.settle();
+    const record = await r.release(id());
+    expect(record?.outcome).toBe('RolledBack');
+    expect(record?.error?.Error).toBe('AlarmTriggered');
+    expect(record?.error?.Cause).toMatch(
+      /^during postTraffic hook verify: alarm "edge-web-5xx" went to ALARM at \d{4}-\d\d-\d\dT/,
+    );
+  });
+});
+
+describe("Lambda hooks: an answer past Step Functions' 256 KiB", () => {
+  it('fails the execution uncatchably, as AWS does (States.DataLimitExceeded), and the recovery closes the release', async () => {
+    const r = await world({ lambdaHooks: { 'edge-web-smoke': { answer: { report: 'x'.repeat(300_000) } } } });
+    r.push('edge-web', 'v2');
+    await r.settle();
+    await r.wait(180);
+    const execution = r.executions().find((e) => e.name.startsWith('edge-web-'));
+    expect(execution?.status).toBe('FAILED');
+    expect(execution?.error).toBe('States.DataLimitExceeded');
+    const record = await r.release(execution?.name ?? '');
+    // Nothing had shifted: the recovery ends it Aborted, the new colour cleaned up.
+    expect(record?.outcome).toBe('Aborted');
+    expect(liveWeights(r, findTarget(r.targets, 'edge-web'))).toMatchObject({ blue: 100, green: 0 });
+  });
+});

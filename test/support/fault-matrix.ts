@@ -56,7 +56,12 @@ export const hookStates = [
  * A Lambda hook's Task states (test/faults/hook-steps.test.ts, edge-web): the invocation of the user's
  * function (by the state machine: no function of ours runs there) and its record.
  */
-export const lambdaHookStates = ['RecordPreTrafficLambdaHook', 'RecordPostTrafficLambdaHook'];
+export const lambdaHookStates = [
+  'StartPreTrafficLambdaHook',
+  'RecordPreTrafficLambdaHook',
+  'StartPostTrafficLambdaHook',
+  'RecordPostTrafficLambdaHook',
+];
 const invokeStates = ['InvokePreTrafficHook', 'InvokePostTrafficHook'];
 
 /**

@@ -163,6 +163,60 @@ describe('analysis config', () => {
       /checks\[0\]\.compare: a comparison needs a baseline colour: at least one of the expression's metrics must be an ALB metric/,
     ],
     [
+      'an expression returning several series (found by review: they came back under one id, mixed)',
+      {
+        name: 'x',
+        metric: {
+          expression: 'ANOMALY_DETECTION_BAND(rt)',
+          metrics: { rt: { alb: 'TargetResponseTime', stat: 'p95' } },
+        },
+        max: 1,
+      },
+      /checks\[0\]\.metric: ANOMALY_DETECTION_BAND returns several series, and a check judges one series per colour/,
+    ],
+    [
+      'an expression making an array of series',
+      {
+        name: 'x',
+        metric: { expression: '[rt, rt]', metrics: { rt: { alb: 'TargetResponseTime', stat: 'p95' } } },
+        max: 1,
+      },
+      /checks\[0\]\.metric: an array \[ … \] is several series/,
+    ],
+    [
+      'an expression naming more metrics than one GetMetricData can read for every check',
+      {
+        name: 'x',
+        metric: {
+          expression: Array.from({ length: 11 }, (_, i) => `m${i}`).join(' + '),
+          metrics: Object.fromEntries(
+            Array.from({ length: 11 }, (_, i) => [`m${i}`, { alb: 'RequestCount', stat: 'Sum' }]),
+          ),
+        },
+        max: 1,
+      },
+      /checks\[0\]\.metric: names 11 metrics; at most 10/,
+    ],
+    [
+      'an expression compared with the old colour whose only per-colour metric has the same dimensions for both',
+      {
+        name: 'x',
+        metric: {
+          expression: 'q',
+          metrics: {
+            q: {
+              namespace: 'App',
+              name: 'Queue',
+              stat: 'Average',
+              colourDimensions: { blue: { Q: 'a' }, green: { Q: 'a' } },
+            },
+          },
+        },
+        compare: {},
+      },
+      /checks\[0\]\.compare: a comparison needs a baseline colour: at least one of the expression's metrics/,
+    ],
+    [
       // 1 / C(6, 3) = 0.05: three periods each can never be 98% sure (found while adding test traffic).
       'a comparison on too few periods to ever reach its confidence',
       { name: 'x', metric: 'latency-p95', compare: {}, minSamples: 3 },

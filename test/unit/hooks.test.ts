@@ -71,6 +71,22 @@ describe('hooks config', () => {
   });
 });
 
+describe('hooks and test-traffic analysis', () => {
+  it('refuses judging test traffic after a breaking migration (found by review: a failed check aborted onto a schema the old version cannot use)', () => {
+    expect(
+      refusal((d) => {
+        d.targets[2].analysis = {
+          checks: [{ name: 'load-p95', metric: 'latency-p95', max: 2000, when: ['test-traffic'] }],
+        };
+        d.targets[2].traffic.testListenerArn =
+          'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/prod-alb/50dc6c495c0c9188/0467ef3c8400b111';
+      }),
+    ).toContain(
+      "targets[2].analysis.checks[0].when: test traffic is judged after the preTraffic hooks, so after this target's breaking migration",
+    );
+  });
+});
+
 describe('Lambda hooks config', () => {
   // targets[4] is edge-web, whose hooks are Lambda functions.
   it.each<[string, (d: ReturnType<typeof doc>) => void, string]>([

@@ -100,6 +100,15 @@ export const fewestToCompare = (confidence: number): number => {
   return n;
 };
 
+/**
+ * Metric Math functions that return several series, or read series no id names (CloudWatch Metric
+ * Math reference): a check judges one series per colour.
+ */
+const SEVERAL_SERIES = ['ANOMALY_DETECTION_BAND', 'SORT', 'SLICE', 'SEARCH', 'INSIGHT_RULE_METRIC', 'LAMBDA'];
+
+/** At most this many metrics per expression: 20 checks x (10 + 1) x 2 colours stays within GetMetricData's 500 queries. */
+const MAX_EXPRESSION_METRICS = 10;
+
 /** Problems of an expression: ids it uses but does not name, names it never uses, several series. */
 const expressionIssues = (m: ExpressionMetric): string[] => {
   if (/['"]/.test(m.expression))
@@ -109,6 +118,15 @@ const expressionIssues = (m: ExpressionMetric): string[] => {
   if (/\bMETRICS\s*\(/.test(m.expression))
     return [
       "METRICS() takes every series of the request, other checks' included: refer to each metric by its id",
+    ];
+  const several = SEVERAL_SERIES.filter((f) => new RegExp(`\\b${f}\\s*\\(`).test(m.expression));
+  if (several.length > 0 || m.expression.includes('['))
+    return [
+      `${several.length ? `${several.join(', ')} returns` : 'an array [ … ] is'} several series, and a check judges one series per colour: write an expression that gives one`,
+    ];
+  if (Object.keys(m.metrics).length > MAX_EXPRESSION_METRICS)
+    return [
+      `names ${Object.keys(m.metrics).length} metrics; at most ${MAX_EXPRESSION_METRICS} (GetMetricData reads at most 500 series a call)`,
     ];
   const used = new Set(m.expression.match(/\b[a-z][A-Za-z0-9_]*\b/g) ?? []);
   const named = Object.keys(m.metrics);
@@ -121,7 +139,11 @@ const expressionIssues = (m: ExpressionMetric): string[] => {
 };
 
 /** Whether a sub-metric of an expression is a different series for each colour. */
-const perColour = (m: ExpressionMetric['metrics'][string]) => 'alb' in m || m.colourDimensions !== undefined;
+const perColour = (m: ExpressionMetric['metrics'][string]) =>
+  'alb' in m ||
+  (m.colourDimensions !== undefined &&
+    JSON.stringify(Object.entries(m.colourDimensions.blue).sort()) !==
+      JSON.stringify(Object.entries(m.colourDimensions.green).sort()));
 
 const check = z
   .strictObject({

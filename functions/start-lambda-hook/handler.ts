@@ -1,0 +1,5 @@
+import { releaseStep } from '../shared/step-handler.ts';
+import { run } from './run.ts';
+import { inputSchema } from './schema.ts';
+
+export const handler = releaseStep('StartLambdaHook', inputSchema, run, {});
