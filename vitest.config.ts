@@ -1,9 +1,61 @@
 import { availableParallelism } from 'node:os';
-import { defineConfig } from 'vitest/config';
+import { defaultExclude, defineConfig } from 'vitest/config';
+
+/**
+ * Test files whose local runtimes all run one targets file, by that file. The functions read their
+ * config once per process, at cold start (local/runtime.ts), so only files of one targets file can
+ * share a worker process: each group is a project with `isolate: false`, whose workers run file
+ * after file with the SDK, dynalite and the functions already loaded and warm. Starting a fresh
+ * process per file cost a third of these files' CPU. Every other file (a targets file of its own,
+ * SDK mocks, only other processes) runs in a process of its own, as before.
+ */
+const byTargets: Record<string, string[]> = {
+  // test/fixtures/targets.json (startWorld, runCase)
+  fixture: [
+    'test/faults/events.test.ts',
+    'test/faults/lost-answers.test.ts',
+    'test/faults/property.test.ts',
+    'test/faults/release-steps.test.ts',
+    'test/faults/rollback-at-steps.test.ts',
+    'test/faults/rollback-steps.test.ts',
+    'test/faults/stop-steps.test.ts',
+    'test/local/aws-defaults.test.ts',
+    'test/local/dynamo-latency.test.ts',
+    'test/local/lock-windows.test.ts',
+    'test/local/release-events.test.ts',
+    'test/local/release.test.ts',
+    'test/local/retry.test.ts',
+    'test/local/rollback-wins.test.ts',
+    'test/local/rollback.test.ts',
+    'test/local/task-definition.test.ts',
+    'test/unit/steps.test.ts',
+  ],
+  // local/targets.json, the shipped one
+  shipped: [
+    'test/iam/iam.test.ts',
+    'test/local/demo.test.ts',
+    'test/local/fast-rollback.test.ts',
+    'test/local/progressive.test.ts',
+    'test/local/recovery.test.ts',
+  ],
+  // test/fixtures/targets-approval.json (startApprovalWorld, approvalWorlds)
+  approval: [
+    'test/browser/approval-page.test.ts',
+    'test/faults/approval-steps.test.ts',
+    'test/local/approval-trust.test.ts',
+    'test/local/approval.test.ts',
+    'test/local/bad-input.test.ts',
+    'test/local/plan.test.ts',
+  ],
+  // local/targets.json with a freeze window, written once per process (test/support/freeze-world.ts)
+  freeze: ['test/faults/freeze-steps.test.ts', 'test/local/freeze.test.ts'],
+  analysis: ['test/faults/analysis-steps.test.ts', 'test/local/analysis.test.ts'],
+  hooks: ['test/faults/hook-steps.test.ts', 'test/local/hooks.test.ts'],
+  promotion: ['test/faults/promotion-steps.test.ts', 'test/local/promotion.test.ts'],
+};
 
 export const config = defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
     // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
     // Teardowns run in reverse: the IAM check last, so a failing check still lets the fault summary print.
@@ -16,6 +68,28 @@ export const config = defineConfig({
     maxConcurrency: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Projects run in name order, each one's files longest first: the isolated files (the longest
+    // two among them) first, then the groups.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'isolated',
+          include: ['test/**/*.test.ts'],
+          exclude: [...defaultExclude, ...Object.values(byTargets).flat()],
+        },
+      },
+      ...Object.entries(byTargets).map(([name, files]) => ({
+        extends: true,
+        test: {
+          name: `shared: ${name} targets`,
+          include: files,
+          isolate: false,
+          // A runtime a failed test left active must not fail the next file in the worker.
+          setupFiles: ['test/support/shared-worker.ts'],
+        },
+      })),
+    ],
   },
 });
 

@@ -385,6 +385,11 @@ export class LocalRuntime {
     }
   }
 
+  /** The runtime active in this process, if any. */
+  static active(): LocalRuntime | undefined {
+    return current;
+  }
+
   /** Starts a runtime with an empty simulated account; `setup` builds the world before time starts. */
   static async start(
     options: RuntimeOptions,

@@ -1,0 +1,51 @@
+/**
+ * `npm test`: the type check and the lint run beside the vitest run instead of before it, at the
+ * lowest CPU priority, so they take the cores' idle moments (vitest's start, the IAM check at its
+ * end) rather than a minute of their own. Their output is printed when the run ends; the exit code
+ * is vitest's, or 1 if either of them failed. Arguments go to vitest (`npm test -- test/unit`).
+ */
+import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
+
+const bin = (name) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
+
+/** Runs a check in the background at the lowest priority, collecting its output. */
+const check = (name, args) =>
+  new Promise((resolve) => {
+    const child = spawn(bin(name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      setPriority(child.pid, 19);
+    } catch {
+      // Not allowed here: it runs at normal priority, which only costs time.
+    }
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', (error) => resolve({ name, code: 1, output: String(error) }));
+    child.on('close', (code) => resolve({ name, code: code ?? 1, output }));
+  });
+
+const checks = [check('tsc', ['--noEmit']), check('biome', ['check', '.'])];
+const vitest = await new Promise((resolve) => {
+  const child = spawn(bin('vitest'), ['run', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, SWITCHYARD_IAM_FULL_RUN: '1' },
+  });
+  child.on('error', () => resolve(1));
+  child.on('close', (code) => resolve(code ?? 1));
+});
+
+let failed = false;
+for (const { name, code, output } of await Promise.all(checks)) {
+  if (code === 0) {
+    process.stdout.write(`${name}: ok\n`);
+  } else {
+    failed = true;
+    process.stdout.write(`\n${name} failed (exit ${code}):\n${output}\n`);
+  }
+}
+process.exit(vitest !== 0 ? vitest : failed ? 1 : 0);
