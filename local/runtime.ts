@@ -55,6 +55,9 @@ import { seededRandom } from './rng.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
 import { attachAccount, trackIo } from './transport.ts';
 
+/** The release state machine's name, as the stack names it (`<stack>-release`, stack `switchyard`). */
+const RELEASE_MACHINE = 'switchyard-release';
+
 /**
  * Virtual milliseconds a DynamoDB call takes (min, max): "single-digit millisecond" is what
  * DynamoDB promises; the range is this model's assumption. The real call to dynalite takes no
@@ -291,8 +294,16 @@ export class LocalRuntime {
           this.progress(execution.name, `execution ${execution.status}${detail ? ` (${detail})` : ''}`);
         },
       },
-      (functionName, payload) =>
-        this.account.hookFunctions.invoke(functionName, payload as Record<string, unknown>) as Promise<never>,
+      (functionName, payload) => {
+        // The release state machine's role invokes a Lambda hook's function: checked as a call of its own.
+        this.account.iam.record(`state-machine:${RELEASE_MACHINE}`, 'Lambda', 'Invoke', {
+          FunctionName: functionName,
+        });
+        return this.account.hookFunctions.invoke(
+          functionName,
+          payload as Record<string, unknown>,
+        ) as Promise<never>;
+      },
     );
     this.account.sfn = this.sfn as never;
     this.account.ecs.onChange((text) => this.progress('ecs', text));
@@ -307,7 +318,7 @@ export class LocalRuntime {
         ? text
         : JSON.stringify({ ...JSON.parse(text), TimeoutSeconds: options.executionTimeoutSeconds });
     this.releaseStateMachineArn = this.sfn.createStateMachine(
-      'switchyard-release',
+      RELEASE_MACHINE,
       timed(substitute(releaseDefinitionText(), arns(releaseFunctions))),
     );
     this.rollbackStateMachineArn = this.sfn.createStateMachine(
