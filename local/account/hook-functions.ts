@@ -24,6 +24,9 @@ const functionError = (type: string, message: string) =>
 /** The requests per second a stand-in load test sends (as the k6 program's default RATE). */
 const LOAD_RPS = 20;
 
+/** `fn`, or `fn:qualifier`: a function name or ARN without its account and Region. */
+const qualified = (name: string) => name.replace(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:/, '');
+
 export class HookFunctions {
   /** Where a load test's requests are counted (the traffic model, by the task group's name). */
   loads: LoadSink | undefined;
@@ -41,17 +44,17 @@ export class HookFunctions {
 
   /** The user deployed a function (the world does, for every Lambda hook of its targets). */
   add(name: string) {
-    const bare = name.replace(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:/, '').split(':')[0] ?? name;
-    this.functions.add(bare);
+    // Its name with the version or alias it was published under, if any (`fn`, `fn:live`).
+    this.functions.add(qualified(name));
   }
 
   /** The Lambda integration's answer: `{ StatusCode, ExecutedVersion, Payload }`, or the function's error. */
   async invoke(functionName: string, payload: Record<string, unknown>) {
-    const bare =
-      functionName.replace(/^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:/, '').split(':')[0] ?? '';
+    const bare = qualified(functionName).split(':')[0] ?? '';
     const region = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):/);
     if (
-      !this.functions.has(bare) ||
+      // An alias or version that was never published is not found, as in Lambda.
+      !this.functions.has(qualified(functionName)) ||
       (region && (region[1] !== this.env.region || region[2] !== this.env.account))
     )
       throw Object.assign(new Error(`Function not found: ${functionName}`), {

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
 import { figuresIn, judgeFigures } from '../../functions/shared/hooks.ts';
 import { planHooks } from '../../functions/validate/hooks.ts';
+import { HookFunctions } from '../../local/account/hook-functions.ts';
+import { Faults } from '../../local/faults.ts';
+import { seededRandom } from '../../local/rng.ts';
 import { configFixture } from '../support/config-fixture.ts';
 
 const { doc, refusal } = configFixture('targets-hooks.json');
@@ -246,5 +249,32 @@ describe('load-test figures', () => {
     expect(figuresIn(['SWITCHYARD_RESULT {"p95Ms":"fast"}'])).toMatchObject({
       missing: expect.stringContaining('is not {"p95Ms","errorRate","rps"} numbers'),
     });
+  });
+});
+
+describe("the simulated account's hook functions", () => {
+  it('finds a function by name or ARN, and an alias only if it was published (found by review: any alias "existed")', async () => {
+    const fns = new HookFunctions(
+      { region: 'us-east-1', account: '123456789012' },
+      seededRandom(1),
+      new Faults({ lambdaHooks: { smoke: { runSeconds: 0 } } }),
+      { p95Ms: () => 180, errorRate: () => 0, imageOf: () => undefined },
+    );
+    fns.add('checkout-smoke');
+    fns.add('checkout-smoke-live:live');
+    const invoke = (name: string) =>
+      fns.invoke(name, {}).then(
+        (r) => r.Payload,
+        (e: Error) => e.name,
+      );
+    expect(await invoke('checkout-smoke')).toEqual({ status: 'Succeeded' });
+    expect(await invoke('arn:aws:lambda:us-east-1:123456789012:function:checkout-smoke')).toEqual({
+      status: 'Succeeded',
+    });
+    expect(await invoke('checkout-smoke-live:live')).toEqual({ status: 'Succeeded' });
+    expect(await invoke('checkout-smoke:live')).toBe('Lambda.ResourceNotFoundException');
+    expect(await invoke('arn:aws:lambda:eu-west-1:123456789012:function:checkout-smoke')).toBe(
+      'Lambda.ResourceNotFoundException',
+    );
   });
 });
