@@ -65,11 +65,17 @@ const outcomes: Record<string, number> = {};
 let failedByThrottling = 0;
 /** The first few releases that did not promote, with their error: a failure must be explainable. */
 const failures: { target: string; outcome: string; error: unknown }[] = [];
+/** Where the releases that failed failed: the step of each one's last failed phase, counted. */
+const failedAt: Record<string, number> = {};
 for (const { target, digest } of pushed) {
   const record = await runtime.release(releaseIdFor(target, digest));
   const outcome = record?.outcome ?? 'not started';
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   if (outcome !== 'Promoted' && failures.length < 5) failures.push({ target, outcome, error: record?.error });
+  if (outcome !== 'Promoted') {
+    const step = record?.phases.findLast((p) => p.status === 'failed')?.name ?? 'no failed phase';
+    failedAt[step] = (failedAt[step] ?? 0) + 1;
+  }
   if (
     outcome !== 'Promoted' &&
     /Throttl|Rate exceeded|TransientError/.test(JSON.stringify(record?.error ?? ''))
@@ -98,6 +104,7 @@ const result = {
   snapshotQuota,
   outcomes,
   failures,
+  failedAt,
   failedByThrottling,
   reconcilerFailures: runtime.reconcilerFailures,
   throttledCalls: Object.fromEntries(runtime.account.rateLimiter?.throttled ?? []),

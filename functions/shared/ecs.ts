@@ -17,14 +17,26 @@ export interface Deployment {
 }
 
 /** Describes one service; a missing or inactive one is `ResourceNotFound`. */
-export const describeService = async (ecs: Ecs, cluster: string, service: string): Promise<Service> => {
-  const out = await ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
-  const found = out.services?.[0];
-  if (!found || found.status === 'INACTIVE') {
-    const reason = out.failures?.[0]?.reason ?? (found ? 'INACTIVE' : 'MISSING');
-    throw new ResourceNotFound(`ECS service ${service} in cluster ${cluster} not found (${reason})`);
-  }
-  return found;
+export const describeService = async (ecs: Ecs, cluster: string, service: string): Promise<Service> =>
+  (await describeServices(ecs, cluster, [service]))[0] as Service;
+
+/**
+ * Up to 10 services of one cluster in one DescribeServices call (its limit), in the order named;
+ * one missing or INACTIVE is ResourceNotFound, naming it. One call where there would be several:
+ * ECS service reads are 20 a second for the whole account (request throttling), shared by every
+ * release at once.
+ */
+export const describeServices = async (ecs: Ecs, cluster: string, names: string[]): Promise<Service[]> => {
+  const out = await ecs.send(new DescribeServicesCommand({ cluster, services: names }));
+  return names.map((name) => {
+    const found = out.services?.find((s) => s.serviceName === name || s.serviceArn?.endsWith(`/${name}`));
+    if (!found || found.status === 'INACTIVE') {
+      const reason =
+        out.failures?.find((f) => f.arn?.endsWith(`/${name}`))?.reason ?? (found ? 'INACTIVE' : 'MISSING');
+      throw new ResourceNotFound(`ECS service ${name} in cluster ${cluster} not found (${reason})`);
+    }
+    return found;
+  });
 };
 
 export type Stability =

@@ -11,7 +11,7 @@ import { analysisIssues, checksAt, When } from '../shared/analysis/config.ts';
 import { checkText } from '../shared/analysis/text.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { containerImage, describeService, digestOf } from '../shared/ecs.ts';
+import { containerImage, describeServices, digestOf } from '../shared/ecs.ts';
 import {
   AlarmTriggered,
   DigestAlreadyActive,
@@ -149,10 +149,11 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     : undefined;
 
   const { cluster, services } = target.ecs;
-  const [blue, green] = await Promise.all([
-    describeService(deps.ecs, cluster, services.blue),
-    describeService(deps.ecs, cluster, services.green),
-  ]);
+  // One DescribeServices for both colours: service reads are shared by every release in the account.
+  const [blue, green] = (await describeServices(deps.ecs, cluster, [services.blue, services.green])) as [
+    Service,
+    Service,
+  ];
 
   try {
     await deps.elbv2.send(
