@@ -18,6 +18,16 @@ export class TransientError extends SwitchyardError {
   override readonly name = 'TransientError' as const;
 }
 
+/**
+ * AWS throttled a call past the SDK's own retries: the account's API budget is spent (a
+ * platform-wide rebuild pushing hundreds of images at once). Retried far longer than a
+ * TransientError (the ASL's Throttled retrier, about 25 minutes): a busy account is no reason for
+ * a release to fail, and RegisterTaskDefinition alone admits one call a second for the account.
+ */
+export class Throttled extends SwitchyardError {
+  override readonly name = 'Throttled' as const;
+}
+
 /** ModifyRule/ModifyListener returned, but reading the rule back does not show the weights yet. */
 export class WeightsNotApplied extends SwitchyardError {
   override readonly name = 'WeightsNotApplied' as const;
@@ -156,6 +166,7 @@ export class AnalysisInconclusive extends SwitchyardError {
 /** Every error name the state machines may match, read from the classes so the list cannot drift. */
 export const errorNames: readonly string[] = [
   TransientError,
+  Throttled,
   WeightsNotApplied,
   TargetsInitializing,
   Superseded,
@@ -181,13 +192,17 @@ export const errorNames: readonly string[] = [
   NothingToRollBack,
 ].map((E) => new E().name);
 
-const transientNames = new Set([
+/** AWS's throttling error names (its services differ). */
+const throttlingNames = new Set([
   'ThrottlingException',
   'Throttling',
   'ThrottledException',
   'TooManyRequestsException',
   'RequestLimitExceeded',
   'ProvisionedThroughputExceededException',
+]);
+
+const transientNames = new Set([
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalFailure',
@@ -206,6 +221,8 @@ const transientNames = new Set([
 export const classifyError = (error: unknown): unknown => {
   if (!(error instanceof Error) || error instanceof SwitchyardError) return error;
   const meta = error as Error & { $fault?: string; $retryable?: unknown; code?: string };
+  if (throttlingNames.has(error.name) || (meta.code !== undefined && throttlingNames.has(meta.code)))
+    return new Throttled(`${error.name}: ${error.message}`, { cause: error });
   const transient =
     transientNames.has(error.name) ||
     (meta.code !== undefined && transientNames.has(meta.code)) ||

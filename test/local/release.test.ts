@@ -250,13 +250,14 @@ describe('release on the embedded default', () => {
 
   it('releases the lock after an abort caused by a throttling storm that outlasts every retry', async () => {
     const t = await world({
-      api: [{ service: 'ELBv2', operation: 'DescribeRules', error: 'ThrottlingException', times: 60 }],
+      // Throttling is retried for about 25 minutes (the Throttled retrier: 50 tries): 1,000 outlast it.
+      api: [{ service: 'ELBv2', operation: 'DescribeRules', error: 'ThrottlingException', times: 1000 }],
     });
     t.rt.push('checkout-api', 'v2');
     await t.rt.settle();
     const release = await releaseOf(t, 'v2');
     expect(release?.outcome).toBe('Aborted');
-    expect(release?.error?.Error).toBe('TransientError');
+    expect(release?.error?.Error).toBe('Throttled');
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
   });

@@ -75,14 +75,14 @@ describe('shift-traffic handler', () => {
     expect(elbv2.calls()).toHaveLength(0);
   });
 
-  it('turns throttling that outlived the SDK retries into TransientError and records a failed phase', async () => {
+  it('turns throttling that outlived the SDK retries into Throttled and records a failed phase', async () => {
     elbv2
       .on(DescribeRulesCommand)
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} }));
     await expect(
       handler({ releaseId: 'checkout-api-1', target: 'checkout-api', step: 0, plan }, context),
     ).rejects.toMatchObject({
-      name: 'TransientError',
+      name: 'Throttled',
       message: expect.stringContaining('ThrottlingException: Rate exceeded'),
     });
     expect(doc).toHaveReceivedCommandWith(UpdateCommand, {

@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { stabilityOn } from '../../functions/shared/ecs.ts';
-import { classifyError, TrafficSplit, TransientError } from '../../functions/shared/errors.ts';
+import { classifyError, Throttled, TrafficSplit, TransientError } from '../../functions/shared/errors.ts';
 import { percentile } from '../../functions/shared/probe.ts';
 import { liveColour, percentages, readWeights, setWeights } from '../../functions/shared/traffic.ts';
 
@@ -243,11 +243,18 @@ describe('stabilityOn', () => {
 });
 
 describe('classifyError', () => {
-  it('maps throttling and server faults to TransientError and keeps client errors', () => {
+  it('maps throttling to Throttled (retried far longer), server faults to TransientError, and keeps client errors', () => {
     const throttled = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
     const server = Object.assign(new Error('boom'), { name: 'InternalFailure', $fault: 'server' });
     const client = Object.assign(new Error('bad'), { name: 'ValidationException', $fault: 'client' });
-    expect(classifyError(throttled)).toBeInstanceOf(TransientError);
+    expect(classifyError(throttled)).toBeInstanceOf(Throttled);
+    // DynamoDB's own throttling name, and a throttling error the SDK marks retryable.
+    expect(
+      classifyError(Object.assign(new Error('x'), { name: 'ProvisionedThroughputExceededException' })),
+    ).toBeInstanceOf(Throttled);
+    expect(
+      classifyError(Object.assign(new Error('x'), { name: 'InternalFailure', $fault: 'server' })),
+    ).toBeInstanceOf(TransientError);
     expect((classifyError(server) as Error).message).toBe('InternalFailure: boom');
     expect(classifyError(client)).toBe(client);
   });
