@@ -7,7 +7,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { classifyError, TransientError } from './errors.ts';
+import { classifyError, isRetryable } from './errors.ts';
 import { type EventsDeps, statePublisher } from './events.ts';
 import { executionStatus } from './executions.ts';
 import { controlCharacterProblem, type IdentityMap, resolveIdentity } from './identity.ts';
@@ -345,7 +345,7 @@ export const deliverDecision = async (
             `rejected by ${who}: ${record.reason ?? ''}`,
           );
     } catch (error) {
-      if (!(classifyError(error) instanceof TransientError)) throw error;
+      if (!isRetryable(classifyError(error))) throw error;
       const wait = DELIVERY_BACKOFF_MS[attempt];
       if (wait === undefined) return { state: 'unconfirmed', record };
       // Locally setTimeout runs on the virtual clock.

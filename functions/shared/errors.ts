@@ -214,6 +214,10 @@ const transientNames = new Set([
   'ETIMEDOUT',
 ]);
 
+/** Whether another try later may pass: a TransientError or Throttled (what classifyError makes of AWS's). */
+export const isRetryable = (error: unknown): boolean =>
+  error instanceof TransientError || error instanceof Throttled;
+
 /**
  * Turns an AWS SDK error that survived the SDK's own retries into a `TransientError` when another
  * try later may pass, so the ASL needs one retry name; other errors are returned unchanged.

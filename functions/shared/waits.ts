@@ -22,7 +22,7 @@ import { checksAt, When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { TargetsFile } from './config.ts';
 import { stabilityOn } from './ecs.ts';
-import { classifyError, TransientError } from './errors.ts';
+import { classifyError, isRetryable } from './errors.ts';
 import { logger } from './logger.ts';
 import { describeMemberFailures, failedMemberTasks, type MemberService } from './member-health.ts';
 import type { Store, WaitRecord } from './store.ts';
@@ -98,7 +98,7 @@ const batch = async (options: CheckOptions, what: string, check: () => Promise<v
   try {
     await check();
   } catch (error) {
-    if (!(classifyError(error) instanceof TransientError)) throw error;
+    if (!isRetryable(classifyError(error))) throw error;
     options.onTransientError(what, error);
   }
 };
