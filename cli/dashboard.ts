@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { type AnalysisCheck, checksAt, When } from '../functions/shared/analysis/config.ts';
 import { labelOf } from '../functions/shared/analysis/judge.ts';
-import { loadBalancerOf, readSeries } from '../functions/shared/analysis/metrics.ts';
+import { readSeries, sourcesOf } from '../functions/shared/analysis/metrics.ts';
 import type { Target } from '../functions/shared/config.ts';
 import type { ReleaseRecord } from '../functions/shared/store.ts';
 import { otherColour } from '../functions/shared/vocabulary.ts';
@@ -88,10 +88,7 @@ const seriesOf = async (
     const series = await readSeries(
       backend.clients.cloudwatch,
       { ...target.analysis, checks },
-      {
-        loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
-        targetGroups: target.traffic.targetGroups,
-      },
+      sourcesOf(target),
       { canary: r.toColour, baseline: otherColour(r.toColour) },
       { start: new Date(Math.max(Date.parse(r.createdAt), end - SERIES_FOR_MS)), end: new Date(end) },
     );

@@ -1,10 +1,10 @@
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { checksAt, When } from '../shared/analysis/config.ts';
-import { analyse, EXTEND_SECONDS, sortResults } from '../shared/analysis/index.ts';
+import { analyse, conclude } from '../shared/analysis/index.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { AlarmTriggered, AnalysisFailed, AnalysisInconclusive } from '../shared/errors.ts';
+import { AlarmTriggered } from '../shared/errors.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -45,7 +45,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       when: When.Bakes,
     },
   );
-  const { warnings, extending, failures } = sortResults(target, results);
   // One entry per step: an extension's attempt replaces the step's entry (a release record is at
   // most 400 KB in DynamoDB), it does not add one.
   const index = recorded.findIndex((a) => a.step === input.traffic.step + 1);
@@ -56,32 +55,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     to: end.toISOString(),
     results,
   });
-  if (failures.length === 0 && extending.length > 0) {
-    const why = extending.map((r) => `"${r.check}": ${r.reason}`).join('; ');
-    if (extendedSeconds + 60 > EXTEND_SECONDS)
-      throw new AnalysisFailed(
-        `at ${input.traffic.percent}% on ${input.toColour}: analysis still inconclusive after extending the bake ${Math.round(extendedSeconds / 60)} min (too little data is never a pass): ${why}`,
-      );
-    throw new AnalysisInconclusive(
-      `at ${input.traffic.percent}% on ${input.toColour}, ${Math.round(extendedSeconds / 60)} min past the bake's end: ${why}; judged again in a minute`,
-    );
-  }
-  if (failures.length > 0) {
-    throw new AnalysisFailed(
-      `at ${input.traffic.percent}% on ${input.toColour}, at the bake's end: ${failures
-        .map(
-          (r) =>
-            `analysis check "${r.check}" ${r.verdict === 'fail' ? 'failed' : 'was inconclusive (too little data is never a pass)'}: ${r.reason}`,
-        )
-        .join('; ')}`,
-    );
-  }
+  const at = `at ${input.traffic.percent}% on ${input.toColour}`;
   return {
-    summary: `${results.length} check(s) at ${input.traffic.percent}%: ${results
-      .map((r) => `${r.check} ${r.verdict === 'inconclusive' ? 'INCONCLUSIVE (warn)' : r.verdict}`)
-      .join(
-        ', ',
-      )}${warnings.length ? `; WARNING: ${warnings.map((w) => `${w.check}: ${w.reason}`).join('; ')}` : ''}`,
+    summary: conclude(target, results, extendedSeconds, {
+      failed: `${at}, at the bake's end`,
+      extending: `${at}, ${Math.round(extendedSeconds / 60)} min past the bake's end`,
+      gaveUp: `${at}: analysis still inconclusive after extending the bake ${Math.round(extendedSeconds / 60)} min`,
+      tooLittle: 'too little data is never a pass',
+      summary: `at ${input.traffic.percent}%`,
+    }),
   };
 };
 

@@ -1,9 +1,8 @@
 import { When } from '../shared/analysis/config.ts';
-import { analyse, EXTEND_SECONDS, sortResults } from '../shared/analysis/index.ts';
+import { analyse, conclude } from '../shared/analysis/index.ts';
 import { MAX_SAMPLES } from '../shared/analysis/metrics.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { AnalysisFailed, AnalysisInconclusive } from '../shared/errors.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -51,30 +50,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     to: end.toISOString(),
     results,
   });
-  const { warnings, extending, failures } = sortResults(target, results);
   const where = `on ${input.toColour}'s test-listener traffic, before any weight moved`;
-  if (failures.length === 0 && extending.length > 0) {
-    const why = extending.map((r) => `"${r.check}": ${r.reason}`).join('; ');
-    if (extendedSeconds + 60 > EXTEND_SECONDS)
-      throw new AnalysisFailed(
-        `${where}: analysis still inconclusive after waiting ${Math.round(extendedSeconds / 60)} min more for test traffic (too little data is never a pass): ${why}`,
-      );
-    throw new AnalysisInconclusive(`${where}: ${why}; judged again in a minute`);
-  }
-  if (failures.length > 0)
-    throw new AnalysisFailed(
-      `${where}: ${failures
-        .map(
-          (r) =>
-            `analysis check "${r.check}" ${r.verdict === 'fail' ? 'failed' : 'was inconclusive (too little data is never a pass; send test traffic, e.g. a load-test hook, or inconclusive: "warn")'}: ${r.reason}`,
-        )
-        .join('; ')}`,
-    );
   return {
-    summary: `${results.length} check(s) on test traffic: ${results
-      .map((r) => `${r.check} ${r.verdict === 'inconclusive' ? 'INCONCLUSIVE (warn)' : r.verdict}`)
-      .join(
-        ', ',
-      )}${warnings.length ? `; WARNING: ${warnings.map((w) => `${w.check}: ${w.reason}`).join('; ')}` : ''}`,
+    summary: conclude(target, results, extendedSeconds, {
+      failed: where,
+      extending: where,
+      gaveUp: `${where}: analysis still inconclusive after waiting ${Math.round(extendedSeconds / 60)} min more for test traffic`,
+      tooLittle:
+        'too little data is never a pass; send test traffic, e.g. a load-test hook, or inconclusive: "warn"',
+      summary: 'on test traffic',
+    }),
   };
 };

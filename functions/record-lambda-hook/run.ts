@@ -3,7 +3,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, HookFailed } from '../shared/errors.ts';
 import { recordHook } from '../shared/hook-record.ts';
-import { figuresSchema, HookPoint, judgeFigures, thresholdText } from '../shared/hooks.ts';
+import { figuresSchema, HookPoint, judgeFigures, logGroupUrl, thresholdText } from '../shared/hooks.ts';
 import type { HookResult } from '../shared/store.ts';
 import type { Input } from './schema.ts';
 
@@ -104,7 +104,5 @@ const functionError = (name: string, cause: string | undefined): string => {
 export const functionLogUrl = (functionName: string): string => {
   const arn = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([^:]+)/);
   const region = arn?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
-  const name = arn?.[2] ?? functionName.split(':')[0];
-  const group = encodeURIComponent(encodeURIComponent(`/aws/lambda/${name}`)).replaceAll('%25', '$25');
-  return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${group}`;
+  return logGroupUrl(region, `/aws/lambda/${arn?.[2] ?? functionName.split(':')[0]}`);
 };

@@ -305,9 +305,17 @@ export const migrationText = (hooks: Hooks): string | undefined => {
     : `Migration ${each}: expand, the old version runs on the new schema, so a rollback needs no restore.`;
 };
 
+/** A name as the CloudWatch console's URL fragments want it: encoded twice, `%` written `$`. */
+const consoleEncoded = (name: string) =>
+  encodeURIComponent(encodeURIComponent(name)).replaceAll('%25', '$25');
+
+/** The CloudWatch console page of a log group (a Lambda hook's: `/aws/lambda/<name>`). */
+export const logGroupUrl = (region: string, group: string): string =>
+  `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${consoleEncoded(group)}`;
+
 /** The CloudWatch console page of a task's log stream. */
 export const logStreamUrl = (region: string, group: string, stream: string): string =>
-  `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${encodeURIComponent(encodeURIComponent(group)).replaceAll('%25', '$25')}/log-events/${encodeURIComponent(encodeURIComponent(stream)).replaceAll('%25', '$25')}`;
+  `${logGroupUrl(region, group)}/log-events/${consoleEncoded(stream)}`;
 
 /** The awslogs stream of a task's container: `<prefix>/<container>/<task id>` (awslogs driver docs). */
 export const logStreamOf = (

@@ -10,6 +10,7 @@
  * `ResourceNotFoundException`, which Step Functions raises as `Lambda.ResourceNotFoundException`.
  * Faults (local/faults.ts `lambdaHooks`): throw, hang, or answer something else.
  */
+import { hookGroup } from '../../functions/run-hook/run.ts';
 import type { Faults } from '../faults.ts';
 import type { Random } from '../rng.ts';
 import type { LoadSink } from './ecs-tasks.ts';
@@ -66,7 +67,7 @@ export class HookFunctions {
     // task does: the new colour's target group counts them (test-traffic analysis judges them).
     const loading = /load/.test(bare) && !fault?.error;
     const id = `lambda:${bare}:${this.invocations.length}`;
-    if (loading) this.loads?.start(`switchyard:${String(payload.target ?? '')}`, id, LOAD_RPS);
+    if (loading) this.loads?.start(hookGroup(String(payload.target ?? '')), id, LOAD_RPS);
     const runMs =
       this.random.int(100, 1000) +
       (fault?.runSeconds !== undefined

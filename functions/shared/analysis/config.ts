@@ -92,12 +92,15 @@ export const When = { TestTraffic: 'test-traffic', Bakes: 'bakes' } as const;
  */
 export const fewestToCompare = (confidence: number): number => {
   let n = 1;
-  let ways = 2; // C(2, 1)
-  while (1 / ways >= 1 - confidence) {
-    ways = (ways * (2 * n + 1) * (2 * n + 2)) / ((n + 1) * (n + 1));
-    n++;
-  }
+  while (1 / binomial(2 * n, n) >= 1 - confidence) n++;
   return n;
+};
+
+/** C(n, k), the number of ways to choose k of n. */
+const binomial = (n: number, k: number): number => {
+  let out = 1;
+  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
+  return out;
 };
 
 /**
@@ -303,12 +306,6 @@ const check = z
     }
   });
 export type AnalysisCheck = z.infer<typeof check>;
-
-const binomial = (n: number, k: number): number => {
-  let out = 1;
-  for (let i = 1; i <= k; i++) out = (out * (n - k + i)) / i;
-  return out;
-};
 
 /** The checks judged at `when`. */
 export const checksAt = (analysis: Analysis | undefined, when: (typeof When)[keyof typeof When]) =>

@@ -5,10 +5,11 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Target } from '../config.ts';
+import { AnalysisFailed, AnalysisInconclusive } from '../errors.ts';
 import type { Colour } from '../vocabulary.ts';
 import { checksAt, When } from './config.ts';
 import { type CheckResult, judgeCheck } from './judge.ts';
-import { loadBalancerOf, readSamples, type Window } from './metrics.ts';
+import { readSamples, sourcesOf, type Window } from './metrics.ts';
 
 /**
  * `baselineWindow`: where the old colour's samples come from when it serves nothing now (at 100%,
@@ -31,10 +32,7 @@ export const analyse = async (
   const checks = checksAt(target.analysis, options.when);
   if (!target.analysis || checks.length === 0) return [];
   const analysis = { ...target.analysis, checks };
-  const sources = {
-    loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
-    targetGroups: target.traffic.targetGroups,
-  };
+  const sources = sourcesOf(target);
   const baselineWindow = options.oldServes ? window : options.baselineWindow;
   const samples = await readSamples(
     cloudwatch,
@@ -70,7 +68,7 @@ export const SETTLE_SECONDS = 120;
  * What each result means for the release, by the check's `inconclusive` policy: a failure, or an
  * inconclusive check that fails; a warning (recorded, shown, not stopping); one that waits for more data.
  */
-export const sortResults = (target: Target, results: CheckResult[]) => {
+const sortResults = (target: Target, results: CheckResult[]) => {
   const policy = (r: CheckResult) => target.analysis?.checks.find((c) => c.name === r.check)?.inconclusive;
   const warnings = results.filter((r) => r.verdict === 'inconclusive' && policy(r) === 'warn');
   const extending = results.filter((r) => r.verdict === 'inconclusive' && policy(r) === 'extend');
@@ -80,6 +78,52 @@ export const sortResults = (target: Target, results: CheckResult[]) => {
       (r.verdict === 'inconclusive' && !warnings.includes(r) && !extending.includes(r)),
   );
   return { warnings, extending, failures };
+};
+
+/**
+ * What a judged window means for the release, as AnalyseBake and AnalyseTestTraffic both decide it:
+ * a failure (or an inconclusive check that does not warn or extend) is AnalysisFailed; a check that
+ * may extend is AnalysisInconclusive (the ASL tries again a minute later) until EXTEND_SECONDS have
+ * passed, then AnalysisFailed; otherwise a summary, warnings named. `words` says where it was judged.
+ */
+export const conclude = (
+  target: Target,
+  results: CheckResult[],
+  extendedSeconds: number,
+  words: {
+    /** Where the failures were found: `at 10% on green, at the bake's end`. */
+    failed: string;
+    /** Where an extension stands: `at 10% on green, 3 min past the bake's end`. */
+    extending: string;
+    /** Why it gave up: `at 10% on green: analysis still inconclusive after extending the bake 10 min`. */
+    gaveUp: string;
+    /** What to do about too little data. */
+    tooLittle: string;
+    /** `at 10%`, `on test traffic`. */
+    summary: string;
+  },
+): string => {
+  const { warnings, extending, failures } = sortResults(target, results);
+  if (failures.length === 0 && extending.length > 0) {
+    const why = extending.map((r) => `"${r.check}": ${r.reason}`).join('; ');
+    if (extendedSeconds + 60 > EXTEND_SECONDS)
+      throw new AnalysisFailed(`${words.gaveUp} (too little data is never a pass): ${why}`);
+    throw new AnalysisInconclusive(`${words.extending}: ${why}; judged again in a minute`);
+  }
+  if (failures.length > 0)
+    throw new AnalysisFailed(
+      `${words.failed}: ${failures
+        .map(
+          (r) =>
+            `analysis check "${r.check}" ${r.verdict === 'fail' ? 'failed' : `was inconclusive (${words.tooLittle})`}: ${r.reason}`,
+        )
+        .join('; ')}`,
+    );
+  return `${results.length} check(s) ${words.summary}: ${results
+    .map((r) => `${r.check} ${r.verdict === 'inconclusive' ? 'INCONCLUSIVE (warn)' : r.verdict}`)
+    .join(
+      ', ',
+    )}${warnings.length ? `; WARNING: ${warnings.map((w) => `${w.check}: ${w.reason}`).join('; ')}` : ''}`;
 };
 
 /** `check p95: …; check errors: …` for an error's cause. */

@@ -28,6 +28,18 @@ export interface Sources {
 export const loadBalancerOf = (listenerOrRuleArn: string): string =>
   listenerOrRuleArn.match(/:listener(?:-rule)?\/(app\/[^/]+\/[^/]+)\//)?.[1] ?? '';
 
+/** A target's sources: its rule's (or listener's) load balancer and its two target groups. */
+export const sourcesOf = (target: {
+  traffic: {
+    listenerRuleArn?: string | undefined;
+    listenerArn?: string | undefined;
+    targetGroups: Record<Colour, string>;
+  };
+}): Sources => ({
+  loadBalancer: loadBalancerOf(target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? ''),
+  targetGroups: target.traffic.targetGroups,
+});
+
 /** `targetgroup/<name>/<id>` of a target group ARN (the TargetGroup dimension). */
 export const targetGroupDimension = (arn: string): string => arn.split(':').at(-1) ?? '';
 
@@ -176,21 +188,32 @@ export const readSeries = async (
   window: Window,
 ): Promise<CheckSeries[]> => {
   const period = analysis.periodSeconds;
-  const queries = analysis.checks.flatMap((check, i) => [
-    ...queriesFor(check, `c${i}n`, colours.canary, sources, period),
-    ...queriesFor(check, `c${i}o`, colours.baseline, sources, period),
-  ]);
+  const queries = queriesOf(analysis, sources, colours);
   const series = new Map<string, number[]>();
   const times = new Map<string, number[]>();
-  await read(cloudwatch, queries, window, series, times);
+  await read(cloudwatch, [...queries.canary, ...queries.baseline], window, series, times);
   return analysis.checks.map((check, i) => {
     const points = (id: string): [number, number][] =>
       (series.get(id) ?? [])
         .map((v, k): [number, number] => [times.get(id)?.[k] ?? 0, scaleOf(check, period)(v)])
         .sort((a, b) => a[0] - b[0]);
-    return { check: check.name, canary: points(`c${i}n`), baseline: points(`c${i}o`) };
+    const { canary, baseline } = idsOf(i);
+    return { check: check.name, canary: points(canary), baseline: points(baseline) };
   });
 };
+
+/** Check `i`'s query ids: `c0n` for the new colour, `c0o` for the old. */
+const idsOf = (i: number) => ({ canary: `c${i}n`, baseline: `c${i}o` });
+
+/** Every check's queries, for each colour. */
+const queriesOf = (analysis: Analysis, sources: Sources, colours: { canary: Colour; baseline: Colour }) => ({
+  canary: analysis.checks.flatMap((check, i) =>
+    queriesFor(check, idsOf(i).canary, colours.canary, sources, analysis.periodSeconds),
+  ),
+  baseline: analysis.checks.flatMap((check, i) =>
+    queriesFor(check, idsOf(i).baseline, colours.baseline, sources, analysis.periodSeconds),
+  ),
+});
 
 /** A check's raw CloudWatch value in its own unit: latency in ms, a request count per second. */
 const scaleOf =
@@ -223,13 +246,7 @@ export const readSamples = async (
   rate: 'window' | 'busiest-period' = 'window',
 ): Promise<Samples[]> => {
   const period = analysis.periodSeconds;
-  const ids = analysis.checks.map((_, i) => ({ canary: `c${i}n`, baseline: `c${i}o` }));
-  const canaryQueries = analysis.checks.flatMap((check, i) =>
-    queriesFor(check, ids[i]?.canary as string, colours.canary, sources, period),
-  );
-  const baselineQueries = analysis.checks.flatMap((check, i) =>
-    queriesFor(check, ids[i]?.baseline as string, colours.baseline, sources, period),
-  );
+  const { canary: canaryQueries, baseline: baselineQueries } = queriesOf(analysis, sources, colours);
   const series = new Map<string, number[]>();
   const same =
     windows.canary.start.getTime() === windows.baseline.start.getTime() &&
@@ -241,7 +258,7 @@ export const readSamples = async (
   }
   const seconds = (w: Window) => (w.end.getTime() - w.start.getTime()) / 1000;
   return analysis.checks.map((check, i) => {
-    const { canary, baseline } = ids[i] as { canary: string; baseline: string };
+    const { canary, baseline } = idsOf(i);
     const scale = scaleOf(check, period);
     // The most recent MAX_SAMPLES periods: a long hold is judged on its last hour, not its whole life.
     const of = (id: string) => (series.get(id) ?? []).slice(-MAX_SAMPLES).map(scale);
@@ -251,12 +268,12 @@ export const readSamples = async (
       const requests = sum(`${id}r`);
       return requests > 0 ? sum(`${id}e`) / requests : undefined;
     };
-    // The whole window's request rate: a minute without requests has no datapoint (ALB metrics
-    // reference), so a mean of the datapoints would leave idle minutes out.
     const busiest = (id: string) => {
       const rates = of(id);
       return rates.length ? Math.max(...rates) : undefined;
     };
+    // The whole window's request rate: a minute without requests has no datapoint (ALB metrics
+    // reference), so a mean of the datapoints would leave idle minutes out.
     const windowRate = (id: string, w: Window) => (seconds(w) > 0 ? sum(id) / seconds(w) : undefined);
     return {
       canary: of(canary),
