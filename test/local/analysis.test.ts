@@ -299,6 +299,26 @@ describe('analysis of test traffic, before any weight moves', () => {
     expect(r.notice?.text).toMatch(
       /Analysis of test traffic \(before any weight moved\): load-rate PASS, request rate \d+(\.\d+)? req\/s/,
     );
+    // The Started notice says what judges where: the test-traffic checks apart from the bakes'.
+    const started = rt?.account.sns.published.find((m) => m.subject?.endsWith('started'))?.message ?? '';
+    expect(started).toContain(
+      'Analysis of test traffic before any weight moves: load-p95: p95 latency ≤ 2000 ms; load-errors: error rate ≤ 5.00%; load-rate: request rate ≥ 10 req/s.',
+    );
+    expect(started).toMatch(
+      /Analysis each minute of every bake, and over each bake at its end: p95-latency: /,
+    );
+    expect(started).not.toMatch(/every bake[^\n]*load-p95/);
+  });
+
+  it("judges the new colour's test traffic, not the old colour's live traffic: an old image that is slow does not fail it", async () => {
+    // Found by mutation: judging blue instead passed the healthy case (blue's live traffic looks like k6's).
+    const r = await releaseOf('shop-load', { latencyMs: { v1: 3000 } });
+    expect(r.analysis?.[0]?.results.map((c) => [c.check, c.verdict])).toEqual([
+      ['load-p95', 'pass'],
+      ['load-errors', 'pass'],
+      ['load-rate', 'pass'],
+    ]);
+    expect(r.analysis?.[0]?.results[0]?.value).toBeLessThan(300);
   });
 
   it('a slow image fails the load test on the ALB metrics: Aborted with nothing shifted, the check and the numbers named', async () => {

@@ -13,6 +13,10 @@ import {
   targetGroupDimension,
 } from '../../functions/shared/analysis/metrics.ts';
 import { parseTargets } from '../../functions/shared/config.ts';
+import { Elbv2Model } from '../../local/account/elbv2.ts';
+import { TrafficModel } from '../../local/account/traffic.ts';
+import { Faults } from '../../local/faults.ts';
+import { seededRandom } from '../../local/rng.ts';
 
 const file = fileURLToPath(new URL('../fixtures/targets-analysis.json', import.meta.url));
 const doc = () => JSON.parse(readFileSync(file, 'utf8'));
@@ -594,5 +598,23 @@ describe('AnalyseBake', () => {
       { ...deps, now: () => new Date('2026-01-05T10:00:00.800Z') } as never,
     ).catch(() => undefined);
     expect(calls.filter((c) => c !== 'GetMetricDataCommand')).toEqual([]);
+  });
+});
+
+describe('the simulated ALB counts test traffic', () => {
+  it("a probe through a test listener is a request of the target group it reached, in that minute's datapoint", () => {
+    // Found by mutation: nothing failed when probes were not counted (ALB counts every listener's).
+    const group = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop-green/1';
+    const listener =
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/prod-alb/50dc6c495c0c9188/0467ef3c8400ae65';
+    const traffic = new TrafficModel(new Elbv2Model(), seededRandom(1), new Faults());
+    for (let i = 0; i < 20; i++) traffic.probe(group, listener, i === 0);
+    traffic.minute(Date.now() - 30_000);
+    expect(traffic.datapoints.get(group)).toMatchObject([
+      { requests: 20, errors: 1, loadBalancer: 'app/prod-alb/50dc6c495c0c9188' },
+    ]);
+    // Counted once: the next minute has none of them.
+    traffic.minute(Date.now() + 30_000);
+    expect(traffic.datapoints.get(group)).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@ import type { Service } from '@aws-sdk/client-ecs';
 import { describe, expect, it } from 'vitest';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
 import { figuresIn, judgeFigures } from '../../functions/shared/hooks.ts';
+import { run as startLambdaHook } from '../../functions/start-lambda-hook/run.ts';
 import { planHooks } from '../../functions/validate/hooks.ts';
 import { HookFunctions } from '../../local/account/hook-functions.ts';
 import { Faults } from '../../local/faults.ts';
@@ -276,5 +277,63 @@ describe("the simulated account's hook functions", () => {
     expect(await invoke('arn:aws:lambda:eu-west-1:123456789012:function:checkout-smoke')).toBe(
       'Lambda.ResourceNotFoundException',
     );
+  });
+});
+
+describe('StartLambdaHook', () => {
+  const hook = {
+    kind: 'lambda' as const,
+    name: 'migrate',
+    point: 'preTraffic' as const,
+    functionName: 'billing-lam-migrate',
+    payload: {},
+    timeoutSeconds: 600,
+    migration: { compatibility: 'breaking' as const },
+  };
+  const storeWith = (record: Record<string, unknown>) => {
+    const updates: unknown[] = [];
+    return {
+      updates,
+      deps: {
+        now: () => new Date('2026-01-05T09:00:00Z'),
+        store: {
+          getRelease: async () => record,
+          updateRelease: async (_id: string, fields: unknown) => {
+            updates.push(fields);
+          },
+        },
+      } as never,
+    };
+  };
+
+  it('invokes nothing for a release a rollback asked to stop, or one the recovery took over (found by mutation: no test failed without the check)', async () => {
+    for (const record of [{ abortRequestedBy: 'checkout-rb-1' }, { haltedBy: 'recovery' }]) {
+      const { deps, updates } = storeWith(record);
+      await expect(
+        startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, deps),
+      ).rejects.toMatchObject({
+        name: 'RollbackRequested',
+        message: expect.stringMatching(/; hook migrate not invoked$/),
+      });
+      expect(updates).toEqual([]);
+    }
+  });
+
+  it('records a migration before the function is invoked, never downgrading a breaking one', async () => {
+    const fresh = storeWith({});
+    await expect(
+      startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, fresh.deps),
+    ).resolves.toMatchObject({ at: '2026-01-05T09:00:00.000Z' });
+    expect(fresh.updates).toEqual([{ migrated: 'breaking' }]);
+    const breaking = storeWith({ migrated: 'breaking' });
+    await startLambdaHook(
+      {
+        releaseId: 'billing-lam-1',
+        target: 'billing-lam',
+        hook: { ...hook, migration: { compatibility: 'expand' as const } },
+      },
+      breaking.deps,
+    );
+    expect(breaking.updates).toEqual([]);
   });
 });
