@@ -30,6 +30,8 @@ export interface Rule {
 export interface Delivery {
   rule: string;
   event: AwsEvent;
+  /** Virtual milliseconds this attempt reached the rule's target. */
+  at: number;
   attempts: number;
   ok: boolean;
   error?: string;
@@ -108,15 +110,22 @@ export class EventBus {
     await Promise.all(rules.map((r) => this.deliver(r, event, 1)));
   }
 
+  /** When `event` first reached `rule`'s target in an attempt that succeeded (virtual ms). */
+  deliveredAt(eventId: string, rule: string): number | undefined {
+    return this.deliveries.find((d) => d.ok && d.rule === rule && d.event.id === eventId)?.at;
+  }
+
   private async deliver(rule: Rule, event: AwsEvent, attempt: number): Promise<void> {
+    const at = Date.now();
     try {
       const result = await rule.deliver(event);
-      this.deliveries.push({ rule: rule.name, event, attempts: attempt, ok: true, result });
+      this.deliveries.push({ rule: rule.name, event, at, attempts: attempt, ok: true, result });
       this.inFlight--;
     } catch (error) {
       const failed: Delivery = {
         rule: rule.name,
         event,
+        at,
         attempts: attempt,
         ok: false,
         error: (error as Error).message,

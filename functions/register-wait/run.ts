@@ -111,6 +111,10 @@ export const waitFor = (
           cluster: m.cluster,
           service: m.toService,
         })),
+        // One stopped task's event is judged by that task alone (checkStoppedMemberTask).
+        ...(input.members?.length && input.releaseStartedAt
+          ? { releaseStartedAt: input.releaseStartedAt }
+          : {}),
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
         ...(checksAt(target.analysis, When.Bakes).length ? { analysis: { target: target.name, step } } : {}),
         // At 100% the old colour serves nothing: the previous step's bake is its baseline.

@@ -5,13 +5,20 @@
  * reference, Deployment.failedTasks), so a worker that starts and then fails on real work shows only
  * in its stopped tasks: `EssentialContainerExited` (its process exited) or `TaskFailedToStart`.
  */
-import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type ECSClient, ListTasksCommand, type Task } from '@aws-sdk/client-ecs';
 
 import { describeServicesIn } from './ecs.ts';
 
 type Ecs = Pick<ECSClient, 'send'>;
 
 const FAILED_STOP_CODES = new Set(['EssentialContainerExited', 'TaskFailedToStart']);
+
+/** A task that stopped on its own, as a line for the audit trail; undefined for any other stop. */
+const failureOf = (t: Task): string | undefined => {
+  if (!FAILED_STOP_CODES.has(t.stopCode ?? '')) return undefined;
+  const exit = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode;
+  return `task ${t.taskArn?.split('/').at(-1)} stopped: ${t.stopCode}${exit !== undefined ? ` (exit code ${exit})` : ''}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`;
+};
 
 export interface MemberService {
   member: string;
@@ -51,11 +58,8 @@ export const failedMemberTasks = async (
         if ((stopped.taskArns ?? []).length > 0) {
           const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }));
           for (const t of tasks.tasks ?? []) {
-            if (!FAILED_STOP_CODES.has(t.stopCode ?? '') || (t.stoppedAt?.getTime() ?? 0) < since) continue;
-            const exit = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode;
-            lines.push(
-              `task ${t.taskArn?.split('/').at(-1)} stopped: ${t.stopCode}${exit !== undefined ? ` (exit code ${exit})` : ''}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`,
-            );
+            const line = failureOf(t);
+            if (line && (t.stoppedAt?.getTime() ?? 0) >= since) lines.push(line);
           }
         }
         if (lines.length > 0) failures.set(s.member, lines);
@@ -63,6 +67,32 @@ export const failedMemberTasks = async (
     );
   }
   return failures;
+};
+
+/**
+ * One task's stop, re-read (the event is a hint): its line if it is a task of one of `services` that
+ * this release started (created at or after `since`) and that stopped on its own; otherwise none.
+ * One DescribeTasks: the path from a member's failure to the rollback stays within three calls
+ * (this read, then the rule's write and its read-back).
+ */
+export const failedMemberTask = async (
+  ecs: Ecs,
+  services: MemberService[],
+  stopped: { cluster: string; taskArn: string },
+  since: number,
+): Promise<Map<string, string[]>> => {
+  const out = await ecs.send(
+    new DescribeTasksCommand({ cluster: stopped.cluster, tasks: [stopped.taskArn] }),
+  );
+  const task = out.tasks?.[0];
+  const member = services.find(
+    (s) => s.cluster === stopped.cluster && task?.group === `service:${s.service}`,
+  );
+  const line = task && failureOf(task);
+  if (!member || !line || task.lastStatus !== 'STOPPED' || (task.createdAt?.getTime() ?? 0) < since) {
+    return new Map();
+  }
+  return new Map([[member.member, [line]]]);
 };
 
 /** One sentence naming each failing member and its first failures. */

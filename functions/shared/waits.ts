@@ -24,7 +24,12 @@ import type { TargetsFile } from './config.ts';
 import { stabilityOn } from './ecs.ts';
 import { classifyError, isRetryable } from './errors.ts';
 import { logger } from './logger.ts';
-import { describeMemberFailures, failedMemberTasks, type MemberService } from './member-health.ts';
+import {
+  describeMemberFailures,
+  failedMemberTask,
+  failedMemberTasks,
+  type MemberService,
+} from './member-health.ts';
 import type { Store, WaitRecord } from './store.ts';
 import { sendFailure, sendSuccess } from './task-tokens.ts';
 import { allTo, setWeights, type TrafficConfig } from './traffic.ts';
@@ -90,6 +95,12 @@ export interface CheckOptions {
    * the metrics' own resolution; an event says nothing new about them).
    */
   analysis?: boolean;
+  /**
+   * The event is one service task's stop (a group member's task, maybe failing): a bake that can
+   * judge it by that task alone (it knows when its release began) re-reads only that task. Its
+   * alarms, targets and other members are left to their own events and the reconciler's ticks.
+   */
+  stoppedTask?: { cluster: string; taskArn: string };
 }
 
 /** Runs one batch; with `onTransientError`, a transient failure skips the batch instead of throwing. */
@@ -368,12 +379,43 @@ const baselineOf = (wait: WaitRecord) => {
   return w ? { start: new Date(w.start), end: new Date(w.end) } : undefined;
 };
 
+/** A bake, told of one member task's stop: failed if it is its new colour's and stopped on its own. */
+const checkStoppedMemberTask = async (
+  wait: WaitRecord,
+  stopped: { cluster: string; taskArn: string },
+  aws: WaitAws,
+): Promise<WaitCheck> => {
+  const { percent, colour, endsAt } = wait.condition as { percent: number; colour: string; endsAt: string };
+  if (aws.now().getTime() >= Date.parse(endsAt)) {
+    return { state: 'done', output: { percent, bakedUntil: endsAt } };
+  }
+  const services = (wait.condition.memberServices as MemberService[] | undefined) ?? [];
+  const since = Date.parse(wait.condition.releaseStartedAt as string);
+  const failures = services.length ? await failedMemberTask(aws.ecs, services, stopped, since) : new Map();
+  return failures.size > 0
+    ? {
+        state: 'failed',
+        error: 'AlarmTriggered',
+        cause: `at ${percent}% on ${colour}: ${describeMemberFailures(failures)}`,
+      }
+    : { state: 'pending', detail: `baking at ${percent}% until ${endsAt}` };
+};
+
 const checkBakes = async (
-  bakes: WaitRecord[],
+  watches: WaitRecord[],
   aws: WaitAws,
   options: CheckOptions,
   checks: Map<string, WaitCheck>,
 ) => {
+  const { stoppedTask } = options;
+  const byTask = stoppedTask ? watches.filter((w) => w.condition.releaseStartedAt !== undefined) : [];
+  for (const wait of byTask) {
+    checks.set(
+      wait.waitId,
+      await checkStoppedMemberTask(wait, stoppedTask as NonNullable<typeof stoppedTask>, aws),
+    );
+  }
+  const bakes = watches.filter((w) => !byTask.includes(w));
   if (bakes.length === 0) return;
   const { firing } = await readAlarms(
     aws.cloudwatch,

@@ -54,6 +54,14 @@ export const resourceKeysOf = (event: Input, deps: Pick<Deps, 'targets'>): strin
   }
 };
 
+/** A service's task that stopped: the bakes that can judge it re-read that task alone. */
+const stoppedServiceTask = (event: Input) => {
+  if (event['detail-type'] !== 'ECS Task State Change' || event.detail.lastStatus !== 'STOPPED') return {};
+  const cluster = event.detail.clusterArn?.split('/').at(-1);
+  if (!cluster || !event.detail.group?.startsWith('service:')) return {};
+  return { stoppedTask: { cluster, taskArn: event.detail.taskArn } };
+};
+
 /**
  * An event is a hint, never the truth: the waits it names are re-checked against AWS, and resumed
  * only when the condition holds (or has definitely failed).
@@ -65,7 +73,10 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
     logger.info('no pending wait for event', { resourceKeys, eventId: event.id });
     return { resourceKeys, pending: 0, resumed: 0 };
   }
-  const checks = await checkWaits(waits, deps, { targetHealth: event.source !== 'aws.cloudwatch' });
+  const checks = await checkWaits(waits, deps, {
+    targetHealth: event.source !== 'aws.cloudwatch',
+    ...stoppedServiceTask(event),
+  });
   let resumed = 0;
   for (const wait of waits) {
     const check = checks.get(wait.waitId);

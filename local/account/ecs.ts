@@ -20,7 +20,8 @@ interface SimTask {
   taskDefinitionArn: string;
   state: TaskState;
   ip: string;
-  /** When it started RUNNING and when it STOPPED (DescribeTasks). */
+  /** When ECS created it; when it started RUNNING and when it STOPPED (DescribeTasks). */
+  createdAt: Date;
   startedAt?: Date;
   stoppedAt?: Date;
   stopCode?: string;
@@ -245,6 +246,7 @@ export class EcsModel {
       deploymentId: deployment.id,
       taskDefinitionArn: deployment.taskDefinition,
       state: 'PROVISIONING',
+      createdAt: new Date(),
       ip: `10.0.${Math.floor(this.taskCount / 250)}.${(this.taskCount % 250) + 2}`,
     };
   }
@@ -378,6 +380,7 @@ export class EcsModel {
       taskDefinitionArn: task.taskDefinitionArn,
       group: `service:${service.name}`,
       startedBy: service.deployments.find((d) => d.id === task.deploymentId)?.id ?? 'ecs-svc',
+      createdAt: task.createdAt,
       lastStatus:
         task.state === 'PROVISIONING'
           ? 'PROVISIONING'

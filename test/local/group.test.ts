@@ -8,6 +8,7 @@ import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
+import { rollbackPath } from '../../local/rollback-path.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
@@ -148,6 +149,15 @@ describe('release groups', () => {
       [api?.targetGroups.green as string]: 0,
     });
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+    // From the worker's STOPPED event to the primary's weights verified back (goal: at most 3 calls per
+    // web rule, 2 rules here): the stopped task re-read, then both rules written and read back. It
+    // used to re-read every check of the bake (alarms, targets, every member's tasks): 8 calls.
+    const crash = r.bus.emitted.find(
+      (e) =>
+        e.detail.group === 'service:bugs-worker-green' && e.detail.stopCode === 'EssentialContainerExited',
+    );
+    const path = rollbackPath(r, target, r.bus.emittedAt.get(crash?.id ?? ''), 0, 'event');
+    expect(path?.calls).toEqual({ 'ECS.DescribeTasks': 1, 'ELBv2.ModifyRule': 2, 'ELBv2.DescribeRules': 2 });
   });
 
   it('an alarm after the cut-over puts the singleton back one colour at a time → RolledBack, never two beats', async () => {

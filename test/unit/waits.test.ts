@@ -2,7 +2,13 @@
  * The reconciler's best-effort checking (a throttled batch waits for the next round; the rest go
  * on), and the fast rollback a failed bake's resume makes.
  */
-import { ECSClient } from '@aws-sdk/client-ecs';
+import {
+  DescribeServicesCommand,
+  DescribeTasksCommand,
+  ECSClient,
+  ListTasksCommand,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import {
   DescribeRulesCommand,
   ElasticLoadBalancingV2Client,
@@ -123,5 +129,89 @@ describe('resumeWait of a failed bake', () => {
     expect(await resumeWait(bake('2026-01-05T09:10:01.500Z'), failed, deps)).toBe('delivered');
     expect(elbv2).toHaveReceivedCommandTimes(ModifyRuleCommand, 0);
     expect(sfn).toHaveReceivedCommandWith(SendTaskFailureCommand, { cause: 'alarm "a-5xx" is in ALARM' });
+  });
+});
+
+describe("a member task's stop, judged by that task alone", () => {
+  const ecs = mockClient(ECSClient);
+  const now = new Date('2026-01-05T09:10:00Z');
+  const aws = { ecs, rds: {}, elbv2: {}, cloudwatch: {}, now: () => now } as unknown as WaitAws;
+  const bake = wait('bake', WaitKind.Bake, {
+    alarms: ['a-5xx'],
+    percent: 10,
+    colour: 'green',
+    endsAt: '2026-01-05T09:20:00Z',
+    targetGroupArn: 'arn:tg/green',
+    memberServices: [{ member: 'worker', cluster: 'prod', service: 'a-worker-green' }],
+    releaseStartedAt: '2026-01-05T09:00:00Z',
+  });
+  const stopped = { cluster: 'prod', taskArn: 'arn:aws:ecs:us-east-1:1:task/prod/abc123' };
+  const task = (overrides: Partial<Task>) => ({
+    tasks: [
+      {
+        taskArn: stopped.taskArn,
+        group: 'service:a-worker-green',
+        lastStatus: 'STOPPED',
+        createdAt: new Date('2026-01-05T09:01:00Z'),
+        stopCode: 'EssentialContainerExited' as const,
+        stoppedReason: 'Essential container in task exited',
+        containers: [{ name: 'worker', exitCode: 1 }],
+        ...overrides,
+      },
+    ],
+  });
+  beforeEach(() => ecs.reset());
+
+  it('fails the bake on one DescribeTasks when the new colour’s task exited on its own', async () => {
+    ecs.on(DescribeTasksCommand).resolves(task({}));
+    const checks = await checkWaits([bake], aws, { stoppedTask: stopped });
+    expect(checks.get('bake')).toEqual({
+      state: 'failed',
+      error: 'AlarmTriggered',
+      cause:
+        'at 10% on green: group member worker: task abc123 stopped: EssentialContainerExited (exit code 1): Essential container in task exited',
+    });
+    // Nothing else was read: not the alarms, not the targets, not the other members' tasks.
+    expect(ecs.calls()).toHaveLength(1);
+    expect(ecs.commandCalls(DescribeTasksCommand)[0]?.args[0].input).toEqual({
+      cluster: 'prod',
+      tasks: [stopped.taskArn],
+    });
+  });
+
+  it.each([
+    [
+      'a task created before this release began (a late event about an earlier one)',
+      { createdAt: new Date('2026-01-05T08:59:59Z') },
+    ],
+    [
+      'a task the scheduler stopped (scale-in, replacement)',
+      { stopCode: 'ServiceSchedulerInitiated' as const },
+    ],
+    ['a task of the old colour', { group: 'service:a-worker-blue' }],
+    ['a task not yet stopped (the event ran ahead of the read)', { lastStatus: 'DEACTIVATING' }],
+  ])('leaves the bake running for %s', async (_, overrides) => {
+    ecs.on(DescribeTasksCommand).resolves(task(overrides));
+    const checks = await checkWaits([bake], aws, { stoppedTask: stopped });
+    expect(checks.get('bake')).toMatchObject({ state: 'pending' });
+  });
+
+  it('a bake registered without the release start (an older wait) gets the full check', async () => {
+    const { releaseStartedAt: _, ...condition } = bake.condition;
+    const cloudwatch = { send: async () => ({ MetricAlarms: [] }) };
+    const elbv2 = { send: async () => ({ TargetHealthDescriptions: [] }) };
+    ecs
+      .on(DescribeServicesCommand)
+      .resolves({ services: [{ serviceName: 'a-worker-green', deployments: [] }] });
+    ecs.on(ListTasksCommand).resolves({ taskArns: [] });
+    const checks = await checkWaits(
+      [{ ...bake, condition }],
+      { ...aws, cloudwatch, elbv2 } as unknown as WaitAws,
+      {
+        stoppedTask: stopped,
+      },
+    );
+    expect(checks.get('bake')).toMatchObject({ state: 'pending' });
+    expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(1);
   });
 });
