@@ -12,6 +12,8 @@ const registerWaitRestores =
   "A bake (or freeze hold) that fails the moment it registers — a rollback requested after ShiftTraffic's fence read, or an alarm already in ALARM — puts traffic back itself (the fast rollback: one ModifyRule, its DescribeRules read-back). ShiftTraffic now refuses to move weights once a rollback is requested, so the suite's runs no longer reach that window.";
 
 export const acknowledgedGrants: Record<string, string> = {
+  'wait-resume elasticloadbalancing:DescribeTargetHealth':
+    "A group member's stopped task is judged by that task alone in a bake (checkStoppedMemberTask); a freeze hold of a group, or a bake registered without its release's start (before that field existed), gets the full check, the new colour's target health included. No suite run stops a member's task during a freeze hold.",
   'request-approval states:DescribeExecution':
     "A retried RequestApproval hands a decision recorded meanwhile to its own new task token (approvals.ts deliverDecision). Only if that token is already closed (the wait timed out during the invocation) does it ask DescribeExecution whether the release still runs; the suite's retries never close their own token.",
   'acquire-lock elasticloadbalancing:DescribeListeners': listener,
