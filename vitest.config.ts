@@ -59,7 +59,12 @@ export const config = defineConfig({
     setupFiles: ['test/setup.ts'],
     // Prints `faults: N cases, N passed` after the fault-injection matrix and property run.
     // Teardowns run in reverse: the IAM check last, so a failing check still lets the fault summary print.
-    globalSetup: ['test/support/iam-summary.ts', 'test/support/fault-summary.ts'],
+    // The CLI and the demo are bundled once for the files that spawn them (test/support/cli-bundle.ts).
+    globalSetup: [
+      'test/support/iam-summary.ts',
+      'test/support/fault-summary.ts',
+      'test/support/cli-bundle.ts',
+    ],
     // vitest's default is one worker fewer than the cores: one worker on the 2-core machines CI uses.
     // The local runtime's cases are CPU-bound and independent, so two workers share 2 cores well.
     maxWorkers: Math.max(2, availableParallelism() - 1),

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchBrowser } from '../support/browser.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,7 +27,7 @@ const cli = (...args: string[]) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
-      [`${root}cli/bin.mjs`, '--local', '--state', state, ...args],
+      [inject('cliEntry'), '--local', '--state', state, ...args],
       {
         cwd: root,
         env: { ...process.env, USER: 'alice', SWITCHYARD_LOCAL_APPROVAL_WAIT_SECONDS: '90' },
@@ -42,7 +42,7 @@ const startDashboard = () =>
   new Promise<string>((resolve, reject) => {
     // As bob: the dashboard decides approvals as its user.
     const args = ['--local', '--state', state, '--as', 'bob@example.com', 'dashboard'];
-    dashboard = spawn(process.execPath, [`${root}cli/bin.mjs`, ...args], {
+    dashboard = spawn(process.execPath, [inject('cliEntry'), ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

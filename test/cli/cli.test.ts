@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dirs: string[] = [];
@@ -25,11 +25,12 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
+const cli = (args: string[], env: Record<string, string> = {}, entry = inject('cliEntry')): Promise<Run> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
-      [`${root}cli/bin.mjs`, ...args],
+      // The CLI bundled once for the run (test/support/cli-bundle.ts); `the shipped entry` runs bin.mjs.
+      [entry, ...args],
       { cwd: root, env: { ...process.env, USER: 'alice', ...env }, timeout: 120_000 },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 3) : 0, stdout, stderr }),
     );
@@ -403,6 +404,24 @@ describe.concurrent('switchyard CLI (--local)', () => {
     expect(notLocal.stderr).toContain(
       '--fault simulates a failure in the local runtime: use it with --local',
     );
+  });
+
+  it('the shipped entry (cli/bin.mjs, the sources through tsx) releases and reports as the bundle does', async () => {
+    const state = stateDir();
+    const bin = `${root}cli/bin.mjs`;
+    const released = await cli(
+      ['--local', '--state', state, 'release', '--target', 'checkout-api', '--tag', 'v2'],
+      {},
+      bin,
+    );
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout).toContain('checkout-api-8ad35635e58d: Promoted');
+    const status = await cli(
+      ['--local', '--state', state, '--json', 'status', '--target', 'checkout-api'],
+      {},
+      bin,
+    );
+    expect(JSON.parse(status.stdout)).toMatchObject({ live: 'green', weights: { blue: 0, green: 100 } });
   });
 
   it('without --local names the stack outputs it needs; --help lists the commands; --version', async () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadTargetsFile } from '../../functions/shared/config.ts';
 import { releaseRequest } from '../../functions/shared/requests.ts';
 import { approvalsOf, clickSlackButton, http } from '../../local/approver.ts';
@@ -210,7 +210,7 @@ describe('the switchyard CLI', () => {
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        [`${root}cli/bin.mjs`, '--local', '--state', join(tmp, 'cli-state'), '--targets', targets, ...args],
+        [inject('cliEntry'), '--local', '--state', join(tmp, 'cli-state'), '--targets', targets, ...args],
         { cwd: root, timeout: 120_000 },
         (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 3) : 0, stdout, stderr }),
       );

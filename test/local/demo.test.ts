@@ -8,14 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { runScenario } from '../../local/scenarios.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const targetsFile = `${root}local/targets.json`;
 const run = promisify(execFile);
-const demo = (...args: string[]) =>
-  run(process.execPath, [`${root}node_modules/tsx/dist/cli.mjs`, 'local/demo.ts', ...args], { cwd: root });
+const demo = (...args: string[]) => run(process.execPath, [inject('demoEntry'), ...args], { cwd: root });
 
 describe('demo', () => {
   it('happy on the shipped targets file ends Promoted with green live and blue scaled down', async () => {
@@ -84,7 +83,15 @@ describe('demo', () => {
   });
 
   it('the CLI rejects an unknown scenario with exit 2 naming the known ones', async () => {
-    await expect(demo('--scenario', 'nope')).rejects.toMatchObject({
+    // Through `npm run demo`'s own command (tsx local/demo.ts); the other cases run the bundle.
+    const tsx = run(
+      process.execPath,
+      [`${root}node_modules/tsx/dist/cli.mjs`, 'local/demo.ts', '--scenario', 'nope'],
+      {
+        cwd: root,
+      },
+    );
+    await expect(tsx).rejects.toMatchObject({
       code: 2,
       stderr: expect.stringContaining('unknown scenario "nope"; known: happy, bad-image,'),
     });
