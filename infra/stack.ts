@@ -557,6 +557,8 @@ export class SwitchyardStack extends Stack {
           'wait-resume',
           'reconciler',
           'recover-execution',
+          // The ops rollback of a promoted group checks where each member runs now.
+          'plan-rollback',
         ],
         ['ecs:DescribeServices'],
         memberServices,
@@ -568,6 +570,8 @@ export class SwitchyardStack extends Stack {
         memberServices,
       );
       allow(['deploy-member'], ['ecs:DescribeTaskDefinition', 'ecs:RegisterTaskDefinition'], ['*']);
+      // The ops rollback of a promoted group reads each member's last good revision (its image).
+      allow(['plan-rollback'], ['ecs:DescribeTaskDefinition'], ['*']);
       allow(['deploy-member'], ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
       const roles = groupTargets.flatMap((t) =>
         [t.ecs.roles.task, t.ecs.roles.execution].filter((r) => r !== undefined),

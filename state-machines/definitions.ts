@@ -45,6 +45,10 @@ export const rollbackFunctions = {
   ShiftTrafficFunctionArn: 'shift-traffic',
   ScaleDownOldColourFunctionArn: 'scale-down-old-colour',
   CleanUpInactiveColourFunctionArn: 'clean-up-inactive-colour',
+  // A promoted group goes back as one: its members' steps are the release's own.
+  DeployMemberFunctionArn: 'deploy-member',
+  StopMemberFunctionArn: 'stop-member',
+  StartMemberFunctionArn: 'start-member',
   RecordOutcomeFunctionArn: 'record-outcome',
   ReleaseLockFunctionArn: 'release-lock',
   NotifyFunctionArn: 'notify',

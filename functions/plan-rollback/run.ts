@@ -2,12 +2,14 @@ import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balanc
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService } from '../shared/ecs.ts';
-import { InvalidInput, NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
+import { NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
+import { groupFields } from '../shared/group.ts';
 import { rolledBackBy } from '../shared/history.ts';
 import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
+import { planGroupRollback } from './group.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'elbv2' | 'now'>;
@@ -64,7 +66,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     changes: [],
     migration: 'none' as const,
     holdOnFailure: false,
-    // The ops rollback of a group is refused below, before any plan is made.
+    // A group's members are planned below (group.ts), once the promoted release is known.
     members: [],
     cutovers: [],
     // A rollback goes back to what ran before: it is not judged against it.
@@ -130,14 +132,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${promoted.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${promoted.snapshotId ?? '(none recorded: the target has no database)'} first, then run \`switchyard rollback --target ${target.name} --force\``,
     );
   }
-  if (target.group.length > 0) {
-    // Putting a group back after promotion redeploys every member's last good revision and
-    // changes singletons over again: not built yet. The release's own rollback (before it was
-    // promoted) does put the whole group back.
-    throw new InvalidInput(
-      `${target.name} releases a group (${target.group.map((m) => m.name).join(', ')}): rolling back a promoted group is not built yet. Release the previous tag instead (\`switchyard release --target ${target.name} --tag <previous>\`), which moves the whole group, singletons one at a time`,
-    );
-  }
+  // A group goes back as one: every member's last good revision redeployed (group.ts).
+  const members = target.group.length > 0 ? await planGroupRollback(target, promoted, deps) : [];
   const previous = promoted.fromColour;
   const [current, before] = await Promise.all([
     describeService(deps.ecs, target.ecs.cluster, target.ecs.services[live]),
@@ -146,7 +142,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const desiredCount = Math.max(1, current.desiredCount ?? 0);
   const lastGood = promoted.previousTaskDefinitionArn;
   let path: RollbackPath = RollbackPath.Slow;
-  if ((before.runningCount ?? 0) >= 1 && before.taskDefinition === lastGood) {
+  // A promoted group's old colours were scaled to 0 with the primary's: only the slow path puts
+  // every member back, so a group never takes the fast one.
+  if (members.length === 0 && (before.runningCount ?? 0) >= 1 && before.taskDefinition === lastGood) {
     const health = await deps.elbv2.send(
       new DescribeTargetHealthCommand({ TargetGroupArn: target.traffic.targetGroups[previous] }),
     );
@@ -162,9 +160,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     toColour: previous,
     previousTaskDefinitionArn: current.taskDefinition,
     ...(promoted.snapshotId ? { snapshotId: promoted.snapshotId } : {}),
+    // The recovery of a stopped rollback puts its group back from this, as for a release.
+    ...(members.length > 0 ? { members } : {}),
   });
   return {
     ...base,
+    ...groupFields(members),
     ...colours(live, previous),
     desiredCount,
     fromTaskDefinitionArn: current.taskDefinition ?? '',
@@ -178,7 +179,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         : '') +
       (path === RollbackPath.Fast
         ? `${previous} still runs ${lastGood} (healthy): one weight change back`
-        : `${previous} has ${before.runningCount ?? 0} running task(s) of ${before.taskDefinition ?? 'nothing'}: redeploying ${lastGood}`),
+        : `${previous} has ${before.runningCount ?? 0} running task(s) of ${before.taskDefinition ?? 'nothing'}: redeploying ${lastGood}`) +
+      members
+        .map(
+          (m) =>
+            `; ${m.name} (${m.role}): ${m.toService} back on ${m.fromTaskDefinitionArn.split('/').at(-1)}`,
+        )
+        .join(''),
   };
 };
 

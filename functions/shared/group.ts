@@ -199,6 +199,12 @@ export const switchesAtCutover = (member: Pick<MemberPlan, 'role' | 'switch'>): 
   member.role === MemberRole.Singleton ||
   (member.role === MemberRole.Worker && member.switch === WorkerSwitch.Cutover);
 
+/** The plan's group fields: its members, and the ones that change over at 100%. */
+export const groupFields = (members: MemberPlan[]) => ({
+  members,
+  cutovers: members.filter(switchesAtCutover),
+});
+
 /** The deploy size of a member's new colour: a singleton's waits at 0 for the cut-over. */
 export const deployCount = (member: Pick<MemberPlan, 'role' | 'desiredCount'>): number =>
   member.role === MemberRole.Singleton ? 0 : member.desiredCount;

@@ -118,8 +118,13 @@ export const recoverExecution = async (
     const found = await restoreTraffic(record, target, rollback, deps, notes);
     outcome = found.outcome;
     weights = found.weights;
-    if (!rollback && record.members?.length && outcome !== Outcome.RollbackFailed) {
-      const group = await restoreGroup(record.members, outcome === Outcome.Promoted, deps, notes);
+    if (record.members?.length && outcome !== Outcome.RollbackFailed) {
+      // A rollback whose traffic went back finishes moving its group there; one that had not moved
+      // traffic yet leaves the group as the promoted release left it, as a release's recovery does.
+      const group =
+        rollback && outcome === Outcome.RolledBack
+          ? await finishGroup(record.members, deps, notes)
+          : await restoreGroup(record.members, outcome === Outcome.Promoted, deps, notes);
       // A singleton's new colour is still stopping: its old one may start only once it has, so the
       // lock stays with the ended execution and the next reconciler tick finishes the recovery.
       if (group === 'pending') {
@@ -303,6 +308,26 @@ const restoreGroup = async (
   }
   return pending ? 'pending' : 'done';
 };
+
+/**
+ * The group of a rollback that ended after it put the primary's traffic back goes the same way:
+ * restoreGroup with each member's colours swapped (each web rule on the colour rolled back to, the
+ * colour rolled back from at 0, a singleton changed over only once that colour's every task has
+ * stopped: 'pending' until then).
+ */
+const finishGroup = (members: MemberPlan[], deps: RecoveryDeps, notes: string[]) =>
+  restoreGroup(
+    members.map((m) => ({
+      ...m,
+      fromColour: m.toColour,
+      toColour: m.fromColour,
+      fromService: m.toService,
+      toService: m.fromService,
+    })),
+    false,
+    deps,
+    notes,
+  );
 
 /** A hook task of an execution that ended is stopped (a migration is left to finish: half way is worse). */
 const stopHookTask = async (wait: WaitRecord, status: string, deps: RecoveryDeps) => {

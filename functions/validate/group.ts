@@ -4,7 +4,7 @@ import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-
 import type { Target } from '../shared/config.ts';
 import { containerImage, describeServicesIn } from '../shared/ecs.ts';
 import { ImageNotFound, InvalidInput, ResourceNotFound } from '../shared/errors.ts';
-import { type Member, type MemberPlan, MemberRole, switchesAtCutover } from '../shared/group.ts';
+import { type Member, type MemberPlan, MemberRole } from '../shared/group.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, otherColour } from '../shared/vocabulary.ts';
 
@@ -152,12 +152,6 @@ export const planGroup = async (
   }
   return plans;
 };
-
-/** The plan's group fields: its members, and the ones that change over at 100%. */
-export const groupFields = (members: MemberPlan[]) => ({
-  members,
-  cutovers: members.filter(switchesAtCutover),
-});
 
 /** One line per member for the started notice and the plan. */
 export const groupLines = (members: MemberPlan[]): string[] =>

@@ -20,6 +20,7 @@ import {
   PromotionGateClosed,
   ResourceNotFound,
 } from '../shared/errors.ts';
+import { groupFields } from '../shared/group.ts';
 import { Compatibility, hookAction, migrationCompatibility, migrationText } from '../shared/hooks.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
@@ -28,7 +29,7 @@ import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
-import { groupFields, groupLines, planGroup } from './group.ts';
+import { groupLines, planGroup } from './group.ts';
 import { planHooks } from './hooks.ts';
 import type { Input } from './schema.ts';
 

@@ -18,6 +18,11 @@ import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
+import {
+  releaseDefinitionText,
+  rollbackDefinitionText,
+  taskStatesOf,
+} from '../../state-machines/definitions.ts';
 import { eventFaults, groupStates, runIn, stepFaults } from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken, watchSingletons } from '../support/invariants.ts';
 
@@ -111,13 +116,14 @@ describe('fault matrix: group steps', () => {
       const result = await runIn(`group rollback requested at ${state}`, world, 'any', async () => {
         push(world.rt);
         expect(await world.rt.runUntil(() => entered(world.rt, state))).toBe(true);
-        world.rt.startRollback({ target: 'bugs', reason: `fault matrix: ${state}` });
+        const rollbackId = world.rt.startRollback({ target: 'bugs', reason: `fault matrix: ${state}` });
         world.rt.faults.fired.push(`rollback requested at ${state}`);
         await world.rt.settle();
         const outcome = (await world.rt.release(releaseId))?.outcome;
-        // Requested once promoted (at the last scale-down), the rollback itself is refused for a group.
         expect(['Aborted', 'RolledBack', 'Promoted']).toContain(outcome);
-        return { ids: [releaseId], outcome };
+        // Requested once promoted (at the last scale-down), the rollback puts the promoted group back.
+        if (outcome === 'Promoted') expect((await world.rt.release(rollbackId))?.outcome).toBe('RolledBack');
+        return { ids: [releaseId, rollbackId], outcome };
       });
       expect(result.broken, JSON.stringify(result)).toEqual([]);
     },
@@ -136,4 +142,91 @@ describe('fault matrix: group steps', () => {
     });
     expect(result.broken, JSON.stringify(result)).toEqual([]);
   });
+});
+
+/** The rollback machine's group states on its way forward (CleanUpMember runs only if it fails). */
+const rollbackGroupStates = taskStatesOf(rollbackDefinitionText()).filter(
+  (s) => groupStates.includes(s) && s !== 'CleanUpMember',
+);
+
+/** bugs v2 promoted, then an ops rollback of the group with `faults` armed for it, checked. */
+const groupRollbackCase = async (
+  name: string,
+  faults: FaultPlan,
+  drive: (world: Awaited<ReturnType<typeof groupWorld>>, id: string) => Promise<void>,
+  expected: string,
+) => {
+  const world = await groupWorld();
+  return runIn(name, world, expected, async () => {
+    push(world.rt);
+    await world.rt.settle();
+    await world.rt.drain();
+    world.rt.faults.arm(faults);
+    const id = world.rt.startRollback({ target: 'bugs', reason: name });
+    await drive(world, id);
+    await world.rt.settle();
+    return { ids: [releaseId, id], outcome: (await world.rt.release(id))?.outcome };
+  });
+};
+
+describe('fault matrix: the ops rollback of a promoted group', () => {
+  it('covers the rollback machine’s group states, whose Retry blocks are the release’s own', () => {
+    // Every group state a release takes on its way forward (CleanUpMember runs only if it fails).
+    expect(rollbackGroupStates).toEqual(forward);
+    // The same functions as the release's group states, with the same retries: the release matrix
+    // above strikes each of them with every step fault, so here each state gets one (rotating).
+    const retries = (text: string) => {
+      const found = new Map<string, unknown>();
+      const walk = (states: Record<string, Record<string, unknown>>) => {
+        for (const [name, state] of Object.entries(states)) {
+          if (state.Retry) found.set(name, state.Retry);
+          for (const b of (state.Branches as { States: typeof states }[] | undefined) ?? []) walk(b.States);
+          const inner = state.ItemProcessor as { States: typeof states } | undefined;
+          if (inner) walk(inner.States);
+        }
+      };
+      walk(JSON.parse(text).States);
+      return found;
+    };
+    const release = retries(releaseDefinitionText());
+    const rollback = retries(rollbackDefinitionText());
+    for (const state of [...rollbackGroupStates, 'CleanUpMember'])
+      expect(rollback.get(state), state).toEqual(release.get(state));
+  });
+
+  const faults = Object.keys(stepFaults) as (keyof typeof stepFaults)[];
+  it.each(
+    rollbackGroupStates.map((state, i) => [state, faults[i % faults.length] as keyof typeof stepFaults]),
+  )('rollback %s × %s → RolledBack, the beat never twice', async (state, fault) => {
+    const result = await groupRollbackCase(
+      `group rollback ${state} × ${fault}`,
+      stepFaults[fault](state),
+      async () => {},
+      'RolledBack',
+    );
+    expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
+  });
+
+  it.each(rollbackGroupStates)(
+    'rollback stopped at %s: recovered within two reconciler periods',
+    async (state) => {
+      const result = await groupRollbackCase(
+        `group rollback stopped at ${state}`,
+        {},
+        async (world, id) => {
+          const at = () =>
+            world.rt.executions().some((e) => e.name === id && e.history.some((h) => h.state === state));
+          expect(await world.rt.runUntil(at), `${id} reaches ${state}`).toBe(true);
+          world.rt.stopExecution(id);
+          world.rt.faults.fired.push(`stopped at ${state}`);
+          await world.rt.wait(RECOVERY_BOUND_SECONDS);
+          expect(await recoveryBroken(world.rt, world.target, [id])).toEqual([]);
+        },
+        'any',
+      );
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+    },
+  );
 });

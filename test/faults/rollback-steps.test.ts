@@ -5,10 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rollbackDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import { runCase, scenarios, stepFaults } from '../support/fault-matrix.ts';
+import { groupStates, runCase, scenarios, stepFaults } from '../support/fault-matrix.ts';
 
-/** Runs only when the rollback itself fails; the release matrix covers the same function. */
-const notOnTheSlowPath = new Set(['CleanUpInactiveColour']);
+/**
+ * Runs only when the rollback itself fails (the release matrix covers the same function), or only
+ * for a group (test/faults/group-steps.test.ts rolls a promoted group back).
+ */
+const notOnTheSlowPath = new Set(['CleanUpInactiveColour', ...groupStates]);
 const states = taskStatesOf(rollbackDefinitionText(), [...notOnTheSlowPath]);
 
 describe('fault matrix: rollback steps', () => {

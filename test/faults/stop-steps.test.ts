@@ -9,7 +9,13 @@ import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { rollbackDefinitionText, taskStatesOf } from '../../state-machines/definitions.ts';
-import { fixtureReleaseStates, runIn, type ScenarioName, scenarios } from '../support/fault-matrix.ts';
+import {
+  fixtureReleaseStates,
+  groupStates,
+  runIn,
+  type ScenarioName,
+  scenarios,
+} from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 import { startWorld } from '../support/runtime.ts';
 
@@ -19,7 +25,8 @@ const scenarioOf: Record<string, ScenarioName> = {
   CleanUpInactiveColour: 'bad image',
   RollBackTraffic: 'alarm',
 };
-const rollbackStates = taskStatesOf(rollbackDefinitionText(), ['CleanUpInactiveColour']);
+// A group's states are stopped at in test/faults/group-steps.test.ts.
+const rollbackStates = taskStatesOf(rollbackDefinitionText(), ['CleanUpInactiveColour', ...groupStates]);
 
 const entered = (rt: LocalRuntime, name: string, state: string) =>
   rt.executions().some((e) => e.name === name && e.history.some((h) => h.state === state));

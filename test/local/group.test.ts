@@ -76,6 +76,17 @@ const services = (r: LocalRuntime, target: Target) =>
     ),
   );
 
+/** Every member's services: `on` runs at the member's size, the other colour at 0. */
+const expectGroupOn = (after: ReturnType<typeof services>, on: 'blue' | 'green') => {
+  const off = on === 'blue' ? 'green' : 'blue';
+  for (const name of ['bugs-web', 'bugs-api', 'bugs-worker']) {
+    expect(after[`${name}-${on}`]).toMatchObject({ desired: 4, running: 4 });
+    expect(after[`${name}-${off}`]).toMatchObject({ desired: 0, running: 0 });
+  }
+  expect(after[`bugs-beat-${on}`]).toMatchObject({ desired: 1, running: 1 });
+  expect(after[`bugs-beat-${off}`]).toMatchObject({ desired: 0, running: 0 });
+};
+
 describe('release groups', () => {
   it('releases web + web + worker + singleton as one: rules in lockstep, the beat never twice → Promoted', async () => {
     const r = await world();
@@ -89,12 +100,7 @@ describe('release groups', () => {
     expect(overlaps).toEqual([]);
     const after = services(r, target);
     // Every member's new colour (green) runs, its old one is at 0.
-    for (const name of ['bugs-web', 'bugs-api', 'bugs-worker']) {
-      expect(after[`${name}-green`]).toMatchObject({ desired: 4, running: 4 });
-      expect(after[`${name}-blue`]).toMatchObject({ desired: 0, running: 0 });
-    }
-    expect(after['bugs-beat-green']).toMatchObject({ desired: 1, running: 1 });
-    expect(after['bugs-beat-blue']).toMatchObject({ desired: 0, running: 0 });
+    expectGroupOn(after, 'green');
     // The worker runs its own repository's image at the release's tag, pinned by digest.
     const workerTd = r.account.ecs.taskDefinitions.get(after['bugs-worker-green']?.td as string);
     expect(workerTd?.containerDefinitions?.[0]?.image).toMatch(
@@ -137,12 +143,7 @@ describe('release groups', () => {
     // Traffic never reached 100%, so the beat never changed over; both rules are back on blue.
     expect(overlaps).toEqual([]);
     const after = services(r, target);
-    for (const name of ['bugs-web', 'bugs-api', 'bugs-worker']) {
-      expect(after[`${name}-blue`]).toMatchObject({ desired: 4, running: 4 });
-      expect(after[`${name}-green`]).toMatchObject({ desired: 0, running: 0 });
-    }
-    expect(after['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });
-    expect(after['bugs-beat-green']).toMatchObject({ desired: 0, running: 0 });
+    expectGroupOn(after, 'blue');
     const api = target.group[0]?.traffic;
     expect(r.account.elbv2.weightsOf(api?.listenerRuleArn as string)).toEqual({
       [api?.targetGroups.blue as string]: 100,
@@ -277,21 +278,48 @@ describe('release groups', () => {
     expect(after['bugs-beat-green']).toMatchObject({ desired: 0 });
   });
 
-  it('a rollback of a promoted group is refused, saying what to do instead, and nothing moves', async () => {
+  it('an ops rollback of a promoted group puts every member back as one: web rules, worker, the beat never twice → RolledBack', async () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
     const record = await release(r, 'v2');
     expect(record.outcome).toBe('Promoted');
-    const before = services(r, target);
-    const rollbackId = r.startRollback({ target: 'bugs', reason: 'after promotion' });
+    // Promoted: every old colour went to 0, so the rollback redeploys each member's last good revision.
+    expect(services(r, target)['bugs-worker-blue']).toMatchObject({ desired: 0 });
+    const overlaps = watchSingletons(r, target);
+    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
     await r.settle();
+    await r.drain();
     const rollback = await r.release(rollbackId);
-    expect(rollback?.outcome).toBe('Aborted');
-    expect(rollback?.error?.Cause).toContain(
-      'bugs releases a group (api, worker, beat): rolling back a promoted group is not built yet. Release the previous tag instead (`switchyard release --target bugs --tag <previous>`)',
+    expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
+    expect(rollback?.rollbackPath).toBe('slow');
+    expect(overlaps).toEqual([]);
+    const after = services(r, target);
+    expectGroupOn(after, 'blue');
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    const api = target.group[0]?.traffic;
+    expect(r.account.elbv2.weightsOf(api?.listenerRuleArn as string)).toEqual({
+      [api?.targetGroups.blue as string]: 100,
+      [api?.targetGroups.green as string]: 0,
+    });
+    // Each member runs its image of before the release again (the worker has its own repository).
+    for (const [service, repository] of [
+      ['bugs-web-blue', 'bugs'],
+      ['bugs-worker-blue', 'bugs-worker'],
+      ['bugs-beat-blue', 'bugs'],
+    ] as const)
+      expect(
+        r.account.ecs.definitionOf(after[service]?.td as string)?.containerDefinitions?.[0]?.image,
+      ).toContain(EcrModel.digestOf(repository, 'v1'));
+    // The old beat started only once the new one had stopped, as in a release's cut-over.
+    const phases = rollback?.phases ?? [];
+    const drained = phases.find(
+      (p) => p.name === 'WaitForServiceDrained' && p.detail?.startsWith('beat: bugs-beat-green'),
     );
-    expect(services(r, target)).toEqual(before);
-    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    const started = phases.find(
+      (p) => p.name === 'StartMember' && p.detail?.startsWith('beat (singleton): bugs-beat-blue'),
+    );
+    expect((drained?.endedAt ?? 'z') <= (started?.startedAt ?? '')).toBe(true);
+    expect(await brokenInvariants(r, target, [record.releaseId, rollbackId])).toEqual([]);
   });
 
   it('a cut-over cut short while the old beat takes 170 s to stop: the rollback waits for it, then starts it again → RolledBack', async () => {

@@ -1,0 +1,73 @@
+/**
+ * The ops rollback of a promoted group: every member goes back to the revision it ran before the
+ * promoted release, on the colour it ran then. After promotion the old colours are at 0, so each
+ * one is redeployed (a copy of its last good revision, as DeployMember registers one) at the size
+ * its live colour runs now; web members' rules move with the primary's, a singleton changes over
+ * once its current colour has stopped, as in a release.
+ */
+import { DescribeTaskDefinitionCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { containerImage, describeServicesIn } from '../shared/ecs.ts';
+import { InvalidInput, NothingToRollBack, ResourceNotFound } from '../shared/errors.ts';
+import type { MemberPlan } from '../shared/group.ts';
+import type { ReleaseRecord } from '../shared/store.ts';
+import { liveColour, readWeights } from '../shared/traffic.ts';
+
+interface Aws {
+  ecs: Pick<ECSClient, 'send'>;
+  elbv2: Pick<ElasticLoadBalancingV2Client, 'send'>;
+}
+
+/** Each member of `promoted`'s group, planned back: from the colour it put live to the one before. */
+export const planGroupRollback = async (
+  target: { name: string; group: { name: string }[] },
+  promoted: ReleaseRecord,
+  aws: Aws,
+): Promise<MemberPlan[]> => {
+  const members = promoted.members ?? [];
+  if (members.length === 0)
+    throw new InvalidInput(
+      `${promoted.releaseId} recorded no group plan (it ran before groups were recorded), so ${target.name}'s group cannot be put back from it: release the previous tag instead (\`switchyard release --target ${target.name} --tag <previous>\`)`,
+    );
+  const cluster = members[0]?.cluster as string;
+  const services = await describeServicesIn(
+    aws.ecs,
+    cluster,
+    members.map((m) => m.toService),
+  );
+  const plans: MemberPlan[] = [];
+  for (const m of members) {
+    const live = services.find((s) => s.serviceName === m.toService);
+    if (m.traffic) {
+      const where = m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '';
+      const colour = liveColour((await readWeights(aws.elbv2, m.traffic)).weights, where);
+      if (colour !== m.toColour)
+        throw new NothingToRollBack(
+          `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
+        );
+    } else if ((live?.desiredCount ?? 0) < 1) {
+      throw new NothingToRollBack(
+        `group member ${m.name}'s ${m.toService} (where ${promoted.releaseId} put it) runs nothing; nothing of it to roll back`,
+      );
+    }
+    const lastGood = await aws.ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: m.fromTaskDefinitionArn }),
+    );
+    const image = containerImage(lastGood.taskDefinition?.containerDefinitions, m.container);
+    if (!image)
+      throw new ResourceNotFound(
+        `group member ${m.name}'s last good task definition ${m.fromTaskDefinitionArn} has no container "${m.container}" (deregistered?): release the previous tag instead`,
+      );
+    plans.push({
+      ...m,
+      fromColour: m.toColour,
+      toColour: m.fromColour,
+      fromService: m.toService,
+      toService: m.fromService,
+      desiredCount: Math.max(1, live?.desiredCount ?? m.desiredCount),
+      fromTaskDefinitionArn: m.fromTaskDefinitionArn,
+      image,
+    });
+  }
+  return plans;
+};
