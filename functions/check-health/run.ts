@@ -29,10 +29,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const groupArn = target.traffic.targetGroups[input.plan.toColour];
   const listenerArn = target.traffic.testListenerArn;
-  // Three independent reads side by side; their verdicts are judged in this order.
-  const [alarms, health, probeUrl] = await Promise.allSettled([
+  // Four independent reads side by side (a group's members too: they used to follow the others,
+  // about 0.1 s more on the way to traffic); their verdicts are judged in this order.
+  const [alarms, health, members, probeUrl] = await Promise.allSettled([
     readAlarms(deps.cloudwatch, target.alarms),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
+    judgeMembers(input.plan.members, deps),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
@@ -42,7 +44,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     input.plan.desiredCount,
     input.plan.toColour,
   );
-  const group = await judgeMembers(input.plan.members, deps);
+  const group = settled(members);
   const url = settled(probeUrl);
   const result = url
     ? { healthyTargets: healthy, probes: await runProbes(target, url, deps) }

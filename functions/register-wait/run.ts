@@ -41,6 +41,8 @@ export const waitFor = (
   targets: TargetsFile,
   /** At 100%: the previous step's judged window (AnalyseBake's, its extension included), the old colour's baseline. */
   baselineWindow?: { start: string; end: string },
+  /** A bake of a group: every task of its members' new colours was created after this (run's comment). */
+  deployedAfter?: string,
 ): WaitRecord => {
   const base = {
     waitId: `${input.releaseId}#${input.kind}`,
@@ -112,9 +114,7 @@ export const waitFor = (
           service: m.toService,
         })),
         // One stopped task's event is judged by that task alone (checkStoppedMemberTask).
-        ...(input.members?.length && input.releaseStartedAt
-          ? { releaseStartedAt: input.releaseStartedAt }
-          : {}),
+        ...(input.members?.length && deployedAfter ? { releaseStartedAt: deployedAfter } : {}),
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
         ...(checksAt(target.analysis, When.Bakes).length ? { analysis: { target: target.name, step } } : {}),
         // At 100% the old colour serves nothing: the previous step's bake is its baseline.
@@ -172,20 +172,30 @@ export const waitFor = (
  * once, because the event that would resume it may have come before the wait existed.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
+  const watch = input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze;
+  const record =
+    watch &&
+    (input.members?.length ||
+      (input.traffic.percent === 100 && findTarget(deps.targets, input.target).analysis))
+      ? await deps.store.getRelease(input.releaseId)
+      : undefined;
   // At 100% the old colour's baseline is the previous step's window as AnalyseBake judged it.
   const judged =
-    (input.kind === WaitKind.Bake || input.kind === WaitKind.Freeze) &&
-    input.traffic.percent === 100 &&
-    findTarget(deps.targets, input.target).analysis
-      ? (await deps.store.getRelease(input.releaseId))?.analysis
-          ?.filter((a) => a.percent > 0 && a.percent < 100)
-          .at(-1)
+    watch && input.traffic.percent === 100
+      ? record?.analysis?.filter((a) => a.percent > 0 && a.percent < 100).at(-1)
       : undefined;
+  // A group's new tasks were all created after this release began validating, with the lock held:
+  // a task created before (a release queued behind the previous one starts its execution early)
+  // is the previous release's, whatever its colour.
+  const deployedAfter =
+    record?.phases.find((p) => p.name === 'Validate')?.startedAt ??
+    ('releaseStartedAt' in input ? input.releaseStartedAt : undefined);
   const wait = waitFor(
     input,
     deps.now(),
     deps.targets,
     judged ? { start: judged.from, end: judged.to } : undefined,
+    deployedAfter,
   );
   await deps.store.putWait(wait);
   // A rollback asked this release to stop while it was between waits: stop at this one. Not a wait

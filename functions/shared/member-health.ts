@@ -27,8 +27,8 @@ export interface MemberService {
 }
 
 /**
- * For each service, a line per task that stopped on its own since its PRIMARY deployment was
- * created (the release's deployment of that colour). DescribeServices 10 at a time (describeServicesIn); one ListTasks
+ * For each service, a line per task of its PRIMARY deployment (the release's deployment of that
+ * colour) that stopped on its own. DescribeServices 10 at a time (describeServicesIn); one ListTasks
  * (STOPPED) per service, and DescribeTasks only where it lists any.
  */
 export const failedMemberTasks = async (
@@ -45,7 +45,14 @@ export const failedMemberTasks = async (
     await Promise.all(
       some.map(async (s) => {
         const service = described.find((x) => x.serviceName === s.service);
-        const since = service?.deployments?.find((d) => d.status === 'PRIMARY')?.createdAt?.getTime() ?? 0;
+        const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
+        // A task of the release's rollout was started by its deployment (a service task's startedBy
+        // is its deployment's id). By time alone, a previous rollout's task that stopped after this
+        // one began would count: a release pushed right after a failing one was blamed for it.
+        const ofRollout = (t: Task) =>
+          t.startedBy !== undefined
+            ? t.startedBy === primary?.id
+            : (t.createdAt?.getTime() ?? 0) >= (primary?.createdAt?.getTime() ?? 0);
         const failedRollout = service?.deployments?.find(
           (d) => d.status === 'PRIMARY' && d.rolloutState === 'FAILED',
         );
@@ -59,7 +66,7 @@ export const failedMemberTasks = async (
           const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }));
           for (const t of tasks.tasks ?? []) {
             const line = failureOf(t);
-            if (line && (t.stoppedAt?.getTime() ?? 0) >= since) lines.push(line);
+            if (line && ofRollout(t)) lines.push(line);
           }
         }
         if (lines.length > 0) failures.set(s.member, lines);

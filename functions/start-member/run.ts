@@ -21,12 +21,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
   const before = await halted();
   if (before) throw new RollbackRequested(`${before}; ${service} not started`);
-  const current = await describeService(deps.ecs, member.cluster, service);
-  if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
   // Started from 0, a colour may still have tasks of its own stopping (a cut-over cut short): a
-  // singleton's process must have exited before another starts. Retried until it has.
-  if ((current.desiredCount ?? 0) === 0 && member.role === MemberRole.Singleton) {
-    const drained = await drainedCheck(deps, member.cluster, service);
+  // singleton's process must have exited before another starts. Retried until it has. A singleton's
+  // tasks are read beside its service (unused when a retry finds it already scaled).
+  const singleton = member.role === MemberRole.Singleton;
+  const [current, drained] = await Promise.all([
+    describeService(deps.ecs, member.cluster, service),
+    singleton ? drainedCheck(deps, member.cluster, service) : undefined,
+  ]);
+  if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
+  if ((current.desiredCount ?? 0) === 0 && drained) {
     if (drained.state !== 'done')
       throw new TransientError(
         `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
-import type { FaultPlan } from '../../local/faults.ts';
+import { type FaultPlan, invocation } from '../../local/faults.ts';
 import { rollbackPath } from '../../local/rollback-path.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights } from '../../local/scenarios.ts';
@@ -347,5 +347,44 @@ describe('release groups', () => {
     );
     expect(Date.parse(waited?.endedAt ?? '') - Date.parse(waited?.startedAt ?? '')).toBeGreaterThan(120_000);
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+  });
+});
+
+describe('an ops rollback of a promoted group stopped while a member step lands', () => {
+  it('StartNewMember’s scale-up answered late, after the stop: the recovery and the step agree, the beat runs on blue → RolledBack', async () => {
+    // Review finding: the step's halt check undid its own scale-up after the recovery had finished
+    // the same move, leaving the beat at 0 in both colours under RolledBack.
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    await release(r, 'v2');
+    const overlaps = watchSingletons(r, target);
+    const ecs = r.account.ecs as unknown as {
+      UpdateService: (input: { service: string; desiredCount?: number }) => unknown;
+    };
+    const original = ecs.UpdateService.bind(ecs);
+    let rollbackId = '';
+    let stopped = false;
+    ecs.UpdateService = async (input) => {
+      const out = original(input);
+      if (
+        !stopped &&
+        invocation.getStore()?.state === 'StartNewMember' &&
+        input.service === 'bugs-beat-blue'
+      ) {
+        stopped = true;
+        r.stopExecution(rollbackId);
+        // The call took effect; its answer comes 2 s later (a lost connection, the SDK's retry).
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+      return out;
+    };
+    rollbackId = r.startRollback({ target: 'bugs', reason: 'review: a late answer' });
+    await r.settle();
+    await r.drain(900);
+    expect(stopped).toBe(true);
+    expect((await r.release(rollbackId))?.outcome).toBe('RolledBack');
+    expect(overlaps).toEqual([]);
+    expect(services(r, target)['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });
+    expect(await brokenInvariants(r, target, [rollbackId])).toEqual([]);
   });
 });

@@ -18,6 +18,7 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { failedMemberTasks } from '../../functions/shared/member-health.ts';
 import type { Store, WaitRecord } from '../../functions/shared/store.ts';
 import { WaitKind } from '../../functions/shared/vocabulary.ts';
 import { checkWaits, resumeWait, type WaitAws } from '../../functions/shared/waits.ts';
@@ -213,5 +214,40 @@ describe("a member task's stop, judged by that task alone", () => {
     );
     expect(checks.get('bake')).toMatchObject({ state: 'pending' });
     expect(ecs.commandCalls(ListTasksCommand)).toHaveLength(1);
+  });
+});
+
+describe('a member judged in full: only its own rollout’s tasks', () => {
+  const ecs = mockClient(ECSClient);
+  beforeEach(() => ecs.reset());
+
+  it('a previous rollout’s task that stopped after this one began is not this release’s failure', async () => {
+    // v2's worker crashed; v3 was pushed right after and deployed while v2's task was still stopping.
+    ecs.on(DescribeServicesCommand).resolves({
+      services: [
+        {
+          serviceName: 'a-worker-green',
+          deployments: [
+            { id: 'ecs-svc/3', status: 'PRIMARY', createdAt: new Date('2026-01-05T09:10:00Z') },
+            { id: 'ecs-svc/2', status: 'ACTIVE', createdAt: new Date('2026-01-05T09:00:00Z') },
+          ],
+        },
+      ],
+    });
+    ecs.on(ListTasksCommand).resolves({ taskArns: ['arn:task/prod/old', 'arn:task/prod/new'] });
+    const stopped = (id: string, startedBy: string) => ({
+      taskArn: `arn:task/prod/${id}`,
+      startedBy,
+      createdAt: new Date('2026-01-05T09:01:00Z'),
+      stoppedAt: new Date('2026-01-05T09:10:05Z'),
+      stopCode: 'EssentialContainerExited' as const,
+      containers: [{ name: 'worker', exitCode: 1 }],
+    });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped('old', 'ecs-svc/2')] });
+    const services = [{ member: 'worker', cluster: 'prod', service: 'a-worker-green' }];
+    expect(await failedMemberTasks(ecs as unknown as ECSClient, services)).toEqual(new Map());
+    // The same stop by a task of this rollout fails it.
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped('new', 'ecs-svc/3')] });
+    expect([...(await failedMemberTasks(ecs as unknown as ECSClient, services)).keys()]).toEqual(['worker']);
   });
 });
