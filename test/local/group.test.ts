@@ -388,3 +388,40 @@ describe('an ops rollback of a promoted group stopped while a member step lands'
     expect(await brokenInvariants(r, target, [rollbackId])).toEqual([]);
   });
 });
+
+describe('an ops rollback of a promoted group whose singleton cannot change back', () => {
+  it('ends RollbackFailed naming the member and why, traffic back, nothing of the group stopped on a guess', async () => {
+    // Review finding: one member's failure used to end the whole cut-over, the error saying only
+    // "injected fault", and the primary's rolled-back-from colour left up by a skipped scale-down.
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    await release(r, 'v2');
+    const overlaps = watchSingletons(r, target);
+    r.faults.arm({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'UpdateService',
+          state: 'StartNewMember',
+          error: 'AccessDeniedException',
+          times: 100,
+        },
+      ],
+    });
+    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the index' });
+    await r.settle();
+    await r.drain(600);
+    const rollback = await r.release(rollbackId);
+    expect(rollback?.outcome).toBe('RollbackFailed');
+    expect(rollback?.error?.Cause).toMatch(/"member":"beat","ok":false/);
+    expect(rollback?.error?.Cause).toContain('AccessDeniedException');
+    expect(overlaps).toEqual([]);
+    // Traffic is back on blue (every rule), the primary's green scaled down as on success.
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    const after = services(r, target);
+    expect(after['bugs-web-green']).toMatchObject({ desired: 0 });
+    // The members rolled back from keep running: the worker on green too, not stopped on a guess.
+    expect(after['bugs-worker-blue']).toMatchObject({ desired: 4, running: 4 });
+    expect(after['bugs-worker-green']).toMatchObject({ desired: 4 });
+  });
+});
