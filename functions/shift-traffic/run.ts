@@ -7,7 +7,25 @@ import { haltReason } from '../shared/halt.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
 import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
+import { Outcome, ReleaseKind } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
+
+/** How long a halted rollback's step waits for its recovery's decision (it follows in seconds). */
+const RECOVERY_WAIT_SECONDS = 10;
+
+/**
+ * The outcome the recovery of a stopped execution recorded, read once a second for up to
+ * RECOVERY_WAIT_SECONDS. Undefined if none yet: a recovery that runs later reads the weights as they
+ * are now.
+ */
+const recoveryOutcome = async (releaseId: string, deps: Pick<ReleaseDeps, 'store'>) => {
+  for (let i = 0; i <= RECOVERY_WAIT_SECONDS; i++) {
+    const outcome = (await deps.store.getRelease(releaseId))?.outcome;
+    if (outcome) return outcome;
+    if (i < RECOVERY_WAIT_SECONDS) await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return undefined;
+};
 
 type Deps = Pick<
   ReleaseDeps,
@@ -104,6 +122,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // The old version cannot run on the new schema: the weights stay for a person to decide.
     throw new RollbackRequested(
       `${stopped} while step ${input.step + 1} was set; a breaking migration ran, so traffic stays (blue=${weights.blue} green=${weights.green})`,
+    );
+  }
+  // A rollback goes forward to the colour it restores (healthy, just checked), as its recovery does:
+  // undone, traffic would land on the version ops wanted gone, which the recovery that saw it back
+  // has scaled to 0. Only a recovery that saw nothing moved (Aborted: it scales the restored colour
+  // to 0) is followed back.
+  if (
+    stopped &&
+    after?.kind === ReleaseKind.Rollback &&
+    (await recoveryOutcome(input.releaseId, deps)) !== Outcome.Aborted
+  ) {
+    throw new RollbackRequested(
+      `${stopped} while step ${input.step + 1} was set; traffic stays on ${plan.toColour}, the colour this rollback restores`,
     );
   }
   if (stopped) {

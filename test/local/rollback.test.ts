@@ -1,7 +1,9 @@
 /** Ops rollbacks through the rollback state machine, in the simulated account. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { invocation } from '../../local/faults.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { brokenInvariants } from '../support/invariants.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
 let w: TestWorld | undefined;
@@ -128,4 +130,40 @@ describe('ops rollback', () => {
     });
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
   });
+});
+
+describe('a rollback stopped while its weight change lands', () => {
+  // Review finding: the step's fence put traffic back on the colour rolled back from, which the
+  // recovery (seeing traffic already back) had scaled to 0: RolledBack, and nothing serving.
+  it.each([0, 1, 2])(
+    'answered %i s late: traffic stays on the colour restored, which runs → RolledBack',
+    async (delay) => {
+      w = await startWorld();
+      const r = w.rt;
+      r.push('checkout-api', 'v2');
+      await r.settle();
+      await r.drain();
+      const elb = r.account.elbv2 as unknown as { ModifyRule: (input: unknown) => unknown };
+      const original = elb.ModifyRule.bind(elb);
+      let id = '';
+      let stopped = false;
+      elb.ModifyRule = async (input) => {
+        const out = await original(input);
+        if (!stopped && invocation.getStore()?.state === 'ShiftTraffic' && id) {
+          stopped = true;
+          r.stopExecution(id);
+          await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+        }
+        return out;
+      };
+      id = r.startRollback({ target: 'checkout-api', reason: 'a late answer' });
+      await r.settle();
+      await r.drain(900);
+      expect(stopped).toBe(true);
+      expect((await r.release(id))?.outcome).toBe('RolledBack');
+      expect(liveWeights(r, w.checkout)).toEqual({ blue: 100, green: 0 });
+      expect(runningTasks(r, w.checkout).blue).toBeGreaterThan(0);
+      expect(await brokenInvariants(r, w.checkout, [id])).toEqual([]);
+    },
+  );
 });
