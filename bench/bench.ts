@@ -82,6 +82,18 @@ interface Figures {
   wallMs: number;
 }
 
+/** When the event about task `arn` reaching `status` reached `rule`'s target; `fallback` if it never did. */
+const taskEventKnownAt = (
+  runtime: LocalRuntime,
+  arn: string,
+  status: string,
+  rule: string,
+  fallback: number,
+) => {
+  const event = runtime.bus.emitted.find((e) => e.detail.taskArn === arn && e.detail.lastStatus === status);
+  return (event && runtime.bus.deliveredAt(event.id, rule)) ?? fallback;
+};
+
 /**
  * Critical-path floor of a promoted release: the later of the snapshot and the stable deployment's
  * health grace, then the health check (the new colour's target-health read), and each traffic step: the alarm
@@ -147,10 +159,7 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
   let hooks = 0;
   for (const t of runtime.account.ecs.oneOff?.all() ?? []) {
     if (t.createdAt < pushedAt || t.stoppedAt === undefined) continue;
-    const stopped = runtime.bus.emitted.find(
-      (e) => e.detail.taskArn === t.arn && e.detail.lastStatus === 'STOPPED',
-    );
-    const end = stopped ? known(stopped, 'hook-task-stopped') : t.stoppedAt;
+    const end = taskEventKnownAt(runtime, t.arn, 'STOPPED', 'hook-task-stopped', t.stoppedAt);
     hooks += end - t.createdAt;
     delivery += end - t.stoppedAt;
   }
@@ -173,13 +182,10 @@ const cutoverMs = (runtime: LocalRuntime, target: Target, pushedAt: number) => {
   const stopCall = log.find((c) => c.by === 'stop-member');
   const startCall = log.find((c) => c.by === 'start-member');
   if (!stopCall || !startCall) return { ms: 0, delivery: 0 };
-  // When the event about a task reaching `status` reached Switchyard (its rule's target).
-  const known = (taskId: string, status: string, fallback: number) => {
-    const event = runtime.bus.emitted.find(
-      (e) => String(e.detail.taskArn).endsWith(`/${taskId}`) && e.detail.lastStatus === status,
-    );
-    return (event && runtime.bus.deliveredAt(event.id, 'group-tasks')) ?? fallback;
-  };
+  const arn = (taskId: string) =>
+    `arn:aws:ecs:${runtime.account.region}:${runtime.account.accountId}:task/${target.ecs.cluster}/${taskId}`;
+  const known = (taskId: string, status: string, fallback: number) =>
+    taskEventKnownAt(runtime, arn(taskId), status, 'group-tasks', fallback);
   let ms = 0;
   let delivery = 0;
   for (const m of target.group.filter((g) => g.role === 'singleton')) {

@@ -20,7 +20,7 @@ interface Aws {
 
 /** Each member of `promoted`'s group, planned back: from the colour it put live to the one before. */
 export const planGroupRollback = async (
-  target: { name: string; group: { name: string }[] },
+  target: { name: string },
   promoted: ReleaseRecord,
   aws: Aws,
 ): Promise<MemberPlan[]> => {
@@ -65,7 +65,7 @@ export const planGroupRollback = async (
       fromService: m.toService,
       toService: m.fromService,
       desiredCount: Math.max(1, live?.desiredCount ?? m.desiredCount),
-      fromTaskDefinitionArn: m.fromTaskDefinitionArn,
+      // fromTaskDefinitionArn stays the last good revision: DeployMember registers a copy of it.
       image,
     });
   }

@@ -114,7 +114,7 @@ export const waitFor = (
           service: m.toService,
         })),
         // One stopped task's event is judged by that task alone (checkStoppedMemberTask).
-        ...(input.members?.length && deployedAfter ? { releaseStartedAt: deployedAfter } : {}),
+        ...(input.members?.length && deployedAfter ? { deployedAfter } : {}),
         // The target's analysis judges the new colour on real traffic on each reconciler tick.
         ...(checksAt(target.analysis, When.Bakes).length ? { analysis: { target: target.name, step } } : {}),
         // At 100% the old colour serves nothing: the previous step's bake is its baseline.
@@ -187,9 +187,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // A group's new tasks were all created after this release began validating, with the lock held:
   // a task created before (a release queued behind the previous one starts its execution early)
   // is the previous release's, whatever its colour.
-  const deployedAfter =
-    record?.phases.find((p) => p.name === 'Validate')?.startedAt ??
-    ('releaseStartedAt' in input ? input.releaseStartedAt : undefined);
+  const deployedAfter = record?.phases.find((p) => p.name === 'Validate')?.startedAt;
   const wait = waitFor(
     input,
     deps.now(),

@@ -33,11 +33,6 @@ const watched = {
   hold: z.boolean().optional(),
   /** The plan's group: web members' rules go back with the primary's, their targets are watched too. */
   members: z.array(memberPlanSchema).optional(),
-  /**
-   * When the release began (`$$.Execution.StartTime`): a member's task created before it is not
-   * this release's, so its stop (a late event) says nothing about this release's new colour.
-   */
-  releaseStartedAt: z.iso.datetime({ offset: true }).optional(),
 };
 
 /** Which of a group member's waits this is (one member may wait on one service more than once). */

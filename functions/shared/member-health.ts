@@ -78,7 +78,8 @@ export const failedMemberTasks = async (
 
 /**
  * One task's stop, re-read (the event is a hint): its line if it is a task of one of `services` that
- * this release started (created at or after `since`) and that stopped on its own; otherwise none.
+ * this release started (created at or after `since`, when it began deploying) and that stopped on
+ * its own; otherwise none.
  * One DescribeTasks: the path from a member's failure to the rollback stays within three calls
  * (this read, then the rule's write and its read-back).
  */

@@ -97,7 +97,8 @@ export interface CheckOptions {
   analysis?: boolean;
   /**
    * The event is one service task's stop (a group member's task, maybe failing): a bake that can
-   * judge it by that task alone (it knows when its release began) re-reads only that task. Its
+   * judge it by that task alone (it knows when its release began deploying: `deployedAfter`)
+   * re-reads only that task. Its
    * alarms, targets and other members are left to their own events and the reconciler's ticks.
    */
   stoppedTask?: { cluster: string; taskArn: string };
@@ -390,7 +391,7 @@ const checkStoppedMemberTask = async (
     return { state: 'done', output: { percent, bakedUntil: endsAt } };
   }
   const services = (wait.condition.memberServices as MemberService[] | undefined) ?? [];
-  const since = Date.parse(wait.condition.releaseStartedAt as string);
+  const since = Date.parse(wait.condition.deployedAfter as string);
   const failures = services.length ? await failedMemberTask(aws.ecs, services, stopped, since) : new Map();
   return failures.size > 0
     ? {
@@ -408,7 +409,7 @@ const checkBakes = async (
   checks: Map<string, WaitCheck>,
 ) => {
   const { stoppedTask } = options;
-  const byTask = stoppedTask ? watches.filter((w) => w.condition.releaseStartedAt !== undefined) : [];
+  const byTask = stoppedTask ? watches.filter((w) => w.condition.deployedAfter !== undefined) : [];
   for (const wait of byTask) {
     checks.set(
       wait.waitId,

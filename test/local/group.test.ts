@@ -13,6 +13,7 @@ import { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
 import { brokenInvariants, watchSingletons } from '../support/invariants.ts';
+import { answerLate } from '../support/late-answer.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url));
 
@@ -358,30 +359,18 @@ describe('an ops rollback of a promoted group stopped while a member step lands'
     const target = findTarget(r.targets, 'bugs');
     await release(r, 'v2');
     const overlaps = watchSingletons(r, target);
-    const ecs = r.account.ecs as unknown as {
-      UpdateService: (input: { service: string; desiredCount?: number }) => unknown;
-    };
-    const original = ecs.UpdateService.bind(ecs);
     let rollbackId = '';
-    let stopped = false;
-    ecs.UpdateService = async (input) => {
-      const out = original(input);
-      if (
-        !stopped &&
-        invocation.getStore()?.state === 'StartNewMember' &&
-        input.service === 'bugs-beat-blue'
-      ) {
-        stopped = true;
-        r.stopExecution(rollbackId);
-        // The call took effect; its answer comes 2 s later (a lost connection, the SDK's retry).
-        await new Promise((resolve) => setTimeout(resolve, 2000));
-      }
-      return out;
-    };
+    const late = answerLate<{ service: string }>(
+      r.account.ecs,
+      'UpdateService',
+      (input) => invocation.getStore()?.state === 'StartNewMember' && input.service === 'bugs-beat-blue',
+      2,
+      () => r.stopExecution(rollbackId),
+    );
     rollbackId = r.startRollback({ target: 'bugs', reason: 'review: a late answer' });
     await r.settle();
     await r.drain(900);
-    expect(stopped).toBe(true);
+    expect(late.fired()).toBe(true);
     expect((await r.release(rollbackId))?.outcome).toBe('RolledBack');
     expect(overlaps).toEqual([]);
     expect(services(r, target)['bugs-beat-blue']).toMatchObject({ desired: 1, running: 1 });

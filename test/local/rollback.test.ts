@@ -4,6 +4,7 @@ import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { invocation } from '../../local/faults.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import { brokenInvariants } from '../support/invariants.ts';
+import { answerLate } from '../support/late-answer.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
 let w: TestWorld | undefined;
@@ -143,23 +144,18 @@ describe('a rollback stopped while its weight change lands', () => {
       r.push('checkout-api', 'v2');
       await r.settle();
       await r.drain();
-      const elb = r.account.elbv2 as unknown as { ModifyRule: (input: unknown) => unknown };
-      const original = elb.ModifyRule.bind(elb);
       let id = '';
-      let stopped = false;
-      elb.ModifyRule = async (input) => {
-        const out = await original(input);
-        if (!stopped && invocation.getStore()?.state === 'ShiftTraffic' && id) {
-          stopped = true;
-          r.stopExecution(id);
-          await new Promise((resolve) => setTimeout(resolve, delay * 1000));
-        }
-        return out;
-      };
+      const late = answerLate(
+        r.account.elbv2,
+        'ModifyRule',
+        () => invocation.getStore()?.state === 'ShiftTraffic' && id !== '',
+        delay,
+        () => r.stopExecution(id),
+      );
       id = r.startRollback({ target: 'checkout-api', reason: 'a late answer' });
       await r.settle();
       await r.drain(900);
-      expect(stopped).toBe(true);
+      expect(late.fired()).toBe(true);
       expect((await r.release(id))?.outcome).toBe('RolledBack');
       expect(liveWeights(r, w.checkout)).toEqual({ blue: 100, green: 0 });
       expect(runningTasks(r, w.checkout).blue).toBeGreaterThan(0);

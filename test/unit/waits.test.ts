@@ -2,6 +2,8 @@
  * The reconciler's best-effort checking (a throttled batch waits for the next round; the rest go
  * on), and the fast rollback a failed bake's resume makes.
  */
+
+import { fileURLToPath } from 'node:url';
 import {
   DescribeServicesCommand,
   DescribeTasksCommand,
@@ -18,6 +20,8 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { SendTaskFailureCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { run as registerWait } from '../../functions/register-wait/run.ts';
+import { loadTargetsFile } from '../../functions/shared/config.ts';
 import { failedMemberTasks } from '../../functions/shared/member-health.ts';
 import type { Store, WaitRecord } from '../../functions/shared/store.ts';
 import { WaitKind } from '../../functions/shared/vocabulary.ts';
@@ -144,7 +148,7 @@ describe("a member task's stop, judged by that task alone", () => {
     endsAt: '2026-01-05T09:20:00Z',
     targetGroupArn: 'arn:tg/green',
     memberServices: [{ member: 'worker', cluster: 'prod', service: 'a-worker-green' }],
-    releaseStartedAt: '2026-01-05T09:00:00Z',
+    deployedAfter: '2026-01-05T09:00:00Z',
   });
   const stopped = { cluster: 'prod', taskArn: 'arn:aws:ecs:us-east-1:1:task/prod/abc123' };
   const task = (overrides: Partial<Task>) => ({
@@ -197,8 +201,8 @@ describe("a member task's stop, judged by that task alone", () => {
     expect(checks.get('bake')).toMatchObject({ state: 'pending' });
   });
 
-  it('a bake registered without the release start (an older wait) gets the full check', async () => {
-    const { releaseStartedAt: _, ...condition } = bake.condition;
+  it('a bake registered without deployedAfter (an older wait) gets the full check', async () => {
+    const { deployedAfter: _, ...condition } = bake.condition;
     const cloudwatch = { send: async () => ({ MetricAlarms: [] }) };
     const elbv2 = { send: async () => ({ TargetHealthDescriptions: [] }) };
     ecs
@@ -249,5 +253,75 @@ describe('a member judged in full: only its own rollout’s tasks', () => {
     // The same stop by a task of this rollout fails it.
     ecs.on(DescribeTasksCommand).resolves({ tasks: [stopped('new', 'ecs-svc/3')] });
     expect([...(await failedMemberTasks(ecs as unknown as ECSClient, services)).keys()]).toEqual(['worker']);
+  });
+});
+
+describe("a group bake's registration", () => {
+  it('judges a stopped task from when the release began validating (lock held), not from its execution start', async () => {
+    // A release queued behind another starts its execution early: the earlier release's tasks,
+    // created after that, are not this one's (review finding). Validate runs with the lock held.
+    const targets = loadTargetsFile(
+      fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url)),
+    );
+    const validatedAt = '2026-01-05T09:10:00.000Z';
+    const put: WaitRecord[] = [];
+    const quiet = {
+      send: async () => ({ MetricAlarms: [], TargetHealthDescriptions: [], services: [], taskArns: [] }),
+    };
+    const store = {
+      getRelease: async () => ({
+        releaseId: 'r',
+        target: 'bugs',
+        phases: [{ name: 'Validate', startedAt: validatedAt }],
+      }),
+      putWait: async (w: WaitRecord) => {
+        put.push(w);
+      },
+    };
+    const worker = {
+      name: 'worker',
+      role: 'worker' as const,
+      cluster: 'prod',
+      fromColour: 'blue' as const,
+      toColour: 'green' as const,
+      fromService: 'bugs-worker-blue',
+      toService: 'bugs-worker-green',
+      container: 'worker',
+      desiredCount: 4,
+      fromTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/bugs-worker:1',
+      image: 'repo@sha256:ab',
+    };
+    await registerWait(
+      {
+        releaseId: 'bugs-0123456789ab',
+        target: 'bugs',
+        kind: WaitKind.Bake,
+        taskToken: 't',
+        enteredAt: '2026-01-05T09:20:00.000Z',
+        traffic: {
+          step: 0,
+          stepCount: 2,
+          percent: 10,
+          bakeSeconds: 600,
+          last: false,
+          weights: { blue: 90, green: 10 },
+        },
+        toColour: 'green',
+        members: [worker],
+      },
+      {
+        targets,
+        store,
+        ecs: quiet,
+        elbv2: quiet,
+        cloudwatch: quiet,
+        // The step's notice goes out on registration.
+        sns: quiet,
+        events: quiet,
+        eventBus: 'default',
+        now: () => new Date('2026-01-05T09:20:00Z'),
+      } as unknown as Parameters<typeof registerWait>[1],
+    );
+    expect(put[0]?.condition.deployedAfter).toBe(validatedAt);
   });
 });
