@@ -25,13 +25,22 @@ interface Run {
   stdout: string;
   stderr: string;
 }
-const cli = (args: string[], env: Record<string, string> = {}, entry = inject('cliEntry')): Promise<Run> =>
+const cli = (
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  entry = inject('cliEntry'),
+): Promise<Run> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
       // The CLI bundled once for the run (test/support/cli-bundle.ts); `the shipped entry` runs bin.mjs.
       [entry, ...args],
-      { cwd: root, env: { ...process.env, USER: 'alice', ...env }, timeout: 120_000 },
+      // An `undefined` in `env` removes that variable, as a user's shell would not have it.
+      {
+        cwd: root,
+        env: JSON.parse(JSON.stringify({ ...process.env, USER: 'alice', ...env })),
+        timeout: 120_000,
+      },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 3) : 0, stdout, stderr }),
     );
   });
@@ -409,13 +418,16 @@ describe.concurrent('switchyard CLI (--local)', () => {
   it('the shipped entry (cli/bin.mjs, the sources through tsx) releases and reports as the bundle does', async () => {
     const state = stateDir();
     const bin = `${root}cli/bin.mjs`;
+    // The suite's own process runs silent (test/setup.ts); a user's shell sets no log level.
     const released = await cli(
       ['--local', '--state', state, 'release', '--target', 'checkout-api', '--tag', 'v2'],
-      {},
+      { POWERTOOLS_LOG_LEVEL: undefined },
       bin,
     );
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toContain('checkout-api-8ad35635e58d: Promoted');
+    // No simulated function's log line reaches the terminal (one "release outcome" INFO line did).
+    expect(released.stdout).not.toContain('"level"');
     const status = await cli(
       ['--local', '--state', state, '--json', 'status', '--target', 'checkout-api'],
       {},

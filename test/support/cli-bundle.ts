@@ -42,6 +42,8 @@ export async function setup(project: TestProject) {
     target: 'node22',
     packages: 'external',
     logLevel: 'warning',
+    // As cli/bin.mjs does before it loads main.ts (the demo passes its own level to the runtime).
+    banner: { js: "process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';" },
     plugins: [
       {
         name: 'own-import-meta-url',
