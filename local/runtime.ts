@@ -48,7 +48,7 @@ import { ApiFront } from './api-front.ts';
 import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
-import { resetTables, startDynalite } from './dynamo.ts';
+import { resetTables, skipSigning, startDynalite } from './dynamo.ts';
 import { type FaultPlan, Faults, invocation } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { seededRandom } from './rng.ts';
@@ -180,6 +180,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
     }
     // Requests reach dynalite inside this process (see inProcessHandler), before any call is made.
     (clients.dynamo.config as { requestHandler: unknown }).requestHandler = dynalite.handler;
+    skipSigning(clients.dynamo);
     trackIo(clients.dynamo, {
       begin: () => {
         current?.io.begin();
