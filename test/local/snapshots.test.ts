@@ -58,4 +58,12 @@ describe('snapshot retention', () => {
     expect((await releaseOf('v3'))?.prunedSnapshots).toBeUndefined();
     expect([...rt.account.rds.snapshots.keys()].sort()).toEqual(['nightly-export', s4, s5].sort());
   });
+
+  it('prunes after Promoted is recorded (housekeeping is not lead time) and before the lock is freed', async () => {
+    const phases = (await releaseOf('v5'))?.phases ?? [];
+    const at = (name: string, edge: 'startedAt' | 'endedAt') =>
+      Date.parse(phases.find((p) => p.name === name)?.[edge] ?? 'NaN');
+    expect(at('RecordOutcome', 'endedAt')).toBeLessThanOrEqual(at('PruneSnapshots', 'startedAt'));
+    expect(at('PruneSnapshots', 'endedAt')).toBeLessThanOrEqual(at('ReleaseLock', 'startedAt'));
+  });
 });
