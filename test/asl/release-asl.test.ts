@@ -394,14 +394,25 @@ describe('release.asl.json', () => {
       'StopOldMember',
       'IsSingleton',
       'CutOverDone',
-      'WaitForOldMemberDrained',
-      'OldMemberDrainTimedOut',
-      'WaitForNewMemberStopped',
-      'NewMemberStopTimedOut',
+      'AwaitSingletonCutOver',
       'StartNewMember',
       'WaitForNewMemberStable',
       'NewMemberStableTimedOut',
     ]);
+    // Both conditions are awaited at once (they are independent), each wait with its own timeout; the
+    // new colour starts only once both hold, and the iteration keeps its member (ResultPath null).
+    const awaitBoth = cutover.ItemProcessor.States.AwaitSingletonCutOver as Omit<State, 'Branches'> & {
+      Branches: { StartAt: string; States: Record<string, State> }[];
+      ResultPath: null;
+      Next: string;
+    };
+    expect(awaitBoth.Type).toBe('Parallel');
+    expect(awaitBoth.Branches.map((b) => [b.StartAt, ...Object.keys(b.States)])).toEqual([
+      ['WaitForOldMemberDrained', 'WaitForOldMemberDrained', 'OldMemberDrainTimedOut'],
+      ['WaitForNewMemberStopped', 'WaitForNewMemberStopped', 'NewMemberStopTimedOut'],
+    ]);
+    expect(awaitBoth.ResultPath).toBeNull();
+    expect(awaitBoth.Next).toBe('StartNewMember');
     // AfterSetWeight enters the cut-over only while $.cutover is absent: the Map must set it.
     expect((cutover as { ResultPath?: string }).ResultPath).toBe('$.cutover');
     expect((definition.States.RollBackTraffic as { Next: string }).Next).toBe('HasGroupToRollBack');
