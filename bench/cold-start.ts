@@ -4,9 +4,10 @@
  * parsing), several times; median, min and max in ms, with the bundle size.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTargetsFile, validatedTargetsDocument } from '../functions/shared/config.ts';
 import { bundleEntry, bundleFunction } from '../infra/bundling.ts';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
 
@@ -30,10 +31,16 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
   const out = join(root, 'node_modules', '.cache', 'switchyard-cold-start');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  const deployedTargets = join(out, 'targets.json');
+  writeFileSync(
+    deployedTargets,
+    validatedTargetsDocument(loadTargetsFile(join(root, 'local', 'targets.json'))),
+  );
   const env = {
     ...process.env,
     AWS_REGION: 'us-east-1',
-    SWITCHYARD_TARGETS_FILE: join(root, 'local', 'targets.json'),
+    // As deployed: the targets the stack validated and bundled (validatedTargetsDocument).
+    SWITCHYARD_TARGETS_FILE: deployedTargets,
     LOCKS_TABLE: 'locks',
     RELEASES_TABLE: 'releases',
     WAITS_TABLE: 'waits',

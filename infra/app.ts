@@ -13,7 +13,6 @@ export const buildApp = (app: App = new App()) => {
   const targets = loadTargetsFile(targetsFile);
   const stack = new SwitchyardStack(app, String(app.node.tryGetContext('stackName') ?? 'Switchyard'), {
     targets,
-    targetsFile,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));

@@ -7,6 +7,19 @@
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 
+const shim = (name: string) => fileURLToPath(new URL(`./builtins/${name}.cjs`, import.meta.url));
+
+/**
+ * `http` and `https` (imported by the SDK's HTTP handler) load through CommonJS (infra/builtins):
+ * module initialisation 177 -> 157 ms for record-outcome (cold-start proxy, 9 interleaved runs).
+ */
+export const builtinAliases: Record<string, string> = {
+  http: shim('http'),
+  'node:http': shim('http'),
+  https: shim('https'),
+  'node:https': shim('https'),
+};
+
 export const bundleOptions = {
   bundle: true,
   minify: true,
@@ -17,6 +30,7 @@ export const bundleOptions = {
   banner: {
     js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
   },
+  alias: builtinAliases,
   metafile: true as const,
   logLevel: 'silent' as const,
 } satisfies BuildOptions;

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ArnFormat,
   type CfnElement,
@@ -7,6 +10,7 @@ import {
   RemovalPolicy,
   Stack,
   type StackProps,
+  Stage,
   Token,
   Validations,
 } from 'aws-cdk-lib';
@@ -38,7 +42,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { snapshotIdFor } from '../functions/backup-database/run.ts';
 import { checksAt, When } from '../functions/shared/analysis/config.ts';
-import type { TargetsFile } from '../functions/shared/config.ts';
+import { type TargetsFile, validatedTargetsDocument } from '../functions/shared/config.ts';
 import {
   alarmStatePattern,
   ecrPushPattern,
@@ -73,9 +77,8 @@ import { ReleaseFunction } from './constructs/release-function.ts';
 import { type TableName, tableAccess } from './table-access.ts';
 
 export interface SwitchyardStackProps extends StackProps {
+  /** The validated targets; every function bundles them (`validatedTargetsDocument`). */
   targets: TargetsFile;
-  /** The file `targets` was read from; bundled into every function. */
-  targetsFile: string;
 }
 
 /** The shared pattern objects use EventBridge's JSON keys; CDK's EventPattern uses camelCase. */
@@ -191,12 +194,15 @@ export class SwitchyardStack extends Stack {
         SecurityGroup.fromSecurityGroupId(this, `TargetSecurityGroup${i}`, id, { mutable: false }),
       ),
     };
+    // Written once here, beside the templates: each function's cold start reads it as validated.
+    const targetsFile = join(Stage.of(this)?.outdir ?? tmpdir(), `${id}.targets.json`);
+    writeFileSync(targetsFile, validatedTargetsDocument(props.targets));
     this.functions = Object.fromEntries(
       folders.map((folder) => [
         folder,
         new ReleaseFunction(this, pascal(folder), {
           folder,
-          targetsFile: props.targetsFile,
+          targetsFile,
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
           deadLetterQueue: invokedByEvents.has(folder) || invokedAsync.has(folder) ? deadLetters : undefined,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TargetsFile } from '../functions/shared/config.ts';
-import { loadTargetsFile } from '../functions/shared/config.ts';
+import { loadTargetsFile, validatedTargetsDocument } from '../functions/shared/config.ts';
 import {
   alarmStatePattern,
   ecrPushPattern,
@@ -134,7 +134,10 @@ const realRandom = Math.random;
 let current: LocalRuntime | undefined;
 
 const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessState> => {
-  processState ??= (async () => {
+  if (processState) return processState;
+  // Before anything is kept for the process: a file that fails validation leaves no state behind.
+  const functionsTargets = writeValidatedTargets(targetsFile);
+  processState = (async () => {
     const dynalite = await startDynalite();
     const approvalServer = await startApprovalServer(() => current);
     Object.assign(process.env, {
@@ -143,7 +146,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
       SWITCHYARD_DYNAMODB_ENDPOINT: dynalite.endpoint,
-      SWITCHYARD_TARGETS_FILE: targetsFile,
+      // What the stack bundles: the file validated once, with its defaults (validatedTargetsDocument).
+      SWITCHYARD_TARGETS_FILE: functionsTargets,
       LOCKS_TABLE: TABLES.locks,
       RELEASES_TABLE: TABLES.releases,
       WAITS_TABLE: TABLES.waits,
@@ -768,6 +772,15 @@ export class LocalRuntime {
 }
 
 /** Writes a targets document to a temporary file (tests, generated examples). */
+/** The functions' copy of `targetsFile`, as the stack bundles it (validated once, defaults filled in). */
+const writeValidatedTargets = (targetsFile: string): string => {
+  const dir = join(tmpdir(), `switchyard-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, 'functions-targets.json');
+  writeFileSync(path, validatedTargetsDocument(loadTargetsFile(targetsFile)));
+  return path;
+};
+
 export const writeTargetsFile = (targets: unknown, name = 'targets.json'): string => {
   const dir = join(tmpdir(), `switchyard-${process.pid}`);
   mkdirSync(dir, { recursive: true });

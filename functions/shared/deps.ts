@@ -15,7 +15,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { type ApprovalStore, approvalStore } from './approvals.ts';
 import { doc } from './clients/dynamodb.ts';
-import { loadTargetsFile, type TargetsFile } from './config.ts';
+import { loadDeployedTargets, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
 import type { Probe } from './probe.ts';
 import { createStore, type Store } from './store.ts';
@@ -59,7 +59,7 @@ export const baseDeps = (): BaseDeps => {
     'APPROVALS_TABLE',
   );
   return {
-    targets: loadTargetsFile(env.SWITCHYARD_TARGETS_FILE),
+    targets: loadDeployedTargets(env.SWITCHYARD_TARGETS_FILE),
     store: createStore(doc, {
       locks: env.LOCKS_TABLE,
       releases: env.RELEASES_TABLE,

@@ -8,11 +8,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
+import { builtinAliases } from '../bundling.ts';
 
 export interface ReleaseFunctionProps {
   /** Folder under `functions/` whose `handler.ts` exports `handler`. */
   folder: FunctionFolder;
-  /** The validated targets file, copied into the bundle as `targets.json`. */
+  /** The targets document the stack validated (`validatedTargetsDocument`), copied into the bundle as `targets.json`. */
   targetsFile: string;
   environment: Record<string, string>;
   /** Default 30 s; steps that probe or wait on AWS calls get more. */
@@ -69,6 +70,8 @@ export class ReleaseFunction extends NodejsFunction {
         // ESM output: some dependencies still call require(); give them one.
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
         mainFields: ['module', 'main'],
+        // node:http and node:https through CommonJS: an ES import of them costs each cold start (infra/bundling.ts).
+        esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([name, path]) => `${name}=${path}`) },
         // The AWS SDK is bundled (tree-shaken ES modules) rather than loaded from the nodejs22.x
         // runtime's copy: every bundle grows (about 170 KB -> 580 KB, `npm run bundle-report`), but
         // module initialisation halves (acquire-lock 380 -> 160 ms median, `npm run bench`): an ES

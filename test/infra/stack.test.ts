@@ -1,11 +1,13 @@
 /** The CDK stack, proven by synthesis: Template assertions on behaviour, and cdk-nag. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { loadDeployedTargets, loadTargetsFile } from '../../functions/shared/config.ts';
 import { buildApp } from '../../infra/app.ts';
 import { APPROVAL_API_STAGE } from '../../infra/approval-api-limits.ts';
 import { writeTargetsFile } from '../../local/runtime.ts';
@@ -47,6 +49,12 @@ const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Actio
 const resources = (s: Statement) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 
 describe('SwitchyardStack', () => {
+  it('writes the targets it validated, defaults filled in and marked so, for every function to bundle', () => {
+    const written = join(assembly.directory, `${stack.node.id}.targets.json`);
+    expect(JSON.parse(readFileSync(written, 'utf8')).validatedBy).toBe('switchyard');
+    expect(loadDeployedTargets(written)).toEqual(loadTargetsFile(fixtureTargets));
+  });
+
   it('lets the state machine invoke each step function and nothing else', () => {
     const statements = statementsOf((l) => l.startsWith('ReleaseRole'));
     const invoke = statements.filter((s) => actions(s).includes('lambda:InvokeFunction'));

@@ -83,7 +83,6 @@ describe('network reach', () => {
     });
     const stack = new SwitchyardStack(app, 'Net', {
       targets: loadTargetsFile(targetsFile),
-      targetsFile,
       env: { account: '123456789012', region: 'us-east-1' },
     });
     const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function');

@@ -84,7 +84,6 @@ export const synthStack = (targetsFile: string): Record<string, Json> => {
   });
   const stack = new SwitchyardStack(app, STACK_NAME, {
     targets: loadTargetsFile(targetsFile),
-    targetsFile,
     env: { account: ACCOUNT, region: REGION },
   });
   const template = Template.fromStack(stack).toJSON() as Record<string, Json>;

@@ -1,6 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { findTarget, parseTargets, targetsForImage } from '../../functions/shared/config.ts';
+import {
+  findTarget,
+  loadDeployedTargets,
+  loadTargetsFile,
+  parseTargets,
+  targetsForImage,
+  validatedTargetsDocument,
+} from '../../functions/shared/config.ts';
 import { fixtureTargets } from '../support/runtime.ts';
 
 const valid = () => JSON.parse(readFileSync(fixtureTargets, 'utf8'));
@@ -190,5 +200,43 @@ describe('targets config', () => {
     expect(targetsForImage(targets, 'checkout-api', 'v2-rc1')).toEqual([]);
     expect(targetsForImage(targets, 'checkout-api', 'xv2')).toEqual([]);
     expect(targetsForImage(targets, 'search-api', 'v2')).toEqual([]);
+  });
+});
+
+describe('the targets a function reads at cold start (validated once, by the stack)', () => {
+  const files = [
+    ...readdirSync(new URL('../../examples/', import.meta.url)).map((f) => `examples/${f}`),
+    ...readdirSync(new URL('../fixtures/', import.meta.url)).map((f) => `test/fixtures/${f}`),
+    'local/targets.json',
+  ]
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => fileURLToPath(new URL(`../../${f}`, import.meta.url)));
+  const dir = mkdtempSync(join(tmpdir(), 'validated-targets-'));
+  const write = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it.each(files)('%s: read as bundled, it is exactly what validating the file gives', (file) => {
+    const validated = loadTargetsFile(file);
+    const document = validatedTargetsDocument(validated);
+    expect(loadDeployedTargets(write('deployed.json', document))).toEqual(validated);
+    // Validating the bundled copy again changes nothing: the defaults it carries are what zod fills in.
+    const { validatedBy, ...copy } = JSON.parse(document);
+    expect(validatedBy).toBe('switchyard');
+    expect(parseTargets(copy)).toEqual(validated);
+  });
+
+  it('validates any other file, naming what is wrong', () => {
+    const doc = valid();
+    delete doc.targets[0].traffic.targetGroups.green;
+    expect(() => loadDeployedTargets(write('raw.json', JSON.stringify(doc)))).toThrow(
+      /targets\[0\]\.traffic\.targetGroups\.green: .*expected string/,
+    );
+    expect(loadDeployedTargets(fixtureTargets)).toEqual(parseTargets(valid()));
+    // Only Switchyard's own mark skips validation; another is an unknown key.
+    const marked = write('marked.json', JSON.stringify({ validatedBy: 'someone', ...valid() }));
+    expect(() => loadDeployedTargets(marked)).toThrow(/validatedBy/);
   });
 });
