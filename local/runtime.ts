@@ -771,7 +771,6 @@ export class LocalRuntime {
   }
 }
 
-/** Writes a targets document to a temporary file (tests, generated examples). */
 /** The functions' copy of `targetsFile`, as the stack bundles it (validated once, defaults filled in). */
 const writeValidatedTargets = (targetsFile: string): string => {
   const dir = join(tmpdir(), `switchyard-${process.pid}`);
@@ -781,6 +780,7 @@ const writeValidatedTargets = (targetsFile: string): string => {
   return path;
 };
 
+/** Writes a targets document to a temporary file (tests, generated examples). */
 export const writeTargetsFile = (targets: unknown, name = 'targets.json'): string => {
   const dir = join(tmpdir(), `switchyard-${process.pid}`);
   mkdirSync(dir, { recursive: true });
