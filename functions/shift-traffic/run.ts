@@ -6,8 +6,8 @@ import { activeFreeze } from '../shared/freeze.ts';
 import { haltReason } from '../shared/halt.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
 import { weightsFor } from '../shared/strategy.ts';
-import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
-import { Outcome, ReleaseKind } from '../shared/vocabulary.ts';
+import { allTo, type ForwardState, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
+import { type Colour, Outcome, ReleaseKind } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
 /** How long a halted rollback's step waits for its recovery's decision (it follows in seconds). */
@@ -97,12 +97,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (halted) throw new RollbackRequested(halted);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
-  const [{ weights, actions }] = await Promise.all([
-    setWeights(deps.elbv2, target.traffic, weightsFor(plan.toColour, step.percent), current),
-    ...members.map((m, i) =>
-      setWeights(deps.elbv2, m.traffic as TrafficConfig, weightsFor(m.toColour, step.percent), membersNow[i]),
-    ),
-  ]);
+  const rules: { name: string; traffic: TrafficConfig; to: Colour; now: ForwardState }[] = [
+    { name: target.name, traffic: target.traffic, to: plan.toColour, now: current },
+    ...members.map((m, i) => ({
+      name: m.name,
+      traffic: m.traffic as TrafficConfig,
+      to: m.toColour,
+      now: membersNow[i] as ForwardState,
+    })),
+  ];
+  const { weights, actions } = await setInLockstep(deps, rules, step.percent);
   const last = input.step === plan.steps.length - 1;
   const report = {
     step: input.step,
@@ -159,4 +163,33 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     actions,
     summary: `step ${input.step + 1}/${plan.steps.length}: ${step.percent}% on ${plan.toColour} (blue=${weights.blue} green=${weights.green})`,
   };
+};
+
+/**
+ * Sets every web rule of the step, all or none: if one cannot be set (refused, not found, or not
+ * read back as asked), each rule goes back to the weights it had, so a group never stays split with
+ * its web services on two versions, and the error says which rule failed and that no rule moved.
+ */
+const setInLockstep = async (
+  deps: Deps,
+  rules: { name: string; traffic: TrafficConfig; to: Colour; now: ForwardState }[],
+  percent: number,
+): Promise<ForwardState> => {
+  const set = await Promise.allSettled(
+    rules.map((r) => setWeights(deps.elbv2, r.traffic, weightsFor(r.to, percent), r.now)),
+  );
+  const failed = set.findIndex((r) => r.status === 'rejected');
+  if (failed < 0) return (set[0] as PromiseFulfilledResult<ForwardState>).value;
+  // Every rule, the failed one too: its call may have taken effect before it failed.
+  const undone = await Promise.allSettled(
+    rules.map((r) => setWeights(deps.elbv2, r.traffic, r.now.weights, r.now)),
+  );
+  const notUndone = rules.filter((_, i) => undone[i]?.status === 'rejected').map((r) => r.name);
+  const error = (set[failed] as PromiseRejectedResult).reason as Error;
+  error.message = `${rules[failed]?.name}'s rule could not be set to ${percent}% on ${rules[failed]?.to}: ${error.name}: ${error.message}; ${
+    notUndone.length === 0
+      ? 'no rule moved (each was put back as it was)'
+      : `could not put back ${notUndone.join(', ')}: check their weights`
+  }`;
+  throw error;
 };

@@ -24,7 +24,12 @@ import {
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
 import { eventFaults, groupStates, runIn, stepFaults } from '../support/fault-matrix.ts';
-import { RECOVERY_BOUND_SECONDS, recoveryBroken, watchSingletons } from '../support/invariants.ts';
+import {
+  brokenInvariants,
+  RECOVERY_BOUND_SECONDS,
+  recoveryBroken,
+  watchSingletons,
+} from '../support/invariants.ts';
 
 const fixture = JSON.parse(
   readFileSync(fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url)), 'utf8'),
@@ -207,6 +212,51 @@ describe('fault matrix: the ops rollback of a promoted group', () => {
     expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
     expect(result.broken, JSON.stringify(result)).toEqual([]);
     expect(result.outcome).toBe('RolledBack');
+  });
+
+  it('a web rule the rollback cannot set (AccessDenied): no rule moves, so the group never splits across versions; RollbackFailed says which', async () => {
+    const { rt, target } = await groupWorld();
+    try {
+      // Which colour each web rule sends all its traffic to.
+      const rules = () =>
+        [target.traffic, ...target.group.flatMap((m) => (m.traffic ? [m.traffic] : []))].map((traffic) => {
+          const weights = rt.account.elbv2.weightsOf(traffic.listenerRuleArn ?? traffic.listenerArn ?? '');
+          return weights[traffic.targetGroups.green] === 100 ? 'green' : 'blue';
+        });
+      push(rt);
+      await rt.settle();
+      await rt.drain();
+      expect(rules()).toEqual(['green', 'green']);
+      // The primary's ModifyRule passes, the api member's is refused: a permanent error, not retried.
+      rt.faults.arm({
+        api: [
+          {
+            service: 'ELBv2',
+            operation: 'ModifyRule',
+            state: 'ShiftTraffic',
+            error: 'AccessDenied',
+            status: 403,
+            after: 1,
+            times: 1,
+          },
+        ],
+      });
+      const id = rt.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
+      await rt.settle();
+      await rt.drain(600);
+      expect(rt.faults.fired).toEqual(['ShiftTraffic: ELBv2.ModifyRule: AccessDenied']);
+      const rollback = await rt.release(id);
+      expect(rollback?.outcome).toBe('RollbackFailed');
+      expect(rollback?.error?.Cause).toMatch(/AccessDenied/);
+      expect(rollback?.error?.Cause).toMatch(/no rule moved/);
+      // The refused rule never moved, and the primary's went back with it: the group stays on green,
+      // as one (I1 for every member). The restored colours keep running for a person to decide (I4).
+      expect(rules()).toEqual(['green', 'green']);
+      const broken = await brokenInvariants(rt, target, [releaseId, id], 0);
+      expect(broken.filter((b) => b.startsWith('I1'))).toEqual([]);
+    } finally {
+      await rt.dispose();
+    }
   });
 
   it.each(rollbackGroupStates)(
