@@ -6,8 +6,9 @@ import { defaultExclude, defineConfig } from 'vitest/config';
  * config once per process, at cold start (local/runtime.ts), so only files of one targets file can
  * share a worker process: each group is a project with `isolate: false`, whose workers run file
  * after file with the SDK, dynalite and the functions already loaded and warm. Starting a fresh
- * process per file cost a third of these files' CPU. Every other file (a targets file of its own,
- * SDK mocks, only other processes) runs in a process of its own, as before.
+ * process per file cost a third of these files' CPU. The unit files that start no runtime and mock
+ * nothing share one the same way (a process each cost about as much as their tests). Every other
+ * file (a targets file of its own, SDK mocks, only other processes) runs in a process of its own.
  */
 const byTargets: Record<string, string[]> = {
   // test/fixtures/targets.json (startWorld, runCase)
@@ -52,6 +53,29 @@ const byTargets: Record<string, string[]> = {
   analysis: ['test/faults/analysis-steps.test.ts', 'test/local/analysis.test.ts'],
   hooks: ['test/faults/hook-steps.test.ts', 'test/local/hooks.test.ts'],
   promotion: ['test/faults/promotion-steps.test.ts', 'test/local/promotion.test.ts'],
+  // No runtime, no SDK mocks, no environment of their own: pure functions, models and ASL checks.
+  unit: [
+    'test/asl/release-asl.test.ts',
+    'test/asl/rollback-asl.test.ts',
+    'test/unit/analysis.test.ts',
+    'test/unit/approval-details.test.ts',
+    'test/unit/cli-imports.test.ts',
+    'test/unit/clock.test.ts',
+    'test/unit/config.test.ts',
+    'test/unit/ecs-model.test.ts',
+    'test/unit/elbv2-model.test.ts',
+    'test/unit/examples.test.ts',
+    'test/unit/group.test.ts',
+    'test/unit/hooks.test.ts',
+    'test/unit/lint-ignores.test.ts',
+    'test/unit/mann-whitney.test.ts',
+    'test/unit/progressive.test.ts',
+    'test/unit/promotion.test.ts',
+    'test/unit/rate-limits.test.ts',
+    'test/unit/record-pusher.test.ts',
+    'test/unit/signing.test.ts',
+    'test/unit/soak.test.ts',
+  ],
 };
 
 export const config = defineConfig({
