@@ -27,6 +27,8 @@ export interface ApiFault {
    */
   mode?: 'error' | 'timeout';
   timeoutSeconds?: number;
+  /** `error` only: the refusal arrives this many seconds after the call (a slow answer), nothing done. */
+  delaySeconds?: number;
   /** How many calls fail; the rest pass. */
   times: number;
   /** Let this many matching calls pass before failing. */
@@ -144,7 +146,7 @@ export class Faults {
   /** Adds faults now (e.g. for a rollback, after the release it follows ran clean). */
   arm(plan: FaultPlan) {
     for (const f of plan.api ?? []) {
-      this.api.push({ status: 400, after: 0, mode: 'error', timeoutSeconds: 10, ...f });
+      this.api.push({ status: 400, after: 0, mode: 'error', timeoutSeconds: 10, delaySeconds: 0, ...f });
     }
     for (const f of plan.events ?? []) this.events.push({ ...f });
     for (const f of plan.lambda ?? []) this.lambda.push({ ...f });

@@ -1,7 +1,15 @@
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { AlarmTriggered, InvalidInput, RollbackRequested } from '../shared/errors.ts';
+import {
+  AlarmTriggered,
+  classifyError,
+  InvalidInput,
+  RollbackRequested,
+  Throttled,
+  TransientError,
+  WeightsNotApplied,
+} from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { haltReason } from '../shared/halt.ts';
 import { notify, stepNotice } from '../shared/notifications.ts';
@@ -106,26 +114,23 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       now: membersNow[i] as ForwardState,
     })),
   ];
-  const { weights, actions } = await setInLockstep(deps, rules, step.percent);
-  const last = input.step === plan.steps.length - 1;
-  const report = {
-    step: input.step,
-    stepCount: plan.steps.length,
-    percent: step.percent,
-    bakeSeconds: step.bakeSeconds,
-    last,
-    weights,
-  };
-  // A step with a bake is announced by the bake's registration, inside the bake's time: the weight
-  // change is not held up by the notice. A step without one is announced here.
+  let set: ForwardState | undefined;
+  let setError: unknown;
+  try {
+    set = await setInLockstep(deps, input.releaseId, rules, step.percent);
+  } catch (error) {
+    setError = error;
+  }
   // The fence: a rollback requested while the weights were being set may have stopped this
-  // execution and put traffic back already; these weights must not outlive that request.
+  // execution and put traffic back already; these weights must not outlive that request. A step
+  // whose calls failed is fenced too: a call that timed out may have taken effect, its SDK retry
+  // landing after the recovery had put the rule back.
   const after = await deps.store.getRelease(input.releaseId);
   const stopped = haltReason(after);
   if (stopped && after?.migrated === 'breaking') {
     // The old version cannot run on the new schema: the weights stay for a person to decide.
     throw new RollbackRequested(
-      `${stopped} while step ${input.step + 1} was set; a breaking migration ran, so traffic stays (blue=${weights.blue} green=${weights.green})`,
+      `${stopped} while step ${input.step + 1} was set; a breaking migration ran, so traffic stays (${set ? `blue=${set.weights.blue} green=${set.weights.green}` : 'as the failed step left it'})`,
     );
   }
   // A rollback goes forward to the colour it restores (healthy, just checked), as its recovery does:
@@ -150,6 +155,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${stopped} while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
     );
   }
+  if (setError !== undefined || !set) throw setError;
+  const { weights, actions } = set;
+  const last = input.step === plan.steps.length - 1;
+  const report = {
+    step: input.step,
+    stepCount: plan.steps.length,
+    percent: step.percent,
+    bakeSeconds: step.bakeSeconds,
+    last,
+    weights,
+  };
+  // A step with a bake is announced by the bake's registration, inside the bake's time: the weight
+  // change is not held up by the notice. A step without one is announced here.
   await Promise.all([
     deps.store.updateRelease(input.releaseId, { trafficPercent: step.percent }),
     step.bakeSeconds > 0
@@ -166,12 +184,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 };
 
 /**
- * Sets every web rule of the step, all or none: if one cannot be set (refused, not found, or not
- * read back as asked), each rule goes back to the weights it had, so a group never stays split with
- * its web services on two versions, and the error says which rule failed and that no rule moved.
+ * Sets every web rule of the step, all or none. When one is refused for good (not found, access
+ * denied: an error no Retry will clear) and the step has several rules, the rules that read as this
+ * step set them go back to the weights they had, so a group does not stay split with its web services
+ * on two versions, and the error names the rule and says what moved. Nothing is put back when the
+ * release was asked to stop meanwhile (a stopped execution's Lambda runs on: its recovery, or the
+ * rollback, owns the traffic then), nor for an error the state's Retry answers by setting them all again.
  */
 const setInLockstep = async (
   deps: Deps,
+  releaseId: string,
   rules: { name: string; traffic: TrafficConfig; to: Colour; now: ForwardState }[],
   percent: number,
 ): Promise<ForwardState> => {
@@ -180,15 +202,42 @@ const setInLockstep = async (
   );
   const failed = set.findIndex((r) => r.status === 'rejected');
   if (failed < 0) return (set[0] as PromiseFulfilledResult<ForwardState>).value;
-  // Every rule, the failed one too: its call may have taken effect before it failed.
-  const undone = await Promise.allSettled(
-    rules.map((r) => setWeights(deps.elbv2, r.traffic, r.now.weights, r.now)),
+  const error = (set[failed] as PromiseRejectedResult).reason;
+  const retried = classifyError(error);
+  if (
+    rules.length === 1 ||
+    !(error instanceof Error) ||
+    error instanceof WeightsNotApplied ||
+    retried instanceof Throttled ||
+    retried instanceof TransientError
+  )
+    throw error;
+  const rule = rules[failed] as (typeof rules)[number];
+  const what = `${rule.name}'s rule could not be set to ${percent}% on ${rule.to} (${error.name}: ${error.message})`;
+  const halted = haltReason(await deps.store.getRelease(releaseId));
+  if (halted) {
+    error.message = `${what}; ${halted} meanwhile, so the rules are left as they are`;
+    throw error;
+  }
+  // Only a rule that still reads as this step set it is put back (its call may have taken effect
+  // before it failed, and nobody else may have moved it since).
+  const undone = await Promise.all(
+    rules.map(async (r) => {
+      try {
+        const read = await readWeights(deps.elbv2, r.traffic);
+        const asked = weightsFor(r.to, percent);
+        if (read.weights.blue !== asked.blue || read.weights.green !== asked.green) return 'untouched';
+        await setWeights(deps.elbv2, r.traffic, r.now.weights, read);
+        return 'put back';
+      } catch {
+        return 'failed';
+      }
+    }),
   );
-  const notUndone = rules.filter((_, i) => undone[i]?.status === 'rejected').map((r) => r.name);
-  const error = (set[failed] as PromiseRejectedResult).reason as Error;
-  error.message = `${rules[failed]?.name}'s rule could not be set to ${percent}% on ${rules[failed]?.to}: ${error.name}: ${error.message}; ${
+  const notUndone = rules.filter((_, i) => undone[i] === 'failed').map((r) => r.name);
+  error.message = `${what}; ${
     notUndone.length === 0
-      ? 'no rule moved (each was put back as it was)'
+      ? 'no rule moved (each one this step had set was put back as it was)'
       : `could not put back ${notUndone.join(', ')}: check their weights`
   }`;
   throw error;

@@ -280,3 +280,79 @@ describe('fault matrix: the ops rollback of a promoted group', () => {
     },
   );
 });
+
+/**
+ * A stopped execution's Lambda runs on: a ShiftTraffic whose member rule fails slowly (its answer
+ * lost after the call took effect, or a refusal that takes seconds) ends after a stop or an ops
+ * rollback has already put the group back. What it does then must not undo that.
+ */
+describe('fault matrix: a weight change that fails while a stop or rollback lands', () => {
+  const memberRuleFails = (after: number, slow: 'lost answer' | 'slow refusal'): FaultPlan => ({
+    api: [
+      slow === 'lost answer'
+        ? {
+            service: 'ELBv2',
+            operation: 'ModifyRule',
+            state: 'ShiftTraffic',
+            error: 'TimeoutError',
+            mode: 'timeout',
+            timeoutSeconds: 5,
+            after,
+            times: 3,
+          }
+        : {
+            service: 'ELBv2',
+            operation: 'ModifyRule',
+            state: 'ShiftTraffic',
+            error: 'AccessDenied',
+            status: 403,
+            delaySeconds: 8,
+            after,
+            times: 1,
+          },
+    ],
+  });
+
+  // All at once (this file's strategy): the step's second ModifyRule is the api member's.
+  it.each([
+    ['lost answer', 'stop'],
+    ['lost answer', 'rollback'],
+    ['slow refusal', 'stop'],
+    ['slow refusal', 'rollback'],
+  ] as const)(
+    'release, the member rule: %s, then an ops %s: the group ends on one colour, I1-I9 hold',
+    async (slow, how) => {
+      const world = await groupWorld();
+      const result = await runIn(`group member rule ${slow}, then ${how}`, world, 'RolledBack', async () => {
+        world.rt.faults.arm(memberRuleFails(1, slow));
+        push(world.rt);
+        expect(await world.rt.runUntil(() => world.rt.faults.fired.length > 0)).toBe(true);
+        const ids = [releaseId];
+        if (how === 'stop') world.rt.stopExecution(releaseId);
+        else ids.push(world.rt.startRollback({ target: 'bugs', reason: `${slow} while traffic moves` }));
+        await world.rt.settle();
+        return { ids, outcome: (await world.rt.release(releaseId))?.outcome };
+      });
+      expect(result.broken, JSON.stringify(result)).toEqual([]);
+      expect(result.outcome).toBe('RolledBack');
+    },
+  );
+
+  it('ops rollback of the promoted group, stopped while its member rule is slowly refused: it stays RolledBack on blue, I1-I9 hold', async () => {
+    const world = await groupWorld();
+    const result = await runIn('group rollback stopped during a slow refusal', world, 'any', async () => {
+      push(world.rt);
+      await world.rt.settle();
+      await world.rt.drain();
+      world.rt.faults.arm(memberRuleFails(1, 'slow refusal'));
+      const id = world.rt.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
+      expect(await world.rt.runUntil(() => world.rt.faults.fired.length > 0)).toBe(true);
+      world.rt.stopExecution(id);
+      await world.rt.settle();
+      await world.rt.drain(RECOVERY_BOUND_SECONDS);
+      return { ids: [releaseId, id], outcome: (await world.rt.release(id))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+    expect(result.outcome).toBe('RolledBack');
+  });
+});
