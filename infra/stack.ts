@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -195,7 +195,10 @@ export class SwitchyardStack extends Stack {
       ),
     };
     // Written once here, beside the templates: each function's cold start reads it as validated.
-    const targetsFile = join(Stage.of(this)?.outdir ?? tmpdir(), `${id}.targets.json`);
+    const targetsFile = join(
+      Stage.of(this)?.outdir ?? mkdtempSync(join(tmpdir(), 'switchyard-')),
+      `${id}.targets.json`,
+    );
     writeFileSync(targetsFile, validatedTargetsDocument(props.targets));
     this.functions = Object.fromEntries(
       folders.map((folder) => [
