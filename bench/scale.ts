@@ -97,6 +97,20 @@ const peaks = (accept: (c: { throttled?: boolean }) => boolean) => {
     [...perSecond.entries()].map(([service, seconds]) => [service, Math.max(...seconds.values())]),
   );
 };
+// The bound the slowest bucket on every release's path sets: ECS RegisterTaskDefinition (each release
+// registers one revision), `burst` at once and then `perSecond`: the last of N at (N - burst) / rate.
+const registration = publishedRateLimits.find(
+  (l) => l.service === 'ECS' && l.operations.test('RegisterTaskDefinition'),
+);
+if (!registration) throw new Error('scale: no RegisterTaskDefinition rate limit');
+const registered = runtime.account.callLog.filter(
+  (c) => c.call === 'ECS.RegisterTaskDefinition' && !c.throttled,
+);
+const floor = {
+  limit: registration.source,
+  seconds: Math.max(0, (registered.length - registration.burst) / registration.perSecond),
+  lastAnsweredSeconds: Math.max(...registered.map((c) => c.at + c.ms - startedAt)) / 1000,
+};
 const peakCallsPerSecond = peaks((c) => !c.throttled);
 const peakAttemptsPerSecond = peaks(() => true);
 const result = {
@@ -112,6 +126,7 @@ const result = {
   peakAttemptsPerSecond,
   limits: publishedRateLimits.map((l) => l.source),
   virtualSeconds,
+  floor,
   wallMs: Math.round(wallMs),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
