@@ -771,20 +771,19 @@ export class LocalRuntime {
   }
 }
 
-/** The functions' copy of `targetsFile`, as the stack bundles it (validated once, defaults filled in). */
-const writeValidatedTargets = (targetsFile: string): string => {
-  const dir = join(tmpdir(), `switchyard-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'functions-targets.json');
-  writeFileSync(path, validatedTargetsDocument(loadTargetsFile(targetsFile)));
-  return path;
-};
-
-/** Writes a targets document to a temporary file (tests, generated examples). */
-export const writeTargetsFile = (targets: unknown, name = 'targets.json'): string => {
+/** Writes `text` to this process's temporary directory. */
+const writeTemp = (name: string, text: string): string => {
   const dir = join(tmpdir(), `switchyard-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);
-  writeFileSync(path, JSON.stringify(targets, null, 2));
+  writeFileSync(path, text);
   return path;
 };
+
+/** The functions' copy of `targetsFile`, as the stack bundles it (validated once, defaults filled in). */
+const writeValidatedTargets = (targetsFile: string): string =>
+  writeTemp('functions-targets.json', validatedTargetsDocument(loadTargetsFile(targetsFile)));
+
+/** Writes a targets document to a temporary file (tests, generated examples). */
+export const writeTargetsFile = (targets: unknown, name = 'targets.json'): string =>
+  writeTemp(name, JSON.stringify(targets, null, 2));

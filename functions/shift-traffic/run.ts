@@ -105,7 +105,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (halted) throw new RollbackRequested(halted);
   if (alarms && alarms.firing.length > 0) throw new AlarmTriggered(describeFiring(alarms.firing));
 
-  const rules: { name: string; traffic: TrafficConfig; to: Colour; now: ForwardState }[] = [
+  const rules: LockstepRule[] = [
     { name: target.name, traffic: target.traffic, to: plan.toColour, now: current },
     ...members.map((m, i) => ({
       name: m.name,
@@ -155,7 +155,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${stopped} while step ${input.step + 1} was set; all traffic put back on ${plan.fromColour}`,
     );
   }
-  if (setError !== undefined || !set) throw setError;
+  if (!set) throw setError;
   const { weights, actions } = set;
   const last = input.step === plan.steps.length - 1;
   const report = {
@@ -191,10 +191,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
  * release was asked to stop meanwhile (a stopped execution's Lambda runs on: its recovery, or the
  * rollback, owns the traffic then), nor for an error the state's Retry answers by setting them all again.
  */
+interface LockstepRule {
+  /** The target or group member whose rule it is (named in errors). */
+  name: string;
+  traffic: TrafficConfig;
+  to: Colour;
+  /** As read before the step: what a failed step puts it back to. */
+  now: ForwardState;
+}
+
 const setInLockstep = async (
   deps: Deps,
   releaseId: string,
-  rules: { name: string; traffic: TrafficConfig; to: Colour; now: ForwardState }[],
+  rules: LockstepRule[],
   percent: number,
 ): Promise<ForwardState> => {
   const set = await Promise.allSettled(
@@ -212,7 +221,7 @@ const setInLockstep = async (
     retried instanceof TransientError
   )
     throw error;
-  const rule = rules[failed] as (typeof rules)[number];
+  const rule = rules[failed] as LockstepRule;
   const what = `${rule.name}'s rule could not be set to ${percent}% on ${rule.to} (${error.name}: ${error.message})`;
   const halted = haltReason(await deps.store.getRelease(releaseId));
   if (halted) {

@@ -235,6 +235,14 @@ describe('the targets a function reads at cold start (validated once, by the sta
       /targets\[0\]\.traffic\.targetGroups\.green: .*expected string/,
     );
     expect(loadDeployedTargets(fixtureTargets)).toEqual(parseTargets(valid()));
+    // The mark is what the cold start trusts: a marked document is not validated again (a field
+    // zod would refuse comes through as written, so this fails if the function still parsed it).
+    const unchecked = valid();
+    unchecked.targets[0].health = { probes: 'many' };
+    const trusted = loadDeployedTargets(
+      write('trusted.json', JSON.stringify({ validatedBy: 'switchyard', ...unchecked })),
+    );
+    expect(trusted.targets[0]?.health).toEqual({ probes: 'many' });
     // Only Switchyard's own mark skips validation; another is an unknown key.
     const marked = write('marked.json', JSON.stringify({ validatedBy: 'someone', ...valid() }));
     expect(() => loadDeployedTargets(marked)).toThrow(/validatedBy/);
