@@ -20,6 +20,7 @@ import { describeService } from '../functions/shared/ecs.ts';
 import { activeFreeze } from '../functions/shared/freeze.ts';
 import {
   type Hook,
+  type HookPoint,
   migrationCompatibility,
   migrationText,
   thresholdsText,
@@ -234,17 +235,45 @@ export const planRelease = async (
     `take ${t.name}'s lock; check the image, the task definition and the traffic`,
     timed(['AcquireLock', 'Validate'], undefined, ESTIMATES.quick),
   );
+  const hookStep = (h: Hook, point: HookPoint) =>
+    add(
+      `${point[0]?.toUpperCase()}${point.slice(1)}Hooks`,
+      `hook ${h.name}: ${h.task ? `run \`${h.task.command.join(' ')}\` as a one-off task of ${h.task.taskDefinition ?? `the new revision${point === 'preDeploy' ? ' (registered, not yet deployed)' : ''}`} in ${t.ecs.cluster}` : `invoke Lambda function ${h.lambda?.functionName}`} (up to ${h.timeoutSeconds / 60} min)${
+        h.migration
+          ? h.migration.compatibility === 'breaking'
+            ? '; BREAKING migration: once it ran, no automatic rollback (restore the snapshot first)'
+            : '; expand migration: a rollback needs no restore'
+          : ''
+      }${h.thresholds ? `; load test judged: ${thresholdsText(h.thresholds)}` : ''}; a failure ${point === 'postTraffic' ? 'rolls back' : point === 'preDeploy' ? 'aborts with nothing deployed' : 'aborts before any traffic moves'}`,
+      timed([`Hook ${h.name}`], undefined, ESTIMATES.hook),
+    );
   const n = tasks ?? '?';
+  const snapshot = t.database
+    ? `a manual snapshot of ${t.database.kind} ${t.database.identifier} (kept; Switchyard keeps its last ${t.database.keepSnapshots})`
+    : undefined;
+  // preDeploy hooks run the new revision before it is deployed, after the snapshot.
+  const preDeploy = t.hooks.preDeploy.length > 0;
+  if (preDeploy) {
+    add(
+      snapshot ? 'RegisterRevision ∥ BackupDatabase' : 'RegisterRevision',
+      `register ${options.tag} as a new revision for the preDeploy hooks${snapshot ? `; meanwhile ${snapshot}, available before any hook runs` : ''}`,
+      timed(
+        snapshot ? ['RegisterRevision', 'WaitForSnapshot'] : ['RegisterRevision'],
+        undefined,
+        ESTIMATES.quick,
+      ),
+    );
+    for (const h of t.hooks.preDeploy) hookStep(h, 'preDeploy');
+  }
   // The deploy and the snapshot run side by side: the step lasts as long as the longer one.
+  const backupBeside = snapshot && !preDeploy;
   add(
-    t.database ? 'DeployInactiveColour ∥ BackupDatabase' : 'DeployInactiveColour',
-    `deploy ${options.tag} to ${idle} (${t.ecs.services[idle]}): ${n} new task${n === 1 ? '' : 's'}, as many as ${live} runs${
-      t.database
-        ? `; meanwhile a manual snapshot of ${t.database.kind} ${t.database.identifier} (kept; Switchyard keeps its last ${t.database.keepSnapshots})`
-        : ''
+    backupBeside ? 'DeployInactiveColour ∥ BackupDatabase' : 'DeployInactiveColour',
+    `deploy ${options.tag}${preDeploy ? "'s registered revision" : ''} to ${idle} (${t.ecs.services[idle]}): ${n} new task${n === 1 ? '' : 's'}, as many as ${live} runs${
+      backupBeside ? `; meanwhile ${snapshot}` : ''
     }`,
     timed(
-      t.database ? ['WaitForServiceStable', 'WaitForSnapshot'] : ['WaitForServiceStable'],
+      backupBeside ? ['WaitForServiceStable', 'WaitForSnapshot'] : ['WaitForServiceStable'],
       undefined,
       ESTIMATES.deploy,
     ),
@@ -287,18 +316,6 @@ export const planRelease = async (
       [0, 'a person'],
     );
   }
-  const hookStep = (h: Hook, point: string) =>
-    add(
-      point === 'preTraffic' ? 'PreTrafficHooks' : 'PostTrafficHooks',
-      `hook ${h.name}: ${h.task ? `run \`${h.task.command.join(' ')}\` as a one-off task of ${h.task.taskDefinition ?? 'the new revision'} in ${t.ecs.cluster}` : `invoke Lambda function ${h.lambda?.functionName}`} (up to ${h.timeoutSeconds / 60} min)${
-        h.migration
-          ? h.migration.compatibility === 'breaking'
-            ? '; BREAKING migration: once it ran, no automatic rollback (restore the snapshot first)'
-            : '; expand migration: a rollback needs no restore'
-          : ''
-      }${h.thresholds ? `; load test judged: ${thresholdsText(h.thresholds)}` : ''}; a failure ${point === 'preTraffic' ? 'aborts before any traffic moves' : 'rolls back'}`,
-      timed([`Hook ${h.name}`], undefined, ESTIMATES.hook),
-    );
   for (const h of t.hooks.preTraffic) hookStep(h, 'preTraffic');
   const testChecks = checksAt(t.analysis, When.TestTraffic);
   if (testChecks.length)
@@ -415,7 +432,11 @@ export const planRelease = async (
       extraTasks: tasks ?? null,
       snapshot: t.database ? { kind: t.database.kind, identifier: t.database.identifier } : null,
       approval,
-      hooks: { preTraffic: t.hooks.preTraffic, postTraffic: t.hooks.postTraffic },
+      hooks: {
+        preDeploy: t.hooks.preDeploy,
+        preTraffic: t.hooks.preTraffic,
+        postTraffic: t.hooks.postTraffic,
+      },
       group: t.group.map((m) => ({ name: m.name, role: m.role, switch: m.switch ?? null })),
       migration: migrationCompatibility(t.hooks),
       analysis: t.analysis

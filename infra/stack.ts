@@ -57,6 +57,7 @@ import {
   soakCompletedPattern,
 } from '../functions/shared/event-patterns.ts';
 import { RELEASE_STATE_CHANGE, SWITCHYARD_SOURCE } from '../functions/shared/events.ts';
+import { allHooks } from '../functions/shared/hooks.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
@@ -243,9 +244,7 @@ export class SwitchyardStack extends Stack {
     // (a name or name:alias resolves in this account and Region, as the Lambda integration does).
     const hookFunctions = [
       ...new Set(
-        targets
-          .flatMap((t) => [...t.hooks.preTraffic, ...t.hooks.postTraffic])
-          .flatMap((h) => (h.lambda ? [h.lambda.functionName] : [])),
+        targets.flatMap((t) => allHooks(t.hooks)).flatMap((h) => (h.lambda ? [h.lambda.functionName] : [])),
       ),
     ];
     if (hookFunctions.length > 0)
@@ -318,7 +317,7 @@ export class SwitchyardStack extends Stack {
       },
       targets: [target('wait-resume')],
     });
-    const withHooks = targets.filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0);
+    const withHooks = targets.filter((t) => allHooks(t.hooks).length > 0);
     if (withHooks.length > 0) {
       new Rule(this, 'HookTasksStopped', {
         description: "A hook's one-off task stopping resumes its wait",
@@ -618,7 +617,13 @@ export class SwitchyardStack extends Stack {
       // A member's task stopping re-checks the target's bakes, with the new colours' target health.
       allow(['wait-resume'], ['elasticloadbalancing:DescribeTargetHealth'], ['*']);
     }
-    allow(['deploy-inactive-colour'], ['ecr:DescribeRepositories'], repositories);
+    // RegisterRevision registers the revision before the deploy when a target's preDeploy hooks must
+    // run the new version first: the same registration, so the same grants, only if one needs it.
+    const registrars = [
+      'deploy-inactive-colour',
+      ...(targets.some((t) => t.hooks.preDeploy.length > 0) ? ['register-revision'] : []),
+    ] as FunctionFolder[];
+    allow(registrars, ['ecr:DescribeRepositories'], repositories);
     allow(
       [
         'validate',
@@ -649,15 +654,15 @@ export class SwitchyardStack extends Stack {
       services,
     );
     // AWS has no resource-level permissions for these two ECS actions (acknowledged below).
-    allow(['validate', 'deploy-inactive-colour', 'request-approval'], ['ecs:DescribeTaskDefinition'], ['*']);
-    allow(['deploy-inactive-colour'], ['ecs:RegisterTaskDefinition'], ['*']);
-    allow(['deploy-inactive-colour'], ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
+    allow(['validate', ...registrars, 'request-approval'], ['ecs:DescribeTaskDefinition'], ['*']);
+    allow(registrars, ['ecs:RegisterTaskDefinition'], ['*']);
+    allow(registrars, ['ecs:TagResource'], [arn('ecs', 'task-definition', '*')]);
     // Only the roles the targets' task definitions name (Validate refuses a definition naming others).
     const passRoles = targets.flatMap((t) =>
       [t.ecs.roles.task, t.ecs.roles.execution].filter((r) => r !== undefined),
     );
     if (passRoles.length > 0) {
-      allow(['deploy-inactive-colour'], ['iam:PassRole'], passRoles, {
+      allow(registrars, ['iam:PassRole'], passRoles, {
         StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
       });
     }
@@ -679,7 +684,7 @@ export class SwitchyardStack extends Stack {
     );
     // Hooks: one-off tasks in the targets' clusters only. The release's revision is a new revision of
     // whatever family the services run (not known here), so RunTask is scoped by cluster instead.
-    const hookTargets = targets.filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0);
+    const hookTargets = targets.filter((t) => allHooks(t.hooks).length > 0);
     if (hookTargets.length > 0) {
       const hookClusters = [...new Set(hookTargets.map((t) => t.ecs.cluster))];
       allow(['run-hook'], ['ecs:RunTask'], [arn('ecs', 'task-definition', '*')], {
@@ -1150,7 +1155,7 @@ export class SwitchyardStack extends Stack {
     // tasks that stopped on their own), in the targets' own clusters only.
     const taskClusters = new Set(
       targetsFile.targets
-        .filter((t) => t.group.length > 0 || t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0)
+        .filter((t) => t.group.length > 0 || allHooks(t.hooks).length > 0)
         .map((t) => t.ecs.cluster),
     );
     for (const cluster of taskClusters)
@@ -1161,7 +1166,7 @@ export class SwitchyardStack extends Stack {
     // A hook's log stream is named after its task (`<prefix>/<container>/<task id>`), known at run time.
     const hookLogGroups = new Set(
       targetsFile.targets
-        .filter((t) => t.hooks.preTraffic.length + t.hooks.postTraffic.length > 0 && t.ecs.logGroup)
+        .filter((t) => allHooks(t.hooks).length > 0 && t.ecs.logGroup)
         .map((t) => t.ecs.logGroup as string),
     );
     for (const group of hookLogGroups)

@@ -34,6 +34,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'analyse-test-traffic': readsAndRecords,
   'backup-database': recordsPhase,
   'deploy-inactive-colour': readsAndRecords,
+  // Records the revision it registered, so a retry and the deploy use that one.
+  'register-revision': readsAndRecords,
   'check-health': recordsPhase,
   // Stores the approval; a retry re-arms the pending one with its new task token.
   'request-approval': { ...readsAndRecords, approvals: ['GetItem', 'PutItem', 'UpdateItem'] },

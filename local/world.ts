@@ -7,6 +7,7 @@
 
 import { hookGroup } from '../functions/run-hook/run.ts';
 import type { Target } from '../functions/shared/config.ts';
+import { allHooks } from '../functions/shared/hooks.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
@@ -77,7 +78,7 @@ export const buildWorld = (account: SimulatedAccount, target: Target, options: W
 
   account.ecs.addCluster(target.ecs.cluster);
   // The user's own functions its Lambda hooks name.
-  for (const hook of [...target.hooks.preTraffic, ...target.hooks.postTraffic])
+  for (const hook of allHooks(target.hooks))
     if (hook.lambda) account.hookFunctions.add(hook.lambda.functionName);
   const taskDefinition = account.ecs.registerTaskDefinition({
     family: target.name,

@@ -15,6 +15,7 @@ export const releaseFunctions = {
   AnalyseTestTrafficFunctionArn: 'analyse-test-traffic',
   BackupDatabaseFunctionArn: 'backup-database',
   RegisterWaitFunctionArn: 'register-wait',
+  RegisterRevisionFunctionArn: 'register-revision',
   DeployInactiveColourFunctionArn: 'deploy-inactive-colour',
   CheckHealthFunctionArn: 'check-health',
   RequestApprovalFunctionArn: 'request-approval',

@@ -1,14 +1,9 @@
-import {
-  DescribeTaskDefinitionCommand,
-  RegisterTaskDefinitionCommand,
-  UpdateServiceCommand,
-} from '@aws-sdk/client-ecs';
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { containerImage, describeService } from '../shared/ecs.ts';
-import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
+import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
-import { withImage } from '../shared/task-definition.ts';
+import { idleRevision, registerCopy } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
@@ -44,37 +39,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   };
 };
 
+/** The member's revision: the one this release registered (a retry), else its live one with its image. */
 const memberTaskDefinition = async (input: Input, deps: Deps): Promise<string> => {
   const { member } = input;
-  const idle = await describeService(deps.ecs, member.cluster, member.toService);
-  if (idle.taskDefinition) {
-    const current = await deps.ecs.send(
-      new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
-    );
-    const mine = (current.tags ?? []).some(
-      (t) => t.key === 'switchyard:release' && t.value === input.releaseId,
-    );
-    if (
-      mine &&
-      containerImage(current.taskDefinition?.containerDefinitions, member.container) === member.image
+  const where = { cluster: member.cluster, service: member.toService, container: member.container };
+  return (
+    (await idleRevision(deps.ecs, input.releaseId, where, member.image)) ??
+    registerCopy(
+      deps.ecs,
+      input.releaseId,
+      { taskDefinitionArn: member.fromTaskDefinitionArn, container: member.container },
+      member.image,
     )
-      return idle.taskDefinition;
-  }
-  const live = await deps.ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: member.fromTaskDefinitionArn, include: ['TAGS'] }),
   );
-  if (!live.taskDefinition)
-    throw new ResourceNotFound(`task definition ${member.fromTaskDefinitionArn} not found`);
-  const registered = await deps.ecs.send(
-    new RegisterTaskDefinitionCommand({
-      ...withImage(live.taskDefinition, member.container, member.image),
-      tags: [
-        ...(live.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
-        { key: 'switchyard:release', value: input.releaseId },
-      ],
-    }),
-  );
-  const arn = registered.taskDefinition?.taskDefinitionArn;
-  if (!arn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
-  return arn;
 };

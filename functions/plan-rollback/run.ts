@@ -62,7 +62,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     strategy: Strategy.AllAtOnce,
     steps: [{ percent: 100, bakeSeconds: 0 }],
     // A rollback runs no hooks: it puts back what ran before, schema questions are the operator's.
-    hooks: { preTraffic: [], postTraffic: [] },
+    hooks: { preDeploy: [], preTraffic: [], postTraffic: [] },
     changes: [],
     migration: 'none' as const,
     holdOnFailure: false,

@@ -8,7 +8,7 @@ import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } fro
 import { statePublisher } from '../shared/events.ts';
 import { haltReason } from '../shared/halt.ts';
 import { healthDetails } from '../shared/health-text.ts';
-import { hookAction } from '../shared/hooks.ts';
+import { allHooks, hookAction } from '../shared/hooks.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
@@ -296,7 +296,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 
 /** What the approver lets run after saying yes: each hook, and a migration's compatibility. */
 const hookDetails = (plan: Plan): Record<string, string> => {
-  const hooks = [...plan.hooks.preTraffic, ...plan.hooks.postTraffic];
+  const hooks = allHooks(plan.hooks);
   if (hooks.length === 0) return {};
   return {
     Hooks: hooks

@@ -4,7 +4,7 @@ import { analysisIssues, analysisSchema, When } from './analysis/config.ts';
 import { InvalidInput, TargetNotFound } from './errors.ts';
 import { Days, isTimeZone } from './freeze.ts';
 import { groupIssues, groupSchema } from './group.ts';
-import { Compatibility, hooksSchema } from './hooks.ts';
+import { Compatibility, HOOK_POINTS, hooksSchema } from './hooks.ts';
 import { identitySchema, normaliseIdentity } from './identity.ts';
 import { promotesFromSchema, promotionIssues } from './promotion.ts';
 import { routesSchema } from './routing.ts';
@@ -315,7 +315,8 @@ export const TargetSchema = z.strictObject({
     })
     .optional(),
   /**
-   * One-off ECS tasks at named points of a release: `preTraffic` (after the health check and any
+   * One-off ECS tasks at named points of a release: `preDeploy` (after the backup, before the new
+   * colour starts: work the new version needs at boot), `preTraffic` (after the health check and any
    * approval, before any weight moves: migrations, smoke and load tests) and `postTraffic` (after
    * 100% and its bake, with the old colour still warm). See functions/shared/hooks.ts.
    */
@@ -412,7 +413,7 @@ export type TargetsFile = z.infer<typeof TargetsFileSchema>;
 const hookIssues = (target: Target): { path: (string | number)[]; message: string }[] => {
   const issues: { path: (string | number)[]; message: string }[] = [];
   const names = new Map<string, string>();
-  for (const point of ['preTraffic', 'postTraffic'] as const) {
+  for (const point of HOOK_POINTS) {
     target.hooks[point].forEach((hook, i) => {
       const first = names.get(hook.name);
       if (first)
@@ -440,7 +441,20 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
       if (point === 'postTraffic' && hook.migration)
         issues.push({
           path: ['hooks', point, i, 'migration'],
-          message: 'a migration runs before traffic moves: put it in hooks.preTraffic',
+          message:
+            'a migration runs before traffic moves: put it in hooks.preTraffic (or hooks.preDeploy, if the new version needs it to start)',
+        });
+      if (point === 'preDeploy' && hook.migration?.compatibility === Compatibility.Breaking)
+        issues.push({
+          path: ['hooks', point, i, 'migration', 'compatibility'],
+          message:
+            'a preDeploy hook runs while the old version still serves every request, so a breaking migration there would break production before the new colour even starts. Make it expand, or make it the last hooks.preTraffic hook',
+        });
+      if (point === 'preDeploy' && hook.migration && target.approval?.required)
+        issues.push({
+          path: ['hooks', point, i, 'migration'],
+          message:
+            "this target's approval is asked after the deploy and its health check, but a preDeploy migration runs before the deploy: the approvers would decide after the schema changed. Put the migration in hooks.preTraffic (it runs after the approval)",
         });
       if (
         hook.migration?.compatibility === Compatibility.Breaking &&

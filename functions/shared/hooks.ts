@@ -10,12 +10,19 @@
 import * as z from 'zod';
 
 export const HookPoint = {
+  /**
+   * After the backup (the snapshot available) and the new revision's registration; before the new
+   * colour starts. For work the new version needs at boot, such as an expand migration.
+   */
+  PreDeploy: 'preDeploy',
   /** After the backup, the deploy, the health check and any approval; before any weight moves. */
   PreTraffic: 'preTraffic',
   /** After 100% of traffic moved and its bake, while the old colour is still warm. */
   PostTraffic: 'postTraffic',
 } as const;
 export type HookPoint = (typeof HookPoint)[keyof typeof HookPoint];
+/** The points in the order a release reaches them. */
+export const HOOK_POINTS = [HookPoint.PreDeploy, HookPoint.PreTraffic, HookPoint.PostTraffic] as const;
 
 /** What the old version makes of the schema after a migration. */
 export const Compatibility = {
@@ -151,18 +158,22 @@ export type Hook = z.infer<typeof hookSchema>;
 
 export const hooksSchema = z
   .strictObject({
+    preDeploy: z.array(hookSchema).max(10).default([]),
     preTraffic: z.array(hookSchema).max(10).default([]),
     postTraffic: z.array(hookSchema).max(10).default([]),
   })
   .prefault({});
 export type Hooks = z.infer<typeof hooksSchema>;
 
+/** Every hook of a target (or a plan), in the order a release runs them. */
+export const allHooks = <H>(hooks: Record<HookPoint, H[]>): H[] => HOOK_POINTS.flatMap((p) => hooks[p]);
+
 /** One hook as the plan carries it: everything RunTask needs except the release's own revision. */
 export const hookPlanSchema = z.object({
   name: z.string(),
-  point: z.enum([HookPoint.PreTraffic, HookPoint.PostTraffic]),
+  point: z.enum(HOOK_POINTS),
   cluster: z.string(),
-  /** A named task definition; unset, the release's new revision (known only after the deploy). */
+  /** A named task definition; unset, the release's new revision (known once it is registered). */
   taskDefinition: z.string().optional(),
   container: z.string(),
   command: z.array(z.string()),
@@ -181,7 +192,7 @@ export type HookPlan = z.infer<typeof hookPlanSchema>;
 export const lambdaHookPlanSchema = z.object({
   kind: z.literal('lambda'),
   name: z.string(),
-  point: z.enum([HookPoint.PreTraffic, HookPoint.PostTraffic]),
+  point: z.enum(HOOK_POINTS),
   functionName: z.string(),
   payload: z.record(z.string(), z.unknown()),
   timeoutSeconds: z.number().int().min(1).max(LAMBDA_MAX_SECONDS),
@@ -283,7 +294,7 @@ const round = (n: number) => (Number.isInteger(n) ? n : Number(n.toPrecision(4))
 
 /** The compatibility of a target's migrations: breaking if any is (none if there is no migration). */
 export const migrationCompatibility = (hooks: Hooks): Compatibility | 'none' => {
-  const all = [...hooks.preTraffic, ...hooks.postTraffic].flatMap((h) => (h.migration ? [h.migration] : []));
+  const all = allHooks(hooks).flatMap((h) => (h.migration ? [h.migration] : []));
   if (all.length === 0) return 'none';
   return all.some((m) => m.compatibility === Compatibility.Breaking)
     ? Compatibility.Breaking
@@ -292,7 +303,7 @@ export const migrationCompatibility = (hooks: Hooks): Compatibility | 'none' => 
 
 /** One line for plans, approval messages and rollback plans. */
 export const migrationText = (hooks: Hooks): string | undefined => {
-  const migrations = [...hooks.preTraffic, ...hooks.postTraffic].filter((h) => h.migration);
+  const migrations = allHooks(hooks).filter((h) => h.migration);
   if (migrations.length === 0) return undefined;
   const each = migrations
     .map(

@@ -52,10 +52,14 @@ export const planSchema = z.object({
     .min(1),
   /** Set when the release may move traffic inside a freeze window; recorded in the audit trail. */
   breakGlass: breakGlassSchema.optional(),
-  /** One-off tasks before any weight moves and after 100% (functions/shared/hooks.ts). */
+  /** One-off tasks before the deploy, before any weight moves and after 100% (functions/shared/hooks.ts). */
   hooks: z
-    .object({ preTraffic: z.array(anyHookPlanSchema), postTraffic: z.array(anyHookPlanSchema) })
-    .default({ preTraffic: [], postTraffic: [] }),
+    .object({
+      preDeploy: z.array(anyHookPlanSchema).default([]),
+      preTraffic: z.array(anyHookPlanSchema),
+      postTraffic: z.array(anyHookPlanSchema),
+    })
+    .default({ preDeploy: [], preTraffic: [], postTraffic: [] }),
   /** What the target's migrations leave the old version able to do. */
   migration: z.enum(['none', 'expand', 'breaking']).default('none'),
   /** What the release's own task definition changes against the live one (none: a new image only). */

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { CheckResult } from './analysis/judge.ts';
 import type { MemberPlan } from './group.ts';
-import type { Compatibility, Figures, ThresholdResult } from './hooks.ts';
+import type { Compatibility, Figures, HookPoint, ThresholdResult } from './hooks.ts';
 import type { PromotionEvidence, Soak } from './promotion.ts';
 import type {
   Colour,
@@ -89,6 +89,11 @@ export interface ReleaseRecord {
   toColour?: Colour;
   previousTaskDefinitionArn?: string;
   taskDefinitionArn?: string;
+  /**
+   * The release's new revision, registered before its preDeploy hooks ran it (register-revision);
+   * the deploy uses this one rather than registering another.
+   */
+  revisionArn?: string;
   snapshotId?: string;
   /** Switchyard's older snapshots of this target deleted after this release (database.keepSnapshots). */
   prunedSnapshots?: string[];
@@ -149,7 +154,7 @@ export interface AnalysisRecord {
 /** One hook's run, as the release record, the notifications and `switchyard describe` show it. */
 export interface HookResult {
   name: string;
-  point: 'preTraffic' | 'postTraffic';
+  point: HookPoint;
   taskArn?: string;
   /** A Lambda hook's function (name or ARN, as configured). */
   functionName?: string;

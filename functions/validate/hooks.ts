@@ -6,7 +6,13 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { Target } from '../shared/config.ts';
 import { InvalidInput, ResourceNotFound } from '../shared/errors.ts';
-import { type AnyHookPlan, Compatibility, HookPoint, lambdaHookPlan } from '../shared/hooks.ts';
+import {
+  type AnyHookPlan,
+  Compatibility,
+  HOOK_POINTS,
+  type HookPoint,
+  lambdaHookPlan,
+} from '../shared/hooks.ts';
 
 /**
  * The hooks' plans, checked against AWS before anything is touched: each hook's container is in
@@ -20,7 +26,7 @@ export const planHooks = async (
   live: Service,
   liveDefinition: TaskDefinition,
   strategy: string,
-): Promise<{ preTraffic: AnyHookPlan[]; postTraffic: AnyHookPlan[] }> => {
+): Promise<Record<HookPoint, AnyHookPlan[]>> => {
   const launch: Record<string, unknown> = {
     ...(live.capacityProviderStrategy?.length
       ? { capacityProviderStrategy: live.capacityProviderStrategy }
@@ -43,8 +49,8 @@ export const planHooks = async (
       throw error;
     }
   };
-  const plans = { preTraffic: [] as AnyHookPlan[], postTraffic: [] as AnyHookPlan[] };
-  for (const point of [HookPoint.PreTraffic, HookPoint.PostTraffic]) {
+  const plans: Record<HookPoint, AnyHookPlan[]> = { preDeploy: [], preTraffic: [], postTraffic: [] };
+  for (const point of HOOK_POINTS) {
     for (const [i, hook] of target.hooks[point].entries()) {
       const field = `${target.name}: hooks.${point}[${i}] (${hook.name})`;
       if (hook.migration?.compatibility === Compatibility.Breaking && strategy !== 'all-at-once') {

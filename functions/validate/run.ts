@@ -21,7 +21,13 @@ import {
   ResourceNotFound,
 } from '../shared/errors.ts';
 import { groupFields } from '../shared/group.ts';
-import { Compatibility, hookAction, migrationCompatibility, migrationText } from '../shared/hooks.ts';
+import {
+  allHooks,
+  Compatibility,
+  hookAction,
+  migrationCompatibility,
+  migrationText,
+} from '../shared/hooks.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
 import type { Plan } from '../shared/schemas.ts';
@@ -253,7 +259,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     strategy.type,
   );
   const migration = migrationCompatibility(target.hooks);
-  const hookLines = [...hooks.preTraffic, ...hooks.postTraffic].map(
+  const hookLines = allHooks(hooks).map(
     (h) => `Hook ${h.name} (${h.point}): ${hookAction(h)}, up to ${h.timeoutSeconds} s.`,
   );
   await notify(deps, target, {

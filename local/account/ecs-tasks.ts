@@ -106,6 +106,7 @@ export class OneOffTasks {
   /** Every task RunTask started (for tests and the invariants). */
   all(): {
     arn: string;
+    taskDefinitionArn: string;
     lastStatus: string;
     command: string[];
     exitCode?: number;
@@ -115,6 +116,7 @@ export class OneOffTasks {
   }[] {
     return [...this.tasks.values()].map((t) => ({
       arn: t.arn,
+      taskDefinitionArn: t.taskDefinitionArn,
       lastStatus: t.lastStatus,
       command: t.command,
       exitCode: t.exitCode,

@@ -95,11 +95,11 @@ describe('release.asl.json', () => {
       else if (name === 'FrozenWatch') expect(state.TimeoutSecondsPath).toBe('$.traffic.watch.bakeSeconds');
       else if (name === 'WaitForApproval') expect(state.TimeoutSecondsPath).toBe('$.plan.approvalSeconds');
       // Each hook has its own timeout (hooks[].timeoutSeconds, 60 s to 12 h).
-      else if (/^WaitFor(Pre|Post)TrafficHook$/.test(name))
+      else if (/^WaitFor(PreDeploy|PreTraffic|PostTraffic)Hook$/.test(name))
         expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
       // A Lambda hook invokes the user's function: its timeout is the hook's, and a crash or timeout
       // of that function is the hook failing, not retried (see the Lambda hook test below).
-      else if (/^Invoke(Pre|Post)TrafficHook$/.test(name)) {
+      else if (/^Invoke(PreDeploy|PreTraffic|PostTraffic)Hook$/.test(name)) {
         expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
         continue;
       } else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
@@ -224,7 +224,7 @@ describe('release.asl.json', () => {
   });
 
   it('a Lambda hook is invoked by the state machine itself, bounded by its timeout, and every failure goes to its record', () => {
-    for (const point of ['PreTraffic', 'PostTraffic']) {
+    for (const point of ['PreDeploy', 'PreTraffic', 'PostTraffic']) {
       const map = definition.States[`${point}Hooks`] as State & {
         ItemProcessor: { StartAt: string; States: Record<string, State & Record<string, unknown>> };
       };
@@ -280,9 +280,11 @@ describe('release.asl.json', () => {
       'WaitForOldSingletonStable',
       'WaitForOldSingletonStopped',
       'WaitForPostTrafficHook',
+      'WaitForPreDeployHook',
       'WaitForPreTrafficHook',
       'WaitForServiceStable',
       'WaitForSnapshot',
+      'WaitForSnapshotBeforeHooks',
     ]);
     for (const { name, state } of waits) {
       if (state.TimeoutSecondsPath) continue;
@@ -337,6 +339,7 @@ describe('release.asl.json', () => {
       ReleaseRollbackFailed: 'Fail',
       // Inside the Parallel: they fail Prepare with the wait named, and Prepare's Catch cleans up.
       SnapshotTimedOut: 'Fail',
+      SnapshotBeforeHooksTimedOut: 'Fail',
       ServiceStableTimedOut: 'Fail',
       // Inside the group's Maps: they fail the Map with the wait named, and its Catch (or its
       // Parallel's) takes the release to clean-up, rollback or RollbackFailed. A member that
@@ -367,10 +370,58 @@ describe('release.asl.json', () => {
     const prepare = definition.States.Prepare;
     const branchStates = prepare?.Branches?.map((b) => Object.keys(b.States));
     expect(branchStates).toEqual([
-      ['HasDatabase', 'NoDatabase', 'BackupDatabase', 'WaitForSnapshot', 'SnapshotTimedOut'],
+      [
+        'HasDatabase',
+        'NoDatabase',
+        'BackupDatabase',
+        'WaitForSnapshot',
+        'SnapshotTimedOut',
+        'BackedUpBeforeHooks',
+      ],
       ['DeployInactiveColour', 'WaitForServiceStable', 'ServiceStableTimedOut'],
       ['HasGroup', 'NoGroup', 'DeployGroup'],
     ]);
+  });
+
+  it('runs preDeploy hooks after the snapshot and the revision, before anything is deployed; a failed one aborts', () => {
+    const S = definition.States as Record<string, State & Record<string, unknown>>;
+    expect((S.Validate as unknown as { Next: string }).Next).toBe('HasPreDeployHooks');
+    expect(S.HasPreDeployHooks).toMatchObject({
+      Choices: [{ Variable: '$.plan.hooks.preDeploy[0]', IsPresent: true, Next: 'PrepareForPreDeploy' }],
+      Default: 'Prepare',
+    });
+    const before = S.PrepareForPreDeploy as unknown as State & { Next: string; ResultPath: string };
+    expect(before.Branches?.map((b) => Object.keys(b.States))).toEqual([
+      [
+        'HasDatabaseBeforeHooks',
+        'NoDatabaseBeforeHooks',
+        'BackUpBeforeHooks',
+        'WaitForSnapshotBeforeHooks',
+        'SnapshotBeforeHooksTimedOut',
+      ],
+      ['RegisterRevision'],
+    ]);
+    expect(before.Next).toBe('PreDeployHooks');
+    expect(before.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'CleanUpInactiveColour'],
+    ]);
+    const hooks = S.PreDeployHooks as unknown as State & {
+      Next: string;
+      ItemSelector: Record<string, string>;
+    };
+    // The hooks run the registered revision, one at a time, then the deploy.
+    expect(hooks.ItemSelector['taskDefinitionArn.$']).toBe('$.preDeploy.revision.taskDefinitionArn');
+    expect(hooks).toMatchObject({ ItemsPath: '$.plan.hooks.preDeploy', MaxConcurrency: 1, Next: 'Prepare' });
+    expect(hooks.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'CleanUpInactiveColour'],
+    ]);
+    // Prepare does not take a second snapshot for such a target.
+    const hasDatabase = S.Prepare?.Branches?.[0]?.States.HasDatabase as unknown as { Choices: unknown[] };
+    expect(hasDatabase.Choices[0]).toEqual({
+      Variable: '$.plan.hooks.preDeploy[0]',
+      IsPresent: true,
+      Next: 'BackedUpBeforeHooks',
+    });
   });
 
   it('runs a release group as Maps over its members: deploy, cut-over at 100%, scale-down, clean-up, rollback', () => {

@@ -14,7 +14,15 @@ import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
-import { eventFaults, hookStates, lambdaHookStates, runIn, stepFaults } from '../support/fault-matrix.ts';
+import {
+  eventFaults,
+  hookStates,
+  invokeStates,
+  lambdaHookStates,
+  preDeployStates,
+  runIn,
+  stepFaults,
+} from '../support/fault-matrix.ts';
 import { RECOVERY_BOUND_SECONDS, recoveryBroken } from '../support/invariants.ts';
 
 const targetsFile = fileURLToPath(new URL('../fixtures/targets-hooks.json', import.meta.url));
@@ -39,7 +47,21 @@ const hookCase = async (name: string, faults: FaultPlan, expected: string, targe
   });
 };
 
-/** edge-web: its hooks are Lambda functions the state machine invokes. */
+/**
+ * Which target reaches a state: boot-api runs its hooks before the deploy (a Lambda precheck, then a
+ * migration task); edge-web's hooks are Lambda functions; ledger-api's are ECS tasks.
+ */
+const targetOf = (state: string) =>
+  /PreDeploy|BeforeHooks|RegisterRevision/.test(state)
+    ? 'boot-api'
+    : /Lambda|Invoke/.test(state)
+      ? 'edge-web'
+      : 'ledger-api';
+
+/** A hook task Switchyard leaves to finish when a release stops: a migration (stopping one half way is worse). */
+const isMigration = (command: string[]) => command.includes('alembic') || command.includes('migrate');
+
+/** edge-web: its hooks are Lambda functions the state machine invokes (boot-api's precheck too). */
 describe('fault matrix: Lambda hook steps', () => {
   describe.each(lambdaHookStates)('%s', (state) => {
     it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('happy + %s', async (fault) => {
@@ -47,7 +69,7 @@ describe('fault matrix: Lambda hook steps', () => {
         `Lambda hooks ${state} × ${fault}`,
         stepFaults[fault](state),
         'Promoted',
-        'edge-web',
+        targetOf(state),
       );
       expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
       expect(result.broken, JSON.stringify(result)).toEqual([]);
@@ -56,12 +78,34 @@ describe('fault matrix: Lambda hook steps', () => {
   });
 
   it.each([
-    ['the smoke test throws', { 'edge-web-smoke': { error: 'Error: boom' } }, 'Aborted'],
-    ['the smoke test hangs past its timeout', { 'edge-web-smoke': { hang: true } }, 'Aborted'],
-    ['the postTraffic check throws', { 'edge-web-verify': { error: 'Error: boom' } }, 'RolledBack'],
-    ['the postTraffic check hangs past its timeout', { 'edge-web-verify': { hang: true } }, 'RolledBack'],
-  ] as const)('%s → %s', async (name, lambdaHooks, expected) => {
-    const result = await hookCase(`Lambda hooks × ${name}`, { lambdaHooks }, expected, 'edge-web');
+    ['the smoke test throws', { 'edge-web-smoke': { error: 'Error: boom' } }, 'Aborted', 'edge-web'],
+    ['the smoke test hangs past its timeout', { 'edge-web-smoke': { hang: true } }, 'Aborted', 'edge-web'],
+    [
+      'the postTraffic check throws',
+      { 'edge-web-verify': { error: 'Error: boom' } },
+      'RolledBack',
+      'edge-web',
+    ],
+    [
+      'the postTraffic check hangs past its timeout',
+      { 'edge-web-verify': { hang: true } },
+      'RolledBack',
+      'edge-web',
+    ],
+    [
+      'the preDeploy precheck throws',
+      { 'boot-api-precheck': { error: 'Error: boom' } },
+      'Aborted',
+      'boot-api',
+    ],
+    [
+      'the preDeploy precheck hangs past its timeout',
+      { 'boot-api-precheck': { hang: true } },
+      'Aborted',
+      'boot-api',
+    ],
+  ] as const)('%s → %s', async (name, lambdaHooks, expected, target) => {
+    const result = await hookCase(`Lambda hooks × ${name}`, { lambdaHooks }, expected, target);
     expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
     expect(result.broken, JSON.stringify(result)).toEqual([]);
     expect(result.outcome).toBe(expected);
@@ -69,9 +113,14 @@ describe('fault matrix: Lambda hook steps', () => {
 });
 
 describe('fault matrix: hook steps', () => {
-  describe.each(hookStates)('%s', (state) => {
+  describe.each([...preDeployStates, ...hookStates])('%s', (state) => {
     it.each(Object.keys(stepFaults) as (keyof typeof stepFaults)[])('happy + %s', async (fault) => {
-      const result = await hookCase(`hooks ${state} × ${fault}`, stepFaults[fault](state), 'Promoted');
+      const result = await hookCase(
+        `hooks ${state} × ${fault}`,
+        stepFaults[fault](state),
+        'Promoted',
+        targetOf(state),
+      );
       expect(result.fired.length, 'the fault fired').toBeGreaterThan(0);
       expect(result.broken, JSON.stringify(result)).toEqual([]);
       expect(result.outcome).toBe('Promoted');
@@ -84,14 +133,16 @@ describe('fault matrix: hook steps', () => {
     'fails to start': { failToStart: 'CannotPullContainerError: access denied' },
   } as const;
   describe.each([
-    ['migrate (preTraffic)', 'alembic upgrade head', 'Aborted'],
-    ['verify (postTraffic)', 'scripts/validate_migration.py', 'RolledBack'],
-  ])('hook %s', (_hook, command, expected) => {
+    ['migrate (preDeploy)', 'python manage.py migrate', 'Aborted', 'boot-api'],
+    ['migrate (preTraffic)', 'alembic upgrade head', 'Aborted', 'ledger-api'],
+    ['verify (postTraffic)', 'scripts/validate_migration.py', 'RolledBack', 'ledger-api'],
+  ])('hook %s', (_hook, command, expected, target) => {
     it.each(Object.keys(hookFaults) as (keyof typeof hookFaults)[])(`%s → ${expected}`, async (fault) => {
       const result = await hookCase(
         `hook ${command} ${fault}`,
         { tasks: { [command]: hookFaults[fault] } },
         expected,
+        target,
       );
       expect(result.broken, JSON.stringify(result)).toEqual([]);
       expect(result.outcome).toBe(expected);
@@ -112,9 +163,8 @@ describe('fault matrix: hook steps', () => {
     },
   );
 
-  const targetOf = (state: string) => (/Lambda|Invoke/.test(state) ? 'edge-web' : 'ledger-api');
   const idOf = (target: string) => releaseIdFor(target, EcrModel.digestOf(target, 'v2'));
-  const withLambda = [...hookStates, ...lambdaHookStates, 'InvokePreTrafficHook', 'InvokePostTrafficHook'];
+  const withLambda = [...preDeployStates, ...hookStates, ...lambdaHookStates, ...invokeStates];
 
   it.each(withLambda)('a rollback requested at %s: the release stops, nothing left split', async (state) => {
     const target = targetOf(state);
@@ -137,7 +187,7 @@ describe('fault matrix: hook steps', () => {
     // No hook task is left running for a release that stopped (a migration may finish on its own).
     const running = world.rt.account.ecs.oneOff
       ?.all()
-      .filter((t) => t.lastStatus !== 'STOPPED' && !t.command.includes('alembic'));
+      .filter((t) => t.lastStatus !== 'STOPPED' && !isMigration(t.command));
     expect(running).toEqual([]);
   });
 
@@ -161,7 +211,7 @@ describe('fault matrix: hook steps', () => {
     // Its hook tasks were stopped with it (a migration may finish on its own).
     const running = world.rt.account.ecs.oneOff
       ?.all()
-      .filter((t) => t.lastStatus !== 'STOPPED' && !t.command.includes('alembic'));
+      .filter((t) => t.lastStatus !== 'STOPPED' && !isMigration(t.command));
     expect(running).toEqual([]);
   });
 

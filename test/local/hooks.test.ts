@@ -552,3 +552,109 @@ describe("Lambda hooks: an answer past Step Functions' 256 KiB", () => {
     expect(liveWeights(r, findTarget(r.targets, 'edge-web'))).toMatchObject({ blue: 100, green: 0 });
   });
 });
+
+describe('preDeploy hooks (boot-api: a Lambda precheck, then an expand migration the new version needs at boot)', () => {
+  const green = (r: LocalRuntime) =>
+    [...r.account.ecs.services.values()].find((s) => s.name === 'boot-api-green');
+  const calls = (r: LocalRuntime, call: string) => r.account.callLog.filter((c) => c.call === call).length;
+
+  it('run after the snapshot, on the registered revision, and the new colour starts only once they ended → Promoted', async () => {
+    const r = await world();
+    const record = await release(r, 'boot-api', 'v2');
+
+    expect(record.outcome).toBe('Promoted');
+    expect(record.hooks?.map((h) => [h.point, h.name, h.status])).toEqual([
+      ['preDeploy', 'precheck', 'succeeded'],
+      ['preDeploy', 'migrate', 'succeeded'],
+      ['preTraffic', 'smoke', 'succeeded'],
+    ]);
+    const [precheck, migrate] = record.hooks ?? [];
+    const phase = (name: string) => record.phases.find((p) => p.name === name);
+    // The snapshot was available before the first hook; one snapshot, not one per step.
+    expect((phase('WaitForSnapshot')?.endedAt ?? 'z') <= (precheck?.startedAt ?? '')).toBe(true);
+    expect(calls(r, 'RDS.CreateDBSnapshot')).toBe(1);
+    expect(record.phases.filter((p) => p.name === 'BackupDatabase')).toHaveLength(1);
+    // The migration ran the release's revision, registered once, and the deploy rolled out that one.
+    const task = r.account.ecs.oneOff?.all().find((t) => t.command.join(' ') === 'python manage.py migrate');
+    expect(record.revisionArn).toMatch(/task-definition\/boot-api:2$/);
+    expect(task?.taskDefinitionArn).toBe(record.revisionArn);
+    expect(record.taskDefinitionArn).toBe(record.revisionArn);
+    expect(calls(r, 'ECS.RegisterTaskDefinition')).toBe(1);
+    // Nothing of the new version served, or even started, before the migration ended.
+    const stoppedAt = Date.parse(migrate?.stoppedAt ?? '');
+    expect((migrate?.stoppedAt ?? 'z') <= (phase('DeployInactiveColour')?.startedAt ?? '')).toBe(true);
+    const service = green(r);
+    const created = [...(service?.tasks ?? []), ...(service?.stopped ?? [])]
+      .filter((t) => t.taskDefinitionArn === record.revisionArn)
+      .map((t) => t.createdAt.getTime());
+    expect(created.length).toBeGreaterThan(0);
+    expect(Math.min(...created)).toBeGreaterThanOrEqual(stoppedAt);
+    expect(record.migrated).toBe('expand');
+  });
+
+  it('a failing migration aborts with nothing deployed: the new colour never started, nothing shifted, the snapshot kept', async () => {
+    const r = await world({ tasks: { 'python manage.py migrate': { exitCode: 2 } } });
+    const target = findTarget(r.targets, 'boot-api');
+    const before = green(r)?.deployments.map((d) => d.taskDefinition);
+    const record = await release(r, 'boot-api', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.error?.Error).toBe('HookFailed');
+    expect(record.error?.Cause).toMatch(/^hook migrate failed: its container exited 2/);
+    expect(record.hooks?.map((h) => [h.point, h.name, h.status])).toEqual([
+      ['preDeploy', 'precheck', 'succeeded'],
+      ['preDeploy', 'migrate', 'failed'],
+    ]);
+    expect(record.phases.some((p) => p.name === 'DeployInactiveColour')).toBe(false);
+    // The idle colour was never pointed at the revision, and no task of it ran.
+    expect(green(r)?.deployments.map((d) => d.taskDefinition)).toEqual(before);
+    expect(green(r)?.tasks.filter((t) => t.taskDefinitionArn === record.revisionArn)).toEqual([]);
+    expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });
+    expect(runningTasks(r, target)).toEqual({ blue: 4, green: 0 });
+    expect(r.account.rds.snapshots.get(record.snapshotId as string)?.status).toBe('available');
+    // The migration started, so the schema may have changed: the record says what the old version makes of it.
+    expect(record.migrated).toBe('expand');
+  });
+
+  it('a failing Lambda precheck aborts before the migration runs', async () => {
+    const r = await world({ lambdaHooks: { 'boot-api-precheck': { error: 'Error: replica lag 90 s' } } });
+    const record = await release(r, 'boot-api', 'v2');
+
+    expect(record.outcome).toBe('Aborted');
+    expect(record.hooks?.map((h) => [h.name, h.status])).toEqual([['precheck', 'failed']]);
+    expect(r.account.ecs.oneOff?.all() ?? []).toEqual([]);
+    expect(record.migrated).toBeUndefined();
+    expect(record.phases.some((p) => p.name === 'DeployInactiveColour')).toBe(false);
+  });
+});
+
+describe('switchyard plan with preDeploy hooks', () => {
+  it('lists the snapshot and the registration, then the hooks, then the deploy (without a second snapshot)', async () => {
+    const { planRelease } = await import('../../cli/plan.ts');
+    const { backendOf } = await import('../support/cli-backend.ts');
+    const r = await world();
+    r.account.ecr.push('boot-api', 'v2', { silent: true });
+    const target = findTarget(r.targets, 'boot-api');
+    const lines: string[] = [];
+    const result = await planRelease(
+      await backendOf(r, 'local'),
+      { line: (l) => lines.push(l) },
+      { target, tag: 'v2', strategy: target.traffic.strategy, by: 'alice@example.com' },
+    );
+    const steps = (result.json as { steps: { step: string; what: string }[] }).steps;
+    expect(steps.slice(0, 5).map((s) => s.step)).toEqual([
+      'AcquireLock, Validate',
+      'RegisterRevision ∥ BackupDatabase',
+      'PreDeployHooks',
+      'PreDeployHooks',
+      'DeployInactiveColour',
+    ]);
+    expect(steps[3]?.what).toContain(
+      'run `python manage.py migrate` as a one-off task of the new revision (registered, not yet deployed)',
+    );
+    expect(steps[3]?.what).toContain(
+      'expand migration: a rollback needs no restore; a failure aborts with nothing deployed',
+    );
+    expect(steps[4]?.what).not.toContain('snapshot');
+  });
+});

@@ -44,6 +44,9 @@ export const stepFaults = {
 
 /** The hooks' Task states: reached only by a target with hooks (test/faults/hook-steps.test.ts). */
 export const hookStates = [
+  'RunPreDeployHook',
+  'WaitForPreDeployHook',
+  'RecordPreDeployHook',
   'RunPreTrafficHook',
   'WaitForPreTrafficHook',
   'RecordPreTrafficHook',
@@ -57,12 +60,20 @@ export const hookStates = [
  * function (by the state machine: no function of ours runs there) and its record.
  */
 export const lambdaHookStates = [
+  'StartPreDeployLambdaHook',
+  'RecordPreDeployLambdaHook',
   'StartPreTrafficLambdaHook',
   'RecordPreTrafficLambdaHook',
   'StartPostTrafficLambdaHook',
   'RecordPostTrafficLambdaHook',
 ];
-const invokeStates = ['InvokePreTrafficHook', 'InvokePostTrafficHook'];
+export const invokeStates = ['InvokePreDeployHook', 'InvokePreTrafficHook', 'InvokePostTrafficHook'];
+
+/**
+ * Before a target's preDeploy hooks: its snapshot and the new revision's registration (reached only by
+ * a target with preDeploy hooks: boot-api in test/faults/hook-steps.test.ts).
+ */
+export const preDeployStates = ['BackUpBeforeHooks', 'WaitForSnapshotBeforeHooks', 'RegisterRevision'];
 
 /**
  * A release group's Task states (Maps over its members): reached only by a target with a group
@@ -107,6 +118,7 @@ export const fixtureReleaseStates = (): string[] =>
     ...hookStates,
     ...lambdaHookStates,
     ...invokeStates,
+    ...preDeployStates,
     ...groupStates,
     ...promotionStates,
     ...analysisStates,

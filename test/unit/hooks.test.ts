@@ -75,6 +75,55 @@ describe('hooks config', () => {
   });
 });
 
+describe('preDeploy hooks config', () => {
+  // targets[6] is boot-api: a Lambda precheck, then an expand migration, before the deploy.
+  it('accepts expand migrations and Lambda functions before the deploy', () => {
+    const boot = findTarget(parseTargets(doc()), 'boot-api');
+    expect(boot.hooks.preDeploy.map((h) => [h.name, h.migration?.compatibility ?? '-'])).toEqual([
+      ['precheck', '-'],
+      ['migrate', 'expand'],
+    ]);
+  });
+
+  it('refuses a breaking migration before the deploy: the old version serves every request meanwhile', () => {
+    expect(
+      refusal((d) => {
+        d.targets[6].hooks.preDeploy[1].migration.compatibility = 'breaking';
+        d.targets[6].traffic.strategy = { type: 'all-at-once' };
+      }),
+    ).toContain(
+      'targets[6].hooks.preDeploy[1].migration.compatibility: a preDeploy hook runs while the old version still serves every request',
+    );
+  });
+
+  it('refuses a preDeploy migration on a target whose approval comes after the deploy (the DBA would approve a schema already changed), but not a check that migrates nothing', () => {
+    const approval = {
+      required: true,
+      emailFrom: 'switchyard@example.com',
+      approvers: [{ id: 'dba@example.com' }],
+    };
+    expect(
+      refusal((d) => {
+        d.targets[6].approval = approval;
+      }),
+    ).toContain(
+      "targets[6].hooks.preDeploy[1].migration: this target's approval is asked after the deploy and its health check, but a preDeploy migration runs before the deploy",
+    );
+    const checkOnly = doc();
+    checkOnly.targets[6].approval = approval;
+    checkOnly.targets[6].hooks.preTraffic.unshift(checkOnly.targets[6].hooks.preDeploy.pop());
+    expect(findTarget(parseTargets(checkOnly), 'boot-api').hooks.preDeploy).toHaveLength(1);
+  });
+
+  it('names a hook whose name another point already uses', () => {
+    expect(
+      refusal((d) => {
+        d.targets[6].hooks.preTraffic[0].name = 'migrate';
+      }),
+    ).toContain('targets[6].hooks.preTraffic[0].name: "migrate" is also hooks.preDeploy[1]');
+  });
+});
+
 describe('hooks and test-traffic analysis', () => {
   it('refuses judging test traffic after a breaking migration (found by review: a failed check aborted onto a schema the old version cannot use)', () => {
     expect(

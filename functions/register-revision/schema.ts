@@ -1,0 +1,10 @@
+import type * as z from 'zod';
+import { plannedStepSchema } from '../shared/schemas.ts';
+
+export const inputSchema = plannedStepSchema;
+export type Input = z.infer<typeof inputSchema>;
+export interface Output {
+  /** The revision the preDeploy hooks run and the deploy then rolls out. */
+  taskDefinitionArn: string;
+  summary: string;
+}

@@ -1,0 +1,125 @@
+/**
+ * The release's new task definition revision: the live one (or the release's own definition)
+ * registered again with the new image pinned by digest, tagged with the release. Registered by the
+ * deploy, or before it by RegisterRevision when preDeploy hooks must run the new version first; the
+ * deploy then rolls out the revision the hooks ran.
+ */
+import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
+import {
+  DescribeTaskDefinitionCommand,
+  RegisterTaskDefinitionCommand,
+  type TaskDefinition,
+} from '@aws-sdk/client-ecs';
+import { findTarget } from './config.ts';
+import type { ReleaseDeps } from './deps.ts';
+import { containerImage, describeService } from './ecs.ts';
+import { ResourceNotFound } from './errors.ts';
+import type { PlannedStep } from './schemas.ts';
+import type { ReleaseRecord } from './store.ts';
+import { withImage } from './task-definition.ts';
+
+type Deps = Pick<ReleaseDeps, 'targets' | 'ecs' | 'ecr'>;
+
+/** The release's image as a task definition names it: its repository's URI and its digest. */
+const pinnedImage = async (input: PlannedStep, deps: Deps, release: ReleaseRecord): Promise<string> => {
+  const target = findTarget(deps.targets, input.target);
+  if (!release.image) throw new ResourceNotFound(`release record ${input.releaseId} names no image`);
+  const repo = await deps.ecr.send(
+    new DescribeRepositoriesCommand({ repositoryNames: [target.image.repository] }),
+  );
+  const uri = repo.repositories?.[0]?.repositoryUri;
+  if (!uri) throw new ResourceNotFound(`ECR repository ${target.image.repository} not found`);
+  return `${uri}@${release.image.digest}`;
+};
+
+type Ecs = Pick<ReleaseDeps, 'ecs'>['ecs'];
+
+/**
+ * The idle service's task definition, if this release registered it with this image: what a retried
+ * deploy finds. An earlier attempt's revision with the same image is not reused: setting a service to
+ * the task definition it already has starts no new deployment in ECS, and its PRIMARY deployment
+ * would still be that attempt's (perhaps FAILED) one.
+ */
+export const idleRevision = async (
+  ecs: Ecs,
+  releaseId: string,
+  where: { cluster: string; service: string; container: string },
+  image: string,
+): Promise<string | undefined> => {
+  const idle = await describeService(ecs, where.cluster, where.service);
+  if (!idle.taskDefinition) return undefined;
+  const current = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
+  );
+  const mine = (current.tags ?? []).some((t) => t.key === 'switchyard:release' && t.value === releaseId);
+  return mine && containerImage(current.taskDefinition?.containerDefinitions, where.container) === image
+    ? idle.taskDefinition
+    : undefined;
+};
+
+/**
+ * Registers `base` (default: the live definition) again with `image` in `container`, with the live
+ * definition's tags and this release's.
+ */
+export const registerCopy = async (
+  ecs: Ecs,
+  releaseId: string,
+  live: { taskDefinitionArn: string; container: string; base?: TaskDefinition },
+  image: string,
+): Promise<string> => {
+  const described = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: live.taskDefinitionArn, include: ['TAGS'] }),
+  );
+  if (!described.taskDefinition)
+    throw new ResourceNotFound(`task definition ${live.taskDefinitionArn} not found`);
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      ...withImage(live.base ?? described.taskDefinition, live.container, image),
+      tags: [
+        ...(described.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
+        { key: 'switchyard:release', value: releaseId },
+      ],
+    }),
+  );
+  const arn = registered.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
+  return arn;
+};
+
+/** The release's new revision: its own definition (task-definition.ts), else the live one, with its image. */
+export const registerRevision = async (
+  input: PlannedStep,
+  deps: Deps,
+  release: ReleaseRecord,
+  image?: string,
+): Promise<string> =>
+  registerCopy(
+    deps.ecs,
+    input.releaseId,
+    {
+      taskDefinitionArn: input.plan.fromTaskDefinitionArn,
+      container: input.plan.container,
+      base: release.taskDefinitionRequest as TaskDefinition | undefined,
+    },
+    image ?? (await pinnedImage(input, deps, release)),
+  );
+
+/**
+ * The task definition the deploy rolls out: the revision registered before the preDeploy hooks (what
+ * they ran), else the idle service's own if this release already registered it (a retried deploy),
+ * else a new revision.
+ */
+export const releaseRevision = async (
+  input: PlannedStep,
+  deps: Deps,
+  release: ReleaseRecord,
+): Promise<string> => {
+  if (release.revisionArn) return release.revisionArn;
+  const { plan } = input;
+  const image = await pinnedImage(input, deps, release);
+  const where = { cluster: plan.cluster, service: plan.toService, container: plan.container };
+  return (
+    (await idleRevision(deps.ecs, input.releaseId, where, image)) ??
+    registerRevision(input, deps, release, image)
+  );
+};
