@@ -133,14 +133,33 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
   // delay local/bus.ts draws) is part of the floor, and counted apart so that it can be printed.
   let delivery = 0;
   const known = (e: { id: string }, rule: string) => runtime.bus.deliveredAt(e.id, rule) ?? at(e);
-  // The grace counts from stability, so it overlaps a longer snapshot.
-  const readyAt = Math.max(at(stable) + target.health.graceSeconds * 1000, snapshot ? at(snapshot) : 0);
-  const ready = Math.max(
-    readyAt,
-    known(stable, 'ecs-deployment'),
-    snapshot ? known(snapshot, 'rds-snapshot') : 0,
-  );
-  delivery += ready - readyAt;
+  let ready: number;
+  if (target.hooks.preDeploy.length > 0) {
+    // preDeploy hooks: the snapshot, then the hooks (counted with the others below), then the
+    // deployments, from the first UpdateService that starts one to the last completion delivered.
+    const snapshotReady = snapshot ? known(snapshot, 'rds-snapshot') : pushedAt;
+    delivery += snapshot ? snapshotReady - at(snapshot) : 0;
+    const deployCalls = runtime.account.callLog.filter(
+      (c) =>
+        c.at >= pushedAt &&
+        c.call === 'ECS.UpdateService' &&
+        (c.by === 'deploy-inactive-colour' || c.by === 'deploy-member'),
+    );
+    const deployedFrom = Math.min(...deployCalls.map((c) => c.at));
+    const completedKnown = Math.max(...completed.map((e) => known(e as { id: string }, 'ecs-deployment')));
+    const graceEnds = at(stable) + target.health.graceSeconds * 1000;
+    delivery += Math.max(graceEnds, completedKnown) - graceEnds;
+    ready = snapshotReady + Math.max(graceEnds, completedKnown) - deployedFrom;
+  } else {
+    // The grace counts from stability, so it overlaps a longer snapshot.
+    const readyAt = Math.max(at(stable) + target.health.graceSeconds * 1000, snapshot ? at(snapshot) : 0);
+    ready = Math.max(
+      readyAt,
+      known(stable, 'ecs-deployment'),
+      snapshot ? known(snapshot, 'rds-snapshot') : 0,
+    );
+    delivery += ready - readyAt;
+  }
   const bakes = planSteps(target.traffic.strategy, target.bakeMinutes).reduce(
     (s, step) => s + step.bakeSeconds,
     0,
@@ -366,7 +385,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   results[name] = { ...first, deterministic, wallMs: wall, wallMsRuns: walls };
 }
 out(
-  "\nfloor: max(snapshot available, deployment stable + health grace, each of those events delivered) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
+  "\nfloor: max(snapshot available, deployment stable + health grace, each of those events delivered) (with preDeploy hooks: the snapshot delivered, then the deployments from their first UpdateService to the last stable + health grace) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
 );
 out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,

@@ -107,7 +107,7 @@ export const scenarios = {
   },
   'release-group': {
     description:
-      'bug-dedup (Flask web + Celery worker + Celery beat, one image): `flask db upgrade` runs, the three new colours are judged together, traffic moves by canary; at 100% the old beat stops and the new one starts only once it has STOPPED (never two schedulers); then every old colour goes to 0',
+      'bug-dedup (Flask web + Celery worker + Celery beat, one image): `flask db upgrade` runs after the snapshot and before any new colour starts (preDeploy), the three new colours are judged together, traffic moves by canary; at 100% the old beat stops and the new one starts only once it has STOPPED (never two schedulers); then every old colour goes to 0',
     target: 'bug-dedup',
     expect: 'Promoted',
   },

@@ -8,7 +8,7 @@ import { InvalidInput, ResourceNotFound, RollbackRequested, TransientError } fro
 import { statePublisher } from '../shared/events.ts';
 import { haltReason } from '../shared/halt.ts';
 import { healthDetails } from '../shared/health-text.ts';
-import { allHooks, hookAction } from '../shared/hooks.ts';
+import { type AnyHookPlan, hookAction } from '../shared/hooks.ts';
 import { identityMap, normaliseIdentity, resolveIdentity } from '../shared/identity.ts';
 import { logger } from '../shared/logger.ts';
 import { postSlack } from '../shared/notifications.ts';
@@ -294,17 +294,22 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   };
 };
 
-/** What the approver lets run after saying yes: each hook, and a migration's compatibility. */
-const hookDetails = (plan: Plan): Record<string, string> => {
-  const hooks = allHooks(plan.hooks);
-  if (hooks.length === 0) return {};
-  return {
-    Hooks: hooks
+/**
+ * What the approver lets run after saying yes (each hook, and a migration's compatibility), and the
+ * preDeploy hooks that already ran before the deploy the approver is judging.
+ */
+export const hookDetails = (plan: Pick<Plan, 'hooks'>): Record<string, string> => {
+  const text = (hooks: AnyHookPlan[]) =>
+    hooks
       .map(
         (h) =>
           `${h.name} (${h.point}${h.migration ? `, ${h.migration.compatibility} migration` : ''}): ${hookAction(h)}`,
       )
-      .join('; '),
+      .join('; ');
+  const after = [...plan.hooks.preTraffic, ...plan.hooks.postTraffic];
+  return {
+    ...(after.length ? { Hooks: text(after) } : {}),
+    ...(plan.hooks.preDeploy.length ? { 'Hooks already run': text(plan.hooks.preDeploy) } : {}),
   };
 };
 

@@ -450,6 +450,12 @@ const hookIssues = (target: Target): { path: (string | number)[]; message: strin
           message:
             'a preDeploy hook runs while the old version still serves every request, so a breaking migration there would break production before the new colour even starts. Make it expand, or make it the last hooks.preTraffic hook',
         });
+      if (point === 'preDeploy' && hook.thresholds)
+        issues.push({
+          path: ['hooks', point, i, 'thresholds'],
+          message:
+            'a preDeploy hook runs before any task of the new version exists, so a load test there would measure the live version: put it in hooks.preTraffic, where the test listener reaches the new colour',
+        });
       if (point === 'preDeploy' && hook.migration && target.approval?.required)
         issues.push({
           path: ['hooks', point, i, 'migration'],

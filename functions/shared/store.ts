@@ -361,7 +361,7 @@ export const createStore = (
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-      options: { unlessSet?: 'outcome' | 'announcedAt' } = {},
+      options: { unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' } = {},
     ): Promise<boolean> {
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));

@@ -658,3 +658,66 @@ describe('switchyard plan with preDeploy hooks', () => {
     expect(steps[4]?.what).not.toContain('snapshot');
   });
 });
+
+describe('preDeploy hooks: the revision they run is the one deployed', () => {
+  it('two overlapping RegisterRevision invocations (a retry while the first still runs) answer one revision, the one the deploy rolls out (found by review)', async () => {
+    rt = await LocalRuntime.start({ targetsFile, automation: false }, (x) => {
+      for (const t of x.targets.targets)
+        buildWorld(x.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+    });
+    const r = rt;
+    const { releaseDeps } = await import('../../functions/shared/release-deps.ts');
+    const { run: acquireLock } = await import('../../functions/acquire-lock/run.ts');
+    const { run: validate } = await import('../../functions/validate/run.ts');
+    const { run: registerRevision } = await import('../../functions/register-revision/run.ts');
+    const { releaseRevision } = await import('../../functions/shared/revision.ts');
+    const deps = releaseDeps(r.targets, r.store, r.tables.approvals);
+    const releaseId = 'boot-api-race';
+    const { digest } = r.account.ecr.push('boot-api', 'v2', { silent: true });
+    const image = { repository: 'boot-api', tag: 'v2', digest };
+    await r.until(
+      acquireLock(
+        {
+          kind: 'release',
+          ifRunning: 'wait',
+          releaseId,
+          target: 'boot-api',
+          image,
+          trigger: { source: 'ecr-push', eventId: 'e-1', at: '2026-01-05T09:00:00Z' },
+          executionArn: `arn:exec:${releaseId}`,
+          taskToken: 't',
+        } as never,
+        deps,
+      ),
+    );
+    const plan = await r.until(validate({ releaseId, target: 'boot-api', image } as never, deps));
+    const input = { releaseId, target: 'boot-api', plan } as never;
+    const [a, b] = await r.until(Promise.all([registerRevision(input, deps), registerRevision(input, deps)]));
+    const record = await deps.store.getRelease(releaseId);
+    const deployed = await r.until(releaseRevision(input, deps, record as ReleaseRecord));
+    expect(a.taskDefinitionArn).toBe(deployed);
+    expect(b.taskDefinitionArn).toBe(deployed);
+    expect(record?.revisionArn).toBe(deployed);
+  });
+
+  it('a release carrying its own task definition: the preDeploy hooks run that definition, and it is what is deployed', async () => {
+    const { parseTaskDefinition } = await import('../../functions/shared/task-definition.ts');
+    const r = await world();
+    const [arn] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/boot-api:'));
+    const described = r.account.ecs.DescribeTaskDefinition({ taskDefinition: arn as string });
+    const document = structuredClone(described) as unknown as { taskDefinition: Record<string, unknown> };
+    document.taskDefinition.memory = '2048';
+    const td = parseTaskDefinition(document, 'app', 'test file');
+    r.account.ecr.push('boot-api', 'v2', { silent: true });
+    const id = r.startRelease({ target: 'boot-api', tag: 'v2', by: 'ops@example.com', taskDefinition: td });
+    await r.settle();
+    const record = await r.release(id);
+
+    expect(record?.outcome).toBe('Promoted');
+    const migrate = r.account.ecs.oneOff
+      ?.all()
+      .find((t) => t.command.join(' ') === 'python manage.py migrate');
+    expect(migrate?.taskDefinitionArn).toBe(record?.taskDefinitionArn);
+    expect(r.account.ecs.taskDefinitions.get(migrate?.taskDefinitionArn ?? '')?.memory).toBe('2048');
+  });
+});

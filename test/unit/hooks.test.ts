@@ -115,6 +115,40 @@ describe('preDeploy hooks config', () => {
     expect(findTarget(parseTargets(checkOnly), 'boot-api').hooks.preDeploy).toHaveLength(1);
   });
 
+  it('refuses a load test before the deploy: nothing of the new version serves yet (found by review)', () => {
+    expect(
+      refusal((d) => {
+        d.targets[6].hooks.preDeploy[0].thresholds = { p95Ms: 2000 };
+      }),
+    ).toContain(
+      'targets[6].hooks.preDeploy[0].thresholds: a preDeploy hook runs before any task of the new version exists, so a load test there would measure the live version',
+    );
+  });
+
+  it('the approval page says which hooks already ran, not that the approver lets them run (found by review)', async () => {
+    const { hookDetails } = await import('../../functions/request-approval/run.ts');
+    const lambda = (name: string, point: 'preDeploy' | 'preTraffic') => ({
+      kind: 'lambda' as const,
+      name,
+      point,
+      functionName: `fn-${name}`,
+      payload: {},
+      timeoutSeconds: 60,
+    });
+    expect(
+      hookDetails({
+        hooks: {
+          preDeploy: [lambda('precheck', 'preDeploy')],
+          preTraffic: [lambda('smoke', 'preTraffic')],
+          postTraffic: [],
+        },
+      }),
+    ).toEqual({
+      Hooks: 'smoke (preTraffic): Lambda function fn-smoke',
+      'Hooks already run': 'precheck (preDeploy): Lambda function fn-precheck',
+    });
+  });
+
   it('names a hook whose name another point already uses', () => {
     expect(
       refusal((d) => {
