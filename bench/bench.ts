@@ -434,6 +434,7 @@ const analysisRun = (variant: 'analysis' | 'alarms', seeds: number, healthySeeds
   const stdout = execFileSync(
     process.execPath,
     [
+      '--experimental-async-context-frame',
       fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)),
       fileURLToPath(new URL('./analysis.ts', import.meta.url)),
       variant,
@@ -508,6 +509,8 @@ if (!process.argv.includes('--quick')) {
     const stdout = execFileSync(
       process.execPath,
       [
+        // AsyncLocalStorage without a hook on every promise (Node 24's default; vitest's workers use it too).
+        '--experimental-async-context-frame',
         fileURLToPath(new URL('../node_modules/tsx/dist/cli.mjs', import.meta.url)),
         fileURLToPath(new URL('./scale.ts', import.meta.url)),
         String(SCALE_TARGETS),
