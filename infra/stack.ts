@@ -703,6 +703,9 @@ export class SwitchyardStack extends Stack {
       // The recovery of a release that ended during a hook stops its task (reconciler included).
       allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
+      // Before a migration, run-hook reads the target's earlier migration tasks (DescribeTasks), so
+      // two migrations never run at once.
+      allow(['run-hook'], ['ecs:DescribeTasks'], hookTasks);
       // Lambda hooks: after 100% nothing watched the alarms while the function ran; RecordLambdaHook
       // reads their history over its run.
       const lambdaPostAlarms = [

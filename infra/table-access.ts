@@ -43,7 +43,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'shift-traffic': readsAndRecords,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
-  'run-hook': readsAndRecords,
+  // Query: the target's latest releases, whose migration task must have stopped before a new one starts.
+  'run-hook': { releases: ['GetItem', 'UpdateItem', 'Query'] },
   'start-lambda-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).
   'record-hook': readsAndRecords,

@@ -76,6 +76,8 @@ export interface TaskFault {
   failToStart?: string;
   /** Seconds the task runs before its container exits (default: the program's own). */
   runSeconds?: number;
+  /** How many tasks it strikes, the first ones started (default: every one). */
+  times?: number;
 }
 
 /**
@@ -157,7 +159,9 @@ export class Faults {
     for (const [tag, s] of Object.entries(plan.crashAfterSeconds ?? {})) this.crashAfterSeconds.set(tag, s);
     if (plan.trafficRps !== undefined) this.trafficRps = plan.trafficRps;
     if (plan.missingMetrics !== undefined) this.missingMetrics = plan.missingMetrics;
-    this.tasks.push(...Object.entries(plan.tasks ?? {}));
+    this.tasks.push(
+      ...Object.entries(plan.tasks ?? {}).map(([key, f]): [string, TaskFault] => [key, { ...f }]),
+    );
     this.lambdaHooks.push(...Object.entries(plan.lambdaHooks ?? {}));
   }
 
@@ -168,10 +172,11 @@ export class Faults {
     return found?.[1];
   }
 
-  /** The fault for a one-off task running `command`, if one is armed (it stays armed). */
+  /** The fault for a one-off task running `command`, if one is armed (it stays armed unless it has `times`). */
   taskFault(command: string[]): TaskFault | undefined {
     const text = command.join(' ');
-    const found = this.tasks.find(([key]) => text.includes(key));
+    const found = this.tasks.find(([key, f]) => text.includes(key) && (f.times === undefined || f.times > 0));
+    if (found?.[1].times !== undefined) found[1].times--;
     if (found) this.fired.push(`task "${text}": ${JSON.stringify(found[1])}`);
     return found?.[1];
   }

@@ -42,6 +42,15 @@ export class TargetsInitializing extends SwitchyardError {
   override readonly name = 'TargetsInitializing' as const;
 }
 
+/**
+ * A migration hook would start while a hook task of an earlier release of the same target still runs
+ * (a migration left to finish when that release stopped): two migrations at once could apply one
+ * change twice. RunHook is tried again each minute (the ASL's Retry), up to an hour.
+ */
+export class EarlierHookRunning extends SwitchyardError {
+  override readonly name = 'EarlierHookRunning' as const;
+}
+
 // --- route -----------------------------------------------------------------------------------
 
 /** A newer image for the same target took this release's place in the queue. */
@@ -169,6 +178,7 @@ export const errorNames: readonly string[] = [
   Throttled,
   WeightsNotApplied,
   TargetsInitializing,
+  EarlierHookRunning,
   Superseded,
   DeploymentFailed,
   SnapshotFailed,

@@ -721,3 +721,42 @@ describe('preDeploy hooks: the revision they run is the one deployed', () => {
     expect(r.account.ecs.taskDefinitions.get(migrate?.taskDefinitionArn ?? '')?.memory).toBe('2048');
   });
 });
+
+describe('never two migrations at once', () => {
+  it("a release stopped during its migration leaves it to finish; the next release's migration waits for it to stop, then runs (found by review)", async () => {
+    // The first release's migration hangs (a long one); the next release's runs as usual.
+    const r = await world({ tasks: { 'python manage.py migrate': { hang: true, times: 1 } } });
+    const migrations = () =>
+      r.account.ecs.oneOff?.all().filter((t) => t.command.join(' ') === 'python manage.py migrate') ?? [];
+    r.push('boot-api', 'v2');
+    expect(await r.runUntil(() => migrations()[0]?.lastStatus === 'RUNNING')).toBe(true);
+    const first = r.executions().find((e) => e.name.startsWith('boot-api-'))?.name ?? '';
+    r.stopExecution(first);
+    await r.wait(180);
+    expect((await r.release(first))?.outcome).toBe('Aborted');
+    // The recovery left the migration running (stopping one half way is worse) and freed the lock.
+    expect(migrations()[0]?.lastStatus).toBe('RUNNING');
+
+    r.push('boot-api', 'v3');
+    const second = () =>
+      r.executions().find((e) => e.name.startsWith('boot-api-') && e.name !== first)?.name ?? '';
+    // RunHook read the first release's migration task and did not start a second one.
+    const looked = () =>
+      r.account.callLog.filter((c) => c.by === 'run-hook' && c.call === 'ECS.DescribeTasks').length;
+    expect(await r.runUntil(() => looked() >= 1, 3600)).toBe(true);
+    expect(migrations()).toHaveLength(1);
+    // Waiting, a minute at a time: still one migration.
+    await r.wait(600);
+    expect(looked()).toBeGreaterThanOrEqual(10);
+    expect(migrations()).toHaveLength(1);
+    const old = migrations()[0];
+    r.account.ecs.StopTask({ cluster: 'prod', task: old?.arn ?? '', reason: 'the DBA stopped it' });
+    await r.settle();
+    const record = await r.release(second());
+
+    expect(record?.outcome).toBe('Promoted');
+    const [, next] = migrations();
+    expect(next?.createdAt).toBeGreaterThanOrEqual(migrations()[0]?.stoppedAt ?? Number.POSITIVE_INFINITY);
+    expect(record?.migrationTaskArn).toBe(next?.arn);
+  });
+});
