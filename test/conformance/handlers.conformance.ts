@@ -21,6 +21,7 @@ import {
   CreateClusterCommand,
   CreateServiceCommand,
   DescribeServicesCommand,
+  DescribeTaskDefinitionCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
@@ -419,6 +420,29 @@ describe('step handlers against moto', () => {
     ).services?.[0];
     expect(green?.taskDefinition).toBe(out.taskDefinitionArn);
     // moto gap: no new deployment is started (AWS UpdateService starts one when the task definition changes).
+  });
+
+  it("register-revision registers the release's revision before a deploy (preDeploy hooks run it), once", async () => {
+    const register = await handler('register-revision');
+    const first = (await register(
+      { releaseId, target: 'checkout-api', plan },
+      context('register-revision'),
+    )) as {
+      taskDefinitionArn: string;
+    };
+    expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:3$/);
+    const described = await ecs.send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: first.taskDefinitionArn, include: ['TAGS'] }),
+    );
+    expect(described.tags).toContainEqual({ key: 'switchyard:release', value: releaseId });
+    // A retry answers the recorded revision and registers nothing more.
+    const again = (await register(
+      { releaseId, target: 'checkout-api', plan },
+      context('register-revision'),
+    )) as {
+      taskDefinitionArn: string;
+    };
+    expect(again.taskDefinitionArn).toBe(first.taskDefinitionArn);
   });
 
   it('register-wait stores the service-stable wait and checks it once against ECS', async () => {
