@@ -703,9 +703,24 @@ export class SwitchyardStack extends Stack {
       // The recovery of a release that ended during a hook stops its task (reconciler included).
       allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
-      // Before a migration, run-hook reads the target's earlier migration tasks (DescribeTasks), so
-      // two migrations never run at once.
-      allow(['run-hook'], ['ecs:DescribeTasks'], hookTasks);
+      // Never two migrations at once (shared/migrations.ts): Validate and RunHook list the hook tasks
+      // Switchyard started (ListTasks by startedBy) in the clusters of targets with migrations, and
+      // describe them.
+      const migrationClusters = [
+        ...new Set(
+          hookTargets.filter((t) => allHooks(t.hooks).some((h) => h.migration)).map((t) => t.ecs.cluster),
+        ),
+      ];
+      if (migrationClusters.length > 0) {
+        allow(['validate', 'run-hook'], ['ecs:ListTasks'], ['*'], {
+          ArnEquals: { 'ecs:cluster': migrationClusters.map((c) => arn('ecs', 'cluster', c)) },
+        });
+        allow(
+          ['validate', 'run-hook'],
+          ['ecs:DescribeTasks'],
+          migrationClusters.map((c) => arn('ecs', 'task', `${c}/*`)),
+        );
+      }
       // Lambda hooks: after 100% nothing watched the alarms while the function ran; RecordLambdaHook
       // reads their history over its run.
       const lambdaPostAlarms = [

@@ -27,7 +27,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
     approvals: ['GetItem', 'UpdateItem'],
   },
   // Query: the upstream's history, for the promotion gate (promotion.ts).
-  validate: { releases: ['UpdateItem', 'Query'] },
+  // GetItem: the earlier releases' hook tasks it already waited for (shared/migrations.ts).
+  validate: { releases: ['GetItem', 'UpdateItem', 'Query'] },
   'recheck-promotion-gate': { releases: ['UpdateItem', 'Query'] },
   // Records each bake's analysis (and its phase).
   'analyse-bake': readsAndRecords,
@@ -43,8 +44,7 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'shift-traffic': readsAndRecords,
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
-  // Query: the target's latest releases, whose migration task must have stopped before a new one starts.
-  'run-hook': { releases: ['GetItem', 'UpdateItem', 'Query'] },
+  'run-hook': readsAndRecords,
   'start-lambda-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).
   'record-hook': readsAndRecords,

@@ -5,9 +5,9 @@
  * can be simulated.
  */
 
-import { hookGroup } from '../functions/run-hook/run.ts';
 import type { Target } from '../functions/shared/config.ts';
 import { allHooks } from '../functions/shared/hooks.ts';
+import { hookGroup } from '../functions/shared/migrations.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import type { SimulatedAccount } from './account/index.ts';
 

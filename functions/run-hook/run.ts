@@ -1,20 +1,13 @@
 import { createHash } from 'node:crypto';
-import {
-  DescribeTasksCommand,
-  RunTaskCommand,
-  type RunTaskCommandInput,
-  StopTaskCommand,
-} from '@aws-sdk/client-ecs';
+import { RunTaskCommand, type RunTaskCommandInput, StopTaskCommand } from '@aws-sdk/client-ecs';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { EarlierHookRunning, HookFailed, RollbackRequested, TransientError } from '../shared/errors.ts';
+import { HookFailed, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
+import { RELEASE_VARIABLE } from '../shared/hooks.ts';
+import { awaitEarlierHooks, HOOK_STARTED_BY, hookGroup } from '../shared/migrations.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
-
-/** Tasks Switchyard starts say so (`startedBy`); their group names the target, which events carry. */
-export const HOOK_STARTED_BY = 'switchyard';
-export const hookGroup = (target: string) => `switchyard:${target}`;
 
 /**
  * Starts the hook's task: RunTask of the release's new revision (or the hook's named definition)
@@ -25,13 +18,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { hook } = input;
   const halted = haltReason(await deps.store.getRelease(input.releaseId));
   if (halted) throw new RollbackRequested(`${halted}; hook ${hook.name} not started`);
-  if (hook.migration) {
-    const earlier = await earlierMigration(input, deps);
-    if (earlier)
-      throw new EarlierHookRunning(
-        `hook ${hook.name} is a migration, and the migration of an earlier release of ${input.target} has not stopped (task ${earlier.id}, release ${earlier.release}, started ${earlier.since}): two migrations at once could apply a change twice. Not started; tried again each minute for an hour. To go on sooner, let it finish or stop it (aws ecs stop-task --cluster ${hook.cluster} --task ${earlier.id})`,
-      );
-  }
+  // Validate waited for an earlier release's migration before the snapshot; this catches one whose
+  // RunTask landed later (a stopped release's Lambda runs on).
+  if (hook.migration)
+    await awaitEarlierHooks(
+      deps,
+      { cluster: hook.cluster, target: input.target, releaseId: input.releaseId },
+      `hook ${hook.name} is a migration and was not started`,
+    );
   const request: RunTaskCommandInput = {
     ...(hook.launch as Partial<RunTaskCommandInput>),
     cluster: hook.cluster,
@@ -41,7 +35,13 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     group: hookGroup(input.target),
     clientToken: createHash('sha256').update(`${input.releaseId}/${hook.point}/${hook.name}`).digest('hex'),
     overrides: {
-      containerOverrides: [{ name: hook.container, command: hook.command, environment: hook.environment }],
+      containerOverrides: [
+        {
+          name: hook.container,
+          command: hook.command,
+          environment: [...hook.environment, { name: RELEASE_VARIABLE, value: input.releaseId }],
+        },
+      ],
     },
   };
   const out = await deps.ecs.send(new RunTaskCommand(request));
@@ -57,13 +57,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
   // A migration that started may have changed the schema, whatever becomes of its task: from now
   // on the record says so (never downgrading a breaking one), so no rollback assumes otherwise.
-  // Its task is recorded too: the target's next migration waits for it to stop.
   if (hook.migration) {
     const release = await deps.store.getRelease(input.releaseId);
-    await deps.store.updateRelease(input.releaseId, {
-      migrationTaskArn: task.taskArn,
-      ...(release?.migrated !== 'breaking' ? { migrated: hook.migration.compatibility } : {}),
-    });
+    if (release?.migrated !== 'breaking')
+      await deps.store.updateRelease(input.releaseId, { migrated: hook.migration.compatibility });
   }
   // The fence: a rollback that asked this release to stop while RunTask was in flight. A migration
   // is left to finish (stopping one half way is worse); anything else is stopped.
@@ -83,37 +80,5 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     taskArn: task.taskArn,
     startedAt: deps.now().toISOString(),
     summary: `hook ${hook.name}: started task ${task.taskArn.split('/').at(-1)} (${hook.command.join(' ')})`,
-  };
-};
-
-/** How many of the target's latest releases are looked at for a migration still running. */
-const EARLIER_RELEASES = 10;
-
-/**
- * A migration task an earlier release of this target started that has not STOPPED: one a release
- * left to finish when it stopped (a stopping one included: its container may still be exiting).
- * Each release records its migration's task when RunTask answers; ECS forgets a task an hour after it
- * stopped, so one it no longer knows has stopped.
- */
-const earlierMigration = async (
-  input: Input,
-  deps: Deps,
-): Promise<{ id: string; release: string; since: string } | undefined> => {
-  const earlier = (await deps.store.releasesForTarget(input.target, EARLIER_RELEASES)).filter(
-    (r) => r.releaseId !== input.releaseId && r.migrationTaskArn,
-  );
-  if (earlier.length === 0) return undefined;
-  const described = await deps.ecs.send(
-    new DescribeTasksCommand({
-      cluster: input.hook.cluster,
-      tasks: earlier.map((r) => r.migrationTaskArn as string),
-    }),
-  );
-  const running = (described.tasks ?? []).find((t) => t.lastStatus !== 'STOPPED');
-  if (!running) return undefined;
-  return {
-    id: running.taskArn?.split('/').at(-1) ?? '?',
-    release: earlier.find((r) => r.migrationTaskArn === running.taskArn)?.releaseId ?? '?',
-    since: running.createdAt?.toISOString() ?? '?',
   };
 };

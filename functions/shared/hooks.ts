@@ -37,6 +37,12 @@ const containerName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
 
+/**
+ * Set in every hook task's environment: the release it belongs to. A migration may log it; Switchyard
+ * reads it back to tell another release's hook task from this one's (shared/migrations.ts).
+ */
+export const RELEASE_VARIABLE = 'SWITCHYARD_RELEASE_ID';
+
 /** ECS accepts at most 8192 characters of overrides per RunTask (RunTask API reference, `overrides`). */
 export const MAX_OVERRIDE_CHARACTERS = 8192;
 
@@ -102,6 +108,9 @@ export const hookSchema = z
             z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'must be an environment variable name'),
             z.string().max(4096),
           )
+          .refine((env) => !(RELEASE_VARIABLE in env), {
+            message: `${RELEASE_VARIABLE} is set by Switchyard (the release's id): name your variable otherwise`,
+          })
           .default({}),
       })
       .optional(),
@@ -145,7 +154,11 @@ export const hookSchema = z
           {
             name: h.task.container ?? 'c'.repeat(255),
             command: h.task.command,
-            environment: Object.entries(h.task.environment).map(([name, value]) => ({ name, value })),
+            environment: [
+              ...Object.entries(h.task.environment).map(([name, value]) => ({ name, value })),
+              // RunHook adds the release's id (at most 80 characters).
+              { name: RELEASE_VARIABLE, value: 'r'.repeat(80) },
+            ],
           },
         ],
       }).length <= MAX_OVERRIDE_CHARACTERS,

@@ -128,8 +128,8 @@ export interface ReleaseRecord {
   hooks?: HookResult[];
   /** Set once a migration hook succeeded: what it left the old version able to do. */
   migrated?: Compatibility;
-  /** The task of the migration hook this release started: the target's next migration waits for it. */
-  migrationTaskArn?: string;
+  /** Hook tasks of earlier releases this one waited for (shared/migrations.ts): re-read until STOPPED. */
+  awaitedHookTasks?: string[];
   /** Rollbacks: the operator forced it past a breaking migration (after restoring the snapshot). */
   force?: boolean;
   /** A release carrying its own task definition: as given (image pinned at deploy), and what it changes. */

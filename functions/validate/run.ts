@@ -28,6 +28,7 @@ import {
   migrationCompatibility,
   migrationText,
 } from '../shared/hooks.ts';
+import { awaitEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
 import type { Plan } from '../shared/schemas.ts';
@@ -231,6 +232,14 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       `${describeFiring(firing)}: fix what it reports first, a release would be rolled back at once`,
     );
   }
+  // Last, once everything else is known good: an earlier release's migration left to finish must
+  // stop before this one snapshots the database or runs its own (shared/migrations.ts).
+  if (allHooks(target.hooks).some((h) => h.migration))
+    await awaitEarlierHooks(
+      deps,
+      { cluster: target.ecs.cluster, target: target.name, releaseId: input.releaseId },
+      'nothing was started',
+    );
 
   await deps.store.updateRelease(input.releaseId, {
     fromColour,

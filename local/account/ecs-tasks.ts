@@ -109,6 +109,7 @@ export class OneOffTasks {
     taskDefinitionArn: string;
     lastStatus: string;
     command: string[];
+    environment: Record<string, string>;
     exitCode?: number;
     group: string;
     createdAt: number;
@@ -119,6 +120,7 @@ export class OneOffTasks {
       taskDefinitionArn: t.taskDefinitionArn,
       lastStatus: t.lastStatus,
       command: t.command,
+      environment: t.environment,
       exitCode: t.exitCode,
       group: t.group,
       createdAt: t.createdAt.getTime(),
@@ -273,6 +275,21 @@ export class OneOffTasks {
       });
     }
     return { tasks: [this.describe(task)], failures: [] };
+  }
+
+  /**
+   * The one-off tasks started with `startedBy` whose desired status is RUNNING (ListTasks API
+   * reference: the default desired status; with startedBy it must be the only filter). At most 100
+   * per page, as ECS pages them.
+   */
+  ListTasksStartedBy(input: { cluster?: string; startedBy: string }) {
+    const cluster = this.clusterOf(input.cluster);
+    const tasks = [...this.tasks.values()].filter(
+      (t) => t.clusterName === cluster && t.startedBy === input.startedBy && t.desiredStatus === 'RUNNING',
+    );
+    if (tasks.length > 100)
+      throw awsError('InvalidParameterException', 'the simulated ECS pages at most 100 tasks');
+    return { taskArns: tasks.map((t) => t.arn) };
   }
 
   DescribeTasks(input: { cluster?: string; tasks: string[] }) {

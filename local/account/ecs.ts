@@ -465,8 +465,19 @@ export class EcsModel {
   ListTasks(input: {
     cluster?: string;
     serviceName?: string;
+    startedBy?: string;
+    family?: string;
     desiredStatus?: 'RUNNING' | 'STOPPED' | 'PENDING';
   }) {
+    if (input.startedBy !== undefined) {
+      // ListTasks API reference: "When you specify startedBy as the filter, it must be the only filter that you use."
+      if (input.serviceName || input.family || input.desiredStatus)
+        throw awsError(
+          'InvalidParameterException',
+          'startedBy must be the only filter when it is specified (not with serviceName, family or desiredStatus)',
+        );
+      return this.tasksApi().ListTasksStartedBy({ cluster: input.cluster, startedBy: input.startedBy });
+    }
     if (!input.serviceName)
       throw awsError('InvalidParameterException', 'the simulated ECS lists tasks by serviceName only');
     const service = this.service(input.cluster, input.serviceName);

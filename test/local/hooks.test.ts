@@ -723,9 +723,9 @@ describe('preDeploy hooks: the revision they run is the one deployed', () => {
 });
 
 describe('never two migrations at once', () => {
-  it("a release stopped during its migration leaves it to finish; the next release's migration waits for it to stop, then runs (found by review)", async () => {
-    // The first release's migration hangs (a long one); the next release's runs as usual.
-    const r = await world({ tasks: { 'python manage.py migrate': { hang: true, times: 1 } } });
+  /** boot-api v2, stopped while its migration (which hangs: a long one) runs; the recovery leaves it to finish. */
+  const stoppedDuringMigration = async (faults: FaultPlan = {}) => {
+    const r = await world({ ...faults, tasks: { 'python manage.py migrate': { hang: true, times: 1 } } });
     const migrations = () =>
       r.account.ecs.oneOff?.all().filter((t) => t.command.join(' ') === 'python manage.py migrate') ?? [];
     r.push('boot-api', 'v2');
@@ -734,20 +734,27 @@ describe('never two migrations at once', () => {
     r.stopExecution(first);
     await r.wait(180);
     expect((await r.release(first))?.outcome).toBe('Aborted');
-    // The recovery left the migration running (stopping one half way is worse) and freed the lock.
+    // Left running (stopping a migration half way is worse), and the target's lock freed.
     expect(migrations()[0]?.lastStatus).toBe('RUNNING');
-
-    r.push('boot-api', 'v3');
     const second = () =>
       r.executions().find((e) => e.name.startsWith('boot-api-') && e.name !== first)?.name ?? '';
-    // RunHook read the first release's migration task and did not start a second one.
-    const looked = () =>
-      r.account.callLog.filter((c) => c.by === 'run-hook' && c.call === 'ECS.DescribeTasks').length;
-    expect(await r.runUntil(() => looked() >= 1, 3600)).toBe(true);
-    expect(migrations()).toHaveLength(1);
-    // Waiting, a minute at a time: still one migration.
+    return { r, migrations, first, second };
+  };
+  const snapshots = (r: LocalRuntime, since: number) =>
+    r.account.callLog.filter((c) => c.at >= since && c.call === 'RDS.CreateDBSnapshot');
+
+  it('the next release waits, before its snapshot, until the earlier migration stopped; then snapshots, migrates and is Promoted (found by review)', async () => {
+    const { r, migrations, second } = await stoppedDuringMigration();
+    const pushed = Date.now();
+    r.push('boot-api', 'v3');
+    // Validate asked ECS (ListTasks by startedBy) and found the earlier migration: nothing started.
+    const asked = () =>
+      r.account.callLog.filter((c) => c.by === 'validate' && c.call === 'ECS.ListTasks').length;
+    expect(await r.runUntil(() => asked() >= 1, 3600)).toBe(true);
+    // Waiting, a minute at a time: no snapshot of the half-migrated database, no second migration.
     await r.wait(600);
-    expect(looked()).toBeGreaterThanOrEqual(10);
+    expect(asked()).toBeGreaterThanOrEqual(10);
+    expect(snapshots(r, pushed)).toEqual([]);
     expect(migrations()).toHaveLength(1);
     const old = migrations()[0];
     r.account.ecs.StopTask({ cluster: 'prod', task: old?.arn ?? '', reason: 'the DBA stopped it' });
@@ -755,8 +762,60 @@ describe('never two migrations at once', () => {
     const record = await r.release(second());
 
     expect(record?.outcome).toBe('Promoted');
+    const stoppedAt = migrations()[0]?.stoppedAt ?? Number.POSITIVE_INFINITY;
+    expect(snapshots(r, pushed)).toHaveLength(1);
+    expect(snapshots(r, pushed)[0]?.at).toBeGreaterThanOrEqual(stoppedAt);
     const [, next] = migrations();
-    expect(next?.createdAt).toBeGreaterThanOrEqual(migrations()[0]?.stoppedAt ?? Number.POSITIVE_INFINITY);
-    expect(record?.migrationTaskArn).toBe(next?.arn);
+    expect(next?.createdAt).toBeGreaterThanOrEqual(stoppedAt);
+    // Each hook task carries its release's id: how another release's is told from this one's.
+    expect(next?.environment).toMatchObject({ SWITCHYARD_RELEASE_ID: second() });
+  });
+
+  it('a migration whose start was never recorded (the record write kept failing) is still seen: ECS is asked, not the record (found by review)', async () => {
+    const r = await world({
+      tasks: { 'python manage.py migrate': { hang: true, times: 1 } },
+      api: [
+        {
+          service: 'DynamoDB',
+          operation: 'UpdateItem',
+          state: 'RunPreDeployHook',
+          error: 'InternalServerError',
+          status: 500,
+          times: 1000,
+        },
+      ],
+    });
+    const migrations = () =>
+      r.account.ecs.oneOff?.all().filter((t) => t.command.join(' ') === 'python manage.py migrate') ?? [];
+    r.push('boot-api', 'v2');
+    await r.settle();
+    const first = r.executions()[0]?.name ?? '';
+    const a = await r.release(first);
+    expect(a?.outcome).toBe('Aborted');
+    expect(a?.migrated).toBeUndefined();
+    expect(migrations().map((t) => t.lastStatus)).toEqual(['RUNNING']);
+    r.faults.arm({});
+    (r.faults as unknown as { api: { times: number }[] }).api.forEach((f) => {
+      f.times = 0;
+    });
+    r.push('boot-api', 'v3');
+    await r.wait(1800);
+    expect(migrations().filter((t) => t.lastStatus !== 'STOPPED')).toHaveLength(1);
+  });
+
+  it('gives up after an hour: Aborted, naming the task to stop, nothing snapshotted or deployed', async () => {
+    const { r, migrations, second } = await stoppedDuringMigration();
+    const pushed = Date.now();
+    r.push('boot-api', 'v3');
+    await r.settle();
+    const record = await r.release(second());
+
+    expect(record?.outcome).toBe('Aborted');
+    expect(record?.error?.Error).toBe('EarlierHookRunning');
+    const id = migrations()[0]?.arn.split('/').at(-1) ?? '?';
+    expect(record?.error?.Cause).toContain(`aws ecs stop-task --cluster prod --task ${id}`);
+    expect(snapshots(r, pushed)).toEqual([]);
+    expect(r.account.callLog.filter((c) => c.at >= pushed && c.call === 'ECS.UpdateService')).toEqual([]);
+    expect(migrations()).toHaveLength(1);
   });
 });
