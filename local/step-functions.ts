@@ -4,7 +4,7 @@
  * SendTaskSuccess/Failure). `.waitForTaskToken` Tasks get a fresh token per Task, registered here
  * until a SendTask* call settles it or the Task's TimeoutSeconds closes it.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { awsError } from './account/errors.ts';
 import type { LocalLambda } from './lambda.ts';
@@ -303,9 +303,11 @@ export class LocalStepFunctions {
           const folder = this.lambda.folderOf(state.Resource);
           // `$$.State.EnteredTime` is when the state was entered: the same for each of its retries
           // (a retry invokes again with the same input), a new time for a new visit.
+          // Keyed by a digest of the input, not the input: an execution keeps these to its end, and at
+          // scale the inputs (each with the whole plan) were hundreds of MiB across 1,000 executions.
           const entered = new Map<string, string>();
           handlers[name] = (input) => {
-            const key = JSON.stringify(input);
+            const key = createHash('sha1').update(JSON.stringify(input)).digest('base64');
             if (!entered.has(key)) entered.set(key, new Date().toISOString());
             return this.lambda.invoke(
               folder,
