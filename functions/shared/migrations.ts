@@ -8,7 +8,8 @@
  * puts in each task's environment).
  */
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { EarlierHookRunning } from './errors.ts';
+import { EarlierHookRunning, RollbackRequested } from './errors.ts';
+import { haltReason } from './halt.ts';
 import { RELEASE_VARIABLE } from './hooks.ts';
 import type { Store } from './store.ts';
 
@@ -78,9 +79,13 @@ export const awaitEarlierHooks = async (
   where: { cluster: string; target: string; releaseId: string },
   what: string,
 ): Promise<void> => {
-  const remembered = (await deps.store.getRelease(where.releaseId))?.awaitedHookTasks ?? [];
+  const release = await deps.store.getRelease(where.releaseId);
+  const remembered = release?.awaitedHookTasks ?? [];
   const earlier = await earlierHookTask(deps.ecs, where, remembered);
   if (!earlier) return;
+  // Waiting must not hold up a rollback that asked this release to stop: it stops now.
+  const halted = haltReason(release);
+  if (halted) throw new RollbackRequested(`${halted}; ${what}`);
   if (!remembered.includes(earlier.arn))
     await deps.store.updateRelease(where.releaseId, {
       awaitedHookTasks: [...remembered, earlier.arn].slice(-20),

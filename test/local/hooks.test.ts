@@ -803,6 +803,23 @@ describe('never two migrations at once', () => {
     expect(migrations().filter((t) => t.lastStatus !== 'STOPPED')).toHaveLength(1);
   });
 
+  it('a rollback asked for while the next release waits stops it within a minute, not an hour', async () => {
+    const { r, second } = await stoppedDuringMigration();
+    r.push('boot-api', 'v3');
+    const asked = () =>
+      r.account.callLog.filter((c) => c.by === 'validate' && c.call === 'ECS.ListTasks').length;
+    expect(await r.runUntil(() => asked() >= 2, 3600)).toBe(true);
+    const requested = Date.now();
+    r.startRollback({ target: 'boot-api', reason: 'ops: back out the whole thing' });
+    await r.settle();
+    const record = await r.release(second());
+
+    // Stopped (the rollback stops a release that has moved no traffic) and recovered: nothing to undo.
+    expect(record?.outcome).toBe('Aborted');
+    expect(Date.parse(record?.endedAt ?? '') - requested).toBeLessThan(120_000);
+    expect(r.account.callLog.filter((c) => c.at >= requested && c.call === 'RDS.CreateDBSnapshot')).toEqual([]);
+  });
+
   it('gives up after an hour: Aborted, naming the task to stop, nothing snapshotted or deployed', async () => {
     const { r, migrations, second } = await stoppedDuringMigration();
     const pushed = Date.now();
