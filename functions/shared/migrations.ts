@@ -26,31 +26,39 @@ export interface EarlierHookTask {
 }
 
 /**
- * A hook task of another release of `target` that has not STOPPED in `cluster`: one ECS lists (desired
- * status RUNNING), or one this release saw before (`remembered`) that is still stopping. ListTasks no
- * longer lists a task once StopTask set its desired status to STOPPED, yet its container may still be
- * exiting (SIGTERM, then SIGKILL after its stop timeout, up to 120 s on Fargate): only DescribeTasks says
- * when it has STOPPED.
+ * The hook tasks of other releases of `target` that have not STOPPED in `cluster`: those ECS lists
+ * (desired status RUNNING), and those this release saw before (`remembered`) that are still stopping.
+ * ListTasks no longer lists a task once StopTask set its desired status to STOPPED, yet its container
+ * may still be exiting (SIGTERM, then SIGKILL after its stop timeout, up to 120 s on Fargate): only
+ * DescribeTasks says when it has STOPPED. A listed task DescribeTasks does not know yet (MISSING: the
+ * two are eventually consistent, and a task just started is the case that matters) counts as running;
+ * a remembered one it no longer knows stopped over an hour ago.
  */
-export const earlierHookTask = async (
+export const earlierHookTasks = async (
   ecs: Pick<ECSClient, 'send'>,
   where: { cluster: string; target: string; releaseId: string },
   remembered: string[] = [],
-): Promise<EarlierHookTask | undefined> => {
-  const arns = new Set(remembered);
+): Promise<EarlierHookTask[]> => {
+  const listed = new Set<string>();
   let nextToken: string | undefined;
   do {
-    const listed = await ecs.send(
+    const page = await ecs.send(
       new ListTasksCommand({ cluster: where.cluster, startedBy: HOOK_STARTED_BY, nextToken }),
     );
-    nextToken = listed.nextToken;
-    for (const arn of listed.taskArns ?? []) arns.add(arn);
+    nextToken = page.nextToken;
+    for (const arn of page.taskArns ?? []) listed.add(arn);
   } while (nextToken);
-  const all = [...arns];
+  const all = [...new Set([...listed, ...remembered])];
+  const found: EarlierHookTask[] = [];
   for (let i = 0; i < all.length; i += 100) {
     const described = await ecs.send(
       new DescribeTasksCommand({ cluster: where.cluster, tasks: all.slice(i, i + 100) }),
     );
+    for (const failure of described.failures ?? []) {
+      if (!failure.arn || !listed.has(failure.arn)) continue;
+      const id = failure.arn.split('/').at(-1) ?? '?';
+      found.push({ arn: failure.arn, id, release: 'unknown', command: 'just started', since: 'moments ago' });
+    }
     for (const task of described.tasks ?? []) {
       if (task.group !== hookGroup(where.target) || task.lastStatus === 'STOPPED') continue;
       const overrides = task.overrides?.containerOverrides ?? [];
@@ -58,16 +66,16 @@ export const earlierHookTask = async (
         .flatMap((o) => o.environment ?? [])
         .find((e) => e.name === RELEASE_VARIABLE)?.value;
       if (release === where.releaseId) continue;
-      return {
+      found.push({
         arn: task.taskArn ?? '?',
         id: task.taskArn?.split('/').at(-1) ?? '?',
         release: release ?? 'unknown',
         command: overrides.find((o) => o.command?.length)?.command?.join(' ') ?? '',
         since: task.createdAt ? new Date(task.createdAt).toISOString() : '?',
-      };
+      });
     }
   }
-  return undefined;
+  return found;
 };
 
 /**
@@ -81,15 +89,16 @@ export const awaitEarlierHooks = async (
 ): Promise<void> => {
   const release = await deps.store.getRelease(where.releaseId);
   const remembered = release?.awaitedHookTasks ?? [];
-  const earlier = await earlierHookTask(deps.ecs, where, remembered);
+  const found = await earlierHookTasks(deps.ecs, where, remembered);
+  const [earlier] = found;
   if (!earlier) return;
   // Waiting must not hold up a rollback that asked this release to stop: it stops now.
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; ${what}`);
-  if (!remembered.includes(earlier.arn))
-    await deps.store.updateRelease(where.releaseId, {
-      awaitedHookTasks: [...remembered, earlier.arn].slice(-20),
-    });
+  // Every one found is remembered: each is re-read until STOPPED, even once ECS no longer lists it.
+  const awaited = [...new Set([...remembered, ...found.map((t) => t.arn)])];
+  if (awaited.length > remembered.length)
+    await deps.store.updateRelease(where.releaseId, { awaitedHookTasks: awaited.slice(-100) });
   throw new EarlierHookRunning(
     `${what}: a hook task of an earlier release of ${where.target} has not stopped (task ${earlier.id}, release ${earlier.release}, \`${earlier.command}\`, since ${earlier.since}), a migration left to finish when that release stopped; two migrations at once could apply a change twice. Tried again each minute for an hour. To go on sooner, let it finish or stop it (aws ecs stop-task --cluster ${where.cluster} --task ${earlier.id})`,
   );

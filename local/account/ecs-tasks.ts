@@ -279,17 +279,19 @@ export class OneOffTasks {
 
   /**
    * The one-off tasks started with `startedBy` whose desired status is RUNNING (ListTasks API
-   * reference: the default desired status; with startedBy it must be the only filter). At most 100
-   * per page, as ECS pages them.
+   * reference: the default desired status; with startedBy it must be the only filter).
    */
-  ListTasksStartedBy(input: { cluster?: string; startedBy: string }) {
+  ListTasksStartedBy(input: { cluster?: string; startedBy: string; nextToken?: string }) {
     const cluster = this.clusterOf(input.cluster);
     const tasks = [...this.tasks.values()].filter(
       (t) => t.clusterName === cluster && t.startedBy === input.startedBy && t.desiredStatus === 'RUNNING',
     );
-    if (tasks.length > 100)
-      throw awsError('InvalidParameterException', 'the simulated ECS pages at most 100 tasks');
-    return { taskArns: tasks.map((t) => t.arn) };
+    // 100 per page (ListTasks' maxResults default), the rest behind nextToken.
+    const from = Number(input.nextToken ?? 0);
+    return {
+      taskArns: tasks.slice(from, from + 100).map((t) => t.arn),
+      ...(from + 100 < tasks.length ? { nextToken: String(from + 100) } : {}),
+    };
   }
 
   DescribeTasks(input: { cluster?: string; tasks: string[] }) {

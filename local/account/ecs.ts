@@ -467,6 +467,7 @@ export class EcsModel {
     serviceName?: string;
     startedBy?: string;
     family?: string;
+    nextToken?: string;
     desiredStatus?: 'RUNNING' | 'STOPPED' | 'PENDING';
   }) {
     if (input.startedBy !== undefined) {
@@ -476,7 +477,11 @@ export class EcsModel {
           'InvalidParameterException',
           'startedBy must be the only filter when it is specified (not with serviceName, family or desiredStatus)',
         );
-      return this.tasksApi().ListTasksStartedBy({ cluster: input.cluster, startedBy: input.startedBy });
+      return this.tasksApi().ListTasksStartedBy({
+        cluster: input.cluster,
+        startedBy: input.startedBy,
+        nextToken: input.nextToken,
+      });
     }
     if (!input.serviceName)
       throw awsError('InvalidParameterException', 'the simulated ECS lists tasks by serviceName only');

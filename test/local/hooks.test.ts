@@ -801,6 +801,52 @@ describe('never two migrations at once', () => {
     r.push('boot-api', 'v3');
     await r.wait(1800);
     expect(migrations().filter((t) => t.lastStatus !== 'STOPPED')).toHaveLength(1);
+    // The second release never started its own (third review: counting those still running passed
+    // even without any check, once the second one had finished).
+    expect(migrations()).toHaveLength(1);
+  });
+
+  it("one that starts after this release's Validate passed (a stopped release's RunTask landing late) stops its RunHook instead (found by review)", async () => {
+    const r = await world({ tasks: { 'python manage.py migrate': { hang: true, times: 1 } } });
+    const migrations = () =>
+      r.account.ecs.oneOff?.all().filter((t) => t.command.join(' ') === 'python manage.py migrate') ?? [];
+    r.push('boot-api', 'v2');
+    const id = () => r.executions().find((e) => e.name.startsWith('boot-api-'))?.name ?? '';
+    const snapshotting = () =>
+      r
+        .executions()
+        .some((e) => e.name === id() && e.history.some((h) => h.state === 'WaitForSnapshotBeforeHooks'));
+    expect(await r.runUntil(snapshotting)).toBe(true);
+    // Validate has passed: an older release's migration task appears in the cluster now.
+    const [definition] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/boot-api:'));
+    r.account.ecs.RunTask({
+      cluster: 'prod',
+      taskDefinition: definition as string,
+      startedBy: 'switchyard',
+      group: 'switchyard:boot-api',
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
+      overrides: {
+        containerOverrides: [
+          {
+            name: 'app',
+            command: ['python', 'manage.py', 'migrate'],
+            environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: 'boot-api-000000000000' }],
+          },
+        ],
+      },
+    });
+    const asked = () =>
+      r.account.callLog.filter((c) => c.by === 'run-hook' && c.call === 'ECS.ListTasks').length;
+    expect(await r.runUntil(() => asked() >= 3, 3600)).toBe(true);
+    expect(migrations()).toHaveLength(1);
+    const older = migrations()[0];
+    r.account.ecs.StopTask({ cluster: 'prod', task: older?.arn ?? '', reason: 'the DBA stopped it' });
+    await r.settle();
+
+    expect((await r.release(id()))?.outcome).toBe('Promoted');
+    const [, mine] = migrations();
+    expect(mine?.createdAt).toBeGreaterThanOrEqual(migrations()[0]?.stoppedAt ?? Number.POSITIVE_INFINITY);
   });
 
   it('a rollback asked for while the next release waits stops it within a minute, not an hour', async () => {
@@ -817,7 +863,9 @@ describe('never two migrations at once', () => {
     // Stopped (the rollback stops a release that has moved no traffic) and recovered: nothing to undo.
     expect(record?.outcome).toBe('Aborted');
     expect(Date.parse(record?.endedAt ?? '') - requested).toBeLessThan(120_000);
-    expect(r.account.callLog.filter((c) => c.at >= requested && c.call === 'RDS.CreateDBSnapshot')).toEqual([]);
+    expect(r.account.callLog.filter((c) => c.at >= requested && c.call === 'RDS.CreateDBSnapshot')).toEqual(
+      [],
+    );
   });
 
   it('gives up after an hour: Aborted, naming the task to stop, nothing snapshotted or deployed', async () => {
