@@ -6,8 +6,7 @@
  */
 
 import type { Target } from '../functions/shared/config.ts';
-import { allHooks } from '../functions/shared/hooks.ts';
-import { hookGroup } from '../functions/shared/migrations.ts';
+import { allHooks, hookGroup } from '../functions/shared/hooks.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import type { SimulatedAccount } from './account/index.ts';
 

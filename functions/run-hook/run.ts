@@ -3,8 +3,8 @@ import { RunTaskCommand, type RunTaskCommandInput, StopTaskCommand } from '@aws-
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HookFailed, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
-import { RELEASE_VARIABLE } from '../shared/hooks.ts';
-import { awaitEarlierHooks, HOOK_STARTED_BY, hookGroup } from '../shared/migrations.ts';
+import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from '../shared/hooks.ts';
+import { awaitEarlierHooks } from '../shared/migrations.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;

@@ -37,6 +37,10 @@ const containerName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
 
+/** Tasks Switchyard starts say so (`startedBy`); their group names the target, which events carry. */
+export const HOOK_STARTED_BY = 'switchyard';
+export const hookGroup = (target: string) => `switchyard:${target}`;
+
 /**
  * Set in every hook task's environment: the release it belongs to. A migration may log it; Switchyard
  * reads it back to tell another release's hook task from this one's (shared/migrations.ts).

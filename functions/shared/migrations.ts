@@ -8,16 +8,11 @@
  * puts in each task's environment).
  */
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { EarlierHookRunning, RollbackRequested } from './errors.ts';
-import { haltReason } from './halt.ts';
-import { RELEASE_VARIABLE } from './hooks.ts';
+import { EarlierHookRunning } from './errors.ts';
+import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from './hooks.ts';
 import type { Store } from './store.ts';
 
-/** Tasks Switchyard starts say so (`startedBy`); their group names the target, which events carry. */
-export const HOOK_STARTED_BY = 'switchyard';
-export const hookGroup = (target: string) => `switchyard:${target}`;
-
-export interface EarlierHookTask {
+interface EarlierHookTask {
   arn: string;
   id: string;
   release: string;
@@ -34,7 +29,7 @@ export interface EarlierHookTask {
  * two are eventually consistent, and a task just started is the case that matters) counts as running;
  * a remembered one it no longer knows stopped over an hour ago.
  */
-export const earlierHookTasks = async (
+const earlierHookTasks = async (
   ecs: Pick<ECSClient, 'send'>,
   where: { cluster: string; target: string; releaseId: string },
   remembered: string[] = [],
@@ -92,9 +87,6 @@ export const awaitEarlierHooks = async (
   const found = await earlierHookTasks(deps.ecs, where, remembered);
   const [earlier] = found;
   if (!earlier) return;
-  // Waiting must not hold up a rollback that asked this release to stop: it stops now.
-  const halted = haltReason(release);
-  if (halted) throw new RollbackRequested(`${halted}; ${what}`);
   // Every one found is remembered: each is re-read until STOPPED, even once ECS no longer lists it.
   const awaited = [...new Set([...remembered, ...found.map((t) => t.arn)])];
   if (awaited.length > remembered.length)

@@ -10,7 +10,7 @@
  * `ResourceNotFoundException`, which Step Functions raises as `Lambda.ResourceNotFoundException`.
  * Faults (local/faults.ts `lambdaHooks`): throw, hang, or answer something else.
  */
-import { hookGroup } from '../../functions/shared/migrations.ts';
+import { hookGroup } from '../../functions/shared/hooks.ts';
 import type { Faults } from '../faults.ts';
 import type { Random } from '../rng.ts';
 import type { LoadSink } from './ecs-tasks.ts';

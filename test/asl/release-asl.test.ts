@@ -383,6 +383,27 @@ describe('release.asl.json', () => {
     ]);
   });
 
+  it('waits a minute at a time, for an hour, where an earlier migration could be running: before the snapshot and before each migration', () => {
+    const waiting = tasks
+      .filter(({ state }) => (state.Retry ?? []).some((r) => r.ErrorEquals.includes('EarlierHookRunning')))
+      .map(({ name, state }) => [
+        name,
+        (state.Retry ?? []).find((r) => r.ErrorEquals.includes('EarlierHookRunning')),
+      ]);
+    const minuteForAnHour = {
+      ErrorEquals: ['EarlierHookRunning'],
+      IntervalSeconds: 60,
+      MaxAttempts: 60,
+      BackoffRate: 1,
+    };
+    // postTraffic hooks cannot be migrations (the config refuses them), so they never wait.
+    expect(waiting).toEqual([
+      ['Validate', minuteForAnHour],
+      ['RunPreDeployHook', minuteForAnHour],
+      ['RunPreTrafficHook', minuteForAnHour],
+    ]);
+  });
+
   it('runs preDeploy hooks after the snapshot and the revision, before anything is deployed; a failed one aborts', () => {
     const S = definition.States as Record<string, State & Record<string, unknown>>;
     expect((S.Validate as unknown as { Next: string }).Next).toBe('HasPreDeployHooks');

@@ -860,7 +860,8 @@ describe('never two migrations at once', () => {
     await r.settle();
     const record = await r.release(second());
 
-    // Stopped (the rollback stops a release that has moved no traffic) and recovered: nothing to undo.
+    // The waiting release is parked on no wait, so the rollback stops its execution (acquire-lock's
+    // requestAbort) and the recovery ends it: nothing had been snapshotted or deployed to undo.
     expect(record?.outcome).toBe('Aborted');
     expect(Date.parse(record?.endedAt ?? '') - requested).toBeLessThan(120_000);
     expect(r.account.callLog.filter((c) => c.at >= requested && c.call === 'RDS.CreateDBSnapshot')).toEqual(
