@@ -94,6 +94,10 @@ const inProcessHandler = (listener: DynaliteListener) => ({
 export const skipSigning = (client: DynamoDBClient) => {
   const name = 'switchyardUnsigned';
   client.middlewareStack.remove('httpSigningMiddleware');
+  // Headers dynalite never reads, as DynamoDB's answers never depend on them: the user agent (1 %
+  // of a local release's CPU) and the X-Ray trace id.
+  client.middlewareStack.remove('getUserAgentMiddleware');
+  client.middlewareStack.remove('recursionDetectionMiddleware');
   client.middlewareStack.remove(name);
   client.middlewareStack.add(
     (next) => (args) => {

@@ -115,6 +115,11 @@ const validatedTexts = new Set<string>();
 
 export class LocalStepFunctions {
   readonly executions = new Map<string, LocalExecution>();
+  /**
+   * Executions started and not yet ended: what `running()` looks through. The clock asks it at
+   * every step, and filtering every execution ever started made a 1,000-release run quadratic.
+   */
+  private readonly live = new Set<LocalExecution>();
   private readonly definitions = new Map<string, AslDefinition>();
   private readonly tokens = new Map<string, PendingToken>();
   private readonly closedTokens = new Set<string>();
@@ -153,12 +158,15 @@ export class LocalStepFunctions {
   /** Puts saved execution records back (names stay taken, DescribeExecution answers). */
   restore(saved: Omit<LocalExecution, 'done'>[]) {
     for (const execution of saved) {
-      this.executions.set(execution.executionArn, { ...execution, done: Promise.resolve() });
+      const restored = { ...execution, done: Promise.resolve() };
+      this.executions.set(execution.executionArn, restored);
+      // A picture for readers (`view`) may hold executions that were running when it was taken.
+      if (restored.status === 'RUNNING') this.live.add(restored);
     }
   }
 
   running(): LocalExecution[] {
-    return [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    return [...this.live].filter((e) => e.status === 'RUNNING');
   }
 
   // --- SFN API (called by the functions through the real SFNClient) -----------------------
@@ -382,6 +390,7 @@ export class LocalStepFunctions {
       done: Promise.resolve(),
     };
     this.executions.set(executionArn, execution);
+    this.live.add(execution);
     const { handlers, parallels, callbackStates } = this.overrides(definition, executionArn);
     // The engine validates a definition (asl-validator, ajv) on every construction: once per
     // definition text is enough. At scale it was a third of the engine's CPU time, and in the test
@@ -453,6 +462,7 @@ export class LocalStepFunctions {
       .then(() => events.catch(() => {}))
       .finally(() => {
         execution.stopDate = new Date();
+        this.live.delete(execution);
         this.aborts.delete(executionArn);
         this.closeTokens(executionArn);
         this.hooks.onExecutionEnded?.(execution);

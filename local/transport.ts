@@ -6,17 +6,21 @@
  * authorizes by the calling function's role (local/iam), and signing was a tenth of each call's CPU.
  */
 
-import type { DeserializeMiddleware, FinalizeRequestMiddleware } from '@smithy/types';
+import type { DeserializeMiddleware, FinalizeRequestMiddleware, SerializeMiddleware } from '@smithy/types';
 import { awsError, timeoutError } from './account/errors.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
 interface AnyClient {
   middlewareStack: {
-    add: (
+    add: {
+      (
+        // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
+        middleware: DeserializeMiddleware<any, any>,
+        options: { step: 'deserialize'; name: string; priority: 'high' },
+      ): void;
       // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
-      middleware: DeserializeMiddleware<any, any>,
-      options: { step: 'deserialize'; name: string; priority: 'high' },
-    ) => void;
+      (middleware: SerializeMiddleware<any, any>, options: { step: 'serialize'; name: string }): void;
+    };
     addRelativeTo: (
       // biome-ignore lint/suspicious/noExplicitAny: every SDK client's stack, whatever its input/output types
       middleware: FinalizeRequestMiddleware<any, any>,
@@ -28,9 +32,29 @@ interface AnyClient {
 
 const NAME = 'switchyardSimulatedAccount';
 
+/**
+ * Middlewares that only build the HTTP request (its body, length, host, user agent and trace
+ * header). The simulated account answers from the command's input and never sees the request, so
+ * they did nothing but cost a fifth of each call: the body's serialization alone cost as much as
+ * the answer. What can fail a call in AWS stays: the endpoint, the retry loop and the answer.
+ */
+const HTTP_ONLY = [
+  'serializerMiddleware',
+  'contentLengthMiddleware',
+  'getUserAgentMiddleware',
+  'hostHeaderMiddleware',
+  'recursionDetectionMiddleware',
+];
+
 /** Points `client` at `account` (replacing any previous one). */
 export const attachAccount = (client: AnyClient, account: () => SimulatedAccount) => {
   client.middlewareStack.remove(NAME);
+  for (const name of HTTP_ONLY) client.middlewareStack.remove(name);
+  // The endpoint middleware is placed relative to the serializer by name: a pass-through keeps it.
+  client.middlewareStack.add((next) => (args) => next(args), {
+    step: 'serialize',
+    name: 'serializerMiddleware',
+  });
   client.middlewareStack.addRelativeTo(
     (_next, context) => async (args) => {
       const output = await account().handle(context.clientName ?? '', context.commandName ?? '', args.input);

@@ -42,8 +42,11 @@ export async function setup(project: TestProject) {
     target: 'node22',
     packages: 'external',
     logLevel: 'warning',
-    // As cli/bin.mjs does before it loads main.ts (the demo passes its own level to the runtime).
-    banner: { js: "process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';" },
+    // As cli/bin.mjs does before it loads main.ts: the compile cache (each spawn reuses the code the
+    // first one compiled) and the functions' log level (the demo passes its own to the runtime).
+    banner: {
+      js: "import { enableCompileCache } from 'node:module'; enableCompileCache(); process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';",
+    },
     plugins: [
       {
         name: 'own-import-meta-url',
