@@ -703,20 +703,20 @@ export class SwitchyardStack extends Stack {
       // The recovery of a release that ended during a hook stops its task (reconciler included).
       allow(['run-hook', 'record-hook', 'recover-execution', 'reconciler'], ['ecs:StopTask'], hookTasks);
       allow(['register-wait', 'wait-resume', 'reconciler'], ['ecs:DescribeTasks'], hookTasks);
-      // Never two migrations at once (shared/migrations.ts): Validate and RunHook list the hook tasks
-      // Switchyard started (ListTasks by startedBy) in the clusters of targets with migrations, and
-      // describe them.
+      // Never two migrations at once (shared/migrations.ts): Validate, RunHook and StartLambdaHook
+      // list the hook tasks Switchyard started (ListTasks by startedBy) in the clusters of targets
+      // with migrations, and describe them.
       const migrationClusters = [
         ...new Set(
           hookTargets.filter((t) => allHooks(t.hooks).some((h) => h.migration)).map((t) => t.ecs.cluster),
         ),
       ];
       if (migrationClusters.length > 0) {
-        allow(['validate', 'run-hook'], ['ecs:ListTasks'], ['*'], {
+        allow(['validate', 'run-hook', 'start-lambda-hook'], ['ecs:ListTasks'], ['*'], {
           ArnEquals: { 'ecs:cluster': migrationClusters.map((c) => arn('ecs', 'cluster', c)) },
         });
         allow(
-          ['validate', 'run-hook'],
+          ['validate', 'run-hook', 'start-lambda-hook'],
           ['ecs:DescribeTasks'],
           migrationClusters.map((c) => arn('ecs', 'task', `${c}/*`)),
         );

@@ -45,9 +45,11 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'register-wait': { ...readsAndRecords, waits: ['PutItem', 'UpdateItem'] },
   // Reads the record before and after RunTask: a rollback's request stops the hook (the fence).
   'run-hook': readsAndRecords,
+  // UpdateItem also claims the target's Lambda migration (a record of its own, shared/store.ts).
   'start-lambda-hook': readsAndRecords,
   // Adds the hook's result to the record's list (and `migrated` once a migration ran).
   'record-hook': readsAndRecords,
+  // UpdateItem also ends the Lambda migration claim once the function answered.
   'record-lambda-hook': readsAndRecords,
   'wait-resume': { ...recordsPhase, waits: ['Query', 'UpdateItem'] },
   // Also recovers a target whose lock owner ended without finishing (see recover-execution).

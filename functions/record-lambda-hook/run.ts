@@ -73,6 +73,10 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
         ? `hook ${hook.name} succeeded (Lambda function ${hook.functionName} returned${judged.length ? `; ${judged.map(thresholdText).join(', ')}` : ''})`
         : `hook ${hook.name} (Lambda function ${hook.functionName}) ${problems.join('; ')}`,
   };
+  // The function answered (or crashed, or never ran): its migration claim ends. After States.Timeout
+  // only Step Functions stopped waiting, and the function may run on: the claim runs its course.
+  if (hook.migration && input.waitError?.Error !== 'States.Timeout')
+    await deps.store.endLambdaMigration(input.target, input.releaseId);
   await recordHook(input.releaseId, result, deps);
   if (result.status === 'failed') throw new HookFailed(`${result.detail}. Log: ${result.logUrl}`);
   // After 100% nothing watched the alarms while the function ran: their history over its run

@@ -10,7 +10,7 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { EarlierHookRunning } from './errors.ts';
 import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from './hooks.ts';
-import type { Store } from './store.ts';
+import type { LambdaMigrationClaim, Store } from './store.ts';
 
 interface EarlierHookTask {
   arn: string;
@@ -78,10 +78,16 @@ const earlierHookTasks = async (
  * STOPPED, remembering it in the release record so that a later try still sees it while it stops.
  */
 export const awaitEarlierHooks = async (
-  deps: { ecs: Pick<ECSClient, 'send'>; store: Pick<Store, 'getRelease' | 'updateRelease'> },
+  deps: {
+    ecs: Pick<ECSClient, 'send'>;
+    store: Pick<Store, 'getRelease' | 'updateRelease' | 'lambdaMigration'>;
+    now: () => Date;
+  },
   where: { cluster: string; target: string; releaseId: string },
   what: string,
 ): Promise<void> => {
+  const lambda = await deps.store.lambdaMigration(where.target);
+  if (lambda) stillRunning(lambda, where.releaseId, deps.now(), what);
   const release = await deps.store.getRelease(where.releaseId);
   const remembered = release?.awaitedHookTasks ?? [];
   const found = await earlierHookTasks(deps.ecs, where, remembered);
@@ -93,5 +99,18 @@ export const awaitEarlierHooks = async (
     await deps.store.updateRelease(where.releaseId, { awaitedHookTasks: awaited.slice(-100) });
   throw new EarlierHookRunning(
     `${what}: a hook task of an earlier release of ${where.target} has not stopped (task ${earlier.id}, release ${earlier.release}, \`${earlier.command}\`, since ${earlier.since}), a migration left to finish when that release stopped; two migrations at once could apply a change twice. Tried again each minute for an hour. To go on sooner, let it finish or stop it (aws ecs stop-task --cluster ${where.cluster} --task ${earlier.id})`,
+  );
+};
+
+/**
+ * Throws EarlierHookRunning while another release's Lambda migration may still run: Lambda lists no
+ * running invocation, so its claim (written before the function was invoked, ended when it answered)
+ * is trusted until its start plus Lambda's 900 s limit. A release stopped while its function ran
+ * leaves the claim open, and the function runs on: Step Functions stops waiting, Lambda does not.
+ */
+export const stillRunning = (claim: LambdaMigrationClaim, releaseId: string, now: Date, what: string) => {
+  if (claim.owner === releaseId || Date.parse(claim.runsUntil) <= now.getTime()) return;
+  throw new EarlierHookRunning(
+    `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, invoked ${claim.startedAt}): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour`,
   );
 };

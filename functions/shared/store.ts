@@ -268,6 +268,24 @@ export type Store = ReturnType<typeof createStore>;
 /** The releases-table key of who pushed an image (never a release id: those start with the target). */
 const pushKey = (repository: string, digest: string) => `push#${repository}@${digest}`;
 
+/** The releases-table key of a target's Lambda migration claim (no `target`: no history query sees it). */
+const migrationKey = (target: string) => `migration#${target}`;
+
+/**
+ * A Lambda migration that may still be running: written before the function is invoked, and ended
+ * when it answered. Lambda lists no running invocation, so this claim is the only way to know.
+ */
+export interface LambdaMigrationClaim {
+  target: string;
+  /** The release whose migration it is. */
+  owner: string;
+  hook: string;
+  functionName: string;
+  startedAt: string;
+  /** Until when it may run: its start plus Lambda's limit (900 s), or when it answered. */
+  runsUntil: string;
+}
+
 export const createStore = (
   doc: DynamoDBDocumentClient,
   tables: Tables,
@@ -333,6 +351,69 @@ export const createStore = (
             ':expires': Math.floor(Date.parse(push.at) / 1000) + 30 * 24 * 3600,
           },
         }),
+      );
+    },
+
+    /** `target`'s Lambda migration claim, if one was ever written (it may have ended: see runsUntil). */
+    async lambdaMigration(target: string): Promise<LambdaMigrationClaim | undefined> {
+      const out = await doc.send(
+        new GetCommand({
+          TableName: tables.releases,
+          Key: { releaseId: migrationKey(target) },
+          ConsistentRead: true,
+        }),
+      );
+      // Stored as `claimOf`, not `target`: the byTarget index (release history) must not list it.
+      const item = out.Item as (Omit<LambdaMigrationClaim, 'target'> & { claimOf: string }) | undefined;
+      if (!item) return undefined;
+      const { owner, hook, functionName, startedAt, runsUntil } = item;
+      return { target: item.claimOf, owner, hook, functionName, startedAt, runsUntil };
+    },
+
+    /**
+     * Claims `target`'s Lambda migration for `claim.owner`, unless another release's may still run
+     * (its `runsUntil` is later than now): then that claim is returned and nothing is written. A
+     * conditional write, so two releases can never both hold it.
+     */
+    async claimLambdaMigration(claim: LambdaMigrationClaim): Promise<LambdaMigrationClaim | undefined> {
+      const claimed = await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId: migrationKey(claim.target) },
+            UpdateExpression:
+              'SET #target = :target, #owner = :owner, hook = :hook, functionName = :fn, startedAt = :started, runsUntil = :until, updatedAt = :now',
+            ConditionExpression: 'attribute_not_exists(releaseId) OR runsUntil <= :now OR #owner = :owner',
+            ExpressionAttributeNames: { '#target': 'claimOf', '#owner': 'owner' },
+            ExpressionAttributeValues: {
+              ':target': claim.target,
+              ':owner': claim.owner,
+              ':hook': claim.hook,
+              ':fn': claim.functionName,
+              ':started': claim.startedAt,
+              ':until': claim.runsUntil,
+              ':now': iso(),
+            },
+          }),
+        ),
+      );
+      if (claimed) return undefined;
+      return (await this.lambdaMigration(claim.target)) ?? claim;
+    },
+
+    /** The function answered: `owner`'s claim ends now (another release's is left alone). */
+    async endLambdaMigration(target: string, owner: string): Promise<void> {
+      await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId: migrationKey(target) },
+            UpdateExpression: 'SET runsUntil = :now, updatedAt = :now',
+            ConditionExpression: '#owner = :owner AND runsUntil > :now',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':owner': owner, ':now': iso() },
+          }),
+        ),
       );
     },
 

@@ -383,7 +383,7 @@ describe('release.asl.json', () => {
     ]);
   });
 
-  it('waits a minute at a time, for an hour, where an earlier migration could be running: before the snapshot and before each migration', () => {
+  it('waits a minute at a time, for an hour, where an earlier migration could be running: before the snapshot and before each migration (task or Lambda)', () => {
     const waiting = tasks
       .filter(({ state }) => (state.Retry ?? []).some((r) => r.ErrorEquals.includes('EarlierHookRunning')))
       .map(({ name, state }) => [
@@ -399,7 +399,9 @@ describe('release.asl.json', () => {
     // postTraffic hooks cannot be migrations (the config refuses them), so they never wait.
     expect(waiting).toEqual([
       ['Validate', minuteForAnHour],
+      ['StartPreDeployLambdaHook', minuteForAnHour],
       ['RunPreDeployHook', minuteForAnHour],
+      ['StartPreTrafficLambdaHook', minuteForAnHour],
       ['RunPreTrafficHook', minuteForAnHour],
     ]);
   });

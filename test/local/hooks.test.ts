@@ -884,4 +884,82 @@ describe('never two migrations at once', () => {
     expect(r.account.callLog.filter((c) => c.at >= pushed && c.call === 'ECS.UpdateService')).toEqual([]);
     expect(migrations()).toHaveLength(1);
   });
+  describe('a Lambda migration (Lambda lists no running invocation: a claim written before the invoke)', () => {
+    const invoked = (r: LocalRuntime) =>
+      r.account.hookFunctions.invocations.filter((c) => c.functionName === 'notes-lam-migrate');
+    /** Validate's invocations so far (one per release, or one a minute while it waits). */
+    const validations = (r: LocalRuntime) => r.lambda.byFunction.get('validate') ?? 0;
+    const notes = (r: LocalRuntime, but = '') =>
+      r.executions().find((e) => e.name.startsWith('notes-lam-') && e.name !== but)?.name ?? '';
+
+    it('that its stopped release left running holds the next release, before its snapshot, until Lambda would have ended it: 900 s after the invoke (found by review)', async () => {
+      // Runs 5 minutes; the release is stopped after one. Step Functions stops waiting, the function runs on.
+      const r = await world({ lambdaHooks: { 'notes-lam-migrate': { runSeconds: 300 } } });
+      r.push('notes-lam', 'v2');
+      expect(await r.runUntil(() => invoked(r).length === 1)).toBe(true);
+      const first = notes(r);
+      const invokedAt = invoked(r)[0]?.at.getTime() ?? 0;
+      await r.wait(60);
+      r.stopExecution(first);
+      await r.wait(180);
+      expect((await r.release(first))?.outcome).toBeDefined();
+      const pushed = Date.now();
+      const validatedBefore = validations(r);
+      r.push('notes-lam', 'v3');
+      await r.settle();
+      const second = await r.release(notes(r, first));
+
+      expect(second?.outcome).toBe('Promoted');
+      // Before: the next release snapshotted the half-migrated database and invoked its own
+      // migration beside the first, a few minutes after the push.
+      const [snapshot] = snapshots(r, pushed);
+      expect(snapshot?.at).toBeGreaterThanOrEqual(invokedAt + 900_000);
+      expect(invoked(r)).toHaveLength(2);
+      expect(invoked(r)[1]?.at.getTime()).toBeGreaterThanOrEqual(invokedAt + 900_000);
+      // Validate asked again each minute (EarlierHookRunning) before it let the release on.
+      expect(validations(r) - validatedBefore).toBeGreaterThanOrEqual(10);
+    });
+
+    it('that answered ends its claim: the next release does not wait', async () => {
+      const r = await world();
+      r.push('notes-lam', 'v2');
+      await r.settle();
+      const first = notes(r);
+      expect((await r.release(first))?.outcome).toBe('Promoted');
+      const validatedBefore = validations(r);
+      r.push('notes-lam', 'v3');
+      await r.settle();
+      expect((await r.release(notes(r, first)))?.outcome).toBe('Promoted');
+      expect(invoked(r)).toHaveLength(2);
+      // Validate let it on at once, and the claim ended when the function answered.
+      expect(validations(r) - validatedBefore).toBe(1);
+      const claim = await r.until(r.store.lambdaMigration('notes-lam'));
+      expect(Date.parse(claim?.runsUntil ?? '')).toBeLessThan(Date.parse(claim?.startedAt ?? '') + 60_000);
+    });
+
+    it("claimed by another release after this one's Validate passed: StartLambdaHook waits for it instead (found by review)", async () => {
+      const r = await world();
+      r.push('notes-lam', 'v2');
+      const inside = () => r.executions().some((e) => e.history.some((h) => h.state === 'CheckHealth'));
+      expect(await r.runUntil(inside)).toBe(true);
+      // An older release's function, invoked now, that will not answer.
+      const claimedAt = Date.now();
+      await r.until(
+        r.store.claimLambdaMigration({
+          target: 'notes-lam',
+          owner: 'notes-lam-000000000000',
+          hook: 'migrate',
+          functionName: 'notes-lam-migrate',
+          startedAt: new Date(claimedAt).toISOString(),
+          runsUntil: new Date(claimedAt + 900_000).toISOString(),
+        }),
+      );
+      await r.settle();
+      const record = await r.release(notes(r));
+
+      expect(record?.outcome).toBe('Promoted');
+      expect(invoked(r)).toHaveLength(1);
+      expect(invoked(r)[0]?.at.getTime()).toBeGreaterThanOrEqual(claimedAt + 900_000);
+    });
+  });
 });

@@ -373,16 +373,27 @@ describe('StartLambdaHook', () => {
     timeoutSeconds: 600,
     migration: { compatibility: 'breaking' as const },
   };
-  const storeWith = (record: Record<string, unknown>) => {
+  /** `held`: the claim another release holds (claimLambdaMigration answers it instead of claiming). */
+  const storeWith = (record: Record<string, unknown>, held?: Record<string, string>) => {
     const updates: unknown[] = [];
+    const claims: unknown[] = [];
     return {
       updates,
+      claims,
       deps: {
         now: () => new Date('2026-01-05T09:00:00Z'),
+        targets: { targets: [{ name: 'billing-lam', ecs: { cluster: 'prod' } }] },
+        // No hook task of another release runs in the cluster.
+        ecs: { send: async () => ({ taskArns: [], tasks: [], failures: [] }) },
         store: {
           getRelease: async () => record,
           updateRelease: async (_id: string, fields: unknown) => {
             updates.push(fields);
+          },
+          lambdaMigration: async () => undefined,
+          claimLambdaMigration: async (claim: unknown) => {
+            claims.push(claim);
+            return held;
           },
         },
       } as never,
@@ -418,5 +429,48 @@ describe('StartLambdaHook', () => {
       breaking.deps,
     );
     expect(breaking.updates).toEqual([]);
+  });
+
+  it("claims the target's Lambda migration until Lambda would have ended the function (900 s), before recording it", async () => {
+    const fresh = storeWith({});
+    await startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, fresh.deps);
+    expect(fresh.claims).toEqual([
+      {
+        target: 'billing-lam',
+        owner: 'billing-lam-1',
+        hook: 'migrate',
+        functionName: 'billing-lam-migrate',
+        startedAt: '2026-01-05T09:00:00.000Z',
+        runsUntil: '2026-01-05T09:15:00.000Z',
+      },
+    ]);
+    // A hook that is no migration claims nothing.
+    const smoke = storeWith({});
+    const { migration: _m, ...plain } = hook;
+    await startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook: plain }, smoke.deps);
+    expect(smoke.claims).toEqual([]);
+  });
+
+  it('waits (EarlierHookRunning, retried by the ASL) while another release holds the claim, recording nothing', async () => {
+    const held = storeWith(
+      {},
+      {
+        target: 'billing-lam',
+        owner: 'billing-lam-0',
+        hook: 'migrate',
+        functionName: 'billing-lam-migrate',
+        startedAt: '2026-01-05T08:50:00.000Z',
+        runsUntil: '2026-01-05T09:05:00.000Z',
+      },
+    );
+    await expect(
+      startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, held.deps),
+    ).rejects.toMatchObject({
+      name: 'EarlierHookRunning',
+      message: expect.stringContaining(
+        'release billing-lam-0, invoked 2026-01-05T08:50:00.000Z): that release ended before the function answered',
+      ),
+    });
+    expect(held.updates).toEqual([]);
   });
 });
