@@ -961,5 +961,45 @@ describe('never two migrations at once', () => {
       expect(invoked(r)).toHaveLength(1);
       expect(invoked(r)[0]?.at.getTime()).toBeGreaterThanOrEqual(claimedAt + 900_000);
     });
+
+    it("waits, like a task migration, for an earlier release's hook task that started after Validate passed", async () => {
+      const r = await world({ tasks: { 'flask db upgrade': { hang: true } } });
+      r.push('notes-lam', 'v2');
+      const inside = () => r.executions().some((e) => e.history.some((h) => h.state === 'CheckHealth'));
+      expect(await r.runUntil(inside)).toBe(true);
+      const [definition] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/notes-lam:'));
+      const { tasks } = r.account.ecs.RunTask({
+        cluster: 'prod',
+        taskDefinition: definition as string,
+        startedBy: 'switchyard',
+        group: 'switchyard:notes-lam',
+        launchType: 'FARGATE',
+        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
+        overrides: {
+          containerOverrides: [
+            {
+              name: 'app',
+              command: ['flask', 'db', 'upgrade'],
+              environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: 'notes-lam-000000000000' }],
+            },
+          ],
+        },
+      });
+      const asked = () =>
+        r.account.callLog.filter((c) => c.by === 'start-lambda-hook' && c.call === 'ECS.DescribeTasks')
+          .length;
+      expect(await r.runUntil(() => asked() >= 3, 3600)).toBe(true);
+      expect(invoked(r)).toHaveLength(0);
+      const stoppedAt = Date.now();
+      r.account.ecs.StopTask({
+        cluster: 'prod',
+        task: tasks?.[0]?.taskArn ?? '',
+        reason: 'the DBA stopped it',
+      });
+      await r.settle();
+
+      expect((await r.release(notes(r)))?.outcome).toBe('Promoted');
+      expect(invoked(r)[0]?.at.getTime()).toBeGreaterThanOrEqual(stoppedAt);
+    });
   });
 });
