@@ -73,9 +73,10 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
         ? `hook ${hook.name} succeeded (Lambda function ${hook.functionName} returned${judged.length ? `; ${judged.map(thresholdText).join(', ')}` : ''})`
         : `hook ${hook.name} (Lambda function ${hook.functionName}) ${problems.join('; ')}`,
   };
-  // The function answered (or crashed, or never ran): its migration claim ends. After States.Timeout
-  // only Step Functions stopped waiting, and the function may run on: the claim runs its course.
-  if (hook.migration && input.waitError?.Error !== 'States.Timeout')
+  // The function answered, or ended: its migration claim ends. After any other error (States.Timeout:
+  // Step Functions stopped waiting; Lambda's service and client errors: the function may have
+  // started) it may still run, and the claim runs its course.
+  if (hook.migration && functionEnded(input.waitError?.Error))
     await deps.store.endLambdaMigration(input.target, input.releaseId);
   await recordHook(input.releaseId, result, deps);
   if (result.status === 'failed') throw new HookFailed(`${result.detail}. Log: ${result.logUrl}`);
@@ -93,6 +94,17 @@ export const run = async (input: Input, deps: Deps): Promise<HookResult & { summ
   }
   return { ...result, summary: result.detail };
 };
+
+/**
+ * Whether the function is known to have stopped: it answered (no error), raised its own error (any
+ * name Lambda or Step Functions do not own), crashed or hit its own timeout (`Lambda.Unknown`), or
+ * does not exist.
+ */
+const functionEnded = (error: string | undefined): boolean =>
+  error === undefined ||
+  !/^(Lambda|States)\./.test(error) ||
+  error === 'Lambda.Unknown' ||
+  error === 'Lambda.ResourceNotFoundException';
 
 /** A function's error as Step Functions passes it: the errorType, and the errorMessage in the cause's JSON. */
 const functionError = (name: string, cause: string | undefined): string => {

@@ -77,6 +77,13 @@ const FUNCTION_NAME =
 /** Lambda's limit on a function's run time, and so on a Lambda hook's (Lambda quotas: 900 s). */
 export const LAMBDA_MAX_SECONDS = 900;
 
+/**
+ * The longest a Lambda hook's function can start after StartLambdaHook: the Invoke state retries
+ * Lambda's throttling and service errors 6 times, 2 s doubling (2 + 4 + … + 64 s; an ASL test pins
+ * this to the state machine's retrier), with a minute more for the attempts themselves.
+ */
+export const LAMBDA_HOOK_START_SECONDS = 126 + 60;
+
 export const lambdaHookSchema = z.strictObject({
   /** The function: name, name:alias or ARN, in the stack's account and Region when not an ARN. */
   functionName: z.string().regex(FUNCTION_NAME, 'must be a Lambda function name, name:alias or function ARN'),

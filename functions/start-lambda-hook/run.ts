@@ -2,7 +2,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
-import { LAMBDA_MAX_SECONDS } from '../shared/hooks.ts';
+import { LAMBDA_HOOK_START_SECONDS, LAMBDA_MAX_SECONDS } from '../shared/hooks.ts';
 import { awaitEarlierHooks, stillRunning } from '../shared/migrations.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -38,10 +38,20 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       hook: hook.name,
       functionName: hook.functionName,
       startedAt: at.toISOString(),
-      runsUntil: new Date(at.getTime() + LAMBDA_MAX_SECONDS * 1000).toISOString(),
+      // The function may start after the Invoke state's retries, then run Lambda's 900 s.
+      runsUntil: new Date(
+        at.getTime() + (LAMBDA_HOOK_START_SECONDS + LAMBDA_MAX_SECONDS) * 1000,
+      ).toISOString(),
     });
     // Another release claimed it since the check above: wait for that one too.
     if (held) stillRunning(held, input.releaseId, deps.now(), what);
+    // A stop or rollback that came while this step ran: nothing will be invoked, so nothing may hold
+    // the next release back (the fence, as RunHook's after RunTask).
+    const halted = haltReason(await deps.store.getRelease(input.releaseId));
+    if (halted) {
+      await deps.store.endLambdaMigration(input.target, input.releaseId);
+      throw new RollbackRequested(`${halted}; hook ${hook.name} not invoked`);
+    }
     if (release?.migrated !== 'breaking')
       await deps.store.updateRelease(input.releaseId, { migrated: hook.migration.compatibility });
   }

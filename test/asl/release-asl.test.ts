@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { EXTEND_SECONDS, SETTLE_SECONDS } from '../../functions/shared/analysis/index.ts';
 import { errorNames } from '../../functions/shared/errors.ts';
+import { LAMBDA_HOOK_START_SECONDS } from '../../functions/shared/hooks.ts';
 import {
   eventFunctions,
   functionTimeoutSeconds,
@@ -381,6 +382,31 @@ describe('release.asl.json', () => {
       ['DeployInactiveColour', 'WaitForServiceStable', 'ServiceStableTimedOut'],
       ['HasGroup', 'NoGroup', 'DeployGroup'],
     ]);
+  });
+
+  it("a Lambda migration's claim covers the Invoke state's retries before the function starts", () => {
+    const invokes = tasks.filter(({ name }) => /^Invoke\w+Hook$/.test(name));
+    expect(invokes.map(({ name }) => name)).toEqual([
+      'InvokePreDeployHook',
+      'InvokePreTrafficHook',
+      'InvokePostTrafficHook',
+    ]);
+    for (const { state } of invokes) {
+      // Every wait of every retrier that lets Lambda try again before the function runs.
+      const retriers = (state.Retry ?? []) as {
+        MaxAttempts?: number;
+        IntervalSeconds?: number;
+        BackoffRate?: number;
+      }[];
+      const waits = retriers.flatMap((r) =>
+        Array.from(
+          { length: r.MaxAttempts ?? 3 },
+          (_, k) => (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k,
+        ),
+      );
+      expect(waits.reduce((a, b) => a + b, 0)).toBe(126);
+      expect(LAMBDA_HOOK_START_SECONDS).toBeGreaterThanOrEqual(126 + 60);
+    }
   });
 
   it('waits a minute at a time, for an hour, where an earlier migration could be running: before the snapshot and before each migration (task or Lambda)', () => {

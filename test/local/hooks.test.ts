@@ -889,8 +889,12 @@ describe('never two migrations at once', () => {
       r.account.hookFunctions.invocations.filter((c) => c.functionName === 'notes-lam-migrate');
     /** Validate's invocations so far (one per release, or one a minute while it waits). */
     const validations = (r: LocalRuntime) => r.lambda.byFunction.get('validate') ?? 0;
+    /** notes-lam's release other than `but` (a rollback's execution is named notes-lam-rollback-…). */
     const notes = (r: LocalRuntime, but = '') =>
-      r.executions().find((e) => e.name.startsWith('notes-lam-') && e.name !== but)?.name ?? '';
+      r
+        .executions()
+        .find((e) => e.name.startsWith('notes-lam-') && !e.name.includes('-rollback-') && e.name !== but)
+        ?.name ?? '';
 
     it('that its stopped release left running holds the next release, before its snapshot, until Lambda would have ended it: 900 s after the invoke (found by review)', async () => {
       // Runs 5 minutes; the release is stopped after one. Step Functions stops waiting, the function runs on.
@@ -960,6 +964,97 @@ describe('never two migrations at once', () => {
       expect(record?.outcome).toBe('Promoted');
       expect(invoked(r)).toHaveLength(1);
       expect(invoked(r)[0]?.at.getTime()).toBeGreaterThanOrEqual(claimedAt + 900_000);
+    });
+
+    /** The simulated Lambda integration for notes-lam-migrate, call by call: `plan(n, run)` answers call n. */
+    const integration = (
+      r: LocalRuntime,
+      plan: (n: number, run: () => Promise<unknown>) => Promise<unknown>,
+    ) => {
+      const functions = r.account.hookFunctions;
+      const invoke = functions.invoke.bind(functions);
+      let n = 0;
+      functions.invoke = (async (name: string, payload: Record<string, unknown>) => {
+        if (!name.includes('notes-lam-migrate')) return invoke(name, payload);
+        n++;
+        return plan(n, () => invoke(name, payload));
+      }) as typeof functions.invoke;
+    };
+    const lambdaError = (name: string) => Object.assign(new Error(name), { name });
+    const snapshotAfter = (r: LocalRuntime, at: number) =>
+      r.account.callLog.find((c) => c.at >= at && c.call === 'RDS.CreateDBSnapshot')?.at ??
+      Number.POSITIVE_INFINITY;
+
+    /** v3, pushed now, is Promoted, and snapshots and migrates only once the 870 s function of `first` ended. */
+    const nextWaitsForTheFunction = async (r: LocalRuntime, first: string) => {
+      const started = invoked(r)[0]?.at.getTime() ?? 0;
+      r.push('notes-lam', 'v3');
+      await r.settle();
+      expect((await r.release(notes(r, first)))?.outcome).toBe('Promoted');
+      expect(snapshotAfter(r, started)).toBeGreaterThanOrEqual(started + 870_000);
+      expect(invoked(r)[1]?.at.getTime()).toBeGreaterThanOrEqual(started + 870_000);
+    };
+
+    it('started late, after the Invoke state retried throttling for two minutes: the claim still outlasts it (found by review)', async () => {
+      const r = await world();
+      // Lambda throttles six times (Step Functions waits 2 + 4 + … + 64 s), then runs the function,
+      // for almost Lambda's 900 s.
+      integration(r, async (n, run) => {
+        if (n <= 6) throw lambdaError('Lambda.TooManyRequestsException');
+        const answer = await run();
+        if (n === 7) await new Promise((resolve) => setTimeout(resolve, 870_000));
+        return answer;
+      });
+      r.push('notes-lam', 'v2');
+      expect(await r.runUntil(() => invoked(r).length === 1)).toBe(true);
+      const first = notes(r);
+      await r.wait(60);
+      r.stopExecution(first);
+      await r.wait(180);
+      // Before: the claim ran out 900 s after StartLambdaHook, 2 minutes before the function ended.
+      await nextWaitsForTheFunction(r, first);
+    });
+
+    it('whose answer Step Functions lost (Lambda.SdkClientException) may still run: the claim is kept (found by review)', async () => {
+      const r = await world();
+      // The last attempt reaches the function, which runs on for almost 900 s; the integration
+      // reports a client error after 5 s.
+      integration(r, async (n, run) => {
+        if (n <= 6) throw lambdaError('Lambda.TooManyRequestsException');
+        if (n === 7) {
+          run()
+            .then(() => new Promise((resolve) => setTimeout(resolve, 870_000)))
+            .catch(() => {});
+          await new Promise((resolve) => setTimeout(resolve, 5_000));
+          throw lambdaError('Lambda.SdkClientException');
+        }
+        return run();
+      });
+      r.push('notes-lam', 'v2');
+      await r.settle();
+      const first = notes(r);
+      expect((await r.release(first))?.outcome).toBe('Aborted');
+      // Before: RecordLambdaHook ended the claim, and the next release migrated beside the function.
+      await nextWaitsForTheFunction(r, first);
+    });
+
+    it('a rollback asked for while StartLambdaHook ran: nothing invoked, and no claim left to hold the next release (found by review)', async () => {
+      const r = await world({
+        operator: [{ state: 'StartPreTrafficLambdaHook', action: 'rollback', times: 1 }],
+      });
+      r.push('notes-lam', 'v2');
+      await r.settle();
+      await r.wait(120);
+      const first = notes(r);
+      expect((await r.release(first))?.outcome).toBe('Aborted');
+      expect(invoked(r)).toHaveLength(0);
+      const validatedBefore = validations(r);
+      r.push('notes-lam', 'v3');
+      await r.settle();
+
+      expect((await r.release(notes(r, first)))?.outcome).toBe('Promoted');
+      // Before: 14 tries of Validate, a quarter of an hour, for a function that never ran.
+      expect(validations(r) - validatedBefore).toBe(1);
     });
 
     it("waits, like a task migration, for an earlier release's hook task that started after Validate passed", async () => {

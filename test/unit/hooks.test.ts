@@ -431,7 +431,7 @@ describe('StartLambdaHook', () => {
     expect(breaking.updates).toEqual([]);
   });
 
-  it("claims the target's Lambda migration until Lambda would have ended the function (900 s), before recording it", async () => {
+  it("claims the target's Lambda migration until Lambda would have ended the function, before recording it", async () => {
     const fresh = storeWith({});
     await startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, fresh.deps);
     expect(fresh.claims).toEqual([
@@ -441,7 +441,8 @@ describe('StartLambdaHook', () => {
         hook: 'migrate',
         functionName: 'billing-lam-migrate',
         startedAt: '2026-01-05T09:00:00.000Z',
-        runsUntil: '2026-01-05T09:15:00.000Z',
+        // Lambda's 900 s, after the Invoke state's retries (186 s).
+        runsUntil: '2026-01-05T09:18:06.000Z',
       },
     ]);
     // A hook that is no migration claims nothing.
