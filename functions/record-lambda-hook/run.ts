@@ -3,7 +3,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { AlarmTriggered, HookFailed } from '../shared/errors.ts';
 import { recordHook } from '../shared/hook-record.ts';
-import { figuresSchema, HookPoint, judgeFigures, logGroupUrl, thresholdText } from '../shared/hooks.ts';
+import { figuresSchema, functionLogUrl, HookPoint, judgeFigures, thresholdText } from '../shared/hooks.ts';
 import type { HookResult } from '../shared/store.ts';
 import type { Input } from './schema.ts';
 
@@ -114,11 +114,4 @@ const functionError = (name: string, cause: string | undefined): string => {
   } catch {
     return `${name}${cause ? `: ${cause.slice(0, 500)}` : ''}`;
   }
-};
-
-/** The console page of a function's log group (`/aws/lambda/<name>`, Lambda's default). */
-export const functionLogUrl = (functionName: string): string => {
-  const arn = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([^:]+)/);
-  const region = arn?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
-  return logGroupUrl(region, `/aws/lambda/${arn?.[2] ?? functionName.split(':')[0]}`);
 };

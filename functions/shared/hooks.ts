@@ -358,3 +358,10 @@ export const logStreamOf = (
   container: string,
   taskArn: string,
 ): string | undefined => (prefix ? `${prefix}/${container}/${taskArn.split('/').at(-1)}` : undefined);
+
+/** The console page of a function's log group (`/aws/lambda/<name>`, Lambda's default). */
+export const functionLogUrl = (functionName: string): string => {
+  const arn = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):\d{12}:function:([^:]+)/);
+  const region = arn?.[1] ?? process.env.AWS_REGION ?? 'us-east-1';
+  return logGroupUrl(region, `/aws/lambda/${arn?.[2] ?? functionName.split(':')[0]}`);
+};

@@ -9,7 +9,7 @@
  */
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { EarlierHookRunning } from './errors.ts';
-import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from './hooks.ts';
+import { functionLogUrl, HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from './hooks.ts';
 import type { LambdaMigrationClaim, Store } from './store.ts';
 
 interface EarlierHookTask {
@@ -111,6 +111,6 @@ export const awaitEarlierHooks = async (
 export const stillRunning = (claim: LambdaMigrationClaim, releaseId: string, now: Date, what: string) => {
   if (claim.owner === releaseId || Date.parse(claim.runsUntil) <= now.getTime()) return;
   throw new EarlierHookRunning(
-    `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, invoked ${claim.startedAt}): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour`,
+    `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, invoked ${claim.startedAt}): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour. Lambda cannot stop an invocation: see whether it ended in its log (${functionLogUrl(claim.functionName)}); this release goes on by itself once that time has passed`,
   );
 };

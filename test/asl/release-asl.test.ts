@@ -100,7 +100,7 @@ describe('release.asl.json', () => {
         expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
       // A Lambda hook invokes the user's function: its timeout is the hook's, and a crash or timeout
       // of that function is the hook failing, not retried (see the Lambda hook test below).
-      else if (/^Invoke(PreDeploy|PreTraffic|PostTraffic)Hook$/.test(name)) {
+      else if (/^Invoke(PreDeploy|PreTraffic|PostTraffic)(Hook|Migration)$/.test(name)) {
         expect(state.TimeoutSecondsPath).toBe('$.hook.timeoutSeconds');
         continue;
       } else expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
@@ -384,28 +384,50 @@ describe('release.asl.json', () => {
     ]);
   });
 
-  it("a Lambda migration's claim covers the Invoke state's retries before the function starts", () => {
-    const invokes = tasks.filter(({ name }) => /^Invoke\w+Hook$/.test(name));
+  it("invokes a migration's function once (only Lambda's throttling is retried), and its claim covers those retries", () => {
+    const invokes = tasks.filter(({ name }) => /^Invoke\w+(Hook|Migration)$/.test(name));
     expect(invokes.map(({ name }) => name)).toEqual([
       'InvokePreDeployHook',
+      'InvokePreDeployMigration',
       'InvokePreTrafficHook',
+      'InvokePreTrafficMigration',
       'InvokePostTrafficHook',
     ]);
-    for (const { state } of invokes) {
-      // Every wait of every retrier that lets Lambda try again before the function runs.
+    for (const { name, state } of invokes) {
       const retriers = (state.Retry ?? []) as {
+        ErrorEquals: string[];
         MaxAttempts?: number;
         IntervalSeconds?: number;
         BackoffRate?: number;
       }[];
+      // After a service or client error the function may have started and run on: a second
+      // invocation of a migration would run it twice at once (found by review).
+      if (name.endsWith('Migration'))
+        expect(retriers.map((r) => r.ErrorEquals)).toEqual([['Lambda.TooManyRequestsException']]);
+      // Every wait before Lambda tries again.
       const waits = retriers.flatMap((r) =>
         Array.from(
           { length: r.MaxAttempts ?? 3 },
           (_, k) => (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k,
         ),
       );
-      expect(waits.reduce((a, b) => a + b, 0)).toBe(126);
+      expect(
+        waits.reduce((a, b) => a + b, 0),
+        name,
+      ).toBe(126);
       expect(LAMBDA_HOOK_START_SECONDS).toBeGreaterThanOrEqual(126 + 60);
+    }
+    // Which one a hook takes: a migration's, by the Choice after StartLambdaHook.
+    for (const point of ['PreDeploy', 'PreTraffic']) {
+      const choice = allStates(definition.States).find((s) => s.name === `Is${point}LambdaMigration`)
+        ?.state as unknown as {
+        Choices: { Variable: string; IsPresent: boolean; Next: string }[];
+        Default: string;
+      };
+      expect(choice.Choices).toEqual([
+        { Variable: '$.hook.migration', IsPresent: true, Next: `Invoke${point}Migration` },
+      ]);
+      expect(choice.Default).toBe(`Invoke${point}Hook`);
     }
   });
 

@@ -52,11 +52,13 @@ const hookCase = async (name: string, faults: FaultPlan, expected: string, targe
  * migration task); edge-web's hooks are Lambda functions; ledger-api's are ECS tasks.
  */
 const targetOf = (state: string) =>
-  /PreDeploy|BeforeHooks|RegisterRevision/.test(state)
-    ? 'boot-api'
-    : /Lambda|Invoke/.test(state)
-      ? 'edge-web'
-      : 'ledger-api';
+  /Migration$/.test(state)
+    ? 'notes-lam'
+    : /PreDeploy|BeforeHooks|RegisterRevision/.test(state)
+      ? 'boot-api'
+      : /Lambda|Invoke/.test(state)
+        ? 'edge-web'
+        : 'ledger-api';
 
 /** A hook task Switchyard leaves to finish when a release stops: a migration (stopping one half way is worse). */
 const isMigration = (command: string[]) => command.includes('alembic') || command.includes('migrate');

@@ -507,7 +507,7 @@ describe('Lambda hooks: what the state machine cannot watch while a function run
     // Found by review: the record said nothing until the function returned, and the recovery put
     // the old version back on a schema it cannot use (Aborted, "green scaled to 0").
     const r = await world({ lambdaHooks: { 'billing-lam-migrate': { hang: true } } });
-    const record = await stopDuring(r, 'billing-lam', 'InvokePreTrafficHook');
+    const record = await stopDuring(r, 'billing-lam', 'InvokePreTrafficMigration');
     expect(record?.migrated).toBe('breaking');
     expect(record?.outcome).toBe('RollbackFailed');
   });
@@ -981,6 +981,14 @@ describe('never two migrations at once', () => {
       }) as typeof functions.invoke;
     };
     const lambdaError = (name: string) => Object.assign(new Error(name), { name });
+    /** The function starts and runs on for 870 s; after `seconds` the integration reports `error`. */
+    const startsThenFails = async (run: () => Promise<unknown>, seconds: number, error: string) => {
+      run()
+        .then(() => new Promise((resolve) => setTimeout(resolve, 870_000)))
+        .catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      throw lambdaError(error);
+    };
     const snapshotAfter = (r: LocalRuntime, at: number) =>
       r.account.callLog.find((c) => c.at >= at && c.call === 'RDS.CreateDBSnapshot')?.at ??
       Number.POSITIVE_INFINITY;
@@ -1021,13 +1029,7 @@ describe('never two migrations at once', () => {
       // reports a client error after 5 s.
       integration(r, async (n, run) => {
         if (n <= 6) throw lambdaError('Lambda.TooManyRequestsException');
-        if (n === 7) {
-          run()
-            .then(() => new Promise((resolve) => setTimeout(resolve, 870_000)))
-            .catch(() => {});
-          await new Promise((resolve) => setTimeout(resolve, 5_000));
-          throw lambdaError('Lambda.SdkClientException');
-        }
+        if (n === 7) return startsThenFails(run, 5, 'Lambda.SdkClientException');
         return run();
       });
       r.push('notes-lam', 'v2');
@@ -1036,6 +1038,28 @@ describe('never two migrations at once', () => {
       expect((await r.release(first))?.outcome).toBe('Aborted');
       // Before: RecordLambdaHook ended the claim, and the next release migrated beside the function.
       await nextWaitsForTheFunction(r, first);
+    });
+
+    it('is invoked once: after an error that may come from a running function, never again (found by review)', async () => {
+      const r = await world();
+      // The first call starts the function, which runs on; the integration reports a service error.
+      integration(r, async (n, run) => {
+        if (n === 1) return startsThenFails(run, 300, 'Lambda.ServiceException');
+        return run();
+      });
+      r.push('notes-lam', 'v2');
+      await r.settle();
+      const record = await r.release(notes(r));
+
+      // Before: Step Functions invoked it again 2 s later, two migrations at once in one release.
+      expect(invoked(r)).toHaveLength(1);
+      expect(record?.outcome).toBe('Aborted');
+      expect(record?.error?.Cause).toMatch(
+        /could not be run to its end by Lambda \(Lambda\.ServiceException/,
+      );
+      // Its claim stays: the function may still run.
+      const claim = await r.until(r.store.lambdaMigration('notes-lam'));
+      expect(Date.parse(claim?.runsUntil ?? '')).toBeGreaterThan(Date.now());
     });
 
     it('a rollback asked for while StartLambdaHook ran: nothing invoked, and no claim left to hold the next release (found by review)', async () => {

@@ -67,7 +67,14 @@ export const lambdaHookStates = [
   'StartPostTrafficLambdaHook',
   'RecordPostTrafficLambdaHook',
 ];
-export const invokeStates = ['InvokePreDeployHook', 'InvokePreTrafficHook', 'InvokePostTrafficHook'];
+export const invokeStates = [
+  'InvokePreDeployHook',
+  'InvokePreTrafficHook',
+  'InvokePostTrafficHook',
+  // A migration's function, invoked once (notes-lam).
+  'InvokePreDeployMigration',
+  'InvokePreTrafficMigration',
+];
 
 /**
  * Before a target's preDeploy hooks: its snapshot and the new revision's registration (reached only by

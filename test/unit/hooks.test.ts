@@ -472,6 +472,14 @@ describe('StartLambdaHook', () => {
         'release billing-lam-0, invoked 2026-01-05T08:50:00.000Z): that release ended before the function answered',
       ),
     });
+    // What the operator can do: read the function's log; it cannot be stopped, only waited for.
+    await expect(
+      startLambdaHook({ releaseId: 'billing-lam-1', target: 'billing-lam', hook }, held.deps),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /Lambda cannot stop an invocation: see whether it ended in its log \(https:\/\/us-east-1\.console\.aws\.amazon\.com\/cloudwatch\/.*billing-lam-migrate\); this release goes on by itself once that time has passed$/,
+      ),
+    });
     expect(held.updates).toEqual([]);
   });
 });
