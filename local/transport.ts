@@ -1,9 +1,10 @@
 /**
  * Replaces only the transport of the real AWS SDK clients: a middleware inside the SDK's retry loop
- * (after serialization, just before SigV4 signing) answers the command from the simulated account
- * instead of sending HTTP. The commands, their validation and the SDK's retry behaviour on
- * throttling and 5xx stay the real ones. Only the signature is skipped: the simulated account
- * authorizes by the calling function's role (local/iam), and signing was a tenth of each call's CPU.
+ * (just before SigV4 signing) answers the command from the simulated account instead of sending
+ * HTTP. The commands, the endpoint resolution and the SDK's retry behaviour on throttling and 5xx
+ * stay the real ones. What only builds or signs the HTTP request is skipped (HTTP_ONLY, and the
+ * signature): the simulated account answers from the command's input and authorizes by the calling
+ * function's role (local/iam).
  */
 
 import type { DeserializeMiddleware, FinalizeRequestMiddleware, SerializeMiddleware } from '@smithy/types';
