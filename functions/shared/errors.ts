@@ -43,9 +43,10 @@ export class TargetsInitializing extends SwitchyardError {
 }
 
 /**
- * A migration hook would start while a hook task of an earlier release of the same target still runs
- * (a migration left to finish when that release stopped): two migrations at once could apply one
- * change twice. RunHook is tried again each minute (the ASL's Retry), up to an hour.
+ * A snapshot or a migration would start while an earlier release's migration of the same target may
+ * still run (a hook task, or a Lambda function, left to finish when that release stopped): two
+ * migrations at once could apply one change twice. Validate, RunHook and StartLambdaHook are tried
+ * again each minute (the ASL's Retry), up to an hour (shared/migrations.ts).
  */
 export class EarlierHookRunning extends SwitchyardError {
   override readonly name = 'EarlierHookRunning' as const;

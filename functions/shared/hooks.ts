@@ -78,9 +78,9 @@ const FUNCTION_NAME =
 export const LAMBDA_MAX_SECONDS = 900;
 
 /**
- * The longest a Lambda hook's function can start after StartLambdaHook: the Invoke state retries
- * Lambda's throttling and service errors 6 times, 2 s doubling (2 + 4 + … + 64 s; an ASL test pins
- * this to the state machine's retrier), with a minute more for the attempts themselves.
+ * The longest a Lambda migration's function can start after StartLambdaHook: the Invoke state retries
+ * Lambda's throttling 6 times, 2 s doubling (2 + 4 + … + 64 s; an ASL test pins this to the state
+ * machine's retriers), with a minute more for the throttled attempts themselves.
  */
 export const LAMBDA_HOOK_START_SECONDS = 126 + 60;
 

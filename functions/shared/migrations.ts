@@ -1,11 +1,14 @@
 /**
- * Never two migrations at once. A release stopped during its migration leaves the task to finish
- * (stopping one half way is worse) and its recovery frees the target, so the next release must not
- * snapshot the database or start its own migration while that task runs. ECS is asked, not a record
- * (a record written after RunTask can be missing): the hook tasks Switchyard started in the cluster
- * (ListTasks by startedBy, which must then be its only filter; ECS lists those whose desired status
- * is RUNNING), described to keep the target's (their group) and not this release's (the id RunHook
- * puts in each task's environment).
+ * Never two migrations at once. A release stopped during its migration leaves it to finish (stopping
+ * one half way is worse) and its recovery frees the target, so the next release must not snapshot
+ * the database or start its own migration while it runs.
+ * - A hook task: ECS is asked, not a record (a record written after RunTask can be missing): the hook
+ *   tasks Switchyard started in the cluster (ListTasks by startedBy, which must then be its only
+ *   filter; ECS lists those whose desired status is RUNNING), described to keep the target's (their
+ *   group) and not this release's (the id RunHook puts in each task's environment).
+ * - A Lambda function: Lambda lists no running invocation, so StartLambdaHook claims the target's
+ *   migration before the invoke (store.claimLambdaMigration) and RecordLambdaHook ends the claim once
+ *   the function is known to have ended; an open claim is trusted until it runs out.
  */
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { EarlierHookRunning } from './errors.ts';
@@ -103,14 +106,14 @@ export const awaitEarlierHooks = async (
 };
 
 /**
- * Throws EarlierHookRunning while another release's Lambda migration may still run: Lambda lists no
- * running invocation, so its claim (written before the function was invoked, ended when it answered)
- * is trusted until its start plus Lambda's 900 s limit. A release stopped while its function ran
- * leaves the claim open, and the function runs on: Step Functions stops waiting, Lambda does not.
+ * Throws EarlierHookRunning while another release's Lambda migration may still run: its claim is
+ * open until `runsUntil` (the Invoke state's retries, then Lambda's 900 s limit). A release stopped
+ * while its function ran leaves the claim open, and the function runs on: Step Functions stops
+ * waiting, Lambda does not.
  */
 export const stillRunning = (claim: LambdaMigrationClaim, releaseId: string, now: Date, what: string) => {
   if (claim.owner === releaseId || Date.parse(claim.runsUntil) <= now.getTime()) return;
   throw new EarlierHookRunning(
-    `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, invoked ${claim.startedAt}): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour. Lambda cannot stop an invocation: see whether it ended in its log (${functionLogUrl(claim.functionName)}); this release goes on by itself once that time has passed`,
+    `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, claimed ${claim.startedAt}, just before the invoke): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour. Lambda cannot stop an invocation: see whether it ended in its log (${functionLogUrl(claim.functionName)}); this release goes on by itself once that time has passed`,
   );
 };

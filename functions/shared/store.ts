@@ -281,8 +281,9 @@ export interface LambdaMigrationClaim {
   owner: string;
   hook: string;
   functionName: string;
+  /** When StartLambdaHook claimed it, just before the invoke. */
   startedAt: string;
-  /** Until when it may run: its start plus Lambda's limit (900 s), or when it answered. */
+  /** Until when the function may run (the Invoke state's retries, then Lambda's 900 s), or when it ended. */
   runsUntil: string;
 }
 

@@ -723,6 +723,28 @@ describe('preDeploy hooks: the revision they run is the one deployed', () => {
 });
 
 describe('never two migrations at once', () => {
+  /** A hook task of an older release of `target` (as RunHook starts one) appears in the cluster now; its ARN. */
+  const earlierHookTask = (r: LocalRuntime, target: string, command: string[]): string => {
+    const [definition] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes(`/${target}:`));
+    const { tasks } = r.account.ecs.RunTask({
+      cluster: 'prod',
+      taskDefinition: definition as string,
+      startedBy: 'switchyard',
+      group: `switchyard:${target}`,
+      launchType: 'FARGATE',
+      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
+      overrides: {
+        containerOverrides: [
+          {
+            name: 'app',
+            command,
+            environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: `${target}-000000000000` }],
+          },
+        ],
+      },
+    });
+    return tasks?.[0]?.taskArn ?? '';
+  };
   /** boot-api v2, stopped while its migration (which hangs: a long one) runs; the recovery leaves it to finish. */
   const stoppedDuringMigration = async (faults: FaultPlan = {}) => {
     const r = await world({ ...faults, tasks: { 'python manage.py migrate': { hang: true, times: 1 } } });
@@ -818,24 +840,7 @@ describe('never two migrations at once', () => {
         .some((e) => e.name === id() && e.history.some((h) => h.state === 'WaitForSnapshotBeforeHooks'));
     expect(await r.runUntil(snapshotting)).toBe(true);
     // Validate has passed: an older release's migration task appears in the cluster now.
-    const [definition] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/boot-api:'));
-    r.account.ecs.RunTask({
-      cluster: 'prod',
-      taskDefinition: definition as string,
-      startedBy: 'switchyard',
-      group: 'switchyard:boot-api',
-      launchType: 'FARGATE',
-      networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
-      overrides: {
-        containerOverrides: [
-          {
-            name: 'app',
-            command: ['python', 'manage.py', 'migrate'],
-            environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: 'boot-api-000000000000' }],
-          },
-        ],
-      },
-    });
+    earlierHookTask(r, 'boot-api', ['python', 'manage.py', 'migrate']);
     const asked = () =>
       r.account.callLog.filter((c) => c.by === 'run-hook' && c.call === 'ECS.ListTasks').length;
     expect(await r.runUntil(() => asked() >= 3, 3600)).toBe(true);
@@ -1086,24 +1091,7 @@ describe('never two migrations at once', () => {
       r.push('notes-lam', 'v2');
       const inside = () => r.executions().some((e) => e.history.some((h) => h.state === 'CheckHealth'));
       expect(await r.runUntil(inside)).toBe(true);
-      const [definition] = [...r.account.ecs.taskDefinitions.keys()].filter((k) => k.includes('/notes-lam:'));
-      const { tasks } = r.account.ecs.RunTask({
-        cluster: 'prod',
-        taskDefinition: definition as string,
-        startedBy: 'switchyard',
-        group: 'switchyard:notes-lam',
-        launchType: 'FARGATE',
-        networkConfiguration: { awsvpcConfiguration: { subnets: ['subnet-0a1b2c3d4e5f60001'] } },
-        overrides: {
-          containerOverrides: [
-            {
-              name: 'app',
-              command: ['flask', 'db', 'upgrade'],
-              environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: 'notes-lam-000000000000' }],
-            },
-          ],
-        },
-      });
+      const task = earlierHookTask(r, 'notes-lam', ['flask', 'db', 'upgrade']);
       const asked = () =>
         r.account.callLog.filter((c) => c.by === 'start-lambda-hook' && c.call === 'ECS.DescribeTasks')
           .length;
@@ -1112,7 +1100,7 @@ describe('never two migrations at once', () => {
       const stoppedAt = Date.now();
       r.account.ecs.StopTask({
         cluster: 'prod',
-        task: tasks?.[0]?.taskArn ?? '',
+        task,
         reason: 'the DBA stopped it',
       });
       await r.settle();

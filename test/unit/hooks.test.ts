@@ -469,7 +469,7 @@ describe('StartLambdaHook', () => {
     ).rejects.toMatchObject({
       name: 'EarlierHookRunning',
       message: expect.stringContaining(
-        'release billing-lam-0, invoked 2026-01-05T08:50:00.000Z): that release ended before the function answered',
+        'release billing-lam-0, claimed 2026-01-05T08:50:00.000Z, just before the invoke): that release ended before the function answered',
       ),
     });
     // What the operator can do: read the function's log; it cannot be stopped, only waited for.
