@@ -419,6 +419,8 @@ interface ScaleResult {
   wallMs: number;
   peakRssMiB: number;
   stateTransitions: number;
+  /** Calls to DynamoDB, and to the simulated services (attempted, and of those throttled). */
+  calls: { dynamo: number; attempted: number; throttled: number };
 }
 // --- analysis: detection on real traffic, against alarms alone ---------------------------------
 interface AnalysisBench {
@@ -535,6 +537,11 @@ if (!process.argv.includes('--quick')) {
     'throttled calls (retried)',
     String(Object.values(first.throttledCalls).reduce((a, b) => a + b, 0)),
     counts(first.throttledCalls),
+  );
+  row(
+    'calls per release',
+    (first.calls.attempted / first.releases).toFixed(0),
+    `to the simulated services, ${(first.calls.throttled / first.releases).toFixed(0)} of them throttled; and ${(first.calls.dynamo / first.releases).toFixed(0)} to DynamoDB`,
   );
   row('peak calls/s answered, per service', '', counts(first.peakCallsPerSecond));
   row('peak calls/s attempted, per service', '', counts(first.peakAttemptsPerSecond));

@@ -130,6 +130,12 @@ const result = {
   wallMs: Math.round(wallMs),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
+  // Every call the functions made to the simulated account, and how many of them were throttled.
+  calls: {
+    dynamo: runtime.io.count,
+    attempted: runtime.account.callLog.length,
+    throttled: runtime.account.callLog.filter((c) => c.throttled).length,
+  },
 };
 await runtime.dispose();
 rmSync(dir, { recursive: true, force: true });

@@ -186,7 +186,7 @@ export const localBackend = async (
       await runtime.runUntil(
         () => {
           parked = parkedForApproval(runtime, asked);
-          return parked !== undefined || (runtime.sfn.running().length === 0 && runtime.bus.inFlight === 0);
+          return parked !== undefined || (!runtime.sfn.anyRunning() && runtime.bus.inFlight === 0);
         },
         30 * 24 * 3600,
       );

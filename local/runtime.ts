@@ -654,8 +654,7 @@ export class LocalRuntime {
     const limit = Date.now() + MAX_VIRTUAL_MS;
     for (;;) {
       await this.clock.quiesce(this.io);
-      if (this.sfn.running().length === 0 && this.bus.inFlight === 0 && this.account.lambda.inFlight === 0)
-        break;
+      if (!this.sfn.anyRunning() && this.bus.inFlight === 0 && this.account.lambda.inFlight === 0) break;
       if (Date.now() > limit) {
         throw new Error(
           `executions still running after ${MAX_VIRTUAL_MS / 3600_000} virtual hours: ${this.sfn
