@@ -11,32 +11,10 @@ import { join } from 'node:path';
 import { releaseIdFor } from '../functions/shared/requests.ts';
 import { publishedRateLimits } from '../local/account/rate-limits.ts';
 import { LocalRuntime } from '../local/runtime.ts';
-import { buildWorld } from '../local/world.ts';
+import { buildWorld, platformTargets } from '../local/world.ts';
 
 const count = Number(process.argv[2] ?? 200);
-const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const alb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012';
-
-/** N targets in one cluster behind one ALB, each with its own services, rule, groups and database. */
-const targets = Array.from({ length: count }, (_, i) => {
-  const name = `svc-${String(i + 1).padStart(3, '0')}`;
-  return {
-    name,
-    environment: 'prod',
-    image: { repository: name, tagPattern: 'v\\d+' },
-    ecs: { cluster: 'prod', services: { blue: `${name}-blue`, green: `${name}-green` }, container: 'app' },
-    traffic: {
-      listenerRuleArn: `${alb}:listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/${hex(i + 1, 16)}`,
-      targetGroups: {
-        blue: `${alb}:targetgroup/${name}-blue/${hex(2 * i + 1, 16)}`,
-        green: `${alb}:targetgroup/${name}-green/${hex(2 * i + 2, 16)}`,
-      },
-    },
-    database: { kind: 'instance', identifier: `${name}-db` },
-    bakeMinutes: 5,
-    notify: { sns: 'arn:aws:sns:us-east-1:123456789012:switchyard-releases' },
-  };
-});
+const targets = platformTargets(count);
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-scale-'));
 const targetsFile = join(dir, 'targets.json');
 writeFileSync(targetsFile, JSON.stringify({ targets }));

@@ -929,6 +929,9 @@ export class SwitchyardStack extends Stack {
         arn('states', 'execution', `${sm.split(':').at(-1)}:*`, ArnFormat.COLON_RESOURCE_NAME),
       ),
     );
+    // The reconciler, with many locks, lists the running owners a page at a time instead of
+    // describing each (functions/reconciler/run.ts): ListExecutions is authorized on the state machine.
+    allow(['reconciler'], ['states:ListExecutions'], [stateMachineArn, rollbackArn]);
   }
 
   /** The approval API (infra/constructs/approval-api.ts) and the secrets its functions check requests with. */

@@ -79,6 +79,16 @@ export interface LocalExecution {
   done: Promise<void>;
 }
 
+/** What DescribeExecution and ListExecutions both say of an execution. */
+const summaryOf = (e: LocalExecution) => ({
+  executionArn: e.executionArn,
+  stateMachineArn: e.stateMachineArn,
+  name: e.name,
+  status: e.status,
+  startDate: e.startDate,
+  stopDate: e.stopDate,
+});
+
 export interface StepFunctionsHooks {
   onStateEntered?: (execution: LocalExecution, state: string, type: string) => void;
   onExecutionEnded?: (execution: LocalExecution) => void;
@@ -221,17 +231,38 @@ export class LocalStepFunctions {
   DescribeExecution(input: { executionArn: string }) {
     const e = this.executions.get(input.executionArn);
     if (!e) throw awsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+    return { ...summaryOf(e), input: e.input, output: e.output, error: e.error, cause: e.cause };
+  }
+
+  /**
+   * A state machine's executions, most recent first, one page at a time (API_ListExecutions:
+   * `maxResults` 1-1,000, 0 or none meaning 100; `statusFilter`; an opaque `nextToken`). AWS's
+   * answer is eventually consistent: an execution started or ended a moment ago may be listed as
+   * it was. Here it is always current, so callers must handle a stale list by their own design.
+   */
+  ListExecutions(input: {
+    stateMachineArn: string;
+    statusFilter?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    if (!this.definitions.has(input.stateMachineArn))
+      throw awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    const size = input.maxResults ?? 0;
+    if (!Number.isInteger(size) || size < 0 || size > 1000)
+      throw awsError('ValidationException', `maxResults must be between 0 and 1000, not ${size}`);
+    const from = input.nextToken === undefined ? 0 : Number(input.nextToken);
+    if (input.nextToken !== undefined && !(Number.isInteger(from) && from > 0))
+      throw awsError('InvalidToken', `Invalid Token: '${input.nextToken}'`);
+    const all = [...this.executions.values()]
+      .filter((e) => e.stateMachineArn === input.stateMachineArn)
+      .filter((e) => input.statusFilter === undefined || e.status === input.statusFilter)
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+    const page = all.slice(from, from + (size || 100));
+    const next = from + page.length;
     return {
-      executionArn: e.executionArn,
-      stateMachineArn: e.stateMachineArn,
-      name: e.name,
-      status: e.status,
-      startDate: e.startDate,
-      stopDate: e.stopDate,
-      input: e.input,
-      output: e.output,
-      error: e.error,
-      cause: e.cause,
+      executions: page.map(summaryOf),
+      nextToken: next < all.length ? String(next) : undefined,
     };
   }
 

@@ -307,3 +307,33 @@ export const serveTestListener = async (account: SimulatedAccount, target: Targe
     account.secrets.put(secret, account.webhooks.url(`/${channel}/${target.name}`));
   }
 };
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+
+/**
+ * A platform of `count` targets (`svc-001`, …) in one cluster behind one ALB, each with its own
+ * services, listener rule, target groups and database, and a 5-minute bake: the scale run's
+ * platform-wide rebuild (bench/scale.ts), and the tests of many releases at once.
+ */
+export const platformTargets = (count: number) => {
+  const alb = 'arn:aws:elasticloadbalancing:us-east-1:123456789012';
+  return Array.from({ length: count }, (_, i) => {
+    const name = `svc-${String(i + 1).padStart(3, '0')}`;
+    return {
+      name,
+      environment: 'prod',
+      image: { repository: name, tagPattern: 'v\\d+' },
+      ecs: { cluster: 'prod', services: { blue: `${name}-blue`, green: `${name}-green` }, container: 'app' },
+      traffic: {
+        listenerRuleArn: `${alb}:listener-rule/app/prod-alb/50dc6c495c0c9188/f2f7dc8efc522ab2/${hex(i + 1, 16)}`,
+        targetGroups: {
+          blue: `${alb}:targetgroup/${name}-blue/${hex(2 * i + 1, 16)}`,
+          green: `${alb}:targetgroup/${name}-green/${hex(2 * i + 2, 16)}`,
+        },
+      },
+      database: { kind: 'instance', identifier: `${name}-db` },
+      bakeMinutes: 5,
+      notify: { sns: 'arn:aws:sns:us-east-1:123456789012:switchyard-releases' },
+    };
+  });
+};

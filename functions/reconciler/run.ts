@@ -1,6 +1,6 @@
 import { deliverOwedDecision } from '../shared/approvals.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { executionStatus } from '../shared/executions.ts';
+import { executionStatus, runningExecutions, stateMachineOf } from '../shared/executions.ts';
 import { deliverLockSignals } from '../shared/lock-signals.ts';
 import { logger } from '../shared/logger.ts';
 import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
@@ -50,11 +50,20 @@ const resumeWaits = async (deps: Deps): Promise<{ checked: number; resumed: numb
  */
 const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
   let recovered = 0;
-  for (const lock of await deps.store.allLocks()) {
+  const locks = await deps.store.allLocks();
+  const listed = await listedRunning(
+    locks.map((l) => l.ownerExecutionArn),
+    deps,
+  );
+  for (const lock of locks) {
     try {
       // Answers the lock owes first: a resume or a Superseded that a crashed step never sent.
       await deliverLockSignals(lock, deps);
-      const status = await executionStatus(deps.sfn, lock.ownerExecutionArn);
+      // Listed as running: so it is (or was a moment ago: the next tick looks again). Not listed:
+      // ended, or started too recently to be listed; DescribeExecution tells which.
+      const status = listed?.has(lock.ownerExecutionArn)
+        ? 'RUNNING'
+        : await executionStatus(deps.sfn, lock.ownerExecutionArn);
       if (status === 'RUNNING') {
         await deliverOwed(lock.target, lock.owner, deps);
         continue;
@@ -79,6 +88,32 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
   }
   return recovered;
 };
+
+/**
+ * With many locks, the owners Step Functions lists as running: a ListExecutions page per state
+ * machine instead of a DescribeExecution per lock. A platform-wide rebuild holds a lock per
+ * target, and DescribeExecution's bucket refills at 15 calls a second (limits.html): a thousand
+ * locks described every minute would be throttled. With few locks, or when listing fails, each
+ * owner is described as before (undefined).
+ */
+const listedRunning = async (owners: string[], deps: Deps): Promise<Set<string> | undefined> => {
+  const machines = new Set(owners.map(stateMachineOf).filter((m) => m !== undefined));
+  if (owners.length < LIST_FROM_LOCKS || machines.size === 0) return undefined;
+  try {
+    return await runningExecutions(deps.sfn, machines);
+  } catch (error) {
+    logger.warn('could not list running executions; describing each lock owner', {
+      error: (error as Error).message,
+    });
+    return undefined;
+  }
+};
+
+/**
+ * From how many locks on the owners are listed: below it, describing each owner costs no more
+ * calls than a page per state machine (release and rollback), and a small platform's tick is unchanged.
+ */
+export const LIST_FROM_LOCKS = 10;
 
 /** A running release's decision that was recorded but never reached Step Functions (approvals.ts). */
 const deliverOwed = async (targetName: string, releaseId: string, deps: Deps) => {

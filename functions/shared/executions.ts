@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * What Step Functions says about an execution. `UNKNOWN` when it does not know the ARN: it was never
@@ -24,4 +24,34 @@ export const executionStatus = async (
     if ((error as Error).name === 'ExecutionDoesNotExist') return 'UNKNOWN';
     throw error;
   }
+};
+
+/** The state machine an execution ARN (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`) belongs to. */
+export const stateMachineOf = (executionArn: string): string | undefined => {
+  const parts = executionArn.split(':');
+  if (parts.length !== 8 || parts[5] !== 'execution') return undefined;
+  return [...parts.slice(0, 5), 'stateMachine', parts[6]].join(':');
+};
+
+/**
+ * The executions of these state machines Step Functions lists as RUNNING: one ListExecutions page
+ * answers for up to 1,000 of them, where DescribeExecution answers for one. The list is eventually
+ * consistent, as DescribeExecution is: an execution that ended a moment ago may still be listed.
+ */
+export const runningExecutions = async (
+  sfn: Pick<SFNClient, 'send'>,
+  stateMachineArns: Iterable<string>,
+): Promise<Set<string>> => {
+  const running = new Set<string>();
+  for (const stateMachineArn of stateMachineArns) {
+    let nextToken: string | undefined;
+    do {
+      const page = await sfn.send(
+        new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+      );
+      for (const e of page.executions ?? []) running.add(e.executionArn as string);
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+  return running;
 };

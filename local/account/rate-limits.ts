@@ -17,6 +17,8 @@ export interface RateLimit {
 const ECS_THROTTLING =
   'docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, read 2026-11-23';
 
+const SFN_THROTTLING = 'docs.aws.amazon.com/step-functions/latest/dg/limits.html, large Regions';
+
 /**
  * The published limits. ELBv2 and RDS as the issue quotes them from AWS's pages. ECS from its
  * request-throttling page's table ("Request token bucket sizes and refill rates"): every action
@@ -88,6 +90,27 @@ export const publishedRateLimits: RateLimit[] = [
     perSecond: 10,
     source: 'ECS tag modify: 20 burst, 10/s',
   },
+  // Step Functions' API throttling in US East (N. Virginia), US West (Oregon) and Europe (Ireland),
+  // where the scale run's account is: AWS Step Functions Developer Guide, "Quotas related to API
+  // action throttling" (awsdocs/aws-step-functions-developer-guide, doc_source/limits.md), one
+  // bucket per action.
+  ...(
+    [
+      ['StartExecution', 1300, 300],
+      ['DescribeExecution', 300, 15],
+      ['ListExecutions', 200, 5],
+      ['StopExecution', 1000, 200],
+      ['SendTaskSuccess', 3000, 500],
+      ['SendTaskFailure', 3000, 500],
+      ['SendTaskHeartbeat', 3000, 500],
+    ] as const
+  ).map(([operation, burst, perSecond]) => ({
+    service: 'SFN',
+    operations: new RegExp(`^${operation}$`),
+    burst,
+    perSecond,
+    source: `Step Functions ${operation}: ${burst} burst, ${perSecond}/s (${SFN_THROTTLING})`,
+  })),
 ];
 
 export class RateLimiter {

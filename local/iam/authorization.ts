@@ -276,6 +276,7 @@ const extractors: Record<string, Extractor> = {
   },
   'states:StartExecution': (i) => [str(i.stateMachineArn) ?? ''],
   'states:DescribeExecution': (i) => [str(i.executionArn) ?? ''],
+  'states:ListExecutions': (i) => [str(i.stateMachineArn) ?? ''],
   'states:StopExecution': (i) => [str(i.executionArn) ?? ''],
   'states:SendTaskSuccess': () => [],
   'states:SendTaskFailure': () => [],
