@@ -110,7 +110,7 @@ const result = {
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
   // Every call the functions made to the simulated account, and how many of them were throttled.
   calls: {
-    dynamo: runtime.io.count,
+    dynamo: runtime.dynamoCalls,
     attempted: runtime.account.callLog.length,
     throttled: runtime.account.callLog.filter((c) => c.throttled).length,
   },

@@ -79,6 +79,9 @@ export interface LocalExecution {
   done: Promise<void>;
 }
 
+/** ListExecutions' `statusFilter` values (API_ListExecutions). */
+const EXECUTION_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE'];
+
 /** What DescribeExecution and ListExecutions both say of an execution. */
 const summaryOf = (e: LocalExecution) => ({
   executionArn: e.executionArn,
@@ -246,15 +249,23 @@ export class LocalStepFunctions {
     maxResults?: number;
     nextToken?: string;
   }) {
+    if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/.test(input.stateMachineArn ?? ''))
+      throw awsError('InvalidArn', `Invalid Arn: '${input.stateMachineArn}'`);
     if (!this.definitions.has(input.stateMachineArn))
       throw awsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${input.stateMachineArn}'`);
+    if (input.statusFilter !== undefined && !EXECUTION_STATUSES.includes(input.statusFilter))
+      throw awsError(
+        'ValidationException',
+        `statusFilter must be one of ${EXECUTION_STATUSES.join(', ')}, not '${input.statusFilter}'`,
+      );
     const size = input.maxResults ?? 0;
     if (!Number.isInteger(size) || size < 0 || size > 1000)
       throw awsError('ValidationException', `maxResults must be between 0 and 1000, not ${size}`);
     const from = input.nextToken === undefined ? 0 : Number(input.nextToken);
     if (input.nextToken !== undefined && !(Number.isInteger(from) && from > 0))
       throw awsError('InvalidToken', `Invalid Token: '${input.nextToken}'`);
-    const all = [...this.executions.values()]
+    // Only the running ones are looked through when only they are asked for (the reconciler's list).
+    const all = [...(input.statusFilter === 'RUNNING' ? this.live : this.executions.values())]
       .filter((e) => e.stateMachineArn === input.stateMachineArn)
       .filter((e) => input.statusFilter === undefined || e.status === input.statusFilter)
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());

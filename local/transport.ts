@@ -50,6 +50,10 @@ const HTTP_ONLY = [
 
 /** Points `client` at `account` (replacing any previous one). */
 export const attachAccount = (client: AnyClient, account: () => SimulatedAccount) => {
+  // DynamoDB is dynalite's (local/dynamo.ts); the handler cache below would also break its document
+  // client, which shares this config: its commands would all send the first call's input.
+  if (client.constructor.name.startsWith('DynamoDB'))
+    throw new Error('attachAccount: DynamoDB clients talk to dynalite, not the simulated account');
   client.middlewareStack.remove(NAME);
   for (const name of HTTP_ONLY) client.middlewareStack.remove(name);
   // The endpoint middleware is placed relative to the serializer by name: a pass-through keeps it.
@@ -70,8 +74,8 @@ export const attachAccount = (client: AnyClient, account: () => SimulatedAccount
   // The SDK's own option: each command's middleware chain is built on its first call and reused,
   // instead of copied and sorted again for every call (a twentieth of a simulated call's CPU). The
   // chain is the same either way: no command here adds middleware of its own, and no call passes
-  // options (a call that did would build its chain afresh). Never for DynamoDB's document client,
-  // whose commands would reuse the first call's input. Handlers built before the stack changed go.
+  // options (a call that did would drop the whole cache, and build chains afresh). Handlers built
+  // before the stack changed go.
   Object.assign(client.config, { cacheMiddleware: true });
   delete (client as { handlers?: unknown }).handlers;
 };

@@ -93,20 +93,24 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
  * With many locks, the owners Step Functions lists as running: a ListExecutions page per state
  * machine instead of a DescribeExecution per lock. A platform-wide rebuild holds a lock per
  * target, and DescribeExecution's bucket refills at 15 calls a second (limits.html): a thousand
- * locks described every minute would be throttled. With few locks, or when listing fails, each
- * owner is described as before (undefined).
+ * locks described every minute would be throttled. With few locks each owner is described as
+ * before (undefined); the owners of a state machine that could not be listed are described too.
  */
 const listedRunning = async (owners: string[], deps: Deps): Promise<Set<string> | undefined> => {
-  const machines = new Set(owners.map(stateMachineOf).filter((m) => m !== undefined));
-  if (owners.length < LIST_FROM_LOCKS || machines.size === 0) return undefined;
-  try {
-    return await runningExecutions(deps.sfn, machines);
-  } catch (error) {
-    logger.warn('could not list running executions; describing each lock owner', {
-      error: (error as Error).message,
-    });
-    return undefined;
+  if (owners.length < LIST_FROM_LOCKS) return undefined;
+  const running = new Set<string>();
+  for (const machine of new Set(owners.map(stateMachineOf).filter((m) => m !== undefined))) {
+    try {
+      for (const arn of await runningExecutions(deps.sfn, [machine])) running.add(arn);
+    } catch (error) {
+      // One machine's trouble (throttled past the SDK's retries, not granted) costs only its own owners a describe.
+      logger.warn("could not list a state machine's running executions; describing its lock owners", {
+        stateMachineArn: machine,
+        error: (error as Error).message,
+      });
+    }
   }
+  return running;
 };
 
 /**

@@ -17,7 +17,8 @@ export interface RateLimit {
 const ECS_THROTTLING =
   'docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, read 2026-11-23';
 
-const SFN_THROTTLING = 'docs.aws.amazon.com/step-functions/latest/dg/limits.html, large Regions';
+const SFN_THROTTLING =
+  'docs.aws.amazon.com/step-functions/latest/dg/limits.html, large Regions, as archived in awsdocs/aws-step-functions-developer-guide, read 2026-12-03';
 
 /**
  * The published limits. ELBv2 and RDS as the issue quotes them from AWS's pages. ECS from its
