@@ -110,7 +110,8 @@ export const publishedRateLimits: RateLimit[] = [
     operations: new RegExp(`^${operation}$`),
     burst,
     perSecond,
-    source: `Step Functions ${operation}: ${burst} burst, ${perSecond}/s (${SFN_THROTTLING})`,
+    // The page is named once, on the first of them, as for ECS: the bench prints every source.
+    source: `Step Functions ${operation}: ${burst} burst, ${perSecond}/s${operation === 'StartExecution' ? ` (${SFN_THROTTLING})` : ''}`,
   })),
 ];
 
