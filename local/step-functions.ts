@@ -239,7 +239,7 @@ export class LocalStepFunctions {
 
   /**
    * A state machine's executions, most recent first, one page at a time (API_ListExecutions:
-   * `maxResults` 1-1,000, 0 or none meaning 100; `statusFilter`; an opaque `nextToken`). AWS's
+   * `maxResults` up to 1,000, 0 or none meaning 100; `statusFilter`; an opaque `nextToken`). AWS's
    * answer is eventually consistent: an execution started or ended a moment ago may be listed as
    * it was. Here it is always current, so callers must handle a stale list by their own design.
    */

@@ -114,8 +114,8 @@ const listedRunning = async (owners: string[], deps: Deps): Promise<Set<string> 
 };
 
 /**
- * From how many locks on the owners are listed: below it, describing each owner costs no more
- * calls than a page per state machine (release and rollback), and a small platform's tick is unchanged.
+ * From how many locks on the owners are listed. Below it a tick describes each owner as before: a
+ * few calls either way, and ListExecutions' bucket refills at a third of DescribeExecution's rate.
  */
 export const LIST_FROM_LOCKS = 10;
 
