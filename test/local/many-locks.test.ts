@@ -113,6 +113,36 @@ describe('the reconciler with many locks', () => {
     expect((await runtime.release(releaseOf('svc-003')))?.error).toMatchObject({ Error: 'ExecutionAborted' });
   });
 
+  it('lists the rollback state machine too when a rollback holds a lock, and leaves its running owner undescribed', async () => {
+    // svc-012 is released first and promoted (blue scaled down), so its rollback takes the slow
+    // path and holds the lock for minutes; meanwhile the other eleven hold theirs.
+    const runtime = await LocalRuntime.start({ targetsFile }, (r) => {
+      for (const target of r.targets.targets) buildWorld(r.account, target, { liveTag: 'v1', tasks: 2 });
+    });
+    rt = runtime;
+    runtime.push('svc-012', 'v2');
+    await runtime.settle();
+    expect((await runtime.release(releaseOf('svc-012')))?.outcome).toBe('Promoted');
+    for (const t of runtime.targets.targets.slice(0, TARGETS - 1)) runtime.push(t.image.repository, 'v2');
+    expect(
+      await runtime.runUntil(async () => (await runtime.store.allLocks()).length === TARGETS - 1, 600),
+    ).toBe(true);
+    const rollbackId = runtime.startRollback({ target: 'svc-012', reason: 'bad v2' });
+    const owned = async () => (await runtime.store.getLock('svc-012'))?.owner === rollbackId;
+    expect(await runtime.runUntil(owned, 60)).toBe(true);
+    await runtime.wait(120);
+    expect(await owned()).toBe(true);
+
+    const reconciler = runtime.account.iam.entries().filter((e) => e.by === 'reconciler');
+    const rollbackExecution = `${runtime.rollbackStateMachineArn.replace(':stateMachine:', ':execution:')}:${rollbackId}`;
+    expect(reconciler).toContainEqual(
+      expect.objectContaining({ action: 'states:ListExecutions', resource: runtime.rollbackStateMachineArn }),
+    );
+    expect(reconciler.filter((e) => e.resource === rollbackExecution)).toEqual([]);
+    await runtime.settle();
+    expect((await runtime.release(rollbackId))?.outcome).toBe('RolledBack');
+  });
+
   it('the simulated ListExecutions pages most recent first, filters by status and refuses bad input as AWS does', async () => {
     const runtime = await rebuild(TARGETS);
     const stateMachineArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release';
