@@ -101,7 +101,7 @@ const listedRunning = async (owners: string[], deps: Deps): Promise<Set<string> 
   const running = new Set<string>();
   for (const machine of new Set(owners.map(stateMachineOf).filter((m) => m !== undefined))) {
     try {
-      for (const arn of await runningExecutions(deps.sfn, [machine])) running.add(arn);
+      for (const arn of await runningExecutions(deps.sfn, machine)) running.add(arn);
     } catch (error) {
       // One machine's trouble (throttled past the SDK's retries, not granted) costs only its own owners a describe.
       logger.warn("could not list a state machine's running executions; describing its lock owners", {

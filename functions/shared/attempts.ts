@@ -9,7 +9,7 @@
  * for an image that is live, starts nothing and says why.
  */
 import type { ReleaseDeps } from './deps.ts';
-import { executionStatus } from './executions.ts';
+import { executionArnOf, executionStatus } from './executions.ts';
 import { rolledBackBy } from './history.ts';
 import { releaseIdFor } from './requests.ts';
 import { Outcome } from './vocabulary.ts';
@@ -32,9 +32,6 @@ export const attemptName = (target: string, digest: string, attempt: number, var
   attempt === 1
     ? releaseIdFor(target, digest, variant)
     : `${releaseIdFor(target, digest, variant)}-r${attempt}`;
-
-export const executionArnOf = (stateMachineArn: string, name: string) =>
-  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 export const nextAttempt = async (
   deps: Deps,

@@ -26,7 +26,14 @@ export const executionStatus = async (
   }
 };
 
-/** The state machine an execution ARN (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`) belongs to. */
+/** The ARN of `stateMachineArn`'s execution named `name`. */
+export const executionArnOf = (stateMachineArn: string, name: string) =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+/**
+ * The state machine an execution ARN (`arn:aws:states:<region>:<account>:execution:<machine>:<name>`)
+ * belongs to: executionArnOf's inverse; undefined for any other ARN (an Express execution's, say).
+ */
 export const stateMachineOf = (executionArn: string): string | undefined => {
   const parts = executionArn.split(':');
   if (parts.length !== 8 || parts[5] !== 'execution') return undefined;
@@ -34,24 +41,22 @@ export const stateMachineOf = (executionArn: string): string | undefined => {
 };
 
 /**
- * The executions of these state machines Step Functions lists as RUNNING: one ListExecutions page
- * answers for up to 1,000 of them, where DescribeExecution answers for one. The list is eventually
- * consistent, as DescribeExecution is: an execution that ended a moment ago may still be listed.
+ * The ARNs of the executions of `stateMachineArn` Step Functions lists as RUNNING: one ListExecutions
+ * page answers for up to 1,000 of them, where DescribeExecution answers for one. The list is
+ * eventually consistent, as DescribeExecution is: an execution that ended a moment ago may still be listed.
  */
 export const runningExecutions = async (
   sfn: Pick<SFNClient, 'send'>,
-  stateMachineArns: Iterable<string>,
-): Promise<Set<string>> => {
-  const running = new Set<string>();
-  for (const stateMachineArn of stateMachineArns) {
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(
-        new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
-      );
-      for (const e of page.executions ?? []) running.add(e.executionArn as string);
-      nextToken = page.nextToken;
-    } while (nextToken);
-  }
+  stateMachineArn: string,
+): Promise<string[]> => {
+  const running: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
+    );
+    for (const e of page.executions ?? []) if (e.executionArn) running.push(e.executionArn);
+    nextToken = page.nextToken;
+  } while (nextToken);
   return running;
 };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LIST_FROM_LOCKS } from '../../functions/reconciler/run.ts';
 import { findTarget } from '../../functions/shared/config.ts';
+import { executionArnOf } from '../../functions/shared/executions.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
@@ -134,7 +135,7 @@ describe('the reconciler with many locks', () => {
     expect(await owned()).toBe(true);
 
     const reconciler = runtime.account.iam.entries().filter((e) => e.by === 'reconciler');
-    const rollbackExecution = `${runtime.rollbackStateMachineArn.replace(':stateMachine:', ':execution:')}:${rollbackId}`;
+    const rollbackExecution = executionArnOf(runtime.rollbackStateMachineArn, rollbackId);
     expect(reconciler).toContainEqual(
       expect.objectContaining({ action: 'states:ListExecutions', resource: runtime.rollbackStateMachineArn }),
     );

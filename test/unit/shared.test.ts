@@ -8,6 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { stabilityOn } from '../../functions/shared/ecs.ts';
 import { classifyError, Throttled, TrafficSplit, TransientError } from '../../functions/shared/errors.ts';
+import { executionArnOf, stateMachineOf } from '../../functions/shared/executions.ts';
 import { percentile } from '../../functions/shared/probe.ts';
 import { liveColour, percentages, readWeights, setWeights } from '../../functions/shared/traffic.ts';
 
@@ -265,5 +266,17 @@ describe('percentile', () => {
     expect(percentile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 95)).toBe(10);
     expect(percentile([1, 2, 3, 4], 50)).toBe(2);
     expect(percentile([], 95)).toBe(0);
+  });
+});
+
+describe('stateMachineOf', () => {
+  const machine = 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release';
+  it("is executionArnOf's inverse, and knows no state machine of an ARN that is not a standard execution's", () => {
+    expect(stateMachineOf(executionArnOf(machine, 'checkout-api-0123456789ab'))).toBe(machine);
+    // An Express execution's ARN has one more part; the reconciler then describes its owner.
+    expect(
+      stateMachineOf('arn:aws:states:us-east-1:123456789012:express:switchyard-release:a:b'),
+    ).toBeUndefined();
+    expect(stateMachineOf('not-an-arn')).toBeUndefined();
   });
 });
