@@ -109,6 +109,15 @@ const result = {
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
   // Every call the functions made to the simulated account, and how many of them were throttled.
+  // Lambda's execution environments (local/execution-environments.ts): how many were started, the
+  // most invocations running at once, and what Lambda refused (the account's 1,000, the scaling rate).
+  lambda: {
+    invocations: runtime.lambda.invocations,
+    coldStarts: runtime.lambda.environments.coldStarts,
+    peakConcurrency: runtime.lambda.environments.peakConcurrency,
+    throttled: runtime.lambda.environments.throttled,
+    requeuedAfterThrottle: runtime.lambda.requeuedAfterThrottle,
+  },
   calls: {
     dynamo: runtime.dynamoCalls,
     attempted: runtime.account.callLog.length,

@@ -4,9 +4,15 @@
  * ShiftTraffic's function after it changed the weights".
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ExecutionEnvironment } from './execution-environments.ts';
 
 /** The function running now, and the state it serves if any (API faults can target either). */
-export const invocation = new AsyncLocalStorage<{ state?: string; folder: string }>();
+export const invocation = new AsyncLocalStorage<{
+  state?: string;
+  folder: string;
+  /** The execution environment it runs in (local/execution-environments.ts). */
+  environment?: ExecutionEnvironment;
+}>();
 
 export interface ApiFault {
   /** `ECS`, `ELBv2`, `RDS`, `ECR`, `SNS`, `SFN`, `CloudWatch`, `SecretsManager`, `DynamoDB`, or `*`. */

@@ -1,10 +1,17 @@
 /**
  * Local Lambda: invokes the real `handler` exported by `functions/<folder>/handler.ts`, in process,
  * with a Lambda-shaped context. Handlers are imported on first use, after the environment is set,
- * exactly as a cold start reads it.
+ * exactly as a cold start reads it. Each invocation runs in one of the function's execution
+ * environments (local/execution-environments.ts): a new one first spends its init in virtual time.
  */
 import type { Context } from 'aws-lambda';
 import { type FunctionFolder, functionTimeoutSeconds } from '../state-machines/definitions.ts';
+import {
+  ExecutionEnvironments,
+  FUNCTION_MEMORY_MB,
+  INIT_MS,
+  isLambdaThrottle,
+} from './execution-environments.ts';
 import { type Faults, invocation } from './faults.ts';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -12,8 +19,12 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 /** Virtual milliseconds the Lambda service adds to each invocation. */
 const INVOKE_OVERHEAD_MS = 15;
 
-/** Memory of every function, as the stack configures it (for billed GB-seconds). */
-export const FUNCTION_MEMORY_MB = 512;
+/**
+ * An asynchronous invocation that Lambda throttles goes back to its queue and is tried again, the
+ * wait growing from 1 s to at most 5 min, until the event is 6 hours old (the default maximum event
+ * age): docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html, read 2026-12-03.
+ */
+const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000, maxAgeMs: 6 * 3600 * 1000 };
 
 /** How Step Functions sees an invocation that crashed or timed out. */
 const lambdaUnknown = (message: string) => Object.assign(new Error(message), { name: 'Lambda.Unknown' });
@@ -23,13 +34,17 @@ export class LocalLambda {
   /** Sum of billed durations (virtual milliseconds, each invocation rounded up to 1 ms). */
   billedMs = 0;
   readonly byFunction = new Map<string, number>();
+  readonly environments: ExecutionEnvironments;
   private static readonly handlers = new Map<string, Promise<Handler>>();
 
   constructor(
     private readonly region: string,
     private readonly account: string,
     private readonly faults?: Faults,
-  ) {}
+    limits?: ConstructorParameters<typeof ExecutionEnvironments>[0],
+  ) {
+    this.environments = new ExecutionEnvironments(limits);
+  }
 
   arnOf(folder: FunctionFolder): string {
     return `arn:aws:lambda:${this.region}:${this.account}:function:switchyard-${folder}`;
@@ -63,26 +78,65 @@ export class LocalLambda {
 
   /** Invokes `folder`'s handler; `state` is the state machine state it serves, if any. */
   async invoke(folder: FunctionFolder, event: unknown, state?: string): Promise<unknown> {
+    // Refused (throttled) before anything runs: no invocation, nothing billed.
+    const { environment, cold } = this.environments.acquire(folder);
     this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
+    let reset = false;
     try {
+      if (cold) {
+        // The init: the handler module's top level, at the function's share of a vCPU. Billed.
+        await new Promise((resolve) => setTimeout(resolve, INIT_MS));
+        this.billedMs += INIT_MS;
+      }
       const fault = this.faults?.lambdaFault(state, folder);
       if (fault?.kind === 'timeout') {
         // Hangs until Lambda stops it at the function's timeout; nothing it would have done happens.
+        reset = true;
         const timeoutMs = functionTimeoutSeconds(folder) * 1000;
         this.invocations++;
         await new Promise((resolve) => setTimeout(resolve, timeoutMs));
         this.billedMs += timeoutMs;
         throw lambdaUnknown(`Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (injected)`);
       }
-      const result = await invocation.run({ state, folder }, () => this.invokeOnce(folder, event));
+      const result = await invocation.run({ state, folder, environment }, () =>
+        this.invokeOnce(folder, event),
+      );
       if (fault?.kind === 'crash-after-effect') {
+        reset = true;
         throw lambdaUnknown('Runtime exited after the function did its work, before answering (injected)');
       }
       return result;
     } finally {
       this.running.set(folder, (this.running.get(folder) ?? 1) - 1);
+      this.environments.release(environment, reset);
     }
   }
+
+  /**
+   * Invokes `folder` as an asynchronous invocation does (an EventBridge rule's target, the
+   * scheduler's, `InvocationType: 'Event'`): a throttled attempt waits in Lambda's queue and is tried
+   * again. The function's own error reaches the caller, whose retries are its own.
+   */
+  async invokeAsync(folder: FunctionFolder, event: unknown): Promise<unknown> {
+    const queuedAt = Date.now();
+    for (
+      let waitMs = ASYNC_THROTTLE_RETRY.firstMs;
+      ;
+      waitMs = Math.min(2 * waitMs, ASYNC_THROTTLE_RETRY.maxMs)
+    ) {
+      try {
+        return await this.invoke(folder, event);
+      } catch (error) {
+        if (!isLambdaThrottle(error) || Date.now() + waitMs - queuedAt > ASYNC_THROTTLE_RETRY.maxAgeMs)
+          throw error;
+        this.requeuedAfterThrottle++;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  /** Asynchronous invocations Lambda throttled and queued again. */
+  requeuedAfterThrottle = 0;
 
   private async invokeOnce(folder: FunctionFolder, event: unknown): Promise<unknown> {
     this.invocations++;

@@ -49,11 +49,12 @@ import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
 import { resetTables, skipSigning, startDynalite } from './dynamo.ts';
+import type { ConcurrencyLimits } from './execution-environments.ts';
 import { type FaultPlan, Faults, invocation } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { seededRandom } from './rng.ts';
 import { type LocalExecution, LocalStepFunctions } from './step-functions.ts';
-import { attachAccount, trackIo } from './transport.ts';
+import { attachAccount, retryPerEnvironment, trackIo } from './transport.ts';
 
 /** The release state machine's name, as the stack names it (`<stack>-release`, stack `switchyard`). */
 const RELEASE_MACHINE = 'switchyard-release';
@@ -98,6 +99,16 @@ export interface RuntimeOptions {
   automation?: boolean;
   /** Enforce these API rate limits in the simulated account (e.g. `publishedRateLimits`). */
   rateLimits?: RateLimit[];
+  /**
+   * Lambda's concurrency for Switchyard's functions (default Lambda's own: 1,000 concurrent
+   * executions, 1,000 new environments per 10 s per function), lower to watch throttling.
+   */
+  lambdaLimits?: ConcurrencyLimits;
+  /**
+   * Idle environments, their init done, each function starts with: as in an account where the same
+   * release ran minutes ago (default: none, as in a new account or after they were shut down).
+   */
+  warmEnvironments?: Record<string, number>;
   /**
    * Replaces both state machines' top-level `TimeoutSeconds` (the stack's: 14 days for a release,
    * 2 for a rollback), so a test can watch an execution time out (TIMED_OUT) in minutes.
@@ -163,7 +174,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       POWERTOOLS_DEV: 'true',
     });
     const clients = await import('../functions/shared/clients.ts');
-    for (const client of [
+    const simulated = [
       clients.ecs,
       clients.elbv2,
       clients.rds,
@@ -176,7 +187,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       clients.logs,
       clients.events,
       clients.secrets,
-    ]) {
+    ];
+    for (const client of simulated) {
       attachAccount(client, () => {
         if (!current) throw new Error('no local runtime is active');
         return current.account;
@@ -185,6 +197,9 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
     // Requests reach dynalite inside this process (see inProcessHandler), before any call is made.
     (clients.dynamo.config as { requestHandler: unknown }).requestHandler = dynalite.handler;
     skipSigning(clients.dynamo);
+    // The document client shares the DynamoDB client's config, so its retries are covered too.
+    for (const client of [...simulated, clients.dynamo])
+      retryPerEnvironment(client, () => invocation.getStore()?.environment);
     trackIo(clients.dynamo, {
       begin: () => {
         current?.io.begin();
@@ -269,9 +284,16 @@ export class LocalRuntime {
     // The account's own secrets: the approval-link key, and the Slack app's signing secret.
     this.account.secrets.put('switchyard/approval-signing-key', randomBytes(32).toString('hex'));
     this.account.secrets.put('switchyard/slack-signing-secret', this.slackSigningSecret);
-    this.lambda = new LocalLambda(this.account.region, this.account.accountId, this.faults);
+    this.lambda = new LocalLambda(
+      this.account.region,
+      this.account.accountId,
+      this.faults,
+      options.lambdaLimits,
+    );
+    for (const [folder, count] of Object.entries(options.warmEnvironments ?? {}))
+      for (let i = 0; i < count; i++) this.lambda.environments.prewarm(folder);
     this.account.lambda.run = (name, payload) =>
-      this.lambda.invoke(this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`), payload);
+      this.lambda.invokeAsync(this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`), payload);
     this.sfn = new LocalStepFunctions(
       this.lambda,
       this.account.region,
@@ -336,22 +358,22 @@ export class LocalRuntime {
     this.bus.addRule({
       name: 'ecr-push',
       pattern: ecrPushPattern(repositories),
-      deliver: (e) => this.lambda.invoke('start-release', e),
+      deliver: (e) => this.lambda.invokeAsync('start-release', e),
     });
     this.bus.addRule({
       name: 'ecr-pushers',
       pattern: ecrPutImageCloudTrailPattern(repositories),
-      deliver: (e) => this.lambda.invoke('record-pusher', e),
+      deliver: (e) => this.lambda.invokeAsync('record-pusher', e),
     });
     this.bus.addRule({
       name: 'ecs-deployment',
       pattern: ecsDeploymentPattern,
-      deliver: (e) => this.lambda.invoke('wait-resume', e),
+      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
     });
     this.bus.addRule({
       name: 'hook-task-stopped',
       pattern: hookTaskStoppedPattern,
-      deliver: (e) => this.lambda.invoke('wait-resume', e),
+      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
     });
     const members = this.targets.targets.flatMap((t) =>
       t.group.flatMap((m) => [m.services.blue, m.services.green]),
@@ -360,17 +382,17 @@ export class LocalRuntime {
       this.bus.addRule({
         name: 'group-tasks',
         pattern: serviceTaskStoppedPattern(members),
-        deliver: (e) => this.lambda.invoke('wait-resume', e),
+        deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
       });
     this.bus.addRule({
       name: 'rds-snapshot',
       pattern: rdsSnapshotPattern,
-      deliver: (e) => this.lambda.invoke('wait-resume', e),
+      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
     });
     this.bus.addRule({
       name: 'execution-ended',
       pattern: executionEndedPattern([this.releaseStateMachineArn, this.rollbackStateMachineArn]),
-      deliver: (e) => this.lambda.invoke('recover-execution', e),
+      deliver: (e) => this.lambda.invokeAsync('recover-execution', e),
     });
     // Switchyard's own bus: promotions on a completed soak, and releases requested by any CI.
     const automatic = [
@@ -383,20 +405,20 @@ export class LocalRuntime {
         name: 'promotions',
         bus: EVENT_BUS,
         pattern: soakCompletedPattern(automatic),
-        deliver: (e) => this.lambda.invoke('promote', e),
+        deliver: (e) => this.lambda.invokeAsync('promote', e),
       });
     this.bus.addRule({
       name: 'release-requests',
       bus: EVENT_BUS,
       pattern: releaseRequestedPattern,
-      deliver: (e) => this.lambda.invoke('request-release', e),
+      deliver: (e) => this.lambda.invokeAsync('request-release', e),
     });
     const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
       this.bus.addRule({
         name: 'alarm-state',
         pattern: alarmStatePattern(alarms),
-        deliver: (e) => this.lambda.invoke('wait-resume', e),
+        deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
       });
     }
   }
@@ -445,7 +467,7 @@ export class LocalRuntime {
     runtime.reconciler = setInterval(
       () =>
         void runtime.lambda
-          .invoke('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' })
+          .invokeAsync('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' })
           .catch((error: Error) => {
             // As EventBridge Scheduler records a failed invocation: counted, and the next tick runs.
             runtime.reconcilerFailures++;

@@ -391,6 +391,8 @@ export interface RunOptions {
   reconcileEverySeconds?: number;
   /** The target groups' settings (default: ELBv2's own defaults, as an untuned target group). */
   targetGroup?: TargetGroupSettings;
+  /** Idle environments per function at the start (local/runtime.ts); default none, all cold. */
+  warmEnvironments?: Record<string, number>;
 }
 
 /** Runs one scenario from a fresh simulated account: push v2 of its target, settle, summarize. */
@@ -416,6 +418,7 @@ export const runRelease = async (
       onProgress: options.onProgress,
       logLevel: options.logLevel,
       reconcileEverySeconds: options.reconcileEverySeconds,
+      warmEnvironments: options.warmEnvironments,
     },
     async (rt) => {
       target = findTarget(rt.targets, scenario.target);

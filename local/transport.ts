@@ -80,6 +80,53 @@ export const attachAccount = (client: AnyClient, account: () => SimulatedAccount
   delete (client as { handlers?: unknown }).handlers;
 };
 
+interface RetryConfig {
+  retryStrategy: () => Promise<unknown>;
+  maxAttempts: () => Promise<number>;
+}
+interface StandardStrategy {
+  mode: string;
+  baseDelay?: number;
+  constructor: new (options: { maxAttempts: number; baseDelay?: number }) => unknown;
+}
+
+/**
+ * Gives each Lambda execution environment its own retry strategy for `client`, as in AWS, where each
+ * environment builds its own clients: the SDK's standard strategy keeps a retry quota (500 tokens, 5
+ * per retried throttle, refunded by successes), so one environment's throttled calls never use up
+ * another's retries. Locally the functions' clients are one per process: without this, every
+ * invocation of every function drew on one quota. The strategy is of the client's own class, with
+ * its attempts and base delay; outside an invocation (a test, the CLI) the client's own is used.
+ */
+export const retryPerEnvironment = (
+  client: AnyClient,
+  environment: () => { state: Map<unknown, unknown> } | undefined,
+) => {
+  const config = client.config as RetryConfig & { switchyardOwnRetryStrategy?: () => Promise<unknown> };
+  // Attached once per client: a second call would wrap the wrapper.
+  config.switchyardOwnRetryStrategy ??= config.retryStrategy;
+  const own = config.switchyardOwnRetryStrategy;
+  const fresh = async () => {
+    const template = (await own()) as StandardStrategy;
+    if (template.mode !== 'standard')
+      throw new Error(`retryPerEnvironment: only the standard retry mode is modelled, not ${template.mode}`);
+    return new template.constructor({
+      maxAttempts: await config.maxAttempts(),
+      baseDelay: template.baseDelay,
+    });
+  };
+  config.retryStrategy = () => {
+    const state = environment()?.state;
+    if (!state) return own();
+    let strategy = state.get(client) as Promise<unknown> | undefined;
+    if (!strategy) {
+      strategy = fresh();
+      state.set(client, strategy);
+    }
+    return strategy;
+  };
+};
+
 /**
  * Counts real I/O in flight (DynamoDB over loopback) so virtual time only moves when it is done, and
  * applies the simulated account's faults to these calls too (`fault`, by operation name).

@@ -4,6 +4,7 @@ import { findTarget, type Target } from '../../functions/shared/config.ts';
 import type { ReleaseDeps } from '../../functions/shared/deps.ts';
 import type { TargetGroupSettings } from '../../local/account/elbv2.ts';
 import type { RateLimit } from '../../local/account/rate-limits.ts';
+import type { ConcurrencyLimits } from '../../local/execution-environments.ts';
 import type { FaultPlan } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, FAST_TARGET_GROUPS, serveTestListener } from '../../local/world.ts';
@@ -23,6 +24,7 @@ export const startWorld = async (
     seed?: number;
     automation?: boolean;
     rateLimits?: RateLimit[];
+    lambdaLimits?: ConcurrencyLimits;
     /** The target groups' settings; default tuned for speed (FAST_TARGET_GROUPS), `{}` for AWS's defaults. */
     targetGroup?: TargetGroupSettings;
   } = {},

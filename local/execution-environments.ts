@@ -1,0 +1,158 @@
+/**
+ * Lambda's execution environments, as the local runtime models them for Switchyard's functions.
+ *
+ * An invocation runs in an environment of its function that is idle (warm), or in a new one, which
+ * first runs its init (a cold start). An environment runs one invocation at a time. One whose
+ * invocation crashed or timed out is reset: its next invocation starts cold. Lambda refuses an
+ * invocation (429 `TooManyRequestsException`) when it would need a new environment past the
+ * account's concurrency, or faster than the function may scale.
+ *
+ * AWS sources (read 2026-12-03):
+ * - docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html: the Init, Invoke and
+ *   Shutdown phases; environments are reused; a function that fails or times out during Invoke has
+ *   its environment reset, and the next invocation runs Init again.
+ * - docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html: per function, at most 1,000 new
+ *   environments every 10 seconds, refilled continuously and never accumulated past 1,000; past it,
+ *   or at the account's concurrency, requests fail with a throttling error (status 429).
+ * - docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html: 1,000 concurrent executions per
+ *   account and Region by default.
+ * - docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html: CPU in proportion to memory, one
+ *   vCPU at 1,769 MB.
+ * - aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase: the Init phase of
+ *   on-demand functions is billed from 1 August 2025.
+ *
+ * Not modelled, and so kinder than AWS: the time Lambda takes to create an environment before the
+ * init runs (unpublished), and idle environments being shut down (AWS publishes no idle lifetime, so
+ * a warm environment stays warm here).
+ */
+
+/** Memory of every function, as the stack configures it (infra/constructs/release-function.ts). */
+export const FUNCTION_MEMORY_MB = 512;
+
+/**
+ * Virtual milliseconds a function's init takes. `bench/cold-start.ts` measures each function's init
+ * on one core of the machine running it (143-202 ms medians, register-wait the slowest); at 512 MB a
+ * function has 512/1,769 of a vCPU, so the slowest takes about 202 × 1,769 / 512 = 698 ms. The
+ * bench prints whether this figure still covers what it measured.
+ */
+export const INIT_MS = 700;
+
+/** One vCPU at this much memory (the CPU share the init is scaled by). */
+export const MB_PER_VCPU = 1_769;
+
+/** A measured one-core init, as long as it takes at the functions' memory. */
+export const initAtFunctionMemory = (oneCoreMs: number): number =>
+  (oneCoreMs * MB_PER_VCPU) / FUNCTION_MEMORY_MB;
+
+export interface ConcurrencyLimits {
+  /** Concurrent executions across the account's functions. */
+  account: number;
+  /** New environments a function may create at once (the scaling rate's bucket). */
+  scalingBurst: number;
+  /** New environments a function may create per second, refilled continuously. */
+  scalingPerSecond: number;
+}
+
+/** Lambda's defaults: 1,000 concurrent executions; 1,000 new environments per 10 s per function. */
+export const LAMBDA_LIMITS: ConcurrencyLimits = {
+  account: 1_000,
+  scalingBurst: 1_000,
+  scalingPerSecond: 100,
+};
+
+export interface ExecutionEnvironment {
+  readonly id: number;
+  readonly folder: string;
+  invocations: number;
+  /** What an environment holds for its life: here, each SDK client's retry strategy (its quota). */
+  readonly state: Map<unknown, unknown>;
+}
+
+/** Raised when Lambda refuses an invocation: Step Functions sees `Lambda.TooManyRequestsException`. */
+export const lambdaThrottled = (folder: string, why: string) =>
+  Object.assign(new Error(`Rate Exceeded: switchyard-${folder} (${why})`), {
+    name: 'Lambda.TooManyRequestsException',
+    $metadata: { httpStatusCode: 429 },
+  });
+
+export const isLambdaThrottle = (error: unknown): boolean =>
+  (error as Error | undefined)?.name === 'Lambda.TooManyRequestsException';
+
+export class ExecutionEnvironments {
+  private readonly idle = new Map<string, ExecutionEnvironment[]>();
+  private readonly scaling = new Map<string, { tokens: number; at: number }>();
+  private nextId = 1;
+  /** Invocations running now, across functions. */
+  concurrency = 0;
+  peakConcurrency = 0;
+  coldStarts = 0;
+  /** Cold starts by function. */
+  readonly coldStartsBy = new Map<string, number>();
+  readonly throttled = { concurrency: 0, scaling: 0 };
+
+  constructor(private readonly limits: ConcurrencyLimits = LAMBDA_LIMITS) {}
+
+  /**
+   * An environment for one invocation of `folder`: the most recently used idle one, or a new one
+   * (`cold`). Throws Lambda's throttling error when a new one is not allowed.
+   */
+  acquire(folder: string): { environment: ExecutionEnvironment; cold: boolean } {
+    // Concurrency is invocations in flight: at the limit, even a warm environment is refused.
+    if (this.concurrency >= this.limits.account) {
+      this.throttled.concurrency++;
+      throw lambdaThrottled(folder, `the account's ${this.limits.account} concurrent executions are in use`);
+    }
+    const warm = this.idle.get(folder)?.pop();
+    if (warm) return { environment: this.occupy(warm), cold: false };
+    const bucket = this.refilled(folder);
+    if (bucket.tokens < 1) {
+      this.throttled.scaling++;
+      throw lambdaThrottled(folder, 'the function is scaling faster than Lambda allows');
+    }
+    bucket.tokens--;
+    this.coldStarts++;
+    this.coldStartsBy.set(folder, (this.coldStartsBy.get(folder) ?? 0) + 1);
+    const environment = { id: this.nextId++, folder, invocations: 0, state: new Map() };
+    return { environment: this.occupy(environment), cold: true };
+  }
+
+  /** Gives `folder` an idle environment whose init is done, as right after an earlier invocation. */
+  prewarm(folder: string) {
+    const idle = this.idle.get(folder) ?? [];
+    idle.push({ id: this.nextId++, folder, invocations: 0, state: new Map() });
+    this.idle.set(folder, idle);
+  }
+
+  /** The invocation ended; `reset` when it crashed or timed out (the environment is not reused). */
+  release(environment: ExecutionEnvironment, reset = false) {
+    this.concurrency--;
+    if (reset) return;
+    const idle = this.idle.get(environment.folder) ?? [];
+    idle.push(environment);
+    this.idle.set(environment.folder, idle);
+  }
+
+  /** Idle (warm) environments of `folder`. */
+  warm(folder: string): number {
+    return this.idle.get(folder)?.length ?? 0;
+  }
+
+  private occupy(environment: ExecutionEnvironment) {
+    environment.invocations++;
+    this.concurrency++;
+    this.peakConcurrency = Math.max(this.peakConcurrency, this.concurrency);
+    return environment;
+  }
+
+  private refilled(folder: string) {
+    const now = Date.now();
+    const bucket = this.scaling.get(folder) ?? { tokens: this.limits.scalingBurst, at: now };
+    bucket.tokens = Math.min(
+      this.limits.scalingBurst,
+      bucket.tokens + ((now - bucket.at) / 1000) * this.limits.scalingPerSecond,
+    );
+    bucket.at = now;
+    this.scaling.set(folder, bucket);
+    return bucket;
+  }
+}

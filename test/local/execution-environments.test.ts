@@ -1,0 +1,132 @@
+/**
+ * Lambda's execution environments in a release (local/execution-environments.ts, local/lambda.ts):
+ * a function's first invocation starts cold and spends its init in virtual time, billed; later ones
+ * are warm; a crashed invocation's environment is reset; Lambda's throttling at the account's
+ * concurrency reaches the state machines, whose Retry blocks absorb it; and each environment has its
+ * own SDK retry quota, as each has its own clients in AWS.
+ */
+import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { INIT_MS } from '../../local/execution-environments.ts';
+import { invocation } from '../../local/faults.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const release = async (world: TestWorld, tag: string) => {
+  world.rt.push('checkout-api', tag);
+  await world.rt.settle();
+  return (await world.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', tag))))
+    ?.outcome;
+};
+
+describe('execution environments in a release', () => {
+  it('starts each function cold once, bills the init, and runs the next release warm', async () => {
+    w = await startWorld();
+    const { lambda } = w.rt;
+    expect(await release(w, 'v2')).toBe('Promoted');
+    const invoked = [...lambda.byFunction.keys()];
+    expect(invoked.length).toBeGreaterThan(10);
+    // Every function started cold; one whose invocations overlapped (register-wait, waiting for
+    // two things at once) needed a second environment.
+    for (const folder of invoked)
+      expect(lambda.environments.coldStartsBy.get(folder), folder).toBeGreaterThanOrEqual(1);
+    expect(lambda.environments.coldStartsBy.get('register-wait')).toBe(2);
+    expect(lambda.environments.coldStarts).toBe(invoked.length + 1);
+    // Each cold start's init is billed on top of the invocations' own durations.
+    expect(lambda.billedMs).toBeGreaterThanOrEqual(lambda.environments.coldStarts * INIT_MS);
+
+    const coldBefore = lambda.environments.coldStarts;
+    const invocationsBefore = lambda.invocations;
+    expect(await release(w, 'v3')).toBe('Promoted');
+    expect(lambda.environments.coldStarts).toBe(coldBefore);
+    expect(lambda.invocations - invocationsBefore).toBeGreaterThan(10);
+  });
+
+  it('resets the environment of an invocation that crashed: its retry starts cold', async () => {
+    w = await startWorld({
+      faults: { lambda: [{ state: 'ShiftTraffic', kind: 'crash-after-effect', times: 1 }] },
+    });
+    expect(await release(w, 'v2')).toBe('Promoted');
+    expect(w.rt.lambda.environments.coldStartsBy.get('shift-traffic')).toBe(2);
+    expect(w.rt.lambda.environments.coldStartsBy.get('check-health')).toBe(1);
+  });
+
+  it('throttles invocations past the account’s concurrency; the state machine retries them', async () => {
+    // One concurrent execution: the function answering an event and a step collide.
+    w = await startWorld({ lambdaLimits: { account: 1, scalingBurst: 1_000, scalingPerSecond: 100 } });
+    w.rt.push('checkout-api', 'v2');
+    w.rt.push('search-api', 'release-2');
+    await w.rt.settle();
+    const throttled = w.rt.lambda.environments.throttled.concurrency;
+    expect(throttled).toBeGreaterThan(0);
+    expect(w.rt.lambda.environments.peakConcurrency).toBe(1);
+    // Some were the state machines' invocations (retried by their Retry blocks), some an event's
+    // (queued again by Lambda): none was lost.
+    const requeued = w.rt.lambda.requeuedAfterThrottle;
+    expect(requeued).toBeGreaterThan(0);
+    expect(throttled - requeued).toBeGreaterThan(0);
+    expect(w.rt.bus.deadLetters).toEqual([]);
+    const outcome = async (target: string, tag: string) =>
+      (await w?.rt.release(releaseIdFor(target, EcrModel.digestOf(target, tag))))?.outcome;
+    expect(await outcome('checkout-api', 'v2')).toBe('Promoted');
+    expect(await outcome('search-api', 'release-2')).toBe('Promoted');
+    expect(liveWeights(w.rt, w.checkout)).toMatchObject({ green: 100 });
+  });
+});
+
+describe('the SDK’s retry quota', () => {
+  it('is one per execution environment: one that used its quota up leaves another’s whole', async () => {
+    w = await startWorld({ automation: false });
+    const { rt, checkout } = w;
+    const { ecs } = await import('../../functions/shared/clients.ts');
+    const describe = () =>
+      ecs.send(
+        new DescribeServicesCommand({
+          cluster: checkout.ecs.cluster,
+          services: [checkout.ecs.services.blue],
+        }),
+      );
+    const throttle = (times: number) =>
+      rt.faults.arm({
+        api: [
+          {
+            service: 'ECS',
+            operation: 'DescribeServices',
+            folder: 'validate',
+            error: 'ThrottlingException',
+            status: 400,
+            times,
+          },
+        ],
+      });
+    const attemptsIn = async (environment: unknown) => {
+      try {
+        await rt.until(invocation.run({ folder: 'validate', environment: environment as never }, describe));
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, attempts: (error as { $metadata: { attempts: number } }).$metadata.attempts };
+      }
+    };
+    // Two invocations of one function at once: two environments.
+    const a = rt.lambda.environments.acquire('validate').environment;
+    const b = rt.lambda.environments.acquire('validate').environment;
+
+    // 50 calls throttled 3 times each (2 retries, 5 tokens each) spend a's 500 tokens.
+    throttle(151);
+    for (let i = 0; i < 50; i++) expect(await attemptsIn(a)).toEqual({ ok: false, attempts: 3 });
+    // a has no retry left: its next throttled call fails at the first attempt.
+    expect(await attemptsIn(a)).toEqual({ ok: false, attempts: 1 });
+    // b has all of its own: a throttled call is retried and answered.
+    throttle(1);
+    expect(await attemptsIn(b)).toEqual({ ok: true });
+    expect(rt.faults.fired.length).toBe(152);
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Lambda's execution environments in the local runtime (local/execution-environments.ts): reuse,
+ * reset, and the throttling Lambda applies at the account's concurrency and the scaling rate.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  ExecutionEnvironments,
+  INIT_MS,
+  initAtFunctionMemory,
+  LAMBDA_LIMITS,
+} from '../../local/execution-environments.ts';
+
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { $metadata: { httpStatusCode: number } };
+  }
+  throw new Error('expected Lambda to refuse the invocation');
+};
+
+describe('execution environments', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-05T09:00:00Z'));
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('reuses an idle environment, and starts a new one (cold) for an invocation that overlaps', () => {
+    const envs = new ExecutionEnvironments();
+    const first = envs.acquire('validate');
+    expect(first.cold).toBe(true);
+    const overlapping = envs.acquire('validate');
+    expect(overlapping.cold).toBe(true);
+    expect(overlapping.environment.id).not.toBe(first.environment.id);
+    envs.release(first.environment);
+    const next = envs.acquire('validate');
+    expect(next).toMatchObject({ cold: false, environment: { id: first.environment.id, invocations: 2 } });
+    // Another function never gets validate's environment.
+    expect(envs.acquire('deploy-inactive-colour').cold).toBe(true);
+    expect(envs.coldStarts).toBe(3);
+    expect(envs.coldStartsBy.get('validate')).toBe(2);
+    expect(envs.peakConcurrency).toBe(3);
+  });
+
+  it('resets an environment whose invocation crashed or timed out: the next one starts cold', () => {
+    const envs = new ExecutionEnvironments();
+    const crashed = envs.acquire('shift-traffic').environment;
+    envs.release(crashed, true);
+    const next = envs.acquire('shift-traffic');
+    expect(next.cold).toBe(true);
+    expect(next.environment.id).not.toBe(crashed.id);
+    expect(envs.warm('shift-traffic')).toBe(0);
+  });
+
+  it('refuses an invocation at the account’s concurrency, even with a warm environment idle', () => {
+    const envs = new ExecutionEnvironments({ account: 2, scalingBurst: 10, scalingPerSecond: 1 });
+    const a = envs.acquire('validate').environment;
+    envs.release(a);
+    envs.acquire('validate');
+    const held = envs.acquire('check-health').environment;
+    expect(envs.warm('validate')).toBe(0);
+    const error = refusal(() => envs.acquire('validate'));
+    expect(error.name).toBe('Lambda.TooManyRequestsException');
+    expect(error.$metadata.httpStatusCode).toBe(429);
+    expect(error.message).toContain('2 concurrent executions');
+    envs.release(held);
+    // check-health's environment is idle now, and validate may have one again.
+    expect(envs.acquire('validate').cold).toBe(true);
+    expect(envs.throttled).toEqual({ concurrency: 1, scaling: 0 });
+  });
+
+  it('refuses new environments faster than the function’s scaling rate, refilled continuously', () => {
+    const envs = new ExecutionEnvironments({ account: 100, scalingBurst: 2, scalingPerSecond: 1 });
+    envs.acquire('validate');
+    envs.acquire('validate');
+    expect(refusal(() => envs.acquire('validate')).message).toContain('scaling faster');
+    // Another function scales on its own.
+    expect(envs.acquire('check-health').cold).toBe(true);
+    vi.setSystemTime(Date.now() + 1_000);
+    expect(envs.acquire('validate').cold).toBe(true);
+    expect(refusal(() => envs.acquire('validate')).name).toBe('Lambda.TooManyRequestsException');
+    expect(envs.throttled).toEqual({ concurrency: 0, scaling: 2 });
+  });
+
+  it('uses Lambda’s published defaults, and an init that covers the slowest measured one at 512 MB', () => {
+    expect(LAMBDA_LIMITS).toEqual({ account: 1_000, scalingBurst: 1_000, scalingPerSecond: 100 });
+    // 1,769 MB is one vCPU: at 512 MB, a 202 ms init on one core takes 698 ms.
+    expect(initAtFunctionMemory(202)).toBeCloseTo(697.9, 1);
+    expect(INIT_MS).toBeGreaterThanOrEqual(initAtFunctionMemory(202));
+  });
+});
