@@ -367,7 +367,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     row(
       'overhead = lead − floor',
       `${first.overheadSeconds.toFixed(1)} s`,
-      `${first.overheadSeconds <= 2 ? 'goal ≤ 2 s: met' : 'goal ≤ 2 s: NOT met'}; every function cold at first (a new account, or environments shut down)`,
+      `${first.overheadSeconds <= 2 ? 'goal ≤ 2 s: met' : 'goal ≤ 2 s: NOT met'}; every function cold at first (no warm environment yet, or all shut down)`,
     );
     const warmOverhead = warm.overheadSeconds ?? Number.NaN;
     row(
@@ -601,7 +601,7 @@ if (!process.argv.includes('--quick')) {
   );
   const lambda = first.lambda;
   row(
-    'Lambda: invocations per release',
+    'Lambda: invocations per release (reconciler too)',
     (lambda.invocations / first.releases).toFixed(1),
     `${lambda.coldStarts} cold starts; at most ${lambda.peakConcurrency} running at once (the account allows ${LAMBDA_LIMITS.account}); throttled ${lambda.throttled.concurrency} at the account's concurrency, ${lambda.throttled.scaling} at the scaling rate, ${lambda.requeuedAfterThrottle} of them asynchronous and queued again`,
   );
@@ -681,9 +681,10 @@ if (!process.argv.includes('--quick')) {
   const slowest = starts
     .filter((c) => c.folder !== 'baseline')
     .reduce((a, b) => (b.initMs.median > a.initMs.median ? b : a));
-  const needed = initAtFunctionMemory(slowest.initMs.median);
+  const nodeStart = starts.find((c) => c.folder === 'baseline')?.runtimeStartMs ?? 0;
+  const needed = initAtFunctionMemory(nodeStart + slowest.initMs.median);
   out(
-    `  the local runtime's init (${INIT_MS} ms) covers the slowest here (${slowest.folder}, ${slowest.initMs.median.toFixed(0)} ms) at ${FUNCTION_MEMORY_MB} MB (× ${MB_PER_VCPU}/${FUNCTION_MEMORY_MB} = ${needed.toFixed(0)} ms): ${INIT_MS >= needed ? 'met' : 'NOT met'}`,
+    `  the local runtime's init (${INIT_MS} ms) covers Node's start (${nodeStart.toFixed(0)} ms) and the slowest init here (${slowest.folder}, ${slowest.initMs.median.toFixed(0)} ms) at ${FUNCTION_MEMORY_MB} MB (× ${MB_PER_VCPU}/${FUNCTION_MEMORY_MB} = ${needed.toFixed(0)} ms): ${INIT_MS >= needed ? 'met' : 'NOT met'}`,
   );
   coldStarts = starts;
 }

@@ -115,7 +115,9 @@ export class LocalLambda {
   /**
    * Invokes `folder` as an asynchronous invocation does (an EventBridge rule's target, the
    * scheduler's, `InvocationType: 'Event'`): a throttled attempt waits in Lambda's queue and is tried
-   * again. The function's own error reaches the caller, whose retries are its own.
+   * again; an event still throttled when it would be older than the maximum event age is discarded
+   * (to the function's dead-letter queue), which ends the invocation as far as its sender knows. The
+   * function's own error reaches the caller, whose retries are its own.
    */
   async invokeAsync(folder: FunctionFolder, event: unknown): Promise<unknown> {
     const queuedAt = Date.now();
@@ -127,8 +129,11 @@ export class LocalLambda {
       try {
         return await this.invoke(folder, event);
       } catch (error) {
-        if (!isLambdaThrottle(error) || Date.now() + waitMs - queuedAt > ASYNC_THROTTLE_RETRY.maxAgeMs)
-          throw error;
+        if (!isLambdaThrottle(error)) throw error;
+        if (Date.now() + waitMs - queuedAt > ASYNC_THROTTLE_RETRY.maxAgeMs) {
+          this.expiredEvents.push({ folder, event, queuedAt, error: (error as Error).message });
+          return undefined;
+        }
         this.requeuedAfterThrottle++;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
@@ -137,6 +142,8 @@ export class LocalLambda {
 
   /** Asynchronous invocations Lambda throttled and queued again. */
   requeuedAfterThrottle = 0;
+  /** Asynchronous events throttled until they were too old to run: the dead-letter queue's. */
+  readonly expiredEvents: { folder: FunctionFolder; event: unknown; queuedAt: number; error: string }[] = [];
 
   private async invokeOnce(folder: FunctionFolder, event: unknown): Promise<unknown> {
     this.invocations++;

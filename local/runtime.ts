@@ -151,11 +151,17 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
   processState = (async () => {
     const dynalite = await startDynalite();
     const approvalServer = await startApprovalServer(() => current);
+    // A Lambda function's environment has no AWS profile, shared config file or retry settings:
+    // the clients take the SDK's defaults (the standard retry mode), whatever the developer's shell
+    // or ~/.aws/config would choose.
+    for (const name of ['AWS_PROFILE', 'AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE']) delete process.env[name];
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(tmpdir(), 'switchyard-no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'switchyard-no-aws-credentials'),
       SWITCHYARD_DYNAMODB_ENDPOINT: dynalite.endpoint,
       // What the stack bundles: the file validated once, with its defaults (validatedTargetsDocument).
       SWITCHYARD_TARGETS_FILE: functionsTargets,
@@ -326,10 +332,15 @@ export class LocalRuntime {
         this.account.iam.record(`state-machine:${RELEASE_MACHINE}`, 'Lambda', 'Invoke', {
           FunctionName: functionName,
         });
-        return this.account.hookFunctions.invoke(
-          functionName,
-          payload as Record<string, unknown>,
-        ) as Promise<never>;
+        // The user's function runs in an environment of its own and counts against the account's
+        // concurrency: throttled, the Invoke state sees Lambda.TooManyRequestsException.
+        const { environment } = this.lambda.environments.acquire(`hook:${functionName}`, true);
+        return (
+          this.account.hookFunctions.invoke(
+            functionName,
+            payload as Record<string, unknown>,
+          ) as Promise<never>
+        ).finally(() => this.lambda.environments.release(environment));
       },
     );
     this.account.sfn = this.sfn as never;

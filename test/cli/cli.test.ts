@@ -50,7 +50,12 @@ const localAs = (state: string, as: string, ...args: string[]) => local(state, '
 describe.concurrent('switchyard CLI (--local)', () => {
   it('releases, shows status and history, rolls back, and refuses a second rollback', async () => {
     const state = stateDir();
-    const released = await local(state, 'release', '--target', 'checkout-api', '--tag', 'v2');
+    // A developer's own AWS settings do not reach the simulated functions: a Lambda environment has
+    // none, so their clients keep the SDK's standard retries.
+    const released = await cli(
+      ['--local', '--state', state, 'release', '--target', 'checkout-api', '--tag', 'v2'],
+      { AWS_RETRY_MODE: 'adaptive', AWS_MAX_ATTEMPTS: '1', AWS_PROFILE: 'no-such-profile' },
+    );
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toContain('local: pushed checkout-api:v2 to the simulated ECR');
     expect(released.stdout).toMatch(

@@ -50,13 +50,51 @@ describe('execution environments in a release', () => {
     expect(lambda.invocations - invocationsBefore).toBeGreaterThan(10);
   });
 
-  it('resets the environment of an invocation that crashed: its retry starts cold', async () => {
-    w = await startWorld({
-      faults: { lambda: [{ state: 'ShiftTraffic', kind: 'crash-after-effect', times: 1 }] },
-    });
+  it.each(['crash-after-effect', 'timeout'] as const)(
+    'resets the environment of an invocation that ended in a %s: its retry starts cold',
+    async (kind) => {
+      w = await startWorld({ faults: { lambda: [{ state: 'ShiftTraffic', kind, times: 1 }] } });
+      expect(await release(w, 'v2')).toBe('Promoted');
+      const environments = w.rt.lambda.environments;
+      expect(environments.coldStartsBy.get('shift-traffic')).toBe(2);
+      expect(environments.idleOf('shift-traffic')).toHaveLength(1);
+      expect(environments.coldStartsBy.get('check-health')).toBe(1);
+      // Every environment was handed back: nothing holds the account's concurrency.
+      expect(environments.concurrency).toBe(0);
+    },
+  );
+
+  it('gives each environment its own retry strategy, of the kind its client would build', async () => {
+    w = await startWorld();
     expect(await release(w, 'v2')).toBe('Promoted');
-    expect(w.rt.lambda.environments.coldStartsBy.get('shift-traffic')).toBe(2);
-    expect(w.rt.lambda.environments.coldStartsBy.get('check-health')).toBe(1);
+    const clients = await import('../../functions/shared/clients.ts');
+    interface Strategy {
+      constructor: unknown;
+      mode: string;
+      baseDelay: number;
+      maxAttemptsProvider: () => Promise<number>;
+    }
+    const own = async (client: { config: object }) =>
+      (await (
+        client.config as { switchyardOwnRetryStrategy: () => Promise<Strategy> }
+      ).switchyardOwnRetryStrategy()) as Strategy;
+    const shape = async (strategy: Strategy) => ({
+      kind: strategy.constructor,
+      mode: strategy.mode,
+      baseDelay: strategy.baseDelay,
+      maxAttempts: await strategy.maxAttemptsProvider(),
+    });
+    // acquire-lock's environment used DynamoDB (its document client) and Step Functions.
+    const [environment] = w.rt.lambda.environments.idleOf('acquire-lock');
+    for (const client of [clients.dynamo, clients.sfn]) {
+      const strategy = (await environment?.state.get(client)) as Strategy | undefined;
+      expect(strategy, client.constructor.name).toBeDefined();
+      expect(strategy).not.toBe(await own(client));
+      expect(await shape(strategy as Strategy)).toEqual(await shape(await own(client)));
+    }
+    // DynamoDB's own defaults differ from the other clients': its strategy kept them.
+    const dynamo = (await environment?.state.get(clients.dynamo)) as Strategy;
+    expect(await shape(dynamo)).toMatchObject({ mode: 'standard', baseDelay: 25, maxAttempts: 4 });
   });
 
   it('throttles invocations past the account’s concurrency; the state machine retries them', async () => {

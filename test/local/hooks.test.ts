@@ -374,6 +374,26 @@ describe('--fault hook-fails on your own targets', () => {
  * and a postTraffic check.
  */
 describe('Lambda hooks', () => {
+  it('run in environments of their own, counted against the account’s concurrency', async () => {
+    // One concurrent execution for the whole account: a hook's function takes it while it runs.
+    rt = await LocalRuntime.start(
+      { targetsFile, lambdaLimits: { account: 1, scalingBurst: 1_000, scalingPerSecond: 100 } },
+      (r) => {
+        for (const t of r.targets.targets)
+          buildWorld(r.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+      },
+    );
+    const record = await release(rt, 'edge-web', 'v2');
+    expect(record.outcome, JSON.stringify(record.error)).toBe('Promoted');
+    const environments = rt.lambda.environments;
+    for (const name of ['edge-web-smoke', 'edge-web-verify'])
+      expect(environments.idleOf(`hook:${name}`), name).toHaveLength(1);
+    expect(environments.peakConcurrency).toBe(1);
+    expect(environments.concurrency).toBe(0);
+    // The users' functions' cold starts are not counted as Switchyard's.
+    expect([...environments.coldStartsBy.keys()].filter((f) => f.startsWith('hook:'))).toEqual([]);
+  });
+
   const weightsMoved = (r: LocalRuntime) => {
     const t = findTarget(r.targets, 'edge-web');
     return r.account.elbv2.weightHistory

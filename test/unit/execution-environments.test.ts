@@ -9,6 +9,7 @@ import {
   initAtFunctionMemory,
   LAMBDA_LIMITS,
 } from '../../local/execution-environments.ts';
+import { LocalLambda } from '../../local/lambda.ts';
 
 const refusal = (fn: () => unknown) => {
   try {
@@ -85,8 +86,57 @@ describe('execution environments', () => {
 
   it('uses Lambda’s published defaults, and an init that covers the slowest measured one at 512 MB', () => {
     expect(LAMBDA_LIMITS).toEqual({ account: 1_000, scalingBurst: 1_000, scalingPerSecond: 100 });
-    // 1,769 MB is one vCPU: at 512 MB, a 202 ms init on one core takes 698 ms.
-    expect(initAtFunctionMemory(202)).toBeCloseTo(697.9, 1);
-    expect(INIT_MS).toBeGreaterThanOrEqual(initAtFunctionMemory(202));
+    // 1,769 MB is one vCPU: at 512 MB, Node's start (33 ms) and a 202 ms init on one core take 812 ms.
+    expect(initAtFunctionMemory(33 + 202)).toBeCloseTo(812, 0);
+    expect(INIT_MS).toBeGreaterThanOrEqual(initAtFunctionMemory(33 + 202));
+  });
+
+  it('a user’s function (a Lambda hook) takes concurrency, but its cold start is not Switchyard’s', () => {
+    const envs = new ExecutionEnvironments({ account: 1, scalingBurst: 10, scalingPerSecond: 1 });
+    const hook = envs.acquire('hook:edge-web-smoke', true);
+    expect(hook.cold).toBe(true);
+    expect(envs.coldStarts).toBe(0);
+    expect(refusal(() => envs.acquire('validate')).name).toBe('Lambda.TooManyRequestsException');
+    envs.release(hook.environment);
+    expect(envs.idleOf('hook:edge-web-smoke')).toHaveLength(1);
+  });
+});
+
+describe('an asynchronous invocation Lambda throttles', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('waits in the queue, 1 s doubling to 5 min, and is discarded once it would pass 6 hours', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
+    // No concurrency at all: every attempt is refused.
+    const lambda = new LocalLambda('us-east-1', '123456789012', undefined, {
+      account: 0,
+      scalingBurst: 10,
+      scalingPerSecond: 1,
+    });
+    const start = Date.now();
+    const attempts: number[] = [];
+    const acquire = lambda.environments.acquire.bind(lambda.environments);
+    vi.spyOn(lambda.environments, 'acquire').mockImplementation((folder, user) => {
+      attempts.push((Date.now() - start) / 1000);
+      return acquire(folder, user);
+    });
+    const done = lambda.invokeAsync('wait-resume', { detail: {} });
+    await vi.advanceTimersByTimeAsync(7 * 3600 * 1000);
+    expect(await done).toBeUndefined();
+    const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
+    expect(gaps.slice(0, 10)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
+    expect(new Set(gaps.slice(9))).toEqual(new Set([300]));
+    // The last attempt within 6 hours; the next would have been past it.
+    const last = attempts.at(-1) as number;
+    expect(last).toBeLessThanOrEqual(6 * 3600);
+    expect(last + 300).toBeGreaterThan(6 * 3600);
+    expect(lambda.expiredEvents).toEqual([
+      expect.objectContaining({
+        folder: 'wait-resume',
+        queuedAt: start,
+        error: expect.stringContaining('Rate Exceeded'),
+      }),
+    ]);
+    expect(lambda.requeuedAfterThrottle).toBe(attempts.length - 1);
   });
 });
