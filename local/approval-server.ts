@@ -6,11 +6,13 @@
  * on the connection's real source address, then becomes a Lambda proxy event (payload 1.0) for
  * the same handler.
  */
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APPROVAL_API_STAGE } from '../infra/approval-api-limits.ts';
 import type { FunctionFolder } from '../state-machines/definitions.ts';
 import type { ApiFront } from './api-front.ts';
+import { isLambdaThrottle } from './execution-environments.ts';
 
 export interface Invoker {
   /** Runs a function for an outside request, moving virtual time as it needs. */
@@ -103,6 +105,14 @@ export const startApprovalServer = async (invoker: () => Invoker | undefined) =>
       // person sees an error page, whatever the function did before it died.
       if ((error as Error).name === 'Lambda.Unknown') {
         res.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Internal Server Error"}');
+        return;
+      }
+      // Lambda throttled the invocation (the account's concurrency): the proxy integration never got
+      // an answer, and API Gateway answers 500 (repost.aws knowledge-center/api-gateway-internal-server-error).
+      if (isLambdaThrottle(error)) {
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end('{"message": "Internal server error"}');
         return;
       }
       res

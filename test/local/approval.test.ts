@@ -2,6 +2,7 @@
  * Approvals end to end in the simulated account: the emailed links and the Slack buttons, served
  * over real HTTP on loopback by the same handlers API Gateway runs in AWS.
  */
+
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
@@ -16,6 +17,7 @@ import {
   http,
   slackApprovalMessage,
 } from '../../local/approver.ts';
+import { LAMBDA_LIMITS } from '../../local/execution-environments.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import {
   approvalWorlds,
@@ -41,6 +43,23 @@ const postForm = (link: string, fields: Record<string, string>) => {
 const linkFields = (link: string) => Object.fromEntries(new URL(link).searchParams);
 
 describe('approvals by email link', () => {
+  it('answers as API Gateway does while Lambda throttles the page’s function, then serves the page', async () => {
+    const world = await start();
+    const { approve } = await parkedRelease(world, 'ledger-api');
+    // Other invocations hold every one of the account's concurrent executions.
+    const environments = world.rt.lambda.environments;
+    const held = [];
+    for (let i = 0; environments.concurrency < LAMBDA_LIMITS.account; i++)
+      held.push(environments.acquire(`elsewhere-${i % 10}`, true).environment);
+    const refused = await http(approve);
+    expect(refused.status).toBe(500);
+    expect(JSON.parse(refused.body)).toEqual({ message: 'Internal server error' });
+    for (const environment of held) environments.release(environment);
+    const page = await http(approve);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('ledger-api');
+  });
+
   it('shows the release on a no-store page, decides only on POST, and a second POST changes nothing', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
@@ -258,10 +277,24 @@ describe('approvals by email link', () => {
   it('a decision Step Functions does not take (throttled) stands: the page says it is not yet confirmed, and pressing again resends it', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
-    // More throttles than the SDK retries, three times over: every SendTaskSuccess of the press fails.
+    // More throttles than the SDK retries, three times over: every SendTaskSuccess of the press fails
+    // (the page's function's calls only: another function's send, answering an event meanwhile, must
+    // not use one up).
     world.rt.faults.arm({
-      api: [{ service: 'SFN', operation: 'SendTaskSuccess', error: 'ThrottlingException', times: 9 }],
+      api: [
+        {
+          service: 'SFN',
+          operation: 'SendTaskSuccess',
+          folder: 'approvals',
+          error: 'ThrottlingException',
+          times: 9,
+        },
+      ],
     });
+    // Pressed just after a reconciler tick: the press's retries (the SDK's backoff, seconds of it) end
+    // long before the next tick, which would deliver the owed decision itself (deliverOwedDecision).
+    const sinceTick = (Date.now() - world.rt.startedAt) % 60_000;
+    await world.rt.wait((60_000 - sinceTick) / 1000 + 1);
     const first = await decideThroughPage(approve, 'approve');
     expect(first.result.status).toBe(202);
     expect(first.result.body).toContain('Step Functions has not confirmed it yet');
@@ -270,6 +303,7 @@ describe('approvals by email link', () => {
       status: 'APPROVED',
       decidedBy: ['bob@example.com'],
     });
+    expect(world.rt.faults.fired.filter((f) => f.includes('SendTaskSuccess'))).toHaveLength(9);
     expect((await approvalOf(world, releaseId))[0]?.deliveredAt).toBeUndefined();
     expect(isRunning(world, releaseId)).toBe(true);
 
