@@ -476,6 +476,7 @@ interface ScaleResult {
     peakConcurrency: number;
     throttled: { concurrency: number; scaling: number };
     requeuedAfterThrottle: number;
+    expiredEvents: number;
   };
 }
 // --- analysis: detection on real traffic, against alarms alone ---------------------------------
@@ -603,7 +604,7 @@ if (!process.argv.includes('--quick')) {
   row(
     'Lambda: invocations per release (reconciler too)',
     (lambda.invocations / first.releases).toFixed(1),
-    `${lambda.coldStarts} cold starts; at most ${lambda.peakConcurrency} running at once (the account allows ${LAMBDA_LIMITS.account}); throttled ${lambda.throttled.concurrency} at the account's concurrency, ${lambda.throttled.scaling} at the scaling rate, ${lambda.requeuedAfterThrottle} of them asynchronous and queued again`,
+    `${lambda.coldStarts} cold starts; at most ${lambda.peakConcurrency} running at once (the account allows ${LAMBDA_LIMITS.account}); throttled ${lambda.throttled.concurrency} at the account's concurrency, ${lambda.throttled.scaling} at the scaling rate, ${lambda.requeuedAfterThrottle} of them asynchronous and queued again; ${lambda.expiredEvents} events expired in the queue`,
   );
   row('peak calls/s answered, per service', '', counts(first.peakCallsPerSecond));
   row('peak calls/s attempted, per service', '', counts(first.peakAttemptsPerSecond));

@@ -117,6 +117,7 @@ const result = {
     peakConcurrency: runtime.lambda.environments.peakConcurrency,
     throttled: runtime.lambda.environments.throttled,
     requeuedAfterThrottle: runtime.lambda.requeuedAfterThrottle,
+    expiredEvents: runtime.lambda.expiredEvents.length,
   },
   calls: {
     dynamo: runtime.dynamoCalls,

@@ -61,6 +61,7 @@ import { allHooks } from '../functions/shared/hooks.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
+  ASYNC_MAX_EVENT_AGE_SECONDS,
   allFunctionFolders,
   asyncFunctions,
   eventFunctions,
@@ -211,7 +212,7 @@ export class SwitchyardStack extends Stack {
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
           deadLetterQueue: invokedByEvents.has(folder) || invokedAsync.has(folder) ? deadLetters : undefined,
           // A Slack click older than this is stale: the person has moved on (or clicked again).
-          maxEventAge: invokedAsync.has(folder) ? Duration.minutes(10) : undefined,
+          maxEventAge: invokedAsync.has(folder) ? Duration.seconds(ASYNC_MAX_EVENT_AGE_SECONDS) : undefined,
           network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),

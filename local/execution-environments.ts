@@ -77,6 +77,12 @@ export const lambdaThrottled = (folder: string, why: string) =>
     $metadata: { httpStatusCode: 429 },
   });
 
+/**
+ * What an asynchronous invocation gives its sender when Lambda discarded the event: still throttled
+ * at its maximum age, it went to the function's dead-letter queue (or on-failure destination).
+ */
+export const EVENT_EXPIRED = Symbol('event expired in Lambda’s queue');
+
 export const isLambdaThrottle = (error: unknown): boolean =>
   (error as Error | undefined)?.name === 'Lambda.TooManyRequestsException';
 

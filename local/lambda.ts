@@ -5,8 +5,14 @@
  * environments (local/execution-environments.ts): a new one first spends its init in virtual time.
  */
 import type { Context } from 'aws-lambda';
-import { type FunctionFolder, functionTimeoutSeconds } from '../state-machines/definitions.ts';
 import {
+  ASYNC_MAX_EVENT_AGE_SECONDS,
+  asyncFunctions,
+  type FunctionFolder,
+  functionTimeoutSeconds,
+} from '../state-machines/definitions.ts';
+import {
+  EVENT_EXPIRED,
   ExecutionEnvironments,
   FUNCTION_MEMORY_MB,
   INIT_MS,
@@ -25,6 +31,12 @@ const INVOKE_OVERHEAD_MS = 15;
  * age): docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html, read 2026-12-03.
  */
 const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000, maxAgeMs: 6 * 3600 * 1000 };
+
+/** An event's maximum age: Lambda's default, or the stack's own for the functions it sets one on. */
+const maxEventAgeMs = (folder: FunctionFolder): number =>
+  (asyncFunctions as readonly string[]).includes(folder)
+    ? ASYNC_MAX_EVENT_AGE_SECONDS * 1000
+    : ASYNC_THROTTLE_RETRY.maxAgeMs;
 
 /** How Step Functions sees an invocation that crashed or timed out. */
 const lambdaUnknown = (message: string) => Object.assign(new Error(message), { name: 'Lambda.Unknown' });
@@ -115,9 +127,9 @@ export class LocalLambda {
   /**
    * Invokes `folder` as an asynchronous invocation does (an EventBridge rule's target, the
    * scheduler's, `InvocationType: 'Event'`): a throttled attempt waits in Lambda's queue and is tried
-   * again; an event still throttled when it would be older than the maximum event age is discarded
-   * (to the function's dead-letter queue), which ends the invocation as far as its sender knows. The
-   * function's own error reaches the caller, whose retries are its own.
+   * again; an event still throttled when it would be older than its maximum event age is discarded
+   * (to the function's dead-letter queue): `EVENT_EXPIRED`, and no error, since Lambda had accepted
+   * it. The function's own error reaches the caller, whose retries are its own.
    */
   async invokeAsync(folder: FunctionFolder, event: unknown): Promise<unknown> {
     const queuedAt = Date.now();
@@ -130,9 +142,9 @@ export class LocalLambda {
         return await this.invoke(folder, event);
       } catch (error) {
         if (!isLambdaThrottle(error)) throw error;
-        if (Date.now() + waitMs - queuedAt > ASYNC_THROTTLE_RETRY.maxAgeMs) {
+        if (Date.now() + waitMs - queuedAt > maxEventAgeMs(folder)) {
           this.expiredEvents.push({ folder, event, queuedAt, error: (error as Error).message });
-          return undefined;
+          return EVENT_EXPIRED;
         }
         this.requeuedAfterThrottle++;
         await new Promise((resolve) => setTimeout(resolve, waitMs));

@@ -28,6 +28,7 @@ import {
   serviceTaskStoppedPattern,
   soakCompletedPattern,
 } from '../functions/shared/event-patterns.ts';
+import { LAMBDA_MAX_SECONDS } from '../functions/shared/hooks.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
@@ -151,10 +152,10 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
   processState = (async () => {
     const dynalite = await startDynalite();
     const approvalServer = await startApprovalServer(() => current);
-    // A Lambda function's environment has no AWS profile, shared config file or retry settings:
-    // the clients take the SDK's defaults (the standard retry mode), whatever the developer's shell
-    // or ~/.aws/config would choose.
-    for (const name of ['AWS_PROFILE', 'AWS_MAX_ATTEMPTS', 'AWS_RETRY_MODE']) delete process.env[name];
+    // A Lambda function's environment has only the AWS_* variables Lambda sets: no profile, shared
+    // config file, retry, endpoint or FIPS settings. The clients take the SDK's defaults (the standard
+    // retry mode), whatever the developer's shell or ~/.aws/config would choose.
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -332,15 +333,28 @@ export class LocalRuntime {
         this.account.iam.record(`state-machine:${RELEASE_MACHINE}`, 'Lambda', 'Invoke', {
           FunctionName: functionName,
         });
-        // The user's function runs in an environment of its own and counts against the account's
-        // concurrency: throttled, the Invoke state sees Lambda.TooManyRequestsException.
-        const { environment } = this.lambda.environments.acquire(`hook:${functionName}`, true);
-        return (
+        const invoke = () =>
           this.account.hookFunctions.invoke(
             functionName,
             payload as Record<string, unknown>,
-          ) as Promise<never>
-        ).finally(() => this.lambda.environments.release(environment));
+          ) as Promise<never>;
+        // A function that does not exist is refused as such, and takes no concurrency.
+        if (!this.account.hookFunctions.has(functionName)) return invoke();
+        // The user's function runs in an environment of its own and counts against the account's
+        // concurrency: throttled, the Invoke state sees Lambda.TooManyRequestsException. Lambda ends
+        // any invocation by its 15-minute limit, so one that hangs gives its environment back then.
+        const environments = this.lambda.environments;
+        const { environment } = environments.acquire(`hook:${functionName}`, true);
+        let held = true;
+        const free = (reset: boolean) => {
+          if (held) environments.release(environment, reset);
+          held = false;
+        };
+        const limit = setTimeout(() => free(true), LAMBDA_MAX_SECONDS * 1000);
+        return invoke().finally(() => {
+          clearTimeout(limit);
+          free(false);
+        });
       },
     );
     this.account.sfn = this.sfn as never;

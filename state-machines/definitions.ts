@@ -72,6 +72,9 @@ export const httpFunctions = ['approvals', 'slack-interactions'] as const;
 /** Functions another function invokes asynchronously (Lambda's event queue, with its retries). */
 export const asyncFunctions = ['slack-decisions'] as const;
 
+/** Their events' maximum age in Lambda's queue: a Slack click older than this is stale. */
+export const ASYNC_MAX_EVENT_AGE_SECONDS = 600;
+
 export type FunctionFolder =
   | (typeof releaseFunctions)[keyof typeof releaseFunctions]
   | (typeof rollbackFunctions)[keyof typeof rollbackFunctions]

@@ -49,15 +49,20 @@ export class HookFunctions {
     this.functions.add(qualified(name));
   }
 
+  /** Whether `functionName` (a name, `name:alias`, or an ARN) names a function of this account. */
+  has(functionName: string): boolean {
+    const region = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):/);
+    // An alias or version that was never published is not found, as in Lambda.
+    return (
+      this.functions.has(qualified(functionName)) &&
+      !(region && (region[1] !== this.env.region || region[2] !== this.env.account))
+    );
+  }
+
   /** The Lambda integration's answer: `{ StatusCode, ExecutedVersion, Payload }`, or the function's error. */
   async invoke(functionName: string, payload: Record<string, unknown>) {
     const bare = qualified(functionName).split(':')[0] ?? '';
-    const region = functionName.match(/^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):/);
-    if (
-      // An alias or version that was never published is not found, as in Lambda.
-      !this.functions.has(qualified(functionName)) ||
-      (region && (region[1] !== this.env.region || region[2] !== this.env.account))
-    )
+    if (!this.has(functionName))
       throw Object.assign(new Error(`Function not found: ${functionName}`), {
         name: 'Lambda.ResourceNotFoundException',
       });

@@ -8,6 +8,7 @@
  * dead-letter queue. The payload limit is 256 KB (Lambda quotas; AWS has since raised it, so this is
  * never kinder than AWS). Only Switchyard's own functions are here to invoke.
  */
+import { EVENT_EXPIRED } from '../execution-environments.ts';
 import { awsError } from './errors.ts';
 
 /** Milliseconds from the 202 to the first attempt. AWS publishes no figure; its queue is polled at once. */
@@ -70,7 +71,11 @@ export class LambdaModel {
     event.attempts++;
     try {
       if (!this.run) throw new Error('no local Lambda to run asynchronous invocations');
-      await this.run(event.functionName, event.payload);
+      if ((await this.run(event.functionName, event.payload)) === EVENT_EXPIRED) {
+        // Throttled until it was too old: Lambda discarded it to the dead-letter queue.
+        event.error = 'the event expired in Lambda’s queue, throttled';
+        this.deadLetters.push(event);
+      }
       this.inFlight--;
     } catch (error) {
       event.error = (error as Error).message;

@@ -54,7 +54,13 @@ describe.concurrent('switchyard CLI (--local)', () => {
     // none, so their clients keep the SDK's standard retries.
     const released = await cli(
       ['--local', '--state', state, 'release', '--target', 'checkout-api', '--tag', 'v2'],
-      { AWS_RETRY_MODE: 'adaptive', AWS_MAX_ATTEMPTS: '1', AWS_PROFILE: 'no-such-profile' },
+      {
+        AWS_RETRY_MODE: 'adaptive',
+        AWS_MAX_ATTEMPTS: '1',
+        AWS_PROFILE: 'no-such-profile',
+        AWS_USE_FIPS_ENDPOINT: 'true',
+        AWS_USE_DUALSTACK_ENDPOINT: 'true',
+      },
     );
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toContain('local: pushed checkout-api:v2 to the simulated ECR');

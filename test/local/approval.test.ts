@@ -293,8 +293,9 @@ describe('approvals by email link', () => {
     });
     // Pressed just after a reconciler tick: the press's retries (the SDK's backoff, seconds of it) end
     // long before the next tick, which would deliver the owed decision itself (deliverOwedDecision).
-    const sinceTick = (Date.now() - world.rt.startedAt) % 60_000;
-    await world.rt.wait((60_000 - sinceTick) / 1000 + 1);
+    const period = (world.rt.options.reconcileEverySeconds ?? 60) * 1000;
+    const sinceTick = (Date.now() - world.rt.startedAt) % period;
+    await world.rt.wait((period - sinceTick) / 1000 + 5);
     const first = await decideThroughPage(approve, 'approve');
     expect(first.result.status).toBe(202);
     expect(first.result.body).toContain('Step Functions has not confirmed it yet');

@@ -463,6 +463,10 @@ describe('Lambda hooks', () => {
     expect(record.error?.Cause).toMatch(
       /^hook smoke \(Lambda function edge-web-smoke\) did not return within its timeout of 120 s/,
     );
+    // The hung function holds a concurrent execution until Lambda ends it, at 15 minutes at most.
+    expect(hung.lambda.environments.concurrency).toBe(1);
+    await hung.wait(900);
+    expect(hung.lambda.environments.concurrency).toBe(0);
     await hung.dispose();
     rt = undefined;
     const failed = await world({

@@ -3,7 +3,9 @@
  * reset, and the throttling Lambda applies at the account's concurrency and the scaling rate.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LambdaModel } from '../../local/account/lambda.ts';
 import {
+  EVENT_EXPIRED,
   ExecutionEnvironments,
   INIT_MS,
   initAtFunctionMemory,
@@ -105,14 +107,18 @@ describe('execution environments', () => {
 describe('an asynchronous invocation Lambda throttles', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('waits in the queue, 1 s doubling to 5 min, and is discarded once it would pass 6 hours', async () => {
+  /** Lambda with no concurrency at all (every attempt is refused), on fake timers. */
+  const refusingLambda = () => {
     vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
-    // No concurrency at all: every attempt is refused.
-    const lambda = new LocalLambda('us-east-1', '123456789012', undefined, {
+    return new LocalLambda('us-east-1', '123456789012', undefined, {
       account: 0,
       scalingBurst: 10,
       scalingPerSecond: 1,
     });
+  };
+
+  it('waits in the queue, 1 s doubling to 5 min, and is discarded once it would pass 6 hours', async () => {
+    const lambda = refusingLambda();
     const start = Date.now();
     const attempts: number[] = [];
     const acquire = lambda.environments.acquire.bind(lambda.environments);
@@ -122,7 +128,7 @@ describe('an asynchronous invocation Lambda throttles', () => {
     });
     const done = lambda.invokeAsync('wait-resume', { detail: {} });
     await vi.advanceTimersByTimeAsync(7 * 3600 * 1000);
-    expect(await done).toBeUndefined();
+    expect(await done).toBe(EVENT_EXPIRED);
     const gaps = attempts.slice(1).map((t, i) => t - (attempts[i] as number));
     expect(gaps.slice(0, 10)).toEqual([1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
     expect(new Set(gaps.slice(9))).toEqual(new Set([300]));
@@ -138,5 +144,30 @@ describe('an asynchronous invocation Lambda throttles', () => {
       }),
     ]);
     expect(lambda.requeuedAfterThrottle).toBe(attempts.length - 1);
+  });
+
+  it('is discarded after 10 minutes for a function the stack gives that maximum age (slack-decisions)', async () => {
+    const lambda = refusingLambda();
+    const start = Date.now();
+    const done = lambda.invokeAsync('slack-decisions', {});
+    await vi.advanceTimersByTimeAsync(3600 * 1000);
+    expect(await done).toBe(EVENT_EXPIRED);
+    // Attempts at 0, 1, 3, 7 … 511 s; the next (811 s) would be past 600 s.
+    expect(lambda.environments.throttled.concurrency).toBe(10);
+    expect(lambda.expiredEvents[0]?.queuedAt).toBe(start);
+  });
+
+  it('that expired goes to the dead-letter list of an InvocationType Event call', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
+    const model = new LambdaModel(() => true);
+    model.run = async () => EVENT_EXPIRED;
+    expect(
+      model.Invoke({ FunctionName: 'switchyard-slack-decisions', InvocationType: 'Event', Payload: '{}' }),
+    ).toEqual({ StatusCode: 202 });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(model.deadLetters).toEqual([
+      expect.objectContaining({ functionName: 'switchyard-slack-decisions', attempts: 1 }),
+    ]);
+    expect(model.inFlight).toBe(0);
   });
 });
