@@ -4,8 +4,9 @@
  * An invocation runs in an environment of its function that is idle (warm), or in a new one, which
  * first runs its init (a cold start). An environment runs one invocation at a time. One whose
  * invocation crashed or timed out is reset: its next invocation starts cold. Lambda refuses an
- * invocation (429 `TooManyRequestsException`) when it would need a new environment past the
- * account's concurrency, or faster than the function may scale.
+ * invocation (429 `TooManyRequestsException`) when the account's concurrency is all in use (warm
+ * environments idle or not), or when it would need a new environment faster than the function may
+ * scale.
  *
  * AWS sources (read 2026-12-03):
  * - docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html: the Init, Invoke and
@@ -70,9 +71,13 @@ export interface ExecutionEnvironment {
   readonly state: Map<unknown, unknown>;
 }
 
+/** The function's name: Switchyard's by folder, or a user's (`hook:<name>`) as named. */
+const functionNameOf = (folder: string) =>
+  folder.startsWith('hook:') ? folder.slice('hook:'.length) : `switchyard-${folder}`;
+
 /** Raised when Lambda refuses an invocation: Step Functions sees `Lambda.TooManyRequestsException`. */
 export const lambdaThrottled = (folder: string, why: string) =>
-  Object.assign(new Error(`Rate Exceeded: switchyard-${folder} (${why})`), {
+  Object.assign(new Error(`Rate Exceeded: ${functionNameOf(folder)} (${why})`), {
     name: 'Lambda.TooManyRequestsException',
     $metadata: { httpStatusCode: 429 },
   });

@@ -98,7 +98,11 @@ describe('execution environments', () => {
     const hook = envs.acquire('hook:edge-web-smoke', true);
     expect(hook.cold).toBe(true);
     expect(envs.coldStarts).toBe(0);
-    expect(refusal(() => envs.acquire('validate')).name).toBe('Lambda.TooManyRequestsException');
+    expect(refusal(() => envs.acquire('validate')).message).toMatch(/^Rate Exceeded: switchyard-validate \(/);
+    // A user's function is named as the user named it.
+    expect(refusal(() => envs.acquire('hook:edge-web-load', true)).message).toMatch(
+      /^Rate Exceeded: edge-web-load \(/,
+    );
     envs.release(hook.environment);
     expect(envs.idleOf('hook:edge-web-smoke')).toHaveLength(1);
   });
