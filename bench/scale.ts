@@ -108,7 +108,6 @@ const result = {
   wallMs: Math.round(wallMs),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
-  // Every call the functions made to the simulated account, and how many of them were throttled.
   // Lambda's execution environments (local/execution-environments.ts): how many were started, the
   // most invocations running at once, and what Lambda refused (the account's 1,000, the scaling rate).
   lambda: {
@@ -119,6 +118,7 @@ const result = {
     requeuedAfterThrottle: runtime.lambda.requeuedAfterThrottle,
     expiredEvents: runtime.lambda.expiredEvents.length,
   },
+  // Every call the functions made to the simulated account, and how many of them were throttled.
   calls: {
     dynamo: runtime.dynamoCalls,
     attempted: runtime.account.callLog.length,

@@ -20,6 +20,10 @@ export const builtinAliases: Record<string, string> = {
   'node:https': shim('https'),
 };
 
+/** ES modules have no `require`: one for the CommonJS packages bundled into them. */
+export const REQUIRE_SHIM =
+  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
 export const bundleOptions = {
   bundle: true,
   minify: true,
@@ -27,9 +31,7 @@ export const bundleOptions = {
   format: 'esm' as const,
   target: 'node22',
   mainFields: ['module', 'main'],
-  banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-  },
+  banner: { js: REQUIRE_SHIM },
   alias: builtinAliases,
   metafile: true as const,
   logLevel: 'silent' as const,

@@ -151,11 +151,6 @@ export class ExecutionEnvironments {
     this.idle.set(environment.folder, idle);
   }
 
-  /** Idle (warm) environments of `folder`. */
-  warm(folder: string): number {
-    return this.idle.get(folder)?.length ?? 0;
-  }
-
   /** The idle environments of `folder`, the most recently used last. */
   idleOf(folder: string): readonly ExecutionEnvironment[] {
     return this.idle.get(folder) ?? [];

@@ -5,6 +5,7 @@
  * environments (local/execution-environments.ts): a new one first spends its init in virtual time.
  */
 import type { Context } from 'aws-lambda';
+import { LAMBDA_MAX_SECONDS } from '../functions/shared/hooks.ts';
 import {
   ASYNC_MAX_EVENT_AGE_SECONDS,
   asyncFunctions,
@@ -149,6 +150,28 @@ export class LocalLambda {
         this.requeuedAfterThrottle++;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
+    }
+  }
+
+  /**
+   * Runs a user's function (a Lambda hook's, `run`) in an environment of its own: it counts against
+   * the account's concurrency (throttled, the Invoke state sees Lambda.TooManyRequestsException).
+   * Lambda ends any invocation by its 15-minute limit, so one that hangs gives its environment back
+   * then. Its init is the user's, not modelled.
+   */
+  async invokeUserFunction<T>(functionName: string, run: () => Promise<T>): Promise<T> {
+    const { environment } = this.environments.acquire(`hook:${functionName}`, true);
+    let held = true;
+    const free = (reset: boolean) => {
+      if (held) this.environments.release(environment, reset);
+      held = false;
+    };
+    const limit = setTimeout(() => free(true), LAMBDA_MAX_SECONDS * 1000);
+    try {
+      return await run();
+    } finally {
+      clearTimeout(limit);
+      free(false);
     }
   }
 

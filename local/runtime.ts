@@ -28,7 +28,6 @@ import {
   serviceTaskStoppedPattern,
   soakCompletedPattern,
 } from '../functions/shared/event-patterns.ts';
-import { LAMBDA_MAX_SECONDS } from '../functions/shared/hooks.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
@@ -340,21 +339,7 @@ export class LocalRuntime {
           ) as Promise<never>;
         // A function that does not exist is refused as such, and takes no concurrency.
         if (!this.account.hookFunctions.has(functionName)) return invoke();
-        // The user's function runs in an environment of its own and counts against the account's
-        // concurrency: throttled, the Invoke state sees Lambda.TooManyRequestsException. Lambda ends
-        // any invocation by its 15-minute limit, so one that hangs gives its environment back then.
-        const environments = this.lambda.environments;
-        const { environment } = environments.acquire(`hook:${functionName}`, true);
-        let held = true;
-        const free = (reset: boolean) => {
-          if (held) environments.release(environment, reset);
-          held = false;
-        };
-        const limit = setTimeout(() => free(true), LAMBDA_MAX_SECONDS * 1000);
-        return invoke().finally(() => {
-          clearTimeout(limit);
-          free(false);
-        });
+        return this.lambda.invokeUserFunction(functionName, invoke);
       },
     );
     this.account.sfn = this.sfn as never;

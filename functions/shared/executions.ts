@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, paginateListExecutions, type SFNClient } from '@aws-sdk/client-sfn';
 
 /**
  * What Step Functions says about an execution. `UNKNOWN` when it does not know the ARN: it was never
@@ -45,18 +45,13 @@ export const stateMachineOf = (executionArn: string): string | undefined => {
  * page answers for up to 1,000 of them, where DescribeExecution answers for one. The list is
  * eventually consistent, as DescribeExecution is: an execution that ended a moment ago may still be listed.
  */
-export const runningExecutions = async (
-  sfn: Pick<SFNClient, 'send'>,
-  stateMachineArn: string,
-): Promise<string[]> => {
+export const runningExecutions = async (sfn: SFNClient, stateMachineArn: string): Promise<string[]> => {
   const running: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: 1000, nextToken }),
-    );
+  const pages = paginateListExecutions(
+    { client: sfn, pageSize: 1000 },
+    { stateMachineArn, statusFilter: 'RUNNING' },
+  );
+  for await (const page of pages)
     for (const e of page.executions ?? []) if (e.executionArn) running.push(e.executionArn);
-    nextToken = page.nextToken;
-  } while (nextToken);
   return running;
 };

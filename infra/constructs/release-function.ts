@@ -8,7 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
-import { builtinAliases } from '../bundling.ts';
+import { builtinAliases, REQUIRE_SHIM } from '../bundling.ts';
 
 export interface ReleaseFunctionProps {
   /** Folder under `functions/` whose `handler.ts` exports `handler`. */
@@ -68,7 +68,7 @@ export class ReleaseFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         // ESM output: some dependencies still call require(); give them one.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        banner: REQUIRE_SHIM,
         mainFields: ['module', 'main'],
         // node:http and node:https through CommonJS: an ES import of them costs each cold start (infra/bundling.ts).
         esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([name, path]) => `${name}=${path}`) },

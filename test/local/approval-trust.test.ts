@@ -29,6 +29,7 @@ import {
   isRunning,
   parkedManualRelease,
   parkedRelease,
+  refuseThePagesSends,
   type ApprovalWorld as World,
 } from '../support/approval-world.ts';
 
@@ -227,17 +228,7 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
   it('a decision Step Functions never confirmed, and nobody pressed again: the reconciler delivers it within minutes', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
-    world.rt.faults.arm({
-      api: [
-        {
-          service: 'SFN',
-          operation: 'SendTaskSuccess',
-          folder: 'approvals',
-          error: 'ThrottlingException',
-          times: 9,
-        },
-      ],
-    });
+    refuseThePagesSends(world);
     const decidedAt = Date.now();
     const { result } = await decideThroughPage(approve, 'approve');
     expect(result.status).toBe(202);

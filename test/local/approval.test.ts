@@ -27,6 +27,7 @@ import {
   isRunning,
   parkedManualRelease,
   parkedRelease,
+  refuseThePagesSends,
   type ApprovalWorld as World,
 } from '../support/approval-world.ts';
 
@@ -277,20 +278,7 @@ describe('approvals by email link', () => {
   it('a decision Step Functions does not take (throttled) stands: the page says it is not yet confirmed, and pressing again resends it', async () => {
     const world = await start();
     const { releaseId, approve } = await parkedRelease(world, 'orders-api');
-    // More throttles than the SDK retries, three times over: every SendTaskSuccess of the press fails
-    // (the page's function's calls only: another function's send, answering an event meanwhile, must
-    // not use one up).
-    world.rt.faults.arm({
-      api: [
-        {
-          service: 'SFN',
-          operation: 'SendTaskSuccess',
-          folder: 'approvals',
-          error: 'ThrottlingException',
-          times: 9,
-        },
-      ],
-    });
+    refuseThePagesSends(world);
     // Pressed just after a reconciler tick: the press's retries (the SDK's backoff, seconds of it) end
     // long before the next tick, which would deliver the owed decision itself (deliverOwedDecision).
     const period = (world.rt.options.reconcileEverySeconds ?? 60) * 1000;

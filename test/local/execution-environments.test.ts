@@ -48,6 +48,13 @@ describe('execution environments in a release', () => {
     expect(await release(w, 'v3')).toBe('Promoted');
     expect(lambda.environments.coldStarts).toBe(coldBefore);
     expect(lambda.invocations - invocationsBefore).toBeGreaterThan(10);
+
+    // A new world given the environments the first release needed (the bench's warm run): no cold start.
+    const needed = Object.fromEntries(lambda.environments.coldStartsBy);
+    await w.rt.dispose();
+    w = await startWorld({ warmEnvironments: needed });
+    expect(await release(w, 'v2')).toBe('Promoted');
+    expect(w.rt.lambda.environments.coldStarts).toBe(0);
   });
 
   it.each(['crash-after-effect', 'timeout'] as const)(

@@ -31,6 +31,24 @@ export const startApprovalWorld = async (faults?: FaultPlan): Promise<ApprovalWo
   return world as ApprovalWorld;
 };
 
+/**
+ * Throttles the approval page's SendTaskSuccess more than the SDK retries, three times over: every
+ * send of one press fails. Only the page's function's calls: another function's send (answering an
+ * event meanwhile) must not use one up.
+ */
+export const refuseThePagesSends = (world: ApprovalWorld) =>
+  world.rt.faults.arm({
+    api: [
+      {
+        service: 'SFN',
+        operation: 'SendTaskSuccess',
+        folder: 'approvals',
+        error: 'ThrottlingException',
+        times: 9,
+      },
+    ],
+  });
+
 /** Pushes v2 and runs virtual time until the release waits for approval (links emailed to `approver`). */
 export const parkedRelease = async (world: ApprovalWorld, target: string, approver = 'bob@example.com') => {
   const { digest } = world.rt.push(target, 'v2');

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import type { TestProject } from 'vitest/node';
+import { bundleOptions, REQUIRE_SHIM } from '../../infra/bundling.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -44,14 +45,14 @@ export async function setup(project: TestProject) {
     // spawn then loads a few files instead of resolving, reading and lexing a thousand CommonJS
     // ones. That was a third of a spawned command's CPU (`status`: 1.5 s of CPU, 1.0 s bundled).
     // dynalite stays external: it requires its own files by computed names.
-    mainFields: ['module', 'main'],
+    mainFields: bundleOptions.mainFields,
     external: ['dynalite'],
     logLevel: 'warning',
     // As cli/bin.mjs does before it loads main.ts: the compile cache (each spawn reuses the code the
     // first one compiled) and the functions' log level (the demo passes its own to the runtime).
     // `require` for the CommonJS packages bundled into these ES modules.
     banner: {
-      js: "import { enableCompileCache as __ecc, createRequire as __cr } from 'node:module'; __ecc(); const require = __cr(import.meta.url); process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';",
+      js: `${REQUIRE_SHIM} import { enableCompileCache as __ecc } from 'node:module'; __ecc(); process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';`,
     },
     plugins: [
       {

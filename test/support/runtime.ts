@@ -25,6 +25,7 @@ export const startWorld = async (
     automation?: boolean;
     rateLimits?: RateLimit[];
     lambdaLimits?: ConcurrencyLimits;
+    warmEnvironments?: Record<string, number>;
     /** The target groups' settings; default tuned for speed (FAST_TARGET_GROUPS), `{}` for AWS's defaults. */
     targetGroup?: TargetGroupSettings;
   } = {},

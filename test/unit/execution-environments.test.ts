@@ -53,7 +53,7 @@ describe('execution environments', () => {
     const next = envs.acquire('shift-traffic');
     expect(next.cold).toBe(true);
     expect(next.environment.id).not.toBe(crashed.id);
-    expect(envs.warm('shift-traffic')).toBe(0);
+    expect(envs.idleOf('shift-traffic')).toEqual([]);
   });
 
   it('refuses an invocation at the account’s concurrency, even with a warm environment idle', () => {
@@ -62,7 +62,7 @@ describe('execution environments', () => {
     envs.release(a);
     envs.acquire('validate');
     const held = envs.acquire('check-health').environment;
-    expect(envs.warm('validate')).toBe(0);
+    expect(envs.idleOf('validate')).toEqual([]);
     const error = refusal(() => envs.acquire('validate'));
     expect(error.name).toBe('Lambda.TooManyRequestsException');
     expect(error.$metadata.httpStatusCode).toBe(429);
