@@ -59,6 +59,7 @@ const byTargets: Record<string, string[]> = {
     'test/asl/release-asl.test.ts',
     'test/asl/rollback-asl.test.ts',
     'test/unit/analysis.test.ts',
+    'test/unit/asl-validation.test.ts',
     'test/unit/approval-details.test.ts',
     'test/unit/cli-imports.test.ts',
     'test/unit/clock.test.ts',

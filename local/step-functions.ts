@@ -5,8 +5,8 @@
  * until a SendTask* call settles it or the Task's TimeoutSeconds closes it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { awsError } from './account/errors.ts';
+import { buildStateMachine } from './asl-validation.ts';
 import type { LocalLambda } from './lambda.ts';
 
 const CALLBACK_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
@@ -122,9 +122,6 @@ const replaceStatics = (value: Json, token: string, enteredTime: string): Json =
   }
   return value;
 };
-
-/** Definition texts the engine has accepted, across the runtimes of a process (a bad one throws). */
-const validatedTexts = new Set<string>();
 
 export class LocalStepFunctions {
   readonly executions = new Map<string, LocalExecution>();
@@ -444,14 +441,9 @@ export class LocalStepFunctions {
     this.executions.set(executionArn, execution);
     this.live.add(execution);
     const { handlers, parallels, callbackStates } = this.overrides(definition, executionArn);
-    // The engine validates a definition (asl-validator, ajv) on every construction: once per
-    // definition text is enough. At scale it was a third of the engine's CPU time, and in the test
-    // suite, where every case builds a fresh account from the same files, a fifth of each case.
-    const text = this.texts.get(definition) as string;
-    const machine = new StateMachine(definition as never, {
-      validationOptions: validatedTexts.has(text) ? { noValidate: true } : { checkArn: false },
-    });
-    validatedTexts.add(text);
+    // Checked once per definition text (local/asl-validation.ts): checking at every construction was
+    // a third of the engine's CPU time at scale, and a fifth of each case in the test suite.
+    const machine = buildStateMachine(definition, this.texts.get(definition) as string);
     const parsedInput = JSON.parse(input) as Json;
     const run = machine.run(parsedInput as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
