@@ -340,8 +340,8 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   const runs: Figures[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await measure(name, scenario, SEED));
   const first = runs[0] as Figures;
-  // The same release where each function already has as many warm environments as it needed above
-  // (the same release ran minutes ago).
+  // The same release where each function starts with as many warm environments as it needed above
+  // (the same release ran moments ago); one not used within 5 minutes is shut down, as any idle one.
   const warm = await measure(name, scenario, SEED, first.coldStartsBy);
   const deterministic = runs.every(
     (r) =>
@@ -371,7 +371,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     );
     const warmOverhead = warm.overheadSeconds ?? Number.NaN;
     row(
-      '  the same release, functions warm',
+      '  the same release, functions warm at its start',
       `${warmOverhead.toFixed(1)} s`,
       `${warmOverhead <= 2 ? 'goal ≤ 2 s: met' : 'goal ≤ 2 s: NOT met'}; cold starts cost ${(first.overheadSeconds - warmOverhead).toFixed(1)} s of the lead`,
     );
@@ -385,7 +385,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
       first.rollbackSeconds <= 2 ? 'goal ≤ 2 s: met' : 'goal ≤ 2 s: NOT met',
     );
     if (warm.rollbackSeconds !== null)
-      row('  the same rollback, functions warm', `${warm.rollbackSeconds.toFixed(2)} s`);
+      row('  the same rollback, functions warm at the start', `${warm.rollbackSeconds.toFixed(2)} s`);
     // A group's goal is per web rule: every rule is put back (write + read-back) on the same path.
     const webRules = 1 + findTarget(benchTargets, scenario.target).group.filter((m) => m.traffic).length;
     const perRule = rollbackCallCount / webRules;
@@ -409,7 +409,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   row(
     'cold starts',
     String(first.coldStarts),
-    `each a ${INIT_MS} ms init (local/execution-environments.ts); ${warm.coldStarts} with functions warm`,
+    `each a ${INIT_MS} ms init (local/execution-environments.ts); ${warm.coldStarts} with functions warm at the start (an environment idle 5 minutes is shut down)`,
   );
   row('Lambda billed duration', `${first.billedSeconds.toFixed(2)} s`, `at ${FUNCTION_MEMORY_MB} MB`);
   row('cost', `$${first.costUsd.toFixed(6)}`);

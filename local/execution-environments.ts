@@ -21,11 +21,11 @@
  *   vCPU at 1,769 MB.
  * - aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase: the Init phase of
  *   on-demand functions is billed from 1 August 2025.
+ * - How long an idle environment is kept: see IDLE_LIFETIME_MS and MAX_LIFETIME_MS.
  *
  * Not modelled, and so kinder than AWS: the time Lambda takes to create an environment before the
- * init runs (unpublished), idle environments being shut down (AWS publishes no idle lifetime, so a
- * warm environment stays warm here), and the lower concurrency a new account may start with (the
- * quotas page says new accounts have reduced quotas, raised with use; it gives no figure).
+ * init runs (unpublished), and the lower concurrency a new account may start with (the quotas page
+ * says new accounts have reduced quotas, raised with use; it gives no figure).
  */
 
 /** Memory of every function, as the stack configures it (infra/constructs/release-function.ts). */
@@ -39,6 +39,23 @@ export const FUNCTION_MEMORY_MB = 512;
  * still covers what it measured. Not in it: what Lambda's runtime client does beyond Node's start.
  */
 export const INIT_MS = 850;
+
+/**
+ * How long an idle environment stays warm. AWS publishes no figure: "Lambda maintains the execution
+ * environment for some time in anticipation of another function invocation"
+ * (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Measured from outside:
+ * 45-60 minutes, some shut down earlier (theburningmonk.com, 2017); exactly 10 minutes after the
+ * last request since July 2019 (mikhail.io/2019/08/aws-lambda-cold-starts-after-10-minutes). Half
+ * the shortest measurement, so a warm start here is one AWS would give too.
+ */
+export const IDLE_LIFETIME_MS = 5 * 60_000;
+
+/**
+ * The longest an environment lives, however busy: "Lambda terminates execution environments every
+ * few hours to allow for runtime updates and maintenance—even for functions that are invoked
+ * continuously" (the same page). Two hours, the fewest that "a few" can mean.
+ */
+export const MAX_LIFETIME_MS = 2 * 3_600_000;
 
 /** One vCPU at this much memory (the CPU share the init is scaled by). */
 export const MB_PER_VCPU = 1_769;
@@ -69,7 +86,15 @@ export interface ExecutionEnvironment {
   invocations: number;
   /** What an environment holds for its life: here, each SDK client's retry strategy (its quota). */
   readonly state: Map<unknown, unknown>;
+  /** When its init ran (virtual ms). */
+  readonly createdAt: number;
+  /** When its last invocation ended (virtual ms). */
+  idleSince: number;
 }
+
+/** Whether Lambda has shut `environment` down by `now`: idle too long, or past its lifetime. */
+const shutDown = (environment: ExecutionEnvironment, now: number) =>
+  now - environment.idleSince >= IDLE_LIFETIME_MS || now - environment.createdAt >= MAX_LIFETIME_MS;
 
 /** The function's name: Switchyard's by folder, or a user's (`hook:<name>`) as named. */
 const functionNameOf = (folder: string) =>
@@ -106,8 +131,9 @@ export class ExecutionEnvironments {
   constructor(private readonly limits: ConcurrencyLimits = LAMBDA_LIMITS) {}
 
   /**
-   * An environment for one invocation of `folder`: the most recently used idle one, or a new one
-   * (`cold`). Throws Lambda's throttling error when a new one is not allowed.
+   * An environment for one invocation of `folder`: the most recently used idle one that Lambda has
+   * not shut down, or a new one (`cold`). Throws Lambda's throttling error when a new one is not
+   * allowed.
    */
   acquire(
     folder: string,
@@ -119,7 +145,7 @@ export class ExecutionEnvironments {
       this.throttled.concurrency++;
       throw lambdaThrottled(folder, `the account's ${this.limits.account} concurrent executions are in use`);
     }
-    const warm = this.idle.get(folder)?.pop();
+    const warm = this.warmOf(folder);
     if (warm) return { environment: this.occupy(warm), cold: false };
     const bucket = this.refilled(folder);
     if (bucket.tokens < 1) {
@@ -131,29 +157,48 @@ export class ExecutionEnvironments {
       this.coldStarts++;
       this.coldStartsBy.set(folder, (this.coldStartsBy.get(folder) ?? 0) + 1);
     }
-    const environment = { id: this.nextId++, folder, invocations: 0, state: new Map() };
-    return { environment: this.occupy(environment), cold: true };
+    return { environment: this.occupy(this.created(folder)), cold: true };
+  }
+
+  /** The most recently used idle environment of `folder` still alive, taken off the idle list. */
+  private warmOf(folder: string): ExecutionEnvironment | undefined {
+    const idle = this.idle.get(folder);
+    const now = Date.now();
+    for (let environment = idle?.pop(); environment; environment = idle?.pop()) {
+      if (!shutDown(environment, now)) return environment;
+      // The most recently used one idled too long: every one before it did too.
+      if (now - environment.idleSince >= IDLE_LIFETIME_MS) idle?.splice(0);
+    }
+    return undefined;
+  }
+
+  private created(folder: string): ExecutionEnvironment {
+    const now = Date.now();
+    return { id: this.nextId++, folder, invocations: 0, state: new Map(), createdAt: now, idleSince: now };
   }
 
   /** Gives `folder` an idle environment whose init is done, as right after an earlier invocation. */
   prewarm(folder: string) {
     const idle = this.idle.get(folder) ?? [];
-    idle.push({ id: this.nextId++, folder, invocations: 0, state: new Map() });
+    idle.push(this.created(folder));
     this.idle.set(folder, idle);
   }
 
   /** The invocation ended; `reset` when it crashed or timed out (the environment is not reused). */
   release(environment: ExecutionEnvironment, reset = false) {
     this.concurrency--;
-    if (reset) return;
+    environment.idleSince = Date.now();
+    // Past its lifetime, Lambda shuts it down once its invocation is over.
+    if (reset || shutDown(environment, environment.idleSince)) return;
     const idle = this.idle.get(environment.folder) ?? [];
     idle.push(environment);
     this.idle.set(environment.folder, idle);
   }
 
-  /** The idle environments of `folder`, the most recently used last. */
+  /** The idle environments of `folder` Lambda has not shut down, the most recently used last. */
   idleOf(folder: string): readonly ExecutionEnvironment[] {
-    return this.idle.get(folder) ?? [];
+    const now = Date.now();
+    return (this.idle.get(folder) ?? []).filter((environment) => !shutDown(environment, now));
   }
 
   private occupy(environment: ExecutionEnvironment) {

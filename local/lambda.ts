@@ -130,10 +130,15 @@ export class LocalLambda {
    * scheduler's, `InvocationType: 'Event'`): a throttled attempt waits in Lambda's queue and is tried
    * again; an event still throttled when it would be older than its maximum event age is discarded
    * (to the function's dead-letter queue): `EVENT_EXPIRED`, and no error, since Lambda had accepted
-   * it. The function's own error reaches the caller, whose retries are its own.
+   * it. The function's own error reaches the caller, whose retries are its own. `queuedAt`: when
+   * Lambda accepted the event; a retry after a function error keeps its first one, as the age counts
+   * across attempts, and one already past its maximum age is discarded without running.
    */
-  async invokeAsync(folder: FunctionFolder, event: unknown): Promise<unknown> {
-    const queuedAt = Date.now();
+  async invokeAsync(folder: FunctionFolder, event: unknown, queuedAt = Date.now()): Promise<unknown> {
+    if (Date.now() - queuedAt > maxEventAgeMs(folder)) {
+      this.expiredEvents.push({ folder, event, queuedAt, error: 'older than its maximum event age' });
+      return EVENT_EXPIRED;
+    }
     for (
       let waitMs = ASYNC_THROTTLE_RETRY.firstMs;
       ;

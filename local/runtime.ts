@@ -106,7 +106,8 @@ export interface RuntimeOptions {
   lambdaLimits?: ConcurrencyLimits;
   /**
    * Idle environments, their init done, each function starts with: as in an account where the same
-   * release ran minutes ago (default: none, as in a new account or after they were shut down).
+   * release ran moments ago (default: none, as in a new account or after they were shut down). Like
+   * any idle environment, one not used within 5 minutes is shut down.
    */
   warmEnvironments?: Record<string, number>;
   /**
@@ -298,8 +299,12 @@ export class LocalRuntime {
     );
     for (const [folder, count] of Object.entries(options.warmEnvironments ?? {}))
       for (let i = 0; i < count; i++) this.lambda.environments.prewarm(folder);
-    this.account.lambda.run = (name, payload) =>
-      this.lambda.invokeAsync(this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`), payload);
+    this.account.lambda.run = (name, payload, queuedAt) =>
+      this.lambda.invokeAsync(
+        this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`),
+        payload,
+        queuedAt,
+      );
     this.sfn = new LocalStepFunctions(
       this.lambda,
       this.account.region,

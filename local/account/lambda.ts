@@ -20,6 +20,8 @@ const MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024;
 export interface QueuedInvocation {
   functionName: string;
   payload: unknown;
+  /** When Lambda accepted it: its age, for the maximum event age, counts from here across attempts. */
+  queuedAt: number;
   attempts: number;
   error?: string;
 }
@@ -30,7 +32,7 @@ export class LambdaModel {
   /** Events that failed every attempt: what the function's dead-letter queue would hold. */
   readonly deadLetters: QueuedInvocation[] = [];
   /** Runs the function named (a Switchyard function name or ARN); set by the local runtime. */
-  run: ((functionName: string, payload: unknown) => Promise<unknown>) | undefined;
+  run: ((functionName: string, payload: unknown, queuedAt: number) => Promise<unknown>) | undefined;
 
   constructor(private readonly known: (functionName: string) => boolean) {}
 
@@ -61,7 +63,7 @@ export class LambdaModel {
     } catch {
       throw awsError('InvalidRequestContentException', 'Could not parse request body into json', 400);
     }
-    const event: QueuedInvocation = { functionName: name, payload, attempts: 0 };
+    const event: QueuedInvocation = { functionName: name, payload, queuedAt: Date.now(), attempts: 0 };
     this.inFlight++;
     setTimeout(() => this.attempt(event), QUEUE_DELAY_MS);
     return { StatusCode: 202 };
@@ -71,9 +73,12 @@ export class LambdaModel {
     event.attempts++;
     try {
       if (!this.run) throw new Error('no local Lambda to run asynchronous invocations');
-      if ((await this.run(event.functionName, event.payload)) === EVENT_EXPIRED) {
-        // Throttled until it was too old: Lambda discarded it to the dead-letter queue.
-        event.error = 'the event expired in Lambda’s queue, throttled';
+      if ((await this.run(event.functionName, event.payload, event.queuedAt)) === EVENT_EXPIRED) {
+        // Older than its maximum age (throttled, or retried, that long): Lambda discarded it to the
+        // dead-letter queue.
+        event.error = event.error
+          ? `the event expired in Lambda’s queue after its function failed: ${event.error}`
+          : 'the event expired in Lambda’s queue, throttled';
         this.deadLetters.push(event);
       }
       this.inFlight--;

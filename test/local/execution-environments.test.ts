@@ -1,7 +1,7 @@
 /**
  * Lambda's execution environments in a release (local/execution-environments.ts, local/lambda.ts):
  * a function's first invocation starts cold and spends its init in virtual time, billed; later ones
- * are warm; a crashed invocation's environment is reset; Lambda's throttling at the account's
+ * are warm until the environment has idled 5 minutes; a crashed invocation's environment is reset; Lambda's throttling at the account's
  * concurrency reaches the state machines, whose Retry blocks absorb it; and each environment has its
  * own SDK retry quota, as each has its own clients in AWS.
  */
@@ -9,7 +9,7 @@ import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
-import { INIT_MS } from '../../local/execution-environments.ts';
+import { IDLE_LIFETIME_MS, INIT_MS } from '../../local/execution-environments.ts';
 import { invocation } from '../../local/faults.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
@@ -28,33 +28,61 @@ const release = async (world: TestWorld, tag: string) => {
 };
 
 describe('execution environments in a release', () => {
-  it('starts each function cold once, bills the init, and runs the next release warm', async () => {
+  it('starts each function cold, bills the init, reuses a warm environment, and shuts down one idle 5 minutes', async () => {
     w = await startWorld();
     const { lambda } = w.rt;
+    const { environments } = lambda;
+    // Which functions had a warm environment when each cold start happened.
+    const acquire = environments.acquire.bind(environments);
+    const coldWhileWarm: string[] = [];
+    let warmStarts = 0;
+    environments.acquire = (folder, user) => {
+      const alive = environments.idleOf(folder).length;
+      const got = acquire(folder, user);
+      if (got.cold && alive > 0) coldWhileWarm.push(folder);
+      if (!got.cold) warmStarts++;
+      return got;
+    };
     expect(await release(w, 'v2')).toBe('Promoted');
     const invoked = [...lambda.byFunction.keys()];
     expect(invoked.length).toBeGreaterThan(10);
-    // Every function started cold; one whose invocations overlapped (register-wait, waiting for
-    // two things at once) needed a second environment.
+    // Every function started cold at least once, and never while a warm environment was idle.
     for (const folder of invoked)
-      expect(lambda.environments.coldStartsBy.get(folder), folder).toBeGreaterThanOrEqual(1);
-    expect(lambda.environments.coldStartsBy.get('register-wait')).toBe(2);
-    expect(lambda.environments.coldStarts).toBe(invoked.length + 1);
+      expect(environments.coldStartsBy.get(folder), folder).toBeGreaterThanOrEqual(1);
+    expect(coldWhileWarm).toEqual([]);
+    // The reconciler, invoked every minute, stays warm from its first invocation on.
+    expect(environments.coldStartsBy.get('reconciler')).toBe(1);
+    expect(warmStarts).toBeGreaterThan(10);
     // Each cold start's init is billed on top of the invocations' own durations.
-    expect(lambda.billedMs).toBeGreaterThanOrEqual(lambda.environments.coldStarts * INIT_MS);
+    expect(lambda.billedMs).toBeGreaterThanOrEqual(environments.coldStarts * INIT_MS);
 
-    const coldBefore = lambda.environments.coldStarts;
-    const invocationsBefore = lambda.invocations;
+    // The next release, at once: acquire-lock last ran at the first release's start, more than 5
+    // minutes ago, so Lambda has shut its environment down; release-lock ran at its end.
+    expect(environments.idleOf('acquire-lock')).toEqual([]);
+    expect(environments.idleOf('release-lock')).toHaveLength(1);
+    const before = new Map(environments.coldStartsBy);
     expect(await release(w, 'v3')).toBe('Promoted');
-    expect(lambda.environments.coldStarts).toBe(coldBefore);
-    expect(lambda.invocations - invocationsBefore).toBeGreaterThan(10);
+    expect(environments.coldStartsBy.get('acquire-lock')).toBe((before.get('acquire-lock') ?? 0) + 1);
+    expect(environments.coldStartsBy.get('reconciler')).toBe(1);
+    expect(coldWhileWarm).toEqual([]);
 
     // A new world given the environments the first release needed (the bench's warm run): no cold start.
     const needed = Object.fromEntries(lambda.environments.coldStartsBy);
     await w.rt.dispose();
     w = await startWorld({ warmEnvironments: needed });
+    const warm = w.rt.lambda.environments;
+    const startedAt = Date.now();
+    const warmAcquire = warm.acquire.bind(warm);
+    const coldAfter: number[] = [];
+    warm.acquire = (folder, user) => {
+      const got = warmAcquire(folder, user);
+      if (got.cold) coldAfter.push(Date.now() - startedAt);
+      return got;
+    };
     expect(await release(w, 'v2')).toBe('Promoted');
-    expect(w.rt.lambda.environments.coldStarts).toBe(0);
+    // Only a function first needed after its warm environment idled 5 minutes starts cold.
+    expect(warm.coldStarts).toBeLessThan(lambda.environments.coldStarts / 4);
+    for (const at of coldAfter) expect(at).toBeGreaterThanOrEqual(IDLE_LIFETIME_MS);
   });
 
   it.each(['crash-after-effect', 'timeout'] as const)(
@@ -64,7 +92,6 @@ describe('execution environments in a release', () => {
       expect(await release(w, 'v2')).toBe('Promoted');
       const environments = w.rt.lambda.environments;
       expect(environments.coldStartsBy.get('shift-traffic')).toBe(2);
-      expect(environments.idleOf('shift-traffic')).toHaveLength(1);
       expect(environments.coldStartsBy.get('check-health')).toBe(1);
       // Every environment was handed back: nothing holds the account's concurrency.
       expect(environments.concurrency).toBe(0);
@@ -73,7 +100,11 @@ describe('execution environments in a release', () => {
 
   it('gives each environment its own retry strategy, of the kind its client would build', async () => {
     w = await startWorld();
-    expect(await release(w, 'v2')).toBe('Promoted');
+    w.rt.push('checkout-api', 'v2');
+    // Right after acquire-lock's first invocation, while its environment is warm.
+    expect(
+      await w.rt.runUntil(() => w?.rt.lambda.environments.idleOf('acquire-lock').length === 1, 600),
+    ).toBe(true);
     const clients = await import('../../functions/shared/clients.ts');
     interface Strategy {
       constructor: unknown;

@@ -383,11 +383,21 @@ describe('Lambda hooks', () => {
           buildWorld(r.account, t, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
       },
     );
+    const environments = rt.lambda.environments;
+    const acquire = environments.acquire.bind(environments);
+    const acquired: string[] = [];
+    environments.acquire = (folder, user) => {
+      const got = acquire(folder, user);
+      acquired.push(folder);
+      return got;
+    };
     const record = await release(rt, 'edge-web', 'v2');
     expect(record.outcome, JSON.stringify(record.error)).toBe('Promoted');
-    const environments = rt.lambda.environments;
     for (const name of ['edge-web-smoke', 'edge-web-verify'])
-      expect(environments.idleOf(`hook:${name}`), name).toHaveLength(1);
+      expect(
+        acquired.filter((f) => f === `hook:${name}`),
+        name,
+      ).toHaveLength(1);
     expect(environments.peakConcurrency).toBe(1);
     expect(environments.concurrency).toBe(0);
     // The users' functions' cold starts are not counted as Switchyard's.
@@ -1096,6 +1106,11 @@ describe('never two migrations at once', () => {
         operator: [{ state: 'StartPreTrafficLambdaHook', action: 'rollback', times: 1 }],
       });
       r.push('notes-lam', 'v2');
+      // The rollback's functions warm (as when another rollback ran minutes before), so its halt
+      // lands while StartLambdaHook runs, between its two reads. Cold, it lands after the invoke.
+      const checked = () => r.executions().some((e) => e.history.some((h) => h.state === 'CheckHealth'));
+      expect(await r.runUntil(checked)).toBe(true);
+      for (const folder of ['acquire-lock', 'plan-rollback']) r.lambda.environments.prewarm(folder);
       await r.settle();
       await r.wait(120);
       const first = notes(r);

@@ -7,9 +7,11 @@ import { LambdaModel } from '../../local/account/lambda.ts';
 import {
   EVENT_EXPIRED,
   ExecutionEnvironments,
+  IDLE_LIFETIME_MS,
   INIT_MS,
   initAtFunctionMemory,
   LAMBDA_LIMITS,
+  MAX_LIFETIME_MS,
 } from '../../local/execution-environments.ts';
 import { LocalLambda } from '../../local/lambda.ts';
 
@@ -54,6 +56,62 @@ describe('execution environments', () => {
     expect(next.cold).toBe(true);
     expect(next.environment.id).not.toBe(crashed.id);
     expect(envs.idleOf('shift-traffic')).toEqual([]);
+  });
+
+  it('shuts down an environment idle for 5 minutes: the next invocation starts cold', () => {
+    const envs = new ExecutionEnvironments();
+    const first = envs.acquire('check-health').environment;
+    envs.release(first);
+    vi.advanceTimersByTime(IDLE_LIFETIME_MS - 1);
+    const warm = envs.acquire('check-health');
+    expect(warm).toMatchObject({ cold: false, environment: { id: first.id } });
+    // Idle again from the end of that invocation, not from its init.
+    envs.release(warm.environment);
+    vi.advanceTimersByTime(IDLE_LIFETIME_MS - 1);
+    expect(envs.idleOf('check-health')).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(envs.idleOf('check-health')).toEqual([]);
+    const next = envs.acquire('check-health');
+    expect(next.cold).toBe(true);
+    expect(next.environment.id).not.toBe(first.id);
+    expect(envs.coldStartsBy.get('check-health')).toBe(2);
+  });
+
+  it('takes the most recently used environment still alive; older idle ones are shut down', () => {
+    const envs = new ExecutionEnvironments();
+    const a = envs.acquire('register-wait').environment;
+    const b = envs.acquire('register-wait').environment;
+    envs.release(a);
+    vi.advanceTimersByTime(IDLE_LIFETIME_MS - 60_000);
+    envs.release(b);
+    vi.advanceTimersByTime(60_000);
+    // a idled 5 minutes and is gone; b idled 1 minute and serves.
+    expect(envs.idleOf('register-wait').map((e) => e.id)).toEqual([b.id]);
+    expect(envs.acquire('register-wait')).toMatchObject({ cold: false, environment: { id: b.id } });
+    expect(envs.acquire('register-wait').cold).toBe(true);
+  });
+
+  it('shuts down an environment after its lifetime however busy it is, once its invocation ends', () => {
+    const envs = new ExecutionEnvironments();
+    const first = envs.acquire('reconciler').environment;
+    envs.release(first);
+    // Invoked every minute for two hours: the same environment throughout.
+    for (let minute = 1; minute * 60_000 < MAX_LIFETIME_MS - 60_000; minute++) {
+      vi.advanceTimersByTime(60_000);
+      const got = envs.acquire('reconciler');
+      expect(got.environment.id).toBe(first.id);
+      envs.release(got.environment);
+    }
+    vi.advanceTimersByTime(60_000);
+    expect(envs.coldStartsBy.get('reconciler')).toBe(1);
+    // An invocation that began before the lifetime ran out finishes; the environment then goes.
+    const last = envs.acquire('reconciler');
+    expect(last.cold).toBe(false);
+    vi.advanceTimersByTime(60_000);
+    envs.release(last.environment);
+    expect(envs.idleOf('reconciler')).toEqual([]);
+    expect(envs.acquire('reconciler').cold).toBe(true);
+    expect(envs.coldStartsBy.get('reconciler')).toBe(2);
   });
 
   it('refuses an invocation at the account’s concurrency, even with a warm environment idle', () => {
@@ -159,6 +217,31 @@ describe('an asynchronous invocation Lambda throttles', () => {
     // Attempts at 0, 1, 3, 7 … 511 s; the next (811 s) would be past 600 s.
     expect(lambda.environments.throttled.concurrency).toBe(10);
     expect(lambda.expiredEvents[0]?.queuedAt).toBe(start);
+  });
+
+  it('keeps its age across the retries after a function error: one past its maximum age is not run again', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
+    const accepted = Date.now();
+    const model = new LambdaModel(() => true);
+    const seen: number[] = [];
+    model.run = async (_name, _payload, queuedAt) => {
+      seen.push(queuedAt);
+      throw new Error('Runtime.ExitError');
+    };
+    model.Invoke({ FunctionName: 'switchyard-wait-resume', InvocationType: 'Event', Payload: '{}' });
+    await vi.advanceTimersByTimeAsync(4 * 60_000);
+    // Three attempts (the first, then 1 and 2 minutes later), each with the time Lambda accepted it.
+    expect(seen).toEqual([accepted, accepted, accepted]);
+    expect(model.deadLetters).toHaveLength(1);
+
+    // An attempt for an event accepted 11 minutes ago, for slack-decisions (10 minutes at most):
+    // discarded without taking an environment.
+    const lambda = new LocalLambda('us-east-1', '123456789012');
+    expect(await lambda.invokeAsync('slack-decisions', {}, Date.now() - 11 * 60_000)).toBe(EVENT_EXPIRED);
+    expect(lambda.environments.coldStarts).toBe(0);
+    expect(lambda.expiredEvents).toEqual([
+      expect.objectContaining({ folder: 'slack-decisions', error: 'older than its maximum event age' }),
+    ]);
   });
 
   it('that expired goes to the dead-letter list of an InvocationType Event call', async () => {
