@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { approvalsOf } from './approver.ts';
+import { INIT_MS } from './execution-environments.ts';
 import { type DemoFault, FAULTS, ownServiceScenario, parseFault, parseIsoTime } from './own-service.ts';
 import { clock, formatLine } from './progress.ts';
 import type { LocalRuntime, ProgressLine } from './runtime.ts';
@@ -39,7 +40,7 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
         ]
       : []),
     `  time           ${clock(s.virtualSeconds * 1000).slice(1)} simulated (h:mm:ss), ${s.wallMs} ms wall`,
-    `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations`,
+    `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations (${s.coldStarts} cold starts, ${INIT_MS} ms init each)`,
     `  AWS calls      ${Object.entries(s.awsCalls)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

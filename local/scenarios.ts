@@ -185,6 +185,8 @@ export interface ScenarioSummary {
   snapshotId: string | null;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** Of those, the ones that started a new execution environment (each spent the init first). */
+  coldStarts: number;
   awsCalls: Record<string, number>;
   tasks: { blue: number; green: number };
   notifications: string[];
@@ -348,6 +350,7 @@ export const summarize = async (
     snapshotId: release?.snapshotId ?? null,
     stateTransitions: execution?.stateTransitions ?? 0,
     lambdaInvocations: runtime.lambda.invocations,
+    coldStarts: runtime.lambda.environments.coldStarts,
     awsCalls: { ...runtime.account.callsByService(), DynamoDB: runtime.dynamoCalls },
     tasks: runningTasks(runtime, target),
     notifications: runtime.account.sns.published.map((m) => m.subject ?? m.message),

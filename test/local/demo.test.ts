@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
+import { INIT_MS } from '../../local/execution-environments.ts';
 import { runScenario } from '../../local/scenarios.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -74,12 +75,19 @@ describe('demo', () => {
   it('the CLI exits 0 and its last line is the JSON summary', async () => {
     const { stdout } = await demo('--scenario', 'bad-image', '--json');
     const last = stdout.trim().split('\n').at(-1) ?? '';
-    expect(JSON.parse(last)).toMatchObject({
+    const summary = JSON.parse(last);
+    expect(summary).toMatchObject({
       scenario: 'bad-image',
       outcome: 'Aborted',
       stateTransitions: expect.any(Number),
     });
     expect(stdout).toMatch(/\+00:00:\d\d {2}step {2}AcquireLock/);
+    // A fresh account: every function's first invocation is a cold start, and the summary says so.
+    expect(summary.coldStarts).toBeGreaterThan(5);
+    expect(summary.coldStarts).toBeLessThan(summary.lambdaInvocations);
+    expect(stdout).toContain(
+      `${summary.lambdaInvocations} Lambda invocations (${summary.coldStarts} cold starts, ${INIT_MS} ms init each)`,
+    );
   });
 
   it('the CLI rejects an unknown scenario with exit 2 naming the known ones', async () => {
