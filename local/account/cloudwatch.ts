@@ -256,16 +256,27 @@ export class CloudWatchModel {
     if (metric.Namespace !== 'AWS/ApplicationELB' || !groupDim || !this.traffic) return out;
     const arn = [...this.traffic.datapoints.keys()].find((a) => a.endsWith(`:${groupDim}`));
     const now = Date.now();
-    // A series is named by all its dimensions: the wrong load balancer is another (empty) series.
-    const points = (arn ? (this.traffic.datapoints.get(arn) ?? []) : []).filter(
-      (p) => p.visibleAt <= now && (lbDim === undefined || p.loadBalancer === lbDim),
-    );
+    const all = arn ? (this.traffic.datapoints.get(arn) ?? []) : [];
+    // Recorded minute after minute, so in time order: the window's first one by bisection (a series
+    // grows a point a minute, and a long release asks for its last minutes every minute).
+    let first = 0;
+    for (let high = all.length; first < high; ) {
+      const middle = (first + high) >>> 1;
+      if ((all[middle] as Datapoint).at < start) first = middle + 1;
+      else high = middle;
+    }
     const periodMs = Math.max(METRIC_PERIOD_SECONDS, stat.Period ?? 60) * 1000;
     const buckets = new Map<number, Datapoint[]>();
-    for (const p of points) {
-      if (p.at < start || p.at >= end) continue;
+    for (let i = first; i < all.length; i++) {
+      const p = all[i] as Datapoint;
+      if (p.at >= end) break;
+      // Not yet published, or another series: a series is named by all its dimensions, so the wrong
+      // load balancer is another (empty) one.
+      if (p.visibleAt > now || (lbDim !== undefined && p.loadBalancer !== lbDim)) continue;
       const bucket = start + Math.floor((p.at - start) / periodMs) * periodMs;
-      buckets.set(bucket, [...(buckets.get(bucket) ?? []), p]);
+      const list = buckets.get(bucket);
+      if (list) list.push(p);
+      else buckets.set(bucket, [p]);
     }
     for (const [at, ps] of buckets) {
       const requests = ps.reduce((s, p) => s + p.requests, 0);

@@ -262,6 +262,8 @@ export class TrafficModel {
       mean,
       loadBalancer: list[0]?.loadBalancer ?? '',
     });
+    // Kept in time order, which GetMetricData's window search relies on (minutes come in order).
+    if (series.length > 1 && (series.at(-2) as { at: number }).at > at) series.sort((a, b) => a.at - b.at);
     this.datapoints.set(group, series);
   }
 
