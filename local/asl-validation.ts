@@ -6,13 +6,14 @@
  *
  * A text the validator accepted is accepted again by the same validator, so the verdict is kept: in
  * memory for this process, and as a file for the next process (every CLI command, demo and test
- * worker builds its account from the same definitions). The file is named by a digest of the text,
- * the options and the engine's and validator's versions, in a directory only this user can write.
+ * worker builds its account from the same definitions). The file is named by a digest of the
+ * definition as checked, the options, and the versions of the engine, the validator and the packages
+ * it checks with, in a directory that is this user's alone (not a link, written by nobody else).
  * Where the versions cannot be read (the engine bundled into a file), only the memory is used.
  * A definition the validator refuses is never remembered: it throws every time, as before.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,10 @@ const OPTIONS = { checkArn: false } as const;
 /** Texts accepted in this process. */
 const accepted = new Set<string>();
 
-/** The engine's and its validator's versions, or undefined when they are not installed packages. */
+/**
+ * The versions of the engine, its validator and the packages the validator checks with, or
+ * undefined when the engine and validator are not installed packages.
+ */
 const versions = (() => {
   try {
     const require = createRequire(import.meta.url);
@@ -38,7 +42,19 @@ const versions = (() => {
     };
     const engine = require.resolve('aws-local-stepfunctions');
     const validator = createRequire(engine).resolve('asl-validator');
-    return [packageOf(engine), packageOf(validator)].map((p) => `${p.name}@${p.version}`).join(' ');
+    const fromValidator = createRequire(validator);
+    const checkers = ['ajv', 'ajv-formats', 'asl-path-validator', 'jsonpath-plus', 'jsonata'].flatMap(
+      (name) => {
+        try {
+          return [packageOf(fromValidator.resolve(name))];
+        } catch {
+          return [];
+        }
+      },
+    );
+    return [packageOf(engine), packageOf(validator), ...checkers]
+      .map((p) => `${p.name}@${p.version}`)
+      .join(' ');
   } catch {
     return undefined;
   }
@@ -50,23 +66,28 @@ const verdictDirectory = () => {
   try {
     const dir = join(tmpdir(), 'switchyard-asl-accepted');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const stat = statSync(dir);
-    // Another user's directory could hold a verdict for a text never checked.
-    if (stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
+    // Not followed if a link: in a shared temporary directory, another user's link could point at
+    // a directory that passes these checks, and be re-pointed between the check and a read. Another
+    // user's directory, or one others may write to, could hold a verdict for a text never checked.
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o022) !== 0) return undefined;
     return dir;
   } catch {
     return undefined;
   }
 };
 
-/** Where the verdict for `text` is kept, or undefined when verdicts are kept in memory only. */
-export const verdictFileOf = (text: string): string | undefined => {
+/**
+ * Where the verdict for `definition` is kept, or undefined when verdicts are kept in memory only.
+ * By the definition as the engine checks it (the runtime rewrites some fields of the text first).
+ */
+export const verdictFileOf = (definition: object): string | undefined => {
   const dir = verdictDirectory();
   if (!dir) return undefined;
   return join(
     dir,
     createHash('sha256')
-      .update(`${versions}\0${JSON.stringify(OPTIONS)}\0${text}`)
+      .update(`${versions}\0${JSON.stringify(OPTIONS)}\0${JSON.stringify(definition)}`)
       .digest('hex'),
   );
 };
@@ -76,7 +97,7 @@ export const verdictFileOf = (text: string): string | undefined => {
  * the text is seen, in this process or an earlier one; throws as the engine does if it is invalid.
  */
 export const buildStateMachine = (definition: object, text: string): StateMachine => {
-  const file = accepted.has(text) ? undefined : verdictFileOf(text);
+  const file = accepted.has(text) ? undefined : verdictFileOf(definition);
   const known = accepted.has(text) || (file !== undefined && existsSync(file));
   const machine = new StateMachine(definition as never, {
     validationOptions: known ? { noValidate: true } : OPTIONS,

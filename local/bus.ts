@@ -24,7 +24,11 @@ export interface Rule {
   /** The bus the rule is on: AWS services' events arrive on `default`; PutEvents names its bus. */
   bus?: string;
   pattern: EventPattern;
-  deliver: (event: AwsEvent) => Promise<unknown>;
+  /**
+   * `firstAt`: when the first attempt reached the target. A Lambda target counts an event's age from
+   * then (Lambda accepted it), across the attempts after a function error.
+   */
+  deliver: (event: AwsEvent, firstAt: number) => Promise<unknown>;
 }
 
 export interface Delivery {
@@ -119,10 +123,10 @@ export class EventBus {
     return this.deliveries.find((d) => d.ok && d.rule === rule && d.event.id === eventId)?.at;
   }
 
-  private async deliver(rule: Rule, event: AwsEvent, attempt: number): Promise<void> {
+  private async deliver(rule: Rule, event: AwsEvent, attempt: number, firstAt = Date.now()): Promise<void> {
     const at = Date.now();
     try {
-      const result = await rule.deliver(event);
+      const result = await rule.deliver(event, firstAt);
       this.deliveries.push({ rule: rule.name, event, at, attempts: attempt, ok: true, result });
       this.inFlight--;
     } catch (error) {
@@ -140,7 +144,7 @@ export class EventBus {
         this.inFlight--;
         return;
       }
-      setTimeout(() => void this.deliver(rule, event, attempt + 1), 2 ** attempt * 1000);
+      setTimeout(() => void this.deliver(rule, event, attempt + 1, firstAt), 2 ** attempt * 1000);
     }
   }
 }

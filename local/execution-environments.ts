@@ -188,8 +188,7 @@ export class ExecutionEnvironments {
   release(environment: ExecutionEnvironment, reset = false) {
     this.concurrency--;
     environment.idleSince = Date.now();
-    // Past its lifetime, Lambda shuts it down once its invocation is over.
-    if (reset || shutDown(environment, environment.idleSince)) return;
+    if (reset) return;
     const idle = this.idle.get(environment.folder) ?? [];
     idle.push(environment);
     this.idle.set(environment.folder, idle);

@@ -297,8 +297,6 @@ export class LocalRuntime {
       this.faults,
       options.lambdaLimits,
     );
-    for (const [folder, count] of Object.entries(options.warmEnvironments ?? {}))
-      for (let i = 0; i < count; i++) this.lambda.environments.prewarm(folder);
     this.account.lambda.run = (name, payload, queuedAt) =>
       this.lambda.invokeAsync(
         this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`),
@@ -373,22 +371,22 @@ export class LocalRuntime {
     this.bus.addRule({
       name: 'ecr-push',
       pattern: ecrPushPattern(repositories),
-      deliver: (e) => this.lambda.invokeAsync('start-release', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('start-release', e, firstAt),
     });
     this.bus.addRule({
       name: 'ecr-pushers',
       pattern: ecrPutImageCloudTrailPattern(repositories),
-      deliver: (e) => this.lambda.invokeAsync('record-pusher', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('record-pusher', e, firstAt),
     });
     this.bus.addRule({
       name: 'ecs-deployment',
       pattern: ecsDeploymentPattern,
-      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
     });
     this.bus.addRule({
       name: 'hook-task-stopped',
       pattern: hookTaskStoppedPattern,
-      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
     });
     const members = this.targets.targets.flatMap((t) =>
       t.group.flatMap((m) => [m.services.blue, m.services.green]),
@@ -397,17 +395,17 @@ export class LocalRuntime {
       this.bus.addRule({
         name: 'group-tasks',
         pattern: serviceTaskStoppedPattern(members),
-        deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
+        deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
       });
     this.bus.addRule({
       name: 'rds-snapshot',
       pattern: rdsSnapshotPattern,
-      deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
     });
     this.bus.addRule({
       name: 'execution-ended',
       pattern: executionEndedPattern([this.releaseStateMachineArn, this.rollbackStateMachineArn]),
-      deliver: (e) => this.lambda.invokeAsync('recover-execution', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('recover-execution', e, firstAt),
     });
     // Switchyard's own bus: promotions on a completed soak, and releases requested by any CI.
     const automatic = [
@@ -420,20 +418,20 @@ export class LocalRuntime {
         name: 'promotions',
         bus: EVENT_BUS,
         pattern: soakCompletedPattern(automatic),
-        deliver: (e) => this.lambda.invokeAsync('promote', e),
+        deliver: (e, firstAt) => this.lambda.invokeAsync('promote', e, firstAt),
       });
     this.bus.addRule({
       name: 'release-requests',
       bus: EVENT_BUS,
       pattern: releaseRequestedPattern,
-      deliver: (e) => this.lambda.invokeAsync('request-release', e),
+      deliver: (e, firstAt) => this.lambda.invokeAsync('request-release', e, firstAt),
     });
     const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
       this.bus.addRule({
         name: 'alarm-state',
         pattern: alarmStatePattern(alarms),
-        deliver: (e) => this.lambda.invokeAsync('wait-resume', e),
+        deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
       });
     }
   }
@@ -471,6 +469,9 @@ export class LocalRuntime {
       throw error;
     }
     runtime.clock.install(runtime.startedAt);
+    // On the virtual clock, so that they idle from the runtime's start like any environment.
+    for (const [folder, count] of Object.entries(options.warmEnvironments ?? {}))
+      for (let i = 0; i < count; i++) runtime.lambda.environments.prewarm(folder);
     // Retry jitter (the state machine engine's and the AWS SDK's) draws from Math.random: seeded
     // too, so a seed replays the same backoffs (a failing fast-check seed replays as it failed).
     Math.random = seededRandom((options.seed ?? 1) * 7919 + 17).next;

@@ -2,9 +2,9 @@
  * The engine's definition check is kept once passed (local/asl-validation.ts): by this process, and
  * by the next one through a file only this user can write. A refused definition is never kept.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { releaseDefinitionText } from '../../state-machines/definitions.ts';
 
@@ -39,7 +39,7 @@ describe('the engine checks each definition once', () => {
 
   it('keeps a passed check for the next process, in a directory only this user can write', async () => {
     const { buildStateMachine, verdictFileOf } = await fresh();
-    const file = verdictFileOf(valid) as string;
+    const file = verdictFileOf(JSON.parse(valid)) as string;
     expect(file.startsWith(join(scratch, 'switchyard-asl-accepted'))).toBe(true);
     expect(existsSync(file)).toBe(false);
     buildStateMachine(JSON.parse(valid), valid);
@@ -50,7 +50,7 @@ describe('the engine checks each definition once', () => {
   it('a new process trusts a kept verdict instead of checking again', async () => {
     const { buildStateMachine, verdictFileOf } = await fresh();
     // A verdict for a text that would fail: only a process that reads the verdict builds it.
-    writeFileSync(verdictFileOf(invalid) as string, '');
+    writeFileSync(verdictFileOf(JSON.parse(invalid)) as string, '');
     expect(() => buildStateMachine(JSON.parse(invalid), invalid)).not.toThrow();
   });
 
@@ -60,18 +60,36 @@ describe('the engine checks each definition once', () => {
       expect(() => buildStateMachine(JSON.parse(invalid), invalid)).toThrow(
         /State machine definition is invalid/,
       );
-    expect(existsSync(verdictFileOf(invalid) as string)).toBe(false);
+    expect(existsSync(verdictFileOf(JSON.parse(invalid)) as string)).toBe(false);
     const { buildStateMachine: again } = await fresh();
     expect(() => again(JSON.parse(invalid), invalid)).toThrow(/State machine definition is invalid/);
   });
 
-  it('ignores a verdict directory others can write to, and checks every new process', async () => {
+  it.each([0o777, 0o770])(
+    'ignores a verdict directory others can write to (mode %o), and checks every new process',
+    async (mode) => {
+      const { verdictFileOf } = await fresh();
+      writeFileSync(verdictFileOf(JSON.parse(invalid)) as string, '');
+      chmodSync(join(scratch, 'switchyard-asl-accepted'), mode);
+      const { buildStateMachine, verdictFileOf: again } = await fresh();
+      expect(again(JSON.parse(invalid))).toBeUndefined();
+      expect(() => buildStateMachine(JSON.parse(invalid), invalid)).toThrow(
+        /State machine definition is invalid/,
+      );
+    },
+  );
+
+  it('does not follow a link in place of the verdict directory', async () => {
+    // A directory that would pass every check, holding a verdict for a text never checked.
+    const elsewhere = mkdtempSync(join(scratch, 'elsewhere-'));
+    chmodSync(elsewhere, 0o700);
     const { verdictFileOf } = await fresh();
-    const file = verdictFileOf(invalid) as string;
-    writeFileSync(file, '');
-    chmodSync(join(scratch, 'switchyard-asl-accepted'), 0o777);
+    const planted = verdictFileOf(JSON.parse(invalid)) as string;
+    rmSync(join(scratch, 'switchyard-asl-accepted'), { recursive: true });
+    symlinkSync(elsewhere, join(scratch, 'switchyard-asl-accepted'));
+    writeFileSync(join(elsewhere, basename(planted)), '');
     const { buildStateMachine, verdictFileOf: again } = await fresh();
-    expect(again(invalid)).toBeUndefined();
+    expect(again(JSON.parse(invalid))).toBeUndefined();
     expect(() => buildStateMachine(JSON.parse(invalid), invalid)).toThrow(
       /State machine definition is invalid/,
     );

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LambdaModel } from '../../local/account/lambda.ts';
+import { EventBus } from '../../local/bus.ts';
 import {
   EVENT_EXPIRED,
   ExecutionEnvironments,
@@ -13,7 +14,9 @@ import {
   LAMBDA_LIMITS,
   MAX_LIFETIME_MS,
 } from '../../local/execution-environments.ts';
+import { Faults } from '../../local/faults.ts';
 import { LocalLambda } from '../../local/lambda.ts';
+import { seededRandom } from '../../local/rng.ts';
 
 const refusal = (fn: () => unknown) => {
   try {
@@ -242,6 +245,26 @@ describe('an asynchronous invocation Lambda throttles', () => {
     expect(lambda.expiredEvents).toEqual([
       expect.objectContaining({ folder: 'slack-decisions', error: 'older than its maximum event age' }),
     ]);
+  });
+
+  it('delivered by an EventBridge rule keeps its age across the bus’s retries after a function error', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
+    const bus = new EventBus(seededRandom(1), new Faults(), { region: 'us-east-1', account: '123456789012' });
+    const firsts: number[] = [];
+    const attempts: number[] = [];
+    bus.addRule({
+      name: 'any',
+      pattern: { source: ['test'] },
+      deliver: async (_event, firstAt) => {
+        firsts.push(firstAt);
+        attempts.push(Date.now());
+        throw new Error('Runtime.ExitError');
+      },
+    });
+    await bus.put({ source: 'test', 'detail-type': 'x', detail: {} } as never);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(attempts.length).toBeGreaterThan(1);
+    expect(new Set(firsts)).toEqual(new Set([attempts[0]]));
   });
 
   it('that expired goes to the dead-letter list of an InvocationType Event call', async () => {
