@@ -43,7 +43,14 @@ export interface Delivery {
   result?: unknown;
 }
 
-const MAX_ATTEMPTS = 4;
+/**
+ * Every rule's target is a Lambda function, invoked asynchronously: once Lambda has the event, a
+ * function error is retried by Lambda's own policy, twice, one minute after the first attempt and
+ * two minutes after the second (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
+ * the default the stack keeps), then the event goes to the dead-letter queue. A throttled attempt
+ * waits in Lambda's queue (LocalLambda.invokeAsync) and is not an error here.
+ */
+const RETRY_DELAYS_MS = [60_000, 120_000];
 
 export class EventBus {
   private readonly rules: Rule[] = [];
@@ -139,12 +146,13 @@ export class EventBus {
         error: (error as Error).message,
       };
       this.deliveries.push(failed);
-      if (attempt >= MAX_ATTEMPTS) {
+      const delay = RETRY_DELAYS_MS[attempt - 1];
+      if (delay === undefined) {
         this.deadLetters.push(failed);
         this.inFlight--;
         return;
       }
-      setTimeout(() => void this.deliver(rule, event, attempt + 1, firstAt), 2 ** attempt * 1000);
+      setTimeout(() => void this.deliver(rule, event, attempt + 1, firstAt), delay);
     }
   }
 }
