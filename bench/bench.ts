@@ -589,7 +589,11 @@ if (!process.argv.includes('--quick')) {
     String(first.failedByThrottling),
     first.failedByThrottling === 0 ? 'goal 0: met' : 'goal 0: NOT met',
   );
-  row('reconciler runs that failed', String(first.reconcilerFailures), 'each is retried by the next tick');
+  row(
+    'reconciler runs that failed',
+    String(first.reconcilerFailures),
+    'each retried as Lambda retries an asynchronous invocation (1, then 2 minutes later), and the next tick runs',
+  );
   row(
     'throttled calls (retried)',
     String(Object.values(first.throttledCalls).reduce((a, b) => a + b, 0)),

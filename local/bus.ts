@@ -1,9 +1,11 @@
 /**
  * The local EventBridge: the simulated account emits AWS-shaped events, rules (the same patterns
- * the CDK stack deploys) route them to Lambda handlers after a delivery delay, failed deliveries are
- * retried with backoff, and the fault knobs may drop or duplicate an event.
+ * the CDK stack deploys) route them to Lambda handlers after a delivery delay, a failed function is
+ * retried as Lambda retries an asynchronous invocation, and the fault knobs may drop or duplicate an
+ * event.
  */
 import { type EventPattern, matches } from '../functions/shared/event-patterns.ts';
+import { ASYNC_RETRY_DELAYS_MS, EVENT_EXPIRED } from './execution-environments.ts';
 import type { Faults } from './faults.ts';
 import type { Random } from './rng.ts';
 
@@ -45,12 +47,10 @@ export interface Delivery {
 
 /**
  * Every rule's target is a Lambda function, invoked asynchronously: once Lambda has the event, a
- * function error is retried by Lambda's own policy, twice, one minute after the first attempt and
- * two minutes after the second (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html,
- * the default the stack keeps), then the event goes to the dead-letter queue. A throttled attempt
- * waits in Lambda's queue (LocalLambda.invokeAsync) and is not an error here.
+ * function error is retried by Lambda's own policy (ASYNC_RETRY_DELAYS_MS), then the event goes to
+ * the dead-letter queue. A throttled attempt waits in Lambda's queue (LocalLambda.invokeAsync) and
+ * is not an error here; one that waited past its maximum age is dead-lettered too.
  */
-const RETRY_DELAYS_MS = [60_000, 120_000];
 
 export class EventBus {
   private readonly rules: Rule[] = [];
@@ -134,7 +134,19 @@ export class EventBus {
     const at = Date.now();
     try {
       const result = await rule.deliver(event, firstAt);
-      this.deliveries.push({ rule: rule.name, event, at, attempts: attempt, ok: true, result });
+      if (result === EVENT_EXPIRED) {
+        // Lambda discarded it, too old: never delivered, and on the dead-letter queue.
+        const expired: Delivery = {
+          rule: rule.name,
+          event,
+          at,
+          attempts: attempt,
+          ok: false,
+          error: 'the event expired in Lambda’s queue',
+        };
+        this.deliveries.push(expired);
+        this.deadLetters.push(expired);
+      } else this.deliveries.push({ rule: rule.name, event, at, attempts: attempt, ok: true, result });
       this.inFlight--;
     } catch (error) {
       const failed: Delivery = {
@@ -146,7 +158,7 @@ export class EventBus {
         error: (error as Error).message,
       };
       this.deliveries.push(failed);
-      const delay = RETRY_DELAYS_MS[attempt - 1];
+      const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
       if (delay === undefined) {
         this.deadLetters.push(failed);
         this.inFlight--;

@@ -46,7 +46,7 @@ export const INIT_MS = 850;
  * (docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). Measured from outside:
  * 45-60 minutes, some shut down earlier (theburningmonk.com, 2017); exactly 10 minutes after the
  * last request since July 2019 (mikhail.io/2019/08/aws-lambda-cold-starts-after-10-minutes). Half
- * the shortest measurement, so a warm start here is one AWS would give too.
+ * the shortest measurement. AWS guarantees none, so a real account may shut one down sooner.
  */
 export const IDLE_LIFETIME_MS = 5 * 60_000;
 
@@ -56,6 +56,15 @@ export const IDLE_LIFETIME_MS = 5 * 60_000;
  * continuously" (the same page). Two hours, the fewest that "a few" can mean.
  */
 export const MAX_LIFETIME_MS = 2 * 3_600_000;
+
+/**
+ * Lambda's retries of an asynchronous invocation whose function failed: twice, one minute after the
+ * first attempt and two minutes after the second; then the event goes to the dead-letter queue
+ * (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html; the stack keeps the
+ * default). For `InvocationType: 'Event'`, for EventBridge rules' targets and for the reconciler's
+ * schedule alike.
+ */
+export const ASYNC_RETRY_DELAYS_MS: readonly number[] = [60_000, 120_000];
 
 /** One vCPU at this much memory (the CPU share the init is scaled by). */
 export const MB_PER_VCPU = 1_769;

@@ -49,7 +49,7 @@ import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
 import { resetTables, skipSigning, startDynalite } from './dynamo.ts';
-import type { ConcurrencyLimits } from './execution-environments.ts';
+import { ASYNC_RETRY_DELAYS_MS, type ConcurrencyLimits } from './execution-environments.ts';
 import { type FaultPlan, Faults, invocation } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
 import { seededRandom } from './rng.ts';
@@ -480,17 +480,19 @@ export class LocalRuntime {
     // Alarms evaluate on the virtual clock, so they start only now that it runs.
     runtime.account.cloudwatch.start();
     runtime.account.traffic.start();
-    runtime.reconciler = setInterval(
-      () =>
-        void runtime.lambda
-          .invokeAsync('reconciler', { source: 'aws.scheduler', 'detail-type': 'Scheduled Event' })
-          .catch((error: Error) => {
-            // As EventBridge Scheduler records a failed invocation: counted, and the next tick runs.
-            runtime.reconcilerFailures++;
-            runtime.progress('reconciler', `failed: ${error.name}: ${error.message}`);
-          }),
-      (options.reconcileEverySeconds ?? 60) * 1000,
-    );
+    // The stack's schedule is an EventBridge rule targeting the function (infra/stack.ts): a failed
+    // run is retried as Lambda retries an asynchronous invocation, 1 and then 2 minutes later, beside
+    // the next ticks (two reconcilers may then run at once, as in AWS).
+    const tick = (attempt: number, firstAt: number) =>
+      void runtime.lambda
+        .invokeAsync('reconciler', { source: 'aws.events', 'detail-type': 'Scheduled Event' }, firstAt)
+        .catch((error: Error) => {
+          runtime.reconcilerFailures++;
+          runtime.progress('reconciler', `failed: ${error.name}: ${error.message}`);
+          const delay = ASYNC_RETRY_DELAYS_MS[attempt - 1];
+          if (delay !== undefined) setTimeout(() => tick(attempt + 1, firstAt), delay);
+        });
+    runtime.reconciler = setInterval(() => tick(1, Date.now()), (options.reconcileEverySeconds ?? 60) * 1000);
     return runtime;
   }
 
@@ -637,7 +639,7 @@ export class LocalRuntime {
    */
   external = 0;
 
-  /** Reconciler runs that failed (each is retried by the next tick). */
+  /** Reconciler runs that failed (each retried as Lambda retries an asynchronous invocation). */
   reconcilerFailures = 0;
 
   /** One move of the clock: the next timer, or a 50 ms crawl while an outside request is served. */

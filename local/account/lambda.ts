@@ -8,13 +8,11 @@
  * dead-letter queue. The payload limit is 256 KB (Lambda quotas; AWS has since raised it, so this is
  * never kinder than AWS). Only Switchyard's own functions are here to invoke.
  */
-import { EVENT_EXPIRED } from '../execution-environments.ts';
+import { ASYNC_RETRY_DELAYS_MS, EVENT_EXPIRED } from '../execution-environments.ts';
 import { awsError } from './errors.ts';
 
 /** Milliseconds from the 202 to the first attempt. AWS publishes no figure; its queue is polled at once. */
 const QUEUE_DELAY_MS = 200;
-/** Waits before the second and the third attempt (Lambda's defaults for asynchronous invocation). */
-const RETRY_DELAYS_MS = [60_000, 120_000];
 const MAX_ASYNC_PAYLOAD_BYTES = 256 * 1024;
 
 export interface QueuedInvocation {
@@ -84,7 +82,7 @@ export class LambdaModel {
       this.inFlight--;
     } catch (error) {
       event.error = (error as Error).message;
-      const delay = RETRY_DELAYS_MS[event.attempts - 1];
+      const delay = ASYNC_RETRY_DELAYS_MS[event.attempts - 1];
       if (delay === undefined) {
         this.deadLetters.push(event);
         this.inFlight--;

@@ -489,7 +489,7 @@ describe('step handlers against moto', () => {
     const pending = (await (await switchyardStore()).allPendingWaits()).length;
     const out = (await (
       await handler('reconciler')
-    )({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }, context('reconciler'))) as {
+    )({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, context('reconciler'))) as {
       checked: number;
       recovered: number;
     };

@@ -162,6 +162,48 @@ describe('execution environments in a release', () => {
   });
 });
 
+describe('asynchronous invocations in a release', () => {
+  /** Each asynchronous invocation's function, when Lambda accepted its event, and when it ran. */
+  const recordAsync = (world: TestWorld) => {
+    const calls: { folder: string; ageMs: number }[] = [];
+    const invokeAsync = world.rt.lambda.invokeAsync.bind(world.rt.lambda);
+    world.rt.lambda.invokeAsync = (folder, event, queuedAt) => {
+      calls.push({ folder, ageMs: Date.now() - (queuedAt ?? Date.now()) });
+      return invokeAsync(folder, event, queuedAt);
+    };
+    return calls;
+  };
+
+  it('an event whose function failed runs again a minute later, its age counted from the first attempt', async () => {
+    w = await startWorld({
+      faults: { lambda: [{ folder: 'wait-resume', kind: 'crash-after-effect', times: 1 }] },
+    });
+    const calls = recordAsync(w);
+    expect(await release(w, 'v2')).toBe('Promoted');
+    // One retry, a minute after the failed attempt ended (its cold start and run took about a second).
+    const retried = calls.filter((c) => c.folder === 'wait-resume' && c.ageMs > 0);
+    expect(retried).toHaveLength(1);
+    expect(retried[0]?.ageMs).toBeGreaterThanOrEqual(60_000);
+    expect(retried[0]?.ageMs).toBeLessThan(63_000);
+  });
+
+  it('a failed reconciler run is retried 1 minute later, beside the next tick', async () => {
+    w = await startWorld({
+      faults: { lambda: [{ folder: 'reconciler', kind: 'crash-after-effect', times: 1 }] },
+    });
+    const calls = recordAsync(w);
+    await w.rt.wait(4 * 60 + 30);
+    const runs = calls.filter((c) => c.folder === 'reconciler');
+    // Ticks at 1, 2, 3 and 4 minutes; the first failed and ran again a minute after it ended, with
+    // the time of its first attempt.
+    expect(runs).toHaveLength(5);
+    expect(runs.filter((c) => c.ageMs > 0)).toEqual([
+      { folder: 'reconciler', ageMs: expect.toSatisfy((ms: number) => ms >= 60_000 && ms < 63_000) },
+    ]);
+    expect(w.rt.reconcilerFailures).toBe(1);
+  });
+});
+
 describe('the SDK’s retry quota', () => {
   it('is one per execution environment: one that used its quota up leaves another’s whole', async () => {
     w = await startWorld({ automation: false });

@@ -47,6 +47,17 @@ describe('the engine checks each definition once', () => {
     expect(statSync(join(scratch, 'switchyard-asl-accepted')).mode & 0o777).toBe(0o700);
   });
 
+  it('keys a verdict by the definition as checked, not by the text it came from', async () => {
+    const { buildStateMachine, verdictFileOf } = await fresh();
+    // The runtime rewrites some fields of a definition before the engine checks it.
+    const rewritten = { ...JSON.parse(valid), Comment: 'rewritten by the runtime' };
+    // Named before the check: asl-validator adds fields to what it checks.
+    const file = verdictFileOf(rewritten) as string;
+    buildStateMachine(rewritten, valid);
+    expect(existsSync(file)).toBe(true);
+    expect(existsSync(verdictFileOf(JSON.parse(valid)) as string)).toBe(false);
+  });
+
   it('a new process trusts a kept verdict instead of checking again', async () => {
     const { buildStateMachine, verdictFileOf } = await fresh();
     // A verdict for a text that would fail: only a process that reads the verdict builds it.

@@ -271,6 +271,15 @@ describe('an asynchronous invocation Lambda throttles', () => {
     expect(new Set(firsts)).toEqual(new Set([attempts[0]]));
   });
 
+  it('that expired, delivered by an EventBridge rule, is dead-lettered and never counted delivered', async () => {
+    vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
+    const bus = new EventBus(seededRandom(1), new Faults(), { region: 'us-east-1', account: '123456789012' });
+    bus.addRule({ name: 'any', pattern: { source: ['test'] }, deliver: async () => EVENT_EXPIRED });
+    await bus.put({ id: 'e-1', source: 'test', 'detail-type': 'x', detail: {} } as never);
+    expect(bus.deadLetters).toEqual([expect.objectContaining({ rule: 'any', ok: false })]);
+    expect(bus.deliveredAt('e-1', 'any')).toBeUndefined();
+  });
+
   it('that expired goes to the dead-letter list of an InvocationType Event call', async () => {
     vi.useFakeTimers({ now: new Date('2026-01-05T09:00:00Z') });
     const model = new LambdaModel(() => true);
