@@ -51,7 +51,6 @@ export interface Delivery {
  * the dead-letter queue. A throttled attempt waits in Lambda's queue (LocalLambda.invokeAsync) and
  * is not an error here; one that waited past its maximum age is dead-lettered too.
  */
-
 export class EventBus {
   private readonly rules: Rule[] = [];
   readonly emitted: AwsEvent[] = [];

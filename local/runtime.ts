@@ -368,25 +368,28 @@ export class LocalRuntime {
 
     if (options.automation === false) return;
     const repositories = [...new Set(this.targets.targets.map((t) => t.image.repository))];
+    // Every rule's target: the function, invoked asynchronously, the event's age counted from its first attempt.
+    const toFunction = (folder: FunctionFolder) => (event: AwsEvent, firstAt: number) =>
+      this.lambda.invokeAsync(folder, event, firstAt);
     this.bus.addRule({
       name: 'ecr-push',
       pattern: ecrPushPattern(repositories),
-      deliver: (e, firstAt) => this.lambda.invokeAsync('start-release', e, firstAt),
+      deliver: toFunction('start-release'),
     });
     this.bus.addRule({
       name: 'ecr-pushers',
       pattern: ecrPutImageCloudTrailPattern(repositories),
-      deliver: (e, firstAt) => this.lambda.invokeAsync('record-pusher', e, firstAt),
+      deliver: toFunction('record-pusher'),
     });
     this.bus.addRule({
       name: 'ecs-deployment',
       pattern: ecsDeploymentPattern,
-      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
+      deliver: toFunction('wait-resume'),
     });
     this.bus.addRule({
       name: 'hook-task-stopped',
       pattern: hookTaskStoppedPattern,
-      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
+      deliver: toFunction('wait-resume'),
     });
     const members = this.targets.targets.flatMap((t) =>
       t.group.flatMap((m) => [m.services.blue, m.services.green]),
@@ -395,17 +398,17 @@ export class LocalRuntime {
       this.bus.addRule({
         name: 'group-tasks',
         pattern: serviceTaskStoppedPattern(members),
-        deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
+        deliver: toFunction('wait-resume'),
       });
     this.bus.addRule({
       name: 'rds-snapshot',
       pattern: rdsSnapshotPattern,
-      deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
+      deliver: toFunction('wait-resume'),
     });
     this.bus.addRule({
       name: 'execution-ended',
       pattern: executionEndedPattern([this.releaseStateMachineArn, this.rollbackStateMachineArn]),
-      deliver: (e, firstAt) => this.lambda.invokeAsync('recover-execution', e, firstAt),
+      deliver: toFunction('recover-execution'),
     });
     // Switchyard's own bus: promotions on a completed soak, and releases requested by any CI.
     const automatic = [
@@ -418,20 +421,20 @@ export class LocalRuntime {
         name: 'promotions',
         bus: EVENT_BUS,
         pattern: soakCompletedPattern(automatic),
-        deliver: (e, firstAt) => this.lambda.invokeAsync('promote', e, firstAt),
+        deliver: toFunction('promote'),
       });
     this.bus.addRule({
       name: 'release-requests',
       bus: EVENT_BUS,
       pattern: releaseRequestedPattern,
-      deliver: (e, firstAt) => this.lambda.invokeAsync('request-release', e, firstAt),
+      deliver: toFunction('request-release'),
     });
     const alarms = [...new Set(this.targets.targets.flatMap((t) => t.alarms))];
     if (alarms.length > 0) {
       this.bus.addRule({
         name: 'alarm-state',
         pattern: alarmStatePattern(alarms),
-        deliver: (e, firstAt) => this.lambda.invokeAsync('wait-resume', e, firstAt),
+        deliver: toFunction('wait-resume'),
       });
     }
   }
