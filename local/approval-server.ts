@@ -6,7 +6,6 @@
  * on the connection's real source address, then becomes a Lambda proxy event (payload 1.0) for
  * the same handler.
  */
-
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APPROVAL_API_STAGE } from '../infra/approval-api-limits.ts';

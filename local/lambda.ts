@@ -13,6 +13,7 @@ import {
   functionTimeoutSeconds,
 } from '../state-machines/definitions.ts';
 import {
+  ASYNC_THROTTLE_RETRY,
   EVENT_EXPIRED,
   ExecutionEnvironments,
   FUNCTION_MEMORY_MB,
@@ -25,13 +26,6 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Virtual milliseconds the Lambda service adds to each invocation. */
 const INVOKE_OVERHEAD_MS = 15;
-
-/**
- * An asynchronous invocation that Lambda throttles goes back to its queue and is tried again, the
- * wait growing from 1 s to at most 5 min, until the event is 6 hours old (the default maximum event
- * age): docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html, read 2026-12-03.
- */
-const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000, maxAgeMs: 6 * 3600 * 1000 };
 
 /** An event's maximum age: Lambda's default, or the stack's own for the functions it sets one on. */
 const maxEventAgeMs = (folder: FunctionFolder): number =>
@@ -48,6 +42,10 @@ export class LocalLambda {
   billedMs = 0;
   readonly byFunction = new Map<string, number>();
   readonly environments: ExecutionEnvironments;
+  /** Asynchronous invocations Lambda throttled and queued again. */
+  requeuedAfterThrottle = 0;
+  /** Asynchronous events discarded as older than their maximum age: the dead-letter queue's. */
+  readonly expiredEvents: { folder: FunctionFolder; event: unknown; queuedAt: number; error: string }[] = [];
   private static readonly handlers = new Map<string, Promise<Handler>>();
 
   constructor(
@@ -179,11 +177,6 @@ export class LocalLambda {
       free(false);
     }
   }
-
-  /** Asynchronous invocations Lambda throttled and queued again. */
-  requeuedAfterThrottle = 0;
-  /** Asynchronous events throttled until they were too old to run: the dead-letter queue's. */
-  readonly expiredEvents: { folder: FunctionFolder; event: unknown; queuedAt: number; error: string }[] = [];
 
   private async invokeOnce(folder: FunctionFolder, event: unknown): Promise<unknown> {
     this.invocations++;

@@ -2,7 +2,6 @@
  * Approvals end to end in the simulated account: the emailed links and the Slack buttons, served
  * over real HTTP on loopback by the same handlers API Gateway runs in AWS.
  */
-
 import { describe, expect, it } from 'vitest';
 import { decideRelease } from '../../cli/commands.ts';
 import { decide } from '../../functions/shared/approvals.ts';
