@@ -11,8 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findTarget, loadTargetsFile, type Target } from '../functions/shared/config.ts';
 import { planSteps } from '../functions/shared/strategy.ts';
+import { FUNCTION_MEMORY_MB } from '../infra/function-runtime.ts';
 import {
-  FUNCTION_MEMORY_MB,
   INIT_MS,
   initAtFunctionMemory,
   LAMBDA_LIMITS,
@@ -689,7 +689,7 @@ if (!process.argv.includes('--quick')) {
   const nodeStart = starts.find((c) => c.folder === 'baseline')?.runtimeStartMs ?? 0;
   const needed = initAtFunctionMemory(nodeStart + slowest.initMs.median);
   out(
-    `  the local runtime's init (${INIT_MS} ms) covers Node's start (${nodeStart.toFixed(0)} ms) and the slowest init here (${slowest.folder}, ${slowest.initMs.median.toFixed(0)} ms) at ${FUNCTION_MEMORY_MB} MB (× ${MB_PER_VCPU}/${FUNCTION_MEMORY_MB} = ${needed.toFixed(0)} ms): ${INIT_MS >= needed ? 'met' : 'NOT met'}`,
+    `  the local runtime's init (${INIT_MS} ms) covers Node's start (${nodeStart.toFixed(0)} ms) and the slowest init here (${slowest.folder}, ${slowest.initMs.median.toFixed(0)} ms) at ${FUNCTION_MEMORY_MB} MB (× ${MB_PER_VCPU}/${Math.min(FUNCTION_MEMORY_MB, MB_PER_VCPU)} = ${needed.toFixed(0)} ms): ${INIT_MS >= needed ? 'met' : 'NOT met'}`,
   );
   coldStarts = starts;
 }

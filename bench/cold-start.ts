@@ -1,7 +1,8 @@
 /**
- * Cold-start proxy: each function bundled as deployed, then imported in a fresh Node 22 process
- * (module initialisation: its imports, the AWS SDK clients it loads from the runtime's copy, config
- * parsing), several times; median, min and max in ms, with the bundle size.
+ * Cold-start proxy: each function bundled as deployed (with its source map), then imported in a
+ * fresh Node 22 process with the stack's NODE_OPTIONS (module initialisation: its imports, the AWS
+ * SDK clients it builds, reading its source map, config parsing), several times; median, min and
+ * max in ms, with the bundle size.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTargetsFile, validatedTargetsDocument } from '../functions/shared/config.ts';
 import { bundleEntry, bundleFunction } from '../infra/bundling.ts';
+import { FUNCTION_NODE_OPTIONS } from '../infra/function-runtime.ts';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
 
 export interface ColdStart {
@@ -53,6 +55,8 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
     SLACK_SIGNING_SECRET_SECRET: 'switchyard/slack-signing-secret',
     SLACK_DECISIONS_FUNCTION: 'switchyard-slack-decisions',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // As deployed: the stack's NODE_OPTIONS (source maps on), and nothing inherited from this process.
+    NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
   };
   const runtimeStarts: number[] = [];
   const initOnce = (file: string) => {

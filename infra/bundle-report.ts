@@ -1,13 +1,13 @@
 /**
  * `npm run bundle-report`: bundles every function the way the stack does (esbuild, ESM, node22,
- * minified, the AWS SDK bundled in) and prints each bundle's size, the size of Switchyard's own
+ * minified with a source map, the AWS SDK bundled in) and prints each bundle's size, the size of Switchyard's own
  * code in it (the bundle without the SDK) against the 300 KB goal, and the largest inputs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
-import { bundleFunction } from './bundling.ts';
+import { bundleFunction, codeOutput } from './bundling.ts';
 
 const GOAL_KB = 300;
 const out = mkdtempSync(join(tmpdir(), 'switchyard-bundles-'));
@@ -19,7 +19,7 @@ for (const folder of folders) {
   const result = await bundleFunction(folder, join(out, folder, 'index.mjs'), false);
   // As deployed: the same bundle carrying the SDK (see infra/constructs/release-function.ts).
   const withSdk = await bundleFunction(folder, join(out, folder, 'sdk.mjs'), true);
-  const output = Object.values(result.metafile.outputs)[0];
+  const output = codeOutput(result);
   const byPackage = new Map<string, number>();
   for (const [path, input] of Object.entries(output?.inputs ?? {})) {
     const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? 'switchyard';
@@ -30,7 +30,7 @@ for (const folder of folders) {
     .slice(0, 3)
     .map(([pkg, bytes]) => `${pkg} ${(bytes / 1024).toFixed(0)}`)
     .join(', ');
-  const withSdkKb = (Object.values(withSdk.metafile.outputs)[0]?.bytes ?? 0) / 1024;
+  const withSdkKb = (codeOutput(withSdk)?.bytes ?? 0) / 1024;
   rows.push({ folder, kb: (output?.bytes ?? 0) / 1024, withSdkKb, top });
 }
 rmSync(out, { recursive: true, force: true });

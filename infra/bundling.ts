@@ -1,11 +1,11 @@
 /**
  * How a function is bundled, as the stack's NodejsFunction does it (infra/constructs/release-function.ts):
- * esbuild, ESM for node22, minified, a require() shim, the AWS SDK bundled in (tree-shaken ES
+ * esbuild, ESM for node22, minified with a source map, a require() shim, the AWS SDK bundled in (tree-shaken ES
  * modules) rather than loaded from the Lambda runtime's CommonJS copy. The bundle report and the
  * cold-start benchmark build with this, so they measure what deploys.
  */
 import { fileURLToPath } from 'node:url';
-import { type BuildOptions, build } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 
 const shim = (name: string) => fileURLToPath(new URL(`./builtins/${name}.cjs`, import.meta.url));
 
@@ -27,6 +27,7 @@ export const REQUIRE_SHIM =
 export const bundleOptions = {
   bundle: true,
   minify: true,
+  sourcemap: true,
   platform: 'node' as const,
   format: 'esm' as const,
   target: 'node22',
@@ -36,6 +37,10 @@ export const bundleOptions = {
   metafile: true as const,
   logLevel: 'silent' as const,
 } satisfies BuildOptions;
+
+/** The bundle's code among a build's outputs (its source map is the other). */
+export const codeOutput = (result: { metafile: Metafile }) =>
+  Object.entries(result.metafile.outputs).find(([path]) => !path.endsWith('.map'))?.[1];
 
 /**
  * Bundles `functions/<folder>/handler.ts` to `outfile`, with the AWS SDK in it as deployed;

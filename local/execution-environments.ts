@@ -28,17 +28,17 @@
  * says new accounts have reduced quotas, raised with use; it gives no figure).
  */
 
-/** Memory of every function, as the stack configures it (infra/constructs/release-function.ts). */
-export const FUNCTION_MEMORY_MB = 512;
+import { FUNCTION_MEMORY_MB } from '../infra/function-runtime.ts';
 
 /**
- * Virtual milliseconds a function's init takes. `bench/cold-start.ts` measures, on one core of the
- * machine running it, Node's own start (about 33 ms here) and each function's module initialisation
- * (143-202 ms medians, register-wait the slowest); at 512 MB a function has 512/1,769 of a vCPU, so
- * the slowest takes about (33 + 202) × 1,769 / 512 = 812 ms. The bench prints whether this figure
- * still covers what it measured. Not in it: what Lambda's runtime client does beyond Node's start.
+ * Node's own start and the slowest function's module initialisation on one core, as deployed (source
+ * maps on), in ms. `bench/cold-start.ts` measures both on the machine running it: 36 ms, and 166-239
+ * ms medians over the functions (register-wait the slowest; 7 interleaved rounds, 2026-12-03), so
+ * 275 ms. The bench prints whether this still covers what it measured. Not in
+ * it: what Lambda's runtime client does beyond Node's start, and how a Graviton core compares with the
+ * measuring machine's.
  */
-export const INIT_MS = 850;
+export const ONE_CORE_INIT_MS = 300;
 
 /**
  * How long an idle environment stays warm. AWS publishes no figure: "Lambda maintains the execution
@@ -76,9 +76,12 @@ export const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000, maxAgeMs: 
 /** One vCPU at this much memory (the CPU share the init is scaled by). */
 export const MB_PER_VCPU = 1_769;
 
-/** A measured one-core init, as long as it takes at the functions' memory. */
+/** A measured one-core init, as long as it takes at the functions' memory (at most one vCPU's worth: the init is single-threaded). */
 export const initAtFunctionMemory = (oneCoreMs: number): number =>
-  (oneCoreMs * MB_PER_VCPU) / FUNCTION_MEMORY_MB;
+  (oneCoreMs * MB_PER_VCPU) / Math.min(FUNCTION_MEMORY_MB, MB_PER_VCPU);
+
+/** Virtual milliseconds a function's init takes: ONE_CORE_INIT_MS at the functions' share of a vCPU. */
+export const INIT_MS = Math.ceil(initAtFunctionMemory(ONE_CORE_INIT_MS));
 
 export interface ConcurrencyLimits {
   /** Concurrent executions across the account's functions. */

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { LAMBDA_MAX_SECONDS } from '../functions/shared/hooks.ts';
+import { FUNCTION_MEMORY_MB } from '../infra/function-runtime.ts';
 import {
   ASYNC_MAX_EVENT_AGE_SECONDS,
   asyncFunctions,
@@ -16,7 +17,6 @@ import {
   ASYNC_THROTTLE_RETRY,
   EVENT_EXPIRED,
   ExecutionEnvironments,
-  FUNCTION_MEMORY_MB,
   INIT_MS,
   isLambdaThrottle,
 } from './execution-environments.ts';

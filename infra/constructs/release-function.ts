@@ -9,6 +9,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
 import { builtinAliases, REQUIRE_SHIM } from '../bundling.ts';
+import { FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../function-runtime.ts';
 
 export interface ReleaseFunctionProps {
   /** Folder under `functions/` whose `handler.ts` exports `handler`. */
@@ -18,8 +19,6 @@ export interface ReleaseFunctionProps {
   environment: Record<string, string>;
   /** Default 30 s; steps that probe or wait on AWS calls get more. */
   timeout?: Duration;
-  /** Default 512 MB (ARM64: more memory is also more CPU for cold starts). */
-  memorySize?: number;
   /** For asynchronously invoked functions: where an event goes after Lambda's own retries fail. */
   deadLetterQueue?: IQueue;
   /** How old an asynchronous event may get before Lambda drops it to the dead-letter queue (default 6 h). */
@@ -43,7 +42,8 @@ export class ReleaseFunction extends NodejsFunction {
       handler: 'handler',
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      // One vCPU, for every function: the local runtime models cold starts at this size (infra/function-runtime.ts).
+      memorySize: FUNCTION_MEMORY_MB,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       // On-failure destination rather than a DLQ: the record carries the error, not only the event.
@@ -59,7 +59,7 @@ export class ReleaseFunction extends NodejsFunction {
       environment: {
         ...props.environment,
         SWITCHYARD_TARGETS_FILE: '/var/task/targets.json',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: 'switchyard',
       },
       bundling: {
