@@ -68,6 +68,7 @@ const byTargets: Record<string, string[]> = {
     'test/unit/execution-environments.test.ts',
     'test/unit/elbv2-model.test.ts',
     'test/unit/examples.test.ts',
+    'test/unit/faults.test.ts',
     'test/unit/group.test.ts',
     'test/unit/hooks.test.ts',
     'test/unit/lint-ignores.test.ts',

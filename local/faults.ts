@@ -23,6 +23,11 @@ export interface ApiFault {
   state?: string;
   /** Only calls made by this function (its folder, e.g. `wait-resume`), whatever it serves. */
   folder?: string;
+  /**
+   * Only calls whose input names this resource in one of its fields (e.g. a listener rule's ARN as
+   * `RuleArn`): one of several calls made side by side, whichever is answered first.
+   */
+  resource?: string;
   /** AWS error code to answer with, e.g. `ThrottlingException`, `InternalFailure`. */
   error: string;
   /** HTTP status of the error (429/5xx make the SDK retry it). */
@@ -131,8 +136,8 @@ export interface FaultPlan {
 }
 
 export class Faults {
-  private readonly api: (Required<Omit<ApiFault, 'state' | 'folder'>> &
-    Pick<ApiFault, 'state' | 'folder'>)[] = [];
+  private readonly api: (Required<Omit<ApiFault, 'state' | 'folder' | 'resource'>> &
+    Pick<ApiFault, 'state' | 'folder' | 'resource'>)[] = [];
   private readonly events: EventFault[] = [];
   private readonly lambda: LambdaFault[] = [];
   private readonly operator: OperatorFault[] = [];
@@ -188,7 +193,7 @@ export class Faults {
   }
 
   /** The fault to apply to this call, if one is armed for it (and for the calling state). */
-  apiFault(service: string, operation: string) {
+  apiFault(service: string, operation: string, input?: unknown) {
     const { state, folder } = invocation.getStore() ?? {};
     const fault = this.api.find(
       (f) =>
@@ -196,6 +201,7 @@ export class Faults {
         (f.operation === '*' || f.operation === operation) &&
         (f.state === undefined || f.state === state) &&
         (f.folder === undefined || f.folder === folder) &&
+        (f.resource === undefined || Object.values(input ?? {}).includes(f.resource)) &&
         f.times > 0,
     );
     if (!fault) return undefined;

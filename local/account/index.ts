@@ -232,7 +232,7 @@ export class SimulatedAccount {
 
     await new Promise((resolve) => setTimeout(resolve, latency));
 
-    const fault = this.faults.apiFault(service, operation);
+    const fault = this.faults.apiFault(service, operation, input);
     if (fault && fault.mode === 'error') {
       if (fault.delaySeconds) await new Promise((resolve) => setTimeout(resolve, fault.delaySeconds * 1000));
       throw awsError(fault.error, `injected fault on ${key}`, fault.status);

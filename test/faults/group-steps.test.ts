@@ -38,6 +38,11 @@ fixture.targets[0].traffic.strategy = { type: 'all-at-once' };
 const targetsFile = join(tmpdir(), `switchyard-group-steps-${process.pid}.json`);
 writeFileSync(targetsFile, JSON.stringify(fixture));
 const releaseId = releaseIdFor('bugs', EcrModel.digestOf('bugs', 'v2'));
+/** The api member's listener rule (the group's web member). */
+const apiRuleArn = (): string => {
+  const api = fixture.targets[0].group.find((m: { name: string }) => m.name === 'api');
+  return api.traffic.listenerRuleArn;
+};
 
 const groupWorld = async (faults?: FaultPlan) => {
   const rt = await LocalRuntime.start({ targetsFile, faults }, (r) => {
@@ -287,33 +292,40 @@ describe('fault matrix: the ops rollback of a promoted group', () => {
  * rollback has already put the group back. What it does then must not undo that.
  */
 describe('fault matrix: a weight change that fails while a stop or rollback lands', () => {
-  const memberRuleFails = (after: number, slow: 'lost answer' | 'slow refusal'): FaultPlan => ({
-    api: [
-      slow === 'lost answer'
-        ? {
-            service: 'ELBv2',
-            operation: 'ModifyRule',
-            state: 'ShiftTraffic',
-            error: 'TimeoutError',
-            mode: 'timeout',
-            timeoutSeconds: 5,
-            after,
-            times: 3,
-          }
-        : {
-            service: 'ELBv2',
-            operation: 'ModifyRule',
-            state: 'ShiftTraffic',
-            error: 'AccessDenied',
-            status: 403,
-            delaySeconds: 8,
-            after,
-            times: 1,
-          },
-    ],
-  });
+  /**
+   * The api member's rule, by its ARN: the step sets every rule side by side, so which ModifyRule is
+   * answered second depends on the latencies drawn (counting calls picked the primary's rule once
+   * the step's timing changed).
+   */
+  const memberRuleFails = (slow: 'lost answer' | 'slow refusal'): FaultPlan => {
+    const resource = apiRuleArn();
+    return {
+      api: [
+        slow === 'lost answer'
+          ? {
+              service: 'ELBv2',
+              operation: 'ModifyRule',
+              state: 'ShiftTraffic',
+              resource,
+              error: 'TimeoutError',
+              mode: 'timeout',
+              timeoutSeconds: 5,
+              times: 3,
+            }
+          : {
+              service: 'ELBv2',
+              operation: 'ModifyRule',
+              state: 'ShiftTraffic',
+              resource,
+              error: 'AccessDenied',
+              status: 403,
+              delaySeconds: 8,
+              times: 1,
+            },
+      ],
+    };
+  };
 
-  // All at once (this file's strategy): the step's second ModifyRule is the api member's.
   it.each([
     ['lost answer', 'stop'],
     ['lost answer', 'rollback'],
@@ -324,7 +336,7 @@ describe('fault matrix: a weight change that fails while a stop or rollback land
     async (slow, how) => {
       const world = await groupWorld();
       const result = await runIn(`group member rule ${slow}, then ${how}`, world, 'RolledBack', async () => {
-        world.rt.faults.arm(memberRuleFails(1, slow));
+        world.rt.faults.arm(memberRuleFails(slow));
         push(world.rt);
         expect(await world.rt.runUntil(() => world.rt.faults.fired.length > 0)).toBe(true);
         const ids = [releaseId];
@@ -344,7 +356,7 @@ describe('fault matrix: a weight change that fails while a stop or rollback land
       push(world.rt);
       await world.rt.settle();
       await world.rt.drain();
-      world.rt.faults.arm(memberRuleFails(1, 'slow refusal'));
+      world.rt.faults.arm(memberRuleFails('slow refusal'));
       const id = world.rt.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
       expect(await world.rt.runUntil(() => world.rt.faults.fired.length > 0)).toBe(true);
       world.rt.stopExecution(id);

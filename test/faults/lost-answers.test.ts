@@ -24,7 +24,26 @@ const lost = (folder: string, operation: string): FaultPlan => ({
 const cases: { folder: string; operation: string; scenario: ScenarioName; also?: FaultPlan }[] = [
   { folder: 'acquire-lock', operation: 'SendTaskSuccess', scenario: 'happy' },
   { folder: 'wait-resume', operation: 'SendTaskSuccess', scenario: 'happy' },
-  { folder: 'wait-resume', operation: 'SendTaskFailure', scenario: 'bad image' },
+  {
+    folder: 'wait-resume',
+    operation: 'SendTaskFailure',
+    scenario: 'bad image',
+    // The deployment fails a moment before a reconciler tick, which would find it first and answer
+    // the wait itself: that tick's read of the service fails (each of the SDK's 3 attempts), so the
+    // deployment's event answers it.
+    also: {
+      api: [
+        {
+          service: 'ECS',
+          operation: 'DescribeServices',
+          folder: 'reconciler',
+          error: 'ServiceUnavailableException',
+          status: 503,
+          times: 3,
+        },
+      ],
+    },
+  },
   {
     folder: 'reconciler',
     operation: 'SendTaskSuccess',
@@ -42,7 +61,8 @@ const cases: { folder: string; operation: string; scenario: ScenarioName; also?:
 
 describe('fault matrix: lost answers to SendTask* calls', () => {
   it.each(cases)('$folder $operation ($scenario)', async ({ folder, operation, scenario, also }) => {
-    const plan = { ...lost(folder, operation), ...(also ?? {}) };
+    const { api, ...rest } = lost(folder, operation);
+    const plan: FaultPlan = { ...rest, ...(also ?? {}), api: [...(api ?? []), ...(also?.api ?? [])] };
     const result = await runCase(`lost answer: ${folder} ${operation}`, scenario, plan);
     expect(
       result.fired.some((f) => f.includes(operation)),
