@@ -9,6 +9,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
 import { percentile } from '../shared/probe.ts';
+import { settled } from '../shared/settled.ts';
 import { judgeMembers } from './members.ts';
 import type { Input, Output } from './schema.ts';
 import { judgeTargets } from './targets.ts';
@@ -52,11 +53,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // The audit trail keeps each measure against its limit (switchyard describe shows it).
   const summary = healthSummary(result, target.health.thresholds);
   return { ...result, summary: group ? `${summary}; ${group}` : summary };
-};
-
-const settled = <T>(result: PromiseSettledResult<T>): T => {
-  if (result.status === 'rejected') throw result.reason;
-  return result.value;
 };
 
 /** The URL that reaches the new colour through the test listener (which must forward only to it). */

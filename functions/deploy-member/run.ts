@@ -3,7 +3,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
-import { idleRevision, registerCopy } from '../shared/revision.ts';
+import { deployRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
@@ -43,13 +43,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 const memberTaskDefinition = async (input: Input, deps: Deps): Promise<string> => {
   const { member } = input;
   const where = { cluster: member.cluster, service: member.toService, container: member.container };
-  return (
-    (await idleRevision(deps.ecs, input.releaseId, where, member.image)) ??
-    registerCopy(
-      deps.ecs,
-      input.releaseId,
-      { taskDefinitionArn: member.fromTaskDefinitionArn, container: member.container },
-      member.image,
-    )
+  return deployRevision(
+    deps.ecs,
+    input.releaseId,
+    where,
+    { taskDefinitionArn: member.fromTaskDefinitionArn },
+    Promise.resolve(member.image),
   );
 };

@@ -7,6 +7,7 @@
 import { DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import {
   DescribeTaskDefinitionCommand,
+  type DescribeTaskDefinitionCommandOutput,
   RegisterTaskDefinitionCommand,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
@@ -15,6 +16,7 @@ import type { ReleaseDeps } from './deps.ts';
 import { containerImage, describeService } from './ecs.ts';
 import { ResourceNotFound } from './errors.ts';
 import type { PlannedStep } from './schemas.ts';
+import { settled } from './settled.ts';
 import type { ReleaseRecord } from './store.ts';
 import { withImage } from './task-definition.ts';
 
@@ -33,28 +35,67 @@ const pinnedImage = async (input: PlannedStep, deps: Deps, release: ReleaseRecor
 };
 
 type Ecs = Pick<ReleaseDeps, 'ecs'>['ecs'];
+type Described = DescribeTaskDefinitionCommandOutput;
 
-/**
- * The idle service's task definition, if this release registered it with this image: what a retried
- * deploy finds. An earlier attempt's revision with the same image is not reused: setting a service to
- * the task definition it already has starts no new deployment in ECS, and its PRIMARY deployment
- * would still be that attempt's (perhaps FAILED) one.
- */
-export const idleRevision = async (
+/** A task definition with its tags (a copy keeps the live definition's tags). */
+const describeWithTags = async (ecs: Ecs, taskDefinitionArn: string): Promise<Described> => {
+  const described = await ecs.send(
+    new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn, include: ['TAGS'] }),
+  );
+  if (!described.taskDefinition) throw new ResourceNotFound(`task definition ${taskDefinitionArn} not found`);
+  return described;
+};
+
+/** The idle service's task definition, described, or undefined when it names none. */
+const idleDefinition = async (
   ecs: Ecs,
-  releaseId: string,
-  where: { cluster: string; service: string; container: string },
-  image: string,
-): Promise<string | undefined> => {
+  where: { cluster: string; service: string },
+): Promise<Described | undefined> => {
   const idle = await describeService(ecs, where.cluster, where.service);
   if (!idle.taskDefinition) return undefined;
-  const current = await ecs.send(
+  return ecs.send(
     new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
   );
-  const mine = (current.tags ?? []).some((t) => t.key === 'switchyard:release' && t.value === releaseId);
-  return mine && containerImage(current.taskDefinition?.containerDefinitions, where.container) === image
-    ? idle.taskDefinition
+};
+
+/**
+ * The idle definition's ARN if this release registered it with this image: what a retried deploy
+ * finds. An earlier attempt's revision with the same image is not reused: setting a service to the
+ * task definition it already has starts no new deployment in ECS, and its PRIMARY deployment would
+ * still be that attempt's (perhaps FAILED) one.
+ */
+const ownRevision = (
+  idle: Described | undefined,
+  releaseId: string,
+  container: string,
+  image: string,
+): string | undefined => {
+  const mine = (idle?.tags ?? []).some((t) => t.key === 'switchyard:release' && t.value === releaseId);
+  return mine && containerImage(idle?.taskDefinition?.containerDefinitions, container) === image
+    ? idle?.taskDefinition?.taskDefinitionArn
     : undefined;
+};
+
+/** `described` (or `base`, with its tags) registered again with `image` in `container`, tagged with this release. */
+const registerDescribed = async (
+  ecs: Ecs,
+  releaseId: string,
+  described: Described,
+  live: { container: string; base?: TaskDefinition | undefined },
+  image: string,
+): Promise<string> => {
+  const registered = await ecs.send(
+    new RegisterTaskDefinitionCommand({
+      ...withImage(live.base ?? (described.taskDefinition as TaskDefinition), live.container, image),
+      tags: [
+        ...(described.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
+        { key: 'switchyard:release', value: releaseId },
+      ],
+    }),
+  );
+  const arn = registered.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
+  return arn;
 };
 
 /**
@@ -66,24 +107,32 @@ export const registerCopy = async (
   releaseId: string,
   live: { taskDefinitionArn: string; container: string; base?: TaskDefinition },
   image: string,
+): Promise<string> =>
+  registerDescribed(ecs, releaseId, await describeWithTags(ecs, live.taskDefinitionArn), live, image);
+
+/**
+ * What a deploy rolls out on the idle service: its own definition if this release already registered
+ * it with `image` (a retry), else the live one registered again with it. The idle service's
+ * definition and the live one are read side by side (two calls less on the way to the deployment);
+ * `image` may still be being read.
+ */
+export const deployRevision = async (
+  ecs: Ecs,
+  releaseId: string,
+  where: { cluster: string; service: string; container: string },
+  live: { taskDefinitionArn: string; base?: TaskDefinition | undefined },
+  image: Promise<string>,
 ): Promise<string> => {
-  const described = await ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: live.taskDefinitionArn, include: ['TAGS'] }),
+  const [imageRead, idleRead, liveRead] = await Promise.allSettled([
+    image,
+    idleDefinition(ecs, where),
+    describeWithTags(ecs, live.taskDefinitionArn),
+  ]);
+  const pinned = settled(imageRead);
+  return (
+    ownRevision(settled(idleRead), releaseId, where.container, pinned) ??
+    registerDescribed(ecs, releaseId, settled(liveRead), { ...live, container: where.container }, pinned)
   );
-  if (!described.taskDefinition)
-    throw new ResourceNotFound(`task definition ${live.taskDefinitionArn} not found`);
-  const registered = await ecs.send(
-    new RegisterTaskDefinitionCommand({
-      ...withImage(live.base ?? described.taskDefinition, live.container, image),
-      tags: [
-        ...(described.tags ?? []).filter((t) => !t.key?.startsWith('switchyard:')),
-        { key: 'switchyard:release', value: releaseId },
-      ],
-    }),
-  );
-  const arn = registered.taskDefinition?.taskDefinitionArn;
-  if (!arn) throw new ResourceNotFound('RegisterTaskDefinition returned no ARN');
-  return arn;
 };
 
 /** The release's new revision: its own definition (task-definition.ts), else the live one, with its image. */
@@ -116,10 +165,14 @@ export const releaseRevision = async (
 ): Promise<string> => {
   if (release.revisionArn) return release.revisionArn;
   const { plan } = input;
-  const image = await pinnedImage(input, deps, release);
-  const where = { cluster: plan.cluster, service: plan.toService, container: plan.container };
-  return (
-    (await idleRevision(deps.ecs, input.releaseId, where, image)) ??
-    registerRevision(input, deps, release, image)
+  return deployRevision(
+    deps.ecs,
+    input.releaseId,
+    { cluster: plan.cluster, service: plan.toService, container: plan.container },
+    {
+      taskDefinitionArn: plan.fromTaskDefinitionArn,
+      base: release.taskDefinitionRequest as TaskDefinition | undefined,
+    },
+    pinnedImage(input, deps, release),
   );
 };

@@ -152,14 +152,19 @@ describe('release groups', () => {
     });
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
     // From the worker's STOPPED event to the primary's weights verified back (goal: at most 3 calls per
-    // web rule, 2 rules here): the stopped task re-read, then both rules written and read back. It
+    // web rule, 2 rules here): the stopped task re-read, then both rules written and read back, the
+    // member's rule read before its write (its actions are not kept by the bake). Whether the member's
+    // read-back lands before the primary's (the end of the path) depends on the latencies drawn. It
     // used to re-read every check of the bake (alarms, targets, every member's tasks): 8 calls.
     const crash = r.bus.emitted.find(
       (e) =>
         e.detail.group === 'service:bugs-worker-green' && e.detail.stopCode === 'EssentialContainerExited',
     );
     const path = rollbackPath(r, target, r.bus.emittedAt.get(crash?.id ?? ''), 0, 'event');
-    expect(path?.calls).toEqual({ 'ECS.DescribeTasks': 1, 'ELBv2.ModifyRule': 2, 'ELBv2.DescribeRules': 2 });
+    const { 'ELBv2.DescribeRules': reads, ...others } = path?.calls ?? {};
+    expect(others).toEqual({ 'ECS.DescribeTasks': 1, 'ELBv2.ModifyRule': 2 });
+    expect(reads).toBeGreaterThanOrEqual(2);
+    expect(reads).toBeLessThanOrEqual(3);
   });
 
   it('an alarm after the cut-over puts the singleton back one colour at a time → RolledBack, never two beats', async () => {

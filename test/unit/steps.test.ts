@@ -232,6 +232,36 @@ describe('validate', () => {
     ).rejects.toMatchObject({ name: 'DigestAlreadyActive' });
   });
 
+  it('makes its independent reads side by side, and still reports the first problem in the order of its checks', async () => {
+    const image = await started();
+    const from = w.rt.account.callLog.length;
+    await w.rt.until(validate({ releaseId: 'checkout-api-v2', target: 'checkout-api', image }, w.deps));
+    const startOf = (call: string) => w.rt.account.callLog.slice(from).find((c) => c.call === call)?.at;
+    // One after another, each waited for the one before: about half of the step's time.
+    const first = startOf('ECR.DescribeImages');
+    for (const call of [
+      'ECS.DescribeServices',
+      'ELBv2.DescribeTargetGroups',
+      'ELBv2.DescribeRules',
+      'CloudWatch.DescribeAlarms',
+    ])
+      expect(startOf(call), call).toBe(first);
+    // The live task definition needs the live colour (the services and the rule's weights).
+    expect(startOf('ECS.DescribeTaskDefinition')).toBeGreaterThan(first as number);
+
+    // The image is missing, the rule is split and an alarm fires: the image is what is reported.
+    w.rt.account.cloudwatch.setState('checkout-api-5xx', 'ALARM', 'Threshold Crossed: [4]');
+    await w.rt.until(setWeights(w.deps.elbv2, w.checkout.traffic, { blue: 50, green: 50 }));
+    const missing = { repository: 'checkout-api', tag: 'v9', digest: `sha256:${'0'.repeat(64)}` };
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image: missing }, w.deps)),
+    ).rejects.toMatchObject({ name: 'ImageNotFound' });
+    // Then the split rule, before the alarm.
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image: v2() }, w.deps)),
+    ).rejects.toMatchObject({ name: 'TrafficSplit' });
+  });
+
   it('fails with ResourceNotFound when a service is missing', async () => {
     w.rt.account.ecs.services.delete('prod/checkout-api-green');
     const image = v2();
@@ -297,6 +327,22 @@ describe('deploy-inactive-colour and waits', () => {
     expect(w.rt.account.elbv2.weightsOf(w.checkout.traffic.testListenerArn as string)).toEqual({
       [w.checkout.traffic.targetGroups.green]: 1,
     });
+  });
+
+  it('reads the image URI, the idle service and the live definition side by side before registering', async () => {
+    const plan = await planned();
+    const from = w.rt.account.callLog.length;
+    await w.rt.until(deploy({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps));
+    const calls = w.rt.account.callLog.slice(from);
+    const startOf = (call: string) => calls.find((c) => c.call === call)?.at as number;
+    const first = startOf('ECR.DescribeRepositories');
+    expect(startOf('ECS.DescribeServices')).toBe(first);
+    // The live definition at once; the idle service's once its service is read.
+    const described = calls.filter((c) => c.call === 'ECS.DescribeTaskDefinition').map((c) => c.at);
+    expect(described).toHaveLength(2);
+    expect(described[0]).toBe(first);
+    expect(described[1]).toBeGreaterThan(first);
+    expect(startOf('ECS.RegisterTaskDefinition')).toBeGreaterThan(described[1] as number);
   });
 
   it('registers a pending wait, and the ECS event resumes it only once the service is stable', async () => {
