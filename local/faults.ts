@@ -24,8 +24,9 @@ export interface ApiFault {
   /** Only calls made by this function (its folder, e.g. `wait-resume`), whatever it serves. */
   folder?: string;
   /**
-   * Only calls whose input names this resource in one of its fields (e.g. a listener rule's ARN as
-   * `RuleArn`): one of several calls made side by side, whichever is answered first.
+   * Only calls whose input names this resource, in any field or list (a listener rule's ARN as
+   * `RuleArn`, a service in `services`): one of several calls made side by side, whichever is
+   * answered first. Not for DynamoDB, whose calls are matched without their input.
    */
   resource?: string;
   /** AWS error code to answer with, e.g. `ThrottlingException`, `InternalFailure`. */
@@ -135,6 +136,11 @@ export interface FaultPlan {
   missingMetrics?: number;
 }
 
+/** Whether `input` holds `resource` as a value, at any depth. */
+const names = (input: unknown, resource: string): boolean =>
+  input === resource ||
+  (typeof input === 'object' && input !== null && Object.values(input).some((v) => names(v, resource)));
+
 export class Faults {
   private readonly api: (Required<Omit<ApiFault, 'state' | 'folder' | 'resource'>> &
     Pick<ApiFault, 'state' | 'folder' | 'resource'>)[] = [];
@@ -201,7 +207,7 @@ export class Faults {
         (f.operation === '*' || f.operation === operation) &&
         (f.state === undefined || f.state === state) &&
         (f.folder === undefined || f.folder === folder) &&
-        (f.resource === undefined || Object.values(input ?? {}).includes(f.resource)) &&
+        (f.resource === undefined || names(input, f.resource)) &&
         f.times > 0,
     );
     if (!fault) return undefined;

@@ -28,15 +28,16 @@ const cases: { folder: string; operation: string; scenario: ScenarioName; also?:
     folder: 'wait-resume',
     operation: 'SendTaskFailure',
     scenario: 'bad image',
-    // The deployment fails a moment before a reconciler tick, which would find it first and answer
-    // the wait itself: that tick's read of the service fails (each of the SDK's 3 attempts), so the
-    // deployment's event answers it.
+    // The deployment fails (at 58 s) a moment before the reconciler's first look at the wait (60 s),
+    // which would find it first and answer the wait itself: that look's read of the service fails
+    // (each of the SDK's 3 attempts), so the deployment's event answers it.
     also: {
       api: [
         {
           service: 'ECS',
           operation: 'DescribeServices',
           folder: 'reconciler',
+          resource: 'checkout-api-green',
           error: 'ServiceUnavailableException',
           status: 503,
           times: 3,

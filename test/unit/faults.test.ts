@@ -25,4 +25,27 @@ describe('API faults', () => {
     expect(faults.apiFault('ELBv2', 'ModifyRule', { RuleArn: 'arn:rule/member' })).toBeUndefined();
     expect(faults.fired).toEqual(['ELBv2.ModifyRule: AccessDenied']);
   });
+
+  it('finds the resource in a list or a nested field of the input', () => {
+    const faults = new Faults({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'DescribeServices',
+          resource: 'api-green',
+          error: 'Throttling',
+          times: 2,
+        },
+      ],
+    });
+    expect(
+      faults.apiFault('ECS', 'DescribeServices', { cluster: 'prod', services: ['api-blue'] }),
+    ).toBeUndefined();
+    expect(
+      faults.apiFault('ECS', 'DescribeServices', { cluster: 'prod', services: ['api-green'] }),
+    ).toBeDefined();
+    expect(
+      faults.apiFault('ECS', 'DescribeServices', { filter: { names: ['x', 'api-green'] } }),
+    ).toBeDefined();
+  });
 });
