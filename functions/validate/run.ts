@@ -135,6 +135,16 @@ const describeImage = async (target: Target, digest: string, deps: Deps) => {
   }
 };
 
+/** A strategy given for this release only must still let the target's analysis judge it. */
+const checkStrategy = (input: Input, target: Target) => {
+  if (!input.strategy || !target.analysis) return;
+  const issues = analysisIssues({ ...target, traffic: { ...target.traffic, strategy: input.strategy } });
+  if (issues.length > 0)
+    throw new InvalidInput(
+      `this release's strategy (${input.strategy.type}) does not suit ${target.name}'s analysis: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+};
+
 /** Both of the target's target groups must exist. */
 const describeTargetGroups = async (target: Target, deps: Deps) => {
   try {
@@ -161,14 +171,29 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   const target = findTarget(deps.targets, input.target);
   const { cluster, services } = target.ecs;
 
-  // The reads that need nothing from one another run side by side (one after another they were about
-  // half of this step's time, on every release's way to its deployment); their verdicts are judged
-  // in the order below, the order they used to run in.
-  const [imageRead, gateRead, servicesRead, groupsRead, weightsRead, membersRead, alarmsRead] =
+  // The promotion gate first: only an image that earned it upstream (promotion.ts). It reads
+  // Switchyard's own table (milliseconds), and a push to a repository a downstream target shares
+  // starts a release there that the gate closes: that one must not spend the account's shared AWS
+  // read rates. Break-glass passes a closed gate, and the record says which gate it passed and why.
+  const gate = await promotionGate(target, input.image.digest, deps);
+  if (gate && !gate.open && !input.breakGlass) {
+    // Still judged after the image and the strategy, as always.
+    await describeImage(target, input.image.digest, deps);
+    checkStrategy(input, target);
+    throw new PromotionGateClosed(gate.reason);
+  }
+  const promotion = gate
+    ? gate.open
+      ? gate.evidence
+      : { ...gate.evidence, overridden: gate.reason }
+    : undefined;
+
+  // The AWS reads that need nothing from one another run side by side (one after another they were
+  // about half of this step's time, on every release's way to its deployment); their verdicts are
+  // judged in the order below, the order they used to run in.
+  const [imageRead, servicesRead, groupsRead, weightsRead, membersRead, alarmsRead] =
     await Promise.allSettled([
       describeImage(target, input.image.digest, deps),
-      // The promotion gate: only an image that earned it upstream (promotion.ts).
-      promotionGate(target, input.image.digest, deps),
       // One DescribeServices for both colours: service reads are shared by every release in the account.
       describeServices(deps.ecs, cluster, [services.blue, services.green]),
       describeTargetGroups(target, deps),
@@ -178,23 +203,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       readAlarms(deps.cloudwatch, target.alarms),
     ]);
   settled(imageRead);
-
-  // A strategy given for this release only must still let the target's analysis judge it.
-  if (input.strategy && target.analysis) {
-    const issues = analysisIssues({ ...target, traffic: { ...target.traffic, strategy: input.strategy } });
-    if (issues.length > 0)
-      throw new InvalidInput(
-        `this release's strategy (${input.strategy.type}) does not suit ${target.name}'s analysis: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
-  }
-  // Break-glass passes a closed gate, and the record says which gate it passed and why it was closed.
-  const gate = settled(gateRead);
-  if (gate && !gate.open && !input.breakGlass) throw new PromotionGateClosed(gate.reason);
-  const promotion = gate
-    ? gate.open
-      ? gate.evidence
-      : { ...gate.evidence, overridden: gate.reason }
-    : undefined;
+  checkStrategy(input, target);
 
   const [blue, green] = settled(servicesRead) as [Service, Service];
   settled(groupsRead);

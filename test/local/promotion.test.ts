@@ -168,6 +168,13 @@ describe('promotion', () => {
     expect(approvalEmails(r, id)).toEqual([]);
     // Nothing was deployed: Validate refused before any step touched ECS.
     expect(refused.phases.map((p) => p.name)).not.toContain('DeployInactiveColour');
+    // A push that only the gate refuses spends none of the account's shared read rates beyond the
+    // image check: Validate reads the gate from its own table before the AWS reads it makes side by
+    // side. The push started shop-prod's release and shop-eu's, both refused by their gates.
+    expect(r.account.callLog.filter((c) => c.by === 'validate').map((c) => c.call)).toEqual([
+      'ECR.DescribeImages',
+      'ECR.DescribeImages',
+    ]);
   });
 
   it('a staging rollback during the soak fails the soak and blocks production', async () => {
