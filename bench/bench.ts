@@ -143,38 +143,43 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
   // delay local/bus.ts draws) is part of the floor, and counted apart so that it can be printed.
   let delivery = 0;
   const known = (e: { id: string }, rule: string) => runtime.bus.deliveredAt(e.id, rule) ?? at(e);
-  let ready: number;
-  if (target.hooks.preDeploy.length > 0) {
-    // preDeploy hooks: the snapshot, then the hooks (counted with the others below), then the
-    // deployments, from the first UpdateService that starts one to the last completion delivered.
-    const snapshotReady = snapshot ? known(snapshot, 'rds-snapshot') : pushedAt;
-    delivery += snapshot ? snapshotReady - at(snapshot) : 0;
-    const deployCalls = runtime.account.callLog.filter(
-      (c) =>
-        c.at >= pushedAt &&
-        c.call === 'ECS.UpdateService' &&
-        (c.by === 'deploy-inactive-colour' || c.by === 'deploy-member'),
-    );
-    const deployedFrom = Math.min(...deployCalls.map((c) => c.at));
-    const completedKnown = Math.max(...completed.map((e) => known(e as { id: string }, 'ecs-deployment')));
-    const graceEnds = at(stable) + target.health.graceSeconds * 1000;
-    delivery += Math.max(graceEnds, completedKnown) - graceEnds;
-    ready = snapshotReady + Math.max(graceEnds, completedKnown) - deployedFrom;
-  } else {
-    // The grace counts from stability, so it overlaps a longer snapshot.
-    const readyAt = Math.max(at(stable) + target.health.graceSeconds * 1000, snapshot ? at(snapshot) : 0);
-    ready = Math.max(
-      readyAt,
-      known(stable, 'ecs-deployment'),
-      snapshot ? known(snapshot, 'rds-snapshot') : 0,
-    );
-    delivery += ready - readyAt;
-  }
+  // The push reaching the release rule is EventBridge's time (a manual release has no push to wait on).
+  const push = first((e) => e['detail-type'] === 'ECR Image Action');
+  const started = push ? known(push, 'ecr-push') : pushedAt;
+  delivery += started - pushedAt;
+  // AWS's work counts from the call that asked for it, not from the push: the steps before those
+  // calls (start, lock, validation, the deploy's reads and registration) are Switchyard's own time.
+  const log = runtime.account.callLog.filter((c) => c.at >= pushedAt);
+  const deployedFrom = Math.min(
+    ...log
+      .filter(
+        (c) =>
+          c.call === 'ECS.UpdateService' && (c.by === 'deploy-inactive-colour' || c.by === 'deploy-member'),
+      )
+      .map((c) => c.at),
+  );
+  const snapshotFrom = log.find((c) => c.call === 'RDS.CreateDBSnapshot' && c.by === 'backup-database')?.at;
+  const snapshotKnown = snapshot && snapshotFrom !== undefined ? known(snapshot, 'rds-snapshot') : undefined;
+  const snapshotMs = snapshotKnown === undefined ? 0 : snapshotKnown - (snapshotFrom as number);
+  const snapshotDelivery = snapshot && snapshotKnown !== undefined ? snapshotKnown - at(snapshot) : 0;
+  const completedKnown = Math.max(...completed.map((e) => known(e as { id: string }, 'ecs-deployment')));
+  const graceEnds = at(stable) + target.health.graceSeconds * 1000;
+  // From the first UpdateService to the last completion delivered, or the grace after stability.
+  const deploymentMs = Math.max(graceEnds, completedKnown) - deployedFrom;
+  const deploymentDelivery = Math.max(graceEnds, completedKnown) - graceEnds;
+  // preDeploy hooks: the snapshot, then the hooks (counted with the others below), then the
+  // deployments. Otherwise the snapshot and the deployments run side by side: the longer counts.
+  const sequential = target.hooks.preDeploy.length > 0;
+  const ready = started + (sequential ? snapshotMs + deploymentMs : Math.max(snapshotMs, deploymentMs));
+  delivery += sequential
+    ? snapshotDelivery + deploymentDelivery
+    : snapshotMs > deploymentMs
+      ? snapshotDelivery
+      : deploymentDelivery;
   const bakes = planSteps(target.traffic.strategy, target.bakeMinutes).reduce(
     (s, step) => s + step.bakeSeconds,
     0,
   );
-  const log = runtime.account.callLog.filter((c) => c.at >= pushedAt);
   const ms = (by: string, call: string) =>
     log.filter((c) => c.by === by && c.call === call).reduce((sum, c) => sum + c.ms, 0);
   const health = ms('check-health', 'ELBv2.DescribeTargetHealth');
@@ -433,7 +438,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   };
 }
 out(
-  "\nfloor: max(snapshot available, deployment stable + health grace, each of those events delivered) (with preDeploy hooks: the snapshot delivered, then the deployments from their first UpdateService to the last stable + health grace) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
+  "\nfloor: the push delivered + max(the snapshot from its CreateDBSnapshot to its event delivered, the deployments from their first UpdateService to the last stable + health grace or completion delivered) (with preDeploy hooks: the snapshot, then the deployments) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
 );
 out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,
