@@ -24,7 +24,8 @@
  * - How long an idle environment is kept: see IDLE_LIFETIME_MS and MAX_LIFETIME_MS.
  *
  * Not modelled, and so kinder than AWS: the time Lambda takes to create an environment before the
- * init runs (unpublished), and the lower concurrency a new account may start with (the quotas page
+ * init runs (unpublished), a Graviton core slower than the (x86) core the bench measures the init on,
+ * and the lower concurrency a new account may start with (the quotas page
  * says new accounts have reduced quotas, raised with use; it gives no figure).
  */
 
