@@ -35,7 +35,7 @@ import type { Plan } from '../shared/schemas.ts';
 import { settled } from '../shared/settled.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
-import { liveColour, readWeights } from '../shared/traffic.ts';
+import { type ForwardState, liveColour, readWeights } from '../shared/traffic.ts';
 import { otherColour } from '../shared/vocabulary.ts';
 import { groupLines, planGroup } from './group.ts';
 import { planHooks } from './hooks.ts';
@@ -145,14 +145,26 @@ const checkStrategy = (input: Input, target: Target) => {
     );
 };
 
-/** Both of the target's target groups must exist. */
-const describeTargetGroups = async (target: Target, deps: Deps) => {
+/**
+ * Both of the target's target groups must exist. One that the rule's forward action names does:
+ * ELBv2 refuses to delete a target group an action uses (DeleteTargetGroup, ResourceInUse). So only
+ * the others are described, and after Switchyard's first weight change the rule names both: no call.
+ * At a platform-wide rebuild that is a call per release fewer on ELBv2's Describe rate, which every
+ * release in the account shares (10 a second). A rule that could not be read proves nothing.
+ */
+const checkTargetGroups = async (target: Target, deps: Deps, rule: PromiseSettledResult<ForwardState>) => {
+  const forward =
+    rule.status === 'fulfilled' ? rule.value.actions.find((a) => a.Type === 'forward') : undefined;
+  const named = [
+    forward?.TargetGroupArn,
+    ...(forward?.ForwardConfig?.TargetGroups ?? []).map((g) => g.TargetGroupArn),
+  ];
+  const unnamed = [target.traffic.targetGroups.blue, target.traffic.targetGroups.green].filter(
+    (arn) => !named.includes(arn),
+  );
+  if (unnamed.length === 0) return;
   try {
-    await deps.elbv2.send(
-      new DescribeTargetGroupsCommand({
-        TargetGroupArns: [target.traffic.targetGroups.blue, target.traffic.targetGroups.green],
-      }),
-    );
+    await deps.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: unnamed }));
   } catch (error) {
     if ((error as Error).name === 'TargetGroupNotFoundException') {
       throw new ResourceNotFound(
@@ -191,22 +203,20 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
   // The AWS reads that need nothing from one another run side by side (one after another they were
   // about half of this step's time, on every release's way to its deployment); their verdicts are
   // judged in the order below, the order they used to run in.
-  const [imageRead, servicesRead, groupsRead, weightsRead, membersRead, alarmsRead] =
-    await Promise.allSettled([
-      describeImage(target, input.image.digest, deps),
-      // One DescribeServices for both colours: service reads are shared by every release in the account.
-      describeServices(deps.ecs, cluster, [services.blue, services.green]),
-      describeTargetGroups(target, deps),
-      readWeights(deps.elbv2, target.traffic),
-      // Every member of the group is checked before anything is touched, as the primary is.
-      planGroup(target, input.image, deps),
-      readAlarms(deps.cloudwatch, target.alarms),
-    ]);
+  const [imageRead, servicesRead, weightsRead, membersRead, alarmsRead] = await Promise.allSettled([
+    describeImage(target, input.image.digest, deps),
+    // One DescribeServices for both colours: service reads are shared by every release in the account.
+    describeServices(deps.ecs, cluster, [services.blue, services.green]),
+    readWeights(deps.elbv2, target.traffic),
+    // Every member of the group is checked before anything is touched, as the primary is.
+    planGroup(target, input.image, deps),
+    readAlarms(deps.cloudwatch, target.alarms),
+  ]);
   settled(imageRead);
   checkStrategy(input, target);
 
   const [blue, green] = settled(servicesRead) as [Service, Service];
-  settled(groupsRead);
+  await checkTargetGroups(target, deps, weightsRead);
 
   const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
   const { weights } = settled(weightsRead);

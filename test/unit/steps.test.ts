@@ -239,13 +239,10 @@ describe('validate', () => {
     const startOf = (call: string) => w.rt.account.callLog.slice(from).find((c) => c.call === call)?.at;
     // One after another, each waited for the one before: about half of the step's time.
     const first = startOf('ECR.DescribeImages');
-    for (const call of [
-      'ECS.DescribeServices',
-      'ELBv2.DescribeTargetGroups',
-      'ELBv2.DescribeRules',
-      'CloudWatch.DescribeAlarms',
-    ])
+    for (const call of ['ECS.DescribeServices', 'ELBv2.DescribeRules', 'CloudWatch.DescribeAlarms'])
       expect(startOf(call), call).toBe(first);
+    // The rule forwards to both target groups, so both exist: neither is described.
+    expect(startOf('ELBv2.DescribeTargetGroups')).toBeUndefined();
     // The live task definition needs the live colour (the services and the rule's weights).
     expect(startOf('ECS.DescribeTaskDefinition')).toBeGreaterThan(first as number);
 
@@ -260,6 +257,31 @@ describe('validate', () => {
     await expect(
       w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image: v2() }, w.deps)),
     ).rejects.toMatchObject({ name: 'TrafficSplit' });
+  });
+
+  it('describes only a target group the rule does not name, and names one that does not exist', async () => {
+    const traffic = w.checkout.traffic;
+    const rule = w.rt.account.elbv2.rules.get(traffic.listenerRuleArn as string);
+    if (!rule) throw new Error('fixture has no rule');
+    rule.actions = [{ Type: 'forward', TargetGroupArn: traffic.targetGroups.blue }];
+    const image = await started();
+    const from = w.rt.account.callLog.length;
+    const plan = await w.rt.until(
+      validate({ releaseId: 'checkout-api-v2', target: 'checkout-api', image }, w.deps),
+    );
+    expect(plan.toColour).toBe('green');
+    expect(
+      w.rt.account.callLog.slice(from).filter((c) => c.call === 'ELBv2.DescribeTargetGroups'),
+    ).toHaveLength(1);
+    w.rt.account.elbv2.targetGroups.delete(traffic.targetGroups.green);
+    await expect(
+      w.rt.until(validate({ releaseId: 'r', target: 'checkout-api', image: v2() }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'ResourceNotFound',
+      message: expect.stringContaining(
+        `a target group of checkout-api does not exist: One or more target groups not found: ${traffic.targetGroups.green}`,
+      ),
+    });
   });
 
   it('fails with ResourceNotFound when a service is missing', async () => {
