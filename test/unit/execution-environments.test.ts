@@ -155,8 +155,9 @@ describe('execution environments', () => {
     expect(FUNCTION_MEMORY_MB).toBe(1_769);
     expect(initAtFunctionMemory(265)).toBe(265);
     expect(INIT_MS).toBe(ONE_CORE_INIT_MS);
-    // Node's start and the slowest init measured as deployed, source maps on (bench/cold-start.ts).
-    expect(INIT_MS).toBeGreaterThanOrEqual(36 + 239);
+    // Node's start and the slowest init measured as deployed, source maps on (bench/cold-start.ts),
+    // on a busy machine.
+    expect(INIT_MS).toBeGreaterThanOrEqual(37 + 273);
   });
 
   it('a user’s function (a Lambda hook) takes concurrency, but its cold start is not Switchyard’s', () => {
