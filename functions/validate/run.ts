@@ -147,7 +147,8 @@ const checkStrategy = (input: Input, target: Target) => {
 
 /**
  * Both of the target's target groups must exist. One that the rule's forward action names does:
- * ELBv2 refuses to delete a target group an action uses (DeleteTargetGroup, ResourceInUse). So only
+ * "You can delete a target group if it is not referenced by any actions", else ResourceInUse
+ * (docs.aws.amazon.com/elasticloadbalancing/latest/APIReference/API_DeleteTargetGroup.html). So only
  * the others are described, and after Switchyard's first weight change the rule names both: no call.
  * At a platform-wide rebuild that is a call per release fewer on ELBv2's Describe rate, which every
  * release in the account shares (10 a second). A rule that could not be read proves nothing.
