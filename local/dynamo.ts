@@ -3,6 +3,7 @@
  * writes, queries and indexes behave as in AWS; data lives in memory.
  */
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
@@ -13,11 +14,67 @@ import {
 import dynalite from 'dynalite';
 import { type TableSchema, type Tables, tableSchemas } from '../functions/shared/store.ts';
 
+/**
+ * dynalite keeps its items in memory-level, which stores each key and value as a Buffer of its JSON.
+ * A small Buffer is a slice of one of Node's 8 KB pool slabs, and a slice kept keeps its whole slab.
+ * Each key and value stored is copied into a Buffer of its own size first; bytes and their order are
+ * unchanged. At 300 releases at once (the bench's scale run), the ArrayBuffers still reachable after
+ * a full GC went from 24 to 9 MB.
+ */
+const ownedBuffer = (value: unknown): unknown => {
+  if (!Buffer.isBuffer(value) || value.byteLength === value.buffer.byteLength) return value;
+  const owned = Buffer.allocUnsafeSlow(value.byteLength);
+  value.copy(owned);
+  return owned;
+};
+interface MemoryLevelStore {
+  _put(key: unknown, value: unknown, options: unknown): Promise<void>;
+  _batch(operations: { type: string; key: unknown; value?: unknown }[], options: unknown): Promise<void>;
+}
+const owned = Symbol('switchyard: stores owned buffers');
+/** Keeps dynalite's memory to its items: see ownedBuffer, and the iterators below. */
+const keepDynaliteToItsItems = () => {
+  const dynaliteRequire = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { MemoryLevel } = dynaliteRequire('memory-level') as {
+    MemoryLevel: { prototype: MemoryLevelStore & { [owned]?: true } };
+  };
+  const store = MemoryLevel.prototype;
+  if (store[owned]) return;
+  const { _put: put, _batch: batch } = store;
+  store._put = function (key, value, options) {
+    return put.call(this, ownedBuffer(key), ownedBuffer(value), options);
+  };
+  store._batch = function (operations, options) {
+    return batch.call(
+      this,
+      operations.map((op) => ({ ...op, key: ownedBuffer(op.key), value: ownedBuffer(op.value) })),
+      options,
+    );
+  };
+  store[owned] = true;
+  // dynalite closes the iterator behind each key or value stream it reads (a Query, a Scan) by
+  // calling its `return()`, which abstract-level 3's iterators do not have: none was ever closed,
+  // and each open iterator keeps its snapshot of the whole store, every version of every item since.
+  // At 100 releases, 328 open iterators held 10,584 tree nodes for 504 live ones; at 1,000 the scale
+  // run's peak RSS was 1,031 MiB, and 608 MiB with this. `return()` closes it, as an async iterator's does.
+  const level = createRequire(dynaliteRequire.resolve('memory-level'))('abstract-level') as Record<
+    string,
+    { prototype: { return?: () => Promise<void>; close: () => Promise<void> } } | undefined
+  >;
+  for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
+    const iterator = level[name]?.prototype;
+    if (iterator && !iterator.return)
+      iterator.return = function () {
+        return this.close();
+      };
+  }
+};
 export const startDynalite = async (): Promise<{
   endpoint: string;
   handler: InProcessHandler;
   close: () => Promise<void>;
 }> => {
+  keepDynaliteToItsItems();
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;

@@ -3,6 +3,7 @@
  * call to dynalite takes none), so Switchyard's own reads and writes count in lead time and time to
  * rollback; a test or the CLI reading the store outside a function is not slowed.
  */
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invocation } from '../../local/faults.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
@@ -29,5 +30,41 @@ describe('DynamoDB in the simulated account', () => {
     const took = Date.now() - inside;
     expect(took).toBeGreaterThanOrEqual(6);
     expect(took).toBeLessThanOrEqual(18);
+  });
+
+  it('closes the store iterator behind every Query and Scan once read: an open one kept every version of every item', async () => {
+    // dynalite's own copy of abstract-level, whose iterators it opens for each Query and Scan.
+    const dynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+    const level = createRequire(dynalite.resolve('memory-level'))('abstract-level') as {
+      AbstractLevel: {
+        prototype: Record<'keys' | 'values', (...args: unknown[]) => { close: () => Promise<void> }>;
+      };
+    };
+    const opened: { closed: boolean }[] = [];
+    const originals = {
+      keys: level.AbstractLevel.prototype.keys,
+      values: level.AbstractLevel.prototype.values,
+    };
+    for (const method of ['keys', 'values'] as const) {
+      level.AbstractLevel.prototype[method] = function (this: unknown, ...args: unknown[]) {
+        const iterator = originals[method].apply(this, args);
+        const record = { closed: false };
+        opened.push(record);
+        const close = iterator.close.bind(iterator);
+        iterator.close = () => {
+          record.closed = true;
+          return close();
+        };
+        return iterator;
+      };
+    }
+    try {
+      await w.deps.store.releasesForTarget('checkout-api', 100);
+      await w.deps.store.allLocks();
+    } finally {
+      Object.assign(level.AbstractLevel.prototype, originals);
+    }
+    expect(opened.length).toBeGreaterThan(0);
+    expect(opened.filter((i) => !i.closed)).toEqual([]);
   });
 });
