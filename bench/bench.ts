@@ -150,23 +150,39 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
   // AWS's work counts from the call that asked for it, not from the push: the steps before those
   // calls (start, lock, validation, the deploy's reads and registration) are Switchyard's own time.
   const log = runtime.account.callLog.filter((c) => c.at >= pushedAt);
-  const deployedFrom = Math.min(
-    ...log
-      .filter(
-        (c) =>
-          c.call === 'ECS.UpdateService' && (c.by === 'deploy-inactive-colour' || c.by === 'deploy-member'),
-      )
-      .map((c) => c.at),
-  );
-  const snapshotFrom = log.find((c) => c.call === 'RDS.CreateDBSnapshot' && c.by === 'backup-database')?.at;
+  // Each deployment from its own UpdateService (a group member's comes after its own function's
+  // reads), the first attempt ECS answered (a throttled one started nothing).
+  const updatedAt = (service: string) => {
+    const call = log.find(
+      (c) =>
+        c.call === 'ECS.UpdateService' &&
+        !c.throttled &&
+        c.ecsService === service &&
+        (c.by === 'deploy-inactive-colour' || c.by === 'deploy-member'),
+    );
+    if (!call) throw new Error(`bench: no UpdateService of ${service} by a deploy step`);
+    return call.at;
+  };
+  const snapshotFrom = log.find(
+    (c) => c.call === 'RDS.CreateDBSnapshot' && c.by === 'backup-database' && !c.throttled,
+  )?.at;
   const snapshotKnown = snapshot && snapshotFrom !== undefined ? known(snapshot, 'rds-snapshot') : undefined;
   const snapshotMs = snapshotKnown === undefined ? 0 : snapshotKnown - (snapshotFrom as number);
   const snapshotDelivery = snapshot && snapshotKnown !== undefined ? snapshotKnown - at(snapshot) : 0;
-  const completedKnown = Math.max(...completed.map((e) => known(e as { id: string }, 'ecs-deployment')));
-  const graceEnds = at(stable) + target.health.graceSeconds * 1000;
-  // From the first UpdateService to the last completion delivered, or the grace after stability.
-  const deploymentMs = Math.max(graceEnds, completedKnown) - deployedFrom;
-  const deploymentDelivery = Math.max(graceEnds, completedKnown) - graceEnds;
+  // Each deployment's completion reaching Switchyard, and the health grace, which the state machine
+  // counts from the primary's stability (HealthGrace): the longest of those, each from its own call.
+  const primaryStable = at(completed[0] as { id: string });
+  const graceMs = primaryStable + target.health.graceSeconds * 1000 - updatedAt(services[0] as string);
+  const deliveredMs = completed.map((e, i) => {
+    const event = e as { id: string };
+    return {
+      ms: known(event, 'ecs-deployment') - updatedAt(services[i] as string),
+      delivery: known(event, 'ecs-deployment') - at(event),
+    };
+  });
+  const slowest = deliveredMs.reduce((a, b) => (b.ms > a.ms ? b : a));
+  const deploymentMs = Math.max(graceMs, slowest.ms);
+  const deploymentDelivery = slowest.ms > graceMs ? slowest.delivery : 0;
   // preDeploy hooks: the snapshot, then the hooks (counted with the others below), then the
   // deployments. Otherwise the snapshot and the deployments run side by side: the longer counts.
   const sequential = target.hooks.preDeploy.length > 0;
@@ -438,7 +454,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
   };
 }
 out(
-  "\nfloor: the push delivered + max(the snapshot from its CreateDBSnapshot to its event delivered, the deployments from their first UpdateService to the last stable + health grace or completion delivered) (with preDeploy hooks: the snapshot, then the deployments) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
+  "\nfloor: the push delivered + max(the snapshot from its CreateDBSnapshot to its event delivered, each deployment from its own UpdateService to its completion delivered, and the primary's to its stability + health grace) (with preDeploy hooks: the snapshot, then the deployments) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
 );
 out(
   `\nprices: SFN $0.025/1k transitions; Lambda Arm $0.20/1M requests, $0.0000133334/GB-s (${prices.source})`,

@@ -64,6 +64,8 @@ export interface CallRecord {
   /** The function folder (e.g. `wait-resume`); undefined for calls from outside a function. */
   by?: string;
   throttled?: boolean;
+  /** ECS calls naming one service (`UpdateService`): which (the bench times each deployment from its own). */
+  ecsService?: string;
 }
 
 export interface StepFunctionsApi {
@@ -222,6 +224,8 @@ export class SimulatedAccount {
     const [min, max] = latencyMs[service] ?? [20, 60];
     const latency = this.random.int(min, max);
     const record: CallRecord = { at: Date.now(), call: key, ms: latency, by: invocation.getStore()?.folder };
+    const named = (input as { service?: unknown } | undefined)?.service;
+    if (service === 'ECS' && typeof named === 'string') record.ecsService = named.split('/').at(-1);
     this.callLog.push(record);
     this.iam.record(record.by, service, operation, input);
     if (this.rateLimiter && !this.rateLimiter.take(service, operation, Date.now())) {
