@@ -108,10 +108,12 @@ const taskEventKnownAt = (
 };
 
 /**
- * Critical-path floor of a promoted release: the later of the snapshot and the stable deployment's
- * health grace, then the health check (the new colour's target-health read), and each traffic step: the alarm
- * read that gates it (from the second step on), its write and the read-back that verifies it, and
- * its bake. Everything else Switchyard does on the way is overhead.
+ * Critical-path floor of a promoted release, AWS's own time: the push's delivery, then the later of
+ * the snapshot (from its CreateDBSnapshot) and the deployments (each from its own UpdateService, the
+ * primary's with its health grace), then the health check (the new colour's target-health read),
+ * the hooks, a singleton's cut-over, and each traffic step: the alarm read that gates it (from the
+ * second step on), its write and the read-back that verifies it, and its bake. Everything else
+ * Switchyard does on the way is overhead.
  */
 const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour: string) => {
   const first = (match: (e: (typeof runtime.bus.emitted)[number]) => boolean) =>
@@ -128,16 +130,11 @@ const floorOf = (runtime: LocalRuntime, target: Target, pushedAt: number, colour
         (e.resources[0] ?? '').endsWith(`/${service}`),
     ),
   );
-  const stable = completed.every((e) => e !== undefined)
-    ? completed.reduce((a, b) =>
-        (runtime.bus.emittedAt.get(b?.id ?? '') ?? 0) > (runtime.bus.emittedAt.get(a?.id ?? '') ?? 0) ? b : a,
-      )
-    : undefined;
   const snapshot = first(
     (e) =>
       e['detail-type'] === 'RDS DB Snapshot Event' || e['detail-type'] === 'RDS DB Cluster Snapshot Event',
   );
-  if (!stable) throw new Error('bench: no deployment-completed event');
+  if (completed.some((e) => e === undefined)) throw new Error('bench: no deployment-completed event');
   const at = (e: { id: string }) => runtime.bus.emittedAt.get(e.id) ?? 0;
   // An event the release waits on is AWS's until it reaches Switchyard: EventBridge's delivery (the
   // delay local/bus.ts draws) is part of the floor, and counted apart so that it can be printed.

@@ -27,19 +27,20 @@ const ownedBuffer = (value: unknown): unknown => {
   value.copy(owned);
   return owned;
 };
+
 interface MemoryLevelStore {
   _put(key: unknown, value: unknown, options: unknown): Promise<void>;
   _batch(operations: { type: string; key: unknown; value?: unknown }[], options: unknown): Promise<void>;
 }
-const owned = Symbol('switchyard: stores owned buffers');
+const patched = Symbol('switchyard: dynalite kept to its items');
 /** Keeps dynalite's memory to its items: see ownedBuffer, and the iterators below. */
 const keepDynaliteToItsItems = () => {
   const dynaliteRequire = createRequire(createRequire(import.meta.url).resolve('dynalite'));
   const { MemoryLevel } = dynaliteRequire('memory-level') as {
-    MemoryLevel: { prototype: MemoryLevelStore & { [owned]?: true } };
+    MemoryLevel: { prototype: MemoryLevelStore & { [patched]?: true } };
   };
   const store = MemoryLevel.prototype;
-  if (store[owned]) return;
+  if (store[patched]) return;
   const { _put: put, _batch: batch } = store;
   store._put = function (key, value, options) {
     return put.call(this, ownedBuffer(key), ownedBuffer(value), options);
@@ -51,7 +52,7 @@ const keepDynaliteToItsItems = () => {
       options,
     );
   };
-  store[owned] = true;
+  store[patched] = true;
   // dynalite closes the iterator behind each key or value stream it reads (a Query, a Scan) by
   // calling its `return()`, which abstract-level 3's iterators do not have: none was ever closed,
   // and each open iterator keeps its snapshot of the whole store, every version of every item since.
@@ -69,6 +70,7 @@ const keepDynaliteToItsItems = () => {
       };
   }
 };
+
 export const startDynalite = async (): Promise<{
   endpoint: string;
   handler: InProcessHandler;

@@ -25,8 +25,8 @@
  *
  * Not modelled, and so kinder than AWS: the time Lambda takes to create an environment before the
  * init runs (unpublished), a Graviton core slower than the (x86) core the bench measures the init on,
- * and the lower concurrency a new account may start with (the quotas page
- * says new accounts have reduced quotas, raised with use; it gives no figure).
+ * and the lower concurrency a new account may start with (the quotas page says new accounts have
+ * reduced quotas, raised with use; it gives no figure).
  */
 
 import { FUNCTION_MEMORY_MB } from '../infra/function-runtime.ts';

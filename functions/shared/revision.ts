@@ -52,10 +52,7 @@ const idleDefinition = async (
   where: { cluster: string; service: string },
 ): Promise<Described | undefined> => {
   const idle = await describeService(ecs, where.cluster, where.service);
-  if (!idle.taskDefinition) return undefined;
-  return ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: idle.taskDefinition, include: ['TAGS'] }),
-  );
+  return idle.taskDefinition ? describeWithTags(ecs, idle.taskDefinition) : undefined;
 };
 
 /**

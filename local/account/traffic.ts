@@ -262,8 +262,7 @@ export class TrafficModel {
       mean,
       loadBalancer: list[0]?.loadBalancer ?? '',
     });
-    // Kept in time order, which GetMetricData's window search relies on (minutes come in order).
-    if (series.length > 1 && (series.at(-2) as { at: number }).at > at) series.sort((a, b) => a.at - b.at);
+    // In time order, which GetMetricData's window search relies on: minute() runs from one interval.
     this.datapoints.set(group, series);
   }
 

@@ -1,9 +1,9 @@
 /**
  * Lambda's execution environments in a release (local/execution-environments.ts, local/lambda.ts):
  * a function's first invocation starts cold and spends its init in virtual time, billed; later ones
- * are warm until the environment has idled 5 minutes; a crashed invocation's environment is reset; Lambda's throttling at the account's
- * concurrency reaches the state machines, whose Retry blocks absorb it; and each environment has its
- * own SDK retry quota, as each has its own clients in AWS.
+ * are warm until the environment has idled 5 minutes; a crashed invocation's environment is reset;
+ * Lambda's throttling at the account's concurrency reaches the state machines, whose Retry blocks
+ * absorb it; and each environment has its own SDK retry quota, as each has its own clients in AWS.
  */
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it } from 'vitest';
