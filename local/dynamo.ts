@@ -71,13 +71,16 @@ const keepDynaliteToItsItems = () => {
   }
 };
 
-export const startDynalite = async (): Promise<{
+export const startDynalite = async (
+  /** How long dynalite keeps a deleted table DELETING; 0 still frees it only on a timer. */
+  deleteTableMs = 0,
+): Promise<{
   endpoint: string;
   handler: InProcessHandler;
   close: () => Promise<void>;
 }> => {
   keepDynaliteToItsItems();
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = dynalite({ createTableMs: 0, deleteTableMs, updateTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   const listener = server.listeners('request')[0] as DynaliteListener;
@@ -179,6 +182,24 @@ const waitActive = async (client: DynamoDBClient, name: string) => {
   throw new Error(`table ${name} did not become ACTIVE`);
 };
 
+/**
+ * DynamoDB deletes a table in the background (DELETING, then gone), and so does dynalite, on a timer
+ * even at `deleteTableMs: 0`: a CreateTable of the same name sent before that timer fires is refused
+ * with ResourceInUseException, as AWS refuses it. Waits as the SDK's `waitUntilTableNotExists` does.
+ */
+const waitGone = async (client: DynamoDBClient, name: string) => {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: name }));
+    } catch (error) {
+      if ((error as Error).name === 'ResourceNotFoundException') return;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`table ${name} was not deleted`);
+};
+
 const keySchema = (hash: string, range?: string) => [
   { AttributeName: hash, KeyType: 'HASH' as const },
   ...(range ? [{ AttributeName: range, KeyType: 'RANGE' as const }] : []),
@@ -193,6 +214,7 @@ export const resetTables = async (client: DynamoDBClient, tables: Tables) => {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
   }
+  for (const name of Object.values(tables)) await waitGone(client, name);
   for (const [key, schema] of Object.entries(tableSchemas) as [keyof Tables, TableSchema][]) {
     const attributes = [
       ...new Set([schema.partitionKey, schema.sortKey, schema.index?.partitionKey, schema.index?.sortKey]),

@@ -4,17 +4,45 @@
  * rollback; a test or the CLI reading the store outside a function is not slowed.
  */
 import { createRequire } from 'node:module';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetTables, startDynalite } from '../../local/dynamo.ts';
 import { invocation } from '../../local/faults.ts';
+import { TABLES } from '../../local/runtime.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
-let w: TestWorld;
-beforeAll(async () => {
-  w = await startWorld({ automation: false });
+// Before any runtime starts: a table's deletion here runs on the real clock.
+describe('the local tables', () => {
+  it('makes the tables again only once the old ones are gone: a table DELETING refuses CreateTable', async () => {
+    // DynamoDB and dynalite delete a table in the background. dynalite frees it on a timer even at
+    // 0 ms, and a CreateTable sent before that timer fired was refused with ResourceInUseException:
+    // on a fast machine most runtimes of a file failed to start. 50 ms makes the wait certain.
+    const dynalite = await startDynalite(50);
+    const client = new DynamoDBClient({
+      endpoint: dynalite.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      requestHandler: dynalite.handler,
+    });
+    try {
+      await resetTables(client, TABLES);
+      await resetTables(client, TABLES);
+      const { TableNames } = await client.send(new ListTablesCommand({}));
+      expect(TableNames?.sort()).toEqual(Object.values(TABLES).sort());
+    } finally {
+      client.destroy();
+      await dynalite.close();
+    }
+  });
 });
-afterAll(() => w.rt.dispose());
 
 describe('DynamoDB in the simulated account', () => {
+  let w: TestWorld;
+  beforeAll(async () => {
+    w = await startWorld({ automation: false });
+  });
+  afterAll(() => w.rt.dispose());
+
   it('takes 3-9 virtual ms per call made by a function, and none for a read from outside', async () => {
     const outside = Date.now();
     await w.deps.store.getLock('checkout-api');
