@@ -1,8 +1,9 @@
 /**
  * How a function is bundled, as the stack's NodejsFunction does it (infra/constructs/release-function.ts):
- * esbuild, ESM for node22, minified with a source map, a require() shim, the AWS SDK bundled in (tree-shaken ES
- * modules) rather than loaded from the Lambda runtime's CommonJS copy. The bundle report and the
- * cold-start benchmark build with this, so they measure what deploys.
+ * esbuild, ESM for node22, minified with a source map (without the sources' text), a require()
+ * shim, the AWS SDK bundled in (tree-shaken ES modules) rather than loaded from the Lambda runtime's
+ * CommonJS copy. The bundle report and the cold-start benchmark build with this, so they measure
+ * what deploys.
  */
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
@@ -28,6 +29,13 @@ export const bundleOptions = {
   bundle: true,
   minify: true,
   sourcemap: true,
+  /**
+   * The map without the sources' text: Node maps a stack trace from `sources` and `mappings` alone,
+   * and reads the whole map at each cold start (NODE_OPTIONS=--enable-source-maps). acquire-lock's
+   * map 2,777 -> 927 KB, its module initialisation 65.9 -> 61.1 ms median (9 interleaved runs,
+   * 2026-12-04); validate's 77.3 -> 70.2 ms.
+   */
+  sourcesContent: false,
   platform: 'node' as const,
   format: 'esm' as const,
   target: 'node22',

@@ -8,7 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
-import { builtinAliases, REQUIRE_SHIM } from '../bundling.ts';
+import { builtinAliases, bundleOptions, REQUIRE_SHIM } from '../bundling.ts';
 import { FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../function-runtime.ts';
 
 export interface ReleaseFunctionProps {
@@ -67,6 +67,7 @@ export class ReleaseFunction extends NodejsFunction {
         target: 'node22',
         minify: true,
         sourceMap: true,
+        sourcesContent: bundleOptions.sourcesContent,
         // ESM output: some dependencies still call require(); give them one.
         banner: REQUIRE_SHIM,
         mainFields: ['module', 'main'],
