@@ -2,7 +2,7 @@
  * Cold-start proxy: each function bundled as deployed (with its source map), then imported in a
  * fresh Node 22 process with the stack's NODE_OPTIONS (module initialisation: its imports, the AWS
  * SDK clients it builds, reading its source map, config parsing), several times; median, min and
- * max in ms, with the bundle size.
+ * max in ms, with the bundle size; and what that initialisation is made of (bench/init-parts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -25,12 +25,31 @@ export interface ColdStart {
   runtimeStartMs?: number;
 }
 
+/**
+ * What a function's initialisation is made of: the baseline with one more dependency (bench/init-parts),
+ * bundled and measured the same way, in the same rounds. `addedMs` is its median over the baseline's.
+ */
+export interface InitPart {
+  part: string;
+  bundleKb: number;
+  initMs: number;
+  addedMs: number;
+}
+
+/** The dependencies every function loads at init, and zod's mini API for comparison. */
+const INIT_PARTS: Record<string, string> = {
+  'zod, classic API (every function)': 'zod.ts',
+  'zod/mini instead': 'zod-mini.ts',
+  'DynamoDB document client': 'dynamodb.ts',
+  'ECS client': 'ecs.ts',
+};
+
 /** Issue 19's goal: every function within 1.5x the baseline's initialisation. */
 export const COLD_START_RATIO_GOAL = 1.5;
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 
-export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
+export const measureColdStarts = async (runs = 5): Promise<{ functions: ColdStart[]; parts: InitPart[] }> => {
   // Inside the project, so the bundles resolve @aws-sdk/* from node_modules as Lambda's runtime would.
   const out = join(root, 'node_modules', '.cache', 'switchyard-cold-start');
   rmSync(out, { recursive: true, force: true });
@@ -71,6 +90,11 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
   };
   const baselineFile = join(out, 'baseline', 'index.mjs');
   await bundleEntry(join(root, 'bench', 'baseline-handler.ts'), baselineFile);
+  const parts = new Map<string, string>();
+  for (const [part, entry] of Object.entries(INIT_PARTS)) {
+    parts.set(part, join(out, 'parts', entry.replace(/\.ts$/, ''), 'index.mjs'));
+    await bundleEntry(join(root, 'bench', 'init-parts', entry), parts.get(part) as string);
+  }
   const folders = allFunctionFolders();
   const files = new Map<string, string>();
   const runtimeSdk = new Map<string, string>();
@@ -88,6 +112,7 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
       [f, []] as [string, number[]],
       [`${f}/runtime-sdk`, []] as [string, number[]],
     ]),
+    ...[...parts.keys()].map((part) => [`part: ${part}`, []] as [string, number[]]),
   ]);
   for (let round = 0; round < runs; round++) {
     for (const folder of folders) {
@@ -95,6 +120,7 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
       times.get(`${folder}/runtime-sdk`)?.push(initOnce(runtimeSdk.get(folder) as string));
     }
     times.get('baseline')?.push(initOnce(baselineFile));
+    for (const [part, file] of parts) times.get(`part: ${part}`)?.push(initOnce(file));
   }
   const stats = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
@@ -119,6 +145,15 @@ export const measureColdStarts = async (runs = 5): Promise<ColdStart[]> => {
       ratio: Math.round((initMs.median / baseline.median) * 100) / 100,
     };
   });
+  const partResults = [...parts].map(([part, file]): InitPart => {
+    const initMs = stats(times.get(`part: ${part}`) as number[]).median;
+    return {
+      part,
+      bundleKb: Math.round((statSync(file).size / 1024) * 10) / 10,
+      initMs,
+      addedMs: Math.round((initMs - baseline.median) * 10) / 10,
+    };
+  });
   rmSync(out, { recursive: true, force: true });
-  return results;
+  return { functions: results, parts: partResults };
 };

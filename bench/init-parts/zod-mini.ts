@@ -1,0 +1,8 @@
+/** The baseline handler with zod's tree-shakeable mini API instead of the classic one (bench/cold-start.ts). */
+import type { Context } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { handler as bare } from '../baseline-handler.ts';
+
+const input = z.object({ target: z.string().check(z.minLength(1)) });
+
+export const handler = (event: unknown, context: Context) => bare(input.parse(event), context);
