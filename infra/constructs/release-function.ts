@@ -8,7 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { FunctionFolder } from '../../state-machines/definitions.ts';
-import { builtinAliases, bundleOptions, REQUIRE_SHIM } from '../bundling.ts';
+import { bundleAliases, bundleOptions, REQUIRE_SHIM } from '../bundling.ts';
 import { FUNCTION_MEMORY_MB, FUNCTION_NODE_OPTIONS } from '../function-runtime.ts';
 
 export interface ReleaseFunctionProps {
@@ -71,10 +71,11 @@ export class ReleaseFunction extends NodejsFunction {
         // ESM output: some dependencies still call require(); give them one.
         banner: REQUIRE_SHIM,
         mainFields: ['module', 'main'],
-        // node:http and node:https through CommonJS: an ES import of them costs each cold start (infra/bundling.ts).
-        esbuildArgs: { '--alias': Object.entries(builtinAliases).map(([name, path]) => `${name}=${path}`) },
+        // node:http and node:https through CommonJS, and the SDK's credential chain cut to the
+        // environment Lambda sets: each cost every cold start (infra/bundling.ts).
+        esbuildArgs: { '--alias': Object.entries(bundleAliases).map(([name, path]) => `${name}=${path}`) },
         // The AWS SDK is bundled (tree-shaken ES modules) rather than loaded from the nodejs22.x
-        // runtime's copy: every bundle grows (about 170 KB -> 580 KB, `npm run bundle-report`), but
+        // runtime's copy: every bundle grows (about 170 KB -> 450 KB, `npm run bundle-report`), but
         // module initialisation halves (acquire-lock 380 -> 160 ms median, `npm run bench`): an ES
         // module importing the runtime's CommonJS SDK packages pays Node's format detection and
         // CommonJS export lexing for each package, whole. It also pins the SDK version we test.

@@ -1,16 +1,19 @@
 /**
  * The functions' bundles as the stack deploys them (infra/bundling.ts, which the construct shares):
  * the source map leaves out the sources' text, which every cold start read and parsed, and a stack
- * trace from a deployed bundle still names the TypeScript file and line.
+ * trace from a deployed bundle still names the TypeScript file and line; the SDK's credential chain
+ * is cut to the role's credentials Lambda sets in the environment, which a bundled client still signs with.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleEntry, bundleFunction } from '../../infra/bundling.ts';
+import { bundleEntry, bundleFunction, codeOutput } from '../../infra/bundling.ts';
 import { FUNCTION_NODE_OPTIONS } from '../../infra/function-runtime.ts';
 
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bundling-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -19,6 +22,31 @@ interface SourceMap {
   mappings: string;
   sourcesContent?: unknown;
 }
+
+/**
+ * Bundles `lines` as the functions are bundled and runs the bundle in a fresh Node process with none
+ * of this machine's compile cache, profile or credentials: its stdout, or its stderr if it failed.
+ */
+const bundleAndRun = async (name: string, lines: string[], env: Record<string, string>) => {
+  const entry = join(dir, `${name}.ts`);
+  writeFileSync(entry, `${lines.join('\n')}\n`);
+  const outfile = join(dir, name, 'index.mjs');
+  await bundleEntry(entry, outfile);
+  const {
+    NODE_COMPILE_CACHE: _cache,
+    AWS_PROFILE: _profile,
+    AWS_ACCESS_KEY_ID: _id,
+    AWS_SECRET_ACCESS_KEY: _secret,
+    AWS_SESSION_TOKEN: _token,
+    ...own
+  } = process.env;
+  try {
+    const out = execFileSync(process.execPath, [outfile], { env: { ...own, ...env }, stdio: 'pipe' });
+    return { out: out.toString(), err: '' };
+  } catch (error) {
+    return { out: '', err: String((error as { stderr: Buffer }).stderr) };
+  }
+};
 
 describe('the deployed bundles', () => {
   it("ship a source map of names and positions only, not the sources' text", async () => {
@@ -32,31 +60,51 @@ describe('the deployed bundles', () => {
     expect(statSync(`${outfile}.map`).size).toBeLessThan(2 * statSync(outfile).size);
   });
 
+  it("leave out the SDK's credential chain past the environment Lambda sets: no STS, SSO or shared-file code", async () => {
+    const result = await bundleFunction('acquire-lock', join(dir, 'acquire-lock', 'index.mjs'));
+    const inputs = Object.keys(codeOutput(result)?.inputs ?? {});
+    expect(inputs.some((i) => i.includes('@aws-sdk/client-dynamodb/'))).toBe(true);
+    expect(inputs.some((i) => i.includes('@aws-sdk/credential-provider-env/'))).toBe(true);
+    for (const gone of [
+      'credential-provider-node',
+      'credential-provider-sso',
+      'credential-provider-ini',
+      'nested-clients',
+    ])
+      expect(inputs.filter((i) => i.includes(`@aws-sdk/${gone}/`))).toEqual([]);
+  });
+
+  it("still sign as the function's role: a bundled client reads the credentials Lambda puts in the environment", async () => {
+    const who = [
+      `import { sfn } from ${JSON.stringify(join(root, 'functions/shared/clients/sfn.ts'))};`,
+      'const credentials = await sfn.config.credentials();',
+      'process.stdout.write(JSON.stringify({ id: credentials.accessKeyId, token: credentials.sessionToken }));',
+    ];
+    const role = {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEROLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'session-token',
+    };
+    const signed = await bundleAndRun('who', who, role);
+    expect(JSON.parse(signed.out)).toEqual({ id: 'ASIAEXAMPLEROLE', token: 'session-token' });
+    // Outside Lambda, with none set, it says where it looked instead of trying a profile or IMDS.
+    const unsigned = await bundleAndRun('nobody', who, { AWS_REGION: 'us-east-1' });
+    expect(unsigned.err).toMatch(/environment variable credentials/i);
+  });
+
   it('still map a stack trace to the TypeScript file and line under the stack’s NODE_OPTIONS', async () => {
-    const entry = join(dir, 'fails.ts');
-    writeFileSync(
-      entry,
+    const { err: stderr } = await bundleAndRun(
+      'fails',
       [
         'interface Step { name: string }',
         'export const run = (step: Step): never => {',
         "  throw new Error('step ' + step.name + ' failed');",
         '};',
         "run({ name: 'Validate' });",
-        '',
-      ].join('\n'),
+      ],
+      { NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
     );
-    const outfile = join(dir, 'fails', 'index.mjs');
-    await bundleEntry(entry, outfile);
-    const { NODE_COMPILE_CACHE: _cache, ...env } = process.env;
-    let stderr = '';
-    try {
-      execFileSync(process.execPath, [outfile], {
-        env: { ...env, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
-        stdio: 'pipe',
-      });
-    } catch (error) {
-      stderr = String((error as { stderr: Buffer }).stderr);
-    }
     expect(stderr).toContain('step Validate failed');
     expect(stderr).toMatch(/fails\.ts:3:\d+/);
   });
