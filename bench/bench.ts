@@ -711,8 +711,9 @@ if (!process.argv.includes('--quick')) {
   );
   out('  what loads at init: the baseline with one dependency more, bundled and measured the same way');
   for (const p of parts) {
+    const added = `${p.addedMs >= 0 ? '+' : ''}${p.addedMs.toFixed(0)} ms over the baseline`;
     out(
-      `  ${p.part.padEnd(36)} ${p.bundleKb.toFixed(1).padStart(8)} KB ${p.initMs.toFixed(0).padStart(5)} ms  +${p.addedMs.toFixed(0)} ms over the baseline`,
+      `  ${p.part.padEnd(36)} ${p.bundleKb.toFixed(1).padStart(8)} KB ${p.initMs.median.toFixed(0).padStart(5)} ms  ${`${p.initMs.min.toFixed(0)}-${p.initMs.max.toFixed(0)}`.padEnd(7)} ${added}`,
     );
   }
   coldStarts = { functions: starts, parts };

@@ -21,6 +21,7 @@ export const FUNCTION_MEMORY_MB = 1_769;
  * The functions' `NODE_OPTIONS`: stack traces in their logs point at the TypeScript source, through
  * the source map shipped beside each bundle. The cost is paid at every cold start (Node reads and
  * parses the map as the bundle loads: acquire-lock 164 -> 186 ms median module initialisation, 11
- * interleaved runs), so the cold-start benchmark runs with it too.
+ * interleaved runs, 2026-12-03, when the map carried the sources' text; infra/bundling.ts leaves that
+ * out since), so the cold-start benchmark runs with it too.
  */
 export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';

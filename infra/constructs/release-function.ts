@@ -72,11 +72,15 @@ export class ReleaseFunction extends NodejsFunction {
         banner: REQUIRE_SHIM,
         mainFields: ['module', 'main'],
         // node:http and node:https through CommonJS, and the SDK's credential chain cut to the
-        // environment Lambda sets: each cost every cold start (infra/bundling.ts).
+        // environment Lambda sets: each cost every cold start (infra/bundling.ts). That assumes
+        // Lambda's usual hand-over of the role's credentials in environment variables; a runtime
+        // that serves them from a container endpoint instead (SnapStart does, for the languages it
+        // supports; it has none for Node.js) would need the chain's container link back.
         esbuildArgs: { '--alias': Object.entries(bundleAliases).map(([name, path]) => `${name}=${path}`) },
         // The AWS SDK is bundled (tree-shaken ES modules) rather than loaded from the nodejs22.x
         // runtime's copy: every bundle grows (about 170 KB -> 450 KB, `npm run bundle-report`), but
-        // module initialisation halves (acquire-lock 380 -> 160 ms median, `npm run bench`): an ES
+        // module initialisation is less than half (acquire-lock 146 -> 53 ms median, the bench's
+        // runtime-SDK column, 2026-12-04): an ES
         // module importing the runtime's CommonJS SDK packages pays Node's format detection and
         // CommonJS export lexing for each package, whole. It also pins the SDK version we test.
         externalModules: [],

@@ -1,16 +1,20 @@
 /**
- * The functions' bundles as the stack deploys them (infra/bundling.ts, which the construct shares):
+ * The functions' bundles as the stack deploys them (infra/bundling.ts, which the construct shares,
+ * and one function built by the construct itself, as `cdk synth` does):
  * the source map leaves out the sources' text, which every cold start read and parsed, and a stack
  * trace from a deployed bundle still names the TypeScript file and line; the SDK's credential chain
  * is cut to the role's credentials Lambda sets in the environment, which a bundled client still signs with.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { App, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadTargetsFile, validatedTargetsDocument } from '../../functions/shared/config.ts';
 import { bundleEntry, bundleFunction, codeOutput } from '../../infra/bundling.ts';
+import { ReleaseFunction } from '../../infra/constructs/release-function.ts';
 import { FUNCTION_NODE_OPTIONS } from '../../infra/function-runtime.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -91,6 +95,27 @@ describe('the deployed bundles', () => {
     // Outside Lambda, with none set, it says where it looked instead of trying a profile or IMDS.
     const unsigned = await bundleAndRun('nobody', who, { AWS_REGION: 'us-east-1' });
     expect(unsigned.err).toMatch(/environment variable credentials/i);
+  });
+
+  it("are what the stack's construct builds: its asset's map has no sources' text and names the credentials shim", () => {
+    const targetsFile = join(dir, 'targets.json');
+    const validated = validatedTargetsDocument(loadTargetsFile(join(root, 'local/targets.json')));
+    writeFileSync(targetsFile, validated);
+    const app = new App({ outdir: join(dir, 'cdk.out') });
+    new ReleaseFunction(new Stack(app, 'Bundled'), 'RecordOutcome', {
+      folder: 'record-outcome',
+      targetsFile,
+      environment: {},
+    });
+    const { directory } = app.synth();
+    const assets = readdirSync(directory).filter((d) => existsSync(join(directory, d, 'index.mjs')));
+    expect(assets).toHaveLength(1);
+    const asset = join(directory, assets[0] as string);
+    const map = JSON.parse(readFileSync(join(asset, 'index.mjs.map'), 'utf8')) as SourceMap;
+    expect(map.sourcesContent).toBeUndefined();
+    expect(map.sources.some((s) => s.endsWith('infra/builtins/lambda-credentials.mjs'))).toBe(true);
+    expect(map.sources.filter((s) => /credential-provider-(node|sso|ini)/.test(s))).toEqual([]);
+    expect(readFileSync(join(asset, 'targets.json'), 'utf8')).toBe(validated);
   });
 
   it('still map a stack trace to the TypeScript file and line under the stack’s NODE_OPTIONS', async () => {

@@ -1,7 +1,8 @@
 /**
  * The simulated account's DynamoDB: a function's call takes a few virtual milliseconds (the real
  * call to dynalite takes none), so Switchyard's own reads and writes count in lead time and time to
- * rollback; a test or the CLI reading the store outside a function is not slowed.
+ * rollback; a test or the CLI reading the store outside a function is not slowed. Its tables are
+ * made again for each runtime only once the old ones are gone, and its reads close what they open.
  */
 import { createRequire } from 'node:module';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
