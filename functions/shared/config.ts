@@ -10,33 +10,6 @@ import { promotesFromSchema, promotionIssues } from './promotion.ts';
 import { routesSchema } from './routing.ts';
 import { Strategy } from './vocabulary.ts';
 
-const arn = (service: string, what: string) =>
-  z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
-
-const roleArn = z
-  .string()
-  .regex(
-    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
-    'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
-  );
-
-const name = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
-
-const tagPattern = z
-  .string()
-  .min(1)
-  .max(200)
-  .refine((pattern) => {
-    try {
-      new RegExp(pattern);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'must be a valid regular expression');
-
 const minutes = z
   .number()
   .min(0)
@@ -59,298 +32,331 @@ export const strategySchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const hhmm = z
-  .string()
-  .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be local time HH:MM (00:00-24:00)');
-
-const freezeWindow = z
-  .strictObject({
-    name: z.string().min(1).max(80),
-    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
-    /** Days the window starts on; default every day. */
-    days: z
-      .array(z.enum(Days))
-      .min(1)
-      .default([...Days]),
-    start: hhmm,
-    /** At or before `start`: the window ends on the next day. */
-    end: hhmm,
-  })
-  .refine((w) => w.start !== w.end || w.start === '00:00', {
-    message: 'start and end are equal: use 00:00-24:00 for a whole day',
-  });
-
-const secretRef = z
-  .string()
-  .regex(
-    /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/,
-    'must be a Secrets Manager secret name or ARN',
-  );
-
-/** An email address as people are compared (identity.ts): trimmed and case-folded. */
-const emailIdentity = z.preprocess(
-  (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
-  z.email('must be an email address'),
-);
-
 /**
- * Another name of an approver. Not `slack:…` (Slack user ids go in slackUserId). An assumed-role
- * ARN only for IAM Identity Center roles (`AWSReservedSSO_…`), whose session name AWS sets to the
- * signed-in user: with a plain AssumeRole the caller picks the session name, so anyone who may
- * assume the role could claim to be this approver.
+ * The schema of one target, built on first use: a function reads the targets document the stack
+ * validated as it is (`loadDeployedTargets`), so building these schemas at import was work every
+ * cold start did for nothing.
  */
-const aliasSchema = identitySchema.superRefine((alias, ctx) => {
-  if (alias.startsWith('slack:'))
-    ctx.addIssue({ code: 'custom', message: 'a Slack user id goes in slackUserId, not in aliases' });
-  const role = alias.match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//)?.[1];
-  if (role !== undefined && !role.startsWith('awsreservedsso_'))
-    ctx.addIssue({
-      code: 'custom',
-      message: `an assumed-role alias must be an IAM Identity Center session (AWSReservedSSO_…): whoever may assume ${role} chooses its session name; use an IAM user ARN or an Identity Center session`,
-    });
-});
+const targetSchema = () => {
+  const arn = (service: string, what: string) =>
+    z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:.+$`), `must be ${what} ARN`);
 
-const alarmName = z
-  .string()
-  .min(1)
-  .max(255)
-  .refine((n) => !/\p{Cc}/u.test(n), 'must be a CloudWatch alarm name (no control characters)');
-
-/** One deployable unit in one environment. Every entry point validates it with this schema. */
-export const TargetSchema = z.strictObject({
-  name: z
+  const roleArn = z
     .string()
     .regex(
-      /^[a-z][a-z0-9-]{0,39}$/,
-      'must be lowercase letters, digits and "-", starting with a letter, max 40',
-    ),
-  environment: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
-  /** Where the target's people are: approval pages show times in this zone as well as UTC. */
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
-  image: z.strictObject({
-    repository: z.string().regex(/^[a-z0-9][a-z0-9._/-]{1,255}$/, 'must be an ECR repository name'),
-    /** Regular expression matched against the whole pushed tag. */
-    tagPattern,
-  }),
-  ecs: z.strictObject({
-    cluster: name,
-    services: z.strictObject({ blue: name, green: name }),
-    /** The container whose image Switchyard replaces. */
-    container: name,
-    /**
-     * The IAM roles the services' task definition names (taskRoleArn, executionRoleArn). Deploying
-     * a new revision passes them to ECS, so the stack grants iam:PassRole on exactly these.
-     */
-    roles: z.strictObject({ task: roleArn.optional(), execution: roleArn.optional() }).default({}),
-    /**
-     * The CloudWatch Logs group the task definition's containers log to (`awslogs-group`). Hooks'
-     * logs are read from it (a load test's figures, the last lines of a failed migration); the stack
-     * grants reading that group's streams and no other.
-     */
-    logGroup: z
-      .string()
-      .regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'must be a CloudWatch Logs log group name')
-      .optional(),
-  }),
-  traffic: z
-    .strictObject({
-      listenerArn: arn('elasticloadbalancing', 'a listener').optional(),
-      listenerRuleArn: arn('elasticloadbalancing', 'a listener rule').optional(),
-      /** A listener that forwards only to the idle colour, used by the HTTP probes. */
-      testListenerArn: arn('elasticloadbalancing', 'a listener').optional(),
-      targetGroups: z.strictObject({
-        blue: arn('elasticloadbalancing', 'a target group'),
-        green: arn('elasticloadbalancing', 'a target group'),
-      }),
-      strategy: strategySchema.default({ type: Strategy.AllAtOnce }),
-    })
-    .refine((t) => (t.listenerArn === undefined) !== (t.listenerRuleArn === undefined), {
-      message: 'set exactly one of listenerArn (default action) or listenerRuleArn',
-    })
-    .refine((t) => t.targetGroups.blue !== t.targetGroups.green, {
-      message: 'targetGroups.blue and targetGroups.green must differ',
-    }),
-  health: z
-    .strictObject({
-      path: z.string().startsWith('/').max(512).default('/health'),
-      expectStatus: z.number().int().min(100).max(599).default(200),
-      probes: z.number().int().min(1).max(200).default(20),
-      thresholds: z
-        .strictObject({
-          p95Ms: z.number().positive().max(60_000).default(500),
-          errorRate: z.number().min(0).max(1).default(0.01),
-        })
-        .prefault({}),
-      /** Seconds after the deployment is stable before health is judged. */
-      graceSeconds: z.number().int().min(0).max(3600).default(0),
-    })
-    .prefault({}),
-  database: z
-    .strictObject({
-      kind: z.enum(['instance', 'cluster']),
-      identifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'must be an RDS identifier'),
-      /**
-       * Switchyard's own snapshots of this database kept after a release is Promoted; older ones
-       * are deleted. RDS allows 100 manual snapshots per Region by default, shared by every target
-       * and anything else in the account: 10 leaves room for several databases while keeping ten
-       * releases of restore points (a restore further back is rarely the one wanted).
-       */
-      keepSnapshots: z.number().int().min(1).max(90).default(10),
-    })
-    .optional(),
-  /**
-   * The target's network: where its load balancer's test listener is reachable from. CheckHealth
-   * attaches to these subnets and security groups (one VPC for every target of a stack) so its
-   * probes reach an internal load balancer. Without it CheckHealth runs outside any VPC and can
-   * reach only an internet-facing listener.
-   */
-  network: z
-    .strictObject({
-      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0a1b2c3d4e5f67890'),
-      subnets: z
-        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id such as subnet-0a1b2c3d'))
-        .min(1)
-        .max(16),
-      securityGroups: z
-        .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id such as sg-0a1b2c3d'))
-        .min(1)
-        .max(5),
-    })
-    .optional(),
-  /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
-  bakeMinutes: minutes.default(5),
-  /**
-   * CloudWatch alarms watched during every bake: one in ALARM puts traffic back on the old colour.
-   * Any alarm in ALARM also stops the release before traffic moves.
-   */
-  alarms: z.array(alarmName).max(100).default([]),
-  /**
-   * Checks on CloudWatch metrics that judge the new colour on real traffic during every bake:
-   * thresholds, and comparisons with the old colour (functions/shared/analysis).
-   */
-  analysis: analysisSchema,
-  /** A person must approve before any traffic moves (after CheckHealth). */
-  approval: z
-    .strictObject({
-      required: z.boolean(),
-      /** Who may decide: their email (the identity links are signed for) and Slack user id. */
-      approvers: z
-        .array(
-          z.strictObject({
-            /** Compared trimmed and case-folded (identity.ts). */
-            id: emailIdentity,
-            /**
-             * Other names of the same person: their CLI user name (`$USER`, the CLI's default `--as`
-             * in the local runtime) and their IAM principal ARNs (who calls `switchyard approve`
-             * against AWS). A release started under an alias counts as started by this approver.
-             */
-            aliases: z.array(aliasSchema).max(20).default([]),
-            slackUserId: z
-              .string()
-              .regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH')
-              .optional(),
-          }),
-        )
-        .min(1)
-        .max(50),
-      timeoutMinutes: z
-        .number()
-        .int()
-        .min(1)
-        .max(7 * 24 * 60)
-        .default(60),
-      channels: z
-        .array(z.enum(['email', 'slack']))
-        .min(1)
-        .default(['email']),
-      /**
-       * The address approval emails come from: an identity verified in Amazon SES in the stack's
-       * Region. Each approver's links go to that approver's own address only (SES), never to the
-       * shared release topic, where any subscriber would read everyone's links.
-       */
-      emailFrom: emailIdentity.optional(),
-      /** Two distinct approvers are needed. */
-      twoPerson: z.boolean().default(false),
-      /**
-       * Two distinct approvers are needed when Switchyard cannot tell who started the release (an
-       * image push whose pusher AWS did not name), so the pusher alone cannot approve their image.
-       */
-      twoPersonIfRequesterUnknown: z.boolean().default(false),
-    })
-    .refine((a) => !a.twoPerson || a.approvers.length >= 2, {
-      message: 'twoPerson needs at least two approvers',
-    })
-    .refine((a) => !a.twoPersonIfRequesterUnknown || a.approvers.length >= 2, {
-      message: 'twoPersonIfRequesterUnknown needs at least two approvers',
-    })
-    .refine((a) => !a.channels.includes('email') || a.emailFrom, {
-      path: ['emailFrom'],
-      message:
-        'the email channel needs emailFrom: the SES-verified address approval emails are sent from (each approver gets their own email; links no longer go to the shared topic)',
-    })
-    .superRefine((a, ctx) => {
-      // One name, one person: an id, alias or Slack user id listed twice (in any letter case) would
-      // make a two-person rule that one person satisfies, or one that nobody can.
-      const owner = new Map<string, number>();
-      a.approvers.forEach((approver, index) => {
-        // The keys identityMap builds (a Slack user id as `slack:<id>`), so no two can collide there.
-        const names = [
-          approver.id,
-          ...approver.aliases,
-          ...(approver.slackUserId ? [`slack:${approver.slackUserId}`] : []),
-        ];
-        for (const name of new Set(names.map(normaliseIdentity))) {
-          const first = owner.get(name);
-          if (first !== undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['approvers', index],
-              message: `"${name}" is listed for approvers[${first}] and approvers[${index}]; each name (id, alias or Slack user id, in any letter case) must belong to one approver`,
-            });
-          } else owner.set(name, index);
-        }
-      });
-    })
-    .optional(),
-  /**
-   * One-off ECS tasks at named points of a release: `preDeploy` (after the backup, before the new
-   * colour starts: work the new version needs at boot), `preTraffic` (after the health check and any
-   * approval, before any weight moves: migrations, smoke and load tests) and `postTraffic` (after
-   * 100% and its bake, with the old colour still warm). See functions/shared/hooks.ts.
-   */
-  hooks: hooksSchema,
-  /**
-   * Services released together with this one, each with its own two colours and a role (web,
-   * worker, singleton); one rollback puts the whole group back. See functions/shared/group.ts.
-   */
-  group: groupSchema,
-  /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
-  freezeWindows: z.array(freezeWindow).max(50).default([]),
-  notify: z.strictObject({
-    sns: arn('sns', 'an SNS topic'),
-    /** Secrets Manager secret (name or ARN) holding a Slack incoming-webhook URL. */
-    slackWebhookSecret: secretRef.optional(),
-    /** Secrets Manager secret (name or ARN) holding a Microsoft Teams Workflows webhook URL. */
-    teamsWebhookSecret: secretRef.optional(),
-    /**
-     * Per channel, which notices it gets (state names, or `failures` / `outcomes`), e.g. Teams
-     * failures only. A channel not listed gets every notice (routing.ts).
-     */
-    events: routesSchema,
-  }),
-  /**
-   * The target this one is promoted from, and the gate: the same image digest must have ended
-   * Promoted there and soaked `soakMinutes` with no alarm and no rollback (promotion.ts).
-   */
-  promotesFrom: promotesFromSchema.optional(),
-});
-export type Target = z.infer<typeof TargetSchema>;
+      /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+      'must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)',
+    );
 
-export const TargetsFileSchema = z
-  .strictObject({ targets: z.array(TargetSchema).min(1) })
-  .superRefine((file, ctx) => {
+  const name = z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/, 'must be 1-255 letters, digits, "-" or "_"');
+
+  const tagPattern = z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((pattern) => {
+      try {
+        new RegExp(pattern);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression');
+
+  const hhmm = z
+    .string()
+    .regex(/^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/, 'must be local time HH:MM (00:00-24:00)');
+
+  const freezeWindow = z
+    .strictObject({
+      name: z.string().min(1).max(80),
+      timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin'),
+      /** Days the window starts on; default every day. */
+      days: z
+        .array(z.enum(Days))
+        .min(1)
+        .default([...Days]),
+      start: hhmm,
+      /** At or before `start`: the window ends on the next day. */
+      end: hhmm,
+    })
+    .refine((w) => w.start !== w.end || w.start === '00:00', {
+      message: 'start and end are equal: use 00:00-24:00 for a whole day',
+    });
+
+  const secretRef = z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$/,
+      'must be a Secrets Manager secret name or ARN',
+    );
+
+  /** An email address as people are compared (identity.ts): trimmed and case-folded. */
+  const emailIdentity = z.preprocess(
+    (v) => (typeof v === 'string' ? normaliseIdentity(v) : v),
+    z.email('must be an email address'),
+  );
+
+  /**
+   * Another name of an approver. Not `slack:…` (Slack user ids go in slackUserId). An assumed-role
+   * ARN only for IAM Identity Center roles (`AWSReservedSSO_…`), whose session name AWS sets to the
+   * signed-in user: with a plain AssumeRole the caller picks the session name, so anyone who may
+   * assume the role could claim to be this approver.
+   */
+  const aliasSchema = identitySchema.superRefine((alias, ctx) => {
+    if (alias.startsWith('slack:'))
+      ctx.addIssue({ code: 'custom', message: 'a Slack user id goes in slackUserId, not in aliases' });
+    const role = alias.match(/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\/([^/]+)\//)?.[1];
+    if (role !== undefined && !role.startsWith('awsreservedsso_'))
+      ctx.addIssue({
+        code: 'custom',
+        message: `an assumed-role alias must be an IAM Identity Center session (AWSReservedSSO_…): whoever may assume ${role} chooses its session name; use an IAM user ARN or an Identity Center session`,
+      });
+  });
+
+  const alarmName = z
+    .string()
+    .min(1)
+    .max(255)
+    .refine((n) => !/\p{Cc}/u.test(n), 'must be a CloudWatch alarm name (no control characters)');
+
+  /** One deployable unit in one environment. Every entry point validates it with this schema. */
+  return z.strictObject({
+    name: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,39}$/,
+        'must be lowercase letters, digits and "-", starting with a letter, max 40',
+      ),
+    environment: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be lowercase letters, digits and "-", max 20'),
+    /** Where the target's people are: approval pages show times in this zone as well as UTC. */
+    timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin').optional(),
+    image: z.strictObject({
+      repository: z.string().regex(/^[a-z0-9][a-z0-9._/-]{1,255}$/, 'must be an ECR repository name'),
+      /** Regular expression matched against the whole pushed tag. */
+      tagPattern,
+    }),
+    ecs: z.strictObject({
+      cluster: name,
+      services: z.strictObject({ blue: name, green: name }),
+      /** The container whose image Switchyard replaces. */
+      container: name,
+      /**
+       * The IAM roles the services' task definition names (taskRoleArn, executionRoleArn). Deploying
+       * a new revision passes them to ECS, so the stack grants iam:PassRole on exactly these.
+       */
+      roles: z.strictObject({ task: roleArn.optional(), execution: roleArn.optional() }).default({}),
+      /**
+       * The CloudWatch Logs group the task definition's containers log to (`awslogs-group`). Hooks'
+       * logs are read from it (a load test's figures, the last lines of a failed migration); the stack
+       * grants reading that group's streams and no other.
+       */
+      logGroup: z
+        .string()
+        .regex(/^[.\-_/#A-Za-z0-9]{1,512}$/, 'must be a CloudWatch Logs log group name')
+        .optional(),
+    }),
+    traffic: z
+      .strictObject({
+        listenerArn: arn('elasticloadbalancing', 'a listener').optional(),
+        listenerRuleArn: arn('elasticloadbalancing', 'a listener rule').optional(),
+        /** A listener that forwards only to the idle colour, used by the HTTP probes. */
+        testListenerArn: arn('elasticloadbalancing', 'a listener').optional(),
+        targetGroups: z.strictObject({
+          blue: arn('elasticloadbalancing', 'a target group'),
+          green: arn('elasticloadbalancing', 'a target group'),
+        }),
+        strategy: strategySchema.default({ type: Strategy.AllAtOnce }),
+      })
+      .refine((t) => (t.listenerArn === undefined) !== (t.listenerRuleArn === undefined), {
+        message: 'set exactly one of listenerArn (default action) or listenerRuleArn',
+      })
+      .refine((t) => t.targetGroups.blue !== t.targetGroups.green, {
+        message: 'targetGroups.blue and targetGroups.green must differ',
+      }),
+    health: z
+      .strictObject({
+        path: z.string().startsWith('/').max(512).default('/health'),
+        expectStatus: z.number().int().min(100).max(599).default(200),
+        probes: z.number().int().min(1).max(200).default(20),
+        thresholds: z
+          .strictObject({
+            p95Ms: z.number().positive().max(60_000).default(500),
+            errorRate: z.number().min(0).max(1).default(0.01),
+          })
+          .prefault({}),
+        /** Seconds after the deployment is stable before health is judged. */
+        graceSeconds: z.number().int().min(0).max(3600).default(0),
+      })
+      .prefault({}),
+    database: z
+      .strictObject({
+        kind: z.enum(['instance', 'cluster']),
+        identifier: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,62}$/, 'must be an RDS identifier'),
+        /**
+         * Switchyard's own snapshots of this database kept after a release is Promoted; older ones
+         * are deleted. RDS allows 100 manual snapshots per Region by default, shared by every target
+         * and anything else in the account: 10 leaves room for several databases while keeping ten
+         * releases of restore points (a restore further back is rarely the one wanted).
+         */
+        keepSnapshots: z.number().int().min(1).max(90).default(10),
+      })
+      .optional(),
+    /**
+     * The target's network: where its load balancer's test listener is reachable from. CheckHealth
+     * attaches to these subnets and security groups (one VPC for every target of a stack) so its
+     * probes reach an internal load balancer. Without it CheckHealth runs outside any VPC and can
+     * reach only an internet-facing listener.
+     */
+    network: z
+      .strictObject({
+        vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0a1b2c3d4e5f67890'),
+        subnets: z
+          .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must be a subnet id such as subnet-0a1b2c3d'))
+          .min(1)
+          .max(16),
+        securityGroups: z
+          .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, 'must be a security group id such as sg-0a1b2c3d'))
+          .min(1)
+          .max(5),
+      })
+      .optional(),
+    /** Minutes the old colour stays warm after 100% of traffic moved, before it is scaled down. */
+    bakeMinutes: minutes.default(5),
+    /**
+     * CloudWatch alarms watched during every bake: one in ALARM puts traffic back on the old colour.
+     * Any alarm in ALARM also stops the release before traffic moves.
+     */
+    alarms: z.array(alarmName).max(100).default([]),
+    /**
+     * Checks on CloudWatch metrics that judge the new colour on real traffic during every bake:
+     * thresholds, and comparisons with the old colour (functions/shared/analysis).
+     */
+    analysis: analysisSchema,
+    /** A person must approve before any traffic moves (after CheckHealth). */
+    approval: z
+      .strictObject({
+        required: z.boolean(),
+        /** Who may decide: their email (the identity links are signed for) and Slack user id. */
+        approvers: z
+          .array(
+            z.strictObject({
+              /** Compared trimmed and case-folded (identity.ts). */
+              id: emailIdentity,
+              /**
+               * Other names of the same person: their CLI user name (`$USER`, the CLI's default `--as`
+               * in the local runtime) and their IAM principal ARNs (who calls `switchyard approve`
+               * against AWS). A release started under an alias counts as started by this approver.
+               */
+              aliases: z.array(aliasSchema).max(20).default([]),
+              slackUserId: z
+                .string()
+                .regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id such as U024BE7LH')
+                .optional(),
+            }),
+          )
+          .min(1)
+          .max(50),
+        timeoutMinutes: z
+          .number()
+          .int()
+          .min(1)
+          .max(7 * 24 * 60)
+          .default(60),
+        channels: z
+          .array(z.enum(['email', 'slack']))
+          .min(1)
+          .default(['email']),
+        /**
+         * The address approval emails come from: an identity verified in Amazon SES in the stack's
+         * Region. Each approver's links go to that approver's own address only (SES), never to the
+         * shared release topic, where any subscriber would read everyone's links.
+         */
+        emailFrom: emailIdentity.optional(),
+        /** Two distinct approvers are needed. */
+        twoPerson: z.boolean().default(false),
+        /**
+         * Two distinct approvers are needed when Switchyard cannot tell who started the release (an
+         * image push whose pusher AWS did not name), so the pusher alone cannot approve their image.
+         */
+        twoPersonIfRequesterUnknown: z.boolean().default(false),
+      })
+      .refine((a) => !a.twoPerson || a.approvers.length >= 2, {
+        message: 'twoPerson needs at least two approvers',
+      })
+      .refine((a) => !a.twoPersonIfRequesterUnknown || a.approvers.length >= 2, {
+        message: 'twoPersonIfRequesterUnknown needs at least two approvers',
+      })
+      .refine((a) => !a.channels.includes('email') || a.emailFrom, {
+        path: ['emailFrom'],
+        message:
+          'the email channel needs emailFrom: the SES-verified address approval emails are sent from (each approver gets their own email; links no longer go to the shared topic)',
+      })
+      .superRefine((a, ctx) => {
+        // One name, one person: an id, alias or Slack user id listed twice (in any letter case) would
+        // make a two-person rule that one person satisfies, or one that nobody can.
+        const owner = new Map<string, number>();
+        a.approvers.forEach((approver, index) => {
+          // The keys identityMap builds (a Slack user id as `slack:<id>`), so no two can collide there.
+          const names = [
+            approver.id,
+            ...approver.aliases,
+            ...(approver.slackUserId ? [`slack:${approver.slackUserId}`] : []),
+          ];
+          for (const name of new Set(names.map(normaliseIdentity))) {
+            const first = owner.get(name);
+            if (first !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['approvers', index],
+                message: `"${name}" is listed for approvers[${first}] and approvers[${index}]; each name (id, alias or Slack user id, in any letter case) must belong to one approver`,
+              });
+            } else owner.set(name, index);
+          }
+        });
+      })
+      .optional(),
+    /**
+     * One-off ECS tasks at named points of a release: `preDeploy` (after the backup, before the new
+     * colour starts: work the new version needs at boot), `preTraffic` (after the health check and any
+     * approval, before any weight moves: migrations, smoke and load tests) and `postTraffic` (after
+     * 100% and its bake, with the old colour still warm). See functions/shared/hooks.ts.
+     */
+    hooks: hooksSchema,
+    /**
+     * Services released together with this one, each with its own two colours and a role (web,
+     * worker, singleton); one rollback puts the whole group back. See functions/shared/group.ts.
+     */
+    group: groupSchema,
+    /** No SetWeight starts inside one of these, unless the release was started with break-glass. */
+    freezeWindows: z.array(freezeWindow).max(50).default([]),
+    notify: z.strictObject({
+      sns: arn('sns', 'an SNS topic'),
+      /** Secrets Manager secret (name or ARN) holding a Slack incoming-webhook URL. */
+      slackWebhookSecret: secretRef.optional(),
+      /** Secrets Manager secret (name or ARN) holding a Microsoft Teams Workflows webhook URL. */
+      teamsWebhookSecret: secretRef.optional(),
+      /**
+       * Per channel, which notices it gets (state names, or `failures` / `outcomes`), e.g. Teams
+       * failures only. A channel not listed gets every notice (routing.ts).
+       */
+      events: routesSchema,
+    }),
+    /**
+     * The target this one is promoted from, and the gate: the same image digest must have ended
+     * Promoted there and soaked `soakMinutes` with no alarm and no rollback (promotion.ts).
+     */
+    promotesFrom: promotesFromSchema.optional(),
+  });
+};
+export type Target = z.infer<ReturnType<typeof targetSchema>>;
+
+const targetsFileSchema = () =>
+  z.strictObject({ targets: z.array(targetSchema()).min(1) }).superRefine((file, ctx) => {
     for (const issue of promotionIssues(file.targets)) {
       ctx.addIssue({
         code: 'custom',
@@ -407,7 +413,9 @@ export const TargetsFileSchema = z
       }
     });
   });
-export type TargetsFile = z.infer<typeof TargetsFileSchema>;
+export type TargetsFile = z.infer<ReturnType<typeof targetsFileSchema>>;
+
+let builtTargetsFileSchema: ReturnType<typeof targetsFileSchema> | undefined;
 
 /** What a target's hooks may not be, beyond each hook's own schema. */
 const hookIssues = (target: Target): { path: (string | number)[]; message: string }[] => {
@@ -518,7 +526,8 @@ export const formatIssues = (error: z.ZodError): string =>
 
 /** Parses a targets document; a bad one throws `InvalidInput` naming each wrong field. */
 export const parseTargets = (document: unknown, source = 'targets config'): TargetsFile => {
-  const result = TargetsFileSchema.safeParse(document);
+  builtTargetsFileSchema ??= targetsFileSchema();
+  const result = builtTargetsFileSchema.safeParse(document);
   if (!result.success) throw new InvalidInput(`${source} is invalid:\n${formatIssues(result.error)}`);
   return result.data;
 };
