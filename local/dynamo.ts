@@ -8,8 +8,9 @@ import type { AddressInfo } from 'node:net';
 import {
   CreateTableCommand,
   DeleteTableCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
+  waitUntilTableExists,
+  waitUntilTableNotExists,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type TableSchema, type Tables, tableSchemas } from '../functions/shared/store.ts';
@@ -173,32 +174,12 @@ export const skipSigning = (client: DynamoDBClient) => {
   );
 };
 
-const waitActive = async (client: DynamoDBClient, name: string) => {
-  for (let i = 0; i < 100; i++) {
-    const out = await client.send(new DescribeTableCommand({ TableName: name }));
-    if (out.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`table ${name} did not become ACTIVE`);
-};
-
 /**
- * DynamoDB deletes a table in the background (DELETING, then gone), and so does dynalite, on a timer
- * even at `deleteTableMs: 0`: a CreateTable of the same name sent before that timer fires is refused
- * with ResourceInUseException, as AWS refuses it. Waits as the SDK's `waitUntilTableNotExists` does.
+ * The SDK's own table waiters, polling every few real milliseconds: DynamoDB, like dynalite (on a
+ * timer even at 0 ms), creates and deletes a table in the background, and a CreateTable of a name
+ * still DELETING is refused with ResourceInUseException, as AWS refuses it.
  */
-const waitGone = async (client: DynamoDBClient, name: string) => {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await client.send(new DescribeTableCommand({ TableName: name }));
-    } catch (error) {
-      if ((error as Error).name === 'ResourceNotFoundException') return;
-      throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`table ${name} was not deleted`);
-};
+const tableWaiter = (client: DynamoDBClient) => ({ client, maxWaitTime: 5, minDelay: 0.005, maxDelay: 0.05 });
 
 const keySchema = (hash: string, range?: string) => [
   { AttributeName: hash, KeyType: 'HASH' as const },
@@ -214,7 +195,8 @@ export const resetTables = async (client: DynamoDBClient, tables: Tables) => {
       if ((error as Error).name !== 'ResourceNotFoundException') throw error;
     }
   }
-  for (const name of Object.values(tables)) await waitGone(client, name);
+  for (const name of Object.values(tables))
+    await waitUntilTableNotExists(tableWaiter(client), { TableName: name });
   for (const [key, schema] of Object.entries(tableSchemas) as [keyof Tables, TableSchema][]) {
     const attributes = [
       ...new Set([schema.partitionKey, schema.sortKey, schema.index?.partitionKey, schema.index?.sortKey]),
@@ -237,5 +219,6 @@ export const resetTables = async (client: DynamoDBClient, tables: Tables) => {
       }),
     );
   }
-  for (const name of Object.values(tables)) await waitActive(client, name);
+  for (const name of Object.values(tables))
+    await waitUntilTableExists(tableWaiter(client), { TableName: name });
 };

@@ -64,13 +64,14 @@ export class ReleaseFunction extends NodejsFunction {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
+        // As infra/bundling.ts says, which the bench and the bundle report build with.
+        target: bundleOptions.target,
+        minify: bundleOptions.minify,
+        sourceMap: bundleOptions.sourcemap,
         sourcesContent: bundleOptions.sourcesContent,
         // ESM output: some dependencies still call require(); give them one.
         banner: REQUIRE_SHIM,
-        mainFields: ['module', 'main'],
+        mainFields: bundleOptions.mainFields,
         // node:http and node:https through CommonJS, and the SDK's credential chain cut to the
         // environment Lambda sets: each cost every cold start (infra/bundling.ts). That assumes
         // Lambda's usual hand-over of the role's credentials in environment variables; a runtime
