@@ -485,6 +485,8 @@ interface ScaleResult {
   wallMs: number;
   peakRssMiB: number;
   stateTransitions: number;
+  /** Of those, retries: Step Functions running a failed state again. */
+  stateRetries: number;
   /** Calls to DynamoDB, and to the simulated services (attempted, and of those throttled). */
   calls: { dynamo: number; attempted: number; throttled: number };
   /** Lambda's execution environments over the run (bench/scale.ts). */
@@ -646,7 +648,11 @@ if (!process.argv.includes('--quick')) {
     `${rss.median} MiB`,
     `min ${rss.min}, max ${rss.max}; ${rss.max < 1024 ? 'goal < 1 GiB: met' : 'goal < 1 GiB: NOT met'}`,
   );
-  row('state transitions', String(first.stateTransitions));
+  row(
+    'state transitions',
+    String(first.stateTransitions),
+    `of which ${first.stateRetries} retries (each billed as a transition)`,
+  );
   out(`  rate limits: ${first.limits.join('; ')}`);
   out(
     `  RDS manual snapshot quota: ${first.snapshotQuota} (AWS's default is 100 per Region; a platform with ${first.releases} databases has raised it, or its releases past the 100th abort at BackupDatabase)`,

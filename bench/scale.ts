@@ -107,7 +107,9 @@ const result = {
   floor,
   wallMs: Math.round(wallMs),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  // Each retry is billed as a transition (local/step-functions.ts): these include them.
   stateTransitions: runtime.executions().reduce((n, e) => n + e.stateTransitions, 0),
+  stateRetries: runtime.executions().reduce((n, e) => n + e.retries, 0),
   // Lambda's execution environments (local/execution-environments.ts): how many were started, the
   // most invocations running at once, and what Lambda refused (the account's 1,000, the scaling rate).
   lambda: {

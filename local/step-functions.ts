@@ -73,7 +73,14 @@ export interface LocalExecution {
   output?: string;
   error?: string;
   cause?: string;
+  /**
+   * What Standard Workflows bill: a transition each time a state runs, and "each retry will be
+   * charged as an additional state transition" (aws.amazon.com/step-functions/pricing, read
+   * 2026-12-04). So a state entered once and retried twice counts 3.
+   */
   stateTransitions: number;
+  /** Of those, the retries (a Retry rule running the state again). */
+  retries: number;
   /** Virtual time each state was entered, in order. */
   history: { state: string; type: string; at: number }[];
   done: Promise<void>;
@@ -435,6 +442,7 @@ export class LocalStepFunctions {
       status: 'RUNNING',
       startDate,
       stateTransitions: 0,
+      retries: 0,
       history: [],
       done: Promise.resolve(),
     };
@@ -466,6 +474,9 @@ export class LocalStepFunctions {
           execution.stateTransitions++;
           execution.history.push({ state: event.state.name, type: event.state.type, at: Date.now() });
           this.hooks.onStateEntered?.(execution, event.state.name, event.state.type);
+        } else if (event.type === 'StateRetried') {
+          execution.stateTransitions++;
+          execution.retries++;
         } else if (
           (event.type === 'StateFailed' || event.type === 'StateCaught') &&
           parallels.has(event.state.name)
