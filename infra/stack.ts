@@ -628,7 +628,6 @@ export class SwitchyardStack extends Stack {
     allow(
       [
         'validate',
-        'deploy-inactive-colour',
         'register-wait',
         'wait-resume',
         'reconciler',

@@ -21,6 +21,7 @@ import type { ReleaseRecord } from './store.ts';
 import { withImage } from './task-definition.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'ecs' | 'ecr'>;
+type Store = Pick<ReleaseDeps, 'store'>['store'];
 
 /** The release's image as a task definition names it: its repository's URI and its digest. */
 const pinnedImage = async (input: PlannedStep, deps: Deps, release: ReleaseRecord): Promise<string> => {
@@ -151,25 +152,51 @@ export const registerRevision = async (
   );
 
 /**
- * The task definition the deploy rolls out: the revision registered before the preDeploy hooks (what
- * they ran), else the idle service's own if this release already registered it (a retried deploy),
- * else a new revision.
+ * Records `registered` as the release's revision unless one is recorded already, and answers the
+ * recorded one: the first record wins, so a retry (even one overlapping a still-running first
+ * invocation) and every later step use one revision. A revision that lost is left unused: revisions
+ * cost nothing, and Switchyard deletes none.
+ */
+export const recordRevision = async (
+  store: Store,
+  releaseId: string,
+  registered: string,
+): Promise<string> => {
+  const first = await store.updateRelease(
+    releaseId,
+    { revisionArn: registered },
+    { unlessSet: 'revisionArn' },
+  );
+  const recorded = first ? registered : (await store.getRelease(releaseId))?.revisionArn;
+  if (!recorded) throw new ResourceNotFound(`release record ${releaseId} lost its revision`);
+  return recorded;
+};
+
+/**
+ * The task definition the deploy rolls out: the release's recorded revision (registered before the
+ * preDeploy hooks, or by an earlier run of the deploy), else a new one, recorded before anything is
+ * deployed. A retried deploy so reads nothing from ECS once the revision is registered. Before, each
+ * run read the idle service and its definition to find a revision of its own: at a platform-wide
+ * rebuild, deploys re-run while RegisterTaskDefinition (1/s for the account) turned them away, and
+ * those reads used up ECS's read budget for every release (bench/scale.ts).
  */
 export const releaseRevision = async (
   input: PlannedStep,
-  deps: Deps,
+  deps: Deps & { store: Store },
   release: ReleaseRecord,
 ): Promise<string> => {
   if (release.revisionArn) return release.revisionArn;
   const { plan } = input;
-  return deployRevision(
+  const [imageRead, liveRead] = await Promise.allSettled([
+    pinnedImage(input, deps, release),
+    describeWithTags(deps.ecs, plan.fromTaskDefinitionArn),
+  ]);
+  const registered = await registerDescribed(
     deps.ecs,
     input.releaseId,
-    { cluster: plan.cluster, service: plan.toService, container: plan.container },
-    {
-      taskDefinitionArn: plan.fromTaskDefinitionArn,
-      base: release.taskDefinitionRequest as TaskDefinition | undefined,
-    },
-    pinnedImage(input, deps, release),
+    settled(liveRead),
+    { container: plan.container, base: release.taskDefinitionRequest as TaskDefinition | undefined },
+    settled(imageRead),
   );
+  return recordRevision(deps.store, input.releaseId, registered);
 };

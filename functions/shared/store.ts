@@ -90,8 +90,9 @@ export interface ReleaseRecord {
   previousTaskDefinitionArn?: string;
   taskDefinitionArn?: string;
   /**
-   * The release's new revision, registered before its preDeploy hooks ran it (register-revision);
-   * the deploy uses this one rather than registering another.
+   * The release's new revision, recorded as soon as it is registered: before its preDeploy hooks ran
+   * it (register-revision), or by the deploy. Every later run of either uses this one rather than
+   * registering another (shared/revision.ts recordRevision: the first record wins).
    */
   revisionArn?: string;
   snapshotId?: string;

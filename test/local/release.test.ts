@@ -217,6 +217,24 @@ describe('release on the embedded default', () => {
     expect((await releaseOf(t, 'v2'))?.outcome).toBe('Promoted');
   });
 
+  it('a deploy run again after its UpdateService was throttled rolls out the revision it registered, not a second one', async () => {
+    const t = await world({
+      // Past the SDK's 3 attempts: DeployInactiveColour fails Throttled and Step Functions runs it again.
+      api: [{ service: 'ECS', operation: 'UpdateService', error: 'ThrottlingException', times: 3 }],
+    });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const release = await releaseOf(t, 'v2');
+    expect(release?.outcome).toBe('Promoted');
+    expect(t.rt.executions()[0]?.retries).toBe(1);
+    // Before: the second run found the idle service still on the old definition and registered
+    // another revision, spending the account's RegisterTaskDefinition budget (1/s) again.
+    const registered = t.rt.account.callLog.filter((c) => c.call === 'ECS.RegisterTaskDefinition');
+    expect(registered).toHaveLength(1);
+    expect(release?.taskDefinitionArn).toBe(release?.revisionArn);
+    expect(liveImage(t)).toMatch(/@sha256:/);
+  });
+
   it('promotes both targets at once under tight API rate limits; throttled calls are retried, none is fatal', async () => {
     w = await startWorld({
       rateLimits: [

@@ -356,20 +356,27 @@ describe('deploy-inactive-colour and waits', () => {
     });
   });
 
-  it('reads the image URI, the idle service and the live definition side by side before registering', async () => {
+  it('reads the image URI and the live definition side by side, records the revision before deploying it, and a re-run reads nothing from ECS', async () => {
     const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
     const from = w.rt.account.callLog.length;
-    await w.rt.until(deploy({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps));
+    const deployed = await w.rt.until(deploy(input, w.deps));
     const calls = w.rt.account.callLog.slice(from);
     const startOf = (call: string) => calls.find((c) => c.call === call)?.at as number;
-    const first = startOf('ECR.DescribeRepositories');
-    expect(startOf('ECS.DescribeServices')).toBe(first);
-    // The live definition at once; the idle service's once its service is read.
-    const described = calls.filter((c) => c.call === 'ECS.DescribeTaskDefinition').map((c) => c.at);
-    expect(described).toHaveLength(2);
-    expect(described[0]).toBe(first);
-    expect(described[1]).toBeGreaterThan(first);
-    expect(startOf('ECS.RegisterTaskDefinition')).toBeGreaterThan(described[1] as number);
+    expect(startOf('ECS.DescribeTaskDefinition')).toBe(startOf('ECR.DescribeRepositories'));
+    // Only the live definition: the idle service is not read to find an earlier run's revision.
+    expect(calls.filter((c) => c.call.startsWith('ECS.Describe')).map((c) => c.call)).toEqual([
+      'ECS.DescribeTaskDefinition',
+    ]);
+    expect(startOf('ECS.RegisterTaskDefinition')).toBeGreaterThan(startOf('ECS.DescribeTaskDefinition'));
+    expect((await w.deps.store.getRelease('checkout-api-v2'))?.revisionArn).toBe(deployed.taskDefinitionArn);
+
+    // The step run again (Step Functions retrying it): the recorded revision, no read, no registration
+    // (the test listener is pointed again, as before).
+    const again = w.rt.account.callLog.length;
+    expect(await w.rt.until(deploy(input, w.deps))).toEqual(deployed);
+    const ecsAgain = w.rt.account.callLog.slice(again).filter((c) => /^(ECS|ECR)\./.test(c.call));
+    expect(ecsAgain.map((c) => c.call)).toEqual(['ECS.UpdateService']);
   });
 
   it('registers a pending wait, and the ECS event resumes it only once the service is stable', async () => {
