@@ -4,16 +4,18 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
+import { registrationWait, releaseTurn, waitingForTurn } from '../shared/registration-turns.ts';
 import { releaseRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2' | 'now'>;
 
 /**
  * Rolls the release's revision out on the idle colour's service at the live colour's size: the one
  * registered before the preDeploy hooks, else the live task definition registered again with the new
- * image pinned by digest (shared/revision.ts). Idempotent: a retry that finds the idle service
- * already on that image does not register another revision.
+ * image pinned by digest (shared/revision.ts). Idempotent: a retry rolls out the revision recorded
+ * by the run that registered it. A release that must first wait for its turn to register
+ * (shared/registration-turns.ts) answers `waitUntil`, and the state machine runs this again then.
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
@@ -22,6 +24,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; nothing deployed`);
+  if (!plan.deployTaskDefinitionArn && !release.revisionArn) {
+    const waitUntil = await registrationWait(deps, releaseTurn(deps.store, input.releaseId, release));
+    if (waitUntil) return waitingForTurn(waitUntil);
+  }
   const taskDefinitionArn = plan.deployTaskDefinitionArn ?? (await releaseRevision(input, deps, release));
 
   await deps.ecs.send(

@@ -3,4 +3,8 @@ import { plannedStepSchema } from '../shared/schemas.ts';
 
 export const inputSchema = plannedStepSchema;
 export type Input = z.infer<typeof inputSchema>;
-export type { Deployment as Output } from '../shared/ecs.ts';
+
+import type { Deployment } from '../shared/ecs.ts';
+
+/** The deployment, or when to run again: the release's turn to register is not yet due. */
+export type Output = Deployment | { waitUntil: string; summary: string };

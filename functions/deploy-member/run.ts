@@ -3,21 +3,29 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
+import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { deployRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
 
 /**
  * One member of the release's group: registers its live task definition again with the member's
  * image pinned by digest, and points its idle colour at it: a web member or a worker at the live
  * colour's size, a singleton at 0 (it starts only at the cut-over, once its old colour has stopped).
- * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered.
+ * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered. A
+ * member whose turn to register is not yet due answers `waitUntil` (shared/registration-turns.ts).
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { member } = input;
-  const halted = haltReason(await deps.store.getRelease(input.releaseId));
+  const release = await deps.store.getRelease(input.releaseId);
+  const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; ${member.name} not deployed`);
+  const waitUntil = await registrationWait(deps, {
+    recorded: release?.memberRegistrationTurns?.[member.name],
+    record: (turnAt) => deps.store.recordMemberTurn(input.releaseId, member.name, turnAt),
+  });
+  if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
   const taskDefinitionArn = await memberTaskDefinition(input, deps);
   const desiredCount = deployCount(member);
   await deps.ecs.send(

@@ -3,4 +3,8 @@ import { memberStepSchema } from '../shared/schemas.ts';
 
 export const inputSchema = memberStepSchema;
 export type Input = z.infer<typeof inputSchema>;
-export type { MemberStepOutput as Output } from '../shared/group.ts';
+
+import type { MemberStepOutput } from '../shared/group.ts';
+
+/** The member's deployment, or when to run again: its turn to register is not yet due. */
+export type Output = MemberStepOutput | { waitUntil: string; summary: string };

@@ -15,6 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CheckResult } from './analysis/judge.ts';
+import { TransientError } from './errors.ts';
 import type { MemberPlan } from './group.ts';
 import type { Compatibility, Figures, HookPoint, ThresholdResult } from './hooks.ts';
 import type { PromotionEvidence, Soak } from './promotion.ts';
@@ -95,6 +96,13 @@ export interface ReleaseRecord {
    * registering another (shared/revision.ts recordRevision: the first record wins).
    */
   revisionArn?: string;
+  /**
+   * The release's turn at RegisterTaskDefinition (registration-turns.ts), recorded when it had to
+   * wait for it: the deploy run after the wait keeps its place rather than queueing again.
+   */
+  registrationTurnAt?: string;
+  /** The same, for each group member's own registration (by member name). */
+  memberRegistrationTurns?: Record<string, string>;
   snapshotId?: string;
   /** Switchyard's older snapshots of this target deleted after this release (database.keepSnapshots). */
   prunedSnapshots?: string[];
@@ -466,6 +474,64 @@ export const createStore = (
       if (options.unlessSet) return conditionalWrite(write);
       await write;
       return true;
+    },
+
+    /** Records a group member's turn to register (the map is created on the first one). */
+    async recordMemberTurn(releaseId: string, member: string, turnAt: string): Promise<void> {
+      const update = (UpdateExpression: string, values: Record<string, unknown>, names = {}) =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId },
+            UpdateExpression,
+            ConditionExpression: 'attribute_exists(releaseId)',
+            ExpressionAttributeValues: values,
+            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          }),
+        );
+      await update('SET memberRegistrationTurns = if_not_exists(memberRegistrationTurns, :none)', {
+        ':none': {},
+      });
+      await update('SET memberRegistrationTurns.#m = :at', { ':at': turnAt }, { '#m': member });
+    },
+
+    /**
+     * The next turn (epoch ms) of a schedule shared by every release, one turn every `intervalMs`:
+     * the schedule's first free turn if it is now or later, else now. Each turn is taken by one
+     * atomic write on the schedule's item (no read, no retry on contention: a thousand releases at
+     * once each take the next turn in one write); a schedule found idle takes a second write, and
+     * only a turn that came due between the two repeats them.
+     */
+    async nextTurn(schedule: string, nowMs: number, intervalMs: number): Promise<number> {
+      const Key = { releaseId: schedule };
+      for (let tries = 0; tries < 5; tries++) {
+        try {
+          const busy = await doc.send(
+            new UpdateCommand({
+              TableName: tables.releases,
+              Key,
+              UpdateExpression: 'SET nextTurnAt = nextTurnAt + :interval',
+              ConditionExpression: 'nextTurnAt >= :now',
+              ExpressionAttributeValues: { ':interval': intervalMs, ':now': nowMs },
+              ReturnValues: 'UPDATED_NEW',
+            }),
+          );
+          return (busy.Attributes?.nextTurnAt as number) - intervalMs;
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+        }
+        const idle = doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key,
+            UpdateExpression: 'SET nextTurnAt = :next',
+            ConditionExpression: 'attribute_not_exists(nextTurnAt) OR nextTurnAt < :now',
+            ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs },
+          }),
+        );
+        if (await conditionalWrite(idle)) return nowMs;
+      }
+      throw new TransientError(`the ${schedule} schedule changed under every attempt to take a turn`);
     },
 
     /**

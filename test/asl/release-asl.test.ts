@@ -379,9 +379,30 @@ describe('release.asl.json', () => {
         'SnapshotTimedOut',
         'BackedUpBeforeHooks',
       ],
-      ['DeployInactiveColour', 'WaitForServiceStable', 'ServiceStableTimedOut'],
+      [
+        'DeployInactiveColour',
+        'IsDeployed',
+        'WaitForRegistrationTurn',
+        'WaitForServiceStable',
+        'ServiceStableTimedOut',
+      ],
       ['HasGroup', 'NoGroup', 'DeployGroup'],
     ]);
+  });
+
+  it('waits for the turn to register in a Wait state, then deploys again', () => {
+    const deploy = definition.States.Prepare?.Branches?.[1]?.States ?? {};
+    expect(deploy.DeployInactiveColour?.Next).toBe('IsDeployed');
+    expect(deploy.IsDeployed).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.deployment.waitUntil', IsPresent: true, Next: 'WaitForRegistrationTurn' }],
+      Default: 'WaitForServiceStable',
+    });
+    expect(deploy.WaitForRegistrationTurn).toMatchObject({
+      Type: 'Wait',
+      TimestampPath: '$.deployment.waitUntil',
+      Next: 'DeployInactiveColour',
+    });
   });
 
   it("invokes a migration's function once (only Lambda's throttling is retried), and its claim covers those retries", () => {
@@ -470,8 +491,20 @@ describe('release.asl.json', () => {
         'WaitForSnapshotBeforeHooks',
         'SnapshotBeforeHooksTimedOut',
       ],
-      ['RegisterRevision'],
+      ['RegisterRevision', 'IsRevisionRegistered', 'WaitForRevisionTurn', 'RevisionRegistered'],
     ]);
+    // Its turn to register not yet due, RegisterRevision runs again after a Wait; the branch's
+    // result is the revision alone, as before.
+    const revision = before.Branches?.[1]?.States ?? {};
+    expect(revision.IsRevisionRegistered).toMatchObject({
+      Choices: [{ Variable: '$.revision.waitUntil', IsPresent: true, Next: 'WaitForRevisionTurn' }],
+      Default: 'RevisionRegistered',
+    });
+    expect(revision.WaitForRevisionTurn).toMatchObject({
+      TimestampPath: '$.revision.waitUntil',
+      Next: 'RegisterRevision',
+    });
+    expect(revision.RevisionRegistered).toMatchObject({ Type: 'Pass', OutputPath: '$.revision', End: true });
     expect(before.Next).toBe('PreDeployHooks');
     expect(before.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['States.ALL'], 'CleanUpInactiveColour'],

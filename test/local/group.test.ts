@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
+import { REGISTRATION_SCHEDULE } from '../../functions/shared/registration-turns.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { type FaultPlan, invocation } from '../../local/faults.ts';
@@ -126,6 +127,34 @@ describe('release groups', () => {
     expect((cutover[0]?.startedAt ?? '') >= new Date(web[1] ?? 0).toISOString()).toBe(true);
     expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
+  });
+
+  it("its members take their turns to register when the account's registrations are busy, each waiting for its own → Promoted", async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    // Twelve registrations already scheduled: the primary and its three members take the next four
+    // turns, two of them past the ten a release may take at once.
+    for (let i = 0; i < 12; i++) await r.store.nextTurn(REGISTRATION_SCHEDULE, Date.now(), 1000);
+    const record = await release(r, 'v2');
+
+    expect(record.outcome).toBe('Promoted');
+    const waited = record.phases.filter((p) => /waiting for its turn to register/.test(p.detail ?? ''));
+    // The primary and the first member went within the ten early turns; the other two waited.
+    const members = target.group.map((m) => m.name);
+    expect(waited.map((p) => p.name)).toEqual(['DeployMember', 'DeployMember']);
+    expect(waited.map((p) => members.includes(p.detail?.split(':')[0] ?? ''))).toEqual([true, true]);
+    expect(
+      Object.keys(record.memberRegistrationTurns ?? {}).length + (record.registrationTurnAt ? 1 : 0),
+    ).toBe(waited.length);
+    const states = executionOf(r).history.map((h) => h.state);
+    expect(
+      states.filter((s) => s === 'WaitForMemberRegistrationTurn' || s === 'WaitForRegistrationTurn'),
+    ).toHaveLength(waited.length);
+    // One registration each, none refused, and every member's new colour runs its revision.
+    const registered = r.account.callLog.filter((c) => c.call === 'ECS.RegisterTaskDefinition');
+    expect(registered).toHaveLength(1 + target.group.length);
+    expect(registered.filter((c) => c.throttled)).toEqual([]);
+    expectGroupOn(services(r, target), 'green');
   });
 
   it('a worker that fails once traffic moved rolls the whole group back as one → RolledBack', async () => {

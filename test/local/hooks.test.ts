@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget } from '../../functions/shared/config.ts';
+import { REGISTRATION_SCHEDULE } from '../../functions/shared/registration-turns.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
@@ -592,6 +593,28 @@ describe('preDeploy hooks (boot-api: a Lambda precheck, then an expand migration
     [...r.account.ecs.services.values()].find((s) => s.name === 'boot-api-green');
   const calls = (r: LocalRuntime, call: string) => r.account.callLog.filter((c) => c.call === call).length;
 
+  it("wait for the release's turn to register when the account's registrations are busy, then run on that revision → Promoted", async () => {
+    const r = await world();
+    // Fifteen registrations already scheduled (a rebuild under way): boot-api's turn is 15 s away,
+    // 5 s past the ten a release may take at once.
+    for (let i = 0; i < 15; i++) await r.store.nextTurn(REGISTRATION_SCHEDULE, Date.now(), 1000);
+    const record = await release(r, 'boot-api', 'v2');
+
+    expect(record.outcome).toBe('Promoted');
+    const registering = record.phases.filter((p) => p.name === 'RegisterRevision');
+    expect(registering.map((p) => p.detail)).toEqual([
+      expect.stringMatching(/^waiting for its turn to register a task definition .*: at \S+Z$/),
+      expect.stringMatching(/^registered \S+:2 for the preDeploy hooks/),
+    ]);
+    const execution = r.executions().find((e) => e.name === record.releaseId);
+    expect(execution?.history.map((h) => h.state)).toContain('WaitForRevisionTurn');
+    // The hooks ran the revision registered after the wait, and the deploy rolled out that one.
+    expect(calls(r, 'ECS.RegisterTaskDefinition')).toBe(1);
+    const task = r.account.ecs.oneOff?.all().find((t) => t.command.join(' ') === 'python manage.py migrate');
+    expect(task?.taskDefinitionArn).toBe(record.revisionArn);
+    expect(record.taskDefinitionArn).toBe(record.revisionArn);
+  });
+
   it('run after the snapshot, on the registered revision, and the new colour starts only once they ended → Promoted', async () => {
     const r = await world();
     const record = await release(r, 'boot-api', 'v2');
@@ -729,8 +752,8 @@ describe('preDeploy hooks: the revision they run is the one deployed', () => {
     const [a, b] = await r.until(Promise.all([registerRevision(input, deps), registerRevision(input, deps)]));
     const record = await deps.store.getRelease(releaseId);
     const deployed = await r.until(releaseRevision(input, deps, record as ReleaseRecord));
-    expect(a.taskDefinitionArn).toBe(deployed);
-    expect(b.taskDefinitionArn).toBe(deployed);
+    expect(a).toMatchObject({ taskDefinitionArn: deployed });
+    expect(b).toMatchObject({ taskDefinitionArn: deployed });
     expect(record?.revisionArn).toBe(deployed);
   });
 

@@ -7,7 +7,7 @@ import { run as acquireLock } from '../../functions/acquire-lock/run.ts';
 import { run as backupDatabase, snapshotIdFor } from '../../functions/backup-database/run.ts';
 import { run as checkHealth } from '../../functions/check-health/run.ts';
 import { run as cleanUp } from '../../functions/clean-up-inactive-colour/run.ts';
-import { run as deploy } from '../../functions/deploy-inactive-colour/run.ts';
+import { run as deployRun } from '../../functions/deploy-inactive-colour/run.ts';
 import { run as notify } from '../../functions/notify/run.ts';
 import { run as reconcile } from '../../functions/reconciler/run.ts';
 import { run as recordOutcome } from '../../functions/record-outcome/run.ts';
@@ -25,6 +25,13 @@ import { run as waitResume } from '../../functions/wait-resume/run.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+/** DeployInactiveColour's deployment: a release alone never waits for its turn to register. */
+const deploy = async (...args: Parameters<typeof deployRun>) => {
+  const out = await deployRun(...args);
+  if ('waitUntil' in out) throw new Error(`the deploy waits for its turn until ${out.waitUntil}`);
+  return out;
+};
 
 let w: TestWorld;
 beforeEach(async () => {

@@ -1,0 +1,111 @@
+/**
+ * Turns at ECS RegisterTaskDefinition (functions/shared/registration-turns.ts): releases pushed at
+ * once take one turn each on a schedule shared by the account, one a second, and wait for it in a
+ * Wait state instead of polling a throttled API.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  REGISTRATION_SCHEDULE,
+  registrationWait,
+  releaseTurn,
+} from '../../functions/shared/registration-turns.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { publishedRateLimits } from '../../local/account/rate-limits.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { buildWorld, platformTargets } from '../../local/world.ts';
+
+/** One platform of 30 services, each live on v1 (one file: functions read their config once a process). */
+const COUNT = 30;
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-turns-'));
+const targetsFile = join(dir, 'targets.json');
+writeFileSync(targetsFile, JSON.stringify({ targets: platformTargets(COUNT) }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let rt: LocalRuntime | undefined;
+afterEach(async () => {
+  await rt?.dispose();
+  rt = undefined;
+});
+
+/** The platform, in an account enforcing the published rate limits. */
+const platform = async () => {
+  rt = await LocalRuntime.start({ targetsFile, rateLimits: publishedRateLimits }, (r) => {
+    for (const target of r.targets.targets) buildWorld(r.account, target, { liveTag: 'v1', tasks: 2 });
+  });
+  return rt;
+};
+
+describe('the registration schedule', () => {
+  it('gives releases at once one turn a second each, in one write apiece; an idle schedule starts again from now', async () => {
+    const { store } = await platform();
+    const at = Date.parse('2026-12-04T10:00:00.250Z');
+    const turns = [];
+    for (let i = 0; i < 25; i++) turns.push(await store.nextTurn(REGISTRATION_SCHEDULE, at, 1000));
+    expect(turns).toEqual(Array.from({ length: 25 }, (_, i) => at + i * 1000));
+    // A minute later the schedule has been idle: the next release's turn is now, not after the others'.
+    expect(await store.nextTurn(REGISTRATION_SCHEDULE, at + 60_000, 1000)).toBe(at + 60_000);
+    expect(await store.nextTurn(REGISTRATION_SCHEDULE, at + 60_000, 1000)).toBe(at + 61_000);
+  });
+
+  it('lets the first ten register at once and the rest wait for their turn, keeping it once recorded', async () => {
+    const { store } = await platform();
+    const now = new Date('2026-12-04T10:00:00.250Z');
+    const deps = { store, now: () => now };
+    const waits = [];
+    for (let i = 0; i < 13; i++) {
+      const releaseId = `svc-${i}-v2`;
+      await store.createRelease({
+        releaseId,
+        kind: 'release',
+        target: 'svc-001',
+        environment: 'prod',
+        trigger: { by: 'test', at: now.toISOString() },
+        executionArn: `arn:aws:states:us-east-1:123456789012:execution:switchyard-release:${releaseId}`,
+      } as never);
+      waits.push(await registrationWait(deps, releaseTurn(store, releaseId, {})));
+    }
+    // Turns 0-9 s are within half the bucket's burst (10 of 20): at once. Turn 10 s at 10:00:01, and so on.
+    expect(waits).toEqual([
+      ...Array(10).fill(undefined),
+      '2026-12-04T10:00:01Z',
+      '2026-12-04T10:00:02Z',
+      '2026-12-04T10:00:03Z',
+    ]);
+    const record = await store.getRelease('svc-12-v2');
+    expect(record?.registrationTurnAt).toBe('2026-12-04T10:00:12.250Z');
+    // Run again when its wait is over, it registers: it does not queue behind the releases since.
+    const later = { ...deps, now: () => new Date('2026-12-04T10:00:03Z') };
+    expect(await registrationWait(later, releaseTurn(store, 'svc-12-v2', record ?? {}))).toBeUndefined();
+  });
+});
+
+describe('a platform-wide rebuild under the published rate limits', () => {
+  it('registers each release once, never throttled, and promotes all of them', async () => {
+    const count = COUNT;
+    const runtime = await platform();
+    const pushed = runtime.targets.targets.map((t) => ({
+      target: t.name,
+      digest: runtime.account.ecr.push(t.image.repository, 'v2', { silent: false }).digest,
+    }));
+    await runtime.settle();
+    const records = await Promise.all(pushed.map((p) => runtime.release(releaseIdFor(p.target, p.digest))));
+    expect(records.map((r) => r?.outcome)).toEqual(Array(count).fill('Promoted'));
+
+    const registrations = runtime.account.callLog.filter((c) => c.call === 'ECS.RegisterTaskDefinition');
+    // Before: 30 deploys polled the bucket (20, then 1 a second), and the late ones were throttled.
+    expect(registrations.filter((c) => c.throttled)).toEqual([]);
+    expect(registrations).toHaveLength(count);
+    // Those past the first ten waited for their turn, and the record says so.
+    const waited = records.filter((r) =>
+      r?.phases.some((p) => p.name === 'DeployInactiveColour' && /waiting for its turn/.test(p.detail ?? '')),
+    );
+    expect(waited).toHaveLength(count - 10);
+    // One a second once the first ten went at once: the last registration 19-20 s after the first.
+    const span = (registrations.at(-1)?.at ?? 0) - (registrations[0]?.at ?? 0);
+    expect(span).toBeGreaterThanOrEqual(19_000);
+    expect(span).toBeLessThan(21_000);
+  });
+});
