@@ -31,7 +31,7 @@ import {
 import { awaitEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
-import type { Plan } from '../shared/schemas.ts';
+import { releaseTurns, takeTurns, waitingForTurn } from '../shared/registration-turns.ts';
 import { settled } from '../shared/settled.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
@@ -39,7 +39,7 @@ import { type ForwardState, liveColour, readWeights } from '../shared/traffic.ts
 import { otherColour } from '../shared/vocabulary.ts';
 import { groupLines, planGroup } from './group.ts';
 import { planHooks } from './hooks.ts';
-import type { Input } from './schema.ts';
+import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
   ReleaseDeps,
@@ -180,7 +180,7 @@ const checkTargetGroups = async (target: Target, deps: Deps, rule: PromiseSettle
  * Checks everything the release will touch before it touches anything, reading AWS (never a
  * stored "active colour"), and returns the plan: which colour goes live and at what size.
  */
-export const run = async (input: Input, deps: Deps): Promise<Plan> => {
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const { cluster, services } = target.ecs;
 
@@ -200,6 +200,25 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
       ? gate.evidence
       : { ...gate.evidence, overridden: gate.reason }
     : undefined;
+
+  // The release's turns to register (its revision, its members'), before any AWS read: at a
+  // platform-wide rebuild, validation goes at the pace registrations can (registration-turns.ts).
+  // Recorded with the plan below, or now if the release must wait for them.
+  const waited = input.plan?.registrationTurnAt;
+  const turns = await takeTurns(deps, waited, 1 + target.group.length);
+  const turnsRecord = waited
+    ? {}
+    : releaseTurns(
+        turns.turnAt,
+        target.group.map((m) => m.name),
+      );
+  if (turns.waitUntil) {
+    await deps.store.updateRelease(input.releaseId, turnsRecord);
+    return {
+      ...waitingForTurn(turns.waitUntil),
+      registrationTurnAt: new Date(turns.turnAt).toISOString(),
+    };
+  }
 
   // The AWS reads that need nothing from one another run side by side (one after another they were
   // about half of this step's time, on every release's way to its deployment); their verdicts are
@@ -282,6 +301,7 @@ export const run = async (input: Input, deps: Deps): Promise<Plan> => {
     );
 
   await deps.store.updateRelease(input.releaseId, {
+    ...turnsRecord,
     fromColour,
     toColour,
     previousTaskDefinitionArn: liveTaskDefinition,

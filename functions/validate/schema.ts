@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { strategySchema } from '../shared/config.ts';
+import type { Plan } from '../shared/schemas.ts';
 import { breakGlassSchema, imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { taskDefinitionFileSchema } from '../shared/task-definition.ts';
 
@@ -13,6 +14,10 @@ export const inputSchema = z.object({
   strategy: strategySchema.optional(),
   /** A release carrying its own task definition (task-definition.ts) instead of the live one's copy. */
   taskDefinition: taskDefinitionFileSchema.optional(),
+  /** Its own answer when it ran before and the release's turn to register was not yet due. */
+  plan: z.object({ registrationTurnAt: z.string().datetime() }).optional(),
 });
 export type Input = z.infer<typeof inputSchema>;
-export type { Plan as Output } from '../shared/schemas.ts';
+
+/** The plan, or when to run again: the release's turn to register is not yet due. */
+export type Output = Plan | { waitUntil: string; summary: string; registrationTurnAt: string };

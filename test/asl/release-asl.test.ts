@@ -390,6 +390,20 @@ describe('release.asl.json', () => {
     ]);
   });
 
+  it("waits for the release's turn to register before Validate reads anything, in a Wait state", () => {
+    expect(definition.States.Validate?.Next).toBe('IsPlanned');
+    expect(definition.States.IsPlanned).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.plan.waitUntil', IsPresent: true, Next: 'WaitForReleaseTurn' }],
+      Default: 'HasPreDeployHooks',
+    });
+    expect(definition.States.WaitForReleaseTurn).toMatchObject({
+      Type: 'Wait',
+      TimestampPath: '$.plan.waitUntil',
+      Next: 'Validate',
+    });
+  });
+
   it('waits for the turn to register in a Wait state, then deploys again', () => {
     const deploy = definition.States.Prepare?.Branches?.[1]?.States ?? {};
     expect(deploy.DeployInactiveColour?.Next).toBe('IsDeployed');
@@ -477,7 +491,8 @@ describe('release.asl.json', () => {
 
   it('runs preDeploy hooks after the snapshot and the revision, before anything is deployed; a failed one aborts', () => {
     const S = definition.States as Record<string, State & Record<string, unknown>>;
-    expect((S.Validate as unknown as { Next: string }).Next).toBe('HasPreDeployHooks');
+    expect((S.Validate as unknown as { Next: string }).Next).toBe('IsPlanned');
+    expect((S.IsPlanned as unknown as { Default: string }).Default).toBe('HasPreDeployHooks');
     expect(S.HasPreDeployHooks).toMatchObject({
       Choices: [{ Variable: '$.plan.hooks.preDeploy[0]', IsPresent: true, Next: 'PrepareForPreDeploy' }],
       Default: 'Prepare',

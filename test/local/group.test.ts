@@ -129,27 +129,37 @@ describe('release groups', () => {
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
   });
 
-  it("its members take their turns to register when the account's registrations are busy, each waiting for its own → Promoted", async () => {
+  it("takes the release's and its members' turns to register in a row, and each step waits for its own when the account's registrations are busy → Promoted", async () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
-    // Twelve registrations already scheduled: the primary and its three members take the next four
-    // turns, two of them past the ten a release may take at once.
+    // Twelve registrations already scheduled (09:00:00 to :11): the release's four turns are :12 to
+    // :15, and a step may go ten seconds ahead of its turn.
     for (let i = 0; i < 12; i++) await r.store.nextTurn(REGISTRATION_SCHEDULE, Date.now(), 1000);
     const record = await release(r, 'v2');
 
     expect(record.outcome).toBe('Promoted');
-    const waited = record.phases.filter((p) => /waiting for its turn to register/.test(p.detail ?? ''));
-    // The primary and the first member went within the ten early turns; the other two waited.
-    const members = target.group.map((m) => m.name);
-    expect(waited.map((p) => p.name)).toEqual(['DeployMember', 'DeployMember']);
-    expect(waited.map((p) => members.includes(p.detail?.split(':')[0] ?? ''))).toEqual([true, true]);
-    expect(
-      Object.keys(record.memberRegistrationTurns ?? {}).length + (record.registrationTurnAt ? 1 : 0),
-    ).toBe(waited.length);
+    expect(record.registrationTurnAt).toBe('2026-01-05T09:00:12.000Z');
+    expect(record.memberRegistrationTurns).toEqual({
+      api: '2026-01-05T09:00:13.000Z',
+      worker: '2026-01-05T09:00:14.000Z',
+      beat: '2026-01-05T09:00:15.000Z',
+    });
+    // Validate waited before reading anything; the members whose turns were still more than ten
+    // seconds away when the deploy reached them waited for theirs.
+    const waited = record.phases
+      .filter((p) => /waiting for its turn to register/.test(p.detail ?? ''))
+      .map((p) => [p.name, p.detail?.replace(/ ?waiting for .*: at /, ' until ').trim()]);
+    expect(waited).toEqual([
+      ['Validate', 'until 2026-01-05T09:00:02Z'],
+      ['DeployMember', 'beat: until 2026-01-05T09:00:05Z'],
+      ['DeployMember', 'worker: until 2026-01-05T09:00:04Z'],
+    ]);
     const states = executionOf(r).history.map((h) => h.state);
-    expect(
-      states.filter((s) => s === 'WaitForMemberRegistrationTurn' || s === 'WaitForRegistrationTurn'),
-    ).toHaveLength(waited.length);
+    expect(states.filter((s) => s.startsWith('WaitFor') && s.endsWith('Turn'))).toEqual([
+      'WaitForReleaseTurn',
+      'WaitForMemberRegistrationTurn',
+      'WaitForMemberRegistrationTurn',
+    ]);
     // One registration each, none refused, and every member's new colour runs its revision.
     const registered = r.account.callLog.filter((c) => c.call === 'ECS.RegisterTaskDefinition');
     expect(registered).toHaveLength(1 + target.group.length);

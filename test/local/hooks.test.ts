@@ -601,13 +601,16 @@ describe('preDeploy hooks (boot-api: a Lambda precheck, then an expand migration
     const record = await release(r, 'boot-api', 'v2');
 
     expect(record.outcome).toBe('Promoted');
-    const registering = record.phases.filter((p) => p.name === 'RegisterRevision');
-    expect(registering.map((p) => p.detail)).toEqual([
-      expect.stringMatching(/^waiting for its turn to register a task definition .*: at \S+Z$/),
+    // Validate waited for the release's turn before reading anything; RegisterRevision, on that
+    // recorded turn, then registered at once.
+    const detail = (name: string) => record.phases.filter((p) => p.name === name).map((p) => p.detail);
+    expect(detail('Validate')[0]).toMatch(/^waiting for its turn to register a task definition .*: at \S+Z$/);
+    expect(detail('RegisterRevision')).toEqual([
       expect.stringMatching(/^registered \S+:2 for the preDeploy hooks/),
     ]);
     const execution = r.executions().find((e) => e.name === record.releaseId);
-    expect(execution?.history.map((h) => h.state)).toContain('WaitForRevisionTurn');
+    const states = execution?.history.map((h) => h.state) ?? [];
+    expect(states.filter((s) => s.endsWith('Turn'))).toEqual(['WaitForReleaseTurn']);
     // The hooks ran the revision registered after the wait, and the deploy rolled out that one.
     expect(calls(r, 'ECS.RegisterTaskDefinition')).toBe(1);
     const task = r.account.ecs.oneOff?.all().find((t) => t.command.join(' ') === 'python manage.py migrate');

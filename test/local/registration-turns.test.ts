@@ -98,11 +98,17 @@ describe('a platform-wide rebuild under the published rate limits', () => {
     // Before: 30 deploys polled the bucket (20, then 1 a second), and the late ones were throttled.
     expect(registrations.filter((c) => c.throttled)).toEqual([]);
     expect(registrations).toHaveLength(count);
-    // Those past the first ten waited for their turn, and the record says so.
-    const waited = records.filter((r) =>
-      r?.phases.some((p) => p.name === 'DeployInactiveColour' && /waiting for its turn/.test(p.detail ?? '')),
-    );
-    expect(waited).toHaveLength(count - 10);
+    // Those past the first ten waited for their turn before Validate read anything (validation goes
+    // at the pace registrations can), the record says so, and the deploy then went at once.
+    const waitedIn = (step: string) =>
+      records.filter((r) =>
+        r?.phases.some((p) => p.name === step && /waiting for its turn/.test(p.detail ?? '')),
+      );
+    expect(waitedIn('Validate')).toHaveLength(count - 10);
+    expect(waitedIn('DeployInactiveColour')).toHaveLength(0);
+    // Validate's reads were never throttled either: before, thirty validations read at once.
+    const throttledReads = runtime.account.callLog.filter((c) => c.throttled && c.by === 'validate');
+    expect(throttledReads).toEqual([]);
     // One a second once the first ten went at once: the last registration 19-20 s after the first.
     const span = (registrations.at(-1)?.at ?? 0) - (registrations[0]?.at ?? 0);
     expect(span).toBeGreaterThanOrEqual(19_000);

@@ -20,11 +20,18 @@ import type { Plan } from '../../functions/shared/schemas.ts';
 import { allTo, setWeights } from '../../functions/shared/traffic.ts';
 import { run as shiftTraffic } from '../../functions/shift-traffic/run.ts';
 import { run as startRelease } from '../../functions/start-release/run.ts';
-import { run as validate } from '../../functions/validate/run.ts';
+import { run as validateRun } from '../../functions/validate/run.ts';
 import { run as waitResume } from '../../functions/wait-resume/run.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+/** Validate's plan: a release alone never waits for its turn to register. */
+const validate = async (...args: Parameters<typeof validateRun>) => {
+  const out = await validateRun(...args);
+  if ('waitUntil' in out) throw new Error(`validate waits for its turn until ${out.waitUntil}`);
+  return out;
+};
 
 /** DeployInactiveColour's deployment: a release alone never waits for its turn to register. */
 const deploy = async (...args: Parameters<typeof deployRun>) => {
@@ -384,6 +391,26 @@ describe('deploy-inactive-colour and waits', () => {
     expect(await w.rt.until(deploy(input, w.deps))).toEqual(deployed);
     const ecsAgain = w.rt.account.callLog.slice(again).filter((c) => /^(ECS|ECR)\./.test(c.call));
     expect(ecsAgain.map((c) => c.call)).toEqual(['ECS.UpdateService']);
+  });
+
+  it('answers when to run again while its recorded turn to register is more than ten seconds away, then registers on it', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan };
+    // Validate recorded the release's turn; here a rebuild put it 30 s from now.
+    const turnAt = Math.ceil(Date.now() / 1000) * 1000 + 30_000;
+    await w.deps.store.updateRelease('checkout-api-v2', {
+      registrationTurnAt: new Date(turnAt).toISOString(),
+    });
+    const from = w.rt.account.callLog.length;
+    expect(await w.rt.until(deployRun(input, w.deps))).toEqual({
+      waitUntil: new Date(turnAt - 10_000).toISOString().replace('.000Z', 'Z'),
+      summary: expect.stringMatching(/^waiting for its turn to register a task definition/),
+    });
+    expect(w.rt.account.callLog.slice(from)).toEqual([]);
+    // The Wait state's time: the step runs again, and registers.
+    await w.rt.wait(21);
+    const deployed = await w.rt.until(deploy(input, w.deps));
+    expect(deployed.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
   });
 
   it('registers a pending wait, and the ECS event resumes it only once the service is stable', async () => {
