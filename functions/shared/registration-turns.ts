@@ -1,51 +1,69 @@
 /**
- * Turns at ECS RegisterTaskDefinition, shared by every release in the account.
+ * Turns: how a platform-wide rebuild goes through the account's shared API budget without polling it.
  *
  * ECS admits RegisterTaskDefinition from a bucket of 20 calls refilled at one a second, per account
  * and Region (docs.aws.amazon.com/AmazonECS/latest/APIReference/request-throttling.html, "Request
- * token bucket sizes and refill rates", read 2026-11-23). Each release registers one revision, so at
- * a platform-wide rebuild a thousand deploys reach it at once. Polling it (throttled past the SDK's
- * retries, the step fails and Step Functions runs it again later) cost 18 throttled registrations
- * and 15 runs of the deploy per release in `bench/scale.ts`, and left nothing of the bucket to the
- * account's other callers. Instead, each registration has a turn on one schedule, one turn a
- * second, and the state machine waits for it in a Wait state: no Lambda runs, and no call is made,
- * until the turn comes. Validate takes a release's turns (its own and its members') before it reads
- * anything, so a rebuild's releases go through validation at the pace they can register, instead of
- * a thousand validations reading ECS and ELBv2 at once; the deploy steps then find their turns
- * recorded. A step that finds none (a retried release record, a test) takes its own.
+ * token bucket sizes and refill rates", read 2026-11-23). Each release registers one revision (and
+ * one per group member), so at a rebuild a thousand deploys reach it at once. Polling it (throttled
+ * past the SDK's retries, the step fails and Step Functions runs it again later) cost 18 throttled
+ * registrations and 15 runs of the deploy per release in `bench/scale.ts`, and left nothing of the
+ * bucket to the account's other callers. And a thousand validations read ECS and ELBv2 at once
+ * (ELBv2 Describe* admits 10 a second, 40 at once), and ran 6 times per release.
+ *
+ * Instead each of those has a turn on a schedule shared by the account, and the state machine waits
+ * for it in a Wait state: no Lambda runs and no call is made until the turn comes. Validate takes a
+ * validation turn, and the release's registration turns (its revision's, then each member's, one a
+ * second in a row) which it records; DeployInactiveColour, RegisterRevision and DeployMember go on
+ * their recorded turn (a step that finds none takes its own).
  */
 import type { ReleaseDeps } from './deps.ts';
 import type { ReleaseRecord } from './store.ts';
 
-/** The bucket as ECS publishes it. */
-export const REGISTRATION_BUCKET = { burst: 20, perSecond: 1 } as const;
-
-/** The schedule's item in the releases table (no `target`: no history query sees it). */
-export const REGISTRATION_SCHEDULE = 'turns#ecs:RegisterTaskDefinition';
-
-const INTERVAL_MS = 1000 / REGISTRATION_BUCKET.perSecond;
+export interface Schedule {
+  /** Its item in the releases table (no `target`: no history query sees it). */
+  item: string;
+  /** One turn every this many ms. */
+  intervalMs: number;
+  /** How many turns ahead a step may go at once. */
+  earlyTurns: number;
+}
 
 /**
- * How far ahead of its turn a deploy may register: half the bucket's burst. A few releases at once
- * register at once, as they did before, and the other half of the burst is left to the account's
- * other callers (a pipeline, Terraform).
+ * RegisterTaskDefinition at the bucket's rate, one a second. A step may go ten turns ahead, half the
+ * bucket's burst: a few releases at once register at once, as they did before, and the other half
+ * is left to the account's other callers (a pipeline, Terraform).
  */
-const EARLY_MS = (REGISTRATION_BUCKET.burst / 2) * INTERVAL_MS;
+export const REGISTRATIONS: Schedule = {
+  item: 'turns#ecs:RegisterTaskDefinition',
+  intervalMs: 1000,
+  earlyTurns: 10,
+};
 
 /**
- * Takes `count` turns in a row (or keeps the first of them, `recorded`): when the first is, and when
- * a step may go ahead (`waitUntil`: undefined for now, else a Wait state's timestamp, whole seconds).
+ * Validations, two a second (ten at once). A validation reads ELBv2 once or twice (the rule; target
+ * groups it does not name) and ECS twice (the services, the live definition): two a second use at
+ * most 4 of ELBv2's 10 reads a second, and leave the rest to the releases' later steps (health,
+ * shifts, bakes). Faster than registrations, so the releases' snapshots (minutes each) start early
+ * and are done by the time their turn to register comes.
+ */
+export const VALIDATIONS: Schedule = { item: 'turns#switchyard:Validate', intervalMs: 500, earlyTurns: 10 };
+
+/**
+ * Takes `count` turns in a row on `schedule` (or keeps the first of them, `recorded`): when the
+ * first is (epoch ms), and when its step may go (`waitUntil`: undefined for now, else a Wait state's
+ * timestamp, in whole seconds).
  */
 export const takeTurns = async (
   deps: Pick<ReleaseDeps, 'store' | 'now'>,
+  schedule: Schedule,
   recorded: string | undefined,
   count = 1,
 ): Promise<{ turnAt: number; waitUntil: string | undefined }> => {
   const now = deps.now().getTime();
   const turnAt = recorded
     ? Date.parse(recorded)
-    : await deps.store.nextTurn(REGISTRATION_SCHEDULE, now, count * INTERVAL_MS);
-  const goAt = Math.ceil((turnAt - EARLY_MS) / 1000) * 1000;
+    : await deps.store.nextTurn(schedule.item, now, count * schedule.intervalMs);
+  const goAt = Math.ceil((turnAt - schedule.earlyTurns * schedule.intervalMs) / 1000) * 1000;
   return {
     turnAt,
     waitUntil: goAt <= now ? undefined : new Date(goAt).toISOString().replace(/\.000Z$/, 'Z'),
@@ -61,7 +79,7 @@ export const registrationWait = async (
   deps: Pick<ReleaseDeps, 'store' | 'now'>,
   turn: { recorded: string | undefined; record: (turnAt: string) => Promise<unknown> },
 ): Promise<string | undefined> => {
-  const { turnAt, waitUntil } = await takeTurns(deps, turn.recorded);
+  const { turnAt, waitUntil } = await takeTurns(deps, REGISTRATIONS, turn.recorded);
   if (waitUntil && !turn.recorded) await turn.record(new Date(turnAt).toISOString());
   return waitUntil;
 };
@@ -72,7 +90,7 @@ export const releaseTurns = (turnAt: number, members: readonly string[]) => ({
   ...(members.length > 0
     ? {
         memberRegistrationTurns: Object.fromEntries(
-          members.map((m, i) => [m, new Date(turnAt + (i + 1) * INTERVAL_MS).toISOString()]),
+          members.map((m, i) => [m, new Date(turnAt + (i + 1) * REGISTRATIONS.intervalMs).toISOString()]),
         ),
       }
     : {}),
@@ -89,7 +107,11 @@ export const releaseTurn = (
 });
 
 /** What a step answers while its turn is not yet due: the state machine waits, then runs it again. */
-export const waitingForTurn = (waitUntil: string, who = '') => ({
+export const waitingForTurn = (
+  waitUntil: string,
+  who = '',
+  what = 'register a task definition (ECS admits 1 a second per account)',
+) => ({
   waitUntil,
-  summary: `${who}waiting for its turn to register a task definition (ECS admits 1 a second per account): at ${waitUntil}`,
+  summary: `${who}waiting for its turn to ${what}: at ${waitUntil}`,
 });

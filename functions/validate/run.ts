@@ -31,7 +31,13 @@ import {
 import { awaitEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
-import { releaseTurns, takeTurns, waitingForTurn } from '../shared/registration-turns.ts';
+import {
+  REGISTRATIONS,
+  releaseTurns,
+  takeTurns,
+  VALIDATIONS,
+  waitingForTurn,
+} from '../shared/registration-turns.ts';
 import { settled } from '../shared/settled.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
@@ -201,22 +207,30 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       : { ...gate.evidence, overridden: gate.reason }
     : undefined;
 
-  // The release's turns to register (its revision, its members'), before any AWS read: at a
-  // platform-wide rebuild, validation goes at the pace registrations can (registration-turns.ts).
-  // Recorded with the plan below, or now if the release must wait for them.
-  const waited = input.plan?.registrationTurnAt;
-  const turns = await takeTurns(deps, waited, 1 + target.group.length);
-  const turnsRecord = waited
-    ? {}
-    : releaseTurns(
-        turns.turnAt,
+  // Before any AWS read, the release's turn to be validated, and its turns to register (its
+  // revision's, its members'), taken once: at a platform-wide rebuild, releases are validated and
+  // registered at the pace the account's API budget allows (registration-turns.ts). The registration
+  // turns are recorded with the plan below, or now if the release must wait for its validation.
+  const waited = input.plan?.validationTurnAt;
+  const validation = await takeTurns(deps, VALIDATIONS, waited);
+  const registration = waited
+    ? undefined
+    : await takeTurns(deps, REGISTRATIONS, undefined, 1 + target.group.length);
+  const turnsRecord = registration
+    ? releaseTurns(
+        registration.turnAt,
         target.group.map((m) => m.name),
-      );
-  if (turns.waitUntil) {
+      )
+    : {};
+  if (validation.waitUntil) {
     await deps.store.updateRelease(input.releaseId, turnsRecord);
     return {
-      ...waitingForTurn(turns.waitUntil),
-      registrationTurnAt: new Date(turns.turnAt).toISOString(),
+      ...waitingForTurn(
+        validation.waitUntil,
+        '',
+        'be validated (two releases a second, for ELBv2 and ECS reads)',
+      ),
+      validationTurnAt: new Date(validation.turnAt).toISOString(),
     };
   }
 

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
-import { REGISTRATION_SCHEDULE } from '../../functions/shared/registration-turns.ts';
+import { REGISTRATIONS } from '../../functions/shared/registration-turns.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { type FaultPlan, invocation } from '../../local/faults.ts';
@@ -132,9 +132,9 @@ describe('release groups', () => {
   it("takes the release's and its members' turns to register in a row, and each step waits for its own when the account's registrations are busy → Promoted", async () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');
-    // Twelve registrations already scheduled (09:00:00 to :11): the release's four turns are :12 to
-    // :15, and a step may go ten seconds ahead of its turn.
-    for (let i = 0; i < 12; i++) await r.store.nextTurn(REGISTRATION_SCHEDULE, Date.now(), 1000);
+    // Twelve registrations already scheduled (09:00:00 to :11): Validate takes the release's four
+    // turns, :12 to :15, and a step may go ten seconds ahead of its turn.
+    for (let i = 0; i < 12; i++) await r.store.nextTurn(REGISTRATIONS.item, Date.now(), 1000);
     const record = await release(r, 'v2');
 
     expect(record.outcome).toBe('Promoted');
@@ -144,19 +144,17 @@ describe('release groups', () => {
       worker: '2026-01-05T09:00:14.000Z',
       beat: '2026-01-05T09:00:15.000Z',
     });
-    // Validate waited before reading anything; the members whose turns were still more than ten
-    // seconds away when the deploy reached them waited for theirs.
+    // The members whose turns were still more than ten seconds away when the deploy reached them
+    // waited for theirs; the primary's came in time.
     const waited = record.phases
       .filter((p) => /waiting for its turn to register/.test(p.detail ?? ''))
       .map((p) => [p.name, p.detail?.replace(/ ?waiting for .*: at /, ' until ').trim()]);
     expect(waited).toEqual([
-      ['Validate', 'until 2026-01-05T09:00:02Z'],
       ['DeployMember', 'beat: until 2026-01-05T09:00:05Z'],
       ['DeployMember', 'worker: until 2026-01-05T09:00:04Z'],
     ]);
     const states = executionOf(r).history.map((h) => h.state);
     expect(states.filter((s) => s.startsWith('WaitFor') && s.endsWith('Turn'))).toEqual([
-      'WaitForReleaseTurn',
       'WaitForMemberRegistrationTurn',
       'WaitForMemberRegistrationTurn',
     ]);
@@ -168,9 +166,10 @@ describe('release groups', () => {
   });
 
   it('a worker that fails once traffic moved rolls the whole group back as one → RolledBack', async () => {
-    // The worker starts fine and passes the health check, then exits 1 on real work (150 s after
-    // it started: inside the canary's bake).
-    const r = await world({ crashAfterSeconds: { 'bugs-worker:v2': 150 } });
+    // The worker starts fine and passes the health check, then exits 1 on real work (140 s after
+    // it started: inside the canary's bake, and not in the second the reconciler looks, which would
+    // take the slower path this test does not check).
+    const r = await world({ crashAfterSeconds: { 'bugs-worker:v2': 140 } });
     const target = findTarget(r.targets, 'bugs');
     const overlaps = watchSingletons(r, target);
     const record = await release(r, 'v2');

@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget } from '../../functions/shared/config.ts';
-import { REGISTRATION_SCHEDULE } from '../../functions/shared/registration-turns.ts';
+import { REGISTRATIONS } from '../../functions/shared/registration-turns.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
@@ -597,20 +597,19 @@ describe('preDeploy hooks (boot-api: a Lambda precheck, then an expand migration
     const r = await world();
     // Fifteen registrations already scheduled (a rebuild under way): boot-api's turn is 15 s away,
     // 5 s past the ten a release may take at once.
-    for (let i = 0; i < 15; i++) await r.store.nextTurn(REGISTRATION_SCHEDULE, Date.now(), 1000);
+    for (let i = 0; i < 15; i++) await r.store.nextTurn(REGISTRATIONS.item, Date.now(), 1000);
     const record = await release(r, 'boot-api', 'v2');
 
     expect(record.outcome).toBe('Promoted');
-    // Validate waited for the release's turn before reading anything; RegisterRevision, on that
-    // recorded turn, then registered at once.
+    // Validate took the release's turn and went on; RegisterRevision waited for that turn.
     const detail = (name: string) => record.phases.filter((p) => p.name === name).map((p) => p.detail);
-    expect(detail('Validate')[0]).toMatch(/^waiting for its turn to register a task definition .*: at \S+Z$/);
     expect(detail('RegisterRevision')).toEqual([
+      expect.stringMatching(/^waiting for its turn to register a task definition .*: at \S+Z$/),
       expect.stringMatching(/^registered \S+:2 for the preDeploy hooks/),
     ]);
     const execution = r.executions().find((e) => e.name === record.releaseId);
     const states = execution?.history.map((h) => h.state) ?? [];
-    expect(states.filter((s) => s.endsWith('Turn'))).toEqual(['WaitForReleaseTurn']);
+    expect(states.filter((s) => s.endsWith('Turn'))).toEqual(['WaitForRevisionTurn']);
     // The hooks ran the revision registered after the wait, and the deploy rolled out that one.
     expect(calls(r, 'ECS.RegisterTaskDefinition')).toBe(1);
     const task = r.account.ecs.oneOff?.all().find((t) => t.command.join(' ') === 'python manage.py migrate');
