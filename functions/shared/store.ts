@@ -497,14 +497,25 @@ export const createStore = (
 
     /**
      * The next turn (epoch ms) of a schedule shared by every release, one turn every `intervalMs`:
-     * the schedule's first free turn if it is now or later, else now. Each turn is taken by one
-     * atomic write on the schedule's item (no read, no retry on contention: a thousand releases at
-     * once each take the next turn in one write); a schedule found idle takes a second write, and
-     * only a turn that came due between the two repeats them.
+     * the schedule's first free turn if it is now or later, else now. A turn is taken by an atomic
+     * write on the schedule's item, never a read and a write: an idle schedule (the usual case, a
+     * release alone) is restarted from now in one write; a busy one (a rebuild: a thousand releases
+     * at once) gives each its next turn in a second write, with no retry on contention. Only a
+     * schedule that fell idle between the two repeats them.
      */
     async nextTurn(schedule: string, nowMs: number, intervalMs: number): Promise<number> {
       const Key = { releaseId: schedule };
       for (let tries = 0; tries < 5; tries++) {
+        const idle = doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key,
+            UpdateExpression: 'SET nextTurnAt = :next',
+            ConditionExpression: 'attribute_not_exists(nextTurnAt) OR nextTurnAt < :now',
+            ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs },
+          }),
+        );
+        if (await conditionalWrite(idle)) return nowMs;
         try {
           const busy = await doc.send(
             new UpdateCommand({
@@ -520,16 +531,6 @@ export const createStore = (
         } catch (error) {
           if (!isConditionFailure(error)) throw error;
         }
-        const idle = doc.send(
-          new UpdateCommand({
-            TableName: tables.releases,
-            Key,
-            UpdateExpression: 'SET nextTurnAt = :next',
-            ConditionExpression: 'attribute_not_exists(nextTurnAt) OR nextTurnAt < :now',
-            ExpressionAttributeValues: { ':next': nowMs + intervalMs, ':now': nowMs },
-          }),
-        );
-        if (await conditionalWrite(idle)) return nowMs;
       }
       throw new TransientError(`the ${schedule} schedule changed under every attempt to take a turn`);
     },

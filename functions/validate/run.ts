@@ -212,10 +212,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // registered at the pace the account's API budget allows (registration-turns.ts). The registration
   // turns are recorded with the plan below, or now if the release must wait for its validation.
   const waited = input.plan?.validationTurnAt;
-  const validation = await takeTurns(deps, VALIDATIONS, waited);
-  const registration = waited
-    ? undefined
-    : await takeTurns(deps, REGISTRATIONS, undefined, 1 + target.group.length);
+  const [validation, registration] = await Promise.all([
+    takeTurns(deps, VALIDATIONS, waited),
+    waited ? undefined : takeTurns(deps, REGISTRATIONS, undefined, 1 + target.group.length),
+  ]);
   const turnsRecord = registration
     ? releaseTurns(
         registration.turnAt,

@@ -35,7 +35,7 @@ const platform = async () => {
 };
 
 describe('the registration schedule', () => {
-  it('gives releases at once one turn a second each, in one write apiece; an idle schedule starts again from now', async () => {
+  it('gives releases at once one turn a second each; an idle schedule starts again from now', async () => {
     const { store } = await platform();
     const at = Date.parse('2026-12-04T10:00:00.250Z');
     const turns = [];
