@@ -232,7 +232,7 @@ export const planRelease = async (
     steps.push({ step, what, seconds, source });
   add(
     'AcquireLock, Validate',
-    `take ${t.name}'s lock; check the image, the task definition and the traffic`,
+    `take ${t.name}'s lock and its turns (when many releases start at once, they are validated two a second and register one a second: ECS and ELBv2's budget for the account); check the image, the task definition and the traffic`,
     timed(['AcquireLock', 'Validate'], undefined, ESTIMATES.quick),
   );
   const hookStep = (h: Hook, point: HookPoint) =>

@@ -70,6 +70,8 @@ describe('switchyard plan', () => {
       'ScaleDownOldColour',
     ]);
     expect(result.text).toContain('ask bob@example.com (email, slack; not alice@example.com, who asks)');
+    // An operator planning during a rebuild learns why the first step may wait.
+    expect(result.text).toContain('validated two a second and register one a second');
     expect(result.text).toContain('nothing is changed by this command');
 
     // Only reads reached the account; the tables and ECR are as they were.
