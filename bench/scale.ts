@@ -123,6 +123,8 @@ const result = {
   // Every call the functions made to the simulated account, and how many of them were throttled.
   calls: {
     dynamo: runtime.dynamoCalls,
+    // Writes DynamoDB refused past an item's partition throughput (local/dynamo-partitions.ts), by item.
+    dynamoThrottled: Object.fromEntries(runtime.partitions.throttled),
     attempted: runtime.account.callLog.length,
     throttled: runtime.account.callLog.filter((c) => c.throttled).length,
   },

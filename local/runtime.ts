@@ -30,7 +30,13 @@ import {
 } from '../functions/shared/event-patterns.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { releaseIdFor, releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
-import { createStore, type ReleaseRecord, type Store, type Tables } from '../functions/shared/store.ts';
+import {
+  createStore,
+  type ReleaseRecord,
+  type Store,
+  type Tables,
+  tableSchemas,
+} from '../functions/shared/store.ts';
 import { type TaskDefinitionFile, taskDefinitionKey } from '../functions/shared/task-definition.ts';
 import { type IfRunning, TriggerSource } from '../functions/shared/vocabulary.ts';
 import {
@@ -49,6 +55,7 @@ import { startApprovalServer } from './approval-server.ts';
 import { type AwsEvent, EventBus } from './bus.ts';
 import { IoTracker, VirtualClock } from './clock.ts';
 import { resetTables, skipSigning, startDynalite } from './dynamo.ts';
+import { PARTITION_WRITES_PER_SECOND, PartitionLimits, partitionKeysOf } from './dynamo-partitions.ts';
 import { ASYNC_RETRY_DELAYS_MS, type ConcurrencyLimits } from './execution-environments.ts';
 import { type FaultPlan, Faults, invocation } from './faults.ts';
 import { LocalLambda } from './lambda.ts';
@@ -220,7 +227,18 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       // Only a function's calls take virtual time: a test or the CLI reading the store directly
       // runs outside the loop that moves the clock.
       latencyMs: () => (current && invocation.getStore() ? current.dynamoLatencyMs() : 0),
-      fault: (operation) => current?.faults.apiFault('DynamoDB', operation),
+      fault: (operation, input) =>
+        current?.faults.apiFault('DynamoDB', operation) ??
+        // A function's write past its item's partition throughput (local/dynamo-partitions.ts).
+        (current && invocation.getStore() && !current.partitions.admits(operation, input)
+          ? {
+              error: 'ProvisionedThroughputExceededException',
+              message: `DynamoDB.${operation}: KeyRangeThroughputExceeded: the item's partition admits ${PARTITION_WRITES_PER_SECOND} writes a second`,
+              status: 400,
+              mode: 'error',
+              timeoutSeconds: 0,
+            }
+          : undefined),
       record: (operation, input) =>
         current?.account.iam.record(invocation.getStore()?.folder, 'DynamoDB', operation, input),
     });
@@ -237,6 +255,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
 
 export class LocalRuntime {
   readonly io = new IoTracker();
+  /** DynamoDB's write throughput per item's partition, for the functions' writes. */
+  readonly partitions = new PartitionLimits(partitionKeysOf({ ...TABLES }, tableSchemas));
   /** AWS WAF and API Gateway in front of the approval functions (local/api-front.ts). */
   readonly apiFront = new ApiFront();
   readonly clock = new VirtualClock();

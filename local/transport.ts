@@ -142,7 +142,10 @@ export const trackIo = (
     latencyMs?: () => number;
     fault?: (
       operation: string,
-    ) => { error: string; status: number; mode: string; timeoutSeconds: number } | undefined;
+      input: unknown,
+    ) =>
+      | { error: string; status: number; mode: string; timeoutSeconds: number; message?: string }
+      | undefined;
     /** Sees every call with its input (what IAM authorizes it against). */
     record?: (operation: string, input: unknown) => void;
   },
@@ -153,9 +156,9 @@ export const trackIo = (
     (next, context) => async (args) => {
       const operation = (context.commandName ?? '').replace(/Command$/, '');
       io.record?.(operation, args.input);
-      const fault = io.fault?.(operation);
+      const fault = io.fault?.(operation, args.input);
       if (fault?.mode === 'error')
-        throw awsError(fault.error, `injected fault on DynamoDB.${operation}`, fault.status);
+        throw awsError(fault.error, fault.message ?? `injected fault on DynamoDB.${operation}`, fault.status);
       io.begin();
       let output: Awaited<ReturnType<typeof next>>;
       try {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { REGISTRATIONS, registrationWait, releaseTurn } from '../../functions/shared/registration-turns.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { publishedRateLimits } from '../../local/account/rate-limits.ts';
+import { invocation } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { buildWorld, platformTargets } from '../../local/world.ts';
 
@@ -44,6 +45,24 @@ describe('the registration schedule', () => {
     // A minute later the schedule has been idle: the next release's turn is now, not after the others'.
     expect(await store.nextTurn(REGISTRATIONS.item, at + 60_000, 1000)).toBe(at + 60_000);
     expect(await store.nextTurn(REGISTRATIONS.item, at + 60_000, 1000)).toBe(at + 61_000);
+  });
+
+  it("gives 700 releases taking a turn at once 700 different turns, past the write throughput of the schedule's partition", async () => {
+    const runtime = await platform();
+    const at = Date.now();
+    // Each taken by a function in its own environment (its calls meet DynamoDB's limits, with its own
+    // SDK retry quota): two writes each on a busy schedule, 1,400, more than one partition admits in
+    // a second; those DynamoDB refuses, the SDK tries again.
+    const take = () =>
+      invocation.run({ folder: 'validate', environment: { state: new Map() } as never }, () =>
+        runtime.store.nextTurn(REGISTRATIONS.item, at, 1000),
+      );
+    const turns = await runtime.until(Promise.all(Array.from({ length: 700 }, take)));
+    expect(new Set(turns).size).toBe(700);
+    expect(Math.max(...turns) - Math.min(...turns)).toBe(699_000);
+    expect(
+      runtime.partitions.throttled.get(`switchyard-releases/{"S":"${REGISTRATIONS.item}"}`),
+    ).toBeGreaterThan(0);
   });
 
   it('lets the first ten register at once and the rest wait for their turn, keeping it once recorded', async () => {
