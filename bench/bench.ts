@@ -488,7 +488,7 @@ interface ScaleResult {
   /** Of those, retries: Step Functions running a failed state again. */
   stateRetries: number;
   /** Calls to DynamoDB, and to the simulated services (attempted, and of those throttled). */
-  calls: { dynamo: number; attempted: number; throttled: number };
+  calls: { dynamo: number; dynamoThrottled: Record<string, number>; attempted: number; throttled: number };
   /** Lambda's execution environments over the run (bench/scale.ts). */
   lambda: {
     invocations: number;
@@ -623,6 +623,11 @@ if (!process.argv.includes('--quick')) {
     'calls per release',
     (first.calls.attempted / first.releases).toFixed(0),
     `to the simulated services, ${(first.calls.throttled / first.releases).toFixed(0)} of them throttled; and ${(first.calls.dynamo / first.releases).toFixed(0)} to DynamoDB`,
+  );
+  row(
+    'DynamoDB writes refused (retried)',
+    String(Object.values(first.calls.dynamoThrottled).reduce((a, b) => a + b, 0)),
+    `past an item's partition throughput, 1,000 writes a second (local/dynamo-partitions.ts): ${counts(first.calls.dynamoThrottled)}`,
   );
   const lambda = first.lambda;
   row(
