@@ -18,6 +18,7 @@
  */
 import type { ReleaseDeps } from './deps.ts';
 import type { ReleaseRecord } from './store.ts';
+import { ReleaseKind } from './vocabulary.ts';
 
 export interface Schedule {
   /** Its item in the releases table (no `target`: no history query sees it). */
@@ -95,6 +96,39 @@ export const releaseTurns = (turnAt: number, members: readonly string[]) => ({
       }
     : {}),
 });
+
+/**
+ * The release's turns, taken once, before Validate reads anything: its turn to be validated, and its
+ * registration turns (its revision's, then each member's). Recorded on the release record at once,
+ * so a Validate run again (after its wait, or retried) keeps them rather than queueing again.
+ * Answers when Validate may go on (undefined: now).
+ */
+export const validationWait = async (
+  deps: Pick<ReleaseDeps, 'store' | 'now'>,
+  releaseId: string,
+  members: readonly string[],
+): Promise<string | undefined> => {
+  const release = await deps.store.getRelease(releaseId);
+  const [validation, registration] = await Promise.all([
+    takeTurns(deps, VALIDATIONS, release?.validationTurnAt),
+    release?.registrationTurnAt ? undefined : takeTurns(deps, REGISTRATIONS, undefined, 1 + members.length),
+  ]);
+  const taken = {
+    ...(release?.validationTurnAt ? {} : { validationTurnAt: new Date(validation.turnAt).toISOString() }),
+    ...(registration ? releaseTurns(registration.turnAt, members) : {}),
+  };
+  // AcquireLock wrote the record before Validate runs; only a test calling Validate alone has none.
+  if (release && Object.keys(taken).length > 0) await deps.store.updateRelease(releaseId, taken);
+  return validation.waitUntil;
+};
+
+/**
+ * Whether a release's registrations take turns: a rollback's never wait, since putting a service
+ * back comes before any release's pace (it registers at once, within the half of the burst the
+ * turns leave free).
+ */
+export const takesTurns = (release: Pick<ReleaseRecord, 'kind'> | undefined): boolean =>
+  release?.kind !== ReleaseKind.Rollback;
 
 /** The release's own registration (its revision): its turn kept on the release record. */
 export const releaseTurn = (

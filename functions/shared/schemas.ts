@@ -116,7 +116,12 @@ export const releaseStateSchema = z.object({
   releaseId: releaseIdSchema,
   target: targetNameSchema,
   image: imageRefSchema.optional(),
-  plan: planSchema.optional(),
+  // A Validate that waited for its turn (registration-turns.ts) and then failed leaves its waiting
+  // answer where the plan goes: no plan was made.
+  plan: z.preprocess(
+    (plan) => (plan && typeof plan === 'object' && 'waitUntil' in plan ? undefined : plan),
+    planSchema.optional(),
+  ),
   outcome: z.enum(['Promoted', 'Aborted', 'RolledBack', 'Superseded', 'RollbackFailed']).optional(),
   error: caughtErrorSchema,
   cleanupError: caughtErrorSchema,

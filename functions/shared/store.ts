@@ -101,6 +101,8 @@ export interface ReleaseRecord {
    * wait for it: the deploy run after the wait keeps its place rather than queueing again.
    */
   registrationTurnAt?: string;
+  /** Its turn to be validated, kept the same way (registration-turns.ts). */
+  validationTurnAt?: string;
   /** The same, for each group member's own registration (by member name). */
   memberRegistrationTurns?: Record<string, string>;
   snapshotId?: string;

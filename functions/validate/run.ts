@@ -31,13 +31,7 @@ import {
 import { awaitEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
-import {
-  REGISTRATIONS,
-  releaseTurns,
-  takeTurns,
-  VALIDATIONS,
-  waitingForTurn,
-} from '../shared/registration-turns.ts';
+import { validationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { settled } from '../shared/settled.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
@@ -207,31 +201,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       : { ...gate.evidence, overridden: gate.reason }
     : undefined;
 
-  // Before any AWS read, the release's turn to be validated, and its turns to register (its
-  // revision's, its members'), taken once: at a platform-wide rebuild, releases are validated and
-  // registered at the pace the account's API budget allows (registration-turns.ts). The registration
-  // turns are recorded with the plan below, or now if the release must wait for its validation.
-  const waited = input.plan?.validationTurnAt;
-  const [validation, registration] = await Promise.all([
-    takeTurns(deps, VALIDATIONS, waited),
-    waited ? undefined : takeTurns(deps, REGISTRATIONS, undefined, 1 + target.group.length),
-  ]);
-  const turnsRecord = registration
-    ? releaseTurns(
-        registration.turnAt,
-        target.group.map((m) => m.name),
-      )
-    : {};
-  if (validation.waitUntil) {
-    await deps.store.updateRelease(input.releaseId, turnsRecord);
-    return {
-      ...waitingForTurn(
-        validation.waitUntil,
-        '',
-        'be validated (two releases a second, for ELBv2 and ECS reads)',
-      ),
-      validationTurnAt: new Date(validation.turnAt).toISOString(),
-    };
+  // Before any AWS read, the release's turns (to be validated, to register): at a platform-wide
+  // rebuild, releases are validated and registered at the pace the account's API budget allows.
+  const waitUntil = await validationWait(
+    deps,
+    input.releaseId,
+    target.group.map((m) => m.name),
+  );
+  if (waitUntil) {
+    return waitingForTurn(waitUntil, '', 'be validated (two releases a second, for ELBv2 and ECS reads)');
   }
 
   // The AWS reads that need nothing from one another run side by side (one after another they were
@@ -315,7 +293,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
 
   await deps.store.updateRelease(input.releaseId, {
-    ...turnsRecord,
     fromColour,
     toColour,
     previousTaskDefinitionArn: liveTaskDefinition,

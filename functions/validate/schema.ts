@@ -14,10 +14,8 @@ export const inputSchema = z.object({
   strategy: strategySchema.optional(),
   /** A release carrying its own task definition (task-definition.ts) instead of the live one's copy. */
   taskDefinition: taskDefinitionFileSchema.optional(),
-  /** Its own answer when it ran before and the release's turn to be validated was not yet due. */
-  plan: z.object({ validationTurnAt: z.string().datetime() }).optional(),
 });
 export type Input = z.infer<typeof inputSchema>;
 
 /** The plan, or when to run again: the release's turn to be validated is not yet due. */
-export type Output = Plan | { waitUntil: string; summary: string; validationTurnAt: string };
+export type Output = Plan | { waitUntil: string; summary: string };

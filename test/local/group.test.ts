@@ -148,7 +148,8 @@ describe('release groups', () => {
     // waited for theirs; the primary's came in time.
     const waited = record.phases
       .filter((p) => /waiting for its turn to register/.test(p.detail ?? ''))
-      .map((p) => [p.name, p.detail?.replace(/ ?waiting for .*: at /, ' until ').trim()]);
+      .map((p) => [p.name, p.detail?.replace(/ ?waiting for .*: at /, ' until ').trim()])
+      .sort();
     expect(waited).toEqual([
       ['DeployMember', 'beat: until 2026-01-05T09:00:05Z'],
       ['DeployMember', 'worker: until 2026-01-05T09:00:04Z'],
@@ -166,10 +167,10 @@ describe('release groups', () => {
   });
 
   it('a worker that fails once traffic moved rolls the whole group back as one → RolledBack', async () => {
-    // The worker starts fine and passes the health check, then exits 1 on real work (140 s after
-    // it started: inside the canary's bake, and not in the second the reconciler looks, which would
-    // take the slower path this test does not check).
-    const r = await world({ crashAfterSeconds: { 'bugs-worker:v2': 140 } });
+    // The worker starts fine and passes the health check, then exits 1 on real work (110 s after
+    // it started: inside the canary's bake, and half a minute before the reconciler's next look: a
+    // task seen stopping by the reconciler before ECS's STOPPED event is the other path, not this one).
+    const r = await world({ crashAfterSeconds: { 'bugs-worker:v2': 110 } });
     const target = findTarget(r.targets, 'bugs');
     const overlaps = watchSingletons(r, target);
     const record = await release(r, 'v2');
@@ -330,6 +331,24 @@ describe('release groups', () => {
     expect(after['bugs-api-green']).toMatchObject({ desired: 0 });
     // And the beat is not running twice: its new colour stopped, its old one could not start.
     expect(after['bugs-beat-green']).toMatchObject({ desired: 0 });
+  });
+
+  it('an ops rollback of a promoted group during a rebuild registers at once: a rollback never waits for a turn → RolledBack', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'bugs');
+    expect((await release(r, 'v2')).outcome).toBe('Promoted');
+    // A rebuild has taken the next fifteen registration turns.
+    for (let i = 0; i < 15; i++) await r.store.nextTurn(REGISTRATIONS.item, Date.now(), 1000);
+    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
+    await r.settle();
+    await r.drain();
+    const rollback = await r.release(rollbackId);
+    // Before: each member answered "waiting for its turn", which the rollback's DeployGroup (no wait
+    // loop there) passed on to its wait: RollbackFailed, RegisterWait input is invalid.
+    expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
+    expect(rollback?.rollbackPath).toBe('slow');
+    expect(rollback?.phases.filter((p) => /waiting for its turn/.test(p.detail ?? ''))).toEqual([]);
+    expectGroupOn(services(r, target), 'blue');
   });
 
   it('an ops rollback of a promoted group puts every member back as one: web rules, worker, the beat never twice → RolledBack', async () => {

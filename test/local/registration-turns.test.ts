@@ -42,6 +42,9 @@ describe('the registration schedule', () => {
     const turns = [];
     for (let i = 0; i < 25; i++) turns.push(await store.nextTurn(REGISTRATIONS.item, at, 1000));
     expect(turns).toEqual(Array.from({ length: 25 }, (_, i) => at + i * 1000));
+    // At the very moment the next free turn is due, that turn is taken (not now again, and no error).
+    expect(await store.nextTurn(REGISTRATIONS.item, at + 25_000, 1000)).toBe(at + 25_000);
+    expect(await store.nextTurn(REGISTRATIONS.item, at + 25_000, 1000)).toBe(at + 26_000);
     // A minute later the schedule has been idle: the next release's turn is now, not after the others'.
     expect(await store.nextTurn(REGISTRATIONS.item, at + 60_000, 1000)).toBe(at + 60_000);
     expect(await store.nextTurn(REGISTRATIONS.item, at + 60_000, 1000)).toBe(at + 61_000);

@@ -1,5 +1,6 @@
 /** Whole releases in the simulated account, one named scenario per test. */
 import { afterEach, describe, expect, it } from 'vitest';
+import { VALIDATIONS } from '../../functions/shared/registration-turns.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
@@ -233,6 +234,47 @@ describe('release on the embedded default', () => {
     expect(registered).toHaveLength(1);
     expect(release?.taskDefinitionArn).toBe(release?.revisionArn);
     expect(liveImage(t)).toMatch(/@sha256:/);
+  });
+
+  it('a release that waited for its turn and then fails validation records Aborted, naming why', async () => {
+    const t = await world();
+    // A rebuild has taken the next fifteen validation turns (two a second): checkout-api waits ~3 s.
+    for (let i = 0; i < 15; i++) await t.rt.store.nextTurn(VALIDATIONS.item, Date.now(), 500);
+    t.rt.account.cloudwatch.setState(t.checkout.alarms[0] as string, 'ALARM', 'Threshold Crossed: 5xx 7%');
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const release = await releaseOf(t, 'v2');
+    expect(release?.phases.map((p) => p.name).slice(0, 3)).toEqual(['AcquireLock', 'Validate', 'Validate']);
+    // Before: the waiting answer sat where the plan goes, RecordOutcome refused the state, and the
+    // record stayed Running with no outcome (so the image could never be released again).
+    expect(release?.outcome).toBe('Aborted');
+    expect(release?.error).toMatchObject({ Error: 'AlarmTriggered' });
+    expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
+  });
+
+  it('a Validate retried after taking its turns keeps them rather than queueing again', async () => {
+    // Validate's rule read throttled past the SDK's attempts: Step Functions runs Validate again.
+    const t = await world({
+      api: [
+        {
+          service: 'ELBv2',
+          operation: 'DescribeRules',
+          folder: 'validate',
+          error: 'ThrottlingException',
+          times: 3,
+        },
+      ],
+    });
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const release = await releaseOf(t, 'v2');
+    expect(release?.outcome).toBe('Promoted');
+    const validations = release?.phases.filter((p) => p.name === 'Validate') ?? [];
+    expect(validations.map((p) => p.status)).toEqual(['failed', 'succeeded']);
+    // Its turns are those the first run took (before: the run again took new ones, later).
+    const firstRun = Date.parse(validations[0]?.endedAt ?? '');
+    expect(Date.parse(release?.registrationTurnAt ?? '')).toBeLessThan(firstRun);
+    expect(Date.parse(release?.validationTurnAt ?? '')).toBeLessThan(firstRun);
   });
 
   it('promotes both targets at once under tight API rate limits; throttled calls are retried, none is fatal', async () => {
