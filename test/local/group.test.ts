@@ -47,6 +47,14 @@ const executionOf = (r: LocalRuntime, tag = 'v2') => {
   return execution;
 };
 
+/** An ops rollback of bugs, run to its end: its record. */
+const opsRollback = async (r: LocalRuntime) => {
+  const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
+  await r.settle();
+  await r.drain();
+  return r.release(rollbackId);
+};
+
 const recordOf = async (r: LocalRuntime, tag = 'v2'): Promise<ReleaseRecord> => {
   const record = await r.release(executionOf(r, tag).name);
   if (!record) throw new Error(`no record of bugs:${tag}`);
@@ -339,10 +347,7 @@ describe('release groups', () => {
     expect((await release(r, 'v2')).outcome).toBe('Promoted');
     // A rebuild has taken the next fifteen registration turns.
     for (let i = 0; i < 15; i++) await r.store.nextTurn(REGISTRATIONS.item, Date.now(), 1000);
-    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
-    await r.settle();
-    await r.drain();
-    const rollback = await r.release(rollbackId);
+    const rollback = await opsRollback(r);
     // Before: each member answered "waiting for its turn", which the rollback's DeployGroup (no wait
     // loop there) passed on to its wait: RollbackFailed, RegisterWait input is invalid.
     expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
@@ -359,10 +364,7 @@ describe('release groups', () => {
     // Promoted: every old colour went to 0, so the rollback redeploys each member's last good revision.
     expect(services(r, target)['bugs-worker-blue']).toMatchObject({ desired: 0 });
     const overlaps = watchSingletons(r, target);
-    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
-    await r.settle();
-    await r.drain();
-    const rollback = await r.release(rollbackId);
+    const rollback = await opsRollback(r);
     expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
     expect(rollback?.rollbackPath).toBe('slow');
     expect(overlaps).toEqual([]);
@@ -392,7 +394,7 @@ describe('release groups', () => {
       (p) => p.name === 'StartMember' && p.detail?.startsWith('beat (singleton): bugs-beat-blue'),
     );
     expect((drained?.endedAt ?? 'z') <= (started?.startedAt ?? '')).toBe(true);
-    expect(await brokenInvariants(r, target, [record.releaseId, rollbackId])).toEqual([]);
+    expect(await brokenInvariants(r, target, [record.releaseId, rollback?.releaseId ?? ''])).toEqual([]);
   });
 
   it('a cut-over cut short while the old beat takes 170 s to stop: the rollback waits for it, then starts it again → RolledBack', async () => {
