@@ -99,16 +99,15 @@ export const releaseTurns = (turnAt: number, members: readonly string[]) => ({
 
 /**
  * The release's turns, taken once, before Validate reads anything: its turn to be validated, and its
- * registration turns (its revision's, then each member's). Recorded on the release record at once,
- * so a Validate run again (after its wait, or retried) keeps them rather than queueing again.
- * Answers when Validate may go on (undefined: now).
+ * registration turns (its revision's, then each member's). `taken`: what to record on the release
+ * record at once, so a Validate run again (after its wait, or retried) keeps them rather than
+ * queueing again. `waitUntil`: when Validate may go on (undefined: now).
  */
-export const validationWait = async (
+export const takeReleaseTurns = async (
   deps: Pick<ReleaseDeps, 'store' | 'now'>,
-  releaseId: string,
+  release: Pick<ReleaseRecord, 'validationTurnAt' | 'registrationTurnAt'> | undefined,
   members: readonly string[],
-): Promise<string | undefined> => {
-  const release = await deps.store.getRelease(releaseId);
+): Promise<{ waitUntil: string | undefined; taken: Partial<ReleaseRecord> | undefined }> => {
   const [validation, registration] = await Promise.all([
     takeTurns(deps, VALIDATIONS, release?.validationTurnAt),
     release?.registrationTurnAt ? undefined : takeTurns(deps, REGISTRATIONS, undefined, 1 + members.length),
@@ -117,9 +116,7 @@ export const validationWait = async (
     ...(release?.validationTurnAt ? {} : { validationTurnAt: new Date(validation.turnAt).toISOString() }),
     ...(registration ? releaseTurns(registration.turnAt, members) : {}),
   };
-  // AcquireLock wrote the record before Validate runs; only a test calling Validate alone has none.
-  if (release && Object.keys(taken).length > 0) await deps.store.updateRelease(releaseId, taken);
-  return validation.waitUntil;
+  return { waitUntil: validation.waitUntil, taken: Object.keys(taken).length > 0 ? taken : undefined };
 };
 
 /**

@@ -31,7 +31,7 @@ import {
 import { awaitEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
-import { validationWait, waitingForTurn } from '../shared/registration-turns.ts';
+import { takeReleaseTurns, waitingForTurn } from '../shared/registration-turns.ts';
 import { settled } from '../shared/settled.ts';
 import { planSteps } from '../shared/strategy.ts';
 import { diffTaskDefinitions, type TaskDefinitionFile } from '../shared/task-definition.ts';
@@ -188,7 +188,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // Switchyard's own table (milliseconds), and a push to a repository a downstream target shares
   // starts a release there that the gate closes: that one must not spend the account's shared AWS
   // read rates. Break-glass passes a closed gate, and the record says which gate it passed and why.
-  const gate = await promotionGate(target, input.image.digest, deps);
+  const [gate, release] = await Promise.all([
+    promotionGate(target, input.image.digest, deps),
+    // For the turns it may have taken already (registration-turns.ts).
+    deps.store.getRelease(input.releaseId),
+  ]);
   if (gate && !gate.open && !input.breakGlass) {
     // Still judged after the image and the strategy, as always.
     await describeImage(target, input.image.digest, deps);
@@ -203,19 +207,29 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 
   // Before any AWS read, the release's turns (to be validated, to register): at a platform-wide
   // rebuild, releases are validated and registered at the pace the account's API budget allows.
-  const waitUntil = await validationWait(
+  // Recorded at once (a Validate run again keeps them): before waiting, or beside the reads below.
+  // AcquireLock wrote the record before Validate runs; only a test calling Validate alone has none.
+  const turns = await takeReleaseTurns(
     deps,
-    input.releaseId,
+    release,
     target.group.map((m) => m.name),
   );
-  if (waitUntil) {
-    return waitingForTurn(waitUntil, '', 'be validated (two releases a second, for ELBv2 and ECS reads)');
+  const recording =
+    release && turns.taken ? deps.store.updateRelease(input.releaseId, turns.taken) : Promise.resolve(true);
+  if (turns.waitUntil) {
+    await recording;
+    return waitingForTurn(
+      turns.waitUntil,
+      '',
+      'be validated (two releases a second, for ELBv2 and ECS reads)',
+    );
   }
 
   // The AWS reads that need nothing from one another run side by side (one after another they were
   // about half of this step's time, on every release's way to its deployment); their verdicts are
   // judged in the order below, the order they used to run in.
-  const [imageRead, servicesRead, weightsRead, membersRead, alarmsRead] = await Promise.allSettled([
+  const [recorded, imageRead, servicesRead, weightsRead, membersRead, alarmsRead] = await Promise.allSettled([
+    recording,
     describeImage(target, input.image.digest, deps),
     // One DescribeServices for both colours: service reads are shared by every release in the account.
     describeServices(deps.ecs, cluster, [services.blue, services.green]),
@@ -224,6 +238,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     planGroup(target, input.image, deps),
     readAlarms(deps.cloudwatch, target.alarms),
   ]);
+  settled(recorded);
   settled(imageRead);
   checkStrategy(input, target);
 

@@ -23,6 +23,7 @@ import {
   DescribeServicesCommand,
   DescribeTaskDefinitionCommand,
   ECSClient,
+  ListTaskDefinitionsCommand,
   RegisterTaskDefinitionCommand,
 } from '@aws-sdk/client-ecs';
 import {
@@ -408,20 +409,6 @@ describe('step handlers against moto', () => {
     expect(found.DBSnapshots?.[0]?.Status).toBe('available');
   });
 
-  it('deploy-inactive-colour registers the new image pinned by digest and points green at it', async () => {
-    const out = (await (
-      await handler('deploy-inactive-colour')
-    )({ releaseId, target: 'checkout-api', plan }, context('deploy-inactive-colour'))) as {
-      taskDefinitionArn: string;
-    };
-    expect(out.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
-    const green = (
-      await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-green'] }))
-    ).services?.[0];
-    expect(green?.taskDefinition).toBe(out.taskDefinitionArn);
-    // moto gap: no new deployment is started (AWS UpdateService starts one when the task definition changes).
-  });
-
   it("register-revision registers the release's revision before a deploy (preDeploy hooks run it), once", async () => {
     const register = await handler('register-revision');
     const first = (await register(
@@ -430,7 +417,7 @@ describe('step handlers against moto', () => {
     )) as {
       taskDefinitionArn: string;
     };
-    expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:3$/);
+    expect(first.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
     const described = await ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: first.taskDefinitionArn, include: ['TAGS'] }),
     );
@@ -443,6 +430,23 @@ describe('step handlers against moto', () => {
       taskDefinitionArn: string;
     };
     expect(again.taskDefinitionArn).toBe(first.taskDefinitionArn);
+  });
+
+  it('deploy-inactive-colour rolls out the revision the release recorded (registered once) and points green at it', async () => {
+    const out = (await (
+      await handler('deploy-inactive-colour')
+    )({ releaseId, target: 'checkout-api', plan }, context('deploy-inactive-colour'))) as {
+      taskDefinitionArn: string;
+    };
+    // As in a release with preDeploy hooks: RegisterRevision (above) registered it, the deploy registers nothing.
+    expect(out.taskDefinitionArn).toMatch(/task-definition\/checkout-api:2$/);
+    const revisions = await ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: 'checkout-api' }));
+    expect(revisions.taskDefinitionArns?.map((a) => a.split(':').at(-1))).toEqual(['1', '2']);
+    const green = (
+      await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-green'] }))
+    ).services?.[0];
+    expect(green?.taskDefinition).toBe(out.taskDefinitionArn);
+    // moto gap: no new deployment is started (AWS UpdateService starts one when the task definition changes).
   });
 
   it('register-wait stores the service-stable wait and checks it once against ECS', async () => {
