@@ -8,7 +8,7 @@
  * past the SDK's retries, the step fails and Step Functions runs it again later) cost 18 throttled
  * registrations and 15 runs of the deploy per release in `bench/scale.ts`, and left nothing of the
  * bucket to the account's other callers. And a thousand validations read ECS and ELBv2 at once
- * (ELBv2 Describe* admits 10 a second, 40 at once), and ran 6 times per release.
+ * (ELBv2 Describe* admits 10 a second, 40 at once): Validate ran 8 times per release.
  *
  * Instead each of those has a turn on a schedule shared by the account, and the state machine waits
  * for it in a Wait state: no Lambda runs and no call is made until the turn comes. Validate takes a
