@@ -489,6 +489,8 @@ interface ScaleResult {
   stateRetries: number;
   /** Calls to DynamoDB, and to the simulated services (attempted, and of those throttled). */
   calls: { dynamo: number; dynamoThrottled: Record<string, number>; attempted: number; throttled: number };
+  /** Releases that waited for a turn, by step, and the longest wait (virtual s). */
+  turnWaits: Record<string, { releases: number; longestSeconds: number }>;
   /** Lambda's execution environments over the run (bench/scale.ts). */
   lambda: {
     invocations: number;
@@ -623,6 +625,17 @@ if (!process.argv.includes('--quick')) {
     'calls per release',
     (first.calls.attempted / first.releases).toFixed(0),
     `to the simulated services, ${(first.calls.throttled / first.releases).toFixed(0)} of them throttled; and ${(first.calls.dynamo / first.releases).toFixed(0)} to DynamoDB`,
+  );
+  row(
+    'releases that waited for their turn',
+    Object.entries(first.turnWaits)
+      .map(([step, w]) => `${step} ${w.releases}`)
+      .join(', ') || 'none',
+    `longest wait: ${
+      Object.entries(first.turnWaits)
+        .map(([step, w]) => `${step} ${w.longestSeconds} s`)
+        .join(', ') || '-'
+    } (functions/shared/registration-turns.ts: validations 2 a second, registrations 1 a second)`,
   );
   row(
     'DynamoDB writes refused (retried)',

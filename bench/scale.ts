@@ -45,8 +45,25 @@ let failedByThrottling = 0;
 const failures: { target: string; outcome: string; error: unknown }[] = [];
 /** Where the releases that failed failed: the step of each one's last failed phase, counted. */
 const failedAt: Record<string, number> = {};
+/**
+ * The turns releases waited for (functions/shared/registration-turns.ts), by step: how many releases
+ * waited, and the longest wait (virtual s, from the step's answer to its run after the wait).
+ */
+const turnWaits: Record<string, { releases: number; longestSeconds: number }> = {};
 for (const { target, digest } of pushed) {
   const record = await runtime.release(releaseIdFor(target, digest));
+  const phases = record?.phases ?? [];
+  phases.forEach((phase, i) => {
+    if (!/waiting for its turn/.test(phase.detail ?? '')) return;
+    const next = phases.slice(i + 1).find((p) => p.name === phase.name);
+    const seconds = next
+      ? (Date.parse(next.startedAt) - Date.parse(phase.endedAt ?? phase.startedAt)) / 1000
+      : 0;
+    const waits = turnWaits[phase.name] ?? { releases: 0, longestSeconds: 0 };
+    waits.releases++;
+    waits.longestSeconds = Math.max(waits.longestSeconds, Math.round(seconds));
+    turnWaits[phase.name] = waits;
+  });
   const outcome = record?.outcome ?? 'not started';
   outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
   if (outcome !== 'Promoted' && failures.length < 5) failures.push({ target, outcome, error: record?.error });
@@ -98,6 +115,7 @@ const result = {
   failures,
   failedAt,
   failedByThrottling,
+  turnWaits,
   reconcilerFailures: runtime.reconcilerFailures,
   throttledCalls: Object.fromEntries(runtime.account.rateLimiter?.throttled ?? []),
   peakCallsPerSecond,
