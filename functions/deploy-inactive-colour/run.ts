@@ -4,7 +4,7 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
-import { registrationWait, releaseTurn, takesTurns, waitingForTurn } from '../shared/registration-turns.ts';
+import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { releaseRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -24,10 +24,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; nothing deployed`);
-  if (!plan.deployTaskDefinitionArn && !release.revisionArn && takesTurns(release)) {
-    const waitUntil = await registrationWait(deps, releaseTurn(deps.store, input.releaseId, release));
-    if (waitUntil) return waitingForTurn(waitUntil);
-  }
+  const waitUntil =
+    !plan.deployTaskDefinitionArn &&
+    !release.revisionArn &&
+    registrationWait(deps, release.registrationTurnAt);
+  if (waitUntil) return waitingForTurn(waitUntil);
   const taskDefinitionArn = plan.deployTaskDefinitionArn ?? (await releaseRevision(input, deps, release));
 
   await deps.ecs.send(

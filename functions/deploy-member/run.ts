@@ -3,7 +3,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
-import { registrationWait, takesTurns, waitingForTurn } from '../shared/registration-turns.ts';
+import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { deployRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -21,13 +21,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const release = await deps.store.getRelease(input.releaseId);
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; ${member.name} not deployed`);
-  if (takesTurns(release)) {
-    const waitUntil = await registrationWait(deps, {
-      recorded: release?.memberRegistrationTurns?.[member.name],
-      record: (turnAt) => deps.store.recordMemberTurn(input.releaseId, member.name, turnAt),
-    });
-    if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
-  }
+  const waitUntil = registrationWait(deps, release?.memberRegistrationTurns?.[member.name]);
+  if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
   const taskDefinitionArn = await memberTaskDefinition(input, deps);
   const desiredCount = deployCount(member);
   await deps.ecs.send(

@@ -1,7 +1,7 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
-import { registrationWait, releaseTurn, waitingForTurn } from '../shared/registration-turns.ts';
+import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { recordRevision, registerRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -18,10 +18,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!release) throw new ResourceNotFound(`release record ${input.releaseId} not found`);
   const halted = haltReason(release);
   if (halted) throw new RollbackRequested(`${halted}; nothing registered`);
-  if (!release.revisionArn) {
-    const waitUntil = await registrationWait(deps, releaseTurn(deps.store, input.releaseId, release));
-    if (waitUntil) return waitingForTurn(waitUntil);
-  }
+  const waitUntil = !release.revisionArn && registrationWait(deps, release.registrationTurnAt);
+  if (waitUntil) return waitingForTurn(waitUntil);
   const taskDefinitionArn =
     release.revisionArn ??
     (await recordRevision(deps.store, input.releaseId, await registerRevision(input, deps, release)));

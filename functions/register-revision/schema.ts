@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import type { WaitingForTurn } from '../shared/registration-turns.ts';
 import { plannedStepSchema } from '../shared/schemas.ts';
 
 export const inputSchema = plannedStepSchema;
@@ -10,4 +11,4 @@ export type Output =
       summary: string;
     }
   /** When to run again: the release's turn to register is not yet due. */
-  | { waitUntil: string; summary: string };
+  | WaitingForTurn;

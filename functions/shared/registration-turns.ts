@@ -14,11 +14,12 @@
  * for it in a Wait state: no Lambda runs and no call is made until the turn comes. Validate takes a
  * validation turn, and the release's registration turns (its revision's, then each member's, one a
  * second in a row) which it records; DeployInactiveColour, RegisterRevision and DeployMember go on
- * their recorded turn (a step that finds none takes its own).
+ * their recorded turn. A release with none recorded goes at once: a rollback (its state machine has
+ * no Validate, and putting a service back comes before any release's pace) registers within the
+ * half of the burst the turns leave free.
  */
 import type { ReleaseDeps } from './deps.ts';
 import type { ReleaseRecord } from './store.ts';
-import { ReleaseKind } from './vocabulary.ts';
 
 export interface Schedule {
   /** Its item in the releases table (no `target`: no history query sees it). */
@@ -49,10 +50,17 @@ export const REGISTRATIONS: Schedule = {
  */
 export const VALIDATIONS: Schedule = { item: 'turns#switchyard:Validate', intervalMs: 500, earlyTurns: 10 };
 
+/** When a step whose turn is at `turnAt` may go: `earlyTurns` ahead, in whole seconds (a Wait state's timestamp). */
+const goAt = (schedule: Schedule, turnAt: number) =>
+  Math.ceil((turnAt - schedule.earlyTurns * schedule.intervalMs) / 1000) * 1000;
+
+/** The Wait state's timestamp for `at`, or undefined when that is now or past. */
+const waitFor = (at: number, now: number) =>
+  at <= now ? undefined : new Date(at).toISOString().replace(/\.000Z$/, 'Z');
+
 /**
  * Takes `count` turns in a row on `schedule` (or keeps the first of them, `recorded`): when the
- * first is (epoch ms), and when its step may go (`waitUntil`: undefined for now, else a Wait state's
- * timestamp, in whole seconds).
+ * first is (epoch ms), and when its step may go (`waitUntil`: undefined for now).
  */
 export const takeTurns = async (
   deps: Pick<ReleaseDeps, 'store' | 'now'>,
@@ -64,26 +72,15 @@ export const takeTurns = async (
   const turnAt = recorded
     ? Date.parse(recorded)
     : await deps.store.nextTurn(schedule.item, now, count * schedule.intervalMs);
-  const goAt = Math.ceil((turnAt - schedule.earlyTurns * schedule.intervalMs) / 1000) * 1000;
-  return {
-    turnAt,
-    waitUntil: goAt <= now ? undefined : new Date(goAt).toISOString().replace(/\.000Z$/, 'Z'),
-  };
+  return { turnAt, waitUntil: waitFor(goAt(schedule, turnAt), now) };
 };
 
 /**
- * When a registration may go ahead: undefined for now, else the time to wait until. Takes a turn
- * unless one is `recorded`; one that has to wait is recorded (`record`), so the run after the wait
- * keeps its place instead of queueing again.
+ * When a registration whose turn Validate recorded may go: undefined for now (or when none is
+ * recorded: a rollback's), else the time to wait until.
  */
-export const registrationWait = async (
-  deps: Pick<ReleaseDeps, 'store' | 'now'>,
-  turn: { recorded: string | undefined; record: (turnAt: string) => Promise<unknown> },
-): Promise<string | undefined> => {
-  const { turnAt, waitUntil } = await takeTurns(deps, REGISTRATIONS, turn.recorded);
-  if (waitUntil && !turn.recorded) await turn.record(new Date(turnAt).toISOString());
-  return waitUntil;
-};
+export const registrationWait = (deps: Pick<ReleaseDeps, 'now'>, recorded: string | undefined) =>
+  recorded ? waitFor(goAt(REGISTRATIONS, Date.parse(recorded)), deps.now().getTime()) : undefined;
 
 /** The turns of the release's registrations, one a second from its first: its own, then each member's. */
 export const releaseTurns = (turnAt: number, members: readonly string[]) => ({
@@ -119,24 +116,6 @@ export const takeReleaseTurns = async (
   return { waitUntil: validation.waitUntil, taken: Object.keys(taken).length > 0 ? taken : undefined };
 };
 
-/**
- * Whether a release's registrations take turns: a rollback's never wait, since putting a service
- * back comes before any release's pace (it registers at once, within the half of the burst the
- * turns leave free).
- */
-export const takesTurns = (release: Pick<ReleaseRecord, 'kind'> | undefined): boolean =>
-  release?.kind !== ReleaseKind.Rollback;
-
-/** The release's own registration (its revision): its turn kept on the release record. */
-export const releaseTurn = (
-  store: Pick<ReleaseDeps, 'store'>['store'],
-  releaseId: string,
-  release: Pick<ReleaseRecord, 'registrationTurnAt'>,
-) => ({
-  recorded: release.registrationTurnAt,
-  record: (turnAt: string) => store.updateRelease(releaseId, { registrationTurnAt: turnAt }),
-});
-
 /** What a step answers while its turn is not yet due: the state machine waits, then runs it again. */
 export const waitingForTurn = (
   waitUntil: string,
@@ -146,3 +125,6 @@ export const waitingForTurn = (
   waitUntil,
   summary: `${who}waiting for its turn to ${what}: at ${waitUntil}`,
 });
+
+/** A step's answer while its turn is not yet due. */
+export type WaitingForTurn = ReturnType<typeof waitingForTurn>;

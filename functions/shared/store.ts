@@ -97,13 +97,14 @@ export interface ReleaseRecord {
    */
   revisionArn?: string;
   /**
-   * The release's turn at RegisterTaskDefinition (registration-turns.ts), recorded when it had to
-   * wait for it: the deploy run after the wait keeps its place rather than queueing again.
+   * The release's turns (registration-turns.ts), taken and recorded by Validate before it reads
+   * anything, so that a step run again keeps its place: its turn at RegisterTaskDefinition for its
+   * revision (DeployInactiveColour, or RegisterRevision before preDeploy hooks)...
    */
   registrationTurnAt?: string;
-  /** Its turn to be validated, kept the same way (registration-turns.ts). */
+  /** ...its turn to be validated... */
   validationTurnAt?: string;
-  /** The same, for each group member's own registration (by member name). */
+  /** ...and each group member's turn to register (by member name), one a second after its own. */
   memberRegistrationTurns?: Record<string, string>;
   snapshotId?: string;
   /** Switchyard's older snapshots of this target deleted after this release (database.keepSnapshots). */
@@ -476,25 +477,6 @@ export const createStore = (
       if (options.unlessSet) return conditionalWrite(write);
       await write;
       return true;
-    },
-
-    /** Records a group member's turn to register (the map is created on the first one). */
-    async recordMemberTurn(releaseId: string, member: string, turnAt: string): Promise<void> {
-      const update = (UpdateExpression: string, values: Record<string, unknown>, names = {}) =>
-        doc.send(
-          new UpdateCommand({
-            TableName: tables.releases,
-            Key: { releaseId },
-            UpdateExpression,
-            ConditionExpression: 'attribute_exists(releaseId)',
-            ExpressionAttributeValues: values,
-            ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          }),
-        );
-      await update('SET memberRegistrationTurns = if_not_exists(memberRegistrationTurns, :none)', {
-        ':none': {},
-      });
-      await update('SET memberRegistrationTurns.#m = :at', { ':at': turnAt }, { '#m': member });
     },
 
     /**

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { strategySchema } from '../shared/config.ts';
+import type { WaitingForTurn } from '../shared/registration-turns.ts';
 import type { Plan } from '../shared/schemas.ts';
 import { breakGlassSchema, imageRefSchema, releaseIdSchema, targetNameSchema } from '../shared/schemas.ts';
 import { taskDefinitionFileSchema } from '../shared/task-definition.ts';
@@ -18,4 +19,4 @@ export const inputSchema = z.object({
 export type Input = z.infer<typeof inputSchema>;
 
 /** The plan, or when to run again: the release's turn to be validated is not yet due. */
-export type Output = Plan | { waitUntil: string; summary: string };
+export type Output = Plan | WaitingForTurn;

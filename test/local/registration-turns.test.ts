@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { REGISTRATIONS, registrationWait, releaseTurn } from '../../functions/shared/registration-turns.ts';
+import { REGISTRATIONS, registrationWait, takeTurns } from '../../functions/shared/registration-turns.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { publishedRateLimits } from '../../local/account/rate-limits.ts';
 import { invocation } from '../../local/faults.ts';
@@ -68,35 +68,29 @@ describe('the registration schedule', () => {
     ).toBeGreaterThan(0);
   });
 
-  it('lets the first ten register at once and the rest wait for their turn, keeping it once recorded', async () => {
+  it('lets the first ten register at once and the rest wait for their turn; a recorded turn keeps its place', async () => {
     const { store } = await platform();
     const now = new Date('2026-12-04T10:00:00.250Z');
     const deps = { store, now: () => now };
-    const waits = [];
-    for (let i = 0; i < 13; i++) {
-      const releaseId = `svc-${i}-v2`;
-      await store.createRelease({
-        releaseId,
-        kind: 'release',
-        target: 'svc-001',
-        environment: 'prod',
-        trigger: { by: 'test', at: now.toISOString() },
-        executionArn: `arn:aws:states:us-east-1:123456789012:execution:switchyard-release:${releaseId}`,
-      } as never);
-      waits.push(await registrationWait(deps, releaseTurn(store, releaseId, {})));
-    }
+    const taken = [];
+    for (let i = 0; i < 13; i++) taken.push(await takeTurns(deps, REGISTRATIONS, undefined));
     // Turns 0-9 s are within half the bucket's burst (10 of 20): at once. Turn 10 s at 10:00:01, and so on.
-    expect(waits).toEqual([
+    expect(taken.map((t) => t.waitUntil)).toEqual([
       ...Array(10).fill(undefined),
       '2026-12-04T10:00:01Z',
       '2026-12-04T10:00:02Z',
       '2026-12-04T10:00:03Z',
     ]);
-    const record = await store.getRelease('svc-12-v2');
-    expect(record?.registrationTurnAt).toBe('2026-12-04T10:00:12.250Z');
-    // Run again when its wait is over, it registers: it does not queue behind the releases since.
-    const later = { ...deps, now: () => new Date('2026-12-04T10:00:03Z') };
-    expect(await registrationWait(later, releaseTurn(store, 'svc-12-v2', record ?? {}))).toBeUndefined();
+    const last = new Date(taken[12]?.turnAt ?? 0).toISOString();
+    expect(last).toBe('2026-12-04T10:00:12.250Z');
+    // A deploy step on that recorded turn: it waits until 10:00:03, then goes, taking no new turn.
+    expect(registrationWait(deps, last)).toBe('2026-12-04T10:00:03Z');
+    expect(registrationWait({ now: () => new Date('2026-12-04T10:00:03Z') }, last)).toBeUndefined();
+    // None recorded (a rollback's release record): at once.
+    expect(registrationWait(deps, undefined)).toBeUndefined();
+    expect((await takeTurns(deps, REGISTRATIONS, undefined)).turnAt).toBe(
+      Date.parse('2026-12-04T10:00:13.250Z'),
+    );
   });
 });
 

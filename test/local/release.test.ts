@@ -24,6 +24,13 @@ const releaseOf = async (t: TestWorld, tag: string): Promise<ReleaseRecord | und
   return execution && t.rt.release(execution.name);
 };
 
+/** Pushes checkout-api:v2 and runs the world until it settles: the release's record. */
+const pushed = async (t: TestWorld) => {
+  t.rt.push('checkout-api', 'v2');
+  await t.rt.settle();
+  return releaseOf(t, 'v2');
+};
+
 const liveImage = (t: TestWorld) => {
   const weights = liveWeights(t.rt, t.checkout);
   const colour = weights.blue === 100 ? 'blue' : 'green';
@@ -189,9 +196,7 @@ describe('release on the embedded default', () => {
     const t = await world({
       events: [{ detailType: 'ECS Deployment State Change', action: 'drop', times: 100 }],
     });
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    const release = await releaseOf(t, 'v2');
+    const release = await pushed(t);
     expect(release?.outcome).toBe('Promoted');
     expect(t.rt.bus.deliveries.filter((d) => d.rule === 'ecs-deployment')).toEqual([]);
     expect(
@@ -223,9 +228,7 @@ describe('release on the embedded default', () => {
       // Past the SDK's 3 attempts: DeployInactiveColour fails Throttled and Step Functions runs it again.
       api: [{ service: 'ECS', operation: 'UpdateService', error: 'ThrottlingException', times: 3 }],
     });
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    const release = await releaseOf(t, 'v2');
+    const release = await pushed(t);
     expect(release?.outcome).toBe('Promoted');
     expect(t.rt.executions()[0]?.retries).toBe(1);
     // Before: the second run found the idle service still on the old definition and registered
@@ -241,9 +244,7 @@ describe('release on the embedded default', () => {
     // A rebuild has taken the next fifteen validation turns (two a second): checkout-api waits ~3 s.
     for (let i = 0; i < 15; i++) await t.rt.store.nextTurn(VALIDATIONS.item, Date.now(), 500);
     t.rt.account.cloudwatch.setState(t.checkout.alarms[0] as string, 'ALARM', 'Threshold Crossed: 5xx 7%');
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    const release = await releaseOf(t, 'v2');
+    const release = await pushed(t);
     expect(release?.phases.map((p) => p.name).slice(0, 3)).toEqual(['AcquireLock', 'Validate', 'Validate']);
     // Before: the waiting answer sat where the plan goes, RecordOutcome refused the state, and the
     // record stayed Running with no outcome (so the image could never be released again).
@@ -265,9 +266,7 @@ describe('release on the embedded default', () => {
         },
       ],
     });
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    const release = await releaseOf(t, 'v2');
+    const release = await pushed(t);
     expect(release?.outcome).toBe('Promoted');
     const validations = release?.phases.filter((p) => p.name === 'Validate') ?? [];
     expect(validations.map((p) => p.status)).toEqual(['failed', 'succeeded']);
@@ -313,9 +312,7 @@ describe('release on the embedded default', () => {
       // Throttling is retried for about 25 minutes (the Throttled retrier: 50 tries): 1,000 outlast it.
       api: [{ service: 'ELBv2', operation: 'DescribeRules', error: 'ThrottlingException', times: 1000 }],
     });
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    const release = await releaseOf(t, 'v2');
+    const release = await pushed(t);
     expect(release?.outcome).toBe('Aborted');
     expect(release?.error?.Error).toBe('Throttled');
     expect(await t.deps.store.getLock('checkout-api')).toBeUndefined();
