@@ -1,6 +1,7 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTarget } from '../shared/config.ts';
+import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
@@ -8,16 +9,23 @@ import { registrationWait, waitingForTurn } from '../shared/registration-turns.t
 import { releaseRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2' | 'now' | 'invocationEndsAt'>;
 
 /**
  * Rolls the release's revision out on the idle colour's service at the live colour's size: the one
  * registered before the preDeploy hooks, else the live task definition registered again with the new
  * image pinned by digest (shared/revision.ts). Idempotent: a retry rolls out the revision recorded
- * by the run that registered it. A release that must first wait for its turn to register
+ * by the run that registered it. It deploys holding its claim on the service
+ * (shared/deploy-claims.ts), so a stopped release's late call cannot land on the next owner's
+ * deployment. A release that must first wait for its turn to register
  * (shared/registration-turns.ts) answers `waitUntil`, and the state machine runs this again then.
  */
-export const run = async (input: Input, deps: Deps): Promise<Output> => {
+export const run = (input: Input, deps: Deps): Promise<Output> =>
+  withDeployClaim(deps, input.releaseId, { cluster: input.plan.cluster, service: input.plan.toService }, () =>
+    deploy(input, deps),
+  );
+
+const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const { plan } = input;
   const release = await deps.store.getRelease(input.releaseId);

@@ -1,4 +1,5 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
@@ -7,16 +8,25 @@ import { registrationWait, waitingForTurn } from '../shared/registration-turns.t
 import { deployRevision } from '../shared/revision.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt'>;
 
 /**
  * One member of the release's group: registers its live task definition again with the member's
  * image pinned by digest, and points its idle colour at it: a web member or a worker at the live
  * colour's size, a singleton at 0 (it starts only at the cut-over, once its old colour has stopped).
- * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered. A
+ * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered. It
+ * deploys holding its claim on the member's service (shared/deploy-claims.ts). A
  * member whose turn to register is not yet due answers `waitUntil` (shared/registration-turns.ts).
  */
-export const run = async (input: Input, deps: Deps): Promise<Output> => {
+export const run = (input: Input, deps: Deps): Promise<Output> =>
+  withDeployClaim(
+    deps,
+    input.releaseId,
+    { cluster: input.member.cluster, service: input.member.toService },
+    () => deploy(input, deps),
+  );
+
+const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   const { member } = input;
   const release = await deps.store.getRelease(input.releaseId);
   const halted = haltReason(release);

@@ -27,6 +27,8 @@ export interface BaseDeps {
   store: Store;
   approvals: ApprovalStore;
   now: () => Date;
+  /** A step's invocation: when it ends at the latest, epoch ms (set per invocation by step-handler.ts). */
+  invocationEndsAt?: number;
 }
 
 export interface AwsDeps {

@@ -17,5 +17,8 @@ export const releaseStep = <S extends z.ZodType, R, D extends object>(
   const deps = { ...baseDeps(), ...aws };
   return middy<z.output<S>, R>()
     .use(stepMiddlewares({ name, schema, store: () => deps.store }))
-    .handler((input) => run(input, deps));
+    .handler((input, context) =>
+      // When this invocation ends at the latest (shared/deploy-claims.ts).
+      run(input, { ...deps, invocationEndsAt: deps.now().getTime() + context.getRemainingTimeInMillis() }),
+    );
 };

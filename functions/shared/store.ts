@@ -520,6 +520,49 @@ export const createStore = (
     },
 
     /**
+     * Claims a service for one release's deploy until `untilMs` (shared/deploy-claims.ts): granted
+     * when nobody holds it, this release does, or the holder's claim has run out. Refused, it
+     * answers the holder and until when; granted, nothing.
+     */
+    async claimService(
+      service: string,
+      releaseId: string,
+      nowMs: number,
+      untilMs: number,
+    ): Promise<{ holder: string; untilMs: number } | undefined> {
+      const Key = { releaseId: `deploying#${service}` };
+      const granted = await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key,
+            UpdateExpression: 'SET holder = :me, claimedUntil = :until',
+            ConditionExpression: 'attribute_not_exists(holder) OR holder = :me OR claimedUntil < :now',
+            ExpressionAttributeValues: { ':me': releaseId, ':until': untilMs, ':now': nowMs },
+          }),
+        ),
+      );
+      if (granted) return undefined;
+      const out = await doc.send(new GetCommand({ TableName: tables.releases, Key, ConsistentRead: true }));
+      return { holder: String(out.Item?.holder), untilMs: Number(out.Item?.claimedUntil) };
+    },
+
+    /** Gives up this release's claim on a service, if it still holds it. */
+    async releaseService(service: string, releaseId: string): Promise<void> {
+      await conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId: `deploying#${service}` },
+            UpdateExpression: 'REMOVE holder, claimedUntil',
+            ConditionExpression: 'holder = :me',
+            ExpressionAttributeValues: { ':me': releaseId },
+          }),
+        ),
+      );
+    },
+
+    /**
      * Records a soak's verdict once: false when another judge (a second reconciler tick) got there
      * first, so SoakCompleted is announced once per verdict.
      */
