@@ -3,6 +3,7 @@ import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client
 import { findTarget } from '../shared/config.ts';
 import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { startedDeployment } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
 import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
@@ -39,7 +40,7 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil);
   const taskDefinitionArn = plan.deployTaskDefinitionArn ?? (await releaseRevision(input, deps, release));
 
-  await deps.ecs.send(
+  const updated = await deps.ecs.send(
     new UpdateServiceCommand({
       cluster: plan.cluster,
       service: plan.toService,
@@ -59,6 +60,7 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
     service: plan.toService,
     taskDefinitionArn,
     desiredCount: plan.desiredCount,
+    deploymentId: startedDeployment(updated),
   };
 };
 

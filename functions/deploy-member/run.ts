@@ -1,6 +1,7 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
+import { startedDeployment } from '../shared/ecs.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
@@ -35,7 +36,7 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
   const taskDefinitionArn = await memberTaskDefinition(input, deps);
   const desiredCount = deployCount(member);
-  await deps.ecs.send(
+  const updated = await deps.ecs.send(
     new UpdateServiceCommand({
       cluster: member.cluster,
       service: member.toService,
@@ -50,6 +51,7 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
     service: member.toService,
     taskDefinitionArn,
     desiredCount,
+    deploymentId: startedDeployment(updated),
     summary: `${member.name} (${member.role}): ${member.toService} on ${taskDefinitionArn.split('/').at(-1)} at ${desiredCount}${desiredCount === 0 ? ' (starts at the cut-over)' : ''}`,
   };
 };

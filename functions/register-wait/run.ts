@@ -55,7 +55,7 @@ export const waitFor = (
   // A group member's wait is named by the member and the step that waits (functions/shared/group.ts).
   const memberSuffix = 'member' in input && input.member ? `#${input.member}#${input.label ?? 'deploy'}` : '';
   if (input.kind === WaitKind.ServiceStable) {
-    const { cluster, service, taskDefinitionArn } = input.deployment;
+    const { cluster, service, taskDefinitionArn, desiredCount, deploymentId } = input.deployment;
     return {
       ...base,
       waitId: `${base.waitId}${memberSuffix}`,
@@ -65,6 +65,8 @@ export const waitFor = (
         cluster,
         service,
         taskDefinitionArn,
+        desiredCount,
+        deploymentId,
         graceSeconds: input.graceSeconds,
         ...(input.member ? { member: input.member, label: input.label ?? 'deploy' } : {}),
       },

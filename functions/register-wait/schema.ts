@@ -45,7 +45,15 @@ export const inputSchema = z.discriminatedUnion('kind', [
   z.object({
     ...common,
     kind: z.literal(WaitKind.ServiceStable),
-    deployment: z.object({ cluster: z.string(), service: z.string(), taskDefinitionArn: z.string() }),
+    deployment: z.object({
+      cluster: z.string(),
+      service: z.string(),
+      taskDefinitionArn: z.string(),
+      /** The count the deploy set: until ECS shows it, the service is not stable on it. */
+      desiredCount: z.number().int().min(0).optional(),
+      /** The deployment it started: a read that does not list it yet does not show the update yet. */
+      deploymentId: z.string().min(1).optional(),
+    }),
     /** The plan's health grace: the wait's output says when it ends (counted from stability). */
     graceSeconds: z.number().int().min(0).optional(),
     ...memberWait,

@@ -14,6 +14,8 @@ export interface Deployment {
   service: string;
   taskDefinitionArn: string;
   desiredCount: number;
+  /** The deployment ECS started (UpdateService's answer): none when only the count changed. */
+  deploymentId?: string | undefined;
 }
 
 /** Describes one service; a missing or inactive one is `ResourceNotFound`. */
@@ -45,24 +47,51 @@ export type Stability =
   | { state: 'failed'; detail: string };
 
 /**
- * Whether `service` is stable on `taskDefinitionArn`: its PRIMARY deployment is that task
- * definition, rolloutState is COMPLETED and all desired tasks run. The SDK's
- * waitUntilServicesStable ignores rolloutState and would call a circuit-breaker rollback "stable".
+ * How long after a change a read of it may still show the service as it was: "The Amazon ECS API
+ * follows an eventual consistency model ... the result of an API command you run that affects your
+ * Amazon ECS resources might not be immediately visible to all subsequent commands you run" (ECS
+ * API reference, RunTask). AWS gives no bound; a minute is well past the seconds it is observed to
+ * take, and a check after it that still sees the old deployment is not a stale read.
  */
-export const stabilityOn = (service: Service, taskDefinitionArn: string): Stability => {
+export const READ_AFTER_WRITE_GRACE_MS = 60_000;
+
+/**
+ * Whether `service` is stable on the expected deployment: its PRIMARY deployment is that task
+ * definition at that desired count, rolloutState is COMPLETED and all desired tasks run. The SDK's
+ * waitUntilServicesStable ignores rolloutState and would call a circuit-breaker rollback "stable".
+ * A PRIMARY deployment on another task definition, while the deployment the update started is not
+ * listed at all, is a read that does not show the update yet: pending for READ_AFTER_WRITE_GRACE_MS
+ * after `changed.at` (the wait's start), failed after it. Listed but no longer PRIMARY, it was
+ * replaced: failed.
+ */
+export const stabilityOn = (
+  service: Service,
+  expected: Pick<Deployment, 'taskDefinitionArn' | 'deploymentId'> & { desiredCount?: number | undefined },
+  changed?: { at: number; now: number },
+): Stability => {
+  const { taskDefinitionArn } = expected;
   const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
   if (!primary) return { state: 'pending', detail: 'no PRIMARY deployment yet' };
+  const notShownYet =
+    expected.deploymentId !== undefined &&
+    !service.deployments?.some((d) => d.id === expected.deploymentId) &&
+    changed !== undefined &&
+    changed.now - changed.at < READ_AFTER_WRITE_GRACE_MS;
   if (primary.taskDefinition !== taskDefinitionArn) {
-    return {
-      state: 'failed',
-      detail: `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`,
-    };
+    const detail = `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`;
+    if (notShownYet) return { state: 'pending', detail: `${detail}: ECS may not show the update yet` };
+    return { state: 'failed', detail };
   }
   if (primary.rolloutState === 'FAILED') {
     return { state: 'failed', detail: primary.rolloutStateReason ?? 'rollout FAILED' };
   }
   const running = primary.runningCount ?? 0;
   const desired = primary.desiredCount ?? 0;
+  // A scale-up on the same task definition starts no deployment: until ECS shows the new count, the
+  // old one (0 tasks of 0, say) must not read as stable.
+  if (expected.desiredCount !== undefined && desired !== expected.desiredCount) {
+    return { state: 'pending', detail: `desired count ${desired}, not yet ${expected.desiredCount}` };
+  }
   if (
     primary.rolloutState === 'COMPLETED' &&
     running === desired &&
@@ -85,6 +114,10 @@ export const describeServicesIn = async (ecs: Ecs, cluster: string, names: strin
   }
   return found;
 };
+
+/** The deployment an UpdateService started, from its answer (its PRIMARY deployment). */
+export const startedDeployment = (out: { service?: Service | undefined }): string | undefined =>
+  out.service?.deployments?.find((d) => d.status === 'PRIMARY')?.id;
 
 /** Sets a service's desired count (no new deployment). */
 export const scaleService = async (ecs: Ecs, cluster: string, service: string, desiredCount: number) => {

@@ -21,7 +21,7 @@ import { describeFiring, readAlarms } from './alarms.ts';
 import { checksAt, When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { TargetsFile } from './config.ts';
-import { stabilityOn } from './ecs.ts';
+import { READ_AFTER_WRITE_GRACE_MS, stabilityOn } from './ecs.ts';
 import { classifyError, isRetryable } from './errors.ts';
 import { logger } from './logger.ts';
 import {
@@ -175,7 +175,15 @@ export const checkWaits = async (
             });
             continue;
           }
-          const stability = stabilityOn(service, wait.condition.taskDefinitionArn as string);
+          const stability = stabilityOn(
+            service,
+            {
+              taskDefinitionArn: wait.condition.taskDefinitionArn as string,
+              desiredCount: wait.condition.desiredCount as number | undefined,
+              deploymentId: wait.condition.deploymentId as string | undefined,
+            },
+            { at: Date.parse(wait.createdAt), now: aws.now().getTime() },
+          );
           // The grace counts from when the rollout completed (the PRIMARY deployment's last
           // update), not from when this check noticed: a late event or a reconciler tick does not
           // make the new colour wait longer before it is judged. A deployment last updated before
@@ -231,17 +239,23 @@ export const checkWaits = async (
         for (const wait of some) {
           const id = wait.condition.snapshotId as string;
           const status = statuses.get(id);
+          // Not listed a moment after CreateDBSnapshot may be a read that does not show it yet.
+          const notListedYet =
+            status === undefined &&
+            aws.now().getTime() - Date.parse(wait.createdAt) < READ_AFTER_WRITE_GRACE_MS;
           checks.set(
             wait.waitId,
             status === 'available'
               ? { state: 'done', output: { snapshotId: id, status } }
-              : status === undefined || snapshotFailed.has(status)
-                ? {
-                    state: 'failed',
-                    error: 'SnapshotFailed',
-                    cause: `snapshot ${id} is ${status ?? 'missing'}`,
-                  }
-                : { state: 'pending', detail: `snapshot ${id} is ${status}` },
+              : notListedYet
+                ? { state: 'pending', detail: `snapshot ${id} is not listed yet` }
+                : status === undefined || snapshotFailed.has(status)
+                  ? {
+                      state: 'failed',
+                      error: 'SnapshotFailed',
+                      cause: `snapshot ${id} is ${status ?? 'missing'}`,
+                    }
+                  : { state: 'pending', detail: `snapshot ${id} is ${status}` },
           );
         }
       });

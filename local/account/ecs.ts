@@ -41,6 +41,8 @@ interface SimDeployment {
   updatedAt: Date;
 }
 
+type DescribedService = ReturnType<EcsModel['describe']>;
+
 interface SimService {
   arn: string;
   name: string;
@@ -67,6 +69,8 @@ interface SimService {
   networkConfiguration?: {
     awsvpcConfiguration: { subnets: string[]; securityGroups: string[]; assignPublicIp: string };
   };
+  /** What DescribeServices shows until `until` (epoch ms), with EcsModel.staleReads on. */
+  staleView?: { until: number; view: DescribedService };
 }
 
 export interface EcsOptions {
@@ -101,6 +105,16 @@ export class EcsModel {
   private readonly taskListeners: (() => void)[] = [];
   /** RunTask's tasks (hooks), set by the account (ecs-tasks.ts). */
   oneOff: OneOffTasks | undefined;
+
+  /**
+   * Reads right after a write: "The Amazon ECS API follows an eventual consistency model ... the
+   * result of an API command you run that affects your Amazon ECS resources might not be immediately
+   * visible to all subsequent commands you run" (ECS API reference, RunTask). AWS gives no bound.
+   * Set, DescribeServices shows a service as it was before its latest UpdateService for a time drawn
+   * from this range (UpdateService's own answer is current). Off by default, and so kinder than AWS:
+   * the recovery's reads right after a stop still act on what they see (README, "Known gaps").
+   */
+  staleReads: { minMs: number; maxMs: number } | undefined;
 
   constructor(
     private readonly options: EcsOptions,
@@ -632,7 +646,7 @@ export class EcsModel {
 
   // --- API --------------------------------------------------------------------------------
 
-  DescribeServices(input: { cluster?: string; services: string[] }) {
+  DescribeServices(input: { cluster?: string; services: string[] }, options: { current?: boolean } = {}) {
     const clusterName = this.clusterName(input.cluster ?? 'default');
     if (!this.clusters.has(clusterName)) throw notFound('ClusterNotFoundException', 'Cluster not found.');
     if (input.services.length > 10)
@@ -648,49 +662,58 @@ export class EcsModel {
         });
         continue;
       }
-      const primary = s.deployments[0];
-      services.push({
-        serviceArn: s.arn,
-        serviceName: s.name,
-        clusterArn: s.clusterArn,
-        status: 'ACTIVE',
-        desiredCount: primary?.desiredCount ?? 0,
-        runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
-        pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
-        taskDefinition: primary?.taskDefinition,
-        launchType: 'FARGATE',
-        platformVersion: 'LATEST',
-        ...(s.networkConfiguration ? { networkConfiguration: structuredClone(s.networkConfiguration) } : {}),
-        // Its rollback (ECS redeploying the last completed revision) is not modelled: Switchyard
-        // sets rollback false and cleans up the idle colour itself.
-        ...(s.circuitBreaker
-          ? { deploymentConfiguration: { deploymentCircuitBreaker: s.circuitBreaker } }
-          : {}),
-        loadBalancers: s.targetGroupArn
-          ? [
-              {
-                targetGroupArn: s.targetGroupArn,
-                containerName: s.containerName,
-                containerPort: s.containerPort,
-              },
-            ]
-          : [],
-        deployments: s.deployments.map((d) => ({
-          id: d.id,
-          status: d.status,
-          taskDefinition: d.taskDefinition,
-          desiredCount: d.desiredCount,
-          runningCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'RUNNING').length,
-          pendingCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'PROVISIONING').length,
-          failedTasks: d.failedTasks,
-          rolloutState: d.rolloutState,
-          rolloutStateReason: d.rolloutStateReason,
-          createdAt: d.createdAt,
-          updatedAt: d.updatedAt,
-        })),
-      });
+      const stale = options.current ? undefined : s.staleView;
+      if (stale && Date.now() < stale.until) {
+        services.push(structuredClone(stale.view));
+        continue;
+      }
+      services.push(this.describe(s));
     }
     return { services, failures };
+  }
+
+  private describe(s: SimService) {
+    const primary = s.deployments[0];
+    return {
+      serviceArn: s.arn,
+      serviceName: s.name,
+      clusterArn: s.clusterArn,
+      status: 'ACTIVE',
+      desiredCount: primary?.desiredCount ?? 0,
+      runningCount: s.tasks.filter((t) => t.state === 'RUNNING').length,
+      pendingCount: s.tasks.filter((t) => t.state === 'PROVISIONING').length,
+      taskDefinition: primary?.taskDefinition,
+      launchType: 'FARGATE',
+      platformVersion: 'LATEST',
+      ...(s.networkConfiguration ? { networkConfiguration: structuredClone(s.networkConfiguration) } : {}),
+      // Its rollback (ECS redeploying the last completed revision) is not modelled: Switchyard
+      // sets rollback false and cleans up the idle colour itself.
+      ...(s.circuitBreaker
+        ? { deploymentConfiguration: { deploymentCircuitBreaker: s.circuitBreaker } }
+        : {}),
+      loadBalancers: s.targetGroupArn
+        ? [
+            {
+              targetGroupArn: s.targetGroupArn,
+              containerName: s.containerName,
+              containerPort: s.containerPort,
+            },
+          ]
+        : [],
+      deployments: s.deployments.map((d) => ({
+        id: d.id,
+        status: d.status,
+        taskDefinition: d.taskDefinition,
+        desiredCount: d.desiredCount,
+        runningCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'RUNNING').length,
+        pendingCount: s.tasks.filter((t) => t.deploymentId === d.id && t.state === 'PROVISIONING').length,
+        failedTasks: d.failedTasks,
+        rolloutState: d.rolloutState,
+        rolloutStateReason: d.rolloutStateReason,
+        createdAt: d.createdAt,
+        updatedAt: d.updatedAt,
+      })),
+    };
   }
 
   UpdateService(input: {
@@ -710,6 +733,18 @@ export class EcsModel {
     }
     const desired = input.desiredCount ?? primary.desiredCount;
     if (desired < 0) throw awsError('InvalidParameterException', 'desiredCount must be >= 0');
+    // Readers see the service as it was before this update for a moment; one still shown from an
+    // earlier update stays shown, for longer.
+    const now = Date.now();
+    if (this.staleReads) {
+      service.staleView = {
+        until: now + this.random.int(this.staleReads.minMs, this.staleReads.maxMs),
+        view:
+          service.staleView && now < service.staleView.until
+            ? service.staleView.view
+            : this.describe(service),
+      };
+    }
     if (
       (input.taskDefinition && input.taskDefinition !== primary.taskDefinition) ||
       input.forceNewDeployment
@@ -730,7 +765,10 @@ export class EcsModel {
     }
     this.reconcile(service);
     return {
-      service: this.DescribeServices({ cluster: service.cluster, services: [service.name] }).services[0],
+      service: this.DescribeServices(
+        { cluster: service.cluster, services: [service.name] },
+        { current: true },
+      ).services[0],
     };
   }
 

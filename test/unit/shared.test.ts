@@ -175,7 +175,7 @@ describe('stabilityOn', () => {
             desiredCount: 4,
           },
         ]),
-        td,
+        { taskDefinitionArn: td },
       ),
     ).toEqual({ state: 'stable' });
   });
@@ -192,7 +192,7 @@ describe('stabilityOn', () => {
             desiredCount: 4,
           },
         ]),
-        td,
+        { taskDefinitionArn: td },
       ).state,
     ).toBe('pending');
     expect(
@@ -207,7 +207,7 @@ describe('stabilityOn', () => {
           },
           { status: 'ACTIVE', taskDefinition: 'old', runningCount: 1, desiredCount: 0 },
         ]),
-        td,
+        { taskDefinitionArn: td },
       ).state,
     ).toBe('pending');
   });
@@ -223,7 +223,7 @@ describe('stabilityOn', () => {
             rolloutStateReason: 'circuit breaker',
           },
         ]),
-        td,
+        { taskDefinitionArn: td },
       ),
     ).toEqual({ state: 'failed', detail: 'circuit breaker' });
     expect(
@@ -237,9 +237,50 @@ describe('stabilityOn', () => {
             desiredCount: 4,
           },
         ]),
-        td,
+        { taskDefinitionArn: td },
       ).state,
     ).toBe('failed');
+  });
+
+  it('reads a PRIMARY on another task definition, without the deployment the update started, as ECS not showing it yet for a minute', () => {
+    const updatedAt = Date.parse('2026-12-04T10:00:00Z');
+    const expected = { taskDefinitionArn: td, deploymentId: 'ecs-svc/new' };
+    const before = service([
+      {
+        id: 'ecs-svc/old',
+        status: 'PRIMARY',
+        taskDefinition: 'old',
+        rolloutState: 'COMPLETED',
+        runningCount: 4,
+        desiredCount: 4,
+      },
+    ]);
+    expect(stabilityOn(before, expected, { at: updatedAt, now: updatedAt + 500 })).toEqual({
+      state: 'pending',
+      detail: `PRIMARY deployment runs old, not ${td}: ECS may not show the update yet`,
+    });
+    expect(stabilityOn(before, expected, { at: updatedAt, now: updatedAt + 60_000 }).state).toBe('failed');
+    // Without the started deployment's id (a step that only scales) nothing tells a stale read apart.
+    expect(
+      stabilityOn(before, { taskDefinitionArn: td }, { at: updatedAt, now: updatedAt + 500 }).state,
+    ).toBe('failed');
+    // Listed, but another deployment took its place: replaced, failed at once.
+    const replaced = service([
+      { id: 'ecs-svc/other', status: 'PRIMARY', taskDefinition: 'other', rolloutState: 'IN_PROGRESS' },
+      { id: 'ecs-svc/new', status: 'ACTIVE', taskDefinition: td, rolloutState: 'IN_PROGRESS' },
+    ]);
+    expect(stabilityOn(replaced, expected, { at: updatedAt, now: updatedAt + 500 }).state).toBe('failed');
+  });
+
+  it('is pending while ECS still shows another desired count than the deploy set (a scale-up starts no deployment)', () => {
+    const atZero = service([
+      { status: 'PRIMARY', taskDefinition: td, rolloutState: 'COMPLETED', runningCount: 0, desiredCount: 0 },
+    ]);
+    expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 4 })).toEqual({
+      state: 'pending',
+      detail: 'desired count 0, not yet 4',
+    });
+    expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 0 })).toEqual({ state: 'stable' });
   });
 });
 

@@ -1,0 +1,45 @@
+/**
+ * ECS reads right after a write (the ECS API is eventually consistent: local/account/ecs.ts,
+ * `staleReads`). A release's first stability check runs a moment after its UpdateService; a read
+ * that does not show the update yet must wait, not fail the release (functions/shared/ecs.ts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+const idOf = (tag: string) => releaseIdFor('search-api', EcrModel.digestOf('search-api', tag));
+
+describe('ECS showing a service as it was before its update, for a few seconds', () => {
+  it('a release waits for its deployment to show instead of failing, and a slow-path rollback puts the old version back', async () => {
+    w = await startWorld();
+    const t = w;
+    // Every DescribeServices for 0.5-3 s after an UpdateService shows the service before it (the
+    // first stability check comes about 0.5 s after the deploy).
+    t.rt.account.ecs.staleReads = { minMs: 500, maxMs: 3000 };
+    t.rt.push('search-api', 'release-2');
+    await t.rt.settle();
+    await t.rt.drain();
+    const release = await t.rt.release(idOf('release-2'));
+    // Before: Aborted, "DeploymentFailed: PRIMARY deployment runs search-api:1, not search-api:2".
+    expect(release?.outcome, JSON.stringify(release?.error)).toBe('Promoted');
+    const stable = release?.phases.find((p) => p.name === 'WaitForServiceStable');
+    expect(stable?.status).toBe('succeeded');
+    expect(liveWeights(t.rt, t.search)).toEqual({ blue: 0, green: 100 });
+
+    // blue is at 0 now: the rollback redeploys release-1 there (the slow path), then waits for it.
+    const rollbackId = t.rt.startRollback({ target: 'search-api', reason: 'release-2 corrupts the index' });
+    await t.rt.settle();
+    await t.rt.drain();
+    const rollback = await t.rt.release(rollbackId);
+    expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
+    expect(liveWeights(t.rt, t.search)).toEqual({ blue: 100, green: 0 });
+  });
+});
