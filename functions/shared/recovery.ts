@@ -237,16 +237,12 @@ const restoreTraffic = async (
   }
   // Whichever of its colours carries nothing now goes to 0: the one a release was deploying, the one
   // a rollback was restoring (if it never got traffic) or replacing (if it did).
+  // Scaled whatever ECS shows: the step that stopped may have deployed it a moment ago, and ECS
+  // reads may not show that yet (eventual consistency, shared/ecs.ts); scaling to 0 again is harmless.
   const idle: Colour = weights[safe] === 0 ? safe : other;
   if (weights[idle] === 0) {
-    const service =
-      idle === safe
-        ? safeService
-        : await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[idle]);
-    if ((service.desiredCount ?? 0) > 0) {
-      await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[idle], 0);
-      notes.push(`${idle} scaled to 0`);
-    }
+    await scaleService(deps.ecs, target.ecs.cluster, target.ecs.services[idle], 0);
+    notes.push(`${idle} scaled to 0`);
   }
   return { outcome, weights };
 };
@@ -265,12 +261,14 @@ const restoreGroup = async (
 ): Promise<'done' | 'pending'> => {
   let pending = false;
   for (const m of members) {
+    // Each service is set to what it must be whatever ECS shows: a step that stopped a moment ago
+    // may have changed it, and ECS reads may not show that yet (eventual consistency, shared/ecs.ts).
+    // Setting a count a service already has changes nothing.
     if (promoted) {
-      const old = await describeService(deps.ecs, m.cluster, m.fromService);
       const weight = m.traffic ? (await readWeights(deps.elbv2, m.traffic)).weights[m.fromColour] : 0;
-      if ((old.desiredCount ?? 0) > 0 && weight === 0) {
+      if (weight === 0) {
         await scaleService(deps.ecs, m.cluster, m.fromService, 0);
-        notes.push(`${m.name}: ${m.fromService} scaled to 0`);
+        notes.push(`${m.name}: ${m.fromService} at 0`);
       }
       continue;
     }
@@ -281,16 +279,13 @@ const restoreGroup = async (
         notes.push(`${m.name}: traffic put back on ${m.fromColour}`);
       }
     }
-    const [fresh, old] = await Promise.all([
-      describeService(deps.ecs, m.cluster, m.toService),
-      describeService(deps.ecs, m.cluster, m.fromService),
-    ]);
-    if ((fresh.desiredCount ?? 0) > 0) {
-      await scaleService(deps.ecs, m.cluster, m.toService, 0);
-      notes.push(`${m.name}: ${m.toService} scaled to 0`);
-    }
-    if ((old.desiredCount ?? 0) >= m.desiredCount) continue;
+    await scaleService(deps.ecs, m.cluster, m.toService, 0);
+    notes.push(`${m.name}: ${m.toService} at 0`);
     if (m.role === MemberRole.Singleton) {
+      // Still a read: a singleton's old colour at its size (never stopped) must not wait for its own
+      // tasks to drain. A cut-over's scale-down a moment ago may not show yet; not handled.
+      const old = await describeService(deps.ecs, m.cluster, m.fromService);
+      if ((old.desiredCount ?? 0) >= m.desiredCount) continue;
       // Neither colour may still be stopping a task: the new one (changed over), nor the old one
       // itself (a cut-over cut short after its scale-down).
       const [drained, own] = await Promise.all([
@@ -304,7 +299,7 @@ const restoreGroup = async (
       }
     }
     await scaleService(deps.ecs, m.cluster, m.fromService, m.desiredCount);
-    notes.push(`${m.name}: ${m.fromService} back to ${m.desiredCount}`);
+    notes.push(`${m.name}: ${m.fromService} at ${m.desiredCount}`);
   }
   return pending ? 'pending' : 'done';
 };

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { liveWeights } from '../../local/scenarios.ts';
+import { RECOVERY_BOUND_SECONDS } from '../support/invariants.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
 let w: TestWorld | undefined;
@@ -41,5 +42,35 @@ describe('ECS showing a service as it was before its update, for a few seconds',
     const rollback = await t.rt.release(rollbackId);
     expect(rollback?.outcome, JSON.stringify(rollback?.error)).toBe('RolledBack');
     expect(liveWeights(t.rt, t.search)).toEqual({ blue: 100, green: 0 });
+  });
+});
+
+describe('the recovery of a release stopped a moment after its deploy', () => {
+  it('scales the idle colour it was deploying to 0, though ECS does not show that deployment yet', async () => {
+    w = await startWorld();
+    const t = w;
+    t.rt.account.ecs.staleReads = { minMs: 500, maxMs: 3000 };
+    const id = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
+    t.rt.push('checkout-api', 'v2');
+    // Stopped as it starts waiting for green, just deployed: the recovery reads green at once.
+    expect(
+      await t.rt.runUntil(() =>
+        t.rt
+          .executions()
+          .some((e) => e.name === id && e.history.some((h) => h.state === 'WaitForServiceStable')),
+      ),
+    ).toBe(true);
+    t.rt.stopExecution(id);
+    await t.rt.wait(RECOVERY_BOUND_SECONDS);
+    await t.rt.settle();
+    expect((await t.rt.release(id))?.outcome).toBe('Aborted');
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    // Before: green kept its 4 new tasks (the recovery read green at 0 and left it), paid for, unwatched.
+    const green = t.rt.account.ecs.DescribeServices(
+      { cluster: t.checkout.ecs.cluster, services: [t.checkout.ecs.services.green] },
+      { current: true },
+    ).services[0];
+    expect(green?.desiredCount).toBe(0);
+    expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
   });
 });
