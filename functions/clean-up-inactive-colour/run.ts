@@ -3,11 +3,15 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
 import { TrafficSplit } from '../shared/errors.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import { approvalIdFor } from '../shared/signing.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'approvals' | 'now'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'elbv2' | 'ecs' | 'store' | 'approvals' | 'now' | 'invocationEndsAt' | 'invocationId'
+>;
 
 /**
  * Failure before traffic moved: scales the idle colour back to 0. It re-reads the weights first
@@ -31,6 +35,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // First the halt marker, so a deployment still landing (the other Parallel branch's Lambda, which
   // Step Functions does not stop) sees it after its UpdateService and scales back itself (halt.ts).
   await deps.store.updateRelease(input.releaseId, { haltedBy: 'clean-up' });
-  await scaleService(deps.ecs, input.plan.cluster, input.plan.toService, 0);
+  const { cluster, toService } = input.plan;
+  await withServiceClaim(deps, input.releaseId, { cluster, service: toService }, () =>
+    scaleService(deps.ecs, cluster, toService, 0),
+  );
   return { service: input.plan.toService, desiredCount: 0 };
 };

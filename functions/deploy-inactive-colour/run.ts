@@ -1,32 +1,30 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTarget } from '../shared/config.ts';
-import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { startedDeployment } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
 import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { releaseRevision } from '../shared/revision.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2' | 'now' | 'invocationEndsAt'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'store' | 'ecs' | 'ecr' | 'elbv2' | 'now' | 'invocationEndsAt' | 'invocationId'
+>;
 
 /**
  * Rolls the release's revision out on the idle colour's service at the live colour's size: the one
  * registered before the preDeploy hooks, else the live task definition registered again with the new
  * image pinned by digest (shared/revision.ts). Idempotent: a retry rolls out the revision recorded
  * by the run that registered it. It deploys holding its claim on the service
- * (shared/deploy-claims.ts), so a stopped release's late call cannot land on the next owner's
+ * (shared/service-claims.ts), so a stopped release's late call cannot land on the next owner's
  * deployment. A release that must first wait for its turn to register
  * (shared/registration-turns.ts) answers `waitUntil`, and the state machine runs this again then.
  */
-export const run = (input: Input, deps: Deps): Promise<Output> =>
-  withDeployClaim(deps, input.releaseId, { cluster: input.plan.cluster, service: input.plan.toService }, () =>
-    deploy(input, deps),
-  );
-
-const deploy = async (input: Input, deps: Deps): Promise<Output> => {
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const { plan } = input;
   const release = await deps.store.getRelease(input.releaseId);
@@ -40,16 +38,24 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil);
   const taskDefinitionArn = plan.deployTaskDefinitionArn ?? (await releaseRevision(input, deps, release));
 
-  const updated = await deps.ecs.send(
-    new UpdateServiceCommand({
-      cluster: plan.cluster,
-      service: plan.toService,
-      taskDefinition: taskDefinitionArn,
-      desiredCount: plan.desiredCount,
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-    }),
-  );
-  await fenceDeployment(deps, input.releaseId, plan.cluster, plan.toService);
+  const where = { cluster: plan.cluster, service: plan.toService };
+  const deploymentId = await withServiceClaim(deps, input.releaseId, where, async () => {
+    // Read again holding the claim: a rollback that stopped this release has marked it halted
+    // before it could claim the service, so either this sees the halt or its change waits for this.
+    const late = haltReason(await deps.store.getRelease(input.releaseId));
+    if (late) throw new RollbackRequested(`${late}; nothing deployed`);
+    const updated = await deps.ecs.send(
+      new UpdateServiceCommand({
+        cluster: plan.cluster,
+        service: plan.toService,
+        taskDefinition: taskDefinitionArn,
+        desiredCount: plan.desiredCount,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      }),
+    );
+    await fenceDeployment(deps, input.releaseId, plan.cluster, plan.toService);
+    return startedDeployment(updated);
+  });
   await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
 
   if (target.traffic.testListenerArn) {
@@ -60,7 +66,7 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
     service: plan.toService,
     taskDefinitionArn,
     desiredCount: plan.desiredCount,
-    deploymentId: startedDeployment(updated),
+    deploymentId,
   };
 };
 

@@ -1,5 +1,4 @@
 import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
-import { withDeployClaim } from '../shared/deploy-claims.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { startedDeployment } from '../shared/ecs.ts';
 import { RollbackRequested } from '../shared/errors.ts';
@@ -7,27 +6,20 @@ import { deployCount } from '../shared/group.ts';
 import { fenceDeployment, haltReason } from '../shared/halt.ts';
 import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { deployRevision } from '../shared/revision.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt' | 'invocationId'>;
 
 /**
  * One member of the release's group: registers its live task definition again with the member's
  * image pinned by digest, and points its idle colour at it: a web member or a worker at the live
  * colour's size, a singleton at 0 (it starts only at the cut-over, once its old colour has stopped).
  * Idempotent as DeployInactiveColour is: a retry finds the revision this release registered. It
- * deploys holding its claim on the member's service (shared/deploy-claims.ts). A
+ * deploys holding its claim on the member's service (shared/service-claims.ts). A
  * member whose turn to register is not yet due answers `waitUntil` (shared/registration-turns.ts).
  */
-export const run = (input: Input, deps: Deps): Promise<Output> =>
-  withDeployClaim(
-    deps,
-    input.releaseId,
-    { cluster: input.member.cluster, service: input.member.toService },
-    () => deploy(input, deps),
-  );
-
-const deploy = async (input: Input, deps: Deps): Promise<Output> => {
+export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { member } = input;
   const release = await deps.store.getRelease(input.releaseId);
   const halted = haltReason(release);
@@ -36,22 +28,29 @@ const deploy = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
   const taskDefinitionArn = await memberTaskDefinition(input, deps);
   const desiredCount = deployCount(member);
-  const updated = await deps.ecs.send(
-    new UpdateServiceCommand({
-      cluster: member.cluster,
-      service: member.toService,
-      taskDefinition: taskDefinitionArn,
-      desiredCount,
-      deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-    }),
-  );
-  await fenceDeployment(deps, input.releaseId, member.cluster, member.toService);
+  const where = { cluster: member.cluster, service: member.toService };
+  const deploymentId = await withServiceClaim(deps, input.releaseId, where, async () => {
+    // Read again holding the claim (as DeployInactiveColour does).
+    const late = haltReason(await deps.store.getRelease(input.releaseId));
+    if (late) throw new RollbackRequested(`${late}; ${member.name} not deployed`);
+    const updated = await deps.ecs.send(
+      new UpdateServiceCommand({
+        cluster: member.cluster,
+        service: member.toService,
+        taskDefinition: taskDefinitionArn,
+        desiredCount,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      }),
+    );
+    await fenceDeployment(deps, input.releaseId, member.cluster, member.toService);
+    return startedDeployment(updated);
+  });
   return {
     cluster: member.cluster,
     service: member.toService,
     taskDefinitionArn,
     desiredCount,
-    deploymentId: startedDeployment(updated),
+    deploymentId,
     summary: `${member.name} (${member.role}): ${member.toService} on ${taskDefinitionArn.split('/').at(-1)} at ${desiredCount}${desiredCount === 0 ? ' (starts at the cut-over)' : ''}`,
   };
 };

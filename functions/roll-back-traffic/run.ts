@@ -2,10 +2,14 @@ import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { InvalidInput, RollbackFailed } from '../shared/errors.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'store' | 'now'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'elbv2' | 'ecs' | 'store' | 'now' | 'invocationEndsAt' | 'invocationId'
+>;
 
 /**
  * Failure after traffic moved: all weight back on the old colour (verified by read-back), then the
@@ -45,7 +49,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (!recorded) {
     await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
   }
-  await scaleService(deps.ecs, plan.cluster, plan.toService, 0);
+  await withServiceClaim(deps, input.releaseId, { cluster: plan.cluster, service: plan.toService }, () =>
+    scaleService(deps.ecs, plan.cluster, plan.toService, 0),
+  );
   return {
     weights,
     scaledDown: plan.toService,

@@ -4,10 +4,14 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
 import { AlarmTriggered, RollbackRequested, TrafficSplit } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'targets' | 'elbv2' | 'ecs' | 'cloudwatch' | 'store'>;
+type Deps = Pick<
+  ReleaseDeps,
+  'targets' | 'elbv2' | 'ecs' | 'cloudwatch' | 'store' | 'now' | 'invocationEndsAt' | 'invocationId'
+>;
 
 /**
  * After the warm bake: scales the old colour to 0, but never while it still has weight, and not
@@ -35,11 +39,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // landed in between puts the old colour's tasks back (halt.ts).
   const halted = haltReason(await deps.store.getRelease(input.releaseId));
   if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
-  await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, 0);
-  const late = haltReason(await deps.store.getRelease(input.releaseId));
-  if (late) {
-    await scaleService(deps.ecs, input.plan.cluster, input.plan.fromService, input.plan.desiredCount);
-    throw new RollbackRequested(`${late} as ${input.plan.fromColour} was scaled down; scaled back up`);
-  }
+  const { cluster, fromService } = input.plan;
+  await withServiceClaim(deps, input.releaseId, { cluster, service: fromService }, async () => {
+    await scaleService(deps.ecs, cluster, fromService, 0);
+    const late = haltReason(await deps.store.getRelease(input.releaseId));
+    if (late) {
+      await scaleService(deps.ecs, cluster, fromService, input.plan.desiredCount);
+      throw new RollbackRequested(`${late} as ${input.plan.fromColour} was scaled down; scaled back up`);
+    }
+  });
   return { service: input.plan.fromService, desiredCount: 0 };
 };

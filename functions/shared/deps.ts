@@ -29,6 +29,8 @@ export interface BaseDeps {
   now: () => Date;
   /** A step's invocation: when it ends at the latest, epoch ms (set per invocation by step-handler.ts). */
   invocationEndsAt?: number;
+  /** A step's invocation: its id (Lambda's awsRequestId). */
+  invocationId?: string;
 }
 
 export interface AwsDeps {

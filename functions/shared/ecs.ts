@@ -59,28 +59,35 @@ export const READ_AFTER_WRITE_GRACE_MS = 60_000;
  * Whether `service` is stable on the expected deployment: its PRIMARY deployment is that task
  * definition at that desired count, rolloutState is COMPLETED and all desired tasks run. The SDK's
  * waitUntilServicesStable ignores rolloutState and would call a circuit-breaker rollback "stable".
- * A PRIMARY deployment on another task definition, while the deployment the update started is not
- * listed at all, is a read that does not show the update yet: pending for READ_AFTER_WRITE_GRACE_MS
- * after `changed.at` (the wait's start), failed after it. Listed but no longer PRIMARY, it was
- * replaced: failed.
+ * A PRIMARY deployment other than the one the update started, while that one is not listed at
+ * all, is a read that does not show the update yet: pending for READ_AFTER_WRITE_GRACE_MS after
+ * `changed.at` (the wait's start), failed after it. Listed but no longer PRIMARY, it was replaced:
+ * failed.
  */
 export const stabilityOn = (
   service: Service,
   expected: Pick<Deployment, 'taskDefinitionArn' | 'deploymentId'> & { desiredCount?: number | undefined },
   changed?: { at: number; now: number },
 ): Stability => {
-  const { taskDefinitionArn } = expected;
+  const { taskDefinitionArn, deploymentId } = expected;
   const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
   if (!primary) return { state: 'pending', detail: 'no PRIMARY deployment yet' };
-  const notShownYet =
-    expected.deploymentId !== undefined &&
-    !service.deployments?.some((d) => d.id === expected.deploymentId) &&
-    changed !== undefined &&
-    changed.now - changed.at < READ_AFTER_WRITE_GRACE_MS;
-  if (primary.taskDefinition !== taskDefinitionArn) {
-    const detail = `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`;
-    if (notShownYet) return { state: 'pending', detail: `${detail}: ECS may not show the update yet` };
+  const mayBeStale = changed !== undefined && changed.now - changed.at < READ_AFTER_WRITE_GRACE_MS;
+  if (deploymentId !== undefined && primary.id !== deploymentId) {
+    const detail =
+      primary.taskDefinition !== taskDefinitionArn
+        ? `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`
+        : `PRIMARY deployment ${primary.id} is not the one the update started (${deploymentId})`;
+    const listed = service.deployments?.some((d) => d.id === deploymentId);
+    if (!listed && mayBeStale)
+      return { state: 'pending', detail: `${detail}: ECS may not show the update yet` };
     return { state: 'failed', detail };
+  }
+  if (primary.taskDefinition !== taskDefinitionArn) {
+    return {
+      state: 'failed',
+      detail: `PRIMARY deployment runs ${primary.taskDefinition}, not ${taskDefinitionArn}`,
+    };
   }
   if (primary.rolloutState === 'FAILED') {
     return { state: 'failed', detail: primary.rolloutStateReason ?? 'rollout FAILED' };
@@ -88,8 +95,9 @@ export const stabilityOn = (
   const running = primary.runningCount ?? 0;
   const desired = primary.desiredCount ?? 0;
   // A scale-up on the same task definition starts no deployment: until ECS shows the new count, the
-  // old one (0 tasks of 0, say) must not read as stable.
-  if (expected.desiredCount !== undefined && desired !== expected.desiredCount) {
+  // old one (0 tasks of 0, say) must not read as stable. Past the grace, the count ECS shows is the
+  // service's (someone, or its autoscaling, set another), judged as it is.
+  if (expected.desiredCount !== undefined && desired !== expected.desiredCount && (mayBeStale || !changed)) {
     return { state: 'pending', detail: `desired count ${desired}, not yet ${expected.desiredCount}` };
   }
   if (

@@ -18,7 +18,11 @@ export const releaseStep = <S extends z.ZodType, R, D extends object>(
   return middy<z.output<S>, R>()
     .use(stepMiddlewares({ name, schema, store: () => deps.store }))
     .handler((input, context) =>
-      // When this invocation ends at the latest (shared/deploy-claims.ts).
-      run(input, { ...deps, invocationEndsAt: deps.now().getTime() + context.getRemainingTimeInMillis() }),
+      // This invocation: its id, and when it ends at the latest (shared/service-claims.ts).
+      run(input, {
+        ...deps,
+        invocationId: context.awsRequestId,
+        invocationEndsAt: deps.now().getTime() + context.getRemainingTimeInMillis(),
+      }),
     );
 };

@@ -520,25 +520,31 @@ export const createStore = (
     },
 
     /**
-     * Claims a service for one release's deploy until `untilMs` (shared/deploy-claims.ts): granted
-     * when nobody holds it, this release does, or the holder's claim has run out. Refused, it
-     * answers the holder and until when; granted, nothing.
+     * Claims a service for one release's change until `untilMs` (shared/service-claims.ts), under
+     * this invocation's `token`: granted when nobody holds it, this release does (a retry takes it
+     * over), or the holder's claim has run out. Refused, it answers the holder and until when.
      */
     async claimService(
       service: string,
       releaseId: string,
+      token: string,
       nowMs: number,
       untilMs: number,
     ): Promise<{ holder: string; untilMs: number } | undefined> {
-      const Key = { releaseId: `deploying#${service}` };
+      const Key = { releaseId: `claim#${service}` };
       const granted = await conditionalWrite(
         doc.send(
           new UpdateCommand({
             TableName: tables.releases,
             Key,
-            UpdateExpression: 'SET holder = :me, claimedUntil = :until',
+            UpdateExpression: 'SET holder = :me, claimToken = :token, claimedUntil = :until',
             ConditionExpression: 'attribute_not_exists(holder) OR holder = :me OR claimedUntil < :now',
-            ExpressionAttributeValues: { ':me': releaseId, ':until': untilMs, ':now': nowMs },
+            ExpressionAttributeValues: {
+              ':me': releaseId,
+              ':token': token,
+              ':until': untilMs,
+              ':now': nowMs,
+            },
           }),
         ),
       );
@@ -547,16 +553,16 @@ export const createStore = (
       return { holder: String(out.Item?.holder), untilMs: Number(out.Item?.claimedUntil) };
     },
 
-    /** Gives up this release's claim on a service, if it still holds it. */
-    async releaseService(service: string, releaseId: string): Promise<void> {
+    /** Gives up the claim on a service taken under `token`, if that invocation still holds it. */
+    async releaseService(service: string, token: string): Promise<void> {
       await conditionalWrite(
         doc.send(
           new UpdateCommand({
             TableName: tables.releases,
-            Key: { releaseId: `deploying#${service}` },
-            UpdateExpression: 'REMOVE holder, claimedUntil',
-            ConditionExpression: 'holder = :me',
-            ExpressionAttributeValues: { ':me': releaseId },
+            Key: { releaseId: `claim#${service}` },
+            UpdateExpression: 'REMOVE holder, claimToken, claimedUntil',
+            ConditionExpression: 'claimToken = :token',
+            ExpressionAttributeValues: { ':token': token },
           }),
         ),
       );

@@ -3,10 +3,11 @@ import { describeService, scaleService } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { MemberRole } from '../shared/group.ts';
 import { haltReason } from '../shared/halt.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import { drainedCheck } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt' | 'invocationId'>;
 
 /**
  * Scales one colour of a group member to the member's size: a singleton's new colour at the
@@ -36,14 +37,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,
       );
   }
-  if ((current.desiredCount ?? 0) !== member.desiredCount)
-    await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
-  // The fence (halt.ts): a release stopped while this landed must not leave the colour running.
-  const late = await halted();
-  if (late) {
-    await scaleService(deps.ecs, member.cluster, service, 0);
-    throw new RollbackRequested(`${late} as ${service} was started; scaled back to 0`);
-  }
+  await withServiceClaim(deps, input.releaseId, { cluster: member.cluster, service }, async () => {
+    if ((current.desiredCount ?? 0) !== member.desiredCount)
+      await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
+    // The fence (halt.ts): a release stopped while this landed must not leave the colour running.
+    const late = await halted();
+    if (late) {
+      await scaleService(deps.ecs, member.cluster, service, 0);
+      throw new RollbackRequested(`${late} as ${service} was started; scaled back to 0`);
+    }
+  });
   return {
     cluster: member.cluster,
     service,

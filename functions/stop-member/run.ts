@@ -2,10 +2,11 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { RollbackRequested, TrafficSplit } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
+import { withServiceClaim } from '../shared/service-claims.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
 
-type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'elbv2'>;
+type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'elbv2' | 'now' | 'invocationEndsAt' | 'invocationId'>;
 
 /**
  * Scales one colour of a group member to 0: its old colour at the cut-over (a singleton, a cut-over
@@ -28,16 +29,24 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     const halted = haltReason(await deps.store.getRelease(input.releaseId));
     if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
   }
-  const before = await describeService(deps.ecs, member.cluster, service);
-  const running = before.desiredCount ?? 0;
-  if (running > 0) await scaleService(deps.ecs, member.cluster, service, 0);
-  // The fence (halt.ts): halted while this landed, on the way forward, the colour runs again: the
-  // recovery may have read the group before this change and left it as it found it.
-  const late = input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
-  if (late && running > 0) {
-    await scaleService(deps.ecs, member.cluster, service, running);
-    throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${running}`);
-  }
+  const { before, running } = await withServiceClaim(
+    deps,
+    input.releaseId,
+    { cluster: member.cluster, service },
+    async () => {
+      const before = await describeService(deps.ecs, member.cluster, service);
+      const running = before.desiredCount ?? 0;
+      if (running > 0) await scaleService(deps.ecs, member.cluster, service, 0);
+      // The fence (halt.ts): halted while this landed, on the way forward, the colour runs again: the
+      // recovery may have read the group before this change and left it as it found it.
+      const late = input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
+      if (late && running > 0) {
+        await scaleService(deps.ecs, member.cluster, service, running);
+        throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${running}`);
+      }
+      return { before, running };
+    },
+  );
   return {
     cluster: member.cluster,
     service,

@@ -184,7 +184,13 @@ describe('a member step fenced against a halt', () => {
     const record: Record<string, unknown> = { releaseId: 'r1' };
     const scaled: number[] = [];
     const deps = {
-      store: { getRelease: async () => ({ ...record }) },
+      // The service claim is granted (shared/service-claims.ts; test/local/service-claims.test.ts).
+      store: {
+        getRelease: async () => ({ ...record }),
+        claimService: async () => undefined,
+        releaseService: async () => undefined,
+      },
+      now: () => new Date(),
       elbv2: { send: async () => ({}) },
       ecs: {
         send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {

@@ -270,6 +270,18 @@ describe('stabilityOn', () => {
       { id: 'ecs-svc/new', status: 'ACTIVE', taskDefinition: td, rolloutState: 'IN_PROGRESS' },
     ]);
     expect(stabilityOn(replaced, expected, { at: updatedAt, now: updatedAt + 500 }).state).toBe('failed');
+    // An older deployment on the same revision and count, COMPLETED: not the one the update started.
+    const older = service([
+      {
+        id: 'ecs-svc/old',
+        status: 'PRIMARY',
+        taskDefinition: td,
+        rolloutState: 'COMPLETED',
+        runningCount: 4,
+        desiredCount: 4,
+      },
+    ]);
+    expect(stabilityOn(older, expected, { at: updatedAt, now: updatedAt + 500 }).state).toBe('pending');
   });
 
   it('is pending while ECS still shows another desired count than the deploy set (a scale-up starts no deployment)', () => {
@@ -281,6 +293,17 @@ describe('stabilityOn', () => {
       detail: 'desired count 0, not yet 4',
     });
     expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 0 })).toEqual({ state: 'stable' });
+    // A minute after the change, the count ECS shows is the service's own (someone set another):
+    // judged as it is, not waited for until the wait's timeout.
+    const at = Date.parse('2026-12-04T10:00:00Z');
+    expect(
+      stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 4 }, { at, now: at + 1_000 }).state,
+    ).toBe('pending');
+    expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 4 }, { at, now: at + 60_000 })).toEqual(
+      {
+        state: 'stable',
+      },
+    );
   });
 });
 
