@@ -41,6 +41,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
   const { cluster, fromService } = input.plan;
   await withServiceClaim(deps, input.releaseId, { cluster, service: fromService }, async () => {
+    // Promoted from here on, whatever a read of the old colour shows a moment later (recovery.ts).
+    await deps.store.updateRelease(input.releaseId, { oldColourScaledDownAt: deps.now().toISOString() });
     await scaleService(deps.ecs, cluster, fromService, 0);
     const late = haltReason(await deps.store.getRelease(input.releaseId));
     if (late) {

@@ -89,6 +89,9 @@ export const recoverExecution = async (
   // sees it after its change and undoes that change itself, or its change landed before the reads
   // below and is undone here (halt.ts).
   await deps.store.updateRelease(releaseId, { haltedBy: status });
+  // Read again after the halt: a scale-down that began before it has marked the record (promoted).
+  const scaledDownAt =
+    (await deps.store.getRelease(releaseId))?.oldColourScaledDownAt ?? record.oldColourScaledDownAt;
   // Its waits die with it: close them, so no event or reconciler tick acts on them later (a bake's
   // fast rollback would otherwise move traffic under whichever release holds the target next).
   for (const wait of (await deps.store.allPendingWaits()).filter((w) => w.releaseId === releaseId)) {
@@ -115,7 +118,13 @@ export const recoverExecution = async (
     );
     outcome = Outcome.RollbackFailed;
   } else {
-    const found = await restoreTraffic(record, target, rollback, deps, notes);
+    const found = await restoreTraffic(
+      { ...record, oldColourScaledDownAt: scaledDownAt },
+      target,
+      rollback,
+      deps,
+      notes,
+    );
     outcome = found.outcome;
     weights = found.weights;
     if (record.members?.length && outcome !== Outcome.RollbackFailed) {
@@ -209,8 +218,11 @@ const restoreTraffic = async (
   const state = await readWeights(deps.elbv2, target.traffic);
   let weights = state.weights;
   const safeService = await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[safe]);
-  if (!rollback && weights[other] > 0 && weights[safe] === 0 && (safeService.desiredCount ?? 0) === 0) {
-    notes.push(`it had promoted: all traffic on ${other}, ${safe} already scaled down`);
+  // Promoted: all traffic on the new colour and the old one scaled down, or being scaled down (the
+  // step's mark: ECS's reads may not show its change yet, shared/ecs.ts).
+  const scaledDown = record.oldColourScaledDownAt !== undefined || (safeService.desiredCount ?? 0) === 0;
+  if (!rollback && weights[other] > 0 && weights[safe] === 0 && scaledDown) {
+    notes.push(`it had promoted: all traffic on ${other}, ${safe} scaled down`);
     return { outcome: Outcome.Promoted, weights };
   }
   // A rollback that had already put all traffic back on the colour it was restoring did its job.
@@ -282,15 +294,13 @@ const restoreGroup = async (
     await scaleService(deps.ecs, m.cluster, m.toService, 0);
     notes.push(`${m.name}: ${m.toService} at 0`);
     if (m.role === MemberRole.Singleton) {
-      // Still a read: a singleton's old colour at its size (never stopped) must not wait for its own
-      // tasks to drain. A cut-over's scale-down a moment ago may not show yet; not handled.
-      const old = await describeService(deps.ecs, m.cluster, m.fromService);
-      if ((old.desiredCount ?? 0) >= m.desiredCount) continue;
-      // Neither colour may still be stopping a task: the new one (changed over), nor the old one
-      // itself (a cut-over cut short after its scale-down).
+      // Neither colour may still be stopping a task: the new one (changed over) has none left, and
+      // the old one none it is stopping (a cut-over cut short after its scale-down); the old one's
+      // running tasks, if it never stopped, may stay. Tasks, not the service's count: ECS's reads
+      // may not show a scale-down made a moment ago (shared/ecs.ts).
       const [drained, own] = await Promise.all([
         drainedCheck(deps, m.cluster, m.toService),
-        drainedCheck(deps, m.cluster, m.fromService),
+        drainedCheck(deps, m.cluster, m.fromService, true),
       ]);
       if (drained.state !== 'done' || own.state !== 'done') {
         notes.push(`${m.name}: ${m.toService} is still stopping; ${m.fromService} starts once it has`);

@@ -36,13 +36,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     async () => {
       const before = await describeService(deps.ecs, member.cluster, service);
       const running = before.desiredCount ?? 0;
-      if (running > 0) await scaleService(deps.ecs, member.cluster, service, 0);
+      // Scaled whatever the read shows: a StartMember a moment ago may not show yet (ECS's reads are
+      // eventually consistent, shared/ecs.ts); setting 0 again changes nothing.
+      await scaleService(deps.ecs, member.cluster, service, 0);
       // The fence (halt.ts): halted while this landed, on the way forward, the colour runs again: the
       // recovery may have read the group before this change and left it as it found it.
       const late = input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
-      if (late && running > 0) {
-        await scaleService(deps.ecs, member.cluster, service, running);
-        throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${running}`);
+      if (late) {
+        const size = running > 0 ? running : member.desiredCount;
+        await scaleService(deps.ecs, member.cluster, service, size);
+        throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${size}`);
       }
       return { before, running };
     },

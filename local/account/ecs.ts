@@ -7,7 +7,7 @@
  */
 import type { ContainerDefinition, TaskDefinition } from '@aws-sdk/client-ecs';
 import type { EventBus } from '../bus.ts';
-import type { Random } from '../rng.ts';
+import { type Random, seededRandom } from '../rng.ts';
 import type { OneOffTasks } from './ecs-tasks.ts';
 import type { Elbv2Model } from './elbv2.ts';
 import { awsError, notFound } from './errors.ts';
@@ -69,7 +69,7 @@ interface SimService {
   networkConfiguration?: {
     awsvpcConfiguration: { subnets: string[]; securityGroups: string[]; assignPublicIp: string };
   };
-  /** What DescribeServices shows until `until` (epoch ms), with EcsModel.staleReads on. */
+  /** What DescribeServices through the API shows until `until` (epoch ms): EcsModel.staleReads. */
   staleView?: { until: number; view: DescribedService };
 }
 
@@ -110,11 +110,14 @@ export class EcsModel {
    * Reads right after a write: "The Amazon ECS API follows an eventual consistency model ... the
    * result of an API command you run that affects your Amazon ECS resources might not be immediately
    * visible to all subsequent commands you run" (ECS API reference, RunTask). AWS gives no bound.
-   * Set, DescribeServices shows a service as it was before its latest UpdateService for a time drawn
-   * from this range (UpdateService's own answer is current). Off by default, and so kinder than AWS:
-   * the recovery's reads right after a stop still act on what they see (README, "Known gaps").
+   * DescribeServices through the API shows a service as it was before its latest UpdateService for
+   * a time drawn from this range: 0.5-3 s, as a task after RunTask (ecs-tasks.ts). UpdateService's
+   * own answer, and a test's direct read of the model, are current. `undefined` turns it off.
+   * Not modelled, so kinder: ListTasks, DescribeTasks of a service's tasks, and the other services.
    */
-  staleReads: { minMs: number; maxMs: number } | undefined;
+  staleReads: { minMs: number; maxMs: number } | undefined = { minMs: 500, maxMs: 3000 };
+  /** Its own draws: turning stale reads on or off leaves every other draw of a seeded run as it was. */
+  private readonly staleRandom = seededRandom(0x5eed);
 
   constructor(
     private readonly options: EcsOptions,
@@ -646,7 +649,8 @@ export class EcsModel {
 
   // --- API --------------------------------------------------------------------------------
 
-  DescribeServices(input: { cluster?: string; services: string[] }, options: { current?: boolean } = {}) {
+  /** `caller.api`: a call through the API (handle()), which may see a stale view; a direct read is current. */
+  DescribeServices(input: { cluster?: string; services: string[] }, caller: { api?: boolean } = {}) {
     const clusterName = this.clusterName(input.cluster ?? 'default');
     if (!this.clusters.has(clusterName)) throw notFound('ClusterNotFoundException', 'Cluster not found.');
     if (input.services.length > 10)
@@ -662,7 +666,7 @@ export class EcsModel {
         });
         continue;
       }
-      const stale = options.current ? undefined : s.staleView;
+      const stale = caller.api ? s.staleView : undefined;
       if (stale && Date.now() < stale.until) {
         services.push(structuredClone(stale.view));
         continue;
@@ -738,7 +742,7 @@ export class EcsModel {
     const now = Date.now();
     if (this.staleReads) {
       service.staleView = {
-        until: now + this.random.int(this.staleReads.minMs, this.staleReads.maxMs),
+        until: now + this.staleRandom.int(this.staleReads.minMs, this.staleReads.maxMs),
         view:
           service.staleView && now < service.staleView.until
             ? service.staleView.view
@@ -765,10 +769,7 @@ export class EcsModel {
     }
     this.reconcile(service);
     return {
-      service: this.DescribeServices(
-        { cluster: service.cluster, services: [service.name] },
-        { current: true },
-      ).services[0],
+      service: this.DescribeServices({ cluster: service.cluster, services: [service.name] }).services[0],
     };
   }
 

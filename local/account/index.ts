@@ -262,7 +262,12 @@ export class SimulatedAccount {
     if (typeof method !== 'function') {
       throw awsError('UnknownOperationException', `${key} is not simulated by the local account`);
     }
-    const output = await (method as (input: unknown) => unknown).call(model, structuredClone(input));
+    // The second argument says it came through the API (a model may answer it as AWS would, stale).
+    const output = await (method as (input: unknown, caller: { api: boolean }) => unknown).call(
+      model,
+      structuredClone(input),
+      { api: true },
+    );
     if (fault?.mode === 'timeout') {
       // It happened, but the answer is lost: the caller cannot tell, and must find out by reading.
       await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));

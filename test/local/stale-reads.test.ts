@@ -66,10 +66,10 @@ describe('the recovery of a release stopped a moment after its deploy', () => {
     expect((await t.rt.release(id))?.outcome).toBe('Aborted');
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
     // Before: green kept its 4 new tasks (the recovery read green at 0 and left it), paid for, unwatched.
-    const green = t.rt.account.ecs.DescribeServices(
-      { cluster: t.checkout.ecs.cluster, services: [t.checkout.ecs.services.green] },
-      { current: true },
-    ).services[0];
+    const green = t.rt.account.ecs.DescribeServices({
+      cluster: t.checkout.ecs.cluster,
+      services: [t.checkout.ecs.services.green],
+    }).services[0];
     expect(green?.desiredCount).toBe(0);
     expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
   });
