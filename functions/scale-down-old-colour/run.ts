@@ -41,14 +41,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
   const { cluster, fromService } = input.plan;
   await withServiceClaim(deps, input.releaseId, { cluster, service: fromService }, async () => {
-    // Promoted from here on, whatever a read of the old colour shows a moment later (recovery.ts).
-    await deps.store.updateRelease(input.releaseId, { oldColourScaledDownAt: deps.now().toISOString() });
     await scaleService(deps.ecs, cluster, fromService, 0);
     const late = haltReason(await deps.store.getRelease(input.releaseId));
     if (late) {
       await scaleService(deps.ecs, cluster, fromService, input.plan.desiredCount);
       throw new RollbackRequested(`${late} as ${input.plan.fromColour} was scaled down; scaled back up`);
     }
+    // Promoted, whatever a read of the old colour shows a moment later (recovery.ts). Written once
+    // the scale-down has landed and stays: an attempt that failed before (throttled, say) writes
+    // nothing, so a release that then goes back is not taken for promoted.
+    await deps.store.updateRelease(input.releaseId, { oldColourScaledDownAt: deps.now().toISOString() });
   });
   return { service: input.plan.fromService, desiredCount: 0 };
 };

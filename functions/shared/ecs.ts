@@ -95,10 +95,13 @@ export const stabilityOn = (
   const running = primary.runningCount ?? 0;
   const desired = primary.desiredCount ?? 0;
   // A scale-up on the same task definition starts no deployment: until ECS shows the new count, the
-  // old one (0 tasks of 0, say) must not read as stable. Past the grace, the count ECS shows is the
-  // service's (someone, or its autoscaling, set another), judged as it is.
-  if (expected.desiredCount !== undefined && desired !== expected.desiredCount && (mayBeStale || !changed)) {
-    return { state: 'pending', detail: `desired count ${desired}, not yet ${expected.desiredCount}` };
+  // old one (0 tasks of 0, say) must not read as stable. Past the grace, another count is the
+  // service's own (its autoscaling, say), judged as it is, but not 0 where tasks were asked for.
+  if (expected.desiredCount !== undefined && desired !== expected.desiredCount) {
+    if (mayBeStale || !changed)
+      return { state: 'pending', detail: `desired count ${desired}, not yet ${expected.desiredCount}` };
+    if (desired === 0)
+      return { state: 'failed', detail: `desired count 0, not the ${expected.desiredCount} the step set` };
   }
   if (
     primary.rolloutState === 'COMPLETED' &&

@@ -218,8 +218,9 @@ const restoreTraffic = async (
   const state = await readWeights(deps.elbv2, target.traffic);
   let weights = state.weights;
   const safeService = await describeService(deps.ecs, target.ecs.cluster, target.ecs.services[safe]);
-  // Promoted: all traffic on the new colour and the old one scaled down, or being scaled down (the
-  // step's mark: ECS's reads may not show its change yet, shared/ecs.ts).
+  // Promoted: all traffic on the new colour and the old one scaled down (the step's mark: ECS's
+  // reads may not show its change yet, shared/ecs.ts). Between its scale-down and its mark, a
+  // moment, the read decides.
   const scaledDown = record.oldColourScaledDownAt !== undefined || (safeService.desiredCount ?? 0) === 0;
   if (!rollback && weights[other] > 0 && weights[safe] === 0 && scaledDown) {
     notes.push(`it had promoted: all traffic on ${other}, ${safe} scaled down`);

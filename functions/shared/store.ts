@@ -132,8 +132,8 @@ export interface ReleaseRecord {
   /** When a rollback read the old colour's weights back at 100%. */
   trafficRestoredAt?: string;
   /**
-   * When ScaleDownOldColour, the warm bake passed, began scaling the old colour down: the release
-   * had promoted (the recovery reads this, not the old colour's count, which ECS may not show yet).
+   * When ScaleDownOldColour, the warm bake passed, had scaled the old colour down: the release had
+   * promoted (the recovery reads this, not the old colour's count, which ECS may not show yet).
    */
   oldColourScaledDownAt?: string;
   /** The new colour's percent after the last verified SetWeight. */

@@ -22,24 +22,24 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
   const before = await halted();
   if (before) throw new RollbackRequested(`${before}; ${service} not started`);
-  // Started from 0, a colour may still have tasks of its own stopping (a cut-over cut short): a
-  // singleton's process must have exited before another starts. Retried until it has. A singleton's
-  // tasks are read beside its service (unused when a retry finds it already scaled).
+  // A colour may still have tasks of its own stopping (a cut-over cut short): a singleton's process
+  // must have exited before another starts. Retried until it has. Its tasks, not its count: ECS's
+  // reads may not show a scale-down made a moment ago (shared/ecs.ts); one still running (a retry
+  // after this step started it) has none stopping. Read beside its service.
   const singleton = member.role === MemberRole.Singleton;
   const [current, drained] = await Promise.all([
     describeService(deps.ecs, member.cluster, service),
-    singleton ? drainedCheck(deps, member.cluster, service) : undefined,
+    singleton ? drainedCheck(deps, member.cluster, service, true) : undefined,
   ]);
   if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
-  if ((current.desiredCount ?? 0) === 0 && drained) {
-    if (drained.state !== 'done')
-      throw new TransientError(
-        `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,
-      );
-  }
+  if (drained && drained.state !== 'done')
+    throw new TransientError(
+      `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,
+    );
   await withServiceClaim(deps, input.releaseId, { cluster: member.cluster, service }, async () => {
-    if ((current.desiredCount ?? 0) !== member.desiredCount)
-      await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
+    // Set whatever the read shows (a StopMember a moment ago may not show yet); the same count again
+    // changes nothing.
+    await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
     // The fence (halt.ts): a release stopped while this landed must not leave the colour running.
     const late = await halted();
     if (late) {

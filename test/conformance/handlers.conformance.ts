@@ -598,7 +598,15 @@ describe('step handlers against moto', () => {
         context('scale-down-old-colour'),
       ),
     ).rejects.toMatchObject({ name: 'RollbackRequested' });
-    // A release that was not halted (no record here) scales it down.
+    // A release that was not halted scales it down, and marks its record (promoted).
+    const store = await switchyardStore();
+    await store.createRelease({
+      releaseId: `${releaseId}-promoted`,
+      target: 'checkout-api',
+      environment: 'prod',
+      trigger: { source: 'manual', by: 'ops@example.com', at: '2026-12-04T10:00:00Z' },
+      executionArn: 'arn:aws:states:us-east-1:123456789012:execution:switchyard-release:promoted',
+    });
     await (await handler('scale-down-old-colour'))(
       { releaseId: `${releaseId}-promoted`, target: 'checkout-api', plan },
       context('scale-down-old-colour'),
@@ -607,6 +615,7 @@ describe('step handlers against moto', () => {
       await ecs.send(new DescribeServicesCommand({ cluster: 'prod', services: ['checkout-api-blue'] }))
     ).services?.[0];
     expect(blue?.desiredCount).toBe(0);
+    expect((await store.getRelease(`${releaseId}-promoted`))?.oldColourScaledDownAt).toBeDefined();
   });
 
   it("prune-snapshots reads the database's manual snapshots with their tags and keeps the ones a rollback plan names", async () => {

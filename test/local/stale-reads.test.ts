@@ -74,3 +74,49 @@ describe('the recovery of a release stopped a moment after its deploy', () => {
     expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
   });
 });
+
+describe('a scale-down that never landed', () => {
+  it('leaves no promoted mark: a release going back after an alarm, then stopped, is RolledBack', async () => {
+    // ScaleDownOldColour's UpdateService is throttled past the SDK's attempts; before its retry an
+    // alarm fires, so the release goes back, and it is stopped during RollBackTraffic.
+    w = await startWorld({
+      faults: {
+        api: [
+          {
+            service: 'ECS',
+            operation: 'UpdateService',
+            state: 'ScaleDownOldColour',
+            error: 'ThrottlingException',
+            times: 3,
+          },
+        ],
+        lambda: [{ state: 'RollBackTraffic', kind: 'timeout', times: 3 }],
+      },
+    });
+    const t = w;
+    const id = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
+    t.rt.push('checkout-api', 'v2');
+    expect(
+      await t.rt.runUntil(() => t.rt.faults.fired.filter((f) => f.includes('ECS.UpdateService')).length >= 3),
+    ).toBe(true);
+    t.rt.account.cloudwatch.setState(t.checkout.alarms[0] as string, 'ALARM', 'Threshold Crossed: 5xx 7%');
+    expect(
+      await t.rt.runUntil(() =>
+        t.rt
+          .executions()
+          .some(
+            (e) => e.name === id && e.status === 'RUNNING' && e.history.at(-1)?.state === 'RollBackTraffic',
+          ),
+      ),
+    ).toBe(true);
+    t.rt.stopExecution(id);
+    await t.rt.wait(RECOVERY_BOUND_SECONDS);
+    await t.rt.settle();
+    const release = await t.rt.release(id);
+    // Before: the mark was written before the scale-down, which never landed, and the recovery
+    // called the release Promoted, all traffic left on the alarming version.
+    expect(release?.oldColourScaledDownAt).toBeUndefined();
+    expect(release?.outcome, JSON.stringify(release?.error)).toBe('RolledBack');
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+  });
+});

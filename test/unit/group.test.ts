@@ -179,38 +179,70 @@ describe('a member step fenced against a halt', () => {
     image: 'x@sha256:1',
   };
 
+  /**
+   * A member step's deps: its record, a granted service claim, and an ECS whose DescribeServices
+   * answers `described` (after `onRead`) and which records each count set in `scaled`.
+   */
+  const memberDeps = (
+    record: Record<string, unknown>,
+    described: Record<string, unknown>,
+    scaled: number[],
+    onRead = () => {},
+  ) => ({
+    store: {
+      getRelease: async () => ({ ...record }),
+      claimService: async () => undefined,
+      releaseService: async () => undefined,
+    },
+    now: () => new Date(),
+    elbv2: { send: async () => ({}) },
+    ecs: {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        if (command.constructor.name === 'DescribeServicesCommand') {
+          onRead();
+          return { services: [{ status: 'ACTIVE', taskDefinition: 'td', ...described }] };
+        }
+        scaled.push(command.input.desiredCount as number);
+        return {};
+      },
+    },
+  });
+
   it('stop-member scales the old colour back when a halt landed while it stopped it (the recovery may have read it running)', async () => {
     const { run } = await import('../../functions/stop-member/run.ts');
     const record: Record<string, unknown> = { releaseId: 'r1' };
     const scaled: number[] = [];
-    const deps = {
-      // The service claim is granted (shared/service-claims.ts; test/local/service-claims.test.ts).
-      store: {
-        getRelease: async () => ({ ...record }),
-        claimService: async () => undefined,
-        releaseService: async () => undefined,
-      },
-      now: () => new Date(),
-      elbv2: { send: async () => ({}) },
-      ecs: {
-        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-          if (command.constructor.name === 'DescribeServicesCommand') {
-            // The execution is stopped now: the recovery writes its halt and reads the beat running.
-            record.haltedBy = 'ABORTED';
-            return {
-              services: [
-                { serviceName: 'bugs-beat-blue', status: 'ACTIVE', desiredCount: 1, taskDefinition: 'td' },
-              ],
-            };
-          }
-          scaled.push(command.input.desiredCount as number);
-          return {};
-        },
-      },
-    };
+    // The execution is stopped as the step reads the beat: the recovery writes its halt, reads it running.
+    const deps = memberDeps(record, { serviceName: 'bugs-beat-blue', desiredCount: 1 }, scaled, () => {
+      record.haltedBy = 'ABORTED';
+    });
     await expect(
       run({ releaseId: 'r1', target: 'bugs', side: 'from', forward: true, member }, deps as never),
     ).rejects.toThrow('as bugs-beat-blue was scaled down; scaled back to 1');
     expect(scaled).toEqual([0, 1]);
+  });
+
+  it('start-member scales the colour up even while ECS still shows it at its size (a StopMember a moment ago)', async () => {
+    const { run } = await import('../../functions/start-member/run.ts');
+    const worker = {
+      ...member,
+      name: 'worker',
+      role: 'worker',
+      fromService: 'bugs-worker-blue',
+      desiredCount: 2,
+    };
+    const scaled: number[] = [];
+    // Stale: blue was scaled to 0 a moment ago, but this read still shows it at 2.
+    const deps = memberDeps(
+      { releaseId: 'r1' },
+      { serviceName: 'bugs-worker-blue', desiredCount: 2 },
+      scaled,
+    );
+    await run(
+      { releaseId: 'r1', target: 'bugs', side: 'from', forward: false, member: worker } as never,
+      deps as never,
+    );
+    // Before: nothing sent ("already at 2"), and the worker ran on neither colour.
+    expect(scaled).toEqual([2]);
   });
 });

@@ -293,17 +293,19 @@ describe('stabilityOn', () => {
       detail: 'desired count 0, not yet 4',
     });
     expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 0 })).toEqual({ state: 'stable' });
-    // A minute after the change, the count ECS shows is the service's own (someone set another):
-    // judged as it is, not waited for until the wait's timeout.
+    // A minute after the change, another count is the service's own: judged as it is (not waited for
+    // until the wait's timeout), but 0 where tasks were asked for fails.
     const at = Date.parse('2026-12-04T10:00:00Z');
-    expect(
-      stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 4 }, { at, now: at + 1_000 }).state,
-    ).toBe('pending');
-    expect(stabilityOn(atZero, { taskDefinitionArn: td, desiredCount: 4 }, { at, now: at + 60_000 })).toEqual(
-      {
-        state: 'stable',
-      },
-    );
+    const four = { taskDefinitionArn: td, desiredCount: 4 };
+    expect(stabilityOn(atZero, four, { at, now: at + 1_000 }).state).toBe('pending');
+    expect(stabilityOn(atZero, four, { at, now: at + 60_000 })).toEqual({
+      state: 'failed',
+      detail: 'desired count 0, not the 4 the step set',
+    });
+    const atSix = service([
+      { status: 'PRIMARY', taskDefinition: td, rolloutState: 'COMPLETED', runningCount: 6, desiredCount: 6 },
+    ]);
+    expect(stabilityOn(atSix, four, { at, now: at + 60_000 })).toEqual({ state: 'stable' });
   });
 });
 
