@@ -35,10 +35,10 @@ export interface ApiFault {
   status?: number;
   /**
    * `error` (default): the call fails before it does anything. `timeout`: the call takes effect,
-   * but its answer never arrives: after `timeoutSeconds` the client sees a `TimeoutError`.
+   * but its answer never arrives: the client sees a `TimeoutError` when its own request timeout
+   * fires (functions/shared/clients/http.ts: 10 s, 1.5 s for EventBridge), as it would in AWS.
    */
   mode?: 'error' | 'timeout';
-  timeoutSeconds?: number;
   /** `error` only: the refusal arrives this many seconds after the call (a slow answer), nothing done. */
   delaySeconds?: number;
   /** How many calls fail; the rest pass. */
@@ -165,7 +165,7 @@ export class Faults {
   /** Adds faults now (e.g. for a rollback, after the release it follows ran clean). */
   arm(plan: FaultPlan) {
     for (const f of plan.api ?? []) {
-      this.api.push({ status: 400, after: 0, mode: 'error', timeoutSeconds: 10, delaySeconds: 0, ...f });
+      this.api.push({ status: 400, after: 0, mode: 'error', delaySeconds: 0, ...f });
     }
     for (const f of plan.events ?? []) this.events.push({ ...f });
     for (const f of plan.lambda ?? []) this.lambda.push({ ...f });

@@ -236,7 +236,6 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
               message: `DynamoDB.${operation}: KeyRangeThroughputExceeded: the item's partition admits ${PARTITION_WRITES_PER_SECOND} writes a second`,
               status: 400,
               mode: 'error',
-              timeoutSeconds: 0,
             }
           : undefined),
       record: (operation, input) =>

@@ -8,6 +8,7 @@
  */
 
 import type { DeserializeMiddleware, FinalizeRequestMiddleware, SerializeMiddleware } from '@smithy/types';
+import { REQUEST_TIMEOUT_MS } from '../functions/shared/clients/http.ts';
 import { awsError, timeoutError } from './account/errors.ts';
 import type { SimulatedAccount } from './account/index.ts';
 
@@ -143,9 +144,7 @@ export const trackIo = (
     fault?: (
       operation: string,
       input: unknown,
-    ) =>
-      | { error: string; status: number; mode: string; timeoutSeconds: number; message?: string }
-      | undefined;
+    ) => { error: string; status: number; mode: string; message?: string } | undefined;
     /** Sees every call with its input (what IAM authorizes it against). */
     record?: (operation: string, input: unknown) => void;
   },
@@ -169,8 +168,9 @@ export const trackIo = (
       const latency = io.latencyMs?.() ?? 0;
       if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
       if (fault?.mode === 'timeout') {
-        await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));
-        throw timeoutError(`DynamoDB.${operation}`, fault.timeoutSeconds);
+        // Lost: the client gives up at its request timeout (functions/shared/clients/http.ts).
+        await new Promise((resolve) => setTimeout(resolve, REQUEST_TIMEOUT_MS));
+        throw timeoutError(`DynamoDB.${operation}`, REQUEST_TIMEOUT_MS / 1000);
       }
       return output;
     },

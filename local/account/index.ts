@@ -3,6 +3,8 @@
  * Step Functions service, answering the real SDK commands of the real function code. Calls take
  * realistic (virtual) time, are counted per service and operation, and can be made to fail.
  */
+
+import { requestTimeoutOf } from '../../functions/shared/clients/http.ts';
 import type { EventBus } from '../bus.ts';
 import { type Faults, invocation } from '../faults.ts';
 import { IamRecorder } from '../iam/recorder.ts';
@@ -270,8 +272,10 @@ export class SimulatedAccount {
     );
     if (fault?.mode === 'timeout') {
       // It happened, but the answer is lost: the caller cannot tell, and must find out by reading.
-      await new Promise((resolve) => setTimeout(resolve, fault.timeoutSeconds * 1000));
-      throw timeoutError(key, fault.timeoutSeconds);
+      // The client gives up when its own request timeout fires (functions/shared/clients/http.ts).
+      const waitMs = requestTimeoutOf(clientName);
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      throw timeoutError(key, waitMs / 1000);
     }
     return structuredClone(output ?? {}) as Record<string, unknown>;
   }

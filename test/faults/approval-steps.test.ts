@@ -74,7 +74,6 @@ const decisionFaults: Record<string, (folder: string) => FaultPlan> = {
         folder,
         error: 'TimeoutError',
         mode: 'timeout',
-        timeoutSeconds: 5,
         times: 1,
       },
       { service: 'SFN', operation: 'SendTaskSuccess', folder, error: 'ThrottlingException', times: 2 },

@@ -52,7 +52,7 @@ const fastPathFaults: { name: string; operation: string; fault: Omit<ApiFault, '
     {
       name: 'write timed out (after taking effect)',
       operation: 'ModifyRule',
-      fault: { error: 'TimeoutError', mode: 'timeout', timeoutSeconds: 10, times: 1 },
+      fault: { error: 'TimeoutError', mode: 'timeout', times: 1 },
     },
     {
       name: 'read-back throttled',

@@ -309,7 +309,6 @@ describe('fault matrix: a weight change that fails while a stop or rollback land
               resource,
               error: 'TimeoutError',
               mode: 'timeout',
-              timeoutSeconds: 5,
               times: 3,
             }
           : {

@@ -16,7 +16,6 @@ const lost = (folder: string, operation: string): FaultPlan => ({
       folder,
       error: 'TimeoutError',
       mode: 'timeout',
-      timeoutSeconds: 10,
       times: 1,
     },
   ],

@@ -107,7 +107,6 @@ describe('a decision is never undone blindly (issue 14, case 2)', () => {
           operation: 'SendTaskSuccess',
           error: 'TimeoutError',
           mode: 'timeout',
-          timeoutSeconds: 5,
           times: 1,
         },
         // ...and the retries are throttled.

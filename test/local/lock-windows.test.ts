@@ -73,7 +73,6 @@ describe('lock hand-over (ReleaseLock)', () => {
             state: 'ReleaseLock',
             error: 'TimeoutError',
             mode: 'timeout',
-            timeoutSeconds: 10,
             times: 1,
           },
         ],

@@ -101,7 +101,6 @@ describe('recovery of a release whose execution ended without finishing', () => 
           state: 'ShiftTraffic',
           error: 'TimeoutError',
           mode: 'timeout',
-          timeoutSeconds: 8,
           times: 1,
         },
       ],

@@ -68,7 +68,6 @@ describe('a rollback stops the running release, whatever it is doing', () => {
             state: 'ScaleDownOldColour',
             error: 'TimeoutError',
             mode: 'timeout',
-            timeoutSeconds: 8,
             times: 1,
           },
         ],

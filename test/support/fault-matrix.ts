@@ -31,7 +31,6 @@ export const stepFaults = {
         state,
         error: 'TimeoutError',
         mode: 'timeout',
-        timeoutSeconds: 10,
         times: 2,
       },
     ],

@@ -1,3 +1,4 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { requestHandler } from './http.ts';
 
-export const cloudwatch = /* @__PURE__ */ new CloudWatchClient({});
+export const cloudwatch = /* @__PURE__ */ new CloudWatchClient({ requestHandler });

@@ -1,4 +1,5 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EVENTS_REQUEST_TIMEOUT_MS } from './http.ts';
 
 /**
  * Publishing is a notification: it must stay quick. One retry after a timed-out or throttled call,
@@ -6,5 +7,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
  */
 export const events = /* @__PURE__ */ new EventBridgeClient({
   maxAttempts: 2,
-  requestHandler: { requestTimeout: 1500, connectionTimeout: 1000 },
+  requestHandler: {
+    requestTimeout: EVENTS_REQUEST_TIMEOUT_MS,
+    connectionTimeout: 1000,
+    throwOnRequestTimeout: true,
+  },
 });

@@ -1,3 +1,4 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { requestHandler } from './http.ts';
 
-export const secrets = /* @__PURE__ */ new SecretsManagerClient({});
+export const secrets = /* @__PURE__ */ new SecretsManagerClient({ requestHandler });

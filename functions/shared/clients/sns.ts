@@ -1,3 +1,4 @@
 import { SNSClient } from '@aws-sdk/client-sns';
+import { requestHandler } from './http.ts';
 
-export const sns = /* @__PURE__ */ new SNSClient({});
+export const sns = /* @__PURE__ */ new SNSClient({ requestHandler });
