@@ -42,10 +42,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       // The fence (halt.ts): halted while this landed, on the way forward, the colour runs again: the
       // recovery may have read the group before this change and left it as it found it.
       const late = input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
-      if (late) {
-        const size = running > 0 ? running : member.desiredCount;
-        await scaleService(deps.ecs, member.cluster, service, size);
-        throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${size}`);
+      // Put back only what the read saw running: starting a colour blindly could run a singleton
+      // twice; the recovery sets each colour itself (recovery.ts).
+      if (late && running > 0) {
+        await scaleService(deps.ecs, member.cluster, service, running);
+        throw new RollbackRequested(`${late} as ${service} was scaled down; scaled back to ${running}`);
       }
       return { before, running };
     },
