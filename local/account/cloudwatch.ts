@@ -1,7 +1,8 @@
 /**
  * Simulated CloudWatch alarms. An alarm may watch a listener's 5xx rate: every minute (one period,
- * 1 of 1 datapoints) it reads the share of requests the listener's weighted target groups answer
- * with errors and moves to ALARM above its threshold, back to OK below. Every state change emits
+ * 1 of 1 datapoints) it judges the share of requests the listener's weighted target groups answered
+ * with errors in the minute before (a minute is published once it has ended), and moves to ALARM
+ * above its threshold, back to OK below. Every state change emits
  * the `CloudWatch Alarm State Change` event as AWS does (see shared/reference/events).
  */
 import type { EventBus } from '../bus.ts';
@@ -110,6 +111,9 @@ export class CloudWatchModel {
     return point && point.at >= now - 3 * PERIOD_SECONDS * 1000 ? point.p95Ms : undefined;
   }
 
+  /** Each 5xx alarm's listener share at the last evaluation: the minute the next one judges. */
+  private readonly lastMinute = new Map<string, number>();
+
   /** One period: each metric alarm compares its own metric of its listener with its threshold. */
   evaluate() {
     for (const alarm of this.alarms.values()) {
@@ -124,7 +128,13 @@ export class CloudWatchModel {
         this.setState(alarm.name, breaching ? 'ALARM' : 'OK', reason);
         continue;
       }
-      const value = Math.round(this.errorPercent(alarm.metric.where) * 100) / 100;
+      // The minute that ended a period ago: ALB "measures and sends its metrics in 60-second
+      // intervals" (ELB docs, CloudWatch metrics for your Application Load Balancer), so an alarm
+      // sees a minute only once it has ended and been published, a period after it at the soonest.
+      const previous = this.lastMinute.get(alarm.name);
+      this.lastMinute.set(alarm.name, this.errorPercent(alarm.metric.where));
+      if (previous === undefined) continue;
+      const value = Math.round(previous * 100) / 100;
       const breaching = value > alarm.metric.thresholdPercent;
       const reason = `Threshold Crossed: 1 out of the last 1 datapoints [${value}] was ${breaching ? '' : 'not '}greater than the threshold (${alarm.metric.thresholdPercent})`;
       this.setState(alarm.name, breaching ? 'ALARM' : 'OK', reason);
