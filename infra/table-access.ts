@@ -75,8 +75,9 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   'deploy-member': readsAndRecords,
   'stop-member': readsAndRecords,
   'start-member': readsAndRecords,
-  // Closes the release's approval if it was not taken (conditional on the status it read).
-  'clean-up-inactive-colour': { ...recordsPhase, approvals: ['GetItem', 'UpdateItem'] },
+  // Closes the release's approval if it was not taken (conditional on the status it read). GetItem:
+  // the holder of its service's claim, when the claim is refused (shared/service-claims.ts).
+  'clean-up-inactive-colour': { ...readsAndRecords, approvals: ['GetItem', 'UpdateItem'] },
   'roll-back-traffic': readsAndRecords,
   // Reads the outcome already recorded when its own write finds one (a retry, or a recovery first).
   'record-outcome': readsAndRecords,
