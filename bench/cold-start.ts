@@ -6,15 +6,14 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { loadTargetsFile, validatedTargetsDocument } from '../functions/shared/config.ts';
 import { bundleEntry, bundleFunction } from '../infra/bundling.ts';
 import { FUNCTION_NODE_OPTIONS } from '../infra/function-runtime.ts';
+import { startDynalite } from '../local/dynamo.ts';
 import { allFunctionFolders } from '../state-machines/definitions.ts';
 
 export interface ColdStart {
@@ -66,11 +65,9 @@ const FIRST_CALL_EVENTS: Record<string, string> = {
   'dynamodb-deferred.ts': JSON.stringify({ key: 'web' }),
 };
 
-/** A local DynamoDB with the table the parts read, for their first invocations. */
+/** A local DynamoDB (the local runtime's dynalite, on loopback) with the table the parts read. */
 const startDynamo = async () => {
-  const server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { endpoint, close } = await startDynalite();
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -86,7 +83,7 @@ const startDynamo = async () => {
   );
   await client.send(new PutItemCommand({ TableName: 'locks', Item: { target: { S: 'web' } } }));
   client.destroy();
-  return { endpoint, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { endpoint, close };
 };
 
 /** Issue 19's goal: every function within 1.5x the baseline's initialisation. */

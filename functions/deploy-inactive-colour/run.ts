@@ -1,13 +1,10 @@
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeListenersCommand, ModifyListenerCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { startedDeployment } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested } from '../shared/errors.ts';
-import { fenceDeployment, haltReason } from '../shared/halt.ts';
+import { deployFenced, haltReason } from '../shared/halt.ts';
 import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { releaseRevision } from '../shared/revision.ts';
-import { withServiceClaim } from '../shared/service-claims.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<
@@ -38,36 +35,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil);
   const taskDefinitionArn = plan.deployTaskDefinitionArn ?? (await releaseRevision(input, deps, release));
 
-  const where = { cluster: plan.cluster, service: plan.toService };
-  const deploymentId = await withServiceClaim(deps, input.releaseId, where, async () => {
-    // Read again holding the claim: a rollback that stopped this release has marked it halted
-    // before it could claim the service, so either this sees the halt or its change waits for this.
-    const late = haltReason(await deps.store.getRelease(input.releaseId));
-    if (late) throw new RollbackRequested(`${late}; nothing deployed`);
-    const updated = await deps.ecs.send(
-      new UpdateServiceCommand({
-        cluster: plan.cluster,
-        service: plan.toService,
-        taskDefinition: taskDefinitionArn,
-        desiredCount: plan.desiredCount,
-        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-      }),
-    );
-    await fenceDeployment(deps, input.releaseId, plan.cluster, plan.toService);
-    return startedDeployment(updated);
-  });
+  const deployment = {
+    cluster: plan.cluster,
+    service: plan.toService,
+    taskDefinitionArn,
+    desiredCount: plan.desiredCount,
+  };
+  const deploymentId = await deployFenced(deps, input.releaseId, deployment, plan.toService);
   await deps.store.updateRelease(input.releaseId, { taskDefinitionArn });
 
   if (target.traffic.testListenerArn) {
     await pointTestListener(deps, target.traffic.testListenerArn, target.traffic.targetGroups[plan.toColour]);
   }
-  return {
-    cluster: plan.cluster,
-    service: plan.toService,
-    taskDefinitionArn,
-    desiredCount: plan.desiredCount,
-    deploymentId,
-  };
+  return { ...deployment, deploymentId };
 };
 
 /** The test listener carries only probe traffic, so it may point at the new colour before any user does. */

@@ -1,12 +1,9 @@
-import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { startedDeployment } from '../shared/ecs.ts';
 import { RollbackRequested } from '../shared/errors.ts';
 import { deployCount } from '../shared/group.ts';
-import { fenceDeployment, haltReason } from '../shared/halt.ts';
+import { deployFenced, haltReason } from '../shared/halt.ts';
 import { registrationWait, waitingForTurn } from '../shared/registration-turns.ts';
 import { deployRevision } from '../shared/revision.ts';
-import { withServiceClaim } from '../shared/service-claims.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt' | 'invocationId'>;
@@ -28,28 +25,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   if (waitUntil) return waitingForTurn(waitUntil, `${member.name}: `);
   const taskDefinitionArn = await memberTaskDefinition(input, deps);
   const desiredCount = deployCount(member);
-  const where = { cluster: member.cluster, service: member.toService };
-  const deploymentId = await withServiceClaim(deps, input.releaseId, where, async () => {
-    // Read again holding the claim (as DeployInactiveColour does).
-    const late = haltReason(await deps.store.getRelease(input.releaseId));
-    if (late) throw new RollbackRequested(`${late}; ${member.name} not deployed`);
-    const updated = await deps.ecs.send(
-      new UpdateServiceCommand({
-        cluster: member.cluster,
-        service: member.toService,
-        taskDefinition: taskDefinitionArn,
-        desiredCount,
-        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
-      }),
-    );
-    await fenceDeployment(deps, input.releaseId, member.cluster, member.toService);
-    return startedDeployment(updated);
-  });
+  const deployment = { cluster: member.cluster, service: member.toService, taskDefinitionArn, desiredCount };
+  const deploymentId = await deployFenced(deps, input.releaseId, deployment, member.name);
   return {
-    cluster: member.cluster,
-    service: member.toService,
-    taskDefinitionArn,
-    desiredCount,
+    ...deployment,
     deploymentId,
     summary: `${member.name} (${member.role}): ${member.toService} on ${taskDefinitionArn.split('/').at(-1)} at ${desiredCount}${desiredCount === 0 ? ' (starts at the cut-over)' : ''}`,
   };

@@ -55,6 +55,10 @@ export type Stability =
  */
 export const READ_AFTER_WRITE_GRACE_MS = 60_000;
 
+/** Whether a read at `nowMs` may not show yet a change made before `changedAt` (epoch ms). */
+export const mayNotShowYet = (changedAt: number, nowMs: number): boolean =>
+  nowMs - changedAt < READ_AFTER_WRITE_GRACE_MS;
+
 /**
  * Whether `service` is stable on the expected deployment: its PRIMARY deployment is that task
  * definition at that desired count, rolloutState is COMPLETED and all desired tasks run. The SDK's
@@ -72,7 +76,7 @@ export const stabilityOn = (
   const { taskDefinitionArn, deploymentId } = expected;
   const primary = service.deployments?.find((d) => d.status === 'PRIMARY');
   if (!primary) return { state: 'pending', detail: 'no PRIMARY deployment yet' };
-  const mayBeStale = changed !== undefined && changed.now - changed.at < READ_AFTER_WRITE_GRACE_MS;
+  const mayBeStale = changed !== undefined && mayNotShowYet(changed.at, changed.now);
   if (deploymentId !== undefined && primary.id !== deploymentId) {
     const detail =
       primary.taskDefinition !== taskDefinitionArn

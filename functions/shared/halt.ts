@@ -6,9 +6,10 @@
  * `haltedBy` before it reads anything, so either the step sees the halt and undoes its change, or
  * its change landed before the recovery read the world and the recovery undoes it.
  */
-import type { ECSClient } from '@aws-sdk/client-ecs';
-import { scaleService } from './ecs.ts';
+import { type ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { type Deployment, scaleService, startedDeployment } from './ecs.ts';
 import { RollbackRequested } from './errors.ts';
+import { type ClaimDeps, withServiceClaim } from './service-claims.ts';
 import type { ReleaseRecord, Store } from './store.ts';
 
 export const haltReason = (record: ReleaseRecord | undefined): string | undefined => {
@@ -19,11 +20,42 @@ export const haltReason = (record: ReleaseRecord | undefined): string | undefine
 };
 
 /**
+ * Rolls `deployment` out on its service, holding the service's claim (service-claims.ts): the halt
+ * read again under the claim (a rollback that stopped this release marked it halted before it could
+ * claim the service, so either this sees the halt or the rollback's change waits for this one),
+ * UpdateService with the circuit breaker on (and no ECS rollback: Switchyard cleans up itself), then
+ * the fence. Answers the deployment ECS started (stabilityOn waits for that one).
+ */
+export const deployFenced = (
+  deps: ClaimDeps & { store: Pick<Store, 'getRelease'>; ecs: Pick<ECSClient, 'send'> },
+  releaseId: string,
+  deployment: Omit<Deployment, 'deploymentId'>,
+  what: string,
+): Promise<string | undefined> => {
+  const { cluster, service, taskDefinitionArn, desiredCount } = deployment;
+  return withServiceClaim(deps, releaseId, { cluster, service }, async () => {
+    const late = haltReason(await deps.store.getRelease(releaseId));
+    if (late) throw new RollbackRequested(`${late}; ${what} not deployed`);
+    const updated = await deps.ecs.send(
+      new UpdateServiceCommand({
+        cluster,
+        service,
+        taskDefinition: taskDefinitionArn,
+        desiredCount,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: true, rollback: false } },
+      }),
+    );
+    await fenceDeployment(deps, releaseId, cluster, service);
+    return startedDeployment(updated);
+  });
+};
+
+/**
  * The fence after a deployment: this invocation may outlive its execution's interest in it (the
  * Parallel failed, a rollback stopped the release, the clean-up already scaled this colour to 0).
  * A deployment that lands after that must not leave tasks running that nobody will scale down.
  */
-export const fenceDeployment = async (
+const fenceDeployment = async (
   deps: { store: Pick<Store, 'getRelease'>; ecs: Pick<ECSClient, 'send'> },
   releaseId: string,
   cluster: string,

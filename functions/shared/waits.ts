@@ -21,7 +21,7 @@ import { describeFiring, readAlarms } from './alarms.ts';
 import { checksAt, When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { TargetsFile } from './config.ts';
-import { READ_AFTER_WRITE_GRACE_MS, stabilityOn } from './ecs.ts';
+import { mayNotShowYet, stabilityOn } from './ecs.ts';
 import { classifyError, isRetryable } from './errors.ts';
 import { logger } from './logger.ts';
 import {
@@ -241,8 +241,7 @@ export const checkWaits = async (
           const status = statuses.get(id);
           // Not listed a moment after CreateDBSnapshot may be a read that does not show it yet.
           const notListedYet =
-            status === undefined &&
-            aws.now().getTime() - Date.parse(wait.createdAt) < READ_AFTER_WRITE_GRACE_MS;
+            status === undefined && mayNotShowYet(Date.parse(wait.createdAt), aws.now().getTime());
           checks.set(
             wait.waitId,
             status === 'available'

@@ -741,12 +741,11 @@ export class EcsModel {
     // earlier update stays shown, for longer.
     const now = Date.now();
     if (this.staleReads) {
+      const shown = service.staleView && now < service.staleView.until ? service.staleView : undefined;
+      const until = now + this.staleRandom.int(this.staleReads.minMs, this.staleReads.maxMs);
       service.staleView = {
-        until: now + this.staleRandom.int(this.staleReads.minMs, this.staleReads.maxMs),
-        view:
-          service.staleView && now < service.staleView.until
-            ? service.staleView.view
-            : this.describe(service),
+        until: Math.max(until, shown?.until ?? 0),
+        view: shown?.view ?? this.describe(service),
       };
     }
     if (

@@ -1,5 +1,5 @@
 /** The simulated ECS refuses task definitions ECS refuses (it must never be kinder than AWS). */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EcsModel } from '../../local/account/ecs.ts';
 import { Elbv2Model } from '../../local/account/elbv2.ts';
 import { EventBus } from '../../local/bus.ts';
@@ -45,5 +45,40 @@ describe('simulated ECS RegisterTaskDefinition', () => {
     ],
   ])('refuses %j', (extra, message) => {
     expect(() => ecs().RegisterTaskDefinition(fargate(extra) as never)).toThrow(message);
+  });
+});
+
+describe('simulated ECS reads right after a write (eventual consistency)', () => {
+  it('answers DescribeServices through the API as the service was before its UpdateService, for 0.5-3 s', () => {
+    vi.useFakeTimers({ now: Date.parse('2026-12-04T10:00:00Z') });
+    try {
+      const model = ecs();
+      model.addCluster('prod');
+      const v1 = model.RegisterTaskDefinition(fargate()).taskDefinition.taskDefinitionArn as string;
+      const v2 = model.RegisterTaskDefinition(fargate()).taskDefinition.taskDefinitionArn as string;
+      model.addService({
+        cluster: 'prod',
+        name: 'api',
+        taskDefinition: v1,
+        desiredCount: 0,
+        containerName: 'app',
+        containerPort: 80,
+      });
+      const read = (caller?: { api: boolean }) =>
+        model.DescribeServices({ cluster: 'prod', services: ['api'] }, caller).services[0];
+      // UpdateService's own answer is current.
+      expect(
+        model.UpdateService({ cluster: 'prod', service: 'api', taskDefinition: v2, desiredCount: 2 }).service
+          ?.taskDefinition,
+      ).toBe(v2);
+      // Through the API a moment later: the service before the update.
+      expect(read({ api: true })).toMatchObject({ taskDefinition: v1, desiredCount: 0 });
+      // A test's direct read of the model is current.
+      expect(read()).toMatchObject({ taskDefinition: v2, desiredCount: 2 });
+      vi.advanceTimersByTime(3_001);
+      expect(read({ api: true })).toMatchObject({ taskDefinition: v2, desiredCount: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

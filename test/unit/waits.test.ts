@@ -68,6 +68,30 @@ describe('checkWaits', () => {
   });
 });
 
+describe('a snapshot RDS does not list', () => {
+  const rds = mockClient(RDSClient);
+  rds.resolves({ DBSnapshots: [] });
+  const snapshot = wait('snapshot', WaitKind.SnapshotAvailable, {
+    snapshotId: 'snap-2',
+    databaseKind: 'instance',
+  });
+  const at = (iso: string) =>
+    ({ rds, ecs: {}, elbv2: {}, cloudwatch: {}, now: () => new Date(iso) }) as unknown as WaitAws;
+
+  it('is pending within a minute of its wait (a read may not show a snapshot just created), then failed', async () => {
+    // The wait began at 09:00:00.
+    expect((await checkWaits([snapshot], at('2026-01-05T09:00:01Z'))).get('snapshot')).toEqual({
+      state: 'pending',
+      detail: 'snapshot snap-2 is not listed yet',
+    });
+    expect((await checkWaits([snapshot], at('2026-01-05T09:01:00Z'))).get('snapshot')).toMatchObject({
+      state: 'failed',
+      error: 'SnapshotFailed',
+      cause: 'snapshot snap-2 is missing',
+    });
+  });
+});
+
 describe('resumeWait of a failed bake', () => {
   const elbv2 = mockClient(ElasticLoadBalancingV2Client);
   const sfn = mockClient(SFNClient);
