@@ -6,7 +6,8 @@ import { HealthCheckFailed, TargetsInitializing } from '../shared/errors.ts';
  * `healthy`, at least as many as `desired`. A `draining` target is leaving the group (the
  * deregistration delay, 300 s by default: old tasks of an earlier scale-down): it takes no new
  * requests, so it neither counts nor blocks. Targets still in their first checks are
- * TargetsInitializing (retried); anything else short is HealthCheckFailed. `who` starts each
+ * TargetsInitializing (retried), and so are fewer targets registered than `desired` while none
+ * fails; anything else short is HealthCheckFailed. `who` starts each
  * message (`green`, `group member api: green`). Returns how many are healthy.
  */
 export const judgeTargets = (
@@ -16,12 +17,19 @@ export const judgeTargets = (
 ): number => {
   const targets = descriptions.filter((t) => t.TargetHealth?.State !== 'draining');
   const initializing = targets.filter((t) => t.TargetHealth?.State === 'initial');
-  if (
-    initializing.length > 0 &&
-    targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''))
-  ) {
+  const noneFailing = targets.every((t) => ['healthy', 'initial'].includes(t.TargetHealth?.State ?? ''));
+  if (initializing.length > 0 && noneFailing) {
     throw new TargetsInitializing(
       `${who}: ${initializing.length}/${targets.length} targets are still in their first health checks (${initializing[0]?.TargetHealth?.Reason ?? 'initial'})`,
+    );
+  }
+  // Fewer registered than asked for, none failing: ECS has not registered the new tasks yet. Right
+  // after a scale-down its tasks still run while their targets drain, so the service reads stable
+  // at its count before the tasks that replace them are in the group (found once the steps after
+  // a release ran warm, a second sooner).
+  if (targets.length < desired && noneFailing) {
+    throw new TargetsInitializing(
+      `${who}: ${targets.length}/${desired} targets registered; ECS is still registering the others`,
     );
   }
   const healthy = targets.filter((t) => t.TargetHealth?.State === 'healthy');
