@@ -61,13 +61,14 @@ import { allHooks } from '../functions/shared/hooks.ts';
 import { attachmentOf, networkFunctions } from '../functions/shared/network.ts';
 import { type TableSchema, tableSchemas } from '../functions/shared/store.ts';
 import {
-  ASYNC_MAX_EVENT_AGE_SECONDS,
   allFunctionFolders,
   asyncFunctions,
+  asyncInvokeConfig,
   eventFunctions,
   type FunctionFolder,
   functionTimeoutSeconds,
   httpFunctions,
+  keptWarmFunctions,
   releaseDefinitionPath,
   releaseFunctions,
   rollbackDefinitionPath,
@@ -180,8 +181,6 @@ export class SwitchyardStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     const folders = allFunctionFolders();
-    const invokedByEvents = new Set<FunctionFolder>(eventFunctions);
-    const invokedAsync = new Set<FunctionFolder>(asyncFunctions);
     // The functions that talk to the targets' own network (CheckHealth's probes) attach to it.
     const attachment = attachmentOf(props.targets);
     const network = attachment && {
@@ -210,9 +209,10 @@ export class SwitchyardStack extends Stack {
           targetsFile,
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
-          deadLetterQueue: invokedByEvents.has(folder) || invokedAsync.has(folder) ? deadLetters : undefined,
-          // A Slack click older than this is stale: the person has moved on (or clicked again).
-          maxEventAge: invokedAsync.has(folder) ? Duration.seconds(ASYNC_MAX_EVENT_AGE_SECONDS) : undefined,
+          // Lambda's asynchronous queue: retries, dead letters and maximum age (definitions.ts).
+          deadLetterQueue: asyncInvokeConfig(folder).deadLetters ? deadLetters : undefined,
+          maxEventAge: Duration.seconds(asyncInvokeConfig(folder).maxEventAgeSeconds),
+          retryAttempts: asyncInvokeConfig(folder).retryAttempts,
           network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),
@@ -231,6 +231,21 @@ export class SwitchyardStack extends Stack {
       }
     }
     this.grantAwsAccess(props.targets, stateMachineArn, rollbackArn);
+    // The reconciler and start-release keep the release functions warm while releases run
+    // (functions/shared/keep-warm.ts): an asynchronous Invoke of each, unqualified, by name.
+    const keptWarm = keptWarmFunctions().map((folder) => this.functions[folder]);
+    for (const folder of ['reconciler', 'start-release'] as const) {
+      this.functions[folder].addToRolePolicy(
+        new PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: keptWarm.map((fn) => fn.functionArn),
+        }),
+      );
+      this.functions[folder].addEnvironment(
+        'WARM_UP_FUNCTIONS',
+        keptWarm.map((fn) => fn.functionName).join(','),
+      );
+    }
 
     // --- state machine -----------------------------------------------------------------------
     this.stateMachine = new AslStateMachine(this, 'Release', {
@@ -428,7 +443,14 @@ export class SwitchyardStack extends Stack {
       Validations.of(this.functions[folder]).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason:
-          'Invoked synchronously by the state machine, which retries and catches its errors; a DLQ applies only to asynchronous invocations.',
+          'Invoked synchronously by the state machine, which retries and catches its errors; its only asynchronous events are warm-ups (functions/shared/keep-warm.ts), worth nothing once failed or late.',
+      });
+    }
+    for (const folder of allFunctionFolders().filter((f) => !asyncInvokeConfig(f).deadLetters)) {
+      Validations.of(this.functions[folder]).acknowledge({
+        id: 'Serverless-LambdaAsyncFailureDestination',
+        reason:
+          'Its only asynchronous events are warm-ups (functions/shared/keep-warm.ts): one that failed or is a minute old is dropped, and the next reconciler tick sends another.',
       });
     }
     for (const folder of httpFunctions) {

@@ -85,7 +85,8 @@ export const tableAccess: Record<FunctionFolder, TableAccess> = {
   notify: readsAndRecords,
   // Reads the previous attempts of a pushed image (attempts.ts); the history only for one that was
   // promoted, to see whether a rollback undid it.
-  'start-release': { releases: ['GetItem', 'Query'] },
+  // UpdateItem: the once-a-minute claim on the account's warm-ups (keep-warm.ts).
+  'start-release': { releases: ['GetItem', 'Query', 'UpdateItem'] },
   // Start releases as start-release does: from a soak completed upstream, or a requested release.
   promote: { releases: ['GetItem', 'Query'] },
   'request-release': { releases: ['GetItem', 'Query'] },

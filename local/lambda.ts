@@ -6,10 +6,10 @@
  */
 import type { Context } from 'aws-lambda';
 import { LAMBDA_MAX_SECONDS } from '../functions/shared/hooks.ts';
+import { isWarmUp } from '../functions/shared/warm-up.ts';
 import { FUNCTION_MEMORY_MB } from '../infra/function-runtime.ts';
 import {
-  ASYNC_MAX_EVENT_AGE_SECONDS,
-  asyncFunctions,
+  asyncInvokeConfig,
   type FunctionFolder,
   functionTimeoutSeconds,
 } from '../state-machines/definitions.ts';
@@ -28,10 +28,7 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 const INVOKE_OVERHEAD_MS = 15;
 
 /** An event's maximum age: Lambda's default, or the stack's own for the functions it sets one on. */
-const maxEventAgeMs = (folder: FunctionFolder): number =>
-  (asyncFunctions as readonly string[]).includes(folder)
-    ? ASYNC_MAX_EVENT_AGE_SECONDS * 1000
-    : ASYNC_THROTTLE_RETRY.maxAgeMs;
+const maxEventAgeMs = (folder: FunctionFolder): number => asyncInvokeConfig(folder).maxEventAgeSeconds * 1000;
 
 /** How Step Functions sees an invocation that crashed or timed out. */
 const lambdaUnknown = (message: string) => Object.assign(new Error(message), { name: 'Lambda.Unknown' });
@@ -84,6 +81,11 @@ export class LocalLambda {
     await Promise.all(folders.map((f) => LocalLambda.load(f)));
   }
 
+  /** Invocations that served a state machine state, by state (warm-ups serve none). */
+  readonly invocationsByState = new Map<string, number>();
+  /** Of those, the ones that started cold. */
+  readonly coldStartsByState = new Map<string, number>();
+
   /** Invocations running now, by function. */
   readonly running = new Map<FunctionFolder, number>();
 
@@ -94,12 +96,17 @@ export class LocalLambda {
     this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
     let reset = false;
     try {
+      if (state !== undefined) {
+        this.invocationsByState.set(state, (this.invocationsByState.get(state) ?? 0) + 1);
+        if (cold) this.coldStartsByState.set(state, (this.coldStartsByState.get(state) ?? 0) + 1);
+      }
       if (cold) {
         // The init: the handler module's top level, at the function's share of a vCPU. Billed.
         await new Promise((resolve) => setTimeout(resolve, INIT_MS));
         this.billedMs += INIT_MS;
       }
-      const fault = this.faults?.lambdaFault(state, folder);
+      // A fault stands for the function's work failing; a warm-up does none, and leaves it for the step.
+      const fault = isWarmUp(event) ? undefined : this.faults?.lambdaFault(state, folder);
       if (fault?.kind === 'timeout') {
         // Hangs until Lambda stops it at the function's timeout; nothing it would have done happens.
         reset = true;

@@ -8,7 +8,8 @@ import type { LocalRuntime } from './runtime.ts';
 /**
  * From the alarm (or the ops command) to the response of the read-back that verified the weights
  * back, and the calls made on the way. Calls of reconciler ticks that fall in the window are not on
- * the path and are left out, unless the reconciler is what moved the weights. An ops rollback starts
+ * the path and are left out, unless the reconciler is what moved the weights (its warm-ups are left
+ * out even then: they are sent beside the tick's checks). An ops rollback starts
  * with the operator's StartExecution (the CLI's call; the local runtime starts it directly), counted.
  */
 export const rollbackPath = (
@@ -42,8 +43,12 @@ export const rollbackPath = (
   );
   if (!write || !verified) return null;
   const end = verified.at + verified.ms;
-  const onPath = (c: { at: number; by?: string }) =>
-    c.at >= start && c.at < end && (c.by !== 'reconciler' || write.by === 'reconciler');
+  // A tick's warm-ups (Lambda.Invoke, keep-warm.ts) go out beside its checks, not before them: off the path.
+  const onPath = (c: { at: number; by?: string; call?: string }) =>
+    c.at >= start &&
+    c.at < end &&
+    (c.by !== 'reconciler' || write.by === 'reconciler') &&
+    c.call !== 'Lambda.Invoke';
   const calls: Record<string, number> = command ? { 'SFN.StartExecution': 1 } : {};
   for (const c of log.filter(onPath)) calls[c.call] = (calls[c.call] ?? 0) + 1;
   const dynamo = runtime.dynamoLog.filter(onPath).length;

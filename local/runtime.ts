@@ -41,7 +41,9 @@ import { type TaskDefinitionFile, taskDefinitionKey } from '../functions/shared/
 import { type IfRunning, TriggerSource } from '../functions/shared/vocabulary.ts';
 import {
   allFunctionFolders,
+  asyncInvokeConfig,
   type FunctionFolder,
+  keptWarmFunctions,
   releaseDefinitionText,
   releaseFunctions,
   rollbackDefinitionText,
@@ -184,6 +186,9 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       // The loopback approval server stands in for the API Gateway endpoint.
       APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
+      WARM_UP_FUNCTIONS: keptWarmFunctions()
+        .map((folder) => `switchyard-${folder}`)
+        .join(','),
       POWERTOOLS_LOG_LEVEL: logLevel,
       POWERTOOLS_DEV: 'true',
     });
@@ -316,12 +321,11 @@ export class LocalRuntime {
       this.faults,
       options.lambdaLimits,
     );
+    const folderOfName = (name: string) =>
+      this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`);
     this.account.lambda.run = (name, payload, queuedAt) =>
-      this.lambda.invokeAsync(
-        this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`),
-        payload,
-        queuedAt,
-      );
+      this.lambda.invokeAsync(folderOfName(name), payload, queuedAt);
+    this.account.lambda.retryAttemptsOf = (name) => asyncInvokeConfig(folderOfName(name)).retryAttempts;
     this.sfn = new LocalStepFunctions(
       this.lambda,
       this.account.region,

@@ -94,6 +94,37 @@ const longerTimeouts: Partial<Record<string, number>> = {
 };
 export const functionTimeoutSeconds = (folder: FunctionFolder): number => longerTimeouts[folder] ?? 30;
 
+/**
+ * The functions the reconciler and start-release keep warm while releases run (functions/shared/
+ * keep-warm.ts): every step of both state machines, and wait-resume, which ends the waits that
+ * events answer. Walking the release machine from each of its waits to the next finds 21 of its
+ * 26 functions on the way; the others run first, so all are kept.
+ */
+export const keptWarmFunctions = (): FunctionFolder[] => [
+  ...new Set<FunctionFolder>([
+    ...Object.values(releaseFunctions),
+    ...Object.values(rollbackFunctions),
+    'wait-resume',
+  ]),
+];
+
+/**
+ * How Lambda's asynchronous queue treats a function's events (the stack sets it; the local runtime
+ * models it). Events and Slack decisions keep Lambda's two retries, then go to the dead-letter queue;
+ * a Slack click is stale after ASYNC_MAX_EVENT_AGE_SECONDS, an event after Lambda's default 6 hours.
+ * The steps get asynchronous events only as warm-ups (keep-warm.ts): one that is a minute old, or
+ * failed, is worth nothing, since the next tick sends another. Retries, a dead-letter queue: none.
+ */
+export const asyncInvokeConfig = (
+  folder: FunctionFolder,
+): { maxEventAgeSeconds: number; retryAttempts: number; deadLetters: boolean } => {
+  if ((asyncFunctions as readonly string[]).includes(folder))
+    return { maxEventAgeSeconds: ASYNC_MAX_EVENT_AGE_SECONDS, retryAttempts: 2, deadLetters: true };
+  if ((eventFunctions as readonly string[]).includes(folder))
+    return { maxEventAgeSeconds: 6 * 3600, retryAttempts: 2, deadLetters: true };
+  return { maxEventAgeSeconds: 60, retryAttempts: 0, deadLetters: false };
+};
+
 /** Every function folder, once. */
 export const allFunctionFolders = (): FunctionFolder[] => [
   ...new Set<FunctionFolder>([

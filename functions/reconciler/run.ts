@@ -1,6 +1,7 @@
 import { deliverOwedDecision } from '../shared/approvals.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { executionStatus, runningExecutions, stateMachineOf } from '../shared/executions.ts';
+import { type KeepWarmDeps, keepWarm } from '../shared/keep-warm.ts';
 import { deliverLockSignals } from '../shared/lock-signals.ts';
 import { logger } from '../shared/logger.ts';
 import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
@@ -13,7 +14,8 @@ type Deps = Pick<
   'store' | 'ecs' | 'rds' | 'elbv2' | 'cloudwatch' | 'sfn' | 'now' | 'approvals' | 'targets'
 > &
   RecoveryDeps &
-  Parameters<typeof judgeSoaks>[0];
+  Parameters<typeof judgeSoaks>[0] &
+  KeepWarmDeps;
 
 /**
  * ECS and RDS events are best effort: periodically re-check every pending wait with batched
@@ -22,13 +24,21 @@ type Deps = Pick<
 export const run = async (deps: Deps): Promise<Output> => {
   // Waits first (a failed bake puts traffic back from here), then the locks of ended executions,
   // last the soaks (a soak's verdict is the least urgent thing a tick does).
-  const { checked, resumed } = await resumeWaits(deps);
+  const waits = await deps.store.allPendingWaits();
+  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts), beside
+  // the checks: Lambda queues the warm-ups, so they cost the tick one round of Invoke calls.
+  const [{ checked, resumed }, warmed] = await Promise.all([
+    resumeWaits(waits, deps),
+    waits.length > 0 ? keepWarm(deps) : 0,
+  ]);
   const recovered = await recoverOrphanedLocks(deps);
-  return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps) };
+  return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps), warmed };
 };
 
-const resumeWaits = async (deps: Deps): Promise<{ checked: number; resumed: number }> => {
-  const waits = await deps.store.allPendingWaits();
+const resumeWaits = async (
+  waits: Awaited<ReturnType<Deps['store']['allPendingWaits']>>,
+  deps: Deps,
+): Promise<{ checked: number; resumed: number }> => {
   if (waits.length === 0) return { checked: 0, resumed: 0 };
   // A throttled batch waits for the next round; the others are still checked now.
   const checks = await checkWaits(waits, deps, {

@@ -10,4 +10,6 @@ export interface Output {
   recovered?: number;
   /** Soaks whose verdict was recorded (and announced) on this tick (soak.ts). */
   soaksJudged?: number;
+  /** Warm-ups Lambda accepted on this tick (keep-warm.ts): one per release function while releases wait. */
+  warmed?: number;
 }

@@ -2,6 +2,7 @@
  * Dependencies of the release steps, built once at cold start: validated environment, the targets
  * config, the DynamoDB store, and — chosen per step — the module-scope AWS clients it uses.
  */
+
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { ECRClient } from '@aws-sdk/client-ecr';
@@ -17,6 +18,7 @@ import { type ApprovalStore, approvalStore } from './approvals.ts';
 import { doc } from './clients/dynamodb.ts';
 import { loadDeployedTargets, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
+import type { KeepWarmDeps } from './keep-warm.ts';
 import type { Probe } from './probe.ts';
 import { createStore, type Store } from './store.ts';
 
@@ -51,7 +53,8 @@ export interface AwsDeps {
   probe: Probe;
 }
 
-export type ReleaseDeps = BaseDeps & AwsDeps;
+/** With the warm-ups' Lambda client and function names (keep-warm.ts: the reconciler and start-release send them). */
+export type ReleaseDeps = BaseDeps & AwsDeps & KeepWarmDeps;
 
 /** Config, store and clock from the environment; a missing variable fails the cold start. */
 export const baseDeps = (): BaseDeps => {

@@ -10,6 +10,7 @@ import { formatIssues } from './config.ts';
 import { classifyError, InvalidInput } from './errors.ts';
 import { logger } from './logger.ts';
 import type { Store } from './store.ts';
+import { answerWarmUp } from './warm-up.ts';
 
 /** Replaces the event with the schema's output; an invalid event is `InvalidInput` naming each field. */
 export const parseInput = <S extends z.ZodType>(schema: S, what: string): MiddlewareObj => ({
@@ -77,8 +78,9 @@ export interface StepOptions<S extends z.ZodType> {
   store?: () => Store;
 }
 
-/** The shared chain, in order: logger, error classification, input parsing, audit phase. */
+/** The shared chain, in order: a warm-up's answer (warm-up.ts), logger, error classification, input parsing, audit phase. */
 export const stepMiddlewares = <S extends z.ZodType>(options: StepOptions<S>): MiddlewareObj[] => [
+  answerWarmUp(),
   injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj,
   classifyErrors(),
   parseInput(options.schema, options.name),

@@ -6,6 +6,7 @@ import { approvalStore } from './approvals.ts';
 import * as clients from './clients.ts';
 import type { TargetsFile } from './config.ts';
 import { eventBusFromEnv, type ReleaseDeps } from './deps.ts';
+import { warmUpFunctionsFrom } from './keep-warm.ts';
 import { httpProbe } from './probe.ts';
 import type { Store } from './store.ts';
 
@@ -27,4 +28,6 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   events: clients.events,
   secrets: clients.secrets,
   probe: httpProbe,
+  lambda: clients.lambda,
+  warmUpFunctions: warmUpFunctionsFrom(process.env.WARM_UP_FUNCTIONS),
 });

@@ -558,6 +558,25 @@ export const createStore = (
       return { holder: String(out.Item?.holder), untilMs: Number(out.Item?.claimedUntil) };
     },
 
+    /**
+     * Whether this caller may send the account's warm-ups now (keep-warm.ts): one conditional write
+     * on one item, granted to the first caller in each `everyMs`, so a thousand pushes at once send
+     * one round of warm-ups, not a thousand.
+     */
+    async claimWarmUps(nowMs: number, everyMs: number): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.releases,
+            Key: { releaseId: 'warm-ups#' },
+            UpdateExpression: 'SET sentAt = :now',
+            ConditionExpression: 'attribute_not_exists(sentAt) OR sentAt <= :before',
+            ExpressionAttributeValues: { ':now': nowMs, ':before': nowMs - everyMs },
+          }),
+        ),
+      );
+    },
+
     /** Gives up the claim on a service taken under `token`, if that invocation still holds it. */
     async releaseService(service: string, token: string): Promise<void> {
       await conditionalWrite(

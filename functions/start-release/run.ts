@@ -1,12 +1,14 @@
 import { type TargetsFile, targetsForImage } from '../shared/config.ts';
+import { type KeepWarmDeps, keepWarmOnce } from '../shared/keep-warm.ts';
 import { logger } from '../shared/logger.ts';
 import { imageRefSchema } from '../shared/schemas.ts';
 import { type StarterDeps, startImage } from '../shared/starter.ts';
 import { TriggerSource } from '../shared/vocabulary.ts';
 import type { Input, Output } from './schema.ts';
 
-interface Deps extends StarterDeps {
+interface Deps extends StarterDeps, KeepWarmDeps {
   targets: TargetsFile;
+  now: () => Date;
 }
 
 /** Starts one release per target the pushed repository and tag map to; other pushes are ignored with a reason. */
@@ -34,6 +36,9 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
     );
   }
 
+  // The release's first steps run within a second: their environments start beside the start
+  // (keep-warm.ts), and the steps after the lock find them ready.
+  const warming = keepWarmOnce(deps);
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
     const result = await startImage(deps, {
@@ -50,5 +55,6 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
       output.duplicates.push({ target, releaseId, reason });
     }
   }
+  await warming;
   return output;
 };

@@ -21,8 +21,10 @@ export interface ReleaseFunctionProps {
   timeout?: Duration;
   /** For asynchronously invoked functions: where an event goes after Lambda's own retries fail. */
   deadLetterQueue?: IQueue;
-  /** How old an asynchronous event may get before Lambda drops it to the dead-letter queue (default 6 h). */
-  maxEventAge?: Duration;
+  /** How old an asynchronous event may get before Lambda drops it (to the dead-letter queue, if any). */
+  maxEventAge: Duration;
+  /** Lambda's retries of an asynchronous event whose invocation failed (0 to 2). */
+  retryAttempts: number;
   /** Attaches the function to a VPC (subnets and security groups), for reach into the targets' network. */
   network?: { vpc: IVpc; vpcSubnets: SubnetSelection; securityGroups: ISecurityGroup[] };
 }
@@ -47,13 +49,9 @@ export class ReleaseFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       // On-failure destination rather than a DLQ: the record carries the error, not only the event.
-      ...(props.deadLetterQueue
-        ? {
-            onFailure: new SqsDestination(props.deadLetterQueue),
-            retryAttempts: 2,
-            ...(props.maxEventAge ? { maxEventAge: props.maxEventAge } : {}),
-          }
-        : {}),
+      ...(props.deadLetterQueue ? { onFailure: new SqsDestination(props.deadLetterQueue) } : {}),
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
       logGroup,
       ...(props.network ?? {}),
       environment: {

@@ -31,6 +31,8 @@ export class LambdaModel {
   readonly deadLetters: QueuedInvocation[] = [];
   /** Runs the function named (a Switchyard function name or ARN); set by the local runtime. */
   run: ((functionName: string, payload: unknown, queuedAt: number) => Promise<unknown>) | undefined;
+  /** Lambda's retries of a failed event, per function (the stack's setting); set by the local runtime. */
+  retryAttemptsOf: (functionName: string) => number = () => ASYNC_RETRY_DELAYS_MS.length;
 
   constructor(private readonly known: (functionName: string) => boolean) {}
 
@@ -82,7 +84,10 @@ export class LambdaModel {
       this.inFlight--;
     } catch (error) {
       event.error = (error as Error).message;
-      const delay = ASYNC_RETRY_DELAYS_MS[event.attempts - 1];
+      const delay =
+        event.attempts > this.retryAttemptsOf(event.functionName)
+          ? undefined
+          : ASYNC_RETRY_DELAYS_MS[event.attempts - 1];
       if (delay === undefined) {
         this.deadLetters.push(event);
         this.inFlight--;

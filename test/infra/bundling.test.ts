@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTargetsFile, validatedTargetsDocument } from '../../functions/shared/config.ts';
 import { bundleEntry, bundleFunction, codeOutput } from '../../infra/bundling.ts';
@@ -106,6 +106,8 @@ describe('the deployed bundles', () => {
       folder: 'record-outcome',
       targetsFile,
       environment: {},
+      maxEventAge: Duration.minutes(1),
+      retryAttempts: 0,
     });
     const { directory } = app.synth();
     const assets = readdirSync(directory).filter((d) => existsSync(join(directory, d, 'index.mjs')));

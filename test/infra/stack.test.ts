@@ -15,12 +15,15 @@ import {
   allFunctionFolders,
   asyncFunctions,
   eventFunctions,
+  keptWarmFunctions,
   releaseDefinitionPath,
   releaseFunctions,
   rollbackDefinitionPath,
   rollbackFunctions,
 } from '../../state-machines/definitions.ts';
 import { fixtureTargets } from '../support/runtime.ts';
+
+const pascalCase = (folder: string) => folder.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
 
 const threeTargets = fileURLToPath(new URL('../fixtures/targets-three.json', import.meta.url));
 
@@ -415,15 +418,55 @@ describe('SwitchyardStack', () => {
       { MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: Match.anyValue() } } },
       eventFunctions.length + asyncFunctions.length,
     );
-    // Of the functions, only Slack's may invoke another: the decision function (unqualified), nothing else.
+    // Of the functions, Slack's may invoke the decision function (unqualified), and the reconciler and
+    // start-release the functions they keep warm (keep-warm.ts), each unqualified; nothing else.
     const invokes = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([logical, policy]) =>
       (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
         .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
         .map((st) => [logical.replace(/ServiceRoleDefaultPolicy.*$/, ''), JSON.stringify(st.Resource)]),
     );
-    expect(invokes.filter(([role]) => !/^(Release|Rollback)Role/.test(role as string))).toEqual([
+    const getAtt = (resource: string) =>
+      (JSON.parse(resource) as { 'Fn::GetAtt': [string, string] }[]).map((r) => r['Fn::GetAtt'][0]);
+    const keptWarm = (resource: string) =>
+      keptWarmFunctions().every((folder) => getAtt(resource).some((id) => id.startsWith(pascalCase(folder))));
+    expect(invokes.filter(([role]) => !/^(Release|Rollback)Role/.test(role as string)).sort()).toEqual([
+      ['Reconciler', expect.any(String)],
       ['SlackInteractions', expect.stringMatching(/^\{"Fn::GetAtt":\["SlackDecisions\w+","Arn"\]\}$/)],
+      ['StartRelease', expect.any(String)],
     ]);
+    for (const [role, resource] of invokes.filter(
+      ([role]) => role === 'Reconciler' || role === 'StartRelease',
+    )) {
+      expect(getAtt(resource as string), role).toHaveLength(keptWarmFunctions().length);
+      expect(keptWarm(resource as string), role).toBe(true);
+    }
+  });
+
+  it('keeps the release functions warm: the reconciler and start-release name them; a late or failed warm-up is dropped', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    const named = (prefix: string) =>
+      Object.entries(functions).find(([logical]) => logical.startsWith(prefix))?.[1].Properties;
+    for (const prefix of ['Reconciler', 'StartRelease']) {
+      const list = JSON.stringify(named(prefix)?.Environment.Variables.WARM_UP_FUNCTIONS);
+      for (const folder of keptWarmFunctions())
+        expect(list, `${prefix}: ${folder}`).toContain(`"Ref":"${pascalCase(folder)}`);
+      // Lambda allows 4 KB of environment variables: with every name at its 64-character maximum.
+      const variables = {
+        ...named(prefix)?.Environment.Variables,
+        WARM_UP_FUNCTIONS: 'x'.repeat(65 * keptWarmFunctions().length),
+      };
+      const size = Object.entries(variables).reduce(
+        (n, [k, v]) => n + k.length + (typeof v === 'string' ? v.length : 64),
+        0,
+      );
+      expect(size, prefix).toBeLessThan(4096);
+    }
+    // The steps get asynchronous events only as warm-ups: no retries, and dropped after a minute.
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::EventInvokeConfig',
+      { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      allFunctionFolders().length - eventFunctions.length - asyncFunctions.length,
+    );
   });
 
   it('has no unacknowledged cdk-nag findings (AwsSolutions and Serverless packs)', () => {

@@ -952,7 +952,8 @@ describe('never two migrations at once', () => {
     const invoked = (r: LocalRuntime) =>
       r.account.hookFunctions.invocations.filter((c) => c.functionName === 'notes-lam-migrate');
     /** Validate's invocations so far (one per release, or one a minute while it waits). */
-    const validations = (r: LocalRuntime) => r.lambda.byFunction.get('validate') ?? 0;
+    // The Validate state's invocations (the reconciler's warm-ups of validate are not validations).
+    const validations = (r: LocalRuntime) => r.lambda.invocationsByState.get('Validate') ?? 0;
     /** notes-lam's release other than `but` (a rollback's execution is named notes-lam-rollback-…). */
     const notes = (r: LocalRuntime, but = '') =>
       r

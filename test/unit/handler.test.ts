@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { WARM_UP_EVENT } from '../../functions/shared/warm-up.ts';
 import { fixtureTargets } from '../support/runtime.ts';
 
 Object.assign(process.env, {
@@ -57,6 +58,16 @@ beforeEach(() => {
 });
 
 describe('shift-traffic handler', () => {
+  it('answers a warm-up at once: no input validation, no AWS call, no audit phase', async () => {
+    await expect(handler(WARM_UP_EVENT, context)).resolves.toEqual({ warmedUp: true });
+    expect(elbv2.calls()).toHaveLength(0);
+    expect(doc.calls()).toHaveLength(0);
+    // The same chain still refuses an event that only looks like one.
+    await expect(handler({ switchyardWarmUp: 'yes' }, context)).rejects.toMatchObject({
+      name: 'InvalidInput',
+    });
+  });
+
   it('rejects invalid input with InvalidInput naming the field, before any AWS call', async () => {
     await expect(
       handler(

@@ -24,6 +24,7 @@ import { run as validateRun } from '../../functions/validate/run.ts';
 import { run as waitResume } from '../../functions/wait-resume/run.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
+import { keptWarmFunctions } from '../../state-machines/definitions.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
 /** Validate's plan: a release alone never waits for its turn to register. */
@@ -476,6 +477,8 @@ describe('deploy-inactive-colour and waits', () => {
       resumed: 0,
       recovered: 0,
       soaksJudged: 0,
+      // While a wait is pending, each release function gets a warm-up (keep-warm.ts).
+      warmed: keptWarmFunctions().length,
     });
     const stored = w.rt.account.rds.snapshots.get(snapshot.snapshotId);
     if (stored) stored.status = 'available';
@@ -484,12 +487,15 @@ describe('deploy-inactive-colour and waits', () => {
       resumed: 1,
       recovered: 0,
       soaksJudged: 0,
+      warmed: keptWarmFunctions().length,
     });
     expect(await w.rt.until(reconcile(w.deps))).toEqual({
       checked: 0,
       resumed: 0,
       recovered: 0,
       soaksJudged: 0,
+      // No release waits: nothing to keep warm.
+      warmed: 0,
     });
   });
 
@@ -872,6 +878,9 @@ describe('start-release', () => {
     store: w.deps.store,
     targets: w.deps.targets,
     stateMachineArn: w.rt.releaseStateMachineArn,
+    lambda: w.deps.lambda,
+    warmUpFunctions: w.deps.warmUpFunctions,
+    now: w.deps.now,
   });
 
   it('starts one execution named after target and digest, and a redelivery starts nothing new', async () => {

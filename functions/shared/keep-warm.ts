@@ -1,0 +1,74 @@
+/**
+ * Keeps one environment of each release function warm while releases run.
+ *
+ * A release spends most of its time waiting: for a snapshot, a deployment, a bake. Lambda shuts an
+ * idle environment down after some minutes (local/execution-environments.ts: AWS publishes no
+ * figure; measured at 10 minutes or more), so each step after a long wait started cold: four to five
+ * inits on the critical path of every release, 0.35 s each at the functions' memory (`npm run
+ * bench`). The reconciler runs every minute; while any release waits it sends each function a
+ * warm-up (warm-up.ts) through Lambda's asynchronous queue, so one environment of each stays no more
+ * than a minute idle. start-release sends the same when a push starts releases (once a minute at
+ * most, account-wide: keepWarmOnce), so the steps after the lock find their environments started.
+ *
+ * AWS does not promise that an invocation lands on an idle environment rather than a new one; in
+ * practice one idle environment is reused. The price, at 28 functions and one warm-up each a
+ * minute: about 840 requests and 3 GB-seconds per half hour of releasing (under $0.0002), paid once
+ * however many releases run at that time; `npm run bench` prints each release's cost with it.
+ */
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { logger } from './logger.ts';
+import type { Store } from './store.ts';
+import { WARM_UP_EVENT } from './warm-up.ts';
+
+export interface KeepWarmDeps {
+  lambda: Pick<LambdaClient, 'send'>;
+  /** The functions to keep warm, by name (env WARM_UP_FUNCTIONS, comma-separated). */
+  warmUpFunctions: readonly string[];
+}
+
+/** How often start-release may send the account's warm-ups: once a minute, as the reconciler does. */
+export const WARM_UP_EVERY_MS = 60_000;
+
+/**
+ * start-release's warm-ups: sent by the first start in each minute (a conditional write decides),
+ * so a platform-wide rebuild's thousand pushes send one round, not a thousand that would take the
+ * account's concurrency from the steps. A failed decision (throttled, say) sends none: a warm-up
+ * must never stand in a release's way.
+ */
+export const keepWarmOnce = async (
+  deps: KeepWarmDeps & { store: Pick<Store, 'claimWarmUps'>; now: () => Date },
+): Promise<number> => {
+  try {
+    if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS))) return 0;
+  } catch (error) {
+    logger.warn('warm-ups skipped: could not claim them', { error: (error as Error).message });
+    return 0;
+  }
+  return keepWarm(deps);
+};
+
+/** The functions named in `WARM_UP_FUNCTIONS`; none when it is unset or empty. */
+export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+
+/**
+ * Sends each function one warm-up, asynchronously (Lambda answers 202 and queues it). A refused one
+ * is logged and skipped: a warm-up saves a cold start, its failure costs nothing else.
+ * Returns how many Lambda accepted.
+ */
+export const keepWarm = async (deps: KeepWarmDeps): Promise<number> => {
+  const payload = JSON.stringify(WARM_UP_EVENT);
+  const sent = await Promise.allSettled(
+    deps.warmUpFunctions.map((name) =>
+      deps.lambda.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: payload })),
+    ),
+  );
+  const refused = sent.flatMap((s, i) =>
+    s.status === 'rejected' ? [`${deps.warmUpFunctions[i]}: ${(s.reason as Error).message}`] : [],
+  );
+  if (refused.length > 0) logger.warn('warm-ups refused', { refused });
+  return sent.length - refused.length;
+};

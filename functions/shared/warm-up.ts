@@ -1,0 +1,22 @@
+/**
+ * A warm-up: an invocation that runs a function's init and nothing else, so that the release step
+ * Step Functions invokes next finds an environment ready instead of starting cold (keep-warm.ts
+ * sends them). This module has no SDK client in it: every step's middleware chain imports it.
+ */
+import type { MiddlewareObj } from '@middy/core';
+
+/** The event a warm-up sends. No release step's input has this field. */
+export const WARM_UP_EVENT = { switchyardWarmUp: true } as const;
+
+export const isWarmUp = (event: unknown): boolean =>
+  typeof event === 'object' && event !== null && (event as Record<string, unknown>).switchyardWarmUp === true;
+
+/**
+ * First in every step's chain: a warm-up answers at once. Nothing else runs (no input validation, no
+ * audit phase, no logging), so it costs the init it exists for and a millisecond.
+ */
+export const answerWarmUp = (): MiddlewareObj => ({
+  name: 'answerWarmUp',
+  // Returning a value from `before` ends the middy chain there (@middy/core's early response).
+  before: (request) => (isWarmUp(request.event) ? { warmedUp: true } : undefined),
+});

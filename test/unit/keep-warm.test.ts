@@ -1,0 +1,73 @@
+/**
+ * keep-warm.ts: one asynchronous Invoke per function named, carrying the warm-up event; a refused
+ * one is skipped and logged, and the others still go.
+ */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { describe, expect, it } from 'vitest';
+import {
+  keepWarm,
+  keepWarmOnce,
+  WARM_UP_EVERY_MS,
+  warmUpFunctionsFrom,
+} from '../../functions/shared/keep-warm.ts';
+import { isWarmUp } from '../../functions/shared/warm-up.ts';
+
+describe('keepWarm', () => {
+  it('sends each function one warm-up through Lambda’s asynchronous queue, and skips a refused one', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 202 })
+      .on(InvokeCommand, { FunctionName: 'sy-notify' })
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    const accepted = await keepWarm({
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      warmUpFunctions: ['sy-check-health', 'sy-notify', 'sy-shift-traffic'],
+    });
+    expect(accepted).toBe(2);
+    const sent = lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
+    expect(sent.map((i) => i.FunctionName)).toEqual(['sy-check-health', 'sy-notify', 'sy-shift-traffic']);
+    for (const input of sent) {
+      expect(input.InvocationType).toBe('Event');
+      expect(isWarmUp(JSON.parse(String(input.Payload)))).toBe(true);
+    }
+    lambda.restore();
+  });
+
+  it('start-release’s round goes out only when its claim is granted, and a failed claim sends none', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const base = {
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      warmUpFunctions: ['sy-validate', 'sy-notify'],
+      now: () => new Date('2026-12-04T10:00:00Z'),
+    };
+    const asked: [number, number][] = [];
+    const store = (answer: () => Promise<boolean>) => ({
+      claimWarmUps: (nowMs: number, everyMs: number) => {
+        asked.push([nowMs, everyMs]);
+        return answer();
+      },
+    });
+    expect(await keepWarmOnce({ ...base, store: store(async () => true) })).toBe(2);
+    expect(await keepWarmOnce({ ...base, store: store(async () => false) })).toBe(0);
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), {
+      name: 'ProvisionedThroughputExceededException',
+    });
+    expect(await keepWarmOnce({ ...base, store: store(() => Promise.reject(throttled)) })).toBe(0);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    expect(asked).toEqual([
+      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
+      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
+      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
+    ]);
+    lambda.restore();
+  });
+
+  it('reads the function names from WARM_UP_FUNCTIONS; none when it is unset or empty', () => {
+    expect(warmUpFunctionsFrom('a, b,,c')).toEqual(['a', 'b', 'c']);
+    expect(warmUpFunctionsFrom('')).toEqual([]);
+    expect(warmUpFunctionsFrom(undefined)).toEqual([]);
+  });
+});
