@@ -2,6 +2,7 @@ import { DescribeImagesCommand } from '@aws-sdk/client-ecr';
 import {
   type ContainerDefinition,
   DescribeTaskDefinitionCommand,
+  type DescribeTaskDefinitionCommandOutput,
   type Service,
   type TaskDefinition,
 } from '@aws-sdk/client-ecs';
@@ -228,16 +229,26 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // The AWS reads that need nothing from one another run side by side (one after another they were
   // about half of this step's time, on every release's way to its deployment); their verdicts are
   // judged in the order below, the order they used to run in.
-  const [recorded, imageRead, servicesRead, weightsRead, membersRead, alarmsRead] = await Promise.allSettled([
-    recording,
-    describeImage(target, input.image.digest, deps),
-    // One DescribeServices for both colours: service reads are shared by every release in the account.
-    describeServices(deps.ecs, cluster, [services.blue, services.green]),
-    readWeights(deps.elbv2, target.traffic),
-    // Every member of the group is checked before anything is touched, as the primary is.
-    planGroup(target, input.image, deps),
-    readAlarms(deps.cloudwatch, target.alarms),
-  ]);
+  // One DescribeServices for both colours: service reads are shared by every release in the account.
+  const servicesReading = describeServices(deps.ecs, cluster, [services.blue, services.green]);
+  const weightsReading = readWeights(deps.elbv2, target.traffic);
+  const [recorded, imageRead, servicesRead, weightsRead, membersRead, alarmsRead, liveDefinitionRead] =
+    await Promise.allSettled([
+      recording,
+      describeImage(target, input.image.digest, deps),
+      servicesReading,
+      weightsReading,
+      // Every member of the group is checked before anything is touched, as the primary is.
+      planGroup(target, input.image, deps),
+      readAlarms(deps.cloudwatch, target.alarms),
+      // The live colour's task definition as soon as the live colour is known (a group's members
+      // take longer: it used to wait for them, about 0.1 s).
+      Promise.all([servicesReading, weightsReading]).then(([[blue, green], { weights }]) => {
+        const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
+        const arn = (liveColour(weights, where) === 'blue' ? blue : green)?.taskDefinition;
+        return arn ? deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })) : undefined;
+      }),
+    ]);
   settled(recorded);
   settled(imageRead);
   checkStrategy(input, target);
@@ -254,9 +265,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const liveTaskDefinition = live.taskDefinition;
   if (!liveTaskDefinition)
     throw new ResourceNotFound(`live service ${live.serviceName} has no task definition`);
-  const described = await deps.ecs.send(
-    new DescribeTaskDefinitionCommand({ taskDefinition: liveTaskDefinition }),
-  );
+  const described = settled(liveDefinitionRead) as DescribeTaskDefinitionCommandOutput;
   // A new revision passes the definition's roles to ECS: only the configured ones are granted.
   for (const [kind, role] of [
     ['task', described.taskDefinition?.taskRoleArn],
