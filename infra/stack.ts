@@ -658,9 +658,19 @@ export class SwitchyardStack extends Stack {
         'plan-rollback',
         // Recovery checks the colour it puts traffic back on.
         'recover-execution',
+        // A colour short of registered targets is judged by its stopped tasks (check-health/run.ts).
+        'check-health',
       ],
       ['ecs:DescribeServices'],
       services,
+    );
+    // Those stopped tasks: listed in the targets' clusters only, and described there.
+    const clusterArns = [...new Set(targets.map((t) => t.ecs.cluster))].map((c) => arn('ecs', 'cluster', c));
+    allow(['check-health'], ['ecs:ListTasks'], ['*'], { ArnEquals: { 'ecs:cluster': clusterArns } });
+    allow(
+      ['check-health'],
+      ['ecs:DescribeTasks'],
+      [...new Set(targets.map((t) => t.ecs.cluster))].map((c) => arn('ecs', 'task', `${c}/*`)),
     );
     allow(
       [
@@ -1196,15 +1206,12 @@ export class SwitchyardStack extends Stack {
     // Task ids are only known at run time: hooks' one-off tasks (RunHook stops, RecordHook and the
     // waits describe them) and a group's service tasks (a singleton's colour draining, a member's
     // tasks that stopped on their own), in the targets' own clusters only.
-    const taskClusters = new Set(
-      targetsFile.targets
-        .filter((t) => t.group.length > 0 || allHooks(t.hooks).length > 0)
-        .map((t) => t.ecs.cluster),
-    );
+    // CheckHealth reads a colour's stopped tasks in every target's cluster (a colour short of targets).
+    const taskClusters = new Set(targetsFile.targets.map((t) => t.ecs.cluster));
     for (const cluster of taskClusters)
       ack(
         at('ecs', `task/${cluster}/*`),
-        `Tasks in cluster ${cluster} whose ids are known only at run time: hooks' one-off tasks and release groups' service tasks.`,
+        `Tasks in cluster ${cluster} whose ids are known only at run time: hooks' one-off tasks, release groups' service tasks, and a new colour's stopped tasks (CheckHealth).`,
       );
     // A hook's log stream is named after its task (`<prefix>/<container>/<task id>`), known at run time.
     const hookLogGroups = new Set(

@@ -2,12 +2,14 @@ import {
   DescribeListenersCommand,
   DescribeLoadBalancersCommand,
   DescribeTargetHealthCommand,
+  type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { describeFiring, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { HealthCheckFailed, ResourceNotFound } from '../shared/errors.ts';
+import { HealthCheckFailed, ResourceNotFound, TargetsNotRegistered } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
+import { failedMemberTasks } from '../shared/member-health.ts';
 import { percentile } from '../shared/probe.ts';
 import { settled } from '../shared/settled.ts';
 import { judgeMembers } from './members.ts';
@@ -40,11 +42,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  const healthy = judgeTargets(
-    settled(health).TargetHealthDescriptions ?? [],
-    input.plan.desiredCount,
-    input.plan.toColour,
-  );
+  const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input, deps);
   const group = settled(members);
   const url = settled(probeUrl);
   const result = url
@@ -53,6 +51,28 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // The audit trail keeps each measure against its limit (switchyard describe shows it).
   const summary = healthSummary(result, target.health.thresholds);
   return { ...result, summary: group ? `${summary}; ${group}` : summary };
+};
+
+/**
+ * The new colour's targets (targets.ts). Fewer registered than it runs, none failing, is pending,
+ * unless its own tasks have been stopping: a task whose container exits takes its target out of the
+ * group (draining) while ECS starts another, which reads the same. Its stopped tasks tell which.
+ */
+const judgePrimary = async (
+  descriptions: TargetHealthDescription[],
+  input: Input,
+  deps: Deps,
+): Promise<number> => {
+  try {
+    return judgeTargets(descriptions, input.plan.desiredCount, input.plan.toColour);
+  } catch (error) {
+    if (!(error instanceof TargetsNotRegistered)) throw error;
+    const { cluster, toService, toColour } = input.plan;
+    const failures = await failedMemberTasks(deps.ecs, [{ member: toColour, cluster, service: toService }]);
+    const lines = failures.get(toColour);
+    if (lines) throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${lines.join('; ')}`);
+    throw error;
+  }
 };
 
 /** The URL that reaches the new colour through the test listener (which must forward only to it). */

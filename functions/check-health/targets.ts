@@ -1,13 +1,13 @@
 import type { TargetHealthDescription } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { HealthCheckFailed, TargetsInitializing } from '../shared/errors.ts';
+import { HealthCheckFailed, TargetsInitializing, TargetsNotRegistered } from '../shared/errors.ts';
 
 /**
  * A new colour's target group is healthy when every registered target that is not draining is
  * `healthy`, at least as many as `desired`. A `draining` target is leaving the group (the
  * deregistration delay, 300 s by default: old tasks of an earlier scale-down): it takes no new
  * requests, so it neither counts nor blocks. Targets still in their first checks are
- * TargetsInitializing (retried), and so are fewer targets registered than `desired` while none
- * fails; anything else short is HealthCheckFailed. `who` starts each
+ * TargetsInitializing (retried); fewer targets registered than `desired` while none fails is
+ * TargetsNotRegistered (retried for minutes); anything else short is HealthCheckFailed. `who` starts each
  * message (`green`, `group member api: green`). Returns how many are healthy.
  */
 export const judgeTargets = (
@@ -26,9 +26,10 @@ export const judgeTargets = (
   // Fewer registered than asked for, none failing: ECS has not registered the new tasks yet. Right
   // after a scale-down its tasks still run while their targets drain, so the service reads stable
   // at its count before the tasks that replace them are in the group (found once the steps after
-  // a release ran warm, a second sooner).
+  // a release ran warm, a second sooner). Retried for minutes, not TargetsInitializing's twenty; a
+  // colour whose tasks crash is failed by its stopped tasks first (check-health/run.ts).
   if (targets.length < desired && noneFailing) {
-    throw new TargetsInitializing(
+    throw new TargetsNotRegistered(
       `${who}: ${targets.length}/${desired} targets registered; ECS is still registering the others`,
     );
   }

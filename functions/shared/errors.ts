@@ -43,6 +43,16 @@ export class TargetsInitializing extends SwitchyardError {
 }
 
 /**
+ * Fewer of the new colour's targets are registered than it runs tasks for, and none is failing:
+ * ECS has not registered the tasks that replace ones still draining (a scale-up right after a
+ * scale-down reads stable on the draining tasks). Retried for about four minutes, not
+ * TargetsInitializing's twenty: a colour that never registers its targets must fail soon.
+ */
+export class TargetsNotRegistered extends SwitchyardError {
+  override readonly name = 'TargetsNotRegistered' as const;
+}
+
+/**
  * A snapshot or a migration would start while an earlier release's migration of the same target may
  * still run (a hook task, or a Lambda function, left to finish when that release stopped): two
  * migrations at once could apply one change twice. Validate, RunHook and StartLambdaHook are tried
@@ -179,6 +189,7 @@ export const errorNames: readonly string[] = [
   Throttled,
   WeightsNotApplied,
   TargetsInitializing,
+  TargetsNotRegistered,
   EarlierHookRunning,
   Superseded,
   DeploymentFailed,

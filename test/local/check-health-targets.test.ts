@@ -1,0 +1,64 @@
+/**
+ * CheckHealth on a colour with fewer targets registered than it runs, none failing
+ * (check-health/targets.ts, run.ts). That is how a scale-up right after a scale-down reads (the
+ * replaced tasks drain, the new ones are not yet registered): pending, TargetsNotRegistered. It is
+ * also how a colour whose tasks crash reads between a crash and its replacement, and how a colour
+ * that never registers reads. Found by review: both must still fail, and soon.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { startWorld, type TestWorld } from '../support/runtime.ts';
+
+let w: TestWorld | undefined;
+afterEach(async () => {
+  await w?.rt.dispose();
+  w = undefined;
+});
+
+describe('fewer targets registered than the colour runs', () => {
+  it.each([60, 120, 200])(
+    'a green whose tasks exit %i s after starting never takes traffic: its stopped tasks fail CheckHealth',
+    async (seconds) => {
+      w = await startWorld({ faults: { crashAfterSeconds: { v2: seconds } } });
+      w.rt.push('checkout-api', 'v2');
+      await w.rt.settle();
+      const r = await w.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2')));
+      expect((r?.phases ?? []).filter((p) => p.name === 'ShiftTraffic')).toEqual([]);
+      expect(r?.outcome).toBe('Aborted');
+      expect(r?.error).toMatchObject({
+        Error: 'HealthCheckFailed',
+        Cause: expect.stringMatching(/green: task \w+ stopped: EssentialContainerExited|healthy targets/),
+      });
+    },
+  );
+
+  it('a rollback whose colour never registers its targets fails in about four minutes, not twenty', async () => {
+    w = await startWorld();
+    const t = w;
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    // blue's service no longer registers its tasks in its target group (its load balancer points elsewhere).
+    const blue = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
+    if (!blue) throw new Error('no blue service');
+    blue.targetGroupArn = undefined;
+    const started = Date.now();
+    const id = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    const checks = (record?.phases ?? []).filter((p) => p.name === 'CheckHealth');
+    expect(record).toMatchObject({
+      outcome: 'RollbackFailed',
+      error: {
+        Error: 'TargetsNotRegistered',
+        Cause: expect.stringMatching(/^blue: 0\/4 targets registered/),
+      },
+    });
+    // The first try and the state's ten retries (10 s growing to 30 s apart: 257 s in all).
+    expect(checks).toHaveLength(11);
+    const lastCheck = Date.parse(checks.at(-1)?.endedAt ?? '');
+    expect(lastCheck - started).toBeGreaterThan(4 * 60_000);
+    expect(lastCheck - started).toBeLessThan(6 * 60_000);
+  });
+});
