@@ -546,7 +546,7 @@ describe('check-health', () => {
     expect(out.probes?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/health$/);
   });
 
-  it('is pending (TargetsInitializing, retried) while green’s tasks are not yet registered, naming the count', async () => {
+  it('is pending (TargetsNotRegistered, retried) while green’s tasks are not yet registered, naming the count', async () => {
     const plan = await deployed();
     // ECS registers a task in the target group once it runs: until then the group has none of the
     // four, and none failing. It used to fail here (HealthCheckFailed), which a rollback right after
@@ -554,7 +554,7 @@ describe('check-health', () => {
     await expect(
       w.rt.until(checkHealth({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
     ).rejects.toMatchObject({
-      name: 'TargetsInitializing',
+      name: 'TargetsNotRegistered',
       message: 'green: 0/4 targets registered; ECS is still registering the others',
     });
   });
