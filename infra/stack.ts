@@ -73,6 +73,7 @@ import {
   releaseFunctions,
   rollbackDefinitionPath,
   rollbackFunctions,
+  warmUpList,
 } from '../state-machines/definitions.ts';
 import { ApprovalApi } from './constructs/approval-api.ts';
 import { AslStateMachine } from './constructs/asl-state-machine.ts';
@@ -234,6 +235,7 @@ export class SwitchyardStack extends Stack {
     // The reconciler and start-release keep the release functions warm while releases run
     // (functions/shared/keep-warm.ts): an asynchronous Invoke of each, unqualified, by name.
     const keptWarm = keptWarmFunctions().map((folder) => this.functions[folder]);
+    const largestGroup = Math.max(0, ...targets.map((t) => t.group.length));
     for (const folder of ['reconciler', 'start-release'] as const) {
       this.functions[folder].addToRolePolicy(
         new PolicyStatement({
@@ -243,7 +245,7 @@ export class SwitchyardStack extends Stack {
       );
       this.functions[folder].addEnvironment(
         'WARM_UP_FUNCTIONS',
-        keptWarm.map((fn) => fn.functionName).join(','),
+        warmUpList(largestGroup, (f) => this.functions[f].functionName),
       );
     }
 

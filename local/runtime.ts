@@ -43,12 +43,12 @@ import {
   allFunctionFolders,
   asyncInvokeConfig,
   type FunctionFolder,
-  keptWarmFunctions,
   releaseDefinitionText,
   releaseFunctions,
   rollbackDefinitionText,
   rollbackFunctions,
   substitute,
+  warmUpList,
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
 import { type RateLimit, RateLimiter } from './account/rate-limits.ts';
@@ -158,6 +158,8 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
   if (processState) return processState;
   // Before anything is kept for the process: a file that fails validation leaves no state behind.
   const functionsTargets = writeValidatedTargets(targetsFile);
+  // As the stack sets it: the per-member steps kept warm for the largest group (definitions.ts).
+  const largestGroup = Math.max(0, ...loadTargetsFile(targetsFile).targets.map((t) => t.group.length));
   processState = (async () => {
     const dynalite = await startDynalite();
     const approvalServer = await startApprovalServer(() => current);
@@ -186,9 +188,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       // The loopback approval server stands in for the API Gateway endpoint.
       APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
-      WARM_UP_FUNCTIONS: keptWarmFunctions()
-        .map((folder) => `switchyard-${folder}`)
-        .join(','),
+      WARM_UP_FUNCTIONS: warmUpList(largestGroup, (folder) => `switchyard-${folder}`),
       POWERTOOLS_LOG_LEVEL: logLevel,
       POWERTOOLS_DEV: 'true',
     });

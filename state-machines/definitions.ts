@@ -109,6 +109,32 @@ export const keptWarmFunctions = (): FunctionFolder[] => [
 ];
 
 /**
+ * The functions a release runs for every member of its group side by side (the Map and Parallel
+ * states over the members): a group of two needs three environments of each at once, the primary's
+ * and its members'. One warm environment would leave the others to start cold.
+ */
+const perMemberFunctions: readonly FunctionFolder[] = [
+  'deploy-member',
+  'stop-member',
+  'start-member',
+  'register-wait',
+  'wait-resume',
+];
+
+/**
+ * `WARM_UP_FUNCTIONS` (keep-warm.ts): each kept-warm function by `nameOf`, with `*N` where N
+ * environments are to be kept: the per-member functions, when the largest group has members.
+ */
+export const warmUpList = (largestGroup: number, nameOf: (folder: FunctionFolder) => string): string =>
+  keptWarmFunctions()
+    .map((folder) =>
+      largestGroup > 0 && perMemberFunctions.includes(folder)
+        ? `${nameOf(folder)}*${largestGroup + 1}`
+        : nameOf(folder),
+    )
+    .join(',');
+
+/**
  * How Lambda's asynchronous queue treats a function's events (the stack sets it; the local runtime
  * models it). Events and Slack decisions keep Lambda's two retries, then go to the dead-letter queue;
  * a Slack click is stale after ASYNC_MAX_EVENT_AGE_SECONDS, an event after Lambda's default 6 hours.

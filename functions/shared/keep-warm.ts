@@ -47,12 +47,25 @@ export const keepWarmOnce = async (
   return keepWarm(deps);
 };
 
-/** The functions named in `WARM_UP_FUNCTIONS`; none when it is unset or empty. */
+/**
+ * The warm-ups `WARM_UP_FUNCTIONS` asks for: comma-separated function names, each once, or N times
+ * as `name*N` (N environments kept warm: a step a release runs for each group member at once). None
+ * when it is unset or empty. A malformed entry fails the function's init, naming it.
+ */
 export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
   (value ?? '')
     .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '');
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .flatMap((entry) => {
+      const match = entry.match(/^([^*\s]+)(?:\*(\d+))?$/);
+      const copies = Number(match?.[2] ?? 1);
+      if (!match || !Number.isInteger(copies) || copies < 1 || copies > 10)
+        throw new Error(
+          `WARM_UP_FUNCTIONS: "${entry}" is not a function name, or name*N with N from 1 to 10 (environments to keep warm)`,
+        );
+      return Array.from({ length: copies }, () => match[1] as string);
+    });
 
 /**
  * Sends each function one warm-up, asynchronously (Lambda answers 202 and queues it). A refused one

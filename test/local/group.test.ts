@@ -137,6 +137,21 @@ describe('release groups', () => {
     expect(await brokenInvariants(r, target, [record.releaseId])).toEqual([]);
   });
 
+  it('keeps as many environments warm as the group runs steps side by side: no member step starts cold', async () => {
+    const r = await world();
+    push(r);
+    await r.settle();
+    expect((await recordOf(r)).outcome).toBe('Promoted');
+    // The members' steps run side by side (Map and Parallel states): with one warm environment of
+    // each, all but one of them started cold (DeployMember, ScaleDownOldMember, a cut-over wait).
+    const memberStates = [...r.lambda.invocationsByState.keys()].filter((s) => /Member/.test(s));
+    expect(memberStates).toEqual(expect.arrayContaining(['DeployMember', 'ScaleDownOldMember']));
+    expect(memberStates.filter((s) => r?.lambda.coldStartsByState.has(s))).toEqual([]);
+    // Four of each per-member function (three members and the primary), and one of the others.
+    expect(process.env.WARM_UP_FUNCTIONS).toContain('switchyard-deploy-member*4');
+    expect(process.env.WARM_UP_FUNCTIONS).toMatch(/switchyard-shift-traffic(,|$)/);
+  });
+
   it("takes the release's and its members' turns to register in a row, and each step waits for its own when the account's registrations are busy → Promoted", async () => {
     const r = await world();
     const target = findTarget(r.targets, 'bugs');

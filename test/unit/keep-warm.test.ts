@@ -12,6 +12,7 @@ import {
   warmUpFunctionsFrom,
 } from '../../functions/shared/keep-warm.ts';
 import { isWarmUp } from '../../functions/shared/warm-up.ts';
+import { keptWarmFunctions, warmUpList } from '../../state-machines/definitions.ts';
 
 describe('keepWarm', () => {
   it('sends each function one warm-up through Lambda’s asynchronous queue, and skips a refused one', async () => {
@@ -65,9 +66,25 @@ describe('keepWarm', () => {
     lambda.restore();
   });
 
-  it('reads the function names from WARM_UP_FUNCTIONS; none when it is unset or empty', () => {
+  it('reads the function names from WARM_UP_FUNCTIONS, name*N as N warm-ups; none when it is unset or empty', () => {
     expect(warmUpFunctionsFrom('a, b,,c')).toEqual(['a', 'b', 'c']);
+    expect(warmUpFunctionsFrom('a*3,b')).toEqual(['a', 'a', 'a', 'b']);
     expect(warmUpFunctionsFrom('')).toEqual([]);
     expect(warmUpFunctionsFrom(undefined)).toEqual([]);
+    for (const bad of ['a*0', 'a*11', 'a*x', 'a b'])
+      expect(() => warmUpFunctionsFrom(bad), bad).toThrow(
+        `WARM_UP_FUNCTIONS: "${bad}" is not a function name, or name*N with N from 1 to 10`,
+      );
+  });
+
+  it('the stack’s list asks one environment per member of the largest group, and one more, of the per-member steps', () => {
+    const name = (folder: string) => `sy-${folder}`;
+    expect(warmUpList(0, name)).not.toContain('*');
+    const list = warmUpFunctionsFrom(warmUpList(2, name));
+    const count = (n: string) => list.filter((x) => x === n).length;
+    expect(count('sy-deploy-member')).toBe(3);
+    expect(count('sy-register-wait')).toBe(3);
+    expect(count('sy-shift-traffic')).toBe(1);
+    expect(new Set(list).size).toBe(keptWarmFunctions().length);
   });
 });
