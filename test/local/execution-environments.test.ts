@@ -197,6 +197,27 @@ describe('asynchronous invocations in a release', () => {
     expect(retried[0]?.ageMs).toBeLessThan(63_000);
   });
 
+  it('a step’s asynchronous event (only ever a warm-up) that failed is not tried again: the stack sets no retries', async () => {
+    w = await startWorld({ automation: false });
+    const attempts: string[] = [];
+    const invokeAsync = w.rt.lambda.invokeAsync.bind(w.rt.lambda);
+    w.rt.lambda.invokeAsync = (folder, event, queuedAt) => {
+      attempts.push(folder);
+      return invokeAsync(folder, event, queuedAt);
+    };
+    // Not a warm-up: record-outcome refuses it (InvalidInput), and Lambda drops it at once.
+    w.rt.account.lambda.Invoke({
+      FunctionName: 'switchyard-record-outcome',
+      InvocationType: 'Event',
+      Payload: JSON.stringify({ not: 'an outcome' }),
+    });
+    await w.rt.wait(5 * 60);
+    expect(attempts).toEqual(['record-outcome']);
+    expect(w.rt.account.lambda.deadLetters).toMatchObject([
+      { functionName: 'switchyard-record-outcome', attempts: 1, error: expect.stringContaining('invalid') },
+    ]);
+  });
+
   it('a failed reconciler run is retried 1 minute later, beside the next tick', async () => {
     w = await startWorld({
       faults: { lambda: [{ folder: 'reconciler', kind: 'crash-after-effect', times: 1 }] },
