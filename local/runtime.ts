@@ -494,6 +494,8 @@ export class LocalRuntime {
       current = undefined;
       throw error;
     }
+    // What setup built existed before the run: stamped a minute before its start, not on real time.
+    runtime.account.ecs.backdate(runtime.startedAt - 60_000);
     runtime.clock.install(runtime.startedAt);
     // On the virtual clock, so that they idle from the runtime's start like any environment.
     for (const [folder, count] of Object.entries(options.warmEnvironments ?? {}))

@@ -14,6 +14,8 @@ import { judgeTargets } from './targets.ts';
 export const judgeMembers = async (
   members: MemberPlan[],
   deps: Pick<ReleaseDeps, 'ecs' | 'elbv2'>,
+  /** This execution's start: tasks created before it are not its doing (member-health.ts). */
+  since?: Date,
 ): Promise<string | undefined> => {
   if (members.length === 0) return undefined;
   const web = members.filter((m) => m.traffic);
@@ -21,6 +23,7 @@ export const judgeMembers = async (
     failedMemberTasks(
       deps.ecs,
       members.map((m) => ({ member: m.name, cluster: m.cluster, service: m.toService })),
+      since,
     ),
     ...web.map((m) =>
       deps.elbv2.send(

@@ -37,7 +37,11 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const [alarms, health, members, probeUrl] = await Promise.allSettled([
     readAlarms(deps.cloudwatch, target.alarms),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
-    judgeMembers(input.plan.members, deps),
+    judgeMembers(
+      input.plan.members,
+      deps,
+      input.executionStartedAt ? new Date(input.executionStartedAt) : undefined,
+    ),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
@@ -68,7 +72,12 @@ const judgePrimary = async (
   } catch (error) {
     if (!(error instanceof TargetsNotRegistered)) throw error;
     const { cluster, toService, toColour } = input.plan;
-    const failures = await failedMemberTasks(deps.ecs, [{ member: toColour, cluster, service: toService }]);
+    const since = input.executionStartedAt ? new Date(input.executionStartedAt) : undefined;
+    const failures = await failedMemberTasks(
+      deps.ecs,
+      [{ member: toColour, cluster, service: toService }],
+      since,
+    );
     const lines = failures.get(toColour);
     if (lines) throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${lines.join('; ')}`);
     throw error;

@@ -34,6 +34,11 @@ export interface MemberService {
 export const failedMemberTasks = async (
   ecs: Ecs,
   services: MemberService[],
+  /**
+   * Only tasks created from then on. A rollback that scales a colour up on its old task definition
+   * starts no deployment: the PRIMARY is the earlier release's, whose own crashes must not count.
+   */
+  since?: Date,
 ): Promise<Map<string, string[]>> => {
   const failures = new Map<string, string[]>();
   for (const [cluster, some] of Map.groupBy(services, (s) => s.cluster)) {
@@ -66,7 +71,8 @@ export const failedMemberTasks = async (
           const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }));
           for (const t of tasks.tasks ?? []) {
             const line = failureOf(t);
-            if (line && ofRollout(t)) lines.push(line);
+            const recent = since === undefined || (t.createdAt?.getTime() ?? 0) >= since.getTime();
+            if (line && ofRollout(t) && recent) lines.push(line);
           }
         }
         if (lines.length > 0) failures.set(s.member, lines);

@@ -420,6 +420,26 @@ export class EcsModel {
   }
 
   /** Re-reads each running task's error rate (a fault that starts now reaches tasks already serving). */
+  /**
+   * The world is built before the virtual clock starts, on real time: its services, deployments and
+   * tasks existed before the run begins. Stamped `beforeMs` instead, so that nothing built with the
+   * world reads as created after the run's first release started.
+   */
+  backdate(beforeMs: number) {
+    const at = (d: Date | undefined) => (d && d.getTime() > beforeMs ? new Date(beforeMs) : d);
+    for (const service of this.services.values()) {
+      for (const d of service.deployments) {
+        d.createdAt = at(d.createdAt) as Date;
+        d.updatedAt = at(d.updatedAt) as Date;
+      }
+      for (const t of [...service.tasks, ...(service.stopped ?? [])]) {
+        t.createdAt = at(t.createdAt) as Date;
+        t.startedAt = at(t.startedAt);
+        t.stoppedAt = at(t.stoppedAt);
+      }
+    }
+  }
+
   refreshErrorRates() {
     for (const service of this.services.values()) {
       if (!service.targetGroupArn) continue;

@@ -33,6 +33,47 @@ describe('fewer targets registered than the colour runs', () => {
     },
   );
 
+  it('a rollback is not failed by a crash of its colour from before it started (found by review)', async () => {
+    w = await startWorld();
+    const t = w;
+    const { ecs } = t.rt.account;
+    const blue = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
+    // One of blue's v1 tasks exits while blue is live (ECS replaces it): not the rollback's doing.
+    const victim = blue?.tasks.find((task) => task.state === 'RUNNING');
+    if (!blue || !victim) throw new Error('no running blue task');
+    victim.exitCode = 137;
+    (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
+      blue,
+      victim,
+      'EssentialContainerExited',
+      'Essential container in task exited',
+    );
+    await t.rt.drain(30);
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const r = await t.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2')));
+    expect(r?.outcome).toBe('Promoted');
+    // blue is at 0 on v1, its deployment the same as when the task crashed: the rollback scales it
+    // up on v1 (no new deployment), reads it short of targets, and reads its stopped tasks.
+    const id = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
+    await t.rt.settle();
+    const record = await t.rt.release(id);
+    expect(record).toMatchObject({ outcome: 'RolledBack', rollbackPath: 'slow' });
+    // The crash is still listed, and counts for a check of blue since before it: not since the rollback.
+    const { failedMemberTasks } = await import('../../functions/shared/member-health.ts');
+    const { ecs: client } = await import('../../functions/shared/clients.ts');
+    const blueService = {
+      member: 'blue',
+      cluster: t.checkout.ecs.cluster,
+      service: t.checkout.ecs.services.blue,
+    };
+    const rollbackStarted = t.rt.executions().find((e) => e.name === id)?.startDate ?? new Date(0);
+    expect((await t.rt.until(failedMemberTasks(client, [blueService], new Date(0)))).get('blue')).toEqual([
+      expect.stringContaining('EssentialContainerExited (exit code 137)'),
+    ]);
+    expect((await t.rt.until(failedMemberTasks(client, [blueService], rollbackStarted))).size).toBe(0);
+  });
+
   it('a rollback whose colour never registers its targets fails in about four minutes, not twenty', async () => {
     w = await startWorld();
     const t = w;
