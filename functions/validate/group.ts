@@ -94,11 +94,14 @@ export const planGroup = async (
       );
     if (!live.taskDefinition) throw new ResourceNotFound(`${live.serviceName} has no task definition`);
     const repository = member.repository ?? target.image.repository;
-    // The live definition and the repository's URI, side by side.
-    const [{ taskDefinition: described }, uri] = await Promise.all([
-      aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: live.taskDefinition })),
-      uriOf(repository),
-    ]);
+    // The repository's URI is read beside the checks below, and judged after them, as it always was:
+    // a missing repository is reported by the image check (ImageNotFound). Handled here, so that a
+    // check failing first leaves no rejection unhandled.
+    const uriRead = uriOf(repository);
+    uriRead.catch(() => undefined);
+    const described = (
+      await aws.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: live.taskDefinition }))
+    ).taskDefinition;
     if (!containerImage(described?.containerDefinitions, member.container))
       throw new InvalidInput(
         `group member ${member.name}'s container "${member.container}" is not in its task definition ${live.taskDefinition}: set group[].container to one of ${(described?.containerDefinitions ?? []).map((c) => c.name).join(', ')}`,
@@ -132,6 +135,7 @@ export const planGroup = async (
           `group member ${member.name}'s repository ${member.repository} has no image tagged ${image.tag}: push it (tagged ${image.tag}) before releasing the group, so every service moves to the same version`,
         );
     }
+    const uri = await uriRead;
     const toColour = otherColour(fromColour);
     return {
       name: member.name,

@@ -162,6 +162,62 @@ describe('Validate plans each member from AWS', () => {
       `group member worker's container "worker" is not in its task definition`,
     );
   });
+
+  // The members are planned side by side: what each reports, and which is reported first, must not
+  // depend on which read answers first (found by review).
+  type Send = (command: {
+    constructor: { name: string };
+    input: Record<string, unknown>;
+  }) => Promise<unknown>;
+  const withRepositoryMissing = (inner: {
+    ecs: { send: Send };
+    ecr: { send: Send };
+    elbv2: { send: Send };
+  }) =>
+    ({
+      ...inner,
+      ecr: {
+        send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+          const { input } = command;
+          if (
+            input.repositoryName === 'bugs-worker' ||
+            (input.repositoryNames as string[] | undefined)?.[0] === 'bugs-worker'
+          )
+            throw Object.assign(new Error("The repository with name 'bugs-worker' does not exist"), {
+              name: 'RepositoryNotFoundException',
+            });
+          return inner.ecr.send(command);
+        },
+      },
+    }) as never;
+
+  it('a member whose repository does not exist is ImageNotFound, and a wrong container is still reported before it', async () => {
+    await expect(
+      planGroup(target, image, withRepositoryMissing(aws(healthy()) as never)),
+    ).rejects.toMatchObject({
+      name: 'ImageNotFound',
+    });
+    await expect(
+      planGroup(target, image, withRepositoryMissing(aws(healthy(), { 'bugs-worker': 'celery' }) as never)),
+    ).rejects.toMatchObject({ name: 'InvalidInput', message: expect.stringContaining('container "worker"') });
+  });
+
+  it('reports the first member’s problem when a later member’s fails sooner', async () => {
+    const inner = aws(healthy(), { 'bugs-worker': 'celery', 'bugs-beat': 'scheduler' }) as unknown as {
+      ecs: { send: Send };
+      ecr: { send: Send };
+      elbv2: { send: Send };
+    };
+    // worker's task definition answers last, beat's first: beat's problem is known first.
+    const slowWorker: Send = async (command) => {
+      const family = String(command.input.taskDefinition ?? '');
+      if (family.includes('bugs-worker')) await new Promise((resolve) => setTimeout(resolve, 30));
+      return inner.ecs.send(command);
+    };
+    await expect(planGroup(target, image, { ...inner, ecs: { send: slowWorker } } as never)).rejects.toThrow(
+      `group member worker's container "worker" is not in its task definition`,
+    );
+  });
 });
 
 describe('a member step fenced against a halt', () => {
