@@ -18,7 +18,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { logger } from './logger.ts';
 import type { Store } from './store.ts';
-import { WARM_UP_EVENT } from './warm-up.ts';
+import { WARM_UP_EVENT, WARM_UP_HOLD_MS } from './warm-up.ts';
 
 export interface KeepWarmDeps {
   lambda: Pick<LambdaClient, 'send'>;
@@ -73,10 +73,19 @@ export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
  * Returns how many Lambda accepted.
  */
 export const keepWarm = async (deps: KeepWarmDeps): Promise<number> => {
-  const payload = JSON.stringify(WARM_UP_EVENT);
+  const single = JSON.stringify(WARM_UP_EVENT);
+  // A function warmed several times at once: each warm-up holds its environment, so they overlap.
+  const several = JSON.stringify({ ...WARM_UP_EVENT, holdMs: WARM_UP_HOLD_MS });
+  const copies = (name: string) => deps.warmUpFunctions.filter((n) => n === name).length;
   const sent = await Promise.allSettled(
     deps.warmUpFunctions.map((name) =>
-      deps.lambda.send(new InvokeCommand({ FunctionName: name, InvocationType: 'Event', Payload: payload })),
+      deps.lambda.send(
+        new InvokeCommand({
+          FunctionName: name,
+          InvocationType: 'Event',
+          Payload: copies(name) > 1 ? several : single,
+        }),
+      ),
     ),
   );
   const refused = sent.flatMap((s, i) =>

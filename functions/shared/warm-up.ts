@@ -18,5 +18,16 @@ export const isWarmUp = (event: unknown): boolean =>
 export const answerWarmUp = (): MiddlewareObj => ({
   name: 'answerWarmUp',
   // Returning a value from `before` ends the middy chain there (@middy/core's early response).
-  before: (request) => (isWarmUp(request.event) ? { warmedUp: true } : undefined),
+  before: async (request) => {
+    if (!isWarmUp(request.event)) return undefined;
+    // Several warm-ups of one function at once keep several environments only if they overlap:
+    // one that answered in a millisecond could take the next one's event too. So each holds its
+    // environment a moment (at most a second).
+    const holdMs = Math.min(Number((request.event as { holdMs?: unknown }).holdMs) || 0, 1000);
+    if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
+    return { warmedUp: true };
+  },
 });
+
+/** How long each of several simultaneous warm-ups of one function holds its environment. */
+export const WARM_UP_HOLD_MS = 100;

@@ -11,7 +11,7 @@ import {
   WARM_UP_EVERY_MS,
   warmUpFunctionsFrom,
 } from '../../functions/shared/keep-warm.ts';
-import { isWarmUp } from '../../functions/shared/warm-up.ts';
+import { isWarmUp, WARM_UP_HOLD_MS } from '../../functions/shared/warm-up.ts';
 import { keptWarmFunctions, warmUpList } from '../../state-machines/definitions.ts';
 
 describe('keepWarm', () => {
@@ -33,6 +33,26 @@ describe('keepWarm', () => {
       expect(input.InvocationType).toBe('Event');
       expect(isWarmUp(JSON.parse(String(input.Payload)))).toBe(true);
     }
+    lambda.restore();
+  });
+
+  it('several warm-ups of one function hold their environments a moment, so that they overlap; a single one does not', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    await keepWarm({
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      warmUpFunctions: warmUpFunctionsFrom('sy-deploy-member*3,sy-notify'),
+    });
+    const payloads = lambda
+      .commandCalls(InvokeCommand)
+      .map((c) => [c.args[0].input.FunctionName, JSON.parse(String(c.args[0].input.Payload))]);
+    expect(payloads).toEqual([
+      ...Array.from({ length: 3 }, () => [
+        'sy-deploy-member',
+        { switchyardWarmUp: true, holdMs: WARM_UP_HOLD_MS },
+      ]),
+      ['sy-notify', { switchyardWarmUp: true }],
+    ]);
     lambda.restore();
   });
 
