@@ -551,10 +551,17 @@ export class EcsModel {
       const task = service.tasks.find((t) => t.ip === id);
       if (!task) continue;
       if (state === 'unhealthy') {
-        // ECS replaces tasks that fail their load balancer health checks.
+        // ECS replaces tasks that fail their load balancer health checks. The scheduler stops them
+        // (stopCode ServiceSchedulerInitiated), the reason naming the target group: "Task failed ELB
+        // health checks in (target-group arn:…)", as the ECS console and CLI show a stopped task.
         const deployment = service.deployments.find((d) => d.id === task.deploymentId);
         if (deployment) deployment.failedTasks++;
-        this.stop(service, task, 'TaskFailedToStart', 'Task failed ELB health checks');
+        this.stop(
+          service,
+          task,
+          'ServiceSchedulerInitiated',
+          `Task failed ELB health checks in (target-group ${groupArn})`,
+        );
       }
       this.reconcile(service);
     }

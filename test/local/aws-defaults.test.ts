@@ -101,6 +101,17 @@ describe('the ECS deployment circuit breaker', () => {
     await w.rt.wait(20 * 60);
     expect(rollout()).toMatchObject({ rolloutState: 'IN_PROGRESS' });
     expect(rollout()?.failedTasks).toBeGreaterThanOrEqual(3);
+    // The scheduler stopped each (ServiceSchedulerInitiated), naming the target group, as ECS does:
+    // not a task that failed to start, nor one whose container exited.
+    const stopped =
+      ecs.ListTasks({ cluster: 'prod', serviceName: green, desiredStatus: 'STOPPED' }).taskArns ?? [];
+    const described = ecs.DescribeTasks({ cluster: 'prod', tasks: stopped }).tasks ?? [];
+    expect(described.length).toBeGreaterThanOrEqual(3);
+    for (const task of described)
+      expect(task).toMatchObject({
+        stopCode: 'ServiceSchedulerInitiated',
+        stoppedReason: `Task failed ELB health checks in (target-group ${w.checkout.traffic.targetGroups.green})`,
+      });
     // Switchyard's own UpdateService turns it on (rollback off: it cleans up the idle colour itself).
     ecs.UpdateService({
       cluster: 'prod',
