@@ -533,10 +533,15 @@ describe('step handlers against moto', () => {
     expect(out.channels).toEqual(['email (2)']);
   });
 
-  it('check-health judges green by its target group: in moto no task runs, so 0 of 2 are healthy', async () => {
+  it('check-health judges green by its target group: in moto no task runs, so none of 2 is registered, and no task of it stopped', async () => {
+    // Fewer targets than tasks, none failing: its stopped tasks are read (DescribeServices, ListTasks
+    // against moto), none exited on its own, so it is pending (TargetsNotRegistered, retried).
     await expect(
       (await handler('check-health'))({ releaseId, target: 'checkout-api', plan }, context('check-health')),
-    ).rejects.toMatchObject({ name: 'HealthCheckFailed', message: expect.stringContaining('0/2 healthy') });
+    ).rejects.toMatchObject({
+      name: 'TargetsNotRegistered',
+      message: 'green: 0/2 targets registered; ECS is still registering the others',
+    });
   });
 
   it('shift-traffic sets 10% on green and reads it back; roll-back-traffic refuses a colour with no running tasks', async () => {
