@@ -81,6 +81,9 @@ export class LocalLambda {
     await Promise.all(folders.map((f) => LocalLambda.load(f)));
   }
 
+  /** Warm-ups run (functions/shared/keep-warm.ts): invocations that only ran the init, if cold. */
+  warmUps = 0;
+
   /** Invocations that served a state machine state, by state (warm-ups serve none). */
   readonly invocationsByState = new Map<string, number>();
   /** Of those, the ones that started cold. */
@@ -96,6 +99,7 @@ export class LocalLambda {
     this.running.set(folder, (this.running.get(folder) ?? 0) + 1);
     let reset = false;
     try {
+      if (isWarmUp(event)) this.warmUps++;
       if (state !== undefined) {
         this.invocationsByState.set(state, (this.invocationsByState.get(state) ?? 0) + 1);
         if (cold) this.coldStartsByState.set(state, (this.coldStartsByState.get(state) ?? 0) + 1);

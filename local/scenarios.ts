@@ -185,6 +185,8 @@ export interface ScenarioSummary {
   snapshotId: string | null;
   stateTransitions: number;
   lambdaInvocations: number;
+  /** Of those, the warm-ups (keep-warm.ts): each runs a function's init ahead of its step. */
+  warmUps: number;
   /** Of those, the ones that started a new execution environment (each spent the init first). */
   coldStarts: number;
   awsCalls: Record<string, number>;
@@ -350,6 +352,7 @@ export const summarize = async (
     snapshotId: release?.snapshotId ?? null,
     stateTransitions: execution?.stateTransitions ?? 0,
     lambdaInvocations: runtime.lambda.invocations,
+    warmUps: runtime.lambda.warmUps,
     coldStarts: runtime.lambda.environments.coldStarts,
     awsCalls: { ...runtime.account.callsByService(), DynamoDB: runtime.dynamoCalls },
     tasks: runningTasks(runtime, target),

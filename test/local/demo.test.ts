@@ -82,11 +82,13 @@ describe('demo', () => {
       stateTransitions: expect.any(Number),
     });
     expect(stdout).toMatch(/\+00:00:\d\d {2}step {2}AcquireLock/);
-    // A fresh account: every function's first invocation is a cold start, and the summary says so.
+    // A fresh account: every function's first invocation is a cold start, most of them the warm-ups
+    // start-release sent, and the summary says so.
     expect(summary.coldStarts).toBeGreaterThan(5);
     expect(summary.coldStarts).toBeLessThan(summary.lambdaInvocations);
+    expect(summary.warmUps).toBeGreaterThan(0);
     expect(stdout).toContain(
-      `${summary.lambdaInvocations} Lambda invocations (${summary.coldStarts} cold starts, ${INIT_MS} ms init each)`,
+      `${summary.lambdaInvocations} Lambda invocations, ${summary.warmUps} of them warm-ups (${summary.coldStarts} cold starts, ${INIT_MS} ms init each`,
     );
   });
 
