@@ -1,5 +1,6 @@
 /**
- * Keeps one environment of each release function warm while releases run.
+ * Keeps an environment of each release function warm while releases run (of the steps run for
+ * each group member side by side, one per member of the largest group and one more).
  *
  * A release spends most of its time waiting: for a snapshot, a deployment, a bake. Lambda shuts an
  * idle environment down after some minutes (local/execution-environments.ts: AWS publishes no
@@ -11,9 +12,10 @@
  * most, account-wide: keepWarmOnce), so the steps after the lock find their environments started.
  *
  * AWS does not promise that an invocation lands on an idle environment rather than a new one; in
- * practice one idle environment is reused. The price, at 28 functions and one warm-up each a
- * minute: about 840 requests and 3 GB-seconds per half hour of releasing (under $0.0002), paid once
- * however many releases run at that time; `npm run bench` prints each release's cost with it.
+ * practice one idle environment is reused. The price, with a three-member group configured: 43
+ * warm-ups a minute (the 20 per-member ones hold their environment 100 ms each), about 3.6 GB-seconds
+ * a minute, $0.0034 per hour of releasing at Arm prices, paid once however many releases run at
+ * that time. `npm run bench` charges a single release with all of its half hour's.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { logger } from './logger.ts';
