@@ -25,13 +25,15 @@ export const run = async (deps: Deps): Promise<Output> => {
   // Waits first (a failed bake puts traffic back from here), then the locks of ended executions,
   // last the soaks (a soak's verdict is the least urgent thing a tick does).
   const waits = await deps.store.allPendingWaits();
-  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts), beside
-  // the checks: Lambda queues the warm-ups, so they cost the tick one round of Invoke calls.
-  const [{ checked, resumed }, warmed] = await Promise.all([
-    resumeWaits(waits, deps),
-    waits.length > 0 ? keepWarm(deps) : 0,
-  ]);
-  const recovered = await recoverOrphanedLocks(deps);
+  const { checked, resumed } = await resumeWaits(waits, deps);
+  const { recovered, locked } = await recoverOrphanedLocks(deps);
+  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts): the
+  // per-member steps as many times as the largest group among the locked targets runs members.
+  const largestGroup = Math.max(
+    0,
+    ...locked.map((name) => deps.targets.targets.find((t) => t.name === name)?.group.length ?? 0),
+  );
+  const warmed = waits.length > 0 ? await keepWarm(deps, largestGroup) : 0;
   return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps), warmed };
 };
 
@@ -58,7 +60,7 @@ const resumeWaits = async (
  * A lock whose owner's execution no longer runs (stopped, timed out, failed, its status event
  * lost) is recovered here: traffic back on a healthy colour, a true outcome, the lock freed.
  */
-const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
+const recoverOrphanedLocks = async (deps: Deps): Promise<{ recovered: number; locked: string[] }> => {
   let recovered = 0;
   const locks = await deps.store.allLocks();
   const listed = await listedRunning(
@@ -96,7 +98,7 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
       });
     }
   }
-  return recovered;
+  return { recovered, locked: locks.map((l) => l.target) };
 };
 
 /**

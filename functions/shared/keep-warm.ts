@@ -12,7 +12,7 @@
  * most, account-wide: keepWarmOnce), so the steps after the lock find their environments started.
  *
  * AWS does not promise that an invocation lands on an idle environment rather than a new one; in
- * practice one idle environment is reused. The price, with a three-member group configured: 43
+ * practice one idle environment is reused. The price: 28 warm-ups a minute; while a three-member group releases, 43
  * warm-ups a minute (the 20 per-member ones hold their environment 100 ms each), about 3.6 GB-seconds
  * a minute, $0.0034 per hour of releasing at Arm prices, paid once however many releases run at
  * that time. `npm run bench` charges a single release with all of its half hour's.
@@ -39,6 +39,7 @@ export const WARM_UP_EVERY_MS = 60_000;
  */
 export const keepWarmOnce = async (
   deps: KeepWarmDeps & { store: Pick<Store, 'claimWarmUps'>; now: () => Date },
+  largestGroup = Number.POSITIVE_INFINITY,
 ): Promise<number> => {
   try {
     if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS))) return 0;
@@ -46,7 +47,7 @@ export const keepWarmOnce = async (
     logger.warn('warm-ups skipped: could not claim them', { error: (error as Error).message });
     return 0;
   }
-  return keepWarm(deps);
+  return keepWarm(deps, largestGroup);
 };
 
 /**
@@ -70,17 +71,25 @@ export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
     });
 
 /**
- * Sends each function one warm-up, asynchronously (Lambda answers 202 and queues it). A refused one
- * is logged and skipped: a warm-up saves a cold start, its failure costs nothing else.
- * Returns how many Lambda accepted.
+ * Sends each function its warm-ups, asynchronously (Lambda answers 202 and queues it). A refused
+ * one is logged and skipped: a warm-up saves a cold start, its failure costs nothing else.
+ * `largestGroup`: the most members of any release running now; a function listed N times is warmed
+ * at most that many times and one more (no group running: once). Returns how many Lambda accepted.
  */
-export const keepWarm = async (deps: KeepWarmDeps): Promise<number> => {
+export const keepWarm = async (
+  deps: KeepWarmDeps,
+  largestGroup = Number.POSITIVE_INFINITY,
+): Promise<number> => {
   const single = JSON.stringify(WARM_UP_EVENT);
   // A function warmed several times at once: each warm-up holds its environment, so they overlap.
   const several = JSON.stringify({ ...WARM_UP_EVENT, holdMs: WARM_UP_HOLD_MS });
-  const copies = (name: string) => deps.warmUpFunctions.filter((n) => n === name).length;
+  const listed = (name: string) => deps.warmUpFunctions.filter((n) => n === name).length;
+  const copies = (name: string) => Math.min(listed(name), largestGroup + 1);
+  const names = [...new Set(deps.warmUpFunctions)].flatMap((name) =>
+    Array.from({ length: copies(name) }, () => name),
+  );
   const sent = await Promise.allSettled(
-    deps.warmUpFunctions.map((name) =>
+    names.map((name) =>
       deps.lambda.send(
         new InvokeCommand({
           FunctionName: name,
@@ -91,7 +100,7 @@ export const keepWarm = async (deps: KeepWarmDeps): Promise<number> => {
     ),
   );
   const refused = sent.flatMap((s, i) =>
-    s.status === 'rejected' ? [`${deps.warmUpFunctions[i]}: ${(s.reason as Error).message}`] : [],
+    s.status === 'rejected' ? [`${names[i]}: ${(s.reason as Error).message}`] : [],
   );
   if (refused.length > 0) logger.warn('warm-ups refused', { refused });
   return sent.length - refused.length;

@@ -38,7 +38,7 @@ export const run = async (event: Input, deps: Deps): Promise<Output> => {
 
   // The release's first steps run within a second: their environments start beside the start
   // (keep-warm.ts), and the steps after the lock find them ready.
-  const warming = keepWarmOnce(deps);
+  const warming = keepWarmOnce(deps, Math.max(0, ...targets.map((t) => t.group.length)));
   const output: Output = { started: [], duplicates: [], ignored: undefined };
   for (const target of targets) {
     const result = await startImage(deps, {

@@ -56,6 +56,26 @@ describe('keepWarm', () => {
     lambda.restore();
   });
 
+  it('warms a per-member step only as many times as the largest group running needs: once with no group', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    const deps = {
+      lambda: new LambdaClient({ region: 'us-east-1' }),
+      warmUpFunctions: warmUpFunctionsFrom('sy-deploy-member*4,sy-notify'),
+    };
+    const sent = () => lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.FunctionName);
+    expect(await keepWarm(deps, 0)).toBe(2);
+    expect(sent()).toEqual(['sy-deploy-member', 'sy-notify']);
+    // Alone, a warm-up does not hold its environment.
+    expect(JSON.parse(String(lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload))).toEqual({
+      switchyardWarmUp: true,
+    });
+    lambda.resetHistory();
+    expect(await keepWarm(deps, 1)).toBe(3);
+    expect(sent()).toEqual(['sy-deploy-member', 'sy-deploy-member', 'sy-notify']);
+    lambda.restore();
+  });
+
   it('start-release’s round goes out only when its claim is granted, and a failed claim sends none', async () => {
     const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
