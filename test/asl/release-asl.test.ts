@@ -11,6 +11,7 @@ import {
   placeholdersIn,
   releaseDefinitionText,
   releaseFunctions,
+  rollbackDefinitionText,
   substitute,
 } from '../../state-machines/definitions.ts';
 
@@ -56,6 +57,21 @@ const lambdaRetry = ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'La
 const builtIn = (name: string) => name.startsWith('States.') || name.startsWith('Lambda.');
 
 describe('release.asl.json', () => {
+  /** `${Name}`, as the ASL files write a placeholder. */
+  const placeholder = (name: string) => ['${', name, '}'].join('');
+
+  it('gives CheckHealth the execution’s start, and the rollback’s too: stopped tasks from before it are not its doing', () => {
+    const rollback = JSON.parse(rollbackDefinitionText()) as { States: Record<string, State> };
+    const checks = [...tasks, ...allStates(rollback.States).filter((s) => s.state.Type === 'Task')].filter(
+      (s) => s.state.Resource === placeholder('CheckHealthFunctionArn'),
+    );
+    expect(checks).toHaveLength(2);
+    for (const { state } of checks)
+      expect((state.Parameters as Record<string, unknown>)['executionStartedAt.$']).toBe(
+        '$$.Execution.StartTime',
+      );
+  });
+
   it('is valid JSON before substitution, with placeholders only as whole string values', () => {
     const strings: string[] = [];
     JSON.parse(text, (_key, value) => {
