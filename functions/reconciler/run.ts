@@ -25,16 +25,28 @@ export const run = async (deps: Deps): Promise<Output> => {
   // Waits first (a failed bake puts traffic back from here), then the locks of ended executions,
   // last the soaks (a soak's verdict is the least urgent thing a tick does).
   const waits = await deps.store.allPendingWaits();
-  const { checked, resumed } = await resumeWaits(waits, deps);
-  const { recovered, locked } = await recoverOrphanedLocks(deps);
-  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts): the
-  // per-member steps as many times as the largest group among the locked targets runs members.
-  const largestGroup = Math.max(
-    0,
-    ...locked.map((name) => deps.targets.targets.find((t) => t.name === name)?.group.length ?? 0),
-  );
-  const warmed = waits.length > 0 ? await keepWarm(deps, largestGroup) : 0;
+  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts), beside
+  // the checks (so a check that fails does not cost the tick its warm-ups): the per-member steps as
+  // many times as the largest group among the locked targets runs members.
+  const [{ checked, resumed }, warmed] = await Promise.all([
+    resumeWaits(waits, deps),
+    waits.length > 0 ? largestGroupLocked(deps).then((group) => keepWarm(deps, group)) : 0,
+  ]);
+  const recovered = await recoverOrphanedLocks(deps);
   return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps), warmed };
+};
+
+/** The most members of any locked target's group; unread, the most any target has (over-warming is harmless). */
+const largestGroupLocked = async (deps: Deps): Promise<number> => {
+  const sizeOf = (name: string) => deps.targets.targets.find((t) => t.name === name)?.group.length ?? 0;
+  try {
+    return Math.max(0, ...(await deps.store.allLocks()).map((l) => sizeOf(l.target)));
+  } catch (error) {
+    logger.warn('warm-ups sized for the largest group: the locks could not be read', {
+      error: (error as Error).message,
+    });
+    return Math.max(0, ...deps.targets.targets.map((t) => t.group.length));
+  }
 };
 
 const resumeWaits = async (
@@ -60,7 +72,7 @@ const resumeWaits = async (
  * A lock whose owner's execution no longer runs (stopped, timed out, failed, its status event
  * lost) is recovered here: traffic back on a healthy colour, a true outcome, the lock freed.
  */
-const recoverOrphanedLocks = async (deps: Deps): Promise<{ recovered: number; locked: string[] }> => {
+const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
   let recovered = 0;
   const locks = await deps.store.allLocks();
   const listed = await listedRunning(
@@ -98,7 +110,7 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<{ recovered: number; lo
       });
     }
   }
-  return { recovered, locked: locks.map((l) => l.target) };
+  return recovered;
 };
 
 /**

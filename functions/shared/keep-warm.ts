@@ -34,7 +34,8 @@ export const WARM_UP_EVERY_MS = 60_000;
 /**
  * start-release's warm-ups: sent by the first start in each minute (a conditional write decides),
  * so a platform-wide rebuild's thousand pushes send one round, not a thousand that would take the
- * account's concurrency from the steps. A failed decision (throttled, say) sends none: a warm-up
+ * account's concurrency from the steps; and by a later start whose group needs more copies than
+ * that round sent (found by review: a single-service push first left a group's steps cold). A failed decision (throttled, say) sends none: a warm-up
  * must never stand in a release's way.
  */
 export const keepWarmOnce = async (
@@ -42,7 +43,8 @@ export const keepWarmOnce = async (
   largestGroup = Number.POSITIVE_INFINITY,
 ): Promise<number> => {
   try {
-    if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS))) return 0;
+    const group = Number.isFinite(largestGroup) ? largestGroup : 9;
+    if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS, group))) return 0;
   } catch (error) {
     logger.warn('warm-ups skipped: could not claim them', { error: (error as Error).message });
     return 0;

@@ -561,17 +561,20 @@ export const createStore = (
     /**
      * Whether this caller may send the account's warm-ups now (keep-warm.ts): one conditional write
      * on one item, granted to the first caller in each `everyMs`, so a thousand pushes at once send
-     * one round of warm-ups, not a thousand.
+     * one round of warm-ups, not a thousand; and to a caller whose largest group is bigger than the
+     * round's (its per-member steps need more copies: at most ten rounds a minute, groups being at
+     * most nine members).
      */
-    async claimWarmUps(nowMs: number, everyMs: number): Promise<boolean> {
+    async claimWarmUps(nowMs: number, everyMs: number, group: number): Promise<boolean> {
       return conditionalWrite(
         doc.send(
           new UpdateCommand({
             TableName: tables.releases,
             Key: { releaseId: 'warm-ups#' },
-            UpdateExpression: 'SET sentAt = :now',
-            ConditionExpression: 'attribute_not_exists(sentAt) OR sentAt <= :before',
-            ExpressionAttributeValues: { ':now': nowMs, ':before': nowMs - everyMs },
+            UpdateExpression: 'SET sentAt = :now, sentGroup = :group',
+            ConditionExpression:
+              'attribute_not_exists(sentAt) OR sentAt <= :before OR attribute_not_exists(sentGroup) OR sentGroup < :group',
+            ExpressionAttributeValues: { ':now': nowMs, ':before': nowMs - everyMs, ':group': group },
           }),
         ),
       );

@@ -68,6 +68,8 @@ export interface CallRecord {
   throttled?: boolean;
   /** ECS calls naming one service (`UpdateService`): which (the bench times each deployment from its own). */
   ecsService?: string;
+  /** Lambda calls naming a function (Invoke): which (the warm-ups' tests count them by function). */
+  functionName?: string;
 }
 
 export interface StepFunctionsApi {
@@ -228,6 +230,8 @@ export class SimulatedAccount {
     const record: CallRecord = { at: Date.now(), call: key, ms: latency, by: invocation.getStore()?.folder };
     const named = (input as { service?: unknown } | undefined)?.service;
     if (service === 'ECS' && typeof named === 'string') record.ecsService = named.split('/').at(-1);
+    const invoked = (input as { FunctionName?: unknown } | undefined)?.FunctionName;
+    if (service === 'Lambda' && typeof invoked === 'string') record.functionName = invoked.split(':').at(-1);
     this.callLog.push(record);
     this.iam.record(record.by, service, operation, input);
     if (this.rateLimiter && !this.rateLimiter.take(service, operation, Date.now())) {
