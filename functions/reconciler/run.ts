@@ -25,15 +25,27 @@ export const run = async (deps: Deps): Promise<Output> => {
   // Waits first (a failed bake puts traffic back from here), then the locks of ended executions,
   // last the soaks (a soak's verdict is the least urgent thing a tick does).
   const waits = await deps.store.allPendingWaits();
-  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts), beside
-  // the checks (so a check that fails does not cost the tick its warm-ups): the per-member steps as
-  // many times as the largest group among the locked targets runs members.
-  const [{ checked, resumed }, warmed] = await Promise.all([
-    resumeWaits(waits, deps),
-    waits.length > 0 ? largestGroupLocked(deps).then((group) => keepWarm(deps, group)) : 0,
-  ]);
+  let checks = { checked: waits.length, resumed: 0 };
+  let failed: { error: unknown } | undefined;
+  try {
+    checks = await resumeWaits(waits, deps);
+  } catch (error) {
+    // Thrown after the warm-ups below: a failed check must not cost the tick its warm-ups.
+    failed = { error };
+  }
+  // While releases wait, the steps that follow their waits are kept warm (keep-warm.ts): the
+  // per-member steps as many times as the largest group among the locked targets runs members. Not
+  // on a tick that resumed a wait: the steps after it run now, on the environments the last tick
+  // warmed, and a warm-up landing then (Lambda's queue delays it a moment) would hold one of them,
+  // so the step started cold (found in the hooks release's trace: ShiftTraffic, after a hook the
+  // tick found finished). The next tick warms again, well inside an idle environment's life.
+  const warmed =
+    waits.length > 0 && checks.resumed === 0
+      ? await largestGroupLocked(deps).then((group) => keepWarm(deps, group))
+      : 0;
+  if (failed) throw failed.error;
   const recovered = await recoverOrphanedLocks(deps);
-  return { checked, resumed, recovered, soaksJudged: await judgeSoaks(deps), warmed };
+  return { ...checks, recovered, soaksJudged: await judgeSoaks(deps), warmed };
 };
 
 /** The most members of any locked target's group; unread, the most any target has (over-warming is harmless). */
