@@ -667,12 +667,14 @@ export class SwitchyardStack extends Stack {
       services,
     );
     // Those stopped tasks: listed in the targets' clusters only, and described there.
-    const clusterArns = [...new Set(targets.map((t) => t.ecs.cluster))].map((c) => arn('ecs', 'cluster', c));
-    allow(['check-health'], ['ecs:ListTasks'], ['*'], { ArnEquals: { 'ecs:cluster': clusterArns } });
+    const ecsClusters = [...new Set(targets.map((t) => t.ecs.cluster))];
+    allow(['check-health'], ['ecs:ListTasks'], ['*'], {
+      ArnEquals: { 'ecs:cluster': ecsClusters.map((c) => arn('ecs', 'cluster', c)) },
+    });
     allow(
       ['check-health'],
       ['ecs:DescribeTasks'],
-      [...new Set(targets.map((t) => t.ecs.cluster))].map((c) => arn('ecs', 'task', `${c}/*`)),
+      ecsClusters.map((c) => arn('ecs', 'task', `${c}/*`)),
     );
     allow(
       [

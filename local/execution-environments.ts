@@ -69,10 +69,10 @@ export const ASYNC_RETRY_DELAYS_MS: readonly number[] = [60_000, 120_000];
 
 /**
  * An asynchronous invocation that Lambda throttles goes back to its queue and is tried again, the
- * wait growing from 1 s to at most 5 min, until the event is 6 hours old (the default maximum event
- * age): the same page, read 2026-12-03.
+ * wait growing from 1 s to at most 5 min, until the event is as old as its function's maximum event
+ * age (definitions.ts, asyncInvokeConfig): the same page, read 2026-12-03.
  */
-export const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000, maxAgeMs: 6 * 3600 * 1000 };
+export const ASYNC_THROTTLE_RETRY = { firstMs: 1_000, maxMs: 300_000 };
 
 /** One vCPU at this much memory (the CPU share the init is scaled by). */
 export const MB_PER_VCPU = 1_769;

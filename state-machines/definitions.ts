@@ -145,11 +145,26 @@ export const asyncInvokeConfig = (
   folder: FunctionFolder,
 ): { maxEventAgeSeconds: number; retryAttempts: number; deadLetters: boolean } => {
   if ((asyncFunctions as readonly string[]).includes(folder))
-    return { maxEventAgeSeconds: ASYNC_MAX_EVENT_AGE_SECONDS, retryAttempts: 2, deadLetters: true };
+    return {
+      maxEventAgeSeconds: ASYNC_MAX_EVENT_AGE_SECONDS,
+      retryAttempts: LAMBDA_ASYNC_RETRIES,
+      deadLetters: true,
+    };
   if ((eventFunctions as readonly string[]).includes(folder))
-    return { maxEventAgeSeconds: 6 * 3600, retryAttempts: 2, deadLetters: true };
+    return {
+      maxEventAgeSeconds: LAMBDA_MAX_EVENT_AGE_SECONDS,
+      retryAttempts: LAMBDA_ASYNC_RETRIES,
+      deadLetters: true,
+    };
   return { maxEventAgeSeconds: 60, retryAttempts: 0, deadLetters: false };
 };
+
+/**
+ * Lambda's defaults for asynchronous invocation: two retries, events kept 6 hours
+ * (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html, read 2026-12-03).
+ */
+const LAMBDA_ASYNC_RETRIES = 2;
+const LAMBDA_MAX_EVENT_AGE_SECONDS = 6 * 3600;
 
 /** Every function folder, once. */
 export const allFunctionFolders = (): FunctionFolder[] => [

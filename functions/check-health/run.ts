@@ -34,19 +34,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const listenerArn = target.traffic.testListenerArn;
   // Four independent reads side by side (a group's members too: they used to follow the others,
   // about 0.1 s more on the way to traffic); their verdicts are judged in this order.
+  // Tasks created before this execution started are not its doing (member-health.ts).
+  const since = input.executionStartedAt ? new Date(input.executionStartedAt) : undefined;
   const [alarms, health, members, probeUrl] = await Promise.allSettled([
     readAlarms(deps.cloudwatch, target.alarms),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
-    judgeMembers(
-      input.plan.members,
-      deps,
-      input.executionStartedAt ? new Date(input.executionStartedAt) : undefined,
-    ),
+    judgeMembers(input.plan.members, deps, since),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input, deps);
+  const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input.plan, since, deps);
   const group = settled(members);
   const url = settled(probeUrl);
   const result = url
@@ -64,15 +62,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
  */
 const judgePrimary = async (
   descriptions: TargetHealthDescription[],
-  input: Input,
+  plan: Input['plan'],
+  since: Date | undefined,
   deps: Deps,
 ): Promise<number> => {
   try {
-    return judgeTargets(descriptions, input.plan.desiredCount, input.plan.toColour);
+    return judgeTargets(descriptions, plan.desiredCount, plan.toColour);
   } catch (error) {
     if (!(error instanceof TargetsNotRegistered)) throw error;
-    const { cluster, toService, toColour } = input.plan;
-    const since = input.executionStartedAt ? new Date(input.executionStartedAt) : undefined;
+    const { cluster, toService, toColour } = plan;
     const failures = await failedMemberTasks(
       deps.ecs,
       [{ member: toColour, cluster, service: toService }],

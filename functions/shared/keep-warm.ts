@@ -12,10 +12,10 @@
  * most, account-wide: keepWarmOnce), so the steps after the lock find their environments started.
  *
  * AWS does not promise that an invocation lands on an idle environment rather than a new one; in
- * practice one idle environment is reused. The price: 28 warm-ups a minute; while a three-member group releases, 43
- * warm-ups a minute (the 20 per-member ones hold their environment 100 ms each), about 3.6 GB-seconds
- * a minute, $0.0034 per hour of releasing at Arm prices, paid once however many releases run at
- * that time. `npm run bench` charges a single release with all of its half hour's.
+ * practice one idle environment is reused. The price: 28 warm-ups a minute; while a three-member
+ * group releases, 43 (the 20 per-member ones hold their environment 100 ms each), about 3.6
+ * GB-seconds a minute, $0.0034 per hour of releasing at Arm prices, paid once however many releases
+ * run at that time. `npm run bench` charges a single release with all of its half hour's.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { logger } from './logger.ts';
@@ -35,16 +35,15 @@ export const WARM_UP_EVERY_MS = 60_000;
  * start-release's warm-ups: sent by the first start in each minute (a conditional write decides),
  * so a platform-wide rebuild's thousand pushes send one round, not a thousand that would take the
  * account's concurrency from the steps; and by a later start whose group needs more copies than
- * that round sent (found by review: a single-service push first left a group's steps cold). A failed decision (throttled, say) sends none: a warm-up
- * must never stand in a release's way.
+ * that round sent (found by review: a single-service push first left a group's steps cold). A
+ * failed decision (throttled, say) sends none: a warm-up must never stand in a release's way.
  */
 export const keepWarmOnce = async (
   deps: KeepWarmDeps & { store: Pick<Store, 'claimWarmUps'>; now: () => Date },
-  largestGroup = Number.POSITIVE_INFINITY,
+  largestGroup: number,
 ): Promise<number> => {
   try {
-    const group = Number.isFinite(largestGroup) ? largestGroup : 9;
-    if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS, group))) return 0;
+    if (!(await deps.store.claimWarmUps(deps.now().getTime(), WARM_UP_EVERY_MS, largestGroup))) return 0;
   } catch (error) {
     logger.warn('warm-ups skipped: could not claim them', { error: (error as Error).message });
     return 0;
@@ -78,10 +77,7 @@ export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
  * `largestGroup`: the most members of any release running now; a function listed N times is warmed
  * at most that many times and one more (no group running: once). Returns how many Lambda accepted.
  */
-export const keepWarm = async (
-  deps: KeepWarmDeps,
-  largestGroup = Number.POSITIVE_INFINITY,
-): Promise<number> => {
+export const keepWarm = async (deps: KeepWarmDeps, largestGroup: number): Promise<number> => {
   const single = JSON.stringify(WARM_UP_EVENT);
   // A function warmed several times at once: each warm-up holds its environment, so they overlap.
   const several = JSON.stringify({ ...WARM_UP_EVENT, holdMs: WARM_UP_HOLD_MS });

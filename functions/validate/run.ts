@@ -232,6 +232,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // One DescribeServices for both colours: service reads are shared by every release in the account.
   const servicesReading = describeServices(deps.ecs, cluster, [services.blue, services.green]);
   const weightsReading = readWeights(deps.elbv2, target.traffic);
+  // The live colour (its rule's weights) and its service.
+  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
+  const liveOf = ([blue, green]: Service[], weights: Parameters<typeof liveColour>[0]) => {
+    const fromColour = liveColour(weights, where);
+    return { fromColour, live: (fromColour === 'blue' ? blue : green) as Service };
+  };
   const [recorded, imageRead, servicesRead, weightsRead, membersRead, alarmsRead, liveDefinitionRead] =
     await Promise.allSettled([
       recording,
@@ -243,9 +249,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       readAlarms(deps.cloudwatch, target.alarms),
       // The live colour's task definition as soon as the live colour is known (a group's members
       // take longer: it used to wait for them, about 0.1 s).
-      Promise.all([servicesReading, weightsReading]).then(([[blue, green], { weights }]) => {
-        const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
-        const arn = (liveColour(weights, where) === 'blue' ? blue : green)?.taskDefinition;
+      Promise.all([servicesReading, weightsReading]).then(([read, { weights }]) => {
+        const arn = liveOf(read, weights).live?.taskDefinition;
         return arn ? deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })) : undefined;
       }),
     ]);
@@ -256,11 +261,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const [blue, green] = settled(servicesRead) as [Service, Service];
   await checkTargetGroups(target, deps, weightsRead);
 
-  const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
-  const { weights } = settled(weightsRead);
-  const fromColour = liveColour(weights, where);
+  const { fromColour, live } = liveOf([blue, green], settled(weightsRead).weights);
   const toColour = otherColour(fromColour);
-  const live = fromColour === 'blue' ? blue : green;
 
   const liveTaskDefinition = live.taskDefinition;
   if (!liveTaskDefinition)

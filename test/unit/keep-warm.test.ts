@@ -4,7 +4,7 @@
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   keepWarm,
   keepWarmOnce,
@@ -15,95 +15,81 @@ import { isWarmUp, WARM_UP_HOLD_MS } from '../../functions/shared/warm-up.ts';
 import { keptWarmFunctions, warmUpList } from '../../state-machines/definitions.ts';
 
 describe('keepWarm', () => {
-  it('sends each function one warm-up through Lambda’s asynchronous queue, and skips a refused one', async () => {
-    const lambda = mockClient(LambdaClient);
+  // One mocked Lambda for every case: each Invoke answers 202 unless a case says otherwise.
+  const lambda = mockClient(LambdaClient);
+  beforeEach(() => {
+    lambda.reset();
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+  });
+  afterAll(() => lambda.restore());
+  const depsFor = (list: string) => ({
+    lambda: new LambdaClient({ region: 'us-east-1' }),
+    warmUpFunctions: warmUpFunctionsFrom(list),
+  });
+  const sent = () =>
     lambda
-      .on(InvokeCommand)
-      .resolves({ StatusCode: 202 })
+      .commandCalls(InvokeCommand)
+      .map((c) => [c.args[0].input.FunctionName, JSON.parse(String(c.args[0].input.Payload))]);
+
+  it('sends each function one warm-up through Lambda’s asynchronous queue, and skips a refused one', async () => {
+    lambda
       .on(InvokeCommand, { FunctionName: 'sy-notify' })
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
-    const accepted = await keepWarm({
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      warmUpFunctions: ['sy-check-health', 'sy-notify', 'sy-shift-traffic'],
-    });
-    expect(accepted).toBe(2);
-    const sent = lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input);
-    expect(sent.map((i) => i.FunctionName)).toEqual(['sy-check-health', 'sy-notify', 'sy-shift-traffic']);
-    for (const input of sent) {
-      expect(input.InvocationType).toBe('Event');
-      expect(isWarmUp(JSON.parse(String(input.Payload)))).toBe(true);
+    expect(await keepWarm(depsFor('sy-check-health,sy-notify,sy-shift-traffic'), 0)).toBe(2);
+    expect(sent().map(([name]) => name)).toEqual(['sy-check-health', 'sy-notify', 'sy-shift-traffic']);
+    for (const call of lambda.commandCalls(InvokeCommand)) {
+      expect(call.args[0].input.InvocationType).toBe('Event');
+      expect(isWarmUp(JSON.parse(String(call.args[0].input.Payload)))).toBe(true);
     }
-    lambda.restore();
   });
 
   it('several warm-ups of one function hold their environments a moment, so that they overlap; a single one does not', async () => {
-    const lambda = mockClient(LambdaClient);
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    await keepWarm({
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      warmUpFunctions: warmUpFunctionsFrom('sy-deploy-member*3,sy-notify'),
-    });
-    const payloads = lambda
-      .commandCalls(InvokeCommand)
-      .map((c) => [c.args[0].input.FunctionName, JSON.parse(String(c.args[0].input.Payload))]);
-    expect(payloads).toEqual([
+    await keepWarm(depsFor('sy-deploy-member*3,sy-notify'), 2);
+    expect(sent()).toEqual([
       ...Array.from({ length: 3 }, () => [
         'sy-deploy-member',
         { switchyardWarmUp: true, holdMs: WARM_UP_HOLD_MS },
       ]),
       ['sy-notify', { switchyardWarmUp: true }],
     ]);
-    lambda.restore();
   });
 
   it('warms a per-member step only as many times as the largest group running needs: once with no group', async () => {
-    const lambda = mockClient(LambdaClient);
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const deps = {
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      warmUpFunctions: warmUpFunctionsFrom('sy-deploy-member*4,sy-notify'),
-    };
-    const sent = () => lambda.commandCalls(InvokeCommand).map((c) => c.args[0].input.FunctionName);
+    const deps = depsFor('sy-deploy-member*4,sy-notify');
     expect(await keepWarm(deps, 0)).toBe(2);
-    expect(sent()).toEqual(['sy-deploy-member', 'sy-notify']);
     // Alone, a warm-up does not hold its environment.
-    expect(JSON.parse(String(lambda.commandCalls(InvokeCommand)[0]?.args[0].input.Payload))).toEqual({
-      switchyardWarmUp: true,
-    });
+    expect(sent()).toEqual([
+      ['sy-deploy-member', { switchyardWarmUp: true }],
+      ['sy-notify', { switchyardWarmUp: true }],
+    ]);
     lambda.resetHistory();
     expect(await keepWarm(deps, 1)).toBe(3);
-    expect(sent()).toEqual(['sy-deploy-member', 'sy-deploy-member', 'sy-notify']);
-    lambda.restore();
+    expect(sent().map(([name]) => name)).toEqual(['sy-deploy-member', 'sy-deploy-member', 'sy-notify']);
   });
 
   it('start-release’s round goes out only when its claim is granted, and a failed claim sends none', async () => {
-    const lambda = mockClient(LambdaClient);
-    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const base = {
-      lambda: new LambdaClient({ region: 'us-east-1' }),
-      warmUpFunctions: ['sy-validate', 'sy-notify'],
-      now: () => new Date('2026-12-04T10:00:00Z'),
-    };
-    const asked: [number, number][] = [];
+    const base = { ...depsFor('sy-validate,sy-notify'), now: () => new Date('2026-12-04T10:00:00Z') };
+    const asked: [number, number, number][] = [];
     const store = (answer: () => Promise<boolean>) => ({
-      claimWarmUps: (nowMs: number, everyMs: number) => {
-        asked.push([nowMs, everyMs]);
+      claimWarmUps: (nowMs: number, everyMs: number, group: number) => {
+        asked.push([nowMs, everyMs, group]);
         return answer();
       },
     });
-    expect(await keepWarmOnce({ ...base, store: store(async () => true) })).toBe(2);
-    expect(await keepWarmOnce({ ...base, store: store(async () => false) })).toBe(0);
+    expect(await keepWarmOnce({ ...base, store: store(async () => true) }, 3)).toBe(2);
+    expect(await keepWarmOnce({ ...base, store: store(async () => false) }, 3)).toBe(0);
     const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), {
       name: 'ProvisionedThroughputExceededException',
     });
-    expect(await keepWarmOnce({ ...base, store: store(() => Promise.reject(throttled)) })).toBe(0);
+    expect(await keepWarmOnce({ ...base, store: store(() => Promise.reject(throttled)) }, 0)).toBe(0);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    const at = Date.parse('2026-12-04T10:00:00Z');
+    // The claim carries the round's group size (a bigger group may claim the minute again).
     expect(asked).toEqual([
-      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
-      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
-      [Date.parse('2026-12-04T10:00:00Z'), WARM_UP_EVERY_MS],
+      [at, WARM_UP_EVERY_MS, 3],
+      [at, WARM_UP_EVERY_MS, 3],
+      [at, WARM_UP_EVERY_MS, 0],
     ]);
-    lambda.restore();
   });
 
   it('reads the function names from WARM_UP_FUNCTIONS, name*N as N warm-ups; none when it is unset or empty', () => {
