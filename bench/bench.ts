@@ -4,7 +4,8 @@
  * Prints a table per scenario, then the scale run (1,000 releases at once under the published API
  * rate limits, in its own process: bench/scale.ts) and the cold-start proxy (bench/cold-start.ts),
  * and writes bench/results.json. `npm run bench -- --quick` skips the scale and cold-start parts;
- * `--seed N` runs the scenarios on another seed (default 1).
+ * `--seed N` runs the scenarios on another seed (default 1); `--scenario NAME` runs that one
+ * scenario's table and nothing else (no results.json).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -300,10 +301,20 @@ const measure = async (
           e.detail.stopCode === 'EssentialContainerExited' &&
           (runtime.bus.emittedAt.get(e.id) ?? 0) >= pushedAt,
       );
+      // Measured from the signal that moved the weights: the STOPPED event, or, when a reconciler
+      // tick read the stopping task first (DescribeTasks shows its stopCode from `stoppingAt` on),
+      // from the moment the task began to stop.
       const path = promoted
         ? null
         : failedTask
-          ? rollbackPath(runtime, target, runtime.bus.emittedAt.get(failedTask.id), pushedAt, 'event')
+          ? (rollbackPath(runtime, target, runtime.bus.emittedAt.get(failedTask.id), pushedAt, 'event') ??
+            rollbackPath(
+              runtime,
+              target,
+              new Date(failedTask.detail.stoppingAt as string).getTime(),
+              pushedAt,
+              'event',
+            ))
           : rollbackPath(runtime, target, commandAt, pushedAt);
       const calls: Record<string, number> = Object.fromEntries([...runtime.account.calls].sort());
       calls['DynamoDB.*'] = runtime.dynamoCalls;
@@ -353,8 +364,19 @@ const median = (values: number[]) => {
   };
 };
 
+/** `--scenario NAME`: that one table only, to look at one figure without the whole run. */
+const scenarioArg = process.argv.indexOf('--scenario');
+const only = scenarioArg > 0 ? process.argv[scenarioArg + 1] : undefined;
+if (only !== undefined && !(only in benchScenarios)) {
+  process.stderr.write(
+    `bench: no scenario "${only}"; pick one of: ${Object.keys(benchScenarios).join(', ')}\n`,
+  );
+  process.exit(2);
+}
+
 const results: Record<string, unknown> = {};
 for (const [name, scenario] of Object.entries(benchScenarios)) {
+  if (only !== undefined && name !== only) continue;
   const runs: Figures[] = [];
   for (let i = 0; i < RUNS; i++) runs.push(await measure(name, scenario, SEED));
   const first = runs[0] as Figures;
@@ -450,6 +472,7 @@ for (const [name, scenario] of Object.entries(benchScenarios)) {
     },
   };
 }
+if (only !== undefined) process.exit(0);
 out(
   "\nfloor: the push delivered + max(the snapshot from its CreateDBSnapshot to its event delivered, each deployment from its own UpdateService to its completion delivered, and the primary's to its stability + health grace) (with preDeploy hooks: the snapshot, then the deployments) + the target-health read of the health check + each hook task from RunTask to its STOPPED event delivered (ECS start latency, the command's own run, EventBridge's delivery) + a singleton's cut-over (the old tasks' stop and the new ones' start, each event delivered) + per traffic step (the alarm read that gates it from the second step on, ModifyRule and its verifying DescribeRules) + the configured bakes; each call at the latency the model drew for it",
 );

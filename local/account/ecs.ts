@@ -23,6 +23,8 @@ interface SimTask {
   /** When ECS created it; when it started RUNNING and when it STOPPED (DescribeTasks). */
   createdAt: Date;
   startedAt?: Date;
+  /** When ECS began stopping it (DescribeTasks `stoppingAt`): the stop's cause is known from then. */
+  stoppingAt?: Date;
   stoppedAt?: Date;
   stopCode?: string;
   stoppedReason?: string;
@@ -352,6 +354,7 @@ export class EcsModel {
     if (task.state === 'STOPPING' || task.state === 'STOPPED') return;
     const wasRunning = task.state === 'RUNNING';
     task.state = 'STOPPING';
+    task.stoppingAt = new Date();
     task.stopCode = stopCode;
     task.stoppedReason = reason;
     this.taskChanged();
@@ -359,9 +362,12 @@ export class EcsModel {
       wasRunning && service.targetGroupArn ? this.elbv2.deregister(service.targetGroupArn, task.ip) : 0;
     // Behind a load balancer: the deregistration delay, then SIGTERM and 5 s to exit. Without one:
     // SIGTERM at once, and the process takes up to the container's stop timeout (default 30 s, ECS
-    // container definition `stopTimeout`) to finish its work and exit.
+    // container definition `stopTimeout`) to finish its work and exit. A container that exited by
+    // itself has no process left to signal: only the task's deprovisioning remains (Fargate detaches
+    // its network interface; the same 5 s the one-off task model uses, `DEPROVISION_MS`).
+    const exitedByItself = stopCode === 'EssentialContainerExited';
     const exit =
-      service.targetGroupArn || !wasRunning
+      service.targetGroupArn || !wasRunning || exitedByItself
         ? 5000
         : this.slowStopSeconds !== undefined
           ? this.slowStopSeconds * 1000
@@ -406,6 +412,7 @@ export class EcsModel {
             : task.state,
       desiredStatus: task.state === 'STOPPING' || task.state === 'STOPPED' ? 'STOPPED' : 'RUNNING',
       ...(task.startedAt ? { startedAt: task.startedAt } : {}),
+      ...(task.stoppingAt ? { stoppingAt: task.stoppingAt } : {}),
       ...(task.stoppedAt ? { stoppedAt: task.stoppedAt } : {}),
       ...(task.stopCode ? { stopCode: task.stopCode, stoppedReason: task.stoppedReason } : {}),
       containers: [

@@ -225,6 +225,12 @@ describe('release groups', () => {
         e.detail.group === 'service:bugs-worker-green' && e.detail.stopCode === 'EssentialContainerExited',
     );
     const crashAt = r.bus.emittedAt.get(crash?.id ?? '') ?? 0;
+    // The worker's process exited by itself: nothing is left to SIGTERM, so the task is STOPPED once
+    // Fargate has deprovisioned it (5 s), not after a graceful stop of 5 to 30 s; and DescribeTasks
+    // and the event show when it began to stop (its crash, 110 s after it started).
+    const at = (field: string) => new Date(crash?.detail[field] as string).getTime();
+    expect(at('stoppingAt') - at('startedAt')).toBe(110_000);
+    expect(at('stoppedAt') - at('stoppingAt')).toBe(5_000);
     const resume: Record<string, number> = {};
     for (const c of r.account.callLog.filter(
       (c) =>
