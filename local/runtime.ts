@@ -325,6 +325,7 @@ export class LocalRuntime {
       this.lambda.folderOf(name.includes(':') ? name : `:function:${name}`);
     this.account.lambda.run = (name, payload, queuedAt) =>
       this.lambda.invokeAsync(folderOfName(name), payload, queuedAt);
+    this.account.lambda.runNow = (name, payload) => this.lambda.invoke(folderOfName(name), payload);
     this.account.lambda.retryAttemptsOf = (name) => asyncInvokeConfig(folderOfName(name)).retryAttempts;
     this.sfn = new LocalStepFunctions(
       this.lambda,

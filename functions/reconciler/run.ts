@@ -41,7 +41,7 @@ export const run = async (deps: Deps): Promise<Output> => {
   // tick found finished). The next tick warms again, well inside an idle environment's life.
   const warmed =
     waits.length > 0 && checks.resumed === 0
-      ? await largestGroupLocked(deps).then((group) => keepWarm(deps, group))
+      ? await largestGroupLocked(deps).then((group) => keepWarm(deps, group, 'Event'))
       : 0;
   if (failed) throw failed.error;
   const recovered = await recoverOrphanedLocks(deps);

@@ -10,6 +10,9 @@
  * warm-up (warm-up.ts) through Lambda's asynchronous queue, so one environment of each stays no more
  * than a minute idle. start-release sends the same when a push starts releases (once a minute at
  * most, account-wide: keepWarmOnce), so the steps after the lock find their environments started.
+ * It invokes them synchronously: a release's Validate runs about half a second after its push
+ * starts it, and a queued warm-up's init started too late for that (the local model queues an
+ * event 200 ms; AWS publishes no figure); a synchronous one starts its init at once.
  *
  * AWS does not promise that an invocation lands on an idle environment rather than a new one; in
  * practice one idle environment is reused. The price: 28 warm-ups a minute; while a three-member
@@ -21,6 +24,12 @@ import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { logger } from './logger.ts';
 import type { Store } from './store.ts';
 import { WARM_UP_EVENT, WARM_UP_HOLD_MS } from './warm-up.ts';
+
+/**
+ * `Event`: through Lambda's queue, answered 202 at once (the reconciler's, a minute ahead of need).
+ * `RequestResponse`: run at once, answered when the warm-up returns (start-release's, needed now).
+ */
+export type WarmUpInvocation = 'Event' | 'RequestResponse';
 
 export interface KeepWarmDeps {
   lambda: Pick<LambdaClient, 'send'>;
@@ -48,7 +57,7 @@ export const keepWarmOnce = async (
     logger.warn('warm-ups skipped: could not claim them', { error: (error as Error).message });
     return 0;
   }
-  return keepWarm(deps, largestGroup);
+  return keepWarm(deps, largestGroup, 'RequestResponse');
 };
 
 /**
@@ -72,12 +81,16 @@ export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
     });
 
 /**
- * Sends each function its warm-ups, asynchronously (Lambda answers 202 and queues it). A refused
- * one is logged and skipped: a warm-up saves a cold start, its failure costs nothing else.
- * `largestGroup`: the most members of any release running now; a function listed N times is warmed
- * at most that many times and one more (no group running: once). Returns how many Lambda accepted.
+ * Sends each function its warm-ups, as `invocation` says. A refused or failed one is logged and
+ * skipped: a warm-up saves a cold start, its failure costs nothing else. `largestGroup`: the most
+ * members of any release running now; a function listed N times is warmed at most that many times
+ * and one more (no group running: once). Returns how many Lambda accepted (and, run at once, ran).
  */
-export const keepWarm = async (deps: KeepWarmDeps, largestGroup: number): Promise<number> => {
+export const keepWarm = async (
+  deps: KeepWarmDeps,
+  largestGroup: number,
+  invocation: WarmUpInvocation,
+): Promise<number> => {
   const single = JSON.stringify(WARM_UP_EVENT);
   // A function warmed several times at once: each warm-up holds its environment, so they overlap.
   const several = JSON.stringify({ ...WARM_UP_EVENT, holdMs: WARM_UP_HOLD_MS });
@@ -87,15 +100,21 @@ export const keepWarm = async (deps: KeepWarmDeps, largestGroup: number): Promis
     Array.from({ length: copies(name) }, () => name),
   );
   const sent = await Promise.allSettled(
-    names.map((name) =>
-      deps.lambda.send(
+    names.map(async (name) => {
+      const out = await deps.lambda.send(
         new InvokeCommand({
           FunctionName: name,
-          InvocationType: 'Event',
+          InvocationType: invocation,
           Payload: copies(name) > 1 ? several : single,
         }),
-      ),
-    ),
+      );
+      if (out.FunctionError)
+        throw new Error(
+          `${out.FunctionError}: ${Buffer.from(out.Payload ?? [])
+            .toString('utf8')
+            .slice(0, 300)}`,
+        );
+    }),
   );
   const refused = sent.flatMap((s, i) =>
     s.status === 'rejected' ? [`${names[i]}: ${(s.reason as Error).message}`] : [],

@@ -114,9 +114,15 @@ describe('execution environments in a release', () => {
   it('gives each environment its own retry strategy, of the kind its client would build', async () => {
     w = await startWorld();
     w.rt.push('checkout-api', 'v2');
-    // Right after acquire-lock's first invocation, while its environment is warm.
+    // Right after AcquireLock ran, while its environment is warm (start-release's warm-up of
+    // acquire-lock started another, which ran no step and used no client).
     expect(
-      await w.rt.runUntil(() => w?.rt.lambda.environments.idleOf('acquire-lock').length === 1, 600),
+      await w.rt.runUntil(
+        () =>
+          w?.rt.lambda.invocationsByState.get('AcquireLock') === 1 &&
+          (w?.rt.lambda.running.get('acquire-lock') ?? 0) === 0,
+        600,
+      ),
     ).toBe(true);
     const clients = await import('../../functions/shared/clients.ts');
     interface Strategy {
@@ -136,7 +142,7 @@ describe('execution environments in a release', () => {
       maxAttempts: await strategy.maxAttemptsProvider(),
     });
     // acquire-lock's environment used DynamoDB (its document client) and Step Functions.
-    const [environment] = w.rt.lambda.environments.idleOf('acquire-lock');
+    const environment = w.rt.lambda.environments.idleOf('acquire-lock').find((e) => e.state.size > 0);
     for (const client of [clients.dynamo, clients.sfn]) {
       const strategy = (await environment?.state.get(client)) as Strategy | undefined;
       expect(strategy, client.constructor.name).toBeDefined();

@@ -167,23 +167,25 @@ describe('release groups', () => {
       worker: '2026-01-05T09:00:14.000Z',
       beat: '2026-01-05T09:00:15.000Z',
     });
-    // The members whose turns were still more than ten seconds away when the deploy reached them
-    // waited for theirs (with the steps warm, the deploy reaches them within a second of the start:
-    // all three); the primary's came in time.
+    // Each step whose turn was still more than ten seconds away when the deploy reached it waited
+    // for its own (with the steps warm, Validate included, the deploy reaches them within two
+    // seconds of the start: the primary and all three members).
     const waited = record.phases
       .filter((p) => /waiting for its turn to register/.test(p.detail ?? ''))
       .map((p) => [p.name, p.detail?.replace(/ ?waiting for .*: at /, ' until ').trim()])
       .sort();
     expect(waited).toEqual([
+      ['DeployInactiveColour', 'until 2026-01-05T09:00:02Z'],
       ['DeployMember', 'api: until 2026-01-05T09:00:03Z'],
       ['DeployMember', 'beat: until 2026-01-05T09:00:05Z'],
       ['DeployMember', 'worker: until 2026-01-05T09:00:04Z'],
     ]);
     const states = executionOf(r).history.map((h) => h.state);
-    expect(states.filter((s) => s.startsWith('WaitFor') && s.endsWith('Turn'))).toEqual([
+    expect(states.filter((s) => s.startsWith('WaitFor') && s.endsWith('Turn')).sort()).toEqual([
       'WaitForMemberRegistrationTurn',
       'WaitForMemberRegistrationTurn',
       'WaitForMemberRegistrationTurn',
+      'WaitForRegistrationTurn',
     ]);
     // One registration each, none refused, and every member's new colour runs its revision.
     const registered = r.account.callLog.filter((c) => c.call === 'ECS.RegisterTaskDefinition');

@@ -35,6 +35,10 @@ describe('warm-ups while releases run', () => {
     ].map((state) => [state, lambda.coldStartsByState.get(state) ?? 0]);
     expect(coldAfterWaits).toEqual(coldAfterWaits.map(([state]) => [state, 0]));
     expect(lambda.coldStartsByState.get('AcquireLock')).toBe(1);
+    // Validate runs half a second after the start: start-release's warm-ups run at once
+    // (RequestResponse) so that its environment has finished its init by then; queued, they began
+    // their init too late, and Validate started cold.
+    expect(lambda.coldStartsByState.get('Validate') ?? 0).toBe(0);
     // Every release function was warmed, and a warm-up is not a step: each step ran as often as it
     // would have (one phase each), and none failed on the warm-up's event.
     for (const folder of keptWarmFunctions())

@@ -13,6 +13,7 @@ import {
   INIT_MS,
   initAtFunctionMemory,
   LAMBDA_LIMITS,
+  lambdaThrottled,
   MAX_LIFETIME_MS,
   ONE_CORE_INIT_MS,
 } from '../../local/execution-environments.ts';
@@ -298,5 +299,44 @@ describe('an asynchronous invocation Lambda throttles', () => {
       expect.objectContaining({ functionName: 'switchyard-slack-decisions', attempts: 1 }),
     ]);
     expect(model.inFlight).toBe(0);
+  });
+
+  it('run synchronously (RequestResponse, the default): at once, its result or its error the answer, a throttle a 429', async () => {
+    const model = new LambdaModel(() => true);
+    const ran: string[] = [];
+    model.runNow = async (name, payload) => {
+      ran.push(name);
+      if (name.endsWith('fails')) throw new Error('init failed');
+      if (name.endsWith('busy')) throw lambdaThrottled('busy', 'concurrency');
+      return { echo: payload };
+    };
+    const decode = (out: { Payload?: Uint8Array }) =>
+      JSON.parse(Buffer.from(out.Payload ?? []).toString('utf8'));
+    const ok = await model.Invoke({ FunctionName: 'switchyard-validate', Payload: '{"a":1}' });
+    expect(ok).toMatchObject({ StatusCode: 200 });
+    expect(ok).not.toHaveProperty('FunctionError');
+    expect(decode(ok as { Payload: Uint8Array })).toEqual({ echo: { a: 1 } });
+    const failed = await model.Invoke({
+      FunctionName: 'switchyard-fails',
+      InvocationType: 'RequestResponse',
+    });
+    expect(failed).toMatchObject({ StatusCode: 200, FunctionError: 'Unhandled' });
+    expect(decode(failed as { Payload: Uint8Array })).toEqual({
+      errorType: 'Error',
+      errorMessage: 'init failed',
+    });
+    await expect(
+      model.Invoke({ FunctionName: 'switchyard-busy', InvocationType: 'RequestResponse' }),
+    ).rejects.toMatchObject({
+      name: 'TooManyRequestsException',
+      $metadata: { httpStatusCode: 429 },
+    });
+    // Nothing queued, nothing retried, nothing dead-lettered.
+    expect(ran).toEqual(['switchyard-validate', 'switchyard-fails', 'switchyard-busy']);
+    expect(model.inFlight).toBe(0);
+    expect(model.deadLetters).toEqual([]);
+    expect(() => model.Invoke({ FunctionName: 'switchyard-validate', InvocationType: 'DryRun' })).toThrow(
+      'InvocationType Event or RequestResponse, not DryRun',
+    );
   });
 });

@@ -1,6 +1,7 @@
 /**
- * keep-warm.ts: one asynchronous Invoke per function named, carrying the warm-up event; a refused
- * one is skipped and logged, and the others still go.
+ * keep-warm.ts: one Invoke per function named, carrying the warm-up event (the reconciler's through
+ * Lambda's queue, start-release's run at once); a refused or failed one is skipped and logged, and
+ * the others still go.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -35,7 +36,7 @@ describe('keepWarm', () => {
     lambda
       .on(InvokeCommand, { FunctionName: 'sy-notify' })
       .rejects(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
-    expect(await keepWarm(depsFor('sy-check-health,sy-notify,sy-shift-traffic'), 0)).toBe(2);
+    expect(await keepWarm(depsFor('sy-check-health,sy-notify,sy-shift-traffic'), 0, 'Event')).toBe(2);
     expect(sent().map(([name]) => name)).toEqual(['sy-check-health', 'sy-notify', 'sy-shift-traffic']);
     for (const call of lambda.commandCalls(InvokeCommand)) {
       expect(call.args[0].input.InvocationType).toBe('Event');
@@ -44,7 +45,7 @@ describe('keepWarm', () => {
   });
 
   it('several warm-ups of one function hold their environments a moment, so that they overlap; a single one does not', async () => {
-    await keepWarm(depsFor('sy-deploy-member*3,sy-notify'), 2);
+    await keepWarm(depsFor('sy-deploy-member*3,sy-notify'), 2, 'Event');
     expect(sent()).toEqual([
       ...Array.from({ length: 3 }, () => [
         'sy-deploy-member',
@@ -56,14 +57,14 @@ describe('keepWarm', () => {
 
   it('warms a per-member step only as many times as the largest group running needs: once with no group', async () => {
     const deps = depsFor('sy-deploy-member*4,sy-notify');
-    expect(await keepWarm(deps, 0)).toBe(2);
+    expect(await keepWarm(deps, 0, 'Event')).toBe(2);
     // Alone, a warm-up does not hold its environment.
     expect(sent()).toEqual([
       ['sy-deploy-member', { switchyardWarmUp: true }],
       ['sy-notify', { switchyardWarmUp: true }],
     ]);
     lambda.resetHistory();
-    expect(await keepWarm(deps, 1)).toBe(3);
+    expect(await keepWarm(deps, 1, 'Event')).toBe(3);
     expect(sent().map(([name]) => name)).toEqual(['sy-deploy-member', 'sy-deploy-member', 'sy-notify']);
   });
 
@@ -83,6 +84,9 @@ describe('keepWarm', () => {
     });
     expect(await keepWarmOnce({ ...base, store: store(() => Promise.reject(throttled)) }, 0)).toBe(0);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    // Run at once, not queued: a release's Validate comes about half a second after its start.
+    for (const call of lambda.commandCalls(InvokeCommand))
+      expect(call.args[0].input.InvocationType).toBe('RequestResponse');
     const at = Date.parse('2026-12-04T10:00:00Z');
     // The claim carries the round's group size (a bigger group may claim the minute again).
     expect(asked).toEqual([
@@ -90,6 +94,18 @@ describe('keepWarm', () => {
       [at, WARM_UP_EVERY_MS, 3],
       [at, WARM_UP_EVERY_MS, 0],
     ]);
+  });
+
+  it('run at once, a warm-up whose function failed is not counted as sent', async () => {
+    // The SDK hands the payload back as bytes with a string view; only the bytes are read here.
+    const payload = (text: string) => new TextEncoder().encode(text) as never;
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload('{"warmedUp":true}') });
+    lambda.on(InvokeCommand, { FunctionName: 'sy-notify' }).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: payload('{"errorType":"Error","errorMessage":"init failed"}'),
+    });
+    expect(await keepWarm(depsFor('sy-validate,sy-notify'), 0, 'RequestResponse')).toBe(1);
   });
 
   it('reads the function names from WARM_UP_FUNCTIONS, name*N as N warm-ups; none when it is unset or empty', () => {
