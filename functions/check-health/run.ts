@@ -9,7 +9,7 @@ import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound, TargetsNotRegistered } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
-import { failedMemberTasks } from '../shared/member-health.ts';
+import { crashedTasksSince, failedMemberTasks } from '../shared/member-health.ts';
 import { percentile } from '../shared/probe.ts';
 import { settled } from '../shared/settled.ts';
 import { judgeMembers } from './members.ts';
@@ -36,14 +36,21 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // about 0.1 s more on the way to traffic); their verdicts are judged in this order.
   // Tasks created before this execution started are not its doing (member-health.ts).
   const since = input.executionStartedAt ? new Date(input.executionStartedAt) : undefined;
-  const [alarms, health, members, probeUrl] = await Promise.allSettled([
+  const { cluster, toService, toColour } = input.plan;
+  const [alarms, crashed, health, members, probeUrl] = await Promise.allSettled([
     readAlarms(deps.cloudwatch, target.alarms),
+    // The new colour's own crashes, whatever its targets read now: a colour whose tasks exit and
+    // are replaced reads all healthy between two crashes (found when faster steps moved the check).
+    since ? crashedTasksSince(deps.ecs, cluster, toService, since) : Promise.resolve([]),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
     judgeMembers(input.plan.members, deps, since),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
+  const crashes = settled(crashed);
+  if (crashes.length > 0)
+    throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${crashes.join('; ')}`);
   const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input.plan, since, deps);
   const group = settled(members);
   const url = settled(probeUrl);

@@ -83,6 +83,30 @@ export const failedMemberTasks = async (
 };
 
 /**
+ * A service's tasks created since `since` that stopped on its own, a line each: one ListTasks
+ * (STOPPED), and DescribeTasks only when it lists any (the usual answer is none: one call). Without
+ * the deployment's read of failedMemberTasks: `since` is when this execution started, and a task
+ * of the service created since then is of its deployment, or of its scale-up on the same definition.
+ */
+export const crashedTasksSince = async (
+  ecs: Ecs,
+  cluster: string,
+  service: string,
+  since: Date,
+): Promise<string[]> => {
+  const stopped = await ecs.send(
+    new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' }),
+  );
+  const arns = (stopped.taskArns ?? []).slice(0, 100);
+  if (arns.length === 0) return [];
+  const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
+  return (tasks.tasks ?? []).flatMap((t) => {
+    const line = failureOf(t);
+    return line && (t.createdAt?.getTime() ?? 0) >= since.getTime() ? [line] : [];
+  });
+};
+
+/**
  * One task's stop, re-read (the event is a hint): its line if it is a task of one of `services` that
  * this release started (created at or after `since`, when it began deploying) and that stopped on
  * its own; otherwise none.

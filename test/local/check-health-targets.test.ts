@@ -33,6 +33,46 @@ describe('fewer targets registered than the colour runs', () => {
     },
   );
 
+  it('a green whose task crashed once and was replaced before the check never takes traffic, though all its targets read healthy', async () => {
+    // Found when faster first steps moved CheckHealth: a crash-looping green read four healthy
+    // targets between two crashes, and production traffic moved to it. Its own stopped tasks are
+    // read beside the targets now, whatever the targets read.
+    w = await startWorld();
+    const t = w;
+    const { ecs } = t.rt.account;
+    const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
+    if (!green) throw new Error('no green service');
+    t.rt.push('checkout-api', 'v2');
+    const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
+    expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
+    const victim = running()[0];
+    if (!victim) throw new Error('no running green task');
+    victim.exitCode = 1;
+    const crashedAt = Date.now();
+    (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
+      green,
+      victim,
+      'EssentialContainerExited',
+      'Essential container in task exited',
+    );
+    await t.rt.settle();
+    const r = await t.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2')));
+    const check = (r?.phases ?? []).filter((p) => p.name === 'CheckHealth');
+    expect(check).toHaveLength(1);
+    expect((r?.phases ?? []).filter((p) => p.name === 'ShiftTraffic')).toEqual([]);
+    expect(r).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'HealthCheckFailed',
+        Cause: expect.stringContaining(
+          `green: task ${victim.id} stopped: EssentialContainerExited (exit code 1)`,
+        ),
+      },
+    });
+    // The check came minutes after the crash: ECS had long replaced the task (about 30-60 s).
+    expect(Date.parse(check[0]?.startedAt ?? '') - crashedAt).toBeGreaterThan(5 * 60_000);
+  });
+
   it('a rollback is not failed by a crash of its colour from before it started (found by review)', async () => {
     w = await startWorld();
     const t = w;
