@@ -73,6 +73,8 @@ import {
   releaseFunctions,
   rollbackDefinitionPath,
   rollbackFunctions,
+  startChainFunctions,
+  warmAlwaysList,
   warmUpList,
 } from '../state-machines/definitions.ts';
 import { ApprovalApi } from './constructs/approval-api.ts';
@@ -248,6 +250,20 @@ export class SwitchyardStack extends Stack {
         warmUpList(largestGroup, (f) => this.functions[f].functionName),
       );
     }
+    // And on every tick, releases running or not, a release's first functions: those not kept warm
+    // above (start-release, which is no step, and acquire-lock) are granted here.
+    this.functions.reconciler.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: startChainFunctions
+          .filter((folder) => !keptWarmFunctions().includes(folder))
+          .map((folder) => this.functions[folder].functionArn),
+      }),
+    );
+    this.functions.reconciler.addEnvironment(
+      'WARM_ALWAYS_FUNCTIONS',
+      warmAlwaysList(largestGroup, (f) => this.functions[f].functionName),
+    );
 
     // --- state machine -----------------------------------------------------------------------
     this.stateMachine = new AslStateMachine(this, 'Release', {

@@ -48,6 +48,7 @@ import {
   rollbackDefinitionText,
   rollbackFunctions,
   substitute,
+  warmAlwaysList,
   warmUpList,
 } from '../state-machines/definitions.ts';
 import { SimulatedAccount } from './account/index.ts';
@@ -189,6 +190,7 @@ const prepareProcess = (targetsFile: string, logLevel: string): Promise<ProcessS
       APPROVAL_BASE_URL: approvalServer.url,
       RELEASE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release',
       WARM_UP_FUNCTIONS: warmUpList(largestGroup, (folder) => `switchyard-${folder}`),
+      WARM_ALWAYS_FUNCTIONS: warmAlwaysList(largestGroup, (folder) => `switchyard-${folder}`),
       POWERTOOLS_LOG_LEVEL: logLevel,
       POWERTOOLS_DEV: 'true',
     });

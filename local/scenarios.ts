@@ -399,6 +399,11 @@ export interface RunOptions {
   targetGroup?: TargetGroupSettings;
   /** Idle environments per function at the start (local/runtime.ts); default none, all cold. */
   warmEnvironments?: Record<string, number>;
+  /**
+   * Virtual seconds the account idles before the push, the reconciler ticking: an environment
+   * idle 5 minutes is shut down unless a tick keeps it warm (the bench's idle account).
+   */
+  idleSecondsBeforePush?: number;
 }
 
 /** Runs one scenario from a fresh simulated account: push v2 of its target, settle, summarize. */
@@ -441,6 +446,7 @@ export const runRelease = async (
   );
   try {
     const t = target as Target;
+    if (options.idleSecondsBeforePush) await runtime.wait(options.idleSecondsBeforePush);
     const pushedAt = Date.now();
     // A target whose tagPattern a push of v2 would not match is released by hand, as an operator
     // would (`switchyard release --tag v2`): the push alone would start nothing.

@@ -26,6 +26,7 @@ const deps = {
   events,
   lambda,
   warmUpFunctions: warmUpFunctionsFrom(process.env.WARM_UP_FUNCTIONS),
+  warmAlways: warmUpFunctionsFrom(process.env.WARM_ALWAYS_FUNCTIONS),
 };
 
 export const handler = middy()

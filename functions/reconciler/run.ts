@@ -1,7 +1,7 @@
 import { deliverOwedDecision } from '../shared/approvals.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { executionStatus, runningExecutions, stateMachineOf } from '../shared/executions.ts';
-import { type KeepWarmDeps, keepWarm } from '../shared/keep-warm.ts';
+import { type KeepWarmDeps, reconcilerWarmUps, type WarmAlwaysDeps } from '../shared/keep-warm.ts';
 import { deliverLockSignals } from '../shared/lock-signals.ts';
 import { logger } from '../shared/logger.ts';
 import { type RecoveryDeps, recoverExecution } from '../shared/recovery.ts';
@@ -15,7 +15,8 @@ type Deps = Pick<
 > &
   RecoveryDeps &
   Parameters<typeof judgeSoaks>[0] &
-  KeepWarmDeps;
+  KeepWarmDeps &
+  WarmAlwaysDeps;
 
 /**
  * ECS and RDS events are best effort: periodically re-check every pending wait with batched
@@ -39,10 +40,15 @@ export const run = async (deps: Deps): Promise<Output> => {
   // warmed, and a warm-up landing then (Lambda's queue delays it a moment) would hold one of them,
   // so the step started cold (found in the hooks release's trace: ShiftTraffic, after a hook the
   // tick found finished). The next tick warms again, well inside an idle environment's life.
+  // A release's first functions are warmed on the other ticks too, releases running or not, so
+  // that a push finds them started.
   const warmed =
-    waits.length > 0 && checks.resumed === 0
-      ? await largestGroupLocked(deps).then((group) => keepWarm(deps, group, 'Event'))
-      : 0;
+    checks.resumed > 0
+      ? 0
+      : await reconcilerWarmUps(
+          deps,
+          waits.length > 0 ? { largestGroup: await largestGroupLocked(deps) } : undefined,
+        );
   if (failed) throw failed.error;
   const recovered = await recoverOrphanedLocks(deps);
   return { ...checks, recovered, soaksJudged: await judgeSoaks(deps), warmed };

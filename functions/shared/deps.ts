@@ -18,7 +18,7 @@ import { type ApprovalStore, approvalStore } from './approvals.ts';
 import { doc } from './clients/dynamodb.ts';
 import { loadDeployedTargets, type TargetsFile } from './config.ts';
 import { readEnv } from './env.ts';
-import type { KeepWarmDeps } from './keep-warm.ts';
+import type { KeepWarmDeps, WarmAlwaysDeps } from './keep-warm.ts';
 import type { Probe } from './probe.ts';
 import { createStore, type Store } from './store.ts';
 
@@ -54,7 +54,7 @@ export interface AwsDeps {
 }
 
 /** With the warm-ups' Lambda client and function names (keep-warm.ts: the reconciler and start-release send them). */
-export type ReleaseDeps = BaseDeps & AwsDeps & KeepWarmDeps;
+export type ReleaseDeps = BaseDeps & AwsDeps & KeepWarmDeps & WarmAlwaysDeps;
 
 /** Config, store and clock from the environment; a missing variable fails the cold start. */
 export const baseDeps = (): BaseDeps => {

@@ -37,6 +37,38 @@ export interface KeepWarmDeps {
   warmUpFunctions: readonly string[];
 }
 
+/** The reconciler's: the functions it warms on every tick, releases running or not (env WARM_ALWAYS_FUNCTIONS). */
+export interface WarmAlwaysDeps {
+  warmAlways: readonly string[];
+}
+
+/**
+ * How often, with no release waiting, the reconciler warms a release's first functions: every
+ * fourth minute. Lambda shuts an environment down after it idles some minutes (AWS publishes no
+ * figure; measured at 10 or more; the local model says 5), so one warmed every 4 stays. A tick a
+ * minute would cost four times the invocations for nothing.
+ */
+export const WARM_ALWAYS_EVERY_MINUTES = 4;
+
+/**
+ * A reconciler tick's round: the functions kept warm between releases (a release's first ones, each
+ * as often as listed; every WARM_ALWAYS_EVERY_MINUTES by the tick's time), and, while releases wait
+ * (`whileWaiting`), every release function as well, sized by the largest group waiting (a function
+ * in both gets the more of the two), the first ones included. Asynchronous: minutes ahead of need.
+ */
+export const reconcilerWarmUps = (
+  deps: KeepWarmDeps & WarmAlwaysDeps & { now: () => Date },
+  whileWaiting: { largestGroup: number } | undefined,
+): Promise<number> => {
+  const minute = Math.floor(deps.now().getTime() / 60_000);
+  if (!whileWaiting && minute % WARM_ALWAYS_EVERY_MINUTES !== 0) return Promise.resolve(0);
+  const copies = copiesFor(deps.warmAlways, deps.warmAlways.length);
+  if (whileWaiting)
+    for (const [name, n] of copiesFor(deps.warmUpFunctions, whileWaiting.largestGroup))
+      copies.set(name, Math.max(n, copies.get(name) ?? 0));
+  return sendWarmUps(deps.lambda, copies, 'Event');
+};
+
 /** How often start-release may send the account's warm-ups: once a minute, as the reconciler does. */
 export const WARM_UP_EVERY_MS = 60_000;
 
@@ -86,26 +118,35 @@ export const warmUpFunctionsFrom = (value: string | undefined): string[] =>
  * members of any release running now; a function listed N times is warmed at most that many times
  * and one more (no group running: once). Returns how many Lambda accepted (and, run at once, ran).
  */
-export const keepWarm = async (
+export const keepWarm = (
   deps: KeepWarmDeps,
   largestGroup: number,
+  invocation: WarmUpInvocation,
+): Promise<number> => sendWarmUps(deps.lambda, copiesFor(deps.warmUpFunctions, largestGroup), invocation);
+
+/** How many warm-ups each function of `list` gets: as often as listed, at most `largestGroup` + 1. */
+const copiesFor = (list: readonly string[], largestGroup: number): Map<string, number> => {
+  const copies = new Map<string, number>();
+  for (const name of list) copies.set(name, Math.min((copies.get(name) ?? 0) + 1, largestGroup + 1));
+  return copies;
+};
+
+const sendWarmUps = async (
+  lambda: KeepWarmDeps['lambda'],
+  copies: ReadonlyMap<string, number>,
   invocation: WarmUpInvocation,
 ): Promise<number> => {
   const single = JSON.stringify(WARM_UP_EVENT);
   // A function warmed several times at once: each warm-up holds its environment, so they overlap.
   const several = JSON.stringify({ ...WARM_UP_EVENT, holdMs: WARM_UP_HOLD_MS });
-  const listed = (name: string) => deps.warmUpFunctions.filter((n) => n === name).length;
-  const copies = (name: string) => Math.min(listed(name), largestGroup + 1);
-  const names = [...new Set(deps.warmUpFunctions)].flatMap((name) =>
-    Array.from({ length: copies(name) }, () => name),
-  );
+  const names = [...copies].flatMap(([name, n]) => Array.from({ length: n }, () => name));
   const sent = await Promise.allSettled(
     names.map(async (name) => {
-      const out = await deps.lambda.send(
+      const out = await lambda.send(
         new InvokeCommand({
           FunctionName: name,
           InvocationType: invocation,
-          Payload: copies(name) > 1 ? several : single,
+          Payload: (copies.get(name) ?? 1) > 1 ? several : single,
         }),
       );
       if (out.FunctionError)

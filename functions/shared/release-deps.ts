@@ -30,4 +30,5 @@ export const releaseDeps = (targets: TargetsFile, store: Store, approvalsTable: 
   probe: httpProbe,
   lambda: clients.lambda,
   warmUpFunctions: warmUpFunctionsFrom(process.env.WARM_UP_FUNCTIONS),
+  warmAlways: warmUpFunctionsFrom(process.env.WARM_ALWAYS_FUNCTIONS),
 });

@@ -20,6 +20,7 @@ import {
   releaseFunctions,
   rollbackDefinitionPath,
   rollbackFunctions,
+  startChainFunctions,
 } from '../../state-machines/definitions.ts';
 import { fixtureTargets } from '../support/runtime.ts';
 
@@ -419,7 +420,8 @@ describe('SwitchyardStack', () => {
       eventFunctions.length + asyncFunctions.length,
     );
     // Of the functions, Slack's may invoke the decision function (unqualified), and the reconciler and
-    // start-release the functions they keep warm (keep-warm.ts), each unqualified; nothing else.
+    // start-release the functions they keep warm (keep-warm.ts), each unqualified, the reconciler
+    // start-release too (a release's first functions, warmed on every tick); nothing else.
     const invokes = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([logical, policy]) =>
       (policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[])
         .filter((st) => [st.Action].flat().includes('lambda:InvokeFunction'))
@@ -430,16 +432,32 @@ describe('SwitchyardStack', () => {
     const keptWarm = (resource: string) =>
       keptWarmFunctions().every((folder) => getAtt(resource).some((id) => id.startsWith(pascalCase(folder))));
     expect(invokes.filter(([role]) => !/^(Release|Rollback)Role/.test(role as string)).sort()).toEqual([
+      [
+        'Reconciler',
+        expect.stringMatching(
+          /^\[\{"Fn::GetAtt":\["StartRelease\w+","Arn"\]\},\{"Fn::GetAtt":\["AcquireLock\w+","Arn"\]\}\]$/,
+        ),
+      ],
       ['Reconciler', expect.any(String)],
       ['SlackInteractions', expect.stringMatching(/^\{"Fn::GetAtt":\["SlackDecisions\w+","Arn"\]\}$/)],
       ['StartRelease', expect.any(String)],
     ]);
     for (const [role, resource] of invokes.filter(
-      ([role]) => role === 'Reconciler' || role === 'StartRelease',
+      ([role, resource]) =>
+        role === 'StartRelease' || (role === 'Reconciler' && !/StartRelease/.test(resource as string)),
     )) {
       expect(getAtt(resource as string), role).toHaveLength(keptWarmFunctions().length);
       expect(keptWarm(resource as string), role).toBe(true);
     }
+    // Every function the reconciler warms on every tick is one it may invoke.
+    const reconcilerMay = invokes
+      .filter(([role]) => role === 'Reconciler')
+      .flatMap(([, r]) => getAtt(r as string));
+    for (const folder of startChainFunctions)
+      expect(
+        reconcilerMay.some((id) => id.startsWith(pascalCase(folder))),
+        folder,
+      ).toBe(true);
   });
 
   it('keeps the release functions warm: the reconciler and start-release name them; a late or failed warm-up is dropped', () => {
@@ -454,6 +472,9 @@ describe('SwitchyardStack', () => {
       const variables = {
         ...named(prefix)?.Environment.Variables,
         WARM_UP_FUNCTIONS: 'x'.repeat(65 * keptWarmFunctions().length),
+        ...(prefix === 'Reconciler'
+          ? { WARM_ALWAYS_FUNCTIONS: 'x'.repeat(68 * startChainFunctions.length) }
+          : {}),
       };
       const size = Object.entries(variables).reduce(
         (n, [k, v]) => n + k.length + (typeof v === 'string' ? v.length : 64),
@@ -461,6 +482,11 @@ describe('SwitchyardStack', () => {
       );
       expect(size, prefix).toBeLessThan(4096);
     }
+    // The reconciler's every-tick list: a release's first functions, each by its own name.
+    const always = JSON.stringify(named('Reconciler')?.Environment.Variables.WARM_ALWAYS_FUNCTIONS);
+    for (const folder of startChainFunctions)
+      expect(always, folder).toContain(`"Ref":"${pascalCase(folder)}`);
+    expect(named('StartRelease')?.Environment.Variables.WARM_ALWAYS_FUNCTIONS).toBeUndefined();
     // The steps get asynchronous events only as warm-ups: no retries, and dropped after a minute.
     template.resourcePropertiesCountIs(
       'AWS::Lambda::EventInvokeConfig',

@@ -57,19 +57,24 @@ describe('execution environments in a release', () => {
     // Each cold start's init is billed on top of the invocations' own durations.
     expect(lambda.billedMs).toBeGreaterThanOrEqual(environments.coldStarts * INIT_MS);
 
-    // acquire-lock last ran at the release's start, but the reconciler's warm-ups (keep-warm.ts)
-    // kept an environment of it while the release waited. With no release running there are no
-    // warm-ups: 5 idle minutes on, Lambda has shut it down, and the next release starts it cold.
-    expect(environments.idleOf('acquire-lock')).toHaveLength(1);
+    // check-health ran once, mid-release, and the reconciler's warm-ups (keep-warm.ts) kept an
+    // environment of it while the release waited. With no release running, only the functions of a
+    // release's first second are warmed (startChainFunctions): 5 idle minutes on, Lambda has shut
+    // check-health's down, and the next release starts it cold; acquire-lock's was kept.
+    expect(environments.idleOf('check-health')).toHaveLength(1);
     await w.rt.wait(7 * 60);
-    expect(environments.idleOf('acquire-lock')).toEqual([]);
+    expect(environments.idleOf('check-health')).toEqual([]);
+    expect(environments.idleOf('acquire-lock')).toHaveLength(1);
     expect(environments.idleOf('reconciler')).toHaveLength(1);
     const before = new Map(environments.coldStartsBy);
     expect(await release(w, 'v3')).toBe('Promoted');
-    // Its AcquireLock started cold; start-release's warm-up of it, queued 200 ms, found that one
-    // still in its init and started a second (so: two cold starts of acquire-lock).
-    expect(lambda.coldStartsByState.get('AcquireLock')).toBe(2);
-    expect(environments.coldStartsBy.get('acquire-lock')).toBe((before.get('acquire-lock') ?? 0) + 2);
+    // The first release's AcquireLock started cold (no tick had run yet); the second's warm.
+    expect(lambda.coldStartsByState.get('AcquireLock')).toBe(1);
+    expect(environments.coldStartsBy.get('acquire-lock')).toBe(before.get('acquire-lock'));
+    // CheckHealth runs minutes into a release, after the waits' ticks had warmed it again: its
+    // environment was started anew (a cold start of the function), by a warm-up, not by the step.
+    expect(environments.coldStartsBy.get('check-health')).toBe((before.get('check-health') ?? 0) + 1);
+    expect(lambda.coldStartsByState.get('CheckHealth') ?? 0).toBe(0);
     expect(environments.coldStartsBy.get('reconciler')).toBe(1);
     expect(coldWhileWarm).toEqual([]);
 

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
-import { keptWarmFunctions } from '../../state-machines/definitions.ts';
+import { keptWarmFunctions, startChainFunctions } from '../../state-machines/definitions.ts';
 import { startWorld, type TestWorld } from '../support/runtime.ts';
 
 let w: TestWorld | undefined;
@@ -51,6 +51,35 @@ describe('warm-ups while releases run', () => {
       ).toHaveLength(1);
     expect((release?.phases ?? []).filter((p) => p.status === 'failed')).toEqual([]);
     expect(w.rt.account.lambda.deadLetters).toEqual([]);
+  });
+
+  it('a push into an idle account finds the functions of its first second warm: the reconciler keeps them so between releases', async () => {
+    w = await startWorld();
+    // No release for ten and a half minutes: an environment idle five is shut down, unless a tick
+    // warmed it.
+    await w.rt.wait(10 * 60 + 30);
+    const { lambda } = w.rt;
+    const startReleaseColdBefore = lambda.environments.coldStartsBy.get('start-release') ?? 0;
+    w.rt.push('checkout-api', 'v2');
+    await w.rt.settle();
+    const release = await w.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2')));
+    expect(release?.outcome).toBe('Promoted');
+    expect(lambda.environments.coldStartsBy.get('start-release') ?? 0).toBe(startReleaseColdBefore);
+    const first = [
+      'AcquireLock',
+      'Validate',
+      'BackupDatabase',
+      'DeployInactiveColour',
+      'WaitForSnapshot',
+    ].map((state) => [state, lambda.coldStartsByState.get(state) ?? 0]);
+    expect(first).toEqual(first.map(([state]) => [state, 0]));
+    // start-release's round leaves acquire-lock alone: invoked 50 ms after the start, its step would
+    // find the warm environment held by that warm-up, and start cold.
+    const round = w.rt.account.callLog.filter((c) => c.call === 'Lambda.Invoke' && c.by === 'start-release');
+    expect(round.length).toBeGreaterThan(0);
+    expect(round.filter((c) => c.functionName === 'switchyard-acquire-lock')).toEqual([]);
+    for (const folder of startChainFunctions)
+      expect(lambda.byFunction.get(folder), folder).toBeGreaterThanOrEqual(10);
   });
 
   it('pushes at once send one round of warm-ups between them, not one each (a platform-wide rebuild)', async () => {

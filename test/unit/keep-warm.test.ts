@@ -9,6 +9,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   keepWarm,
   keepWarmOnce,
+  reconcilerWarmUps,
   WARM_UP_EVERY_MS,
   warmUpFunctionsFrom,
 } from '../../functions/shared/keep-warm.ts';
@@ -106,6 +107,40 @@ describe('keepWarm', () => {
       Payload: payload('{"errorType":"Error","errorMessage":"init failed"}'),
     });
     expect(await keepWarm(depsFor('sy-validate,sy-notify'), 0, 'RequestResponse')).toBe(1);
+  });
+
+  it('the reconciler warms a release’s first functions every fourth minute, and while releases wait every function on every tick, each as often as the more of the two asks', async () => {
+    let now = new Date('2026-12-04T10:04:00Z');
+    const deps = {
+      ...depsFor('sy-validate,sy-deploy-member*3,sy-notify'),
+      warmAlways: warmUpFunctionsFrom('sy-start-release,sy-validate,sy-deploy-member*4'),
+      now: () => now,
+    };
+    const counted = () => {
+      const by: Record<string, number> = {};
+      for (const [name] of sent()) by[name] = (by[name] ?? 0) + 1;
+      return by;
+    };
+    // No release waits: the first functions only, each as listed (deploy-member once per member).
+    expect(await reconcilerWarmUps(deps, undefined)).toBe(6);
+    expect(counted()).toEqual({ 'sy-start-release': 1, 'sy-validate': 1, 'sy-deploy-member': 4 });
+    lambda.resetHistory();
+    // The three minutes after: none (an environment warmed every fourth minute stays).
+    for (const at of ['10:05', '10:06', '10:07']) {
+      now = new Date(`2026-12-04T${at}:00Z`);
+      expect(await reconcilerWarmUps(deps, undefined), at).toBe(0);
+    }
+    expect(sent()).toEqual([]);
+    // A one-member group waits: every function, deploy-member at the more of 4 and 2.
+    expect(await reconcilerWarmUps(deps, { largestGroup: 1 })).toBe(7);
+    expect(counted()).toEqual({
+      'sy-start-release': 1,
+      'sy-validate': 1,
+      'sy-deploy-member': 4,
+      'sy-notify': 1,
+    });
+    for (const call of lambda.commandCalls(InvokeCommand))
+      expect(call.args[0].input.InvocationType).toBe('Event');
   });
 
   it('reads the function names from WARM_UP_FUNCTIONS, name*N as N warm-ups; none when it is unset or empty', () => {
