@@ -101,8 +101,10 @@ export const functionTimeoutSeconds = (folder: FunctionFolder): number => longer
  * tick, releases running or not (functions/shared/keep-warm.ts). Cold, they were a second of a
  * release's lead from an idle account, and nothing sent at the push can warm them in time: the
  * push's own function is the first of them, and start-release's warm-ups start their inits as
- * the steps after Validate start theirs. Seven warm-ups a minute (and one deploy-member per group
- * member, held 100 ms): about 300,000 invocations a month, $0.06 of requests, under $0.5 in all.
+ * the steps after Validate start theirs. Between releases, eight warm-ups every fourth minute (and
+ * deploy-member once per member of the largest group and once more, held 100 ms): about 86,000
+ * invocations a month with no group, $0.02 of requests; while releases wait they go with every
+ * tick's round.
  */
 export const startChainFunctions: readonly FunctionFolder[] = [
   'start-release',

@@ -9,7 +9,7 @@ import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound, TargetsNotRegistered } from '../shared/errors.ts';
 import { healthSummary } from '../shared/health-text.ts';
-import { crashedTasksSince, failedMemberTasks } from '../shared/member-health.ts';
+import { CRASHED_STOP_CODES, failedMemberTasks } from '../shared/member-health.ts';
 import { percentile } from '../shared/probe.ts';
 import { settled } from '../shared/settled.ts';
 import { judgeMembers } from './members.ts';
@@ -41,16 +41,23 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     readAlarms(deps.cloudwatch, target.alarms),
     // The new colour's own crashes, whatever its targets read now: a colour whose tasks exit and
     // are replaced reads all healthy between two crashes (found when faster steps moved the check).
-    since ? crashedTasksSince(deps.ecs, cluster, toService, since) : Promise.resolve([]),
+    // Of its own rollout (a task another release's deployment started is not its doing: a release
+    // queued behind a crash-looping one, a rollback started while one deploys; found by review),
+    // and only a container that exited (CRASHED_STOP_CODES).
+    failedMemberTasks(
+      deps.ecs,
+      [{ member: toColour, cluster, service: toService }],
+      since,
+      CRASHED_STOP_CODES,
+    ),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
     judgeMembers(input.plan.members, deps, since),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  const crashes = settled(crashed);
-  if (crashes.length > 0)
-    throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${crashes.join('; ')}`);
+  const crashes = settled(crashed).get(toColour);
+  if (crashes) throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${crashes.join('; ')}`);
   const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input.plan, since, deps);
   const group = settled(members);
   const url = settled(probeUrl);

@@ -60,7 +60,9 @@ export const reconcilerWarmUps = (
   deps: KeepWarmDeps & WarmAlwaysDeps & { now: () => Date },
   whileWaiting: { largestGroup: number } | undefined,
 ): Promise<number> => {
-  const minute = Math.floor(deps.now().getTime() / 60_000);
+  // The tick's minute, rounded: a scheduled invocation that starts a few seconds late (or early)
+  // keeps its slot, where a floor could skip one and leave eight minutes between warm-ups (review).
+  const minute = Math.round(deps.now().getTime() / 60_000);
   if (!whileWaiting && minute % WARM_ALWAYS_EVERY_MINUTES !== 0) return Promise.resolve(0);
   const copies = copiesFor(deps.warmAlways, deps.warmAlways.length);
   if (whileWaiting)

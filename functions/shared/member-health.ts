@@ -11,11 +11,17 @@ import { describeServicesIn } from './ecs.ts';
 
 type Ecs = Pick<ECSClient, 'send'>;
 
-const FAILED_STOP_CODES = new Set(['EssentialContainerExited', 'TaskFailedToStart']);
+const FAILED_STOP_CODES: ReadonlySet<string> = new Set(['EssentialContainerExited', 'TaskFailedToStart']);
+/**
+ * Only a container that exited by itself: the application's own failure. A task that failed to start
+ * (an image pull or a network interface refused for a moment) may be ECS's passing trouble, which it
+ * retries: not counted against a colour whose targets all read healthy.
+ */
+export const CRASHED_STOP_CODES: ReadonlySet<string> = new Set(['EssentialContainerExited']);
 
 /** A task that stopped on its own, as a line for the audit trail; undefined for any other stop. */
-const failureOf = (t: Task): string | undefined => {
-  if (!FAILED_STOP_CODES.has(t.stopCode ?? '')) return undefined;
+const failureOf = (t: Task, codes: ReadonlySet<string> = FAILED_STOP_CODES): string | undefined => {
+  if (!codes.has(t.stopCode ?? '')) return undefined;
   const exit = t.containers?.find((c) => c.exitCode !== undefined)?.exitCode;
   return `task ${t.taskArn?.split('/').at(-1)} stopped: ${t.stopCode}${exit !== undefined ? ` (exit code ${exit})` : ''}${t.stoppedReason ? `: ${t.stoppedReason}` : ''}`;
 };
@@ -25,6 +31,25 @@ export interface MemberService {
   cluster: string;
   service: string;
 }
+
+/** A service's tasks stopping or stopped in the last hour, every page of ListTasks (100 a page). */
+const stoppedTasksOf = async (ecs: Ecs, cluster: string, serviceName: string): Promise<string[]> => {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(
+      new ListTasksCommand({
+        cluster,
+        serviceName,
+        desiredStatus: 'STOPPED',
+        ...(nextToken ? { nextToken } : {}),
+      }),
+    );
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
+};
 
 /**
  * For each service, a line per task of its PRIMARY deployment (the release's deployment of that
@@ -39,6 +64,8 @@ export const failedMemberTasks = async (
    * starts no deployment: the PRIMARY is the earlier release's, whose own crashes must not count.
    */
   since?: Date,
+  /** The stop codes that count (by default a container that exited, and a task that failed to start). */
+  stopCodes: ReadonlySet<string> = FAILED_STOP_CODES,
 ): Promise<Map<string, string[]>> => {
   const failures = new Map<string, string[]>();
   for (const [cluster, some] of Map.groupBy(services, (s) => s.cluster)) {
@@ -64,13 +91,14 @@ export const failedMemberTasks = async (
         const lines: string[] = failedRollout
           ? [`deployment FAILED: ${failedRollout.rolloutStateReason ?? 'no reason given'}`]
           : [];
-        const stopped = await ecs.send(
-          new ListTasksCommand({ cluster, serviceName: s.service, desiredStatus: 'STOPPED' }),
-        );
-        if ((stopped.taskArns ?? []).length > 0) {
-          const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: stopped.taskArns ?? [] }));
+        // Every page: a crash loop, or a large colour scaled down, stops more than 100 tasks an hour.
+        const stopped = await stoppedTasksOf(ecs, cluster, s.service);
+        for (let i = 0; i < stopped.length; i += 100) {
+          const tasks = await ecs.send(
+            new DescribeTasksCommand({ cluster, tasks: stopped.slice(i, i + 100) }),
+          );
           for (const t of tasks.tasks ?? []) {
-            const line = failureOf(t);
+            const line = failureOf(t, stopCodes);
             const recent = since === undefined || (t.createdAt?.getTime() ?? 0) >= since.getTime();
             if (line && ofRollout(t) && recent) lines.push(line);
           }
@@ -80,30 +108,6 @@ export const failedMemberTasks = async (
     );
   }
   return failures;
-};
-
-/**
- * A service's tasks created since `since` that stopped on its own, a line each: one ListTasks
- * (STOPPED), and DescribeTasks only when it lists any (the usual answer is none: one call). Without
- * the deployment's read of failedMemberTasks: `since` is when this execution started, and a task
- * of the service created since then is of its deployment, or of its scale-up on the same definition.
- */
-export const crashedTasksSince = async (
-  ecs: Ecs,
-  cluster: string,
-  service: string,
-  since: Date,
-): Promise<string[]> => {
-  const stopped = await ecs.send(
-    new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' }),
-  );
-  const arns = (stopped.taskArns ?? []).slice(0, 100);
-  if (arns.length === 0) return [];
-  const tasks = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
-  return (tasks.tasks ?? []).flatMap((t) => {
-    const line = failureOf(t);
-    return line && (t.createdAt?.getTime() ?? 0) >= since.getTime() ? [line] : [];
-  });
 };
 
 /**

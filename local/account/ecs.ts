@@ -504,7 +504,8 @@ export class EcsModel {
 
   /**
    * A service's tasks by desired status (ListTasks API reference): RUNNING lists those starting or
-   * running; STOPPED those stopping or stopped within the last hour. At most 100 per page.
+   * running; STOPPED those stopping or stopped within the last hour. `maxResults` per page (1-100,
+   * default 100), the rest behind `nextToken`.
    */
   ListTasks(input: {
     cluster?: string;
@@ -512,6 +513,7 @@ export class EcsModel {
     startedBy?: string;
     family?: string;
     nextToken?: string;
+    maxResults?: number;
     desiredStatus?: 'RUNNING' | 'STOPPED' | 'PENDING';
   }) {
     if (input.startedBy !== undefined) {
@@ -538,9 +540,17 @@ export class EcsModel {
             ...(service.stopped ?? []).filter((t) => (t.stoppedAt?.getTime() ?? 0) > hourAgo),
           ]
         : service.tasks.filter((t) => t.state === 'PROVISIONING' || t.state === 'RUNNING');
-    if (tasks.length > 100)
-      throw awsError('InvalidParameterException', 'the simulated ECS pages at most 100 tasks');
-    return { taskArns: tasks.map((t) => this.taskArn(service, t)) };
+    const pageSize = input.maxResults ?? 100;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100)
+      throw awsError('InvalidParameterException', 'maxResults must be between 1 and 100');
+    const from = input.nextToken === undefined ? 0 : Number(input.nextToken);
+    if (!Number.isInteger(from) || from < 0)
+      throw awsError('InvalidParameterException', `invalid nextToken: ${input.nextToken}`);
+    const page = tasks.slice(from, from + pageSize);
+    return {
+      taskArns: page.map((t) => this.taskArn(service, t)),
+      ...(from + pageSize < tasks.length ? { nextToken: String(from + pageSize) } : {}),
+    };
   }
 
   StopTask(input: Parameters<OneOffTasks['StopTask']>[0]) {

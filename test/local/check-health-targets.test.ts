@@ -73,6 +73,81 @@ describe('fewer targets registered than the colour runs', () => {
     expect(Date.parse(check[0]?.startedAt ?? '') - crashedAt).toBeGreaterThan(5 * 60_000);
   });
 
+  it('a good release queued behind a crash-looping one is not blamed for its crashes (found by review)', async () => {
+    // v3's execution starts while v2 is still judged, and waits on the lock: ECS goes on replacing
+    // v2's crashing tasks after v3's start. They are v2's deployment's, not v3's.
+    w = await startWorld({ faults: { crashAfterSeconds: { v2: 90 } } });
+    const t = w;
+    const green = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
+    if (!green) throw new Error('no green service');
+    t.rt.push('checkout-api', 'v2');
+    expect(
+      await t.rt.runUntil(() => green.tasks.filter((task) => task.state === 'RUNNING').length === 4, 600),
+    ).toBe(true);
+    t.rt.push('checkout-api', 'v3');
+    await t.rt.settle();
+    const of = (tag: string) =>
+      t.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', tag)));
+    expect((await of('v2'))?.outcome).toBe('Aborted');
+    expect((await of('v3'))?.outcome).toBe('Promoted');
+    // v2's tasks did stop after v3's execution started (else this would test nothing).
+    const v3Started =
+      t.rt
+        .executions()
+        .find((e) => e.name === releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v3')))
+        ?.startDate?.getTime() ?? Infinity;
+    expect(
+      (green.stopped ?? []).some(
+        (task) => task.stopCode === 'EssentialContainerExited' && task.createdAt.getTime() > v3Started,
+      ),
+    ).toBe(true);
+  });
+
+  it.each(['wait', 'abort'] as const)(
+    'a rollback (ifRunning %s) started while a crash-looping release deploys is not failed by its crashes (found by review)',
+    async (ifRunning) => {
+      w = await startWorld({ faults: { crashAfterSeconds: { v3: 90 } } });
+      const t = w;
+      t.rt.push('checkout-api', 'v2');
+      await t.rt.settle();
+      const blue = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
+      if (!blue) throw new Error('no blue service');
+      t.rt.push('checkout-api', 'v3');
+      expect(
+        await t.rt.runUntil(() => blue.tasks.filter((task) => task.state === 'RUNNING').length === 4, 900),
+      ).toBe(true);
+      const id = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2', ifRunning });
+      await t.rt.settle();
+      expect((await t.rt.release(id))?.outcome).toBe('RolledBack');
+    },
+  );
+
+  it('a colour with more than 100 tasks stopped in the last hour is still checked: every page is read (found by review)', async () => {
+    w = await startWorld();
+    const t = w;
+    const { ecs } = t.rt.account;
+    const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
+    const model = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`)?.tasks[0];
+    if (!green || !model) throw new Error('no services');
+    // A large colour scaled down ten minutes ago: 120 tasks stopped by the scheduler.
+    green.stopped = Array.from({ length: 120 }, (_, i) => ({
+      ...model,
+      id: `ffff${i.toString(16).padStart(28, '0')}`,
+      state: 'STOPPED' as const,
+      stopCode: 'ServiceSchedulerInitiated',
+      stoppedReason: 'Scaling activity initiated by (deployment)',
+      createdAt: new Date(Date.now() - 3 * 3600_000),
+      stoppedAt: new Date(Date.now() - 10 * 60_000),
+      exitCode: 0,
+    }));
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    const r = await t.rt.release(releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2')));
+    expect(r?.outcome).toBe('Promoted');
+    const listed = t.rt.account.callLog.filter((c) => c.call === 'ECS.ListTasks' && c.by === 'check-health');
+    expect(listed.length).toBeGreaterThanOrEqual(2);
+  });
+
   it('a rollback is not failed by a crash of its colour from before it started (found by review)', async () => {
     w = await startWorld();
     const t = w;

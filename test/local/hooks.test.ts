@@ -400,7 +400,10 @@ describe('Lambda hooks', () => {
         name,
       ).toHaveLength(1);
     expect(environments.peakConcurrency).toBe(1);
-    expect(environments.concurrency).toBe(0);
+    // Every environment given back: none leaked. (Between releases the reconciler's warm-ups come
+    // and go every fourth minute, and at one concurrent execution they queue behind each other: so
+    // at a quiet moment, not at any instant.)
+    expect(await rt.runUntil(() => environments.concurrency === 0, 600)).toBe(true);
     // The users' functions' cold starts are not counted as Switchyard's.
     expect([...environments.coldStartsBy.keys()].filter((f) => f.startsWith('hook:'))).toEqual([]);
   });

@@ -491,14 +491,18 @@ describe('deploy-inactive-colour and waits', () => {
       // A tick that resumed a wait sends none: the steps after it run on the last tick's warm ones.
       warmed: 0,
     });
+    // No release waits: only the functions of a release's first second are kept warm, every fourth
+    // minute. This tick is at one (the world starts at 09:00); a minute on, none are sent.
+    expect(Math.round(Date.now() / 60_000) % 4).toBe(0);
     expect(await w.rt.until(reconcile(w.deps))).toEqual({
       checked: 0,
       resumed: 0,
       recovered: 0,
       soaksJudged: 0,
-      // No release waits: only the functions of a release's first second are kept warm.
       warmed: startChainFunctions.length,
     });
+    await w.rt.wait(60);
+    expect((await w.rt.until(reconcile(w.deps))).warmed).toBe(0);
   });
 
   it('fails a snapshot wait when the snapshot failed', async () => {
