@@ -676,7 +676,7 @@ export class SwitchyardStack extends Stack {
         'plan-rollback',
         // Recovery checks the colour it puts traffic back on.
         'recover-execution',
-        // A colour short of registered targets is judged by its stopped tasks (check-health/run.ts).
+        // Every check reads the new colour's deployment, to judge its stopped tasks (check-health/run.ts).
         'check-health',
       ],
       ['ecs:DescribeServices'],

@@ -1,6 +1,7 @@
 import {
   DescribeServicesCommand,
   type ECSClient,
+  ListTasksCommand,
   type Service,
   UpdateServiceCommand,
 } from '@aws-sdk/client-ecs';
@@ -118,6 +119,29 @@ export const stabilityOn = (
     state: 'pending',
     detail: `${running}/${desired} tasks running, rollout ${primary.rolloutState ?? 'unknown'}`,
   };
+};
+
+/**
+ * A service's task ARNs by desired status (RUNNING: starting or running; STOPPED: stopping, or
+ * stopped within the hour ECS keeps them), every page of ListTasks: a crash loop, or a large colour
+ * scaled down, stops more than a page (100) in an hour.
+ */
+export const serviceTasks = async (
+  ecs: Ecs,
+  cluster: string,
+  serviceName: string,
+  desiredStatus: 'RUNNING' | 'STOPPED',
+): Promise<string[]> => {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(
+      new ListTasksCommand({ cluster, serviceName, desiredStatus, ...(nextToken ? { nextToken } : {}) }),
+    );
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
 };
 
 /** Describes services of one cluster, 10 per call (DescribeServices' limit); missing and INACTIVE ones are left out. */

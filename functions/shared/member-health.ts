@@ -5,9 +5,9 @@
  * reference, Deployment.failedTasks), so a worker that starts and then fails on real work shows only
  * in its stopped tasks: `EssentialContainerExited` (its process exited) or `TaskFailedToStart`.
  */
-import { DescribeTasksCommand, type ECSClient, ListTasksCommand, type Task } from '@aws-sdk/client-ecs';
+import { DescribeTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
 
-import { describeServicesIn } from './ecs.ts';
+import { describeServicesIn, serviceTasks } from './ecs.ts';
 
 type Ecs = Pick<ECSClient, 'send'>;
 
@@ -31,25 +31,6 @@ export interface MemberService {
   cluster: string;
   service: string;
 }
-
-/** A service's tasks stopping or stopped in the last hour, every page of ListTasks (100 a page). */
-const stoppedTasksOf = async (ecs: Ecs, cluster: string, serviceName: string): Promise<string[]> => {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(
-      new ListTasksCommand({
-        cluster,
-        serviceName,
-        desiredStatus: 'STOPPED',
-        ...(nextToken ? { nextToken } : {}),
-      }),
-    );
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
-};
 
 /**
  * For each service, a line per task of its PRIMARY deployment (the release's deployment of that
@@ -92,7 +73,7 @@ export const failedMemberTasks = async (
           ? [`deployment FAILED: ${failedRollout.rolloutStateReason ?? 'no reason given'}`]
           : [];
         // Every page: a crash loop, or a large colour scaled down, stops more than 100 tasks an hour.
-        const stopped = await stoppedTasksOf(ecs, cluster, s.service);
+        const stopped = await serviceTasks(ecs, cluster, s.service, 'STOPPED');
         for (let i = 0; i < stopped.length; i += 100) {
           const tasks = await ecs.send(
             new DescribeTasksCommand({ cluster, tasks: stopped.slice(i, i + 100) }),

@@ -5,7 +5,7 @@
  */
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECSClient } from '@aws-sdk/client-ecs';
-import { DescribeServicesCommand, DescribeTasksCommand, ListTasksCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTasksCommand } from '@aws-sdk/client-ecs';
 import {
   type Action,
   DescribeTargetHealthCommand,
@@ -21,7 +21,7 @@ import { describeFiring, readAlarms } from './alarms.ts';
 import { checksAt, When } from './analysis/config.ts';
 import { analyse, describeFailures } from './analysis/index.ts';
 import type { TargetsFile } from './config.ts';
-import { mayNotShowYet, stabilityOn } from './ecs.ts';
+import { mayNotShowYet, serviceTasks, stabilityOn } from './ecs.ts';
 import { classifyError, isRetryable } from './errors.ts';
 import { logger } from './logger.ts';
 import {
@@ -286,16 +286,21 @@ export const drainedCheck = async (
   /** Only that no task it is stopping is still exiting (its running tasks may stay). */
   stoppingOnly = false,
 ): Promise<WaitCheck> => {
-  const [running, stopping] = await Promise.all([
-    aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING' })),
-    aws.ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'STOPPED' })),
+  // Every page of each (found by review: ECS lists in no promised order, so a task still stopping
+  // may be on a later page of a crash loop's hour of stopped tasks).
+  const [running, arns] = await Promise.all([
+    serviceTasks(aws.ecs, cluster, service, 'RUNNING'),
+    serviceTasks(aws.ecs, cluster, service, 'STOPPED'),
   ]);
-  if (!stoppingOnly && (running.taskArns ?? []).length > 0)
-    return { state: 'pending', detail: `${service} still runs ${running.taskArns?.length} task(s)` };
-  const arns = stopping.taskArns ?? [];
+  if (!stoppingOnly && running.length > 0)
+    return { state: 'pending', detail: `${service} still runs ${running.length} task(s)` };
   if (arns.length === 0) return { state: 'done', output: { service, drainedAt: aws.now().toISOString() } };
-  const out = await aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns }));
-  const alive = (out.tasks ?? []).filter((t) => t.lastStatus !== 'STOPPED');
+  const described = [];
+  for (let i = 0; i < arns.length; i += 100) {
+    const out = await aws.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
+    described.push(...(out.tasks ?? []));
+  }
+  const alive = described.filter((t) => t.lastStatus !== 'STOPPED');
   return alive.length > 0
     ? {
         state: 'pending',

@@ -482,6 +482,8 @@ export class EcsModel {
 
   /** One-off tasks (ecs-tasks.ts) and services' tasks, at most 100 per call. */
   DescribeTasks(input: Parameters<OneOffTasks['DescribeTasks']>[0]) {
+    if (input.tasks.length > 100)
+      throw awsError('InvalidParameterException', 'tasks can have at most 100 items');
     const own = new Map<string, ReturnType<EcsModel['describeTask']>>();
     const clusterName = this.clusterName(input.cluster ?? 'default');
     for (const service of this.services.values()) {
