@@ -16,6 +16,25 @@ afterEach(async () => {
   w = undefined;
 });
 
+/**
+ * Pushes v2 and, once its four green tasks run, stops one of them with `stopCode` (its container
+ * exited with code 1, for EssentialContainerExited): ECS replaces it. Returns the task and when.
+ */
+const pushAndStopOneGreenTask = async (t: TestWorld, stopCode: string, reason: string) => {
+  const { ecs } = t.rt.account;
+  const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
+  if (!green) throw new Error('no green service');
+  t.rt.push('checkout-api', 'v2');
+  const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
+  expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
+  const victim = running()[0];
+  if (!victim) throw new Error('no running green task');
+  if (stopCode === 'EssentialContainerExited') victim.exitCode = 1;
+  const at = Date.now();
+  (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(green, victim, stopCode, reason);
+  return { green, victim, at };
+};
+
 describe('fewer targets registered than the colour runs', () => {
   it.each([60, 120, 200])(
     'a green whose tasks exit %i s after starting never takes traffic: its stopped tasks fail CheckHealth',
@@ -39,19 +58,8 @@ describe('fewer targets registered than the colour runs', () => {
     // read beside the targets now, whatever the targets read.
     w = await startWorld();
     const t = w;
-    const { ecs } = t.rt.account;
-    const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
-    if (!green) throw new Error('no green service');
-    t.rt.push('checkout-api', 'v2');
-    const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
-    expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
-    const victim = running()[0];
-    if (!victim) throw new Error('no running green task');
-    victim.exitCode = 1;
-    const crashedAt = Date.now();
-    (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
-      green,
-      victim,
+    const { victim, at: crashedAt } = await pushAndStopOneGreenTask(
+      t,
       'EssentialContainerExited',
       'Essential container in task exited',
     );
@@ -148,16 +156,9 @@ describe('fewer targets registered than the colour runs', () => {
       stoppedAt: new Date(Date.now() - 10 * 60_000),
       exitCode: 0,
     }));
-    t.rt.push('checkout-api', 'v2');
     // One of v2's tasks crashes once it runs: its stop is listed after the 120 older ones.
-    const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
-    expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
-    const victim = running()[0];
-    if (!victim) throw new Error('no running green task');
-    victim.exitCode = 1;
-    (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
-      green,
-      victim,
+    const { victim } = await pushAndStopOneGreenTask(
+      t,
       'EssentialContainerExited',
       'Essential container in task exited',
     );
@@ -172,17 +173,8 @@ describe('fewer targets registered than the colour runs', () => {
   it('a task that failed to start, replaced and healthy since, does not fail the check: ECS retries that, and the targets say the colour serves', async () => {
     w = await startWorld();
     const t = w;
-    const { ecs } = t.rt.account;
-    const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
-    if (!green) throw new Error('no green service');
-    t.rt.push('checkout-api', 'v2');
-    const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
-    expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
-    const victim = running()[0];
-    if (!victim) throw new Error('no running green task');
-    (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
-      green,
-      victim,
+    const { green, victim } = await pushAndStopOneGreenTask(
+      t,
       'TaskFailedToStart',
       'CannotPullContainerError: pull access denied (a moment)',
     );
