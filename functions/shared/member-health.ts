@@ -50,13 +50,18 @@ export const failedMemberTasks = async (
 ): Promise<Map<string, string[]>> => {
   const failures = new Map<string, string[]>();
   for (const [cluster, some] of Map.groupBy(services, (s) => s.cluster)) {
-    const described = await describeServicesIn(
-      ecs,
-      cluster,
-      some.map((s) => s.service),
-    );
+    // The deployments and the stopped tasks side by side: on every CheckHealth's way to traffic.
+    // Every page of the tasks: a crash loop, or a large colour scaled down, stops more than 100 an hour.
+    const [described, stoppedOf] = await Promise.all([
+      describeServicesIn(
+        ecs,
+        cluster,
+        some.map((s) => s.service),
+      ),
+      Promise.all(some.map((s) => serviceTasks(ecs, cluster, s.service, 'STOPPED'))),
+    ]);
     await Promise.all(
-      some.map(async (s) => {
+      some.map(async (s, index) => {
         const service = described.find((x) => x.serviceName === s.service);
         const primary = service?.deployments?.find((d) => d.status === 'PRIMARY');
         // A task of the release's rollout was started by its deployment (a service task's startedBy
@@ -72,8 +77,7 @@ export const failedMemberTasks = async (
         const lines: string[] = failedRollout
           ? [`deployment FAILED: ${failedRollout.rolloutStateReason ?? 'no reason given'}`]
           : [];
-        // Every page: a crash loop, or a large colour scaled down, stops more than 100 tasks an hour.
-        const stopped = await serviceTasks(ecs, cluster, s.service, 'STOPPED');
+        const stopped = stoppedOf[index] ?? [];
         for (let i = 0; i < stopped.length; i += 100) {
           const tasks = await ecs.send(
             new DescribeTasksCommand({ cluster, tasks: stopped.slice(i, i + 100) }),
