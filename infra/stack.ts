@@ -250,7 +250,7 @@ export class SwitchyardStack extends Stack {
         warmUpList(largestGroup, (f) => this.functions[f].functionName),
       );
     }
-    // And on every tick, releases running or not, a release's first functions: those not kept warm
+    // And between releases too, a release's first functions (keep-warm.ts): those not kept warm
     // above (start-release, which is no step, and acquire-lock) are granted here.
     this.functions.reconciler.addToRolePolicy(
       new PolicyStatement({

@@ -97,8 +97,8 @@ export const functionTimeoutSeconds = (folder: FunctionFolder): number => longer
 /**
  * The functions a release runs in its first second, from its push to its first wait: start-release,
  * AcquireLock, Validate, then the deployment and the snapshot (or, before hooks, the revision's
- * registration) and the wait on them. The reconciler keeps one environment of each warm on every
- * tick, releases running or not (functions/shared/keep-warm.ts). Cold, they were a second of a
+ * registration) and the wait on them. The reconciler keeps one environment of each warm, releases
+ * running or not (functions/shared/keep-warm.ts, reconcilerWarmUps). Cold, they were a second of a
  * release's lead from an idle account, and nothing sent at the push can warm them in time: the
  * push's own function is the first of them, and start-release's warm-ups start their inits as
  * the steps after Validate start theirs. Between releases, eight warm-ups every fourth minute (and

@@ -40,8 +40,8 @@ export const run = async (deps: Deps): Promise<Output> => {
   // warmed, and a warm-up landing then (Lambda's queue delays it a moment) would hold one of them,
   // so the step started cold (found in the hooks release's trace: ShiftTraffic, after a hook the
   // tick found finished). The next tick warms again, well inside an idle environment's life.
-  // A release's first functions are warmed on the other ticks too, releases running or not, so
-  // that a push finds them started.
+  // A release's first functions are warmed between releases too (every fourth minute), so that a
+  // push finds them started.
   const warmed =
     checks.resumed > 0
       ? 0

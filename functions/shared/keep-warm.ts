@@ -37,7 +37,7 @@ export interface KeepWarmDeps {
   warmUpFunctions: readonly string[];
 }
 
-/** The reconciler's: the functions it warms on every tick, releases running or not (env WARM_ALWAYS_FUNCTIONS). */
+/** The reconciler's: the functions it keeps warm between releases too (env WARM_ALWAYS_FUNCTIONS). */
 export interface WarmAlwaysDeps {
   warmAlways: readonly string[];
 }
@@ -64,6 +64,7 @@ export const reconcilerWarmUps = (
   // keeps its slot, where a floor could skip one and leave eight minutes between warm-ups (review).
   const minute = Math.round(deps.now().getTime() / 60_000);
   if (!whileWaiting && minute % WARM_ALWAYS_EVERY_MINUTES !== 0) return Promise.resolve(0);
+  // As often as listed (no group caps them: a group's push may come at any moment).
   const copies = copiesFor(deps.warmAlways, deps.warmAlways.length);
   if (whileWaiting)
     for (const [name, n] of copiesFor(deps.warmUpFunctions, whileWaiting.largestGroup))
