@@ -204,6 +204,15 @@ export class SwitchyardStack extends Stack {
       `${id}.targets.json`,
     );
     writeFileSync(targetsFile, validatedTargetsDocument(props.targets));
+    // Lambda's asynchronous queue for each function: retries, dead letters and maximum age (definitions.ts).
+    const asyncQueue = (folder: FunctionFolder) => {
+      const queue = asyncInvokeConfig(folder);
+      return {
+        deadLetterQueue: queue.deadLetters ? deadLetters : undefined,
+        maxEventAge: Duration.seconds(queue.maxEventAgeSeconds),
+        retryAttempts: queue.retryAttempts,
+      };
+    };
     this.functions = Object.fromEntries(
       folders.map((folder) => [
         folder,
@@ -212,10 +221,7 @@ export class SwitchyardStack extends Stack {
           targetsFile,
           environment,
           timeout: Duration.seconds(functionTimeoutSeconds(folder)),
-          // Lambda's asynchronous queue: retries, dead letters and maximum age (definitions.ts).
-          deadLetterQueue: asyncInvokeConfig(folder).deadLetters ? deadLetters : undefined,
-          maxEventAge: Duration.seconds(asyncInvokeConfig(folder).maxEventAgeSeconds),
-          retryAttempts: asyncInvokeConfig(folder).retryAttempts,
+          ...asyncQueue(folder),
           network: network && networkFunctions.includes(folder) ? network : undefined,
         }),
       ]),
@@ -235,8 +241,10 @@ export class SwitchyardStack extends Stack {
     }
     this.grantAwsAccess(props.targets, stateMachineArn, rollbackArn);
     // The reconciler and start-release keep the release functions warm while releases run
-    // (functions/shared/keep-warm.ts): an asynchronous Invoke of each, unqualified, by name.
-    const keptWarm = keptWarmFunctions().map((folder) => this.functions[folder]);
+    // (functions/shared/keep-warm.ts): an Invoke of each, unqualified, by name (the reconciler's
+    // through Lambda's queue, start-release's synchronous).
+    const keptWarmFolders = keptWarmFunctions();
+    const keptWarm = keptWarmFolders.map((folder) => this.functions[folder]);
     const largestGroup = Math.max(0, ...targets.map((t) => t.group.length));
     for (const folder of ['reconciler', 'start-release'] as const) {
       this.functions[folder].addToRolePolicy(
@@ -256,7 +264,7 @@ export class SwitchyardStack extends Stack {
       new PolicyStatement({
         actions: ['lambda:InvokeFunction'],
         resources: startChainFunctions
-          .filter((folder) => !keptWarmFunctions().includes(folder))
+          .filter((folder) => !keptWarmFolders.includes(folder))
           .map((folder) => this.functions[folder].functionArn),
       }),
     );
@@ -1226,7 +1234,7 @@ export class SwitchyardStack extends Stack {
     // Task ids are only known at run time: hooks' one-off tasks (RunHook stops, RecordHook and the
     // waits describe them) and a group's service tasks (a singleton's colour draining, a member's
     // tasks that stopped on their own), in the targets' own clusters only.
-    // CheckHealth reads a colour's stopped tasks in every target's cluster (a colour short of targets).
+    // CheckHealth reads the new colour's stopped tasks in every target's cluster, on every check.
     const taskClusters = new Set(targetsFile.targets.map((t) => t.ecs.cluster));
     for (const cluster of taskClusters)
       ack(

@@ -102,7 +102,8 @@ export const functionTimeoutSeconds = (folder: FunctionFolder): number => longer
  * release's lead from an idle account, and nothing sent at the push can warm them in time: the
  * push's own function is the first of them, and start-release's warm-ups start their inits as
  * the steps after Validate start theirs. Between releases, eight warm-ups every fourth minute (and
- * deploy-member once per member of the largest group and once more, held 100 ms): about 86,000
+ * deploy-member and register-wait once per member of the largest group and once more, held 100 ms,
+ * as they run for each member): about 86,000
  * invocations a month with no group, $0.02 of requests; while releases wait they go with every
  * tick's round.
  */
@@ -117,15 +118,9 @@ export const startChainFunctions: readonly FunctionFolder[] = [
   'register-wait',
 ];
 
-/** `WARM_ALWAYS_FUNCTIONS` (the reconciler's): startChainFunctions by `nameOf`, deploy-member once per member of the largest group and once more. */
+/** `WARM_ALWAYS_FUNCTIONS` (the reconciler's): startChainFunctions, in the form of warmList. */
 export const warmAlwaysList = (largestGroup: number, nameOf: (folder: FunctionFolder) => string): string =>
-  startChainFunctions
-    .map((folder) =>
-      folder === 'deploy-member' && largestGroup > 0
-        ? `${nameOf(folder)}*${largestGroup + 1}`
-        : nameOf(folder),
-    )
-    .join(',');
+  warmList(startChainFunctions, largestGroup, nameOf);
 
 /**
  * The functions the reconciler and start-release keep warm while releases run (functions/shared/
@@ -159,12 +154,21 @@ const perMemberFunctions: readonly FunctionFolder[] = [
   'wait-resume',
 ];
 
-/**
- * `WARM_UP_FUNCTIONS` (keep-warm.ts): each kept-warm function by `nameOf`, with `*N` where N
- * environments are to be kept: the per-member functions, when the largest group has members.
- */
+/** `WARM_UP_FUNCTIONS` (keep-warm.ts): keptWarmFunctions, in the form of warmList. */
 export const warmUpList = (largestGroup: number, nameOf: (folder: FunctionFolder) => string): string =>
-  keptWarmFunctions()
+  warmList(keptWarmFunctions(), largestGroup, nameOf);
+
+/**
+ * A warm-up list (keep-warm.ts warmUpFunctionsFrom): each function by `nameOf`, with `*N` where N
+ * environments are to be kept: the per-member functions, one per member of the largest group and
+ * one more, when it has members.
+ */
+const warmList = (
+  folders: readonly FunctionFolder[],
+  largestGroup: number,
+  nameOf: (folder: FunctionFolder) => string,
+): string =>
+  folders
     .map((folder) =>
       largestGroup > 0 && perMemberFunctions.includes(folder)
         ? `${nameOf(folder)}*${largestGroup + 1}`

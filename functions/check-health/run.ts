@@ -37,6 +37,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // Tasks created before this execution started are not its doing (member-health.ts).
   const since = input.executionStartedAt ? new Date(input.executionStartedAt) : undefined;
   const { cluster, toService, toColour } = input.plan;
+  const newColour = [{ member: toColour, cluster, service: toService }];
   const [alarms, crashed, health, members, probeUrl] = await Promise.allSettled([
     readAlarms(deps.cloudwatch, target.alarms),
     // The new colour's own crashes, whatever its targets read now: a colour whose tasks exit and
@@ -44,21 +45,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // Of its own rollout (a task another release's deployment started is not its doing: a release
     // queued behind a crash-looping one, a rollback started while one deploys; found by review),
     // and only a container that exited (CRASHED_STOP_CODES).
-    failedMemberTasks(
-      deps.ecs,
-      [{ member: toColour, cluster, service: toService }],
-      since,
-      CRASHED_STOP_CODES,
-    ),
+    failedMemberTasks(deps.ecs, newColour, since, CRASHED_STOP_CODES),
     deps.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn })),
     judgeMembers(input.plan.members, deps, since),
     listenerArn ? probeUrlOf(target, listenerArn, groupArn, deps) : Promise.resolve(undefined),
   ]);
   const { firing } = settled(alarms);
   if (firing.length > 0) throw new HealthCheckFailed(`before any traffic moved: ${describeFiring(firing)}`);
-  const crashes = settled(crashed).get(toColour);
-  if (crashes) throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${crashes.join('; ')}`);
-  const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input.plan, since, deps);
+  failOnStopped(toColour, settled(crashed));
+  const healthy = await judgePrimary(settled(health).TargetHealthDescriptions ?? [], input.plan, () =>
+    failedMemberTasks(deps.ecs, newColour, since),
+  );
   const group = settled(members);
   const url = settled(probeUrl);
   const result = url
@@ -77,23 +74,22 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
 const judgePrimary = async (
   descriptions: TargetHealthDescription[],
   plan: Input['plan'],
-  since: Date | undefined,
-  deps: Deps,
+  /** Its stopped tasks, every stop code that counts (a task that failed to start too). */
+  stoppedTasks: () => Promise<Map<string, string[]>>,
 ): Promise<number> => {
   try {
     return judgeTargets(descriptions, plan.desiredCount, plan.toColour);
   } catch (error) {
     if (!(error instanceof TargetsNotRegistered)) throw error;
-    const { cluster, toService, toColour } = plan;
-    const failures = await failedMemberTasks(
-      deps.ecs,
-      [{ member: toColour, cluster, service: toService }],
-      since,
-    );
-    const lines = failures.get(toColour);
-    if (lines) throw new HealthCheckFailed(`before any traffic moved: ${toColour}: ${lines.join('; ')}`);
+    failOnStopped(plan.toColour, await stoppedTasks());
     throw error;
   }
+};
+
+/** A new colour with tasks of its own that stopped on their own fails the check, naming them. */
+const failOnStopped = (colour: string, failures: Map<string, string[]>) => {
+  const lines = failures.get(colour);
+  if (lines) throw new HealthCheckFailed(`before any traffic moved: ${colour}: ${lines.join('; ')}`);
 };
 
 /** The URL that reaches the new colour through the test listener (which must forward only to it). */

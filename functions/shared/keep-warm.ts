@@ -65,9 +65,9 @@ export const reconcilerWarmUps = (
   const minute = Math.round(deps.now().getTime() / 60_000);
   if (!whileWaiting && minute % WARM_ALWAYS_EVERY_MINUTES !== 0) return Promise.resolve(0);
   // As often as listed (no group caps them: a group's push may come at any moment).
-  const copies = copiesFor(deps.warmAlways, deps.warmAlways.length);
+  const copies = copiesFor(deps.warmAlways, Number.POSITIVE_INFINITY);
   if (whileWaiting)
-    for (const [name, n] of copiesFor(deps.warmUpFunctions, whileWaiting.largestGroup))
+    for (const [name, n] of copiesFor(deps.warmUpFunctions, whileWaiting.largestGroup + 1))
       copies.set(name, Math.max(n, copies.get(name) ?? 0));
   return sendWarmUps(deps.lambda, copies, 'Event');
 };
@@ -125,12 +125,12 @@ export const keepWarm = (
   deps: KeepWarmDeps,
   largestGroup: number,
   invocation: WarmUpInvocation,
-): Promise<number> => sendWarmUps(deps.lambda, copiesFor(deps.warmUpFunctions, largestGroup), invocation);
+): Promise<number> => sendWarmUps(deps.lambda, copiesFor(deps.warmUpFunctions, largestGroup + 1), invocation);
 
-/** How many warm-ups each function of `list` gets: as often as listed, at most `largestGroup` + 1. */
-const copiesFor = (list: readonly string[], largestGroup: number): Map<string, number> => {
+/** How many warm-ups each function of `list` gets: as often as listed, at most `maxCopies`. */
+const copiesFor = (list: readonly string[], maxCopies: number): Map<string, number> => {
   const copies = new Map<string, number>();
-  for (const name of list) copies.set(name, Math.min((copies.get(name) ?? 0) + 1, largestGroup + 1));
+  for (const name of list) copies.set(name, Math.min((copies.get(name) ?? 0) + 1, maxCopies));
   return copies;
 };
 

@@ -16,14 +16,28 @@ afterEach(async () => {
   w = undefined;
 });
 
+/** checkout-api's service of `colour` in the simulated ECS. */
+const serviceOf = (t: TestWorld, colour: 'blue' | 'green') => {
+  const service = t.rt.account.ecs.services.get(
+    `${t.checkout.ecs.cluster}/${t.checkout.ecs.services[colour]}`,
+  );
+  if (!service) throw new Error(`no ${colour} service`);
+  return service;
+};
+
+/** Whether one of the service's tasks created after `at` exited by itself (a test's own premise). */
+const crashedAfter = (service: ReturnType<typeof serviceOf>, at: number) =>
+  (service.stopped ?? []).some(
+    (task) => task.stopCode === 'EssentialContainerExited' && task.createdAt.getTime() > at,
+  );
+
 /**
  * Pushes v2 and, once its four green tasks run, stops one of them with `stopCode` (its container
  * exited with code 1, for EssentialContainerExited): ECS replaces it. Returns the task and when.
  */
 const pushAndStopOneGreenTask = async (t: TestWorld, stopCode: string, reason: string) => {
   const { ecs } = t.rt.account;
-  const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
-  if (!green) throw new Error('no green service');
+  const green = serviceOf(t, 'green');
   t.rt.push('checkout-api', 'v2');
   const running = () => green.tasks.filter((task) => task.state === 'RUNNING');
   expect(await t.rt.runUntil(() => running().length === 4, 600)).toBe(true);
@@ -86,8 +100,7 @@ describe('fewer targets registered than the colour runs', () => {
     // v2's crashing tasks after v3's start. They are v2's deployment's, not v3's.
     w = await startWorld({ faults: { crashAfterSeconds: { v2: 90 } } });
     const t = w;
-    const green = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
-    if (!green) throw new Error('no green service');
+    const green = serviceOf(t, 'green');
     t.rt.push('checkout-api', 'v2');
     expect(
       await t.rt.runUntil(() => green.tasks.filter((task) => task.state === 'RUNNING').length === 4, 600),
@@ -104,11 +117,7 @@ describe('fewer targets registered than the colour runs', () => {
         .executions()
         .find((e) => e.name === releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v3')))
         ?.startDate?.getTime() ?? Infinity;
-    expect(
-      (green.stopped ?? []).some(
-        (task) => task.stopCode === 'EssentialContainerExited' && task.createdAt.getTime() > v3Started,
-      ),
-    ).toBe(true);
+    expect(crashedAfter(green, v3Started)).toBe(true);
   });
 
   it.each(['wait'] as const)(
@@ -118,8 +127,7 @@ describe('fewer targets registered than the colour runs', () => {
       const t = w;
       t.rt.push('checkout-api', 'v2');
       await t.rt.settle();
-      const blue = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
-      if (!blue) throw new Error('no blue service');
+      const blue = serviceOf(t, 'blue');
       t.rt.push('checkout-api', 'v3');
       expect(
         await t.rt.runUntil(() => blue.tasks.filter((task) => task.state === 'RUNNING').length === 4, 900),
@@ -129,22 +137,16 @@ describe('fewer targets registered than the colour runs', () => {
       await t.rt.settle();
       expect((await t.rt.release(id))?.outcome).toBe('RolledBack');
       // v3's tasks did crash after the rollback started (else this would test nothing).
-      expect(
-        (blue.stopped ?? []).some(
-          (task) =>
-            task.stopCode === 'EssentialContainerExited' && task.createdAt.getTime() > rollbackStarted,
-        ),
-      ).toBe(true);
+      expect(crashedAfter(blue, rollbackStarted)).toBe(true);
     },
   );
 
   it('a colour with more than 100 tasks stopped in the last hour is still checked: a crash on the second page fails it (found by review)', async () => {
     w = await startWorld();
     const t = w;
-    const { ecs } = t.rt.account;
-    const green = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.green}`);
-    const model = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`)?.tasks[0];
-    if (!green || !model) throw new Error('no services');
+    const green = serviceOf(t, 'green');
+    const model = serviceOf(t, 'blue').tasks[0];
+    if (!model) throw new Error('no blue task');
     // A large colour scaled down ten minutes ago: 120 tasks stopped by the scheduler.
     green.stopped = Array.from({ length: 120 }, (_, i) => ({
       ...model,
@@ -190,10 +192,10 @@ describe('fewer targets registered than the colour runs', () => {
     w = await startWorld();
     const t = w;
     const { ecs } = t.rt.account;
-    const blue = ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
+    const blue = serviceOf(t, 'blue');
     // One of blue's v1 tasks exits while blue is live (ECS replaces it): not the rollback's doing.
-    const victim = blue?.tasks.find((task) => task.state === 'RUNNING');
-    if (!blue || !victim) throw new Error('no running blue task');
+    const victim = blue.tasks.find((task) => task.state === 'RUNNING');
+    if (!victim) throw new Error('no running blue task');
     victim.exitCode = 137;
     (ecs as unknown as { stop: (...a: unknown[]) => void }).stop(
       blue,
@@ -234,8 +236,7 @@ describe('fewer targets registered than the colour runs', () => {
     await t.rt.settle();
     await t.rt.drain();
     // blue's service no longer registers its tasks in its target group (its load balancer points elsewhere).
-    const blue = t.rt.account.ecs.services.get(`${t.checkout.ecs.cluster}/${t.checkout.ecs.services.blue}`);
-    if (!blue) throw new Error('no blue service');
+    const blue = serviceOf(t, 'blue');
     blue.targetGroupArn = undefined;
     const started = Date.now();
     const id = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
