@@ -5,6 +5,7 @@ import { HookFailed, RollbackRequested, TransientError } from '../shared/errors.
 import { haltReason } from '../shared/halt.ts';
 import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from '../shared/hooks.ts';
 import { awaitEarlierHooks } from '../shared/migrations.ts';
+import { settled } from '../shared/settled.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
@@ -16,16 +17,21 @@ type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now'>;
  */
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { hook } = input;
-  const halted = haltReason(await deps.store.getRelease(input.releaseId));
-  if (halted) throw new RollbackRequested(`${halted}; hook ${hook.name} not started`);
   // Validate waited for an earlier release's migration before the snapshot; this catches one whose
-  // RunTask landed later (a stopped release's Lambda runs on).
-  if (hook.migration)
-    await awaitEarlierHooks(
-      deps,
-      { cluster: hook.cluster, target: input.target, releaseId: input.releaseId },
-      `hook ${hook.name} is a migration and was not started`,
-    );
+  // RunTask landed later (a stopped release's Lambda runs on). Read beside the halt, judged after it.
+  const [release, earlierHooks] = await Promise.allSettled([
+    deps.store.getRelease(input.releaseId),
+    hook.migration
+      ? awaitEarlierHooks(
+          deps,
+          { cluster: hook.cluster, target: input.target, releaseId: input.releaseId },
+          `hook ${hook.name} is a migration and was not started`,
+        )
+      : undefined,
+  ]);
+  const halted = haltReason(settled(release));
+  if (halted) throw new RollbackRequested(`${halted}; hook ${hook.name} not started`);
+  settled(earlierHooks);
   const request: RunTaskCommandInput = {
     ...(hook.launch as Partial<RunTaskCommandInput>),
     cluster: hook.cluster,

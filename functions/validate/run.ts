@@ -238,22 +238,43 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     const fromColour = liveColour(weights, where);
     return { fromColour, live: (fromColour === 'blue' ? blue : green) as Service };
   };
-  const [recorded, imageRead, servicesRead, weightsRead, membersRead, alarmsRead, liveDefinitionRead] =
-    await Promise.allSettled([
-      recording,
-      describeImage(target, input.image.digest, deps),
-      servicesReading,
-      weightsReading,
-      // Every member of the group is checked before anything is touched, as the primary is.
-      planGroup(target, input.image, deps),
-      readAlarms(deps.cloudwatch, target.alarms),
-      // The live colour's task definition as soon as the live colour is known (a group's members
-      // take longer: it used to wait for them, about 0.1 s).
-      Promise.all([servicesReading, weightsReading]).then(([read, { weights }]) => {
-        const arn = liveOf(read, weights).live?.taskDefinition;
-        return arn ? deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })) : undefined;
-      }),
-    ]);
+  // An earlier release's migration left to finish must stop before this one snapshots the database
+  // or runs its own (shared/migrations.ts). Read with the others, judged last, once everything else
+  // is known good (read after them it was 0.06-0.12 s more on the way to the snapshot). Reading it a
+  // moment earlier changes nothing: the earlier release no longer holds the lock, so no new migration
+  // of its can start but one whose RunTask was already in flight, and RunHook reads again for that.
+  const earlierHooksRead = allHooks(target.hooks).some((h) => h.migration)
+    ? awaitEarlierHooks(
+        deps,
+        { cluster: target.ecs.cluster, target: target.name, releaseId: input.releaseId },
+        'nothing was started',
+      )
+    : Promise.resolve();
+  const [
+    recorded,
+    imageRead,
+    servicesRead,
+    weightsRead,
+    membersRead,
+    alarmsRead,
+    liveDefinitionRead,
+    earlierHooks,
+  ] = await Promise.allSettled([
+    recording,
+    describeImage(target, input.image.digest, deps),
+    servicesReading,
+    weightsReading,
+    // Every member of the group is checked before anything is touched, as the primary is.
+    planGroup(target, input.image, deps),
+    readAlarms(deps.cloudwatch, target.alarms),
+    // The live colour's task definition as soon as the live colour is known (a group's members
+    // take longer: it used to wait for them, about 0.1 s).
+    Promise.all([servicesReading, weightsReading]).then(([read, { weights }]) => {
+      const arn = liveOf(read, weights).live?.taskDefinition;
+      return arn ? deps.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })) : undefined;
+    }),
+    earlierHooksRead,
+  ]);
   settled(recorded);
   settled(imageRead);
   checkStrategy(input, target);
@@ -309,14 +330,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       `${describeFiring(firing)}: fix what it reports first, a release would be rolled back at once`,
     );
   }
-  // Last, once everything else is known good: an earlier release's migration left to finish must
-  // stop before this one snapshots the database or runs its own (shared/migrations.ts).
-  if (allHooks(target.hooks).some((h) => h.migration))
-    await awaitEarlierHooks(
-      deps,
-      { cluster: target.ecs.cluster, target: target.name, releaseId: input.releaseId },
-      'nothing was started',
-    );
+  // Last, once everything else is known good: no earlier release's migration still running.
+  settled(earlierHooks);
 
   await deps.store.updateRelease(input.releaseId, {
     fromColour,

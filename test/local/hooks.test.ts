@@ -855,6 +855,33 @@ describe('never two migrations at once', () => {
     expect(next?.environment).toMatchObject({ SWITCHYARD_RELEASE_ID: second() });
   });
 
+  it('Validate reads the earlier hook tasks beside its other reads, and still judges them last: a firing alarm aborts at once, not after an hour of waiting', async () => {
+    const r = await world();
+    const record = await release(r, 'boot-api', 'v2');
+    expect(record.outcome).toBe('Promoted');
+    // The ListTasks of hook tasks goes with the service read, not after every other verdict (it
+    // was on the way to the snapshot: 0.06-0.12 s).
+    const validate = r.account.callLog.filter((c) => c.by === 'validate');
+    const listed = validate.find((c) => c.call === 'ECS.ListTasks');
+    const described = validate.find((c) => c.call === 'ECS.DescribeServices');
+    expect(listed?.at).toBeDefined();
+    expect(listed?.at).toBe(described?.at);
+
+    // An earlier migration still running and the target's alarm firing: the alarm is the verdict
+    // (judged before the hooks, as before), so the release ends now instead of waiting for the task.
+    earlierHookTask(r, 'boot-api', ['python', 'manage.py', 'migrate']);
+    r.account.cloudwatch.setState('boot-api-5xx', 'ALARM', 'Threshold Crossed: 5xx 7%');
+    const pushed = Date.now();
+    const refused = await release(r, 'boot-api', 'v3');
+    expect(refused.outcome).toBe('Aborted');
+    expect(refused.error).toMatchObject({
+      Error: 'AlarmTriggered',
+      Cause: expect.stringMatching(/boot-api-5xx/),
+    });
+    expect(Date.parse(refused.updatedAt) - pushed).toBeLessThan(60_000);
+    expect(snapshots(r, pushed)).toEqual([]);
+  });
+
   it('a migration whose start was never recorded (the record write kept failing) is still seen: ECS is asked, not the record (found by review)', async () => {
     const r = await world({
       tasks: { 'python manage.py migrate': { hang: true, times: 1 } },

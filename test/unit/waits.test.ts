@@ -349,3 +349,111 @@ describe("a group bake's registration", () => {
     expect(put[0]?.condition.deployedAfter).toBe(validatedAt);
   });
 });
+
+describe('a postTraffic hook’s check: its alarms read beside its task', () => {
+  const hook = wait('hook', WaitKind.HookTask, {
+    cluster: 'prod',
+    taskArn: 'arn:aws:ecs:us-east-1:123456789012:task/prod/h1',
+    hook: 'smoke',
+    container: 'app',
+    alarms: ['api-5xx'],
+  });
+  const task = (lastStatus: string): Task => ({
+    taskArn: hook.condition.taskArn as string,
+    lastStatus,
+    stopCode: lastStatus === 'STOPPED' ? 'EssentialContainerExited' : undefined,
+    containers: [{ name: 'app', exitCode: lastStatus === 'STOPPED' ? 0 : undefined }],
+  });
+  /** Both clients answer only when told to, and say what was sent before either answered. */
+  const held = (taskState: string, alarm: string | Error) => {
+    const sent: string[] = [];
+    const gates: (() => void)[] = [];
+    const hold = <T>(name: string, value: () => T) =>
+      new Promise<T>((resolve, reject) => {
+        sent.push(name);
+        gates.push(() => {
+          try {
+            resolve(value());
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+    const aws = {
+      ecs: { send: () => hold('DescribeTasks', () => ({ tasks: [task(taskState)] })) },
+      cloudwatch: {
+        send: () =>
+          hold('DescribeAlarms', () => {
+            if (alarm instanceof Error) throw alarm;
+            return {
+              MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: alarm, StateReason: '5xx above 1%' }],
+            };
+          }),
+      },
+      rds: {},
+      elbv2: {},
+      now: () => new Date('2026-01-05T09:01:00Z'),
+    } as unknown as WaitAws;
+    const open = () => {
+      for (const gate of gates.splice(0)) gate();
+    };
+    return { aws, sent, open };
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+  /** Opens the gates until the check ends (one read after the other takes two rounds). */
+  const finish = async <T>(checking: Promise<T>, open: () => void): Promise<T> => {
+    let ended = false;
+    checking.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    while (!ended) {
+      await settle();
+      open();
+    }
+    return checking;
+  };
+
+  it('sends DescribeAlarms and DescribeTasks before either answers', async () => {
+    const { aws, sent, open } = held('RUNNING', 'OK');
+    const checking = checkWaits([hook], aws);
+    await settle();
+    expect(sent.sort()).toEqual(['DescribeAlarms', 'DescribeTasks']);
+    expect((await finish(checking, open)).get('hook')).toMatchObject({ state: 'pending' });
+  });
+
+  it('a running task with its alarm firing fails the hook; a stopped one is done whatever the alarm', async () => {
+    const running = held('RUNNING', 'ALARM');
+    const failing = checkWaits([hook], running.aws);
+    expect((await finish(failing, running.open)).get('hook')).toMatchObject({
+      state: 'failed',
+      error: 'AlarmTriggered',
+    });
+    const stopped = held('STOPPED', 'ALARM');
+    const done = checkWaits([hook], stopped.aws);
+    expect((await finish(done, stopped.open)).get('hook')).toMatchObject({
+      state: 'done',
+      output: { exitCode: 0 },
+    });
+  });
+
+  it('an alarm read that fails: the event-driven check throws; the reconciler’s still judges the task', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+      $retryable: { throttling: true },
+    });
+    const event = held('RUNNING', throttled);
+    const thrown = checkWaits([hook], event.aws);
+    await expect(finish(thrown, event.open)).rejects.toThrow('Rate exceeded');
+    const tick = held('STOPPED', throttled);
+    const skipped: string[] = [];
+    const checked = checkWaits([hook], tick.aws, { onTransientError: (what) => skipped.push(what) });
+    expect((await finish(checked, tick.open)).get('hook')).toMatchObject({ state: 'done' });
+    expect(skipped).toEqual(['hook alarms']);
+  });
+});
