@@ -218,16 +218,47 @@ export class SimulatedAccount {
     this.ecs.refreshErrorRates();
   }
 
+  /** Calls that arrived at this virtual instant, waiting to be put in a stable order (`arrive`). */
+  private arrivals: { order: () => string; go: () => void }[] = [];
+
+  /**
+   * Resolves at the same virtual instant, once every call made at it has arrived, in an order of
+   * what the calls are (`order`), not of when they arrived. Calls a step makes side by side reach
+   * the account after as many microtask turns as their SDK middleware takes, and that differs the
+   * first time a client is used in a process (its memoised providers resolve then): without this,
+   * the first release in a process drew its seeded latencies in another order than the same
+   * release run again.
+   */
+  private arrive(order: () => string): Promise<void> {
+    return new Promise((go) => {
+      if (this.arrivals.length === 0) setTimeout(() => this.admitArrivals(), 0);
+      this.arrivals.push({ order, go });
+    });
+  }
+
+  private admitArrivals() {
+    const batch = this.arrivals.splice(0);
+    const keys = batch.length > 1 ? batch.map((a) => a.order()) : [];
+    const order = batch.map((_, i) => i);
+    if (batch.length > 1)
+      order.sort((a, b) =>
+        (keys[a] as string) < (keys[b] as string) ? -1 : keys[a] === keys[b] ? a - b : 1,
+      );
+    for (const i of order) batch[i]?.go();
+  }
+
   /** Answers one SDK command. */
   async handle(clientName: string, commandName: string, input: unknown): Promise<Record<string, unknown>> {
     const service = serviceOfClient[clientName];
     const operation = commandName.replace(/Command$/, '');
     if (!service) throw new Error(`the simulated account does not serve ${clientName}`);
     const key = `${service}.${operation}`;
+    const by = invocation.getStore()?.folder;
+    await this.arrive(() => `${by ?? ''}\u0000${key}\u0000${JSON.stringify(input) ?? ''}`);
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
     const [min, max] = latencyMs[service] ?? [20, 60];
     const latency = this.random.int(min, max);
-    const record: CallRecord = { at: Date.now(), call: key, ms: latency, by: invocation.getStore()?.folder };
+    const record: CallRecord = { at: Date.now(), call: key, ms: latency, by };
     const named = (input as { service?: unknown } | undefined)?.service;
     if (service === 'ECS' && typeof named === 'string') record.ecsService = named.split('/').at(-1);
     const invoked = (input as { FunctionName?: unknown } | undefined)?.FunctionName;
