@@ -4,7 +4,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { HookFailed, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { haltReason } from '../shared/halt.ts';
 import { HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from '../shared/hooks.ts';
-import { awaitEarlierHooks } from '../shared/migrations.ts';
+import { judgeEarlierHooks, readEarlierHooks } from '../shared/migrations.ts';
 import { settled } from '../shared/settled.ts';
 import type { Input, Output } from './schema.ts';
 
@@ -19,19 +19,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { hook } = input;
   // Validate waited for an earlier release's migration before the snapshot; this catches one whose
   // RunTask landed later (a stopped release's Lambda runs on). Read beside the halt, judged after it.
+  // Nothing is written for the earlier hooks before the halt is judged (a halted release's record).
+  const where = { cluster: hook.cluster, target: input.target, releaseId: input.releaseId };
   const [release, earlierHooks] = await Promise.allSettled([
     deps.store.getRelease(input.releaseId),
-    hook.migration
-      ? awaitEarlierHooks(
-          deps,
-          { cluster: hook.cluster, target: input.target, releaseId: input.releaseId },
-          `hook ${hook.name} is a migration and was not started`,
-        )
-      : undefined,
+    hook.migration ? readEarlierHooks(deps, where) : undefined,
   ]);
   const halted = haltReason(settled(release));
   if (halted) throw new RollbackRequested(`${halted}; hook ${hook.name} not started`);
-  settled(earlierHooks);
+  const earlier = settled(earlierHooks);
+  if (earlier)
+    await judgeEarlierHooks(deps, where, earlier, `hook ${hook.name} is a migration and was not started`);
   const request: RunTaskCommandInput = {
     ...(hook.launch as Partial<RunTaskCommandInput>),
     cluster: hook.cluster,

@@ -13,6 +13,7 @@
 import { DescribeTasksCommand, type ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { EarlierHookRunning } from './errors.ts';
 import { functionLogUrl, HOOK_STARTED_BY, hookGroup, RELEASE_VARIABLE } from './hooks.ts';
+import { settled } from './settled.ts';
 import type { LambdaMigrationClaim, Store } from './store.ts';
 
 interface EarlierHookTask {
@@ -79,28 +80,54 @@ const earlierHookTasks = async (
   return found;
 };
 
+type EarlierHooksDeps = {
+  ecs: Pick<ECSClient, 'send'>;
+  store: Pick<Store, 'getRelease' | 'updateRelease' | 'lambdaMigration'>;
+  now: () => Date;
+};
+type Where = { cluster: string; target: string; releaseId: string };
+
+/** What `readEarlierHooks` found; nothing is written or thrown until `judgeEarlierHooks`. */
+export interface EarlierHooks {
+  /** Another release's Lambda migration claim, open when read: the verdict, whatever ECS answered. */
+  claim?: LambdaMigrationClaim;
+  at: Date;
+  remembered: string[];
+  found: EarlierHookTask[];
+}
+
 /**
- * Throws EarlierHookRunning (retried each minute for an hour by the ASL) while such a task has not
- * STOPPED, remembering it in the release record so that a later try still sees it while it stops.
+ * Reads, without writing anything, what `judgeEarlierHooks` decides on: the target's Lambda
+ * migration claim, the hook tasks this release remembered and those ECS lists, side by side (one
+ * after another they were 0.02 s more before a migration's RunTask). A step may start it beside its
+ * other reads and judge it after them. An open claim is judged first, as when the reads ran in turn:
+ * ECS failing then changes nothing.
  */
-export const awaitEarlierHooks = async (
-  deps: {
-    ecs: Pick<ECSClient, 'send'>;
-    store: Pick<Store, 'getRelease' | 'updateRelease' | 'lambdaMigration'>;
-    now: () => Date;
-  },
-  where: { cluster: string; target: string; releaseId: string },
-  what: string,
-): Promise<void> => {
-  // The three reads side by side (one after another they were 0.02 s more before a migration's RunTask).
-  const [lambda, release, listed] = await Promise.all([
+export const readEarlierHooks = async (deps: EarlierHooksDeps, where: Where): Promise<EarlierHooks> => {
+  const at = deps.now();
+  const [lambda, release, listed] = await Promise.allSettled([
     deps.store.lambdaMigration(where.target),
     deps.store.getRelease(where.releaseId),
     listHookTasks(deps.ecs, where.cluster),
   ]);
-  if (lambda) stillRunning(lambda, where.releaseId, deps.now(), what);
-  const remembered = release?.awaitedHookTasks ?? [];
-  const found = await earlierHookTasks(deps.ecs, where, listed, remembered);
+  const claim = settled(lambda);
+  if (claim && claimOpen(claim, where.releaseId, at)) return { claim, at, remembered: [], found: [] };
+  const remembered = settled(release)?.awaitedHookTasks ?? [];
+  return { at, remembered, found: await earlierHookTasks(deps.ecs, where, settled(listed), remembered) };
+};
+
+/**
+ * Throws EarlierHookRunning (retried each minute for an hour by the ASL) while such a task has not
+ * STOPPED, remembering it in the release record so that a later try still sees it while it stops.
+ */
+export const judgeEarlierHooks = async (
+  deps: { store: Pick<Store, 'updateRelease'> },
+  where: Where,
+  read: EarlierHooks,
+  what: string,
+): Promise<void> => {
+  if (read.claim) stillRunning(read.claim, where.releaseId, read.at, what);
+  const { remembered, found } = read;
   const [earlier] = found;
   if (!earlier) return;
   // Every one found is remembered: each is re-read until STOPPED, even once ECS no longer lists it.
@@ -112,6 +139,13 @@ export const awaitEarlierHooks = async (
   );
 };
 
+/** `readEarlierHooks`, then `judgeEarlierHooks`. */
+export const awaitEarlierHooks = async (deps: EarlierHooksDeps, where: Where, what: string): Promise<void> =>
+  judgeEarlierHooks(deps, where, await readEarlierHooks(deps, where), what);
+
+const claimOpen = (claim: LambdaMigrationClaim, releaseId: string, now: Date) =>
+  claim.owner !== releaseId && Date.parse(claim.runsUntil) > now.getTime();
+
 /**
  * Throws EarlierHookRunning while another release's Lambda migration may still run: its claim is
  * open until `runsUntil` (the Invoke state's retries, then Lambda's 900 s limit). A release stopped
@@ -119,7 +153,7 @@ export const awaitEarlierHooks = async (
  * waiting, Lambda does not.
  */
 export const stillRunning = (claim: LambdaMigrationClaim, releaseId: string, now: Date, what: string) => {
-  if (claim.owner === releaseId || Date.parse(claim.runsUntil) <= now.getTime()) return;
+  if (!claimOpen(claim, releaseId, now)) return;
   throw new EarlierHookRunning(
     `${what}: the Lambda migration of an earlier release of ${claim.target} may still be running (hook ${claim.hook}, function ${claim.functionName}, release ${claim.owner}, claimed ${claim.startedAt}, just before the invoke): that release ended before the function answered, and Lambda lets a function run on for up to 900 s, so it has surely ended by ${claim.runsUntil}; two migrations at once could apply a change twice. Tried again each minute for an hour. Lambda cannot stop an invocation: see whether it ended in its log (${functionLogUrl(claim.functionName)}); this release goes on by itself once that time has passed`,
   );

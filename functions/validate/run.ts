@@ -29,7 +29,7 @@ import {
   migrationCompatibility,
   migrationText,
 } from '../shared/hooks.ts';
-import { awaitEarlierHooks } from '../shared/migrations.ts';
+import { judgeEarlierHooks, readEarlierHooks } from '../shared/migrations.ts';
 import { notify } from '../shared/notifications.ts';
 import { evidenceLines, promotionGate } from '../shared/promotion.ts';
 import { takeReleaseTurns, waitingForTurn } from '../shared/registration-turns.ts';
@@ -243,13 +243,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // is known good (read after them it was 0.06-0.12 s more on the way to the snapshot). Reading it a
   // moment earlier changes nothing: the earlier release no longer holds the lock, so no new migration
   // of its can start but one whose RunTask was already in flight, and RunHook reads again for that.
+  const hooksWhere = { cluster: target.ecs.cluster, target: target.name, releaseId: input.releaseId };
   const earlierHooksRead = allHooks(target.hooks).some((h) => h.migration)
-    ? awaitEarlierHooks(
-        deps,
-        { cluster: target.ecs.cluster, target: target.name, releaseId: input.releaseId },
-        'nothing was started',
-      )
-    : Promise.resolve();
+    ? readEarlierHooks(deps, hooksWhere)
+    : Promise.resolve(undefined);
   const [
     recorded,
     imageRead,
@@ -331,7 +328,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   // Last, once everything else is known good: no earlier release's migration still running.
-  settled(earlierHooks);
+  const earlier = settled(earlierHooks);
+  if (earlier) await judgeEarlierHooks(deps, hooksWhere, earlier, 'nothing was started');
 
   await deps.store.updateRelease(input.releaseId, {
     fromColour,

@@ -1,8 +1,10 @@
 /** Hooks: what the config refuses, what Validate checks against AWS, and how figures are judged. */
-import type { Service } from '@aws-sdk/client-ecs';
-import { describe, expect, it } from 'vitest';
+import { DescribeTasksCommand, ListTasksCommand, type Service } from '@aws-sdk/client-ecs';
+import { describe, expect, it, vi } from 'vitest';
+import { run as runHook } from '../../functions/run-hook/run.ts';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
 import { figuresIn, judgeFigures } from '../../functions/shared/hooks.ts';
+import { awaitEarlierHooks } from '../../functions/shared/migrations.ts';
 import { run as startLambdaHook } from '../../functions/start-lambda-hook/run.ts';
 import { planHooks } from '../../functions/validate/hooks.ts';
 import { HookFunctions } from '../../local/account/hook-functions.ts';
@@ -481,5 +483,101 @@ describe('StartLambdaHook', () => {
       ),
     });
     expect(held.updates).toEqual([]);
+  });
+});
+
+describe('never two migrations at once: the earlier-hooks check, read beside other reads', () => {
+  const earlierTask = 'arn:aws:ecs:us-east-1:123456789012:task/prod/0ld';
+  /** ECS with an earlier release's migration task still running (or failing every call). */
+  const ecsWith = (sent: string[], fail = false) => ({
+    send: async (command: object) => {
+      sent.push(command.constructor.name);
+      if (fail) throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+      if (command instanceof ListTasksCommand) return { taskArns: [earlierTask] };
+      if (command instanceof DescribeTasksCommand)
+        return {
+          tasks: [
+            {
+              taskArn: earlierTask,
+              group: 'switchyard:boot-api',
+              lastStatus: 'RUNNING',
+              overrides: {
+                containerOverrides: [
+                  {
+                    name: 'app',
+                    command: ['python', 'manage.py', 'migrate'],
+                    environment: [{ name: 'SWITCHYARD_RELEASE_ID', value: 'boot-api-000000000000' }],
+                  },
+                ],
+              },
+            },
+          ],
+        };
+      throw new Error(`unexpected ${command.constructor.name}`);
+    },
+  });
+
+  it('an open Lambda migration claim of another release is the verdict, even when ECS fails (found by review)', async () => {
+    const sent: string[] = [];
+    const deps = {
+      ecs: ecsWith(sent, true),
+      store: {
+        lambdaMigration: async () => ({
+          target: 'boot-api',
+          owner: 'boot-api-000000000001',
+          hook: 'migrate',
+          functionName: 'boot-api-migrate',
+          startedAt: '2026-01-05T09:00:00Z',
+          runsUntil: '2026-01-05T09:20:00Z',
+        }),
+        getRelease: async () => ({ releaseId: 'boot-api-000000000002' }),
+        updateRelease: async () => true,
+      },
+      now: () => new Date('2026-01-05T09:05:00Z'),
+    };
+    const where = { cluster: 'prod', target: 'boot-api', releaseId: 'boot-api-000000000002' };
+    await expect(awaitEarlierHooks(deps as never, where, 'nothing was started')).rejects.toMatchObject({
+      name: 'EarlierHookRunning',
+      message: expect.stringMatching(/Lambda migration of an earlier release of boot-api/),
+    });
+  });
+
+  it('RunHook of a halted release: RollbackRequested, no task started, nothing written for the earlier migration (found by review)', async () => {
+    const sent: string[] = [];
+    const updateRelease = vi.fn(async () => true);
+    const store = {
+      getRelease: async () => ({
+        releaseId: 'boot-api-111111111111',
+        abortRequestedBy: 'boot-api-rollback-1',
+      }),
+      lambdaMigration: async () => undefined,
+      updateRelease,
+    };
+    const input = {
+      releaseId: 'boot-api-111111111111',
+      target: 'boot-api',
+      taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/boot-api:2',
+      hook: {
+        name: 'migrate',
+        point: 'preDeploy',
+        cluster: 'prod',
+        container: 'app',
+        command: ['python', 'manage.py', 'migrate'],
+        environment: [],
+        launch: {},
+        migration: { compatibility: 'expand' },
+      },
+    };
+    const deps = { ecs: ecsWith(sent), store, now: () => new Date('2026-01-05T09:05:00Z') };
+    await expect(runHook(input as never, deps as never)).rejects.toMatchObject({ name: 'RollbackRequested' });
+    expect(sent).not.toContain('RunTaskCommand');
+    expect(updateRelease).not.toHaveBeenCalled();
+    // Not halted: the same earlier migration stops it, and is remembered for the next try.
+    store.getRelease = async () => ({ releaseId: 'boot-api-111111111111' }) as never;
+    await expect(runHook(input as never, deps as never)).rejects.toMatchObject({
+      name: 'EarlierHookRunning',
+    });
+    expect(updateRelease).toHaveBeenCalledWith('boot-api-111111111111', { awaitedHookTasks: [earlierTask] });
+    expect(sent).not.toContain('RunTaskCommand');
   });
 });
