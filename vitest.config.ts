@@ -29,6 +29,7 @@ const byTargets: Record<string, string[]> = {
     'test/local/retry.test.ts',
     'test/local/rollback-wins.test.ts',
     'test/local/rollback.test.ts',
+    'test/local/recovery-claims.test.ts',
     'test/local/same-seed.test.ts',
     'test/local/task-definition.test.ts',
     'test/unit/steps.test.ts',

@@ -4,7 +4,9 @@
  * scales the colour it was deploying back to 0, records a true outcome, frees (or hands over) the
  * target's lock and says so. Driven by Step Functions' `Execution Status Change` event, and by the
  * reconciler, which checks each lock's owner (events are not guaranteed), so recovery takes at most
- * one reconciler period after the event should have come.
+ * one reconciler period after the event should have come; longer only while a step of the ended
+ * execution still holds one of the target's services, or the colour traffic must go back to is not
+ * yet whole again (up to SAFE_COLOUR_WAIT_MS): it is then 'recovering', and the lock stays with it.
  */
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -88,7 +90,10 @@ export const recoverExecution = async (
   // First the halt marker: a step's Lambda still running (AWS does not stop it with the execution)
   // sees it after its change and undoes that change itself, or its change landed before the reads
   // below and is undone here (halt.ts).
-  await deps.store.updateRelease(releaseId, { haltedBy: status });
+  await deps.store.updateRelease(releaseId, {
+    haltedBy: status,
+    ...(record.haltedAt ? {} : { haltedAt: deps.now().toISOString() }),
+  });
   // Read again after the halt: a scale-down that began before it has marked the record (promoted).
   const scaledDownAt =
     (await deps.store.getRelease(releaseId))?.oldColourScaledDownAt ?? record.oldColourScaledDownAt;
@@ -105,6 +110,7 @@ export const recoverExecution = async (
   const notes: string[] = [];
   let outcome: Outcome = Outcome.Aborted;
   let weights: { blue: number; green: number } | undefined;
+  const changing = holdsLock ? await changesInFlight(record, target, deps) : undefined;
   if (!holdsLock) {
     // Another release holds the target now (or nobody does): moving traffic or scaling could fight it.
     notes.push('it no longer held the lock, so traffic and services were left as they are');
@@ -117,6 +123,10 @@ export const recoverExecution = async (
       `a breaking migration ran, so traffic was left as it is (blue ${now.blue} / green ${now.green}): restore the database from ${record.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${target.name} --force`,
     );
     outcome = Outcome.RollbackFailed;
+  } else if (changing) {
+    // A step of the ended execution still holds a service: its change (a scale-down, say) may land,
+    // and the step, seeing the halt, may undo it. Reads now could show either, stale or not: wait.
+    return { releaseId, detail: `recovering: ${changing}` };
   } else {
     const found = await restoreTraffic(
       { ...record, oldColourScaledDownAt: scaledDownAt },
@@ -125,6 +135,7 @@ export const recoverExecution = async (
       deps,
       notes,
     );
+    if (found.outcome === 'pending') return { releaseId, detail: `recovering: ${notes.join('; ')}` };
     outcome = found.outcome;
     weights = found.weights;
     if (record.members?.length && outcome !== Outcome.RollbackFailed) {
@@ -195,6 +206,40 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
 });
 
 /**
+ * How long the recovery waits for the colour it must put traffic on to be whole again, counted from
+ * when it first found the execution ended: a step that saw the halt may have just scaled it back up
+ * (halt.ts). Its tasks start (Fargate: a minute or two) and pass the target group's health checks
+ * (ELB's defaults: 5 checks 30 s apart, docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html);
+ * 15 minutes is ample. After it, the colour is taken as broken: RollbackFailed, traffic left as it is.
+ */
+export const SAFE_COLOUR_WAIT_MS = 15 * 60_000;
+
+/**
+ * A change a step of this release may still make: its claim on one of the target's services (the
+ * primary's colours and each member's), held and not run out (service-claims.ts). The step gives it
+ * up as it returns or fails, or it runs out at the step's deadline.
+ */
+const changesInFlight = async (record: ReleaseRecord, target: Target, deps: RecoveryDeps) => {
+  const { cluster } = target.ecs;
+  const services = [
+    `${cluster}/${target.ecs.services.blue}`,
+    `${cluster}/${target.ecs.services.green}`,
+    ...(record.members ?? []).flatMap((m) => [
+      `${m.cluster}/${m.fromService}`,
+      `${m.cluster}/${m.toService}`,
+    ]),
+  ];
+  const claims = await Promise.all(services.map((s) => deps.store.serviceClaim(s)));
+  const nowMs = deps.now().getTime();
+  const held = services.flatMap((service, i) => {
+    const claim = claims[i];
+    return claim && claim.holder === record.releaseId && claim.untilMs > nowMs ? [{ service, claim }] : [];
+  });
+  if (held.length === 0) return undefined;
+  return `a step of it may still be changing ${held.map((h) => `${h.service} (its claim runs until ${new Date(h.claim.untilMs).toISOString()})`).join(', ')}; decided once it is done`;
+};
+
+/**
  * Puts the target's traffic on a healthy colour and says what that makes the outcome. A release
  * that had already promoted (the old colour scaled down, all traffic on the new one) is left
  * alone and called Promoted; traffic only ever moves to a colour whose desired tasks all run and
@@ -206,7 +251,7 @@ const restoreTraffic = async (
   rollback: boolean,
   deps: RecoveryDeps,
   notes: string[],
-): Promise<{ outcome: Outcome; weights?: { blue: number; green: number } }> => {
+): Promise<{ outcome: Outcome | 'pending'; weights?: { blue: number; green: number } }> => {
   // The colour that must carry traffic: for a release, the one live before it (it never finished);
   // for a rollback, the one it was putting back, but only to finish a split it left.
   const safe: Colour | undefined = rollback ? record.toColour : record.fromColour;
@@ -242,8 +287,18 @@ const restoreTraffic = async (
       notes.push(`traffic put back on ${safe} (verified; ${healthy} healthy targets)`);
       outcome = Outcome.RolledBack;
     } else {
+      const state = `${safeService.runningCount ?? 0}/${desired} tasks running, ${healthy} healthy targets`;
+      // It may be coming back (a step that saw the halt scaled it up again), or a read may not show
+      // it yet (ECS's reads, shared/ecs.ts): the next reconciler tick looks again, for a while.
+      const since = Date.parse(record.haltedAt ?? '') || deps.now().getTime();
+      if (deps.now().getTime() - since < SAFE_COLOUR_WAIT_MS) {
+        notes.push(
+          `${safe} is not whole yet (${state}): traffic stays at blue ${weights.blue} / green ${weights.green} until it is, for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes`,
+        );
+        return { outcome: 'pending', weights };
+      }
       notes.push(
-        `${safe} is not healthy (${safeService.runningCount ?? 0}/${desired} tasks running, ${healthy} healthy targets): traffic left at blue ${weights.blue} / green ${weights.green}`,
+        `${safe} is not healthy (${state}) ${SAFE_COLOUR_WAIT_MS / 60_000} minutes after the execution ended: traffic left at blue ${weights.blue} / green ${weights.green}`,
       );
       return { outcome: Outcome.RollbackFailed, weights };
     }

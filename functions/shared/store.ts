@@ -127,6 +127,8 @@ export interface ReleaseRecord {
   notice?: { subject: string; text: string; delivered: string[]; failed: string[] };
   /** Set by the recovery of an execution that ended without finishing, before it acts (halt.ts). */
   haltedBy?: string;
+  /** When the recovery first found it ended: how long it may wait for a colour to come back. */
+  haltedAt?: string;
   /** Notifications (any channel) that could not be delivered. */
   notificationFailures?: number;
   /** When a rollback read the old colour's weights back at 100%. */
@@ -556,6 +558,20 @@ export const createStore = (
       if (granted) return undefined;
       const out = await doc.send(new GetCommand({ TableName: tables.releases, Key, ConsistentRead: true }));
       return { holder: String(out.Item?.holder), untilMs: Number(out.Item?.claimedUntil) };
+    },
+
+    /** Who holds the claim on a service and until when (a consistent read), if anyone does. */
+    async serviceClaim(service: string): Promise<{ holder: string; untilMs: number } | undefined> {
+      const out = await doc.send(
+        new GetCommand({
+          TableName: tables.releases,
+          Key: { releaseId: `claim#${service}` },
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item?.holder === undefined
+        ? undefined
+        : { holder: String(out.Item.holder), untilMs: Number(out.Item.claimedUntil) };
     },
 
     /**
