@@ -19,6 +19,7 @@ import {
   LAMBDA_LIMITS,
   MB_PER_VCPU,
 } from '../local/execution-environments.ts';
+import { lambdaCostUsd, prices, transitionsCostUsd } from '../local/prices.ts';
 import { rollbackPath } from '../local/rollback-path.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { runRelease, type Scenario, scenarios } from '../local/scenarios.ts';
@@ -45,15 +46,6 @@ if (!Number.isInteger(SEED) || SEED < 1) {
 const targetsFile = fileURLToPath(new URL('../local/targets.json', import.meta.url));
 /** Read once: each scenario's target (its group's web rules set a rollback's call goal). */
 const benchTargets = loadTargetsFile(targetsFile);
-
-/** Published prices used for cost per release (us-east-1). */
-const prices = {
-  source:
-    'Step Functions: aws.amazon.com/step-functions/pricing, read 2026-11-23; Lambda: aws.amazon.com/lambda/pricing, us-east-1 Arm first tier (published rate, not re-read 2026-11-23)',
-  stateTransition: 0.025 / 1000,
-  lambdaRequest: 0.2 / 1_000_000,
-  lambdaArmGbSecond: 0.0000133334,
-};
 
 const benchScenarios: Record<string, Scenario> = {
   'all-at-once': scenarios.happy,
@@ -290,7 +282,6 @@ const measure = async (
       const invocations = [...runtime.lambda.byFunction]
         .filter(([f]) => f !== 'reconciler')
         .reduce((n, [, c]) => n + c, 0);
-      const gbSeconds = (runtime.lambda.billedMs / 1000) * (FUNCTION_MEMORY_MB / 1024);
       const promoted = summary.outcome === 'Promoted';
       const floor = promoted ? floorOf(runtime, target, pushedAt, 'green') : null;
       // Promoted is written by RecordOutcome; the lock release and the notices after it are not lead time.
@@ -341,9 +332,8 @@ const measure = async (
         coldStartsBy: Object.fromEntries(runtime.lambda.environments.coldStartsBy),
         billedSeconds: runtime.lambda.billedMs / 1000,
         costUsd:
-          transitions * prices.stateTransition +
-          runtime.lambda.invocations * prices.lambdaRequest +
-          gbSeconds * prices.lambdaArmGbSecond,
+          transitionsCostUsd(transitions) +
+          lambdaCostUsd(runtime.lambda.invocations, runtime.lambda.billedMs),
         calls,
       };
     },

@@ -41,6 +41,7 @@ const printSummary = (s: ScenarioSummary, expected: string) => {
       : []),
     `  time           ${clock(s.virtualSeconds * 1000).slice(1)} simulated (h:mm:ss), ${s.wallMs} ms wall`,
     `  cost drivers   ${s.stateTransitions} state transitions, ${s.lambdaInvocations} Lambda invocations, ${s.warmUps} of them warm-ups (${s.coldStarts} cold starts, ${INIT_MS} ms init each, most in warm-ups, ahead of the steps)`,
+    `  cost           $${s.costUsd.toFixed(5)} at published prices (Step Functions and Lambda, local/prices.ts), of which warm-ups $${s.warmUpCostUsd.toFixed(5)}`,
     `  AWS calls      ${Object.entries(s.awsCalls)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

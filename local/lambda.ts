@@ -37,6 +37,8 @@ export class LocalLambda {
   invocations = 0;
   /** Sum of billed durations (virtual milliseconds, each invocation rounded up to 1 ms). */
   billedMs = 0;
+  /** Of those, the warm-ups' (their init, when they found no environment, and their 1 ms). */
+  warmUpBilledMs = 0;
   readonly byFunction = new Map<string, number>();
   readonly environments: ExecutionEnvironments;
   /** Asynchronous invocations Lambda throttled and queued again. */
@@ -107,7 +109,7 @@ export class LocalLambda {
       if (cold) {
         // The init: the handler module's top level, at the function's share of a vCPU. Billed.
         await new Promise((resolve) => setTimeout(resolve, INIT_MS));
-        this.billedMs += INIT_MS;
+        this.bill(INIT_MS, event);
       }
       // A fault stands for the function's work failing; a warm-up does none, and leaves it for the step.
       const fault = isWarmUp(event) ? undefined : this.faults?.lambdaFault(state, folder);
@@ -214,7 +216,12 @@ export class LocalLambda {
       // A JSON round trip, as the Lambda service does with payloads.
       return await handler(JSON.parse(JSON.stringify(event ?? null)), context);
     } finally {
-      this.billedMs += Math.max(1, Math.ceil(Date.now() - started));
+      this.bill(Math.max(1, Math.ceil(Date.now() - started)), event);
     }
+  }
+
+  private bill(ms: number, event: unknown) {
+    this.billedMs += ms;
+    if (isWarmUp(event)) this.warmUpBilledMs += ms;
   }
 }

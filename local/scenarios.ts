@@ -10,6 +10,7 @@ import { EcrModel } from './account/ecr-sns.ts';
 import type { TargetGroupSettings } from './account/elbv2.ts';
 import { approvalEmails, decideThroughPage, emailedLinks } from './approver.ts';
 import type { FaultPlan } from './faults.ts';
+import { lambdaCostUsd, transitionsCostUsd } from './prices.ts';
 import { LocalRuntime, type ProgressLine } from './runtime.ts';
 import { buildWorld, serveTestListener } from './world.ts';
 
@@ -187,6 +188,10 @@ export interface ScenarioSummary {
   lambdaInvocations: number;
   /** Of those, the warm-ups (keep-warm.ts): each runs a function's init ahead of its step. */
   warmUps: number;
+  /** What the run's executions and invocations cost at published prices (local/prices.ts), in USD. */
+  costUsd: number;
+  /** Of that, the warm-ups' requests and billed time. */
+  warmUpCostUsd: number;
   /** Of those, the ones that started a new execution environment (each spent the init first). */
   coldStarts: number;
   awsCalls: Record<string, number>;
@@ -353,6 +358,10 @@ export const summarize = async (
     stateTransitions: execution?.stateTransitions ?? 0,
     lambdaInvocations: runtime.lambda.invocations,
     warmUps: runtime.lambda.warmUps,
+    costUsd:
+      transitionsCostUsd(runtime.executions().reduce((n, e) => n + e.stateTransitions, 0)) +
+      lambdaCostUsd(runtime.lambda.invocations, runtime.lambda.billedMs),
+    warmUpCostUsd: lambdaCostUsd(runtime.lambda.warmUps, runtime.lambda.warmUpBilledMs),
     coldStarts: runtime.lambda.environments.coldStarts,
     awsCalls: { ...runtime.account.callsByService(), DynamoDB: runtime.dynamoCalls },
     tasks: runningTasks(runtime, target),

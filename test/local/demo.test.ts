@@ -90,6 +90,14 @@ describe('demo', () => {
     expect(stdout).toContain(
       `${summary.lambdaInvocations} Lambda invocations, ${summary.warmUps} of them warm-ups (${summary.coldStarts} cold starts, ${INIT_MS} ms init each`,
     );
+    // And what they cost: the requests and the inits they ran, a share of the whole, at the
+    // published prices (the bench's figures come from the same module).
+    const { lambdaCostUsd } = await import('../../local/prices.ts');
+    expect(summary.warmUpCostUsd).toBeGreaterThanOrEqual(lambdaCostUsd(summary.warmUps, summary.warmUps));
+    expect(summary.warmUpCostUsd).toBeLessThan(summary.costUsd);
+    expect(stdout).toContain(
+      `cost           $${summary.costUsd.toFixed(5)} at published prices (Step Functions and Lambda, local/prices.ts), of which warm-ups $${summary.warmUpCostUsd.toFixed(5)}`,
+    );
   });
 
   it('the CLI rejects an unknown scenario with exit 2 naming the known ones', async () => {
