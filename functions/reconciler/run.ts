@@ -118,8 +118,14 @@ const recoverOrphanedLocks = async (deps: Deps): Promise<number> => {
         status === 'UNKNOWN' || status === 'PENDING_REDRIVE' ? 'FAILED' : status,
         deps,
       );
-      logger.info('recovered an ended execution', { releaseId: lock.owner, status, detail: result.detail });
-      recovered++;
+      // Waiting (a step still changing a service, the safe colour not whole yet): not recovered yet.
+      const done = !result.waiting;
+      logger.info(done ? 'recovered an ended execution' : 'recovering an ended execution', {
+        releaseId: lock.owner,
+        status,
+        detail: result.detail,
+      });
+      if (done) recovered++;
     } catch (error) {
       // One target's trouble must not stop the others' waits from being checked.
       logger.warn('could not recover a lock owner', {

@@ -35,12 +35,15 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   // A rollback asked this release to stop (or its execution ended) while the old colour is still
-  // warm: keep it, go back. Read right before the scale-down, and once more after it: a halt that
-  // landed in between puts the old colour's tasks back (halt.ts).
-  const halted = haltReason(await deps.store.getRelease(input.releaseId));
-  if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
+  // warm: keep it, go back. Read under the claim, right before the scale-down: the recovery writes
+  // its halt and then reads the claims, so either this sees the halt or the recovery waits for this
+  // step (read before the claim, a recovery in between found no claim, put traffic on the old
+  // colour, and this then scaled it down under that traffic). Read once more after the scale-down:
+  // a halt that landed in between puts the old colour's tasks back (halt.ts).
   const { cluster, fromService } = input.plan;
   await withServiceClaim(deps, input.releaseId, { cluster, service: fromService }, async () => {
+    const halted = haltReason(await deps.store.getRelease(input.releaseId));
+    if (halted) throw new RollbackRequested(`${halted}; ${input.plan.fromColour} kept warm`);
     await scaleService(deps.ecs, cluster, fromService, 0);
     const late = haltReason(await deps.store.getRelease(input.releaseId));
     if (late) {

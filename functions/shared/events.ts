@@ -20,6 +20,8 @@ export const ReleaseState = {
   RolledBack: 'RolledBack',
   RollbackFailed: 'RollbackFailed',
   Superseded: 'Superseded',
+  /** Its execution ended unfinished; the recovery waits before it puts the target back (recovery.ts). */
+  Recovering: 'Recovering',
   ApprovalRequested: 'ApprovalRequested',
   ApprovalDecided: 'ApprovalDecided',
   /** A Promoted release of a target others are promoted from stayed healthy for its soak (soak.ts). */

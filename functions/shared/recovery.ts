@@ -15,13 +15,14 @@ import { closeApproval } from './approvals.ts';
 import { findTarget, type Target } from './config.ts';
 import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
+import { ReleaseState } from './events.ts';
 import { type MemberPlan, MemberRole } from './group.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
 import { soakFor } from './promotion.ts';
 import type { ReleaseRecord, WaitRecord } from './store.ts';
 import { allTo, readWeights, setWeights } from './traffic.ts';
-import { type Colour, Outcome, ReleaseKind, WaitKind } from './vocabulary.ts';
+import { type Colour, Outcome, ReleaseKind, ReleaseStatus, WaitKind } from './vocabulary.ts';
 import { drainedCheck } from './waits.ts';
 
 export type RecoveryDeps = Pick<
@@ -48,6 +49,8 @@ export interface Recovery {
   outcome?: Outcome;
   weights?: { blue: number; green: number };
   detail: string;
+  /** Not done yet: the recovery waits, and the next reconciler tick looks again (`waiting`). */
+  waiting?: true;
 }
 
 const errorName: Record<EndedStatus, string> = {
@@ -126,7 +129,7 @@ export const recoverExecution = async (
   } else if (changing) {
     // A step of the ended execution still holds a service: its change (a scale-down, say) may land,
     // and the step, seeing the halt, may undo it. Reads now could show either, stale or not: wait.
-    return { releaseId, detail: `recovering: ${changing}` };
+    return waiting(record, target, changing, deps);
   } else {
     const found = await restoreTraffic(
       { ...record, oldColourScaledDownAt: scaledDownAt },
@@ -134,8 +137,9 @@ export const recoverExecution = async (
       rollback,
       deps,
       notes,
+      lock?.queued !== undefined,
     );
-    if (found.outcome === 'pending') return { releaseId, detail: `recovering: ${notes.join('; ')}` };
+    if (found.outcome === 'pending') return waiting(record, target, notes.join('; '), deps);
     outcome = found.outcome;
     weights = found.weights;
     if (record.members?.length && outcome !== Outcome.RollbackFailed) {
@@ -151,7 +155,7 @@ export const recoverExecution = async (
         // What this pass did must survive to the next: traffic put back now makes it RolledBack.
         if (outcome === Outcome.RolledBack && !record.trafficRestoredAt)
           await deps.store.updateRelease(releaseId, { trafficRestoredAt: deps.now().toISOString() });
-        return { releaseId, detail: `recovering: ${notes.join('; ')}` };
+        return waiting(record, target, notes.join('; '), deps);
       }
     }
   }
@@ -186,6 +190,39 @@ export const recoverExecution = async (
   return { releaseId, outcome, weights, detail: cause };
 };
 
+/**
+ * The recovery must wait (a step still changing a service, the safe colour not whole yet, a
+ * singleton still stopping): the lock stays with the ended execution and the next reconciler tick
+ * looks again. The record says Recovering, and the target's channels hear it once, with why.
+ */
+const waiting = async (record: ReleaseRecord, target: Target, why: string, deps: RecoveryDeps) => {
+  const first = await deps.store.updateRelease(
+    record.releaseId,
+    { status: ReleaseStatus.Recovering, recoveringSince: deps.now().toISOString() },
+    { unlessSet: 'recoveringSince' },
+  );
+  if (first) {
+    await notify(deps, target, {
+      releaseId: record.releaseId,
+      event: ReleaseState.Recovering,
+      state: {
+        name: ReleaseState.Recovering,
+        detail: {
+          kind: record.kind ?? 'release',
+          ...(record.image ? { image: record.image } : {}),
+          reason: why,
+        },
+      },
+      subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: recovering`,
+      lines: [
+        `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended before it finished; the recovery is waiting before it puts the target back: ${why}.`,
+        `It looks again every minute, for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes, and holds the target meanwhile; a rollback or a release pushed now is served once it is done (a queued one ends the wait for the old colour).`,
+      ],
+    });
+  }
+  return { releaseId: record.releaseId, detail: `recovering: ${why}`, waiting: true } satisfies Recovery;
+};
+
 const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, reason: string) => ({
   releaseId: record.releaseId,
   event: outcome,
@@ -213,6 +250,8 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
  * 15 minutes is ample. After it, the colour is taken as broken: RollbackFailed, traffic left as it is.
  */
 export const SAFE_COLOUR_WAIT_MS = 15 * 60_000;
+
+const lockQueuedText = 'a queued rollback or release';
 
 /**
  * A change a step of this release may still make: its claim on one of the target's services (the
@@ -251,6 +290,8 @@ const restoreTraffic = async (
   rollback: boolean,
   deps: RecoveryDeps,
   notes: string[],
+  /** Someone waits for the target (a rollback, a release): no waiting for the safe colour then. */
+  queued: boolean,
 ): Promise<{ outcome: Outcome | 'pending'; weights?: { blue: number; green: number } }> => {
   // The colour that must carry traffic: for a release, the one live before it (it never finished);
   // for a rollback, the one it was putting back, but only to finish a split it left.
@@ -291,14 +332,14 @@ const restoreTraffic = async (
       // It may be coming back (a step that saw the halt scaled it up again), or a read may not show
       // it yet (ECS's reads, shared/ecs.ts): the next reconciler tick looks again, for a while.
       const since = Date.parse(record.haltedAt ?? '') || deps.now().getTime();
-      if (deps.now().getTime() - since < SAFE_COLOUR_WAIT_MS) {
+      if (!queued && deps.now().getTime() - since < SAFE_COLOUR_WAIT_MS) {
         notes.push(
           `${safe} is not whole yet (${state}): traffic stays at blue ${weights.blue} / green ${weights.green} until it is, for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes`,
         );
         return { outcome: 'pending', weights };
       }
       notes.push(
-        `${safe} is not healthy (${state}) ${SAFE_COLOUR_WAIT_MS / 60_000} minutes after the execution ended: traffic left at blue ${weights.blue} / green ${weights.green}`,
+        `${safe} is not healthy (${state}) ${queued ? `and ${lockQueuedText} waits for the target` : `${SAFE_COLOUR_WAIT_MS / 60_000} minutes after the execution ended`}: traffic left at blue ${weights.blue} / green ${weights.green}`,
       );
       return { outcome: Outcome.RollbackFailed, weights };
     }

@@ -18,12 +18,13 @@ export const NoticeKinds = [
   'RolledBack',
   'RollbackFailed',
   'Superseded',
+  'Recovering',
 ] as const;
 export type NoticeKind = (typeof NoticeKinds)[number];
 
 /** Shorthands: what a person must look at, and how each release ended. */
 export const NoticeGroups = {
-  failures: ['Aborted', 'RolledBack', 'RollbackFailed', 'SoakFailed'],
+  failures: ['Aborted', 'RolledBack', 'RollbackFailed', 'SoakFailed', 'Recovering'],
   outcomes: ['Promoted', 'Aborted', 'RolledBack', 'RollbackFailed', 'Superseded'],
 } as const satisfies Record<string, readonly NoticeKind[]>;
 

@@ -129,6 +129,8 @@ export interface ReleaseRecord {
   haltedBy?: string;
   /** When the recovery first found it ended: how long it may wait for a colour to come back. */
   haltedAt?: string;
+  /** When the recovery first had to wait (status Recovering): announced once, from then. */
+  recoveringSince?: string;
   /** Notifications (any channel) that could not be delivered. */
   notificationFailures?: number;
   /** When a rollback read the old colour's weights back at 100%. */
@@ -464,7 +466,7 @@ export const createStore = (
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-      options: { unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' } = {},
+      options: { unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' | 'recoveringSince' } = {},
     ): Promise<boolean> {
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));

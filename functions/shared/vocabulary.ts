@@ -33,6 +33,11 @@ export const ReleaseStatus = {
   Queued: 'Queued',
   /** Holds the lock and is moving. */
   Running: 'Running',
+  /**
+   * Its execution ended without finishing, and the recovery is waiting (for a step still changing a
+   * service, or for the colour traffic must go back to) before it records the outcome.
+   */
+  Recovering: 'Recovering',
   ...Outcome,
 } as const;
 export type ReleaseStatus = (typeof ReleaseStatus)[keyof typeof ReleaseStatus];

@@ -20,23 +20,27 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const service = input.side === 'from' ? member.fromService : member.toService;
   const halted = async () =>
     input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
-  const before = await halted();
-  if (before) throw new RollbackRequested(`${before}; ${service} not started`);
   // A colour may still have tasks of its own stopping (a cut-over cut short): a singleton's process
   // must have exited before another starts. Retried until it has. Its tasks, not its count: ECS's
   // reads may not show a scale-down made a moment ago (shared/ecs.ts); one still running (a retry
-  // after this step started it) has none stopping. Read beside its service.
+  // after this step started it) has none stopping. Read beside its service and the halt.
   const singleton = member.role === MemberRole.Singleton;
-  const [current, drained] = await Promise.all([
+  const [before, current, drained] = await Promise.all([
+    halted(),
     describeService(deps.ecs, member.cluster, service),
     singleton ? drainedCheck(deps, member.cluster, service, true) : undefined,
   ]);
+  if (before) throw new RollbackRequested(`${before}; ${service} not started`);
   if (!current.taskDefinition) throw new ResourceNotFound(`${service} has no task definition`);
   if (drained && drained.state !== 'done')
     throw new TransientError(
       `${service} is still stopping its own tasks (${drained.state === 'pending' ? drained.detail : drained.state}); it starts once they have stopped`,
     );
   await withServiceClaim(deps, input.releaseId, { cluster: member.cluster, service }, async () => {
+    // Again under the claim: the recovery writes its halt, then reads the claims, so either this
+    // sees the halt or the recovery waits for this step (the read above may predate both).
+    const now = await halted();
+    if (now) throw new RollbackRequested(`${now}; ${service} not started`);
     // Set whatever the read shows (a StopMember a moment ago may not show yet); the same count again
     // changes nothing.
     await scaleService(deps.ecs, member.cluster, service, member.desiredCount);

@@ -25,16 +25,19 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         `${member.name}'s ${colour} (${service}) still has weight ${weights[colour]}; not scaling it down`,
       );
   }
-  if (input.forward) {
-    const halted = haltReason(await deps.store.getRelease(input.releaseId));
-    if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
-  }
   const { before, running } = await withServiceClaim(
     deps,
     input.releaseId,
     { cluster: member.cluster, service },
     async () => {
-      const before = await describeService(deps.ecs, member.cluster, service);
+      // Under the claim, beside the read of the service: the recovery writes its halt, then reads
+      // the claims, so either this sees the halt or the recovery waits for this step.
+      const [release, before] = await Promise.all([
+        input.forward ? deps.store.getRelease(input.releaseId) : undefined,
+        describeService(deps.ecs, member.cluster, service),
+      ]);
+      const halted = haltReason(release);
+      if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
       const running = before.desiredCount ?? 0;
       // Scaled whatever the read shows: a StartMember a moment ago may not show yet (ECS's reads are
       // eventually consistent, shared/ecs.ts); setting 0 again changes nothing.

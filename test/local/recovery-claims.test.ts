@@ -6,6 +6,8 @@
  * updated yet (found by review): RollbackFailed, and the old colour left running with no traffic.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
+import { recoverExecution } from '../../functions/shared/recovery.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../../local/faults.ts';
@@ -53,6 +55,21 @@ const stopAsItScalesDown = async (t: TestWorld, id: string, colour: 'blue' | 'gr
   return { weightsAtStop, tookSeconds, record: await t.rt.release(id) };
 };
 
+/**
+ * v2 released, stopped as blue's scale-down lands with its answer lost; v1's tasks started from then
+ * on fail their health checks, so blue (scaled back up by the step) cannot take traffic back.
+ */
+const stoppedWithBlueBroken = async () => {
+  w = await startWorld({ faults: lostScaleDown });
+  const t = w;
+  const id = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
+  t.rt.push('checkout-api', 'v2');
+  expect(await t.rt.runUntil(() => desired(t, 'blue') === 0)).toBe(true);
+  t.rt.account.faults.unhealthyTags.add('v1');
+  t.rt.stopExecution(id);
+  return { t, id };
+};
+
 describe('the recovery waits for the steps of the ended execution', () => {
   it('a release stopped as its scale-down lands: RolledBack onto blue once it is whole again, green to 0, nothing left running without traffic', async () => {
     w = await startWorld({ faults: lostScaleDown });
@@ -75,18 +92,20 @@ describe('the recovery waits for the steps of the ended execution', () => {
   });
 
   it('blue never whole again: the lock stays with the ended release while the recovery waits, then RollbackFailed at the bound, traffic left on green', async () => {
-    w = await startWorld({ faults: lostScaleDown });
-    const t = w;
-    const id = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
-    t.rt.push('checkout-api', 'v2');
-    expect(await t.rt.runUntil(() => desired(t, 'blue') === 0)).toBe(true);
-    // v1's tasks started from now on fail their health checks: blue cannot take traffic back.
-    t.rt.account.faults.unhealthyTags.add('v1');
-    t.rt.stopExecution(id);
+    const { t, id } = await stoppedWithBlueBroken();
     const stoppedAt = Date.now();
     await t.rt.wait(10 * 60);
-    expect((await t.rt.release(id))?.outcome).toBeUndefined();
+    const waiting = await t.rt.release(id);
+    expect(waiting?.outcome).toBeUndefined();
     expect((await t.rt.store.getLock('checkout-api'))?.owner).toBe(id);
+    // Said, once: the record reads Recovering, and the channels heard why (found by review: it sent
+    // nothing for 15 minutes and the record read Running).
+    expect(waiting?.status).toBe('Recovering');
+    const recovering = t.rt.account.sns.published.filter((m) => m.subject?.endsWith(': recovering'));
+    expect(recovering).toHaveLength(1);
+    expect(recovering[0]?.message).toMatch(
+      /waiting before it puts the target back: a step of it may still be changing prod\/checkout-api-blue/,
+    );
     expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(true);
     const record = await t.rt.release(id);
     expect(record?.outcome).toBe('RollbackFailed');
@@ -97,6 +116,23 @@ describe('the recovery waits for the steps of the ended execution', () => {
     // Freed by the same recovery, a moment after it recorded the outcome.
     expect(
       await t.rt.runUntil(async () => (await t.rt.store.getLock('checkout-api')) === undefined, 30),
+    ).toBe(true);
+  });
+
+  it('a rollback asked for while the recovery waits for blue ends the wait at the next tick: the rollback gets the target', async () => {
+    const { t, id } = await stoppedWithBlueBroken();
+    await t.rt.wait(180);
+    expect((await t.rt.release(id))?.status).toBe('Recovering');
+    const asked = Date.now();
+    const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'v2 must go' });
+    expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 600)).toBe(true);
+    // One reconciler period at most, not the rest of the 15 minutes.
+    expect((Date.now() - asked) / 1000).toBeLessThanOrEqual(61);
+    const record = await t.rt.release(id);
+    expect(record?.outcome).toBe('RollbackFailed');
+    expect(record?.error?.Cause).toMatch(/a queued rollback or release waits for the target/);
+    expect(
+      await t.rt.runUntil(async () => (await t.rt.store.getLock('checkout-api'))?.owner === rollbackId, 120),
     ).toBe(true);
   });
 
@@ -116,6 +152,52 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect(record?.outcome, record?.error?.Cause).toBe('RolledBack');
     // v2 (green) carries nothing and runs nothing: not scaled back up behind the recovery's back.
     expect(desired(t, 'green')).toBe(0);
+    expect(desired(t, 'blue')).toBe(4);
+  });
+
+  it('a ScaleDownOldColour that claims blue after the recovery looked for claims sees the halt and changes nothing: blue keeps the traffic it was given, whole (found by review)', async () => {
+    w = await startWorld({
+      faults: {
+        // The step's own invocation hangs (does nothing); the test plays it, with the interleaving forced.
+        lambda: [{ state: 'ScaleDownOldColour', kind: 'timeout', times: 1 }],
+        events: [{ detailType: 'Step Functions Execution Status Change', action: 'drop', times: 5 }],
+      },
+    });
+    const t = w;
+    const id = releaseIdFor('checkout-api', EcrModel.digestOf('checkout-api', 'v2'));
+    let input: unknown;
+    const lambda = t.rt.lambda as unknown as {
+      invoke: (f: string, e: unknown, s?: string) => Promise<unknown>;
+    };
+    const invoke = lambda.invoke.bind(lambda);
+    lambda.invoke = (f, e, s) => {
+      if (s === 'ScaleDownOldColour') input = e;
+      return invoke(f, e, s);
+    };
+    t.rt.push('checkout-api', 'v2');
+    expect(await t.rt.runUntil(() => input !== undefined)).toBe(true);
+    t.rt.stopExecution(id);
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
+    // The whole recovery runs just before the step's claim (a claim write the SDK retried, say).
+    let recovery: Awaited<ReturnType<typeof recoverExecution>> | undefined;
+    const store = Object.create(t.deps.store) as typeof t.deps.store;
+    store.claimService = async (...args) => {
+      if (!recovery) recovery = await recoverExecution(id, 'ABORTED', t.deps);
+      return t.deps.store.claimService(...args);
+    };
+    await expect(t.rt.until(scaleDown(input as never, { ...t.deps, store }))).rejects.toMatchObject({
+      name: 'RollbackRequested',
+    });
+    expect(recovery?.outcome).toBe('RolledBack');
+    // For two minutes: all traffic on blue, and blue whole (before: 0 healthy targets for about 65 s).
+    const blue = t.checkout.traffic.targetGroups.blue;
+    let fewestHealthy = Number.POSITIVE_INFINITY;
+    for (let second = 0; second < 120; second++) {
+      expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+      fewestHealthy = Math.min(fewestHealthy, t.rt.account.elbv2.healthyTargets(blue).length);
+      await t.rt.wait(1);
+    }
+    expect(fewestHealthy).toBe(4);
     expect(desired(t, 'blue')).toBe(4);
   });
 });

@@ -278,6 +278,53 @@ describe('a member step fenced against a halt', () => {
     expect(scaled).toEqual([0, 1]);
   });
 
+  it.each([
+    ['stop-member', 'from'],
+    ['start-member', 'to'],
+  ])(
+    '%s reads the halt under its claim: halted between its first reads and its claim, it changes nothing (found by review)',
+    async (step, side) => {
+      const { run } = await import(`../../functions/${step}/run.ts`);
+      const record: Record<string, unknown> = { releaseId: 'r1' };
+      const scaled: number[] = [];
+      const deps = memberDeps(
+        record,
+        { serviceName: side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green', desiredCount: 0 },
+        scaled,
+      );
+      // The recovery writes its halt, then reads the claims: it found none, because this step had
+      // not claimed yet. The step claims now; it must see the halt before it changes anything.
+      deps.store.claimService = async () => {
+        record.haltedBy = 'ABORTED';
+        return undefined;
+      };
+      // A singleton's new colour has no tasks of its own stopping.
+      (deps.ecs as { send: (c: never) => Promise<unknown> }).send = (async (command: {
+        constructor: { name: string };
+        input: Record<string, unknown>;
+      }) => {
+        if (command.constructor.name === 'DescribeServicesCommand')
+          return {
+            services: [
+              {
+                status: 'ACTIVE',
+                serviceName: side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green',
+                taskDefinition: 'td',
+                desiredCount: side === 'from' ? 1 : 0,
+              },
+            ],
+          };
+        if (command.constructor.name === 'ListTasksCommand') return { taskArns: [] };
+        scaled.push(command.input.desiredCount as number);
+        return {};
+      }) as never;
+      await expect(
+        run({ releaseId: 'r1', target: 'bugs', side, forward: true, member } as never, deps as never),
+      ).rejects.toMatchObject({ name: 'RollbackRequested' });
+      expect(scaled).toEqual([]);
+    },
+  );
+
   it('start-member scales the colour up even while ECS still shows it at its size (a StopMember a moment ago)', async () => {
     const { run } = await import('../../functions/start-member/run.ts');
     const worker = {
