@@ -1,8 +1,8 @@
 import { closeApproval } from '../shared/approvals.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { scaleService } from '../shared/ecs.ts';
 import { TrafficSplit } from '../shared/errors.ts';
+import { ENDED, scaleUnlessEnded } from '../shared/halt.ts';
 import { withServiceClaim } from '../shared/service-claims.ts';
 import { approvalIdFor } from '../shared/signing.ts';
 import { readWeights } from '../shared/traffic.ts';
@@ -36,8 +36,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   // Step Functions does not stop) sees it after its UpdateService and scales back itself (halt.ts).
   await deps.store.updateRelease(input.releaseId, { haltedBy: 'clean-up' });
   const { cluster, toService } = input.plan;
-  await withServiceClaim(deps, input.releaseId, { cluster, service: toService }, () =>
-    scaleService(deps.ecs, cluster, toService, 0),
+  const done = await withServiceClaim(deps, input.releaseId, { cluster, service: toService }, () =>
+    scaleUnlessEnded(deps, input.releaseId, cluster, toService),
   );
-  return { service: input.plan.toService, desiredCount: 0 };
+  return done ? { service: input.plan.toService, desiredCount: 0 } : { skipped: ENDED };
 };

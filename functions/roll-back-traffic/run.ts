@@ -1,7 +1,8 @@
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { describeService, scaleService } from '../shared/ecs.ts';
+import { describeService } from '../shared/ecs.ts';
 import { InvalidInput, RollbackFailed } from '../shared/errors.ts';
+import { scaleUnlessEnded } from '../shared/halt.ts';
 import { withServiceClaim } from '../shared/service-claims.ts';
 import { allTo, readWeights, setWeights, type TrafficConfig } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
@@ -50,7 +51,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     await deps.store.updateRelease(input.releaseId, { trafficRestoredAt: restoredAt, trafficPercent: 0 });
   }
   await withServiceClaim(deps, input.releaseId, { cluster: plan.cluster, service: plan.toService }, () =>
-    scaleService(deps.ecs, plan.cluster, plan.toService, 0),
+    scaleUnlessEnded(deps, input.releaseId, plan.cluster, plan.toService),
   );
   return {
     weights,

@@ -69,3 +69,24 @@ const fenceDeployment = async (
     `${releaseId} stopped (${stopped}) while ${service} was being deployed; scaled back to 0`,
   );
 };
+
+/** Why a late step changed nothing (`scaleUnlessEnded`). */
+export const ENDED =
+  'the release already has its outcome (its recovery put the target back, and may have handed it on): nothing changed';
+
+/**
+ * Scales a colour to 0 on the way back (RollBackTraffic, CleanUpInactiveColour), unless the release
+ * already has its outcome: then the recovery did this, and may have handed the target to the next
+ * release, whose colour this service may be by now. Called under the service's claim: the recovery
+ * records the outcome before it frees the lock, so a step that claims later sees it. False if skipped.
+ */
+export const scaleUnlessEnded = async (
+  deps: { store: Pick<Store, 'getRelease'>; ecs: Pick<ECSClient, 'send'> },
+  releaseId: string,
+  cluster: string,
+  service: string,
+): Promise<boolean> => {
+  if ((await deps.store.getRelease(releaseId))?.outcome) return false;
+  await scaleService(deps.ecs, cluster, service, 0);
+  return true;
+};

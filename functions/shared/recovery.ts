@@ -137,7 +137,6 @@ export const recoverExecution = async (
       rollback,
       deps,
       notes,
-      lock?.queued !== undefined,
     );
     if (found.outcome === 'pending') return waiting(record, target, notes.join('; '), deps);
     outcome = found.outcome;
@@ -199,7 +198,8 @@ const waiting = async (record: ReleaseRecord, target: Target, why: string, deps:
   const first = await deps.store.updateRelease(
     record.releaseId,
     { status: ReleaseStatus.Recovering, recoveringSince: deps.now().toISOString() },
-    { unlessSet: 'recoveringSince' },
+    // Not over an outcome a twin recovery (the status event and a tick at once) has just recorded.
+    { unlessSet: ['recoveringSince', 'outcome'] },
   );
   if (first) {
     await notify(deps, target, {
@@ -215,8 +215,8 @@ const waiting = async (record: ReleaseRecord, target: Target, why: string, deps:
       },
       subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: recovering`,
       lines: [
-        `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended before it finished; the recovery is waiting before it puts the target back: ${why}.`,
-        `It looks again every minute, for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes, and holds the target meanwhile; a rollback or a release pushed now is served once it is done (a queued one ends the wait for the old colour).`,
+        `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended before it finished. The recovery waits before it puts the target back: while a step of it may still be changing one of the target's services, and for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes for the colour traffic goes back to to be whole again. It looks again every minute and holds the target meanwhile; a rollback or a release asked for now waits for it. The outcome follows in its own notice.`,
+        `Waiting first for: ${why}.`,
       ],
     });
   }
@@ -250,8 +250,6 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
  * 15 minutes is ample. After it, the colour is taken as broken: RollbackFailed, traffic left as it is.
  */
 export const SAFE_COLOUR_WAIT_MS = 15 * 60_000;
-
-const lockQueuedText = 'a queued rollback or release';
 
 /**
  * A change a step of this release may still make: its claim on one of the target's services (the
@@ -290,8 +288,6 @@ const restoreTraffic = async (
   rollback: boolean,
   deps: RecoveryDeps,
   notes: string[],
-  /** Someone waits for the target (a rollback, a release): no waiting for the safe colour then. */
-  queued: boolean,
 ): Promise<{ outcome: Outcome | 'pending'; weights?: { blue: number; green: number } }> => {
   // The colour that must carry traffic: for a release, the one live before it (it never finished);
   // for a rollback, the one it was putting back, but only to finish a split it left.
@@ -332,14 +328,16 @@ const restoreTraffic = async (
       // It may be coming back (a step that saw the halt scaled it up again), or a read may not show
       // it yet (ECS's reads, shared/ecs.ts): the next reconciler tick looks again, for a while.
       const since = Date.parse(record.haltedAt ?? '') || deps.now().getTime();
-      if (!queued && deps.now().getTime() - since < SAFE_COLOUR_WAIT_MS) {
+      // A rollback or release queued meanwhile waits too: ended now, RollbackFailed would leave the
+      // new colour serving, and a queued rollback would find nothing promoted to undo (found by review).
+      if (deps.now().getTime() - since < SAFE_COLOUR_WAIT_MS) {
         notes.push(
           `${safe} is not whole yet (${state}): traffic stays at blue ${weights.blue} / green ${weights.green} until it is, for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes`,
         );
         return { outcome: 'pending', weights };
       }
       notes.push(
-        `${safe} is not healthy (${state}) ${queued ? `and ${lockQueuedText} waits for the target` : `${SAFE_COLOUR_WAIT_MS / 60_000} minutes after the execution ended`}: traffic left at blue ${weights.blue} / green ${weights.green}`,
+        `${safe} is not healthy (${state}) ${SAFE_COLOUR_WAIT_MS / 60_000} minutes after the execution ended: traffic left at blue ${weights.blue} / green ${weights.green}`,
       );
       return { outcome: Outcome.RollbackFailed, weights };
     }

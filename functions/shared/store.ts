@@ -466,8 +466,11 @@ export const createStore = (
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-      options: { unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' | 'recoveringSince' } = {},
+      options: {
+        unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' | ('recoveringSince' | 'outcome')[];
+      } = {},
     ): Promise<boolean> {
+      const unset = [options.unlessSet ?? []].flat();
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
       const names = Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k]));
       const values = Object.fromEntries(entries.map(([, v], i) => [`:v${i}`, v]));
@@ -476,14 +479,15 @@ export const createStore = (
           TableName: tables.releases,
           Key: { releaseId },
           UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-          ConditionExpression: options.unlessSet
-            ? `attribute_exists(releaseId) AND attribute_not_exists(${options.unlessSet})`
-            : 'attribute_exists(releaseId)',
+          ConditionExpression: [
+            'attribute_exists(releaseId)',
+            ...unset.map((f) => `attribute_not_exists(${f})`),
+          ].join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
-      if (options.unlessSet) return conditionalWrite(write);
+      if (unset.length) return conditionalWrite(write);
       await write;
       return true;
     },

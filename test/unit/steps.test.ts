@@ -15,6 +15,7 @@ import { run as registerWait } from '../../functions/register-wait/run.ts';
 import { run as releaseLock } from '../../functions/release-lock/run.ts';
 import { run as rollBack } from '../../functions/roll-back-traffic/run.ts';
 import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
+import { ENDED } from '../../functions/shared/halt.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import type { Plan } from '../../functions/shared/schemas.ts';
 import { allTo, setWeights } from '../../functions/shared/traffic.ts';
@@ -759,6 +760,35 @@ describe('traffic steps', () => {
       w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] }).services[0]
         ?.desiredCount,
     ).toBe(0);
+  });
+
+  it('a late roll-back-traffic or clean-up of a release that already has its outcome scales nothing: the target may be the next release’s (found by review)', async () => {
+    const plan = await planned();
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api', plan, step: 0 };
+    await w.rt.until(deploy(input, w.deps));
+    // Its recovery recorded the outcome and handed the target on; the next release runs green now.
+    await w.deps.store.updateRelease('checkout-api-v2', { outcome: 'Aborted', status: 'Aborted' });
+    const green = () =>
+      w.rt.account.ecs.DescribeServices({ cluster: 'prod', services: ['checkout-api-green'] }).services[0]
+        ?.desiredCount;
+    const before = green();
+    expect(before).toBeGreaterThan(0);
+    expect(await w.rt.until(cleanUp(input, w.deps))).toEqual({ skipped: ENDED });
+    await w.rt.until(rollBack(input, w.deps));
+    expect(green()).toBe(before);
+  });
+
+  it('the recovery’s Recovering mark is never written over an outcome (a twin recovery just recorded it; found by review)', async () => {
+    await started();
+    await w.deps.store.updateRelease('checkout-api-v2', { outcome: 'RolledBack', status: 'RolledBack' });
+    expect(
+      await w.deps.store.updateRelease(
+        'checkout-api-v2',
+        { status: 'Recovering', recoveringSince: '2026-01-05T09:05:00.000Z' },
+        { unlessSet: ['recoveringSince', 'outcome'] },
+      ),
+    ).toBe(false);
+    expect((await w.deps.store.getRelease('checkout-api-v2'))?.status).toBe('RolledBack');
   });
 
   it('roll-back-traffic fails loudly when the old colour has no running tasks', async () => {
