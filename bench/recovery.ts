@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { findTarget, type Target } from '../functions/shared/config.ts';
+import { SAFE_COLOUR_WAIT_MS } from '../functions/shared/recovery.ts';
 import { releaseIdFor } from '../functions/shared/requests.ts';
 import { EcrModel } from '../local/account/ecr-sns.ts';
 import type { FaultPlan } from '../local/faults.ts';
@@ -76,12 +77,38 @@ const releaseTasks = taskStatesOf(releaseDefinitionText(), [
   'FrozenWatch',
 ]);
 
+const CHANGE_LOST = 'stopped as its scale or deployment lands, its answer lost';
+
+/**
+ * Each class's bound: two reconciler periods, but for a recovery that waits for the colour traffic
+ * goes back to (recovery.ts: SAFE_COLOUR_WAIT_MS, then the tick that records the outcome).
+ */
+export const recoveryGoalSeconds = (fault: string) =>
+  fault === CHANGE_LOST ? SAFE_COLOUR_WAIT_MS / 1000 + 60 : RECOVERY_GOAL_SECONDS;
+
 /** Fault classes, each with its cases. */
 export const recoveryClasses: Record<string, Case[]> = {
   'stopped by hand (at each Task state)': [...releaseTasks].map((s) => stoppedAt(s)),
   'stopped, its status event lost': ['ShiftTraffic', 'Bake'].map((s) =>
     stoppedAt(s, {
       events: [{ detailType: 'Step Functions Execution Status Change', action: 'drop', times: 5 }],
+    }),
+  ),
+  // The step's change landed, its answer was lost, and the SDK sends it again 10 s later: the step
+  // sees the halt then and undoes its change, so the recovery waits for it, and for the colour it
+  // scaled back up to be whole again (AWS's default target group: 5 checks 30 s apart).
+  [CHANGE_LOST]: ['DeployInactiveColour', 'ScaleDownOldColour'].map((s) =>
+    stoppedAt(s, {
+      api: [
+        {
+          service: 'ECS',
+          operation: 'UpdateService',
+          state: s,
+          error: 'RequestTimeout',
+          mode: 'timeout',
+          times: 1,
+        },
+      ],
     }),
   ),
   'execution timed out (canary bake)': [
