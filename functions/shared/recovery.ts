@@ -117,15 +117,6 @@ export const recoverExecution = async (
   if (!holdsLock) {
     // Another release holds the target now (or nobody does): moving traffic or scaling could fight it.
     notes.push('it no longer held the lock, so traffic and services were left as they are');
-  } else if (!rollback && record.migrated === 'breaking') {
-    // The old version cannot run on the schema its breaking migration left: putting traffic back
-    // would fail every request. It stays where it is for a person (restore, then rollback --force).
-    const { weights: now } = await readWeights(deps.elbv2, target.traffic);
-    weights = now;
-    notes.push(
-      `a breaking migration ran, so traffic was left as it is (blue ${now.blue} / green ${now.green}): restore the database from ${record.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${target.name} --force`,
-    );
-    outcome = Outcome.RollbackFailed;
   } else if (changing) {
     // A step of the ended execution still holds a service: its change (a scale-down, say) may land,
     // and the step, seeing the halt, may undo it. Reads now could show either, stale or not: wait.
@@ -195,6 +186,10 @@ export const recoverExecution = async (
  * looks again. The record says Recovering, and the target's channels hear it once, with why.
  */
 const waiting = async (record: ReleaseRecord, target: Target, why: string, deps: RecoveryDeps) => {
+  // The lease outlives the wait: a lock whose lease ran out and whose execution ended is taken over
+  // as its owner's (acquire-lock), and a release that ran a day would lose the target mid-recovery,
+  // never to be finished (found by review). An hour on from each tick, while this still holds it.
+  await deps.store.extendLease(record.target, record.releaseId, deps.now().getTime() + WAITING_LEASE_MS);
   const first = await deps.store.updateRelease(
     record.releaseId,
     { status: ReleaseStatus.Recovering, recoveringSince: deps.now().toISOString() },
@@ -250,6 +245,9 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
  * 15 minutes is ample. After it, the colour is taken as broken: RollbackFailed, traffic left as it is.
  */
 export const SAFE_COLOUR_WAIT_MS = 15 * 60_000;
+
+/** A waiting recovery's lock lease, from each tick: longer than the ticks between, and the wait. */
+const WAITING_LEASE_MS = 60 * 60_000;
 
 /**
  * A change a step of this release may still make: its claim on one of the target's services (the
@@ -307,6 +305,16 @@ const restoreTraffic = async (
   if (!rollback && weights[other] > 0 && weights[safe] === 0 && scaledDown) {
     notes.push(`it had promoted: all traffic on ${other}, ${safe} scaled down`);
     return { outcome: Outcome.Promoted, weights };
+  }
+  // Not promoted, after a breaking migration: the old version cannot run on the schema it left, and
+  // putting traffic back would fail every request. It stays where it is for a person (restore, then
+  // rollback --force). Decided after the promoted check (found by review: a release stopped as it
+  // promoted was told to restore the database, losing what was written since).
+  if (!rollback && record.migrated === 'breaking') {
+    notes.push(
+      `a breaking migration ran, so traffic was left as it is (blue ${weights.blue} / green ${weights.green}): restore the database from ${record.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${target.name} --force`,
+    );
+    return { outcome: Outcome.RollbackFailed, weights };
   }
   // A rollback that had already put all traffic back on the colour it was restoring did its job.
   const restoredByRollback = rollback && weights[safe] > 0 && weights[other] === 0;

@@ -884,6 +884,25 @@ export const createStore = (
       );
     },
 
+    /**
+     * Moves the lease of `owner`'s lock to `untilMs`, if `owner` still holds it: a recovery that waits
+     * keeps the target from being taken over as if its owner were gone. False otherwise.
+     */
+    async extendLease(target: string, owner: string, untilMs: number): Promise<boolean> {
+      return conditionalWrite(
+        doc.send(
+          new UpdateCommand({
+            TableName: tables.locks,
+            Key: { target },
+            UpdateExpression: 'SET leaseExpiresAt = :lease',
+            ConditionExpression: '#owner = :me AND leaseExpiresAt < :lease',
+            ExpressionAttributeNames: { '#owner': 'owner' },
+            ExpressionAttributeValues: { ':me': owner, ':lease': new Date(untilMs).toISOString() },
+          }),
+        ),
+      );
+    },
+
     /** Frees the lock if `owner` holds it and nobody is queued. False otherwise. */
     async release(target: string, owner: string): Promise<boolean> {
       return conditionalWrite(

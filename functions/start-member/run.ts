@@ -2,7 +2,7 @@ import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { ResourceNotFound, RollbackRequested, TransientError } from '../shared/errors.ts';
 import { MemberRole } from '../shared/group.ts';
-import { haltReason } from '../shared/halt.ts';
+import { ENDED, haltReason } from '../shared/halt.ts';
 import { withServiceClaim } from '../shared/service-claims.ts';
 import { drainedCheck } from '../shared/waits.ts';
 import type { Input, Output } from './schema.ts';
@@ -18,8 +18,12 @@ type Deps = Pick<ReleaseDeps, 'store' | 'ecs' | 'now' | 'invocationEndsAt' | 'in
 export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { member } = input;
   const service = input.side === 'from' ? member.fromService : member.toService;
-  const halted = async () =>
-    input.forward ? haltReason(await deps.store.getRelease(input.releaseId)) : undefined;
+  // Forward, a halt stops it; on the way back, the release's outcome does: its recovery set this
+  // colour, and may have handed the target on (halt.ts: ENDED).
+  const halted = async () => {
+    const record = await deps.store.getRelease(input.releaseId);
+    return input.forward ? haltReason(record) : record?.outcome ? ENDED : undefined;
+  };
   // A colour may still have tasks of its own stopping (a cut-over cut short): a singleton's process
   // must have exited before another starts. Retried until it has. Its tasks, not its count: ECS's
   // reads may not show a scale-down made a moment ago (shared/ecs.ts); one still running (a retry
@@ -45,7 +49,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // changes nothing.
     await scaleService(deps.ecs, member.cluster, service, member.desiredCount);
     // The fence (halt.ts): a release stopped while this landed must not leave the colour running.
-    const late = await halted();
+    // Forward only: on the way back, an outcome recorded meanwhile came from a recovery that set
+    // this colour the same way.
+    const late = input.forward ? await halted() : undefined;
     if (late) {
       await scaleService(deps.ecs, member.cluster, service, 0);
       throw new RollbackRequested(`${late} as ${service} was started; scaled back to 0`);

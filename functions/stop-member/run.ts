@@ -1,7 +1,7 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { RollbackRequested, TrafficSplit } from '../shared/errors.ts';
-import { haltReason } from '../shared/halt.ts';
+import { ENDED, haltReason } from '../shared/halt.ts';
 import { withServiceClaim } from '../shared/service-claims.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
@@ -33,11 +33,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       // Under the claim, beside the read of the service: the recovery writes its halt, then reads
       // the claims, so either this sees the halt or the recovery waits for this step.
       const [release, before] = await Promise.all([
-        input.forward ? deps.store.getRelease(input.releaseId) : undefined,
+        deps.store.getRelease(input.releaseId),
         describeService(deps.ecs, member.cluster, service),
       ]);
-      const halted = haltReason(release);
+      const halted = input.forward ? haltReason(release) : undefined;
       if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
+      // On the way back, once the release has its outcome: its recovery set this colour, and may
+      // have handed the target on; the colour may be the next release's by now (halt.ts: ENDED).
+      if (!input.forward && release?.outcome) return { before, running: undefined };
       const running = before.desiredCount ?? 0;
       // Scaled whatever the read shows: a StartMember a moment ago may not show yet (ECS's reads are
       // eventually consistent, shared/ecs.ts); setting 0 again changes nothing.
@@ -54,6 +57,14 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       return { before, running };
     },
   );
+  if (running === undefined)
+    return {
+      cluster: member.cluster,
+      service,
+      taskDefinitionArn: before.taskDefinition ?? '',
+      desiredCount: before.desiredCount ?? 0,
+      summary: `${member.name} (${member.role}): ${service} left as it is: ${ENDED}`,
+    };
   return {
     cluster: member.cluster,
     service,

@@ -784,6 +784,29 @@ describe('preDeploy hooks: the revision they run is the one deployed', () => {
   });
 });
 
+describe('a breaking migration and the recovery', () => {
+  it('a release stopped after it promoted (old colour scaled down and marked) is Promoted, not told to restore the database (found by review)', async () => {
+    const r = await world();
+    const target = findTarget(r.targets, 'billing-api');
+    r.push('billing-api', 'v2');
+    const id = () => r.executions().find((e) => e.name.startsWith('billing-api-'))?.name ?? '';
+    expect(
+      await r.runUntil(
+        async () => id() !== '' && (await r.release(id()))?.oldColourScaledDownAt !== undefined,
+      ),
+    ).toBe(true);
+    r.stopExecution(id());
+    await r.settle();
+    await r.wait(180);
+    const record = await r.release(id());
+    expect(record?.migrated).toBe('breaking');
+    expect(record?.outcome, record?.error?.Cause).toBe('Promoted');
+    expect(liveWeights(r, target)).toEqual({ blue: 0, green: 100 });
+    const notices = r.account.sns.published.map((m) => m.message ?? '').join('\n');
+    expect(notices).not.toMatch(/restore the database/);
+  });
+});
+
 describe('never two migrations at once', () => {
   /** A hook task of an older release of `target` (as RunHook starts one) appears in the cluster now; its ARN. */
   const earlierHookTask = (r: LocalRuntime, target: string, command: string[]): string => {

@@ -5,6 +5,7 @@
  * (halt.ts). The recovery used to decide at once, on a read of the old colour that ECS had not
  * updated yet (found by review): RollbackFailed, and the old colour left running with no traffic.
  */
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
 import { recoverExecution } from '../../functions/shared/recovery.ts';
@@ -205,5 +206,29 @@ describe('the recovery waits for the steps of the ended execution', () => {
     }
     expect(fewestHealthy).toBe(4);
     expect(desired(t, 'blue')).toBe(4);
+  });
+
+  it('a waiting recovery keeps the target though the lock’s 24-hour lease has run out (a release that ran a day): a rollback asked for waits, and the release gets its outcome (found by review)', async () => {
+    const { t, id } = await stoppedWithBlueBroken();
+    // As if the release had run over a day (a weekend freeze, a long approval, a timed-out execution).
+    await t.rt.doc.send(
+      new UpdateCommand({
+        TableName: t.rt.tables.locks,
+        Key: { target: 'checkout-api' },
+        UpdateExpression: 'SET leaseExpiresAt = :l',
+        ExpressionAttributeValues: { ':l': '2000-01-01T00:00:00.000Z' },
+      }),
+    );
+    await t.rt.wait(120);
+    expect((await t.rt.release(id))?.status).toBe('Recovering');
+    const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'v2 must go' });
+    await t.rt.wait(60);
+    // Before: the rollback took the lock over as its owner's (gone), and the release was never finished.
+    expect((await t.rt.store.getLock('checkout-api'))?.owner).toBe(id);
+    expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(true);
+    expect((await t.rt.release(id))?.outcome).toBe('RollbackFailed');
+    expect(
+      await t.rt.runUntil(async () => (await t.rt.release(rollbackId))?.outcome !== undefined, 1200),
+    ).toBe(true);
   });
 });

@@ -258,6 +258,8 @@ describe('a member step fenced against a halt', () => {
           onRead();
           return { services: [{ status: 'ACTIVE', taskDefinition: 'td', ...described }] };
         }
+        // A singleton's colour has no tasks of its own stopping.
+        if (command.constructor.name === 'ListTasksCommand') return { taskArns: [] };
         scaled.push(command.input.desiredCount as number);
         return {};
       },
@@ -289,7 +291,10 @@ describe('a member step fenced against a halt', () => {
       const scaled: number[] = [];
       const deps = memberDeps(
         record,
-        { serviceName: side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green', desiredCount: 0 },
+        {
+          serviceName: side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green',
+          desiredCount: side === 'from' ? 1 : 0,
+        },
         scaled,
       );
       // The recovery writes its halt, then reads the claims: it found none, because this step had
@@ -298,29 +303,31 @@ describe('a member step fenced against a halt', () => {
         record.haltedBy = 'ABORTED';
         return undefined;
       };
-      // A singleton's new colour has no tasks of its own stopping.
-      (deps.ecs as { send: (c: never) => Promise<unknown> }).send = (async (command: {
-        constructor: { name: string };
-        input: Record<string, unknown>;
-      }) => {
-        if (command.constructor.name === 'DescribeServicesCommand')
-          return {
-            services: [
-              {
-                status: 'ACTIVE',
-                serviceName: side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green',
-                taskDefinition: 'td',
-                desiredCount: side === 'from' ? 1 : 0,
-              },
-            ],
-          };
-        if (command.constructor.name === 'ListTasksCommand') return { taskArns: [] };
-        scaled.push(command.input.desiredCount as number);
-        return {};
-      }) as never;
       await expect(
         run({ releaseId: 'r1', target: 'bugs', side, forward: true, member } as never, deps as never),
       ).rejects.toMatchObject({ name: 'RollbackRequested' });
+      expect(scaled).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['stop-member', 'to'],
+    ['start-member', 'from'],
+  ])(
+    'a late %s on the way back, once the release has its outcome, changes nothing: the colour may be the next release’s (found by review)',
+    async (step, side) => {
+      const { run } = await import(`../../functions/${step}/run.ts`);
+      const scaled: number[] = [];
+      const service = side === 'from' ? 'bugs-beat-blue' : 'bugs-beat-green';
+      const deps = memberDeps(
+        { releaseId: 'r1', outcome: 'Aborted', haltedBy: 'ABORTED' },
+        { serviceName: service, desiredCount: side === 'from' ? 0 : 1 },
+        scaled,
+      );
+      await run(
+        { releaseId: 'r1', target: 'bugs', side, forward: false, member } as never,
+        deps as never,
+      ).catch((error: Error) => expect(error.message).toMatch(/already has its outcome/));
       expect(scaled).toEqual([]);
     },
   );
