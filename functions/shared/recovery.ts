@@ -186,10 +186,15 @@ export const recoverExecution = async (
  * looks again. The record says Recovering, and the target's channels hear it once, with why.
  */
 const waiting = async (record: ReleaseRecord, target: Target, why: string, deps: RecoveryDeps) => {
-  // The lease outlives the wait: a lock whose lease ran out and whose execution ended is taken over
-  // as its owner's (acquire-lock), and a release that ran a day would lose the target mid-recovery,
-  // never to be finished (found by review). An hour on from each tick, while this still holds it.
-  await deps.store.extendLease(record.target, record.releaseId, deps.now().getTime() + WAITING_LEASE_MS);
+  // The lease outlives the bounded waits: a lock whose lease ran out and whose execution ended is
+  // taken over as its owner's (acquire-lock), and a release that ran a day would lose the target
+  // mid-recovery, never to be finished (found by review). An hour on from each tick, while this still
+  // holds it, but never past an hour after the safe colour's wait: a singleton task that never stops
+  // (an agent gone) would otherwise hold the target for good; the lease is then its way out, as before.
+  const nowMs = deps.now().getTime();
+  const haltedMs = Date.parse(record.haltedAt ?? '') || nowMs;
+  const until = Math.min(nowMs + WAITING_LEASE_MS, haltedMs + SAFE_COLOUR_WAIT_MS + WAITING_LEASE_MS);
+  await deps.store.extendLease(record.target, record.releaseId, until);
   const first = await deps.store.updateRelease(
     record.releaseId,
     { status: ReleaseStatus.Recovering, recoveringSince: deps.now().toISOString() },

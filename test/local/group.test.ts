@@ -3,6 +3,7 @@
  * own image and a singleton scheduler, released as one and rolled back as one.
  */
 import { fileURLToPath } from 'node:url';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget, type Target } from '../../functions/shared/config.ts';
 import { REGISTRATIONS } from '../../functions/shared/registration-turns.ts';
@@ -332,6 +333,40 @@ describe('release groups', () => {
     expect(record?.outcome).toBe('RolledBack');
     expect(overlaps).toEqual([]);
     expect(await brokenInvariants(r, target, [record?.releaseId as string])).toEqual([]);
+  });
+
+  it('stopped after the cut-over, the new beat never done stopping: the recovery waits, but keeps the lease no longer than an hour past its bounded waits, so a rollback can still take the target (found by review)', async () => {
+    const r = await world();
+    await untilCutOver(r);
+    await r.wait(30);
+    // Its tasks take 20 days to stop (an agent gone): the old beat may not start while they run.
+    r.account.ecs.slowStopSeconds = 20 * 24 * 3600;
+    const execution = executionOf(r);
+    // As if the release had run over a day: its lease from AcquireLock has run out.
+    await r.doc.send(
+      new UpdateCommand({
+        TableName: r.tables.locks,
+        Key: { target: 'bugs' },
+        UpdateExpression: 'SET leaseExpiresAt = :l',
+        ExpressionAttributeValues: { ':l': '2000-01-01T00:00:00.000Z' },
+      }),
+    );
+    r.stopExecution(execution.name);
+    await r.wait(300);
+    expect((await recordOf(r)).status).toBe('Recovering');
+    // Waiting: the lease is kept ahead, so nobody takes the target over from the recovery yet.
+    const lease = async () => Date.parse((await r.store.getLock('bugs'))?.leaseExpiresAt ?? '');
+    expect(await lease()).toBeGreaterThan(Date.now());
+    // But not for good (before: the lease moved an hour on at every tick, and nothing could ever take
+    // the target): an hour past the 15-minute wait it runs out, and a rollback asked for then takes it.
+    await r.wait(2 * 3600);
+    expect((await recordOf(r)).status).toBe('Recovering');
+    expect(await lease()).toBeLessThan(Date.now());
+    const rollbackId = r.startRollback({ target: 'bugs', reason: 'v2 corrupts the dedup index' });
+    expect(await r.runUntil(async () => (await r.store.getLock('bugs'))?.owner !== execution.name, 600)).toBe(
+      true,
+    );
+    expect(r.executions().find((e) => e.name === rollbackId)).toBeDefined();
   });
 
   it('a member that cannot be put back is named, and every other member still goes back → RollbackFailed', async () => {
