@@ -215,7 +215,7 @@ const waiting = async (record: ReleaseRecord, target: Target, why: string, deps:
       },
       subject: `[switchyard] ${target.name} (${target.environment}) ${record.image?.tag ?? record.kind ?? 'release'}: recovering`,
       lines: [
-        `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended before it finished. The recovery waits before it puts the target back: while a step of it may still be changing one of the target's services, and for up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes for the colour traffic goes back to to be whole again. It looks again every minute and holds the target meanwhile; a rollback or a release asked for now waits for it. The outcome follows in its own notice.`,
+        `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended before it finished. The recovery waits before it puts the target back: while a step of it may still be changing one of the target's services, and up to ${SAFE_COLOUR_WAIT_MS / 60_000} minutes for the colour it puts traffic back on to be whole again. It looks again every minute and holds the target meanwhile; a rollback or a release asked for now waits for it. The outcome follows in its own notice.`,
         `Waiting first for: ${why}.`,
       ],
     });

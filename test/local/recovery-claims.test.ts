@@ -106,7 +106,7 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect(recovering).toHaveLength(1);
     // Worded for the whole wait, not only for what it waited for first (found by review).
     expect(recovering[0]?.message).toMatch(
-      /The recovery waits before it puts the target back: while a step of it may still be changing one of the target's services, and for up to 15 minutes for the colour traffic goes back to to be whole again/,
+      /The recovery waits before it puts the target back: while a step of it may still be changing one of the target's services, and up to 15 minutes for the colour it puts traffic back on to be whole again/,
     );
     expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(true);
     const record = await t.rt.release(id);
