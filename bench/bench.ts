@@ -19,7 +19,7 @@ import {
   LAMBDA_LIMITS,
   MB_PER_VCPU,
 } from '../local/execution-environments.ts';
-import { lambdaCostUsd, prices, transitionsCostUsd } from '../local/prices.ts';
+import { prices } from '../local/prices.ts';
 import { rollbackPath } from '../local/rollback-path.ts';
 import type { LocalRuntime } from '../local/runtime.ts';
 import { runRelease, type Scenario, scenarios } from '../local/scenarios.ts';
@@ -331,9 +331,7 @@ const measure = async (
         coldStarts: runtime.lambda.environments.coldStarts,
         coldStartsBy: Object.fromEntries(runtime.lambda.environments.coldStartsBy),
         billedSeconds: runtime.lambda.billedMs / 1000,
-        costUsd:
-          transitionsCostUsd(transitions) +
-          lambdaCostUsd(runtime.lambda.invocations, runtime.lambda.billedMs),
+        costUsd: summary.costUsd,
         calls,
       };
     },

@@ -11,8 +11,11 @@
  * The state machine runs each member's steps in a Map over the plan's members (DeployGroup,
  * CutOverGroup, ScaleDownGroup, CleanUpGroup, RollBackGroup), one function per step.
  */
+
+import type { Service } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
 import type { Deployment } from './ecs.ts';
+import { ENDED } from './halt.ts';
 
 export const MemberRole = {
   Web: 'web',
@@ -193,6 +196,19 @@ export type MemberPlan = z.infer<typeof memberPlanSchema>;
 export interface MemberStepOutput extends Deployment {
   summary: string;
 }
+
+/** A member step that changed nothing: the release already had its outcome (halt.ts: ENDED). */
+export const leftAsItIs = (
+  member: Pick<MemberPlan, 'name' | 'role' | 'cluster'>,
+  service: string,
+  described: Pick<Service, 'taskDefinition' | 'desiredCount'>,
+): MemberStepOutput => ({
+  cluster: member.cluster,
+  service,
+  taskDefinitionArn: described.taskDefinition ?? '',
+  desiredCount: described.desiredCount ?? 0,
+  summary: `${member.name} (${member.role}): ${service} left as it is: ${ENDED}`,
+});
 
 /** Whether a member changes colour when traffic reaches 100% (CutOverGroup). */
 export const switchesAtCutover = (member: Pick<MemberPlan, 'role' | 'switch'>): boolean =>

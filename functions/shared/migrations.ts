@@ -46,7 +46,7 @@ const listHookTasks = async (ecs: Pick<ECSClient, 'send'>, cluster: string): Pro
 
 const earlierHookTasks = async (
   ecs: Pick<ECSClient, 'send'>,
-  where: { cluster: string; target: string; releaseId: string },
+  where: Where,
   listed: Set<string>,
   remembered: string[] = [],
 ): Promise<EarlierHookTask[]> => {

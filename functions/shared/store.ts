@@ -308,6 +308,9 @@ export interface LambdaMigrationClaim {
   runsUntil: string;
 }
 
+/** Fields a conditional `updateRelease` may require absent (`unlessSet`). */
+type UnlessSet = 'outcome' | 'announcedAt' | 'revisionArn' | 'recoveringSince';
+
 export const createStore = (
   doc: DynamoDBDocumentClient,
   tables: Tables,
@@ -316,6 +319,19 @@ export const createStore = (
   const iso = () => now().toISOString();
   /** The lock's owner fields, set when a release takes, steals or is handed the lock. */
   const ownership = '#owner = :me, ownerExecutionArn = :exec, acquiredAt = :at, leaseExpiresAt = :lease';
+  /** Who holds the claim on a service (service-claims.ts) and until when, if anyone does. */
+  const readClaim = async (service: string): Promise<{ holder: string; untilMs: number } | undefined> => {
+    const out = await doc.send(
+      new GetCommand({
+        TableName: tables.releases,
+        Key: { releaseId: `claim#${service}` },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.holder === undefined
+      ? undefined
+      : { holder: String(out.Item.holder), untilMs: Number(out.Item.claimedUntil) };
+  };
   const ownedBy = (releaseId: string, executionArn: string) => {
     const at = now();
     return {
@@ -466,9 +482,7 @@ export const createStore = (
     async updateRelease(
       releaseId: string,
       fields: Partial<Omit<ReleaseRecord, 'releaseId' | 'phases'>>,
-      options: {
-        unlessSet?: 'outcome' | 'announcedAt' | 'revisionArn' | ('recoveringSince' | 'outcome')[];
-      } = {},
+      options: { unlessSet?: UnlessSet | UnlessSet[] } = {},
     ): Promise<boolean> {
       const unset = [options.unlessSet ?? []].flat();
       const entries = Object.entries({ ...fields, updatedAt: iso() }).filter(([, v]) => v !== undefined);
@@ -562,23 +576,12 @@ export const createStore = (
         ),
       );
       if (granted) return undefined;
-      const out = await doc.send(new GetCommand({ TableName: tables.releases, Key, ConsistentRead: true }));
-      return { holder: String(out.Item?.holder), untilMs: Number(out.Item?.claimedUntil) };
+      // Given up between the refused write and this read: still refused; the retry takes it.
+      return (await readClaim(service)) ?? { holder: 'nobody now', untilMs: nowMs };
     },
 
     /** Who holds the claim on a service and until when (a consistent read), if anyone does. */
-    async serviceClaim(service: string): Promise<{ holder: string; untilMs: number } | undefined> {
-      const out = await doc.send(
-        new GetCommand({
-          TableName: tables.releases,
-          Key: { releaseId: `claim#${service}` },
-          ConsistentRead: true,
-        }),
-      );
-      return out.Item?.holder === undefined
-        ? undefined
-        : { holder: String(out.Item.holder), untilMs: Number(out.Item.claimedUntil) };
-    },
+    serviceClaim: (service: string) => readClaim(service),
 
     /**
      * Whether this caller may send the account's warm-ups now (keep-warm.ts): one conditional write

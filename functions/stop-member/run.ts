@@ -1,7 +1,8 @@
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { describeService, scaleService } from '../shared/ecs.ts';
 import { RollbackRequested, TrafficSplit } from '../shared/errors.ts';
-import { ENDED, haltReason } from '../shared/halt.ts';
+import { leftAsItIs } from '../shared/group.ts';
+import { haltReason } from '../shared/halt.ts';
 import { withServiceClaim } from '../shared/service-claims.ts';
 import { readWeights } from '../shared/traffic.ts';
 import type { Input, Output } from './schema.ts';
@@ -39,7 +40,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       const halted = input.forward ? haltReason(release) : undefined;
       if (halted) throw new RollbackRequested(`${halted}; ${service} kept running`);
       // On the way back, once the release has its outcome: its recovery set this colour, and may
-      // have handed the target on; the colour may be the next release's by now (halt.ts: ENDED).
+      // have handed the target on; the colour may be the next release's by now (group.ts: leftAsItIs).
       if (!input.forward && release?.outcome) return { before, running: undefined };
       const running = before.desiredCount ?? 0;
       // Scaled whatever the read shows: a StartMember a moment ago may not show yet (ECS's reads are
@@ -57,14 +58,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
       return { before, running };
     },
   );
-  if (running === undefined)
-    return {
-      cluster: member.cluster,
-      service,
-      taskDefinitionArn: before.taskDefinition ?? '',
-      desiredCount: before.desiredCount ?? 0,
-      summary: `${member.name} (${member.role}): ${service} left as it is: ${ENDED}`,
-    };
+  if (running === undefined) return leftAsItIs(member, service, before);
   return {
     cluster: member.cluster,
     service,

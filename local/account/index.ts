@@ -238,13 +238,15 @@ export class SimulatedAccount {
 
   private admitArrivals() {
     const batch = this.arrivals.splice(0);
-    const keys = batch.length > 1 ? batch.map((a) => a.order()) : [];
-    const order = batch.map((_, i) => i);
-    if (batch.length > 1)
-      order.sort((a, b) =>
-        (keys[a] as string) < (keys[b] as string) ? -1 : keys[a] === keys[b] ? a - b : 1,
+    // One call alone needs no key (a JSON of its input). Sort is stable: the same calls (caller,
+    // call and input) keep their arrival order.
+    if (batch.length > 1) {
+      const key = new Map(batch.map((a) => [a, a.order()]));
+      batch.sort((a, b) =>
+        (key.get(a) as string) < (key.get(b) as string) ? -1 : key.get(a) === key.get(b) ? 0 : 1,
       );
-    for (const i of order) batch[i]?.go();
+    }
+    for (const a of batch) a.go();
   }
 
   /** Answers one SDK command. */

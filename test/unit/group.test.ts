@@ -1,6 +1,7 @@
 /** Release groups: what a group may be (config), and what Validate refuses before touching anything. */
 import { describe, expect, it } from 'vitest';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
+import { ENDED } from '../../functions/shared/halt.ts';
 import { planGroup } from '../../functions/validate/group.ts';
 import { configFixture } from '../support/config-fixture.ts';
 
@@ -324,10 +325,11 @@ describe('a member step fenced against a halt', () => {
         { serviceName: service, desiredCount: side === 'from' ? 0 : 1 },
         scaled,
       );
-      await run(
+      const out = await run(
         { releaseId: 'r1', target: 'bugs', side, forward: false, member } as never,
         deps as never,
-      ).catch((error: Error) => expect(error.message).toMatch(/already has its outcome/));
+      );
+      expect(out.summary).toBe(`beat (singleton): ${service} left as it is: ${ENDED}`);
       expect(scaled).toEqual([]);
     },
   );
