@@ -7,7 +7,7 @@ import { activeFreeze } from '../shared/freeze.ts';
 import { groupFields } from '../shared/group.ts';
 import { rolledBackBy } from '../shared/history.ts';
 import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
-import { liveColour, readWeights } from '../shared/traffic.ts';
+import { liveColour, readWeights, type Weights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import { planGroupRollback } from './group.ts';
 import type { Input, Output } from './schema.ts';
@@ -29,10 +29,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const me = await deps.store.getRelease(input.releaseId);
   if (!me) throw new ResourceNotFound(`rollback record ${input.releaseId} not found`);
   const where = target.traffic.listenerRuleArn ?? target.traffic.listenerArn ?? '';
-  const live = liveColour((await readWeights(deps.elbv2, target.traffic)).weights, where);
-  const history = (await deps.store.releasesForTarget(target.name, 50)).filter(
-    (r) => r.releaseId !== input.releaseId,
-  );
+  const [{ weights }, records] = await Promise.all([
+    readWeights(deps.elbv2, target.traffic),
+    deps.store.releasesForTarget(target.name, 50),
+  ]);
+  const history = records.filter((r) => r.releaseId !== input.releaseId);
+  // The last release to end with its new colour taking traffic though it did not promote: its own
+  // rollback failed, and it is the one to undo (it used to be NothingToRollBack, v2 serving on: found
+  // by review). Its traffic may be split (a canary's): the rollback puts all of it back.
+  const stranded = strandedRelease(history, weights);
+  const live =
+    stranded?.toColour && weights[stranded.toColour] > 0 ? stranded.toColour : liveColour(weights, where);
 
   const breakGlass = {
     reason: `rollback ${input.releaseId}${me.reason ? `: ${me.reason}` : ''}`,
@@ -105,13 +112,16 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
 
   // Forced past a breaking migration, the release to undo may be one that held traffic on its new
-  // version (RollbackFailed, RollbackHeld) rather than one that was promoted.
-  const promoted = history.find(
-    (r) =>
-      isRelease(r) &&
-      (r.outcome === Outcome.Promoted ||
-        (me.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
-  );
+  // version (RollbackFailed) rather than one that was promoted. A stranded one is undone whatever its
+  // migration: after a breaking one, the check below still asks for the restore and --force first.
+  const promoted =
+    stranded ??
+    history.find(
+      (r) =>
+        isRelease(r) &&
+        (r.outcome === Outcome.Promoted ||
+          (me.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
+    );
   if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
     throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
   }
@@ -187,6 +197,25 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         )
         .join(''),
   };
+};
+
+/**
+ * The newest release, if it ended RollbackFailed with traffic still on its new colour (no release
+ * ended Promoted or RolledBack after it: then what is live is that one's doing, and the usual rules
+ * apply), or if a rollback has undone it since (a second rollback then finds nothing to do, rather
+ * than undoing the release before it). One that ended RollbackFailed with all traffic back on its old
+ * colour strands nothing.
+ */
+const strandedRelease = (history: ReleaseRecord[], weights: Weights): ReleaseRecord | undefined => {
+  const last = history.find(
+    (r) =>
+      isRelease(r) &&
+      (r.outcome === Outcome.Promoted ||
+        r.outcome === Outcome.RolledBack ||
+        r.outcome === Outcome.RollbackFailed),
+  );
+  if (last?.outcome !== Outcome.RollbackFailed || !last.toColour) return undefined;
+  return weights[last.toColour] > 0 || rolledBackBy(history, last.releaseId) ? last : undefined;
 };
 
 const liveSized = async (deps: Deps, cluster: string, service: string) => {

@@ -24,3 +24,17 @@ export const rollbackAgainst = (
       r.outcome !== Outcome.Aborted &&
       (r.rollbackOf === release.releaseId || (r.rollbackOf === undefined && r.createdAt > release.createdAt)),
   );
+
+/**
+ * What a person does about a release that ended RollbackFailed with its new version still taking
+ * traffic (it moved some, and none was put back): an ops rollback undoes it (plan-rollback takes it
+ * as the release to undo). After a breaking migration the reason already says to restore first and
+ * force.
+ */
+export const strandedAdvice = (record: ReleaseRecord, target: string): string | undefined =>
+  (record.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
+  record.migrated !== 'breaking' &&
+  (record.trafficPercent ?? 0) > 0 &&
+  !record.trafficRestoredAt
+    ? `What to do: once ${record.fromColour ?? 'the old colour'} can serve again, \`switchyard rollback --target ${target}\` puts it back (it undoes ${record.releaseId}).`
+    : undefined;

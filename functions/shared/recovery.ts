@@ -17,6 +17,7 @@ import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
 import { ReleaseState } from './events.ts';
 import { type MemberPlan, MemberRole } from './group.ts';
+import { strandedAdvice } from './history.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
 import { soakFor } from './promotion.ts';
@@ -239,6 +240,9 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
   lines: [
     `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended ${outcome}.`,
     `Reason: ${reason}`,
+    ...(outcome === Outcome.RollbackFailed ? [strandedAdvice(record, target.name)] : []).filter(
+      (line) => line !== undefined,
+    ),
   ],
 });
 

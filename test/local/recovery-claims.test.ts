@@ -119,6 +119,13 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect(
       await t.rt.runUntil(async () => (await t.rt.store.getLock('checkout-api')) === undefined, 30),
     ).toBe(true);
+    // The notice says what undoes it (a rollback of this release: see the test after next).
+    const failed = () => t.rt.account.sns.published.filter((m) => m.subject?.endsWith(': RollbackFailed'));
+    expect(await t.rt.runUntil(() => failed().length > 0, 30)).toBe(true);
+    expect(failed()).toHaveLength(1);
+    expect(failed()[0]?.message).toContain(
+      `What to do: once blue can serve again, \`switchyard rollback --target checkout-api\` puts it back (it undoes ${id}).`,
+    );
   });
 
   it('a rollback asked for while the recovery waits for blue waits too: traffic goes back on blue once whole, and v2 serves nothing (found by review)', async () => {
@@ -208,6 +215,78 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect(desired(t, 'blue')).toBe(4);
   });
 
+  it.each([
+    ['as the release left it', undefined],
+    ['split by hand (an operator moved 10% back)', { blue: 10, green: 90 }],
+  ])(
+    'after a RollbackFailed with v2 left serving, an ops rollback puts v1 back: the release that left its version live is the one undone (found by review): traffic %s',
+    async (_, split) => {
+      const { t, id } = await stoppedWithBlueBroken();
+      const v1 = t.rt.account.ecs.DescribeServices({
+        cluster: t.checkout.ecs.cluster,
+        services: [t.checkout.ecs.services.blue],
+      }).services[0]?.taskDefinition;
+      expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(
+        true,
+      );
+      expect((await t.rt.release(id))?.outcome).toBe('RollbackFailed');
+      expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
+      if (split) {
+        const { listenerRuleArn, targetGroups } = t.checkout.traffic;
+        t.rt.account.elbv2.ModifyRule({
+          RuleArn: listenerRuleArn as string,
+          Actions: [
+            {
+              Type: 'forward',
+              ForwardConfig: {
+                TargetGroups: [
+                  { TargetGroupArn: targetGroups.blue, Weight: split.blue },
+                  { TargetGroupArn: targetGroups.green, Weight: split.green },
+                ],
+              },
+            },
+          ],
+        });
+      }
+      // The operator fixes what broke v1's tasks, and asks for the rollback the release could not do.
+      t.rt.account.faults.unhealthyTags.delete('v1');
+      const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'v2 must go' });
+      expect(
+        await t.rt.runUntil(async () => (await t.rt.release(rollbackId))?.outcome !== undefined, 1200),
+      ).toBe(true);
+      const rollback = await t.rt.release(rollbackId);
+      // Before: NothingToRollBack ("… has no Promoted release to roll back"), or TrafficSplit for the
+      // split, with v2 serving on.
+      expect(rollback?.outcome, rollback?.error?.Cause).toBe('RolledBack');
+      expect(rollback?.rollbackOf).toBe(id);
+      await t.rt.settle();
+      await t.rt.drain();
+      expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+      expect(
+        t.rt.account.ecs.DescribeServices({
+          cluster: t.checkout.ecs.cluster,
+          services: [t.checkout.ecs.services.blue],
+        }).services[0]?.taskDefinition,
+      ).toBe(v1);
+      expect(t.rt.account.elbv2.healthyTargets(t.checkout.traffic.targetGroups.blue)).toHaveLength(4);
+      expect(desired(t, 'green')).toBe(0);
+      expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();
+      // A second rollback (a double click) finds it done; it does not go on to undo the release before.
+      const second = t.rt.startRollback({ target: 'checkout-api', reason: 'double click' });
+      expect(await t.rt.runUntil(async () => (await t.rt.release(second))?.outcome !== undefined, 600)).toBe(
+        true,
+      );
+      expect(await t.rt.release(second)).toMatchObject({
+        outcome: 'Aborted',
+        error: {
+          Error: 'NothingToRollBack',
+          Cause: expect.stringContaining(`already rolled back by ${rollbackId}`),
+        },
+      });
+      expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    },
+  );
+
   it('a waiting recovery keeps the target though the lock’s 24-hour lease has run out (a release that ran a day): a rollback asked for waits, and the release gets its outcome (found by review)', async () => {
     const { t, id } = await stoppedWithBlueBroken();
     // As if the release had run over a day (a weekend freeze, a long approval, a timed-out execution).
@@ -227,8 +306,12 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect((await t.rt.store.getLock('checkout-api'))?.owner).toBe(id);
     expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(true);
     expect((await t.rt.release(id))?.outcome).toBe('RollbackFailed');
+    // The rollback then tries to undo the stranded release (v1 redeployed on blue: its tasks still
+    // fail their health checks here), and ends RollbackFailed with nothing moved.
     expect(
-      await t.rt.runUntil(async () => (await t.rt.release(rollbackId))?.outcome !== undefined, 1200),
+      await t.rt.runUntil(async () => (await t.rt.release(rollbackId))?.outcome !== undefined, 4 * 3600),
     ).toBe(true);
+    expect(await t.rt.release(rollbackId)).toMatchObject({ outcome: 'RollbackFailed', rollbackOf: id });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
   });
 });
