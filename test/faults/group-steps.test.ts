@@ -23,10 +23,19 @@ import {
   rollbackDefinitionText,
   taskStatesOf,
 } from '../../state-machines/definitions.ts';
-import { eventFaults, groupStates, runIn, stepFaults } from '../support/fault-matrix.ts';
+import {
+  changeInFlight,
+  eventFaults,
+  groupStates,
+  runIn,
+  stepFaults,
+  stopWithChangeInFlight,
+} from '../support/fault-matrix.ts';
 import {
   brokenInvariants,
   RECOVERY_BOUND_SECONDS,
+  RECOVERY_WAIT_BOUND_SECONDS,
+  recoveredWithin,
   recoveryBroken,
   watchSingletons,
 } from '../support/invariants.ts';
@@ -148,6 +157,34 @@ describe('fault matrix: group steps', () => {
       world.rt.faults.fired.push(`stopped at ${state}`);
       await world.rt.wait(RECOVERY_BOUND_SECONDS);
       expect(await recoveryBroken(world.rt, world.target, [releaseId])).toEqual([]);
+      return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
+    });
+    expect(result.broken, JSON.stringify(result)).toEqual([]);
+  });
+});
+
+/**
+ * The group's steps that change a service, each stopped as its UpdateService lands with the answer
+ * lost (test/faults/stop-in-flight.test.ts for the primary's): the step runs on after the stop, so
+ * the recovery must wait for it, within its own bound (its wait for the safe colour and a tick).
+ */
+const changingStates = groupStates.filter((s) => !s.startsWith('WaitFor'));
+
+describe('fault matrix: a group stopped while a member step’s change is in flight', () => {
+  it.each(changingStates)('stopped as %s’s UpdateService lands', async (state) => {
+    const scenario = scenarios[scenarioOf(state)];
+    const world = await groupWorld({ ...scenario.plan, ...changeInFlight(state, 'ECS', 'UpdateService') });
+    const result = await runIn(`group stopped as ${state}'s UpdateService lands`, world, 'any', async () => {
+      push(world.rt);
+      expect(
+        await stopWithChangeInFlight(world.rt, releaseId, state, 'ECS.UpdateService'),
+        `${state}'s UpdateService goes out`,
+      ).toBe(true);
+      expect(
+        await recoveredWithin(world.rt, world.target, [releaseId], RECOVERY_WAIT_BOUND_SECONDS),
+        'I8',
+      ).toEqual([]);
+      await world.rt.settle();
       return { ids: [releaseId], outcome: (await world.rt.release(releaseId))?.outcome };
     });
     expect(result.broken, JSON.stringify(result)).toEqual([]);

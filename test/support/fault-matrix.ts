@@ -226,3 +226,27 @@ const record = (name: string, result: CaseResult, expected: string) => {
     (expected === 'any' || (result.outcome === expected && result.fired.length > 0));
   appendFileSync(file, `${JSON.stringify({ name, passed })}\n`);
 };
+
+/**
+ * A fault that lets `state`'s `service`.`operation` take effect and loses its answer (the SDK sends it
+ * again when its 10 s timeout fires): with `stopWithChangeInFlight`, an execution that ends while one
+ * of its steps still changes a service or the traffic.
+ */
+export const changeInFlight = (state: string, service: string, operation: string): FaultPlan => ({
+  api: [{ service, operation, state, error: 'TimeoutError', mode: 'timeout', times: 1 }],
+});
+
+/** Stops `name` a second after `state`'s call went out (its change has landed; its answer comes in 10 s). */
+export const stopWithChangeInFlight = async (
+  rt: LocalRuntime,
+  name: string,
+  state: string,
+  call: string,
+): Promise<boolean> => {
+  const fired = () => rt.faults.fired.some((f) => f.startsWith(`${state}: ${call}`));
+  if (!(await rt.runUntil(fired, 3600))) return false;
+  await rt.wait(1);
+  rt.stopExecution(name);
+  rt.faults.fired.push(`stopped with ${state}'s ${call} in flight`);
+  return true;
+};

@@ -17,6 +17,7 @@
  *    is blocked by an ended execution, no traffic is split, no record of an ended execution is open.
  */
 import type { Target } from '../../functions/shared/config.ts';
+import { SAFE_COLOUR_WAIT_MS } from '../../functions/shared/recovery.ts';
 import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import type { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights, openWork, watchSingletons } from '../../local/scenarios.ts';
@@ -200,3 +201,20 @@ export const recoveryBroken = async (
   target: Target,
   releaseIds: string[],
 ): Promise<string[]> => (await rt.until(openWork(rt, target, releaseIds))).map((w) => `I8: ${w}`);
+
+/**
+ * I8's bound when the recovery waits for the colour traffic goes back to (an execution that ended
+ * with a step's change in flight, recovery.ts): that wait, and the reconciler tick that ends it.
+ */
+export const RECOVERY_WAIT_BOUND_SECONDS = SAFE_COLOUR_WAIT_MS / 1000 + 60;
+
+/** I8 checked as soon as it holds, for up to `seconds`: what is still open then (empty once recovered). */
+export const recoveredWithin = async (
+  rt: LocalRuntime,
+  target: Target,
+  releaseIds: string[],
+  seconds: number,
+): Promise<string[]> => {
+  await rt.runUntil(async () => (await recoveryBroken(rt, target, releaseIds)).length === 0, seconds);
+  return recoveryBroken(rt, target, releaseIds);
+};
