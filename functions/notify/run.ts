@@ -1,7 +1,6 @@
 import { analysisLines } from '../shared/analysis/text.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
-import { strandedAdvice } from '../shared/history.ts';
 import { notify } from '../shared/notifications.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import type { Input, Output } from './schema.ts';
@@ -30,9 +29,6 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
   // Why traffic was not put back (or putting it back failed), besides why the release stopped.
   if (input.error && input.rollbackError)
     lines.push(`Rollback: ${input.rollbackError.Error}: ${input.rollbackError.Cause ?? ''}`);
-  const advice =
-    input.outcome === 'RollbackFailed' && release ? strandedAdvice(release, input.target) : undefined;
-  if (advice) lines.push(advice);
   for (const hook of release?.hooks ?? []) {
     lines.push(
       `Hook ${hook.name} (${hook.point}): ${hook.detail}${hook.logUrl ? ` Log: ${hook.logUrl}` : ''}`,

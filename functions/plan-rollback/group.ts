@@ -40,7 +40,9 @@ export const planGroupRollback = async (
     const live = services.find((s) => s.serviceName === m.toService);
     if (m.traffic) {
       const where = m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '';
-      const colour = liveColour((await readWeights(aws.elbv2, m.traffic)).weights, where);
+      const { weights } = await readWeights(aws.elbv2, m.traffic);
+      // A rule the release left split (its rollback failed) is on the release's colour: all of it goes back.
+      const colour = weights[m.toColour] > 0 ? m.toColour : liveColour(weights, where);
       if (colour !== m.toColour)
         throw new NothingToRollBack(
           `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,

@@ -7,7 +7,7 @@ import { activeFreeze } from '../shared/freeze.ts';
 import { groupFields } from '../shared/group.ts';
 import { rolledBackBy } from '../shared/history.ts';
 import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
-import { liveColour, readWeights, type Weights } from '../shared/traffic.ts';
+import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import { planGroupRollback } from './group.ts';
 import type { Input, Output } from './schema.ts';
@@ -34,12 +34,17 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     deps.store.releasesForTarget(target.name, 50),
   ]);
   const history = records.filter((r) => r.releaseId !== input.releaseId);
-  // The last release to end with its new colour taking traffic though it did not promote: its own
-  // rollback failed, and it is the one to undo (it used to be NothingToRollBack, v2 serving on: found
-  // by review). Its traffic may be split (a canary's): the rollback puts all of it back.
-  const stranded = strandedRelease(history, weights);
+  // The release to undo: the newest to leave its new version live, Promoted or RollbackFailed (its own
+  // rollback failed; before, that was NothingToRollBack with v2 serving: found by review). Releases
+  // that went back (RolledBack, Aborted, Superseded) are passed over. One that ended RollbackFailed
+  // and whose traffic has moved since is not passed over: a rollback then finds nothing of it to undo
+  // rather than undoing the release before it, which nobody asked for.
+  const undoable = history.find(
+    (r) => isRelease(r) && (r.outcome === Outcome.Promoted || r.outcome === Outcome.RollbackFailed),
+  );
+  // Traffic a canary's RollbackFailed left split belongs to its new colour: the rollback puts it all back.
   const live =
-    stranded?.toColour && weights[stranded.toColour] > 0 ? stranded.toColour : liveColour(weights, where);
+    undoable?.toColour && weights[undoable.toColour] > 0 ? undoable.toColour : liveColour(weights, where);
 
   const breakGlass = {
     reason: `rollback ${input.releaseId}${me.reason ? `: ${me.reason}` : ''}`,
@@ -111,17 +116,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     };
   }
 
-  // Forced past a breaking migration, the release to undo may be one that held traffic on its new
-  // version (RollbackFailed) rather than one that was promoted. A stranded one is undone whatever its
-  // migration: after a breaking one, the check below still asks for the restore and --force first.
-  const promoted =
-    stranded ??
-    history.find(
-      (r) =>
-        isRelease(r) &&
-        (r.outcome === Outcome.Promoted ||
-          (me.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
-    );
+  // After a breaking migration, one that ended RollbackFailed is undone only once the database is
+  // restored and the rollback forced (RollbackNeedsRestore below).
+  const promoted = undoable;
   if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
     throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
   }
@@ -131,7 +128,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
   if (promoted.toColour !== live) {
     throw new NothingToRollBack(
-      `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
+      `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it${promoted.outcome === Outcome.RollbackFailed ? ` (it ended ${promoted.outcome}, and its traffic has moved since)` : ''}; nothing of it to roll back`,
     );
   }
 
@@ -153,15 +150,23 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const lastGood = promoted.previousTaskDefinitionArn;
   let path: RollbackPath = RollbackPath.Slow;
   // A promoted group's old colours were scaled to 0 with the primary's: only the slow path puts
-  // every member back, so a group never takes the fast one.
-  if (members.length === 0 && (before.runningCount ?? 0) >= 1 && before.taskDefinition === lastGood) {
+  // every member back, so a group never takes the fast one. The fast path moves all traffic at once
+  // with no health check after it: only onto a colour as large as the live one and healthy throughout
+  // (it took one healthy target: after a RollbackFailed, a colour coming back with 1 of 4 took all
+  // traffic for half a minute, and a colour broken in part stayed so; found by review). Else the slow
+  // path redeploys it, waits for it to be stable and checks its health before traffic moves.
+  if (
+    members.length === 0 &&
+    (before.runningCount ?? 0) >= desiredCount &&
+    before.taskDefinition === lastGood
+  ) {
     const health = await deps.elbv2.send(
       new DescribeTargetHealthCommand({ TargetGroupArn: target.traffic.targetGroups[previous] }),
     );
     const healthy = (health.TargetHealthDescriptions ?? []).filter(
       (t) => t.TargetHealth?.State === 'healthy',
     );
-    if (healthy.length >= 1) path = RollbackPath.Fast;
+    if (healthy.length >= desiredCount) path = RollbackPath.Fast;
   }
   await deps.store.updateRelease(input.releaseId, {
     rollbackOf: promoted.releaseId,
@@ -197,25 +202,6 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         )
         .join(''),
   };
-};
-
-/**
- * The newest release, if it ended RollbackFailed with traffic still on its new colour (no release
- * ended Promoted or RolledBack after it: then what is live is that one's doing, and the usual rules
- * apply), or if a rollback has undone it since (a second rollback then finds nothing to do, rather
- * than undoing the release before it). One that ended RollbackFailed with all traffic back on its old
- * colour strands nothing.
- */
-const strandedRelease = (history: ReleaseRecord[], weights: Weights): ReleaseRecord | undefined => {
-  const last = history.find(
-    (r) =>
-      isRelease(r) &&
-      (r.outcome === Outcome.Promoted ||
-        r.outcome === Outcome.RolledBack ||
-        r.outcome === Outcome.RollbackFailed),
-  );
-  if (last?.outcome !== Outcome.RollbackFailed || !last.toColour) return undefined;
-  return weights[last.toColour] > 0 || rolledBackBy(history, last.releaseId) ? last : undefined;
 };
 
 const liveSized = async (deps: Deps, cluster: string, service: string) => {

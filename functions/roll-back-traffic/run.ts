@@ -31,7 +31,7 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     throw new RollbackFailed(
       alreadyBack
         ? `traffic is back on ${plan.fromColour}, but ${plan.fromService} has no running tasks`
-        : `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it`,
+        : `${plan.fromColour} (${plan.fromService}) has no running tasks; traffic cannot go back to it. Once it runs again, \`switchyard rollback --target ${input.target}\` puts the traffic on ${plan.toColour} back on it`,
     );
   }
   // Back already (a failed bake's fast rollback): keep the time that rollback recorded.

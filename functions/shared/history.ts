@@ -27,14 +27,19 @@ export const rollbackAgainst = (
 
 /**
  * What a person does about a release that ended RollbackFailed with its new version still taking
- * traffic (it moved some, and none was put back): an ops rollback undoes it (plan-rollback takes it
- * as the release to undo). After a breaking migration the reason already says to restore first and
- * force.
+ * traffic (`weights` read as it ended): an ops rollback undoes it (plan-rollback takes the newest
+ * Promoted or RollbackFailed release as the one to undo). After a breaking migration the reason
+ * already says to restore first and force.
  */
-export const strandedAdvice = (record: ReleaseRecord, target: string): string | undefined =>
+export const rollbackAdvice = (
+  record: ReleaseRecord,
+  target: string,
+  weights: { blue: number; green: number } | undefined,
+): string | undefined =>
   (record.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
   record.migrated !== 'breaking' &&
-  (record.trafficPercent ?? 0) > 0 &&
-  !record.trafficRestoredAt
-    ? `What to do: once ${record.fromColour ?? 'the old colour'} can serve again, \`switchyard rollback --target ${target}\` puts it back (it undoes ${record.releaseId}).`
+  record.fromColour &&
+  record.toColour &&
+  (weights?.[record.toColour] ?? 0) > 0
+    ? `What to do: once ${record.fromColour} can serve again, \`switchyard rollback --target ${target}\` puts the traffic still on ${record.toColour} back on ${record.fromColour} and scales ${record.toColour} down (it undoes ${record.releaseId}; once no traffic is on ${record.toColour}, there is nothing of it to undo).`
     : undefined;

@@ -17,7 +17,7 @@ import type { ReleaseDeps } from './deps.ts';
 import { describeService, scaleService } from './ecs.ts';
 import { ReleaseState } from './events.ts';
 import { type MemberPlan, MemberRole } from './group.ts';
-import { strandedAdvice } from './history.ts';
+import { rollbackAdvice } from './history.ts';
 import { logger } from './logger.ts';
 import { notify } from './notifications.ts';
 import { soakFor } from './promotion.ts';
@@ -177,7 +177,11 @@ export const recoverExecution = async (
   );
   // A channel that fails never fails the recovery (notify logs and counts it).
   if (announce)
-    await notify(deps, target, outcomeNotice(record, target, outcome, `${errorName[status]}: ${cause}`));
+    await notify(
+      deps,
+      target,
+      outcomeNotice(record, target, outcome, `${errorName[status]}: ${cause}`, weights),
+    );
   return { releaseId, outcome, weights, detail: cause };
 };
 
@@ -224,7 +228,13 @@ const waiting = async (record: ReleaseRecord, target: Target, why: string, deps:
   return { releaseId: record.releaseId, detail: `recovering: ${why}`, waiting: true } satisfies Recovery;
 };
 
-const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, reason: string) => ({
+const outcomeNotice = (
+  record: ReleaseRecord,
+  target: Target,
+  outcome: Outcome,
+  reason: string,
+  weights?: { blue: number; green: number },
+) => ({
   releaseId: record.releaseId,
   event: outcome,
   state: {
@@ -240,7 +250,7 @@ const outcomeNotice = (record: ReleaseRecord, target: Target, outcome: Outcome, 
   lines: [
     `${record.kind === ReleaseKind.Rollback ? 'Rollback' : 'Release'} ${record.releaseId} of ${target.name} (${target.environment}) ended ${outcome}.`,
     `Reason: ${reason}`,
-    ...(outcome === Outcome.RollbackFailed ? [strandedAdvice(record, target.name)] : []).filter(
+    ...(outcome === Outcome.RollbackFailed ? [rollbackAdvice(record, target.name, weights)] : []).filter(
       (line) => line !== undefined,
     ),
   ],

@@ -11,9 +11,9 @@ import { run as scaleDown } from '../../functions/scale-down-old-colour/run.ts';
 import { recoverExecution } from '../../functions/shared/recovery.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
-import type { FaultPlan } from '../../local/faults.ts';
 import { liveWeights } from '../../local/scenarios.ts';
-import { startWorld, type TestWorld } from '../support/runtime.ts';
+import { changeInFlight } from '../support/fault-matrix.ts';
+import { serviceOf, setWeightsByHand, startWorld, type TestWorld } from '../support/runtime.ts';
 
 let w: TestWorld | undefined;
 afterEach(async () => {
@@ -21,25 +21,10 @@ afterEach(async () => {
   w = undefined;
 });
 
-const desired = (t: TestWorld, colour: 'blue' | 'green') =>
-  t.rt.account.ecs.DescribeServices({
-    cluster: t.checkout.ecs.cluster,
-    services: [t.checkout.ecs.services[colour]],
-  }).services[0]?.desiredCount;
+const desired = (t: TestWorld, colour: 'blue' | 'green') => serviceOf(t, colour)?.desiredCount;
 
 /** ScaleDownOldColour's UpdateService lands, and its answer is lost (the SDK tries again 10 s later). */
-const lostScaleDown: FaultPlan = {
-  api: [
-    {
-      service: 'ECS',
-      operation: 'UpdateService',
-      state: 'ScaleDownOldColour',
-      error: 'RequestTimeout',
-      mode: 'timeout',
-      times: 1,
-    },
-  ],
-};
+const lostScaleDown = changeInFlight('ScaleDownOldColour', 'ECS', 'UpdateService');
 
 /** Stopped as `colour`'s scale-down lands; then the recovery's outcome, how long it took, and what is left. */
 const stopAsItScalesDown = async (t: TestWorld, id: string, colour: 'blue' | 'green') => {
@@ -124,7 +109,7 @@ describe('the recovery waits for the steps of the ended execution', () => {
     expect(await t.rt.runUntil(() => failed().length > 0, 30)).toBe(true);
     expect(failed()).toHaveLength(1);
     expect(failed()[0]?.message).toContain(
-      `What to do: once blue can serve again, \`switchyard rollback --target checkout-api\` puts it back (it undoes ${id}).`,
+      `What to do: once blue can serve again, \`switchyard rollback --target checkout-api\` puts the traffic still on green back on blue and scales green down (it undoes ${id}; once no traffic is on green, there is nothing of it to undo).`,
     );
   });
 
@@ -222,32 +207,13 @@ describe('the recovery waits for the steps of the ended execution', () => {
     'after a RollbackFailed with v2 left serving, an ops rollback puts v1 back: the release that left its version live is the one undone (found by review): traffic %s',
     async (_, split) => {
       const { t, id } = await stoppedWithBlueBroken();
-      const v1 = t.rt.account.ecs.DescribeServices({
-        cluster: t.checkout.ecs.cluster,
-        services: [t.checkout.ecs.services.blue],
-      }).services[0]?.taskDefinition;
+      const v1 = serviceOf(t, 'blue')?.taskDefinition;
       expect(await t.rt.runUntil(async () => (await t.rt.release(id))?.outcome !== undefined, 1200)).toBe(
         true,
       );
       expect((await t.rt.release(id))?.outcome).toBe('RollbackFailed');
       expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });
-      if (split) {
-        const { listenerRuleArn, targetGroups } = t.checkout.traffic;
-        t.rt.account.elbv2.ModifyRule({
-          RuleArn: listenerRuleArn as string,
-          Actions: [
-            {
-              Type: 'forward',
-              ForwardConfig: {
-                TargetGroups: [
-                  { TargetGroupArn: targetGroups.blue, Weight: split.blue },
-                  { TargetGroupArn: targetGroups.green, Weight: split.green },
-                ],
-              },
-            },
-          ],
-        });
-      }
+      if (split) setWeightsByHand(t, split);
       // The operator fixes what broke v1's tasks, and asks for the rollback the release could not do.
       t.rt.account.faults.unhealthyTags.delete('v1');
       const rollbackId = t.rt.startRollback({ target: 'checkout-api', reason: 'v2 must go' });
@@ -262,12 +228,7 @@ describe('the recovery waits for the steps of the ended execution', () => {
       await t.rt.settle();
       await t.rt.drain();
       expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
-      expect(
-        t.rt.account.ecs.DescribeServices({
-          cluster: t.checkout.ecs.cluster,
-          services: [t.checkout.ecs.services.blue],
-        }).services[0]?.taskDefinition,
-      ).toBe(v1);
+      expect(serviceOf(t, 'blue')?.taskDefinition).toBe(v1);
       expect(t.rt.account.elbv2.healthyTargets(t.checkout.traffic.targetGroups.blue)).toHaveLength(4);
       expect(desired(t, 'green')).toBe(0);
       expect(await t.rt.store.getLock('checkout-api')).toBeUndefined();

@@ -45,3 +45,33 @@ export const startWorld = async (
   const deps = releaseDeps(rt.targets, rt.store, rt.tables.approvals);
   return { rt, checkout: checkout as Target, search: search as Target, deps };
 };
+
+/** A colour's service of `target` in the world, as the ECS API describes it. */
+export const serviceOf = (t: TestWorld, colour: 'blue' | 'green', target: Target = t.checkout) =>
+  t.rt.account.ecs.DescribeServices({
+    cluster: target.ecs.cluster,
+    services: [target.ecs.services[colour]],
+  }).services[0];
+
+/** Weights set by hand on `target`'s rule, as an operator would in the console. */
+export const setWeightsByHand = (
+  t: TestWorld,
+  weights: { blue: number; green: number },
+  target: Target = t.checkout,
+) => {
+  const { listenerRuleArn, targetGroups } = target.traffic;
+  t.rt.account.elbv2.ModifyRule({
+    RuleArn: listenerRuleArn as string,
+    Actions: [
+      {
+        Type: 'forward',
+        ForwardConfig: {
+          TargetGroups: [
+            { TargetGroupArn: targetGroups.blue, Weight: weights.blue },
+            { TargetGroupArn: targetGroups.green, Weight: weights.green },
+          ],
+        },
+      },
+    ],
+  });
+};

@@ -1,9 +1,34 @@
 /** Release groups: what a group may be (config), and what Validate refuses before touching anything. */
 import { describe, expect, it } from 'vitest';
+import { planGroupRollback } from '../../functions/plan-rollback/group.ts';
 import { findTarget, parseTargets } from '../../functions/shared/config.ts';
+import type { MemberPlan } from '../../functions/shared/group.ts';
 import { ENDED } from '../../functions/shared/halt.ts';
+import type { ReleaseRecord } from '../../functions/shared/store.ts';
 import { planGroup } from '../../functions/validate/group.ts';
 import { configFixture } from '../support/config-fixture.ts';
+
+/** A DescribeRules answer: one rule forwarding to the two colours' target groups with `weights`. */
+const forwardRule = (
+  groups: { blue: string; green: string } | undefined,
+  weights: { blue: number; green: number },
+) => ({
+  Rules: [
+    {
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: groups?.blue, Weight: weights.blue },
+              { TargetGroupArn: groups?.green, Weight: weights.green },
+            ],
+          },
+        },
+      ],
+    },
+  ],
+});
 
 const { doc, refusal } = configFixture('targets-group.json');
 
@@ -92,23 +117,7 @@ describe('Validate plans each member from AWS', () => {
           };
         }
         case 'DescribeRulesCommand':
-          return {
-            Rules: [
-              {
-                Actions: [
-                  {
-                    Type: 'forward',
-                    ForwardConfig: {
-                      TargetGroups: [
-                        { TargetGroupArn: target.group[0]?.traffic?.targetGroups.blue, Weight: 0 },
-                        { TargetGroupArn: target.group[0]?.traffic?.targetGroups.green, Weight: 100 },
-                      ],
-                    },
-                  },
-                ],
-              },
-            ],
-          };
+          return forwardRule(target.group[0]?.traffic?.targetGroups, { blue: 0, green: 100 });
         case 'DescribeRepositoriesCommand':
           return {
             repositories: [
@@ -356,5 +365,57 @@ describe('a member step fenced against a halt', () => {
     );
     // Before: nothing sent ("already at 2"), and the worker ran on neither colour.
     expect(scaled).toEqual([2]);
+  });
+});
+
+describe('PlanRollback of a group release whose rollback failed with its web rules split', () => {
+  const traffic = {
+    listenerRuleArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/1/2/3',
+    targetGroups: {
+      blue: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-blue/1',
+      green: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/api-green/2',
+    },
+  };
+  const member: MemberPlan = {
+    name: 'api',
+    role: 'web',
+    cluster: 'prod',
+    fromColour: 'blue',
+    toColour: 'green',
+    fromService: 'bugs-api-blue',
+    toService: 'bugs-api-green',
+    container: 'api',
+    desiredCount: 3,
+    fromTaskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/bugs-api:1',
+    image: `x@sha256:${'a'.repeat(64)}`,
+    traffic: traffic as MemberPlan['traffic'],
+  };
+  const aws = (weights: { blue: number; green: number }) => {
+    const send = async (command: { constructor: { name: string } }) => {
+      switch (command.constructor.name) {
+        case 'DescribeServicesCommand':
+          return { services: [{ serviceName: 'bugs-api-green', desiredCount: 3, runningCount: 3 }] };
+        case 'DescribeTaskDefinitionCommand':
+          return { taskDefinition: { containerDefinitions: [{ name: 'api', image: 'x@sha256:1' }] } };
+        case 'DescribeRulesCommand':
+          return forwardRule(traffic.targetGroups, weights);
+      }
+      throw new Error(`unexpected ${command.constructor.name}`);
+    };
+    return { ecs: { send }, elbv2: { send } } as never;
+  };
+  const release = { releaseId: 'bugs-r2', members: [member] } as ReleaseRecord;
+
+  it('a rule left split (90% on the release’s colour) is planned back to the old colour (before: TrafficSplit, and the rollback ended Aborted)', async () => {
+    const [plan] = await planGroupRollback({ name: 'bugs' }, release, aws({ blue: 10, green: 90 }));
+    expect(plan).toMatchObject({ fromColour: 'green', toColour: 'blue', toService: 'bugs-api-blue' });
+  });
+
+  it('a rule all on the old colour is still nothing of it to roll back', async () => {
+    await expect(
+      planGroupRollback({ name: 'bugs' }, release, aws({ blue: 100, green: 0 })),
+    ).rejects.toMatchObject({
+      name: 'NothingToRollBack',
+    });
   });
 });

@@ -26,7 +26,7 @@ import { run as waitResume } from '../../functions/wait-resume/run.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
 import { liveWeights, runningTasks } from '../../local/scenarios.ts';
 import { keptWarmFunctions, startChainFunctions } from '../../state-machines/definitions.ts';
-import { startWorld, type TestWorld } from '../support/runtime.ts';
+import { setWeightsByHand, startWorld, type TestWorld } from '../support/runtime.ts';
 
 /** Validate's plan: a release alone never waits for its turn to register. */
 const validate = async (...args: Parameters<typeof validateRun>) => {
@@ -797,7 +797,20 @@ describe('traffic steps', () => {
     await w.rt.wait(60);
     await expect(
       w.rt.until(rollBack({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
-    ).rejects.toMatchObject({ name: 'RollbackFailed' });
+    ).rejects.toMatchObject({
+      name: 'RollbackFailed',
+      message: 'traffic is back on blue, but checkout-api-blue has no running tasks',
+    });
+    // Traffic still on green: the error (which the outcome's notice carries) says what undoes it.
+    setWeightsByHand(w, { blue: 0, green: 100 });
+    await expect(
+      w.rt.until(rollBack({ releaseId: 'checkout-api-v2', target: 'checkout-api', plan }, w.deps)),
+    ).rejects.toMatchObject({
+      name: 'RollbackFailed',
+      message:
+        'blue (checkout-api-blue) has no running tasks; traffic cannot go back to it. Once it runs again, `switchyard rollback --target checkout-api` puts the traffic on green back on it',
+    });
+    expect(liveWeights(w.rt, w.checkout)).toEqual({ blue: 0, green: 100 });
   });
 });
 
