@@ -8,7 +8,7 @@ import { nextAttempt } from '../functions/shared/attempts.ts';
 import { findTarget, type Target } from '../functions/shared/config.ts';
 import { describeService, digestOf } from '../functions/shared/ecs.ts';
 import { executionArnOf } from '../functions/shared/executions.ts';
-import { rolledBackBy } from '../functions/shared/history.ts';
+import { releaseToUndo, rolledBackBy } from '../functions/shared/history.ts';
 import { normaliseIdentity } from '../functions/shared/identity.ts';
 import { releaseRequest, rollbackRequest } from '../functions/shared/requests.ts';
 import type { BreakGlass } from '../functions/shared/schemas.ts';
@@ -217,18 +217,13 @@ export const rollback = async (
   const running = lock ? history.find((r) => r.releaseId === lock.owner) : undefined;
   if (!running) {
     // The rollback state machine decides again from AWS; these are the refusals a person can act on now.
-    // Forced past a breaking migration, the release to undo may be one that held its traffic.
-    const promoted = history.find(
-      (r) =>
-        (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
-        (r.outcome === Outcome.Promoted ||
-          (options.force === true && r.outcome === Outcome.RollbackFailed && r.migrated === 'breaking')),
-    );
+    // The release to undo as PlanRollback picks it: the newest Promoted or RollbackFailed one.
+    const promoted = releaseToUndo(history);
     if (!promoted) throw new UsageError(`no previous release of ${t.name} to roll back to`);
     const undone = rolledBackBy(history, promoted.releaseId);
     if (undone) {
       throw new UsageError(
-        `${promoted.releaseId}, the last promoted release, was already rolled back by ${undone.releaseId}`,
+        `${promoted.releaseId}, the last ${promoted.outcome === Outcome.Promoted ? 'promoted release' : `release (it ended ${promoted.outcome})`}, was already rolled back by ${undone.releaseId}`,
       );
     }
     // The rollback state machine refuses this too (RollbackNeedsRestore): said here before it starts.

@@ -5,16 +5,14 @@ import { describeService } from '../shared/ecs.ts';
 import { NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../shared/errors.ts';
 import { activeFreeze } from '../shared/freeze.ts';
 import { groupFields } from '../shared/group.ts';
-import { rolledBackBy } from '../shared/history.ts';
-import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
+import { releaseToUndo, rolledBackBy } from '../shared/history.ts';
+import { momentPhase } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
-import { type Colour, Outcome, ReleaseKind, RollbackPath, Strategy } from '../shared/vocabulary.ts';
+import { type Colour, Outcome, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import { planGroupRollback } from './group.ts';
 import type { Input, Output } from './schema.ts';
 
 type Deps = Pick<ReleaseDeps, 'targets' | 'store' | 'ecs' | 'elbv2' | 'now'>;
-
-const isRelease = (r: ReleaseRecord) => (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release;
 
 /**
  * Decides what the rollback does, from AWS (the live colour, the previous colour's tasks) and the
@@ -34,14 +32,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     deps.store.releasesForTarget(target.name, 50),
   ]);
   const history = records.filter((r) => r.releaseId !== input.releaseId);
-  // The release to undo: the newest to leave its new version live, Promoted or RollbackFailed (its own
-  // rollback failed; before, that was NothingToRollBack with v2 serving: found by review). Releases
-  // that went back (RolledBack, Aborted, Superseded) are passed over. One that ended RollbackFailed
-  // and whose traffic has moved since is not passed over: a rollback then finds nothing of it to undo
-  // rather than undoing the release before it, which nobody asked for.
-  const undoable = history.find(
-    (r) => isRelease(r) && (r.outcome === Outcome.Promoted || r.outcome === Outcome.RollbackFailed),
-  );
+  // The release to undo (history.ts): the newest Promoted or RollbackFailed one (a RollbackFailed one
+  // used to be passed over: NothingToRollBack with v2 serving, found by review).
+  const undoable = releaseToUndo(history);
   // Traffic a canary's RollbackFailed left split belongs to its new colour: the rollback puts it all back.
   const live =
     undoable?.toColour && weights[undoable.toColour] > 0 ? undoable.toColour : liveColour(weights, where);

@@ -26,6 +26,20 @@ export const rollbackAgainst = (
   );
 
 /**
+ * The release a rollback undoes: the newest release (not a rollback) that left its new version live,
+ * Promoted or RollbackFailed (its own rollback failed). Releases that went back (RolledBack, Aborted,
+ * Superseded) are passed over. PlanRollback then refuses one whose traffic has moved since, or that a
+ * rollback already undid, rather than reach past it to the release before; the CLI refuses early
+ * what a person can act on.
+ */
+export const releaseToUndo = (history: ReleaseRecord[]): ReleaseRecord | undefined =>
+  history.find(
+    (r) =>
+      (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
+      (r.outcome === Outcome.Promoted || r.outcome === Outcome.RollbackFailed),
+  );
+
+/**
  * What a person does about a release that ended RollbackFailed with its new version still taking
  * traffic (`weights` read as it ended): an ops rollback undoes it (plan-rollback takes the newest
  * Promoted or RollbackFailed release as the one to undo). After a breaking migration the reason

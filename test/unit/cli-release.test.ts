@@ -7,14 +7,14 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../cli/backend.ts';
-import { release } from '../../cli/commands.ts';
+import { release, rollback } from '../../cli/commands.ts';
 import { loadTargetsFile } from '../../functions/shared/config.ts';
 import { fixtureTargets } from '../support/runtime.ts';
 
 const digest = `sha256:${'a'.repeat(64)}`;
 const machine = 'arn:aws:states:us-east-1:123456789012:stateMachine:switchyard-release';
 
-const backend = (records: Record<string, unknown>): Backend => {
+const backend = (records: Record<string, unknown>, history: unknown[] = []): Backend => {
   const sfn = new SFNClient({ region: 'us-east-1' });
   const ecr = new ECRClient({ region: 'us-east-1' });
   mockClient(ecr)
@@ -37,7 +37,11 @@ const backend = (records: Record<string, unknown>): Backend => {
     kind: 'aws',
     targets: loadTargetsFile(fixtureTargets),
     clients: { sfn, ecr } as never,
-    store: { getRelease: async (id: string) => records[id], releasesForTarget: async () => [] } as never,
+    store: {
+      getRelease: async (id: string) => records[id],
+      releasesForTarget: async () => history,
+      getLock: async () => undefined,
+    } as never,
     approvals: {} as never,
     releaseStateMachineArn: machine,
     rollbackStateMachineArn: machine.replace('release', 'rollback'),
@@ -76,6 +80,63 @@ describe('switchyard release without --wait (AWS)', () => {
     expect(result.exitCode).toBe(0);
     expect(lines.join('\n')).toContain(
       `checkout-api v2: ${releaseId} promoted this image; it is live; nothing to do`,
+    );
+  });
+});
+
+describe('switchyard rollback (AWS): what it refuses before it starts', () => {
+  const release = (releaseId: string, outcome: string, extra: object = {}) => ({
+    releaseId,
+    kind: 'release',
+    target: 'checkout-api',
+    outcome,
+    fromColour: 'blue',
+    toColour: 'green',
+    trigger: { source: 'ecr-push', at: '' },
+    ...extra,
+  });
+  const ask = (history: unknown[]) =>
+    rollback(
+      backend({}, history),
+      { line: () => {} },
+      { target: 'checkout-api', reason: 'v2 must go', by: 'alice', ifRunning: 'abort' },
+    );
+
+  it('starts a rollback of a release that ended RollbackFailed after a Promoted one', async () => {
+    const result = await ask([
+      release('checkout-api-v2', 'RollbackFailed'),
+      release('checkout-api-v1', 'Promoted'),
+    ]);
+    expect(result.json).toMatchObject({ status: 'RUNNING' });
+  });
+
+  it('starts a rollback of the first release, which ended RollbackFailed (before: "no previous release … to roll back to")', async () => {
+    const result = await ask([release('checkout-api-v2', 'RollbackFailed')]);
+    expect(result.json).toMatchObject({ status: 'RUNNING' });
+  });
+
+  it('refuses when a rollback already undid the RollbackFailed release, rather than undo v1', async () => {
+    await expect(
+      ask([
+        {
+          releaseId: 'checkout-api-rollback-1',
+          kind: 'rollback',
+          outcome: 'RolledBack',
+          rollbackOf: 'checkout-api-v2',
+        },
+        release('checkout-api-v2', 'RollbackFailed'),
+        release('checkout-api-v1', 'Promoted'),
+      ]),
+    ).rejects.toThrow(
+      'checkout-api-v2, the last release (it ended RollbackFailed), was already rolled back by checkout-api-rollback-1',
+    );
+  });
+
+  it('after a breaking migration that ended RollbackFailed, asks for the restore and --force first', async () => {
+    await expect(
+      ask([release('checkout-api-v2', 'RollbackFailed', { migrated: 'breaking', snapshotId: 'snap-1' })]),
+    ).rejects.toThrow(
+      'checkout-api-v2 ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot snap-1 first, then rerun with --force',
     );
   });
 });
