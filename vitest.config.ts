@@ -30,6 +30,8 @@ const byTargets: Record<string, string[]> = {
     'test/local/rollback-wins.test.ts',
     'test/local/rollback.test.ts',
     'test/local/recovery-claims.test.ts',
+    'test/local/rollback-stranded.test.ts',
+    'test/faults/stop-in-flight.test.ts',
     'test/local/same-seed.test.ts',
     'test/local/task-definition.test.ts',
     'test/unit/steps.test.ts',

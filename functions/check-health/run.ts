@@ -4,7 +4,7 @@ import {
   DescribeTargetHealthCommand,
   type TargetHealthDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { describeFiring, readAlarms } from '../shared/alarms.ts';
+import { describeFiring, noAlarms, readAlarms } from '../shared/alarms.ts';
 import { findTarget, type Target } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { HealthCheckFailed, ResourceNotFound, TargetsNotRegistered } from '../shared/errors.ts';
@@ -39,7 +39,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const { cluster, toService, toColour } = input.plan;
   const newColour = [{ member: toColour, cluster, service: toService }];
   const [alarms, crashed, health, members, probeUrl] = await Promise.allSettled([
-    readAlarms(deps.cloudwatch, target.alarms),
+    // A rollback's plan is not judged by them (schemas.ts, alarmsJudgeNewColour).
+    input.plan.alarmsJudgeNewColour ? readAlarms(deps.cloudwatch, target.alarms) : noAlarms,
     // The new colour's own crashes, whatever its targets read now: a colour whose tasks exit and
     // are replaced reads all healthy between two crashes (found when faster steps moved the check).
     // Of its own rollout (a task another release's deployment started is not its doing: a release

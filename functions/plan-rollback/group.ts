@@ -12,6 +12,7 @@ import { InvalidInput, NothingToRollBack, ResourceNotFound } from '../shared/err
 import type { MemberPlan } from '../shared/group.ts';
 import type { ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
+import { Outcome } from '../shared/vocabulary.ts';
 
 interface Aws {
   ecs: Pick<ECSClient, 'send'>;
@@ -36,6 +37,11 @@ export const planGroupRollback = async (
     members.map((m) => m.toService),
   );
   const plans: MemberPlan[] = [];
+  // A release whose own rollback failed may have put some members back already (a web rule moved
+  // with the fast rollback, a worker or a singleton changed back): those are left as they are, and
+  // the rest go back (before, the whole rollback was refused; review of fb51c45). Planning them again
+  // would redeploy a colour that serves: a singleton's rolling deployment would run it twice.
+  const stranded = promoted.outcome === Outcome.RollbackFailed;
   for (const m of members) {
     const live = services.find((s) => s.serviceName === m.toService);
     if (m.traffic) {
@@ -43,11 +49,13 @@ export const planGroupRollback = async (
       const { weights } = await readWeights(aws.elbv2, m.traffic);
       // A rule the release left split (its rollback failed) is on the release's colour: all of it goes back.
       const colour = weights[m.toColour] > 0 ? m.toColour : liveColour(weights, where);
+      if (stranded && colour === m.fromColour) continue;
       if (colour !== m.toColour)
         throw new NothingToRollBack(
           `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
         );
     } else if ((live?.desiredCount ?? 0) < 1) {
+      if (stranded) continue;
       throw new NothingToRollBack(
         `group member ${m.name}'s ${m.toService} (where ${promoted.releaseId} put it) runs nothing; nothing of it to roll back`,
       );

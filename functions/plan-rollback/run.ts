@@ -74,8 +74,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // A group's members are planned below (group.ts), once the promoted release is known.
     members: [],
     cutovers: [],
-    // A rollback goes back to what ran before: it is not judged against it.
+    // A rollback goes back to what ran before: it is not judged against it, nor by the alarms the
+    // version it removes set off (firing is why an operator rolls back).
     analysisChecks: [],
+    alarmsJudgeNewColour: false,
     testTrafficChecks: [],
     // A rollback moves traffic inside freeze windows; the audit trail records it as break-glass.
     breakGlass,
@@ -121,7 +123,9 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   }
   if (promoted.toColour !== live) {
     throw new NothingToRollBack(
-      `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it${promoted.outcome === Outcome.RollbackFailed ? ` (it ended ${promoted.outcome}, and its traffic has moved since)` : ''}; nothing of it to roll back`,
+      promoted.outcome === Outcome.RollbackFailed
+        ? `traffic is on ${live}, not on ${promoted.toColour}: ${promoted.releaseId} ended ${promoted.outcome} ${(promoted.trafficPercent ?? 0) > 0 ? 'and its traffic has been moved back since' : 'before any traffic moved to it'}; nothing of it to roll back`
+        : `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
     );
   }
 

@@ -1,4 +1,4 @@
-import { describeFiring, readAlarms } from '../shared/alarms.ts';
+import { describeFiring, noAlarms, readAlarms } from '../shared/alarms.ts';
 import { findTarget } from '../shared/config.ts';
 import type { ReleaseDeps } from '../shared/deps.ts';
 import { scaleService } from '../shared/ecs.ts';
@@ -22,7 +22,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const target = findTarget(deps.targets, input.target);
   const [{ weights }, alarms] = await Promise.all([
     readWeights(deps.elbv2, target.traffic),
-    readAlarms(deps.cloudwatch, target.alarms),
+    // A rollback scales down the version it removed: the alarms it set off do not hold it up.
+    input.plan.alarmsJudgeNewColour ? readAlarms(deps.cloudwatch, target.alarms) : noAlarms,
   ]);
   if (weights[input.plan.fromColour] > 0) {
     throw new TrafficSplit(

@@ -45,6 +45,9 @@ export const readAlarms = async (cloudwatch: CloudWatch, names: readonly string[
   return { firing, missing: unique.filter((n) => !seen.has(n)) };
 };
 
+/** No alarm read: for a step whose plan the alarms do not judge (a rollback's, schemas.ts). */
+export const noAlarms: Promise<AlarmStates> = Promise.resolve({ firing: [], missing: [] });
+
 /** `alarm "x" is in ALARM (reason); alarm "y" …` for an error cause. */
 export const describeFiring = (firing: FiringAlarm[]): string =>
   firing.map((a) => `alarm "${a.name}" is in ALARM${a.reason ? ` (${a.reason})` : ''}`).join('; ');

@@ -26,17 +26,18 @@ export const rollbackAgainst = (
   );
 
 /**
- * The release a rollback undoes: the newest release (not a rollback) that left its new version live,
- * Promoted or RollbackFailed (its own rollback failed). Releases that went back (RolledBack, Aborted,
- * Superseded) are passed over. PlanRollback then refuses one whose traffic has moved since, or that a
- * rollback already undid, rather than reach past it to the release before; the CLI refuses early
- * what a person can act on.
+ * The release a rollback undoes: the newest release (not a rollback) that may have left its new
+ * version live, Promoted or RollbackFailed (its own rollback failed). Releases that went back are
+ * passed over: RolledBack, Aborted, Superseded, and a RollbackFailed one that put its traffic back
+ * itself (it failed after, on a group member or a scale-down; review of fb51c45). PlanRollback then
+ * refuses one whose traffic is not on its new colour, or that a rollback already undid, rather than
+ * reach past it to the release before; the CLI refuses early what a person can act on.
  */
 export const releaseToUndo = (history: ReleaseRecord[]): ReleaseRecord | undefined =>
   history.find(
     (r) =>
       (r.kind ?? ReleaseKind.Release) === ReleaseKind.Release &&
-      (r.outcome === Outcome.Promoted || r.outcome === Outcome.RollbackFailed),
+      (r.outcome === Outcome.Promoted || (r.outcome === Outcome.RollbackFailed && !r.trafficRestoredAt)),
   );
 
 /**

@@ -78,6 +78,13 @@ export const planSchema = z.object({
   promotesFrom: z.string().optional(),
   /** Rollbacks: deploy this (last good) task definition as it is, rather than the live one with a new image. */
   deployTaskDefinitionArn: z.string().optional(),
+  /**
+   * Whether the target's alarms judge the colour this plan brings in: a release's new version, so
+   * CheckHealth waits for them to be quiet before any traffic moves and ScaleDownOldColour before the
+   * old colour goes. Not a rollback's: they measure the version it removes, and firing is why it runs
+   * (judged by them, an ops rollback during an incident failed its health check and left v2 serving).
+   */
+  alarmsJudgeNewColour: z.boolean().default(true),
 });
 export type Plan = z.infer<typeof planSchema>;
 

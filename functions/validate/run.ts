@@ -436,6 +436,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     // After a breaking migration the old version cannot serve: a failure holds traffic where it is.
     holdOnFailure: migration === Compatibility.Breaking,
     ...groupFields(members),
+    // The new version is judged by the target's alarms before traffic moves and before the old colour goes.
+    alarmsJudgeNewColour: true,
     analysisChecks: checksAt(target.analysis, When.Bakes).map((c) => c.name),
     testTrafficChecks: checksAt(target.analysis, When.TestTraffic).map((c) => c.name),
     // Checked again before traffic moves (RecheckPromotionGate); break-glass passed it for good.

@@ -392,10 +392,10 @@ describe('release groups', () => {
     expect(execution.error).toBe('RollbackFailed');
     expect(record?.outcome).toBe('RollbackFailed');
     expect(record?.error?.Cause).toContain('"member":"beat","ok":false');
-    // Traffic is back on the old colour: no advice to roll the release back.
+    // Traffic is back on the old colour (RollBackTraffic found it back): no advice to roll back.
     const notice = r.account.sns.published.find((m) => m.subject?.endsWith(': RollbackFailed'));
     expect(notice?.message).toContain('ended RollbackFailed');
-    expect(notice?.message).not.toContain('What to do');
+    expect(notice?.message).not.toContain('switchyard rollback');
     // The others are back: traffic, the api's rule, the worker.
     const after = services(r, target);
     expect(liveWeights(r, target)).toEqual({ blue: 100, green: 0 });

@@ -1230,3 +1230,36 @@ describe('never two migrations at once', () => {
     });
   });
 });
+
+describe('a breaking migration stopped before any traffic moved (review of fb51c45)', () => {
+  it('the recovery says to restore the database (there is no rollback to run), and a forced rollback says why it has nothing to do', async () => {
+    const rt = await world();
+    const target = findTarget(rt.targets, 'billing-api');
+    rt.push('billing-api', 'v2');
+    const id = () => rt.executions().find((e) => e.name.startsWith('billing-api-'))?.name ?? '';
+    expect(
+      await rt.runUntil(async () => id() !== '' && (await rt.release(id()))?.migrated === 'breaking', 3600),
+    ).toBe(true);
+    expect(liveWeights(rt, target)).toEqual({ blue: 100, green: 0 });
+    rt.stopExecution(id());
+    await rt.settle();
+    await rt.wait(180);
+    const record = await rt.release(id());
+    expect(record?.outcome).toBe('RollbackFailed');
+    // Before: "restore the database …, then switchyard rollback --target billing-api --force", which then had nothing to do.
+    expect(record?.error?.Cause).toContain(
+      'a breaking migration ran before any traffic moved to green: blue (the old version) still takes all traffic, on the new schema; restore the database from',
+    );
+    expect(record?.error?.Cause).not.toContain('--force');
+    const forced = rt.startRollback({ target: 'billing-api', reason: 'restored the snapshot', force: true });
+    await rt.settle();
+    expect(await rt.release(forced)).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'NothingToRollBack',
+        Cause: `traffic is on blue, not on green: ${id()} ended RollbackFailed before any traffic moved to it; nothing of it to roll back`,
+      },
+    });
+    expect(liveWeights(rt, target)).toEqual({ blue: 100, green: 0 });
+  });
+});

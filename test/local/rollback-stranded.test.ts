@@ -71,7 +71,7 @@ describe('an ops rollback of a stranded release', () => {
       outcome: 'Aborted',
       error: {
         Error: 'NothingToRollBack',
-        Cause: `traffic is on green, not on blue where ${r2} put it (it ended RollbackFailed, and its traffic has moved since); nothing of it to roll back`,
+        Cause: `traffic is on green, not on blue: ${r2} ended RollbackFailed and its traffic has been moved back since; nothing of it to roll back`,
       },
     });
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 0, green: 100 });

@@ -59,6 +59,33 @@ describe('ops rollback', () => {
     expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
   });
 
+  it('puts v1 back while the alarm v2 set off is firing: the way out of an incident is not held up by the incident (before: RollbackFailed, "alarm … is in ALARM", v2 serving on)', async () => {
+    w = await startWorld();
+    const t = w;
+    const v1 = liveTaskDefinition(t, 'blue');
+    t.rt.push('checkout-api', 'v2');
+    await t.rt.settle();
+    await t.rt.drain();
+    // v2 starts failing half its requests: the target's 5xx alarm fires, and an operator rolls back.
+    t.rt.account.startErrors('v2', 0.5);
+    expect(
+      await t.rt.runUntil(
+        () =>
+          t.rt.account.cloudwatch.DescribeAlarms({}).MetricAlarms?.some((a) => a.StateValue === 'ALARM') ===
+          true,
+        600,
+      ),
+    ).toBe(true);
+    const id = t.rt.startRollback({ target: 'checkout-api', reason: '5xx spike' });
+    await t.rt.settle();
+    expect(await t.rt.release(id)).toMatchObject({ outcome: 'RolledBack', rollbackPath: 'slow' });
+    expect(liveWeights(t.rt, t.checkout)).toEqual({ blue: 100, green: 0 });
+    expect(liveTaskDefinition(t, 'blue')).toBe(v1);
+    // v2 scaled down too, though its alarm may still read ALARM as the rollback ends.
+    await t.rt.drain();
+    expect(runningTasks(t.rt, t.checkout)).toEqual({ blue: 4, green: 0 });
+  });
+
   it('refuses a rollback for a target with no previous release, changing nothing', async () => {
     w = await startWorld();
     const t = w;

@@ -40,8 +40,6 @@ export const acknowledgedGrants: Record<string, string> = {
     "When the recovery hands the lock over and finds the queued release's task already closed, it asks whether that execution still runs (resumed) or is gone (free the lock on its behalf); no suite run stops a queued release too.",
   'acquire-lock states:DescribeExecution':
     "Before taking over a lock whose lease expired, AcquireLock asks whether the owner's execution still runs; no suite run lets a lease expire.",
-  'plan-rollback elasticloadbalancing:DescribeTargetHealth':
-    "Checks the previous colour's targets before the fast path; in the suite the rollback's lock request has already put traffic back by then.",
   'register-wait states:SendTaskFailure':
     "Fails a wait the moment it registers: its condition already failed (e.g. the ECS deployment FAILED before the wait existed) or a rollback was requested after the previous step's fence read. In the suite the events and the fences always get there first.",
   'register-wait elasticloadbalancing:ModifyRule': registerWaitRestores,

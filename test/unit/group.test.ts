@@ -411,7 +411,17 @@ describe('PlanRollback of a group release whose rollback failed with its web rul
     expect(plan).toMatchObject({ fromColour: 'green', toColour: 'blue', toService: 'bugs-api-blue' });
   });
 
-  it('a rule all on the old colour is still nothing of it to roll back', async () => {
+  it('a member already back (its rule all on the old colour) is left out of the plan: the rest goes back', async () => {
+    expect(
+      await planGroupRollback(
+        { name: 'bugs' },
+        { ...release, outcome: 'RollbackFailed' },
+        aws({ blue: 100, green: 0 }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('of a promoted release, a rule all on the old colour is still nothing of it to roll back', async () => {
     await expect(
       planGroupRollback({ name: 'bugs' }, release, aws({ blue: 100, green: 0 })),
     ).rejects.toMatchObject({

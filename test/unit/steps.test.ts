@@ -566,6 +566,29 @@ describe('check-health', () => {
     });
   });
 
+  it('a release’s new colour waits for the target’s alarms to be quiet; a rollback’s plan is not judged by them (they measure the version it removes)', async () => {
+    const plan = await deployed();
+    await w.rt.wait(180);
+    w.rt.account.cloudwatch.addAlarm('checkout-5xx');
+    w.rt.account.cloudwatch.setState('checkout-5xx', 'ALARM', 'Threshold Crossed: 1 datapoint [50]');
+    const alarmed = {
+      ...w.deps,
+      targets: {
+        ...w.deps.targets,
+        targets: w.deps.targets.targets.map((t) => ({ ...t, alarms: ['checkout-5xx'] })),
+      },
+    };
+    const input = { releaseId: 'checkout-api-v2', target: 'checkout-api' };
+    await expect(w.rt.until(checkHealth({ ...input, plan }, alarmed))).rejects.toMatchObject({
+      name: 'HealthCheckFailed',
+      message: expect.stringContaining('before any traffic moved: alarm "checkout-5xx" is in ALARM'),
+    });
+    const out = await w.rt.until(
+      checkHealth({ ...input, plan: { ...plan, alarmsJudgeNewColour: false } }, alarmed),
+    );
+    expect(out.healthyTargets).toBe(4);
+  });
+
   it('fails when probes exceed the error-rate threshold', async () => {
     const plan = await deployed();
     await w.rt.wait(180);
@@ -713,6 +736,10 @@ describe('traffic steps', () => {
     });
     await w.rt.wait(60);
     expect(runningTasks(w.rt, w.checkout).blue).toBe(4);
+    // A rollback's scale-down of the version it removed is not held up by the alarms it set off.
+    await w.rt.until(scaleDown({ ...input, plan: { ...plan, alarmsJudgeNewColour: false } }, alarmed));
+    await w.rt.wait(60);
+    expect(runningTasks(w.rt, w.checkout).blue).toBe(0);
   });
 
   it('clean-up skips without a plan and refuses to scale down a colour with traffic', async () => {

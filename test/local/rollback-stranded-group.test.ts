@@ -1,0 +1,126 @@
+/**
+ * An ops rollback after a group release ended RollbackFailed (review of fb51c45): one whose own
+ * rollback put the traffic back is passed over, as a RolledBack one is; one whose member rules are
+ * already back while the primary's is not is planned back whole. (Single services:
+ * test/local/rollback-stranded.test.ts.)
+ */
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findTarget } from '../../functions/shared/config.ts';
+import { releaseIdFor } from '../../functions/shared/requests.ts';
+import { EcrModel } from '../../local/account/ecr-sns.ts';
+import { LocalRuntime } from '../../local/runtime.ts';
+import { liveWeights } from '../../local/scenarios.ts';
+import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
+
+const worlds: LocalRuntime[] = [];
+afterEach(async () => {
+  for (const rt of worlds.splice(0)) await rt.dispose();
+});
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+/** A group world (bugs: web, a second web member, a worker, a singleton beat), as test/faults/group-steps.test.ts builds it. */
+const groupWorld = async () => {
+  const rt = await LocalRuntime.start({ targetsFile: fixture('targets-group.json') }, (r) => {
+    for (const target of r.targets.targets)
+      buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
+  });
+  worlds.push(rt);
+  const target = findTarget(rt.targets, 'bugs');
+  const push = (tag: string) => {
+    rt.account.ecr.push('bugs-worker', tag, { silent: true });
+    rt.push('bugs', tag);
+  };
+  const id = (tag: string) => releaseIdFor('bugs', EcrModel.digestOf('bugs', tag));
+  const weightsOf = (rule: string) =>
+    rt.account.elbv2
+      .DescribeRules({ RuleArns: [rule] })
+      .Rules?.[0]?.Actions?.[0]?.ForwardConfig?.TargetGroups?.map((g) => g.Weight);
+  push('v2');
+  await rt.settle();
+  await rt.drain();
+  expect((await rt.release(id('v2')))?.outcome).toBe('Promoted');
+  return { rt, target, push, id, weightsOf };
+};
+
+describe('an ops rollback after a group release ended RollbackFailed (review of fb51c45)', () => {
+  it('its own rollback put the traffic back, then a worker could not be started again: the rollback undoes the promoted release before it, as before ac5f06e (not NothingToRollBack "moved since")', async () => {
+    const { rt, target, push, id } = await groupWorld();
+    rt.faults.arm({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'UpdateService',
+          state: 'StartOldMember',
+          error: 'AccessDeniedException',
+          times: 100,
+        },
+      ],
+    });
+    push('v3');
+    expect(await rt.runUntil(() => rt.account.ecs.aliveTasks('prod', 'bugs-beat-blue') === 1, 3600)).toBe(
+      true,
+    );
+    rt.account.startErrors('v3', 0.5);
+    await rt.settle();
+    await rt.drain();
+    const v3 = await rt.release(id('v3'));
+    expect(v3?.outcome).toBe('RollbackFailed');
+    expect(v3?.trafficRestoredAt).toBeDefined();
+    expect(liveWeights(rt, target)).toEqual({ blue: 0, green: 100 });
+    // v3's worker still runs on blue: the operator asks for the rollback.
+    expect(rt.account.ecs.aliveTasks('prod', 'bugs-worker-blue')).toBe(4);
+    const rollback = rt.startRollback({ target: 'bugs', reason: 'v3 worker still consuming' });
+    await rt.settle();
+    await rt.drain();
+    expect(await rt.release(rollback)).toMatchObject({ outcome: 'RolledBack', rollbackOf: id('v2') });
+    expect(liveWeights(rt, target)).toEqual({ blue: 100, green: 0 });
+    // v1 everywhere on blue: the v3 worker replaced, v2's colours at 0.
+    expect(rt.account.ecs.aliveTasks('prod', 'bugs-worker-green')).toBe(0);
+  });
+
+  it('a member rule already back while the primary still carries the release: the members already back are left as they are and the rest goes back (before: NothingToRollBack for the member)', async () => {
+    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const primaryRule = target.traffic.listenerRuleArn as string;
+    const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
+    // Every way the primary's weights go back is refused; the api member's rule goes back.
+    rt.faults.arm({
+      api: [
+        ...['wait-resume', 'reconciler'].map((folder) => ({
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          folder,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        })),
+        {
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          state: 'RollBackTraffic',
+          resource: primaryRule,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        },
+      ],
+    });
+    push('v3');
+    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
+    rt.account.startErrors('v3', 0.5);
+    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
+      true,
+    );
+    await rt.settle();
+    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+    expect(weightsOf(primaryRule)?.[0]).toBeGreaterThan(0);
+    expect(weightsOf(apiRule)).toEqual([0, 100]);
+    const rollback = rt.startRollback({ target: 'bugs', reason: 'v3 still serving' });
+    await rt.settle();
+    await rt.drain();
+    // The members already back are left out; v3's 5xx alarm, still firing, does not hold it up.
+    expect(await rt.release(rollback)).toMatchObject({ outcome: 'RolledBack', rollbackOf: id('v3') });
+    expect(weightsOf(primaryRule)).toEqual([0, 100]);
+    expect(weightsOf(apiRule)).toEqual([0, 100]);
+  });
+});
