@@ -35,7 +35,15 @@ export interface Scenario {
    * An operator's rollback: during the release's old-colour-warm bake (the release holds the lock,
    * blue still runs), or after the release was promoted and blue scaled down.
    */
-  rollback?: { when: 'warm-bake' | 'after-promoted'; reason: string };
+  rollback?: {
+    when: 'warm-bake' | 'after-promoted';
+    reason: string;
+    /**
+     * After promotion the new version starts answering this share of requests with 5xx, and the
+     * command comes once the target's alarm fires: an incident, the rollback's usual reason.
+     */
+    incidentErrorRate?: number;
+  };
   /** The outcome the scenario demonstrates (of the rollback, when there is one). */
   expect: string;
   /** Started by hand rather than by the push (the target's tagPattern does not take v2). */
@@ -128,9 +136,9 @@ export const scenarios = {
   },
   'ops-rollback-slow': {
     description:
-      'ops roll back after the release was promoted and blue scaled to 0: the last good task definition is redeployed to blue, checked, and traffic moves back',
+      'after promotion (blue scaled to 0) v2 starts failing 5% of requests and its 5xx alarm fires; ops roll back: the last good task definition is redeployed to blue, checked (not held up by the alarm v2 set off), and traffic moves back',
     target: 'checkout-api',
-    rollback: { when: 'after-promoted', reason: 'data export job fails since v2' },
+    rollback: { when: 'after-promoted', reason: '5xx since v2', incidentErrorRate: 0.05 },
     expect: 'RolledBack',
   },
   approval: {
@@ -337,8 +345,10 @@ export const summarize = async (
   const weights = liveWeights(runtime, target);
   const endedAt = execution?.stopDate?.getTime() ?? Date.now();
   const traffic = trafficShare(runtime, target, release?.toColour ?? 'green', pushedAt, endedAt);
+  // Through the last execution's end: an operator's rollback after the release is part of the story.
+  const lastEndedAt = Math.max(endedAt, ...runtime.executions().map((e) => e.stopDate?.getTime() ?? 0));
   const alarms = runtime.account.cloudwatch.history
-    .filter((h) => h.at >= pushedAt && h.at <= endedAt)
+    .filter((h) => h.at >= pushedAt && h.at <= lastEndedAt)
     .map((h) => ({ alarm: h.alarm, state: h.state, atSeconds: Math.round((h.at - pushedAt) / 100) / 10 }));
   const firstAlarm = alarms.find((a) => a.state === 'ALARM');
   const restoredAt = release?.trafficRestoredAt ? Date.parse(release.trafficRestoredAt) : undefined;
@@ -507,6 +517,16 @@ export const runRelease = async (
     } else if (scenario.rollback?.when === 'after-promoted') {
       await runtime.settle();
       await runtime.drain();
+      const rate = scenario.rollback.incidentErrorRate;
+      if (rate !== undefined) {
+        runtime.account.startErrors(scenario.tag ?? 'v2', rate);
+        const firing = () =>
+          runtime.account.cloudwatch
+            .DescribeAlarms({ AlarmNames: t.alarms })
+            .MetricAlarms?.some((a) => a.StateValue === 'ALARM') === true;
+        if (!(await runtime.runUntil(firing, 900)))
+          throw new Error(`${t.name}'s alarms did not fire within 15 minutes of the errors`);
+      }
     }
     if (scenario.rollback) {
       commandAt = Date.now();

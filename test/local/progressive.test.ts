@@ -168,6 +168,9 @@ describe('ops rollback scenarios', () => {
     });
     // Deploy + stabilise + grace + health check: minutes, not seconds, and reported as such.
     expect(s.timeToRollbackSeconds).toBeGreaterThan(60);
+    // During the incident: v2's 5xx alarm was firing when the command came, and did not hold it up.
+    const fired = s.alarms.find((a) => a.state === 'ALARM');
+    expect(fired?.atSeconds).toBeLessThanOrEqual(s.commandAtSeconds ?? 0);
   });
 });
 
