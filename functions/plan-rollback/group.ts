@@ -31,34 +31,38 @@ export const planGroupRollback = async (
       `${promoted.releaseId} recorded no group plan (it ran before groups were recorded), so ${target.name}'s group cannot be put back from it: release the previous tag instead (\`switchyard release --target ${target.name} --tag <previous>\`)`,
     );
   const cluster = members[0]?.cluster as string;
+  // Both colours of each member: a member of a release whose rollback failed may be back already.
   const services = await describeServicesIn(
     aws.ecs,
     cluster,
-    members.map((m) => m.toService),
+    members.flatMap((m) => [m.toService, m.fromService]),
   );
   const plans: MemberPlan[] = [];
-  // A release whose own rollback failed may have put some members back already (a web rule moved
-  // with the fast rollback, a worker or a singleton changed back): those are left as they are, and
-  // the rest go back (before, the whole rollback was refused; review of fb51c45). Planning them again
-  // would redeploy a colour that serves: a singleton's rolling deployment would run it twice.
+  // A release whose own rollback failed may have put some members back already (review of fb51c45:
+  // before, the whole rollback was refused). A worker or a singleton whose release colour runs
+  // nothing and whose old colour runs again is left as it is (planned again, a singleton's old
+  // colour would be redeployed while it runs: twice at once). Any other goes back: a web member whose
+  // rule is back still has its release colour to scale down, and a singleton caught mid cut-over
+  // (both colours at 0) must be started again (review of aaf591d).
   const stranded = promoted.outcome === Outcome.RollbackFailed;
   for (const m of members) {
     const live = services.find((s) => s.serviceName === m.toService);
+    const old = services.find((s) => s.serviceName === m.fromService);
     if (m.traffic) {
       const where = m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '';
       const { weights } = await readWeights(aws.elbv2, m.traffic);
       // A rule the release left split (its rollback failed) is on the release's colour: all of it goes back.
       const colour = weights[m.toColour] > 0 ? m.toColour : liveColour(weights, where);
-      if (stranded && colour === m.fromColour) continue;
-      if (colour !== m.toColour)
+      if (colour !== m.toColour && !(stranded && colour === m.fromColour))
         throw new NothingToRollBack(
           `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
         );
     } else if ((live?.desiredCount ?? 0) < 1) {
-      if (stranded) continue;
-      throw new NothingToRollBack(
-        `group member ${m.name}'s ${m.toService} (where ${promoted.releaseId} put it) runs nothing; nothing of it to roll back`,
-      );
+      if (stranded && (old?.desiredCount ?? 0) >= 1) continue;
+      if (!stranded)
+        throw new NothingToRollBack(
+          `group member ${m.name}'s ${m.toService} (where ${promoted.releaseId} put it) runs nothing; nothing of it to roll back`,
+        );
     }
     const lastGood = await aws.ecs.send(
       new DescribeTaskDefinitionCommand({ taskDefinition: m.fromTaskDefinitionArn }),
@@ -74,7 +78,8 @@ export const planGroupRollback = async (
       toColour: m.fromColour,
       fromService: m.toService,
       toService: m.fromService,
-      desiredCount: Math.max(1, live?.desiredCount ?? m.desiredCount),
+      // The size it runs at now; a member at 0 on both colours (mid cut-over) at the size it was released at.
+      desiredCount: Math.max(1, live?.desiredCount || m.desiredCount),
       // fromTaskDefinitionArn stays the last good revision: DeployMember registers a copy of it.
       image,
     });

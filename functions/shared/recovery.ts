@@ -330,11 +330,12 @@ const restoreTraffic = async (
   // rollback --force). Decided after the promoted check (found by review: a release stopped as it
   // promoted was told to restore the database, losing what was written since).
   if (!rollback && record.migrated === 'breaking') {
-    // Once no traffic had moved to the new colour there is nothing to roll back (review of fb51c45).
+    // With no traffic on the new colour there is nothing to roll back (review of fb51c45); a release
+    // to go forward would be refused while the alarms the old version sets off fire (review of aaf591d).
     notes.push(
       weights[other] > 0
         ? `a breaking migration ran, so traffic was left as it is (blue ${weights.blue} / green ${weights.green}): restore the database from ${record.snapshotId ?? 'the snapshot'}, then switchyard rollback --target ${target.name} --force`
-        : `a breaking migration ran before any traffic moved to ${other}: ${safe} (the old version) still takes all traffic, on the new schema; restore the database from ${record.snapshotId ?? 'the snapshot'}, or release again to go forward (there is no rollback to run)`,
+        : `a breaking migration ran and no traffic is on ${other}: ${safe} (the old version) takes all of it, on the new schema; restore the database from ${record.snapshotId ?? 'the snapshot'} (there is no rollback to run)`,
     );
     return { outcome: Outcome.RollbackFailed, weights };
   }

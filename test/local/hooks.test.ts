@@ -1248,9 +1248,10 @@ describe('a breaking migration stopped before any traffic moved (review of fb51c
     expect(record?.outcome).toBe('RollbackFailed');
     // Before: "restore the database …, then switchyard rollback --target billing-api --force", which then had nothing to do.
     expect(record?.error?.Cause).toContain(
-      'a breaking migration ran before any traffic moved to green: blue (the old version) still takes all traffic, on the new schema; restore the database from',
+      'a breaking migration ran and no traffic is on green: blue (the old version) takes all of it, on the new schema; restore the database from',
     );
     expect(record?.error?.Cause).not.toContain('--force');
+    expect(record?.error?.Cause).toContain('(there is no rollback to run)');
     const forced = rt.startRollback({ target: 'billing-api', reason: 'restored the snapshot', force: true });
     await rt.settle();
     expect(await rt.release(forced)).toMatchObject({

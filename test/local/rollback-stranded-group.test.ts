@@ -18,6 +18,12 @@ afterEach(async () => {
   for (const rt of worlds.splice(0)) await rt.dispose();
 });
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+/** The image a service's task definition runs (its first container). */
+const imageOf = (rt: LocalRuntime, service: string) => {
+  const arn = rt.account.ecs.DescribeServices({ cluster: 'prod', services: [service] }).services[0]
+    ?.taskDefinition;
+  return rt.account.ecs.definitionOf(arn ?? '')?.containerDefinitions?.[0]?.image ?? '';
+};
 
 /** A group world (bugs: web, a second web member, a worker, a singleton beat), as test/faults/group-steps.test.ts builds it. */
 const groupWorld = async () => {
@@ -75,11 +81,16 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     await rt.drain();
     expect(await rt.release(rollback)).toMatchObject({ outcome: 'RolledBack', rollbackOf: id('v2') });
     expect(liveWeights(rt, target)).toEqual({ blue: 100, green: 0 });
-    // v1 everywhere on blue: the v3 worker replaced, v2's colours at 0.
-    expect(rt.account.ecs.aliveTasks('prod', 'bugs-worker-green')).toBe(0);
+    // v1 everywhere on blue (the v3 worker replaced), v2's colours at 0.
+    for (const member of ['web', 'api', 'worker', 'beat']) {
+      const repository = member === 'worker' ? 'bugs-worker' : 'bugs';
+      expect(imageOf(rt, `bugs-${member}-blue`), member).toContain(EcrModel.digestOf(repository, 'v1'));
+      expect(rt.account.ecs.aliveTasks('prod', `bugs-${member}-blue`), member).toBeGreaterThan(0);
+      expect(rt.account.ecs.aliveTasks('prod', `bugs-${member}-green`), member).toBe(0);
+    }
   });
 
-  it('a member rule already back while the primary still carries the release: the members already back are left as they are and the rest goes back (before: NothingToRollBack for the member)', async () => {
+  it('a member rule already back while the primary still carries the release: all of the group goes back, and the release colour of the member already back is scaled down too (before: NothingToRollBack for the member)', async () => {
     const { rt, target, push, id, weightsOf } = await groupWorld();
     const primaryRule = target.traffic.listenerRuleArn as string;
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
@@ -115,12 +126,72 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
     expect(weightsOf(primaryRule)?.[0]).toBeGreaterThan(0);
     expect(weightsOf(apiRule)).toEqual([0, 100]);
+    expect(
+      rt.account.cloudwatch
+        .DescribeAlarms({ AlarmNames: target.alarms })
+        .MetricAlarms?.some((a) => a.StateValue === 'ALARM'),
+    ).toBe(true);
     const rollback = rt.startRollback({ target: 'bugs', reason: 'v3 still serving' });
     await rt.settle();
     await rt.drain();
-    // The members already back are left out; v3's 5xx alarm, still firing, does not hold it up.
+    // v3's 5xx alarm, still firing, does not hold it up.
     expect(await rt.release(rollback)).toMatchObject({ outcome: 'RolledBack', rollbackOf: id('v3') });
     expect(weightsOf(primaryRule)).toEqual([0, 100]);
     expect(weightsOf(apiRule)).toEqual([0, 100]);
+    // The api's rule was back already: its v3 colour is scaled down all the same (review of aaf591d).
+    expect(rt.account.ecs.aliveTasks('prod', 'bugs-api-blue')).toBe(0);
+    expect(rt.account.ecs.aliveTasks('prod', 'bugs-worker-blue')).toBe(0);
+  });
+
+  it('a singleton caught mid cut-over (its old colour stopped, its new one refused to start) is started again by the rollback: one beat, not none (review of aaf591d)', async () => {
+    const { rt, target, push, id } = await groupWorld();
+    const primaryRule = target.traffic.listenerRuleArn as string;
+    rt.faults.arm({
+      api: [
+        {
+          service: 'ECS',
+          operation: 'UpdateService',
+          state: 'StartNewMember',
+          resource: 'bugs-beat-blue',
+          error: 'AccessDeniedException',
+          times: 1,
+        },
+        ...['wait-resume', 'reconciler'].map((folder) => ({
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          folder,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        })),
+        {
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          state: 'RollBackTraffic',
+          resource: primaryRule,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        },
+      ],
+    });
+    push('v3');
+    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 7200)).toBe(
+      true,
+    );
+    await rt.settle();
+    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+    const beats = () =>
+      rt.account.ecs.aliveTasks('prod', 'bugs-beat-blue') +
+      rt.account.ecs.aliveTasks('prod', 'bugs-beat-green');
+    expect(beats()).toBe(0);
+    const rollback = rt.startRollback({ target: 'bugs', reason: 'no scheduler running' });
+    await rt.settle();
+    await rt.drain();
+    // Before: RolledBack with the beat left out of the plan, and no beat running on either colour.
+    expect(await rt.release(rollback)).toMatchObject({ outcome: 'RolledBack', rollbackOf: id('v3') });
+    expect(beats()).toBe(1);
+    expect(imageOf(rt, 'bugs-beat-green')).toContain(EcrModel.digestOf('bugs', 'v2'));
+    expect(liveWeights(rt, target)).toEqual({ blue: 0, green: 100 });
   });
 });

@@ -411,14 +411,13 @@ describe('PlanRollback of a group release whose rollback failed with its web rul
     expect(plan).toMatchObject({ fromColour: 'green', toColour: 'blue', toService: 'bugs-api-blue' });
   });
 
-  it('a member already back (its rule all on the old colour) is left out of the plan: the rest goes back', async () => {
-    expect(
-      await planGroupRollback(
-        { name: 'bugs' },
-        { ...release, outcome: 'RollbackFailed' },
-        aws({ blue: 100, green: 0 }),
-      ),
-    ).toEqual([]);
+  it('of a release whose rollback failed, a web member already back (its rule all on the old colour) is planned back all the same: its release colour still runs and is scaled down', async () => {
+    const [plan] = await planGroupRollback(
+      { name: 'bugs' },
+      { ...release, outcome: 'RollbackFailed' },
+      aws({ blue: 100, green: 0 }),
+    );
+    expect(plan).toMatchObject({ fromService: 'bugs-api-green', toService: 'bugs-api-blue' });
   });
 
   it('of a promoted release, a rule all on the old colour is still nothing of it to roll back', async () => {
