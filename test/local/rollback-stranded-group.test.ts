@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget } from '../../functions/shared/config.ts';
 import { releaseIdFor } from '../../functions/shared/requests.ts';
 import { EcrModel } from '../../local/account/ecr-sns.ts';
+import type { ApiFault } from '../../local/faults.ts';
 import { LocalRuntime } from '../../local/runtime.ts';
 import { liveWeights } from '../../local/scenarios.ts';
 import { buildWorld, FAST_TARGET_GROUPS } from '../../local/world.ts';
@@ -18,6 +19,27 @@ afterEach(async () => {
   for (const rt of worlds.splice(0)) await rt.dispose();
 });
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+/** Every way the primary's weights go back is refused: the bake's fast rollback and RollBackTraffic's write. */
+const primaryWeightsStuck = (primaryRule: string): ApiFault[] => [
+  ...['wait-resume', 'reconciler'].map((folder) => ({
+    service: 'ELBv2',
+    operation: 'ModifyRule',
+    folder,
+    error: 'AccessDenied',
+    status: 403,
+    times: 10,
+  })),
+  {
+    service: 'ELBv2',
+    operation: 'ModifyRule',
+    state: 'RollBackTraffic',
+    resource: primaryRule,
+    error: 'AccessDenied',
+    status: 403,
+    times: 10,
+  },
+];
+
 /** The image a service's task definition runs (its first container). */
 const imageOf = (rt: LocalRuntime, service: string) => {
   const arn = rt.account.ecs.DescribeServices({ cluster: 'prod', services: [service] }).services[0]
@@ -96,25 +118,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
     // Every way the primary's weights go back is refused; the api member's rule goes back.
     rt.faults.arm({
-      api: [
-        ...['wait-resume', 'reconciler'].map((folder) => ({
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          folder,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        })),
-        {
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          state: 'RollBackTraffic',
-          resource: primaryRule,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        },
-      ],
+      api: [...primaryWeightsStuck(primaryRule)],
     });
     push('v3');
     expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
@@ -156,23 +160,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
           error: 'AccessDeniedException',
           times: 1,
         },
-        ...['wait-resume', 'reconciler'].map((folder) => ({
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          folder,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        })),
-        {
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          state: 'RollBackTraffic',
-          resource: primaryRule,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        },
+        ...primaryWeightsStuck(primaryRule),
       ],
     });
     push('v3');
