@@ -48,12 +48,14 @@ export const planGroupRollback = async (
   for (const m of members) {
     const live = services.find((s) => s.serviceName === m.toService);
     const old = services.find((s) => s.serviceName === m.fromService);
+    let alreadyBack = false;
     if (m.traffic) {
       const where = m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '';
       const { weights } = await readWeights(aws.elbv2, m.traffic);
       // A rule the release left split (its rollback failed) is on the release's colour: all of it goes back.
       const colour = weights[m.toColour] > 0 ? m.toColour : liveColour(weights, where);
-      if (colour !== m.toColour && !(stranded && colour === m.fromColour))
+      alreadyBack = stranded && colour === m.fromColour;
+      if (colour !== m.toColour && !alreadyBack)
         throw new NothingToRollBack(
           `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
         );
@@ -82,6 +84,7 @@ export const planGroupRollback = async (
       desiredCount: Math.max(1, live?.desiredCount || m.desiredCount),
       // fromTaskDefinitionArn stays the last good revision: DeployMember registers a copy of it.
       image,
+      ...(alreadyBack ? { alreadyBack } : {}),
     });
   }
   return plans;

@@ -6,7 +6,7 @@ import { NothingToRollBack, ResourceNotFound, RollbackNeedsRestore } from '../sh
 import { activeFreeze } from '../shared/freeze.ts';
 import { groupFields } from '../shared/group.ts';
 import { releaseToUndo, rolledBackBy } from '../shared/history.ts';
-import { momentPhase } from '../shared/store.ts';
+import { momentPhase, type ReleaseRecord } from '../shared/store.ts';
 import { liveColour, readWeights } from '../shared/traffic.ts';
 import { type Colour, Outcome, RollbackPath, Strategy } from '../shared/vocabulary.ts';
 import { planGroupRollback } from './group.ts';
@@ -122,6 +122,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     throw new NothingToRollBack(`${promoted.releaseId} was already rolled back by ${undone.releaseId}`);
   }
   if (promoted.toColour !== live) {
+    // Its primary back, a group member's rule may not be (RollBackTraffic moves them together, and
+    // one refused write fails it): a rollback, which moves a group with its primary, cannot help,
+    // so say which rule to move by hand rather than that nothing is left (review of 732821c).
+    if (promoted.outcome === Outcome.RollbackFailed) await refuseMemberLeftOnNewColour(promoted, deps);
     throw new NothingToRollBack(
       promoted.outcome === Outcome.RollbackFailed
         ? `traffic is on ${live}, not on ${promoted.toColour}: ${promoted.releaseId} ended ${promoted.outcome} ${(promoted.trafficPercent ?? 0) > 0 ? 'and its traffic has been moved back since' : 'before any traffic moved to it'}; nothing of it to roll back`
@@ -199,6 +203,18 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
         )
         .join(''),
   };
+};
+
+/** A group member's rule of `release` still sending traffic to its new colour: a refusal naming it. */
+const refuseMemberLeftOnNewColour = async (release: ReleaseRecord, deps: Deps) => {
+  for (const m of release.members ?? []) {
+    if (!m.traffic) continue;
+    const { weights } = await readWeights(deps.elbv2, m.traffic);
+    if (weights[m.toColour] > 0)
+      throw new NothingToRollBack(
+        `${release.releaseId} ended ${release.outcome} with its primary's traffic back on ${release.fromColour}, but group member ${m.name}'s rule ${m.traffic.listenerRuleArn ?? m.traffic.listenerArn} still sends traffic to ${m.toColour} (${m.toService}): move it to ${m.fromColour} by hand (a rollback moves a group only with its primary)`,
+      );
+  }
 };
 
 const liveSized = async (deps: Deps, cluster: string, service: string) => {

@@ -4,6 +4,9 @@
  * already back while the primary's is not is planned back whole. (Single services:
  * test/local/rollback-stranded.test.ts.)
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findTarget } from '../../functions/shared/config.ts';
@@ -18,7 +21,17 @@ const worlds: LocalRuntime[] = [];
 afterEach(async () => {
   for (const rt of worlds.splice(0)) await rt.dispose();
 });
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+/**
+ * The group fixture released all at once (as test/faults/group-steps.test.ts does): a release whose
+ * rollback failed leaves the primary all on its new colour rather than split, so a rollback stopped
+ * before it moves traffic is recovered as Aborted, and its group put back as it was.
+ */
+const groupFixture = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../fixtures/targets-group.json', import.meta.url)), 'utf8'),
+);
+groupFixture.targets[0].traffic.strategy = { type: 'all-at-once' };
+const groupTargets = join(tmpdir(), `switchyard-rollback-stranded-group-${process.pid}.json`);
+writeFileSync(groupTargets, JSON.stringify(groupFixture));
 /** Every way the primary's weights go back is refused: the bake's fast rollback and RollBackTraffic's write. */
 const primaryWeightsStuck = (primaryRule: string): ApiFault[] => [
   ...['wait-resume', 'reconciler'].map((folder) => ({
@@ -49,7 +62,7 @@ const imageOf = (rt: LocalRuntime, service: string) => {
 
 /** A group world (bugs: web, a second web member, a worker, a singleton beat), as test/faults/group-steps.test.ts builds it. */
 const groupWorld = async () => {
-  const rt = await LocalRuntime.start({ targetsFile: fixture('targets-group.json') }, (r) => {
+  const rt = await LocalRuntime.start({ targetsFile: groupTargets }, (r) => {
     for (const target of r.targets.targets)
       buildWorld(r.account, target, { liveTag: 'v1', targetGroup: FAST_TARGET_GROUPS });
   });
@@ -181,5 +194,82 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     expect(beats()).toBe(1);
     expect(imageOf(rt, 'bugs-beat-green')).toContain(EcrModel.digestOf('bugs', 'v2'));
     expect(liveWeights(rt, target)).toEqual({ blue: 0, green: 100 });
+  });
+
+  it('that rollback stopped before it moved traffic: the member already back stays on its old colour (before: its rule was put on v3, "back as promoted"; review of 732821c)', async () => {
+    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const primaryRule = target.traffic.listenerRuleArn as string;
+    const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
+    rt.faults.arm({ api: primaryWeightsStuck(primaryRule) });
+    push('v3');
+    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
+    rt.account.startErrors('v3', 0.5);
+    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
+      true,
+    );
+    await rt.settle();
+    await rt.drain();
+    expect(weightsOf(apiRule)).toEqual([0, 100]);
+    const rollback = rt.startRollback({ target: 'bugs', reason: 'v3 still serving' });
+    const entered = (state: string) =>
+      rt.executions().some((e) => e.name === rollback && e.history.some((h) => h.state === state));
+    expect(await rt.runUntil(() => entered('WaitForMemberStable'))).toBe(true);
+    rt.stopExecution(rollback);
+    await rt.settle();
+    await rt.drain(300);
+    expect((await rt.release(rollback))?.outcome).toBe('Aborted');
+    // The api stays on v2 (green), whole; v3's colour gets no traffic.
+    expect(weightsOf(apiRule)).toEqual([0, 100]);
+    expect(imageOf(rt, 'bugs-api-green')).toContain(EcrModel.digestOf('bugs', 'v2'));
+    expect(
+      rt.account.elbv2.healthyTargets(target.group[0]?.traffic?.targetGroups.green as string),
+    ).toHaveLength(rt.account.ecs.aliveTasks('prod', 'bugs-api-green'));
+    expect(rt.account.ecs.aliveTasks('prod', 'bugs-api-green')).toBeGreaterThan(0);
+  });
+
+  it('its primary back but a member rule refused: the rollback names the rule to move by hand (before: "its traffic has been moved back since; nothing of it to roll back", false; review of 732821c)', async () => {
+    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
+    rt.faults.arm({
+      api: [
+        ...['wait-resume', 'reconciler'].map((folder) => ({
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          folder,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        })),
+        {
+          service: 'ELBv2',
+          operation: 'ModifyRule',
+          state: 'RollBackTraffic',
+          resource: apiRule,
+          error: 'AccessDenied',
+          status: 403,
+          times: 10,
+        },
+      ],
+    });
+    push('v3');
+    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
+    rt.account.startErrors('v3', 0.5);
+    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
+      true,
+    );
+    await rt.settle();
+    await rt.drain();
+    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+    expect(liveWeights(rt, target)).toEqual({ blue: 0, green: 100 });
+    expect(weightsOf(apiRule)).toEqual([100, 0]);
+    const rollback = rt.startRollback({ target: 'bugs', reason: 'api still on v3' });
+    await rt.settle();
+    expect(await rt.release(rollback)).toMatchObject({
+      outcome: 'Aborted',
+      error: {
+        Error: 'NothingToRollBack',
+        Cause: `${id('v3')} ended RollbackFailed with its primary's traffic back on green, but group member api's rule ${apiRule} still sends traffic to blue (bugs-api-blue): move it to green by hand (a rollback moves a group only with its primary)`,
+      },
+    });
   });
 });
