@@ -32,8 +32,8 @@ const groupFixture = JSON.parse(
 groupFixture.targets[0].traffic.strategy = { type: 'all-at-once' };
 const groupTargets = join(tmpdir(), `switchyard-rollback-stranded-group-${process.pid}.json`);
 writeFileSync(groupTargets, JSON.stringify(groupFixture));
-/** Every way the primary's weights go back is refused: the bake's fast rollback and RollBackTraffic's write. */
-const primaryWeightsStuck = (primaryRule: string): ApiFault[] => [
+/** The bake's fast rollback refused (every rule it writes), and RollBackTraffic's write of `rule`. */
+const weightsStuck = (rule: string): ApiFault[] => [
   ...['wait-resume', 'reconciler'].map((folder) => ({
     service: 'ELBv2',
     operation: 'ModifyRule',
@@ -46,7 +46,7 @@ const primaryWeightsStuck = (primaryRule: string): ApiFault[] => [
     service: 'ELBv2',
     operation: 'ModifyRule',
     state: 'RollBackTraffic',
-    resource: primaryRule,
+    resource: rule,
     error: 'AccessDenied',
     status: 403,
     times: 10,
@@ -131,7 +131,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
     // Every way the primary's weights go back is refused; the api member's rule goes back.
     rt.faults.arm({
-      api: [...primaryWeightsStuck(primaryRule)],
+      api: [...weightsStuck(primaryRule)],
     });
     push('v3');
     expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
@@ -173,7 +173,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
           error: 'AccessDeniedException',
           times: 1,
         },
-        ...primaryWeightsStuck(primaryRule),
+        ...weightsStuck(primaryRule),
       ],
     });
     push('v3');
@@ -200,7 +200,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
     const { rt, target, push, id, weightsOf } = await groupWorld();
     const primaryRule = target.traffic.listenerRuleArn as string;
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
-    rt.faults.arm({ api: primaryWeightsStuck(primaryRule) });
+    rt.faults.arm({ api: weightsStuck(primaryRule) });
     push('v3');
     expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
     rt.account.startErrors('v3', 0.5);
@@ -230,27 +230,7 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
   it('its primary back but a member rule refused: the rollback names the rule to move by hand (before: "its traffic has been moved back since; nothing of it to roll back", false; review of 732821c)', async () => {
     const { rt, target, push, id, weightsOf } = await groupWorld();
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
-    rt.faults.arm({
-      api: [
-        ...['wait-resume', 'reconciler'].map((folder) => ({
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          folder,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        })),
-        {
-          service: 'ELBv2',
-          operation: 'ModifyRule',
-          state: 'RollBackTraffic',
-          resource: apiRule,
-          error: 'AccessDenied',
-          status: 403,
-          times: 10,
-        },
-      ],
-    });
+    rt.faults.arm({ api: weightsStuck(apiRule) });
     push('v3');
     expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
     rt.account.startErrors('v3', 0.5);
