@@ -24,7 +24,7 @@ export const planGroupRollback = async (
   target: { name: string },
   promoted: ReleaseRecord,
   aws: Aws,
-): Promise<MemberPlan[]> => {
+): Promise<{ members: MemberPlan[]; alreadyBack: string[] }> => {
   const members = promoted.members ?? [];
   if (members.length === 0)
     throw new InvalidInput(
@@ -38,29 +38,37 @@ export const planGroupRollback = async (
     members.flatMap((m) => [m.toService, m.fromService]),
   );
   const plans: MemberPlan[] = [];
+  const alreadyBack: string[] = [];
   // A release whose own rollback failed may have put some members back already (review of fb51c45:
-  // before, the whole rollback was refused). A worker or a singleton whose release colour runs
-  // nothing and whose old colour runs again is left as it is (planned again, a singleton's old
-  // colour would be redeployed while it runs: twice at once). Any other goes back: a web member whose
-  // rule is back still has its release colour to scale down, and a singleton caught mid cut-over
-  // (both colours at 0) must be started again (review of aaf591d).
+  // before, the whole rollback was refused). Those are left out of the plan and named: a web member
+  // whose rule is back (planned, the rollback's steps acted on the colour that serves: a deploy's
+  // fence could scale it to 0, a stopped shift's undo or the recovery put its rule on the bad colour;
+  // reviews of 732821c and 2569fa8), a worker or a singleton whose old colour runs again. A singleton
+  // caught mid cut-over (both colours at 0) is planned, and started again (review of aaf591d).
   const stranded = promoted.outcome === Outcome.RollbackFailed;
   for (const m of members) {
     const live = services.find((s) => s.serviceName === m.toService);
     const old = services.find((s) => s.serviceName === m.fromService);
-    let alreadyBack = false;
     if (m.traffic) {
       const where = m.traffic.listenerRuleArn ?? m.traffic.listenerArn ?? '';
       const { weights } = await readWeights(aws.elbv2, m.traffic);
       // A rule the release left split (its rollback failed) is on the release's colour: all of it goes back.
       const colour = weights[m.toColour] > 0 ? m.toColour : liveColour(weights, where);
-      alreadyBack = stranded && colour === m.fromColour;
-      if (colour !== m.toColour && !alreadyBack)
+      if (stranded && colour === m.fromColour) {
+        alreadyBack.push(
+          `${m.name} (its rule back on ${m.fromColour}${(live?.desiredCount ?? 0) > 0 ? `; ${m.toService} still runs ${live?.desiredCount} task(s) with no traffic: scale it to 0 by hand` : ''})`,
+        );
+        continue;
+      }
+      if (colour !== m.toColour)
         throw new NothingToRollBack(
           `group member ${m.name}'s traffic is on ${colour}, not on ${m.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
         );
     } else if ((live?.desiredCount ?? 0) < 1) {
-      if (stranded && (old?.desiredCount ?? 0) >= 1) continue;
+      if (stranded && (old?.desiredCount ?? 0) >= 1) {
+        alreadyBack.push(`${m.name} (${m.fromService} runs again)`);
+        continue;
+      }
       if (!stranded)
         throw new NothingToRollBack(
           `group member ${m.name}'s ${m.toService} (where ${promoted.releaseId} put it) runs nothing; nothing of it to roll back`,
@@ -84,8 +92,7 @@ export const planGroupRollback = async (
       desiredCount: Math.max(1, live?.desiredCount || m.desiredCount),
       // fromTaskDefinitionArn stays the last good revision: DeployMember registers a copy of it.
       image,
-      ...(alreadyBack ? { alreadyBack } : {}),
     });
   }
-  return plans;
+  return { members: plans, alreadyBack };
 };

@@ -141,7 +141,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     );
   }
   // A group goes back as one: every member's last good revision redeployed (group.ts).
-  const members = target.group.length > 0 ? await planGroupRollback(target, promoted, deps) : [];
+  const { members, alreadyBack } =
+    target.group.length > 0
+      ? await planGroupRollback(target, promoted, deps)
+      : { members: [], alreadyBack: [] };
   const previous = promoted.fromColour;
   const [current, before] = await Promise.all([
     describeService(deps.ecs, target.ecs.cluster, target.ecs.services[live]),
@@ -201,7 +204,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
           (m) =>
             `; ${m.name} (${m.role}): ${m.toService} back on ${m.fromTaskDefinitionArn.split('/').at(-1)}`,
         )
-        .join(''),
+        .join('') +
+      (alreadyBack.length ? `; already back, left as they are: ${alreadyBack.join(', ')}` : ''),
   };
 };
 

@@ -189,13 +189,6 @@ export const memberPlanSchema = z.object({
   /** The image the new colour runs, pinned by digest (`<repository uri>@sha256:…`). */
   image: z.string(),
   traffic: memberTrafficSchema.optional(),
-  /**
-   * A rollback's web member that the failed rollback of the release it undoes had already put back
-   * (its rule on the colour rolled back to): the rollback still scales its release colour down, but
-   * the recovery of this rollback, if it moved no traffic, leaves the member as it found it (put
-   * "back as promoted", it moved the rule onto the release's bad colour; review of 732821c).
-   */
-  alreadyBack: z.boolean().optional(),
 });
 export type MemberPlan = z.infer<typeof memberPlanSchema>;
 

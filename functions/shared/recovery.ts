@@ -402,11 +402,6 @@ const restoreGroup = async (
     // Each service is set to what it must be whatever ECS shows: a step that stopped a moment ago
     // may have changed it, and ECS reads may not show that yet (eventual consistency, shared/ecs.ts).
     // Setting a count a service already has changes nothing.
-    // Back before this rollback began (group.ts, alreadyBack): as it was found, whatever else goes back.
-    if (m.alreadyBack) {
-      notes.push(`${m.name}: left as it was (back on ${m.toColour} before this rollback)`);
-      continue;
-    }
     if (promoted) {
       const weight = m.traffic ? (await readWeights(deps.elbv2, m.traffic)).weights[m.fromColour] : 0;
       if (weight === 0) {
@@ -453,7 +448,7 @@ const restoreGroup = async (
  */
 const finishGroup = (members: MemberPlan[], deps: RecoveryDeps, notes: string[]) =>
   restoreGroup(
-    members.map(({ alreadyBack: _finishedAlike, ...m }) => ({
+    members.map((m) => ({
       ...m,
       fromColour: m.toColour,
       toColour: m.fromColour,

@@ -407,17 +407,25 @@ describe('PlanRollback of a group release whose rollback failed with its web rul
   const release = { releaseId: 'bugs-r2', members: [member] } as ReleaseRecord;
 
   it('a rule left split (90% on the release’s colour) is planned back to the old colour (before: TrafficSplit, and the rollback ended Aborted)', async () => {
-    const [plan] = await planGroupRollback({ name: 'bugs' }, release, aws({ blue: 10, green: 90 }));
+    const {
+      members: [plan],
+    } = await planGroupRollback({ name: 'bugs' }, release, aws({ blue: 10, green: 90 }));
     expect(plan).toMatchObject({ fromColour: 'green', toColour: 'blue', toService: 'bugs-api-blue' });
   });
 
-  it('of a release whose rollback failed, a web member already back (its rule all on the old colour) is planned back all the same: its release colour still runs and is scaled down', async () => {
-    const [plan] = await planGroupRollback(
-      { name: 'bugs' },
-      { ...release, outcome: 'RollbackFailed' },
-      aws({ blue: 100, green: 0 }),
-    );
-    expect(plan).toMatchObject({ fromService: 'bugs-api-green', toService: 'bugs-api-blue' });
+  it('of a release whose rollback failed, a web member already back (its rule all on the old colour) is left out of the plan and named, with its release colour still running', async () => {
+    expect(
+      await planGroupRollback(
+        { name: 'bugs' },
+        { ...release, outcome: 'RollbackFailed' },
+        aws({ blue: 100, green: 0 }),
+      ),
+    ).toEqual({
+      members: [],
+      alreadyBack: [
+        'api (its rule back on blue; bugs-api-green still runs 3 task(s) with no traffic: scale it to 0 by hand)',
+      ],
+    });
   });
 
   it('of a promoted release, a rule all on the old colour is still nothing of it to roll back', async () => {
