@@ -20,6 +20,9 @@ export const outcomeMessage = (input: Input, release: ReleaseRecord | undefined,
   if (rollback) {
     lines.push(`Rolled back: ${release?.rollbackOf ?? 'nothing'} (${release?.rollbackPath ?? 'no'} path)`);
     if (release?.reason) lines.push(`Reason given: ${release.reason}`);
+    // Members it left as they were: what is left for a person (plan-rollback/group.ts).
+    if (release?.alreadyBack?.length)
+      lines.push(`Group members already back, left as they are: ${release.alreadyBack.join(', ')}`);
   }
   if (input.plan) lines.push(`Colours: ${input.plan.fromColour} -> ${input.plan.toColour}`);
   if (release?.snapshotId)

@@ -181,6 +181,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     ...(promoted.snapshotId ? { snapshotId: promoted.snapshotId } : {}),
     // The recovery of a stopped rollback puts its group back from this, as for a release.
     ...(members.length > 0 ? { members } : {}),
+    // Said in the outcome's notice too (notify): a release colour of theirs may still be running.
+    ...(alreadyBack.length > 0 ? { alreadyBack } : {}),
   });
   return {
     ...base,

@@ -119,6 +119,12 @@ export interface ReleaseRecord {
   reason?: string;
   rollbackOf?: string;
   rollbackPath?: RollbackPath;
+  /**
+   * Rollbacks of a group: members a failed rollback of the release had already put back, which this
+   * one leaves as they are, each with what is left for a person (a release colour still running).
+   * The outcome's notice carries them.
+   */
+  alreadyBack?: string[];
   /** Set on a running release when a rollback asked it to stop. */
   abortRequestedBy?: string;
   /** When the outcome was announced (Notify, or the recovery for an execution that ended before it). */

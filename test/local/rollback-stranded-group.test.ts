@@ -168,9 +168,14 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
         (c) => c.at >= rollbackAt && c.call === 'ECS.UpdateService' && c.ecsService?.startsWith('bugs-api-'),
       ),
     ).toEqual([]);
+    const leftover =
+      'api (its rule back on green; bugs-api-blue still runs 4 task(s) with no traffic: scale it to 0 by hand)';
     expect((await rt.release(rollback))?.phases.find((p) => p.name === 'PlanRollback')?.detail).toContain(
-      'already back, left as they are: api (its rule back on green; bugs-api-blue still runs 4 task(s) with no traffic: scale it to 0 by hand)',
+      `already back, left as they are: ${leftover}`,
     );
+    // And in the outcome's notice, where a person reads it (review of 10c6397).
+    const notice = rt.account.sns.published.find((m) => m.subject?.endsWith('rollback: RolledBack'));
+    expect(notice?.message).toContain(`Group members already back, left as they are: ${leftover}`);
   });
 
   it('a singleton caught mid cut-over (its old colour stopped, its new one refused to start) is started again by the rollback: one beat, not none (review of aaf591d)', async () => {
