@@ -34,10 +34,10 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
   const history = records.filter((r) => r.releaseId !== input.releaseId);
   // The release to undo (history.ts): the newest Promoted or RollbackFailed one (a RollbackFailed one
   // used to be passed over: NothingToRollBack with v2 serving, found by review).
-  const undoable = releaseToUndo(history);
+  const toUndo = releaseToUndo(history);
   // Traffic a canary's RollbackFailed left split belongs to its new colour: the rollback puts it all back.
   const live =
-    undoable?.toColour && weights[undoable.toColour] > 0 ? undoable.toColour : liveColour(weights, where);
+    toUndo?.toColour && weights[toUndo.toColour] > 0 ? toUndo.toColour : liveColour(weights, where);
 
   const breakGlass = {
     reason: `rollback ${input.releaseId}${me.reason ? `: ${me.reason}` : ''}`,
@@ -111,50 +111,48 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     };
   }
 
-  // After a breaking migration, one that ended RollbackFailed is undone only once the database is
-  // restored and the rollback forced (RollbackNeedsRestore below).
-  const promoted = undoable;
-  if (!promoted?.fromColour || !promoted.toColour || !promoted.previousTaskDefinitionArn) {
+  if (!toUndo?.fromColour || !toUndo.toColour || !toUndo.previousTaskDefinitionArn) {
     throw new NothingToRollBack(`${target.name} has no Promoted release to roll back`);
   }
-  const undone = rolledBackBy(history, promoted.releaseId);
+  const undone = rolledBackBy(history, toUndo.releaseId);
   if (undone) {
-    throw new NothingToRollBack(`${promoted.releaseId} was already rolled back by ${undone.releaseId}`);
+    throw new NothingToRollBack(`${toUndo.releaseId} was already rolled back by ${undone.releaseId}`);
   }
-  if (promoted.toColour !== live) {
+  if (toUndo.toColour !== live) {
     // Its primary back, a group member's rule may not be (RollBackTraffic moves them together, and
     // one refused write fails it): a rollback, which moves a group with its primary, cannot help,
     // so say which rule to move by hand rather than that nothing is left (review of 732821c).
-    if (promoted.outcome === Outcome.RollbackFailed) await refuseMemberLeftOnNewColour(promoted, deps);
+    if (toUndo.outcome === Outcome.RollbackFailed) await refuseMemberLeftOnNewColour(toUndo, deps);
     throw new NothingToRollBack(
-      promoted.outcome === Outcome.RollbackFailed
-        ? `traffic is on ${live}, not on ${promoted.toColour}: ${promoted.releaseId} ended ${promoted.outcome} ${(promoted.trafficPercent ?? 0) > 0 ? 'and its traffic has been moved back since' : 'before any traffic moved to it'}; nothing of it to roll back`
-        : `traffic is on ${live}, not on ${promoted.toColour} where ${promoted.releaseId} put it; nothing of it to roll back`,
+      toUndo.outcome === Outcome.RollbackFailed
+        ? `traffic is on ${live}, not on ${toUndo.toColour}: ${toUndo.releaseId} ended ${toUndo.outcome} ${(toUndo.trafficPercent ?? 0) > 0 ? 'and its traffic has been moved back since' : 'before any traffic moved to it'}; nothing of it to roll back`
+        : `traffic is on ${live}, not on ${toUndo.toColour} where ${toUndo.releaseId} put it; nothing of it to roll back`,
     );
   }
 
   // After a breaking migration the old version cannot run on the new schema: putting traffic back
   // without the snapshot restored would take the service down. The operator restores, then forces.
-  if (promoted.migrated === 'breaking' && !me.force) {
+  if (toUndo.migrated === 'breaking' && !me.force) {
     throw new RollbackNeedsRestore(
-      `${promoted.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${promoted.snapshotId ?? '(none recorded: the target has no database)'} first, then run \`switchyard rollback --target ${target.name} --force\``,
+      `${toUndo.releaseId} ran a breaking migration: the previous version cannot run on the new schema. Restore the database from snapshot ${toUndo.snapshotId ?? '(none recorded: the target has no database)'} first, then run \`switchyard rollback --target ${target.name} --force\``,
     );
   }
   // A group goes back as one: every member's last good revision redeployed (group.ts).
   const { members, alreadyBack } =
     target.group.length > 0
-      ? await planGroupRollback(target, promoted, deps)
+      ? await planGroupRollback(target, toUndo, deps)
       : { members: [], alreadyBack: [] };
-  const previous = promoted.fromColour;
+  const previous = toUndo.fromColour;
   const [current, before] = await Promise.all([
     describeService(deps.ecs, target.ecs.cluster, target.ecs.services[live]),
     describeService(deps.ecs, target.ecs.cluster, target.ecs.services[previous]),
   ]);
   const desiredCount = Math.max(1, current.desiredCount ?? 0);
-  const lastGood = promoted.previousTaskDefinitionArn;
+  const lastGood = toUndo.previousTaskDefinitionArn;
   let path: RollbackPath = RollbackPath.Slow;
   // A promoted group's old colours were scaled to 0 with the primary's: only the slow path puts
-  // every member back, so a group never takes the fast one. The fast path moves all traffic at once
+  // every member back, so a group with members to put back never takes the fast one (members all
+  // back already leave the primary alone, group.ts). The fast path moves all traffic at once
   // with no health check after it: only onto a colour as large as the live one and healthy throughout
   // (it took one healthy target: after a RollbackFailed, a colour coming back with 1 of 4 took all
   // traffic for half a minute, and a colour broken in part stayed so; found by review). Else the slow
@@ -173,12 +171,12 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     if (healthy.length >= desiredCount) path = RollbackPath.Fast;
   }
   await deps.store.updateRelease(input.releaseId, {
-    rollbackOf: promoted.releaseId,
+    rollbackOf: toUndo.releaseId,
     rollbackPath: path,
     fromColour: live,
     toColour: previous,
     previousTaskDefinitionArn: current.taskDefinition,
-    ...(promoted.snapshotId ? { snapshotId: promoted.snapshotId } : {}),
+    ...(toUndo.snapshotId ? { snapshotId: toUndo.snapshotId } : {}),
     // The recovery of a stopped rollback puts its group back from this, as for a release.
     ...(members.length > 0 ? { members } : {}),
     // Said in the outcome's notice too (notify): a release colour of theirs may still be running.
@@ -192,8 +190,8 @@ export const run = async (input: Input, deps: Deps): Promise<Output> => {
     fromTaskDefinitionArn: current.taskDefinition ?? '',
     deployTaskDefinitionArn: lastGood,
     path,
-    rollbackOf: promoted.releaseId,
-    snapshotId: promoted.snapshotId ?? null,
+    rollbackOf: toUndo.releaseId,
+    snapshotId: toUndo.snapshotId ?? null,
     summary:
       (aborted?.outcome
         ? `${aborted.releaseId} stopped at this rollback's request (${aborted.outcome}); `

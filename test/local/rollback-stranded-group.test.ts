@@ -81,7 +81,20 @@ const groupWorld = async () => {
   await rt.settle();
   await rt.drain();
   expect((await rt.release(id('v2')))?.outcome).toBe('Promoted');
-  return { rt, target, push, id, weightsOf };
+  /** v3 released with `faults` armed: once it has traffic it fails half its requests, and it ends RollbackFailed. */
+  const v3FailsWith = async (faults: ApiFault[]) => {
+    rt.faults.arm({ api: faults });
+    push('v3');
+    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
+    rt.account.startErrors('v3', 0.5);
+    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
+      true,
+    );
+    await rt.settle();
+    await rt.drain();
+    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+  };
+  return { rt, target, push, id, weightsOf, v3FailsWith };
 };
 
 describe('an ops rollback after a group release ended RollbackFailed (review of fb51c45)', () => {
@@ -126,21 +139,11 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
   });
 
   it('a member rule already back while the primary still carries the release: the rest of the group goes back and the member is left as it is, named (before: NothingToRollBack for the member)', async () => {
-    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const { rt, target, id, weightsOf, v3FailsWith } = await groupWorld();
     const primaryRule = target.traffic.listenerRuleArn as string;
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
     // Every way the primary's weights go back is refused; the api member's rule goes back.
-    rt.faults.arm({
-      api: [...weightsStuck(primaryRule)],
-    });
-    push('v3');
-    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
-    rt.account.startErrors('v3', 0.5);
-    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
-      true,
-    );
-    await rt.settle();
-    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+    await v3FailsWith(weightsStuck(primaryRule));
     expect(weightsOf(primaryRule)?.[0]).toBeGreaterThan(0);
     expect(weightsOf(apiRule)).toEqual([0, 100]);
     expect(
@@ -215,18 +218,10 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
   });
 
   it('that rollback stopped before it moved traffic: the member already back stays on its old colour, whole (before: its rule was put on v3; review of 732821c)', async () => {
-    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const { rt, target, weightsOf, v3FailsWith } = await groupWorld();
     const primaryRule = target.traffic.listenerRuleArn as string;
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
-    rt.faults.arm({ api: weightsStuck(primaryRule) });
-    push('v3');
-    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
-    rt.account.startErrors('v3', 0.5);
-    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
-      true,
-    );
-    await rt.settle();
-    await rt.drain();
+    await v3FailsWith(weightsStuck(primaryRule));
     expect(weightsOf(apiRule)).toEqual([0, 100]);
     const rollback = rt.startRollback({ target: 'bugs', reason: 'v3 still serving' });
     const entered = (state: string) =>
@@ -246,18 +241,9 @@ describe('an ops rollback after a group release ended RollbackFailed (review of 
   });
 
   it('its primary back but a member rule refused: the rollback names the rule to move by hand (before: "its traffic has been moved back since; nothing of it to roll back", false; review of 732821c)', async () => {
-    const { rt, target, push, id, weightsOf } = await groupWorld();
+    const { rt, target, id, weightsOf, v3FailsWith } = await groupWorld();
     const apiRule = target.group[0]?.traffic?.listenerRuleArn as string;
-    rt.faults.arm({ api: weightsStuck(apiRule) });
-    push('v3');
-    expect(await rt.runUntil(() => liveWeights(rt, target).blue > 0, 3600)).toBe(true);
-    rt.account.startErrors('v3', 0.5);
-    expect(await rt.runUntil(async () => (await rt.release(id('v3')))?.outcome !== undefined, 3600)).toBe(
-      true,
-    );
-    await rt.settle();
-    await rt.drain();
-    expect((await rt.release(id('v3')))?.outcome).toBe('RollbackFailed');
+    await v3FailsWith(weightsStuck(apiRule));
     expect(liveWeights(rt, target)).toEqual({ blue: 0, green: 100 });
     expect(weightsOf(apiRule)).toEqual([100, 0]);
     const rollback = rt.startRollback({ target: 'bugs', reason: 'api still on v3' });

@@ -23,14 +23,20 @@ const liveTaskDefinition = (t: TestWorld, colour: 'blue' | 'green') =>
   t.rt.account.ecs.DescribeServices({ cluster: 'prod', services: [t.checkout.ecs.services[colour]] })
     .services[0]?.taskDefinition;
 
+/** A world where v2 was released and promoted, blue scaled down: what a rollback undoes; and v1's task definition. */
+const promotedV2 = async () => {
+  w = await startWorld();
+  const t = w;
+  const v1 = liveTaskDefinition(t, 'blue');
+  t.rt.push('checkout-api', 'v2');
+  await t.rt.settle();
+  await t.rt.drain();
+  return { t, v1 };
+};
+
 describe('ops rollback', () => {
   it('puts the previous image back on blue, names the snapshot, and a second rollback finds nothing to do', async () => {
-    w = await startWorld();
-    const t = w;
-    const v1 = liveTaskDefinition(t, 'blue');
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    await t.rt.drain();
+    const { t, v1 } = await promotedV2();
     const first = t.rt.startRollback({ target: 'checkout-api', reason: 'bad v2' });
     await t.rt.settle();
     const record = await t.rt.release(first);
@@ -60,12 +66,7 @@ describe('ops rollback', () => {
   });
 
   it('puts v1 back while the alarm v2 set off is firing: the way out of an incident is not held up by the incident (before: RollbackFailed, "alarm … is in ALARM", v2 serving on)', async () => {
-    w = await startWorld();
-    const t = w;
-    const v1 = liveTaskDefinition(t, 'blue');
-    t.rt.push('checkout-api', 'v2');
-    await t.rt.settle();
-    await t.rt.drain();
+    const { t, v1 } = await promotedV2();
     // v2 starts failing half its requests: the target's 5xx alarm fires, and an operator rolls back.
     t.rt.account.startErrors('v2', 0.5);
     expect(
